@@ -1,0 +1,113 @@
+//! anchors.yaml: raw spanned YAML -> validated model. The only YAML code.
+
+pub mod model;
+pub mod node;
+pub mod validate;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use model::*;
+pub use validate::{Problem, did_you_mean};
+
+/// The file name looked for in the current directory and its parents.
+pub const FILE_NAME: &str = "anchors.yaml";
+
+/// Why an anchors file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum AnchorsError {
+    #[error("no {FILE_NAME} in {} or any parent directory (use --anchors FILE)", .start.display())]
+    NotFound { start: PathBuf },
+    #[error("{}: cannot read: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Every problem found, each printed as `FILE:LINE:COL: message`.
+    #[error("{}", Problems { path, problems })]
+    Invalid {
+        path: PathBuf,
+        problems: Vec<Problem>,
+    },
+}
+
+struct Problems<'a> {
+    path: &'a Path,
+    problems: &'a [Problem],
+}
+
+impl fmt::Display for Problems<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.path.display(),
+                p.position.line,
+                p.position.column,
+                p.message
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Finds anchors.yaml in `start` or the nearest parent directory holding one.
+pub fn discover(start: &Path) -> Result<PathBuf, AnchorsError> {
+    start
+        .ancestors()
+        .map(|dir| dir.join(FILE_NAME))
+        .find(|candidate| candidate.is_file())
+        .ok_or_else(|| AnchorsError::NotFound {
+            start: start.to_path_buf(),
+        })
+}
+
+/// Reads and validates the anchors file at `path`. `display` is how messages name it.
+pub fn load(path: &Path, display: &Path) -> Result<(AnchorsFile, String), AnchorsError> {
+    let bytes = std::fs::read(path).map_err(|source| AnchorsError::Io {
+        path: display.to_path_buf(),
+        source,
+    })?;
+    let source = match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let valid = String::from_utf8_lossy(valid);
+            let line = valid.matches('\n').count() + 1;
+            let column = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            return Err(AnchorsError::Invalid {
+                path: display.to_path_buf(),
+                problems: vec![Problem {
+                    position: Position {
+                        line: u32::try_from(line).unwrap_or(u32::MAX),
+                        column: u32::try_from(column).unwrap_or(u32::MAX),
+                    },
+                    message: "the file is not valid UTF-8".to_string(),
+                }],
+            });
+        }
+    };
+    let file = parse(&source, path, display)?;
+    Ok((file, source))
+}
+
+/// Parses and validates anchors.yaml text. `path` is recorded in the model; `display` names the
+/// file in messages.
+pub fn parse(source: &str, path: &Path, display: &Path) -> Result<AnchorsFile, AnchorsError> {
+    let invalid = |problems| AnchorsError::Invalid {
+        path: display.to_path_buf(),
+        problems,
+    };
+    let root = node::parse_document(source).map_err(|e| {
+        invalid(vec![Problem {
+            position: e.position,
+            message: e.message,
+        }])
+    })?;
+    validate::validate(&root, source, path).map_err(invalid)
+}

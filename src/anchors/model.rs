@@ -1,0 +1,308 @@
+//! The validated anchors.yaml model: what the rest of the pipeline sees.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::go::GoQuery;
+use crate::lines::LineRange;
+
+/// A byte span in the anchors file, kept so `fix` can splice a new value in place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ByteSpan {
+    pub start: usize,
+    pub end: usize,
+}
+
+/// A position in the anchors file, for messages (1-based line and column).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Position {
+    pub line: u32,
+    pub column: u32,
+}
+
+/// A value together with where it was written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Located<T> {
+    pub value: T,
+    pub position: Position,
+    /// The exact bytes of the scalar in the file, when it is a scalar.
+    pub span: Option<ByteSpan>,
+}
+
+/// A whole, valid anchors.yaml.
+#[derive(Clone, Debug)]
+pub struct AnchorsFile {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// The repository, relative to the anchors file's directory.
+    pub repo: Option<String>,
+    /// The revision to verify.
+    pub rev: Option<String>,
+    pub docs: Vec<Located<String>>,
+    pub claims: Vec<Claim>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ClaimStatus {
+    Required,
+    Implemented,
+    Partial,
+    Planned,
+    Retired,
+}
+
+impl ClaimStatus {
+    pub const ALL: [(&'static str, ClaimStatus); 5] = [
+        ("required", ClaimStatus::Required),
+        ("implemented", ClaimStatus::Implemented),
+        ("partial", ClaimStatus::Partial),
+        ("planned", ClaimStatus::Planned),
+        ("retired", ClaimStatus::Retired),
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClaimStatus::Required => "required",
+            ClaimStatus::Implemented => "implemented",
+            ClaimStatus::Partial => "partial",
+            ClaimStatus::Planned => "planned",
+            ClaimStatus::Retired => "retired",
+        }
+    }
+
+    /// Statuses that assert something exists in code and so need evidence.
+    pub fn needs_evidence(self) -> bool {
+        matches!(
+            self,
+            ClaimStatus::Required | ClaimStatus::Implemented | ClaimStatus::Partial
+        )
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Claim {
+    pub id: Located<String>,
+    pub title: Option<String>,
+    pub status: ClaimStatus,
+    pub owner: Option<String>,
+    pub refs: Vec<Ref>,
+}
+
+/// One citation: a path and line range and what must hold there.
+#[derive(Clone, Debug)]
+pub struct Ref {
+    /// Repo-relative, forward slashes, no `..`.
+    pub path: Located<String>,
+    pub lines: Located<LineRange>,
+    /// Commit where these lines were last confirmed.
+    pub at: Option<Located<String>>,
+    pub symbol: Option<Located<String>>,
+    pub expect: Vec<Expectation>,
+    /// Where the ref's mapping starts (for inserting `at:` later).
+    pub position: Position,
+}
+
+/// What the cited lines must contain (DESIGN section 3).
+#[derive(Clone, Debug)]
+pub enum Expectation {
+    Call(CallPattern),
+    Routes(RoutesSpec),
+    FailClosed(FailClosedSpec),
+    Tls(TlsSpec),
+    /// A string literal whose value is exactly this.
+    String(String),
+    /// An identifier or field name used in code.
+    Identifier(String),
+    Query(QuerySpec),
+    /// The range's text with comments removed contains this.
+    Text(String),
+    /// The range's text with comments removed matches this.
+    Regex(regex::Regex),
+    Not(Box<Expectation>),
+    Any(Vec<Expectation>),
+    All(Vec<Expectation>),
+}
+
+impl Expectation {
+    /// The anchors.yaml key of this kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Expectation::Call(_) => "call",
+            Expectation::Routes(_) => "routes",
+            Expectation::FailClosed(_) => "fail_closed",
+            Expectation::Tls(_) => "tls",
+            Expectation::String(_) => "string",
+            Expectation::Identifier(_) => "identifier",
+            Expectation::Query(_) => "query",
+            Expectation::Text(_) => "text",
+            Expectation::Regex(_) => "regex",
+            Expectation::Not(_) => "not",
+            Expectation::Any(_) => "any",
+            Expectation::All(_) => "all",
+        }
+    }
+
+    pub const KINDS: [&'static str; 12] = [
+        "call",
+        "routes",
+        "fail_closed",
+        "tls",
+        "string",
+        "identifier",
+        "query",
+        "text",
+        "regex",
+        "not",
+        "any",
+        "all",
+    ];
+}
+
+/// `call: NAME` or `call: {name, args}`.
+#[derive(Clone, Debug)]
+pub struct CallPattern {
+    /// Full callee text (`mux.HandleFunc`), last segment (`HandleFunc`) or a glob (`log.Fatal*`).
+    pub name: String,
+    /// Compiled when `name` holds glob metacharacters.
+    pub glob: Option<globset::GlobMatcher>,
+    /// Positional argument constraints; `None` means any arguments.
+    pub args: Option<Vec<ArgPattern>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ArgPattern {
+    /// `_`: any argument.
+    Any,
+    /// The argument's source text, or the value of a string literal argument, equals this.
+    Literal(String),
+}
+
+/// `routes: {paths, on?, methods?, exactly?}`.
+#[derive(Clone, Debug)]
+pub struct RoutesSpec {
+    pub paths: Vec<String>,
+    /// The router the routes must be registered on (full receiver text or last selector segment).
+    pub on: Option<String>,
+    /// Upper-case HTTP methods each path must be registered for (any method when empty).
+    pub methods: Vec<String>,
+    /// No other path on that router in the range.
+    pub exactly: bool,
+}
+
+/// `fail_closed: {when}`.
+#[derive(Clone, Debug)]
+pub struct FailClosedSpec {
+    /// Matched against identifiers and selectors in the `if` condition.
+    pub when: regex::Regex,
+}
+
+/// `tls: {client_auth, min_version?}`.
+#[derive(Clone, Debug)]
+pub struct TlsSpec {
+    pub client_auth: Option<ClientAuth>,
+    pub min_version: Option<TlsVersion>,
+}
+
+/// Go's `tls.ClientAuthType` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientAuth {
+    NoClientCert,
+    RequestClientCert,
+    RequireAnyClientCert,
+    VerifyClientCertIfGiven,
+    RequireAndVerifyClientCert,
+}
+
+impl ClientAuth {
+    /// anchors.yaml spelling, Go constant name.
+    pub const ALL: [(&'static str, &'static str, ClientAuth); 5] = [
+        ("no_client_cert", "NoClientCert", ClientAuth::NoClientCert),
+        (
+            "request",
+            "RequestClientCert",
+            ClientAuth::RequestClientCert,
+        ),
+        (
+            "require_any",
+            "RequireAnyClientCert",
+            ClientAuth::RequireAnyClientCert,
+        ),
+        (
+            "verify_if_given",
+            "VerifyClientCertIfGiven",
+            ClientAuth::VerifyClientCertIfGiven,
+        ),
+        (
+            "require_and_verify",
+            "RequireAndVerifyClientCert",
+            ClientAuth::RequireAndVerifyClientCert,
+        ),
+    ];
+
+    /// The Go constant name, e.g. `RequireAndVerifyClientCert`.
+    pub fn go_name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, _, c)| *c == self)
+            .map(|(_, go, _)| *go)
+            .unwrap_or("NoClientCert")
+    }
+
+    /// Reads an anchors.yaml spelling or a Go constant name.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .find(|(yaml, go, _)| *yaml == text || *go == text || format!("tls.{go}") == text)
+            .map(|(_, _, c)| *c)
+    }
+}
+
+/// A TLS protocol version, ordered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TlsVersion {
+    Tls10,
+    Tls11,
+    Tls12,
+    Tls13,
+}
+
+impl TlsVersion {
+    pub const ALL: [(&'static str, &'static str, TlsVersion); 4] = [
+        ("1.0", "VersionTLS10", TlsVersion::Tls10),
+        ("1.1", "VersionTLS11", TlsVersion::Tls11),
+        ("1.2", "VersionTLS12", TlsVersion::Tls12),
+        ("1.3", "VersionTLS13", TlsVersion::Tls13),
+    ];
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .find(|(yaml, go, _)| *yaml == text || *go == text || format!("tls.{go}") == text)
+            .map(|(_, _, v)| *v)
+    }
+
+    pub fn go_name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, _, v)| *v == self)
+            .map(|(_, go, _)| *go)
+            .unwrap_or("VersionTLS10")
+    }
+
+    pub fn as_str(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, _, v)| *v == self)
+            .map(|(s, _, _)| *s)
+            .unwrap_or("1.0")
+    }
+}
+
+/// `query: TS-QUERY` or `query: {pattern, min?, max?}`: at least `min` (default 1) and at most
+/// `max` matches lie inside the range.
+#[derive(Clone, Debug)]
+pub struct QuerySpec {
+    pub query: Arc<GoQuery>,
+    pub min: usize,
+    pub max: Option<usize>,
+}

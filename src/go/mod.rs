@@ -1,0 +1,267 @@
+//! Go source as syntax trees: parsing, line bookkeeping and raw queries. The only tree-sitter code.
+
+use std::cell::RefCell;
+use std::fmt;
+
+use tree_sitter::{Language, Node, Parser, Point, Query, Tree};
+
+use crate::lines::{LineNo, LineRange};
+
+pub mod symbols;
+
+/// The Go grammar.
+pub fn language() -> Language {
+    tree_sitter_go::LANGUAGE.into()
+}
+
+thread_local! {
+    /// One parser per thread: rayon workers each keep theirs.
+    static PARSER: RefCell<Option<Parser>> = const { RefCell::new(None) };
+}
+
+/// A parsed Go file: its bytes, syntax tree and line starts.
+pub struct GoFile {
+    source: Vec<u8>,
+    tree: Tree,
+    /// Byte offset of the start of each line (0-based rows).
+    line_starts: Vec<usize>,
+}
+
+impl fmt::Debug for GoFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GoFile")
+            .field("bytes", &self.source.len())
+            .field("lines", &self.line_count())
+            .finish()
+    }
+}
+
+impl GoFile {
+    /// Parses Go source. tree-sitter recovers from syntax errors, so this only fails when the
+    /// parser itself cannot run.
+    pub fn parse(source: Vec<u8>) -> Result<GoFile, GoError> {
+        let tree = PARSER.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            if slot.is_none() {
+                let mut parser = Parser::new();
+                parser
+                    .set_language(&language())
+                    .map_err(|e| GoError::Language(e.to_string()))?;
+                *slot = Some(parser);
+            }
+            let parser = slot.as_mut().ok_or(GoError::ParseFailed)?;
+            parser.parse(&source, None).ok_or(GoError::ParseFailed)
+        })?;
+        let mut line_starts = vec![0];
+        line_starts.extend(memchr_newlines(&source));
+        // A trailing newline does not start another line.
+        if line_starts.len() > 1 && *line_starts.last().unwrap_or(&0) == source.len() {
+            line_starts.pop();
+        }
+        Ok(GoFile {
+            source,
+            tree,
+            line_starts,
+        })
+    }
+
+    pub fn source(&self) -> &[u8] {
+        &self.source
+    }
+
+    pub fn tree(&self) -> &Tree {
+        &self.tree
+    }
+
+    pub fn root(&self) -> Node<'_> {
+        self.tree.root_node()
+    }
+
+    /// Number of lines (a final line without a newline counts).
+    pub fn line_count(&self) -> u32 {
+        if self.source.is_empty() {
+            0
+        } else {
+            u32::try_from(self.line_starts.len()).unwrap_or(u32::MAX)
+        }
+    }
+
+    /// The whole file as a range; `None` for an empty file.
+    pub fn full_range(&self) -> Option<LineRange> {
+        let last = LineNo::new(self.line_count())?;
+        LineRange::new(LineNo::new(1)?, last)
+    }
+
+    /// The text of one line without its line ending (lossy for invalid UTF-8).
+    pub fn line_text(&self, line: LineNo) -> String {
+        let row = line.zero_based();
+        let Some(&start) = self.line_starts.get(row) else {
+            return String::new();
+        };
+        let end = self
+            .line_starts
+            .get(row + 1)
+            .copied()
+            .unwrap_or(self.source.len());
+        let bytes = &self.source[start..end];
+        let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+        let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+        String::from_utf8_lossy(bytes).into_owned()
+    }
+
+    /// Byte range covering the lines of `range` (clamped to the file).
+    pub fn byte_range(&self, range: LineRange) -> std::ops::Range<usize> {
+        let start = self
+            .line_starts
+            .get(range.start().zero_based())
+            .copied()
+            .unwrap_or(self.source.len());
+        let end = self
+            .line_starts
+            .get(range.end().zero_based() + 1)
+            .copied()
+            .unwrap_or(self.source.len());
+        start..end
+    }
+
+    /// tree-sitter points bounding `range`: from its first column to the start of the line after.
+    pub fn point_range(&self, range: LineRange) -> std::ops::Range<Point> {
+        Point::new(range.start().zero_based(), 0)..Point::new(range.end().zero_based() + 1, 0)
+    }
+
+    /// The text of a node (lossy for invalid UTF-8).
+    pub fn node_text(&self, node: Node<'_>) -> String {
+        String::from_utf8_lossy(&self.source[node.byte_range()]).into_owned()
+    }
+
+    /// The lines a node spans.
+    pub fn node_lines(&self, node: Node<'_>) -> LineRange {
+        let end = node.end_position();
+        // A node ending at column 0 ends on the previous line.
+        let end_row = if end.column == 0 && end.row > node.start_position().row {
+            end.row - 1
+        } else {
+            end.row
+        };
+        LineRange::from_zero_based(node.start_position().row, end_row)
+    }
+
+    /// True when the node lies wholly inside `range`.
+    pub fn node_within(&self, node: Node<'_>, range: LineRange) -> bool {
+        range.contains(self.node_lines(node))
+    }
+
+    /// Lines inside `range` that hold syntax errors (ERROR or MISSING nodes), in order.
+    pub fn parse_error_lines(&self, range: LineRange) -> Vec<LineNo> {
+        let mut lines = Vec::new();
+        if !self.root().has_error() {
+            return lines;
+        }
+        let mut cursor = self.root().walk();
+        loop {
+            let node = cursor.node();
+            let node_range = self.node_lines(node);
+            let relevant = node.has_error() && node_range.overlaps(range);
+            if relevant && (node.is_error() || node.is_missing()) {
+                let line = LineNo::from_zero_based(node.start_position().row);
+                if range.contains_line(line) && !lines.contains(&line) {
+                    lines.push(line);
+                }
+            } else if relevant && cursor.goto_first_child() {
+                continue;
+            }
+            while !cursor.goto_next_sibling() {
+                if !cursor.goto_parent() {
+                    lines.sort();
+                    return lines;
+                }
+            }
+        }
+    }
+}
+
+fn memchr_newlines(source: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    source
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .map(|(i, _)| i + 1)
+}
+
+/// A raw tree-sitter query from anchors.yaml, compiled once.
+pub struct GoQuery {
+    pub(crate) query: Query,
+    pub source: String,
+}
+
+impl fmt::Debug for GoQuery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("GoQuery").field(&self.source).finish()
+    }
+}
+
+/// Why a query did not compile: 0-based row and column inside the query text.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct QueryCompileError {
+    pub row: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl GoQuery {
+    pub fn compile(source: &str) -> Result<GoQuery, QueryCompileError> {
+        let query = Query::new(&language(), source).map_err(|e| QueryCompileError {
+            row: e.row,
+            column: e.column,
+            message: format!("{:?} error: {}", e.kind, e.message.trim()),
+        })?;
+        Ok(GoQuery {
+            query,
+            source: source.to_string(),
+        })
+    }
+}
+
+/// Failures of the parser itself (not syntax errors in the file, which tree-sitter recovers from).
+#[derive(Debug, thiserror::Error)]
+pub enum GoError {
+    #[error("the Go grammar could not be loaded: {0}")]
+    Language(String),
+    #[error("tree-sitter gave up parsing the file")]
+    ParseFailed,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(a: u32, b: u32) -> LineRange {
+        LineRange::new(LineNo::new(a).unwrap(), LineNo::new(b).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn counts_lines_with_and_without_final_newline() {
+        let f = GoFile::parse(b"package a\n\nfunc f() {}\n".to_vec()).unwrap();
+        assert_eq!(f.line_count(), 3);
+        let g = GoFile::parse(b"package a\nfunc f() {}".to_vec()).unwrap();
+        assert_eq!(g.line_count(), 2);
+        assert_eq!(g.line_text(LineNo::new(2).unwrap()), "func f() {}");
+        assert_eq!(GoFile::parse(Vec::new()).unwrap().line_count(), 0);
+    }
+
+    #[test]
+    fn finds_parse_errors_only_inside_the_range() {
+        let src = b"package a\n\nfunc f() {\n\tx := \n}\n\nfunc g() {}\n".to_vec();
+        let f = GoFile::parse(src).unwrap();
+        assert!(!f.parse_error_lines(range(1, 5)).is_empty());
+        assert!(f.parse_error_lines(range(7, 7)).is_empty());
+    }
+
+    #[test]
+    fn reports_query_compile_errors_with_position() {
+        let err = GoQuery::compile("(call_expression\n  function: (nonsense_node))").unwrap_err();
+        assert_eq!(err.row, 1);
+        assert!(GoQuery::compile("(call_expression) @c").is_ok());
+    }
+}

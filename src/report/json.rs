@@ -1,0 +1,170 @@
+//! The JSON report: a versioned contract other tools script against.
+//!
+//! Schema 1 (lines are 1-based and inclusive, written `START-END` or `LINE`):
+//!
+//! ```json
+//! {"schema": 1, "tool": "anchorcheck 0.1.0", "repo": ".", "rev": "HEAD", "commit": "<40-hex>",
+//!  "claims": [{"id": "agent-saas-mtls", "title": "...", "status": "required", "owner": "...",
+//!    "verdict": "verified",
+//!    "refs": [{"path": "src/a.go", "lines": "201-248", "verdict": "verified", "error": null,
+//!      "relocated": null, "candidates": [], "parse_errors": [],
+//!      "expectations": [{"kind": "routes", "ok": true, "message": "...",
+//!                        "matches": ["212-212"], "near_miss": null}]}]}],
+//!  "summary": {"claims": 1, "refs": 1, "verified": 1, "drifted": 0, "ambiguous": 0,
+//!              "broken": 0, "error": 0}}
+//! ```
+//!
+//! `relocated` is `{path, lines, how}` (how: history, symbol or search) when the verdict is
+//! drifted and null otherwise; `candidates` lists the `{path, lines}` places of an ambiguous ref.
+
+use serde::Serialize;
+
+use super::{Place, Report};
+use crate::lines::LineRange;
+
+/// The schema version of this output.
+pub const SCHEMA: u32 = 1;
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    schema: u32,
+    tool: &'a str,
+    repo: &'a str,
+    rev: &'a str,
+    commit: Option<&'a str>,
+    claims: Vec<JsonClaim<'a>>,
+    summary: JsonSummary,
+}
+
+#[derive(Serialize)]
+struct JsonClaim<'a> {
+    id: &'a str,
+    title: Option<&'a str>,
+    status: &'static str,
+    owner: Option<&'a str>,
+    verdict: &'static str,
+    refs: Vec<JsonRef<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonRef<'a> {
+    path: &'a str,
+    lines: String,
+    verdict: &'static str,
+    error: Option<&'a str>,
+    relocated: Option<JsonRelocated<'a>>,
+    candidates: Vec<JsonPlace<'a>>,
+    parse_errors: Vec<u32>,
+    expectations: Vec<JsonExpectation<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonRelocated<'a> {
+    path: &'a str,
+    lines: String,
+    how: &'static str,
+}
+
+#[derive(Serialize)]
+struct JsonPlace<'a> {
+    path: &'a str,
+    lines: String,
+}
+
+#[derive(Serialize)]
+struct JsonExpectation<'a> {
+    kind: &'a str,
+    ok: bool,
+    message: &'a str,
+    matches: Vec<String>,
+    near_miss: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct JsonSummary {
+    claims: usize,
+    refs: usize,
+    verified: usize,
+    drifted: usize,
+    ambiguous: usize,
+    broken: usize,
+    error: usize,
+}
+
+/// Matches are written as ranges even for one line (`212-212`), so scripts can split on `-`.
+fn span(range: LineRange) -> String {
+    format!("{}-{}", range.start(), range.end())
+}
+
+fn place(p: &Place) -> JsonPlace<'_> {
+    JsonPlace {
+        path: &p.path,
+        lines: p.lines.to_string(),
+    }
+}
+
+/// Renders the report as pretty-printed JSON with a trailing newline.
+pub fn render(report: &Report) -> String {
+    let summary = report.summary();
+    let json = JsonReport {
+        schema: SCHEMA,
+        tool: &report.tool,
+        repo: &report.repo,
+        rev: &report.rev,
+        commit: report.commit.as_deref(),
+        claims: report
+            .claims
+            .iter()
+            .map(|c| JsonClaim {
+                id: &c.id,
+                title: c.title.as_deref(),
+                status: c.status.as_str(),
+                owner: c.owner.as_deref(),
+                verdict: c.verdict.as_str(),
+                refs: c
+                    .refs
+                    .iter()
+                    .map(|r| JsonRef {
+                        path: &r.path,
+                        lines: r.lines.to_string(),
+                        verdict: r.verdict.as_str(),
+                        error: r.error.as_deref(),
+                        relocated: r.relocated.as_ref().map(|rel| JsonRelocated {
+                            path: &rel.place.path,
+                            lines: rel.place.lines.to_string(),
+                            how: rel.how.as_str(),
+                        }),
+                        candidates: r.candidates.iter().map(place).collect(),
+                        parse_errors: r.parse_errors.iter().map(|l| l.get()).collect(),
+                        expectations: r
+                            .expectations
+                            .iter()
+                            .map(|e| JsonExpectation {
+                                kind: e.kind,
+                                ok: e.ok,
+                                message: &e.message,
+                                matches: e.matches.iter().copied().map(span).collect(),
+                                near_miss: e.near_miss.map(|l| l.get()),
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        summary: JsonSummary {
+            claims: summary.claims,
+            refs: summary.refs,
+            verified: summary.verified,
+            drifted: summary.drifted,
+            ambiguous: summary.ambiguous,
+            broken: summary.broken,
+            error: summary.error,
+        },
+    };
+    let mut out = serde_json::to_string_pretty(&json).unwrap_or_else(|e| {
+        // Serializing plain strings and numbers cannot fail; keep the contract even so.
+        format!("{{\"schema\": {SCHEMA}, \"error\": \"{e}\"}}")
+    });
+    out.push('\n');
+    out
+}

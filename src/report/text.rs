@@ -1,0 +1,168 @@
+//! The text report for people: one line per claim, a rustc-style excerpt per failing ref, and
+//! the summary line.
+
+use std::fmt::Write as _;
+
+use annotate_snippets::renderer::DecorStyle;
+use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+
+use super::{RefReport, Report, Verdict};
+
+/// How to draw the text report.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TextStyle {
+    /// ANSI colours (the CLI turns this on only for terminals).
+    pub color: bool,
+}
+
+const BOLD: &str = "\x1b[1m";
+const RESET: &str = "\x1b[0m";
+
+fn verdict_color(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Verified => "\x1b[32m",
+        Verdict::Drifted | Verdict::Ambiguous => "\x1b[33m",
+        Verdict::Broken | Verdict::Error => "\x1b[31m",
+    }
+}
+
+/// Renders the whole report.
+pub fn render(report: &Report, style: TextStyle) -> String {
+    let mut out = String::new();
+    let id_width = report
+        .claims
+        .iter()
+        .map(|c| c.id.chars().count())
+        .max()
+        .unwrap_or(0);
+    for claim in &report.claims {
+        let verdict = format!("{:<9}", claim.verdict.as_str());
+        let verdict = if style.color {
+            format!("{}{BOLD}{verdict}{RESET}", verdict_color(claim.verdict))
+        } else {
+            verdict
+        };
+        let title = claim.title.as_deref().unwrap_or("");
+        let refs = match claim.refs.len() {
+            0 => "no refs".to_string(),
+            1 => "1 ref".to_string(),
+            n => format!("{n} refs"),
+        };
+        let _ = writeln!(
+            out,
+            "{verdict} {:<id_width$}  {title} [{}, {refs}]",
+            claim.id,
+            claim.status.as_str()
+        );
+    }
+    let failing: Vec<(&str, &RefReport)> = report
+        .claims
+        .iter()
+        .flat_map(|c| c.refs.iter().map(move |r| (c.id.as_str(), r)))
+        .filter(|(_, r)| r.verdict != Verdict::Verified)
+        .collect();
+    if !failing.is_empty() {
+        out.push('\n');
+    }
+    for (claim_id, r) in failing {
+        out.push_str(&render_ref(claim_id, r, style));
+        out.push('\n');
+    }
+    let _ = writeln!(out, "{}", report.summary());
+    out
+}
+
+/// One failing ref as a rustc-style diagnostic with the cited lines.
+pub fn render_ref(claim_id: &str, r: &RefReport, style: TextStyle) -> String {
+    let renderer = if style.color {
+        Renderer::styled().decor_style(DecorStyle::Unicode)
+    } else {
+        Renderer::plain().decor_style(DecorStyle::Ascii)
+    };
+    let level = match r.verdict {
+        Verdict::Drifted | Verdict::Ambiguous => Level::WARNING,
+        _ => Level::ERROR,
+    };
+    let title = format!(
+        "{claim_id}: {}:{} is {}",
+        r.path,
+        r.lines,
+        r.verdict.as_str()
+    );
+    let mut groups: Vec<Group<'_>> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
+    if let Some(error) = &r.error {
+        notes.push(error.clone());
+    }
+    let mut primary = Group::with_title(level.primary_title(title));
+    if let Some(excerpt) = &r.excerpt {
+        let source = excerpt.lines.join("\n");
+        let line_offsets = line_offsets(&excerpt.lines);
+        let mut snippet = Snippet::source(source)
+            .line_start(excerpt.first_line.get() as usize)
+            .path(r.path.clone());
+        let mut annotated = false;
+        for e in r.expectations.iter().filter(|e| !e.ok) {
+            let label = format!("{}: {}", e.kind, e.message);
+            let index = e.near_miss.and_then(|line| {
+                line.get()
+                    .checked_sub(excerpt.first_line.get())
+                    .map(|i| i as usize)
+            });
+            match index.and_then(|i| line_offsets.get(i).map(|span| (i, span))) {
+                Some((i, span)) => {
+                    let text = &excerpt.lines[i];
+                    let indent = text.len() - text.trim_start().len();
+                    let start = span.start + indent;
+                    let end = span.end.max(start);
+                    snippet =
+                        snippet.annotation(AnnotationKind::Primary.span(start..end).label(label));
+                    annotated = true;
+                }
+                None => notes.push(label),
+            }
+        }
+        if !annotated {
+            // Show where the citation starts even when no line is to blame.
+            let first = line_offsets.first().cloned().unwrap_or(0..0);
+            snippet = snippet.annotation(AnnotationKind::Context.span(first).label("cited here"));
+        }
+        primary = primary.element(snippet);
+    }
+    if let Some(reloc) = &r.relocated {
+        notes.push(format!(
+            "evidence now at {}:{} (found by {})",
+            reloc.place.path,
+            reloc.place.lines,
+            reloc.how.as_str()
+        ));
+    }
+    for c in &r.candidates {
+        notes.push(format!("candidate: {}:{}", c.path, c.lines));
+    }
+    if !r.parse_errors.is_empty() {
+        let lines: Vec<String> = r.parse_errors.iter().map(|l| l.to_string()).collect();
+        notes.push(format!(
+            "the cited range holds syntax errors at line {}; results may be incomplete",
+            lines.join(", ")
+        ));
+    }
+    groups.push(primary);
+    for note in notes {
+        groups.push(Group::with_title(Level::NOTE.secondary_title(note)));
+    }
+    let mut out = renderer.render(&groups);
+    out.push('\n');
+    out
+}
+
+/// Byte span of each line's content within the joined excerpt.
+fn line_offsets(lines: &[String]) -> Vec<std::ops::Range<usize>> {
+    let mut offsets = Vec::with_capacity(lines.len());
+    let mut start = 0;
+    for line in lines {
+        offsets.push(start..start + line.len());
+        start += line.len() + 1;
+    }
+    offsets
+}

@@ -1,0 +1,316 @@
+//! Revisions and file contents: resolves a revision and reads files at it from the object
+//! database (or the working tree for `WORKTREE`). The only module that imports git2.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use git2::{ErrorCode, ObjectType, Oid, Repository};
+
+/// Files larger than this are not parsed: generated code, vendored bundles.
+pub const MAX_FILE_BYTES: usize = 8 * 1024 * 1024;
+
+/// The revision name that means "the working tree, uncommitted edits included".
+pub const WORKTREE: &str = "WORKTREE";
+
+/// Why the repository or a revision could not be used at all.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("{}: not a git repository ({message})", .path.display())]
+    NotARepository { path: PathBuf, message: String },
+    #[error("unknown revision `{spec}`: {message}")]
+    UnknownRevision { spec: String, message: String },
+    #[error("revision `{WORKTREE}` needs a working tree, but {} is a bare repository", .path.display())]
+    BareWorktree { path: PathBuf },
+    #[error("git error: {0}")]
+    Git(String),
+}
+
+/// Why one file could not be read at the revision: the ref gets the verdict `error`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FileProblem {
+    #[error("file not found at this revision")]
+    Missing,
+    #[error("path is a directory, not a file")]
+    Directory,
+    #[error("path is a symbolic link (to `{target}`), not a file")]
+    Symlink { target: String },
+    #[error("path is a git submodule, not a file")]
+    Submodule,
+    #[error("file is a Git LFS pointer; its content is not in the repository")]
+    LfsPointer,
+    #[error("file is binary")]
+    Binary,
+    #[error("file is too large ({bytes} bytes; the limit is {MAX_FILE_BYTES})")]
+    TooLarge { bytes: usize },
+    #[error("file is not Go source (.go)")]
+    NotGo,
+    #[error("cannot read the file: {0}")]
+    Unreadable(String),
+}
+
+/// The contents of one file at the revision.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileBlob {
+    pub bytes: Vec<u8>,
+    /// The git blob id (hex) naming exactly these bytes.
+    pub id: String,
+}
+
+/// Something that hands out file contents by repo-relative path. The seam that lets unit tests
+/// verify against in-memory files instead of a repository.
+pub trait Files: Sync {
+    fn read(&self, path: &str) -> Result<FileBlob, FileProblem>;
+}
+
+/// A repository opened for verification.
+#[derive(Clone, Debug)]
+pub struct GitRepo {
+    /// The `.git` directory (or the bare repository), used to reopen per thread.
+    git_dir: PathBuf,
+    workdir: Option<PathBuf>,
+}
+
+/// A resolved revision of a repository: the files anchorcheck reads.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    repo: GitRepo,
+    /// The revision as the user wrote it.
+    pub spec: String,
+    /// The commit it resolved to (for `WORKTREE`, HEAD's commit if there is one).
+    pub commit: Option<String>,
+    tree: Option<Oid>,
+    worktree: bool,
+}
+
+thread_local! {
+    /// One open repository per thread: `Repository` is Send but not Sync.
+    static OPEN_REPO: RefCell<Option<(PathBuf, Repository)>> = const { RefCell::new(None) };
+}
+
+fn git_error(e: git2::Error) -> SourceError {
+    SourceError::Git(e.message().to_string())
+}
+
+impl GitRepo {
+    /// Opens the repository containing `dir` (searching parent directories, as git does).
+    pub fn open(dir: &Path) -> Result<GitRepo, SourceError> {
+        let repo = Repository::discover(dir).map_err(|e| SourceError::NotARepository {
+            path: dir.to_path_buf(),
+            message: e.message().to_string(),
+        })?;
+        Ok(GitRepo {
+            git_dir: repo.path().to_path_buf(),
+            workdir: repo.workdir().map(Path::to_path_buf),
+        })
+    }
+
+    /// The working tree root, if the repository has one.
+    pub fn workdir(&self) -> Option<&Path> {
+        self.workdir.as_deref()
+    }
+
+    /// Runs `f` with this thread's handle on the repository, opening it on first use.
+    fn with_repo<T>(&self, f: impl FnOnce(&Repository) -> T) -> Result<T, git2::Error> {
+        OPEN_REPO.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            let reusable = matches!(&*slot, Some((dir, _)) if *dir == self.git_dir);
+            if !reusable {
+                *slot = Some((self.git_dir.clone(), Repository::open(&self.git_dir)?));
+            }
+            let (_, repo) = slot
+                .as_ref()
+                .ok_or_else(|| git2::Error::from_str("repository handle vanished"))?;
+            Ok(f(repo))
+        })
+    }
+
+    /// Resolves a revision: HEAD, a branch, tag, full or short sha, `HEAD~3`, `origin/main`, or
+    /// `WORKTREE`.
+    pub fn resolve(&self, spec: &str) -> Result<Snapshot, SourceError> {
+        let worktree = spec == WORKTREE;
+        if worktree && self.workdir.is_none() {
+            return Err(SourceError::BareWorktree {
+                path: self.git_dir.clone(),
+            });
+        }
+        let resolved = self
+            .with_repo(|repo| -> Result<Option<(Oid, Oid)>, SourceError> {
+                let target = if worktree { "HEAD" } else { spec };
+                let object = match repo.revparse_single(target) {
+                    Ok(o) => o,
+                    // A fresh repository has no HEAD commit yet; the working tree still exists.
+                    Err(e) if worktree && e.code() == ErrorCode::UnbornBranch => return Ok(None),
+                    Err(e) if worktree && e.code() == ErrorCode::NotFound => return Ok(None),
+                    Err(e) => {
+                        return Err(SourceError::UnknownRevision {
+                            spec: spec.to_string(),
+                            message: e.message().to_string(),
+                        });
+                    }
+                };
+                let commit = object
+                    .peel_to_commit()
+                    .map_err(|e| SourceError::UnknownRevision {
+                        spec: spec.to_string(),
+                        message: format!("it does not name a commit ({})", e.message()),
+                    })?;
+                Ok(Some((commit.id(), commit.tree_id())))
+            })
+            .map_err(git_error)??;
+        Ok(Snapshot {
+            repo: self.clone(),
+            spec: spec.to_string(),
+            commit: resolved.map(|(c, _)| c.to_string()),
+            tree: resolved.map(|(_, t)| t),
+            worktree,
+        })
+    }
+}
+
+impl Snapshot {
+    pub fn is_worktree(&self) -> bool {
+        self.worktree
+    }
+
+    fn read_committed(&self, path: &str) -> Result<FileBlob, FileProblem> {
+        let Some(tree_id) = self.tree else {
+            return Err(FileProblem::Missing);
+        };
+        self.repo
+            .with_repo(|repo| {
+                let tree = repo
+                    .find_tree(tree_id)
+                    .map_err(|e| FileProblem::Unreadable(e.message().to_string()))?;
+                let entry = match tree.get_path(Path::new(path)) {
+                    Ok(entry) => entry,
+                    Err(e) if e.code() == ErrorCode::NotFound => return Err(FileProblem::Missing),
+                    Err(e) => return Err(FileProblem::Unreadable(e.message().to_string())),
+                };
+                match (entry.kind(), entry.filemode()) {
+                    (Some(ObjectType::Tree), _) => return Err(FileProblem::Directory),
+                    (Some(ObjectType::Commit), _) => return Err(FileProblem::Submodule),
+                    (_, 0o120000) => {
+                        let blob = repo.find_blob(entry.id()).ok();
+                        let target = blob
+                            .map(|b| String::from_utf8_lossy(b.content()).into_owned())
+                            .unwrap_or_default();
+                        return Err(FileProblem::Symlink { target });
+                    }
+                    _ => {}
+                }
+                let odb = repo
+                    .odb()
+                    .map_err(|e| FileProblem::Unreadable(e.message().to_string()))?;
+                let (size, _) = odb
+                    .read_header(entry.id())
+                    .map_err(|e| FileProblem::Unreadable(e.message().to_string()))?;
+                if size > MAX_FILE_BYTES {
+                    return Err(FileProblem::TooLarge { bytes: size });
+                }
+                let blob = repo
+                    .find_blob(entry.id())
+                    .map_err(|e| FileProblem::Unreadable(e.message().to_string()))?;
+                Ok(FileBlob {
+                    bytes: blob.content().to_vec(),
+                    id: entry.id().to_string(),
+                })
+            })
+            .map_err(|e| FileProblem::Unreadable(e.message().to_string()))?
+    }
+
+    fn read_worktree(&self, path: &str) -> Result<FileBlob, FileProblem> {
+        let Some(root) = self.repo.workdir.as_deref() else {
+            return Err(FileProblem::Missing);
+        };
+        let full = root.join(path);
+        let meta = match std::fs::symlink_metadata(&full) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(FileProblem::Missing),
+            Err(e) => return Err(FileProblem::Unreadable(e.to_string())),
+        };
+        if meta.file_type().is_symlink() {
+            let target = std::fs::read_link(&full)
+                .map(|t| t.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            return Err(FileProblem::Symlink { target });
+        }
+        if meta.is_dir() {
+            return Err(if full.join(".git").exists() {
+                FileProblem::Submodule
+            } else {
+                FileProblem::Directory
+            });
+        }
+        let size = usize::try_from(meta.len()).unwrap_or(usize::MAX);
+        if size > MAX_FILE_BYTES {
+            return Err(FileProblem::TooLarge { bytes: size });
+        }
+        let bytes = std::fs::read(&full).map_err(|e| FileProblem::Unreadable(e.to_string()))?;
+        let id = Oid::hash_object(ObjectType::Blob, &bytes)
+            .map(|o| o.to_string())
+            .unwrap_or_default();
+        Ok(FileBlob { bytes, id })
+    }
+}
+
+/// Checks the content rules shared by every source: Go files only, not binary, not LFS.
+fn check_content(path: &str, blob: FileBlob) -> Result<FileBlob, FileProblem> {
+    if blob
+        .bytes
+        .starts_with(b"version https://git-lfs.github.com/spec/")
+    {
+        return Err(FileProblem::LfsPointer);
+    }
+    if !path.ends_with(".go") {
+        return Err(FileProblem::NotGo);
+    }
+    if blob.bytes.len() > MAX_FILE_BYTES {
+        return Err(FileProblem::TooLarge {
+            bytes: blob.bytes.len(),
+        });
+    }
+    // git's own heuristic: a NUL byte in the first 8000 bytes means binary.
+    if blob.bytes.iter().take(8000).any(|b| *b == 0) {
+        return Err(FileProblem::Binary);
+    }
+    Ok(blob)
+}
+
+impl Files for Snapshot {
+    fn read(&self, path: &str) -> Result<FileBlob, FileProblem> {
+        let blob = if self.worktree {
+            self.read_worktree(path)?
+        } else {
+            self.read_committed(path)?
+        };
+        check_content(path, blob)
+    }
+}
+
+/// Files held in memory, for tests and callers that already have the contents.
+#[derive(Clone, Debug, Default)]
+pub struct MemoryFiles {
+    files: HashMap<String, Vec<u8>>,
+}
+
+impl MemoryFiles {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn insert(&mut self, path: impl Into<String>, contents: impl Into<Vec<u8>>) -> &mut Self {
+        self.files.insert(path.into(), contents.into());
+        self
+    }
+}
+
+impl Files for MemoryFiles {
+    fn read(&self, path: &str) -> Result<FileBlob, FileProblem> {
+        let bytes = self.files.get(path).ok_or(FileProblem::Missing)?.clone();
+        let id = Oid::hash_object(ObjectType::Blob, &bytes)
+            .map(|o| o.to_string())
+            .unwrap_or_default();
+        check_content(path, FileBlob { bytes, id })
+    }
+}
