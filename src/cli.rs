@@ -17,10 +17,37 @@ pub struct Cli {
 pub enum Command {
     /// Verify every claim's cited code at a revision (the main job).
     Verify(VerifyArgs),
+    /// Rewrite drifted refs (lines, path, at) in anchors.yaml and the docs citations.
+    Fix(FixArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FixArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Print a unified diff of every file that would change, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Exit 0 even when refs drifted (broken, ambiguous and error refs still fail).
+    #[arg(long)]
+    pub allow_drift: bool,
+    /// When to colour text output (NO_COLOR is honoured in auto mode).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+/// What to verify: the anchors file, the repository, the revision, the claims.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
     /// The anchors file (default: anchors.yaml in the current directory or a parent).
     #[arg(long, value_name = "FILE")]
     pub anchors: Option<PathBuf>,
@@ -34,15 +61,6 @@ pub struct VerifyArgs {
     /// Only verify this claim (repeatable).
     #[arg(long = "claim", value_name = "ID")]
     pub claims: Vec<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
-    /// Exit 0 even when refs drifted (broken, ambiguous and error refs still fail).
-    #[arg(long)]
-    pub allow_drift: bool,
-    /// When to colour text output (NO_COLOR is honoured in auto mode).
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
-    pub color: ColorChoice,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

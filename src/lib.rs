@@ -7,7 +7,9 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod anchors;
+pub mod docs;
 pub mod expect;
+pub mod fix;
 pub mod go;
 pub mod lines;
 pub mod report;

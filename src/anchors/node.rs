@@ -187,6 +187,8 @@ pub struct SyntaxError {
 pub fn parse_document(source: &str) -> Result<Node, SyntaxError> {
     let mut options = serde_saphyr::Options::default();
     options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::PassThrough;
+    // YAML 1.1 would read the `on:` key of `routes` as the boolean true.
+    options.strict_booleans = true;
     options.with_snippet = false;
     let root: Spanned<NodeValue> =
         serde_saphyr::from_str_with_options(source, options).map_err(|e| {

@@ -4,6 +4,15 @@ use crate::anchors::Expectation;
 use crate::go::GoFile;
 use crate::lines::{LineNo, LineRange};
 
+mod call;
+mod combinators;
+mod fail_closed;
+mod literal;
+mod query;
+mod routes;
+mod text;
+mod tls;
+
 /// The outcome of one expectation on one range of one file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExpectationResult {
@@ -18,8 +27,151 @@ pub struct ExpectationResult {
     pub near_miss: Option<LineNo>,
 }
 
+impl ExpectationResult {
+    fn pass(kind: &'static str, message: String, matches: Vec<LineRange>) -> Self {
+        ExpectationResult {
+            kind,
+            ok: true,
+            message,
+            matches,
+            near_miss: None,
+        }
+    }
+
+    fn fail(kind: &'static str, message: String, near_miss: Option<LineNo>) -> Self {
+        ExpectationResult {
+            kind,
+            ok: false,
+            message,
+            matches: Vec::new(),
+            near_miss,
+        }
+    }
+}
+
 /// Evaluates `expectation` on the nodes of `file` lying wholly inside `range`.
 pub fn evaluate(expectation: &Expectation, file: &GoFile, range: LineRange) -> ExpectationResult {
-    let _ = (expectation, file, range);
-    todo!("helper implements")
+    match expectation {
+        Expectation::Call(pattern) => call::evaluate(pattern, file, range),
+        Expectation::Routes(spec) => routes::evaluate(spec, file, range),
+        Expectation::FailClosed(spec) => fail_closed::evaluate(spec, file, range),
+        Expectation::Tls(spec) => tls::evaluate(spec, file, range),
+        Expectation::String(value) => literal::evaluate_string(value, file, range),
+        Expectation::Identifier(name) => literal::evaluate_identifier(name, file, range),
+        Expectation::Query(spec) => query::evaluate(spec, file, range),
+        Expectation::Text(needle) => text::evaluate_text(needle, file, range),
+        Expectation::Regex(pattern) => text::evaluate_regex(pattern, file, range),
+        Expectation::Not(inner) => combinators::evaluate_not(inner, file, range),
+        Expectation::Any(inner) => combinators::evaluate_any(inner, file, range),
+        Expectation::All(inner) => combinators::evaluate_all(inner, file, range),
+    }
+}
+
+/// `line 127` or `lines 201-248`, for messages.
+fn lines_phrase(range: LineRange) -> String {
+    if range.len() == 1 {
+        format!("line {range}")
+    } else {
+        format!("lines {range}")
+    }
+}
+
+/// The item whose line is nearest `range` (inside it counts as distance 0); earliest on ties.
+fn nearest<T>(
+    items: impl IntoIterator<Item = T>,
+    range: LineRange,
+    line_of: impl Fn(&T) -> LineNo,
+) -> Option<T> {
+    items.into_iter().min_by_key(|item| {
+        let line = line_of(item);
+        (range.distance(LineRange::single(line)), line)
+    })
+}
+
+/// ` (and N more)` when more than one thing matched, for success messages.
+fn and_more(count: usize) -> String {
+    if count > 1 {
+        format!(" (and {} more)", count - 1)
+    } else {
+        String::new()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use crate::go::GoFile;
+    use crate::lines::{LineNo, LineRange};
+
+    pub fn go(source: &str) -> GoFile {
+        GoFile::parse(source.as_bytes().to_vec()).unwrap()
+    }
+
+    pub fn lines(a: u32, b: u32) -> LineRange {
+        LineRange::new(LineNo::new(a).unwrap(), LineNo::new(b).unwrap()).unwrap()
+    }
+
+    pub fn line(n: u32) -> LineNo {
+        LineNo::new(n).unwrap()
+    }
+
+    /// The whole file as a range.
+    pub fn all(file: &GoFile) -> LineRange {
+        file.full_range().unwrap()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::evaluate;
+    use super::test_support::{all, go};
+    use crate::anchors::{
+        CallPattern, ClientAuth, Expectation, FailClosedSpec, RoutesSpec, TlsSpec,
+    };
+
+    /// Every kind on a 50,000-deep expression: walks must be iterative and near-linear.
+    #[test]
+    fn deeply_nested_expressions_do_not_overflow_or_stall() {
+        let depth = 50_000;
+        let nested_calls = format!("{}\"/x\"{}", "f(".repeat(depth), ")".repeat(depth));
+        let concatenation = vec!["\"a\""; depth].join(" + ");
+        let src = format!(
+            "package a\nfunc g() {{\n\tmux.HandleFunc({nested_calls}, h)\n\tlog.Print({concatenation})\n\tif {} {{\n\t\tpanic(1)\n\t}}\n}}\n",
+            vec!["mtls"; depth].join(" && ")
+        );
+        let file = go(&src);
+        let started = std::time::Instant::now();
+        let kinds = [
+            Expectation::Call(CallPattern {
+                name: "panic".into(),
+                glob: None,
+                args: None,
+            }),
+            Expectation::Routes(RoutesSpec {
+                paths: vec!["/x".into()],
+                on: None,
+                methods: Vec::new(),
+                exactly: false,
+            }),
+            Expectation::FailClosed(FailClosedSpec {
+                when: regex::Regex::new("mtls").unwrap(),
+            }),
+            Expectation::Tls(TlsSpec {
+                client_auth: Some(ClientAuth::RequireAndVerifyClientCert),
+                min_version: None,
+            }),
+            Expectation::String("/x".into()),
+            Expectation::Identifier("mtls".into()),
+            Expectation::Text("panic(1)".into()),
+        ];
+        let results: Vec<bool> = kinds
+            .iter()
+            .map(|k| evaluate(k, &file, all(&file)).ok)
+            .collect();
+        assert_eq!(results, [true, false, true, false, true, true, true]);
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "took {:?}",
+            started.elapsed()
+        );
+    }
 }

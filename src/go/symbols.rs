@@ -92,6 +92,17 @@ pub fn declarations(file: &GoFile) -> Vec<Declaration> {
     out
 }
 
+/// Lines of every top-level declaration or statement except the package clause and comments:
+/// the regions search relocation looks in.
+pub fn top_level_ranges(file: &GoFile) -> Vec<LineRange> {
+    let root = file.root();
+    let mut cursor = root.walk();
+    root.named_children(&mut cursor)
+        .filter(|n| !matches!(n.kind(), "comment" | "package_clause" | "import_declaration"))
+        .map(|n| file.node_lines(n))
+        .collect()
+}
+
 /// Specs of a declaration, looking inside `(...)` groups.
 fn collect_specs(
     file: &GoFile,

@@ -7,19 +7,24 @@
 //!  "claims": [{"id": "agent-saas-mtls", "title": "...", "status": "required", "owner": "...",
 //!    "verdict": "verified",
 //!    "refs": [{"path": "src/a.go", "lines": "201-248", "verdict": "verified", "error": null,
-//!      "relocated": null, "candidates": [], "parse_errors": [],
+//!      "relocated": null, "candidates": [], "parse_errors": [], "culprit": null, "notes": [],
 //!      "expectations": [{"kind": "routes", "ok": true, "message": "...",
 //!                        "matches": ["212-212"], "near_miss": null}]}]}],
+//!  "docs": [{"page": "docs/security.md", "line": 12, "column": 3, "message": "..."}],
 //!  "summary": {"claims": 1, "refs": 1, "verified": 1, "drifted": 0, "ambiguous": 0,
 //!              "broken": 0, "error": 0}}
 //! ```
 //!
 //! `relocated` is `{path, lines, how}` (how: history, symbol or search) when the verdict is
-//! drifted and null otherwise; `candidates` lists the `{path, lines}` places of an ambiguous ref.
+//! drifted and null otherwise; `candidates` lists the `{path, lines}` places of an ambiguous ref,
+//! best first. `culprit` is `{kind, commit, short, date, subject}` for a broken or drifted ref
+//! with history: kind `broke` names the first commit after `at` at which the ref stopped
+//! verifying at its mapped place, `moved` the first that moved its lines. `notes` holds anything
+//! else worth saying, such as "history unavailable: commit X is not in this repository".
 
 use serde::Serialize;
 
-use super::{Place, Report};
+use super::{CulpritKind, Place, Report};
 use crate::lines::LineRange;
 
 /// The schema version of this output.
@@ -33,7 +38,16 @@ struct JsonReport<'a> {
     rev: &'a str,
     commit: Option<&'a str>,
     claims: Vec<JsonClaim<'a>>,
+    docs: Vec<JsonDocsFinding<'a>>,
     summary: JsonSummary,
+}
+
+#[derive(Serialize)]
+struct JsonDocsFinding<'a> {
+    page: &'a str,
+    line: Option<u32>,
+    column: Option<u32>,
+    message: &'a str,
 }
 
 #[derive(Serialize)]
@@ -55,7 +69,18 @@ struct JsonRef<'a> {
     relocated: Option<JsonRelocated<'a>>,
     candidates: Vec<JsonPlace<'a>>,
     parse_errors: Vec<u32>,
+    culprit: Option<JsonCulprit<'a>>,
+    notes: &'a [String],
     expectations: Vec<JsonExpectation<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonCulprit<'a> {
+    kind: &'static str,
+    commit: &'a str,
+    short: &'a str,
+    date: &'a str,
+    subject: &'a str,
 }
 
 #[derive(Serialize)]
@@ -136,6 +161,17 @@ pub fn render(report: &Report) -> String {
                         }),
                         candidates: r.candidates.iter().map(place).collect(),
                         parse_errors: r.parse_errors.iter().map(|l| l.get()).collect(),
+                        culprit: r.culprit.as_ref().map(|c| JsonCulprit {
+                            kind: match c.kind {
+                                CulpritKind::Broke => "broke",
+                                CulpritKind::Moved => "moved",
+                            },
+                            commit: &c.commit.id,
+                            short: &c.commit.short,
+                            date: &c.commit.date,
+                            subject: &c.commit.subject,
+                        }),
+                        notes: &r.notes,
                         expectations: r
                             .expectations
                             .iter()
@@ -149,6 +185,16 @@ pub fn render(report: &Report) -> String {
                             .collect(),
                     })
                     .collect(),
+            })
+            .collect(),
+        docs: report
+            .docs
+            .iter()
+            .map(|d| JsonDocsFinding {
+                page: &d.page,
+                line: d.line,
+                column: d.column,
+                message: &d.message,
             })
             .collect(),
         summary: JsonSummary {

@@ -6,6 +6,7 @@ pub mod text;
 use std::fmt;
 
 use crate::anchors::ClaimStatus;
+pub use crate::docs::DocsFinding;
 use crate::expect::ExpectationResult;
 use crate::lines::{LineNo, LineRange};
 
@@ -81,6 +82,47 @@ pub struct Excerpt {
     pub lines: Vec<String>,
 }
 
+/// A commit, described for people.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Commit {
+    pub id: String,
+    pub short: String,
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    pub subject: String,
+}
+
+/// What the culprit commit did to the ref.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CulpritKind {
+    /// The first commit at which the ref stopped verifying at its mapped place.
+    Broke,
+    /// The first commit that moved the cited lines.
+    Moved,
+}
+
+/// The commit that broke or moved a ref.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Culprit {
+    pub kind: CulpritKind,
+    pub commit: Commit,
+}
+
+impl fmt::Display for Culprit {
+    /// `broken since 4e1c9a2 2026-10-03 'simplify startup checks'`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.kind {
+            CulpritKind::Broke => "broken since",
+            CulpritKind::Moved => "moved in",
+        };
+        write!(
+            f,
+            "{what} {} {} '{}'",
+            self.commit.short, self.commit.date, self.commit.subject
+        )
+    }
+}
+
 /// One verified ref.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RefReport {
@@ -96,6 +138,10 @@ pub struct RefReport {
     pub parse_errors: Vec<LineNo>,
     /// The cited lines, kept for refs that did not verify.
     pub excerpt: Option<Excerpt>,
+    /// The commit that broke or moved it, when history is known.
+    pub culprit: Option<Culprit>,
+    /// Anything else the reader should know (history unavailable, ...).
+    pub notes: Vec<String>,
 }
 
 impl RefReport {
@@ -136,6 +182,8 @@ pub struct Report {
     /// The commit it resolved to.
     pub commit: Option<String>,
     pub claims: Vec<ClaimReport>,
+    /// Disagreements between the `docs` pages and the refs.
+    pub docs: Vec<DocsFinding>,
 }
 
 /// Claim counts by verdict.
@@ -185,10 +233,178 @@ impl Report {
         s
     }
 
-    /// True when every ref verified (or only drifted, with `allow_drift`).
+    /// True when every ref verified (or only drifted, with `allow_drift`) and the docs agree.
+    /// Drifted refs leave stale docs citations behind, so `allow_drift` lets those pass too.
     pub fn passed(&self, allow_drift: bool) -> bool {
-        self.claims.iter().flat_map(|c| &c.refs).all(|r| {
+        let refs_pass = self.claims.iter().flat_map(|c| &c.refs).all(|r| {
             r.verdict == Verdict::Verified || (allow_drift && r.verdict == Verdict::Drifted)
-        })
+        });
+        let any_drift = self
+            .claims
+            .iter()
+            .flat_map(|c| &c.refs)
+            .any(|r| r.verdict == Verdict::Drifted);
+        refs_pass && (self.docs.is_empty() || (allow_drift && any_drift))
+    }
+}
+
+/// The shared sample report every format's snapshot test renders.
+#[cfg(test)]
+pub(crate) mod sample {
+    use super::*;
+
+    fn range(a: u32, b: u32) -> LineRange {
+        LineRange::new(LineNo::new(a).unwrap(), LineNo::new(b).unwrap()).unwrap()
+    }
+
+    fn ok(kind: &'static str, message: &str, lines: LineRange) -> ExpectationResult {
+        ExpectationResult {
+            kind,
+            ok: true,
+            message: message.to_string(),
+            matches: vec![lines],
+            near_miss: None,
+        }
+    }
+
+    pub fn report() -> Report {
+        let verified = RefReport {
+            path: "src/saas/back/cmd/mtls_listener.go".into(),
+            lines: range(201, 248),
+            verdict: Verdict::Verified,
+            error: None,
+            relocated: None,
+            candidates: vec![],
+            expectations: vec![ok(
+                "routes",
+                "4 routes on mtlsMux at lines 214-229",
+                range(214, 229),
+            )],
+            parse_errors: vec![],
+            excerpt: None,
+            culprit: None,
+            notes: vec![],
+        };
+        let broken = RefReport {
+            path: "src/saas/back/src/main.go".into(),
+            lines: range(3181, 3184),
+            verdict: Verdict::Broken,
+            error: None,
+            relocated: None,
+            candidates: vec![],
+            expectations: vec![ExpectationResult {
+                kind: "fail_closed",
+                ok: false,
+                message: "line 3182: if mentions cfg.MTLSRequired but its body only logs and continues: fail-open".into(),
+                matches: vec![],
+                near_miss: LineNo::new(3182),
+            }],
+            parse_errors: vec![LineNo::new(3184).unwrap()],
+            excerpt: Some(Excerpt {
+                first_line: LineNo::new(3181).unwrap(),
+                lines: vec![
+                    "\tif !cfg.MTLSRequired {".into(),
+                    "\t\tlog.Printf(\"mTLS disabled\")".into(),
+                    "\t}".into(),
+                    "\tsrv := newServer(cfg".into(),
+                ],
+            }),
+            culprit: Some(Culprit {
+                kind: CulpritKind::Broke,
+                commit: Commit {
+                    id: "4e1c9a2000000000000000000000000000000000".into(),
+                    short: "4e1c9a2".into(),
+                    date: "2026-10-03".into(),
+                    subject: "simplify startup checks".into(),
+                },
+            }),
+            notes: vec![],
+        };
+        let error = RefReport {
+            path: "src/saas/customer-api/evidence/evidence.go".into(),
+            lines: range(127, 127),
+            verdict: Verdict::Error,
+            error: Some("file not found at this revision".into()),
+            relocated: None,
+            candidates: vec![],
+            expectations: vec![],
+            parse_errors: vec![],
+            excerpt: None,
+            culprit: None,
+            notes: vec![],
+        };
+        Report {
+            tool: "anchorcheck 0.1.0".into(),
+            repo: ".".into(),
+            rev: "HEAD".into(),
+            commit: Some("9c1f0e2b7a4400000000000000000000000000aa".into()),
+            claims: vec![
+                ClaimReport {
+                    id: "agent-saas-mtls".into(),
+                    title: Some("Agent -> SaaS mTLS is required".into()),
+                    status: ClaimStatus::Required,
+                    owner: Some("SaaS/back mTLS listener (port 9443)".into()),
+                    verdict: Verdict::Broken,
+                    refs: vec![verified, broken],
+                },
+                ClaimReport {
+                    id: "workload-identity".into(),
+                    title: Some("Full agent workload identity".into()),
+                    status: ClaimStatus::Planned,
+                    owner: None,
+                    verdict: Verdict::Error,
+                    refs: vec![error],
+                },
+            ],
+            docs: vec![DocsFinding {
+                page: "docs/security.md".into(),
+                line: Some(12),
+                column: Some(3),
+                message: "cites src/saas/back/src/main.go:3181-3190 but no ref has those lines".into(),
+            }],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_counts_claims_by_verdict() {
+        let report = sample::report();
+        let s = report.summary();
+        assert_eq!((s.claims, s.refs, s.broken, s.error, s.verified), (2, 3, 1, 1, 0));
+        assert_eq!(
+            s.to_string(),
+            "2 claims: 0 verified, 0 drifted, 0 ambiguous, 1 broken, 1 errors (3 refs checked)"
+        );
+    }
+
+    #[test]
+    fn only_all_verified_passes_and_allow_drift_passes_drift_only() {
+        let mut report = sample::report();
+        assert!(!report.passed(true));
+        for claim in &mut report.claims {
+            for r in &mut claim.refs {
+                r.verdict = Verdict::Drifted;
+            }
+        }
+        assert!(!report.passed(false));
+        assert!(report.passed(true));
+    }
+
+    #[test]
+    fn text_report_snapshot() {
+        let text = text::render(&sample::report(), text::TextStyle::default());
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn json_report_snapshot() {
+        let json = json::render(&sample::report());
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["schema"], 1);
+        insta::assert_snapshot!(json);
     }
 }

@@ -15,6 +15,9 @@ pub struct TextStyle {
     pub color: bool,
 }
 
+/// Citations up to this many lines are shown whole; longer ones fold to the marked lines.
+const UNFOLDED_LINES: usize = 15;
+
 const BOLD: &str = "\x1b[1m";
 const RESET: &str = "\x1b[0m";
 
@@ -68,6 +71,16 @@ pub fn render(report: &Report, style: TextStyle) -> String {
         out.push_str(&render_ref(claim_id, r, style));
         out.push('\n');
     }
+    for finding in &report.docs {
+        let at = match (finding.line, finding.column) {
+            (Some(l), Some(c)) => format!(":{l}:{c}"),
+            _ => String::new(),
+        };
+        let _ = writeln!(out, "docs: {}{at}: {}", finding.page, finding.message);
+    }
+    if !report.docs.is_empty() {
+        out.push('\n');
+    }
     let _ = writeln!(out, "{}", report.summary());
     out
 }
@@ -83,23 +96,26 @@ pub fn render_ref(claim_id: &str, r: &RefReport, style: TextStyle) -> String {
         Verdict::Drifted | Verdict::Ambiguous => Level::WARNING,
         _ => Level::ERROR,
     };
-    let title = format!(
-        "{claim_id}: {}:{} is {}",
-        r.path,
-        r.lines,
-        r.verdict.as_str()
-    );
+    let state = match r.verdict {
+        Verdict::Verified => "verified".to_string(),
+        Verdict::Drifted => "has drifted".to_string(),
+        Verdict::Ambiguous => "is ambiguous".to_string(),
+        Verdict::Broken => "is broken".to_string(),
+        Verdict::Error => format!(
+            "could not be checked: {}",
+            r.error.as_deref().unwrap_or("unknown error")
+        ),
+    };
+    let title = format!("{claim_id}: {}:{} {state}", r.path, r.lines);
     let mut groups: Vec<Group<'_>> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
-    if let Some(error) = &r.error {
-        notes.push(error.clone());
-    }
     let mut primary = Group::with_title(level.primary_title(title));
     if let Some(excerpt) = &r.excerpt {
         let source = excerpt.lines.join("\n");
         let line_offsets = line_offsets(&excerpt.lines);
         let mut snippet = Snippet::source(source)
             .line_start(excerpt.first_line.get() as usize)
+            .fold(excerpt.lines.len() > UNFOLDED_LINES)
             .path(r.path.clone());
         let mut annotated = false;
         for e in r.expectations.iter().filter(|e| !e.ok) {
@@ -137,6 +153,10 @@ pub fn render_ref(claim_id: &str, r: &RefReport, style: TextStyle) -> String {
             reloc.how.as_str()
         ));
     }
+    if let Some(culprit) = &r.culprit {
+        notes.push(culprit.to_string());
+    }
+    notes.extend(r.notes.iter().cloned());
     for c in &r.candidates {
         notes.push(format!("candidate: {}:{}", c.path, c.lines));
     }
@@ -147,10 +167,10 @@ pub fn render_ref(claim_id: &str, r: &RefReport, style: TextStyle) -> String {
             lines.join(", ")
         ));
     }
-    groups.push(primary);
     for note in notes {
-        groups.push(Group::with_title(Level::NOTE.secondary_title(note)));
+        primary = primary.element(Level::NOTE.message(note));
     }
+    groups.push(primary);
     let mut out = renderer.render(&groups);
     out.push('\n');
     out

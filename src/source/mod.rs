@@ -5,6 +5,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+pub mod history;
+
 use git2::{ErrorCode, ObjectType, Oid, Repository};
 
 /// Files larger than this are not parsed: generated code, vendored bundles.
@@ -61,6 +63,17 @@ pub struct FileBlob {
 /// verify against in-memory files instead of a repository.
 pub trait Files: Sync {
     fn read(&self, path: &str) -> Result<FileBlob, FileProblem>;
+
+    /// The `.go` files directly inside directory `dir` ("" for the root), sorted.
+    fn go_files_in(&self, dir: &str) -> Vec<String>;
+}
+
+fn join_dir(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{dir}/{name}")
+    }
 }
 
 /// A repository opened for verification.
@@ -171,6 +184,19 @@ impl GitRepo {
 impl Snapshot {
     pub fn is_worktree(&self) -> bool {
         self.worktree
+    }
+
+    /// The repository this snapshot reads from.
+    pub fn git(&self) -> &GitRepo {
+        &self.repo
+    }
+
+    /// The snapshot as the newer side of a history diff.
+    pub fn endpoint(&self) -> history::Endpoint {
+        match (&self.commit, self.worktree) {
+            (_, true) | (None, _) => history::Endpoint::Worktree,
+            (Some(commit), false) => history::Endpoint::Commit(commit.clone()),
+        }
     }
 
     fn read_committed(&self, path: &str) -> Result<FileBlob, FileProblem> {
@@ -286,6 +312,47 @@ impl Files for Snapshot {
         };
         check_content(path, blob)
     }
+
+    fn go_files_in(&self, dir: &str) -> Vec<String> {
+        let mut names = if self.worktree {
+            let root = self.repo.workdir.as_deref().map(|w| w.join(dir));
+            root.and_then(|r| std::fs::read_dir(r).ok())
+                .map(|entries| {
+                    entries
+                        .filter_map(Result::ok)
+                        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        } else {
+            let Some(tree_id) = self.tree else {
+                return Vec::new();
+            };
+            self.repo
+                .with_repo(|repo| -> Option<Vec<String>> {
+                    let root = repo.find_tree(tree_id).ok()?;
+                    let tree = if dir.is_empty() {
+                        root
+                    } else {
+                        let entry = root.get_path(Path::new(dir)).ok()?;
+                        repo.find_tree(entry.id()).ok()?
+                    };
+                    Some(
+                        tree.iter()
+                            .filter(|e| e.kind() == Some(ObjectType::Blob) && e.filemode() != 0o120000)
+                            .filter_map(|e| e.name().ok().map(str::to_string))
+                            .collect(),
+                    )
+                })
+                .ok()
+                .flatten()
+                .unwrap_or_default()
+        };
+        names.retain(|n| n.ends_with(".go"));
+        names.sort();
+        names.into_iter().map(|n| join_dir(dir, &n)).collect()
+    }
 }
 
 /// Files held in memory, for tests and callers that already have the contents.
@@ -312,5 +379,19 @@ impl Files for MemoryFiles {
             .map(|o| o.to_string())
             .unwrap_or_default();
         check_content(path, FileBlob { bytes, id })
+    }
+
+    fn go_files_in(&self, dir: &str) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .files
+            .keys()
+            .filter(|p| {
+                let parent = p.rsplit_once('/').map_or("", |(d, _)| d);
+                parent == dir && p.ends_with(".go")
+            })
+            .cloned()
+            .collect();
+        names.sort();
+        names
     }
 }

@@ -1,0 +1,276 @@
+//! `call`: a call whose callee matches a name, last segment or glob, with positional arguments.
+
+use super::{ExpectationResult, and_more, lines_phrase, nearest};
+use crate::anchors::{ArgPattern, CallPattern};
+use crate::go::GoFile;
+use crate::go::calls::{CallSite, calls, last_segment};
+use crate::go::tokens::comments;
+
+const KIND: &str = "call";
+
+pub(super) fn evaluate(
+    pattern: &CallPattern,
+    file: &GoFile,
+    range: crate::lines::LineRange,
+) -> ExpectationResult {
+    let in_range = calls(file, range);
+    let named: Vec<&CallSite> = in_range
+        .iter()
+        .filter(|c| name_matches(pattern, c))
+        .collect();
+    let hits: Vec<&CallSite> = named
+        .iter()
+        .copied()
+        .filter(|c| args_mismatch(pattern, c).is_none())
+        .collect();
+    if let Some(first) = hits.first() {
+        return ExpectationResult::pass(
+            KIND,
+            format!(
+                "{} at line {}{}",
+                first.callee,
+                first.line(),
+                and_more(hits.len())
+            ),
+            hits.iter().map(|c| c.lines).collect(),
+        );
+    }
+    let missing = format!(
+        "no call matching {} in {}",
+        pattern.name,
+        lines_phrase(range)
+    );
+    if let Some(call) = named.first() {
+        let why = args_mismatch(pattern, call).unwrap_or_default();
+        return ExpectationResult::fail(
+            KIND,
+            format!("line {}: calls {} but {why}", call.line(), call.callee),
+            Some(call.line()),
+        );
+    }
+    if let Some(call) = file
+        .full_range()
+        .map(|all| calls(file, all))
+        .unwrap_or_default()
+        .iter()
+        .filter(|c| {
+            !range.contains(c.lines)
+                && name_matches(pattern, c)
+                && args_mismatch(pattern, c).is_none()
+        })
+        .min_by_key(|c| (range.distance(c.lines), c.line()))
+    {
+        return ExpectationResult::fail(
+            KIND,
+            format!(
+                "{missing}; nearest: line {} calls {}, outside the range",
+                call.line(),
+                call.callee
+            ),
+            Some(call.line()),
+        );
+    }
+    let similar = in_range.iter().filter(|c| similar(pattern, c));
+    if let Some(call) = nearest(similar, range, |c| c.line()) {
+        return ExpectationResult::fail(
+            KIND,
+            format!(
+                "{missing}; nearest: line {} calls {}",
+                call.line(),
+                call.callee
+            ),
+            Some(call.line()),
+        );
+    }
+    let literal_part = literal_prefix(&pattern.name);
+    if !literal_part.is_empty()
+        && let Some(comment) = comments(file, range)
+            .iter()
+            .find(|c| c.text.contains(literal_part))
+    {
+        return ExpectationResult::fail(
+            KIND,
+            format!(
+                "{missing}; line {}: {} appears only in a comment",
+                comment.lines.start(),
+                literal_part
+            ),
+            Some(comment.lines.start()),
+        );
+    }
+    ExpectationResult::fail(KIND, missing, None)
+}
+
+/// The full callee, its last segment, or the glob matches.
+pub(super) fn name_matches(pattern: &CallPattern, call: &CallSite) -> bool {
+    let last = call.last_segment();
+    pattern.name == call.callee
+        || pattern.name == last
+        || pattern
+            .glob
+            .as_ref()
+            .is_some_and(|g| g.is_match(&call.callee) || g.is_match(last))
+}
+
+/// Why the arguments do not match, or `None` when they do.
+fn args_mismatch(pattern: &CallPattern, call: &CallSite) -> Option<String> {
+    let expected = pattern.args.as_ref()?;
+    if call.args.len() < expected.len() {
+        return Some(format!(
+            "with {} argument(s), expected at least {}",
+            call.args.len(),
+            expected.len()
+        ));
+    }
+    expected
+        .iter()
+        .zip(&call.args)
+        .enumerate()
+        .find_map(|(i, (want, got))| match want {
+            ArgPattern::Any => None,
+            ArgPattern::Literal(text)
+                if *text == got.text || got.string_value.as_deref() == Some(text) =>
+            {
+                None
+            }
+            ArgPattern::Literal(text) => Some(format!(
+                "argument {} is {}, expected {text}",
+                i + 1,
+                got.text
+            )),
+        })
+}
+
+/// A call worth naming as a near miss: same qualifier (`log.`) or similar last segment.
+fn similar(pattern: &CallPattern, call: &CallSite) -> bool {
+    let wanted_last = literal_prefix(last_segment(&pattern.name)).to_ascii_lowercase();
+    let wanted_qualifier = pattern.name.rsplit_once('.').map(|(q, _)| q);
+    let qualifier_matches = wanted_qualifier.is_some_and(|q| q == call.qualifier());
+    let last = call.last_segment().to_ascii_lowercase();
+    qualifier_matches
+        || (!wanted_last.is_empty() && (last.contains(&wanted_last) || wanted_last.contains(&last)))
+}
+
+/// The part of a name before any glob metacharacter.
+fn literal_prefix(name: &str) -> &str {
+    let end = name.find(['*', '?', '[', '{']).unwrap_or(name.len());
+    &name[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::evaluate;
+    use super::super::test_support::{go, line, lines};
+    use crate::anchors::{ArgPattern, CallPattern, Expectation};
+
+    fn call(name: &str, args: Option<Vec<ArgPattern>>) -> Expectation {
+        let glob = name
+            .contains(['*', '?', '['])
+            .then(|| globset::Glob::new(name).unwrap().compile_matcher());
+        Expectation::Call(CallPattern {
+            name: name.to_string(),
+            glob,
+            args,
+        })
+    }
+
+    const FATAL: &str =
+        "package a\n\nfunc f() {\n\tif !ok {\n\t\tlog.Fatalf(\"no: %v\", err)\n\t}\n}\n";
+    const PRINTF: &str =
+        "package a\n\nfunc f() {\n\tif !ok {\n\t\tlog.Printf(\"no: %v\", err)\n\t}\n}\n";
+
+    #[test]
+    fn glob_matches_full_callee() {
+        let r = evaluate(&call("log.Fatal*", None), &go(FATAL), lines(3, 7));
+        assert!(r.ok, "{}", r.message);
+        assert_eq!(r.message, "log.Fatalf at line 5");
+        assert_eq!(r.matches, vec![lines(5, 5)]);
+    }
+
+    #[test]
+    fn fatal_replaced_by_printf_names_the_near_miss() {
+        let r = evaluate(&call("log.Fatal*", None), &go(PRINTF), lines(3, 7));
+        assert!(!r.ok);
+        assert_eq!(
+            r.message,
+            "no call matching log.Fatal* in lines 3-7; nearest: line 5 calls log.Printf"
+        );
+        assert_eq!(r.near_miss, Some(line(5)));
+    }
+
+    #[test]
+    fn full_name_and_last_segment_match() {
+        let src = "package a\nfunc f() {\n\tl.srv.ListenAndServeTLS(\"\", \"\")\n}\n";
+        assert!(
+            evaluate(
+                &call("l.srv.ListenAndServeTLS", None),
+                &go(src),
+                lines(1, 4)
+            )
+            .ok
+        );
+        assert!(evaluate(&call("ListenAndServeTLS", None), &go(src), lines(1, 4)).ok);
+        assert!(!evaluate(&call("srv", None), &go(src), lines(1, 4)).ok);
+    }
+
+    #[test]
+    fn callee_whitespace_is_ignored() {
+        let src = "package a\nfunc f() {\n\tmux.\n\t\tHandleFunc(\"/x\", h)\n}\n";
+        assert!(evaluate(&call("mux.HandleFunc", None), &go(src), lines(1, 5)).ok);
+    }
+
+    #[test]
+    fn args_match_literals_strings_and_wildcards() {
+        let src = "package a\nfunc f() {\n\tos.Exit(1)\n\tmux.HandleFunc(\"/x\", handler)\n}\n";
+        let file = go(src);
+        let exit1 = call("os.Exit", Some(vec![ArgPattern::Literal("1".into())]));
+        assert!(evaluate(&exit1, &file, lines(1, 5)).ok);
+        let route = call(
+            "HandleFunc",
+            Some(vec![ArgPattern::Literal("/x".into()), ArgPattern::Any]),
+        );
+        assert!(evaluate(&route, &file, lines(1, 5)).ok);
+        let wrong = call("os.Exit", Some(vec![ArgPattern::Literal("0".into())]));
+        let r = evaluate(&wrong, &file, lines(1, 5));
+        assert!(!r.ok);
+        assert_eq!(
+            r.message,
+            "line 3: calls os.Exit but argument 1 is 1, expected 0"
+        );
+        let too_many = call("os.Exit", Some(vec![ArgPattern::Any, ArgPattern::Any]));
+        assert!(!evaluate(&too_many, &file, lines(1, 5)).ok);
+    }
+
+    #[test]
+    fn call_in_comment_or_string_does_not_count() {
+        let src = "package a\nfunc f() {\n\t// log.Fatal(err)\n\tx := \"log.Fatal(err)\"\n}\n";
+        let r = evaluate(&call("log.Fatal", None), &go(src), lines(1, 5));
+        assert!(!r.ok);
+        assert!(
+            r.message
+                .contains("line 3: log.Fatal appears only in a comment"),
+            "{}",
+            r.message
+        );
+    }
+
+    #[test]
+    fn call_outside_range_is_named() {
+        let src = "package a\nfunc f() {\n\tx()\n\ty()\n\tlog.Fatal(err)\n}\n";
+        let r = evaluate(&call("log.Fatal", None), &go(src), lines(3, 4));
+        assert!(!r.ok);
+        assert!(
+            r.message
+                .ends_with("nearest: line 5 calls log.Fatal, outside the range"),
+            "{}",
+            r.message
+        );
+    }
+
+    #[test]
+    fn call_only_partly_inside_range_does_not_count() {
+        let src = "package a\nfunc f() {\n\tlog.Fatalf(\n\t\t\"x\",\n\t)\n}\n";
+        assert!(!evaluate(&call("log.Fatalf", None), &go(src), lines(1, 4)).ok);
+        assert!(evaluate(&call("log.Fatalf", None), &go(src), lines(3, 5)).ok);
+    }
+}

@@ -1,0 +1,324 @@
+//! `fail_closed`: an `if` mentioning `when` with a branch that terminates on every path.
+
+use super::{ExpectationResult, lines_phrase};
+use crate::anchors::FailClosedSpec;
+use crate::go::guards::{Guard, guards, guards_placed};
+use crate::go::termination::{FailOpen, Termination};
+use crate::go::tokens::comments;
+use crate::go::{GoFile, Placement};
+use crate::lines::LineRange;
+
+const KIND: &str = "fail_closed";
+
+pub(super) fn evaluate(
+    spec: &FailClosedSpec,
+    file: &GoFile,
+    range: LineRange,
+) -> ExpectationResult {
+    let mention = |g: &Guard| g.mentions.iter().find(|m| spec.when.is_match(m)).cloned();
+    let nearby = guards_placed(file, range, Placement::Overlapping);
+    let (inside, partial): (Vec<&Guard>, Vec<&Guard>) =
+        nearby.iter().partition(|g| range.contains(g.lines));
+    let candidates: Vec<(&Guard, String)> = inside
+        .iter()
+        .filter_map(|g| mention(g).map(|m| (*g, m)))
+        .collect();
+
+    let closed: Vec<&(&Guard, String)> = candidates
+        .iter()
+        .filter(|(g, _)| g.terminating_branch().is_some())
+        .collect();
+    // A weakened guard fails the claim even when another guard in the range still holds: a
+    // `log.Fatal` turned into `log.Printf` must not hide behind the check next to it.
+    let weakened = candidates.iter().find_map(|(g, name)| match &g.then_branch {
+        Termination::Open(open) if g.terminating_branch().is_none() && is_weakened(open) => {
+            Some((*g, name, open))
+        }
+        _ => None,
+    });
+    if let Some((guard, name, open)) = weakened {
+        return ExpectationResult::fail(
+            KIND,
+            format!(
+                "line {}: if mentions {name} but {}: fail-open",
+                guard.line(),
+                fail_open_reason(open)
+            ),
+            Some(guard.line()),
+        );
+    }
+    if let Some((guard, name)) = closed.first() {
+        let how = guard
+            .terminating_branch()
+            .and_then(Termination::terminator)
+            .map(|t| format!("{} at line {}", t.what, t.line))
+            .unwrap_or_default();
+        return ExpectationResult::pass(
+            KIND,
+            format!(
+                "line {}: if mentions {name} and terminates with {how}",
+                guard.line()
+            ),
+            closed.iter().map(|(g, _)| g.lines).collect(),
+        );
+    }
+    if let Some((guard, name)) = candidates.first() {
+        let reason = match &guard.then_branch {
+            Termination::Open(open) => fail_open_reason(open),
+            Termination::Terminates(_) => "no branch terminates".to_string(),
+        };
+        return ExpectationResult::fail(
+            KIND,
+            format!(
+                "line {}: if mentions {name} but {reason}: fail-open",
+                guard.line()
+            ),
+            Some(guard.line()),
+        );
+    }
+    if let Some((guard, name)) = partial.iter().find_map(|g| mention(g).map(|m| (*g, m))) {
+        return ExpectationResult::fail(
+            KIND,
+            format!(
+                "line {}: if mentions {name} but lies only partly inside {} ({})",
+                guard.line(),
+                lines_phrase(range),
+                guard.lines
+            ),
+            Some(guard.line()),
+        );
+    }
+    if let Some(comment) = comments(file, range)
+        .iter()
+        .find(|c| range.contains(c.lines) && spec.when.is_match(&c.text) && c.text.contains("if "))
+    {
+        let line = comment.lines.start();
+        return ExpectationResult::fail(
+            KIND,
+            format!("line {line}: the guard is commented out"),
+            Some(line),
+        );
+    }
+    let missing = format!(
+        "no if statement in {} mentions anything matching {}",
+        lines_phrase(range),
+        spec.when.as_str()
+    );
+    let elsewhere = file
+        .full_range()
+        .map(|all| guards(file, all))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|g| !range.overlaps(g.lines) && mention(g).is_some())
+        .min_by_key(|g| (range.distance(g.lines), g.line()));
+    match elsewhere {
+        Some(g) => ExpectationResult::fail(
+            KIND,
+            format!("{missing}; nearest: line {}, outside the range", g.line()),
+            Some(g.line()),
+        ),
+        None => ExpectationResult::fail(KIND, missing, None),
+    }
+}
+
+/// The shapes a guard takes when its refusal was taken out; a body that does other work and
+/// continues (`FallsThrough`) is ordinary branching, not a weakened guard.
+fn is_weakened(open: &FailOpen) -> bool {
+    !matches!(open, FailOpen::FallsThrough { .. })
+}
+
+fn fail_open_reason(open: &FailOpen) -> String {
+    match open {
+        FailOpen::OnlyLogs { .. } => "its body only logs and continues".to_string(),
+        FailOpen::ReturnsNilError { .. } => "returns nil error".to_string(),
+        FailOpen::ReturnsWithoutError { .. } => "returns without reporting an error".to_string(),
+        FailOpen::ErrorResponseWithoutReturn { callee, .. } => {
+            format!("calls {callee} but does not return")
+        }
+        FailOpen::Empty { .. } => "its body is empty".to_string(),
+        FailOpen::FallsThrough { line } => format!("its body can fall through past line {line}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::evaluate;
+    use super::super::test_support::{all, go, line, lines};
+    use crate::anchors::{Expectation, FailClosedSpec};
+
+    fn fail_closed(when: &str) -> Expectation {
+        Expectation::FailClosed(FailClosedSpec {
+            when: regex::Regex::new(when).unwrap(),
+        })
+    }
+
+    fn check(src: &str) -> super::ExpectationResult {
+        let file = go(src);
+        evaluate(&fail_closed("(?i)mtls"), &file, all(&file))
+    }
+
+    #[test]
+    fn weakened_guard_fails_even_beside_a_closed_one() {
+        let r = check(
+            "package a\nfunc f() {\n\tif !cfg.MTLSRequired {\n\t\tlog.Printf(\"mtls off\")\n\t}\n\tif err := validateMTLS(cfg); err != nil {\n\t\tlog.Fatal(err)\n\t}\n}\n",
+        );
+        assert!(!r.ok);
+        assert_eq!(r.near_miss, Some(line(3)));
+        assert!(r.message.contains("only logs and continues: fail-open"), "{}", r.message);
+    }
+
+    #[test]
+    fn ordinary_branching_beside_a_guard_is_fine() {
+        let r = check(
+            "package a\nfunc f() {\n\tif cfg.MTLSRequired {\n\t\tsetupMTLS(cfg)\n\t\tcount++\n\t}\n\tif !cfg.MTLSReady {\n\t\tpanic(\"mtls\")\n\t}\n}\n",
+        );
+        assert!(r.ok, "{}", r.message);
+    }
+
+    #[test]
+    fn log_fatal_guard_is_fail_closed() {
+        let r = check(
+            "package a\nfunc f() {\n\tif !cfg.MTLSRequired {\n\t\tlog.Fatalf(\"mtls off\")\n\t}\n}\n",
+        );
+        assert!(r.ok, "{}", r.message);
+        assert_eq!(
+            r.message,
+            "line 3: if mentions cfg.MTLSRequired and terminates with log.Fatalf at line 4"
+        );
+        assert_eq!(r.matches, vec![lines(3, 5)]);
+    }
+
+    #[test]
+    fn fail_open_guard_that_only_logs_is_broken() {
+        let r = check(
+            "package a\nfunc f() {\n\tif !cfg.MTLSRequired {\n\t\tlog.Printf(\"mtls off\")\n\t}\n}\n",
+        );
+        assert!(!r.ok);
+        assert_eq!(
+            r.message,
+            "line 3: if mentions cfg.MTLSRequired but its body only logs and continues: fail-open"
+        );
+        assert_eq!(r.near_miss, Some(line(3)));
+    }
+
+    #[test]
+    fn guard_returning_nil_error_is_fail_open() {
+        let r = check(
+            "package a\nfunc f() error {\n\tif !requireMTLS {\n\t\treturn nil\n\t}\n\treturn nil\n}\n",
+        );
+        assert_eq!(
+            r.message,
+            "line 3: if mentions requireMTLS but returns nil error: fail-open"
+        );
+        let ok = check(
+            "package a\nfunc f() (int, error) {\n\tif !requireMTLS {\n\t\treturn 0, errMTLS\n\t}\n\treturn 1, nil\n}\n",
+        );
+        assert!(ok.ok, "{}", ok.message);
+    }
+
+    #[test]
+    fn init_statement_call_counts_as_a_mention() {
+        let r = check(
+            "package a\nfunc f() error {\n\tif err := validateMTLS(cfg); err != nil {\n\t\treturn fmt.Errorf(\"mtls: %w\", err)\n\t}\n\treturn nil\n}\n",
+        );
+        assert!(r.ok, "{}", r.message);
+        assert!(r.message.contains("validateMTLS"), "{}", r.message);
+    }
+
+    #[test]
+    fn http_error_without_return_is_fail_open() {
+        let open = "package a\nfunc h(w http.ResponseWriter, r *http.Request) {\n\tif r.TLS == nil || !mtlsOK(r) {\n\t\thttp.Error(w, \"no\", 403)\n\t}\n\tserve(w)\n}\n";
+        let r = check(open);
+        assert_eq!(
+            r.message,
+            "line 3: if mentions mtlsOK but calls http.Error but does not return: fail-open"
+        );
+        let closed = open.replace("403)\n", "403)\n\t\treturn\n");
+        assert!(check(&closed).ok);
+        let bare = open.replace("http.Error(w, \"no\", 403)", "return");
+        assert!(
+            check(&bare)
+                .message
+                .contains("returns without reporting an error")
+        );
+    }
+
+    #[test]
+    fn commented_out_guard_is_named() {
+        let src = "package a\nfunc f() {\n\t// if !cfg.MTLSRequired {\n\t// \tlog.Fatal(\"x\")\n\t// }\n\tserve()\n}\n";
+        let r = check(src);
+        assert_eq!(r.message, "line 3: the guard is commented out");
+        assert_eq!(r.near_miss, Some(line(3)));
+    }
+
+    #[test]
+    fn no_guard_at_all_says_what_was_looked_for() {
+        let r = check("package a\nfunc f() {\n\tserve()\n}\n");
+        assert_eq!(
+            r.message,
+            "no if statement in lines 1-4 mentions anything matching (?i)mtls"
+        );
+    }
+
+    #[test]
+    fn terminating_statements_follow_go_rules() {
+        for body in [
+            "panic(\"no mtls\")",
+            "os.Exit(2)",
+            "os.Exit(code)",
+            "t.Fatalf(\"x\")",
+            "klog.Fatalf(\"x\")",
+            "logrus.Fatal(\"x\")",
+            "runtime.Goexit()",
+            "if x { panic(1) } else { log.Fatal(2) }",
+            "switch { case a: panic(1)\n default: os.Exit(1) }",
+            "for { }",
+        ] {
+            let src = format!("package a\nfunc f() {{\n\tif !useMTLS {{\n\t\t{body}\n\t}}\n}}\n");
+            assert!(check(&src).ok, "{body}");
+        }
+        for body in [
+            "os.Exit(0)",
+            "if x { panic(1) }",
+            "for x { panic(1) }",
+            "for { break }",
+            "defer panic(1)",
+        ] {
+            let src = format!("package a\nfunc f() {{\n\tif !useMTLS {{\n\t\t{body}\n\t}}\n}}\n");
+            assert!(!check(&src).ok, "{body}");
+        }
+    }
+
+    #[test]
+    fn else_branch_may_terminate() {
+        let src = "package a\nfunc f() error {\n\tif cfg.MTLS {\n\t\tserve()\n\t} else {\n\t\treturn errNoMTLS\n\t}\n\treturn nil\n}\n";
+        assert!(check(src).ok);
+    }
+
+    #[test]
+    fn guard_only_partly_inside_range_does_not_count() {
+        let src = "package a\nfunc f() {\n\tif !cfg.MTLSRequired {\n\t\tlog.Fatal(\"x\")\n\t}\n}\n";
+        let file = go(src);
+        let r = evaluate(&fail_closed("MTLS"), &file, lines(3, 4));
+        assert!(!r.ok);
+        assert!(
+            r.message.contains("lies only partly inside lines 3-4"),
+            "{}",
+            r.message
+        );
+    }
+
+    #[test]
+    fn deeply_nested_condition_does_not_overflow() {
+        let depth = 50_000;
+        let condition = format!("{}cfg.MTLS{}", "(".repeat(depth), ")".repeat(depth));
+        let src = format!("package a\nfunc f() {{\n\tif !{condition} {{\n\t\tpanic(1)\n\t}}\n}}\n");
+        let r = check(&src);
+        assert!(r.ok, "{}", r.message);
+        let ops = vec!["a"; depth].join(" || ");
+        let src = format!(
+            "package a\nfunc f() {{\n\tif {ops} || mtlsOff {{\n\t\tlog.Print(1)\n\t}}\n}}\n"
+        );
+        assert!(!check(&src).ok);
+    }
+}

@@ -1,0 +1,228 @@
+//! `string` and `identifier`: a literal value or a name used in code.
+
+use super::{ExpectationResult, and_more, lines_phrase};
+use crate::go::GoFile;
+use crate::go::literals::string_literals;
+use crate::go::tokens::{comments, identifiers};
+use crate::lines::{LineNo, LineRange};
+
+pub(super) fn evaluate_string(value: &str, file: &GoFile, range: LineRange) -> ExpectationResult {
+    const KIND: &str = "string";
+    let literals = string_literals(file, range);
+    let hits: Vec<LineRange> = literals
+        .iter()
+        .filter(|s| s.value == value)
+        .map(|s| s.lines)
+        .collect();
+    if let Some(first) = hits.first() {
+        return ExpectationResult::pass(
+            KIND,
+            format!(
+                "{value:?} at line {}{}",
+                first.start(),
+                and_more(hits.len())
+            ),
+            hits,
+        );
+    }
+    let missing = format!("no string literal {value:?} in {}", lines_phrase(range));
+    if let Some(partial) = literals.iter().find(|s| s.value.contains(value)) {
+        let line = partial.lines.start();
+        return ExpectationResult::fail(
+            KIND,
+            format!(
+                "{missing}; nearest: line {line} has {:?}",
+                abbreviate(&partial.value)
+            ),
+            Some(line),
+        );
+    }
+    let (message, near) = absent_from_code(file, range, value, missing, false);
+    ExpectationResult::fail(KIND, message, near)
+}
+
+pub(super) fn evaluate_identifier(
+    name: &str,
+    file: &GoFile,
+    range: LineRange,
+) -> ExpectationResult {
+    const KIND: &str = "identifier";
+    let found = identifiers(file, range);
+    let hits: Vec<LineRange> = found
+        .iter()
+        .filter(|i| i.name == name)
+        .map(|i| LineRange::single(i.line))
+        .collect();
+    if let Some(first) = hits.first() {
+        return ExpectationResult::pass(
+            KIND,
+            format!("{name} at line {}{}", first.start(), and_more(hits.len())),
+            hits,
+        );
+    }
+    let missing = format!("identifier {name} is not used in {}", lines_phrase(range));
+    let lower = name.to_ascii_lowercase();
+    if let Some(similar) = found.iter().find(|i| {
+        let other = i.name.to_ascii_lowercase();
+        other.contains(&lower) || (lower.contains(&other) && other.len() > 2)
+    }) {
+        return ExpectationResult::fail(
+            KIND,
+            format!(
+                "{missing}; nearest: line {} uses {}",
+                similar.line, similar.name
+            ),
+            Some(similar.line),
+        );
+    }
+    let (message, near) = absent_from_code(file, range, name, missing, true);
+    ExpectationResult::fail(KIND, message, near)
+}
+
+/// Explains a value missing from code: only in a comment, only in a string literal (for
+/// identifiers), or present outside the range.
+fn absent_from_code(
+    file: &GoFile,
+    range: LineRange,
+    needle: &str,
+    missing: String,
+    check_strings: bool,
+) -> (String, Option<LineNo>) {
+    if let Some(c) = comments(file, range)
+        .iter()
+        .find(|c| c.text.contains(needle))
+    {
+        let line = c.lines.start().max(range.start());
+        return (
+            format!("{missing}; line {line}: it appears only in a comment"),
+            Some(line),
+        );
+    }
+    if check_strings
+        && let Some(s) = string_literals(file, range)
+            .iter()
+            .find(|s| s.value.contains(needle))
+    {
+        let line = s.lines.start();
+        return (
+            format!("{missing}; line {line}: it appears only inside a string literal"),
+            Some(line),
+        );
+    }
+    let Some(all) = file.full_range() else {
+        return (missing, None);
+    };
+    let outside = if check_strings {
+        identifiers(file, all)
+            .into_iter()
+            .filter(|i| i.name == needle && !range.contains_line(i.line))
+            .map(|i| i.line)
+            .min_by_key(|l| (range.distance(LineRange::single(*l)), *l))
+    } else {
+        string_literals(file, all)
+            .into_iter()
+            .filter(|s| s.value == needle && !range.contains(s.lines))
+            .map(|s| s.lines.start())
+            .min_by_key(|l| (range.distance(LineRange::single(*l)), *l))
+    };
+    match outside {
+        Some(line) => (
+            format!("{missing}; nearest: line {line}, outside the range"),
+            Some(line),
+        ),
+        None => (missing, None),
+    }
+}
+
+fn abbreviate(text: &str) -> String {
+    if text.chars().count() > 60 {
+        format!("{}...", text.chars().take(57).collect::<String>())
+    } else {
+        text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::evaluate;
+    use super::super::test_support::{all, go, line};
+    use crate::anchors::Expectation;
+
+    #[test]
+    fn string_escapes_are_decoded() {
+        let file = go("package a\nvar a = \"line\\none\\t\\x41\\u00e9\"\nvar b = `C:\\raw`\n");
+        let r = evaluate(
+            &Expectation::String("line\none\tAé".into()),
+            &file,
+            all(&file),
+        );
+        assert!(r.ok, "{}", r.message);
+        assert!(evaluate(&Expectation::String("C:\\raw".into()), &file, all(&file)).ok);
+        assert!(!evaluate(&Expectation::String("line".into()), &file, all(&file)).ok);
+    }
+
+    #[test]
+    fn string_only_in_a_comment_is_named() {
+        let file = go("package a\n// X-Client-Cert\nvar a = 1\n");
+        let r = evaluate(
+            &Expectation::String("X-Client-Cert".into()),
+            &file,
+            all(&file),
+        );
+        assert!(!r.ok);
+        assert!(
+            r.message.ends_with("line 2: it appears only in a comment"),
+            "{}",
+            r.message
+        );
+        assert_eq!(r.near_miss, Some(line(2)));
+    }
+
+    #[test]
+    fn identifier_in_code_matches_but_not_in_comments_or_strings() {
+        let file = go(
+            "package a\nfunc f() {\n\t// requireMTLS\n\tx := \"requireMTLS\"\n\t_ = cfg.MTLSRequired\n}\n",
+        );
+        let r = evaluate(
+            &Expectation::Identifier("MTLSRequired".into()),
+            &file,
+            all(&file),
+        );
+        assert!(r.ok);
+        assert_eq!(r.matches.len(), 1);
+        let r = evaluate(
+            &Expectation::Identifier("requireMTLS".into()),
+            &file,
+            all(&file),
+        );
+        assert!(!r.ok);
+        assert!(
+            r.message.contains("line 3: it appears only in a comment"),
+            "{}",
+            r.message
+        );
+        let only_string = go("package a\nvar x = \"requireMTLS\"\n");
+        let r = evaluate(
+            &Expectation::Identifier("requireMTLS".into()),
+            &only_string,
+            all(&only_string),
+        );
+        assert!(
+            r.message
+                .contains("line 2: it appears only inside a string literal"),
+            "{}",
+            r.message
+        );
+    }
+
+    #[test]
+    fn identifier_kinds_include_types_and_packages() {
+        let file = go("package a\nfunc f() tls.Config { var l Listener; return l.cfg }\n");
+        for name in ["tls", "Config", "Listener", "cfg", "l"] {
+            assert!(
+                evaluate(&Expectation::Identifier(name.into()), &file, all(&file)).ok,
+                "{name}"
+            );
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! `routes`: every path registered (on the named router, for the named methods), and with
+//! `exactly`, nothing else.
+
+use super::{ExpectationResult, lines_phrase};
+use crate::anchors::RoutesSpec;
+use crate::go::GoFile;
+use crate::go::literals::string_literals;
+use crate::go::routes::{RouteRegistration, registrations};
+use crate::go::tokens::comments;
+use crate::lines::{LineNo, LineRange};
+
+const KIND: &str = "routes";
+
+pub(super) fn evaluate(spec: &RoutesSpec, file: &GoFile, range: LineRange) -> ExpectationResult {
+    let found = registrations(file, range);
+    let on_router = |r: &RouteRegistration| spec.on.as_deref().is_none_or(|on| r.is_on(on));
+    let mut matched = Vec::new();
+    for path in &spec.paths {
+        let hit = found
+            .iter()
+            .find(|r| r.path == *path && on_router(r) && spec.methods.iter().all(|m| r.serves(m)));
+        match hit {
+            Some(r) => matched.push(r),
+            None => {
+                let (message, near) = explain_missing(spec, path, &found, file, range);
+                return ExpectationResult::fail(KIND, message, near);
+            }
+        }
+    }
+    if spec.exactly
+        && let Some(extra) = found
+            .iter()
+            .find(|r| on_router(r) && !spec.paths.contains(&r.path))
+    {
+        let router = spec
+            .on
+            .as_deref()
+            .map(|on| format!(" on {on}"))
+            .unwrap_or_default();
+        return ExpectationResult::fail(
+            KIND,
+            format!(
+                "line {}: {} is registered{router} but not listed (exactly: true)",
+                extra.line(),
+                extra.path
+            ),
+            Some(extra.line()),
+        );
+    }
+    let summary: Vec<String> = matched
+        .iter()
+        .map(|r| format!("{} at line {}", r.path, r.line()))
+        .collect();
+    let router = spec
+        .on
+        .as_deref()
+        .map(|on| format!(" on {on}"))
+        .unwrap_or_default();
+    ExpectationResult::pass(
+        KIND,
+        format!("registered{router}: {}", summary.join(", ")),
+        matched.iter().map(|r| r.lines).collect(),
+    )
+}
+
+/// Why `path` has no satisfying registration, and the line to point at.
+fn explain_missing(
+    spec: &RoutesSpec,
+    path: &str,
+    found: &[RouteRegistration],
+    file: &GoFile,
+    range: LineRange,
+) -> (String, Option<LineNo>) {
+    let same_path: Vec<&RouteRegistration> = found.iter().filter(|r| r.path == path).collect();
+    if let Some(on) = spec.on.as_deref()
+        && let Some(other) = same_path.iter().find(|r| !r.is_on(on))
+    {
+        return (
+            format!(
+                "line {}: {path} is registered on {}, not {on}",
+                other.line(),
+                short(&other.router)
+            ),
+            Some(other.line()),
+        );
+    }
+    if let Some(r) = same_path.first() {
+        let missing: Vec<&str> = spec
+            .methods
+            .iter()
+            .filter(|m| !r.serves(m))
+            .map(String::as_str)
+            .collect();
+        return (
+            format!(
+                "line {}: {path} is registered for {}, not {}",
+                r.line(),
+                r.methods.join(", "),
+                missing.join(", ")
+            ),
+            Some(r.line()),
+        );
+    }
+    if let Some(r) = found
+        .iter()
+        .find(|r| r.path != path && r.path.ends_with(path))
+    {
+        return (
+            format!(
+                "line {}: registers {} (prefixed), not {path}",
+                r.line(),
+                r.path
+            ),
+            Some(r.line()),
+        );
+    }
+    if let Some(literal) = string_literals(file, range)
+        .iter()
+        .find(|s| s.value.contains(path))
+    {
+        let line = literal.lines.start();
+        let context = literal
+            .argument_of
+            .as_deref()
+            .map(|callee| format!(" passed to {callee}"))
+            .unwrap_or_default();
+        return (
+            format!(
+                "line {line}: {path} appears only in a string{context}, not in a route registration"
+            ),
+            Some(line),
+        );
+    }
+    if let Some(comment) = comments(file, range).iter().find(|c| c.text.contains(path)) {
+        let line = comment.lines.start().max(range.start());
+        return (
+            format!("line {line}: {path} appears only in a comment"),
+            Some(line),
+        );
+    }
+    let elsewhere = file
+        .full_range()
+        .map(|all| registrations(file, all))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| r.path == path && !range.contains(r.lines))
+        .min_by_key(|r| (range.distance(r.lines), r.line()));
+    if let Some(r) = elsewhere {
+        return (
+            format!(
+                "no route registration for {path} in {}; nearest: line {}, outside the range",
+                lines_phrase(range),
+                r.line()
+            ),
+            Some(r.line()),
+        );
+    }
+    (
+        format!(
+            "no route registration for {path} in {}",
+            lines_phrase(range)
+        ),
+        None,
+    )
+}
+
+/// `publicMux` for `l.publicMux`: messages name routers the way people do.
+fn short(router: &str) -> &str {
+    router
+        .rsplit_once('.')
+        .map(|(_, last)| last)
+        .unwrap_or(router)
+}
+
+#[cfg(test)]
+#[path = "routes_tests.rs"]
+mod tests;

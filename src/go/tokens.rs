@@ -1,0 +1,111 @@
+//! Identifiers, comments and comment-free source text of a region.
+
+use super::{GoFile, Placement, nodes_of_kinds, nodes_of_kinds_placed};
+use crate::lines::{LineNo, LineRange};
+
+/// An identifier-like token used in code (never inside a comment or string).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdentifierUse {
+    pub name: String,
+    /// The grammar kind: `identifier`, `field_identifier`, `type_identifier`, `package_identifier`.
+    pub kind: &'static str,
+    pub line: LineNo,
+}
+
+/// A comment with its text, including the `//` or `/* */` markers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Comment {
+    pub text: String,
+    pub lines: LineRange,
+}
+
+const IDENTIFIER_KINDS: [&str; 4] = [
+    "identifier",
+    "field_identifier",
+    "type_identifier",
+    "package_identifier",
+];
+
+/// Identifier-like tokens lying inside `region`, in source order.
+pub fn identifiers(file: &GoFile, region: LineRange) -> Vec<IdentifierUse> {
+    nodes_of_kinds(file, region, &IDENTIFIER_KINDS)
+        .into_iter()
+        .map(|node| IdentifierUse {
+            name: file.node_text(node),
+            kind: match node.kind() {
+                "field_identifier" => "field_identifier",
+                "type_identifier" => "type_identifier",
+                "package_identifier" => "package_identifier",
+                _ => "identifier",
+            },
+            line: file.node_lines(node).start(),
+        })
+        .collect()
+}
+
+/// Comments overlapping `region` (a block comment may start before it), in source order.
+pub fn comments(file: &GoFile, region: LineRange) -> Vec<Comment> {
+    nodes_of_kinds_placed(file, region, &["comment"], Placement::Overlapping)
+        .into_iter()
+        .map(|node| Comment {
+            text: file.node_text(node),
+            lines: file.node_lines(node),
+        })
+        .collect()
+}
+
+/// The source of a region with every comment byte replaced by a space; newlines are kept so
+/// offsets still map to the right lines.
+#[derive(Clone, Debug)]
+pub struct CodeText {
+    pub text: String,
+    pub first_line: LineNo,
+}
+
+impl CodeText {
+    /// The line holding byte `offset` of `text`.
+    pub fn line_at(&self, offset: usize) -> LineNo {
+        let end = offset.min(self.text.len());
+        let newlines = self.text.as_bytes()[..end]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+        LineNo::from_zero_based(self.first_line.zero_based() + newlines)
+    }
+}
+
+/// The region's source without comments.
+pub fn code_text(file: &GoFile, region: LineRange) -> CodeText {
+    let bytes = file.byte_range(region);
+    let mut text = file.source()[bytes.clone()].to_vec();
+    for node in nodes_of_kinds_placed(file, region, &["comment"], Placement::Overlapping) {
+        let start = node.start_byte().max(bytes.start) - bytes.start;
+        let end = node.end_byte().min(bytes.end).saturating_sub(bytes.start);
+        for b in text.iter_mut().take(end).skip(start) {
+            if *b != b'\n' && *b != b'\r' {
+                *b = b' ';
+            }
+        }
+    }
+    CodeText {
+        text: String::from_utf8_lossy(&text).into_owned(),
+        first_line: region.start(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_text_blanks_comments_but_keeps_lines() {
+        let src = "package a\n/* one\ntwo */ var x = 1 // tail\nvar y = \"// not a comment\"\n";
+        let file = GoFile::parse(src.as_bytes().to_vec()).unwrap();
+        let code = code_text(&file, file.full_range().unwrap());
+        assert_eq!(code.text.lines().count(), 4);
+        assert!(!code.text.contains("one") && !code.text.contains("tail"));
+        assert!(code.text.contains("\"// not a comment\""));
+        let at = code.text.find("var y").unwrap();
+        assert_eq!(code.line_at(at).get(), 4);
+    }
+}

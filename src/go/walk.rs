@@ -1,0 +1,198 @@
+//! Stack-safe tree walks: pre-order iteration with `TreeCursor`, never recursion.
+
+use tree_sitter::{Node, TreeCursor};
+
+use super::GoFile;
+use crate::lines::LineRange;
+
+/// Pre-order iterator over `root` and its descendants that only descends into nodes for which
+/// `enter` holds; stack-safe on arbitrarily deep trees because it walks with a `TreeCursor`.
+pub struct Descendants<'tree, F> {
+    cursor: TreeCursor<'tree>,
+    enter: F,
+    /// Tracked here because `TreeCursor::depth` walks the cursor's whole stack on each call.
+    depth: usize,
+    started: bool,
+    done: bool,
+}
+
+impl<'tree, F: FnMut(Node<'tree>) -> bool> Iterator for Descendants<'tree, F> {
+    type Item = Node<'tree>;
+
+    fn next(&mut self) -> Option<Node<'tree>> {
+        if self.done {
+            return None;
+        }
+        if !self.started {
+            self.started = true;
+            return Some(self.cursor.node());
+        }
+        let current = self.cursor.node();
+        if (self.enter)(current) && self.cursor.goto_first_child() {
+            self.depth += 1;
+            return Some(self.cursor.node());
+        }
+        loop {
+            if self.depth == 0 {
+                self.done = true;
+                return None;
+            }
+            if self.cursor.goto_next_sibling() {
+                return Some(self.cursor.node());
+            }
+            if !self.cursor.goto_parent() {
+                self.done = true;
+                return None;
+            }
+            self.depth -= 1;
+        }
+    }
+}
+
+/// Every node under `root` (inclusive), in source order.
+pub fn descendants<'tree>(
+    root: Node<'tree>,
+) -> Descendants<'tree, impl FnMut(Node<'tree>) -> bool> {
+    descendants_where(root, |_| true)
+}
+
+/// Nodes under `root` (inclusive) in source order, not descending below nodes where `enter` is
+/// false (those nodes themselves are still yielded).
+pub fn descendants_where<'tree, F: FnMut(Node<'tree>) -> bool>(
+    root: Node<'tree>,
+    enter: F,
+) -> Descendants<'tree, F> {
+    Descendants {
+        cursor: root.walk(),
+        enter,
+        depth: 0,
+        started: false,
+        done: false,
+    }
+}
+
+/// Nodes of the file overlapping `region`, in source order; subtrees outside it are skipped, so
+/// scanning a few lines of a large file stays cheap.
+pub fn nodes_overlapping<'a>(
+    file: &'a GoFile,
+    region: LineRange,
+) -> impl Iterator<Item = Node<'a>> + 'a {
+    descendants_where(file.root(), move |n| file.node_lines(n).overlaps(region))
+        .filter(move |n| file.node_lines(*n).overlaps(region))
+}
+
+/// Nodes of the file lying wholly inside `region`, in source order.
+pub fn nodes_within<'a>(
+    file: &'a GoFile,
+    region: LineRange,
+) -> impl Iterator<Item = Node<'a>> + 'a {
+    nodes_overlapping(file, region).filter(move |n| file.node_within(*n, region))
+}
+
+/// The node and its ancestors, innermost first.
+pub fn ancestors(node: Node<'_>) -> impl Iterator<Item = Node<'_>> {
+    std::iter::successors(Some(node), |n| n.parent())
+}
+
+/// The innermost function-like node (`function_declaration`, `method_declaration`,
+/// `func_literal`) strictly enclosing `node`. Descends from the root with a cursor because
+/// `Node::parent` itself searches from the root, which would make a walk up quadratic.
+pub fn enclosing_function<'a>(file: &'a GoFile, node: Node<'a>) -> Option<Node<'a>> {
+    let mut cursor = file.root().walk();
+    let mut found = None;
+    loop {
+        let current = cursor.node();
+        if current.id() == node.id() {
+            return found;
+        }
+        if is_function(current) {
+            found = Some(current);
+        }
+        if cursor
+            .goto_first_child_for_byte(node.start_byte())
+            .is_none()
+        {
+            return found;
+        }
+        let child = cursor.node();
+        if child.start_byte() > node.start_byte() || child.end_byte() < node.end_byte() {
+            return found;
+        }
+    }
+}
+
+/// True for nodes that have their own parameters and results.
+pub fn is_function(node: Node<'_>) -> bool {
+    matches!(
+        node.kind(),
+        "function_declaration" | "method_declaration" | "func_literal"
+    )
+}
+
+/// True for comment nodes.
+pub fn is_comment(node: Node<'_>) -> bool {
+    node.kind() == "comment"
+}
+
+/// True for string literal nodes, interpreted or raw.
+pub fn is_string_literal(node: Node<'_>) -> bool {
+    matches!(
+        node.kind(),
+        "interpreted_string_literal" | "raw_string_literal"
+    )
+}
+
+/// The named children of `node`, skipping comments.
+pub fn code_children(node: Node<'_>) -> Vec<Node<'_>> {
+    let mut cursor = node.walk();
+    node.named_children(&mut cursor)
+        .filter(|n| !is_comment(*n))
+        .collect()
+}
+
+/// The statements of a `block` (through its `statement_list`), or of a case clause.
+pub fn statements(block: Node<'_>) -> Vec<Node<'_>> {
+    let list = if block.kind() == "statement_list" {
+        Some(block)
+    } else {
+        code_children(block)
+            .into_iter()
+            .find(|n| n.kind() == "statement_list")
+    };
+    list.map(code_children)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|n| n.kind() != "empty_statement")
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descendants_are_preorder_and_stay_inside_the_root() {
+        let file = GoFile::parse(b"package a\nfunc f() { g(1) }\nfunc h() {}\n".to_vec()).unwrap();
+        let first_fn = file.root().named_child(1).unwrap();
+        let kinds: Vec<&str> = descendants(first_fn)
+            .map(|n| n.kind())
+            .filter(|k| k.ends_with("expression"))
+            .collect();
+        assert_eq!(kinds, ["call_expression"]);
+        assert!(descendants(first_fn).all(|n| n.end_byte() <= first_fn.end_byte()));
+    }
+
+    #[test]
+    fn enclosing_function_finds_the_innermost() {
+        let file =
+            GoFile::parse(b"package a\nfunc f() { go func() { g() }() }\n".to_vec()).unwrap();
+        let call = descendants(file.root())
+            .filter(|n| n.kind() == "call_expression")
+            .last()
+            .unwrap();
+        assert_eq!(
+            enclosing_function(&file, call).unwrap().kind(),
+            "func_literal"
+        );
+    }
+}

@@ -1,0 +1,251 @@
+//! History for relocation: the commits between two revisions and the per-file line hunks of
+//! each step, with rename and copy detection.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use git2::{Delta, Diff, DiffFindOptions, DiffOptions, Oid, Repository, Sort};
+
+use super::{GitRepo, SourceError, git_error};
+
+/// One changed region of a file between two versions, 1-based as git prints it
+/// (`@@ -old_start,old_lines +new_start,new_lines @@`). A pure insertion has `old_lines == 0`
+/// and `old_start` is the line it follows; a pure deletion has `new_lines == 0`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hunk {
+    pub old_start: u32,
+    pub old_lines: u32,
+    pub new_start: u32,
+    pub new_lines: u32,
+}
+
+/// What one step of history did to one file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileChange {
+    /// Content changed in place (hunks without context lines).
+    Modified { hunks: Vec<Hunk> },
+    /// Renamed or moved (possibly edited on the way).
+    Renamed { new_path: String, hunks: Vec<Hunk> },
+    /// Deleted with no rename found.
+    Deleted,
+}
+
+/// A commit, described for people.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitInfo {
+    pub id: String,
+    pub short: String,
+    /// Author date, `YYYY-MM-DD` (UTC).
+    pub date: String,
+    pub subject: String,
+}
+
+/// The newer side of a diff step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    Commit(String),
+    /// The working tree, uncommitted and untracked files included.
+    Worktree,
+}
+
+/// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm), for author dates.
+fn civil_date(seconds: i64) -> String {
+    let days = seconds.div_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+fn describe(commit: &git2::Commit<'_>) -> CommitInfo {
+    let id = commit.id().to_string();
+    CommitInfo {
+        short: id[..7.min(id.len())].to_string(),
+        id,
+        date: civil_date(commit.author().when().seconds()),
+        subject: commit
+            .summary_bytes()
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .unwrap_or_default(),
+    }
+}
+
+fn find_similar(diff: &mut Diff<'_>) -> Result<(), git2::Error> {
+    let mut find = DiffFindOptions::new();
+    find.renames(true).copies(true).rename_threshold(50);
+    diff.find_similar(Some(&mut find))
+}
+
+fn hunks_of(diff: &Diff<'_>, index: usize) -> Result<Vec<Hunk>, git2::Error> {
+    let Some(patch) = git2::Patch::from_diff(diff, index)? else {
+        return Ok(Vec::new());
+    };
+    let mut hunks = Vec::with_capacity(patch.num_hunks());
+    for i in 0..patch.num_hunks() {
+        let (h, _) = patch.hunk(i)?;
+        hunks.push(Hunk {
+            old_start: h.old_start(),
+            old_lines: h.old_lines(),
+            new_start: h.new_start(),
+            new_lines: h.new_lines(),
+        });
+    }
+    Ok(hunks)
+}
+
+impl GitRepo {
+    /// The commit `spec` names, or `None` when the repository lacks it (a shallow clone).
+    pub fn find_commit(&self, spec: &str) -> Result<Option<CommitInfo>, SourceError> {
+        self.with_repo(|repo| match repo.revparse_single(spec) {
+            Ok(object) => Ok(object.peel_to_commit().ok().map(|c| describe(&c))),
+            Err(_) => Ok(None),
+        })
+        .map_err(git_error)?
+    }
+
+    /// The commits after `from` up to and including `to`, oldest first, along first parents.
+    /// Composing the diffs of consecutive steps gives the diff from `from` to `to` even when
+    /// `from` sits on a merged side branch.
+    pub fn commit_chain(&self, from: &str, to: &str) -> Result<Vec<CommitInfo>, SourceError> {
+        self.with_repo(|repo| -> Result<Vec<CommitInfo>, git2::Error> {
+            let from = Oid::from_str(from)?;
+            let to = Oid::from_str(to)?;
+            let mut walk = repo.revwalk()?;
+            walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
+            walk.simplify_first_parent()?;
+            walk.push(to)?;
+            walk.hide(from)?;
+            let mut chain = Vec::new();
+            for oid in walk {
+                chain.push(describe(&repo.find_commit(oid?)?));
+            }
+            Ok(chain)
+        })
+        .map_err(git_error)?
+        .map_err(git_error)
+    }
+
+    /// What changed in each of `paths` between commit `old` and `new`: one tree diff for all of
+    /// them, and a rename search only when one of them disappeared.
+    pub fn changes(
+        &self,
+        old: &str,
+        new: &Endpoint,
+        paths: &[String],
+    ) -> Result<HashMap<String, FileChange>, SourceError> {
+        self.with_repo(|repo| changes_in(repo, old, new, paths))
+            .map_err(git_error)?
+            .map_err(git_error)
+    }
+}
+
+fn diff_between<'r>(
+    repo: &'r Repository,
+    old: &str,
+    new: &Endpoint,
+    paths: Option<&[String]>,
+) -> Result<Diff<'r>, git2::Error> {
+    let old_tree = repo.find_commit(Oid::from_str(old)?)?.tree()?;
+    let mut options = DiffOptions::new();
+    options.context_lines(0).include_untracked(true).recurse_untracked_dirs(true);
+    if let Some(paths) = paths {
+        options.disable_pathspec_match(true);
+        for p in paths {
+            options.pathspec(p.as_str());
+        }
+    }
+    match new {
+        Endpoint::Commit(id) => {
+            let new_tree = repo.find_commit(Oid::from_str(id)?)?.tree()?;
+            repo.diff_tree_to_tree(Some(&old_tree), Some(&new_tree), Some(&mut options))
+        }
+        Endpoint::Worktree => {
+            repo.diff_tree_to_workdir_with_index(Some(&old_tree), Some(&mut options))
+        }
+    }
+}
+
+fn path_of(file: git2::DiffFile<'_>) -> Option<String> {
+    file.path().and_then(Path::to_str).map(str::to_string)
+}
+
+fn changes_in(
+    repo: &Repository,
+    old: &str,
+    new: &Endpoint,
+    paths: &[String],
+) -> Result<HashMap<String, FileChange>, git2::Error> {
+    let mut out = HashMap::new();
+    if paths.is_empty() {
+        return Ok(out);
+    }
+    let narrow = diff_between(repo, old, new, Some(paths))?;
+    let mut lost = false;
+    for (i, delta) in narrow.deltas().enumerate() {
+        let Some(path) = path_of(delta.old_file()) else {
+            continue;
+        };
+        match delta.status() {
+            Delta::Modified | Delta::Typechange => {
+                out.insert(path, FileChange::Modified {
+                    hunks: hunks_of(&narrow, i)?,
+                });
+            }
+            Delta::Deleted => lost = true,
+            _ => {}
+        }
+    }
+    if !lost {
+        return Ok(out);
+    }
+    // A cited file disappeared: diff the whole trees so the rename search can see where to.
+    let mut full = diff_between(repo, old, new, None)?;
+    find_similar(&mut full)?;
+    for (i, delta) in full.deltas().enumerate() {
+        let Some(old_path) = path_of(delta.old_file()) else {
+            continue;
+        };
+        if !paths.contains(&old_path) {
+            continue;
+        }
+        let new_path = path_of(delta.new_file()).unwrap_or_default();
+        match delta.status() {
+            Delta::Renamed | Delta::Copied if new_path != old_path => {
+                // A copy only relocates the ref when the original went away.
+                let original_gone = full.deltas().any(|d| {
+                    d.status() == Delta::Deleted
+                        && path_of(d.old_file()).as_deref() == Some(old_path.as_str())
+                }) || delta.status() == Delta::Renamed;
+                if original_gone {
+                    out.insert(old_path, FileChange::Renamed {
+                        new_path,
+                        hunks: hunks_of(&full, i)?,
+                    });
+                }
+            }
+            Delta::Deleted => {
+                out.entry(old_path).or_insert(FileChange::Deleted);
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::civil_date;
+
+    #[test]
+    fn civil_dates_match_the_calendar() {
+        assert_eq!(civil_date(0), "1970-01-01");
+        assert_eq!(civil_date(951_782_400), "2000-02-29");
+        assert_eq!(civil_date(1_790_000_000), "2026-09-21");
+    }
+}

@@ -1,0 +1,224 @@
+//! Finding where evidence went when the cited lines no longer hold it: by symbol, then by
+//! searching the file's top-level declarations.
+
+use crate::anchors::{Expectation, Ref};
+use crate::expect::{self, ExpectationResult};
+use crate::go::GoFile;
+use crate::go::symbols::{self, Declaration};
+use crate::lines::{LineNo, LineRange};
+
+/// Evaluates every expectation of `r` on `range` (a symbol-only ref checks its declaration).
+pub fn evaluate_ref(r: &Ref, file: &GoFile, range: LineRange) -> Vec<ExpectationResult> {
+    let mut results: Vec<ExpectationResult> = r
+        .expect
+        .iter()
+        .map(|e| expect::evaluate(e, file, range))
+        .collect();
+    if r.expect.is_empty()
+        && let Some(symbol) = &r.symbol
+    {
+        results.push(symbol_declared(file, &symbol.value, range));
+    }
+    results
+}
+
+pub fn all_ok(results: &[ExpectationResult]) -> bool {
+    results.iter().all(|e| e.ok)
+}
+
+/// A ref naming only a symbol holds when a declaration of that symbol starts in the range.
+fn symbol_declared(file: &GoFile, symbol: &str, lines: LineRange) -> ExpectationResult {
+    let decls = symbols::declarations(file);
+    let named: Vec<&Declaration> = decls.iter().filter(|d| d.is_named(symbol)).collect();
+    if let Some(d) = named.iter().find(|d| lines.contains_line(d.lines.start())) {
+        return ExpectationResult {
+            kind: "symbol",
+            ok: true,
+            message: format!("{symbol} is declared at lines {}", d.lines),
+            matches: vec![d.lines],
+            near_miss: None,
+        };
+    }
+    let (message, near_miss) = match named.first() {
+        Some(d) => (
+            format!("{symbol} is declared at lines {}, outside lines {lines}", d.lines),
+            Some(d.lines.start()),
+        ),
+        None => (format!("no declaration of {symbol} in the file"), None),
+    };
+    ExpectationResult {
+        kind: "symbol",
+        ok: false,
+        message,
+        matches: Vec::new(),
+        near_miss,
+    }
+}
+
+/// The smallest span inside `region` covering one match of each expectation, when all of them
+/// hold in `region` and still hold on that span; else `region` itself if they hold there.
+pub fn evidence_span(r: &Ref, file: &GoFile, region: LineRange) -> Option<LineRange> {
+    let results = evaluate_ref(r, file, region);
+    if !all_ok(&results) {
+        return None;
+    }
+    let match_sets: Vec<&[LineRange]> = results
+        .iter()
+        .filter(|e| !e.matches.is_empty() && e.kind != "not")
+        .map(|e| e.matches.as_slice())
+        .collect();
+    let Some(first) = match_sets.first() else {
+        return Some(region);
+    };
+    // Try each match of the first expectation as the anchor; keep the tightest cover.
+    let mut tightest: Option<LineRange> = None;
+    for anchor in first.iter() {
+        let mut cover = *anchor;
+        for set in &match_sets[1..] {
+            if let Some(nearest) = set.iter().min_by_key(|m| (m.distance(*anchor), m.start())) {
+                cover = cover.cover(*nearest);
+            }
+        }
+        if tightest.is_none_or(|b| cover.len() < b.len()) {
+            tightest = Some(cover);
+        }
+    }
+    // Some kinds need all their matches together (every path of `routes`), so the cover of
+    // every match comes next, and the whole region last.
+    let everything = match_sets
+        .iter()
+        .flat_map(|set| set.iter().copied())
+        .reduce(LineRange::cover);
+    [tightest, everything]
+        .into_iter()
+        .flatten()
+        .find(|span| all_ok(&evaluate_ref(r, file, *span)))
+        .or(Some(region))
+}
+
+/// A place the evidence was found, with what ranks it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    pub lines: LineRange,
+    /// Lines between the candidate and the old position.
+    pub distance: u32,
+    /// How much of the old text the candidate shares, 0..=1000.
+    pub similarity: u32,
+}
+
+/// Share of `old` lines (trimmed, non-empty) also present in `new`, in thousandths.
+fn similarity(old: &[String], new: &[String]) -> u32 {
+    let old: Vec<&str> = old.iter().map(|l| l.trim()).filter(|l| !l.is_empty()).collect();
+    if old.is_empty() {
+        return 0;
+    }
+    let new: std::collections::HashSet<&str> = new.iter().map(|l| l.trim()).collect();
+    let shared = old.iter().filter(|l| new.contains(*l)).count();
+    u32::try_from(shared * 1000 / old.len()).unwrap_or(0)
+}
+
+fn text_of(file: &GoFile, range: LineRange) -> Vec<String> {
+    (range.start().get()..=range.end().get())
+        .filter_map(LineNo::new)
+        .map(|l| file.line_text(l))
+        .collect()
+}
+
+/// Ranks candidates best first: nearest the old position, then most similar text, then earliest.
+fn rank(file: &GoFile, spans: Vec<LineRange>, old: LineRange, old_text: &[String]) -> Vec<Candidate> {
+    let mut candidates: Vec<Candidate> = spans
+        .into_iter()
+        .map(|lines| Candidate {
+            lines,
+            distance: lines.distance(old),
+            similarity: similarity(old_text, &text_of(file, lines)),
+        })
+        .collect();
+    candidates.sort_by(|a, b| {
+        a.distance
+            .cmp(&b.distance)
+            .then(b.similarity.cmp(&a.similarity))
+            .then(a.lines.cmp(&b.lines))
+    });
+    candidates.dedup_by(|a, b| a.lines == b.lines);
+    candidates
+}
+
+/// The declaration of `r.symbol` in `file`: where the evidence is inside it. When the
+/// declaration's text is unchanged from `old_decl` the cited offset inside it is kept.
+pub fn symbol_candidates(
+    r: &Ref,
+    file: &GoFile,
+    old: LineRange,
+    old_text: &[String],
+    old_decl: Option<&OldDeclaration>,
+) -> Vec<Candidate> {
+    let Some(symbol) = &r.symbol else {
+        return Vec::new();
+    };
+    let mut spans = Vec::new();
+    for decl in symbols::declarations(file)
+        .iter()
+        .filter(|d| d.is_named(&symbol.value))
+    {
+        if let Some(old_decl) = old_decl
+            && text_of(file, decl.lines) == old_decl.text
+        {
+            let offset = old.start().get().saturating_sub(old_decl.lines.start().get());
+            let start = decl.lines.start().get() + offset;
+            let kept = LineNo::new(start)
+                .zip(LineNo::new(start + old.len() - 1))
+                .and_then(|(a, b)| LineRange::new(a, b));
+            if let Some(kept) = kept
+                && all_ok(&evaluate_ref(r, file, kept))
+            {
+                spans.push(kept);
+                continue;
+            }
+        }
+        if let Some(span) = evidence_span(r, file, decl.lines) {
+            spans.push(span);
+        }
+    }
+    rank(file, spans, old, old_text)
+}
+
+/// The declaration that held the cited lines at `at`, to tell whether it changed since.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OldDeclaration {
+    pub lines: LineRange,
+    pub text: Vec<String>,
+}
+
+/// The declaration named `symbol` in the old file, with its text.
+pub fn old_declaration(file: &GoFile, symbol: &str) -> Option<OldDeclaration> {
+    let decl = symbols::declarations(file)
+        .into_iter()
+        .find(|d| d.is_named(symbol))?;
+    Some(OldDeclaration {
+        lines: decl.lines,
+        text: text_of(file, decl.lines),
+    })
+}
+
+/// Every top-level declaration of `file` holding all the evidence, except spans lying wholly
+/// inside `failed`: evidence found inside the range that just failed was weakened there (a
+/// `not` or `exactly` now fails), not moved.
+pub fn search_candidates(
+    r: &Ref,
+    file: &GoFile,
+    failed: Option<LineRange>,
+    old: LineRange,
+    old_text: &[String],
+) -> Vec<Candidate> {
+    if r.expect.is_empty() || r.expect.iter().all(|e| matches!(e, Expectation::Not(_))) {
+        // Nothing positive to look for: searching would match everywhere.
+        return Vec::new();
+    }
+    let spans: Vec<LineRange> = symbols::top_level_ranges(file)
+        .into_iter()
+        .filter_map(|region| evidence_span(r, file, region))
+        .filter(|span| failed.is_none_or(|f| !f.contains(*span)))
+        .collect();
+    rank(file, spans, old, old_text)
+}

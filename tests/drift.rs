@@ -1,0 +1,226 @@
+//! Drift: relocation through history, symbols and search, culprits, and `fix`.
+
+mod common;
+
+use common::{TestRepo, anchorcheck, testdata, verify_json};
+use git2::Oid;
+use predicates::prelude::*;
+use predicates::str::contains;
+
+/// rev1 -> rev2 (a comment grows above the routes) -> rev3 (routes.go renamed and shifted, the
+/// guard made fail-open). anchors.yaml cites rev1's lines with `at` = the first commit.
+struct DriftRepo {
+    repo: TestRepo,
+    commits: Vec<Oid>,
+}
+
+fn drift_repo(upto: usize) -> DriftRepo {
+    let mut repo = TestRepo::new();
+    let mut commits = Vec::new();
+    let subjects = ["add agent routes", "document the agent routes", "split mTLS routes out"];
+    for (i, subject) in subjects.iter().enumerate().take(upto) {
+        repo.replace_tree(&testdata(&format!("drift/rev{}", i + 1)), "");
+        commits.push(repo.commit_all(subject));
+    }
+    let anchors = std::fs::read_to_string(testdata("drift/anchors.yaml"))
+        .unwrap()
+        .replace("AT", &commits[0].to_string());
+    repo.write("anchors.yaml", anchors);
+    DriftRepo { repo, commits }
+}
+
+fn claim_ref<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    let claim = report["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no claim {id}"));
+    &claim["refs"][0]
+}
+
+#[test]
+fn unchanged_history_verifies() {
+    let d = drift_repo(1);
+    let (code, report) = verify_json(d.repo.path(), &[]);
+    assert_eq!(code, 0, "{report:#}");
+}
+
+#[test]
+fn insertion_above_is_drifted_by_history_and_names_the_commit() {
+    let d = drift_repo(2);
+    let (code, report) = verify_json(d.repo.path(), &[]);
+    assert_eq!(code, 1);
+    let routes = claim_ref(&report, "agent-routes");
+    assert_eq!(routes["verdict"], "drifted", "{routes:#}");
+    assert_eq!(routes["relocated"]["how"], "history");
+    assert_eq!(routes["relocated"]["path"], "pkg/agent/routes.go");
+    assert_eq!(routes["relocated"]["lines"], "9-12");
+    assert_eq!(routes["culprit"]["kind"], "moved");
+    assert_eq!(routes["culprit"]["commit"], d.commits[1].to_string());
+    assert_eq!(routes["culprit"]["subject"], "document the agent routes");
+    assert_eq!(claim_ref(&report, "mtls-guard")["verdict"], "verified");
+    // --allow-drift lets drift (and the docs citations it left stale) pass.
+    let (code, _) = verify_json(d.repo.path(), &["--allow-drift"]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn rename_and_weakening_across_commits() {
+    let d = drift_repo(3);
+    let (code, report) = verify_json(d.repo.path(), &[]);
+    assert_eq!(code, 1);
+    let routes = claim_ref(&report, "agent-routes");
+    assert_eq!(routes["verdict"], "drifted", "{routes:#}");
+    assert_eq!(routes["relocated"]["path"], "pkg/agent/mtls_routes.go");
+    assert_eq!(routes["relocated"]["lines"], "11-14");
+    let guard = claim_ref(&report, "mtls-guard");
+    assert_eq!(guard["verdict"], "broken", "{guard:#}");
+    assert_eq!(guard["culprit"]["kind"], "broke");
+    assert_eq!(guard["culprit"]["short"], &d.commits[2].to_string()[..7]);
+    assert_eq!(guard["culprit"]["subject"], "split mTLS routes out");
+    let text = anchorcheck(d.repo.path()).arg("verify").output().unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains(&format!("broken since {} ", &d.commits[2].to_string()[..7])),
+        "{text}"
+    );
+}
+
+#[test]
+fn without_at_symbol_then_search_relocate() {
+    let d = drift_repo(2);
+    // Drop `at`: history cannot help, the symbol can.
+    let anchors = std::fs::read_to_string(d.repo.path().join("anchors.yaml")).unwrap();
+    let no_at: String = anchors
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("at:"))
+        .map(|l| l.replace(&format!(", at: {}", d.commits[0]), "") + "\n")
+        .collect();
+    d.repo.write("anchors.yaml", &no_at);
+    let (_, report) = verify_json(d.repo.path(), &[]);
+    let routes = claim_ref(&report, "agent-routes");
+    assert_eq!(routes["verdict"], "drifted", "{routes:#}");
+    assert_eq!(routes["relocated"]["how"], "symbol");
+    assert_eq!(routes["relocated"]["lines"], "10-11");
+    assert!(routes["culprit"].is_null());
+
+    // Without the symbol either, search finds the one declaration holding the routes.
+    d.repo
+        .write("anchors.yaml", no_at.replace("        symbol: registerAgentRoutes\n", ""));
+    let (_, report) = verify_json(d.repo.path(), &[]);
+    let routes = claim_ref(&report, "agent-routes");
+    assert_eq!(routes["relocated"]["how"], "search", "{routes:#}");
+    assert_eq!(routes["relocated"]["lines"], "10-11");
+}
+
+#[test]
+fn several_places_are_ambiguous_and_listed_best_first() {
+    let mut repo = TestRepo::new();
+    let go = "package p\n\nimport \"log\"\n\nfunc a() {\n\tlog.Fatal(\"a\")\n}\n\nfunc b() {\n\tlog.Fatal(\"b\")\n}\n\nfunc c() {\n\tlog.Fatal(\"c\")\n}\n";
+    repo.write("p/p.go", go);
+    repo.write(
+        "anchors.yaml",
+        "version: 1\nclaims:\n  - id: dies\n    status: implemented\n    refs:\n      - path: p/p.go\n        lines: 1-2\n        expect: [{call: log.Fatal}]\n",
+    );
+    repo.commit_all("three fatal funcs");
+    let (code, report) = verify_json(repo.path(), &[]);
+    assert_eq!(code, 1);
+    let r = claim_ref(&report, "dies");
+    assert_eq!(r["verdict"], "ambiguous");
+    let candidates: Vec<&str> = r["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["lines"].as_str().unwrap())
+        .collect();
+    assert_eq!(candidates, ["6", "10", "14"]);
+    assert!(r["relocated"].is_null());
+}
+
+#[test]
+fn missing_at_commit_says_history_unavailable_and_still_relocates() {
+    let d = drift_repo(2);
+    let anchors = std::fs::read_to_string(d.repo.path().join("anchors.yaml"))
+        .unwrap()
+        .replace(&d.commits[0].to_string(), "0123456789abcdef0123456789abcdef01234567");
+    d.repo.write("anchors.yaml", anchors);
+    let (_, report) = verify_json(d.repo.path(), &[]);
+    let routes = claim_ref(&report, "agent-routes");
+    let notes = routes["notes"].to_string();
+    assert!(
+        notes.contains("history unavailable: commit 0123456789abcdef0123456789abcdef01234567 is not in this repository (shallow clone?)"),
+        "{notes}"
+    );
+    assert_eq!(routes["verdict"], "drifted");
+    assert_eq!(routes["relocated"]["how"], "symbol");
+}
+
+#[test]
+fn fix_rewrites_anchors_and_docs_and_is_idempotent() {
+    let d = drift_repo(3);
+    let head = d.commits[2].to_string();
+    let before = std::fs::read_to_string(d.repo.path().join("anchors.yaml")).unwrap();
+
+    // --dry-run shows the diff and changes nothing.
+    anchorcheck(d.repo.path())
+        .args(["fix", "--dry-run"])
+        .assert()
+        .code(1)
+        .stdout(
+            contains("-        lines: \"6-9\"")
+                .and(contains("+        lines: \"11-14\""))
+                .and(contains("+      - path: pkg/agent/mtls_routes.go"))
+                .and(contains("+`pkg/agent/mtls_routes.go:11-14`").or(contains("mtls_routes.go:11-14")))
+                .and(contains("left alone mtls-guard")),
+        );
+    assert_eq!(std::fs::read_to_string(d.repo.path().join("anchors.yaml")).unwrap(), before);
+
+    anchorcheck(d.repo.path())
+        .arg("fix")
+        .assert()
+        .code(1)
+        .stdout(contains("fixed agent-routes: pkg/agent/routes.go:6-9 -> pkg/agent/mtls_routes.go:11-14"));
+    let after = std::fs::read_to_string(d.repo.path().join("anchors.yaml")).unwrap();
+    let expected = before
+        .replace("path: pkg/agent/routes.go", "path: pkg/agent/mtls_routes.go")
+        .replacen("lines: \"6-9\"", "lines: \"11-14\"", 1)
+        .replacen(&format!("at: {}", d.commits[0]), &format!("at: {head}"), 1);
+    assert_eq!(after, expected, "only the drifted ref's scalars change; comments and quoting stay");
+    let page = std::fs::read_to_string(d.repo.path().join("docs/page.md")).unwrap();
+    assert!(page.contains("`pkg/agent/mtls_routes.go:11-14`"), "{page}");
+    assert!(page.contains("guard.go#L14-L16"), "the broken ref's citation is left alone");
+
+    // Now the routes verify; a second fix changes nothing.
+    let (_, report) = verify_json(d.repo.path(), &[]);
+    assert_eq!(claim_ref(&report, "agent-routes")["verdict"], "verified", "{report:#}");
+    anchorcheck(d.repo.path())
+        .arg("fix")
+        .assert()
+        .stdout(contains("nothing to fix"));
+    assert_eq!(std::fs::read_to_string(d.repo.path().join("anchors.yaml")).unwrap(), after);
+}
+
+#[test]
+fn fix_sets_at_on_verified_refs_and_keeps_crlf_and_flow_style() {
+    let mut repo = TestRepo::new();
+    repo.replace_tree(&testdata("drift/rev1"), "");
+    let head = repo.commit_all("add agent routes").to_string();
+    let anchors = "version: 1\r\n# routes\r\nclaims:\r\n  - id: r\r\n    status: required\r\n    refs:\r\n      - path: pkg/agent/routes.go\r\n        lines: 6-9   # the func\r\n        expect: [{call: mtlsMux.HandleFunc}]\r\n      - { path: pkg/agent/guard.go, lines: 14-16, expect: [{ fail_closed: { when: \"(?i)mtls\" } }] }\r\n";
+    repo.write("anchors.yaml", anchors);
+    anchorcheck(repo.path())
+        .arg("fix")
+        .assert()
+        .code(0)
+        .stdout(contains("set `at` on 2 verified ref(s)"));
+    let after = std::fs::read_to_string(repo.path().join("anchors.yaml")).unwrap();
+    let expected = anchors
+        .replace(
+            "        lines: 6-9   # the func\r\n",
+            &format!("        lines: 6-9   # the func\r\n        at: {head}\r\n"),
+        )
+        .replace("lines: 14-16,", &format!("lines: 14-16, at: {head},"));
+    assert_eq!(after, expected);
+    let (code, _) = verify_json(repo.path(), &[]);
+    assert_eq!(code, 0);
+}
