@@ -175,12 +175,7 @@ fn run_fix(args: &FixArgs) -> anyhow::Result<Exit> {
     };
     let plan = fix::plan(&target.anchors, &target.source, &report, commit, &pages)?;
     let cwd = std::env::current_dir()?;
-    let display = |p: &Path| {
-        p.strip_prefix(&cwd)
-            .unwrap_or(p)
-            .display()
-            .to_string()
-    };
+    let display = |p: &Path| p.strip_prefix(&cwd).unwrap_or(p).display().to_string();
     let mut out = String::new();
     if args.dry_run {
         out.push_str(&fix::unified_diff(&plan, display));

@@ -49,7 +49,13 @@ fn failures(report: &serde_json::Value, claim: &str) -> Vec<String> {
         .iter()
         .flat_map(|r| r["expectations"].as_array().unwrap().clone())
         .filter(|e| e["ok"] == false)
-        .map(|e| format!("{}: {}", e["kind"].as_str().unwrap(), e["message"].as_str().unwrap()))
+        .map(|e| {
+            format!(
+                "{}: {}",
+                e["kind"].as_str().unwrap(),
+                e["message"].as_str().unwrap()
+            )
+        })
         .collect()
 }
 
@@ -82,7 +88,10 @@ fn bundled_example_verifies_every_claim() {
     let claims = report["claims"].as_array().unwrap();
     assert_eq!(claims.len(), 9);
     assert!(claims.iter().all(|c| c["verdict"] == "verified"));
-    let refs: usize = claims.iter().map(|c| c["refs"].as_array().unwrap().len()).sum();
+    let refs: usize = claims
+        .iter()
+        .map(|c| c["refs"].as_array().unwrap().len())
+        .sum();
     assert_eq!(report["summary"]["refs"], refs);
     assert!(refs >= 20);
 }
@@ -143,7 +152,11 @@ fn route_moved_to_the_public_router_is_broken() {
             1,
         )
     });
-    assert_broken_because(&repo, "agent-saas-mtls", &["/v1/agent/heartbeat", "publicMux"]);
+    assert_broken_because(
+        &repo,
+        "agent-saas-mtls",
+        &["/v1/agent/heartbeat", "publicMux"],
+    );
 }
 
 #[test]

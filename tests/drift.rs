@@ -17,7 +17,11 @@ struct DriftRepo {
 fn drift_repo(upto: usize) -> DriftRepo {
     let mut repo = TestRepo::new();
     let mut commits = Vec::new();
-    let subjects = ["add agent routes", "document the agent routes", "split mTLS routes out"];
+    let subjects = [
+        "add agent routes",
+        "document the agent routes",
+        "split mTLS routes out",
+    ];
     for (i, subject) in subjects.iter().enumerate().take(upto) {
         repo.replace_tree(&testdata(&format!("drift/rev{}", i + 1)), "");
         commits.push(repo.commit_all(subject));
@@ -106,8 +110,10 @@ fn without_at_symbol_then_search_relocate() {
     assert!(routes["culprit"].is_null());
 
     // Without the symbol either, search finds the one declaration holding the routes.
-    d.repo
-        .write("anchors.yaml", no_at.replace("        symbol: registerAgentRoutes\n", ""));
+    d.repo.write(
+        "anchors.yaml",
+        no_at.replace("        symbol: registerAgentRoutes\n", ""),
+    );
     let (_, report) = verify_json(d.repo.path(), &[]);
     let routes = claim_ref(&report, "agent-routes");
     assert_eq!(routes["relocated"]["how"], "search", "{routes:#}");
@@ -143,7 +149,10 @@ fn missing_at_commit_says_history_unavailable_and_still_relocates() {
     let d = drift_repo(2);
     let anchors = std::fs::read_to_string(d.repo.path().join("anchors.yaml"))
         .unwrap()
-        .replace(&d.commits[0].to_string(), "0123456789abcdef0123456789abcdef01234567");
+        .replace(
+            &d.commits[0].to_string(),
+            "0123456789abcdef0123456789abcdef01234567",
+        );
     d.repo.write("anchors.yaml", anchors);
     let (_, report) = verify_json(d.repo.path(), &[]);
     let routes = claim_ref(&report, "agent-routes");
@@ -171,34 +180,58 @@ fn fix_rewrites_anchors_and_docs_and_is_idempotent() {
             contains("-        lines: \"6-9\"")
                 .and(contains("+        lines: \"11-14\""))
                 .and(contains("+      - path: pkg/agent/mtls_routes.go"))
-                .and(contains("+`pkg/agent/mtls_routes.go:11-14`").or(contains("mtls_routes.go:11-14")))
+                .and(
+                    contains("+`pkg/agent/mtls_routes.go:11-14`")
+                        .or(contains("mtls_routes.go:11-14")),
+                )
                 .and(contains("left alone mtls-guard")),
         );
-    assert_eq!(std::fs::read_to_string(d.repo.path().join("anchors.yaml")).unwrap(), before);
+    assert_eq!(
+        std::fs::read_to_string(d.repo.path().join("anchors.yaml")).unwrap(),
+        before
+    );
 
     anchorcheck(d.repo.path())
         .arg("fix")
         .assert()
         .code(1)
-        .stdout(contains("fixed agent-routes: pkg/agent/routes.go:6-9 -> pkg/agent/mtls_routes.go:11-14"));
+        .stdout(contains(
+            "fixed agent-routes: pkg/agent/routes.go:6-9 -> pkg/agent/mtls_routes.go:11-14",
+        ));
     let after = std::fs::read_to_string(d.repo.path().join("anchors.yaml")).unwrap();
     let expected = before
-        .replace("path: pkg/agent/routes.go", "path: pkg/agent/mtls_routes.go")
+        .replace(
+            "path: pkg/agent/routes.go",
+            "path: pkg/agent/mtls_routes.go",
+        )
         .replacen("lines: \"6-9\"", "lines: \"11-14\"", 1)
         .replacen(&format!("at: {}", d.commits[0]), &format!("at: {head}"), 1);
-    assert_eq!(after, expected, "only the drifted ref's scalars change; comments and quoting stay");
+    assert_eq!(
+        after, expected,
+        "only the drifted ref's scalars change; comments and quoting stay"
+    );
     let page = std::fs::read_to_string(d.repo.path().join("docs/page.md")).unwrap();
     assert!(page.contains("`pkg/agent/mtls_routes.go:11-14`"), "{page}");
-    assert!(page.contains("guard.go#L14-L16"), "the broken ref's citation is left alone");
+    assert!(
+        page.contains("guard.go#L14-L16"),
+        "the broken ref's citation is left alone"
+    );
 
     // Now the routes verify; a second fix changes nothing.
     let (_, report) = verify_json(d.repo.path(), &[]);
-    assert_eq!(claim_ref(&report, "agent-routes")["verdict"], "verified", "{report:#}");
+    assert_eq!(
+        claim_ref(&report, "agent-routes")["verdict"],
+        "verified",
+        "{report:#}"
+    );
     anchorcheck(d.repo.path())
         .arg("fix")
         .assert()
         .stdout(contains("nothing to fix"));
-    assert_eq!(std::fs::read_to_string(d.repo.path().join("anchors.yaml")).unwrap(), after);
+    assert_eq!(
+        std::fs::read_to_string(d.repo.path().join("anchors.yaml")).unwrap(),
+        after
+    );
 }
 
 #[test]

@@ -40,9 +40,13 @@ fn readme_opens_with_the_main_and_test_commands() {
         .map(|l| l.split('#').next().unwrap().trim())
         .collect();
     assert_eq!(commands, ["cargo run --release -- verify", "cargo test"]);
-    let ci = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/run")).unwrap();
+    let ci =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/run")).unwrap();
     for command in commands {
-        assert!(ci.lines().any(|l| l.trim() == command), "{command} missing from .ci/run");
+        assert!(
+            ci.lines().any(|l| l.trim() == command),
+            "{command} missing from .ci/run"
+        );
     }
 }
 
@@ -78,9 +82,13 @@ fn readme_usage_names_only_real_flags() {
     let help = String::from_utf8(help.stdout).unwrap();
     for flag in usage.split_whitespace().filter_map(|w| {
         let w = w.trim_start_matches('[');
-        w.starts_with("--").then(|| w.trim_end_matches(']').to_string())
+        w.starts_with("--")
+            .then(|| w.trim_end_matches(']').to_string())
     }) {
-        assert!(help.contains(&flag), "README names {flag}, which verify --help lacks");
+        assert!(
+            help.contains(&flag),
+            "README names {flag}, which verify --help lacks"
+        );
     }
 }
 
@@ -88,6 +96,9 @@ fn readme_usage_names_only_real_flags() {
 fn top_level_anchors_yaml_validates() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("anchors.yaml");
     let (file, _) = anchors::load(&path, Path::new("anchors.yaml")).unwrap();
-    assert!(file.claims.len() >= 9, "the seed page's capability table has 9 rows");
+    assert!(
+        file.claims.len() >= 9,
+        "the seed page's capability table has 9 rows"
+    );
     assert!(file.claims.iter().all(|c| !c.refs.is_empty()));
 }

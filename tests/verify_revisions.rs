@@ -46,7 +46,10 @@ fn fail_open_change_is_broken_at_head() {
     assert_eq!(expectation["ok"], false);
     let message = expectation["message"].as_str().unwrap();
     assert!(message.contains("fail-open"), "{message}");
-    assert!(message.contains("26") || message.contains("27"), "{message}");
+    assert!(
+        message.contains("26") || message.contains("27"),
+        "{message}"
+    );
     assert_eq!(claim(&report, "agent-routes")["verdict"], "verified");
     assert_eq!(report["summary"]["broken"], 1);
     assert_eq!(report["summary"]["verified"], 1);
@@ -57,7 +60,15 @@ fn every_revision_spelling_resolves_to_the_good_commit() {
     let (repo, good, _) = two_commit_repo();
     let full = good.to_string();
     let short = &full[..7];
-    for rev in ["v1", "release", "HEAD~1", "HEAD^", short, full.as_str(), "origin/main"] {
+    for rev in [
+        "v1",
+        "release",
+        "HEAD~1",
+        "HEAD^",
+        short,
+        full.as_str(),
+        "origin/main",
+    ] {
         let (code, report) = verify_json(repo.path(), &["--rev", rev]);
         assert_eq!(code, 0, "{rev}: {report}");
         assert_eq!(report["rev"], rev);
@@ -69,9 +80,15 @@ fn every_revision_spelling_resolves_to_the_good_commit() {
 fn rev_in_anchors_yaml_is_used_and_the_flag_wins() {
     let (repo, good, _) = two_commit_repo();
     let anchors = std::fs::read_to_string(repo.path().join("anchors.yaml")).unwrap();
-    repo.write("anchors.yaml", anchors.replace("version: 1\n", "version: 1\nrev: v1\n"));
+    repo.write(
+        "anchors.yaml",
+        anchors.replace("version: 1\n", "version: 1\nrev: v1\n"),
+    );
     let (code, report) = verify_json(repo.path(), &[]);
-    assert_eq!((code, report["commit"].as_str()), (0, Some(good.to_string().as_str())));
+    assert_eq!(
+        (code, report["commit"].as_str()),
+        (0, Some(good.to_string().as_str()))
+    );
     let (code, _) = verify_json(repo.path(), &["--rev", "HEAD"]);
     assert_eq!(code, 1);
 }
@@ -88,11 +105,16 @@ fn worktree_sees_uncommitted_and_untracked_files() {
     assert_eq!(report["rev"], "WORKTREE");
 
     // An untracked file is read too.
-    repo.write("cmd/extra.go", "package main\n\nfunc extra() { panic(\"no\") }\n");
+    repo.write(
+        "cmd/extra.go",
+        "package main\n\nfunc extra() { panic(\"no\") }\n",
+    );
     let anchors = "version: 1\nclaims:\n  - id: extra\n    status: implemented\n    refs:\n      - path: cmd/extra.go\n        lines: 3\n        expect: [{call: panic}]\n";
     repo.write("extra.yaml", anchors);
-    let (code, report) =
-        verify_json(repo.path(), &["--anchors", "extra.yaml", "--rev", "WORKTREE"]);
+    let (code, report) = verify_json(
+        repo.path(),
+        &["--anchors", "extra.yaml", "--rev", "WORKTREE"],
+    );
     assert_eq!(code, 0, "{report}");
     let (code, report) = verify_json(repo.path(), &["--anchors", "extra.yaml"]);
     assert_eq!(code, 1);
@@ -113,7 +135,11 @@ fn unknown_revision_is_exit_2_naming_it() {
 #[test]
 fn not_a_repository_is_exit_2() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(testdata("revisions/anchors.yaml"), dir.path().join("anchors.yaml")).unwrap();
+    std::fs::copy(
+        testdata("revisions/anchors.yaml"),
+        dir.path().join("anchors.yaml"),
+    )
+    .unwrap();
     anchorcheck(dir.path())
         .arg("verify")
         .assert()
@@ -147,13 +173,19 @@ claims:
         expect: [{text: not}]
 "#;
     repo.write("errors.yaml", anchors);
-    let (code, report) = verify_json(repo.path(), &["--anchors", "errors.yaml", "--rev", "WORKTREE"]);
+    let (code, report) = verify_json(
+        repo.path(),
+        &["--anchors", "errors.yaml", "--rev", "WORKTREE"],
+    );
     assert_eq!(code, 1);
     let refs = claim(&report, "gone")["refs"].as_array().unwrap().clone();
     let errors: Vec<&str> = refs.iter().map(|r| r["error"].as_str().unwrap()).collect();
     assert!(refs.iter().all(|r| r["verdict"] == "error"), "{refs:?}");
     assert!(errors[0].contains("not found"), "{errors:?}");
-    assert!(errors[1].contains("past the end of the file (52 lines)"), "{errors:?}");
+    assert!(
+        errors[1].contains("past the end of the file (52 lines)"),
+        "{errors:?}"
+    );
     assert!(errors[2].contains("binary"), "{errors:?}");
     assert!(errors[3].contains("directory"), "{errors:?}");
     assert!(errors[4].contains("not Go"), "{errors:?}");
@@ -185,7 +217,10 @@ fn bare_repository_is_read_from_the_object_database() {
     let bare_dir = tempfile::tempdir().unwrap();
     let bare = git2::build::RepoBuilder::new()
         .bare(true)
-        .clone(repo.path().to_str().unwrap(), &bare_dir.path().join("server.git"))
+        .clone(
+            repo.path().to_str().unwrap(),
+            &bare_dir.path().join("server.git"),
+        )
         .unwrap();
     assert!(bare.is_bare());
     let anchors = repo.path().join("anchors.yaml");
@@ -219,7 +254,9 @@ fn linked_worktree_verifies_its_own_checkout() {
     let reference = repo.repo.find_reference("refs/heads/release").unwrap();
     let mut options = git2::WorktreeAddOptions::new();
     options.reference(Some(&reference));
-    repo.repo.worktree("linked", &wt_path, Some(&options)).unwrap();
+    repo.repo
+        .worktree("linked", &wt_path, Some(&options))
+        .unwrap();
     let (code, report) = verify_json(&wt_path, &[]);
     assert_eq!(code, 0, "{report}");
     assert_eq!(report["commit"], good.to_string());
@@ -237,19 +274,27 @@ fn claim_filter_selects_and_unknown_claim_is_exit_2() {
         .args(["verify", "--claim", "agent-route"])
         .assert()
         .code(2)
-        .stderr(contains("no claim with id `agent-route`").and(contains("did you mean `agent-routes`?")));
+        .stderr(
+            contains("no claim with id `agent-route`")
+                .and(contains("did you mean `agent-routes`?")),
+        );
 }
 
 #[test]
 fn config_error_is_exit_2_with_position_and_nothing_on_stdout() {
     let (repo, _, _) = two_commit_repo();
-    repo.write("bad.yaml", "version: 1\nclaims:\n  - id: x\n    status: required\n    refz: []\n");
+    repo.write(
+        "bad.yaml",
+        "version: 1\nclaims:\n  - id: x\n    status: required\n    refz: []\n",
+    );
     anchorcheck(repo.path())
         .args(["verify", "--anchors", "bad.yaml"])
         .assert()
         .code(2)
         .stdout("")
-        .stderr(contains("bad.yaml:5:5: unknown key `refz` in a claim; did you mean `refs`?"));
+        .stderr(contains(
+            "bad.yaml:5:5: unknown key `refz` in a claim; did you mean `refs`?",
+        ));
 }
 
 #[test]
@@ -271,6 +316,8 @@ fn text_output_shows_the_failing_line_and_summary() {
                 .and(contains("verified  agent-routes"))
                 .and(contains("cmd/server.go"))
                 .and(contains("log.Printf"))
-                .and(contains("2 claims: 1 verified, 0 drifted, 0 ambiguous, 1 broken, 0 errors")),
+                .and(contains(
+                    "2 claims: 1 verified, 0 drifted, 0 ambiguous, 1 broken, 0 errors",
+                )),
         );
 }

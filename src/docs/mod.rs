@@ -107,7 +107,9 @@ pub fn scan(markdown: &str) -> Vec<Citation> {
             continue;
         };
         for caps in citation_regex().captures_iter(text) {
-            let Some(path) = caps.name("path") else { continue };
+            let Some(path) = caps.name("path") else {
+                continue;
+            };
             let (style, lines_match) = match (caps.name("colon"), caps.name("anchor")) {
                 (Some(m), _) => (LineStyle::Colon, m),
                 (_, Some(m)) => (LineStyle::Anchor, m),
@@ -162,7 +164,9 @@ pub struct DocsFinding {
 }
 
 /// Reads each docs page named in anchors.yaml (relative to the anchors file's directory).
-pub fn read_pages(anchors: &crate::anchors::AnchorsFile) -> Vec<(String, std::path::PathBuf, Result<String, String>)> {
+pub fn read_pages(
+    anchors: &crate::anchors::AnchorsFile,
+) -> Vec<(String, std::path::PathBuf, Result<String, String>)> {
     let base = anchors.path.parent().unwrap_or(std::path::Path::new("."));
     anchors
         .docs
@@ -171,7 +175,9 @@ pub fn read_pages(anchors: &crate::anchors::AnchorsFile) -> Vec<(String, std::pa
             let full = base.join(&page.value);
             let text = std::fs::read(&full)
                 .map_err(|e| e.to_string())
-                .and_then(|bytes| String::from_utf8(bytes).map_err(|_| "not valid UTF-8".to_string()));
+                .and_then(|bytes| {
+                    String::from_utf8(bytes).map_err(|_| "not valid UTF-8".to_string())
+                });
             (page.value.clone(), full, text)
         })
         .collect()
@@ -187,7 +193,10 @@ pub struct CitedRef<'a> {
 
 /// Checks that every citation in the pages matches a ref and every ref is cited somewhere.
 /// `pages` holds each page's name and its text, or why it could not be read.
-pub fn check(pages: &[(String, Result<String, String>)], refs: &[CitedRef<'_>]) -> Vec<DocsFinding> {
+pub fn check(
+    pages: &[(String, Result<String, String>)],
+    refs: &[CitedRef<'_>],
+) -> Vec<DocsFinding> {
     let mut findings = Vec::new();
     let mut cited = vec![false; refs.len()];
     for (page, text) in pages {
@@ -204,7 +213,9 @@ pub fn check(pages: &[(String, Result<String, String>)], refs: &[CitedRef<'_>]) 
             }
         };
         for citation in scan(text) {
-            let same_file: Vec<usize> = (0..refs.len()).filter(|&i| citation.names(refs[i].path)).collect();
+            let same_file: Vec<usize> = (0..refs.len())
+                .filter(|&i| citation.names(refs[i].path))
+                .collect();
             let exact: Vec<usize> = same_file
                 .iter()
                 .copied()
@@ -239,7 +250,11 @@ pub fn check(pages: &[(String, Result<String, String>)], refs: &[CitedRef<'_>]) 
         for (r, was_cited) in refs.iter().zip(cited) {
             if !was_cited {
                 findings.push(DocsFinding {
-                    page: pages.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>().join(", "),
+                    page: pages
+                        .iter()
+                        .map(|(p, _)| p.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     line: None,
                     column: None,
                     message: format!(
@@ -271,14 +286,26 @@ mod tests {
         assert_eq!(
             summary,
             [
-                ("src/saas/back/cmd/mtls_listener.go".to_string(), "201-248".to_string(), LineStyle::Colon),
-                ("src/saas/back/src/main.go".to_string(), "3181-3190".to_string(), LineStyle::Colon),
+                (
+                    "src/saas/back/cmd/mtls_listener.go".to_string(),
+                    "201-248".to_string(),
+                    LineStyle::Colon
+                ),
+                (
+                    "src/saas/back/src/main.go".to_string(),
+                    "3181-3190".to_string(),
+                    LineStyle::Colon
+                ),
                 (
                     "github.com/zen/mesh/blob/main/src/evidence/evidence.go".to_string(),
                     "127".to_string(),
                     LineStyle::Anchor
                 ),
-                ("pkg/a.go".to_string(), "10-20".to_string(), LineStyle::Anchor),
+                (
+                    "pkg/a.go".to_string(),
+                    "10-20".to_string(),
+                    LineStyle::Anchor
+                ),
             ]
         );
         for c in &found {
@@ -300,25 +327,53 @@ mod tests {
 
     #[test]
     fn check_reports_stale_citations_and_uncited_refs() {
-        let lines = |a, b| LineRange::new(LineNo::new(a).unwrap(), LineNo::new(b).unwrap()).unwrap();
+        let lines =
+            |a, b| LineRange::new(LineNo::new(a).unwrap(), LineNo::new(b).unwrap()).unwrap();
         let refs = [
-            CitedRef { claim: "mtls", path: "x/src/saas/back/cmd/mtls_listener.go", lines: lines(201, 248) },
-            CitedRef { claim: "guard", path: "x/src/saas/back/src/main.go", lines: lines(3183, 3192) },
-            CitedRef { claim: "hidden", path: "x/hidden.go", lines: lines(1, 2) },
+            CitedRef {
+                claim: "mtls",
+                path: "x/src/saas/back/cmd/mtls_listener.go",
+                lines: lines(201, 248),
+            },
+            CitedRef {
+                claim: "guard",
+                path: "x/src/saas/back/src/main.go",
+                lines: lines(3183, 3192),
+            },
+            CitedRef {
+                claim: "hidden",
+                path: "x/hidden.go",
+                lines: lines(1, 2),
+            },
         ];
         let pages = vec![
             ("docs/security.md".to_string(), Ok(PAGE.to_string())),
-            ("docs/gone.md".to_string(), Err("No such file or directory".to_string())),
+            (
+                "docs/gone.md".to_string(),
+                Err("No such file or directory".to_string()),
+            ),
         ];
         let findings: Vec<String> = check(&pages, &refs)
             .iter()
             .map(|f| format!("{}:{}: {}", f.page, f.line.unwrap_or(0), f.message))
             .collect();
-        assert!(findings[0].contains("src/saas/back/src/main.go:3181-3190 but no ref has those lines"), "{findings:#?}");
-        assert!(findings.iter().any(|f| f.starts_with("docs/gone.md:0: docs page cannot be read")));
-        assert!(findings.iter().any(|f| f.contains("claim `hidden` cites x/hidden.go:1-2, which no docs page mentions")));
+        assert!(
+            findings[0].contains("src/saas/back/src/main.go:3181-3190 but no ref has those lines"),
+            "{findings:#?}"
+        );
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.starts_with("docs/gone.md:0: docs page cannot be read"))
+        );
+        assert!(findings.iter().any(|f| {
+            f.contains("claim `hidden` cites x/hidden.go:1-2, which no docs page mentions")
+        }));
         assert!(findings.iter().any(|f| f.contains("claim `guard`")));
-        assert!(!findings.iter().any(|f| f.contains("claim `mtls`")), "{findings:#?}");
+        assert!(
+            !findings.iter().any(|f| f.contains("claim `mtls`")),
+            "{findings:#?}"
+        );
     }
 
     #[test]

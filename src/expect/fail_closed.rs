@@ -30,12 +30,14 @@ pub(super) fn evaluate(
         .collect();
     // A weakened guard fails the claim even when another guard in the range still holds: a
     // `log.Fatal` turned into `log.Printf` must not hide behind the check next to it.
-    let weakened = candidates.iter().find_map(|(g, name)| match &g.then_branch {
-        Termination::Open(open) if g.terminating_branch().is_none() && is_weakened(open) => {
-            Some((*g, name, open))
-        }
-        _ => None,
-    });
+    let weakened = candidates
+        .iter()
+        .find_map(|(g, name)| match &g.then_branch {
+            Termination::Open(open) if g.terminating_branch().is_none() && is_weakened(open) => {
+                Some((*g, name, open))
+            }
+            _ => None,
+        });
     if let Some((guard, name, open)) = weakened {
         return ExpectationResult::fail(
             KIND,
@@ -164,7 +166,11 @@ mod tests {
         );
         assert!(!r.ok);
         assert_eq!(r.near_miss, Some(line(3)));
-        assert!(r.message.contains("only logs and continues: fail-open"), "{}", r.message);
+        assert!(
+            r.message.contains("only logs and continues: fail-open"),
+            "{}",
+            r.message
+        );
     }
 
     #[test]

@@ -155,13 +155,22 @@ fn insert_at(anchors_path: &Path, source: &str, r: &Ref, commit: &str) -> Result
 }
 
 /// The refs of `report` paired with the anchors refs they verified (claims may be filtered).
-fn pairs<'a>(anchors: &'a AnchorsFile, report: &'a Report) -> Vec<(&'a Claim, &'a Ref, &'a RefReport)> {
+fn pairs<'a>(
+    anchors: &'a AnchorsFile,
+    report: &'a Report,
+) -> Vec<(&'a Claim, &'a Ref, &'a RefReport)> {
     report
         .claims
         .iter()
         .filter_map(|rc| {
             let claim = anchors.claims.iter().find(|c| c.id.value == rc.id)?;
-            Some(claim.refs.iter().zip(&rc.refs).map(move |(r, rr)| (claim, r, rr)))
+            Some(
+                claim
+                    .refs
+                    .iter()
+                    .zip(&rc.refs)
+                    .map(move |(r, rr)| (claim, r, rr)),
+            )
         })
         .flatten()
         .collect()
@@ -193,7 +202,13 @@ pub fn plan(
             (Verdict::Drifted, Some(reloc)) => {
                 let new = &reloc.place;
                 if new.lines != r.lines.value {
-                    edits.push(span_edit(path, source, &r.lines, "lines", &new.lines.to_string())?);
+                    edits.push(span_edit(
+                        path,
+                        source,
+                        &r.lines,
+                        "lines",
+                        &new.lines.to_string(),
+                    )?);
                 }
                 if new.path != r.path.value {
                     edits.push(span_edit(path, source, &r.path, "path", &new.path)?);
@@ -204,7 +219,12 @@ pub fn plan(
                         None => edits.push(insert_at(path, source, r, commit)?),
                     }
                 }
-                moves.push((r.path.value.clone(), r.lines.value, new.path.clone(), new.lines));
+                moves.push((
+                    r.path.value.clone(),
+                    r.lines.value,
+                    new.path.clone(),
+                    new.lines,
+                ));
                 plan.relocated
                     .push(outcome(Some(format!("{}:{}", new.path, new.lines))));
             }
@@ -281,7 +301,11 @@ pub fn write_all(plan: &FixPlan) -> Result<(), FixError> {
         write::ensure_unchanged(&change.path, change.before.as_bytes())?;
     }
     for change in &plan.changes {
-        write::replace_atomically(&change.path, change.before.as_bytes(), change.after.as_bytes())?;
+        write::replace_atomically(
+            &change.path,
+            change.before.as_bytes(),
+            change.after.as_bytes(),
+        )?;
     }
     Ok(())
 }

@@ -64,12 +64,11 @@ pub fn replace_atomically(path: &Path, expected: &[u8], contents: &[u8]) -> Resu
         .sync_all()
         .map_err(io(path, "cannot flush the temporary file"))?;
     fs::set_permissions(temp.path(), permissions).map_err(io(path, "cannot copy permissions"))?;
-    temp.persist(path)
-        .map_err(|e| WriteError::Io {
-            path: path.to_path_buf(),
-            action: "cannot rename the temporary file over it",
-            source: e.error,
-        })?;
+    temp.persist(path).map_err(|e| WriteError::Io {
+        path: path.to_path_buf(),
+        action: "cannot rename the temporary file over it",
+        source: e.error,
+    })?;
     // Make the rename itself durable.
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();

@@ -53,6 +53,15 @@ pub fn last_segment(name: &str) -> &str {
 /// Calls lying wholly inside `region`, in source order (outer calls before the calls in their
 /// arguments).
 pub fn calls(file: &GoFile, region: LineRange) -> Vec<CallSite> {
+    file.cached_calls()
+        .iter()
+        .filter(|c| region.contains(c.lines))
+        .cloned()
+        .collect()
+}
+
+/// Walks the tree for the calls inside `region`.
+pub(crate) fn scan(file: &GoFile, region: LineRange) -> Vec<CallSite> {
     nodes_of_kinds(file, region, &["call_expression"])
         .into_iter()
         .filter_map(|node| call_site(file, node))

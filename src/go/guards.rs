@@ -49,6 +49,18 @@ pub fn guards(file: &GoFile, region: LineRange) -> Vec<Guard> {
 
 /// `if` statements placed relative to `region` as asked, in source order.
 pub fn guards_placed(file: &GoFile, region: LineRange, placement: Placement) -> Vec<Guard> {
+    file.cached_guards()
+        .iter()
+        .filter(|g| match placement {
+            Placement::Within => region.contains(g.lines),
+            Placement::Overlapping => region.overlaps(g.lines),
+        })
+        .cloned()
+        .collect()
+}
+
+/// Walks the tree for the `if` statements placed relative to `region`.
+pub(crate) fn scan(file: &GoFile, region: LineRange, placement: Placement) -> Vec<Guard> {
     nodes_of_kinds_placed(file, region, &["if_statement"], placement)
         .into_iter()
         .filter_map(|node| guard(file, node))

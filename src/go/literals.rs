@@ -22,6 +22,15 @@ pub struct StringLiteral {
 
 /// The string literals lying wholly inside `region`, in source order.
 pub fn string_literals(file: &GoFile, region: LineRange) -> Vec<StringLiteral> {
+    file.cached_strings()
+        .iter()
+        .filter(|s| region.contains(s.lines))
+        .cloned()
+        .collect()
+}
+
+/// Walks the tree for the string literals inside `region`.
+pub(crate) fn scan(file: &GoFile, region: LineRange) -> Vec<StringLiteral> {
     // Pre-order: a call is seen before its arguments, so their callee is known by then.
     let mut callee_of_argument: HashMap<usize, String> = HashMap::new();
     let mut literals = Vec::new();

@@ -2,6 +2,7 @@
 
 use std::cell::RefCell;
 use std::fmt;
+use std::sync::OnceLock;
 
 use tree_sitter::{Language, Node, Parser, Point, Query, Tree};
 
@@ -35,6 +36,34 @@ pub struct GoFile {
     tree: Tree,
     /// Byte offset of the start of each line (0-based rows).
     line_starts: Vec<usize>,
+    /// Facts about the whole file, each extracted at most once.
+    facts: Facts,
+}
+
+/// Whole-file facts, extracted on first use. Matchers answer region questions by filtering
+/// these, so evaluating many regions of one file (search relocation, near-miss messages that
+/// look outside the range) walks the tree once per kind instead of once per question.
+#[derive(Default)]
+struct Facts {
+    calls: OnceLock<Vec<calls::CallSite>>,
+    guards: OnceLock<Vec<guards::Guard>>,
+    registrations: OnceLock<Vec<routes::RouteRegistration>>,
+    strings: OnceLock<Vec<literals::StringLiteral>>,
+    identifiers: OnceLock<Vec<tokens::IdentifierUse>>,
+    comments: OnceLock<Vec<tokens::Comment>>,
+    tls: OnceLock<Vec<tls::TlsConfig>>,
+}
+
+/// Runs `scan` over the whole file once, caching the result in `slot`.
+fn cached<'f, T>(
+    file: &'f GoFile,
+    slot: &'f OnceLock<Vec<T>>,
+    scan: impl FnOnce(&GoFile, LineRange) -> Vec<T>,
+) -> &'f [T] {
+    slot.get_or_init(|| match file.full_range() {
+        Some(all) => scan(file, all),
+        None => Vec::new(),
+    })
 }
 
 impl fmt::Debug for GoFile {
@@ -72,7 +101,38 @@ impl GoFile {
             source,
             tree,
             line_starts,
+            facts: Facts::default(),
         })
+    }
+
+    pub(crate) fn cached_calls(&self) -> &[calls::CallSite] {
+        cached(self, &self.facts.calls, calls::scan)
+    }
+
+    pub(crate) fn cached_guards(&self) -> &[guards::Guard] {
+        cached(self, &self.facts.guards, |f, r| {
+            guards::scan(f, r, Placement::Within)
+        })
+    }
+
+    pub(crate) fn cached_registrations(&self) -> &[routes::RouteRegistration] {
+        cached(self, &self.facts.registrations, routes::scan)
+    }
+
+    pub(crate) fn cached_strings(&self) -> &[literals::StringLiteral] {
+        cached(self, &self.facts.strings, literals::scan)
+    }
+
+    pub(crate) fn cached_identifiers(&self) -> &[tokens::IdentifierUse] {
+        cached(self, &self.facts.identifiers, tokens::scan_identifiers)
+    }
+
+    pub(crate) fn cached_comments(&self) -> &[tokens::Comment] {
+        cached(self, &self.facts.comments, tokens::scan_comments)
+    }
+
+    pub(crate) fn cached_tls(&self) -> &[tls::TlsConfig] {
+        cached(self, &self.facts.tls, tls::scan)
     }
 
     pub fn source(&self) -> &[u8] {

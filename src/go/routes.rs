@@ -58,6 +58,15 @@ impl RouteRegistration {
 /// Prefixes and aliases are followed through the whole enclosing function, inside or outside
 /// the region.
 pub fn registrations(file: &GoFile, region: LineRange) -> Vec<RouteRegistration> {
+    file.cached_registrations()
+        .iter()
+        .filter(|r| region.contains(r.lines))
+        .cloned()
+        .collect()
+}
+
+/// Walks the tree for the registrations inside `region`.
+pub(crate) fn scan(file: &GoFile, region: LineRange) -> Vec<RouteRegistration> {
     let constants = ConstStrings::new(file);
     let mut resolver = RouterResolver::new(file, &constants);
     nodes_of_kinds(file, region, &["call_expression"])

@@ -98,7 +98,12 @@ pub fn top_level_ranges(file: &GoFile) -> Vec<LineRange> {
     let root = file.root();
     let mut cursor = root.walk();
     root.named_children(&mut cursor)
-        .filter(|n| !matches!(n.kind(), "comment" | "package_clause" | "import_declaration"))
+        .filter(|n| {
+            !matches!(
+                n.kind(),
+                "comment" | "package_clause" | "import_declaration"
+            )
+        })
         .map(|n| file.node_lines(n))
         .collect()
 }

@@ -47,6 +47,15 @@ impl TlsConfig {
 
 /// TLS configurations lying wholly inside `region`, in source order.
 pub fn configs(file: &GoFile, region: LineRange) -> Vec<TlsConfig> {
+    file.cached_tls()
+        .iter()
+        .filter(|c| region.contains(c.lines))
+        .cloned()
+        .collect()
+}
+
+/// Walks the tree for the TLS configurations inside `region`.
+pub(crate) fn scan(file: &GoFile, region: LineRange) -> Vec<TlsConfig> {
     nodes_of_kinds(file, region, &["composite_literal", "assignment_statement"])
         .into_iter()
         .filter_map(|node| match node.kind() {

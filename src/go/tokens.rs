@@ -28,6 +28,15 @@ const IDENTIFIER_KINDS: [&str; 4] = [
 
 /// Identifier-like tokens lying inside `region`, in source order.
 pub fn identifiers(file: &GoFile, region: LineRange) -> Vec<IdentifierUse> {
+    file.cached_identifiers()
+        .iter()
+        .filter(|i| region.contains_line(i.line))
+        .cloned()
+        .collect()
+}
+
+/// Walks the tree for the identifiers inside `region`.
+pub(crate) fn scan_identifiers(file: &GoFile, region: LineRange) -> Vec<IdentifierUse> {
     nodes_of_kinds(file, region, &IDENTIFIER_KINDS)
         .into_iter()
         .map(|node| IdentifierUse {
@@ -45,6 +54,15 @@ pub fn identifiers(file: &GoFile, region: LineRange) -> Vec<IdentifierUse> {
 
 /// Comments overlapping `region` (a block comment may start before it), in source order.
 pub fn comments(file: &GoFile, region: LineRange) -> Vec<Comment> {
+    file.cached_comments()
+        .iter()
+        .filter(|c| region.overlaps(c.lines))
+        .cloned()
+        .collect()
+}
+
+/// Walks the tree for the comments overlapping `region`.
+pub(crate) fn scan_comments(file: &GoFile, region: LineRange) -> Vec<Comment> {
     nodes_of_kinds_placed(file, region, &["comment"], Placement::Overlapping)
         .into_iter()
         .map(|node| Comment {

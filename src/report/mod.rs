@@ -360,7 +360,8 @@ pub(crate) mod sample {
                 page: "docs/security.md".into(),
                 line: Some(12),
                 column: Some(3),
-                message: "cites src/saas/back/src/main.go:3181-3190 but no ref has those lines".into(),
+                message: "cites src/saas/back/src/main.go:3181-3190 but no ref has those lines"
+                    .into(),
             }],
         }
     }
@@ -374,7 +375,10 @@ mod tests {
     fn summary_counts_claims_by_verdict() {
         let report = sample::report();
         let s = report.summary();
-        assert_eq!((s.claims, s.refs, s.broken, s.error, s.verified), (2, 3, 1, 1, 0));
+        assert_eq!(
+            (s.claims, s.refs, s.broken, s.error, s.verified),
+            (2, 3, 1, 1, 0)
+        );
         assert_eq!(
             s.to_string(),
             "2 claims: 0 verified, 0 drifted, 0 ambiguous, 1 broken, 1 errors (3 refs checked)"

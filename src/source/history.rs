@@ -153,7 +153,10 @@ fn diff_between<'r>(
 ) -> Result<Diff<'r>, git2::Error> {
     let old_tree = repo.find_commit(Oid::from_str(old)?)?.tree()?;
     let mut options = DiffOptions::new();
-    options.context_lines(0).include_untracked(true).recurse_untracked_dirs(true);
+    options
+        .context_lines(0)
+        .include_untracked(true)
+        .recurse_untracked_dirs(true);
     if let Some(paths) = paths {
         options.disable_pathspec_match(true);
         for p in paths {
@@ -193,9 +196,12 @@ fn changes_in(
         };
         match delta.status() {
             Delta::Modified | Delta::Typechange => {
-                out.insert(path, FileChange::Modified {
-                    hunks: hunks_of(&narrow, i)?,
-                });
+                out.insert(
+                    path,
+                    FileChange::Modified {
+                        hunks: hunks_of(&narrow, i)?,
+                    },
+                );
             }
             Delta::Deleted => lost = true,
             _ => {}
@@ -223,10 +229,13 @@ fn changes_in(
                         && path_of(d.old_file()).as_deref() == Some(old_path.as_str())
                 }) || delta.status() == Delta::Renamed;
                 if original_gone {
-                    out.insert(old_path, FileChange::Renamed {
-                        new_path,
-                        hunks: hunks_of(&full, i)?,
-                    });
+                    out.insert(
+                        old_path,
+                        FileChange::Renamed {
+                            new_path,
+                            hunks: hunks_of(&full, i)?,
+                        },
+                    );
                 }
             }
             Delta::Deleted => {

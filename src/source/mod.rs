@@ -340,7 +340,9 @@ impl Files for Snapshot {
                     };
                     Some(
                         tree.iter()
-                            .filter(|e| e.kind() == Some(ObjectType::Blob) && e.filemode() != 0o120000)
+                            .filter(|e| {
+                                e.kind() == Some(ObjectType::Blob) && e.filemode() != 0o120000
+                            })
                             .filter_map(|e| e.name().ok().map(str::to_string))
                             .collect(),
                     )

@@ -116,7 +116,11 @@ pub fn map_through_history(
         let mut previous = start.id.clone();
         if let Some(head) = target_commit {
             for commit in git.commit_chain(&start.id, head)? {
-                steps.push((previous.clone(), Endpoint::Commit(commit.id.clone()), Some(commit.clone())));
+                steps.push((
+                    previous.clone(),
+                    Endpoint::Commit(commit.id.clone()),
+                    Some(commit.clone()),
+                ));
                 previous = commit.id;
             }
         }
@@ -145,10 +149,16 @@ pub fn map_through_history(
             let changes = git.changes(old, new, &paths)?;
             for mapping in &mut state {
                 let Some(lines) = mapping.lines else { continue };
-                let Some(change) = changes.get(&mapping.path) else { continue };
+                let Some(change) = changes.get(&mapping.path) else {
+                    continue;
+                };
                 let (path, lines) = match change {
-                    FileChange::Modified { hunks } => (mapping.path.clone(), map_range(lines, hunks)),
-                    FileChange::Renamed { new_path, hunks } => (new_path.clone(), map_range(lines, hunks)),
+                    FileChange::Modified { hunks } => {
+                        (mapping.path.clone(), map_range(lines, hunks))
+                    }
+                    FileChange::Renamed { new_path, hunks } => {
+                        (new_path.clone(), map_range(lines, hunks))
+                    }
                     FileChange::Deleted => (mapping.path.clone(), None),
                 };
                 mapping.path = path.clone();
@@ -187,33 +197,57 @@ mod tests {
     #[test]
     fn insertion_above_shifts_the_range() {
         // Two lines inserted after line 3.
-        assert_eq!(map_range(range(10, 20), &[hunk(3, 0, 4, 2)]), Some(range(12, 22)));
+        assert_eq!(
+            map_range(range(10, 20), &[hunk(3, 0, 4, 2)]),
+            Some(range(12, 22))
+        );
     }
 
     #[test]
     fn deletion_above_shifts_the_range_up() {
-        assert_eq!(map_range(range(10, 20), &[hunk(2, 3, 1, 0)]), Some(range(7, 17)));
+        assert_eq!(
+            map_range(range(10, 20), &[hunk(2, 3, 1, 0)]),
+            Some(range(7, 17))
+        );
     }
 
     #[test]
     fn edits_below_leave_it_alone() {
-        assert_eq!(map_range(range(10, 20), &[hunk(25, 2, 25, 9)]), Some(range(10, 20)));
-        assert_eq!(map_range(range(10, 20), &[hunk(20, 0, 21, 4)]), Some(range(10, 20)));
+        assert_eq!(
+            map_range(range(10, 20), &[hunk(25, 2, 25, 9)]),
+            Some(range(10, 20))
+        );
+        assert_eq!(
+            map_range(range(10, 20), &[hunk(20, 0, 21, 4)]),
+            Some(range(10, 20))
+        );
     }
 
     #[test]
     fn insertion_inside_grows_the_range() {
-        assert_eq!(map_range(range(10, 20), &[hunk(12, 0, 13, 3)]), Some(range(10, 23)));
+        assert_eq!(
+            map_range(range(10, 20), &[hunk(12, 0, 13, 3)]),
+            Some(range(10, 23))
+        );
         // Right after the first line is inside too.
-        assert_eq!(map_range(range(10, 20), &[hunk(10, 0, 11, 1)]), Some(range(10, 21)));
+        assert_eq!(
+            map_range(range(10, 20), &[hunk(10, 0, 11, 1)]),
+            Some(range(10, 21))
+        );
     }
 
     #[test]
     fn edited_ends_widen_to_the_hunk() {
         // Lines 8-11 replaced by 6 lines starting at 8: the start is inside, keep 8.
-        assert_eq!(map_range(range(10, 20), &[hunk(8, 4, 8, 6)]), Some(range(8, 22)));
+        assert_eq!(
+            map_range(range(10, 20), &[hunk(8, 4, 8, 6)]),
+            Some(range(8, 22))
+        );
         // Lines 19-24 replaced by 2 lines at 19: the end widens to the hunk's new end.
-        assert_eq!(map_range(range(10, 20), &[hunk(19, 6, 19, 2)]), Some(range(10, 20)));
+        assert_eq!(
+            map_range(range(10, 20), &[hunk(19, 6, 19, 2)]),
+            Some(range(10, 20))
+        );
     }
 
     #[test]

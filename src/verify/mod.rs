@@ -212,8 +212,13 @@ fn check_docs(anchors: &AnchorsFile) -> Vec<docs::DocsFinding> {
 }
 
 /// Maps every ref with `at` through history; refs without history get a note instead.
-fn map_history(jobs: &mut [Job<'_>], history: Option<&HistorySource<'_>>) -> Result<(), VerifyError> {
-    let with_at: Vec<usize> = (0..jobs.len()).filter(|&j| jobs[j].r.at.is_some()).collect();
+fn map_history(
+    jobs: &mut [Job<'_>],
+    history: Option<&HistorySource<'_>>,
+) -> Result<(), VerifyError> {
+    let with_at: Vec<usize> = (0..jobs.len())
+        .filter(|&j| jobs[j].r.at.is_some())
+        .collect();
     if with_at.is_empty() {
         return Ok(());
     }
@@ -334,7 +339,8 @@ fn verify_job(
     // The evidence is not at its (mapped) place: look for it by symbol, then by search.
     let old = old_context(job, file, history);
     let failed = checkable;
-    let mut found = relocate::symbol_candidates(r, file, cited, &old.text, old.declaration.as_ref());
+    let mut found =
+        relocate::symbol_candidates(r, file, cited, &old.text, old.declaration.as_ref());
     let mut how = How::Symbol;
     let mut found_path = path.to_string();
     if found.is_empty()

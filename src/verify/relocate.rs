@@ -41,7 +41,10 @@ fn symbol_declared(file: &GoFile, symbol: &str, lines: LineRange) -> Expectation
     }
     let (message, near_miss) = match named.first() {
         Some(d) => (
-            format!("{symbol} is declared at lines {}, outside lines {lines}", d.lines),
+            format!(
+                "{symbol} is declared at lines {}, outside lines {lines}",
+                d.lines
+            ),
             Some(d.lines.start()),
         ),
         None => (format!("no declaration of {symbol} in the file"), None),
@@ -108,7 +111,11 @@ pub struct Candidate {
 
 /// Share of `old` lines (trimmed, non-empty) also present in `new`, in thousandths.
 fn similarity(old: &[String], new: &[String]) -> u32 {
-    let old: Vec<&str> = old.iter().map(|l| l.trim()).filter(|l| !l.is_empty()).collect();
+    let old: Vec<&str> = old
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty())
+        .collect();
     if old.is_empty() {
         return 0;
     }
@@ -125,7 +132,12 @@ fn text_of(file: &GoFile, range: LineRange) -> Vec<String> {
 }
 
 /// Ranks candidates best first: nearest the old position, then most similar text, then earliest.
-fn rank(file: &GoFile, spans: Vec<LineRange>, old: LineRange, old_text: &[String]) -> Vec<Candidate> {
+fn rank(
+    file: &GoFile,
+    spans: Vec<LineRange>,
+    old: LineRange,
+    old_text: &[String],
+) -> Vec<Candidate> {
     let mut candidates: Vec<Candidate> = spans
         .into_iter()
         .map(|lines| Candidate {
@@ -164,7 +176,10 @@ pub fn symbol_candidates(
         if let Some(old_decl) = old_decl
             && text_of(file, decl.lines) == old_decl.text
         {
-            let offset = old.start().get().saturating_sub(old_decl.lines.start().get());
+            let offset = old
+                .start()
+                .get()
+                .saturating_sub(old_decl.lines.start().get());
             let start = decl.lines.start().get() + offset;
             let kept = LineNo::new(start)
                 .zip(LineNo::new(start + old.len() - 1))

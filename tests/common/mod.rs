@@ -1,6 +1,9 @@
 //! Test fixtures: git repositories built with git2 in temp dirs from trees under testdata/.
 
-#![allow(dead_code, reason = "each test binary uses a different subset of these helpers")]
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different subset of these helpers"
+)]
 
 use std::path::{Path, PathBuf};
 
@@ -8,7 +11,9 @@ use git2::{Oid, Repository, Signature, Time};
 
 /// The project's testdata directory.
 pub fn testdata(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(rel)
 }
 
 /// A repository in a temp dir, removed when dropped.
@@ -51,7 +56,11 @@ impl TestRepo {
                     stack.push(path);
                     continue;
                 }
-                let rel = path.strip_prefix(src).unwrap().to_string_lossy().replace('\\', "/");
+                let rel = path
+                    .strip_prefix(src)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
                 let dest = if prefix.is_empty() {
                     rel
                 } else {
