@@ -183,6 +183,23 @@ pub fn read_pages(
         .collect()
 }
 
+/// Where a docs page cites a ref.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DocsLocation {
+    pub page: String,
+    /// 1-based line and column of the citation.
+    pub line: u32,
+    pub column: u32,
+}
+
+/// The outcome of checking the docs pages against the refs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DocsCheck {
+    pub findings: Vec<DocsFinding>,
+    /// For each ref (in the order given), the citations of it.
+    pub cited_by: Vec<Vec<DocsLocation>>,
+}
+
 /// A ref as the docs check sees it.
 #[derive(Clone, Copy, Debug)]
 pub struct CitedRef<'a> {
@@ -193,12 +210,9 @@ pub struct CitedRef<'a> {
 
 /// Checks that every citation in the pages matches a ref and every ref is cited somewhere.
 /// `pages` holds each page's name and its text, or why it could not be read.
-pub fn check(
-    pages: &[(String, Result<String, String>)],
-    refs: &[CitedRef<'_>],
-) -> Vec<DocsFinding> {
+pub fn check(pages: &[(String, Result<String, String>)], refs: &[CitedRef<'_>]) -> DocsCheck {
     let mut findings = Vec::new();
-    let mut cited = vec![false; refs.len()];
+    let mut cited_by: Vec<Vec<DocsLocation>> = vec![Vec::new(); refs.len()];
     for (page, text) in pages {
         let text = match text {
             Ok(t) => t,
@@ -222,7 +236,11 @@ pub fn check(
                 .filter(|&i| refs[i].lines == citation.lines)
                 .collect();
             for &i in &exact {
-                cited[i] = true;
+                cited_by[i].push(DocsLocation {
+                    page: page.clone(),
+                    line: citation.line,
+                    column: citation.column,
+                });
             }
             if !exact.is_empty() {
                 continue;
@@ -247,8 +265,8 @@ pub fn check(
     }
     let readable = pages.iter().any(|(_, t)| t.is_ok());
     if readable {
-        for (r, was_cited) in refs.iter().zip(cited) {
-            if !was_cited {
+        for (r, citations) in refs.iter().zip(&cited_by) {
+            if citations.is_empty() {
                 findings.push(DocsFinding {
                     page: pages
                         .iter()
@@ -265,7 +283,7 @@ pub fn check(
             }
         }
     }
-    findings
+    DocsCheck { findings, cited_by }
 }
 
 #[cfg(test)]
@@ -353,7 +371,14 @@ mod tests {
                 Err("No such file or directory".to_string()),
             ),
         ];
-        let findings: Vec<String> = check(&pages, &refs)
+        let checked = check(&pages, &refs);
+        assert_eq!(checked.cited_by[0].len(), 1, "the mtls ref is cited once");
+        assert_eq!(
+            (checked.cited_by[0][0].line, checked.cited_by[0][0].column),
+            (3, 10)
+        );
+        let findings: Vec<String> = checked
+            .findings
             .iter()
             .map(|f| format!("{}:{}: {}", f.page, f.line.unwrap_or(0), f.message))
             .collect();

@@ -6,7 +6,7 @@ pub mod text;
 use std::fmt;
 
 use crate::anchors::ClaimStatus;
-pub use crate::docs::DocsFinding;
+pub use crate::docs::{DocsFinding, DocsLocation};
 use crate::expect::ExpectationResult;
 use crate::lines::{LineNo, LineRange};
 
@@ -142,6 +142,10 @@ pub struct RefReport {
     pub culprit: Option<Culprit>,
     /// Anything else the reader should know (history unavailable, ...).
     pub notes: Vec<String>,
+    /// For `diff`: how the change touched the cited lines (even when they still verify).
+    pub touched: Option<String>,
+    /// Where the `docs` pages cite this ref.
+    pub cited_by: Vec<DocsLocation>,
 }
 
 impl RefReport {
@@ -184,6 +188,9 @@ pub struct Report {
     pub claims: Vec<ClaimReport>,
     /// Disagreements between the `docs` pages and the refs.
     pub docs: Vec<DocsFinding>,
+    /// The command that rewrites the drifted refs, when some drifted (set by the caller, which
+    /// knows how it was invoked).
+    pub fix_command: Option<String>,
 }
 
 /// Claim counts by verdict.
@@ -284,6 +291,8 @@ pub(crate) mod sample {
             excerpt: None,
             culprit: None,
             notes: vec![],
+            touched: None,
+            cited_by: vec![],
         };
         let broken = RefReport {
             path: "src/saas/back/src/main.go".into(),
@@ -319,6 +328,12 @@ pub(crate) mod sample {
                 },
             }),
             notes: vec![],
+            touched: Some("lines 3182-3182 modified".into()),
+            cited_by: vec![DocsLocation {
+                page: "docs/security.md".into(),
+                line: 40,
+                column: 5,
+            }],
         };
         let error = RefReport {
             path: "src/saas/customer-api/evidence/evidence.go".into(),
@@ -332,6 +347,8 @@ pub(crate) mod sample {
             excerpt: None,
             culprit: None,
             notes: vec![],
+            touched: None,
+            cited_by: vec![],
         };
         Report {
             tool: "anchorcheck 0.1.0".into(),
@@ -363,6 +380,7 @@ pub(crate) mod sample {
                 message: "cites src/saas/back/src/main.go:3181-3190 but no ref has those lines"
                     .into(),
             }],
+            fix_command: None,
         }
     }
 }

@@ -156,11 +156,21 @@ pub fn verify(
     for (j, report) in evaluated {
         slots[jobs[j].claim][jobs[j].index] = Some(report);
     }
+    let checked = if anchors.docs.is_empty() {
+        docs::DocsCheck::default()
+    } else {
+        check_docs(anchors)
+    };
     let claims = claims
         .iter()
         .zip(slots)
         .map(|(claim, refs)| {
-            let refs: Vec<RefReport> = refs.into_iter().flatten().collect();
+            let mut refs: Vec<RefReport> = refs.into_iter().flatten().collect();
+            if let Some(first) = ref_offset(anchors, &claim.id.value) {
+                for (i, r) in refs.iter_mut().enumerate() {
+                    r.cited_by = checked.cited_by.get(first + i).cloned().unwrap_or_default();
+                }
+            }
             let verdict = refs
                 .iter()
                 .map(|r| r.verdict)
@@ -176,9 +186,10 @@ pub fn verify(
             }
         })
         .collect();
-    // The docs must agree with every ref, so they are only checked when all claims are.
-    let docs = if options.claims.is_empty() && !anchors.docs.is_empty() {
-        check_docs(anchors)
+    // The docs must agree with every ref, so disagreements count only when all claims are
+    // verified.
+    let docs = if options.claims.is_empty() {
+        checked.findings
     } else {
         Vec::new()
     };
@@ -189,10 +200,23 @@ pub fn verify(
         commit: revision.commit,
         claims,
         docs,
+        fix_command: None,
     })
 }
 
-fn check_docs(anchors: &AnchorsFile) -> Vec<docs::DocsFinding> {
+/// Index of the claim's first ref among all refs of the file, in order.
+fn ref_offset(anchors: &AnchorsFile, claim: &str) -> Option<usize> {
+    let mut offset = 0;
+    for c in &anchors.claims {
+        if c.id.value == claim {
+            return Some(offset);
+        }
+        offset += c.refs.len();
+    }
+    None
+}
+
+fn check_docs(anchors: &AnchorsFile) -> docs::DocsCheck {
     let pages: Vec<(String, Result<String, String>)> = docs::read_pages(anchors)
         .into_iter()
         .map(|(name, _, text)| (name, text))
@@ -296,6 +320,8 @@ fn verify_job(
         excerpt: None,
         culprit: None,
         notes: Vec::new(),
+        touched: None,
+        cited_by: Vec::new(),
     };
     if let Some(HistoryOutcome::Unavailable(note)) = &job.history {
         report.notes.push(note.clone());
