@@ -69,6 +69,14 @@ pub enum Format {
     Text,
     /// The versioned JSON report (schema 1).
     Json,
+    /// SARIF 2.1.0 for GitHub code scanning (upload-sarif).
+    Sarif,
+    /// GitHub Actions workflow commands: inline annotations and a summary notice.
+    Github,
+    /// JUnit XML: one testcase per claim, for test dashboards.
+    Junit,
+    /// Markdown summary table and details, for a PR comment or $GITHUB_STEP_SUMMARY.
+    Markdown,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -11,13 +11,16 @@ mod cli;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Arc, OnceLock};
 
 use anchorcheck::anchors::{self, AnchorsError, AnchorsFile};
 use anchorcheck::fix;
-use anchorcheck::report::{Report, json, text};
+use anchorcheck::report::{Report, Verdict, github, json, junit, markdown, sarif, text};
 use anchorcheck::source::{GitRepo, Snapshot};
+use anchorcheck::verify::progress::Progress;
 use anchorcheck::verify::{self, HistorySource, RevisionInfo, VerifyOptions};
 use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
 
 use cli::{Cli, ColorChoice, Command, Exit, FixArgs, Format, TargetArgs, VerifyArgs};
 
@@ -106,16 +109,85 @@ fn run(target: &Target, args: &TargetArgs) -> anyhow::Result<Report> {
         target: target.snapshot.endpoint(),
         target_commit: target.snapshot.commit.clone(),
     };
+    let bar = Arc::new(OnceLock::<ProgressBar>::new());
     let options = VerifyOptions {
         claims: args.claims.clone(),
+        progress: std::io::stderr()
+            .is_terminal()
+            .then(|| progress_bar(Arc::clone(&bar))),
     };
-    Ok(verify::verify(
+    let report = verify::verify(
         &target.anchors,
         &target.snapshot,
         Some(&history),
         target.info.clone(),
         &options,
-    )?)
+    );
+    if let Some(bar) = bar.get() {
+        bar.finish_and_clear();
+    }
+    Ok(report?)
+}
+
+/// Runs with more cited files than this get a progress bar (shorter ones finish before a bar
+/// would be read).
+const PROGRESS_MIN_FILES: usize = 50;
+
+/// A progress callback that draws a bar on stderr once it learns the run is long.
+fn progress_bar(bar: Arc<OnceLock<ProgressBar>>) -> Progress {
+    Progress::new(move |_done, total| {
+        if total <= PROGRESS_MIN_FILES {
+            return;
+        }
+        let bar = bar.get_or_init(|| {
+            let bar = ProgressBar::new(total as u64);
+            if let Ok(style) =
+                ProgressStyle::with_template("checking {pos}/{len} files {wide_bar} {eta}")
+            {
+                bar.set_style(style);
+            }
+            bar
+        });
+        // Files finish in any order on worker threads; counting calls keeps the bar monotonic.
+        bar.inc(1);
+    })
+}
+
+/// The command that rewrites drifted refs, with the flags this run was given.
+fn fix_command(args: &TargetArgs, rev: &str) -> String {
+    let mut words: Vec<String> = vec!["anchorcheck".into(), "fix".into()];
+    if let Some(anchors) = &args.anchors {
+        words.extend(["--anchors".into(), anchors.display().to_string()]);
+    }
+    if let Some(repo) = &args.repo {
+        words.extend(["--repo".into(), repo.display().to_string()]);
+    }
+    words.extend(["--rev".into(), rev.to_string()]);
+    for claim in &args.claims {
+        words.extend(["--claim".into(), claim.clone()]);
+    }
+    words
+        .iter()
+        .map(|w| shlex::try_quote(w).map_or_else(|_| w.clone(), |q| q.into_owned()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Renders the report in the chosen format.
+fn render(report: &Report, format: Format, color: ColorChoice) -> String {
+    match format {
+        Format::Text => text::render(
+            report,
+            text::TextStyle {
+                color: use_color(color),
+            },
+        ),
+        Format::Json => json::render(report),
+        Format::Sarif => sarif::render(report),
+        Format::Github => github::render(report),
+        Format::Junit => junit::render(report),
+        Format::Markdown => markdown::render(report),
+    }
 }
 
 fn use_color(choice: ColorChoice) -> bool {
@@ -140,17 +212,16 @@ fn run_verify(args: &VerifyArgs) -> anyhow::Result<Exit> {
     let Some(target) = prepare(&args.target)? else {
         return Ok(Exit::Unusable);
     };
-    let report = run(&target, &args.target)?;
-    let rendered = match args.format {
-        Format::Text => text::render(
-            &report,
-            text::TextStyle {
-                color: use_color(args.color),
-            },
-        ),
-        Format::Json => json::render(&report),
-    };
-    print(&rendered)?;
+    let mut report = run(&target, &args.target)?;
+    let drifted = report
+        .claims
+        .iter()
+        .flat_map(|c| &c.refs)
+        .any(|r| r.verdict == Verdict::Drifted);
+    if drifted {
+        report.fix_command = Some(fix_command(&args.target, &target.info.rev));
+    }
+    print(&render(&report, args.format, args.color))?;
     Ok(if report.passed(args.allow_drift) {
         Exit::Verified
     } else {

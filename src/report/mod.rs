@@ -1,6 +1,12 @@
 //! The report model every output format renders, and the formats themselves (one module each).
 
+pub mod codes;
+pub mod finding;
+pub mod github;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod sarif;
 pub mod text;
 
 use std::fmt;
@@ -291,7 +297,7 @@ pub(crate) mod sample {
             excerpt: None,
             culprit: None,
             notes: vec![],
-            touched: None,
+            touched: Some("lines 220-221 modified".into()),
             cited_by: vec![],
         };
         let broken = RefReport {
@@ -350,6 +356,85 @@ pub(crate) mod sample {
             touched: None,
             cited_by: vec![],
         };
+        let drifted = RefReport {
+            path: "src/saas/back/cmd/agent_routes.go".into(),
+            lines: range(40, 52),
+            verdict: Verdict::Drifted,
+            error: None,
+            relocated: Some(Relocation {
+                place: Place {
+                    path: "src/saas/back/cmd/agent_routes.go".into(),
+                    lines: range(46, 58),
+                },
+                how: How::History,
+            }),
+            candidates: vec![],
+            expectations: vec![ExpectationResult {
+                kind: "call",
+                ok: false,
+                message: "no call to requireSPIFFE in lines 40-52".into(),
+                matches: vec![],
+                near_miss: None,
+            }],
+            parse_errors: vec![],
+            excerpt: Some(Excerpt {
+                first_line: LineNo::new(40).unwrap(),
+                lines: vec!["// Deprecated: see agentRoutes.".into()],
+            }),
+            culprit: Some(Culprit {
+                kind: CulpritKind::Moved,
+                commit: Commit {
+                    id: "b7d2e41000000000000000000000000000000000".into(),
+                    short: "b7d2e41".into(),
+                    date: "2026-10-05".into(),
+                    subject: "add | pipe & <b>tags</b> to the header".into(),
+                },
+            }),
+            notes: vec![],
+            touched: None,
+            cited_by: vec![DocsLocation {
+                page: "docs/security.md".into(),
+                line: 57,
+                column: 1,
+            }],
+        };
+        let ambiguous = RefReport {
+            path: "src/saas/back/audit/log.go".into(),
+            lines: range(10, 12),
+            verdict: Verdict::Ambiguous,
+            error: None,
+            relocated: None,
+            candidates: vec![
+                Place {
+                    path: "src/saas/back/audit/log.go".into(),
+                    lines: range(30, 32),
+                },
+                Place {
+                    path: "src/saas/back/audit/log.go".into(),
+                    lines: range(88, 90),
+                },
+            ],
+            expectations: vec![ExpectationResult {
+                kind: "call",
+                ok: false,
+                message: "no call to audit.Record in lines 10-12".into(),
+                matches: vec![],
+                near_miss: None,
+            }],
+            parse_errors: vec![],
+            excerpt: Some(Excerpt {
+                first_line: LineNo::new(10).unwrap(),
+                lines: vec![
+                    "func init() {".into(),
+                    "\tregister(\"audit\")".into(),
+                    "}".into(),
+                ],
+            }),
+            culprit: None,
+            notes: vec!["symbol unavailable: the ref names none".into()],
+            touched: None,
+            cited_by: vec![],
+        };
         Report {
             tool: "anchorcheck 0.1.0".into(),
             repo: ".".into(),
@@ -372,6 +457,22 @@ pub(crate) mod sample {
                     verdict: Verdict::Error,
                     refs: vec![error],
                 },
+                ClaimReport {
+                    id: "agent-routes-spiffe".into(),
+                    title: Some("Agent routes check the SPIFFE id".into()),
+                    status: ClaimStatus::Implemented,
+                    owner: None,
+                    verdict: Verdict::Drifted,
+                    refs: vec![drifted],
+                },
+                ClaimReport {
+                    id: "audit-log".into(),
+                    title: Some("Admin actions are audit-logged".into()),
+                    status: ClaimStatus::Partial,
+                    owner: None,
+                    verdict: Verdict::Ambiguous,
+                    refs: vec![ambiguous],
+                },
             ],
             docs: vec![DocsFinding {
                 page: "docs/security.md".into(),
@@ -380,7 +481,7 @@ pub(crate) mod sample {
                 message: "cites src/saas/back/src/main.go:3181-3190 but no ref has those lines"
                     .into(),
             }],
-            fix_command: None,
+            fix_command: Some("anchorcheck fix --rev HEAD".into()),
         }
     }
 }
@@ -395,11 +496,11 @@ mod tests {
         let s = report.summary();
         assert_eq!(
             (s.claims, s.refs, s.broken, s.error, s.verified),
-            (2, 3, 1, 1, 0)
+            (4, 5, 1, 1, 0)
         );
         assert_eq!(
             s.to_string(),
-            "2 claims: 0 verified, 0 drifted, 0 ambiguous, 1 broken, 1 errors (3 refs checked)"
+            "4 claims: 0 verified, 1 drifted, 1 ambiguous, 1 broken, 1 errors (5 refs checked)"
         );
     }
 

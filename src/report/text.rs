@@ -81,6 +81,9 @@ pub fn render(report: &Report, style: TextStyle) -> String {
     if !report.docs.is_empty() {
         out.push('\n');
     }
+    if let Some(fix) = &report.fix_command {
+        let _ = writeln!(out, "to fix the drift, run: {fix}");
+    }
     let _ = writeln!(out, "{}", report.summary());
     out
 }

@@ -2,6 +2,7 @@
 //! ref on its one tree, relocates what moved, and assembles the report in anchors.yaml order.
 
 pub mod history;
+pub mod progress;
 pub mod relocate;
 
 use std::collections::HashMap;
@@ -26,6 +27,8 @@ use relocate::{Candidate, OldDeclaration};
 pub struct VerifyOptions {
     /// Only these claim ids (all when empty).
     pub claims: Vec<String>,
+    /// Told as each cited file finishes, for a progress bar.
+    pub progress: Option<progress::Progress>,
 }
 
 /// Why verification could not run at all.
@@ -140,14 +143,17 @@ pub fn verify(
         });
         by_path[slot].1.push(j);
     }
+    let counter = progress::FileCounter::new(options.progress.as_ref(), by_path.len());
     let evaluated: Vec<(usize, RefReport)> = by_path
         .par_iter()
         .flat_map_iter(|(path, members)| {
             let parsed = read_and_parse(files, path);
-            members
+            let reports = members
                 .iter()
                 .map(|&j| (j, verify_job(&jobs[j], &parsed, files, history)))
-                .collect::<Vec<_>>()
+                .collect::<Vec<_>>();
+            counter.finished_one();
+            reports
         })
         .collect();
 

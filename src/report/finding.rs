@@ -1,0 +1,184 @@
+//! Findings: each failing or touched ref with its code, and the words every CI format uses to
+//! describe it, so SARIF, annotations, JUnit and Markdown say the same thing.
+
+use super::codes::Code;
+use super::{ClaimReport, Place, RefReport, Report, Verdict};
+
+/// One ref worth reporting.
+#[derive(Clone, Copy, Debug)]
+pub struct Finding<'a> {
+    pub claim: &'a ClaimReport,
+    /// The ref's position within its claim (stable while anchors.yaml keeps its order).
+    pub index: usize,
+    pub r: &'a RefReport,
+    pub code: Code,
+}
+
+/// Every failing or touched ref, in anchors.yaml order.
+pub fn findings(report: &Report) -> Vec<Finding<'_>> {
+    report
+        .claims
+        .iter()
+        .flat_map(|claim| {
+            claim.refs.iter().enumerate().filter_map(move |(index, r)| {
+                Code::of_ref(r).map(|code| Finding {
+                    claim,
+                    index,
+                    r,
+                    code,
+                })
+            })
+        })
+        .collect()
+}
+
+fn place(p: &Place) -> String {
+    format!("{}:{}", p.path, p.lines)
+}
+
+impl Finding<'_> {
+    /// `src/a.go:201-248`.
+    pub fn cited(&self) -> String {
+        format!("{}:{}", self.r.path, self.r.lines)
+    }
+
+    /// One line saying what happened to the claim's evidence.
+    pub fn headline(&self) -> String {
+        let claim = self.claim;
+        let r = self.r;
+        let title = claim.title.as_deref().unwrap_or(&claim.id);
+        match r.verdict {
+            Verdict::Verified => format!(
+                "claim {} ({title}) still verifies, but this change touched its cited lines: {}",
+                claim.id,
+                r.touched.as_deref().unwrap_or("modified")
+            ),
+            Verdict::Drifted => match &r.relocated {
+                Some(reloc) => format!(
+                    "claim {} ({title}): evidence moved from {} to {} (found by {})",
+                    claim.id,
+                    self.cited(),
+                    place(&reloc.place),
+                    reloc.how.as_str()
+                ),
+                None => format!("claim {} ({title}): evidence moved", claim.id),
+            },
+            Verdict::Ambiguous => format!(
+                "claim {} ({title}): evidence moved to one of {} places",
+                claim.id,
+                r.candidates.len()
+            ),
+            Verdict::Broken => format!(
+                "claim {} ({title}) is no longer backed by {}",
+                claim.id,
+                self.cited()
+            ),
+            Verdict::Error => format!(
+                "claim {} ({title}): {} could not be checked",
+                claim.id,
+                self.cited()
+            ),
+        }
+    }
+
+    /// A few words for a table cell: the reason, or where the evidence went.
+    pub fn why(&self) -> String {
+        let r = self.r;
+        match r.verdict {
+            Verdict::Verified => format!(
+                "still verifies; touched: {}",
+                r.touched.as_deref().unwrap_or("modified")
+            ),
+            Verdict::Drifted => match &r.relocated {
+                Some(reloc) => format!(
+                    "moved to {} (found by {})",
+                    place(&reloc.place),
+                    reloc.how.as_str()
+                ),
+                None => "moved".to_string(),
+            },
+            Verdict::Ambiguous => {
+                let places: Vec<String> = r.candidates.iter().map(place).collect();
+                format!("moved to one of: {}", places.join(", "))
+            }
+            Verdict::Broken | Verdict::Error => r.reason(),
+        }
+    }
+
+    /// Further lines: the reason, candidates, culprit, touch, notes, docs citations.
+    pub fn details(&self) -> Vec<String> {
+        let r = self.r;
+        let mut lines = Vec::new();
+        let reason = r.reason();
+        // A drifted ref's expectations fail at the old place by definition; the headline says
+        // where they hold now.
+        if !reason.is_empty() && r.verdict != Verdict::Drifted {
+            lines.push(reason);
+        }
+        for c in &r.candidates {
+            lines.push(format!("candidate: {}", place(c)));
+        }
+        if let Some(culprit) = &r.culprit {
+            lines.push(culprit.to_string());
+        }
+        if let (Some(touched), false) = (&r.touched, r.verdict == Verdict::Verified) {
+            lines.push(format!("this change touched the cited lines: {touched}"));
+        }
+        lines.extend(r.notes.iter().cloned());
+        for cite in &r.cited_by {
+            lines.push(format!(
+                "cited by {}:{}:{}",
+                cite.page, cite.line, cite.column
+            ));
+        }
+        lines
+    }
+
+    /// The headline and the details, one per line.
+    pub fn message(&self) -> String {
+        let mut lines = vec![self.headline()];
+        lines.extend(self.details());
+        lines.join("\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{codes, sample};
+
+    #[test]
+    fn findings_cover_failing_and_touched_refs_in_order() {
+        let report = sample::report();
+        let found: Vec<(&str, &str)> = findings(&report)
+            .iter()
+            .map(|f| (f.claim.id.as_str(), f.code.id))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("agent-saas-mtls", codes::REF_TOUCHED.id),
+                ("agent-saas-mtls", codes::REF_BROKEN.id),
+                ("workload-identity", codes::REF_ERROR.id),
+                ("agent-routes-spiffe", codes::REF_DRIFTED.id),
+                ("audit-log", codes::REF_AMBIGUOUS.id),
+            ]
+        );
+    }
+
+    #[test]
+    fn drifted_message_names_new_place_and_skips_stale_reason() {
+        let report = sample::report();
+        let drifted = findings(&report)
+            .into_iter()
+            .find(|f| f.code == codes::REF_DRIFTED)
+            .unwrap();
+        let message = drifted.message();
+        assert!(
+            message.contains("from src/saas/back/cmd/agent_routes.go:40-52 to src/saas/back/cmd/agent_routes.go:46-58 (found by history)"),
+            "{message}"
+        );
+        assert!(message.contains("cited by docs/security.md:57:1"));
+        assert!(!message.contains("requireSPIFFE"));
+    }
+}

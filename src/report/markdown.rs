@@ -1,0 +1,230 @@
+//! GitHub-flavoured Markdown for a PR comment or `$GITHUB_STEP_SUMMARY`: a summary table of the
+//! claims, the fix command, and a collapsed details section per failing or touched ref.
+
+use std::fmt::Write as _;
+
+use super::finding::{Finding, findings};
+use super::{ClaimReport, Excerpt, Report, Verdict};
+
+/// Escapes text for HTML (and so for Markdown's inline HTML).
+fn html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Escapes text for a table cell: HTML, the `|` that would end the cell, Markdown emphasis and
+/// link characters, and line breaks (a cell is one line).
+fn cell(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in html(text).chars() {
+        match c {
+            '|' | '\\' | '*' | '_' | '`' | '[' | ']' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' => out.push_str("<br>"),
+            '\r' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn icon(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Verified => "✅",
+        Verdict::Drifted | Verdict::Ambiguous => "⚠️",
+        Verdict::Broken | Verdict::Error => "❌",
+    }
+}
+
+/// A fence longer than any backtick run in `text`, so the block cannot be closed early.
+fn fence(text: &str) -> String {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    "`".repeat(longest.max(2) + 1)
+}
+
+fn excerpt_block(excerpt: &Excerpt) -> String {
+    let width = (excerpt.first_line.get() as usize + excerpt.lines.len())
+        .to_string()
+        .len();
+    let body: String = excerpt
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| format!("{:>width$} | {l}\n", excerpt.first_line.get() as usize + i))
+        .collect();
+    let fence = fence(&body);
+    format!("{fence}go\n{body}{fence}\n")
+}
+
+fn table_row(out: &mut String, claim: &ClaimReport, found: &[Finding<'_>]) {
+    let mine: Vec<&Finding<'_>> = found
+        .iter()
+        .filter(|f| std::ptr::eq(f.claim, claim))
+        .collect();
+    let title = match &claim.title {
+        Some(t) => format!("**{}**<br>{}", cell(&claim.id), cell(t)),
+        None => format!("**{}**", cell(&claim.id)),
+    };
+    let touched = mine.iter().any(|f| f.r.verdict == Verdict::Verified);
+    let verdict = match (claim.verdict, touched) {
+        (Verdict::Verified, true) => format!("{} verified, touched", icon(Verdict::Verified)),
+        (v, _) => format!("{} {v}", icon(v)),
+    };
+    let (where_, why): (Vec<String>, Vec<String>) = if mine.is_empty() {
+        (
+            claim
+                .refs
+                .iter()
+                .map(|r| cell(&format!("{}:{}", r.path, r.lines)))
+                .collect(),
+            Vec::new(),
+        )
+    } else {
+        mine.iter()
+            .map(|f| (cell(&f.cited()), cell(&f.why())))
+            .unzip()
+    };
+    let _ = writeln!(
+        out,
+        "| {title} | {} | {verdict} | {} | {} |",
+        claim.status.as_str(),
+        where_.join("<br>"),
+        why.join("<br>")
+    );
+}
+
+fn details(out: &mut String, f: &Finding<'_>) {
+    let summary = format!(
+        "{} {} <code>{}</code> {}: {}",
+        icon(f.r.verdict),
+        html(&f.claim.id),
+        html(&f.cited()),
+        f.r.verdict,
+        f.code.id
+    );
+    // Markdown inside <details> needs blank lines around it to be rendered as Markdown.
+    let _ = writeln!(out, "<details><summary>{summary}</summary>\n");
+    let _ = writeln!(out, "{}\n", html(&f.headline()));
+    let details = f.details();
+    for d in &details {
+        let _ = writeln!(out, "- {}", html(d));
+    }
+    if !details.is_empty() {
+        out.push('\n');
+    }
+    if let Some(excerpt) = &f.r.excerpt {
+        out.push_str(&excerpt_block(excerpt));
+        out.push('\n');
+    }
+    out.push_str("</details>\n\n");
+}
+
+/// Renders the report as Markdown.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let summary = report.summary();
+    let passed = report.passed(false);
+    let _ = writeln!(
+        out,
+        "## {} anchorcheck: {}\n",
+        if passed { "✅" } else { "❌" },
+        html(&summary.to_string())
+    );
+    let commit = report
+        .commit
+        .as_deref()
+        .map(|c| format!(" ({})", &c[..c.len().min(12)]))
+        .unwrap_or_default();
+    let _ = writeln!(out, "Verified at `{}`{commit}.\n", cell(&report.rev));
+    let found = findings(report);
+    out.push_str("| claim | status | verdict | where | why |\n|---|---|---|---|---|\n");
+    for claim in &report.claims {
+        table_row(&mut out, claim, &found);
+    }
+    out.push('\n');
+    if let Some(fix) = &report.fix_command {
+        let fence = fence(fix);
+        let _ = writeln!(
+            out,
+            "To rewrite the drifted refs and their docs citations, run:\n\n{fence}sh\n{fix}\n{fence}\n"
+        );
+    }
+    if !report.docs.is_empty() {
+        out.push_str("### Docs citations\n\n");
+        for d in &report.docs {
+            let at = match (d.line, d.column) {
+                (Some(l), Some(c)) => format!(":{l}:{c}"),
+                (Some(l), None) => format!(":{l}"),
+                _ => String::new(),
+            };
+            let _ = writeln!(out, "- {}{at}: {}", html(&d.page), html(&d.message));
+        }
+        out.push('\n');
+    }
+    if !found.is_empty() {
+        out.push_str("### Details\n\n");
+        for f in &found {
+            details(&mut out, f);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sample;
+
+    #[test]
+    fn markdown_report_snapshot() {
+        insta::assert_snapshot!(render(&sample::report()));
+    }
+
+    #[test]
+    fn table_has_one_row_per_claim_with_five_cells() {
+        let report = sample::report();
+        let out = render(&report);
+        let rows: Vec<&str> = out.lines().filter(|l| l.starts_with("| **")).collect();
+        assert_eq!(rows.len(), report.claims.len());
+        for row in rows {
+            // Unescaped pipes delimit the cells: 5 cells make 6 delimiters.
+            let delimiters = row
+                .char_indices()
+                .filter(|&(i, c)| c == '|' && (i == 0 || row.as_bytes()[i - 1] != b'\\'))
+                .count();
+            assert_eq!(delimiters, 6, "{row}");
+        }
+    }
+
+    #[test]
+    fn cells_escape_pipes_and_html() {
+        let mut report = sample::report();
+        report.claims[0].title = Some("a | b <script>alert(1)</script>".into());
+        let out = render(&report);
+        assert!(
+            out.contains("a \\| b &lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{out}"
+        );
+        assert!(!out.contains("<script>"));
+    }
+
+    #[test]
+    fn details_hold_the_excerpt_and_the_fix_command() {
+        let out = render(&sample::report());
+        assert_eq!(out.matches("<details>").count(), 5);
+        assert!(out.contains("3182 | \t\tlog.Printf(\"mTLS disabled\")"));
+        assert!(out.contains("```sh\nanchorcheck fix --rev HEAD\n```"));
+        // The culprit's subject is HTML-escaped in the list.
+        assert!(out.contains("add | pipe &amp; &lt;b&gt;tags&lt;/b&gt;"));
+    }
+
+    #[test]
+    fn fence_outgrows_backticks_in_the_excerpt() {
+        assert_eq!(fence("a ``` b"), "````");
+        assert_eq!(fence("plain"), "```");
+    }
+}

@@ -1,0 +1,212 @@
+//! The CI formats end to end: a repository whose routes moved and whose guard was weakened,
+//! rendered as SARIF, GitHub workflow commands, JUnit and Markdown, and the fix command they name.
+
+mod common;
+
+use std::path::Path;
+
+use common::{TestRepo, anchorcheck, testdata};
+
+/// rev1 -> rev2 -> rev3 of the drift fixture: the routes move (drifted) and the guard becomes
+/// fail-open (broken); anchors.yaml cites rev1 with `at` = the first commit.
+fn drifted_and_broken() -> TestRepo {
+    let mut repo = TestRepo::new();
+    let mut first = None;
+    for (i, subject) in [
+        "add agent routes",
+        "document the agent routes",
+        "split mTLS routes out",
+    ]
+    .iter()
+    .enumerate()
+    {
+        repo.replace_tree(&testdata(&format!("drift/rev{}", i + 1)), "");
+        let commit = repo.commit_all(subject);
+        first.get_or_insert(commit);
+    }
+    let anchors = std::fs::read_to_string(testdata("drift/anchors.yaml"))
+        .unwrap()
+        .replace("AT", &first.unwrap().to_string());
+    repo.write("anchors.yaml", anchors);
+    repo
+}
+
+fn run(dir: &Path, args: &[&str]) -> (i32, String) {
+    let output = anchorcheck(dir).args(args).output().unwrap();
+    (
+        output.status.code().unwrap(),
+        String::from_utf8(output.stdout).unwrap(),
+    )
+}
+
+#[test]
+fn sarif_from_a_real_run_passes_the_schema_and_names_both_findings() {
+    let repo = drifted_and_broken();
+    let (code, out) = run(repo.path(), &["verify", "--format", "sarif"]);
+    assert_eq!(code, 1, "{out}");
+    let log: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let schema_path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/schemas/sarif-schema-2.1.0.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&log).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let rules: Vec<&str> = log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ruleId"].as_str().unwrap())
+        .collect();
+    assert!(
+        rules.contains(&"ref-drifted") && rules.contains(&"ref-broken"),
+        "{rules:?}"
+    );
+}
+
+#[test]
+fn github_annotations_point_at_the_cited_lines() {
+    let repo = drifted_and_broken();
+    let (code, out) = run(repo.path(), &["verify", "--format", "github"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.lines().any(|l| l.starts_with(
+            "::error file=pkg/agent/guard.go,line=14,endLine=16,title=anchorcheck ref-broken%3A mtls-guard::"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("::warning file=pkg/agent/routes.go,line=6,endLine=9,")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .last()
+            .unwrap()
+            .starts_with("::notice title=anchorcheck::")
+    );
+}
+
+#[test]
+fn junit_and_markdown_from_a_real_run() {
+    let repo = drifted_and_broken();
+    let (code, xml) = run(repo.path(), &["verify", "--format", "junit"]);
+    assert_eq!(code, 1);
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let cases: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .filter_map(|n| n.attribute("name"))
+        .collect();
+    assert!(cases[0].starts_with("agent-routes") && cases[1].starts_with("mtls-guard"));
+    let failures = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("failure"))
+        .count();
+    assert_eq!(failures, 2);
+
+    let (code, md) = run(repo.path(), &["verify", "--format", "markdown"]);
+    assert_eq!(code, 1);
+    assert!(
+        md.contains("| claim | status | verdict | where | why |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("⚠️ drifted") && md.contains("❌ broken"),
+        "{md}"
+    );
+    assert!(
+        md.contains("```sh\nanchorcheck fix --rev HEAD\n```"),
+        "{md}"
+    );
+}
+
+#[test]
+fn fix_command_repeats_the_flags_given_and_fixes_the_drift() {
+    let repo = drifted_and_broken();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let anchors = repo.path().join("anchors.yaml");
+    let anchors = anchors.to_str().unwrap();
+    let dir = repo.path().to_str().unwrap();
+    let (code, out) = run(
+        elsewhere.path(),
+        &[
+            "verify",
+            "--anchors",
+            anchors,
+            "--repo",
+            dir,
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 1, "{out}");
+    let (_, notice) = run(
+        elsewhere.path(),
+        &[
+            "verify",
+            "--anchors",
+            anchors,
+            "--repo",
+            dir,
+            "--format",
+            "github",
+        ],
+    );
+    let fix = notice
+        .lines()
+        .last()
+        .and_then(|l| l.split_once("run: "))
+        .map(|(_, cmd)| cmd.to_string())
+        .unwrap_or_else(|| panic!("no fix command in {notice}"));
+    let words = shlex::split(&fix).unwrap();
+    assert_eq!(
+        words,
+        [
+            "anchorcheck",
+            "fix",
+            "--anchors",
+            anchors,
+            "--repo",
+            dir,
+            "--rev",
+            "HEAD"
+        ]
+    );
+    // Running it as printed leaves nothing drifted.
+    let fixed = anchorcheck(elsewhere.path())
+        .args(&words[1..])
+        .output()
+        .unwrap();
+    assert!(
+        fixed.status.success() || fixed.status.code() == Some(1),
+        "{fixed:?}"
+    );
+    let (_, after) = run(
+        elsewhere.path(),
+        &[
+            "verify",
+            "--anchors",
+            anchors,
+            "--repo",
+            dir,
+            "--format",
+            "github",
+        ],
+    );
+    assert!(!after.contains("ref-drifted"), "{after}");
+    assert!(after.contains("ref-broken"), "{after}");
+}
+
+#[test]
+fn text_names_the_fix_command_only_when_something_drifted() {
+    let repo = drifted_and_broken();
+    let (_, text) = run(repo.path(), &["verify"]);
+    assert!(
+        text.contains("to fix the drift, run: anchorcheck fix --rev HEAD"),
+        "{text}"
+    );
+    let (_, text) = run(repo.path(), &["verify", "--claim", "mtls-guard"]);
+    assert!(!text.contains("anchorcheck fix"), "{text}");
+}
