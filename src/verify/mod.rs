@@ -26,6 +26,9 @@ use relocate::{Candidate, OldDeclaration};
 pub struct VerifyOptions {
     /// Only these claim ids (all when empty).
     pub claims: Vec<String>,
+    /// For `diff`: relocate every ref from this commit as if it were the ref's `at`, and say
+    /// which refs the change touched.
+    pub base: Option<String>,
 }
 
 /// Why verification could not run at all.
@@ -85,6 +88,10 @@ struct Job<'a> {
     index: usize,
     r: &'a Ref,
     history: Option<HistoryOutcome>,
+    /// Report how history touched the cited lines (`diff`).
+    report_touch: bool,
+    /// The commit history starts from: `diff`'s base, else the ref's `at`.
+    at: Option<&'a str>,
 }
 
 impl Job<'_> {
@@ -124,10 +131,15 @@ pub fn verify(
                 index: ri,
                 r,
                 history: None,
+                report_touch: options.base.is_some(),
+                at: options
+                    .base
+                    .as_deref()
+                    .or(r.at.as_ref().map(|a| a.value.as_str())),
             })
         })
         .collect();
-    map_history(&mut jobs, history)?;
+    map_history(&mut jobs, history, options.base.as_deref())?;
 
     // Group refs by the path they are checked at, so each file is read and parsed once.
     let mut by_path: Vec<(&str, Vec<usize>)> = Vec::new();
@@ -239,9 +251,10 @@ fn check_docs(anchors: &AnchorsFile) -> docs::DocsCheck {
 fn map_history(
     jobs: &mut [Job<'_>],
     history: Option<&HistorySource<'_>>,
+    base: Option<&str>,
 ) -> Result<(), VerifyError> {
     let with_at: Vec<usize> = (0..jobs.len())
-        .filter(|&j| jobs[j].r.at.is_some())
+        .filter(|&j| base.is_some() || jobs[j].r.at.is_some())
         .collect();
     if with_at.is_empty() {
         return Ok(());
@@ -261,7 +274,7 @@ fn map_history(
             Tracked {
                 path: &r.path.value,
                 lines: r.lines.value,
-                at: r.at.as_ref().map_or("", |a| a.value.as_str()),
+                at: base.unwrap_or_else(|| r.at.as_ref().map_or("", |a| a.value.as_str())),
             }
         })
         .collect();
@@ -325,6 +338,9 @@ fn verify_job(
     };
     if let Some(HistoryOutcome::Unavailable(note)) = &job.history {
         report.notes.push(note.clone());
+    }
+    if job.report_touch {
+        report.touched = job.mapping().and_then(|m| m.touched.clone());
     }
     let file = match parsed {
         Ok(file) => file,
@@ -422,10 +438,10 @@ fn old_context(job: &Job<'_>, current: &GoFile, history: Option<&HistorySource<'
     let r = job.r;
     let cited = r.lines.value;
     // With `at`, the file as it was there; else the cited lines of the current file.
-    let old_file = match (history, &r.at, &job.history) {
+    let old_file = match (history, job.at, &job.history) {
         (Some(source), Some(at), Some(HistoryOutcome::Mapped(_))) => source
             .git
-            .resolve(&at.value)
+            .resolve(at)
             .ok()
             .and_then(|snapshot| read_and_parse(&snapshot, &r.path.value).ok()),
         _ => None,
