@@ -345,6 +345,17 @@ fn verify_job(
     let file = match parsed {
         Ok(file) => file,
         Err(reason) => {
+            // A symbol moved to another file of its package is drift, not a missing file.
+            let old = OldContext {
+                text: Vec::new(),
+                declaration: None,
+            };
+            let moved = symbol_in_package(r, files, path, cited, &old);
+            if !moved.is_empty() {
+                report.notes.push(format!("{path}: {reason}"));
+                settle(&mut report, moved, How::Symbol, job, history);
+                return report;
+            }
             report.error = Some(if path == r.path.value {
                 reason.clone()
             } else {
@@ -381,51 +392,69 @@ fn verify_job(
     // The evidence is not at its (mapped) place: look for it by symbol, then by search.
     let old = old_context(job, file, history);
     let failed = checkable;
-    let mut found =
-        relocate::symbol_candidates(r, file, cited, &old.text, old.declaration.as_ref());
+    let in_file = |candidates: Vec<Candidate>| -> Vec<Place> {
+        candidates
+            .into_iter()
+            .map(|c| place(path, c.lines))
+            .collect()
+    };
     let mut how = How::Symbol;
-    let mut found_path = path.to_string();
-    if found.is_empty()
-        && let Some((other_path, candidates)) = symbol_in_package(r, files, path, cited, &old)
-    {
-        found = candidates;
-        found_path = other_path;
+    let mut found = in_file(relocate::symbol_candidates(
+        r,
+        file,
+        cited,
+        &old.text,
+        old.declaration.as_ref(),
+    ));
+    if found.is_empty() {
+        found = symbol_in_package(r, files, path, cited, &old);
     }
     if found.is_empty() {
-        found = relocate::search_candidates(r, file, failed, cited, &old.text);
+        found = in_file(relocate::search_candidates(
+            r, file, failed, cited, &old.text,
+        ));
         how = How::Search;
     }
-    match found.as_slice() {
-        [] => {
-            if checkable.is_none() && mapped.is_some() {
-                report.error = Some(format!(
-                    "lines {} are past the end of the file ({line_count} lines)",
-                    mapped.unwrap_or(cited)
-                ));
-                report.verdict = Verdict::Error;
-            } else {
-                report.verdict = Verdict::Broken;
-                report.culprit = culprit(job, history, CulpritKind::Broke);
-            }
+    settle(&mut report, found, how, job, history);
+    if report.verdict == Verdict::Broken && checkable.is_none() && mapped.is_some() {
+        report.error = Some(format!(
+            "lines {} are past the end of the file ({line_count} lines)",
+            mapped.unwrap_or(cited)
+        ));
+        report.verdict = Verdict::Error;
+        report.culprit = None;
+    }
+    report
+}
+
+/// Turns the places relocation found into the verdict: one is drifted, several are ambiguous
+/// (listed best first), none is broken.
+fn settle(
+    report: &mut RefReport,
+    found: Vec<Place>,
+    how: How,
+    job: &Job<'_>,
+    history: Option<&HistorySource<'_>>,
+) {
+    match found.len() {
+        0 => {
+            report.verdict = Verdict::Broken;
+            report.culprit = culprit(job, history, CulpritKind::Broke);
         }
-        [one] => {
+        1 => {
             report.verdict = Verdict::Drifted;
-            report.relocated = Some(Relocation {
-                place: place(&found_path, one.lines),
-                how,
-            });
+            report.relocated = found
+                .into_iter()
+                .next()
+                .map(|place| Relocation { place, how });
             report.culprit = culprit(job, history, CulpritKind::Broke)
                 .or_else(|| culprit(job, history, CulpritKind::Moved));
         }
-        several => {
+        _ => {
             report.verdict = Verdict::Ambiguous;
-            report.candidates = several
-                .iter()
-                .map(|c: &Candidate| place(&found_path, c.lines))
-                .collect();
+            report.candidates = found;
         }
     }
-    report
 }
 
 /// What the cited lines held before, for ranking candidates and keeping offsets.
@@ -462,33 +491,34 @@ fn old_context(job: &Job<'_>, current: &GoFile, history: Option<&HistorySource<'
     OldContext { text, declaration }
 }
 
-/// The symbol's declaration in another file of the same package directory.
+/// The symbol's declaration in the other files of the same package directory, best first.
 fn symbol_in_package(
     r: &Ref,
     files: &dyn Files,
     path: &str,
     cited: LineRange,
     old: &OldContext,
-) -> Option<(String, Vec<Candidate>)> {
-    r.symbol.as_ref()?;
+) -> Vec<Place> {
+    if r.symbol.is_none() {
+        return Vec::new();
+    }
     let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
-    let mut found: Vec<(String, Vec<Candidate>)> = files
+    // A symbol is declared once per package, so more than one file holding it is listed as
+    // ambiguous rather than guessed between.
+    files
         .go_files_in(dir)
         .into_iter()
         .filter(|other| other != path)
-        .filter_map(|other| {
-            let file = read_and_parse(files, &other).ok()?;
-            let candidates =
-                relocate::symbol_candidates(r, &file, cited, &old.text, old.declaration.as_ref());
-            (!candidates.is_empty()).then_some((other, candidates))
+        .flat_map(|other| {
+            let Ok(file) = read_and_parse(files, &other) else {
+                return Vec::new();
+            };
+            relocate::symbol_candidates(r, &file, cited, &old.text, old.declaration.as_ref())
+                .into_iter()
+                .map(|c| place(&other, c.lines))
+                .collect::<Vec<_>>()
         })
-        .collect();
-    // A symbol is declared once per package; more than one file means the tree is unusual,
-    // so list them all as candidates of the first rather than guess.
-    match found.len() {
-        0 => None,
-        _ => Some(found.swap_remove(0)),
-    }
+        .collect()
 }
 
 /// The first commit at which the ref stopped verifying at its mapped place (`Broke`), or the
