@@ -19,6 +19,49 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Rewrite drifted refs (lines, path, at) in anchors.yaml and the docs citations.
     Fix(FixArgs),
+    /// The PR check: verify at head, relocate every ref from base, and list the claims whose
+    /// cited lines the change touched.
+    Diff(DiffArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The revision the change starts from (e.g. origin/main); every ref is followed from it.
+    #[arg(long, value_name = "REV")]
+    pub base: String,
+    /// The revision to verify (default HEAD; WORKTREE for uncommitted edits).
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub head: String,
+    /// The anchors file (default: anchors.yaml in the current directory or a parent).
+    #[arg(long, value_name = "FILE")]
+    pub anchors: Option<PathBuf>,
+    /// The git repository (default: `repo:` in anchors.yaml, relative to that file).
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// Only check this claim (repeatable).
+    #[arg(long = "claim", value_name = "ID")]
+    pub claims: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Exit 0 even when refs drifted (broken, ambiguous and error refs still fail).
+    #[arg(long)]
+    pub allow_drift: bool,
+    /// When to colour text output (NO_COLOR is honoured in auto mode).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+impl DiffArgs {
+    /// The anchors, repository, head revision and claims, as `verify` takes them.
+    pub fn target(&self) -> TargetArgs {
+        TargetArgs {
+            anchors: self.anchors.clone(),
+            repo: self.repo.clone(),
+            rev: Some(self.head.clone()),
+            claims: self.claims.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -28,6 +71,9 @@ pub struct FixArgs {
     /// Print a unified diff of every file that would change, and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Follow every ref from this revision as if it were its `at` (as `diff --base` does).
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -22,13 +22,14 @@ use anchorcheck::verify::{self, HistorySource, RevisionInfo, VerifyOptions};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use cli::{Cli, ColorChoice, Command, Exit, FixArgs, Format, TargetArgs, VerifyArgs};
+use cli::{Cli, ColorChoice, Command, DiffArgs, Exit, FixArgs, Format, TargetArgs, VerifyArgs};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let exit = match cli.command {
         Command::Verify(args) => run_verify(&args),
         Command::Fix(args) => run_fix(&args),
+        Command::Diff(args) => run_diff(&args),
     };
     match exit {
         Ok(code) => ExitCode::from(code as u8),
@@ -103,7 +104,17 @@ fn prepare(args: &TargetArgs) -> anyhow::Result<Option<Target>> {
     }))
 }
 
-fn run(target: &Target, args: &TargetArgs) -> anyhow::Result<Report> {
+/// Resolves `base` to the commit every ref is followed from.
+fn resolve_base(target: &Target, base: Option<&str>) -> anyhow::Result<Option<String>> {
+    let Some(base) = base else { return Ok(None) };
+    let snapshot = target.snapshot.git().resolve(base)?;
+    match snapshot.commit {
+        Some(commit) if !snapshot.is_worktree() => Ok(Some(commit)),
+        _ => anyhow::bail!("--base must name a commit, not `{base}`"),
+    }
+}
+
+fn run(target: &Target, args: &TargetArgs, base: Option<&str>) -> anyhow::Result<Report> {
     let history = HistorySource {
         git: target.snapshot.git(),
         target: target.snapshot.endpoint(),
@@ -112,6 +123,7 @@ fn run(target: &Target, args: &TargetArgs) -> anyhow::Result<Report> {
     let bar = Arc::new(OnceLock::<ProgressBar>::new());
     let options = VerifyOptions {
         claims: args.claims.clone(),
+        base: resolve_base(target, base)?,
         progress: std::io::stderr()
             .is_terminal()
             .then(|| progress_bar(Arc::clone(&bar))),
@@ -153,26 +165,6 @@ fn progress_bar(bar: Arc<OnceLock<ProgressBar>>) -> Progress {
     })
 }
 
-/// The command that rewrites drifted refs, with the flags this run was given.
-fn fix_command(args: &TargetArgs, rev: &str) -> String {
-    let mut words: Vec<String> = vec!["anchorcheck".into(), "fix".into()];
-    if let Some(anchors) = &args.anchors {
-        words.extend(["--anchors".into(), anchors.display().to_string()]);
-    }
-    if let Some(repo) = &args.repo {
-        words.extend(["--repo".into(), repo.display().to_string()]);
-    }
-    words.extend(["--rev".into(), rev.to_string()]);
-    for claim in &args.claims {
-        words.extend(["--claim".into(), claim.clone()]);
-    }
-    words
-        .iter()
-        .map(|w| shlex::try_quote(w).map_or_else(|_| w.clone(), |q| q.into_owned()))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// Renders the report in the chosen format.
 fn render(report: &Report, format: Format, color: ColorChoice) -> String {
     match format {
@@ -212,15 +204,70 @@ fn run_verify(args: &VerifyArgs) -> anyhow::Result<Exit> {
     let Some(target) = prepare(&args.target)? else {
         return Ok(Exit::Unusable);
     };
-    let mut report = run(&target, &args.target)?;
+    let mut report = run(&target, &args.target, None)?;
+    report.fix_command = fix_command(&report, &args.target, None);
+    print(&render(&report, args.format, args.color))?;
+    Ok(if report.passed(args.allow_drift) {
+        Exit::Verified
+    } else {
+        Exit::Failed
+    })
+}
+
+/// The exact `fix` invocation that rewrites the drift of `report`, when something drifted.
+fn fix_command(report: &Report, args: &TargetArgs, base: Option<&str>) -> Option<String> {
     let drifted = report
         .claims
         .iter()
         .flat_map(|c| &c.refs)
         .any(|r| r.verdict == Verdict::Drifted);
-    if drifted {
-        report.fix_command = Some(fix_command(&args.target, &target.info.rev));
+    if !drifted {
+        return None;
     }
+    let mut command = String::from("anchorcheck fix");
+    if let Some(anchors) = &args.anchors {
+        command.push_str(&format!(
+            " --anchors {}",
+            shell_word(&anchors.display().to_string())
+        ));
+    }
+    if let Some(repo) = &args.repo {
+        command.push_str(&format!(
+            " --repo {}",
+            shell_word(&repo.display().to_string())
+        ));
+    }
+    if let Some(base) = base {
+        command.push_str(&format!(" --base {}", shell_word(base)));
+    }
+    command.push_str(&format!(" --rev {}", shell_word(&report.rev)));
+    // A run limited to some claims is fixed the same way, leaving the other refs alone.
+    for claim in &args.claims {
+        command.push_str(&format!(" --claim {}", shell_word(claim)));
+    }
+    Some(command)
+}
+
+/// Quotes a word for a POSIX shell when it needs it.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./~^@:=+,".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+fn run_diff(args: &DiffArgs) -> anyhow::Result<Exit> {
+    let target_args = args.target();
+    let Some(target) = prepare(&target_args)? else {
+        return Ok(Exit::Unusable);
+    };
+    let mut report = run(&target, &target_args, Some(&args.base))?;
+    report.fix_command = fix_command(&report, &target_args, Some(&args.base));
     print(&render(&report, args.format, args.color))?;
     Ok(if report.passed(args.allow_drift) {
         Exit::Verified
@@ -233,7 +280,7 @@ fn run_fix(args: &FixArgs) -> anyhow::Result<Exit> {
     let Some(target) = prepare(&args.target)? else {
         return Ok(Exit::Unusable);
     };
-    let report = run(&target, &args.target)?;
+    let report = run(&target, &args.target, args.base.as_deref())?;
     let pages: Vec<(PathBuf, String)> = anchorcheck::docs::read_pages(&target.anchors)
         .into_iter()
         .filter_map(|(_, full, text)| text.ok().map(|t| (full, t)))

@@ -257,3 +257,32 @@ fn fix_sets_at_on_verified_refs_and_keeps_crlf_and_flow_style() {
     let (code, _) = verify_json(repo.path(), &[]);
     assert_eq!(code, 0);
 }
+
+#[test]
+fn symbol_moved_to_another_file_of_the_package_is_drifted_there() {
+    let mut repo = TestRepo::new();
+    repo.replace_tree(&testdata("drift/rev1"), "");
+    repo.commit_all("add agent routes");
+    // Fold routes.go into handlers.go: no rename to follow, but the symbol is in the package.
+    let routes = std::fs::read_to_string(repo.path().join("pkg/agent/routes.go")).unwrap();
+    let body = routes.split_once("import \"net/http\"\n").unwrap().1;
+    let mut handlers = std::fs::read_to_string(repo.path().join("pkg/agent/handlers.go")).unwrap();
+    handlers.push_str(body);
+    repo.write("pkg/agent/handlers.go", &handlers);
+    std::fs::remove_file(repo.path().join("pkg/agent/routes.go")).unwrap();
+    repo.commit_all("merge routes into handlers");
+    let anchors = "version: 1\nclaims:\n  - id: routes\n    status: required\n    refs:\n      - path: pkg/agent/routes.go\n        lines: 6-9\n        symbol: registerAgentRoutes\n        expect:\n          - routes: { on: mtlsMux, paths: [/v1/agent/heartbeat] }\n";
+    repo.write("anchors.yaml", anchors);
+    let (code, report) = verify_json(repo.path(), &[]);
+    assert_eq!(code, 1);
+    let r = claim_ref(&report, "routes");
+    assert_eq!(r["verdict"], "drifted", "{r:#}");
+    assert_eq!(r["relocated"]["how"], "symbol");
+    assert_eq!(r["relocated"]["path"], "pkg/agent/handlers.go");
+    let line = handlers
+        .lines()
+        .position(|l| l.contains("POST /v1/agent/heartbeat"))
+        .unwrap()
+        + 1;
+    assert_eq!(r["relocated"]["lines"], line.to_string());
+}

@@ -204,9 +204,95 @@ fn text_names_the_fix_command_only_when_something_drifted() {
     let repo = drifted_and_broken();
     let (_, text) = run(repo.path(), &["verify"]);
     assert!(
-        text.contains("to fix the drift, run: anchorcheck fix --rev HEAD"),
+        text.contains("to fix the drift: anchorcheck fix --rev HEAD"),
         "{text}"
     );
     let (_, text) = run(repo.path(), &["verify", "--claim", "mtls-guard"]);
     assert!(!text.contains("anchorcheck fix"), "{text}");
+}
+
+#[test]
+fn diff_reports_drift_breakage_and_touched_claims_in_every_ci_format() {
+    let repo = drifted_and_broken();
+    let base = "HEAD~2";
+    let (code, out) = run(repo.path(), &["diff", "--base", base, "--format", "github"]);
+    assert_eq!(code, 1, "{out}");
+    let titles: Vec<&str> = out
+        .lines()
+        .filter_map(|l| {
+            l.split_once("title=")
+                .map(|(_, t)| t.split("::").next().unwrap())
+        })
+        .collect();
+    assert!(
+        titles.contains(&"anchorcheck ref-drifted%3A agent-routes"),
+        "{out}"
+    );
+    assert!(
+        titles.contains(&"anchorcheck ref-broken%3A mtls-guard"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("anchorcheck fix --base {base} --rev HEAD")),
+        "{out}"
+    );
+
+    let (code, out) = run(repo.path(), &["diff", "--base", base, "--format", "sarif"]);
+    assert_eq!(code, 1);
+    let log: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let drifted = log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "ref-drifted")
+        .unwrap_or_else(|| panic!("{out}"));
+    let text = drifted["message"]["text"].as_str().unwrap();
+    assert!(text.contains("to pkg/agent/mtls_routes.go:"), "{text}");
+
+    let (code, xml) = run(repo.path(), &["diff", "--base", base, "--format", "junit"]);
+    assert_eq!(code, 1);
+    roxmltree::Document::parse(&xml).unwrap();
+
+    let (code, md) = run(
+        repo.path(),
+        &["diff", "--base", base, "--format", "markdown"],
+    );
+    assert_eq!(code, 1);
+    assert!(md.contains("renamed to pkg/agent/mtls_routes.go"), "{md}");
+}
+
+#[test]
+fn touched_but_verified_claim_is_a_warning_and_passes() {
+    let mut repo = TestRepo::new();
+    repo.replace_tree(&testdata("drift/rev1"), "");
+    let first = repo.commit_all("add agent routes");
+    let anchors = std::fs::read_to_string(testdata("drift/anchors.yaml"))
+        .unwrap()
+        .replace("AT", &first.to_string());
+    repo.write("anchors.yaml", anchors);
+    let guard = std::fs::read_to_string(repo.path().join("pkg/agent/guard.go"))
+        .unwrap()
+        .replace(
+            "mtls required but no CA configured",
+            "refusing to start: mTLS needs a CA",
+        );
+    repo.write("pkg/agent/guard.go", guard);
+    repo.commit_all("reword the mTLS error");
+    let base = first.to_string();
+    let (code, out) = run(
+        repo.path(),
+        &["diff", "--base", &base, "--format", "github"],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.lines().any(|l| l.starts_with(
+            "::warning file=pkg/agent/guard.go,line=14,endLine=16,title=anchorcheck ref-touched%3A mtls-guard::"
+        )),
+        "{out}"
+    );
+    let (_, md) = run(
+        repo.path(),
+        &["diff", "--base", &base, "--format", "markdown"],
+    );
+    assert!(md.contains("✅ verified, touched"), "{md}");
 }

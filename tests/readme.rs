@@ -72,24 +72,37 @@ fn readme_anchors_examples_validate() {
 }
 
 #[test]
-fn readme_usage_names_only_real_flags() {
+fn readme_usage_names_only_real_commands_and_flags() {
     let text = readme();
     let usage = &fenced_blocks(&text, "text")[0];
-    let help = common::anchorcheck(Path::new(env!("CARGO_MANIFEST_DIR")))
-        .args(["verify", "--help"])
-        .output()
-        .unwrap();
-    let help = String::from_utf8(help.stdout).unwrap();
-    for flag in usage.split_whitespace().filter_map(|w| {
-        let w = w.trim_start_matches('[');
-        w.starts_with("--")
-            .then(|| w.trim_end_matches(']').to_string())
-    }) {
+    let mut command = String::new();
+    let mut checked = 0;
+    for line in usage.lines() {
+        if let Some(rest) = line.strip_prefix("anchorcheck ") {
+            command = rest.split_whitespace().next().unwrap().to_string();
+        }
+        let help = common::anchorcheck(Path::new(env!("CARGO_MANIFEST_DIR")))
+            .args([command.as_str(), "--help"])
+            .output()
+            .unwrap();
         assert!(
-            help.contains(&flag),
-            "README names {flag}, which verify --help lacks"
+            help.status.success(),
+            "`anchorcheck {command}` does not exist"
         );
+        let help = String::from_utf8(help.stdout).unwrap();
+        for flag in line.split_whitespace().filter_map(|w| {
+            let w = w.trim_start_matches('[');
+            w.starts_with("--")
+                .then(|| w.trim_end_matches(['.', ']']).to_string())
+        }) {
+            assert!(
+                help.contains(&flag),
+                "README names {flag}, which {command} --help lacks"
+            );
+            checked += 1;
+        }
     }
+    assert!(checked > 10);
 }
 
 #[test]

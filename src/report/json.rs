@@ -8,11 +8,13 @@
 //!    "verdict": "verified",
 //!    "refs": [{"path": "src/a.go", "lines": "201-248", "verdict": "verified", "error": null,
 //!      "relocated": null, "candidates": [], "parse_errors": [], "culprit": null, "notes": [],
+//!      "touched": null, "cited_by": [{"page": "docs/security.md", "line": 40, "column": 5}],
 //!      "expectations": [{"kind": "routes", "ok": true, "message": "...",
 //!                        "matches": ["212-212"], "near_miss": null}]}]}],
 //!  "docs": [{"page": "docs/security.md", "line": 12, "column": 3, "message": "..."}],
 //!  "summary": {"claims": 1, "refs": 1, "verified": 1, "drifted": 0, "ambiguous": 0,
-//!              "broken": 0, "error": 0}}
+//!              "broken": 0, "error": 0},
+//!  "fix_command": null}
 //! ```
 //!
 //! `relocated` is `{path, lines, how}` (how: history, symbol or search) when the verdict is
@@ -21,6 +23,9 @@
 //! with history: kind `broke` names the first commit after `at` at which the ref stopped
 //! verifying at its mapped place, `moved` the first that moved its lines. `notes` holds anything
 //! else worth saying, such as "history unavailable: commit X is not in this repository".
+//! `touched` (from `diff`) says how the change touched the cited lines even when they still
+//! verify; `cited_by` lists where the `docs` pages cite the ref; `fix_command` is the exact
+//! `anchorcheck fix` invocation that rewrites the drift, or null when nothing drifted.
 
 use serde::Serialize;
 
@@ -40,6 +45,7 @@ struct JsonReport<'a> {
     claims: Vec<JsonClaim<'a>>,
     docs: Vec<JsonDocsFinding<'a>>,
     summary: JsonSummary,
+    fix_command: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -71,7 +77,16 @@ struct JsonRef<'a> {
     parse_errors: Vec<u32>,
     culprit: Option<JsonCulprit<'a>>,
     notes: &'a [String],
+    touched: Option<&'a str>,
+    cited_by: Vec<JsonDocsLocation<'a>>,
     expectations: Vec<JsonExpectation<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonDocsLocation<'a> {
+    page: &'a str,
+    line: u32,
+    column: u32,
 }
 
 #[derive(Serialize)]
@@ -172,6 +187,16 @@ pub fn render(report: &Report) -> String {
                             subject: &c.commit.subject,
                         }),
                         notes: &r.notes,
+                        touched: r.touched.as_deref(),
+                        cited_by: r
+                            .cited_by
+                            .iter()
+                            .map(|d| JsonDocsLocation {
+                                page: &d.page,
+                                line: d.line,
+                                column: d.column,
+                            })
+                            .collect(),
                         expectations: r
                             .expectations
                             .iter()
@@ -206,6 +231,7 @@ pub fn render(report: &Report) -> String {
             broken: summary.broken,
             error: summary.error,
         },
+        fix_command: report.fix_command.as_deref(),
     };
     let mut out = serde_json::to_string_pretty(&json).unwrap_or_else(|e| {
         // Serializing plain strings and numbers cannot fail; keep the contract even so.

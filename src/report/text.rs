@@ -58,6 +58,25 @@ pub fn render(report: &Report, style: TextStyle) -> String {
             claim.status.as_str()
         );
     }
+    let touched: Vec<(&str, &RefReport, &str)> = report
+        .claims
+        .iter()
+        .flat_map(|c| {
+            c.refs
+                .iter()
+                .filter_map(move |r| r.touched.as_deref().map(|t| (c.id.as_str(), r, t)))
+        })
+        .collect();
+    if !touched.is_empty() {
+        out.push_str("\nthe change touches cited evidence (review these claims):\n");
+        for (claim, r, how) in &touched {
+            let _ = writeln!(
+                out,
+                "  touched   {claim}: {}:{} ({how}) [{}]",
+                r.path, r.lines, r.verdict
+            );
+        }
+    }
     let failing: Vec<(&str, &RefReport)> = report
         .claims
         .iter()
@@ -81,10 +100,10 @@ pub fn render(report: &Report, style: TextStyle) -> String {
     if !report.docs.is_empty() {
         out.push('\n');
     }
-    if let Some(fix) = &report.fix_command {
-        let _ = writeln!(out, "to fix the drift, run: {fix}");
-    }
     let _ = writeln!(out, "{}", report.summary());
+    if let Some(command) = &report.fix_command {
+        let _ = writeln!(out, "to fix the drift: {command}");
+    }
     out
 }
 

@@ -22,6 +22,19 @@ enum End {
     Last,
 }
 
+/// True when some hunk changes a line of `range` itself or inserts lines between its ends.
+pub fn edits_inside(range: LineRange, hunks: &[Hunk]) -> bool {
+    let (a, b) = (range.start().get(), range.end().get());
+    hunks.iter().any(|h| {
+        if h.old_lines == 0 {
+            // Inserted after line `old_start`: inside when between the first and last line.
+            a <= h.old_start && h.old_start < b
+        } else {
+            h.old_start <= b && h.old_start + h.old_lines > a
+        }
+    })
+}
+
 fn map_line(line: u32, hunks: &[Hunk], end: End) -> u32 {
     let mut delta: i64 = 0;
     for h in hunks {
@@ -62,6 +75,8 @@ pub struct Mapping {
     pub lines: Option<LineRange>,
     /// Each step of history that changed the cited file, oldest first.
     pub steps: Vec<Step>,
+    /// How history touched the cited lines themselves (not merely shifted them), first time.
+    pub touched: Option<String>,
 }
 
 /// The cited place after one commit (or the working tree, `commit: None`) that changed its file.
@@ -133,6 +148,7 @@ pub fn map_through_history(
                 path: tracked[i].path.to_string(),
                 lines: Some(tracked[i].lines),
                 steps: Vec::new(),
+                touched: None,
             })
             .collect();
         for (old, new, commit) in &steps {
@@ -152,15 +168,32 @@ pub fn map_through_history(
                 let Some(change) = changes.get(&mapping.path) else {
                     continue;
                 };
-                let (path, lines) = match change {
-                    FileChange::Modified { hunks } => {
-                        (mapping.path.clone(), map_range(lines, hunks))
-                    }
-                    FileChange::Renamed { new_path, hunks } => {
-                        (new_path.clone(), map_range(lines, hunks))
-                    }
-                    FileChange::Deleted => (mapping.path.clone(), None),
+                let (path, new_lines, touch) = match change {
+                    FileChange::Modified { hunks } => (
+                        mapping.path.clone(),
+                        map_range(lines, hunks),
+                        edits_inside(lines, hunks).then(|| format!("lines {lines} modified")),
+                    ),
+                    FileChange::Renamed { new_path, hunks } => (
+                        new_path.clone(),
+                        map_range(lines, hunks),
+                        Some(format!("{} renamed to {new_path}", mapping.path)),
+                    ),
+                    FileChange::Deleted => (
+                        mapping.path.clone(),
+                        None,
+                        Some(format!("{} deleted", mapping.path)),
+                    ),
                 };
+                let lines = new_lines;
+                if mapping.touched.is_none()
+                    && let Some(touch) = touch
+                {
+                    mapping.touched = Some(match commit {
+                        Some(c) => format!("{touch} in {} '{}'", c.short, c.subject),
+                        None => format!("{touch} in the working tree"),
+                    });
+                }
                 mapping.path = path.clone();
                 mapping.lines = lines;
                 mapping.steps.push(Step {
@@ -248,6 +281,21 @@ mod tests {
             map_range(range(10, 20), &[hunk(19, 6, 19, 2)]),
             Some(range(10, 20))
         );
+    }
+
+    #[test]
+    fn edits_inside_ignores_shifts_and_edits_elsewhere() {
+        assert!(!edits_inside(
+            range(10, 20),
+            &[hunk(3, 0, 4, 2), hunk(25, 1, 27, 1)]
+        ));
+        assert!(
+            !edits_inside(range(10, 20), &[hunk(20, 0, 21, 3)]),
+            "insertion after the end"
+        );
+        assert!(edits_inside(range(10, 20), &[hunk(12, 0, 13, 1)]));
+        assert!(edits_inside(range(10, 20), &[hunk(20, 1, 20, 1)]));
+        assert!(edits_inside(range(10, 20), &[hunk(5, 6, 5, 2)]));
     }
 
     #[test]

@@ -27,6 +27,9 @@ use relocate::{Candidate, OldDeclaration};
 pub struct VerifyOptions {
     /// Only these claim ids (all when empty).
     pub claims: Vec<String>,
+    /// For `diff`: relocate every ref from this commit as if it were the ref's `at`, and say
+    /// which refs the change touched.
+    pub base: Option<String>,
     /// Told as each cited file finishes, for a progress bar.
     pub progress: Option<progress::Progress>,
 }
@@ -88,6 +91,10 @@ struct Job<'a> {
     index: usize,
     r: &'a Ref,
     history: Option<HistoryOutcome>,
+    /// Report how history touched the cited lines (`diff`).
+    report_touch: bool,
+    /// The commit history starts from: `diff`'s base, else the ref's `at`.
+    at: Option<&'a str>,
 }
 
 impl Job<'_> {
@@ -127,10 +134,15 @@ pub fn verify(
                 index: ri,
                 r,
                 history: None,
+                report_touch: options.base.is_some(),
+                at: options
+                    .base
+                    .as_deref()
+                    .or(r.at.as_ref().map(|a| a.value.as_str())),
             })
         })
         .collect();
-    map_history(&mut jobs, history)?;
+    map_history(&mut jobs, history, options.base.as_deref())?;
 
     // Group refs by the path they are checked at, so each file is read and parsed once.
     let mut by_path: Vec<(&str, Vec<usize>)> = Vec::new();
@@ -245,9 +257,10 @@ fn check_docs(anchors: &AnchorsFile) -> docs::DocsCheck {
 fn map_history(
     jobs: &mut [Job<'_>],
     history: Option<&HistorySource<'_>>,
+    base: Option<&str>,
 ) -> Result<(), VerifyError> {
     let with_at: Vec<usize> = (0..jobs.len())
-        .filter(|&j| jobs[j].r.at.is_some())
+        .filter(|&j| base.is_some() || jobs[j].r.at.is_some())
         .collect();
     if with_at.is_empty() {
         return Ok(());
@@ -267,7 +280,7 @@ fn map_history(
             Tracked {
                 path: &r.path.value,
                 lines: r.lines.value,
-                at: r.at.as_ref().map_or("", |a| a.value.as_str()),
+                at: base.unwrap_or_else(|| r.at.as_ref().map_or("", |a| a.value.as_str())),
             }
         })
         .collect();
@@ -332,9 +345,23 @@ fn verify_job(
     if let Some(HistoryOutcome::Unavailable(note)) = &job.history {
         report.notes.push(note.clone());
     }
+    if job.report_touch {
+        report.touched = job.mapping().and_then(|m| m.touched.clone());
+    }
     let file = match parsed {
         Ok(file) => file,
         Err(reason) => {
+            // A symbol moved to another file of its package is drift, not a missing file.
+            let old = OldContext {
+                text: Vec::new(),
+                declaration: None,
+            };
+            let moved = symbol_in_package(r, files, path, cited, &old);
+            if !moved.is_empty() {
+                report.notes.push(format!("{path}: {reason}"));
+                settle(&mut report, moved, How::Symbol, job, history);
+                return report;
+            }
             report.error = Some(if path == r.path.value {
                 reason.clone()
             } else {
@@ -371,51 +398,69 @@ fn verify_job(
     // The evidence is not at its (mapped) place: look for it by symbol, then by search.
     let old = old_context(job, file, history);
     let failed = checkable;
-    let mut found =
-        relocate::symbol_candidates(r, file, cited, &old.text, old.declaration.as_ref());
+    let in_file = |candidates: Vec<Candidate>| -> Vec<Place> {
+        candidates
+            .into_iter()
+            .map(|c| place(path, c.lines))
+            .collect()
+    };
     let mut how = How::Symbol;
-    let mut found_path = path.to_string();
-    if found.is_empty()
-        && let Some((other_path, candidates)) = symbol_in_package(r, files, path, cited, &old)
-    {
-        found = candidates;
-        found_path = other_path;
+    let mut found = in_file(relocate::symbol_candidates(
+        r,
+        file,
+        cited,
+        &old.text,
+        old.declaration.as_ref(),
+    ));
+    if found.is_empty() {
+        found = symbol_in_package(r, files, path, cited, &old);
     }
     if found.is_empty() {
-        found = relocate::search_candidates(r, file, failed, cited, &old.text);
+        found = in_file(relocate::search_candidates(
+            r, file, failed, cited, &old.text,
+        ));
         how = How::Search;
     }
-    match found.as_slice() {
-        [] => {
-            if checkable.is_none() && mapped.is_some() {
-                report.error = Some(format!(
-                    "lines {} are past the end of the file ({line_count} lines)",
-                    mapped.unwrap_or(cited)
-                ));
-                report.verdict = Verdict::Error;
-            } else {
-                report.verdict = Verdict::Broken;
-                report.culprit = culprit(job, history, CulpritKind::Broke);
-            }
+    settle(&mut report, found, how, job, history);
+    if report.verdict == Verdict::Broken && checkable.is_none() && mapped.is_some() {
+        report.error = Some(format!(
+            "lines {} are past the end of the file ({line_count} lines)",
+            mapped.unwrap_or(cited)
+        ));
+        report.verdict = Verdict::Error;
+        report.culprit = None;
+    }
+    report
+}
+
+/// Turns the places relocation found into the verdict: one is drifted, several are ambiguous
+/// (listed best first), none is broken.
+fn settle(
+    report: &mut RefReport,
+    found: Vec<Place>,
+    how: How,
+    job: &Job<'_>,
+    history: Option<&HistorySource<'_>>,
+) {
+    match found.len() {
+        0 => {
+            report.verdict = Verdict::Broken;
+            report.culprit = culprit(job, history, CulpritKind::Broke);
         }
-        [one] => {
+        1 => {
             report.verdict = Verdict::Drifted;
-            report.relocated = Some(Relocation {
-                place: place(&found_path, one.lines),
-                how,
-            });
+            report.relocated = found
+                .into_iter()
+                .next()
+                .map(|place| Relocation { place, how });
             report.culprit = culprit(job, history, CulpritKind::Broke)
                 .or_else(|| culprit(job, history, CulpritKind::Moved));
         }
-        several => {
+        _ => {
             report.verdict = Verdict::Ambiguous;
-            report.candidates = several
-                .iter()
-                .map(|c: &Candidate| place(&found_path, c.lines))
-                .collect();
+            report.candidates = found;
         }
     }
-    report
 }
 
 /// What the cited lines held before, for ranking candidates and keeping offsets.
@@ -428,10 +473,10 @@ fn old_context(job: &Job<'_>, current: &GoFile, history: Option<&HistorySource<'
     let r = job.r;
     let cited = r.lines.value;
     // With `at`, the file as it was there; else the cited lines of the current file.
-    let old_file = match (history, &r.at, &job.history) {
+    let old_file = match (history, job.at, &job.history) {
         (Some(source), Some(at), Some(HistoryOutcome::Mapped(_))) => source
             .git
-            .resolve(&at.value)
+            .resolve(at)
             .ok()
             .and_then(|snapshot| read_and_parse(&snapshot, &r.path.value).ok()),
         _ => None,
@@ -452,33 +497,34 @@ fn old_context(job: &Job<'_>, current: &GoFile, history: Option<&HistorySource<'
     OldContext { text, declaration }
 }
 
-/// The symbol's declaration in another file of the same package directory.
+/// The symbol's declaration in the other files of the same package directory, best first.
 fn symbol_in_package(
     r: &Ref,
     files: &dyn Files,
     path: &str,
     cited: LineRange,
     old: &OldContext,
-) -> Option<(String, Vec<Candidate>)> {
-    r.symbol.as_ref()?;
+) -> Vec<Place> {
+    if r.symbol.is_none() {
+        return Vec::new();
+    }
     let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
-    let mut found: Vec<(String, Vec<Candidate>)> = files
+    // A symbol is declared once per package, so more than one file holding it is listed as
+    // ambiguous rather than guessed between.
+    files
         .go_files_in(dir)
         .into_iter()
         .filter(|other| other != path)
-        .filter_map(|other| {
-            let file = read_and_parse(files, &other).ok()?;
-            let candidates =
-                relocate::symbol_candidates(r, &file, cited, &old.text, old.declaration.as_ref());
-            (!candidates.is_empty()).then_some((other, candidates))
+        .flat_map(|other| {
+            let Ok(file) = read_and_parse(files, &other) else {
+                return Vec::new();
+            };
+            relocate::symbol_candidates(r, &file, cited, &old.text, old.declaration.as_ref())
+                .into_iter()
+                .map(|c| place(&other, c.lines))
+                .collect::<Vec<_>>()
         })
-        .collect();
-    // A symbol is declared once per package; more than one file means the tree is unusual,
-    // so list them all as candidates of the first rather than guess.
-    match found.len() {
-        0 => None,
-        _ => Some(found.swap_remove(0)),
-    }
+        .collect()
 }
 
 /// The first commit at which the ref stopped verifying at its mapped place (`Broke`), or the

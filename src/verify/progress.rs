@@ -82,10 +82,10 @@ mod tests {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&seen);
         let options = crate::verify::VerifyOptions {
-            claims: vec![],
             progress: Some(Progress::new(move |done, total| {
                 sink.lock().unwrap().push((done, total))
             })),
+            ..Default::default()
         };
         let revision = crate::verify::RevisionInfo {
             repo: ".".into(),
