@@ -42,6 +42,20 @@ impl Finding<'_> {
         format!("{}:{}", self.r.path, self.r.lines)
     }
 
+    /// Where the evidence is at the verified revision, for annotations that must land on code
+    /// that exists there: the new place of a drifted ref, the history-mapped place of a broken
+    /// or touched one, else the cited place.
+    pub fn current(&self) -> Place {
+        match (&self.r.relocated, &self.r.checked) {
+            (Some(reloc), _) => reloc.place.clone(),
+            (None, Some(checked)) => checked.clone(),
+            (None, None) => Place {
+                path: self.r.path.clone(),
+                lines: self.r.lines,
+            },
+        }
+    }
+
     /// One line saying what happened to the claim's evidence.
     pub fn headline(&self) -> String {
         let claim = self.claim;

@@ -34,12 +34,14 @@ pub fn render(report: &Report) -> String {
     let mut out = String::new();
     for f in findings(report) {
         let title = format!("anchorcheck {}: {}", f.code.id, f.claim.id);
+        // Annotate the code as it is at the verified revision, where the PR shows it.
+        let at = f.current();
         out.push_str(&command(
             f.code.level.as_str(),
             &[
-                ("file", f.r.path.clone()),
-                ("line", f.r.lines.start().to_string()),
-                ("endLine", f.r.lines.end().to_string()),
+                ("file", at.path),
+                ("line", at.lines.start().to_string()),
+                ("endLine", at.lines.end().to_string()),
                 ("title", title),
             ],
             &f.message(),

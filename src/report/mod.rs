@@ -150,6 +150,9 @@ pub struct RefReport {
     pub notes: Vec<String>,
     /// For `diff`: how the change touched the cited lines (even when they still verify).
     pub touched: Option<String>,
+    /// Where the expectations were evaluated when that is not the cited place: the range
+    /// history mapped the citation to.
+    pub checked: Option<Place>,
     /// Where the `docs` pages cite this ref.
     pub cited_by: Vec<DocsLocation>,
 }
@@ -298,6 +301,7 @@ pub(crate) mod sample {
             culprit: None,
             notes: vec![],
             touched: Some("lines 220-221 modified".into()),
+            checked: None,
             cited_by: vec![],
         };
         let broken = RefReport {
@@ -335,6 +339,7 @@ pub(crate) mod sample {
             }),
             notes: vec![],
             touched: Some("lines 3182-3182 modified".into()),
+            checked: None,
             cited_by: vec![DocsLocation {
                 page: "docs/security.md".into(),
                 line: 40,
@@ -354,6 +359,7 @@ pub(crate) mod sample {
             culprit: None,
             notes: vec![],
             touched: None,
+            checked: None,
             cited_by: vec![],
         };
         let drifted = RefReport {
@@ -392,6 +398,7 @@ pub(crate) mod sample {
             }),
             notes: vec![],
             touched: None,
+            checked: None,
             cited_by: vec![DocsLocation {
                 page: "docs/security.md".into(),
                 line: 57,
@@ -433,6 +440,7 @@ pub(crate) mod sample {
             culprit: None,
             notes: vec!["symbol unavailable: the ref names none".into()],
             touched: None,
+            checked: None,
             cited_by: vec![],
         };
         Report {

@@ -340,6 +340,7 @@ fn verify_job(
         culprit: None,
         notes: Vec::new(),
         touched: None,
+        checked: None,
         cited_by: Vec::new(),
     };
     if let Some(HistoryOutcome::Unavailable(note)) = &job.history {
@@ -373,6 +374,9 @@ fn verify_job(
     let line_count = file.line_count();
     let checkable = mapped.filter(|m| m.end().get() <= line_count);
     if let Some(range) = checkable {
+        if path != r.path.value || range != cited {
+            report.checked = Some(place(path, range));
+        }
         report.expectations = relocate::evaluate_ref(r, file, range);
         report.parse_errors = file.parse_error_lines(range);
         if relocate::all_ok(&report.expectations) {
