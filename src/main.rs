@@ -14,18 +14,19 @@ use std::process::ExitCode;
 
 use anchorcheck::anchors::{self, AnchorsError, AnchorsFile};
 use anchorcheck::fix;
-use anchorcheck::report::{Report, json, text};
+use anchorcheck::report::{Commit, Report, audit, html, json, text};
 use anchorcheck::source::{GitRepo, Snapshot};
 use anchorcheck::verify::{self, HistorySource, RevisionInfo, VerifyOptions};
 use clap::Parser;
 
-use cli::{Cli, ColorChoice, Command, Exit, FixArgs, Format, TargetArgs, VerifyArgs};
+use cli::{AuditArgs, Cli, ColorChoice, Command, Exit, FixArgs, Format, TargetArgs, VerifyArgs};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let exit = match cli.command {
         Command::Verify(args) => run_verify(&args),
         Command::Fix(args) => run_fix(&args),
+        Command::Audit(args) => run_audit(&args),
     };
     match exit {
         Ok(code) => ExitCode::from(code as u8),
@@ -101,6 +102,10 @@ fn prepare(args: &TargetArgs) -> anyhow::Result<Option<Target>> {
 }
 
 fn run(target: &Target, args: &TargetArgs) -> anyhow::Result<Report> {
+    run_with(target, args, false)
+}
+
+fn run_with(target: &Target, args: &TargetArgs, keep_excerpts: bool) -> anyhow::Result<Report> {
     let history = HistorySource {
         git: target.snapshot.git(),
         target: target.snapshot.endpoint(),
@@ -108,6 +113,7 @@ fn run(target: &Target, args: &TargetArgs) -> anyhow::Result<Report> {
     };
     let options = VerifyOptions {
         claims: args.claims.clone(),
+        keep_excerpts,
     };
     Ok(verify::verify(
         &target.anchors,
@@ -213,6 +219,45 @@ fn run_fix(args: &FixArgs) -> anyhow::Result<Exit> {
     }
     print(&out)?;
     Ok(if plan.left_alone.is_empty() {
+        Exit::Verified
+    } else {
+        Exit::Failed
+    })
+}
+
+fn run_audit(args: &AuditArgs) -> anyhow::Result<Exit> {
+    let Some(target) = prepare(&args.target)? else {
+        return Ok(Exit::Unusable);
+    };
+    let report = run_with(&target, &args.target, true)?;
+    let resolved = match &target.snapshot.commit {
+        Some(id) => target.snapshot.git().find_commit(id)?.map(|c| Commit {
+            id: c.id,
+            short: c.short,
+            date: c.date,
+            subject: c.subject,
+        }),
+        None => None,
+    };
+    match &args.html {
+        Some(path) => {
+            let page = html::render(&report, resolved.as_ref());
+            fix::write::write_atomically(path, page.as_bytes())?;
+            print(&format!(
+                "wrote {} ({})\n",
+                path.display(),
+                report.summary()
+            ))?;
+        }
+        None => {
+            let style = audit::AuditStyle {
+                color: use_color(args.color),
+            };
+            print(&audit::render(&report, resolved.as_ref(), style))?;
+        }
+    }
+    // Like verify, so a nightly job can publish the page and still fail on bad evidence.
+    Ok(if report.passed(false) {
         Exit::Verified
     } else {
         Exit::Failed

@@ -26,6 +26,10 @@ use relocate::{Candidate, OldDeclaration};
 pub struct VerifyOptions {
     /// Only these claim ids (all when empty).
     pub claims: Vec<String>,
+    /// Keep the checked lines of every ref, verified ones too, with Go syntax highlighting, and
+    /// the lines at a drifted ref's new place with the expectations evaluated there: what
+    /// `audit` shows. Off, only refs that did not verify keep their (plain) lines.
+    pub keep_excerpts: bool,
 }
 
 /// Why verification could not run at all.
@@ -146,7 +150,10 @@ pub fn verify(
             let parsed = read_and_parse(files, path);
             members
                 .iter()
-                .map(|&j| (j, verify_job(&jobs[j], &parsed, files, history)))
+                .map(|&j| {
+                    let report = verify_job(&jobs[j], &parsed, files, history, options);
+                    (j, report)
+                })
                 .collect::<Vec<_>>()
         })
         .collect();
@@ -304,7 +311,9 @@ fn verify_job(
     parsed: &Result<GoFile, String>,
     files: &dyn Files,
     history: Option<&HistorySource<'_>>,
+    options: &VerifyOptions,
 ) -> RefReport {
+    let keep = options.keep_excerpts;
     let r = job.r;
     let cited = r.lines.value;
     let (path, mapped) = job.primary();
@@ -345,17 +354,28 @@ fn verify_job(
         if relocate::all_ok(&report.expectations) {
             if path == r.path.value && range == cited {
                 report.verdict = Verdict::Verified;
+                if keep {
+                    report.excerpt = Some(excerpt(file, range, true));
+                }
             } else {
+                // The checked place is the new place: its lines go with the relocation only,
+                // so every excerpt's marks come from expectations evaluated on it.
                 report.verdict = Verdict::Drifted;
                 report.relocated = Some(Relocation {
                     place: place(path, range),
                     how: How::History,
+                    excerpt: keep.then(|| excerpt(file, range, true)),
+                    expectations: if keep {
+                        report.expectations.clone()
+                    } else {
+                        Vec::new()
+                    },
                 });
                 report.culprit = culprit(job, history, CulpritKind::Moved);
             }
             return report;
         }
-        report.excerpt = Some(excerpt(file, range));
+        report.excerpt = Some(excerpt(file, range, keep));
     } else if mapped.is_none() {
         report
             .notes
@@ -369,11 +389,14 @@ fn verify_job(
         relocate::symbol_candidates(r, file, cited, &old.text, old.declaration.as_ref());
     let mut how = How::Symbol;
     let mut found_path = path.to_string();
+    let mut other_file = None;
     if found.is_empty()
-        && let Some((other_path, candidates)) = symbol_in_package(r, files, path, cited, &old)
+        && let Some((other_path, candidates, parsed)) =
+            symbol_in_package(r, files, path, cited, &old)
     {
         found = candidates;
         found_path = other_path;
+        other_file = Some(parsed);
     }
     if found.is_empty() {
         found = relocate::search_candidates(r, file, failed, cited, &old.text);
@@ -394,9 +417,16 @@ fn verify_job(
         }
         [one] => {
             report.verdict = Verdict::Drifted;
+            let found_file = other_file.as_ref().unwrap_or(file);
             report.relocated = Some(Relocation {
                 place: place(&found_path, one.lines),
                 how,
+                excerpt: keep.then(|| excerpt(found_file, one.lines, true)),
+                expectations: if keep {
+                    relocate::evaluate_ref(r, found_file, one.lines)
+                } else {
+                    Vec::new()
+                },
             });
             report.culprit = culprit(job, history, CulpritKind::Broke)
                 .or_else(|| culprit(job, history, CulpritKind::Moved));
@@ -453,10 +483,10 @@ fn symbol_in_package(
     path: &str,
     cited: LineRange,
     old: &OldContext,
-) -> Option<(String, Vec<Candidate>)> {
+) -> Option<(String, Vec<Candidate>, GoFile)> {
     r.symbol.as_ref()?;
     let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
-    let mut found: Vec<(String, Vec<Candidate>)> = files
+    let mut found: Vec<(String, Vec<Candidate>, GoFile)> = files
         .go_files_in(dir)
         .into_iter()
         .filter(|other| other != path)
@@ -464,7 +494,7 @@ fn symbol_in_package(
             let file = read_and_parse(files, &other).ok()?;
             let candidates =
                 relocate::symbol_candidates(r, &file, cited, &old.text, old.declaration.as_ref());
-            (!candidates.is_empty()).then_some((other, candidates))
+            (!candidates.is_empty()).then_some((other, candidates, file))
         })
         .collect();
     // A symbol is declared once per package; more than one file means the tree is unusual,
@@ -521,7 +551,9 @@ fn culprit(
     }
 }
 
-fn excerpt(file: &GoFile, lines: LineRange) -> Excerpt {
+/// The lines of `lines`, with their Go syntax classes when `highlighted` (from the tree already
+/// parsed, so nothing is read or parsed twice).
+fn excerpt(file: &GoFile, lines: LineRange, highlighted: bool) -> Excerpt {
     let text = (lines.start().get()..=lines.end().get())
         .filter_map(LineNo::new)
         .map(|l| file.line_text(l))
@@ -529,5 +561,6 @@ fn excerpt(file: &GoFile, lines: LineRange) -> Excerpt {
     Excerpt {
         first_line: lines.start(),
         lines: text,
+        highlights: highlighted.then(|| crate::go::highlight::highlight(file, lines)),
     }
 }
