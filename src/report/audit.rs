@@ -257,3 +257,37 @@ fn render_excerpt(
         i += 1;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sample;
+
+    #[test]
+    fn audit_report_snapshot() {
+        let out = render(&sample::report(), None, AuditStyle { color: false });
+        assert!(!out.contains('\x1b'));
+        insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn colours_only_when_asked() {
+        let out = render(&sample::report(), None, AuditStyle { color: true });
+        assert!(out.contains(&format!("{BOLD}{RED}BROKEN{RESET}")));
+    }
+
+    #[test]
+    fn long_excerpts_fold_unmarked_stretches_but_keep_marked_lines() {
+        let mut report = sample::report();
+        let r = &mut report.claims[0].refs[1];
+        let excerpt = r.excerpt.as_mut().unwrap();
+        excerpt.lines = (0..40).map(|i| format!("\tline{i}")).collect();
+        let out = render(&report, None, AuditStyle { color: false });
+        assert!(out.contains("unmarked lines ..."), "{out}");
+        assert!(
+            out.contains("! 3182 |     line1  <- near miss: fail_closed"),
+            "{out}"
+        );
+        assert!(out.contains("  3220 |     line39"), "{out}");
+    }
+}

@@ -233,8 +233,8 @@ fn code_block(excerpt: &Excerpt, expectations: &[ExpectationResult], caption: &s
             div.code-wrap tabindex="0" role="region" aria-label=(caption) {
                 table.code {
                     @for line in &lines {
-                        @let class = if !line.mark.missed.is_empty() { "miss" } else if !line.mark.matched.is_empty() { "hit" } else { "" };
-                        tr class=(class) {
+                        @let class = if !line.mark.missed.is_empty() { Some("miss") } else if !line.mark.matched.is_empty() { Some("hit") } else { None };
+                        tr class=[class] {
                             td.ln { (line.number) }
                             td.mk {
                                 @if !line.mark.missed.is_empty() {
@@ -265,5 +265,57 @@ fn code_block(excerpt: &Excerpt, expectations: &[ExpectationResult], caption: &s
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{Highlight, TokenClass, sample};
+
+    #[test]
+    fn highlighted_tokens_are_escaped_inside_their_spans() {
+        let mut report = sample::report();
+        let excerpt = report.claims[0].refs[1].excerpt.as_mut().unwrap();
+        excerpt.lines[1] = "\t\tlog.Printf(\"</script><b>\")".into();
+        let mut highlights = vec![Vec::new(); excerpt.lines.len()];
+        highlights[1] = vec![Highlight {
+            start: 13,
+            end: 27,
+            class: TokenClass::String,
+        }];
+        excerpt.highlights = Some(highlights);
+        let page = render(&report, None);
+        assert!(
+            page.contains(r#"<span class="t-string">&quot;&lt;/script&gt;&lt;b&gt;&quot;</span>"#),
+            "{page}"
+        );
+        assert!(!page.contains("</script>"));
+    }
+
+    #[test]
+    fn verdicts_are_badges_with_words_not_colour_alone() {
+        let page = render(&sample::report(), None);
+        let doc = scraper::Html::parse_document(&page);
+        let badges: Vec<String> = doc
+            .select(&scraper::Selector::parse("table.summary .badge").unwrap())
+            .map(|b| b.text().collect::<String>())
+            .collect();
+        assert_eq!(badges, ["✗ broken", "! error"]);
+    }
+
+    #[test]
+    fn near_miss_line_is_marked_with_words_for_screen_readers() {
+        let page = render(&sample::report(), None);
+        let doc = scraper::Html::parse_document(&page);
+        let marked: Vec<String> = doc
+            .select(&scraper::Selector::parse("tr.miss").unwrap())
+            .map(|tr| tr.text().collect::<String>())
+            .collect();
+        assert_eq!(marked.len(), 1);
+        assert!(
+            marked[0].starts_with("3182✗near miss: fail_closed"),
+            "{marked:?}"
+        );
     }
 }
