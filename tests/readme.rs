@@ -75,8 +75,23 @@ fn readme_anchors_examples_validate() {
 fn readme_usage_names_only_real_flags() {
     let text = readme();
     let usage = &fenced_blocks(&text, "text")[0];
+    assert_usage_flags_exist(usage, "verify");
+}
+
+#[test]
+fn readme_audit_usage_names_only_real_flags() {
+    let text = readme();
+    let blocks = fenced_blocks(&text, "text");
+    let usage = blocks
+        .iter()
+        .find(|b| b.starts_with("anchorcheck audit"))
+        .expect("README shows the audit usage");
+    assert_usage_flags_exist(usage, "audit");
+}
+
+fn assert_usage_flags_exist(usage: &str, command: &str) {
     let help = common::anchorcheck(Path::new(env!("CARGO_MANIFEST_DIR")))
-        .args(["verify", "--help"])
+        .args([command, "--help"])
         .output()
         .unwrap();
     let help = String::from_utf8(help.stdout).unwrap();
@@ -87,7 +102,7 @@ fn readme_usage_names_only_real_flags() {
     }) {
         assert!(
             help.contains(&flag),
-            "README names {flag}, which verify --help lacks"
+            "README names {flag}, which {command} --help lacks"
         );
     }
 }

@@ -109,9 +109,9 @@ fn summary_table(report: &Report, resolved: Option<&Commit>) -> Markup {
                 thead {
                     tr {
                         th scope="col" { "Claim" }
+                        th scope="col" { "Verdict" }
                         th scope="col" { "Status" }
                         th scope="col" { "Owner" }
-                        th scope="col" { "Verdict" }
                         th scope="col" { "Refs" }
                     }
                 }
@@ -122,9 +122,9 @@ fn summary_table(report: &Report, resolved: Option<&Commit>) -> Markup {
                                 a href={"#" (anchor(claim))} { (claim.id) }
                                 @if let Some(title) = &claim.title { span.title { (title) } }
                             }
+                            td { (badge(claim.verdict)) }
                             td { (claim.status.as_str()) }
                             td { (claim.owner.as_deref().unwrap_or("—")) }
-                            td { (badge(claim.verdict)) }
                             td.num { (claim.refs.len()) }
                         }
                     }
@@ -163,9 +163,6 @@ fn ref_article(r: &RefReport, id: &str) -> Markup {
             h3 { (badge(r.verdict)) " " code { (r.path) ":" (r.lines) } }
             (expectation_list(&r.expectations))
             @if let Some(error) = &r.error { p.problem { strong { "Error: " } (error) } }
-            @if matches!(r.verdict, Verdict::Broken | Verdict::Ambiguous) && r.error.is_none() {
-                p.problem { strong { "Reason: " } (r.reason()) }
-            }
             @if let Some(excerpt) = &r.excerpt {
                 @let caption = if checked_elsewhere { "Lines checked (mapped through history)" } else { "Cited lines" };
                 (code_block(excerpt, &r.expectations, &format!("{caption} of {}", r.path)))

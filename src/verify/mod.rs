@@ -1,6 +1,8 @@
 //! Verdicts: maps cited ranges through history, reads and parses each file once, evaluates every
 //! ref on its one tree, relocates what moved, and assembles the report in anchors.yaml order.
 
+#[cfg(test)]
+mod excerpt_tests;
 pub mod history;
 pub mod relocate;
 
