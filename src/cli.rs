@@ -19,6 +19,9 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Rewrite drifted refs (lines, path, at) in anchors.yaml and the docs citations.
     Fix(FixArgs),
+    /// Show every claim with its status, owner, verdict and each ref's cited code, matched lines
+    /// marked; `--html` writes the same as a self-contained page.
+    Audit(AuditArgs),
     /// The PR check: verify at head, relocate every ref from base, and list the claims whose
     /// cited lines the change touched.
     Diff(DiffArgs),
@@ -62,6 +65,18 @@ impl DiffArgs {
             claims: self.claims.clone(),
         }
     }
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Write the audit as one self-contained HTML page to FILE instead of printing it.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// When to colour terminal output (NO_COLOR is honoured in auto mode).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
 }
 
 #[derive(Debug, Args)]

@@ -15,14 +15,18 @@ use std::sync::{Arc, OnceLock};
 
 use anchorcheck::anchors::{self, AnchorsError, AnchorsFile};
 use anchorcheck::fix;
-use anchorcheck::report::{Report, Verdict, github, json, junit, markdown, sarif, text};
+use anchorcheck::report::{
+    Commit, Report, Verdict, audit, github, html, json, junit, markdown, sarif, text,
+};
 use anchorcheck::source::{GitRepo, Snapshot};
 use anchorcheck::verify::progress::Progress;
 use anchorcheck::verify::{self, HistorySource, RevisionInfo, VerifyOptions};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use cli::{Cli, ColorChoice, Command, DiffArgs, Exit, FixArgs, Format, TargetArgs, VerifyArgs};
+use cli::{
+    AuditArgs, Cli, ColorChoice, Command, DiffArgs, Exit, FixArgs, Format, TargetArgs, VerifyArgs,
+};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -30,6 +34,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => run_verify(&args),
         Command::Fix(args) => run_fix(&args),
         Command::Diff(args) => run_diff(&args),
+        Command::Audit(args) => run_audit(&args),
     };
     match exit {
         Ok(code) => ExitCode::from(code as u8),
@@ -114,7 +119,12 @@ fn resolve_base(target: &Target, base: Option<&str>) -> anyhow::Result<Option<St
     }
 }
 
-fn run(target: &Target, args: &TargetArgs, base: Option<&str>) -> anyhow::Result<Report> {
+fn run(
+    target: &Target,
+    args: &TargetArgs,
+    base: Option<&str>,
+    keep_excerpts: bool,
+) -> anyhow::Result<Report> {
     let history = HistorySource {
         git: target.snapshot.git(),
         target: target.snapshot.endpoint(),
@@ -127,6 +137,7 @@ fn run(target: &Target, args: &TargetArgs, base: Option<&str>) -> anyhow::Result
         progress: std::io::stderr()
             .is_terminal()
             .then(|| progress_bar(Arc::clone(&bar))),
+        keep_excerpts,
     };
     let report = verify::verify(
         &target.anchors,
@@ -204,7 +215,7 @@ fn run_verify(args: &VerifyArgs) -> anyhow::Result<Exit> {
     let Some(target) = prepare(&args.target)? else {
         return Ok(Exit::Unusable);
     };
-    let mut report = run(&target, &args.target, None)?;
+    let mut report = run(&target, &args.target, None, false)?;
     report.fix_command = fix_command(&report, &args.target, None);
     print(&render(&report, args.format, args.color))?;
     Ok(if report.passed(args.allow_drift) {
@@ -266,7 +277,7 @@ fn run_diff(args: &DiffArgs) -> anyhow::Result<Exit> {
     let Some(target) = prepare(&target_args)? else {
         return Ok(Exit::Unusable);
     };
-    let mut report = run(&target, &target_args, Some(&args.base))?;
+    let mut report = run(&target, &target_args, Some(&args.base), false)?;
     report.fix_command = fix_command(&report, &target_args, Some(&args.base));
     print(&render(&report, args.format, args.color))?;
     Ok(if report.passed(args.allow_drift) {
@@ -280,7 +291,7 @@ fn run_fix(args: &FixArgs) -> anyhow::Result<Exit> {
     let Some(target) = prepare(&args.target)? else {
         return Ok(Exit::Unusable);
     };
-    let report = run(&target, &args.target, args.base.as_deref())?;
+    let report = run(&target, &args.target, args.base.as_deref(), false)?;
     let pages: Vec<(PathBuf, String)> = anchorcheck::docs::read_pages(&target.anchors)
         .into_iter()
         .filter_map(|(_, full, text)| text.ok().map(|t| (full, t)))
@@ -331,6 +342,45 @@ fn run_fix(args: &FixArgs) -> anyhow::Result<Exit> {
     }
     print(&out)?;
     Ok(if plan.left_alone.is_empty() {
+        Exit::Verified
+    } else {
+        Exit::Failed
+    })
+}
+
+fn run_audit(args: &AuditArgs) -> anyhow::Result<Exit> {
+    let Some(target) = prepare(&args.target)? else {
+        return Ok(Exit::Unusable);
+    };
+    let report = run(&target, &args.target, None, true)?;
+    let resolved = match &target.snapshot.commit {
+        Some(id) => target.snapshot.git().find_commit(id)?.map(|c| Commit {
+            id: c.id,
+            short: c.short,
+            date: c.date,
+            subject: c.subject,
+        }),
+        None => None,
+    };
+    match &args.html {
+        Some(path) => {
+            let page = html::render(&report, resolved.as_ref());
+            fix::write::write_atomically(path, page.as_bytes())?;
+            print(&format!(
+                "wrote {} ({})\n",
+                path.display(),
+                report.summary()
+            ))?;
+        }
+        None => {
+            let style = audit::AuditStyle {
+                color: use_color(args.color),
+            };
+            print(&audit::render(&report, resolved.as_ref(), style))?;
+        }
+    }
+    // Like verify, so a nightly job can publish the page and still fail on bad evidence.
+    Ok(if report.passed(false) {
         Exit::Verified
     } else {
         Exit::Failed

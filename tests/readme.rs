@@ -74,10 +74,17 @@ fn readme_anchors_examples_validate() {
 #[test]
 fn readme_usage_names_only_real_commands_and_flags() {
     let text = readme();
-    let usage = &fenced_blocks(&text, "text")[0];
+    let usages: Vec<String> = fenced_blocks(&text, "text")
+        .into_iter()
+        .filter(|b| b.starts_with("anchorcheck "))
+        .collect();
+    assert!(
+        usages.len() >= 2,
+        "the usage of verify/diff/fix and of audit"
+    );
     let mut command = String::new();
     let mut checked = 0;
-    for line in usage.lines() {
+    for line in usages.iter().flat_map(|u| u.lines()) {
         if let Some(rest) = line.strip_prefix("anchorcheck ") {
             command = rest.split_whitespace().next().unwrap().to_string();
         }

@@ -1,5 +1,6 @@
 //! Atomic replacement of a file: lock, check it is still what was read, write a temp file in the
 //! same directory, fsync, rename over the original with its permissions, fsync the directory.
+//! Also atomic creation of output files (the audit page).
 
 use std::fs::{self, File};
 use std::io::Write;
@@ -49,6 +50,45 @@ pub fn replace_atomically(path: &Path, expected: &[u8], contents: &[u8]) -> Resu
         .metadata()
         .map_err(io(path, "cannot read permissions"))?
         .permissions();
+    persist_beside(path, contents, permissions)?;
+    drop(original);
+    Ok(())
+}
+
+/// Writes `contents` to `path`, creating it or replacing whatever is there (keeping its
+/// permissions; a new file is readable by all, like one written by a shell redirect). Readers
+/// see the old file or the whole new one, never a partial write.
+pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), WriteError> {
+    let permissions = match fs::metadata(path) {
+        Ok(meta) => meta.permissions(),
+        Err(_) => default_permissions(path)?,
+    };
+    persist_beside(path, contents, permissions)
+}
+
+#[cfg(unix)]
+fn default_permissions(_: &Path) -> Result<fs::Permissions, WriteError> {
+    use std::os::unix::fs::PermissionsExt;
+    Ok(fs::Permissions::from_mode(0o644))
+}
+
+#[cfg(not(unix))]
+fn default_permissions(path: &Path) -> Result<fs::Permissions, WriteError> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    let meta =
+        fs::metadata(dir.unwrap_or(Path::new("."))).map_err(io(path, "cannot read permissions"))?;
+    let mut permissions = meta.permissions();
+    permissions.set_readonly(false);
+    Ok(permissions)
+}
+
+/// Writes a temp file beside `path`, flushes it, gives it `permissions` and renames it over
+/// `path`.
+fn persist_beside(
+    path: &Path,
+    contents: &[u8],
+    permissions: fs::Permissions,
+) -> Result<(), WriteError> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -73,7 +113,6 @@ pub fn replace_atomically(path: &Path, expected: &[u8], contents: &[u8]) -> Resu
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }
-    drop(original);
     Ok(())
 }
 
@@ -101,6 +140,22 @@ mod tests {
         }
         let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temp file left behind");
+    }
+
+    #[test]
+    fn writes_a_new_file_readable_by_all_and_then_replaces_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.html");
+        write_atomically(&path, b"first").unwrap();
+        write_atomically(&path, b"second").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"second");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o644);
+        }
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crate::lines::{LineNo, LineRange};
 
 pub mod calls;
 pub mod guards;
+pub mod highlight;
 pub mod literals;
 pub mod query;
 pub mod routers;
@@ -177,6 +178,19 @@ impl GoFile {
         let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
         let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
         String::from_utf8_lossy(bytes).into_owned()
+    }
+
+    /// Byte offsets of the start and end of a 0-based row's content, without its line ending.
+    pub(crate) fn line_bounds(&self, row: usize) -> (usize, usize) {
+        let len = self.source.len();
+        let start = self.line_starts.get(row).copied().unwrap_or(len);
+        let mut end = self.line_starts.get(row + 1).copied().unwrap_or(len);
+        for ending in [b'\n', b'\r'] {
+            if end > start && self.source[end - 1] == ending {
+                end -= 1;
+            }
+        }
+        (start, end)
     }
 
     /// Byte range covering the lines of `range` (clamped to the file).

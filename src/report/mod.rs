@@ -1,11 +1,14 @@
 //! The report model every output format renders, and the formats themselves (one module each).
 
+pub mod audit;
 pub mod codes;
 pub mod finding;
 pub mod github;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod marks;
 pub mod sarif;
 pub mod text;
 
@@ -14,6 +17,7 @@ use std::fmt;
 use crate::anchors::ClaimStatus;
 pub use crate::docs::{DocsFinding, DocsLocation};
 use crate::expect::ExpectationResult;
+pub use crate::go::highlight::{Highlight, TokenClass};
 use crate::lines::{LineNo, LineRange};
 
 /// The verdict of one ref, and of a claim (its worst ref). Ordered from best to worst.
@@ -79,6 +83,10 @@ pub struct Place {
 pub struct Relocation {
     pub place: Place,
     pub how: How,
+    /// The lines at the new place (kept when verify is asked to keep excerpts, for `audit`).
+    pub excerpt: Option<Excerpt>,
+    /// The expectations as evaluated at the new place (same condition), for marking its lines.
+    pub expectations: Vec<ExpectationResult>,
 }
 
 /// The cited lines' text, for excerpts.
@@ -86,6 +94,9 @@ pub struct Relocation {
 pub struct Excerpt {
     pub first_line: LineNo,
     pub lines: Vec<String>,
+    /// Go syntax classes of each line's tokens, when verify kept excerpts for `audit`; renderers
+    /// that do not colour code ignore it.
+    pub highlights: Option<Vec<Vec<Highlight>>>,
 }
 
 /// A commit, described for people.
@@ -142,7 +153,8 @@ pub struct RefReport {
     pub expectations: Vec<ExpectationResult>,
     /// Lines of the range holding syntax errors (evaluated anyway, tree-sitter recovers).
     pub parse_errors: Vec<LineNo>,
-    /// The cited lines, kept for refs that did not verify.
+    /// The lines checked at the revision (the history-mapped place when `at` moved them), kept
+    /// for refs that did not verify, and for every ref when verify keeps excerpts.
     pub excerpt: Option<Excerpt>,
     /// The commit that broke or moved it, when history is known.
     pub culprit: Option<Culprit>,
@@ -327,6 +339,7 @@ pub(crate) mod sample {
                     "\t}".into(),
                     "\tsrv := newServer(cfg".into(),
                 ],
+                highlights: None,
             }),
             culprit: Some(Culprit {
                 kind: CulpritKind::Broke,
@@ -373,6 +386,8 @@ pub(crate) mod sample {
                     lines: range(46, 58),
                 },
                 how: How::History,
+                excerpt: None,
+                expectations: vec![],
             }),
             candidates: vec![],
             expectations: vec![ExpectationResult {
@@ -386,6 +401,7 @@ pub(crate) mod sample {
             excerpt: Some(Excerpt {
                 first_line: LineNo::new(40).unwrap(),
                 lines: vec!["// Deprecated: see agentRoutes.".into()],
+                highlights: None,
             }),
             culprit: Some(Culprit {
                 kind: CulpritKind::Moved,
@@ -436,6 +452,7 @@ pub(crate) mod sample {
                     "\tregister(\"audit\")".into(),
                     "}".into(),
                 ],
+                highlights: None,
             }),
             culprit: None,
             notes: vec!["symbol unavailable: the ref names none".into()],

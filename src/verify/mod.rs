@@ -1,6 +1,8 @@
 //! Verdicts: maps cited ranges through history, reads and parses each file once, evaluates every
 //! ref on its one tree, relocates what moved, and assembles the report in anchors.yaml order.
 
+#[cfg(test)]
+mod excerpt_tests;
 pub mod history;
 pub mod progress;
 pub mod relocate;
@@ -32,6 +34,10 @@ pub struct VerifyOptions {
     pub base: Option<String>,
     /// Told as each cited file finishes, for a progress bar.
     pub progress: Option<progress::Progress>,
+    /// Keep the checked lines of every ref, verified ones too, with Go syntax highlighting, and
+    /// the lines at a drifted ref's new place with the expectations evaluated there: what
+    /// `audit` shows. Off, only refs that did not verify keep their (plain) lines.
+    pub keep_excerpts: bool,
 }
 
 /// Why verification could not run at all.
@@ -162,7 +168,7 @@ pub fn verify(
             let parsed = read_and_parse(files, path);
             let reports = members
                 .iter()
-                .map(|&j| (j, verify_job(&jobs[j], &parsed, files, history)))
+                .map(|&j| (j, verify_job(&jobs[j], &parsed, files, history, options)))
                 .collect::<Vec<_>>();
             counter.finished_one();
             reports
@@ -323,7 +329,9 @@ fn verify_job(
     parsed: &Result<GoFile, String>,
     files: &dyn Files,
     history: Option<&HistorySource<'_>>,
+    options: &VerifyOptions,
 ) -> RefReport {
+    let keep = options.keep_excerpts;
     let r = job.r;
     let cited = r.lines.value;
     let (path, mapped) = job.primary();
@@ -360,7 +368,11 @@ fn verify_job(
             let moved = symbol_in_package(r, files, path, cited, &old);
             if !moved.is_empty() {
                 report.notes.push(format!("{path}: {reason}"));
-                settle(&mut report, moved, How::Symbol, job, history);
+                let found = Found {
+                    places: moved,
+                    how: How::Symbol,
+                };
+                settle(&mut report, found, None, files, keep, job, history);
                 return report;
             }
             report.error = Some(if path == r.path.value {
@@ -382,17 +394,28 @@ fn verify_job(
         if relocate::all_ok(&report.expectations) {
             if path == r.path.value && range == cited {
                 report.verdict = Verdict::Verified;
+                if keep {
+                    report.excerpt = Some(excerpt(file, range, true));
+                }
             } else {
+                // The checked place is the new place: its lines go with the relocation only,
+                // so every excerpt's marks come from expectations evaluated on it.
                 report.verdict = Verdict::Drifted;
                 report.relocated = Some(Relocation {
                     place: place(path, range),
                     how: How::History,
+                    excerpt: keep.then(|| excerpt(file, range, true)),
+                    expectations: if keep {
+                        report.expectations.clone()
+                    } else {
+                        Vec::new()
+                    },
                 });
                 report.culprit = culprit(job, history, CulpritKind::Moved);
             }
             return report;
         }
-        report.excerpt = Some(excerpt(file, range));
+        report.excerpt = Some(excerpt(file, range, keep));
     } else if mapped.is_none() {
         report
             .notes
@@ -425,7 +448,8 @@ fn verify_job(
         ));
         how = How::Search;
     }
-    settle(&mut report, found, how, job, history);
+    let found = Found { places: found, how };
+    settle(&mut report, found, Some(file), files, keep, job, history);
     if report.verdict == Verdict::Broken && checkable.is_none() && mapped.is_some() {
         report.error = Some(format!(
             "lines {} are past the end of the file ({line_count} lines)",
@@ -437,32 +461,64 @@ fn verify_job(
     report
 }
 
+/// The places relocation found, best first, and how.
+struct Found {
+    places: Vec<Place>,
+    how: How,
+}
+
 /// Turns the places relocation found into the verdict: one is drifted, several are ambiguous
-/// (listed best first), none is broken.
+/// (listed best first), none is broken. With `keep`, a drifted ref keeps the lines at its new
+/// place and the expectations evaluated there; `current` is the file already parsed at the
+/// ref's path, reused when the new place is in it.
 fn settle(
     report: &mut RefReport,
-    found: Vec<Place>,
-    how: How,
+    found: Found,
+    current: Option<&GoFile>,
+    files: &dyn Files,
+    keep: bool,
     job: &Job<'_>,
     history: Option<&HistorySource<'_>>,
 ) {
-    match found.len() {
+    let Found { places, how } = found;
+    match places.len() {
         0 => {
             report.verdict = Verdict::Broken;
             report.culprit = culprit(job, history, CulpritKind::Broke);
         }
         1 => {
             report.verdict = Verdict::Drifted;
-            report.relocated = found
-                .into_iter()
-                .next()
-                .map(|place| Relocation { place, how });
+            let Some(place) = places.into_iter().next() else {
+                return;
+            };
+            let mut relocation = Relocation {
+                place,
+                how,
+                excerpt: None,
+                expectations: Vec::new(),
+            };
+            if keep {
+                let elsewhere;
+                let file = if current.is_some() && relocation.place.path == report.path {
+                    current
+                } else {
+                    // Another file of the package: read only for `audit`, which shows it.
+                    elsewhere = read_and_parse(files, &relocation.place.path).ok();
+                    elsewhere.as_ref()
+                };
+                if let Some(file) = file {
+                    let lines = relocation.place.lines;
+                    relocation.excerpt = Some(excerpt(file, lines, true));
+                    relocation.expectations = relocate::evaluate_ref(job.r, file, lines);
+                }
+            }
+            report.relocated = Some(relocation);
             report.culprit = culprit(job, history, CulpritKind::Broke)
                 .or_else(|| culprit(job, history, CulpritKind::Moved));
         }
         _ => {
             report.verdict = Verdict::Ambiguous;
-            report.candidates = found;
+            report.candidates = places;
         }
     }
 }
@@ -577,7 +633,9 @@ fn culprit(
     }
 }
 
-fn excerpt(file: &GoFile, lines: LineRange) -> Excerpt {
+/// The lines of `lines`, with their Go syntax classes when `highlighted` (from the tree already
+/// parsed, so nothing is read or parsed twice).
+fn excerpt(file: &GoFile, lines: LineRange, highlighted: bool) -> Excerpt {
     let text = (lines.start().get()..=lines.end().get())
         .filter_map(LineNo::new)
         .map(|l| file.line_text(l))
@@ -585,5 +643,6 @@ fn excerpt(file: &GoFile, lines: LineRange) -> Excerpt {
     Excerpt {
         first_line: lines.start(),
         lines: text,
+        highlights: highlighted.then(|| crate::go::highlight::highlight(file, lines)),
     }
 }

@@ -1,0 +1,233 @@
+//! Syntax highlighting of a line range, classified from the tree already parsed for verification.
+
+use std::collections::HashSet;
+
+use tree_sitter::Node;
+
+use super::GoFile;
+use super::walk::descendants_where;
+use crate::lines::LineRange;
+
+/// What a highlighted token is. Plain identifiers, operators and punctuation get no class.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TokenClass {
+    Keyword,
+    String,
+    Comment,
+    Number,
+    /// `true`, `false`, `nil`, `iota`.
+    Constant,
+    /// The callee of a call, or the name in a func or method declaration.
+    Function,
+    Type,
+}
+
+impl TokenClass {
+    /// A short stable name, used as a CSS class and in tests.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenClass::Keyword => "keyword",
+            TokenClass::String => "string",
+            TokenClass::Comment => "comment",
+            TokenClass::Number => "number",
+            TokenClass::Constant => "constant",
+            TokenClass::Function => "function",
+            TokenClass::Type => "type",
+        }
+    }
+}
+
+/// A classified token on one line: byte offsets into that line's text (without its line ending).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Highlight {
+    pub start: usize,
+    pub end: usize,
+    pub class: TokenClass,
+}
+
+const KEYWORDS: [&str; 25] = [
+    "break",
+    "case",
+    "chan",
+    "const",
+    "continue",
+    "default",
+    "defer",
+    "else",
+    "fallthrough",
+    "for",
+    "func",
+    "go",
+    "goto",
+    "if",
+    "import",
+    "interface",
+    "map",
+    "package",
+    "range",
+    "return",
+    "select",
+    "struct",
+    "switch",
+    "type",
+    "var",
+];
+
+/// Nodes highlighted whole: their children (escape sequences, string content) are not looked at.
+fn is_atomic(node: Node<'_>) -> bool {
+    matches!(
+        node.kind(),
+        "comment" | "interpreted_string_literal" | "raw_string_literal" | "rune_literal"
+    )
+}
+
+fn classify(node: Node<'_>, functions: &HashSet<usize>) -> Option<TokenClass> {
+    let kind = node.kind();
+    match kind {
+        "comment" => Some(TokenClass::Comment),
+        "interpreted_string_literal" | "raw_string_literal" | "rune_literal" => {
+            Some(TokenClass::String)
+        }
+        "int_literal" | "float_literal" | "imaginary_literal" => Some(TokenClass::Number),
+        "true" | "false" | "nil" | "iota" => Some(TokenClass::Constant),
+        "type_identifier" => Some(TokenClass::Type),
+        "identifier" | "field_identifier" if functions.contains(&node.id()) => {
+            Some(TokenClass::Function)
+        }
+        _ if !node.is_named() && KEYWORDS.contains(&kind) => Some(TokenClass::Keyword),
+        _ => None,
+    }
+}
+
+/// The name node a call or declaration makes a function: `f` in `f()`, `Fatal` in `log.Fatal()`.
+fn function_name(node: Node<'_>) -> Option<Node<'_>> {
+    match node.kind() {
+        "call_expression" => {
+            let callee = node.child_by_field_name("function")?;
+            match callee.kind() {
+                "identifier" => Some(callee),
+                "selector_expression" => callee.child_by_field_name("field"),
+                _ => None,
+            }
+        }
+        "function_declaration" | "method_declaration" => node.child_by_field_name("name"),
+        _ => None,
+    }
+}
+
+/// The classified tokens of each line of `range`, one vector per line (empty for a line with
+/// nothing to colour). Tokens spanning lines (block comments, raw strings) are split per line.
+/// Walks only the subtrees overlapping `range`.
+pub fn highlight(file: &GoFile, range: LineRange) -> Vec<Vec<Highlight>> {
+    let first_row = range.start().zero_based();
+    let last_row = range.end().zero_based();
+    let mut lines: Vec<Vec<Highlight>> = vec![Vec::new(); range.len() as usize];
+    let mut functions: HashSet<usize> = HashSet::new();
+    let overlaps = |n: Node<'_>| file.node_lines(n).overlaps(range);
+    let nodes = descendants_where(file.root(), |n| overlaps(n) && !is_atomic(n));
+    for node in nodes {
+        if !overlaps(node) {
+            continue;
+        }
+        // Pre-order: a call or declaration is seen before the name inside it.
+        if let Some(name) = function_name(node) {
+            functions.insert(name.id());
+        }
+        if node.child_count() > 0 && !is_atomic(node) {
+            continue;
+        }
+        let Some(class) = classify(node, &functions) else {
+            continue;
+        };
+        let (start, end) = (node.start_byte(), node.end_byte());
+        let rows = node.start_position().row.max(first_row)..=node.end_position().row.min(last_row);
+        for row in rows {
+            let (line_start, line_end) = file.line_bounds(row);
+            let from = start.max(line_start);
+            let to = end.min(line_end);
+            if from < to {
+                lines[row - first_row].push(Highlight {
+                    start: from - line_start,
+                    end: to - line_start,
+                    class,
+                });
+            }
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lines::LineNo;
+
+    fn range(a: u32, b: u32) -> LineRange {
+        LineRange::new(LineNo::new(a).unwrap(), LineNo::new(b).unwrap()).unwrap()
+    }
+
+    /// `(text, class)` of every token of each line.
+    fn classes(file: &GoFile, r: LineRange) -> Vec<Vec<(String, &'static str)>> {
+        highlight(file, r)
+            .into_iter()
+            .enumerate()
+            .map(|(i, spans)| {
+                let text = file.line_text(LineNo::new(r.start().get() + i as u32).unwrap());
+                spans
+                    .iter()
+                    .map(|h| (text[h.start..h.end].to_string(), h.class.as_str()))
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn classifies_keywords_calls_strings_numbers_and_comments() {
+        let src = "package a\n\nfunc run(cfg Config) error {\n\tif cfg.MTLS == nil { // off\n\t\tlog.Fatalf(\"no <b>%d</b>\", 42)\n\t}\n\treturn nil\n}\n";
+        let file = GoFile::parse(src.as_bytes().to_vec()).unwrap();
+        let got = classes(&file, range(3, 7));
+        let s = |t: &str, c: &'static str| (t.to_string(), c);
+        assert_eq!(
+            got[0],
+            [
+                s("func", "keyword"),
+                s("run", "function"),
+                s("Config", "type"),
+                s("error", "type")
+            ]
+        );
+        assert_eq!(
+            got[1],
+            [
+                s("if", "keyword"),
+                s("nil", "constant"),
+                s("// off", "comment")
+            ]
+        );
+        assert_eq!(
+            got[2],
+            [
+                s("Fatalf", "function"),
+                s("\"no <b>%d</b>\"", "string"),
+                s("42", "number")
+            ]
+        );
+        assert!(got[3].is_empty());
+        assert_eq!(got[4], [s("return", "keyword"), s("nil", "constant")]);
+    }
+
+    #[test]
+    fn splits_multi_line_tokens_and_clips_them_to_the_range() {
+        let src = "package a\n\nvar x = `one\ntwo\nthree` /* a\nb */\n";
+        let file = GoFile::parse(src.as_bytes().to_vec()).unwrap();
+        let got = classes(&file, range(4, 5));
+        assert_eq!(got[0], [("two".to_string(), "string")]);
+        assert_eq!(
+            got[1],
+            [
+                ("three`".to_string(), "string"),
+                ("/* a".to_string(), "comment")
+            ]
+        );
+    }
+}
