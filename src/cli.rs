@@ -44,15 +44,8 @@ pub struct DiffArgs {
     /// Only check this claim (repeatable).
     #[arg(long = "claim", value_name = "ID")]
     pub claims: Vec<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
-    /// Exit 0 even when refs drifted (broken, ambiguous and error refs still fail).
-    #[arg(long)]
-    pub allow_drift: bool,
-    /// When to colour text output (NO_COLOR is honoured in auto mode).
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
-    pub color: ColorChoice,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 impl DiffArgs {
@@ -95,6 +88,13 @@ pub struct FixArgs {
 pub struct VerifyArgs {
     #[command(flatten)]
     pub target: TargetArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// How `verify` and `diff` report: the format, colour, and whether drift fails the run.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

@@ -25,7 +25,8 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use cli::{
-    AuditArgs, Cli, ColorChoice, Command, DiffArgs, Exit, FixArgs, Format, TargetArgs, VerifyArgs,
+    AuditArgs, Cli, ColorChoice, Command, DiffArgs, Exit, FixArgs, Format, OutputArgs, TargetArgs,
+    VerifyArgs,
 };
 
 fn main() -> ExitCode {
@@ -215,10 +216,21 @@ fn run_verify(args: &VerifyArgs) -> anyhow::Result<Exit> {
     let Some(target) = prepare(&args.target)? else {
         return Ok(Exit::Unusable);
     };
-    let mut report = run(&target, &args.target, None, false)?;
-    report.fix_command = fix_command(&report, &args.target, None);
-    print(&render(&report, args.format, args.color))?;
-    Ok(if report.passed(args.allow_drift) {
+    check(&target, &args.target, None, &args.output)
+}
+
+/// Verifies (from `base`, for `diff`), prints the report in the asked format, and maps the
+/// outcome to the exit code.
+fn check(
+    target: &Target,
+    args: &TargetArgs,
+    base: Option<&str>,
+    output: &OutputArgs,
+) -> anyhow::Result<Exit> {
+    let mut report = run(target, args, base, false)?;
+    report.fix_command = fix_command(&report, args, base);
+    print(&render(&report, output.format, output.color))?;
+    Ok(if report.passed(output.allow_drift) {
         Exit::Verified
     } else {
         Exit::Failed
@@ -277,14 +289,7 @@ fn run_diff(args: &DiffArgs) -> anyhow::Result<Exit> {
     let Some(target) = prepare(&target_args)? else {
         return Ok(Exit::Unusable);
     };
-    let mut report = run(&target, &target_args, Some(&args.base), false)?;
-    report.fix_command = fix_command(&report, &target_args, Some(&args.base));
-    print(&render(&report, args.format, args.color))?;
-    Ok(if report.passed(args.allow_drift) {
-        Exit::Verified
-    } else {
-        Exit::Failed
-    })
+    check(&target, &target_args, Some(&args.base), &args.output)
 }
 
 fn run_fix(args: &FixArgs) -> anyhow::Result<Exit> {
