@@ -108,6 +108,8 @@ fn run(target: &Target, args: &TargetArgs) -> anyhow::Result<Report> {
     };
     let options = VerifyOptions {
         claims: args.claims.clone(),
+        cache: args.cache.clone(),
+        whole_files: args.whole_files,
     };
     Ok(verify::verify(
         &target.anchors,

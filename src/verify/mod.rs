@@ -1,6 +1,8 @@
 //! Verdicts: maps cited ranges through history, reads and parses each file once, evaluates every
 //! ref on its one tree, relocates what moved, and assembles the report in anchors.yaml order.
 
+pub mod cache;
+mod engine;
 pub mod history;
 pub mod relocate;
 
@@ -26,6 +28,10 @@ use relocate::{Candidate, OldDeclaration};
 pub struct VerifyOptions {
     /// Only these claim ids (all when empty).
     pub claims: Vec<String>,
+    /// Where to keep results by blob id between runs (`--cache DIR`); off when `None`.
+    pub cache: Option<std::path::PathBuf>,
+    /// Parse every cited file whole, never partially (for differential tests).
+    pub whole_files: bool,
 }
 
 /// Why verification could not run at all.
@@ -140,14 +146,11 @@ pub fn verify(
         });
         by_path[slot].1.push(j);
     }
+    let cache = options.cache.as_ref().map(cache::ResultCache::new);
     let evaluated: Vec<(usize, RefReport)> = by_path
         .par_iter()
         .flat_map_iter(|(path, members)| {
-            let parsed = read_and_parse(files, path);
-            members
-                .iter()
-                .map(|&j| (j, verify_job(&jobs[j], &parsed, files, history)))
-                .collect::<Vec<_>>()
+            engine::verify_path(path, members, &jobs, files, history, options, cache.as_ref())
         })
         .collect();
 
@@ -306,26 +309,8 @@ fn verify_job(
     history: Option<&HistorySource<'_>>,
 ) -> RefReport {
     let r = job.r;
-    let cited = r.lines.value;
     let (path, mapped) = job.primary();
-    let mut report = RefReport {
-        path: r.path.value.clone(),
-        lines: cited,
-        verdict: Verdict::Error,
-        error: None,
-        relocated: None,
-        candidates: Vec::new(),
-        expectations: Vec::new(),
-        parse_errors: Vec::new(),
-        excerpt: None,
-        culprit: None,
-        notes: Vec::new(),
-        touched: None,
-        cited_by: Vec::new(),
-    };
-    if let Some(HistoryOutcome::Unavailable(note)) = &job.history {
-        report.notes.push(note.clone());
-    }
+    let mut report = new_report(job);
     let file = match parsed {
         Ok(file) => file,
         Err(reason) => {
@@ -343,16 +328,7 @@ fn verify_job(
         report.expectations = relocate::evaluate_ref(r, file, range);
         report.parse_errors = file.parse_error_lines(range);
         if relocate::all_ok(&report.expectations) {
-            if path == r.path.value && range == cited {
-                report.verdict = Verdict::Verified;
-            } else {
-                report.verdict = Verdict::Drifted;
-                report.relocated = Some(Relocation {
-                    place: place(path, range),
-                    how: How::History,
-                });
-                report.culprit = culprit(job, history, CulpritKind::Moved);
-            }
+            settle_verified(&mut report, job, range, history);
             return report;
         }
         report.excerpt = Some(excerpt(file, range));
@@ -361,8 +337,67 @@ fn verify_job(
             .notes
             .push("every cited line was deleted since `at`".to_string());
     }
+    relocate_job(job, report, file, files, history)
+}
 
-    // The evidence is not at its (mapped) place: look for it by symbol, then by search.
+/// A report for `job` with no outcome yet (verdict `error`).
+fn new_report(job: &Job<'_>) -> RefReport {
+    let r = job.r;
+    let mut report = RefReport {
+        path: r.path.value.clone(),
+        lines: r.lines.value,
+        verdict: Verdict::Error,
+        error: None,
+        relocated: None,
+        candidates: Vec::new(),
+        expectations: Vec::new(),
+        parse_errors: Vec::new(),
+        excerpt: None,
+        culprit: None,
+        notes: Vec::new(),
+        touched: None,
+        cited_by: Vec::new(),
+    };
+    if let Some(HistoryOutcome::Unavailable(note)) = &job.history {
+        report.notes.push(note.clone());
+    }
+    report
+}
+
+/// Completes a report whose expectations all hold at `range`, the job's (mapped) place:
+/// verified there, or drifted when history moved it.
+fn settle_verified(
+    report: &mut RefReport,
+    job: &Job<'_>,
+    range: LineRange,
+    history: Option<&HistorySource<'_>>,
+) {
+    let (path, _) = job.primary();
+    if path == job.r.path.value && range == job.r.lines.value {
+        report.verdict = Verdict::Verified;
+    } else {
+        report.verdict = Verdict::Drifted;
+        report.relocated = Some(Relocation {
+            place: place(path, range),
+            how: How::History,
+        });
+        report.culprit = culprit(job, history, CulpritKind::Moved);
+    }
+}
+
+/// The evidence is not at its (mapped) place: look for it by symbol, then by search.
+fn relocate_job(
+    job: &Job<'_>,
+    mut report: RefReport,
+    file: &GoFile,
+    files: &dyn Files,
+    history: Option<&HistorySource<'_>>,
+) -> RefReport {
+    let r = job.r;
+    let cited = r.lines.value;
+    let (path, mapped) = job.primary();
+    let line_count = file.line_count();
+    let checkable = mapped.filter(|m| m.end().get() <= line_count);
     let old = old_context(job, file, history);
     let failed = checkable;
     let mut found =
