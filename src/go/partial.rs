@@ -88,11 +88,7 @@ mod tests {
         let partial = GoFile::parse_covering(src.as_bytes(), &[lines(line, line + 2)])
             .unwrap()
             .expect("a partial parse");
-        let call = crate::go::nodes_of_kinds(
-            &partial,
-            lines(line, line + 2),
-            &["call_expression"],
-        );
+        let call = crate::go::nodes_of_kinds(&partial, lines(line, line + 2), &["call_expression"]);
         assert_eq!(call.len(), 1);
         assert_eq!(partial.node_text(call[0]), "log.Fatal(\"x\")");
         assert_eq!(partial.node_lines(call[0]), lines(line + 1, line + 1));

@@ -108,13 +108,19 @@ pub fn segments(source: &[u8]) -> Option<Vec<Segment>> {
             }
             b'/' if source.get(i + 1) == Some(&b'*') => {
                 let close = find(&source[i + 2..], b"*/")?;
-                row += source[i..i + 2 + close].iter().filter(|c| **c == b'\n').count();
+                row += source[i..i + 2 + close]
+                    .iter()
+                    .filter(|c| **c == b'\n')
+                    .count();
                 i += close + 4;
                 Token::Other
             }
             b'`' => {
                 let close = memchr(b'`', &source[i + 1..])?;
-                row += source[i..i + 1 + close].iter().filter(|c| **c == b'\n').count();
+                row += source[i..i + 1 + close]
+                    .iter()
+                    .filter(|c| **c == b'\n')
+                    .count();
                 i += close + 2;
                 Token::Other
             }

@@ -3,9 +3,8 @@
 //! whole file (once) only for refs that do not hold there and must be relocated.
 
 use super::cache::{CachedCheck, ResultCache};
-use super::{
-    HistorySource, Job, VerifyOptions, new_report, relocate, settle_verified, verify_job,
-};
+use super::{HistorySource, Job, VerifyOptions, new_report, relocate, settle_verified, verify_job};
+use crate::anchors::Expectation;
 use crate::go::GoFile;
 use crate::lines::LineRange;
 use crate::report::{How, RefReport, Verdict};
@@ -41,7 +40,7 @@ pub(super) fn verify_path(
     let mut pending: Vec<usize> = Vec::new();
     let cached = cache.map(|c| c.load(&blob.id)).unwrap_or_default();
     for &j in members {
-        let hit = first(j).and_then(|range| Some((range, cached.get(&jobs[j].r, range)?)));
+        let hit = first(j).and_then(|range| Some((range, cached.get(jobs[j].r, range)?)));
         match hit {
             Some((range, check)) => {
                 let mut report = new_report(&jobs[j]);
@@ -54,7 +53,10 @@ pub(super) fn verify_path(
         }
     }
     let mut fresh: Vec<(usize, LineRange, CachedCheck)> = Vec::new();
-    let ranges: Option<Vec<LineRange>> = pending.iter().map(|&j| first(j)).collect();
+    let ranges: Option<Vec<LineRange>> = pending
+        .iter()
+        .map(|&j| first(j).filter(|_| !reads_outside(&jobs[j].r.expect)))
+        .collect();
     let partial = match ranges {
         // A ref with no place to check goes straight to relocation, which needs the whole file.
         Some(ranges) if !options.whole_files && !ranges.is_empty() => {
@@ -113,6 +115,17 @@ pub(super) fn verify_path(
     out
 }
 
+/// True when an expectation's message depends on code outside its range even when it holds:
+/// a `not` that holds quotes its inner expectation's failure, which names the nearest near
+/// miss anywhere in the file.
+fn reads_outside(expect: &[Expectation]) -> bool {
+    expect.iter().any(|e| match e {
+        Expectation::Not(_) => true,
+        Expectation::Any(inner) | Expectation::All(inner) => reads_outside(inner),
+        _ => false,
+    })
+}
+
 /// Lines in `bytes`, counted as [`GoFile::line_count`] does.
 fn line_count(bytes: &[u8]) -> u32 {
     if bytes.is_empty() {
@@ -130,7 +143,15 @@ mod tests {
 
     #[test]
     fn counts_lines_like_gofile() {
-        for src in ["", "package a", "package a\n", "a\n\nb", "a\n\nb\n", "\n", "\n\n"] {
+        for src in [
+            "",
+            "package a",
+            "package a\n",
+            "a\n\nb",
+            "a\n\nb\n",
+            "\n",
+            "\n\n",
+        ] {
             let file = GoFile::parse(src.as_bytes().to_vec()).unwrap();
             assert_eq!(line_count(src.as_bytes()), file.line_count(), "{src:?}");
         }

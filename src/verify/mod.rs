@@ -150,7 +150,15 @@ pub fn verify(
     let evaluated: Vec<(usize, RefReport)> = by_path
         .par_iter()
         .flat_map_iter(|(path, members)| {
-            engine::verify_path(path, members, &jobs, files, history, options, cache.as_ref())
+            engine::verify_path(
+                path,
+                members,
+                &jobs,
+                files,
+                history,
+                options,
+                cache.as_ref(),
+            )
         })
         .collect();
 

@@ -44,7 +44,10 @@ fn main() -> Result<()> {
                 let parsed = parser
                     .parse(blob.content(), None)
                     .context("tree-sitter gave up")?;
-                Ok((blob.content().len(), parsed.root_node().child_count()))
+                Ok((
+                    blob.content().len(),
+                    parsed.root_node().child_count() as usize,
+                ))
             },
         )
         .try_reduce(|| (0, 0), |a, b| Ok((a.0 + b.0, a.1 + b.1)))?;

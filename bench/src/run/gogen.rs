@@ -51,7 +51,7 @@ pub const WORDS: &[&str] = &[
 ];
 
 fn word(rng: &mut Rng) -> &'static str {
-    rng.pick(WORDS)
+    WORDS[rng.below(WORDS.len())]
 }
 
 fn title(s: &str) -> String {
@@ -222,7 +222,7 @@ pub fn cited(rng: &mut Rng, id: usize) -> Cited {
                     name: name.clone(),
                 },
                 expect: vec![format!(
-                    "{{ routes: {{ on: engine, paths: [/v1/{w}], methods: [GET, POST] }} }}"
+                    "{{ routes: {{ on: engine, paths: [/v1/{w}], methods: [GET] }} }}"
                 )],
                 grep: "Group".into(),
                 weaken: None,

@@ -205,10 +205,11 @@ fn main() -> Result<()> {
     let started = Instant::now();
     let c = corpus::generate(&dir, o.seed, o.files, o.commits, 1_000.min(max_k))?;
     println!(
-        "generated {} files ({:.1} MB at HEAD), {} commits in {:.1}s at {}",
+        "generated {} files ({:.1} MB at HEAD), {} commits ({} constructs weakened) in {:.1}s at {}",
         o.files,
         c.bytes_at_head as f64 / 1e6,
         c.commits,
+        c.refs.iter().filter(|r| r.weakened).count(),
         started.elapsed().as_secs_f64(),
         dir.display()
     );
@@ -254,7 +255,15 @@ fn main() -> Result<()> {
             let _ = std::fs::remove_dir_all(&cache);
             let cached = Invocation::new(
                 ac.clone(),
-                &["verify", "--anchors", "anchors.yaml", "--format", "json", "--cache", "cache"],
+                &[
+                    "verify",
+                    "--anchors",
+                    "anchors.yaml",
+                    "--format",
+                    "json",
+                    "--cache",
+                    "cache",
+                ],
             )
             .ok_codes(&[0, 1]);
             let cold = cached.output(&kdir)?;
@@ -312,7 +321,12 @@ fn main() -> Result<()> {
     }
 
     // Relocation: refs cited at the first commit, `at` 200 commits back.
-    let rk = *o.ks.iter().filter(|&&k| k <= 1_000).max().unwrap_or(&o.ks[0]);
+    let rk = *o
+        .ks
+        .iter()
+        .filter(|&&k| k <= 1_000)
+        .max()
+        .unwrap_or(&o.ks[0]);
     let kdir = dir.join(format!("k{rk}"));
     let relocate = Invocation::new(
         ac.clone(),
@@ -357,11 +371,18 @@ fn main() -> Result<()> {
     });
 
     // Verdicts must not depend on the number of threads.
-    let base = relocate.clone().env("RAYON_NUM_THREADS", "1").output(&kdir)?;
+    let base = relocate
+        .clone()
+        .env("RAYON_NUM_THREADS", "1")
+        .output(&kdir)?;
     let plain = verify_k(&ac, &dir, rk, "1")?;
     let mut same = true;
     for threads in ["2", "4"] {
-        same &= relocate.clone().env("RAYON_NUM_THREADS", threads).output(&kdir)? == base;
+        same &= relocate
+            .clone()
+            .env("RAYON_NUM_THREADS", threads)
+            .output(&kdir)?
+            == base;
         same &= verify_k(&ac, &dir, rk, threads)? == plain;
     }
     notes.push(format!(
@@ -399,7 +420,8 @@ fn print_table(rows: &[Row], o: &Options, notes: &[String]) {
     );
     let mut reference: Option<(String, f64)> = None;
     for r in rows {
-        let is_reference = r.tool == "anchorcheck verify" || r.tool.starts_with("anchorcheck verify, at");
+        let is_reference =
+            r.tool == "anchorcheck verify" || r.tool.starts_with("anchorcheck verify, at");
         if is_reference {
             reference = Some((r.k.clone(), r.m.seconds));
         }
@@ -412,7 +434,9 @@ fn print_table(rows: &[Row], o: &Options, notes: &[String]) {
             r.k, r.tool, r.m.seconds, ratio, r.m.rss_mb, r.note
         );
     }
-    println!("('x anchorchk' = the tool's time / anchorcheck's time in the same block: > 1 means anchorcheck is faster)");
+    println!(
+        "('x anchorchk' = the tool's time / anchorcheck's time in the same block: > 1 means anchorcheck is faster)"
+    );
     for n in notes {
         println!("{n}");
     }

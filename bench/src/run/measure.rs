@@ -97,7 +97,10 @@ impl Invocation {
             let text = std::fs::read_to_string(&report)?;
             let kb: f64 = text
                 .lines()
-                .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes): "))
+                .find_map(|l| {
+                    l.trim()
+                        .strip_prefix("Maximum resident set size (kbytes): ")
+                })
                 .context("no RSS in time's report")?
                 .trim()
                 .parse()?;
