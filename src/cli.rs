@@ -44,6 +44,9 @@ pub struct DiffArgs {
     /// Only check this claim (repeatable).
     #[arg(long = "claim", value_name = "ID")]
     pub claims: Vec<String>,
+    /// Keep results by git blob id in DIR, so unchanged files are not parsed again.
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -56,6 +59,8 @@ impl DiffArgs {
             repo: self.repo.clone(),
             rev: Some(self.head.clone()),
             claims: self.claims.clone(),
+            cache: self.cache.clone(),
+            whole_files: false,
         }
     }
 }
@@ -122,6 +127,12 @@ pub struct TargetArgs {
     /// Only verify this claim (repeatable).
     #[arg(long = "claim", value_name = "ID")]
     pub claims: Vec<String>,
+    /// Keep results by git blob id in DIR, so unchanged files are not parsed again.
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+    /// Parse every cited file whole (partial parsing off; for differential tests).
+    #[arg(long, hide = true)]
+    pub whole_files: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

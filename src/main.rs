@@ -139,6 +139,8 @@ fn run(
             .is_terminal()
             .then(|| progress_bar(Arc::clone(&bar))),
         keep_excerpts,
+        cache: args.cache.clone(),
+        whole_files: args.whole_files,
     };
     let report = verify::verify(
         &target.anchors,

@@ -12,9 +12,11 @@ pub mod calls;
 pub mod guards;
 pub mod highlight;
 pub mod literals;
+pub mod partial;
 pub mod query;
 pub mod routers;
 pub mod routes;
+pub mod segments;
 pub mod symbols;
 pub mod termination;
 pub mod tls;
@@ -29,6 +31,33 @@ pub fn language() -> Language {
 thread_local! {
     /// One parser per thread: rayon workers each keep theirs.
     static PARSER: RefCell<Option<Parser>> = const { RefCell::new(None) };
+}
+
+/// Parses `source` with this thread's parser, reading only the `included` byte ranges (all of
+/// it when empty); node positions stay those of the whole source.
+fn parse_tree(source: &[u8], included: &[tree_sitter::Range]) -> Result<Tree, GoError> {
+    PARSER.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            let mut parser = Parser::new();
+            parser
+                .set_language(&language())
+                .map_err(|e| GoError::Language(e.to_string()))?;
+            *slot = Some(parser);
+        }
+        let parser = slot.as_mut().ok_or(GoError::ParseFailed)?;
+        parser
+            .set_included_ranges(included)
+            .map_err(|_| GoError::ParseFailed)?;
+        let tree = parser.parse(source, None);
+        if !included.is_empty() {
+            // The parser is reused for whole files next.
+            parser
+                .set_included_ranges(&[])
+                .map_err(|_| GoError::ParseFailed)?;
+        }
+        tree.ok_or(GoError::ParseFailed)
+    })
 }
 
 /// A parsed Go file: its bytes, syntax tree and line starts.
@@ -80,30 +109,23 @@ impl GoFile {
     /// Parses Go source. tree-sitter recovers from syntax errors, so this only fails when the
     /// parser itself cannot run.
     pub fn parse(source: Vec<u8>) -> Result<GoFile, GoError> {
-        let tree = PARSER.with(|cell| {
-            let mut slot = cell.borrow_mut();
-            if slot.is_none() {
-                let mut parser = Parser::new();
-                parser
-                    .set_language(&language())
-                    .map_err(|e| GoError::Language(e.to_string()))?;
-                *slot = Some(parser);
-            }
-            let parser = slot.as_mut().ok_or(GoError::ParseFailed)?;
-            parser.parse(&source, None).ok_or(GoError::ParseFailed)
-        })?;
+        let tree = parse_tree(&source, &[])?;
+        Ok(GoFile::from_tree(source, tree))
+    }
+
+    fn from_tree(source: Vec<u8>, tree: Tree) -> GoFile {
         let mut line_starts = vec![0];
         line_starts.extend(memchr_newlines(&source));
         // A trailing newline does not start another line.
         if line_starts.len() > 1 && *line_starts.last().unwrap_or(&0) == source.len() {
             line_starts.pop();
         }
-        Ok(GoFile {
+        GoFile {
             source,
             tree,
             line_starts,
             facts: Facts::default(),
-        })
+        }
     }
 
     pub(crate) fn cached_calls(&self) -> &[calls::CallSite] {

@@ -1,6 +1,8 @@
 //! Verdicts: maps cited ranges through history, reads and parses each file once, evaluates every
 //! ref on its one tree, relocates what moved, and assembles the report in anchors.yaml order.
 
+pub mod cache;
+mod engine;
 #[cfg(test)]
 mod excerpt_tests;
 pub mod history;
@@ -38,6 +40,10 @@ pub struct VerifyOptions {
     /// the lines at a drifted ref's new place with the expectations evaluated there: what
     /// `audit` shows. Off, only refs that did not verify keep their (plain) lines.
     pub keep_excerpts: bool,
+    /// Where to keep results by blob id between runs (`--cache DIR`); off when `None`.
+    pub cache: Option<std::path::PathBuf>,
+    /// Parse every cited file whole, never partially (for differential tests).
+    pub whole_files: bool,
 }
 
 /// Why verification could not run at all.
@@ -162,14 +168,19 @@ pub fn verify(
         by_path[slot].1.push(j);
     }
     let counter = progress::FileCounter::new(options.progress.as_ref(), by_path.len());
+    let cache = options.cache.as_ref().map(cache::ResultCache::new);
     let evaluated: Vec<(usize, RefReport)> = by_path
         .par_iter()
         .flat_map_iter(|(path, members)| {
-            let parsed = read_and_parse(files, path);
-            let reports = members
-                .iter()
-                .map(|&j| (j, verify_job(&jobs[j], &parsed, files, history, options)))
-                .collect::<Vec<_>>();
+            let reports = engine::verify_path(
+                path,
+                members,
+                &jobs,
+                files,
+                history,
+                options,
+                cache.as_ref(),
+            );
             counter.finished_one();
             reports
         })
@@ -323,21 +334,12 @@ fn commit(info: &CommitInfo) -> Commit {
     }
 }
 
-/// Verifies one ref: at its mapped place, then by symbol, then by search.
-fn verify_job(
-    job: &Job<'_>,
-    parsed: &Result<GoFile, String>,
-    files: &dyn Files,
-    history: Option<&HistorySource<'_>>,
-    options: &VerifyOptions,
-) -> RefReport {
-    let keep = options.keep_excerpts;
+/// A report for `job` with no outcome yet (verdict `error`).
+fn new_report(job: &Job<'_>) -> RefReport {
     let r = job.r;
-    let cited = r.lines.value;
-    let (path, mapped) = job.primary();
     let mut report = RefReport {
         path: r.path.value.clone(),
-        lines: cited,
+        lines: r.lines.value,
         verdict: Verdict::Error,
         error: None,
         relocated: None,
@@ -357,6 +359,53 @@ fn verify_job(
     if job.report_touch {
         report.touched = job.mapping().and_then(|m| m.touched.clone());
     }
+    report
+}
+
+/// Completes a report whose expectations all hold at `range`, the job's (mapped) place:
+/// verified there, or drifted when history moved it. With `keep` (the parsed file, for
+/// `audit`) the lines are kept; a drifted ref's go with its relocation only, so every
+/// excerpt's marks come from expectations evaluated on it.
+fn settle_verified(
+    report: &mut RefReport,
+    job: &Job<'_>,
+    range: LineRange,
+    history: Option<&HistorySource<'_>>,
+    keep: Option<&GoFile>,
+) {
+    let (path, _) = job.primary();
+    if path == job.r.path.value && range == job.r.lines.value {
+        report.verdict = Verdict::Verified;
+        report.excerpt = keep.map(|file| excerpt(file, range, true));
+    } else {
+        report.verdict = Verdict::Drifted;
+        report.relocated = Some(Relocation {
+            place: place(path, range),
+            how: How::History,
+            excerpt: keep.map(|file| excerpt(file, range, true)),
+            expectations: if keep.is_some() {
+                report.expectations.clone()
+            } else {
+                Vec::new()
+            },
+        });
+        report.culprit = culprit(job, history, CulpritKind::Moved);
+    }
+}
+
+/// Verifies one ref: at its mapped place, then by symbol, then by search.
+fn verify_job(
+    job: &Job<'_>,
+    parsed: &Result<GoFile, String>,
+    files: &dyn Files,
+    history: Option<&HistorySource<'_>>,
+    options: &VerifyOptions,
+) -> RefReport {
+    let keep = options.keep_excerpts;
+    let r = job.r;
+    let cited = r.lines.value;
+    let (path, mapped) = job.primary();
+    let mut report = new_report(job);
     let file = match parsed {
         Ok(file) => file,
         Err(reason) => {
@@ -392,27 +441,7 @@ fn verify_job(
         report.expectations = relocate::evaluate_ref(r, file, range);
         report.parse_errors = file.parse_error_lines(range);
         if relocate::all_ok(&report.expectations) {
-            if path == r.path.value && range == cited {
-                report.verdict = Verdict::Verified;
-                if keep {
-                    report.excerpt = Some(excerpt(file, range, true));
-                }
-            } else {
-                // The checked place is the new place: its lines go with the relocation only,
-                // so every excerpt's marks come from expectations evaluated on it.
-                report.verdict = Verdict::Drifted;
-                report.relocated = Some(Relocation {
-                    place: place(path, range),
-                    how: How::History,
-                    excerpt: keep.then(|| excerpt(file, range, true)),
-                    expectations: if keep {
-                        report.expectations.clone()
-                    } else {
-                        Vec::new()
-                    },
-                });
-                report.culprit = culprit(job, history, CulpritKind::Moved);
-            }
+            settle_verified(&mut report, job, range, history, keep.then_some(file));
             return report;
         }
         report.excerpt = Some(excerpt(file, range, keep));

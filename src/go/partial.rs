@@ -1,0 +1,144 @@
+//! Partial parsing: a tree of only the top-level declarations that questions about some line
+//! ranges need, with every position still that of the whole file.
+//!
+//! Parsing dominates a verification run, and a cited range usually sits in one declaration of
+//! a much larger file. tree-sitter's included ranges let the parser skip the rest without
+//! reading it, so line numbers, byte offsets and node texts are unchanged and every matcher
+//! works on the partial tree as on the whole one, as long as it only asks about the kept
+//! declarations. Verifying at the cited range asks only that; relocation, near-miss messages
+//! and culprit checks look at the whole file, so callers parse it whole for those.
+
+use std::ops::Range;
+
+use tree_sitter::Point;
+
+use super::segments;
+use super::{GoError, GoFile, parse_tree};
+use crate::lines::LineRange;
+
+/// A partial parse is not worth it when it would read more than this share of the file.
+const MAX_SHARE_PERCENT: usize = 75;
+
+impl GoFile {
+    /// Parses only the declarations overlapping `ranges` (with the header, imports,
+    /// package-level constants and variables, and declarations binding names they use).
+    /// `None` when that would not be reliably the same as the whole-file tree there: the
+    /// lexical scan was unsure, the partial tree has syntax errors, or it would read most of
+    /// the file anyway.
+    pub fn parse_covering(source: &[u8], ranges: &[LineRange]) -> Result<Option<GoFile>, GoError> {
+        let Some(segments) = segments::segments(source) else {
+            return Ok(None);
+        };
+        let rows: Vec<Range<usize>> = ranges
+            .iter()
+            .map(|r| r.start().zero_based()..r.end().zero_based() + 1)
+            .collect();
+        let needed = segments::needed(source, &segments, &rows);
+        let kept: usize = needed.iter().map(Range::len).sum();
+        if kept * 100 > source.len() * MAX_SHARE_PERCENT {
+            return Ok(None);
+        }
+        let line_starts: Vec<usize> = std::iter::once(0)
+            .chain(super::memchr_newlines(source))
+            .collect();
+        let point = |byte: usize| {
+            let row = line_starts.partition_point(|&s| s <= byte) - 1;
+            Point::new(row, byte - line_starts[row])
+        };
+        let included: Vec<tree_sitter::Range> = needed
+            .iter()
+            .map(|r| tree_sitter::Range {
+                start_byte: r.start,
+                end_byte: r.end,
+                start_point: point(r.start),
+                end_point: point(r.end),
+            })
+            .collect();
+        let tree = parse_tree(source, &included)?;
+        if tree.root_node().has_error() {
+            return Ok(None);
+        }
+        Ok(Some(GoFile::from_tree(source.to_vec(), tree)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lines::LineNo;
+
+    fn lines(a: u32, b: u32) -> LineRange {
+        LineRange::new(LineNo::new(a).unwrap(), LineNo::new(b).unwrap()).unwrap()
+    }
+
+    fn padding(n: usize) -> String {
+        (0..n)
+            .map(|i| format!("func pad{i}() {{\n\tx := {i}\n\t_ = x\n}}\n\n"))
+            .collect()
+    }
+
+    #[test]
+    fn partial_tree_keeps_whole_file_positions() {
+        let src = format!(
+            "package a\n\n{}func target() {{\n\tlog.Fatal(\"x\")\n}}\n\n{}",
+            padding(20),
+            padding(20)
+        );
+        let line = 2 + 20 * 5 + 1;
+        let partial = GoFile::parse_covering(src.as_bytes(), &[lines(line, line + 2)])
+            .unwrap()
+            .expect("a partial parse");
+        let call = crate::go::nodes_of_kinds(&partial, lines(line, line + 2), &["call_expression"]);
+        assert_eq!(call.len(), 1);
+        assert_eq!(partial.node_text(call[0]), "log.Fatal(\"x\")");
+        assert_eq!(partial.node_lines(call[0]), lines(line + 1, line + 1));
+        // The padding functions were never parsed.
+        let all = partial.full_range().unwrap();
+        let funcs = crate::go::nodes_of_kinds(&partial, all, &["function_declaration"]);
+        assert_eq!(funcs.len(), 1);
+    }
+
+    #[test]
+    fn raw_strings_holding_func_lines_do_not_split_declarations() {
+        let src = format!(
+            "package a\n\nfunc f() {{\n\ts := `\nfunc g() {{\n}}\n`\n\t_ = s\n}}\n\n{}",
+            padding(30)
+        );
+        let partial = GoFile::parse_covering(src.as_bytes(), &[lines(3, 9)])
+            .unwrap()
+            .expect("a partial parse");
+        assert!(!partial.root().has_error());
+        let funcs = crate::go::nodes_of_kinds(&partial, lines(1, 9), &["function_declaration"]);
+        assert_eq!(funcs.len(), 1);
+    }
+
+    #[test]
+    fn declarations_binding_used_names_are_kept() {
+        let src = format!(
+            "package a\n\nfunc routes(mux *http.ServeMux) {{\n\tmux.HandleFunc(pathX, h)\n}}\n\n{}func other() {{\n\tconst pathX = \"/x\"\n}}\n",
+            padding(30)
+        );
+        let partial = GoFile::parse_covering(src.as_bytes(), &[lines(3, 5)])
+            .unwrap()
+            .expect("a partial parse");
+        let all = partial.full_range().unwrap();
+        let funcs = crate::go::nodes_of_kinds(&partial, all, &["function_declaration"]);
+        assert_eq!(funcs.len(), 2, "routes and the function binding pathX");
+    }
+
+    #[test]
+    fn unbalanced_or_mostly_cited_files_are_parsed_whole() {
+        let unbalanced = format!("package a\n\nfunc f() {{\n{}", padding(30));
+        assert!(
+            GoFile::parse_covering(unbalanced.as_bytes(), &[lines(3, 3)])
+                .unwrap()
+                .is_none()
+        );
+        let small = "package a\n\nfunc f() {\n\tpanic(1)\n}\n";
+        assert!(
+            GoFile::parse_covering(small.as_bytes(), &[lines(3, 5)])
+                .unwrap()
+                .is_none()
+        );
+    }
+}

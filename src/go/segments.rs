@@ -1,0 +1,293 @@
+//! Top-level declarations found by a lexical scan, without parsing: where each `func`, `type`,
+//! `var`, `const` and `import` begins, so a partial parse can include only the ones it needs.
+//!
+//! The scan tracks comments, strings, runes and raw strings (which may hold a line starting
+//! with `func`) and bracket depth; a declaration starts at a keyword at the start of a line at
+//! depth 0. Whenever the scan is unsure (unbalanced brackets, an unterminated literal) it gives
+//! up and the caller parses the whole file.
+
+use std::collections::HashSet;
+use std::ops::Range;
+
+/// What a segment declares at the top level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SegmentKind {
+    /// Everything before the first declaration: the package clause and leading comments.
+    Header,
+    Import,
+    Const,
+    Var,
+    Func,
+    Type,
+}
+
+/// One top-level declaration with the comments and blank lines after it, up to the next one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Segment {
+    pub kind: SegmentKind,
+    pub bytes: Range<usize>,
+    /// 0-based rows, end exclusive.
+    pub rows: Range<usize>,
+    /// Names bound by `const`/`var` specs anywhere inside (a function's local constants), which
+    /// string resolution may look up from other declarations.
+    pub binds: Vec<String>,
+    /// A `const (`/`var (` group inside: its names were not listed, so keep it to be safe.
+    pub binds_unknown: bool,
+}
+
+fn is_ident_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
+}
+
+/// One lexical token the scan cares about.
+enum Token<'s> {
+    Ident(&'s [u8]),
+    Open,
+    Close,
+    Comma,
+    Assign,
+    Other,
+}
+
+/// The segments of `source`, tiling it from byte 0 to the end; `None` when the scan is unsure.
+pub fn segments(source: &[u8]) -> Option<Vec<Segment>> {
+    let mut out: Vec<Segment> = Vec::new();
+    let mut start = (SegmentKind::Header, 0usize, 0usize);
+    let mut depth: i64 = 0;
+    let mut row = 0usize;
+    let mut at_line_start = true;
+    let mut binds: Vec<String> = Vec::new();
+    let mut binds_unknown = false;
+    // After `const`/`var`: collecting the names that follow.
+    let mut binding: Option<bool> = None;
+    let mut pending: Vec<String> = Vec::new();
+    let mut i = 0usize;
+    let n = source.len();
+    while i < n {
+        let b = source[i];
+        if at_line_start && depth == 0 && is_ident_byte(b) {
+            let end = (i..n).find(|&j| !is_ident_byte(source[j])).unwrap_or(n);
+            let kind = match &source[i..end] {
+                b"func" => Some(SegmentKind::Func),
+                b"type" => Some(SegmentKind::Type),
+                b"var" => Some(SegmentKind::Var),
+                b"const" => Some(SegmentKind::Const),
+                b"import" => Some(SegmentKind::Import),
+                _ => None,
+            };
+            if let Some(kind) = kind {
+                out.push(Segment {
+                    kind: start.0,
+                    bytes: start.1..i,
+                    rows: start.2..row,
+                    binds: std::mem::take(&mut binds),
+                    binds_unknown: std::mem::take(&mut binds_unknown),
+                });
+                start = (kind, i, row);
+            }
+        }
+        at_line_start = false;
+        let token = match b {
+            b'\n' => {
+                row += 1;
+                at_line_start = true;
+                i += 1;
+                if binding == Some(false) {
+                    pending.clear();
+                    binding = None;
+                }
+                continue;
+            }
+            b' ' | b'\t' | b'\r' => {
+                i += 1;
+                continue;
+            }
+            b'/' if source.get(i + 1) == Some(&b'/') => {
+                i = memchr(b'\n', &source[i..]).map_or(n, |p| i + p);
+                continue;
+            }
+            b'/' if source.get(i + 1) == Some(&b'*') => {
+                let close = find(&source[i + 2..], b"*/")?;
+                row += source[i..i + 2 + close]
+                    .iter()
+                    .filter(|c| **c == b'\n')
+                    .count();
+                i += close + 4;
+                Token::Other
+            }
+            b'`' => {
+                let close = memchr(b'`', &source[i + 1..])?;
+                row += source[i..i + 1 + close]
+                    .iter()
+                    .filter(|c| **c == b'\n')
+                    .count();
+                i += close + 2;
+                Token::Other
+            }
+            b'"' | b'\'' => {
+                let mut j = i + 1;
+                loop {
+                    match source.get(j)? {
+                        b'\\' => j += 2,
+                        b'\n' => return None,
+                        c if *c == b => break,
+                        _ => j += 1,
+                    }
+                }
+                i = j + 1;
+                Token::Other
+            }
+            b'{' | b'(' | b'[' => {
+                depth += 1;
+                i += 1;
+                Token::Open
+            }
+            b'}' | b')' | b']' => {
+                depth -= 1;
+                if depth < 0 {
+                    return None;
+                }
+                i += 1;
+                Token::Close
+            }
+            b',' => {
+                i += 1;
+                Token::Comma
+            }
+            b'=' if source.get(i + 1) != Some(&b'=') => {
+                i += 1;
+                Token::Assign
+            }
+            c if is_ident_byte(c) => {
+                let end = (i..n).find(|&j| !is_ident_byte(source[j])).unwrap_or(n);
+                let word = &source[i..end];
+                i = end;
+                Token::Ident(word)
+            }
+            _ => {
+                i += 1;
+                Token::Other
+            }
+        };
+        binding = match (binding, token) {
+            (_, Token::Ident(b"const" | b"var")) => {
+                pending.clear();
+                Some(true)
+            }
+            (Some(true), Token::Ident(name)) => {
+                pending.push(String::from_utf8_lossy(name).into_owned());
+                Some(false)
+            }
+            (Some(true), Token::Open) => {
+                binds_unknown = true;
+                None
+            }
+            (Some(false), Token::Comma) => Some(true),
+            // Only specs with a value bind a resolvable name (`var err error` does not).
+            (Some(false), Token::Assign) => {
+                binds.append(&mut pending);
+                None
+            }
+            (Some(false), Token::Ident(_) | Token::Other | Token::Open | Token::Close) => {
+                Some(false)
+            }
+            _ => None,
+        };
+    }
+    if depth != 0 {
+        return None;
+    }
+    out.push(Segment {
+        kind: start.0,
+        bytes: start.1..n,
+        rows: start.2..row + 1,
+        binds,
+        binds_unknown,
+    });
+    Some(out)
+}
+
+fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
+    haystack.iter().position(|b| *b == needle)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Adds the identifiers of `text` to `out` (line comments and literals skipped; block
+/// comments are not, which can only keep more than needed).
+fn identifiers<'s>(text: &'s [u8], out: &mut HashSet<&'s [u8]>) {
+    let mut i = 0;
+    while i < text.len() {
+        let b = text[i];
+        if b == b'/' && text.get(i + 1) == Some(&b'/') {
+            i = memchr(b'\n', &text[i..]).map_or(text.len(), |p| i + p);
+        } else if b == b'"' || b == b'`' || b == b'\'' {
+            // Literals were validated by the scan; skip to the closing quote.
+            let mut j = i + 1;
+            while j < text.len() && text[j] != b {
+                j += if b != b'`' && text[j] == b'\\' { 2 } else { 1 };
+            }
+            i = j + 1;
+        } else if is_ident_byte(b) {
+            let end = (i..text.len())
+                .find(|&j| !is_ident_byte(text[j]))
+                .unwrap_or(text.len());
+            out.insert(&text[i..end]);
+            i = end;
+        } else {
+            i += 1;
+        }
+    }
+}
+
+/// The byte ranges a partial parse must include to answer questions about `rows` (0-based,
+/// end exclusive): the header, imports, package-level constants and variables, every
+/// declaration overlapping the rows, and any declaration binding a name those use (string
+/// constants resolve through every `const`/`var` spec of the file).
+pub fn needed(source: &[u8], segments: &[Segment], rows: &[Range<usize>]) -> Vec<Range<usize>> {
+    let mut keep: Vec<bool> = segments
+        .iter()
+        .map(|s| {
+            matches!(
+                s.kind,
+                SegmentKind::Header | SegmentKind::Import | SegmentKind::Const | SegmentKind::Var
+            ) || s.binds_unknown
+                || rows
+                    .iter()
+                    .any(|r| r.start < s.rows.end && s.rows.start < r.end)
+        })
+        .collect();
+    let mut used: HashSet<&[u8]> = HashSet::new();
+    let mut scanned = vec![false; segments.len()];
+    loop {
+        for (i, s) in segments.iter().enumerate() {
+            if keep[i] && !scanned[i] {
+                identifiers(&source[s.bytes.clone()], &mut used);
+                scanned[i] = true;
+            }
+        }
+        let mut changed = false;
+        for (i, s) in segments.iter().enumerate() {
+            if !keep[i] && s.binds.iter().any(|b| used.contains(b.as_bytes())) {
+                keep[i] = true;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let mut ranges: Vec<Range<usize>> = Vec::new();
+    for (s, k) in segments.iter().zip(keep) {
+        if !k || s.bytes.is_empty() {
+            continue;
+        }
+        match ranges.last_mut() {
+            Some(last) if last.end == s.bytes.start => last.end = s.bytes.end,
+            _ => ranges.push(s.bytes.clone()),
+        }
+    }
+    ranges
+}

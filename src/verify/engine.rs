@@ -1,0 +1,165 @@
+//! Verifies the refs checked at one path: reads the blob once, answers what it can from the
+//! result cache, parses only the declarations the remaining cited ranges need, and parses the
+//! whole file (once) only for refs that do not hold there and must be relocated.
+
+use super::cache::{CachedCheck, ResultCache};
+use super::{HistorySource, Job, VerifyOptions, new_report, relocate, settle_verified, verify_job};
+use crate::anchors::Expectation;
+use crate::go::GoFile;
+use crate::lines::LineRange;
+use crate::report::{How, RefReport, Verdict};
+use crate::source::Files;
+
+/// Verifies `members` (indexes into `jobs`), all checked first at `path`.
+pub(super) fn verify_path(
+    path: &str,
+    members: &[usize],
+    jobs: &[Job<'_>],
+    files: &dyn Files,
+    history: Option<&HistorySource<'_>>,
+    options: &VerifyOptions,
+    cache: Option<&ResultCache>,
+) -> Vec<(usize, RefReport)> {
+    let blob = match files.read(path) {
+        Ok(blob) => blob,
+        Err(problem) => {
+            let failed = Err(problem.to_string());
+            return members
+                .iter()
+                .map(|&j| (j, verify_job(&jobs[j], &failed, files, history, options)))
+                .collect();
+        }
+    };
+    let line_count = line_count(&blob.bytes);
+    // Each ref's first place to check, when it lies inside the file.
+    let first = |j: usize| {
+        let (_, mapped) = jobs[j].primary();
+        mapped.filter(|m| m.end().get() <= line_count)
+    };
+    let mut out = Vec::with_capacity(members.len());
+    let mut pending: Vec<usize> = Vec::new();
+    // `audit` keeps every ref's highlighted lines, which only a whole parse gives and the
+    // cache does not hold.
+    let whole_only = options.whole_files || options.keep_excerpts;
+    let cached = cache
+        .filter(|_| !options.keep_excerpts)
+        .map(|c| c.load(&blob.id))
+        .unwrap_or_default();
+    for &j in members {
+        let hit = first(j).and_then(|range| Some((range, cached.get(jobs[j].r, range)?)));
+        match hit {
+            Some((range, check)) => {
+                let mut report = new_report(&jobs[j]);
+                report.expectations = check.expectations.clone();
+                report.parse_errors = check.parse_errors.clone();
+                settle_verified(&mut report, &jobs[j], range, history, None);
+                out.push((j, report));
+            }
+            None => pending.push(j),
+        }
+    }
+    let mut fresh: Vec<(usize, LineRange, CachedCheck)> = Vec::new();
+    let ranges: Option<Vec<LineRange>> = pending
+        .iter()
+        .map(|&j| first(j).filter(|_| !reads_outside(&jobs[j].r.expect)))
+        .collect();
+    let partial = match ranges {
+        // A ref with no place to check goes straight to relocation, which needs the whole file.
+        Some(ranges) if !whole_only && !ranges.is_empty() => {
+            GoFile::parse_covering(&blob.bytes, &ranges).ok().flatten()
+        }
+        _ => None,
+    };
+    let mut whole_needed: Vec<usize> = Vec::new();
+    match &partial {
+        Some(file) => {
+            for &j in &pending {
+                let Some(range) = first(j) else {
+                    whole_needed.push(j);
+                    continue;
+                };
+                let results = relocate::evaluate_ref(jobs[j].r, file, range);
+                if !relocate::all_ok(&results) {
+                    // Failing refs get near-miss messages and relocation from the whole file.
+                    whole_needed.push(j);
+                    continue;
+                }
+                let mut report = new_report(&jobs[j]);
+                report.expectations = results;
+                report.parse_errors = file.parse_error_lines(range);
+                settle_verified(&mut report, &jobs[j], range, history, None);
+                fresh.push((j, range, CachedCheck::of(&report)));
+                out.push((j, report));
+            }
+        }
+        None => whole_needed = pending,
+    }
+    drop(partial);
+    if !whole_needed.is_empty() {
+        let parsed = GoFile::parse(blob.bytes).map_err(|e| e.to_string());
+        for j in whole_needed {
+            let report = verify_job(&jobs[j], &parsed, files, history, options);
+            let held_first = report.verdict == Verdict::Verified
+                || report
+                    .relocated
+                    .as_ref()
+                    .is_some_and(|r| r.how == How::History);
+            if let Some(range) = first(j).filter(|_| held_first) {
+                fresh.push((j, range, CachedCheck::of(&report)));
+            }
+            out.push((j, report));
+        }
+    }
+    if let Some(cache) = cache
+        && !fresh.is_empty()
+    {
+        let entries = fresh
+            .iter()
+            .map(|(j, range, check)| (jobs[*j].r, *range, check.clone()));
+        cache.store(&blob.id, cached, entries);
+    }
+    out
+}
+
+/// True when an expectation's message depends on code outside its range even when it holds:
+/// a `not` that holds quotes its inner expectation's failure, which names the nearest near
+/// miss anywhere in the file.
+fn reads_outside(expect: &[Expectation]) -> bool {
+    expect.iter().any(|e| match e {
+        Expectation::Not(_) => true,
+        Expectation::Any(inner) | Expectation::All(inner) => reads_outside(inner),
+        _ => false,
+    })
+}
+
+/// Lines in `bytes`, counted as [`GoFile::line_count`] does.
+fn line_count(bytes: &[u8]) -> u32 {
+    if bytes.is_empty() {
+        return 0;
+    }
+    let newlines = bytes.iter().filter(|b| **b == b'\n').count();
+    let trailing = usize::from(bytes.last() == Some(&b'\n'));
+    u32::try_from(newlines + 1 - trailing).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::line_count;
+    use crate::go::GoFile;
+
+    #[test]
+    fn counts_lines_like_gofile() {
+        for src in [
+            "",
+            "package a",
+            "package a\n",
+            "a\n\nb",
+            "a\n\nb\n",
+            "\n",
+            "\n\n",
+        ] {
+            let file = GoFile::parse(src.as_bytes().to_vec()).unwrap();
+            assert_eq!(line_count(src.as_bytes()), file.line_count(), "{src:?}");
+        }
+    }
+}
