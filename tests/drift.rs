@@ -286,3 +286,44 @@ fn symbol_moved_to_another_file_of_the_package_is_drifted_there() {
         + 1;
     assert_eq!(r["relocated"]["lines"], line.to_string());
 }
+
+#[test]
+fn file_renamed_after_its_cited_lines_were_deleted_is_still_followed() {
+    let mut repo = TestRepo::new();
+    let fields: String = (0..12).map(|i| format!("\tfield{i} string\n")).collect();
+    let config =
+        format!("type config struct {{\n\trequireMTLS bool\n\tcaFile      string\n{fields}}}\n");
+    let check = "func check(cfg config) error {\n\tif cfg.requireMTLS && cfg.caFile == \"\" {\n\t\treturn errors.New(\"mtls required\")\n\t}\n\treturn nil\n}\n";
+    let header = "package agent\n\nimport \"errors\"\n\n";
+    let first = format!("{header}{config}\n{check}");
+    let guard_line = first
+        .lines()
+        .position(|l| l.contains("if cfg.requireMTLS"))
+        .unwrap()
+        + 1;
+    repo.write("pkg/agent/a.go", &first);
+    let at = repo.commit_all("add the guard").to_string();
+    // The function moves above the (much longer) struct: history sees every cited line
+    // deleted, so only search can find it...
+    repo.write("pkg/agent/a.go", format!("{header}{check}\n{config}"));
+    repo.commit_all("reorder");
+    // ...in the file's new name, which history must keep following.
+    std::fs::rename(
+        repo.path().join("pkg/agent/a.go"),
+        repo.path().join("pkg/agent/guard.go"),
+    )
+    .unwrap();
+    repo.commit_all("rename a.go");
+    let anchors = format!(
+        "version: 1\nclaims:\n  - id: guard\n    status: required\n    refs:\n      - path: pkg/agent/a.go\n        lines: {}-{}\n        at: {at}\n        expect: [{{ fail_closed: {{ when: \"(?i)mtls\" }} }}]\n",
+        guard_line,
+        guard_line + 2
+    );
+    repo.write("anchors.yaml", anchors);
+    let (_, report) = verify_json(repo.path(), &[]);
+    let r = claim_ref(&report, "guard");
+    assert_eq!(r["verdict"], "drifted", "{r:#}");
+    assert_eq!(r["relocated"]["path"], "pkg/agent/guard.go");
+    assert_eq!(r["relocated"]["how"], "search");
+    assert_eq!(r["relocated"]["lines"], "6-8");
+}

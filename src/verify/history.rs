@@ -77,6 +77,8 @@ pub struct Mapping {
     pub steps: Vec<Step>,
     /// How history touched the cited lines themselves (not merely shifted them), first time.
     pub touched: Option<String>,
+    /// The file was deleted with no rename found; nothing more to follow.
+    pub file_gone: bool,
 }
 
 /// The cited place after one commit (or the working tree, `commit: None`) that changed its file.
@@ -149,12 +151,15 @@ pub fn map_through_history(
                 lines: Some(tracked[i].lines),
                 steps: Vec::new(),
                 touched: None,
+                file_gone: false,
             })
             .collect();
         for (old, new, commit) in &steps {
             let mut paths: Vec<String> = state
                 .iter()
-                .filter(|m| m.lines.is_some())
+                // A file whose cited lines were all deleted is still followed through renames,
+                // so symbol and search relocation look in the file where it is now.
+                .filter(|m| !m.file_gone)
                 .map(|m| m.path.clone())
                 .collect();
             paths.sort();
@@ -164,10 +169,23 @@ pub fn map_through_history(
             }
             let changes = git.changes(old, new, &paths)?;
             for mapping in &mut state {
-                let Some(lines) = mapping.lines else { continue };
+                if mapping.file_gone {
+                    continue;
+                }
                 let Some(change) = changes.get(&mapping.path) else {
                     continue;
                 };
+                let Some(lines) = mapping.lines else {
+                    match change {
+                        FileChange::Renamed { new_path, .. } => mapping.path = new_path.clone(),
+                        FileChange::Deleted => mapping.file_gone = true,
+                        FileChange::Modified { .. } => {}
+                    }
+                    continue;
+                };
+                if *change == FileChange::Deleted {
+                    mapping.file_gone = true;
+                }
                 let (path, new_lines, touch) = match change {
                     FileChange::Modified { hunks } => (
                         mapping.path.clone(),
