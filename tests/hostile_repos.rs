@@ -15,7 +15,8 @@ use anchorcheck::verify::{self, RevisionInfo, VerifyOptions};
 use common::{TestRepo, anchorcheck, verify_json};
 use git2::{Index, IndexEntry, IndexTime, Oid, Signature, Time};
 
-const GUARD: &str = "package a\n\nfunc start() {\n\tif !mtls {\n\t\tlog.Fatal(\"mtls required\")\n\t}\n}\n";
+const GUARD: &str =
+    "package a\n\nfunc start() {\n\tif !mtls {\n\t\tlog.Fatal(\"mtls required\")\n\t}\n}\n";
 
 /// An index entry for `path` with `mode`, pointing at `id`.
 fn entry(path: &[u8], mode: u32, id: Oid) -> IndexEntry {
@@ -50,7 +51,12 @@ fn commit_entries(repo: &TestRepo, entries: &[(&[u8], u32, &[u8])]) -> Oid {
     }
     let tree_id = index.write_tree_to(&repo.repo).unwrap();
     let tree = repo.repo.find_tree(tree_id).unwrap();
-    let sig = Signature::new("Ada Tester", "ada@example.com", &Time::new(1_790_000_000, 0)).unwrap();
+    let sig = Signature::new(
+        "Ada Tester",
+        "ada@example.com",
+        &Time::new(1_790_000_000, 0),
+    )
+    .unwrap();
     let parents: Vec<git2::Commit<'_>> = repo
         .repo
         .head()
@@ -249,8 +255,11 @@ fn shallow_clone_without_the_at_commit_says_so_and_still_verifies() {
     assert_eq!(code, 1, "the guard moved down ten lines: {json}");
     let r = &json["claims"][0]["refs"][0];
     assert_eq!(r["verdict"], "drifted");
-    assert_eq!(r["relocated"]["how"], "search", "history is unavailable, search is not");
-    assert_eq!(r["relocated"]["lines"], "15-15");
+    assert_eq!(
+        r["relocated"]["how"], "search",
+        "history is unavailable, search is not"
+    );
+    assert_eq!(r["relocated"]["lines"], "15");
     let notes = r["notes"].to_string();
     assert!(notes.contains("not in this repository"), "{notes}");
 }
@@ -275,10 +284,17 @@ fn linked_worktree_is_read_at_its_own_head_and_working_files() {
     )
     .unwrap();
     let (code, json) = verify_json(&wt_path, &[]);
-    assert_eq!(code, 0, "the side worktree's HEAD still has the guard: {json}");
+    assert_eq!(
+        code, 0,
+        "the side worktree's HEAD still has the guard: {json}"
+    );
     assert_eq!(json["commit"], first.to_string());
     // An uncommitted edit in the linked worktree shows under WORKTREE only.
-    std::fs::write(wt_path.join("a.go"), GUARD.replace("log.Fatal", "log.Print")).unwrap();
+    std::fs::write(
+        wt_path.join("a.go"),
+        GUARD.replace("log.Fatal", "log.Print"),
+    )
+    .unwrap();
     let (code, _) = verify_json(&wt_path, &["--rev", "WORKTREE"]);
     assert_eq!(code, 1);
 }
@@ -332,7 +348,8 @@ fn a_repository_written_to_during_the_run_is_read_at_the_resolved_commit() {
         std::thread::spawn(move || {
             // Another process committing and editing files while anchorcheck reads.
             let git = git2::Repository::open(&path).unwrap();
-            let sig = Signature::new("Writer", "w@example.com", &Time::new(1_800_000_000, 0)).unwrap();
+            let sig =
+                Signature::new("Writer", "w@example.com", &Time::new(1_800_000_000, 0)).unwrap();
             while !stop.load(Ordering::Relaxed) {
                 let n = commits.load(Ordering::Relaxed);
                 let body = format!("{}// edit {n}\n", GUARD.replace("log.Fatal", "log.Printf"));

@@ -5,7 +5,8 @@ mod common;
 
 use common::{TestRepo, anchorcheck, verify_json};
 
-const GUARD: &str = "package a\n\nfunc start() {\n\tif !mtls {\n\t\tlog.Fatal(\"mtls required\")\n\t}\n}\n";
+const GUARD: &str =
+    "package a\n\nfunc start() {\n\tif !mtls {\n\t\tlog.Fatal(\"mtls required\")\n\t}\n}\n";
 
 fn repo_with(anchors: &str) -> TestRepo {
     let mut repo = TestRepo::new();
@@ -24,7 +25,10 @@ fn a_run_with_no_refs_is_unusable() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("nothing to verify"), "{stderr}");
-    assert!(out.stdout.is_empty(), "no report that could be read as a pass");
+    assert!(
+        out.stdout.is_empty(),
+        "no report that could be read as a pass"
+    );
 }
 
 #[test]

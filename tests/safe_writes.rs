@@ -57,9 +57,16 @@ fn full_disk_is_an_error_and_changes_nothing() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("cannot write the temporary file"), "{stderr}");
+    assert!(
+        stderr.contains("cannot write the temporary file"),
+        "{stderr}"
+    );
     assert!(stderr.contains("nothing was written"), "{stderr}");
-    assert_eq!(snapshot(repo.path()), before, "no file changed, no temp file left");
+    assert_eq!(
+        snapshot(repo.path()),
+        before,
+        "no file changed, no temp file left"
+    );
 }
 
 #[cfg(unix)]
@@ -73,6 +80,9 @@ fn read_only_anchors_file_is_an_error_and_changes_nothing() {
     let out = anchorcheck(repo.path()).arg("fix").output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("anchors.yaml: the file is read-only"), "{stderr}");
+    assert!(
+        stderr.contains("anchors.yaml: the file is read-only"),
+        "{stderr}"
+    );
     assert_eq!(snapshot(repo.path()), before);
 }

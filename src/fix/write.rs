@@ -185,7 +185,11 @@ mod tests {
         assert!(matches!(err, WriteError::ReadOnly { .. }), "{err}");
         assert!(err.to_string().contains("the file is read-only"), "{err}");
         assert_eq!(fs::read(&path).unwrap(), b"old");
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
     }
 
     #[cfg(unix)]
@@ -197,7 +201,10 @@ mod tests {
         set_mode(dir.path(), 0o555);
         let err = replace_atomically(&path, b"old", b"new").unwrap_err();
         set_mode(dir.path(), 0o755);
-        assert!(err.to_string().contains("its directory is read-only"), "{err}");
+        assert!(
+            err.to_string().contains("its directory is read-only"),
+            "{err}"
+        );
         assert_eq!(fs::read(&path).unwrap(), b"old");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
@@ -217,6 +224,10 @@ mod tests {
         drop(prepared);
         assert_eq!(fs::read(&first).unwrap(), b"a1");
         assert_eq!(fs::read(&second).unwrap(), b"b1");
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2, "temp files removed");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            2,
+            "temp files removed"
+        );
     }
 }

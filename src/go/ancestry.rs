@@ -140,12 +140,20 @@ mod tests {
             let expected = crate::go::walk::ancestors(node)
                 .skip(1)
                 .find(|n| is_function(*n));
-            assert_eq!(ancestry.enclosing_function(node), expected, "{}", node.kind());
+            assert_eq!(
+                ancestry.enclosing_function(node),
+                expected,
+                "{}",
+                node.kind()
+            );
         }
         let call = descendants(file.root())
             .find(|n| file.node_text(*n) == "g(x.y)")
             .unwrap();
-        let kinds: Vec<&str> = ancestry.enclosing_functions(call).map(|f| f.kind()).collect();
+        let kinds: Vec<&str> = ancestry
+            .enclosing_functions(call)
+            .map(|f| f.kind())
+            .collect();
         assert_eq!(kinds, ["func_literal", "function_declaration"]);
     }
 }

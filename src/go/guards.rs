@@ -4,8 +4,8 @@ use std::collections::HashSet;
 
 use tree_sitter::Node;
 
-use super::literals::compact;
 use super::ancestry::Ancestry;
+use super::literals::compact;
 use super::termination::{Termination, branch_termination};
 use super::walk::descendants;
 use super::{GoFile, MAX_NODE_TEXT, Placement, nodes_of_kinds_placed};

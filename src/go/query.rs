@@ -96,7 +96,11 @@ mod tests {
 
     #[test]
     fn a_query_doing_too_much_work_is_stopped_and_reported() {
-        let src = format!("package a\nvar x = {}1{}\n", "(".repeat(5000), ")".repeat(5000));
+        let src = format!(
+            "package a\nvar x = {}1{}\n",
+            "(".repeat(5000),
+            ")".repeat(5000)
+        );
         let file = GoFile::parse(src.into_bytes()).unwrap();
         let query = GoQuery::compile("(parenthesized_expression) @p").unwrap();
         let region = file.full_range().unwrap();

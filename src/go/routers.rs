@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use tree_sitter::Node;
 
 use super::GoFile;
-use super::literals::{ConstStrings, compact};
 use super::ancestry::Ancestry;
+use super::literals::{ConstStrings, compact};
 use super::walk::{code_children, descendants_where, is_function};
 
 /// How many aliases, groups and closures one resolution follows; stops cycles.

@@ -93,7 +93,14 @@ fn registration<'a>(
 ) -> Option<RouteRegistration> {
     let (receiver, method_call) = selector_call(file, call)?;
     let args = code_children(call.child_by_field_name("arguments")?);
-    let raw = raw_route(file, constants, resolver.ancestry(), call, &method_call, &args)?;
+    let raw = raw_route(
+        file,
+        constants,
+        resolver.ancestry(),
+        call,
+        &method_call,
+        &args,
+    )?;
     let (mut methods, host, path) = if raw.go122 && raw.resolved {
         split_pattern(&raw.pattern)
     } else {
