@@ -67,12 +67,36 @@ pub fn discover(start: &Path) -> Result<PathBuf, AnchorsError> {
         })
 }
 
+/// Largest anchors file read: 100,000 claims take about 20 MiB, and a bigger file is more
+/// likely an accident (or an attack) than a configuration.
+pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
+
 /// Reads and validates the anchors file at `path`. `display` is how messages name it.
 pub fn load(path: &Path, display: &Path) -> Result<(AnchorsFile, String), AnchorsError> {
-    let bytes = std::fs::read(path).map_err(|source| AnchorsError::Io {
+    let io = |source| AnchorsError::Io {
         path: display.to_path_buf(),
         source,
-    })?;
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let size = file.metadata().map_err(io)?.len();
+    if usize::try_from(size).map_or(true, |s| s > MAX_FILE_BYTES) {
+        return Err(AnchorsError::Invalid {
+            path: display.to_path_buf(),
+            problems: vec![Problem {
+                position: Position { line: 1, column: 1 },
+                message: format!(
+                    "the file is too large ({size} bytes; the limit is {MAX_FILE_BYTES})"
+                ),
+            }],
+        });
+    }
+    let mut bytes = Vec::new();
+    // Read at most one byte past the limit, in case the file grew after the size check.
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(file, MAX_FILE_BYTES as u64 + 1),
+        &mut bytes,
+    )
+    .map_err(io)?;
     let source = match String::from_utf8(bytes) {
         Ok(s) => s,
         Err(e) => {

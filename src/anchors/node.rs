@@ -183,6 +183,44 @@ pub struct SyntaxError {
     pub message: String,
 }
 
+/// Resource limits for reading anchors.yaml, set explicitly rather than trusting the library's
+/// defaults (whose node budget would reject a legitimate 100,000-claim file). Each breach is a
+/// positioned error, never a hang or an out-of-memory kill.
+fn budget() -> serde_saphyr::Budget {
+    let mut b = serde_saphyr::Budget::default();
+    // A claim with one ref and one expectation is about 21 nodes: room for 150,000 claims.
+    b.max_nodes = MAX_NODES;
+    b.max_events = 2 * MAX_NODES;
+    // The schema nests about 10 deep (claims > refs > expect > any/all/not); 24 leaves room for
+    // combinators. Reading nests a few serde frames per level, so the bound also keeps a
+    // nesting bomb within a 2 MiB thread stack in unoptimised builds.
+    b.max_depth = MAX_DEPTH;
+    b.flow_nesting_limit = MAX_DEPTH;
+    b.max_documents = 1;
+    b.max_total_scalar_bytes = super::MAX_FILE_BYTES;
+    b.max_aliases = 10_000;
+    b.max_anchors = 10_000;
+    b.max_recorded_anchor_events = 100_000;
+    b.max_recorded_anchor_bytes = 8 * 1024 * 1024;
+    b.max_merge_keys = 1_000;
+    b
+}
+
+/// Deepest nesting of lists and mappings (see [`budget`]).
+pub const MAX_DEPTH: usize = 24;
+
+/// Most nodes a document may hold (see [`budget`]).
+pub const MAX_NODES: usize = 4_000_000;
+
+/// Alias expansion is what makes a "billion laughs" document explode: cap the total events
+/// replayed from aliases, and how deep aliases may nest inside each other.
+fn alias_limits() -> serde_saphyr::options::AliasLimits {
+    let mut limits = serde_saphyr::options::AliasLimits::default();
+    limits.max_total_replayed_events = 100_000;
+    limits.max_replay_stack_depth = 8;
+    limits
+}
+
 /// Reads a whole document into a node tree, keeping duplicate keys for validation to report.
 pub fn parse_document(source: &str) -> Result<Node, SyntaxError> {
     let mut options = serde_saphyr::Options::default();
@@ -190,6 +228,8 @@ pub fn parse_document(source: &str) -> Result<Node, SyntaxError> {
     // YAML 1.1 would read the `on:` key of `routes` as the boolean true.
     options.strict_booleans = true;
     options.with_snippet = false;
+    options.budget = Some(budget());
+    options.alias_limits = alias_limits();
     let root: Spanned<NodeValue> =
         serde_saphyr::from_str_with_options(source, options).map_err(|e| {
             let position = e
@@ -199,10 +239,15 @@ pub fn parse_document(source: &str) -> Result<Node, SyntaxError> {
                     column: u32::try_from(l.column()).unwrap_or(u32::MAX).max(1),
                 })
                 .unwrap_or(Position { line: 1, column: 1 });
-            SyntaxError {
-                position,
-                message: e.without_snippet().to_string(),
-            }
+            let message = e.without_snippet().to_string();
+            // The library names a breached budget by its Rust name; say what it means.
+            let message = match message.strip_prefix("budget breached: ") {
+                Some(limit) => format!(
+                    "the file exceeds a safety limit for reading YAML (aliases, nesting, size or documents): {limit}"
+                ),
+                None => message,
+            };
+            SyntaxError { position, message }
         })?;
     Ok(Node::from_spanned(root))
 }

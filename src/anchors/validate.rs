@@ -303,10 +303,12 @@ impl<'s> Validator<'s> {
                 }
             }
         }
-        let mut seen: Vec<&Located<String>> = Vec::new();
+        // A map, not a scan of the ids seen so far: 100,000 claims must stay linear.
+        let mut seen: std::collections::HashMap<&str, &Located<String>> =
+            std::collections::HashMap::new();
         let mut duplicates = Vec::new();
         for claim in &claims {
-            if let Some(first) = seen.iter().find(|s| s.value == claim.id.value) {
+            if let Some(first) = seen.get(claim.id.value.as_str()) {
                 duplicates.push((
                     claim.id.position,
                     format!(
@@ -315,7 +317,7 @@ impl<'s> Validator<'s> {
                     ),
                 ));
             } else {
-                seen.push(&claim.id);
+                seen.insert(&claim.id.value, &claim.id);
             }
         }
         for (position, message) in duplicates {

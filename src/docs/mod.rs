@@ -163,6 +163,17 @@ pub struct DocsFinding {
     pub message: String,
 }
 
+/// How a finding about a page that could not be read (missing, not UTF-8) begins.
+const UNREADABLE_PAGE: &str = "docs page cannot be read";
+
+impl DocsFinding {
+    /// True when the page itself could not be read: that fails every run, whichever claims
+    /// were selected, since nothing on the page was checked.
+    pub fn is_unreadable_page(&self) -> bool {
+        self.line.is_none() && self.message.starts_with(UNREADABLE_PAGE)
+    }
+}
+
 /// Reads each docs page named in anchors.yaml (relative to the anchors file's directory).
 pub fn read_pages(
     anchors: &crate::anchors::AnchorsFile,
@@ -221,7 +232,7 @@ pub fn check(pages: &[(String, Result<String, String>)], refs: &[CitedRef<'_>]) 
                     page: page.clone(),
                     line: None,
                     column: None,
-                    message: format!("docs page cannot be read: {reason}"),
+                    message: format!("{UNREADABLE_PAGE}: {reason}"),
                 });
                 continue;
             }

@@ -3,7 +3,7 @@
 use super::{ExpectationResult, lines_phrase};
 use crate::anchors::QuerySpec;
 use crate::go::GoFile;
-use crate::go::query::{MATCH_LIMIT, query_matches};
+use crate::go::query::{MATCH_LIMIT, WORK_LIMIT, query_matches};
 use crate::lines::LineRange;
 
 const KIND: &str = "query";
@@ -15,6 +15,16 @@ pub(super) fn evaluate(spec: &QuerySpec, file: &GoFile, range: LineRange) -> Exp
             KIND,
             format!(
                 "the query exceeded tree-sitter's limit of {MATCH_LIMIT} in-progress matches in {}; the count is unreliable",
+                lines_phrase(range)
+            ),
+            None,
+        );
+    }
+    if found.work_exceeded {
+        return ExpectationResult::fail(
+            KIND,
+            format!(
+                "the query was stopped in {} after too much matching work (limit {WORK_LIMIT} progress checks); simplify the pattern",
                 lines_phrase(range)
             ),
             None,

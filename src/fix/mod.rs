@@ -300,12 +300,19 @@ pub fn write_all(plan: &FixPlan) -> Result<(), FixError> {
     for change in &plan.changes {
         write::ensure_unchanged(&change.path, change.before.as_bytes())?;
     }
-    for change in &plan.changes {
-        write::replace_atomically(
-            &change.path,
-            change.before.as_bytes(),
-            change.after.as_bytes(),
-        )?;
+    // Write every new version beside its file before renaming any, so a full disk or a
+    // read-only file leaves all of them untouched.
+    // A page listed twice in `docs` plans the same change twice; locking it twice would wait
+    // on ourselves.
+    let mut seen = std::collections::HashSet::new();
+    let prepared = plan
+        .changes
+        .iter()
+        .filter(|c| seen.insert(std::fs::canonicalize(&c.path).unwrap_or_else(|_| c.path.clone())))
+        .map(|c| write::prepare(&c.path, c.before.as_bytes(), c.after.as_bytes()))
+        .collect::<Result<Vec<_>, _>>()?;
+    for p in prepared {
+        p.commit()?;
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Atomic replacement of a file: lock, check it is still what was read, write a temp file in the
 //! same directory, fsync, rename over the original with its permissions, fsync the directory.
+//! Several files are all prepared before any is renamed, so a failure leaves every one as it was.
 //! Also atomic creation of output files (the audit page).
 
 use std::fs::{self, File};
@@ -11,6 +12,8 @@ use std::path::{Path, PathBuf};
 pub enum WriteError {
     #[error("{}: changed since anchorcheck read it; nothing was written (run fix again)", .path.display())]
     Changed { path: PathBuf },
+    #[error("{}: {what} is read-only; nothing was written", .path.display())]
+    ReadOnly { path: PathBuf, what: &'static str },
     #[error("{}: {action}: {source}; nothing was written", .path.display())]
     Io {
         path: PathBuf,
@@ -41,6 +44,24 @@ pub fn ensure_unchanged(path: &Path, expected: &[u8]) -> Result<(), WriteError> 
 /// Replaces `path` with `contents` if it still holds `expected`. Readers see either the old or
 /// the new file, never a mix; a crash leaves at most a stray temp file, never a partial target.
 pub fn replace_atomically(path: &Path, expected: &[u8], contents: &[u8]) -> Result<(), WriteError> {
+    prepare(path, expected, contents)?.commit()
+}
+
+/// A new version of a file written beside it and flushed, waiting to be renamed over it. The
+/// original stays locked and untouched until [`Prepared::commit`]; dropping it removes the
+/// temporary file, so preparing every file first and committing only when all succeeded means
+/// a full disk or a read-only file changes nothing.
+pub struct Prepared {
+    path: PathBuf,
+    dir: PathBuf,
+    temp: tempfile::NamedTempFile,
+    /// Held for the advisory lock until the rename is done.
+    _original: File,
+}
+
+/// Locks `path`, checks it still holds `expected`, and writes `contents` to a flushed temporary
+/// file in the same directory with the original's permissions.
+pub fn prepare(path: &Path, expected: &[u8], contents: &[u8]) -> Result<Prepared, WriteError> {
     let original = File::open(path).map_err(io(path, "cannot open"))?;
     // An advisory lock: two `fix` runs on the same file take turns, and the second then sees
     // that the file changed under it.
@@ -50,8 +71,68 @@ pub fn replace_atomically(path: &Path, expected: &[u8], contents: &[u8]) -> Resu
         .metadata()
         .map_err(io(path, "cannot read permissions"))?
         .permissions();
-    persist_beside(path, contents, permissions)?;
-    drop(original);
+    // The rename would replace a read-only file without complaint (and root may write
+    // anywhere): honour the mode bits the user set.
+    if permissions.readonly() {
+        return Err(WriteError::ReadOnly {
+            path: path.to_path_buf(),
+            what: "the file",
+        });
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let dir_readonly = fs::metadata(dir)
+        .map_err(io(path, "cannot read its directory"))?
+        .permissions()
+        .readonly();
+    if dir_readonly {
+        return Err(WriteError::ReadOnly {
+            path: path.to_path_buf(),
+            what: "its directory",
+        });
+    }
+    let temp = write_temp(path, dir, contents, permissions)?;
+    Ok(Prepared {
+        path: path.to_path_buf(),
+        dir: dir.to_path_buf(),
+        temp,
+        _original: original,
+    })
+}
+
+/// Writes `contents` to a flushed temporary file in `dir` with `permissions`.
+fn write_temp(
+    path: &Path,
+    dir: &Path,
+    contents: &[u8],
+    permissions: fs::Permissions,
+) -> Result<tempfile::NamedTempFile, WriteError> {
+    let mut temp = tempfile::Builder::new()
+        .prefix(".anchorcheck-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(io(path, "cannot create a temporary file beside it"))?;
+    temp.write_all(contents)
+        .map_err(io(path, "cannot write the temporary file"))?;
+    temp.as_file()
+        .sync_all()
+        .map_err(io(path, "cannot flush the temporary file"))?;
+    fs::set_permissions(temp.path(), permissions).map_err(io(path, "cannot copy permissions"))?;
+    Ok(temp)
+}
+
+/// Renames a flushed temporary file over `path` and makes the rename durable.
+fn rename_over(path: &Path, dir: &Path, temp: tempfile::NamedTempFile) -> Result<(), WriteError> {
+    temp.persist(path).map_err(|e| WriteError::Io {
+        path: path.to_path_buf(),
+        action: "cannot rename the temporary file over it",
+        source: e.error,
+    })?;
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
     Ok(())
 }
 
@@ -63,7 +144,12 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), WriteError> 
         Ok(meta) => meta.permissions(),
         Err(_) => default_permissions(path)?,
     };
-    persist_beside(path, contents, permissions)
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let temp = write_temp(path, dir, contents, permissions)?;
+    rename_over(path, dir, temp)
 }
 
 #[cfg(unix)]
@@ -82,38 +168,17 @@ fn default_permissions(path: &Path) -> Result<fs::Permissions, WriteError> {
     Ok(permissions)
 }
 
-/// Writes a temp file beside `path`, flushes it, gives it `permissions` and renames it over
-/// `path`.
-fn persist_beside(
-    path: &Path,
-    contents: &[u8],
-    permissions: fs::Permissions,
-) -> Result<(), WriteError> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut temp = tempfile::Builder::new()
-        .prefix(".anchorcheck-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(io(path, "cannot create a temporary file beside it"))?;
-    temp.write_all(contents)
-        .map_err(io(path, "cannot write the temporary file"))?;
-    temp.as_file()
-        .sync_all()
-        .map_err(io(path, "cannot flush the temporary file"))?;
-    fs::set_permissions(temp.path(), permissions).map_err(io(path, "cannot copy permissions"))?;
-    temp.persist(path).map_err(|e| WriteError::Io {
-        path: path.to_path_buf(),
-        action: "cannot rename the temporary file over it",
-        source: e.error,
-    })?;
-    // Make the rename itself durable.
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
+impl Prepared {
+    /// Renames the temporary file over the original and makes the rename durable.
+    pub fn commit(self) -> Result<(), WriteError> {
+        let Prepared {
+            path,
+            dir,
+            temp,
+            _original,
+        } = self;
+        rename_over(&path, &dir, temp)
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -166,5 +231,68 @@ mod tests {
         let err = replace_atomically(&path, b"what we read", b"new").unwrap_err();
         assert!(matches!(err, WriteError::Changed { .. }), "{err}");
         assert_eq!(fs::read(&path).unwrap(), b"edited by someone else");
+    }
+
+    #[cfg(unix)]
+    fn set_mode(path: &Path, mode: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_read_only_file_is_refused_and_left_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("anchors.yaml");
+        fs::write(&path, "old").unwrap();
+        set_mode(&path, 0o444);
+        let err = replace_atomically(&path, b"old", b"new").unwrap_err();
+        assert!(matches!(err, WriteError::ReadOnly { .. }), "{err}");
+        assert!(err.to_string().contains("the file is read-only"), "{err}");
+        assert_eq!(fs::read(&path).unwrap(), b"old");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_read_only_directory_is_refused_and_left_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("anchors.yaml");
+        fs::write(&path, "old").unwrap();
+        set_mode(dir.path(), 0o555);
+        let err = replace_atomically(&path, b"old", b"new").unwrap_err();
+        set_mode(dir.path(), 0o755);
+        assert!(
+            err.to_string().contains("its directory is read-only"),
+            "{err}"
+        );
+        assert_eq!(fs::read(&path).unwrap(), b"old");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_failure_on_one_file_leaves_every_file_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = dir.path().join("anchors.yaml");
+        let second = dir.path().join("page.md");
+        fs::write(&first, "a1").unwrap();
+        fs::write(&second, "b1").unwrap();
+        set_mode(&second, 0o444);
+        let prepared = prepare(&first, b"a1", b"a2").unwrap();
+        assert!(prepare(&second, b"b1", b"b2").is_err());
+        // The caller drops what it prepared instead of committing it.
+        drop(prepared);
+        assert_eq!(fs::read(&first).unwrap(), b"a1");
+        assert_eq!(fs::read(&second).unwrap(), b"b1");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            2,
+            "temp files removed"
+        );
     }
 }

@@ -4,6 +4,7 @@ use std::collections::HashSet;
 
 use tree_sitter::Node;
 
+use super::ancestry::Ancestry;
 use super::literals::compact;
 use super::termination::{Termination, branch_termination};
 use super::walk::descendants;
@@ -61,13 +62,15 @@ pub fn guards_placed(file: &GoFile, region: LineRange, placement: Placement) -> 
 
 /// Walks the tree for the `if` statements placed relative to `region`.
 pub(crate) fn scan(file: &GoFile, region: LineRange, placement: Placement) -> Vec<Guard> {
+    let ancestry = Ancestry::new(file);
     nodes_of_kinds_placed(file, region, &["if_statement"], placement)
         .into_iter()
-        .filter_map(|node| guard(file, node))
+        .filter_map(|node| guard(file, &ancestry, node))
         .collect()
 }
 
-fn guard(file: &GoFile, node: Node<'_>) -> Option<Guard> {
+fn guard<'a>(file: &'a GoFile, ancestry: &Ancestry<'a>, node: Node<'a>) -> Option<Guard> {
+    let function = ancestry.enclosing_function(node);
     let condition = node.child_by_field_name("condition")?;
     let consequence = node.child_by_field_name("consequence")?;
     let mut mentions = Mentions::default();
@@ -85,10 +88,10 @@ fn guard(file: &GoFile, node: Node<'_>) -> Option<Guard> {
             .map(|c| c.split_whitespace().collect::<Vec<_>>().join(" "))
             .unwrap_or_else(|| format!("<{} bytes>", condition.byte_range().len())),
         mentions: mentions.in_order,
-        then_branch: branch_termination(file, consequence),
+        then_branch: branch_termination(file, consequence, function),
         else_branch: node
             .child_by_field_name("alternative")
-            .map(|alt| branch_termination(file, alt)),
+            .map(|alt| branch_termination(file, alt, function)),
     })
 }
 

@@ -8,6 +8,7 @@ use tree_sitter::{Language, Node, Parser, Point, Query, Tree};
 
 use crate::lines::{LineNo, LineRange};
 
+pub mod ancestry;
 pub mod calls;
 pub mod guards;
 pub mod highlight;

@@ -6,11 +6,16 @@ use std::collections::HashMap;
 use tree_sitter::Node;
 
 use super::GoFile;
+use super::ancestry::Ancestry;
 use super::literals::{ConstStrings, compact};
-use super::walk::{ancestors, code_children, descendants_where, is_function};
+use super::walk::{code_children, descendants_where, is_function};
 
 /// How many aliases, groups and closures one resolution follows; stops cycles.
 const MAX_STEPS: usize = 32;
+
+/// How many enclosing functions a name is looked up in: real code nests a few closures, and
+/// 100,000 nested ones must not make each lookup walk them all.
+const MAX_SCOPES: usize = 16;
 
 /// The router a receiver expression stands for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +41,9 @@ pub struct RouterResolver<'a> {
     file: &'a GoFile,
     constants: &'a ConstStrings<'a>,
     bindings: HashMap<usize, HashMap<String, Vec<Binding<'a>>>>,
+    /// Each outermost function's `X.Mount(prefix, name)` calls: (name, X, prefix argument).
+    mounts: HashMap<usize, Vec<(String, Node<'a>, Node<'a>)>>,
+    ancestry: Ancestry<'a>,
 }
 
 impl<'a> RouterResolver<'a> {
@@ -44,7 +52,14 @@ impl<'a> RouterResolver<'a> {
             file,
             constants,
             bindings: HashMap::new(),
+            mounts: HashMap::new(),
+            ancestry: Ancestry::new(file),
         }
+    }
+
+    /// Upward links of the file's nodes, shared with the route scan.
+    pub fn ancestry(&self) -> &Ancestry<'a> {
+        &self.ancestry
     }
 
     /// The router `receiver` (the operand of `X.HandleFunc`) stands for.
@@ -100,7 +115,12 @@ impl<'a> RouterResolver<'a> {
         name: &str,
         prefixes: &mut Vec<String>,
     ) -> Option<Node<'a>> {
-        for scope in ancestors(use_site).skip(1).filter(|n| is_function(*n)) {
+        let scopes: Vec<Node<'a>> = self
+            .ancestry
+            .enclosing_functions(use_site)
+            .take(MAX_SCOPES)
+            .collect();
+        for scope in scopes {
             let bound = self
                 .scope_bindings(scope)
                 .get(name)
@@ -114,10 +134,11 @@ impl<'a> RouterResolver<'a> {
                 return bound;
             }
             if declares_parameter(self.file, scope, name) {
-                let call = scope
-                    .parent()
+                let call = self
+                    .ancestry
+                    .parent(scope)
                     .filter(|p| p.kind() == "argument_list")
-                    .and_then(|p| p.parent())
+                    .and_then(|p| self.ancestry.parent(p))
                     .filter(|c| c.kind() == "call_expression")?;
                 let (operand, method) = selector_call(self.file, call)?;
                 if method == "Route" {
@@ -158,31 +179,22 @@ impl<'a> RouterResolver<'a> {
         name: &str,
         prefixes: &mut Vec<String>,
     ) -> Option<Node<'a>> {
-        let scope = ancestors(at).find(|n| is_function(*n))?;
-        let outer = ancestors(scope)
-            .filter(|n| is_function(*n))
-            .last()
-            .unwrap_or(scope);
-        for node in descendants_where(outer, |_| true) {
-            if node.kind() != "call_expression" {
-                continue;
-            }
-            let Some((operand, method)) = selector_call(self.file, node) else {
-                continue;
-            };
-            let args = node
-                .child_by_field_name("arguments")
-                .map(code_children)
-                .unwrap_or_default();
-            if method == "Mount"
-                && args.len() >= 2
-                && compact(&self.file.node_text(args[1])) == name
-            {
-                prefixes.push(self.constants.resolve(args[0])?);
-                return Some(operand);
-            }
-        }
-        None
+        let scope = if is_function(at) {
+            at
+        } else {
+            self.ancestry.enclosing_function(at)?
+        };
+        let outer = self.ancestry.outermost_function(scope).unwrap_or(scope);
+        let file = self.file;
+        // Collected once per outermost function: scanning it again for every registration
+        // would be quadratic in a function with many registrations.
+        let mounts = self
+            .mounts
+            .entry(outer.id())
+            .or_insert_with(|| collect_mounts(file, outer));
+        let (_, operand, prefix) = *mounts.iter().find(|(mounted, _, _)| mounted == name)?;
+        prefixes.push(self.constants.resolve(prefix)?);
+        Some(operand)
     }
 
     fn first_string_arg(&self, call: Node<'a>) -> Option<String> {
@@ -207,6 +219,26 @@ pub fn selector_call<'t>(file: &GoFile, call: Node<'t>) -> Option<(Node<'t>, Str
     let operand = function.child_by_field_name("operand")?;
     let field = function.child_by_field_name("field")?;
     Some((operand, file.node_text(field)))
+}
+
+/// Every `X.Mount(prefix, name)` call inside `outer`, in source order.
+fn collect_mounts<'a>(file: &GoFile, outer: Node<'a>) -> Vec<(String, Node<'a>, Node<'a>)> {
+    descendants_where(outer, |_| true)
+        .filter(|n| n.kind() == "call_expression")
+        .filter_map(|node| {
+            let (operand, method) = selector_call(file, node)?;
+            if method != "Mount" {
+                return None;
+            }
+            let args = node
+                .child_by_field_name("arguments")
+                .map(code_children)
+                .unwrap_or_default();
+            let (prefix, mounted) = (args.first()?, args.get(1)?);
+            let name = compact(&file.short_text(*mounted, super::MAX_NODE_TEXT)?);
+            Some((name, operand, *prefix))
+        })
+        .collect()
 }
 
 /// The bindings made directly in a function (not inside nested closures), by name, in order.

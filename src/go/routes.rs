@@ -2,6 +2,7 @@
 
 use tree_sitter::Node;
 
+use super::ancestry::Ancestry;
 use super::literals::{ConstStrings, compact};
 use super::routers::{RouterResolver, join_paths, selector_call};
 use super::walk::code_children;
@@ -92,14 +93,21 @@ fn registration<'a>(
 ) -> Option<RouteRegistration> {
     let (receiver, method_call) = selector_call(file, call)?;
     let args = code_children(call.child_by_field_name("arguments")?);
-    let raw = raw_route(file, constants, call, &method_call, &args)?;
+    let raw = raw_route(
+        file,
+        constants,
+        resolver.ancestry(),
+        call,
+        &method_call,
+        &args,
+    )?;
     let (mut methods, host, path) = if raw.go122 && raw.resolved {
         split_pattern(&raw.pattern)
     } else {
         (Vec::new(), None, raw.pattern.clone())
     };
     methods.extend(raw.methods);
-    methods.extend(chained_methods(file, constants, call));
+    methods.extend(chained_methods(file, constants, resolver.ancestry(), call));
     methods.sort();
     methods.dedup();
     let router = resolver.resolve(receiver);
@@ -120,10 +128,11 @@ fn registration<'a>(
     })
 }
 
-fn raw_route(
+fn raw_route<'a>(
     file: &GoFile,
     constants: &ConstStrings<'_>,
-    call: Node<'_>,
+    ancestry: &Ancestry<'a>,
+    call: Node<'a>,
     method_call: &str,
     args: &[Node<'_>],
 ) -> Option<RawRoute> {
@@ -184,7 +193,7 @@ fn raw_route(
             route(string(1).filter(|p| p.starts_with('/'))?, methods, false)
         }
         // gorilla `Path("/x").Handler(h)` and `PathPrefix("/static").Handler(h)`.
-        "Path" | "PathPrefix" if args.len() == 1 && chain_has_handler(file, call) => {
+        "Path" | "PathPrefix" if args.len() == 1 && chain_has_handler(file, ancestry, call) => {
             route(string(0).filter(|p| p.starts_with('/'))?, Vec::new(), false)
         }
         _ => None,
@@ -218,11 +227,17 @@ pub fn split_pattern(pattern: &str) -> (Vec<String>, Option<String>, String) {
 
 /// The gorilla calls chained on the registration (`.Methods("GET")`, `.Name(..)`) and before it
 /// on the receiver (`r.Methods("GET").Path("/x")`), outermost last.
-fn chain_calls<'t>(file: &GoFile, call: Node<'t>) -> Vec<(String, Node<'t>)> {
+fn chain_calls<'t>(
+    file: &GoFile,
+    ancestry: &Ancestry<'t>,
+    call: Node<'t>,
+) -> Vec<(String, Node<'t>)> {
     let mut chain = Vec::new();
     let mut current = call;
-    while let (Some(selector), Some(outer)) =
-        (current.parent(), current.parent().and_then(|p| p.parent()))
+    // Check each kind before looking further up: only recorded kinds have a cheap parent.
+    while let Some(selector) = ancestry.parent(current)
+        && selector.kind() == "selector_expression"
+        && let Some(outer) = ancestry.parent(selector)
     {
         if selector.kind() != "selector_expression" || outer.kind() != "call_expression" {
             break;
@@ -245,10 +260,12 @@ fn chain_calls<'t>(file: &GoFile, call: Node<'t>) -> Vec<(String, Node<'t>)> {
 }
 
 /// True when the calls chained after `call` give it a handler before any `Subrouter()`.
-fn chain_has_handler(file: &GoFile, call: Node<'_>) -> bool {
+fn chain_has_handler<'t>(file: &GoFile, ancestry: &Ancestry<'t>, call: Node<'t>) -> bool {
     let mut current = call;
-    while let (Some(selector), Some(outer)) =
-        (current.parent(), current.parent().and_then(|p| p.parent()))
+    // Check each kind before looking further up: only recorded kinds have a cheap parent.
+    while let Some(selector) = ancestry.parent(current)
+        && selector.kind() == "selector_expression"
+        && let Some(outer) = ancestry.parent(selector)
     {
         if selector.kind() != "selector_expression" || outer.kind() != "call_expression" {
             return false;
@@ -262,8 +279,13 @@ fn chain_has_handler(file: &GoFile, call: Node<'_>) -> bool {
     false
 }
 
-fn chained_methods(file: &GoFile, constants: &ConstStrings<'_>, call: Node<'_>) -> Vec<String> {
-    chain_calls(file, call)
+fn chained_methods<'t>(
+    file: &GoFile,
+    constants: &ConstStrings<'_>,
+    ancestry: &Ancestry<'t>,
+    call: Node<'t>,
+) -> Vec<String> {
+    chain_calls(file, ancestry, call)
         .into_iter()
         .filter(|(m, _)| m == "Methods")
         .flat_map(|(_, node)| {

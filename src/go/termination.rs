@@ -5,7 +5,7 @@ use tree_sitter::Node;
 
 use super::GoFile;
 use super::calls::{callee_text, last_segment};
-use super::walk::{code_children, descendants_where, enclosing_function, statements};
+use super::walk::{code_children, descendants_where, statements};
 use crate::lines::LineNo;
 
 /// How deep nested `if`/`switch`/blocks are followed; deeper code counts as not terminating
@@ -75,8 +75,8 @@ struct Results {
     last_name: Option<String>,
 }
 
-fn results_of(file: &GoFile, node: Node<'_>) -> Results {
-    let Some(function) = enclosing_function(file, node) else {
+fn results_of(file: &GoFile, function: Option<Node<'_>>) -> Results {
+    let Some(function) = function else {
         return Results::default();
     };
     let Some(result) = function.child_by_field_name("result") else {
@@ -111,8 +111,14 @@ fn results_of(file: &GoFile, node: Node<'_>) -> Results {
 }
 
 /// Whether `branch` (a block, an `if` in an else position, or a case's statements) terminates.
-pub fn branch_termination(file: &GoFile, branch: Node<'_>) -> Termination {
-    let results = results_of(file, branch);
+/// `function` is the function enclosing it (whose results decide what a `return` means); the
+/// caller knows it from its walk, which keeps 100,000 nested guards linear.
+pub fn branch_termination(
+    file: &GoFile,
+    branch: Node<'_>,
+    function: Option<Node<'_>>,
+) -> Termination {
+    let results = results_of(file, function);
     list_termination(file, branch, &results, 0)
 }
 

@@ -78,16 +78,15 @@ pub(crate) fn scan_comments(file: &GoFile, region: LineRange) -> Vec<Comment> {
 pub struct CodeText {
     pub text: String,
     pub first_line: LineNo,
+    /// Byte offsets of the newlines in `text`, so mapping many matches to lines stays linear.
+    newlines: Vec<usize>,
 }
 
 impl CodeText {
     /// The line holding byte `offset` of `text`.
     pub fn line_at(&self, offset: usize) -> LineNo {
         let end = offset.min(self.text.len());
-        let newlines = self.text.as_bytes()[..end]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count();
+        let newlines = self.newlines.partition_point(|&n| n < end);
         LineNo::from_zero_based(self.first_line.zero_based() + newlines)
     }
 }
@@ -105,8 +104,16 @@ pub fn code_text(file: &GoFile, region: LineRange) -> CodeText {
             }
         }
     }
+    let text = String::from_utf8_lossy(&text).into_owned();
+    let newlines = text
+        .bytes()
+        .enumerate()
+        .filter(|(_, b)| *b == b'\n')
+        .map(|(i, _)| i)
+        .collect();
     CodeText {
-        text: String::from_utf8_lossy(&text).into_owned(),
+        text,
+        newlines,
         first_line: region.start(),
     }
 }

@@ -51,6 +51,11 @@ pub struct VerifyOptions {
 pub enum VerifyError {
     #[error("no claim with id `{id}` in anchors.yaml{hint}")]
     UnknownClaim { id: String, hint: String },
+    /// A run that checks no ref would pass vacuously.
+    #[error(
+        "nothing to verify: the {claims} selected claim(s) have no refs (a green run must have checked something)"
+    )]
+    NothingToVerify { claims: usize },
     #[error(transparent)]
     Source(#[from] SourceError),
 }
@@ -154,6 +159,11 @@ pub fn verify(
             })
         })
         .collect();
+    if jobs.is_empty() {
+        return Err(VerifyError::NothingToVerify {
+            claims: claims.len(),
+        });
+    }
     map_history(&mut jobs, history, options.base.as_deref())?;
 
     // Group refs by the path they are checked at, so each file is read and parsed once.
@@ -222,11 +232,12 @@ pub fn verify(
         })
         .collect();
     // The docs must agree with every ref, so disagreements count only when all claims are
-    // verified.
+    // verified; a page that cannot be read fails every run.
     let docs = if options.claims.is_empty() {
         checked.findings
     } else {
-        Vec::new()
+        let unreadable = |f: &docs::DocsFinding| f.is_unreadable_page();
+        checked.findings.into_iter().filter(unreadable).collect()
     };
     Ok(Report {
         tool: format!("anchorcheck {}", env!("CARGO_PKG_VERSION")),

@@ -1,0 +1,7 @@
+﻿package a
+
+func start() {
+	if !mtls {
+		log.Fatal("mtls required")
+	}
+}

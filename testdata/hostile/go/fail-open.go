@@ -1,0 +1,7 @@
+package a
+
+func start() {
+	if !mtls {
+		log.Printf("mtls not required")
+	}
+}
