@@ -115,12 +115,7 @@ impl GoFile {
     }
 
     fn from_tree(source: Vec<u8>, tree: Tree) -> GoFile {
-        let mut line_starts = vec![0];
-        line_starts.extend(memchr_newlines(&source));
-        // A trailing newline does not start another line.
-        if line_starts.len() > 1 && *line_starts.last().unwrap_or(&0) == source.len() {
-            line_starts.pop();
-        }
+        let line_starts = line_starts(&source);
         GoFile {
             source,
             tree,
@@ -184,6 +179,14 @@ impl GoFile {
     pub fn full_range(&self) -> Option<LineRange> {
         let last = LineNo::new(self.line_count())?;
         LineRange::new(LineNo::new(1)?, last)
+    }
+
+    /// The text of each line of `range`, in order (lines past the end are empty).
+    pub fn lines_text(&self, range: LineRange) -> Vec<String> {
+        (range.start().get()..=range.end().get())
+            .filter_map(LineNo::new)
+            .map(|l| self.line_text(l))
+            .collect()
     }
 
     /// The text of one line without its line ending (lossy for invalid UTF-8).
@@ -290,6 +293,25 @@ impl GoFile {
                 }
             }
         }
+    }
+}
+
+/// Byte offset of the start of each line; a trailing newline does not start another line.
+pub(crate) fn line_starts(source: &[u8]) -> Vec<usize> {
+    let mut starts = vec![0];
+    starts.extend(memchr_newlines(source));
+    if starts.len() > 1 && *starts.last().unwrap_or(&0) == source.len() {
+        starts.pop();
+    }
+    starts
+}
+
+/// Lines in `source`, counted as [`GoFile::line_count`] counts them, without parsing.
+pub fn count_lines(source: &[u8]) -> u32 {
+    if source.is_empty() {
+        0
+    } else {
+        u32::try_from(line_starts(source).len()).unwrap_or(u32::MAX)
     }
 }
 
@@ -411,6 +433,22 @@ mod tests {
 
     fn range(a: u32, b: u32) -> LineRange {
         LineRange::new(LineNo::new(a).unwrap(), LineNo::new(b).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn counting_without_parsing_agrees_with_the_parsed_file() {
+        for src in [
+            "",
+            "package a",
+            "package a\n",
+            "a\n\nb",
+            "a\n\nb\n",
+            "\n",
+            "\n\n",
+        ] {
+            let file = GoFile::parse(src.as_bytes().to_vec()).unwrap();
+            assert_eq!(count_lines(src.as_bytes()), file.line_count(), "{src:?}");
+        }
     }
 
     #[test]

@@ -38,6 +38,8 @@ impl GoFile {
         if kept * 100 > source.len() * MAX_SHARE_PERCENT {
             return Ok(None);
         }
+        // Every newline starts a row here, the one after a final newline too: a range may end
+        // at the very end of the file.
         let line_starts: Vec<usize> = std::iter::once(0)
             .chain(super::memchr_newlines(source))
             .collect();

@@ -30,7 +30,7 @@ pub(super) fn verify_path(
                 .collect();
         }
     };
-    let line_count = line_count(&blob.bytes);
+    let line_count = crate::go::count_lines(&blob.bytes);
     // Each ref's first place to check, when it lies inside the file.
     let first = |j: usize| {
         let (_, mapped) = jobs[j].primary();
@@ -130,36 +130,4 @@ fn reads_outside(expect: &[Expectation]) -> bool {
         Expectation::Any(inner) | Expectation::All(inner) => reads_outside(inner),
         _ => false,
     })
-}
-
-/// Lines in `bytes`, counted as [`GoFile::line_count`] does.
-fn line_count(bytes: &[u8]) -> u32 {
-    if bytes.is_empty() {
-        return 0;
-    }
-    let newlines = bytes.iter().filter(|b| **b == b'\n').count();
-    let trailing = usize::from(bytes.last() == Some(&b'\n'));
-    u32::try_from(newlines + 1 - trailing).unwrap_or(u32::MAX)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::line_count;
-    use crate::go::GoFile;
-
-    #[test]
-    fn counts_lines_like_gofile() {
-        for src in [
-            "",
-            "package a",
-            "package a\n",
-            "a\n\nb",
-            "a\n\nb\n",
-            "\n",
-            "\n\n",
-        ] {
-            let file = GoFile::parse(src.as_bytes().to_vec()).unwrap();
-            assert_eq!(line_count(src.as_bytes()), file.line_count(), "{src:?}");
-        }
-    }
 }

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use crate::anchors::{AnchorsFile, Claim, Ref};
 use crate::docs;
 use crate::go::GoFile;
-use crate::lines::{LineNo, LineRange};
+use crate::lines::LineRange;
 use crate::report::{
     ClaimReport, Commit, Culprit, CulpritKind, Excerpt, How, Place, RefReport, Relocation, Report,
     Verdict,
@@ -584,10 +584,7 @@ fn old_context(job: &Job<'_>, current: &GoFile, history: Option<&HistorySource<'
     };
     let file = old_file.as_ref().unwrap_or(current);
     let text = if cited.end().get() <= file.line_count() {
-        (cited.start().get()..=cited.end().get())
-            .filter_map(LineNo::new)
-            .map(|l| file.line_text(l))
-            .collect()
+        file.lines_text(cited)
     } else {
         Vec::new()
     };
@@ -677,13 +674,9 @@ fn culprit(
 /// The lines of `lines`, with their Go syntax classes when `highlighted` (from the tree already
 /// parsed, so nothing is read or parsed twice).
 fn excerpt(file: &GoFile, lines: LineRange, highlighted: bool) -> Excerpt {
-    let text = (lines.start().get()..=lines.end().get())
-        .filter_map(LineNo::new)
-        .map(|l| file.line_text(l))
-        .collect();
     Excerpt {
         first_line: lines.start(),
-        lines: text,
+        lines: file.lines_text(lines),
         highlights: highlighted.then(|| crate::go::highlight::highlight(file, lines)),
     }
 }

@@ -124,13 +124,6 @@ fn similarity(old: &[String], new: &[String]) -> u32 {
     u32::try_from(shared * 1000 / old.len()).unwrap_or(0)
 }
 
-fn text_of(file: &GoFile, range: LineRange) -> Vec<String> {
-    (range.start().get()..=range.end().get())
-        .filter_map(LineNo::new)
-        .map(|l| file.line_text(l))
-        .collect()
-}
-
 /// Ranks candidates best first: nearest the old position, then most similar text, then earliest.
 fn rank(
     file: &GoFile,
@@ -143,7 +136,7 @@ fn rank(
         .map(|lines| Candidate {
             lines,
             distance: lines.distance(old),
-            similarity: similarity(old_text, &text_of(file, lines)),
+            similarity: similarity(old_text, &file.lines_text(lines)),
         })
         .collect();
     candidates.sort_by(|a, b| {
@@ -174,7 +167,7 @@ pub fn symbol_candidates(
         .filter(|d| d.is_named(&symbol.value))
     {
         if let Some(old_decl) = old_decl
-            && text_of(file, decl.lines) == old_decl.text
+            && file.lines_text(decl.lines) == old_decl.text
         {
             let offset = old
                 .start()
@@ -212,7 +205,7 @@ pub fn old_declaration(file: &GoFile, symbol: &str) -> Option<OldDeclaration> {
         .find(|d| d.is_named(symbol))?;
     Some(OldDeclaration {
         lines: decl.lines,
-        text: text_of(file, decl.lines),
+        text: file.lines_text(decl.lines),
     })
 }
 
