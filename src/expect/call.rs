@@ -48,28 +48,37 @@ pub(super) fn evaluate(
             Some(call.line()),
         );
     }
-    if let Some(call) = file
+    let within = within_range(pattern, file, range, &in_range, &missing);
+    // The same call outside the range is the likeliest place the code went, so it is named
+    // first; `within` stays what the range alone tells.
+    let elsewhere = file
         .full_range()
         .map(|all| calls(file, all))
         .unwrap_or_default()
-        .iter()
+        .into_iter()
         .filter(|c| {
             !range.contains(c.lines)
                 && name_matches(pattern, c)
                 && args_mismatch(pattern, c).is_none()
         })
-        .min_by_key(|c| (range.distance(c.lines), c.line()))
-    {
-        return ExpectationResult::fail(
-            KIND,
-            format!(
-                "{missing}; nearest: line {} calls {}, outside the range",
-                call.line(),
-                call.callee
-            ),
-            Some(call.line()),
-        );
+        .min_by_key(|c| (range.distance(c.lines), c.line()));
+    match elsewhere {
+        Some(call) => {
+            within.pointing_elsewhere(&missing, call.line(), &format!(" calls {}", call.callee))
+        }
+        None => within,
     }
+}
+
+/// Why no call in the range matches, judged from the range alone: the nearest similar call,
+/// the name only in a comment, or just `missing`.
+fn within_range(
+    pattern: &CallPattern,
+    file: &GoFile,
+    range: crate::lines::LineRange,
+    in_range: &[CallSite],
+    missing: &str,
+) -> ExpectationResult {
     let similar = in_range.iter().filter(|c| similar(pattern, c));
     if let Some(call) = nearest(similar, range, |c| c.line()) {
         return ExpectationResult::fail(
@@ -98,7 +107,7 @@ pub(super) fn evaluate(
             Some(comment.lines.start()),
         );
     }
-    ExpectationResult::fail(KIND, missing, None)
+    ExpectationResult::fail(KIND, missing.to_string(), None)
 }
 
 /// The full callee, its last segment, or the glob matches.

@@ -20,13 +20,16 @@ pub(super) fn evaluate_not(
             message: format!("{} must not hold but does: {}", result.kind, result.message),
             matches: result.matches,
             near_miss: near,
+            range_only: None,
         };
     }
+    // Only what the range holds: a near miss elsewhere in the file says nothing about it.
     ExpectationResult::pass(
         KIND,
         format!(
             "{} does not hold, as required: {}",
-            result.kind, result.message
+            result.kind,
+            result.cause()
         ),
         Vec::new(),
     )
@@ -94,7 +97,7 @@ fn summarize(results: &[ExpectationResult]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{all, go, line};
+    use super::super::test_support::{all, go, line, lines};
     use super::evaluate;
     use crate::anchors::Expectation;
 
@@ -127,6 +130,38 @@ mod tests {
                 all(&file)
             )
             .ok
+        );
+    }
+
+    #[test]
+    fn not_that_holds_says_only_what_the_range_holds() {
+        // The same call just outside the range must not change the message: a partial parse
+        // of the range cannot see it, and it says nothing about the range.
+        let printf = || {
+            Expectation::Call(crate::anchors::CallPattern {
+                name: "log.Printf".into(),
+                glob: None,
+                args: None,
+            })
+        };
+        let inside = "package a\nfunc f() {\n\tfmt.Printf(\"x\")\n}\n";
+        let outside = format!("{inside}func g() {{\n\tlog.Printf(\"y\")\n}}\n");
+        let near = evaluate(&printf(), &go(&outside), lines(2, 4));
+        assert!(
+            near.message
+                .ends_with("nearest: line 6 calls log.Printf, outside the range"),
+            "{}",
+            near.message
+        );
+        let not = Expectation::Not(Box::new(printf()));
+        let alone = evaluate(&not, &go(inside), lines(2, 4));
+        let with_outside = evaluate(&not, &go(&outside), lines(2, 4));
+        assert!(alone.ok && with_outside.ok);
+        assert_eq!(alone.message, with_outside.message);
+        assert_eq!(
+            alone.message,
+            "call does not hold, as required: no call matching log.Printf in lines 2-4; \
+             nearest: line 3 calls fmt.Printf"
         );
     }
 

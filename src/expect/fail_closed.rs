@@ -114,11 +114,7 @@ pub(super) fn evaluate(
         .filter(|g| !range.overlaps(g.lines) && mention(g).is_some())
         .min_by_key(|g| (range.distance(g.lines), g.line()));
     match elsewhere {
-        Some(g) => ExpectationResult::fail(
-            KIND,
-            format!("{missing}; nearest: line {}, outside the range", g.line()),
-            Some(g.line()),
-        ),
+        Some(g) => ExpectationResult::fail_elsewhere(KIND, missing, g.line(), ""),
         None => ExpectationResult::fail(KIND, missing, None),
     }
 }

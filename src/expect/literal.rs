@@ -4,7 +4,7 @@ use super::{ExpectationResult, and_more, lines_phrase};
 use crate::go::GoFile;
 use crate::go::literals::string_literals;
 use crate::go::tokens::{comments, identifiers};
-use crate::lines::{LineNo, LineRange};
+use crate::lines::LineRange;
 
 pub(super) fn evaluate_string(value: &str, file: &GoFile, range: LineRange) -> ExpectationResult {
     const KIND: &str = "string";
@@ -37,8 +37,7 @@ pub(super) fn evaluate_string(value: &str, file: &GoFile, range: LineRange) -> E
             Some(line),
         );
     }
-    let (message, near) = absent_from_code(file, range, value, missing, false);
-    ExpectationResult::fail(KIND, message, near)
+    absent_from_code(KIND, file, range, value, missing, false)
 }
 
 pub(super) fn evaluate_identifier(
@@ -75,25 +74,26 @@ pub(super) fn evaluate_identifier(
             Some(similar.line),
         );
     }
-    let (message, near) = absent_from_code(file, range, name, missing, true);
-    ExpectationResult::fail(KIND, message, near)
+    absent_from_code(KIND, file, range, name, missing, true)
 }
 
 /// Explains a value missing from code: only in a comment, only in a string literal (for
 /// identifiers), or present outside the range.
 fn absent_from_code(
+    kind: &'static str,
     file: &GoFile,
     range: LineRange,
     needle: &str,
     missing: String,
     check_strings: bool,
-) -> (String, Option<LineNo>) {
+) -> ExpectationResult {
     if let Some(c) = comments(file, range)
         .iter()
         .find(|c| c.text.contains(needle))
     {
         let line = c.lines.start().max(range.start());
-        return (
+        return ExpectationResult::fail(
+            kind,
             format!("{missing}; line {line}: it appears only in a comment"),
             Some(line),
         );
@@ -104,13 +104,14 @@ fn absent_from_code(
             .find(|s| s.value.contains(needle))
     {
         let line = s.lines.start();
-        return (
+        return ExpectationResult::fail(
+            kind,
             format!("{missing}; line {line}: it appears only inside a string literal"),
             Some(line),
         );
     }
     let Some(all) = file.full_range() else {
-        return (missing, None);
+        return ExpectationResult::fail(kind, missing, None);
     };
     let outside = if check_strings {
         identifiers(file, all)
@@ -126,11 +127,8 @@ fn absent_from_code(
             .min_by_key(|l| (range.distance(LineRange::single(*l)), *l))
     };
     match outside {
-        Some(line) => (
-            format!("{missing}; nearest: line {line}, outside the range"),
-            Some(line),
-        ),
-        None => (missing, None),
+        Some(line) => ExpectationResult::fail_elsewhere(kind, missing, line, ""),
+        None => ExpectationResult::fail(kind, missing, None),
     }
 }
 

@@ -25,6 +25,9 @@ pub struct ExpectationResult {
     pub matches: Vec<LineRange>,
     /// For a failure, the line most worth pointing at.
     pub near_miss: Option<LineNo>,
+    /// When `message` points at a near miss outside the range: the message the range alone
+    /// gives (see [`ExpectationResult::cause`]).
+    pub range_only: Option<String>,
 }
 
 impl ExpectationResult {
@@ -35,6 +38,7 @@ impl ExpectationResult {
             message,
             matches,
             near_miss: None,
+            range_only: None,
         }
     }
 
@@ -45,7 +49,32 @@ impl ExpectationResult {
             message,
             matches: Vec::new(),
             near_miss,
+            range_only: None,
         }
+    }
+
+    /// A failure whose nearest near miss, at `line`, lies outside the range:
+    /// `{missing}; nearest: line {line}{detail}, outside the range`.
+    fn fail_elsewhere(kind: &'static str, missing: String, line: LineNo, detail: &str) -> Self {
+        let within = Self::fail(kind, missing.clone(), None);
+        within.pointing_elsewhere(&missing, line, detail)
+    }
+
+    /// This failure (what the range alone tells) turned into one that says `missing` and
+    /// points at the nearest near miss outside the range, at `line`.
+    fn pointing_elsewhere(self, missing: &str, line: LineNo, detail: &str) -> Self {
+        ExpectationResult {
+            message: format!("{missing}; nearest: line {line}{detail}, outside the range"),
+            near_miss: Some(line),
+            range_only: Some(self.message),
+            ..self
+        }
+    }
+
+    /// What the range alone tells, without a near miss elsewhere in the file: all a partial
+    /// parse can say, and all a `not` that holds needs.
+    pub fn cause(&self) -> &str {
+        self.range_only.as_deref().unwrap_or(&self.message)
     }
 }
 

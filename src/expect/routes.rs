@@ -7,7 +7,7 @@ use crate::go::GoFile;
 use crate::go::literals::string_literals;
 use crate::go::routes::{RouteRegistration, registrations};
 use crate::go::tokens::comments;
-use crate::lines::{LineNo, LineRange};
+use crate::lines::LineRange;
 
 const KIND: &str = "routes";
 
@@ -22,8 +22,7 @@ pub(super) fn evaluate(spec: &RoutesSpec, file: &GoFile, range: LineRange) -> Ex
         match hit {
             Some(r) => matched.push(r),
             None => {
-                let (message, near) = explain_missing(spec, path, &found, file, range);
-                return ExpectationResult::fail(KIND, message, near);
+                return explain_missing(spec, path, &found, file, range);
             }
         }
     }
@@ -63,19 +62,20 @@ pub(super) fn evaluate(spec: &RoutesSpec, file: &GoFile, range: LineRange) -> Ex
     )
 }
 
-/// Why `path` has no satisfying registration, and the line to point at.
+/// Why `path` has no satisfying registration, pointing at the line most worth a look.
 fn explain_missing(
     spec: &RoutesSpec,
     path: &str,
     found: &[RouteRegistration],
     file: &GoFile,
     range: LineRange,
-) -> (String, Option<LineNo>) {
+) -> ExpectationResult {
     let same_path: Vec<&RouteRegistration> = found.iter().filter(|r| r.path == path).collect();
     if let Some(on) = spec.on.as_deref()
         && let Some(other) = same_path.iter().find(|r| !r.is_on(on))
     {
-        return (
+        return ExpectationResult::fail(
+            KIND,
             format!(
                 "line {}: {path} is registered on {}, not {on}",
                 other.line(),
@@ -91,7 +91,8 @@ fn explain_missing(
             .filter(|m| !r.serves(m))
             .map(String::as_str)
             .collect();
-        return (
+        return ExpectationResult::fail(
+            KIND,
             format!(
                 "line {}: {path} is registered for {}, not {}",
                 r.line(),
@@ -105,7 +106,8 @@ fn explain_missing(
         .iter()
         .find(|r| r.path != path && r.path.ends_with(path))
     {
-        return (
+        return ExpectationResult::fail(
+            KIND,
             format!(
                 "line {}: registers {} (prefixed), not {path}",
                 r.line(),
@@ -124,7 +126,8 @@ fn explain_missing(
             .as_deref()
             .map(|callee| format!(" passed to {callee}"))
             .unwrap_or_default();
-        return (
+        return ExpectationResult::fail(
+            KIND,
             format!(
                 "line {line}: {path} appears only in a string{context}, not in a route registration"
             ),
@@ -133,7 +136,8 @@ fn explain_missing(
     }
     if let Some(comment) = comments(file, range).iter().find(|c| c.text.contains(path)) {
         let line = comment.lines.start().max(range.start());
-        return (
+        return ExpectationResult::fail(
+            KIND,
             format!("line {line}: {path} appears only in a comment"),
             Some(line),
         );
@@ -145,23 +149,14 @@ fn explain_missing(
         .into_iter()
         .filter(|r| r.path == path && !range.contains(r.lines))
         .min_by_key(|r| (range.distance(r.lines), r.line()));
-    if let Some(r) = elsewhere {
-        return (
-            format!(
-                "no route registration for {path} in {}; nearest: line {}, outside the range",
-                lines_phrase(range),
-                r.line()
-            ),
-            Some(r.line()),
-        );
+    let missing = format!(
+        "no route registration for {path} in {}",
+        lines_phrase(range)
+    );
+    match elsewhere {
+        Some(r) => ExpectationResult::fail_elsewhere(KIND, missing, r.line(), ""),
+        None => ExpectationResult::fail(KIND, missing, None),
     }
-    (
-        format!(
-            "no route registration for {path} in {}",
-            lines_phrase(range)
-        ),
-        None,
-    )
 }
 
 /// `publicMux` for `l.publicMux`: messages name routers the way people do.

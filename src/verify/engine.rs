@@ -4,7 +4,6 @@
 
 use super::cache::{CachedCheck, ResultCache};
 use super::{HistorySource, Job, VerifyOptions, new_report, relocate, settle_verified, verify_job};
-use crate::anchors::Expectation;
 use crate::go::GoFile;
 use crate::lines::LineRange;
 use crate::report::{How, RefReport, Verdict};
@@ -59,10 +58,7 @@ pub(super) fn verify_path(
         }
     }
     let mut fresh: Vec<(usize, LineRange, CachedCheck)> = Vec::new();
-    let ranges: Option<Vec<LineRange>> = pending
-        .iter()
-        .map(|&j| first(j).filter(|_| !reads_outside(&jobs[j].r.expect)))
-        .collect();
+    let ranges: Option<Vec<LineRange>> = pending.iter().map(|&j| first(j)).collect();
     let partial = match ranges {
         // A ref with no place to check goes straight to relocation, which needs the whole file.
         Some(ranges) if !whole_only && !ranges.is_empty() => {
@@ -119,15 +115,4 @@ pub(super) fn verify_path(
         cache.store(&blob.id, cached, entries);
     }
     out
-}
-
-/// True when an expectation's message depends on code outside its range even when it holds:
-/// a `not` that holds quotes its inner expectation's failure, which names the nearest near
-/// miss anywhere in the file.
-fn reads_outside(expect: &[Expectation]) -> bool {
-    expect.iter().any(|e| match e {
-        Expectation::Not(_) => true,
-        Expectation::Any(inner) | Expectation::All(inner) => reads_outside(inner),
-        _ => false,
-    })
 }

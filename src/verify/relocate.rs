@@ -37,6 +37,7 @@ fn symbol_declared(file: &GoFile, symbol: &str, lines: LineRange) -> Expectation
             message: format!("{symbol} is declared at lines {}", d.lines),
             matches: vec![d.lines],
             near_miss: None,
+            range_only: None,
         };
     }
     let (message, near_miss) = match named.first() {
@@ -55,6 +56,7 @@ fn symbol_declared(file: &GoFile, symbol: &str, lines: LineRange) -> Expectation
         message,
         matches: Vec::new(),
         near_miss,
+        range_only: None,
     }
 }
 
