@@ -603,9 +603,9 @@ fn symbol_in_package(
     cited: LineRange,
     old: &OldContext,
 ) -> Vec<Place> {
-    if r.symbol.is_none() {
+    let Some(symbol) = r.symbol.as_ref().map(|s| s.value.as_str()) else {
         return Vec::new();
-    }
+    };
     let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
     // A symbol is declared once per package, so more than one file holding it is listed as
     // ambiguous rather than guessed between.
@@ -614,7 +614,14 @@ fn symbol_in_package(
         .into_iter()
         .filter(|other| other != path)
         .flat_map(|other| {
-            let Ok(file) = read_and_parse(files, &other) else {
+            // Most files of a package do not mention the name at all: skip parsing those.
+            let Ok(blob) = files.read(&other) else {
+                return Vec::new();
+            };
+            if memchr::memmem::find(&blob.bytes, declared_name(symbol).as_bytes()).is_none() {
+                return Vec::new();
+            }
+            let Ok(file) = GoFile::parse(blob.bytes) else {
                 return Vec::new();
             };
             relocate::symbol_candidates(r, &file, cited, &old.text, old.declaration.as_ref())
@@ -623,6 +630,11 @@ fn symbol_in_package(
                 .collect::<Vec<_>>()
         })
         .collect()
+}
+
+/// The identifier a symbol declares: `Method` for `Type.Method` and `(*Type).Method`.
+fn declared_name(symbol: &str) -> &str {
+    symbol.rsplit('.').next().unwrap_or(symbol)
 }
 
 /// The first commit at which the ref stopped verifying at its mapped place (`Broke`), or the
@@ -652,12 +664,7 @@ fn culprit(
                     source
                         .git
                         .resolve(&info.id)
-                        .ok()
-                        .and_then(|snapshot| read_and_parse(&snapshot, &step.path).ok())
-                        .filter(|file| lines.end().get() <= file.line_count())
-                        .is_some_and(|file| {
-                            relocate::all_ok(&relocate::evaluate_ref(job.r, &file, lines))
-                        })
+                        .is_ok_and(|snapshot| holds_at(job.r, &snapshot, &step.path, lines))
                 });
                 if !holds {
                     return Some(Culprit {
@@ -669,6 +676,25 @@ fn culprit(
             None
         }
     }
+}
+
+/// Whether every expectation of `r` holds at `lines` of `path`. A partial parse answers when
+/// it says they hold (where partial and whole-file parsing are proven to agree); otherwise the
+/// whole file does.
+fn holds_at(r: &Ref, files: &dyn Files, path: &str, lines: LineRange) -> bool {
+    let Ok(blob) = files.read(path) else {
+        return false;
+    };
+    if lines.end().get() > crate::go::count_lines(&blob.bytes) {
+        return false;
+    }
+    let holds = |file: &GoFile| relocate::all_ok(&relocate::evaluate_ref(r, file, lines));
+    if let Ok(Some(partial)) = GoFile::parse_covering(&blob.bytes, &[lines])
+        && holds(&partial)
+    {
+        return true;
+    }
+    GoFile::parse(blob.bytes).is_ok_and(|file| holds(&file))
 }
 
 /// The lines of `lines`, with their Go syntax classes when `highlighted` (from the tree already
