@@ -2,7 +2,9 @@
 //! shift by the hunks above them, and an end that falls inside an edited hunk widens to the
 //! hunk's new extent.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use rayon::prelude::*;
 
 use crate::lines::{LineNo, LineRange};
 use crate::source::history::{CommitInfo, Endpoint, FileChange, Hunk};
@@ -154,7 +156,8 @@ pub fn map_through_history(
                 file_gone: false,
             })
             .collect();
-        for (old, new, commit) in &steps {
+        let mut diffs = StepChanges::new(git, &steps);
+        for (step, (_, _, commit)) in steps.iter().enumerate() {
             let mut paths: Vec<String> = state
                 .iter()
                 // A file whose cited lines were all deleted is still followed through renames,
@@ -167,7 +170,7 @@ pub fn map_through_history(
             if paths.is_empty() {
                 break;
             }
-            let changes = git.changes(old, new, &paths)?;
+            let changes = diffs.at(step, &paths)?;
             for mapping in &mut state {
                 if mapping.file_gone {
                     continue;
@@ -226,6 +229,55 @@ pub fn map_through_history(
         }
     }
     Ok(outcomes.into_iter().flatten().collect())
+}
+
+/// The changes of every step of one walk to the files followed, computed ahead for all steps
+/// at once and in parallel (the tree diffs and hunks are most of the cost of following
+/// history). A path joins the set the first time a step needs it (a rename's new name), and
+/// from then on its changes are computed for that step and every later one. What a step says
+/// of a path does not depend on which other paths are asked for with it, so the results are
+/// those of one diff per step.
+struct StepChanges<'g, 's> {
+    git: &'g GitRepo,
+    steps: &'s [(String, Endpoint, Option<CommitInfo>)],
+    known: Vec<HashMap<String, FileChange>>,
+    asked: HashSet<String>,
+}
+
+impl<'g, 's> StepChanges<'g, 's> {
+    fn new(git: &'g GitRepo, steps: &'s [(String, Endpoint, Option<CommitInfo>)]) -> Self {
+        StepChanges {
+            git,
+            steps,
+            known: vec![HashMap::new(); steps.len()],
+            asked: HashSet::new(),
+        }
+    }
+
+    /// What step `step` changed in `paths` (sorted); only changed paths are present.
+    fn at(
+        &mut self,
+        step: usize,
+        paths: &[String],
+    ) -> Result<&HashMap<String, FileChange>, SourceError> {
+        let new: Vec<String> = paths
+            .iter()
+            .filter(|p| !self.asked.contains(*p))
+            .cloned()
+            .collect();
+        if !new.is_empty() {
+            let git = self.git;
+            let ahead: Vec<HashMap<String, FileChange>> = self.steps[step..]
+                .par_iter()
+                .map(|(old, new_end, _)| git.changes(old, new_end, &new))
+                .collect::<Result<_, _>>()?;
+            for (known, found) in self.known[step..].iter_mut().zip(ahead) {
+                known.extend(found);
+            }
+            self.asked.extend(new);
+        }
+        Ok(&self.known[step])
+    }
 }
 
 #[cfg(test)]
