@@ -26,13 +26,33 @@ impl GoFile {
     /// lexical scan was unsure, the partial tree has syntax errors, or it would read most of
     /// the file anyway.
     pub fn parse_covering(source: &[u8], ranges: &[LineRange]) -> Result<Option<GoFile>, GoError> {
+        Self::parse_covering_mentions(source, ranges, None)
+    }
+
+    /// [`GoFile::parse_covering`], also keeping every top-level declaration whose text
+    /// mentions `name`: a declaration's name is in its own text, so the partial tree holds
+    /// every declaration of `name` the whole file does, in the same order.
+    pub fn parse_covering_mentions(
+        source: &[u8],
+        ranges: &[LineRange],
+        name: Option<&str>,
+    ) -> Result<Option<GoFile>, GoError> {
         let Some(segments) = segments::segments(source) else {
             return Ok(None);
         };
-        let rows: Vec<Range<usize>> = ranges
+        let mut rows: Vec<Range<usize>> = ranges
             .iter()
             .map(|r| r.start().zero_based()..r.end().zero_based() + 1)
             .collect();
+        if let Some(name) = name.filter(|n| !n.is_empty()) {
+            let finder = memchr::memmem::Finder::new(name.as_bytes());
+            rows.extend(
+                segments
+                    .iter()
+                    .filter(|s| finder.find(&source[s.bytes.clone()]).is_some())
+                    .map(|s| s.rows.clone()),
+            );
+        }
         let needed = segments::needed(source, &segments, &rows);
         let kept: usize = needed.iter().map(Range::len).sum();
         if kept * 100 > source.len() * MAX_SHARE_PERCENT {

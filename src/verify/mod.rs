@@ -573,13 +573,25 @@ struct OldContext {
 fn old_context(job: &Job<'_>, current: &GoFile, history: Option<&HistorySource<'_>>) -> OldContext {
     let r = job.r;
     let cited = r.lines.value;
-    // With `at`, the file as it was there; else the cited lines of the current file.
+    let symbol = r.symbol.as_ref().map(|s| s.value.as_str());
+    // With `at`, the file as it was there; else the cited lines of the current file. Only the
+    // cited lines and the symbol's declaration are asked of it, so a partial parse keeping
+    // them (and every declaration mentioning the name) answers when the scan allows one.
     let old_file = match (history, job.at, &job.history) {
         (Some(source), Some(at), Some(HistoryOutcome::Mapped(_))) => source
             .git
             .resolve(at)
             .ok()
-            .and_then(|snapshot| read_and_parse(&snapshot, &r.path.value).ok()),
+            .and_then(|snapshot| snapshot.read(&r.path.value).ok())
+            .and_then(|blob| {
+                let inside = cited.end().get() <= crate::go::count_lines(&blob.bytes);
+                let within: Vec<LineRange> = inside.then_some(cited).into_iter().collect();
+                let name = symbol.map(declared_name);
+                match GoFile::parse_covering_mentions(&blob.bytes, &within, name) {
+                    Ok(Some(partial)) => Some(partial),
+                    _ => GoFile::parse(blob.bytes).ok(),
+                }
+            }),
         _ => None,
     };
     let file = old_file.as_ref().unwrap_or(current);
@@ -588,8 +600,8 @@ fn old_context(job: &Job<'_>, current: &GoFile, history: Option<&HistorySource<'
     } else {
         Vec::new()
     };
-    let declaration = match (&old_file, &r.symbol) {
-        (Some(old), Some(symbol)) => relocate::old_declaration(old, &symbol.value),
+    let declaration = match (&old_file, symbol) {
+        (Some(old), Some(symbol)) => relocate::old_declaration(old, symbol),
         _ => None,
     };
     OldContext { text, declaration }
