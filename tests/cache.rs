@@ -56,6 +56,44 @@ fn warm_cache_gives_the_same_report() {
 }
 
 #[test]
+fn a_warm_run_answers_from_the_cache_for_every_kind_of_pattern() {
+    // A glob call pattern once keyed its entry by the compiled matcher's debug text, which
+    // differs between processes, so such refs never hit. Mark every stored message and
+    // check the warm report shows the marks: each ref was answered by the cache.
+    let repo = repo_at_rev1();
+    repo.write(
+        "anchors.yaml",
+        "version: 1\nclaims:\n  - id: guard\n    status: required\n    refs:\n      \
+         - path: cmd/server.go\n        lines: 26-28\n        expect:\n          \
+         - call: log.Fatal*\n          - call: { name: log.Fatalf, args: [_] }\n          \
+         - not: { call: log.Print* }\n          - regex: 'caFile\\s*=='\n",
+    );
+    let cold = verify(repo.path(), &["--cache", "cache"]);
+    assert_eq!(cold.0, 0, "{}", cold.1);
+    let file = cache_file(&repo, &blob_id(&repo, "cmd/server.go"));
+    let stored = std::fs::read_to_string(&file).unwrap();
+    let marked = stored.replace("\"message\":\"", "\"message\":\"(cached) ");
+    assert_eq!(marked.matches("(cached)").count(), 4, "{stored}");
+    std::fs::write(&file, &marked).unwrap();
+    let warm = verify(repo.path(), &["--cache", "cache"]);
+    assert_eq!(warm.0, 0);
+    let report: serde_json::Value = serde_json::from_str(&warm.1).unwrap();
+    let messages: Vec<&str> = report["claims"][0]["refs"][0]["expectations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(messages.len(), 4, "{}", warm.1);
+    assert!(
+        messages.iter().all(|m| m.starts_with("(cached) ")),
+        "{messages:?}"
+    );
+    // Nothing was rewritten.
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), marked);
+}
+
+#[test]
 fn a_changed_blob_misses_the_cache_and_fails() {
     let mut repo = repo_at_rev1();
     verify(repo.path(), &["--cache", "cache"]);
@@ -109,8 +147,12 @@ fn foreign_cache_files_are_never_trusted() {
             "anchorcheck 0.0.0",
         ),
         // Claims to be this blob with a format this version does not know.
-        good.replace(&good_blob, &bad_blob)
-            .replace("\"format\":1", "\"format\":99"),
+        {
+            let mut file: serde_json::Value =
+                serde_json::from_str(&good.replace(&good_blob, &bad_blob)).unwrap();
+            file["format"] = 99.into();
+            file.to_string()
+        },
     ];
     for forged in forgeries {
         assert_ne!(forged, good.replace(&good_blob, &bad_blob));

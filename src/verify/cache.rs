@@ -19,8 +19,9 @@ use crate::expect::ExpectationResult;
 use crate::lines::{LineNo, LineRange};
 use crate::report::RefReport;
 
-/// Bumped when the stored shape or the meaning of a key changes.
-const FORMAT: u32 = 1;
+/// Bumped when the stored shape, the meaning of a key or the wording of a stored message
+/// changes (2: a `not` that holds names nothing outside its range).
+const FORMAT: u32 = 2;
 
 /// Every `kind` an [`ExpectationResult`] can have, to turn stored names back into them.
 const KINDS: [&str; 13] = [
