@@ -64,6 +64,12 @@ pub struct FileBlob {
 pub trait Files: Sync {
     fn read(&self, path: &str) -> Result<FileBlob, FileProblem>;
 
+    /// The blob id [`Files::read`] would give for `path`, when it can be told without reading
+    /// the content (a regular file in a committed tree); `None` means read it to know.
+    fn blob_id(&self, _path: &str) -> Option<String> {
+        None
+    }
+
     /// The `.go` files directly inside directory `dir` ("" for the root), sorted.
     fn go_files_in(&self, dir: &str) -> Vec<String>;
 }
@@ -311,6 +317,23 @@ impl Files for Snapshot {
             self.read_committed(path)?
         };
         check_content(path, blob)
+    }
+
+    fn blob_id(&self, path: &str) -> Option<String> {
+        let tree_id = self.tree.filter(|_| !self.worktree)?;
+        self.repo
+            .with_repo(|repo| {
+                let entry = repo
+                    .find_tree(tree_id)
+                    .ok()?
+                    .get_path(Path::new(path))
+                    .ok()?;
+                let regular =
+                    entry.kind() == Some(ObjectType::Blob) && entry.filemode() != 0o120000;
+                regular.then(|| entry.id().to_string())
+            })
+            .ok()
+            .flatten()
     }
 
     fn go_files_in(&self, dir: &str) -> Vec<String> {

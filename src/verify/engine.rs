@@ -2,12 +2,28 @@
 //! result cache, parses only the declarations the remaining cited ranges need, and parses the
 //! whole file (once) only for refs that do not hold there and must be relocated.
 
-use super::cache::{CachedCheck, ResultCache};
+use super::cache::{BlobChecks, CachedCheck, ResultCache};
 use super::{HistorySource, Job, VerifyOptions, new_report, relocate, settle_verified, verify_job};
 use crate::go::GoFile;
 use crate::lines::LineRange;
 use crate::report::{How, RefReport, Verdict};
 use crate::source::Files;
+
+/// The report of a ref whose check at `range` the cache holds: it held there. An entry exists
+/// only for a range that lay inside the blob it was stored for.
+fn from_cache(
+    job: &Job<'_>,
+    cached: &BlobChecks,
+    range: LineRange,
+    history: Option<&HistorySource<'_>>,
+) -> Option<RefReport> {
+    let check = cached.get(job.r, range)?;
+    let mut report = new_report(job);
+    report.expectations = check.expectations.clone();
+    report.parse_errors = check.parse_errors.clone();
+    settle_verified(&mut report, job, range, history, None);
+    Some(report)
+}
 
 /// Verifies `members` (indexes into `jobs`), all checked first at `path`.
 pub(super) fn verify_path(
@@ -19,6 +35,29 @@ pub(super) fn verify_path(
     options: &VerifyOptions,
     cache: Option<&ResultCache>,
 ) -> Vec<(usize, RefReport)> {
+    // `audit` keeps every ref's highlighted lines, which only a whole parse gives and the
+    // cache does not hold.
+    let cache = cache.filter(|_| !options.keep_excerpts);
+    // When the tree names the blob and the cache answers for every ref, nothing is read.
+    let mut known = None;
+    if let Some(cache) = cache
+        && let Some(id) = files.blob_id(path)
+    {
+        let cached = cache.load(&id);
+        let hits: Option<Vec<(usize, RefReport)>> = members
+            .iter()
+            .map(|&j| {
+                Some((
+                    j,
+                    from_cache(&jobs[j], &cached, jobs[j].primary().1?, history)?,
+                ))
+            })
+            .collect();
+        if let Some(reports) = hits {
+            return reports;
+        }
+        known = Some((id, cached));
+    }
     let blob = match files.read(path) {
         Ok(blob) => blob,
         Err(problem) => {
@@ -37,23 +76,15 @@ pub(super) fn verify_path(
     };
     let mut out = Vec::with_capacity(members.len());
     let mut pending: Vec<usize> = Vec::new();
-    // `audit` keeps every ref's highlighted lines, which only a whole parse gives and the
-    // cache does not hold.
     let whole_only = options.whole_files || options.keep_excerpts;
-    let cached = cache
-        .filter(|_| !options.keep_excerpts)
-        .map(|c| c.load(&blob.id))
-        .unwrap_or_default();
+    let cached = match (cache, known) {
+        (Some(_), Some((id, cached))) if id == blob.id => cached,
+        (Some(cache), _) => cache.load(&blob.id),
+        (None, _) => BlobChecks::default(),
+    };
     for &j in members {
-        let hit = first(j).and_then(|range| Some((range, cached.get(jobs[j].r, range)?)));
-        match hit {
-            Some((range, check)) => {
-                let mut report = new_report(&jobs[j]);
-                report.expectations = check.expectations.clone();
-                report.parse_errors = check.parse_errors.clone();
-                settle_verified(&mut report, &jobs[j], range, history, None);
-                out.push((j, report));
-            }
+        match first(j).and_then(|range| from_cache(&jobs[j], &cached, range, history)) {
+            Some(report) => out.push((j, report)),
             None => pending.push(j),
         }
     }
