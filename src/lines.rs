@@ -3,8 +3,11 @@
 use std::fmt;
 use std::num::NonZeroU32;
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
 /// A 1-based line number, as people and editors count lines.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct LineNo(NonZeroU32);
 
 impl LineNo {
@@ -41,6 +44,22 @@ impl fmt::Display for LineNo {
 pub struct LineRange {
     start: LineNo,
     end: LineNo,
+}
+
+/// `[start, end]`, for the result cache.
+impl Serialize for LineRange {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        (self.start, self.end).serialize(serializer)
+    }
+}
+
+/// `[start, end]`; a reversed range is refused, so a stored range keeps the invariant.
+impl<'de> Deserialize<'de> for LineRange {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let (start, end) = <(LineNo, LineNo)>::deserialize(deserializer)?;
+        LineRange::new(start, end)
+            .ok_or_else(|| serde::de::Error::custom(format!("reversed range {start}-{end}")))
+    }
 }
 
 /// Why a `lines` value could not be read.

@@ -93,6 +93,92 @@ fn a_warm_run_answers_from_the_cache_for_every_kind_of_pattern() {
     assert_eq!(std::fs::read_to_string(&file).unwrap(), marked);
 }
 
+fn commit_file(repo: &TestRepo) -> PathBuf {
+    let head = repo.repo.head().unwrap().peel_to_commit().unwrap().id();
+    repo.path()
+        .join("cache")
+        .join(format!("commit-{head}.json"))
+}
+
+/// The messages of every expectation in a JSON report.
+fn messages(report: &str) -> Vec<String> {
+    let report: serde_json::Value = serde_json::from_str(report).unwrap();
+    let mut out = Vec::new();
+    for claim in report["claims"].as_array().unwrap() {
+        for r in claim["refs"].as_array().unwrap() {
+            for e in r["expectations"].as_array().unwrap() {
+                out.push(e["message"].as_str().unwrap().to_string());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_failing_ref_is_answered_from_its_commit_on_the_next_run() {
+    // rev2 breaks the guard: its report (relocation tried, culprit found) is kept by commit.
+    let mut repo = repo_at_rev1();
+    repo.copy_tree(&testdata("revisions/rev2"), "");
+    repo.commit_all("rev2");
+    let expected = verify(repo.path(), &[]);
+    assert_eq!(expected.0, 1);
+    assert_eq!(verify(repo.path(), &["--cache", "cache"]), expected);
+    let file = commit_file(&repo);
+    let stored = std::fs::read_to_string(&file).unwrap();
+    assert!(stored.contains("\"verdict\":\"Broken\""), "{stored}");
+    let marked = stored.replace("\"message\":\"", "\"message\":\"(cached) ");
+    std::fs::write(&file, &marked).unwrap();
+    let warm = verify(repo.path(), &["--cache", "cache"]);
+    assert_eq!(warm.0, 1);
+    let marked_messages: Vec<String> = messages(&warm.1)
+        .into_iter()
+        .filter(|m| m.starts_with("(cached) "))
+        .collect();
+    assert_eq!(marked_messages.len(), 1, "{}", warm.1);
+    // The next commit starts afresh: another commit's file is never read for it.
+    repo.write("README", "touch\n");
+    repo.commit_all("unrelated");
+    let expected = verify(repo.path(), &[]);
+    assert_eq!(verify(repo.path(), &["--cache", "cache"]), expected);
+    // A file naming another commit under this one's name is not trusted either.
+    std::fs::write(commit_file(&repo), &marked).unwrap();
+    assert_eq!(verify(repo.path(), &["--cache", "cache"]), expected);
+}
+
+#[test]
+fn reports_are_kept_by_commit_only_when_every_revision_is_a_commit_id() {
+    // An abbreviated `at` could name another commit once more objects exist, and WORKTREE has
+    // no commit: neither is kept by commit.
+    let mut repo = repo_at_rev1();
+    let rev1 = repo
+        .repo
+        .head()
+        .unwrap()
+        .peel_to_commit()
+        .unwrap()
+        .id()
+        .to_string();
+    repo.copy_tree(&testdata("revisions/rev2"), "");
+    repo.commit_all("rev2");
+    let anchors = std::fs::read_to_string(testdata("revisions/anchors.yaml"))
+        .unwrap()
+        .replace(
+            "lines: 26-28\n",
+            &format!("lines: 26-28\n        at: {}\n", &rev1[..12]),
+        );
+    repo.write("anchors.yaml", &anchors);
+    for rev in ["HEAD", "WORKTREE"] {
+        let run = verify(repo.path(), &["--cache", "cache", "--rev", rev]);
+        assert_eq!(run.0, 1, "{}", run.1);
+    }
+    let kept: Vec<String> = std::fs::read_dir(repo.path().join("cache"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("commit-"))
+        .collect();
+    assert!(kept.is_empty(), "{kept:?}");
+}
+
 #[test]
 fn a_changed_blob_misses_the_cache_and_fails() {
     let mut repo = repo_at_rev1();

@@ -1,5 +1,7 @@
 //! One evaluator per expectation kind, all behind [`evaluate`].
 
+use serde::{Deserialize, Deserializer, Serialize};
+
 use crate::anchors::Expectation;
 use crate::go::GoFile;
 use crate::lines::{LineNo, LineRange};
@@ -14,7 +16,7 @@ mod text;
 mod tls;
 
 /// The outcome of one expectation on one range of one file.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ExpectationResult {
     /// The anchors.yaml key (`call`, `routes`, ...).
     pub kind: &'static str,
@@ -28,6 +30,57 @@ pub struct ExpectationResult {
     /// When `message` points at a near miss outside the range: the message the range alone
     /// gives (see [`ExpectationResult::cause`]).
     pub range_only: Option<String>,
+}
+
+/// Every `kind` a result can have: the expectation kinds, and `symbol` for a ref that names
+/// only a symbol.
+const RESULT_KINDS: [&str; 13] = [
+    "call",
+    "routes",
+    "fail_closed",
+    "tls",
+    "string",
+    "identifier",
+    "query",
+    "text",
+    "regex",
+    "not",
+    "any",
+    "all",
+    "symbol",
+];
+
+/// An [`ExpectationResult`] as stored (the result cache), before its kind is checked.
+#[derive(Deserialize)]
+struct StoredResult {
+    kind: String,
+    ok: bool,
+    message: String,
+    matches: Vec<LineRange>,
+    near_miss: Option<LineNo>,
+    range_only: Option<String>,
+}
+
+/// By hand, as a derive would want to borrow `kind` from the input: the stored kind comes back
+/// as the `&'static str` results carry, and an unknown one is refused.
+impl<'de> Deserialize<'de> for ExpectationResult {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = StoredResult::deserialize(deserializer)?;
+        let kind = RESULT_KINDS
+            .into_iter()
+            .find(|k| *k == s.kind)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!("unknown expectation kind `{}`", s.kind))
+            })?;
+        Ok(ExpectationResult {
+            kind,
+            ok: s.ok,
+            message: s.message,
+            matches: s.matches,
+            near_miss: s.near_miss,
+            range_only: s.range_only,
+        })
+    }
 }
 
 impl ExpectationResult {

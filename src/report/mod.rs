@@ -14,6 +14,8 @@ pub mod text;
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 use crate::anchors::ClaimStatus;
 pub use crate::docs::{DocsFinding, DocsLocation};
 use crate::expect::ExpectationResult;
@@ -21,7 +23,7 @@ pub use crate::go::highlight::{Highlight, TokenClass};
 use crate::lines::{LineNo, LineRange};
 
 /// The verdict of one ref, and of a claim (its worst ref). Ordered from best to worst.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Verdict {
     /// Every expectation holds in the cited range.
     Verified,
@@ -54,7 +56,7 @@ impl fmt::Display for Verdict {
 }
 
 /// How relocated evidence was found.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum How {
     History,
     Symbol,
@@ -72,14 +74,14 @@ impl How {
 }
 
 /// A place in the repository: a path and a line range.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Place {
     pub path: String,
     pub lines: LineRange,
 }
 
 /// Where drifted evidence went.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Relocation {
     pub place: Place,
     pub how: How,
@@ -90,17 +92,19 @@ pub struct Relocation {
 }
 
 /// The cited lines' text, for excerpts.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Excerpt {
     pub first_line: LineNo,
     pub lines: Vec<String>,
     /// Go syntax classes of each line's tokens, when verify kept excerpts for `audit`; renderers
     /// that do not colour code ignore it.
+    /// Never cached: only `audit` asks for highlighting, and it does not use the cache.
+    #[serde(skip)]
     pub highlights: Option<Vec<Vec<Highlight>>>,
 }
 
 /// A commit, described for people.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Commit {
     pub id: String,
     pub short: String,
@@ -110,7 +114,7 @@ pub struct Commit {
 }
 
 /// What the culprit commit did to the ref.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CulpritKind {
     /// The first commit at which the ref stopped verifying at its mapped place.
     Broke,
@@ -119,7 +123,7 @@ pub enum CulpritKind {
 }
 
 /// The commit that broke or moved a ref.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Culprit {
     pub kind: CulpritKind,
     pub commit: Commit,
@@ -141,7 +145,7 @@ impl fmt::Display for Culprit {
 }
 
 /// One verified ref.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefReport {
     pub path: String,
     pub lines: LineRange,
@@ -166,6 +170,8 @@ pub struct RefReport {
     /// history mapped the citation to.
     pub checked: Option<Place>,
     /// Where the `docs` pages cite this ref.
+    /// Attached after verification from the docs pages, never cached.
+    #[serde(skip)]
     pub cited_by: Vec<DocsLocation>,
 }
 

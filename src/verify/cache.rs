@@ -1,12 +1,19 @@
-//! The result cache (`--cache DIR`): what a ref's expectations said at a range of a blob, keyed
-//! by (blob id, range and expectation set, tool version), so a run on an unchanged repository
-//! neither parses nor evaluates.
+//! The result cache (`--cache DIR`), so a run on an unchanged repository neither reads, parses
+//! nor evaluates.
 //!
-//! A git blob id names its content exactly, and the first-pass check of a ref depends only on
-//! that content, the range and the expectations, so a hit is as good as a fresh evaluation.
-//! Only checks that held are stored: a failing ref is relocated, which looks beyond the blob.
-//! One JSON file per blob, written atomically (temp file + rename); a file that does not parse,
-//! names another blob or another tool version is ignored and rewritten, never trusted.
+//! Two kinds of entries. By blob: what a ref's expectations said at a range of a blob, keyed by
+//! (blob id, range and expectation set, tool version). A git blob id names its content exactly,
+//! and the first-pass check of a ref depends only on that content, the range and the
+//! expectations, so a hit is as good as a fresh evaluation; only checks that held are stored.
+//! By commit: the whole report of a ref whose answer looked beyond one blob (history from its
+//! `at`, relocation into other files, the culprit search), keyed by (commit id, the ref with
+//! its `at` or diff base, tool version). All of that is fixed by the commit ids, so these are
+//! kept only when the verified revision and every `at` are full commit ids, never for
+//! `WORKTREE` or a name like `HEAD~3`.
+//!
+//! One JSON file per blob and per commit, written atomically (temp file + rename); a file that
+//! does not parse, names another object or another tool version is ignored and rewritten,
+//! never trusted.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -20,25 +27,9 @@ use crate::lines::{LineNo, LineRange};
 use crate::report::RefReport;
 
 /// Bumped when the stored shape, the meaning of a key or the wording of a stored message
-/// changes (2: a `not` that holds names nothing outside its range).
-const FORMAT: u32 = 2;
-
-/// Every `kind` an [`ExpectationResult`] can have, to turn stored names back into them.
-const KINDS: [&str; 13] = [
-    "all",
-    "any",
-    "call",
-    "fail_closed",
-    "identifier",
-    "not",
-    "query",
-    "regex",
-    "routes",
-    "string",
-    "symbol",
-    "text",
-    "tls",
-];
+/// changes (2: a `not` that holds names nothing outside its range; 3: results stored as the
+/// report model serializes them, and reports by commit).
+const FORMAT: u32 = 3;
 
 fn tool() -> String {
     format!("anchorcheck {}", env!("CARGO_PKG_VERSION"))
@@ -51,7 +42,7 @@ pub struct ResultCache {
 }
 
 /// What the first-pass check of one ref found at its range.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CachedCheck {
     pub expectations: Vec<ExpectationResult>,
     pub parse_errors: Vec<LineNo>,
@@ -96,77 +87,46 @@ struct StoredFile {
 #[derive(Serialize, Deserialize)]
 struct StoredEntry {
     key: String,
-    expectations: Vec<StoredResult>,
-    parse_errors: Vec<u32>,
+    check: CachedCheck,
+}
+
+/// Only checks that held are ever stored; anything else was not written by us.
+fn held(check: &CachedCheck) -> bool {
+    !check.expectations.is_empty() && check.expectations.iter().all(|e| e.ok)
+}
+
+/// The whole reports stored for one commit, by [`report_key`].
+#[derive(Debug, Default)]
+pub struct CommitReports {
+    reports: HashMap<String, RefReport>,
+}
+
+impl CommitReports {
+    pub fn get(&self, key: &str) -> Option<&RefReport> {
+        self.reports.get(key)
+    }
+}
+
+/// The key of a ref's whole report at a commit: the ref as written, the commit its history
+/// starts from (`at`, or `diff`'s base) and whether touched lines are reported. `None` when
+/// that start is not a full commit id, whose history a later run could see differently.
+pub fn report_key(r: &Ref, at: Option<&str>, report_touch: bool) -> Option<String> {
+    if at.is_some_and(|a| !is_blob_id(a)) {
+        return None;
+    }
+    let symbol = r.symbol.as_ref().map(|s| s.value.as_str());
+    Some(format!(
+        "{}\u{1f}{}\u{1f}{at:?}\u{1f}{symbol:?}\u{1f}{:?}\u{1f}{report_touch}",
+        r.path.value, r.lines.value, r.expect
+    ))
 }
 
 #[derive(Serialize, Deserialize)]
-struct StoredResult {
-    kind: String,
-    ok: bool,
-    message: String,
-    matches: Vec<[u32; 2]>,
-    near_miss: Option<u32>,
-}
-
-fn store_result(e: &ExpectationResult) -> StoredResult {
-    StoredResult {
-        kind: e.kind.to_string(),
-        ok: e.ok,
-        message: e.message.clone(),
-        matches: e
-            .matches
-            .iter()
-            .map(|m| [m.start().get(), m.end().get()])
-            .collect(),
-        near_miss: e.near_miss.map(LineNo::get),
-    }
-}
-
-fn load_result(s: StoredResult) -> Option<ExpectationResult> {
-    let kind = KINDS.iter().find(|k| **k == s.kind)?;
-    let matches = s
-        .matches
-        .into_iter()
-        .map(|[a, b]| LineRange::new(LineNo::new(a)?, LineNo::new(b)?))
-        .collect::<Option<Vec<_>>>()?;
-    let near_miss = match s.near_miss {
-        Some(n) => Some(LineNo::new(n)?),
-        None => None,
-    };
-    Some(ExpectationResult {
-        kind,
-        ok: s.ok,
-        message: s.message,
-        matches,
-        near_miss,
-        // Only checks that held are stored, and their messages name nothing outside the range.
-        range_only: None,
-    })
-}
-
-fn load_entry(e: StoredEntry) -> Option<(String, CachedCheck)> {
-    let expectations = e
-        .expectations
-        .into_iter()
-        .map(load_result)
-        .collect::<Option<Vec<_>>>()?;
-    // Only checks that held are ever stored; anything else was not written by us.
-    if expectations.is_empty() || !expectations.iter().all(|e| e.ok) {
-        return None;
-    }
-    let parse_errors = e
-        .parse_errors
-        .into_iter()
-        .map(LineNo::new)
-        .collect::<Option<Vec<_>>>()?;
-    Some((
-        e.key,
-        CachedCheck {
-            expectations,
-            parse_errors,
-        },
-    ))
+struct StoredCommit {
+    format: u32,
+    tool: String,
+    commit: String,
+    entries: Vec<(String, RefReport)>,
 }
 
 fn is_blob_id(id: &str) -> bool {
@@ -196,7 +156,12 @@ impl ResultCache {
         if stored.format != FORMAT || stored.tool != tool() || stored.blob != blob {
             return BlobChecks::default();
         }
-        let checks = stored.entries.into_iter().filter_map(load_entry).collect();
+        let checks = stored
+            .entries
+            .into_iter()
+            .filter(|e| held(&e.check))
+            .map(|e| (e.key, e.check))
+            .collect();
         BlobChecks { checks }
     }
 
@@ -210,18 +175,14 @@ impl ResultCache {
     ) {
         let Some(path) = self.file(blob) else { return };
         for (r, range, check) in fresh {
-            if !check.expectations.is_empty() && check.expectations.iter().all(|e| e.ok) {
+            if held(&check) {
                 known.checks.insert(key(r, range), check);
             }
         }
         let mut entries: Vec<StoredEntry> = known
             .checks
             .into_iter()
-            .map(|(key, check)| StoredEntry {
-                key,
-                expectations: check.expectations.iter().map(store_result).collect(),
-                parse_errors: check.parse_errors.iter().map(|l| l.get()).collect(),
-            })
+            .map(|(key, check)| StoredEntry { key, check })
             .collect();
         entries.sort_by(|a, b| a.key.cmp(&b.key));
         let stored = StoredFile {
@@ -233,7 +194,58 @@ impl ResultCache {
         let _ = self.write_atomically(&path, &stored);
     }
 
-    fn write_atomically(&self, path: &std::path::Path, stored: &StoredFile) -> std::io::Result<()> {
+    fn commit_file(&self, commit: &str) -> Option<PathBuf> {
+        is_blob_id(commit).then(|| self.dir.join(format!("commit-{commit}.json")))
+    }
+
+    /// The reports stored for refs at `commit`; empty when there are none or the file is not
+    /// ours.
+    pub fn load_commit(&self, commit: &str) -> CommitReports {
+        let Some(path) = self.commit_file(commit) else {
+            return CommitReports::default();
+        };
+        let Ok(bytes) = std::fs::read(&path) else {
+            return CommitReports::default();
+        };
+        let Ok(stored) = serde_json::from_slice::<StoredCommit>(&bytes) else {
+            return CommitReports::default();
+        };
+        if stored.format != FORMAT || stored.tool != tool() || stored.commit != commit {
+            return CommitReports::default();
+        }
+        CommitReports {
+            reports: stored.entries.into_iter().collect(),
+        }
+    }
+
+    /// Adds `fresh` reports (by [`report_key`]) to those already loaded for `commit` and
+    /// writes the file atomically. Failures are ignored: the cache only ever saves work.
+    pub fn store_commit(
+        &self,
+        commit: &str,
+        mut known: CommitReports,
+        fresh: impl Iterator<Item = (String, RefReport)>,
+    ) {
+        let Some(path) = self.commit_file(commit) else {
+            return;
+        };
+        known.reports.extend(fresh);
+        let mut entries: Vec<(String, RefReport)> = known.reports.into_iter().collect();
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let stored = StoredCommit {
+            format: FORMAT,
+            tool: tool(),
+            commit: commit.to_string(),
+            entries,
+        };
+        let _ = self.write_atomically(&path, &stored);
+    }
+
+    fn write_atomically(
+        &self,
+        path: &std::path::Path,
+        stored: &impl Serialize,
+    ) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
         let mut temp = tempfile::NamedTempFile::new_in(&self.dir)?;
         serde_json::to_writer(&mut temp, stored)?;

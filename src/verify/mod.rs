@@ -164,6 +164,30 @@ pub fn verify(
             claims: claims.len(),
         });
     }
+    let cache = options.cache.as_ref().map(cache::ResultCache::new);
+    // Whole reports kept for this commit answer their refs before any history is walked.
+    let at_commit = match (&cache, history) {
+        (Some(cache), Some(source))
+            if !options.keep_excerpts && matches!(source.target, Endpoint::Commit(_)) =>
+        {
+            let commit = source.target_commit.as_deref();
+            commit.map(|c| (cache, c, cache.load_commit(c)))
+        }
+        _ => None,
+    };
+    let mut reused: Vec<(usize, usize, RefReport)> = Vec::new();
+    if let Some((_, _, known)) = &at_commit {
+        jobs.retain(|job| {
+            let key = cache::report_key(job.r, job.at, job.report_touch);
+            match key.and_then(|k| known.get(&k)) {
+                Some(report) => {
+                    reused.push((job.claim, job.index, report.clone()));
+                    false
+                }
+                None => true,
+            }
+        });
+    }
     map_history(&mut jobs, history, options.base.as_deref())?;
 
     // Group refs by the path they are checked at, so each file is read and parsed once.
@@ -178,7 +202,6 @@ pub fn verify(
         by_path[slot].1.push(j);
     }
     let counter = progress::FileCounter::new(options.progress.as_ref(), by_path.len());
-    let cache = options.cache.as_ref().map(cache::ResultCache::new);
     let evaluated: Vec<(usize, RefReport)> = by_path
         .par_iter()
         .flat_map_iter(|(path, members)| {
@@ -196,10 +219,29 @@ pub fn verify(
         })
         .collect();
 
+    if let Some((cache, commit, known)) = at_commit {
+        // Reports that looked beyond their blob: history, relocation, other files.
+        let fresh: Vec<(String, RefReport)> = evaluated
+            .iter()
+            .filter(|(j, report)| jobs[*j].at.is_some() || report.verdict != Verdict::Verified)
+            .filter_map(|(j, report)| {
+                let job = &jobs[*j];
+                let key = cache::report_key(job.r, job.at, job.report_touch)?;
+                Some((key, report.clone()))
+            })
+            .collect();
+        if !fresh.is_empty() {
+            cache.store_commit(commit, known, fresh.into_iter());
+        }
+    }
+
     let mut slots: Vec<Vec<Option<RefReport>>> =
         claims.iter().map(|c| vec![None; c.refs.len()]).collect();
     for (j, report) in evaluated {
         slots[jobs[j].claim][jobs[j].index] = Some(report);
+    }
+    for (claim, index, report) in reused {
+        slots[claim][index] = Some(report);
     }
     let checked = if anchors.docs.is_empty() {
         docs::DocsCheck::default()
