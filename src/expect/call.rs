@@ -1,6 +1,6 @@
 //! `call`: a call whose callee matches a name, last segment or glob, with positional arguments.
 
-use super::{ExpectationResult, and_more, lines_phrase, nearest};
+use super::{ExpectationResult, Scope, and_more, lines_phrase, nearest};
 use crate::anchors::{ArgPattern, CallPattern};
 use crate::go::GoFile;
 use crate::go::calls::{CallSite, calls, last_segment};
@@ -12,6 +12,7 @@ pub(super) fn evaluate(
     pattern: &CallPattern,
     file: &GoFile,
     range: crate::lines::LineRange,
+    scope: Scope,
 ) -> ExpectationResult {
     let in_range = calls(file, range);
     let named: Vec<&CallSite> = in_range
@@ -48,11 +49,11 @@ pub(super) fn evaluate(
             Some(call.line()),
         );
     }
-    let within = within_range(pattern, file, range, &in_range, &missing);
     // The same call outside the range is the likeliest place the code went, so it is named
-    // first; `within` stays what the range alone tells.
+    // before what the range alone tells.
     let elsewhere = file
         .full_range()
+        .filter(|_| scope == Scope::File)
         .map(|all| calls(file, all))
         .unwrap_or_default()
         .into_iter()
@@ -64,9 +65,10 @@ pub(super) fn evaluate(
         .min_by_key(|c| (range.distance(c.lines), c.line()));
     match elsewhere {
         Some(call) => {
-            within.pointing_elsewhere(&missing, call.line(), &format!(" calls {}", call.callee))
+            let detail = format!(" calls {}", call.callee);
+            ExpectationResult::fail_elsewhere(KIND, missing, call.line(), &detail)
         }
-        None => within,
+        None => within_range(pattern, file, range, &in_range, &missing),
     }
 }
 

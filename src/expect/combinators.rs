@@ -1,6 +1,6 @@
 //! `not`, `any` and `all`: expectations built from others.
 
-use super::{ExpectationResult, evaluate};
+use super::{ExpectationResult, Scope, evaluate_scoped};
 use crate::anchors::Expectation;
 use crate::go::GoFile;
 use crate::lines::LineRange;
@@ -11,7 +11,9 @@ pub(super) fn evaluate_not(
     range: LineRange,
 ) -> ExpectationResult {
     const KIND: &str = "not";
-    let result = evaluate(inner, file, range);
+    // A `not` that holds quotes why its inner expectation failed in the range, never a near
+    // miss elsewhere: that says nothing about the range, and a partial parse cannot see it.
+    let result = evaluate_scoped(inner, file, range, Scope::Range);
     if result.ok {
         let near = result.matches.first().map(|m| m.start());
         return ExpectationResult {
@@ -20,16 +22,13 @@ pub(super) fn evaluate_not(
             message: format!("{} must not hold but does: {}", result.kind, result.message),
             matches: result.matches,
             near_miss: near,
-            range_only: None,
         };
     }
-    // Only what the range holds: a near miss elsewhere in the file says nothing about it.
     ExpectationResult::pass(
         KIND,
         format!(
             "{} does not hold, as required: {}",
-            result.kind,
-            result.cause()
+            result.kind, result.message
         ),
         Vec::new(),
     )
@@ -39,9 +38,13 @@ pub(super) fn evaluate_any(
     inner: &[Expectation],
     file: &GoFile,
     range: LineRange,
+    scope: Scope,
 ) -> ExpectationResult {
     const KIND: &str = "any";
-    let results: Vec<ExpectationResult> = inner.iter().map(|e| evaluate(e, file, range)).collect();
+    let results: Vec<ExpectationResult> = inner
+        .iter()
+        .map(|e| evaluate_scoped(e, file, range, scope))
+        .collect();
     if let Some(ok) = results.iter().find(|r| r.ok) {
         return ExpectationResult::pass(
             KIND,
@@ -60,9 +63,13 @@ pub(super) fn evaluate_all(
     inner: &[Expectation],
     file: &GoFile,
     range: LineRange,
+    scope: Scope,
 ) -> ExpectationResult {
     const KIND: &str = "all";
-    let results: Vec<ExpectationResult> = inner.iter().map(|e| evaluate(e, file, range)).collect();
+    let results: Vec<ExpectationResult> = inner
+        .iter()
+        .map(|e| evaluate_scoped(e, file, range, scope))
+        .collect();
     let failed: Vec<ExpectationResult> = results.iter().filter(|r| !r.ok).cloned().collect();
     if failed.is_empty() {
         let mut matches: Vec<LineRange> = results
@@ -98,7 +105,7 @@ fn summarize(results: &[ExpectationResult]) -> String {
 #[cfg(test)]
 mod tests {
     use super::super::test_support::{all, go, line, lines};
-    use super::evaluate;
+    use super::super::evaluate;
     use crate::anchors::Expectation;
 
     const SRC: &str = "package a\nfunc f() {\n\tlog.Printf(\"x\")\n}\n";

@@ -1,6 +1,6 @@
 //! `fail_closed`: an `if` mentioning `when` with a branch that terminates on every path.
 
-use super::{ExpectationResult, lines_phrase};
+use super::{ExpectationResult, Scope, lines_phrase};
 use crate::anchors::FailClosedSpec;
 use crate::go::guards::{Guard, guards, guards_placed};
 use crate::go::termination::{FailOpen, Termination};
@@ -14,6 +14,7 @@ pub(super) fn evaluate(
     spec: &FailClosedSpec,
     file: &GoFile,
     range: LineRange,
+    scope: Scope,
 ) -> ExpectationResult {
     let mention = |g: &Guard| g.mentions.iter().find(|m| spec.when.is_match(m)).cloned();
     let nearby = guards_placed(file, range, Placement::Overlapping);
@@ -108,6 +109,7 @@ pub(super) fn evaluate(
     );
     let elsewhere = file
         .full_range()
+        .filter(|_| scope == Scope::File)
         .map(|all| guards(file, all))
         .unwrap_or_default()
         .into_iter()

@@ -1,12 +1,17 @@
 //! `string` and `identifier`: a literal value or a name used in code.
 
-use super::{ExpectationResult, and_more, lines_phrase};
+use super::{ExpectationResult, Scope, and_more, lines_phrase};
 use crate::go::GoFile;
 use crate::go::literals::string_literals;
 use crate::go::tokens::{comments, identifiers};
 use crate::lines::LineRange;
 
-pub(super) fn evaluate_string(value: &str, file: &GoFile, range: LineRange) -> ExpectationResult {
+pub(super) fn evaluate_string(
+    value: &str,
+    file: &GoFile,
+    range: LineRange,
+    scope: Scope,
+) -> ExpectationResult {
     const KIND: &str = "string";
     let literals = string_literals(file, range);
     let hits: Vec<LineRange> = literals
@@ -37,13 +42,14 @@ pub(super) fn evaluate_string(value: &str, file: &GoFile, range: LineRange) -> E
             Some(line),
         );
     }
-    absent_from_code(KIND, file, range, value, missing, false)
+    absent_from_code(KIND, file, range, value, missing, false, scope)
 }
 
 pub(super) fn evaluate_identifier(
     name: &str,
     file: &GoFile,
     range: LineRange,
+    scope: Scope,
 ) -> ExpectationResult {
     const KIND: &str = "identifier";
     let found = identifiers(file, range);
@@ -74,7 +80,7 @@ pub(super) fn evaluate_identifier(
             Some(similar.line),
         );
     }
-    absent_from_code(KIND, file, range, name, missing, true)
+    absent_from_code(KIND, file, range, name, missing, true, scope)
 }
 
 /// Explains a value missing from code: only in a comment, only in a string literal (for
@@ -86,6 +92,7 @@ fn absent_from_code(
     needle: &str,
     missing: String,
     check_strings: bool,
+    scope: Scope,
 ) -> ExpectationResult {
     if let Some(c) = comments(file, range)
         .iter()
@@ -110,7 +117,7 @@ fn absent_from_code(
             Some(line),
         );
     }
-    let Some(all) = file.full_range() else {
+    let Some(all) = file.full_range().filter(|_| scope == Scope::File) else {
         return ExpectationResult::fail(kind, missing, None);
     };
     let outside = if check_strings {

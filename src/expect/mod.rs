@@ -27,9 +27,6 @@ pub struct ExpectationResult {
     pub matches: Vec<LineRange>,
     /// For a failure, the line most worth pointing at.
     pub near_miss: Option<LineNo>,
-    /// When `message` points at a near miss outside the range: the message the range alone
-    /// gives (see [`ExpectationResult::cause`]).
-    pub range_only: Option<String>,
 }
 
 /// Every `kind` a result can have: the expectation kinds, and `symbol` for a ref that names
@@ -58,7 +55,6 @@ struct StoredResult {
     message: String,
     matches: Vec<LineRange>,
     near_miss: Option<LineNo>,
-    range_only: Option<String>,
 }
 
 /// By hand, as a derive would want to borrow `kind` from the input: the stored kind comes back
@@ -78,7 +74,6 @@ impl<'de> Deserialize<'de> for ExpectationResult {
             message: s.message,
             matches: s.matches,
             near_miss: s.near_miss,
-            range_only: s.range_only,
         })
     }
 }
@@ -91,7 +86,6 @@ impl ExpectationResult {
             message,
             matches,
             near_miss: None,
-            range_only: None,
         }
     }
 
@@ -102,50 +96,57 @@ impl ExpectationResult {
             message,
             matches: Vec::new(),
             near_miss,
-            range_only: None,
         }
     }
 
     /// A failure whose nearest near miss, at `line`, lies outside the range:
     /// `{missing}; nearest: line {line}{detail}, outside the range`.
     fn fail_elsewhere(kind: &'static str, missing: String, line: LineNo, detail: &str) -> Self {
-        let within = Self::fail(kind, missing.clone(), None);
-        within.pointing_elsewhere(&missing, line, detail)
+        Self::fail(
+            kind,
+            format!("{missing}; nearest: line {line}{detail}, outside the range"),
+            Some(line),
+        )
     }
+}
 
-    /// This failure (what the range alone tells) turned into one that says `missing` and
-    /// points at the nearest near miss outside the range, at `line`.
-    fn pointing_elsewhere(self, missing: &str, line: LineNo, detail: &str) -> Self {
-        ExpectationResult {
-            message: format!("{missing}; nearest: line {line}{detail}, outside the range"),
-            near_miss: Some(line),
-            range_only: Some(self.message),
-            ..self
-        }
-    }
-
-    /// What the range alone tells, without a near miss elsewhere in the file: all a partial
-    /// parse can say, and all a `not` that holds needs.
-    pub fn cause(&self) -> &str {
-        self.range_only.as_deref().unwrap_or(&self.message)
-    }
+/// How far a failing expectation looks for the near miss its message points at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Anywhere in the file: what reports show.
+    File,
+    /// Only the range: for callers that only ask whether it holds and what matched (searching
+    /// every declaration of a file for moved evidence), where a search of the whole file per
+    /// failure would make the search quadratic. Whether it holds, and the matches and message
+    /// of a success, are the same as with [`Scope::File`].
+    Range,
 }
 
 /// Evaluates `expectation` on the nodes of `file` lying wholly inside `range`.
 pub fn evaluate(expectation: &Expectation, file: &GoFile, range: LineRange) -> ExpectationResult {
+    evaluate_scoped(expectation, file, range, Scope::File)
+}
+
+/// [`evaluate`], with failures looking for near misses only as far as `scope`.
+pub fn evaluate_scoped(
+    expectation: &Expectation,
+    file: &GoFile,
+    range: LineRange,
+    scope: Scope,
+) -> ExpectationResult {
     match expectation {
-        Expectation::Call(pattern) => call::evaluate(pattern, file, range),
-        Expectation::Routes(spec) => routes::evaluate(spec, file, range),
-        Expectation::FailClosed(spec) => fail_closed::evaluate(spec, file, range),
+        Expectation::Call(pattern) => call::evaluate(pattern, file, range, scope),
+        Expectation::Routes(spec) => routes::evaluate(spec, file, range, scope),
+        Expectation::FailClosed(spec) => fail_closed::evaluate(spec, file, range, scope),
         Expectation::Tls(spec) => tls::evaluate(spec, file, range),
-        Expectation::String(value) => literal::evaluate_string(value, file, range),
-        Expectation::Identifier(name) => literal::evaluate_identifier(name, file, range),
+        Expectation::String(value) => literal::evaluate_string(value, file, range, scope),
+        Expectation::Identifier(name) => literal::evaluate_identifier(name, file, range, scope),
         Expectation::Query(spec) => query::evaluate(spec, file, range),
         Expectation::Text(needle) => text::evaluate_text(needle, file, range),
         Expectation::Regex(pattern) => text::evaluate_regex(pattern, file, range),
         Expectation::Not(inner) => combinators::evaluate_not(inner, file, range),
-        Expectation::Any(inner) => combinators::evaluate_any(inner, file, range),
-        Expectation::All(inner) => combinators::evaluate_all(inner, file, range),
+        Expectation::Any(inner) => combinators::evaluate_any(inner, file, range, scope),
+        Expectation::All(inner) => combinators::evaluate_all(inner, file, range, scope),
     }
 }
 

@@ -1,7 +1,7 @@
 //! `routes`: every path registered (on the named router, for the named methods), and with
 //! `exactly`, nothing else.
 
-use super::{ExpectationResult, lines_phrase};
+use super::{ExpectationResult, Scope, lines_phrase};
 use crate::anchors::RoutesSpec;
 use crate::go::GoFile;
 use crate::go::literals::string_literals;
@@ -11,7 +11,12 @@ use crate::lines::LineRange;
 
 const KIND: &str = "routes";
 
-pub(super) fn evaluate(spec: &RoutesSpec, file: &GoFile, range: LineRange) -> ExpectationResult {
+pub(super) fn evaluate(
+    spec: &RoutesSpec,
+    file: &GoFile,
+    range: LineRange,
+    scope: Scope,
+) -> ExpectationResult {
     let found = registrations(file, range);
     let on_router = |r: &RouteRegistration| spec.on.as_deref().is_none_or(|on| r.is_on(on));
     let mut matched = Vec::new();
@@ -22,7 +27,7 @@ pub(super) fn evaluate(spec: &RoutesSpec, file: &GoFile, range: LineRange) -> Ex
         match hit {
             Some(r) => matched.push(r),
             None => {
-                return explain_missing(spec, path, &found, file, range);
+                return explain_missing(spec, path, &found, file, range, scope);
             }
         }
     }
@@ -69,6 +74,7 @@ fn explain_missing(
     found: &[RouteRegistration],
     file: &GoFile,
     range: LineRange,
+    scope: Scope,
 ) -> ExpectationResult {
     let same_path: Vec<&RouteRegistration> = found.iter().filter(|r| r.path == path).collect();
     if let Some(on) = spec.on.as_deref()
@@ -144,6 +150,7 @@ fn explain_missing(
     }
     let elsewhere = file
         .full_range()
+        .filter(|_| scope == Scope::File)
         .map(|all| registrations(file, all))
         .unwrap_or_default()
         .into_iter()

@@ -124,7 +124,6 @@ mod tests {
                 message: String::new(),
                 matches: vec![LineRange::new(line(10), line(11)).unwrap()],
                 near_miss: None,
-                range_only: None,
             },
             ExpectationResult {
                 kind: "fail_closed",
@@ -132,7 +131,6 @@ mod tests {
                 message: String::new(),
                 matches: vec![],
                 near_miss: Some(line(12)),
-                range_only: None,
             },
         ];
         let marks: Vec<LineMark> = marked_lines(&excerpt, &results)

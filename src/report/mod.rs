@@ -298,7 +298,6 @@ pub(crate) mod sample {
             message: message.to_string(),
             matches: vec![lines],
             near_miss: None,
-            range_only: None,
         }
     }
 
@@ -336,7 +335,6 @@ pub(crate) mod sample {
                 message: "line 3182: if mentions cfg.MTLSRequired but its body only logs and continues: fail-open".into(),
                 matches: vec![],
                 near_miss: LineNo::new(3182),
-                range_only: None,
             }],
             parse_errors: vec![LineNo::new(3184).unwrap()],
             excerpt: Some(Excerpt {
@@ -404,7 +402,6 @@ pub(crate) mod sample {
                 message: "no call to requireSPIFFE in lines 40-52".into(),
                 matches: vec![],
                 near_miss: None,
-                range_only: None,
             }],
             parse_errors: vec![],
             excerpt: Some(Excerpt {
@@ -452,7 +449,6 @@ pub(crate) mod sample {
                 message: "no call to audit.Record in lines 10-12".into(),
                 matches: vec![],
                 near_miss: None,
-                range_only: None,
             }],
             parse_errors: vec![],
             excerpt: Some(Excerpt {

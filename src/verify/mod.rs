@@ -742,13 +742,12 @@ fn holds_at(r: &Ref, files: &dyn Files, path: &str, lines: LineRange) -> bool {
     if lines.end().get() > crate::go::count_lines(&blob.bytes) {
         return false;
     }
-    let holds = |file: &GoFile| relocate::all_ok(&relocate::evaluate_ref(r, file, lines));
     if let Ok(Some(partial)) = GoFile::parse_covering(&blob.bytes, &[lines])
-        && holds(&partial)
+        && relocate::holds(r, &partial, lines)
     {
         return true;
     }
-    GoFile::parse(blob.bytes).is_ok_and(|file| holds(&file))
+    GoFile::parse(blob.bytes).is_ok_and(|file| relocate::holds(r, &file, lines))
 }
 
 /// The lines of `lines`, with their Go syntax classes when `highlighted` (from the tree already

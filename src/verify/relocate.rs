@@ -2,17 +2,32 @@
 //! searching the file's top-level declarations.
 
 use crate::anchors::{Expectation, Ref};
-use crate::expect::{self, ExpectationResult};
+use crate::expect::{self, ExpectationResult, Scope};
 use crate::go::GoFile;
 use crate::go::symbols::{self, Declaration};
 use crate::lines::{LineNo, LineRange};
 
 /// Evaluates every expectation of `r` on `range` (a symbol-only ref checks its declaration).
 pub fn evaluate_ref(r: &Ref, file: &GoFile, range: LineRange) -> Vec<ExpectationResult> {
+    evaluate_ref_scoped(r, file, range, Scope::File)
+}
+
+/// Whether every expectation of `r` holds on `range`. Failures look for no near miss
+/// elsewhere in the file, as nobody reads their messages.
+pub fn holds(r: &Ref, file: &GoFile, range: LineRange) -> bool {
+    all_ok(&evaluate_ref_scoped(r, file, range, Scope::Range))
+}
+
+fn evaluate_ref_scoped(
+    r: &Ref,
+    file: &GoFile,
+    range: LineRange,
+    scope: Scope,
+) -> Vec<ExpectationResult> {
     let mut results: Vec<ExpectationResult> = r
         .expect
         .iter()
-        .map(|e| expect::evaluate(e, file, range))
+        .map(|e| expect::evaluate_scoped(e, file, range, scope))
         .collect();
     if r.expect.is_empty()
         && let Some(symbol) = &r.symbol
@@ -37,7 +52,6 @@ fn symbol_declared(file: &GoFile, symbol: &str, lines: LineRange) -> Expectation
             message: format!("{symbol} is declared at lines {}", d.lines),
             matches: vec![d.lines],
             near_miss: None,
-            range_only: None,
         };
     }
     let (message, near_miss) = match named.first() {
@@ -56,14 +70,14 @@ fn symbol_declared(file: &GoFile, symbol: &str, lines: LineRange) -> Expectation
         message,
         matches: Vec::new(),
         near_miss,
-        range_only: None,
     }
 }
 
 /// The smallest span inside `region` covering one match of each expectation, when all of them
 /// hold in `region` and still hold on that span; else `region` itself if they hold there.
 pub fn evidence_span(r: &Ref, file: &GoFile, region: LineRange) -> Option<LineRange> {
-    let results = evaluate_ref(r, file, region);
+    // Most regions of a searched file fail: their messages are never shown.
+    let results = evaluate_ref_scoped(r, file, region, Scope::Range);
     if !all_ok(&results) {
         return None;
     }
@@ -97,7 +111,7 @@ pub fn evidence_span(r: &Ref, file: &GoFile, region: LineRange) -> Option<LineRa
     [tightest, everything]
         .into_iter()
         .flatten()
-        .find(|span| all_ok(&evaluate_ref(r, file, *span)))
+        .find(|span| holds(r, file, *span))
         .or(Some(region))
 }
 
@@ -180,7 +194,7 @@ pub fn symbol_candidates(
                 .zip(LineNo::new(start + old.len() - 1))
                 .and_then(|(a, b)| LineRange::new(a, b));
             if let Some(kept) = kept
-                && all_ok(&evaluate_ref(r, file, kept))
+                && holds(r, file, kept)
             {
                 spans.push(kept);
                 continue;
