@@ -173,3 +173,73 @@ fn partial_parsing_agrees_with_whole_files_on_the_revision_and_example_fixtures(
     let report = assert_same_reports(example.path(), &[]);
     assert!(verdict_counts(&report).contains_key("broken"), "{report}");
 }
+
+/// Relocation and the culprit search evaluate with `Scope::Range` (failures do not look for a
+/// near miss elsewhere). That must never change whether an expectation holds, nor what a
+/// success matched and says: every expectation of the example anchors.yaml (and of the
+/// hostile corpus) on every top-level declaration of every fixture Go file, both ways.
+#[test]
+fn range_scope_changes_only_failure_messages() {
+    use anchorcheck::anchors::Expectation;
+    use anchorcheck::expect::{Scope, evaluate_scoped};
+    let mut expectations: Vec<Expectation> = Vec::new();
+    let mut anchors_files =
+        vec![std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("anchors.yaml")];
+    for entry in std::fs::read_dir(testdata("hostile")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            anchors_files.push(path);
+        }
+    }
+    for path in &anchors_files {
+        let source = std::fs::read_to_string(path).unwrap();
+        if let Ok(file) = anchorcheck::anchors::parse(&source, path, path) {
+            for claim in &file.claims {
+                for r in &claim.refs {
+                    expectations.extend(r.expect.iter().cloned());
+                }
+            }
+        }
+    }
+    // The same question asked twice proves nothing more.
+    let mut seen = std::collections::HashSet::new();
+    expectations.retain(|e| seen.insert(format!("{e:?}")));
+    assert!(expectations.len() > 20, "{}", expectations.len());
+    let mut go_files = Vec::new();
+    let mut dirs = vec![testdata("zen-mesh"), testdata("hostile"), testdata("drift")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "go") {
+                go_files.push(path);
+            }
+        }
+    }
+    let (mut compared, mut held) = (0, 0);
+    for path in go_files {
+        let Ok(file) = GoFile::parse(std::fs::read(&path).unwrap()) else {
+            continue;
+        };
+        let mut regions = anchorcheck::go::symbols::top_level_ranges(&file);
+        regions.extend(file.full_range());
+        for region in regions {
+            for e in &expectations {
+                let whole = evaluate_scoped(e, &file, region, Scope::File);
+                let alone = evaluate_scoped(e, &file, region, Scope::Range);
+                assert_eq!(whole.ok, alone.ok, "{} {region}: {e:?}", path.display());
+                if whole.ok {
+                    assert_eq!(whole, alone, "{} {region}", path.display());
+                    held += 1;
+                }
+                compared += 1;
+            }
+        }
+    }
+    eprintln!("{} expectations: {compared} compared, {held} held", expectations.len());
+    assert!(
+        compared > 10_000 && held > 100,
+        "{compared} compared, {held} held"
+    );
+}

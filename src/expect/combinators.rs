@@ -104,8 +104,8 @@ fn summarize(results: &[ExpectationResult]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{all, go, line, lines};
     use super::super::evaluate;
+    use super::super::test_support::{all, go, line, lines};
     use crate::anchors::Expectation;
 
     const SRC: &str = "package a\nfunc f() {\n\tlog.Printf(\"x\")\n}\n";
