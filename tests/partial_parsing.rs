@@ -237,7 +237,10 @@ fn range_scope_changes_only_failure_messages() {
             }
         }
     }
-    eprintln!("{} expectations: {compared} compared, {held} held", expectations.len());
+    eprintln!(
+        "{} expectations: {compared} compared, {held} held",
+        expectations.len()
+    );
     assert!(
         compared > 10_000 && held > 100,
         "{compared} compared, {held} held"

@@ -29,24 +29,6 @@ pub struct ExpectationResult {
     pub near_miss: Option<LineNo>,
 }
 
-/// Every `kind` a result can have: the expectation kinds, and `symbol` for a ref that names
-/// only a symbol.
-const RESULT_KINDS: [&str; 13] = [
-    "call",
-    "routes",
-    "fail_closed",
-    "tls",
-    "string",
-    "identifier",
-    "query",
-    "text",
-    "regex",
-    "not",
-    "any",
-    "all",
-    "symbol",
-];
-
 /// An [`ExpectationResult`] as stored (the result cache), before its kind is checked.
 #[derive(Deserialize)]
 struct StoredResult {
@@ -58,12 +40,14 @@ struct StoredResult {
 }
 
 /// By hand, as a derive would want to borrow `kind` from the input: the stored kind comes back
-/// as the `&'static str` results carry, and an unknown one is refused.
+/// as the `&'static str` results carry (an expectation kind, or `symbol` for a ref naming only
+/// a symbol), and an unknown one is refused.
 impl<'de> Deserialize<'de> for ExpectationResult {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let s = StoredResult::deserialize(deserializer)?;
-        let kind = RESULT_KINDS
+        let kind = Expectation::KINDS
             .into_iter()
+            .chain(["symbol"])
             .find(|k| *k == s.kind)
             .ok_or_else(|| {
                 serde::de::Error::custom(format!("unknown expectation kind `{}`", s.kind))

@@ -111,7 +111,7 @@ impl CommitReports {
 /// starts from (`at`, or `diff`'s base) and whether touched lines are reported. `None` when
 /// that start is not a full commit id, whose history a later run could see differently.
 pub fn report_key(r: &Ref, at: Option<&str>, report_touch: bool) -> Option<String> {
-    if at.is_some_and(|a| !is_blob_id(a)) {
+    if at.is_some_and(|a| !is_object_id(a)) {
         return None;
     }
     let symbol = r.symbol.as_ref().map(|s| s.value.as_str());
@@ -129,7 +129,8 @@ struct StoredCommit {
     entries: Vec<(String, RefReport)>,
 }
 
-fn is_blob_id(id: &str) -> bool {
+/// A full git object id (SHA-1 or SHA-256, hex): names one blob or commit for good.
+fn is_object_id(id: &str) -> bool {
     matches!(id.len(), 40 | 64) && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
@@ -139,7 +140,7 @@ impl ResultCache {
     }
 
     fn file(&self, blob: &str) -> Option<PathBuf> {
-        is_blob_id(blob).then(|| self.dir.join(format!("{blob}.json")))
+        is_object_id(blob).then(|| self.dir.join(format!("{blob}.json")))
     }
 
     /// The checks stored for `blob`; empty when there are none or the file is not ours.
@@ -195,7 +196,7 @@ impl ResultCache {
     }
 
     fn commit_file(&self, commit: &str) -> Option<PathBuf> {
-        is_blob_id(commit).then(|| self.dir.join(format!("commit-{commit}.json")))
+        is_object_id(commit).then(|| self.dir.join(format!("commit-{commit}.json")))
     }
 
     /// The reports stored for refs at `commit`; empty when there are none or the file is not
