@@ -3,7 +3,10 @@
 //! whole file (once) only for refs that do not hold there and must be relocated.
 
 use super::cache::{BlobChecks, CachedCheck, ResultCache};
-use super::{HistorySource, Job, VerifyOptions, new_report, relocate, settle_verified, verify_job};
+use super::{
+    HistorySource, Job, ParseCache, Sources, VerifyOptions, new_report, relocate, settle_verified,
+    verify_job,
+};
 use crate::go::GoFile;
 use crate::lines::LineRange;
 use crate::report::{How, RefReport, Verdict};
@@ -11,17 +14,12 @@ use crate::source::Files;
 
 /// The report of a ref whose check at `range` the cache holds: it held there. An entry exists
 /// only for a range that lay inside the blob it was stored for.
-fn from_cache(
-    job: &Job<'_>,
-    cached: &BlobChecks,
-    range: LineRange,
-    history: Option<&HistorySource<'_>>,
-) -> Option<RefReport> {
+fn from_cache(job: &Job<'_>, cached: &BlobChecks, range: LineRange) -> Option<RefReport> {
     let check = cached.get(job.r, range)?;
     let mut report = new_report(job);
     report.expectations = check.expectations.clone();
     report.parse_errors = check.parse_errors.clone();
-    settle_verified(&mut report, job, range, history, None);
+    settle_verified(&mut report, job, range, None);
     Some(report)
 }
 
@@ -46,25 +44,25 @@ pub(super) fn verify_path(
         let cached = cache.load(&id);
         let hits: Option<Vec<(usize, RefReport)>> = members
             .iter()
-            .map(|&j| {
-                Some((
-                    j,
-                    from_cache(&jobs[j], &cached, jobs[j].primary().1?, history)?,
-                ))
-            })
+            .map(|&j| Some((j, from_cache(&jobs[j], &cached, jobs[j].primary().1?)?)))
             .collect();
         if let Some(reports) = hits {
             return reports;
         }
         known = Some((id, cached));
     }
+    let src = Sources {
+        files,
+        history,
+        parses: ParseCache::new(members.len() > 1),
+    };
     let blob = match files.read(path) {
         Ok(blob) => blob,
         Err(problem) => {
             let failed = Err(problem.to_string());
             return members
                 .iter()
-                .map(|&j| (j, verify_job(&jobs[j], &failed, files, history, options)))
+                .map(|&j| (j, verify_job(&jobs[j], &failed, &src, options)))
                 .collect();
         }
     };
@@ -83,7 +81,7 @@ pub(super) fn verify_path(
         (None, _) => BlobChecks::default(),
     };
     for &j in members {
-        match first(j).and_then(|range| from_cache(&jobs[j], &cached, range, history)) {
+        match first(j).and_then(|range| from_cache(&jobs[j], &cached, range)) {
             Some(report) => out.push((j, report)),
             None => pending.push(j),
         }
@@ -114,7 +112,7 @@ pub(super) fn verify_path(
                 let mut report = new_report(&jobs[j]);
                 report.expectations = results;
                 report.parse_errors = file.parse_error_lines(range);
-                settle_verified(&mut report, &jobs[j], range, history, None);
+                settle_verified(&mut report, &jobs[j], range, None);
                 fresh.push((j, range, CachedCheck::of(&report)));
                 out.push((j, report));
             }
@@ -125,7 +123,7 @@ pub(super) fn verify_path(
     if !whole_needed.is_empty() {
         let parsed = GoFile::parse(blob.bytes).map_err(|e| e.to_string());
         for j in whole_needed {
-            let report = verify_job(&jobs[j], &parsed, files, history, options);
+            let report = verify_job(&jobs[j], &parsed, &src, options);
             let held_first = report.verdict == Verdict::Verified
                 || report
                     .relocated

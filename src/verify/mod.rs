@@ -9,7 +9,9 @@ pub mod history;
 pub mod progress;
 pub mod relocate;
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use rayon::prelude::*;
 
@@ -22,7 +24,7 @@ use crate::report::{
     Verdict,
 };
 use crate::source::history::{CommitInfo, Endpoint};
-use crate::source::{Files, GitRepo, SourceError};
+use crate::source::{FileBlob, Files, GitRepo, SourceError};
 use history::{HistoryOutcome, Mapping, Tracked};
 use relocate::{Candidate, OldDeclaration};
 
@@ -367,9 +369,50 @@ fn map_history(
     Ok(())
 }
 
-fn read_and_parse(files: &dyn Files, path: &str) -> Result<GoFile, String> {
-    let blob = files.read(path).map_err(|p| p.to_string())?;
-    GoFile::parse(blob.bytes).map_err(|e| e.to_string())
+/// Where a group of refs (those checked at one path) reads other files and versions from,
+/// and the whole-file parses it made of them: refs of one file share their `at` version,
+/// their package's files and the versions the culprit search reads, so each is parsed once.
+/// Dropped with the group, so memory follows the files in flight, not the repository.
+struct Sources<'a> {
+    files: &'a dyn Files,
+    history: Option<&'a HistorySource<'a>>,
+    parses: ParseCache,
+}
+
+/// Whole-file parses by blob id; kept only when the group has more than one ref to share them.
+struct ParseCache {
+    keep: bool,
+    files: RefCell<HashMap<String, Rc<GoFile>>>,
+}
+
+impl ParseCache {
+    fn new(keep: bool) -> Self {
+        ParseCache {
+            keep,
+            files: RefCell::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, blob: &FileBlob) -> Option<Rc<GoFile>> {
+        self.files.borrow().get(&blob.id).cloned()
+    }
+
+    /// The whole-file parse of `blob`, made at most once.
+    fn whole(&self, blob: FileBlob) -> Result<Rc<GoFile>, String> {
+        if let Some(file) = self.get(&blob) {
+            return Ok(file);
+        }
+        let id = blob.id;
+        let file = Rc::new(GoFile::parse(blob.bytes).map_err(|e| e.to_string())?);
+        if self.keep {
+            self.files.borrow_mut().insert(id, Rc::clone(&file));
+        }
+        Ok(file)
+    }
+
+    fn read_whole(&self, files: &dyn Files, path: &str) -> Result<Rc<GoFile>, String> {
+        self.whole(files.read(path).map_err(|p| p.to_string())?)
+    }
 }
 
 fn place(path: &str, lines: LineRange) -> Place {
@@ -420,13 +463,7 @@ fn new_report(job: &Job<'_>) -> RefReport {
 /// verified there, or drifted when history moved it. With `keep` (the parsed file, for
 /// `audit`) the lines are kept; a drifted ref's go with its relocation only, so every
 /// excerpt's marks come from expectations evaluated on it.
-fn settle_verified(
-    report: &mut RefReport,
-    job: &Job<'_>,
-    range: LineRange,
-    history: Option<&HistorySource<'_>>,
-    keep: Option<&GoFile>,
-) {
+fn settle_verified(report: &mut RefReport, job: &Job<'_>, range: LineRange, keep: Option<&GoFile>) {
     let (path, _) = job.primary();
     if path == job.r.path.value && range == job.r.lines.value {
         report.verdict = Verdict::Verified;
@@ -443,7 +480,7 @@ fn settle_verified(
                 Vec::new()
             },
         });
-        report.culprit = culprit(job, history, CulpritKind::Moved);
+        report.culprit = moved_in(job);
     }
 }
 
@@ -451,8 +488,7 @@ fn settle_verified(
 fn verify_job(
     job: &Job<'_>,
     parsed: &Result<GoFile, String>,
-    files: &dyn Files,
-    history: Option<&HistorySource<'_>>,
+    src: &Sources<'_>,
     options: &VerifyOptions,
 ) -> RefReport {
     let keep = options.keep_excerpts;
@@ -468,14 +504,14 @@ fn verify_job(
                 text: Vec::new(),
                 declaration: None,
             };
-            let moved = symbol_in_package(r, files, path, cited, &old);
+            let moved = symbol_in_package(r, src, path, cited, &old);
             if !moved.is_empty() {
                 report.notes.push(format!("{path}: {reason}"));
                 let found = Found {
                     places: moved,
                     how: How::Symbol,
                 };
-                settle(&mut report, found, None, files, keep, job, history);
+                settle(&mut report, found, None, keep, job, src);
                 return report;
             }
             report.error = Some(if path == r.path.value {
@@ -495,7 +531,7 @@ fn verify_job(
         report.expectations = relocate::evaluate_ref(r, file, range);
         report.parse_errors = file.parse_error_lines(range);
         if relocate::all_ok(&report.expectations) {
-            settle_verified(&mut report, job, range, history, keep.then_some(file));
+            settle_verified(&mut report, job, range, keep.then_some(file));
             return report;
         }
         report.excerpt = Some(excerpt(file, range, keep));
@@ -506,7 +542,7 @@ fn verify_job(
     }
 
     // The evidence is not at its (mapped) place: look for it by symbol, then by search.
-    let old = old_context(job, file, history);
+    let old = old_context(job, file, src);
     let failed = checkable;
     let in_file = |candidates: Vec<Candidate>| -> Vec<Place> {
         candidates
@@ -523,7 +559,7 @@ fn verify_job(
         old.declaration.as_ref(),
     ));
     if found.is_empty() {
-        found = symbol_in_package(r, files, path, cited, &old);
+        found = symbol_in_package(r, src, path, cited, &old);
     }
     if found.is_empty() {
         found = in_file(relocate::search_candidates(
@@ -532,7 +568,7 @@ fn verify_job(
         how = How::Search;
     }
     let found = Found { places: found, how };
-    settle(&mut report, found, Some(file), files, keep, job, history);
+    settle(&mut report, found, Some(file), keep, job, src);
     if report.verdict == Verdict::Broken && checkable.is_none() && mapped.is_some() {
         report.error = Some(format!(
             "lines {} are past the end of the file ({line_count} lines)",
@@ -558,16 +594,15 @@ fn settle(
     report: &mut RefReport,
     found: Found,
     current: Option<&GoFile>,
-    files: &dyn Files,
     keep: bool,
     job: &Job<'_>,
-    history: Option<&HistorySource<'_>>,
+    src: &Sources<'_>,
 ) {
     let Found { places, how } = found;
     match places.len() {
         0 => {
             report.verdict = Verdict::Broken;
-            report.culprit = culprit(job, history, CulpritKind::Broke);
+            report.culprit = broken_since(job, src);
         }
         1 => {
             report.verdict = Verdict::Drifted;
@@ -586,8 +621,11 @@ fn settle(
                     current
                 } else {
                     // Another file of the package: read only for `audit`, which shows it.
-                    elsewhere = read_and_parse(files, &relocation.place.path).ok();
-                    elsewhere.as_ref()
+                    elsewhere = src
+                        .parses
+                        .read_whole(src.files, &relocation.place.path)
+                        .ok();
+                    elsewhere.as_deref()
                 };
                 if let Some(file) = file {
                     let lines = relocation.place.lines;
@@ -596,8 +634,7 @@ fn settle(
                 }
             }
             report.relocated = Some(relocation);
-            report.culprit = culprit(job, history, CulpritKind::Broke)
-                .or_else(|| culprit(job, history, CulpritKind::Moved));
+            report.culprit = broken_since(job, src).or_else(|| moved_in(job));
         }
         _ => {
             report.verdict = Verdict::Ambiguous;
@@ -612,37 +649,40 @@ struct OldContext {
     declaration: Option<OldDeclaration>,
 }
 
-fn old_context(job: &Job<'_>, current: &GoFile, history: Option<&HistorySource<'_>>) -> OldContext {
+fn old_context(job: &Job<'_>, current: &GoFile, src: &Sources<'_>) -> OldContext {
     let r = job.r;
     let cited = r.lines.value;
     let symbol = r.symbol.as_ref().map(|s| s.value.as_str());
     // With `at`, the file as it was there; else the cited lines of the current file. Only the
     // cited lines and the symbol's declaration are asked of it, so a partial parse keeping
     // them (and every declaration mentioning the name) answers when the scan allows one.
-    let old_file = match (history, job.at, &job.history) {
+    let old_file = match (src.history, job.at, &job.history) {
         (Some(source), Some(at), Some(HistoryOutcome::Mapped(_))) => source
             .git
             .resolve(at)
             .ok()
             .and_then(|snapshot| snapshot.read(&r.path.value).ok())
             .and_then(|blob| {
+                if let Some(whole) = src.parses.get(&blob) {
+                    return Some(whole);
+                }
                 let inside = cited.end().get() <= crate::go::count_lines(&blob.bytes);
                 let within: Vec<LineRange> = inside.then_some(cited).into_iter().collect();
                 let name = symbol.map(declared_name);
                 match GoFile::parse_covering_mentions(&blob.bytes, &within, name) {
-                    Ok(Some(partial)) => Some(partial),
-                    _ => GoFile::parse(blob.bytes).ok(),
+                    Ok(Some(partial)) => Some(Rc::new(partial)),
+                    _ => src.parses.whole(blob).ok(),
                 }
             }),
         _ => None,
     };
-    let file = old_file.as_ref().unwrap_or(current);
+    let file = old_file.as_deref().unwrap_or(current);
     let text = if cited.end().get() <= file.line_count() {
         file.lines_text(cited)
     } else {
         Vec::new()
     };
-    let declaration = match (&old_file, symbol) {
+    let declaration = match (old_file.as_deref(), symbol) {
         (Some(old), Some(symbol)) => relocate::old_declaration(old, symbol),
         _ => None,
     };
@@ -652,7 +692,7 @@ fn old_context(job: &Job<'_>, current: &GoFile, history: Option<&HistorySource<'
 /// The symbol's declaration in the other files of the same package directory, best first.
 fn symbol_in_package(
     r: &Ref,
-    files: &dyn Files,
+    src: &Sources<'_>,
     path: &str,
     cited: LineRange,
     old: &OldContext,
@@ -663,19 +703,19 @@ fn symbol_in_package(
     let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
     // A symbol is declared once per package, so more than one file holding it is listed as
     // ambiguous rather than guessed between.
-    files
+    src.files
         .go_files_in(dir)
         .into_iter()
         .filter(|other| other != path)
         .flat_map(|other| {
             // Most files of a package do not mention the name at all: skip parsing those.
-            let Ok(blob) = files.read(&other) else {
+            let Ok(blob) = src.files.read(&other) else {
                 return Vec::new();
             };
             if memchr::memmem::find(&blob.bytes, declared_name(symbol).as_bytes()).is_none() {
                 return Vec::new();
             }
-            let Ok(file) = GoFile::parse(blob.bytes) else {
+            let Ok(file) = src.parses.whole(blob) else {
                 return Vec::new();
             };
             relocate::symbol_candidates(r, &file, cited, &old.text, old.declaration.as_ref())
@@ -691,63 +731,63 @@ fn declared_name(symbol: &str) -> &str {
     symbol.rsplit('.').next().unwrap_or(symbol)
 }
 
-/// The first commit at which the ref stopped verifying at its mapped place (`Broke`), or the
-/// first that moved its lines (`Moved`).
-fn culprit(
-    job: &Job<'_>,
-    history: Option<&HistorySource<'_>>,
-    kind: CulpritKind,
-) -> Option<Culprit> {
-    let mapping = job.mapping()?;
+/// The first commit that moved the ref's lines, with `at`.
+fn moved_in(job: &Job<'_>) -> Option<Culprit> {
     let cited_place = (job.r.path.value.as_str(), Some(job.r.lines.value));
-    match kind {
-        CulpritKind::Moved => mapping
-            .steps
-            .iter()
-            .find(|s| (s.path.as_str(), s.lines) != cited_place)
-            .and_then(|s| s.commit.as_ref())
-            .map(|c| Culprit {
-                kind,
-                commit: commit(c),
-            }),
-        CulpritKind::Broke => {
-            let source = history?;
-            for step in &mapping.steps {
-                let Some(info) = &step.commit else { continue };
-                let holds = step.lines.is_some_and(|lines| {
-                    source
-                        .git
-                        .resolve(&info.id)
-                        .is_ok_and(|snapshot| holds_at(job.r, &snapshot, &step.path, lines))
-                });
-                if !holds {
-                    return Some(Culprit {
-                        kind,
-                        commit: commit(info),
-                    });
-                }
-            }
-            None
-        }
-    }
+    job.mapping()?
+        .steps
+        .iter()
+        .find(|s| (s.path.as_str(), s.lines) != cited_place)
+        .and_then(|s| s.commit.as_ref())
+        .map(|c| Culprit {
+            kind: CulpritKind::Moved,
+            commit: commit(c),
+        })
 }
 
-/// Whether every expectation of `r` holds at `lines` of `path`. A partial parse answers when
-/// it says they hold (where partial and whole-file parsing are proven to agree); otherwise the
-/// whole file does.
-fn holds_at(r: &Ref, files: &dyn Files, path: &str, lines: LineRange) -> bool {
+/// The first commit at which the ref stopped holding at its mapped place, with `at`.
+fn broken_since(job: &Job<'_>, src: &Sources<'_>) -> Option<Culprit> {
+    let mapping = job.mapping()?;
+    let source = src.history?;
+    for step in &mapping.steps {
+        let Some(info) = &step.commit else { continue };
+        let holds = step.lines.is_some_and(|lines| {
+            source
+                .git
+                .resolve(&info.id)
+                .is_ok_and(|snapshot| holds_at(job.r, &snapshot, &step.path, lines, &src.parses))
+        });
+        if !holds {
+            return Some(Culprit {
+                kind: CulpritKind::Broke,
+                commit: commit(info),
+            });
+        }
+    }
+    None
+}
+
+/// Whether every expectation of `r` holds at `lines` of `path`. A whole parse already made
+/// answers; else a partial parse when it says they hold (where partial and whole-file parsing
+/// are proven to agree); else the whole file.
+fn holds_at(r: &Ref, files: &dyn Files, path: &str, lines: LineRange, parses: &ParseCache) -> bool {
     let Ok(blob) = files.read(path) else {
         return false;
     };
     if lines.end().get() > crate::go::count_lines(&blob.bytes) {
         return false;
     }
+    if let Some(file) = parses.get(&blob) {
+        return relocate::holds(r, &file, lines);
+    }
     if let Ok(Some(partial)) = GoFile::parse_covering(&blob.bytes, &[lines])
         && relocate::holds(r, &partial, lines)
     {
         return true;
     }
-    GoFile::parse(blob.bytes).is_ok_and(|file| relocate::holds(r, &file, lines))
+    parses
+        .whole(blob)
+        .is_ok_and(|file| relocate::holds(r, &file, lines))
 }
 
 /// The lines of `lines`, with their Go syntax classes when `highlighted` (from the tree already
