@@ -262,6 +262,21 @@ fn shallow_clone_without_the_at_commit_says_so_and_still_verifies() {
     assert_eq!(r["relocated"]["lines"], "15");
     let notes = r["notes"].to_string();
     assert!(notes.contains("not in this repository"), "{notes}");
+
+    // With --cache, the shallow run's report is not kept: once the history is fetched, the
+    // same commit relocates through it.
+    assert_eq!(verify_json(&clone, &["--cache", "cache"]).1, json);
+    let status = std::process::Command::new("git")
+        .args(["fetch", "--quiet", "--unshallow"])
+        .current_dir(&clone)
+        .status()
+        .expect("git is installed");
+    assert!(status.success());
+    let (code, json) = verify_json(&clone, &["--cache", "cache"]);
+    assert_eq!(code, 1, "{json}");
+    let r = &json["claims"][0]["refs"][0];
+    assert_eq!(r["relocated"]["how"], "history", "{json}");
+    assert_eq!(r["relocated"]["lines"], "14-16");
 }
 
 #[test]

@@ -222,10 +222,13 @@ pub fn verify(
         .collect();
 
     if let Some((cache, commit, known)) = at_commit {
-        // Reports that looked beyond their blob: history, relocation, other files.
+        // Reports that looked beyond their blob: history, relocation, other files. Not those
+        // whose history was unavailable (a shallow clone): fetching more of it changes them
+        // at the same commit.
         let fresh: Vec<(String, RefReport)> = evaluated
             .iter()
             .filter(|(j, report)| jobs[*j].at.is_some() || report.verdict != Verdict::Verified)
+            .filter(|(j, _)| !matches!(jobs[*j].history, Some(HistoryOutcome::Unavailable(_))))
             .filter_map(|(j, report)| {
                 let job = &jobs[*j];
                 let key = cache::report_key(job.r, job.at, job.report_touch)?;
