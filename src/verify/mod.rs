@@ -223,11 +223,12 @@ pub fn verify(
 
     if let Some((cache, commit, known)) = at_commit {
         // Reports that looked beyond their blob: history, relocation, other files. Not those
-        // whose history was unavailable (a shallow clone): fetching more of it changes them
-        // at the same commit.
+        // whose history was unavailable (a shallow clone) or that could not read a file: more
+        // history fetched, or a read that works next time, changes them at the same commit.
         let fresh: Vec<(String, RefReport)> = evaluated
             .iter()
             .filter(|(j, report)| jobs[*j].at.is_some() || report.verdict != Verdict::Verified)
+            .filter(|(_, report)| report.verdict != Verdict::Error)
             .filter(|(j, _)| !matches!(jobs[*j].history, Some(HistoryOutcome::Unavailable(_))))
             .filter_map(|(j, report)| {
                 let job = &jobs[*j];
