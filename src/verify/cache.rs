@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::anchors::Ref;
@@ -28,7 +29,7 @@ use crate::report::RefReport;
 
 /// Bumped when the stored shape, the meaning of a key or the wording of a stored message
 /// changes (2: a `not` that holds names nothing outside its range; 3: results stored as the
-/// report model serializes them, and reports by commit).
+/// report model serializes them, in one file shape for blobs and commits).
 const FORMAT: u32 = 3;
 
 fn tool() -> String {
@@ -76,18 +77,14 @@ fn key(r: &Ref, range: LineRange) -> String {
     format!("{range}\u{1f}{symbol:?}\u{1f}{:?}", r.expect)
 }
 
+/// One cache file: the entries for one object (a blob's checks, a commit's reports), by key,
+/// sorted so that the same entries always make the same file.
 #[derive(Serialize, Deserialize)]
-struct StoredFile {
+struct StoredFile<V> {
     format: u32,
     tool: String,
-    blob: String,
-    entries: Vec<StoredEntry>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct StoredEntry {
-    key: String,
-    check: CachedCheck,
+    object: String,
+    entries: Vec<(String, V)>,
 }
 
 /// Only checks that held are ever stored; anything else was not written by us.
@@ -114,19 +111,27 @@ pub fn report_key(r: &Ref, at: Option<&str>, report_touch: bool) -> Option<Strin
     if at.is_some_and(|a| !is_object_id(a)) {
         return None;
     }
-    let symbol = r.symbol.as_ref().map(|s| s.value.as_str());
     Some(format!(
-        "{}\u{1f}{}\u{1f}{at:?}\u{1f}{symbol:?}\u{1f}{:?}\u{1f}{report_touch}",
-        r.path.value, r.lines.value, r.expect
+        "{}\u{1f}{}\u{1f}{at:?}\u{1f}{report_touch}",
+        r.path.value,
+        key(r, r.lines.value)
     ))
 }
 
-#[derive(Serialize, Deserialize)]
-struct StoredCommit {
-    format: u32,
-    tool: String,
-    commit: String,
-    entries: Vec<(String, RefReport)>,
+/// The entries of the cache file at `path` for `object`; none when it is missing, does not
+/// parse, or was written for another object, format or tool version.
+fn read_entries<V: DeserializeOwned>(path: Option<PathBuf>, object: &str) -> Vec<(String, V)> {
+    let Some(bytes) = path.and_then(|p| std::fs::read(p).ok()) else {
+        return Vec::new();
+    };
+    match serde_json::from_slice::<StoredFile<V>>(&bytes) {
+        Ok(stored)
+            if stored.format == FORMAT && stored.tool == tool() && stored.object == object =>
+        {
+            stored.entries
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// A full git object id (SHA-1 or SHA-256, hex): names one blob or commit for good.
@@ -143,25 +148,15 @@ impl ResultCache {
         is_object_id(blob).then(|| self.dir.join(format!("{blob}.json")))
     }
 
+    fn commit_file(&self, commit: &str) -> Option<PathBuf> {
+        is_object_id(commit).then(|| self.dir.join(format!("commit-{commit}.json")))
+    }
+
     /// The checks stored for `blob`; empty when there are none or the file is not ours.
     pub fn load(&self, blob: &str) -> BlobChecks {
-        let Some(path) = self.file(blob) else {
-            return BlobChecks::default();
-        };
-        let Ok(bytes) = std::fs::read(&path) else {
-            return BlobChecks::default();
-        };
-        let Ok(stored) = serde_json::from_slice::<StoredFile>(&bytes) else {
-            return BlobChecks::default();
-        };
-        if stored.format != FORMAT || stored.tool != tool() || stored.blob != blob {
-            return BlobChecks::default();
-        }
-        let checks = stored
-            .entries
+        let checks = read_entries(self.file(blob), blob)
             .into_iter()
-            .filter(|e| held(&e.check))
-            .map(|e| (e.key, e.check))
+            .filter(|(_, check)| held(check))
             .collect();
         BlobChecks { checks }
     }
@@ -174,48 +169,21 @@ impl ResultCache {
         mut known: BlobChecks,
         fresh: impl Iterator<Item = (&'r Ref, LineRange, CachedCheck)>,
     ) {
-        let Some(path) = self.file(blob) else { return };
         for (r, range, check) in fresh {
             if held(&check) {
                 known.checks.insert(key(r, range), check);
             }
         }
-        let mut entries: Vec<StoredEntry> = known
-            .checks
-            .into_iter()
-            .map(|(key, check)| StoredEntry { key, check })
-            .collect();
-        entries.sort_by(|a, b| a.key.cmp(&b.key));
-        let stored = StoredFile {
-            format: FORMAT,
-            tool: tool(),
-            blob: blob.to_string(),
-            entries,
-        };
-        let _ = self.write_atomically(&path, &stored);
-    }
-
-    fn commit_file(&self, commit: &str) -> Option<PathBuf> {
-        is_object_id(commit).then(|| self.dir.join(format!("commit-{commit}.json")))
+        self.write_entries(self.file(blob), blob, known.checks);
     }
 
     /// The reports stored for refs at `commit`; empty when there are none or the file is not
     /// ours.
     pub fn load_commit(&self, commit: &str) -> CommitReports {
-        let Some(path) = self.commit_file(commit) else {
-            return CommitReports::default();
-        };
-        let Ok(bytes) = std::fs::read(&path) else {
-            return CommitReports::default();
-        };
-        let Ok(stored) = serde_json::from_slice::<StoredCommit>(&bytes) else {
-            return CommitReports::default();
-        };
-        if stored.format != FORMAT || stored.tool != tool() || stored.commit != commit {
-            return CommitReports::default();
-        }
         CommitReports {
-            reports: stored.entries.into_iter().collect(),
+            reports: read_entries(self.commit_file(commit), commit)
+                .into_iter()
+                .collect(),
         }
     }
 
@@ -227,16 +195,23 @@ impl ResultCache {
         mut known: CommitReports,
         fresh: impl Iterator<Item = (String, RefReport)>,
     ) {
-        let Some(path) = self.commit_file(commit) else {
-            return;
-        };
         known.reports.extend(fresh);
-        let mut entries: Vec<(String, RefReport)> = known.reports.into_iter().collect();
+        self.write_entries(self.commit_file(commit), commit, known.reports);
+    }
+
+    fn write_entries<V: Serialize>(
+        &self,
+        path: Option<PathBuf>,
+        object: &str,
+        entries: HashMap<String, V>,
+    ) {
+        let Some(path) = path else { return };
+        let mut entries: Vec<(String, V)> = entries.into_iter().collect();
         entries.sort_by(|a, b| a.0.cmp(&b.0));
-        let stored = StoredCommit {
+        let stored = StoredFile {
             format: FORMAT,
             tool: tool(),
-            commit: commit.to_string(),
+            object: object.to_string(),
             entries,
         };
         let _ = self.write_atomically(&path, &stored);
