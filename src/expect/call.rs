@@ -1,6 +1,6 @@
 //! `call`: a call whose callee matches a name, last segment or glob, with positional arguments.
 
-use super::{ExpectationResult, Scope, and_more, lines_phrase, nearest};
+use super::{ExpectationResult, Scope, and_more, lines_phrase, nearest, nearest_elsewhere};
 use crate::anchors::{ArgPattern, CallPattern};
 use crate::go::GoFile;
 use crate::go::calls::{CallSite, calls, last_segment};
@@ -51,18 +51,18 @@ pub(super) fn evaluate(
     }
     // The same call outside the range is the likeliest place the code went, so it is named
     // before what the range alone tells.
-    let elsewhere = file
-        .full_range()
-        .filter(|_| scope == Scope::File)
-        .map(|all| calls(file, all))
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|c| {
+    let elsewhere = nearest_elsewhere(
+        file,
+        range,
+        scope,
+        calls,
+        |c| {
             !range.contains(c.lines)
                 && name_matches(pattern, c)
                 && args_mismatch(pattern, c).is_none()
-        })
-        .min_by_key(|c| (range.distance(c.lines), c.line()));
+        },
+        |c| c.lines,
+    );
     match elsewhere {
         Some(call) => {
             let detail = format!(" calls {}", call.callee);

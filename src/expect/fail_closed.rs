@@ -1,6 +1,6 @@
 //! `fail_closed`: an `if` mentioning `when` with a branch that terminates on every path.
 
-use super::{ExpectationResult, Scope, lines_phrase};
+use super::{ExpectationResult, Scope, lines_phrase, nearest_elsewhere};
 use crate::anchors::FailClosedSpec;
 use crate::go::guards::{Guard, guards, guards_placed};
 use crate::go::termination::{FailOpen, Termination};
@@ -107,14 +107,14 @@ pub(super) fn evaluate(
         lines_phrase(range),
         spec.when.as_str()
     );
-    let elsewhere = file
-        .full_range()
-        .filter(|_| scope == Scope::File)
-        .map(|all| guards(file, all))
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|g| !range.overlaps(g.lines) && mention(g).is_some())
-        .min_by_key(|g| (range.distance(g.lines), g.line()));
+    let elsewhere = nearest_elsewhere(
+        file,
+        range,
+        scope,
+        guards,
+        |g| !range.overlaps(g.lines) && mention(g).is_some(),
+        |g| g.lines,
+    );
     match elsewhere {
         Some(g) => ExpectationResult::fail_elsewhere(KIND, missing, g.line(), ""),
         None => ExpectationResult::fail(KIND, missing, None),

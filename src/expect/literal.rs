@@ -1,6 +1,6 @@
 //! `string` and `identifier`: a literal value or a name used in code.
 
-use super::{ExpectationResult, Scope, and_more, lines_phrase};
+use super::{ExpectationResult, Scope, and_more, lines_phrase, nearest_elsewhere};
 use crate::go::GoFile;
 use crate::go::literals::string_literals;
 use crate::go::tokens::{comments, identifiers};
@@ -117,21 +117,27 @@ fn absent_from_code(
             Some(line),
         );
     }
-    let Some(all) = file.full_range().filter(|_| scope == Scope::File) else {
-        return ExpectationResult::fail(kind, missing, None);
-    };
+    let single = LineRange::single;
     let outside = if check_strings {
-        identifiers(file, all)
-            .into_iter()
-            .filter(|i| i.name == needle && !range.contains_line(i.line))
-            .map(|i| i.line)
-            .min_by_key(|l| (range.distance(LineRange::single(*l)), *l))
+        nearest_elsewhere(
+            file,
+            range,
+            scope,
+            identifiers,
+            |i| i.name == needle && !range.contains_line(i.line),
+            |i| single(i.line),
+        )
+        .map(|i| i.line)
     } else {
-        string_literals(file, all)
-            .into_iter()
-            .filter(|s| s.value == needle && !range.contains(s.lines))
-            .map(|s| s.lines.start())
-            .min_by_key(|l| (range.distance(LineRange::single(*l)), *l))
+        nearest_elsewhere(
+            file,
+            range,
+            scope,
+            string_literals,
+            |s| s.value == needle && !range.contains(s.lines),
+            |s| single(s.lines.start()),
+        )
+        .map(|s| s.lines.start())
     };
     match outside {
         Some(line) => ExpectationResult::fail_elsewhere(kind, missing, line, ""),

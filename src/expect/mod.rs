@@ -155,6 +155,27 @@ fn nearest<T>(
     })
 }
 
+/// The item nearest `range` (by its `place`, earliest on ties) among those `scan` finds in the
+/// whole file that `keep` accepts (those outside the range): where the evidence likely went,
+/// for a failure's message. With [`Scope::Range`] there is none and nothing is scanned.
+fn nearest_elsewhere<T>(
+    file: &GoFile,
+    range: LineRange,
+    scope: Scope,
+    scan: impl FnOnce(&GoFile, LineRange) -> Vec<T>,
+    keep: impl Fn(&T) -> bool,
+    place: impl Fn(&T) -> LineRange,
+) -> Option<T> {
+    let all = file.full_range().filter(|_| scope == Scope::File)?;
+    scan(file, all)
+        .into_iter()
+        .filter(|item| keep(item))
+        .min_by_key(|item| {
+            let lines = place(item);
+            (range.distance(lines), lines.start())
+        })
+}
+
 /// ` (and N more)` when more than one thing matched, for success messages.
 fn and_more(count: usize) -> String {
     if count > 1 {

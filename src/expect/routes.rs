@@ -1,7 +1,7 @@
 //! `routes`: every path registered (on the named router, for the named methods), and with
 //! `exactly`, nothing else.
 
-use super::{ExpectationResult, Scope, lines_phrase};
+use super::{ExpectationResult, Scope, lines_phrase, nearest_elsewhere};
 use crate::anchors::RoutesSpec;
 use crate::go::GoFile;
 use crate::go::literals::string_literals;
@@ -31,16 +31,16 @@ pub(super) fn evaluate(
             }
         }
     }
+    let router = spec
+        .on
+        .as_deref()
+        .map(|on| format!(" on {on}"))
+        .unwrap_or_default();
     if spec.exactly
         && let Some(extra) = found
             .iter()
             .find(|r| on_router(r) && !spec.paths.contains(&r.path))
     {
-        let router = spec
-            .on
-            .as_deref()
-            .map(|on| format!(" on {on}"))
-            .unwrap_or_default();
         return ExpectationResult::fail(
             KIND,
             format!(
@@ -55,11 +55,6 @@ pub(super) fn evaluate(
         .iter()
         .map(|r| format!("{} at line {}", r.path, r.line()))
         .collect();
-    let router = spec
-        .on
-        .as_deref()
-        .map(|on| format!(" on {on}"))
-        .unwrap_or_default();
     ExpectationResult::pass(
         KIND,
         format!("registered{router}: {}", summary.join(", ")),
@@ -148,14 +143,14 @@ fn explain_missing(
             Some(line),
         );
     }
-    let elsewhere = file
-        .full_range()
-        .filter(|_| scope == Scope::File)
-        .map(|all| registrations(file, all))
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|r| r.path == path && !range.contains(r.lines))
-        .min_by_key(|r| (range.distance(r.lines), r.line()));
+    let elsewhere = nearest_elsewhere(
+        file,
+        range,
+        scope,
+        registrations,
+        |r| r.path == path && !range.contains(r.lines),
+        |r| r.lines,
+    );
     let missing = format!(
         "no route registration for {path} in {}",
         lines_phrase(range)
