@@ -55,7 +55,7 @@ pub(super) fn evaluate(
         file,
         range,
         scope,
-        calls,
+        GoFile::cached_calls,
         |c| {
             !range.contains(c.lines)
                 && name_matches(pattern, c)

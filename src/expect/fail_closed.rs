@@ -2,7 +2,7 @@
 
 use super::{ExpectationResult, Scope, lines_phrase, nearest_elsewhere};
 use crate::anchors::FailClosedSpec;
-use crate::go::guards::{Guard, guards, guards_placed};
+use crate::go::guards::{Guard, guards_placed};
 use crate::go::termination::{FailOpen, Termination};
 use crate::go::tokens::comments;
 use crate::go::{GoFile, Placement};
@@ -111,7 +111,7 @@ pub(super) fn evaluate(
         file,
         range,
         scope,
-        guards,
+        GoFile::cached_guards,
         |g| !range.overlaps(g.lines) && mention(g).is_some(),
         |g| g.lines,
     );

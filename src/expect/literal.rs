@@ -123,7 +123,7 @@ fn absent_from_code(
             file,
             range,
             scope,
-            identifiers,
+            GoFile::cached_identifiers,
             |i| i.name == needle && !range.contains_line(i.line),
             |i| single(i.line),
         )
@@ -133,7 +133,7 @@ fn absent_from_code(
             file,
             range,
             scope,
-            string_literals,
+            GoFile::cached_strings,
             |s| s.value == needle && !range.contains(s.lines),
             |s| single(s.lines.start()),
         )

@@ -155,20 +155,22 @@ fn nearest<T>(
     })
 }
 
-/// The item nearest `range` (by its `place`, earliest on ties) among those `scan` finds in the
-/// whole file that `keep` accepts (those outside the range): where the evidence likely went,
-/// for a failure's message. With [`Scope::Range`] there is none and nothing is scanned.
-fn nearest_elsewhere<T>(
-    file: &GoFile,
+/// The item nearest `range` (by its `place`, earliest on ties) among the file's `facts` (its
+/// cached whole-file scan of one kind) that `keep` accepts (those outside the range): where the
+/// evidence likely went, for a failure's message. With [`Scope::Range`] there is none.
+fn nearest_elsewhere<'f, T>(
+    file: &'f GoFile,
     range: LineRange,
     scope: Scope,
-    scan: impl FnOnce(&GoFile, LineRange) -> Vec<T>,
+    facts: impl FnOnce(&'f GoFile) -> &'f [T],
     keep: impl Fn(&T) -> bool,
     place: impl Fn(&T) -> LineRange,
-) -> Option<T> {
-    let all = file.full_range().filter(|_| scope == Scope::File)?;
-    scan(file, all)
-        .into_iter()
+) -> Option<&'f T> {
+    if scope == Scope::Range {
+        return None;
+    }
+    facts(file)
+        .iter()
         .filter(|item| keep(item))
         .min_by_key(|item| {
             let lines = place(item);

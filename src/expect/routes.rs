@@ -147,7 +147,7 @@ fn explain_missing(
         file,
         range,
         scope,
-        registrations,
+        GoFile::cached_registrations,
         |r| r.path == path && !range.contains(r.lines),
         |r| r.lines,
     );

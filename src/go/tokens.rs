@@ -105,12 +105,7 @@ pub fn code_text(file: &GoFile, region: LineRange) -> CodeText {
         }
     }
     let text = String::from_utf8_lossy(&text).into_owned();
-    let newlines = text
-        .bytes()
-        .enumerate()
-        .filter(|(_, b)| *b == b'\n')
-        .map(|(i, _)| i)
-        .collect();
+    let newlines = memchr::memchr_iter(b'\n', text.as_bytes()).collect();
     CodeText {
         text,
         newlines,
