@@ -46,7 +46,7 @@ fn sarif_from_a_real_run_passes_the_schema_and_names_both_findings() {
     assert_eq!(code, 1, "{out}");
     let log: serde_json::Value = serde_json::from_str(&out).unwrap();
     let schema_path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/schemas/sarif-schema-2.1.0.json");
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/schemas/sarif-schema-2.1.0.json");
     let schema: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();

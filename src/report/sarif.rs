@@ -178,7 +178,7 @@ mod tests {
 
     fn validator() -> jsonschema::Validator {
         let path =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/schemas/sarif-schema-2.1.0.json");
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/schemas/sarif-schema-2.1.0.json");
         let schema: Value = serde_json::from_str(
             &std::fs::read_to_string(&path)
                 .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display())),
