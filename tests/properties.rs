@@ -10,7 +10,7 @@ use anchorcheck::docs;
 use anchorcheck::lines::{LineNo, LineRange};
 use anchorcheck::report::Verdict;
 use anchorcheck::source::GitRepo;
-use anchorcheck::source::history::Hunk;
+use anchorcheck::source::history::{Hunk, line_hash};
 use anchorcheck::verify::history::map_range;
 use anchorcheck::verify::{self, HistorySource, RevisionInfo, VerifyOptions};
 use proptest::prelude::*;
@@ -133,12 +133,23 @@ fn git_hunks(old: &[Option<usize>], new: &[Option<usize>]) -> Vec<Hunk> {
     (0..patch.num_hunks())
         .map(|i| {
             let (h, _) = patch.hunk(i).unwrap();
-            Hunk {
+            let mut hunk = Hunk {
                 old_start: h.old_start(),
                 old_lines: h.old_lines(),
                 new_start: h.new_start(),
                 new_lines: h.new_lines(),
+                old_hashes: Vec::new(),
+                new_hashes: Vec::new(),
+            };
+            for l in 0..patch.num_lines_in_hunk(i).unwrap() {
+                let line = patch.line_in_hunk(i, l).unwrap();
+                match line.origin() {
+                    '-' => hunk.old_hashes.push(line_hash(line.content())),
+                    '+' => hunk.new_hashes.push(line_hash(line.content())),
+                    _ => {}
+                }
             }
+            hunk
         })
         .collect()
 }
@@ -182,6 +193,21 @@ proptest! {
             );
         }
         prop_assert!(mapped.end().get() as usize <= new.len());
+        // The shape is kept: a first or last cited line that survived is exactly an end.
+        let position = |old: usize| new.iter().position(|l| *l == Some(old)).map(|i| i + 1);
+        if let Some(first) = position(a) {
+            prop_assert_eq!(mapped.start().get() as usize, first, "hunks {:?}", hunks);
+        }
+        if let Some(last) = position(b) {
+            prop_assert_eq!(mapped.end().get() as usize, last, "hunks {:?}", hunks);
+        }
+        // It grows only by lines inserted between surviving cited lines.
+        let (lo, hi) = (survivors[0], *survivors.last().unwrap());
+        for line in mapped.start().get() as usize..=mapped.end().get() as usize {
+            let inside = (lo..=hi).contains(&line);
+            let ours = new[line - 1].is_some_and(|id| (a..=b).contains(&id));
+            prop_assert!(inside || ours || new[line - 1].is_none(), "line {} of {}", line, mapped);
+        }
         // A pure shift: every cited line survived, still adjacent to each other.
         let untouched = survivors.len() == b - a + 1
             && survivors.windows(2).all(|w| w[1] == w[0] + 1);

@@ -6,17 +6,33 @@ use std::path::Path;
 
 use git2::{Delta, Diff, DiffFindOptions, DiffOptions, Oid, Repository, Sort};
 
-use super::{GitRepo, SourceError, git_error};
+use super::{GitRepo, SourceError, git_error, trees};
 
 /// One changed region of a file between two versions, 1-based as git prints it
 /// (`@@ -old_start,old_lines +new_start,new_lines @@`). A pure insertion has `old_lines == 0`
-/// and `old_start` is the line it follows; a pure deletion has `new_lines == 0`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// and `old_start` is the line it follows; a pure deletion has `new_lines == 0`. The lines
+/// themselves are kept as hashes, so a line that the hunk removes and adds back unchanged (a
+/// large hunk around a few kept lines) can be told from an edited one.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hunk {
     pub old_start: u32,
     pub old_lines: u32,
     pub new_start: u32,
     pub new_lines: u32,
+    /// A hash of each removed line, in order (`old_lines` of them, when known).
+    pub old_hashes: Vec<u64>,
+    /// A hash of each added line, in order (`new_lines` of them, when known).
+    pub new_hashes: Vec<u64>,
+}
+
+/// The hash [`Hunk`] keeps of a line's text (without its line ending).
+pub fn line_hash(line: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let mut hasher = std::hash::DefaultHasher::new();
+    line.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// What one step of history did to one file.
@@ -93,14 +109,78 @@ fn hunks_of(diff: &Diff<'_>, index: usize) -> Result<Vec<Hunk>, git2::Error> {
     let mut hunks = Vec::with_capacity(patch.num_hunks());
     for i in 0..patch.num_hunks() {
         let (h, _) = patch.hunk(i)?;
-        hunks.push(Hunk {
+        let mut hunk = Hunk {
             old_start: h.old_start(),
             old_lines: h.old_lines(),
             new_start: h.new_start(),
             new_lines: h.new_lines(),
-        });
+            old_hashes: Vec::with_capacity(h.old_lines() as usize),
+            new_hashes: Vec::with_capacity(h.new_lines() as usize),
+        };
+        for l in 0..patch.num_lines_in_hunk(i)? {
+            let line = patch.line_in_hunk(i, l)?;
+            match line.origin() {
+                '-' => hunk.old_hashes.push(line_hash(line.content())),
+                '+' => hunk.new_hashes.push(line_hash(line.content())),
+                _ => {}
+            }
+        }
+        hunks.push(hunk);
     }
     Ok(hunks)
+}
+
+/// The first-parent chain from one commit to a later one, oldest first, the start included:
+/// each commit's id and tree, nothing more until a step turns out to matter.
+#[derive(Clone, Debug)]
+pub struct Chain {
+    commits: Vec<(Oid, Oid)>,
+}
+
+impl Chain {
+    /// Commits in the chain, the start included.
+    pub fn len(&self) -> usize {
+        self.commits.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.commits.is_empty()
+    }
+
+    /// The full id of commit `i` (0 is the start).
+    pub fn id(&self, i: usize) -> String {
+        self.commits[i].0.to_string()
+    }
+}
+
+/// One version of a path, walking back from a commit: the newest commit holding it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathVersion {
+    /// The newest commit (walking back) at which the path had this content.
+    pub commit: String,
+    /// The blob id; `None` when the path did not exist there.
+    pub blob: Option<String>,
+}
+
+/// What walking back from a commit found for a set of paths.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathHistory {
+    /// For each path asked for, its versions newest first (the first is the starting commit's).
+    pub versions: Vec<Vec<PathVersion>>,
+    /// How many commits were walked, the start included.
+    pub walked: usize,
+    /// True when the walk reached the first commit before its bound.
+    pub complete: bool,
+}
+
+/// A file that differs between two commits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangedPath {
+    pub path: String,
+    /// The blob before; `None` when the file was added.
+    pub old_blob: Option<String>,
+    /// The blob after; `None` when the file was deleted.
+    pub new_blob: Option<String>,
 }
 
 impl GitRepo {
@@ -113,23 +193,112 @@ impl GitRepo {
         .map_err(git_error)?
     }
 
-    /// The commits after `from` up to and including `to`, oldest first, along first parents.
-    /// Composing the diffs of consecutive steps gives the diff from `from` to `to` even when
-    /// `from` sits on a merged side branch.
-    pub fn commit_chain(&self, from: &str, to: &str) -> Result<Vec<CommitInfo>, SourceError> {
-        self.with_repo(|repo| -> Result<Vec<CommitInfo>, git2::Error> {
-            let from = Oid::from_str(from)?;
+    /// The commits from `from` up to and including `to`, oldest first, along first parents,
+    /// `from` first. Composing the diffs of consecutive steps gives the diff from `from` to
+    /// `to` even when `from` sits on a merged side branch.
+    pub fn chain(&self, from: &str, to: &str) -> Result<Chain, SourceError> {
+        self.with_repo(|repo| -> Result<Vec<(Oid, Oid)>, git2::Error> {
+            let from = repo.find_commit(Oid::from_str(from)?)?;
             let to = Oid::from_str(to)?;
             let mut walk = repo.revwalk()?;
             walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
             walk.simplify_first_parent()?;
             walk.push(to)?;
-            walk.hide(from)?;
-            let mut chain = Vec::new();
+            walk.hide(from.id())?;
+            let mut commits = vec![(from.id(), from.tree_id())];
             for oid in walk {
-                chain.push(describe(&repo.find_commit(oid?)?));
+                let commit = repo.find_commit(oid?)?;
+                commits.push((commit.id(), commit.tree_id()));
             }
-            Ok(chain)
+            Ok(commits)
+        })
+        .map_err(git_error)?
+        .map(|commits| Chain { commits })
+        .map_err(git_error)
+    }
+
+    /// For each of `paths`, the commits of `chain` after `from` (by index) at which it differs
+    /// from the commit before, reading only the directories on the way to those paths whose
+    /// ids changed.
+    pub fn touched_steps(
+        &self,
+        chain: &Chain,
+        from: usize,
+        paths: &[String],
+    ) -> Result<Vec<Vec<usize>>, SourceError> {
+        let trees = chain.commits[from.min(chain.len())..].iter().map(|c| c.1);
+        let changes = self
+            .with_repo(|repo| trees::scan(repo, trees, paths))
+            .map_err(git_error)?
+            .map_err(git_error)?;
+        Ok(changes
+            .into_iter()
+            .map(|path| {
+                path.into_iter()
+                    .filter(|(i, _)| *i > 0)
+                    .map(|(i, _)| from + i)
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// The versions of each of `paths` walking back from commit `from` along first parents,
+    /// through at most `depth` commits before it, reading only what changed (as `git log --
+    /// PATH` does).
+    pub fn path_versions(
+        &self,
+        from: &str,
+        paths: &[String],
+        depth: usize,
+    ) -> Result<PathHistory, SourceError> {
+        self.with_repo(|repo| -> Result<PathHistory, git2::Error> {
+            let mut commits: Vec<(Oid, Oid)> = Vec::new();
+            let mut next = Some(Oid::from_str(from)?);
+            while let Some(id) = next {
+                if commits.len() > depth {
+                    break;
+                }
+                let commit = repo.find_commit(id)?;
+                commits.push((id, commit.tree_id()));
+                next = commit.parent_id(0).ok();
+            }
+            let complete = next.is_none();
+            let changes = trees::scan(repo, commits.iter().map(|c| c.1), paths)?;
+            let versions = changes
+                .into_iter()
+                .map(|path| {
+                    path.into_iter()
+                        .map(|(i, blob)| PathVersion {
+                            commit: commits[i].0.to_string(),
+                            blob: blob.map(|b| b.to_string()),
+                        })
+                        .collect()
+                })
+                .collect();
+            Ok(PathHistory {
+                versions,
+                walked: commits.len(),
+                complete,
+            })
+        })
+        .map_err(git_error)?
+        .map_err(git_error)
+    }
+
+    /// Every file that differs between commits `old` and `new`, reading only the directories
+    /// whose ids differ.
+    pub fn changed_paths(&self, old: &str, new: &str) -> Result<Vec<ChangedPath>, SourceError> {
+        self.with_repo(|repo| -> Result<Vec<ChangedPath>, git2::Error> {
+            let old = repo.find_commit(Oid::from_str(old)?)?.tree_id();
+            let new = repo.find_commit(Oid::from_str(new)?)?.tree_id();
+            Ok(trees::changed_files(repo, old, new)?
+                .into_iter()
+                .map(|f| ChangedPath {
+                    path: f.path,
+                    old_blob: f.old.map(|o| o.to_string()),
+                    new_blob: f.new.map(|o| o.to_string()),
+                })
+                .collect())
         })
         .map_err(git_error)?
         .map_err(git_error)
@@ -214,8 +383,21 @@ fn changes_in(
     if !lost {
         return Ok(out);
     }
-    // A cited file disappeared: diff the whole trees so the rename search can see where to.
-    let mut full = diff_between(repo, old, new, None)?;
+    // A cited file disappeared: the rename search must see every file added or deleted (the
+    // pairing is a best match among all of them), and only those.
+    let mut full = match new {
+        Endpoint::Commit(id) => {
+            let old_tree = repo.find_commit(Oid::from_str(old)?)?.tree_id();
+            let new_tree = repo.find_commit(Oid::from_str(id)?)?.tree_id();
+            let coming_and_going: Vec<String> = trees::changed_files(repo, old_tree, new_tree)?
+                .into_iter()
+                .filter(|f| f.old.is_none() || f.new.is_none())
+                .map(|f| f.path)
+                .collect();
+            diff_between(repo, old, new, Some(&coming_and_going))?
+        }
+        Endpoint::Worktree => diff_between(repo, old, new, None)?,
+    };
     find_similar(&mut full)?;
     for (i, delta) in full.deltas().enumerate() {
         let Some(old_path) = path_of(delta.old_file()) else {

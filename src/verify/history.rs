@@ -1,71 +1,194 @@
-//! Maps a cited line range through the hunks of a diff, as `git log -L` does: unchanged lines
-//! shift by the hunks above them, and an end that falls inside an edited hunk widens to the
-//! hunk's new extent.
+//! Maps a cited line range through the hunks of a diff, as `git log -L` does, but keeping the
+//! range's shape: a cited line that still exists maps to exactly where it is now (also when
+//! git's hunk around it is large), and the range grows or shrinks only by lines edited inside
+//! it.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rayon::prelude::*;
+use similar::{Algorithm, DiffOp};
 
 use crate::lines::{LineNo, LineRange};
-use crate::source::history::{CommitInfo, Endpoint, FileChange, Hunk};
+use crate::source::history::{Chain, CommitInfo, Endpoint, FileChange, Hunk};
 use crate::source::{GitRepo, SourceError};
 
 /// Where `range` is after a change with these hunks (sorted by `old_start`, no context lines);
 /// `None` when every line of it was deleted.
 pub fn map_range(range: LineRange, hunks: &[Hunk]) -> Option<LineRange> {
-    let start = map_line(range.start().get(), hunks, End::Start);
-    let end = map_line(range.end().get(), hunks, End::Last);
-    LineRange::new(LineNo::new(start)?, LineNo::new(end)?)
+    trace(range, hunks).lines
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum End {
-    Start,
-    Last,
-}
-
-/// True when some hunk changes a line of `range` itself or inserts lines between its ends.
+/// True when some hunk changes or deletes a line of `range` itself or inserts lines between its
+/// ends (a line a hunk removes and adds back unchanged is not a change).
 pub fn edits_inside(range: LineRange, hunks: &[Hunk]) -> bool {
-    let (a, b) = (range.start().get(), range.end().get());
-    hunks.iter().any(|h| {
-        if h.old_lines == 0 {
-            // Inserted after line `old_start`: inside when between the first and last line.
-            a <= h.old_start && h.old_start < b
-        } else {
-            h.old_start <= b && h.old_start + h.old_lines > a
-        }
-    })
+    trace(range, hunks).edited
 }
 
-fn map_line(line: u32, hunks: &[Hunk], end: End) -> u32 {
+/// What a change did to a range.
+struct Traced {
+    lines: Option<LineRange>,
+    edited: bool,
+}
+
+/// The new lines that belong to a range, gathered in order: its lines that still exist, and
+/// lines inserted or rewritten inside it.
+#[derive(Default)]
+struct Cover {
+    first: Option<u32>,
+    last: Option<u32>,
+}
+
+impl Cover {
+    fn add(&mut self, from: u32, to: u32) {
+        if from > to || from == 0 {
+            return;
+        }
+        self.first = Some(self.first.map_or(from, |f| f.min(from)));
+        self.last = Some(self.last.map_or(to, |l| l.max(to)));
+    }
+
+    fn range(&self) -> Option<LineRange> {
+        LineRange::new(LineNo::new(self.first?)?, LineNo::new(self.last?)?)
+    }
+}
+
+fn shifted(line: u32, delta: i64) -> u32 {
+    u32::try_from(i64::from(line) + delta).unwrap_or(0)
+}
+
+fn trace(range: LineRange, hunks: &[Hunk]) -> Traced {
+    let (a, b) = (range.start().get(), range.end().get());
+    let mut cover = Cover::default();
+    let mut edited = false;
     let mut delta: i64 = 0;
+    // The first line of the range not yet accounted for.
+    let mut next = a;
     for h in hunks {
         if h.old_lines == 0 {
-            // An insertion after old line `old_start`: it moves `line` only when above it. For
-            // the last line, an insertion right after the range's first lines is inside it.
-            if h.old_start < line {
+            // Lines inserted after old line `old_start`: inside only between two cited lines.
+            let after = h.old_start;
+            if after < a {
                 delta += i64::from(h.new_lines);
                 continue;
             }
-            break;
+            if after >= b {
+                break;
+            }
+            cover.add(shifted(next, delta), shifted(after, delta));
+            cover.add(h.new_start, h.new_start + h.new_lines - 1);
+            edited = true;
+            next = after + 1;
+            delta += i64::from(h.new_lines);
+            continue;
         }
         let old_end = h.old_start + h.old_lines - 1;
-        if old_end < line {
+        if old_end < a {
             delta += i64::from(h.new_lines) - i64::from(h.old_lines);
             continue;
         }
-        if h.old_start <= line {
-            // The line itself was edited or deleted: widen to the hunk's new extent.
-            return match (end, h.new_lines) {
-                (End::Start, 0) => h.new_start + 1,
-                (End::Start, _) => h.new_start,
-                (End::Last, 0) => h.new_start,
-                (End::Last, n) => h.new_start + n - 1,
-            };
+        if h.old_start > b {
+            break;
         }
-        break;
+        if next < h.old_start {
+            cover.add(shifted(next, delta), shifted(h.old_start - 1, delta));
+        }
+        edited |= refine(h, a, b, &mut cover);
+        next = old_end + 1;
+        delta += i64::from(h.new_lines) - i64::from(h.old_lines);
     }
-    u32::try_from(i64::from(line) + delta).unwrap_or(0)
+    if next <= b {
+        cover.add(shifted(next, delta), shifted(b, delta));
+    }
+    Traced {
+        lines: cover.range(),
+        edited,
+    }
+}
+
+/// The lines of hunk `h` that belong to the range `a..=b`: its cited lines the hunk removes
+/// and adds back unchanged (matched by a patience diff of the hunk's own lines), and the lines
+/// that replace or are inserted among cited lines. True when a cited line was really edited.
+fn refine(h: &Hunk, a: u32, b: u32, cover: &mut Cover) -> bool {
+    let known =
+        h.old_hashes.len() == h.old_lines as usize && h.new_hashes.len() == h.new_lines as usize;
+    let ops = if known {
+        similar::capture_diff_slices(Algorithm::Patience, &h.old_hashes, &h.new_hashes)
+    } else {
+        // Without the lines, every line of the hunk counts as rewritten.
+        vec![DiffOp::Replace {
+            old_index: 0,
+            old_len: h.old_lines as usize,
+            new_index: 0,
+            new_len: h.new_lines as usize,
+        }]
+    };
+    let mut edited = false;
+    let index = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
+    for op in ops {
+        let (old_index, old_len, new_index, new_len, equal) = match op {
+            DiffOp::Equal {
+                old_index,
+                new_index,
+                len,
+            } => (old_index, len, new_index, len, true),
+            DiffOp::Delete {
+                old_index,
+                old_len,
+                new_index,
+            } => (old_index, old_len, new_index, 0, false),
+            DiffOp::Insert {
+                old_index,
+                new_index,
+                new_len,
+            } => (old_index, 0, new_index, new_len, false),
+            DiffOp::Replace {
+                old_index,
+                old_len,
+                new_index,
+                new_len,
+            } => (old_index, old_len, new_index, new_len, false),
+        };
+        let o1 = h.old_start + index(old_index);
+        let n1 = h.new_start + index(new_index);
+        let (old_len, new_len) = (index(old_len), index(new_len));
+        if old_len == 0 {
+            // Inserted after old line `o1 - 1`.
+            if a < o1 && o1 <= b && new_len > 0 {
+                cover.add(n1, n1 + new_len - 1);
+                edited = true;
+            }
+            continue;
+        }
+        let o2 = o1 + old_len - 1;
+        let (x1, x2) = (o1.max(a), o2.min(b));
+        if x1 > x2 {
+            continue;
+        }
+        if equal {
+            cover.add(n1 + (x1 - o1), n1 + (x2 - o1));
+            continue;
+        }
+        edited = true;
+        if new_len == 0 {
+            continue;
+        }
+        let n2 = n1 + new_len - 1;
+        let inside = x2 - x1 + 1;
+        match (o1 < a, o2 > b) {
+            // Wholly inside the range: all of its new lines are.
+            (false, false) => cover.add(n1, n2),
+            // Straddling the start: as many of its last new lines as cited lines it rewrote.
+            (true, false) => cover.add(n2 + 1 - inside.min(new_len), n2),
+            // Straddling the end: as many of its first new lines.
+            (false, true) => cover.add(n1, n1 + inside.min(new_len) - 1),
+            // The range lies inside the rewritten block: the lines at the same offsets.
+            (true, true) => cover.add(
+                n1 + (x1 - o1).min(new_len - 1),
+                n1 + (x2 - o1).min(new_len - 1),
+            ),
+        }
+    }
+    edited
 }
 
 /// Where one cited range went between its `at` commit and the verified revision.
@@ -81,6 +204,21 @@ pub struct Mapping {
     pub touched: Option<String>,
     /// The file was deleted with no rename found; nothing more to follow.
     pub file_gone: bool,
+    /// Where the cited lines disappeared (all deleted, or their file deleted with no rename),
+    /// for the search for a move git does not pair.
+    pub lost: Option<Lost>,
+}
+
+/// The step at which every cited line disappeared, and where they were just before.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lost {
+    /// The commit that removed them (`None`: the working tree).
+    pub commit: Option<CommitInfo>,
+    /// The commit before it, where they still were.
+    pub before: String,
+    /// Their path and lines at `before`.
+    pub path: String,
+    pub lines: LineRange,
 }
 
 /// The cited place after one commit (or the working tree, `commit: None`) that changed its file.
@@ -108,8 +246,9 @@ pub struct Tracked<'a> {
 }
 
 /// Maps every tracked ref from its `at` to `target` (whose commit is `target_commit`, or HEAD's
-/// for the working tree). Refs sharing an `at` share one walk and one tree diff per step, so the
-/// cost grows with commits and cited files, not with refs.
+/// for the working tree). Refs sharing an `at` share one walk; of its commits, only those that
+/// changed a followed file are diffed (found by comparing tree ids, as `git log -- PATH`
+/// does), so the cost grows with the commits that touch cited files, not with all commits.
 pub fn map_through_history(
     git: &GitRepo,
     target: &Endpoint,
@@ -131,21 +270,7 @@ pub fn map_through_history(
             }
             continue;
         };
-        let mut steps: Vec<(String, Endpoint, Option<CommitInfo>)> = Vec::new();
-        let mut previous = start.id.clone();
-        if let Some(head) = target_commit {
-            for commit in git.commit_chain(&start.id, head)? {
-                steps.push((
-                    previous.clone(),
-                    Endpoint::Commit(commit.id.clone()),
-                    Some(commit.clone()),
-                ));
-                previous = commit.id;
-            }
-        }
-        if *target == Endpoint::Worktree {
-            steps.push((previous, Endpoint::Worktree, None));
-        }
+        let chain = git.chain(&start.id, target_commit.unwrap_or(&start.id))?;
         let mut state: Vec<Mapping> = members
             .iter()
             .map(|&i| Mapping {
@@ -154,10 +279,12 @@ pub fn map_through_history(
                 steps: Vec::new(),
                 touched: None,
                 file_gone: false,
+                lost: None,
             })
             .collect();
-        let mut diffs = StepChanges::new(git, &steps);
-        for (step, (_, _, commit)) in steps.iter().enumerate() {
+        let mut walk = Walk::new(git, &chain, *target == Endpoint::Worktree);
+        let mut step = 0;
+        loop {
             let mut paths: Vec<String> = state
                 .iter()
                 // A file whose cited lines were all deleted is still followed through renames,
@@ -170,58 +297,17 @@ pub fn map_through_history(
             if paths.is_empty() {
                 break;
             }
-            let changes = diffs.at(step, &paths)?;
+            walk.follow(&paths, step + 1)?;
+            let Some(next) = walk.next_after(step) else {
+                break;
+            };
+            step = next;
+            let commit = walk.describe(step)?;
+            let before = chain.id(step - 1);
             for mapping in &mut state {
-                if mapping.file_gone {
-                    continue;
+                if let Some(change) = walk.changes(step).get(&mapping.path) {
+                    apply(mapping, change, &commit, &before);
                 }
-                let Some(change) = changes.get(&mapping.path) else {
-                    continue;
-                };
-                let Some(lines) = mapping.lines else {
-                    match change {
-                        FileChange::Renamed { new_path, .. } => mapping.path = new_path.clone(),
-                        FileChange::Deleted => mapping.file_gone = true,
-                        FileChange::Modified { .. } => {}
-                    }
-                    continue;
-                };
-                if *change == FileChange::Deleted {
-                    mapping.file_gone = true;
-                }
-                let (path, new_lines, touch) = match change {
-                    FileChange::Modified { hunks } => (
-                        mapping.path.clone(),
-                        map_range(lines, hunks),
-                        edits_inside(lines, hunks).then(|| format!("lines {lines} modified")),
-                    ),
-                    FileChange::Renamed { new_path, hunks } => (
-                        new_path.clone(),
-                        map_range(lines, hunks),
-                        Some(format!("{} renamed to {new_path}", mapping.path)),
-                    ),
-                    FileChange::Deleted => (
-                        mapping.path.clone(),
-                        None,
-                        Some(format!("{} deleted", mapping.path)),
-                    ),
-                };
-                let lines = new_lines;
-                if mapping.touched.is_none()
-                    && let Some(touch) = touch
-                {
-                    mapping.touched = Some(match commit {
-                        Some(c) => format!("{touch} in {} '{}'", c.short, c.subject),
-                        None => format!("{touch} in the working tree"),
-                    });
-                }
-                mapping.path = path.clone();
-                mapping.lines = lines;
-                mapping.steps.push(Step {
-                    commit: commit.clone(),
-                    path,
-                    lines,
-                });
             }
         }
         for (&i, mapping) in members.iter().zip(state) {
@@ -231,52 +317,152 @@ pub fn map_through_history(
     Ok(outcomes.into_iter().flatten().collect())
 }
 
-/// The changes of every step of one walk to the files followed, computed ahead for all steps
-/// at once and in parallel (the tree diffs and hunks are most of the cost of following
-/// history). A path joins the set the first time a step needs it (a rename's new name), and
-/// from then on its changes are computed for that step and every later one. What a step says
-/// of a path does not depend on which other paths are asked for with it, so the results are
-/// those of one diff per step.
-struct StepChanges<'g, 's> {
-    git: &'g GitRepo,
-    steps: &'s [(String, Endpoint, Option<CommitInfo>)],
-    known: Vec<HashMap<String, FileChange>>,
-    asked: HashSet<String>,
+/// Moves `mapping` over one step's change to its file.
+fn apply(mapping: &mut Mapping, change: &FileChange, commit: &Option<CommitInfo>, before: &str) {
+    if mapping.file_gone {
+        return;
+    }
+    let Some(lines) = mapping.lines else {
+        match change {
+            FileChange::Renamed { new_path, .. } => mapping.path = new_path.clone(),
+            FileChange::Deleted => mapping.file_gone = true,
+            FileChange::Modified { .. } => {}
+        }
+        return;
+    };
+    if *change == FileChange::Deleted {
+        mapping.file_gone = true;
+    }
+    let (path, new_lines, touch) = match change {
+        FileChange::Modified { hunks } => {
+            let traced = trace(lines, hunks);
+            (
+                mapping.path.clone(),
+                traced.lines,
+                traced.edited.then(|| format!("lines {lines} modified")),
+            )
+        }
+        FileChange::Renamed { new_path, hunks } => (
+            new_path.clone(),
+            map_range(lines, hunks),
+            Some(format!("{} renamed to {new_path}", mapping.path)),
+        ),
+        FileChange::Deleted => (
+            mapping.path.clone(),
+            None,
+            Some(format!("{} deleted", mapping.path)),
+        ),
+    };
+    if mapping.touched.is_none()
+        && let Some(touch) = touch
+    {
+        mapping.touched = Some(match commit {
+            Some(c) => format!("{touch} in {} '{}'", c.short, c.subject),
+            None => format!("{touch} in the working tree"),
+        });
+    }
+    if new_lines.is_none() && mapping.lost.is_none() {
+        mapping.lost = Some(Lost {
+            commit: commit.clone(),
+            before: before.to_string(),
+            path: mapping.path.clone(),
+            lines,
+        });
+    }
+    mapping.path = path.clone();
+    mapping.lines = new_lines;
+    mapping.steps.push(Step {
+        commit: commit.clone(),
+        path,
+        lines: new_lines,
+    });
 }
 
-impl<'g, 's> StepChanges<'g, 's> {
-    fn new(git: &'g GitRepo, steps: &'s [(String, Endpoint, Option<CommitInfo>)]) -> Self {
-        StepChanges {
+/// The steps of one walk that changed a followed file, with those changes. Step `i` goes from
+/// commit `i - 1` of the chain to commit `i`; with the working tree, one more step goes from
+/// the last commit to it. A path joins the followed set the first time the walk needs it (a
+/// rename's new name); from then on the steps that changed it are found by comparing tree ids
+/// and only those are diffed, in parallel (the diffs and hunks are most of the cost). What a
+/// step says of a path does not depend on which other paths are asked for with it, so the
+/// results are those of one diff per step.
+struct Walk<'g, 'c> {
+    git: &'g GitRepo,
+    chain: &'c Chain,
+    worktree: bool,
+    known: BTreeMap<usize, HashMap<String, FileChange>>,
+    followed: HashSet<String>,
+    none: HashMap<String, FileChange>,
+}
+
+impl<'g, 'c> Walk<'g, 'c> {
+    fn new(git: &'g GitRepo, chain: &'c Chain, worktree: bool) -> Self {
+        Walk {
             git,
-            steps,
-            known: vec![HashMap::new(); steps.len()],
-            asked: HashSet::new(),
+            chain,
+            worktree,
+            known: BTreeMap::new(),
+            followed: HashSet::new(),
+            none: HashMap::new(),
         }
     }
 
-    /// What step `step` changed in `paths` (sorted); only changed paths are present.
-    fn at(
-        &mut self,
-        step: usize,
-        paths: &[String],
-    ) -> Result<&HashMap<String, FileChange>, SourceError> {
+    /// Follows `paths` from step `from` on (those already followed are known).
+    fn follow(&mut self, paths: &[String], from: usize) -> Result<(), SourceError> {
         let new: Vec<String> = paths
             .iter()
-            .filter(|p| !self.asked.contains(*p))
+            .filter(|p| !self.followed.contains(*p))
             .cloned()
             .collect();
-        if !new.is_empty() {
-            let git = self.git;
-            let ahead: Vec<HashMap<String, FileChange>> = self.steps[step..]
-                .par_iter()
-                .map(|(old, new_end, _)| git.changes(old, new_end, &new))
-                .collect::<Result<_, _>>()?;
-            for (known, found) in self.known[step..].iter_mut().zip(ahead) {
-                known.extend(found);
-            }
-            self.asked.extend(new);
+        if new.is_empty() {
+            return Ok(());
         }
-        Ok(&self.known[step])
+        let mut by_step: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+        let touched = self.git.touched_steps(self.chain, from - 1, &new)?;
+        for (path, steps) in new.iter().zip(touched) {
+            for step in steps {
+                by_step.entry(step).or_default().push(path.clone());
+            }
+        }
+        let worktree_step = self.chain.len();
+        if self.worktree && from <= worktree_step {
+            by_step.insert(worktree_step, new.clone());
+        }
+        let (git, chain) = (self.git, self.chain);
+        let found: Vec<(usize, HashMap<String, FileChange>)> = by_step
+            .into_par_iter()
+            .map(|(step, paths)| {
+                let newer = if step == worktree_step {
+                    Endpoint::Worktree
+                } else {
+                    Endpoint::Commit(chain.id(step))
+                };
+                git.changes(&chain.id(step - 1), &newer, &paths)
+                    .map(|c| (step, c))
+            })
+            .collect::<Result<_, _>>()?;
+        for (step, changes) in found {
+            self.known.entry(step).or_default().extend(changes);
+        }
+        self.followed.extend(new);
+        Ok(())
+    }
+
+    /// The first step after `step` that changed a followed path.
+    fn next_after(&self, step: usize) -> Option<usize> {
+        self.known.range(step + 1..).next().map(|(s, _)| *s)
+    }
+
+    /// What `step` changed in the followed paths (only changed paths are present).
+    fn changes(&self, step: usize) -> &HashMap<String, FileChange> {
+        self.known.get(&step).unwrap_or(&self.none)
+    }
+
+    /// The commit a step ends at, for people; `None` for the working tree.
+    fn describe(&self, step: usize) -> Result<Option<CommitInfo>, SourceError> {
+        if step >= self.chain.len() {
+            return Ok(None);
+        }
+        self.git.find_commit(&self.chain.id(step))
     }
 }
 
@@ -288,12 +474,33 @@ mod tests {
         LineRange::new(LineNo::new(a).unwrap(), LineNo::new(b).unwrap()).unwrap()
     }
 
+    /// A hunk whose lines are not known: every line of it counts as rewritten.
     fn hunk(old_start: u32, old_lines: u32, new_start: u32, new_lines: u32) -> Hunk {
         Hunk {
             old_start,
             old_lines,
             new_start,
             new_lines,
+            old_hashes: Vec::new(),
+            new_hashes: Vec::new(),
+        }
+    }
+
+    /// A hunk with its lines, written as words.
+    fn hunk_of(old_start: u32, old: &[&str], new_start: u32, new: &[&str]) -> Hunk {
+        let hashes = |lines: &[&str]| -> Vec<u64> {
+            lines
+                .iter()
+                .map(|l| crate::source::history::line_hash(l.as_bytes()))
+                .collect()
+        };
+        Hunk {
+            old_start,
+            old_lines: old.len() as u32,
+            new_start,
+            new_lines: new.len() as u32,
+            old_hashes: hashes(old),
+            new_hashes: hashes(new),
         }
     }
 
@@ -340,16 +547,69 @@ mod tests {
     }
 
     #[test]
-    fn edited_ends_widen_to_the_hunk() {
-        // Lines 8-11 replaced by 6 lines starting at 8: the start is inside, keep 8.
+    fn edited_ends_keep_only_the_lines_that_replace_cited_ones() {
+        // Lines 8-11 replaced by 6 lines at 8: two of them were cited (10, 11), so the range
+        // starts at the last two of the six, not at the hunk's start.
         assert_eq!(
             map_range(range(10, 20), &[hunk(8, 4, 8, 6)]),
-            Some(range(8, 22))
+            Some(range(12, 22))
         );
-        // Lines 19-24 replaced by 2 lines at 19: the end widens to the hunk's new end.
+        // Lines 19-24 replaced by 2 lines at 19: the two cited ones (19, 20) become those two.
         assert_eq!(
             map_range(range(10, 20), &[hunk(19, 6, 19, 2)]),
             Some(range(10, 20))
+        );
+        // Lines 19-24 replaced by 12 lines: still two of them, not twelve.
+        assert_eq!(
+            map_range(range(10, 20), &[hunk(19, 6, 19, 12)]),
+            Some(range(10, 20))
+        );
+    }
+
+    #[test]
+    fn a_large_hunk_around_unchanged_cited_lines_keeps_them_exact() {
+        // A 6-line TLS setting at 351-356 inside a hunk git made of 340-360 -> 340-370: the six
+        // lines are removed and added back unchanged, ten lines lower.
+        let tls = [
+            "cfg := &tls.Config{",
+            "MinVersion: tls.VersionTLS12,",
+            "ClientAuth: tls.RequireAndVerifyClientCert,",
+            "ClientCAs: pool,",
+            "}",
+            "srv.TLSConfig = cfg",
+        ];
+        let mut old: Vec<String> = (340..351).map(|i| format!("old {i}")).collect();
+        old.extend(tls.iter().map(|l| l.to_string()));
+        old.extend((357..=360).map(|i| format!("old {i}")));
+        let mut new: Vec<String> = (0..21).map(|i| format!("new {i}")).collect();
+        new.extend(tls.iter().map(|l| l.to_string()));
+        new.extend((0..4).map(|i| format!("tail {i}")));
+        let old: Vec<&str> = old.iter().map(String::as_str).collect();
+        let new: Vec<&str> = new.iter().map(String::as_str).collect();
+        let h = hunk_of(340, &old, 340, &new);
+        assert_eq!(
+            map_range(range(351, 356), &[h.clone()]),
+            Some(range(361, 366))
+        );
+        assert!(!edits_inside(range(351, 356), &[h]));
+    }
+
+    #[test]
+    fn a_line_edited_inside_keeps_the_range_and_counts_as_an_edit() {
+        let h = hunk_of(12, &["\tif !ok {"], 12, &["\tif !ok || expired {"]);
+        assert_eq!(map_range(range(10, 15), &[h.clone()]), Some(range(10, 15)));
+        assert!(edits_inside(range(10, 15), &[h]));
+        // An edit that also adds a line grows it by that line only.
+        let h = hunk_of(12, &["a"], 12, &["b", "c"]);
+        assert_eq!(map_range(range(10, 15), &[h]), Some(range(10, 16)));
+    }
+
+    #[test]
+    fn cited_lines_deleted_at_an_end_shrink_the_range() {
+        // Lines 9-11 deleted, the first two of them cited: 12-15 remain, three lines up.
+        assert_eq!(
+            map_range(range(10, 15), &[hunk_of(9, &["x", "a", "b"], 8, &[])]),
+            Some(range(9, 12))
         );
     }
 
