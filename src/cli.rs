@@ -60,6 +60,8 @@ impl DiffArgs {
             rev: Some(self.head.clone()),
             claims: self.claims.clone(),
             cache: self.cache.clone(),
+            // Every ref is followed from the base, so none needs its history looked for.
+            history_depth: 0,
             whole_files: false,
         }
     }
@@ -130,6 +132,10 @@ pub struct TargetArgs {
     /// Keep results by git blob id in DIR, so unchanged files are not parsed again.
     #[arg(long, value_name = "DIR")]
     pub cache: Option<PathBuf>,
+    /// For a ref without `at` that does not hold at its cited lines: how many commits back to
+    /// look for the newest one at which it held there, to follow history from it (0: never).
+    #[arg(long, value_name = "N", default_value_t = anchorcheck::verify::DEFAULT_HISTORY_DEPTH)]
+    pub history_depth: usize,
     /// Parse every cited file whole (partial parsing off; for differential tests).
     #[arg(long, hide = true)]
     pub whole_files: bool,

@@ -141,6 +141,7 @@ fn run(
         keep_excerpts,
         cache: args.cache.clone(),
         whole_files: args.whole_files,
+        history_depth: args.history_depth,
     };
     let report = verify::verify(
         &target.anchors,
@@ -333,6 +334,13 @@ fn run_fix(args: &FixArgs) -> anyhow::Result<Exit> {
             "{} `at` on {} verified ref(s)\n",
             if args.dry_run { "would set" } else { "set" },
             plan.stamped
+        ));
+    }
+    if plan.history_stamped > 0 {
+        out.push_str(&format!(
+            "{} `at` on {} ref(s) left alone, from the commit where each last held\n",
+            if args.dry_run { "would set" } else { "set" },
+            plan.history_stamped
         ));
     }
     for r in &plan.left_alone {

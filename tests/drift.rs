@@ -92,9 +92,9 @@ fn rename_and_weakening_across_commits() {
 }
 
 #[test]
-fn without_at_symbol_then_search_relocate() {
+fn without_at_or_its_history_symbol_then_search_relocate() {
     let d = drift_repo(2);
-    // Drop `at`: history cannot help, the symbol can.
+    // Drop `at` and the search for it (--history-depth 0): history cannot help, the symbol can.
     let anchors = std::fs::read_to_string(d.repo.path().join("anchors.yaml")).unwrap();
     let no_at: String = anchors
         .lines()
@@ -102,7 +102,7 @@ fn without_at_symbol_then_search_relocate() {
         .map(|l| l.replace(&format!(", at: {}", d.commits[0]), "") + "\n")
         .collect();
     d.repo.write("anchors.yaml", &no_at);
-    let (_, report) = verify_json(d.repo.path(), &[]);
+    let (_, report) = verify_json(d.repo.path(), &["--history-depth", "0"]);
     let routes = claim_ref(&report, "agent-routes");
     assert_eq!(routes["verdict"], "drifted", "{routes:#}");
     assert_eq!(routes["relocated"]["how"], "symbol");
@@ -114,7 +114,7 @@ fn without_at_symbol_then_search_relocate() {
         "anchors.yaml",
         no_at.replace("        symbol: registerAgentRoutes\n", ""),
     );
-    let (_, report) = verify_json(d.repo.path(), &[]);
+    let (_, report) = verify_json(d.repo.path(), &["--history-depth", "0"]);
     let routes = claim_ref(&report, "agent-routes");
     assert_eq!(routes["relocated"]["how"], "search", "{routes:#}");
     assert_eq!(routes["relocated"]["lines"], "10-11");

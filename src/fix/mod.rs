@@ -83,8 +83,11 @@ pub struct FixPlan {
     pub relocated: Vec<RefOutcome>,
     /// Verified refs that only gained `at`.
     pub stamped: usize,
-    /// Ambiguous, broken and error refs, which `fix` never touches.
+    /// Ambiguous, broken and error refs, which `fix` never moves.
     pub left_alone: Vec<RefOutcome>,
+    /// Of those, refs without `at` that gained the one their history was followed from (the
+    /// newest commit at which they held at their cited place).
+    pub history_stamped: usize,
 }
 
 /// A scalar rewritten with the quoting it had (`"201-248"` stays double-quoted).
@@ -234,7 +237,15 @@ pub fn plan(
                     plan.stamped += 1;
                 }
             }
-            _ => plan.left_alone.push(outcome(None)),
+            _ => {
+                // Where the lines last held is true whatever happened since; with it written,
+                // the next run follows history without looking for it.
+                if let (Some(found), None) = (&rr.history_from, &r.at) {
+                    edits.push(insert_at(path, source, r, found)?);
+                    plan.history_stamped += 1;
+                }
+                plan.left_alone.push(outcome(None));
+            }
         }
     }
     if !edits.is_empty() {

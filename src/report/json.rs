@@ -7,7 +7,8 @@
 //!  "claims": [{"id": "agent-saas-mtls", "title": "...", "status": "required", "owner": "...",
 //!    "verdict": "verified",
 //!    "refs": [{"path": "src/a.go", "lines": "201-248", "verdict": "verified", "error": null,
-//!      "relocated": null, "candidates": [], "parse_errors": [], "culprit": null, "notes": [],
+//!      "relocated": null, "candidates": [], "parse_errors": [], "culprit": null,
+//!      "history_from": null, "notes": [],
 //!      "touched": null, "cited_by": [{"page": "docs/security.md", "line": 40, "column": 5}],
 //!      "expectations": [{"kind": "routes", "ok": true, "message": "...",
 //!                        "matches": ["212-212"], "near_miss": null}]}]}],
@@ -21,7 +22,9 @@
 //! drifted and null otherwise; `candidates` lists the `{path, lines}` places of an ambiguous ref,
 //! best first. `culprit` is `{kind, commit, short, date, subject}` for a broken or drifted ref
 //! with history: kind `broke` names the first commit after `at` at which the ref stopped
-//! verifying at its mapped place, `moved` the first that moved its lines. `notes` holds anything
+//! verifying at its mapped place, `moved` the first that moved its lines. `history_from` is the
+//! full id of the commit history was followed from for a ref without `at` (the newest at which
+//! it held at its cited place; `fix` writes it as `at`), null otherwise. `notes` holds anything
 //! else worth saying, such as "history unavailable: commit X is not in this repository".
 //! `touched` (from `diff`) says how the change touched the cited lines even when they still
 //! verify; `cited_by` lists where the `docs` pages cite the ref; `fix_command` is the exact
@@ -76,6 +79,7 @@ struct JsonRef<'a> {
     candidates: Vec<JsonPlace<'a>>,
     parse_errors: Vec<u32>,
     culprit: Option<JsonCulprit<'a>>,
+    history_from: Option<&'a str>,
     notes: &'a [String],
     touched: Option<&'a str>,
     cited_by: Vec<JsonDocsLocation<'a>>,
@@ -186,6 +190,7 @@ pub fn render(report: &Report) -> String {
                             date: &c.commit.date,
                             subject: &c.commit.subject,
                         }),
+                        history_from: r.history_from.as_deref(),
                         notes: &r.notes,
                         touched: r.touched.as_deref(),
                         cited_by: r

@@ -169,6 +169,9 @@ pub struct RefReport {
     /// Where the expectations were evaluated when that is not the cited place: the range
     /// history mapped the citation to.
     pub checked: Option<Place>,
+    /// For a ref without `at` whose history was followed: the commit it started from, the
+    /// newest at which the ref held at its cited place (`fix` writes it as `at`).
+    pub history_from: Option<String>,
     /// Where the `docs` pages cite this ref.
     /// Attached after verification from the docs pages, never cached.
     #[serde(skip)]
@@ -320,6 +323,7 @@ pub(crate) mod sample {
             notes: vec![],
             touched: Some("lines 220-221 modified".into()),
             checked: None,
+            history_from: None,
             cited_by: vec![],
         };
         let broken = RefReport {
@@ -359,6 +363,7 @@ pub(crate) mod sample {
             notes: vec![],
             touched: Some("lines 3182-3182 modified".into()),
             checked: None,
+            history_from: None,
             cited_by: vec![DocsLocation {
                 page: "docs/security.md".into(),
                 line: 40,
@@ -379,6 +384,7 @@ pub(crate) mod sample {
             notes: vec![],
             touched: None,
             checked: None,
+            history_from: None,
             cited_by: vec![],
         };
         let drifted = RefReport {
@@ -421,6 +427,7 @@ pub(crate) mod sample {
             notes: vec![],
             touched: None,
             checked: None,
+            history_from: None,
             cited_by: vec![DocsLocation {
                 page: "docs/security.md".into(),
                 line: 57,
@@ -464,6 +471,7 @@ pub(crate) mod sample {
             notes: vec!["symbol unavailable: the ref names none".into()],
             touched: None,
             checked: None,
+            history_from: None,
             cited_by: vec![],
         };
         Report {

@@ -104,6 +104,11 @@ pub(super) fn verify_path(
                     continue;
                 };
                 let results = relocate::evaluate_ref(jobs[j].r, file, range);
+                if !relocate::all_ok(&results) && jobs[j].defer {
+                    // Verified again once its history is known.
+                    out.push((j, new_report(&jobs[j])));
+                    continue;
+                }
                 if !relocate::all_ok(&results) {
                     // Failing refs get near-miss messages and relocation from the whole file.
                     whole_needed.push(j);

@@ -6,6 +6,7 @@ mod engine;
 #[cfg(test)]
 mod excerpt_tests;
 pub mod history;
+mod last_held;
 pub mod progress;
 pub mod relocate;
 
@@ -28,8 +29,12 @@ use crate::source::{FileBlob, Files, GitRepo, SourceError};
 use history::{HistoryOutcome, Mapping, Tracked};
 use relocate::{Candidate, OldDeclaration};
 
+/// How many commits back history is looked for, by default, for a ref without `at` that does
+/// not hold at its cited place.
+pub const DEFAULT_HISTORY_DEPTH: usize = 2_000;
+
 /// What to verify.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct VerifyOptions {
     /// Only these claim ids (all when empty).
     pub claims: Vec<String>,
@@ -46,6 +51,23 @@ pub struct VerifyOptions {
     pub cache: Option<std::path::PathBuf>,
     /// Parse every cited file whole, never partially (for differential tests).
     pub whole_files: bool,
+    /// For a ref without `at` that does not hold at its cited place: how many commits before
+    /// the revision to look through for the newest one at which it held there (0: none).
+    pub history_depth: usize,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions {
+            claims: Vec::new(),
+            base: None,
+            progress: None,
+            keep_excerpts: false,
+            cache: None,
+            whole_files: false,
+            history_depth: DEFAULT_HISTORY_DEPTH,
+        }
+    }
 }
 
 /// Why verification could not run at all.
@@ -112,8 +134,16 @@ struct Job<'a> {
     history: Option<HistoryOutcome>,
     /// Report how history touched the cited lines (`diff`).
     report_touch: bool,
-    /// The commit history starts from: `diff`'s base, else the ref's `at`.
-    at: Option<&'a str>,
+    /// The commit history starts from: `diff`'s base, else the ref's `at`, else the commit at
+    /// which a ref without `at` was found to hold last.
+    at: Option<String>,
+    /// A ref without `at` whose history may be looked for: when its first check fails it stops
+    /// there, and is verified again once history is known.
+    defer: bool,
+    /// For a ref without `at`: the commit found where it last held (history starts there).
+    found_at: Option<String>,
+    /// What looking for that commit found, for the report.
+    note: Option<String>,
 }
 
 impl Job<'_> {
@@ -156,8 +186,11 @@ pub fn verify(
                 report_touch: options.base.is_some(),
                 at: options
                     .base
-                    .as_deref()
-                    .or(r.at.as_ref().map(|a| a.value.as_str())),
+                    .clone()
+                    .or_else(|| r.at.as_ref().map(|a| a.value.clone())),
+                defer: false,
+                found_at: None,
+                note: None,
             })
         })
         .collect();
@@ -179,47 +212,45 @@ pub fn verify(
     };
     let mut reused: Vec<(usize, usize, RefReport)> = Vec::new();
     if let Some((_, _, known)) = &at_commit {
-        jobs.retain(|job| {
-            let key = cache::report_key(job.r, job.at, job.report_touch);
-            match key.and_then(|k| known.get(&k)) {
+        jobs.retain(
+            |job| match report_key(job, options).and_then(|k| known.get(&k)) {
                 Some(report) => {
                     reused.push((job.claim, job.index, report.clone()));
                     false
                 }
                 None => true,
-            }
-        });
+            },
+        );
     }
-    map_history(&mut jobs, history, options.base.as_deref())?;
-
-    // Group refs by the path they are checked at, so each file is read and parsed once.
-    let mut by_path: Vec<(&str, Vec<usize>)> = Vec::new();
-    let mut path_slot: HashMap<&str, usize> = HashMap::new();
-    for (j, job) in jobs.iter().enumerate() {
-        let (path, _) = job.primary();
-        let slot = *path_slot.entry(path).or_insert_with(|| {
-            by_path.push((path, Vec::new()));
-            by_path.len() - 1
-        });
-        by_path[slot].1.push(j);
+    map_history(&mut jobs, history)?;
+    let may_look_back = history.is_some_and(|h| h.target_commit.is_some());
+    if may_look_back && options.history_depth > 0 {
+        for job in jobs.iter_mut().filter(|job| job.at.is_none()) {
+            job.defer = true;
+        }
     }
-    let counter = progress::FileCounter::new(options.progress.as_ref(), by_path.len());
-    let evaluated: Vec<(usize, RefReport)> = by_path
-        .par_iter()
-        .flat_map_iter(|(path, members)| {
-            let reports = engine::verify_path(
-                path,
-                members,
-                &jobs,
-                files,
-                history,
-                options,
-                cache.as_ref(),
-            );
-            counter.finished_one();
-            reports
-        })
+    let all: Vec<usize> = (0..jobs.len()).collect();
+    let mut evaluated = evaluate(&jobs, &all, files, history, options, cache.as_ref(), true);
+    // Refs without `at` that did not hold: find where they last did, follow history from
+    // there, and verify them again.
+    let redo: Vec<usize> = evaluated
+        .iter()
+        .filter(|(j, report)| jobs[*j].defer && report.verdict != Verdict::Verified)
+        .map(|(j, _)| *j)
         .collect();
+    if let (Some(source), false) = (history, redo.is_empty()) {
+        follow_from_last_held(&mut jobs, &redo, source, options.history_depth)?;
+        let again = evaluate(&jobs, &redo, files, history, options, cache.as_ref(), false);
+        let mut slot: HashMap<usize, usize> = HashMap::new();
+        for (i, (j, _)) in evaluated.iter().enumerate() {
+            slot.insert(*j, i);
+        }
+        for (j, report) in again {
+            if let Some(&i) = slot.get(&j) {
+                evaluated[i].1 = report;
+            }
+        }
+    }
 
     if let Some((cache, commit, known)) = at_commit {
         // Reports that looked beyond their blob: history, relocation, other files. Not those
@@ -230,11 +261,7 @@ pub fn verify(
             .filter(|(j, report)| jobs[*j].at.is_some() || report.verdict != Verdict::Verified)
             .filter(|(_, report)| report.verdict != Verdict::Error)
             .filter(|(j, _)| !matches!(jobs[*j].history, Some(HistoryOutcome::Unavailable(_))))
-            .filter_map(|(j, report)| {
-                let job = &jobs[*j];
-                let key = cache::report_key(job.r, job.at, job.report_touch)?;
-                Some((key, report.clone()))
-            })
+            .filter_map(|(j, report)| Some((report_key(&jobs[*j], options)?, report.clone())))
             .collect();
         if !fresh.is_empty() {
             cache.store_commit(commit, known, fresh.into_iter());
@@ -299,6 +326,54 @@ pub fn verify(
     })
 }
 
+/// Verifies the jobs `members` (indexes into `jobs`), grouped by the path they are checked at
+/// so each file is read and parsed once, files in parallel; with `count`, each finished file is
+/// told to the progress callback.
+fn evaluate(
+    jobs: &[Job<'_>],
+    members: &[usize],
+    files: &dyn Files,
+    history: Option<&HistorySource<'_>>,
+    options: &VerifyOptions,
+    cache: Option<&cache::ResultCache>,
+    count: bool,
+) -> Vec<(usize, RefReport)> {
+    let mut by_path: Vec<(&str, Vec<usize>)> = Vec::new();
+    let mut path_slot: HashMap<&str, usize> = HashMap::new();
+    for &j in members {
+        let (path, _) = jobs[j].primary();
+        let slot = *path_slot.entry(path).or_insert_with(|| {
+            by_path.push((path, Vec::new()));
+            by_path.len() - 1
+        });
+        by_path[slot].1.push(j);
+    }
+    let progress = options.progress.as_ref().filter(|_| count);
+    let counter = progress::FileCounter::new(progress, by_path.len());
+    by_path
+        .par_iter()
+        .flat_map_iter(|(path, members)| {
+            let reports = engine::verify_path(path, members, jobs, files, history, options, cache);
+            counter.finished_one();
+            reports
+        })
+        .collect()
+}
+
+/// The key of a job's whole report kept by commit: the ref with its `at` as written (or the
+/// diff base), and for a ref without `at` how far back its history was looked for.
+fn report_key(job: &Job<'_>, options: &VerifyOptions) -> Option<String> {
+    let at = options
+        .base
+        .as_deref()
+        .or(job.r.at.as_ref().map(|a| a.value.as_str()));
+    let key = cache::report_key(job.r, at, job.report_touch)?;
+    Some(match at {
+        Some(_) => key,
+        None => format!("{key}\u{1f}depth {}", options.history_depth),
+    })
+}
+
 /// Each claim's first ref's index among all refs of the file, by claim id: one map rather than
 /// a scan per claim, which was quadratic on 100,000 claims.
 fn ref_offsets(anchors: &AnchorsFile) -> HashMap<&str, usize> {
@@ -330,15 +405,13 @@ fn check_docs(anchors: &AnchorsFile) -> docs::DocsCheck {
     docs::check(&pages, &refs)
 }
 
-/// Maps every ref with `at` through history; refs without history get a note instead.
+/// Maps every ref with `at` (or a diff base) through history; without a git repository they
+/// get a note instead.
 fn map_history(
     jobs: &mut [Job<'_>],
     history: Option<&HistorySource<'_>>,
-    base: Option<&str>,
 ) -> Result<(), VerifyError> {
-    let with_at: Vec<usize> = (0..jobs.len())
-        .filter(|&j| base.is_some() || jobs[j].r.at.is_some())
-        .collect();
+    let with_at: Vec<usize> = (0..jobs.len()).filter(|&j| jobs[j].at.is_some()).collect();
     if with_at.is_empty() {
         return Ok(());
     }
@@ -350,15 +423,21 @@ fn map_history(
         }
         return Ok(());
     };
-    let tracked: Vec<Tracked<'_>> = with_at
+    map_jobs(jobs, &with_at, source)
+}
+
+/// Maps the jobs `members`, which all have `at`, from there to the verified revision.
+fn map_jobs(
+    jobs: &mut [Job<'_>],
+    members: &[usize],
+    source: &HistorySource<'_>,
+) -> Result<(), VerifyError> {
+    let tracked: Vec<Tracked<'_>> = members
         .iter()
-        .map(|&j| {
-            let r = jobs[j].r;
-            Tracked {
-                path: &r.path.value,
-                lines: r.lines.value,
-                at: base.unwrap_or_else(|| r.at.as_ref().map_or("", |a| a.value.as_str())),
-            }
+        .map(|&j| Tracked {
+            path: &jobs[j].r.path.value,
+            lines: jobs[j].r.lines.value,
+            at: jobs[j].at.as_deref().unwrap_or(""),
         })
         .collect();
     let outcomes = history::map_through_history(
@@ -367,10 +446,35 @@ fn map_history(
         source.target_commit.as_deref(),
         &tracked,
     )?;
-    for (j, outcome) in with_at.into_iter().zip(outcomes) {
+    for (&j, outcome) in members.iter().zip(outcomes) {
         jobs[j].history = Some(outcome);
     }
     Ok(())
+}
+
+/// For refs without `at` that did not hold at their cited place (`redo`): finds the newest
+/// commit at which each held there, and maps it from that commit as if it were its `at`.
+/// Those for which none is found are verified again without history, with a note saying so.
+fn follow_from_last_held(
+    jobs: &mut [Job<'_>],
+    redo: &[usize],
+    source: &HistorySource<'_>,
+    depth: usize,
+) -> Result<(), VerifyError> {
+    let refs: Vec<&Ref> = redo.iter().map(|&j| jobs[j].r).collect();
+    let found = last_held::find(source, &refs, depth)?;
+    let mut followed = Vec::new();
+    for (&j, found) in redo.iter().zip(found) {
+        let job = &mut jobs[j];
+        job.defer = false;
+        job.note = Some(found.note);
+        if let Some(at) = found.at {
+            job.at = Some(at.clone());
+            job.found_at = Some(at);
+            followed.push(j);
+        }
+    }
+    map_jobs(jobs, &followed, source)
 }
 
 /// Where a group of refs (those checked at one path) reads other files and versions from,
@@ -452,11 +556,13 @@ fn new_report(job: &Job<'_>) -> RefReport {
         notes: Vec::new(),
         touched: None,
         checked: None,
+        history_from: job.found_at.clone(),
         cited_by: Vec::new(),
     };
     if let Some(HistoryOutcome::Unavailable(note)) = &job.history {
         report.notes.push(note.clone());
     }
+    report.notes.extend(job.note.clone());
     if job.report_touch {
         report.touched = job.mapping().and_then(|m| m.touched.clone());
     }
@@ -502,6 +608,8 @@ fn verify_job(
     let mut report = new_report(job);
     let file = match parsed {
         Ok(file) => file,
+        // Verified again once its history is known.
+        Err(_) if job.defer => return report,
         Err(reason) => {
             // A symbol moved to another file of its package is drift, not a missing file.
             let old = OldContext {
@@ -545,6 +653,10 @@ fn verify_job(
             .push("every cited line was deleted since `at`".to_string());
     }
 
+    if job.defer {
+        // Verified again once its history is known.
+        return report;
+    }
     // The evidence is not at its (mapped) place: look for it by symbol, then by search.
     let old = old_context(job, file, src);
     let failed = checkable;
@@ -660,7 +772,7 @@ fn old_context(job: &Job<'_>, current: &GoFile, src: &Sources<'_>) -> OldContext
     // With `at`, the file as it was there; else the cited lines of the current file. Only the
     // cited lines and the symbol's declaration are asked of it, so a partial parse keeping
     // them (and every declaration mentioning the name) answers when the scan allows one.
-    let old_file = match (src.history, job.at, &job.history) {
+    let old_file = match (src.history, job.at.as_deref(), &job.history) {
         (Some(source), Some(at), Some(HistoryOutcome::Mapped(_))) => source
             .git
             .resolve(at)

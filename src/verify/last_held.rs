@@ -1,0 +1,92 @@
+//! For a ref without `at` that does not hold at its cited place: the newest commit before the
+//! verified revision at which it held there, so history can be followed from it as from `at`.
+//! Only the versions of the cited file are checked, found by walking back along first parents
+//! and comparing tree ids (the commits that did not change the file cost a few tree reads).
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+
+use super::{HistorySource, ParseCache, holds_at};
+use crate::anchors::Ref;
+use crate::source::SourceError;
+use crate::source::history::Endpoint;
+
+/// What the walk back found for one ref.
+pub(super) struct LastHeld {
+    /// The newest commit at which the ref held at its cited path and lines.
+    pub at: Option<String>,
+    /// Says where history starts, or why it does not.
+    pub note: String,
+}
+
+/// For each of `refs`, the newest commit among the `depth` before the verified one at which it
+/// held at its cited place. Refs of one file share the walk and the parses of its versions.
+pub(super) fn find(
+    source: &HistorySource<'_>,
+    refs: &[&Ref],
+    depth: usize,
+) -> Result<Vec<LastHeld>, SourceError> {
+    let Some(from) = source.target_commit.as_deref() else {
+        return Ok(refs
+            .iter()
+            .map(|_| LastHeld {
+                at: None,
+                note: "no `at`, and the repository has no commits to look back through".to_string(),
+            })
+            .collect());
+    };
+    let mut by_path: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, r) in refs.iter().enumerate() {
+        by_path.entry(r.path.value.as_str()).or_default().push(i);
+    }
+    let paths: Vec<String> = by_path.keys().map(|p| p.to_string()).collect();
+    let history = source.git.path_versions(from, &paths, depth)?;
+    // The verified commit's own version is the one that just failed; with the working tree,
+    // HEAD's version may still hold.
+    let skip = usize::from(matches!(source.target, Endpoint::Commit(_)));
+    let groups: Vec<(&str, &Vec<usize>, &Vec<_>)> = by_path
+        .iter()
+        .zip(&history.versions)
+        .map(|((path, members), versions)| (*path, members, versions))
+        .collect();
+    let found: Vec<(usize, Option<String>)> = groups
+        .par_iter()
+        .flat_map_iter(|(path, members, versions)| {
+            let parses = ParseCache::new(true);
+            members
+                .iter()
+                .map(|&i| {
+                    let r = refs[i];
+                    let held = versions.iter().skip(skip).find(|v| {
+                        v.blob.is_some()
+                            && source.git.resolve(&v.commit).is_ok_and(|snapshot| {
+                                holds_at(r, &snapshot, path, r.lines.value, &parses)
+                            })
+                    });
+                    (i, held.map(|v| v.commit.clone()))
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut out: Vec<Option<LastHeld>> = refs.iter().map(|_| None).collect();
+    for (i, at) in found {
+        let r = refs[i];
+        let cited = format!("{}:{}", r.path.value, r.lines.value);
+        let note = match &at {
+            Some(commit) => format!(
+                "history from {} (last verified there; no `at`)",
+                &commit[..7.min(commit.len())]
+            ),
+            None if history.complete => {
+                format!("no `at`, and it held at {cited} in no earlier commit")
+            }
+            None => format!(
+                "no `at`, and it held at {cited} in none of the {} commits before this one (--history-depth {depth})",
+                history.walked.saturating_sub(1)
+            ),
+        };
+        out[i] = Some(LastHeld { at, note });
+    }
+    Ok(out.into_iter().flatten().collect())
+}
