@@ -79,8 +79,10 @@ fn terminal_audit_shows_broken_guard_reason_culprit_and_new_place() {
         "{out}"
     );
     assert!(out.contains("fail-open"), "{out}");
+    // banner has no `at`: history is followed from the commit where it last held, and keeps
+    // the cited shape (the whole function).
     assert!(
-        out.contains("now at pkg/evil/evil.go:20 (found by symbol)"),
+        out.contains("now at pkg/evil/evil.go:19-21 (found by history)"),
         "{out}"
     );
     insta::assert_snapshot!(out);
@@ -126,7 +128,6 @@ fn html_page_shows_hostile_repository_text_as_text() {
         r#""</script><script>alert(1)</script>""#,
         r#"`<img src=x onerror="alert('raw')">`"#,
         "/* Block comment with <style>body{display:none}</style> & </pre></table> */",
-        r#"// </script><script>alert("moved")</script>"#,
         r#"Strings hold <script>alert("title")</script> & friends"#,
         "</td><b>ops</b>",
         r#"log.Printf("mtls <required> & \"enforced\"")"#,
@@ -194,7 +195,7 @@ fn html_page_has_every_claim_verdict_section_and_marked_evidence() {
 
     // The moved banner: the new place's lines, matched lines marked.
     let banner = &select(&doc, "section#claim-banner")[0];
-    assert!(text(banner).contains("pkg/evil/evil.go:20"));
+    assert!(text(banner).contains("pkg/evil/evil.go:19-21"));
     let hits: Vec<String> = banner
         .select(&Selector::parse("tr.hit td.ln").unwrap())
         .map(|td| text(&td))

@@ -273,18 +273,30 @@ fn symbol_moved_to_another_file_of_the_package_is_drifted_there() {
     repo.commit_all("merge routes into handlers");
     let anchors = "version: 1\nclaims:\n  - id: routes\n    status: required\n    refs:\n      - path: pkg/agent/routes.go\n        lines: 6-9\n        symbol: registerAgentRoutes\n        expect:\n          - routes: { on: mtlsMux, paths: [/v1/agent/heartbeat] }\n";
     repo.write("anchors.yaml", anchors);
-    let (code, report) = verify_json(repo.path(), &[]);
-    assert_eq!(code, 1);
-    let r = claim_ref(&report, "routes");
-    assert_eq!(r["verdict"], "drifted", "{r:#}");
-    assert_eq!(r["relocated"]["how"], "symbol");
-    assert_eq!(r["relocated"]["path"], "pkg/agent/handlers.go");
     let line = handlers
         .lines()
         .position(|l| l.contains("POST /v1/agent/heartbeat"))
         .unwrap()
         + 1;
+    // Without history (--history-depth 0), the symbol is found in the package.
+    let (code, report) = verify_json(repo.path(), &["--history-depth", "0"]);
+    assert_eq!(code, 1);
+    let r = claim_ref(&report, "routes");
+    assert_eq!(r["verdict"], "drifted", "{r:#}");
+    assert_eq!(r["relocated"]["how"], "symbol");
+    assert_eq!(r["relocated"]["path"], "pkg/agent/handlers.go");
     assert_eq!(r["relocated"]["lines"], line.to_string());
+    // With it, history follows the function into handlers.go, keeping the cited shape (its
+    // signature through its closing brace).
+    let (_, report) = verify_json(repo.path(), &[]);
+    let r = claim_ref(&report, "routes");
+    assert_eq!(r["verdict"], "drifted", "{r:#}");
+    assert_eq!(r["relocated"]["how"], "history");
+    assert_eq!(r["relocated"]["path"], "pkg/agent/handlers.go");
+    assert_eq!(
+        r["relocated"]["lines"],
+        format!("{}-{}", line - 1, line + 2)
+    );
 }
 
 #[test]

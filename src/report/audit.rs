@@ -141,7 +141,7 @@ fn render_ref(out: &mut String, r: &RefReport, p: &Painter) {
             "    now at {}:{} (found by {})",
             reloc.place.path,
             reloc.place.lines,
-            reloc.how.as_str()
+            reloc.found_by()
         );
         if !r.expectations.iter().all(|e| e.ok) {
             render_expectations(out, &reloc.expectations, p);

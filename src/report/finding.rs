@@ -73,7 +73,7 @@ impl Finding<'_> {
                     claim.id,
                     self.cited(),
                     place(&reloc.place),
-                    reloc.how.as_str()
+                    reloc.found_by()
                 ),
                 None => format!("claim {} ({title}): evidence moved", claim.id),
             },
@@ -107,7 +107,7 @@ impl Finding<'_> {
                 Some(reloc) => format!(
                     "moved to {} (found by {})",
                     place(&reloc.place),
-                    reloc.how.as_str()
+                    reloc.found_by()
                 ),
                 None => "moved".to_string(),
             },

@@ -170,7 +170,7 @@ fn ref_article(r: &RefReport, id: &str) -> Markup {
             @if let Some(reloc) = &r.relocated {
                 p.moved {
                     strong { "Now at: " } code { (reloc.place.path) ":" (reloc.place.lines) }
-                    " (found by " (reloc.how.as_str()) ")"
+                    " (found by " (reloc.found_by()) ")"
                 }
                 @if !r.expectations.iter().all(|e| e.ok) { (expectation_list(&reloc.expectations)) }
                 @if let Some(excerpt) = &reloc.excerpt {

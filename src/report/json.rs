@@ -18,8 +18,9 @@
 //!  "fix_command": null}
 //! ```
 //!
-//! `relocated` is `{path, lines, how}` (how: history, symbol or search) when the verdict is
-//! drifted and null otherwise; `candidates` lists the `{path, lines}` places of an ambiguous ref,
+//! `relocated` is `{path, lines, how, detail}` (how: history, symbol or search; detail: null,
+//! or more about how, such as "moved to another file in 4e1c9a2" when history followed code
+//! into a file git did not pair as a rename) when the verdict is drifted and null otherwise; `candidates` lists the `{path, lines}` places of an ambiguous ref,
 //! best first. `culprit` is `{kind, commit, short, date, subject}` for a broken or drifted ref
 //! with history: kind `broke` names the first commit after `at` at which the ref stopped
 //! verifying at its mapped place, `moved` the first that moved its lines. `history_from` is the
@@ -107,6 +108,7 @@ struct JsonRelocated<'a> {
     path: &'a str,
     lines: String,
     how: &'static str,
+    detail: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -177,6 +179,7 @@ pub fn render(report: &Report) -> String {
                             path: &rel.place.path,
                             lines: rel.place.lines.to_string(),
                             how: rel.how.as_str(),
+                            detail: rel.detail.as_deref(),
                         }),
                         candidates: r.candidates.iter().map(place).collect(),
                         parse_errors: r.parse_errors.iter().map(|l| l.get()).collect(),

@@ -89,6 +89,19 @@ pub struct Relocation {
     pub excerpt: Option<Excerpt>,
     /// The expectations as evaluated at the new place (same condition), for marking its lines.
     pub expectations: Vec<ExpectationResult>,
+    /// More about how, when there is more to say (history followed a move into another file
+    /// that git did not pair as a rename: "moved to another file in 4e1c9a2").
+    pub detail: Option<String>,
+}
+
+impl Relocation {
+    /// How it was found, for people: `history`, or `history (moved to another file in ..)`.
+    pub fn found_by(&self) -> String {
+        match &self.detail {
+            Some(detail) => format!("{} ({detail})", self.how.as_str()),
+            None => self.how.as_str().to_string(),
+        }
+    }
 }
 
 /// The cited lines' text, for excerpts.
@@ -400,6 +413,7 @@ pub(crate) mod sample {
                 how: How::History,
                 excerpt: None,
                 expectations: vec![],
+                detail: None,
             }),
             candidates: vec![],
             expectations: vec![ExpectationResult {

@@ -172,7 +172,7 @@ pub fn render_ref(claim_id: &str, r: &RefReport, style: TextStyle) -> String {
             "evidence now at {}:{} (found by {})",
             reloc.place.path,
             reloc.place.lines,
-            reloc.how.as_str()
+            reloc.found_by()
         ));
     }
     if let Some(culprit) = &r.culprit {

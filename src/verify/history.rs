@@ -205,8 +205,21 @@ pub struct Mapping {
     /// The file was deleted with no rename found; nothing more to follow.
     pub file_gone: bool,
     /// Where the cited lines disappeared (all deleted, or their file deleted with no rename),
-    /// for the search for a move git does not pair.
+    /// for the search for a move git does not pair; `None` once that search was made.
     pub lost: Option<Lost>,
+    /// The move into another file that history followed, when git did not pair it.
+    pub moved: Option<Moved>,
+    /// Where the cited lines went when they moved into several files at once, each followed to
+    /// the verified revision (path and lines there).
+    pub move_candidates: Vec<(String, LineRange)>,
+}
+
+/// A move of the cited lines into another file that git did not pair as a rename.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Moved {
+    pub commit: CommitInfo,
+    pub from: String,
+    pub to: String,
 }
 
 /// The step at which every cited line disappeared, and where they were just before.
@@ -280,6 +293,8 @@ pub fn map_through_history(
                 touched: None,
                 file_gone: false,
                 lost: None,
+                moved: None,
+                move_candidates: Vec::new(),
             })
             .collect();
         let mut walk = Walk::new(git, &chain, *target == Endpoint::Worktree);

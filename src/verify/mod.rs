@@ -7,6 +7,7 @@ mod engine;
 mod excerpt_tests;
 pub mod history;
 mod last_held;
+mod moves;
 pub mod progress;
 pub mod relocate;
 
@@ -449,6 +450,7 @@ fn map_jobs(
     for (&j, outcome) in members.iter().zip(outcomes) {
         jobs[j].history = Some(outcome);
     }
+    moves::follow(jobs, members, source)?;
     Ok(())
 }
 
@@ -589,6 +591,7 @@ fn settle_verified(report: &mut RefReport, job: &Job<'_>, range: LineRange, keep
             } else {
                 Vec::new()
             },
+            detail: moved_detail(job),
         });
         report.culprit = moved_in(job);
     }
@@ -611,6 +614,9 @@ fn verify_job(
         // Verified again once its history is known.
         Err(_) if job.defer => return report,
         Err(reason) => {
+            if settle_moved(&mut report, job, src, None, keep) {
+                return report;
+            }
             // A symbol moved to another file of its package is drift, not a missing file.
             let old = OldContext {
                 text: Vec::new(),
@@ -655,6 +661,9 @@ fn verify_job(
 
     if job.defer {
         // Verified again once its history is known.
+        return report;
+    }
+    if settle_moved(&mut report, job, src, Some(file), keep) {
         return report;
     }
     // The evidence is not at its (mapped) place: look for it by symbol, then by search.
@@ -730,6 +739,7 @@ fn settle(
                 how,
                 excerpt: None,
                 expectations: Vec::new(),
+                detail: (how == How::History).then(|| moved_detail(job)).flatten(),
             };
             if keep {
                 let elsewhere;
@@ -845,6 +855,41 @@ fn symbol_in_package(
 /// The identifier a symbol declares: `Method` for `Type.Method` and `(*Type).Method`.
 fn declared_name(symbol: &str) -> &str {
     symbol.rsplit('.').next().unwrap_or(symbol)
+}
+
+/// Says so when history followed the ref's lines into a file git did not pair as a rename.
+fn moved_detail(job: &Job<'_>) -> Option<String> {
+    let moved = job.mapping()?.moved.as_ref()?;
+    Some(format!("moved to another file in {}", moved.commit.short))
+}
+
+/// When history found the ref's lines moved into several files at once (git pairing none),
+/// settles it on those where its evidence still holds; false when there are none.
+fn settle_moved(
+    report: &mut RefReport,
+    job: &Job<'_>,
+    src: &Sources<'_>,
+    current: Option<&GoFile>,
+    keep: bool,
+) -> bool {
+    let Some(mapping) = job.mapping() else {
+        return false;
+    };
+    let places: Vec<Place> = mapping
+        .move_candidates
+        .iter()
+        .filter(|(path, lines)| holds_at(job.r, src.files, path, *lines, &src.parses))
+        .map(|(path, lines)| place(path, *lines))
+        .collect();
+    if places.is_empty() {
+        return false;
+    }
+    let found = Found {
+        places,
+        how: How::History,
+    };
+    settle(report, found, current, keep, job, src);
+    true
 }
 
 /// The first commit that moved the ref's lines, with `at`.
