@@ -89,6 +89,10 @@ pub struct FixArgs {
     /// Follow every ref from this revision as if it were its `at` (as `diff --base` does).
     #[arg(long, value_name = "REV")]
     pub base: Option<String>,
+    /// Leave docs links pinned to a tag or commit (`.../blob/v2.6.0/a.go#L10`) as they are, and
+    /// list them, instead of pinning them to the verified commit along with their new lines.
+    #[arg(long)]
+    pub keep_pinned: bool,
 }
 
 #[derive(Debug, Args)]

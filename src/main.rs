@@ -92,7 +92,7 @@ fn prepare(args: &TargetArgs) -> anyhow::Result<Option<Target>> {
     let rev = args
         .rev
         .clone()
-        .or_else(|| anchors.rev.clone())
+        .or_else(|| anchors.rev.as_ref().map(|r| r.value.clone()))
         .unwrap_or_else(|| "HEAD".to_string());
     let repo = GitRepo::open(&repo_dir)?;
     let snapshot = repo.resolve(&rev)?;
@@ -310,7 +310,20 @@ fn run_fix(args: &FixArgs) -> anyhow::Result<Exit> {
     } else {
         target.snapshot.commit.as_deref()
     };
-    let plan = fix::plan(&target.anchors, &target.source, &report, commit, &pages)?;
+    let git = target.snapshot.git();
+    let is_fixed = |name: &str| git.names_fixed_revision(name);
+    let revisions = fix::Revisions {
+        is_fixed: &is_fixed,
+        keep_pinned: args.keep_pinned,
+    };
+    let plan = fix::plan(
+        &target.anchors,
+        &target.source,
+        &report,
+        commit,
+        &pages,
+        &revisions,
+    )?;
     let cwd = std::env::current_dir()?;
     let display = |p: &Path| p.strip_prefix(&cwd).unwrap_or(p).display().to_string();
     let mut out = String::new();
@@ -341,6 +354,23 @@ fn run_fix(args: &FixArgs) -> anyhow::Result<Exit> {
             "{} `at` on {} ref(s) left alone, from the commit where each last held\n",
             if args.dry_run { "would set" } else { "set" },
             plan.history_stamped
+        ));
+    }
+    if let Some((old, new)) = &plan.rev {
+        out.push_str(&format!(
+            "{} rev: {old} -> {new} (the revision fix verified)\n",
+            if args.dry_run { "would set" } else { "set" }
+        ));
+    }
+    for link in &plan.kept_pinned {
+        out.push_str(&format!(
+            "kept pinned {}:{}:{}: the link names {}, its ref now cites {} ({})\n",
+            display(&link.page),
+            link.line,
+            link.column,
+            link.revision,
+            link.now,
+            link.reason
         ));
     }
     for r in &plan.left_alone {

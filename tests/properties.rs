@@ -258,8 +258,19 @@ proptest! {
         let report = run(&before);
         let expected = if above == 0 { Verdict::Verified } else { Verdict::Drifted };
         prop_assert_eq!(report.claims[0].verdict, expected);
-        let plan = anchorcheck::fix::plan(&before, &source, &report, snapshot.commit.as_deref(), &[])
-            .unwrap();
+        let revisions = anchorcheck::fix::Revisions {
+            is_fixed: &|name: &str| git.names_fixed_revision(name),
+            keep_pinned: false,
+        };
+        let plan = anchorcheck::fix::plan(
+            &before,
+            &source,
+            &report,
+            snapshot.commit.as_deref(),
+            &[],
+            &revisions,
+        )
+        .unwrap();
         anchorcheck::fix::write_all(&plan).unwrap();
         let (after, text) = anchors::load(&anchors_path, Path::new("anchors.yaml")).unwrap();
         prop_assert!(text.contains("# the guard"), "comments kept: {}", text);

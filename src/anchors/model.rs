@@ -36,8 +36,8 @@ pub struct AnchorsFile {
     pub path: PathBuf,
     /// The repository, relative to the anchors file's directory.
     pub repo: Option<String>,
-    /// The revision to verify.
-    pub rev: Option<String>,
+    /// The revision to verify (with its bytes, for `fix` to rewrite a pinned one).
+    pub rev: Option<Located<String>>,
     pub docs: Vec<Located<String>>,
     pub claims: Vec<Claim>,
 }

@@ -283,8 +283,7 @@ impl<'s> Validator<'s> {
             .map(|l| l.value);
         let rev = fields
             .get("rev")
-            .and_then(|n| self.non_empty_text(n, "rev"))
-            .map(|l| l.value);
+            .and_then(|n| self.non_empty_text(n, "rev"));
         let mut docs = Vec::new();
         if let Some(items) = fields.get("docs").and_then(|n| self.sequence(n, "docs")) {
             for item in items {

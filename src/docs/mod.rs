@@ -32,6 +32,27 @@ pub struct Citation {
     /// 1-based line and column of the citation in the page.
     pub line: u32,
     pub column: u32,
+    /// The revision a blob link names (`v2.6.0` in `.../blob/v2.6.0/server.go#L10`), with its
+    /// bytes; `None` for plain citations.
+    pub revision: Option<LinkRevision>,
+}
+
+/// The revision segment of a blob link (GitHub `/blob/REV/`, GitLab `/-/blob/REV/`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkRevision {
+    pub name: String,
+    pub span: Range<usize>,
+}
+
+/// The revision segment of a citation's path, when it is a blob link; `offset` is where the
+/// path starts in the page.
+fn link_revision(path: &str, offset: usize) -> Option<LinkRevision> {
+    let at = path.find("/blob/")? + "/blob/".len();
+    let len = path[at..].find('/')?;
+    (len > 0).then(|| LinkRevision {
+        name: path[at..at + len].to_string(),
+        span: offset + at..offset + at + len,
+    })
 }
 
 impl Citation {
@@ -133,6 +154,7 @@ pub fn scan(markdown: &str) -> Vec<Citation> {
                 lines_span: region.start + lines_match.start()..region.start + lines_match.end(),
                 line: u32::try_from(line).unwrap_or(u32::MAX),
                 column: u32::try_from(column).unwrap_or(u32::MAX),
+                revision: link_revision(path.as_str(), start),
             });
         }
     }
@@ -151,6 +173,10 @@ fn parse_lines(text: &str) -> Option<LineRange> {
     };
     LineRange::new(LineNo::new(a)?, LineNo::new(b)?)
 }
+
+/// A citation this many lines or fewer from a ref of the same file is taken for a slip and
+/// named as "did you mean".
+const NEAR_LINES: u32 = 5;
 
 /// A disagreement between a docs page and anchors.yaml.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -256,9 +282,22 @@ pub fn check(pages: &[(String, Result<String, String>)], refs: &[CitedRef<'_>]) 
             if !exact.is_empty() {
                 continue;
             }
-            let message = match same_file.first() {
-                Some(&i) => format!(
-                    "cites {}:{} but no ref has those lines (claim `{}` cites {}:{})",
+            // The ref of that file nearest the citation: one a few lines off is most likely
+            // the one meant (an off-by-one), any other only the closest there is.
+            let nearest = same_file.iter().copied().min_by_key(|&i| {
+                let start = |r: LineRange| i64::from(r.start().get());
+                (
+                    refs[i].lines.distance(citation.lines),
+                    (start(refs[i].lines) - start(citation.lines)).abs(),
+                )
+            });
+            let message = match nearest {
+                Some(i) if refs[i].lines.distance(citation.lines) <= NEAR_LINES => format!(
+                    "cites {}:{} but no ref has those lines; did you mean claim `{}`, {}:{}?",
+                    citation.path, citation.lines, refs[i].claim, refs[i].path, refs[i].lines
+                ),
+                Some(i) => format!(
+                    "cites {}:{} but no ref has those lines (the nearest, claim `{}`, cites {}:{})",
                     citation.path, citation.lines, refs[i].claim, refs[i].path, refs[i].lines
                 ),
                 None => format!(
@@ -341,6 +380,13 @@ mod tests {
             assert_eq!(&PAGE[c.path_span.clone()], c.path);
         }
         assert_eq!(&PAGE[found[0].lines_span.clone()], "201-248");
+        let revision = found[2]
+            .revision
+            .as_ref()
+            .expect("a blob link names a revision");
+        assert_eq!(revision.name, "main");
+        assert_eq!(&PAGE[revision.span.clone()], "main");
+        assert!(found[0].revision.is_none());
         assert_eq!(&PAGE[found[3].lines_span.clone()], "L10-L20");
         assert_eq!((found[0].line, found[0].column), (3, 10));
     }
@@ -394,7 +440,9 @@ mod tests {
             .map(|f| format!("{}:{}: {}", f.page, f.line.unwrap_or(0), f.message))
             .collect();
         assert!(
-            findings[0].contains("src/saas/back/src/main.go:3181-3190 but no ref has those lines"),
+            findings[0].contains(
+                "src/saas/back/src/main.go:3181-3190 but no ref has those lines; did you mean claim `guard`, x/src/saas/back/src/main.go:3183-3192?"
+            ),
             "{findings:#?}"
         );
         assert!(
@@ -409,6 +457,41 @@ mod tests {
         assert!(
             !findings.iter().any(|f| f.contains("claim `mtls`")),
             "{findings:#?}"
+        );
+    }
+
+    #[test]
+    fn a_citation_a_line_off_names_the_near_ref_not_the_first() {
+        let lines =
+            |a, b| LineRange::new(LineNo::new(a).unwrap(), LineNo::new(b).unwrap()).unwrap();
+        let refs = [
+            CitedRef {
+                claim: "remote-mtls",
+                path: "server.go",
+                lines: lines(522, 529),
+            },
+            CitedRef {
+                claim: "localhost-default",
+                path: "server.go",
+                lines: lines(1287, 1287),
+            },
+        ];
+        let pages = vec![(
+            "docs/a.md".to_string(),
+            Ok("Default: `server.go:1286`. Far: `server.go:900`.\n".to_string()),
+        )];
+        let messages: Vec<String> = check(&pages, &refs)
+            .findings
+            .into_iter()
+            .map(|f| f.message)
+            .collect();
+        assert_eq!(
+            messages[0],
+            "cites server.go:1286 but no ref has those lines; did you mean claim `localhost-default`, server.go:1287?"
+        );
+        assert_eq!(
+            messages[1],
+            "cites server.go:900 but no ref has those lines (the nearest, claim `remote-mtls`, cites server.go:522-529)"
         );
     }
 

@@ -30,8 +30,43 @@ pub enum FixError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "{}: anchors.yaml pins `rev: {pinned}`, but fix verified {rev}, which {why}; nothing was written",
+        .path.display()
+    )]
+    PinnedRev {
+        path: PathBuf,
+        pinned: String,
+        rev: String,
+        why: &'static str,
+    },
     #[error(transparent)]
     Write(#[from] write::WriteError),
+}
+
+/// How `fix` treats revisions: docs links pinned to one, and a pinned `rev:`.
+pub struct Revisions<'a> {
+    /// Whether a revision name (in a link, or `rev:`) names code that never changes: a tag or
+    /// a commit id, not a branch.
+    pub is_fixed: &'a dyn Fn(&str) -> bool,
+    /// Leave docs links pinned to a revision alone (and list them) instead of pinning them to
+    /// the verified commit along with their new lines.
+    pub keep_pinned: bool,
+}
+
+/// A docs link pinned to a revision that `fix` left alone although its ref moved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeptLink {
+    pub page: PathBuf,
+    /// 1-based line and column of the link in the page.
+    pub line: u32,
+    pub column: u32,
+    /// The revision it is pinned to.
+    pub revision: String,
+    /// `path:lines` its ref now cites at the verified revision.
+    pub now: String,
+    /// Why it was kept.
+    pub reason: &'static str,
 }
 
 /// Applies non-overlapping edits to `source`.
@@ -88,6 +123,10 @@ pub struct FixPlan {
     /// Of those, refs without `at` that gained the one their history was followed from (the
     /// newest commit at which they held at their cited place).
     pub history_stamped: usize,
+    /// Docs links pinned to a revision, left as they were.
+    pub kept_pinned: Vec<KeptLink>,
+    /// `rev:` before and after, when it pinned another revision than the one verified.
+    pub rev: Option<(String, String)>,
 }
 
 /// A scalar rewritten with the quoting it had (`"201-248"` stays double-quoted).
@@ -179,6 +218,49 @@ fn pairs<'a>(
         .collect()
 }
 
+/// The edit of a `rev:` that pins another revision than the one `report` verified, so that a
+/// plain `verify` right after `fix` checks the lines `fix` wrote: the verified revision's name
+/// when it is fixed too, else its commit id. Refused (with both revisions named) at the working
+/// tree, which no commit names, and for a run limited to some claims, whose other refs still
+/// cite the pinned revision's lines.
+fn rev_edit(
+    anchors: &AnchorsFile,
+    source: &str,
+    report: &Report,
+    commit: Option<&str>,
+    revisions: &Revisions<'_>,
+) -> Result<Option<(Edit, (String, String))>, FixError> {
+    let Some(pinned) = &anchors.rev else {
+        return Ok(None);
+    };
+    if pinned.value == report.rev || !(revisions.is_fixed)(&pinned.value) {
+        return Ok(None);
+    }
+    let refuse = |why| FixError::PinnedRev {
+        path: anchors.path.clone(),
+        pinned: pinned.value.clone(),
+        rev: report.rev.clone(),
+        why,
+    };
+    let Some(commit) = commit else {
+        return Err(refuse(
+            "no commit names (run fix with --rev naming a commit or tag)",
+        ));
+    };
+    if report.claims.len() < anchors.claims.len() {
+        return Err(refuse(
+            "is not where the claims left out with --claim were checked (run fix on every claim)",
+        ));
+    }
+    let new = if (revisions.is_fixed)(&report.rev) {
+        report.rev.clone()
+    } else {
+        commit.to_string()
+    };
+    let edit = span_edit(&anchors.path, source, pinned, "rev", &new)?;
+    Ok(Some((edit, (pinned.value.clone(), new))))
+}
+
 /// Plans the rewrite of `anchors` (read from `source`) and its docs pages after `report`.
 /// `commit` is the verified commit written as `at`; `None` (the working tree) writes no `at`.
 pub fn plan(
@@ -187,9 +269,14 @@ pub fn plan(
     report: &Report,
     commit: Option<&str>,
     docs_pages: &[(PathBuf, String)],
+    revisions: &Revisions<'_>,
 ) -> Result<FixPlan, FixError> {
     let mut plan = FixPlan::default();
     let mut edits: Vec<Edit> = Vec::new();
+    if let Some((edit, change)) = rev_edit(anchors, source, report, commit, revisions)? {
+        edits.push(edit);
+        plan.rev = Some(change);
+    }
     // (old path, old lines) -> (new path, new lines) for the docs.
     let mut moves: Vec<(String, LineRange, String, LineRange)> = Vec::new();
     let path = anchors.path.as_path();
@@ -265,15 +352,16 @@ pub fn plan(
             else {
                 continue;
             };
-            page_edits.push(Edit {
-                range: citation.lines_span.clone(),
-                replacement: citation.format_lines(*new_lines),
-            });
-            if new_path != old_path {
-                page_edits.push(Edit {
-                    range: citation.path_span.clone(),
-                    replacement: citation.renamed_path(old_path, new_path),
-                });
+            match citation_edits(&citation, old_path, new_path, *new_lines, commit, revisions) {
+                Ok(edits) => page_edits.extend(edits),
+                Err((revision, reason)) => plan.kept_pinned.push(KeptLink {
+                    page: page_path.clone(),
+                    line: citation.line,
+                    column: citation.column,
+                    revision,
+                    now: format!("{new_path}:{new_lines}"),
+                    reason,
+                }),
             }
         }
         if !page_edits.is_empty() {
@@ -286,6 +374,60 @@ pub fn plan(
         }
     }
     Ok(plan)
+}
+
+/// The edits that make `citation` cite `new_path:new_lines` now that its ref moved there from
+/// `old_path`. A link pinned to a fixed revision names the code there, so new lines alone would
+/// point it at other code: it is pinned to the verified `commit` along with them, or kept as it
+/// is (`Err` with its revision and why).
+fn citation_edits(
+    citation: &docs::Citation,
+    old_path: &str,
+    new_path: &str,
+    new_lines: LineRange,
+    commit: Option<&str>,
+    revisions: &Revisions<'_>,
+) -> Result<Vec<Edit>, (String, &'static str)> {
+    let pinned = citation
+        .revision
+        .as_ref()
+        .filter(|r| (revisions.is_fixed)(&r.name));
+    let repin = match (pinned, commit) {
+        (None, _) => None,
+        (Some(r), _) if revisions.keep_pinned => return Err((r.name.clone(), "--keep-pinned")),
+        (Some(r), None) => {
+            return Err((
+                r.name.clone(),
+                "the working tree has no commit to pin it to",
+            ));
+        }
+        (Some(r), Some(commit)) => Some((r, commit)),
+    };
+    let mut edits = vec![Edit {
+        range: citation.lines_span.clone(),
+        replacement: citation.format_lines(new_lines),
+    }];
+    if new_path != old_path {
+        // The revision lies inside the path's span: rewrite both in one edit.
+        let mut text = citation.renamed_path(old_path, new_path);
+        if let Some((revision, commit)) = repin {
+            let at = revision.span.start - citation.path_span.start;
+            let end = revision.span.end - citation.path_span.start;
+            if text.get(at..end) == Some(revision.name.as_str()) {
+                text.replace_range(at..end, commit);
+            }
+        }
+        edits.push(Edit {
+            range: citation.path_span.clone(),
+            replacement: text,
+        });
+    } else if let Some((revision, commit)) = repin {
+        edits.push(Edit {
+            range: revision.span.clone(),
+            replacement: commit.to_string(),
+        });
+    }
+    Ok(edits)
 }
 
 /// A unified diff of every planned change, as `--dry-run` prints it.

@@ -145,6 +145,40 @@ impl GitRepo {
         })
     }
 
+    /// Whether `name` (a revision in a docs link, or `rev:`) names code that never changes: a
+    /// commit id or a tag. A branch (local or remote-tracking), `HEAD`, `HEAD~3` and `WORKTREE`
+    /// move. A name the repository does not know is fixed when it looks like a release
+    /// (`v1.2.3`, `1.4`), else taken for a branch.
+    pub fn names_fixed_revision(&self, name: &str) -> bool {
+        if name == WORKTREE || name == "HEAD" || name.contains(['~', '^', ':', '@']) {
+            return false;
+        }
+        let hex = (7..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_hexdigit());
+        if hex {
+            return true;
+        }
+        let known = self.with_repo(|repo| {
+            let has = |refname: &str| repo.find_reference(refname).is_ok();
+            if has(&format!("refs/tags/{name}")) {
+                return Some(true);
+            }
+            let remote_branch = repo
+                .references_glob(&format!("refs/remotes/*/{name}"))
+                .is_ok_and(|mut refs| refs.next().is_some());
+            let branch = has(&format!("refs/heads/{name}")) || has(&format!("refs/remotes/{name}"));
+            (branch || remote_branch).then_some(false)
+        });
+        if let Ok(Some(fixed)) = known {
+            return fixed;
+        }
+        let release = name.strip_prefix('v').unwrap_or(name);
+        let mut parts = release.split('.');
+        parts.clone().count() >= 2
+            && parts
+                .next()
+                .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    }
+
     /// Resolves a revision: HEAD, a branch, tag, full or short sha, `HEAD~3`, `origin/main`, or
     /// `WORKTREE`.
     pub fn resolve(&self, spec: &str) -> Result<Snapshot, SourceError> {
