@@ -180,3 +180,60 @@ fn a_weakened_copy_elsewhere_is_not_a_move() {
     assert_eq!(r["verdict"], "broken", "{r:#}");
     assert_eq!(r["culprit"]["commit"], dropped.to_string());
 }
+
+#[test]
+fn a_lookalike_with_another_name_is_not_where_the_lines_went() {
+    let mut repo = TestRepo::new();
+    let old = format!("{HEADER}{GUARD}\n{OTHER}");
+    repo.write("server/server.go", &old);
+    let at = repo.commit_all("add the guard");
+    // Two new files since `at`: one holds the guard, one the same body under another name.
+    let lookalike = GUARD
+        .replace("requireClientCert", "requireAdminCert")
+        .replace("refuses requests", "refuses admin requests");
+    let header =
+        |pkg: &str| format!("package {pkg}\n\nimport (\n\t\"errors\"\n\t\"net/http\"\n)\n\n");
+    repo.write("admin/guard.go", format!("{}{lookalike}", header("admin")));
+    repo.write(
+        "internal/mtls/guard.go",
+        format!("{}{GUARD}", header("mtls")),
+    );
+    repo.commit_all("one guard package, and an admin guard");
+    repo.write("server/server.go", format!("{HEADER}{OTHER}"));
+    repo.commit_all("use it");
+    repo.write(
+        "anchors.yaml",
+        anchors("server/server.go", &guard_lines(&old), &at.to_string()),
+    );
+
+    let (_, report) = verify_json(repo.path(), &[]);
+    let r = the_ref(&report);
+    assert_eq!(r["verdict"], "drifted", "{r:#}");
+    assert_eq!(r["relocated"]["path"], "internal/mtls/guard.go");
+}
+
+#[test]
+fn an_exact_copy_that_was_always_there_is_not_a_move() {
+    let mut repo = TestRepo::new();
+    let old = format!("{HEADER}{GUARD}\n{OTHER}");
+    repo.write("server/server.go", &old);
+    let vendored =
+        format!("package legacy\n\nimport (\n\t\"errors\"\n\t\"net/http\"\n)\n\n{GUARD}");
+    repo.write("legacy/guard.go", &vendored);
+    let at = repo.commit_all("add the guard, and a legacy copy");
+    repo.write(
+        "legacy/guard.go",
+        vendored.replace("package legacy\n", "package legacy // old\n"),
+    );
+    repo.write("server/server.go", format!("{HEADER}{OTHER}"));
+    let dropped = repo.commit_all("drop the guard");
+    repo.write(
+        "anchors.yaml",
+        anchors("server/server.go", &guard_lines(&old), &at.to_string()),
+    );
+
+    let (_, report) = verify_json(repo.path(), &[]);
+    let r = the_ref(&report);
+    assert_eq!(r["verdict"], "broken", "{r:#}");
+    assert_eq!(r["culprit"]["commit"], dropped.to_string());
+}

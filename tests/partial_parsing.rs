@@ -58,7 +58,7 @@ fn verdict_counts(report: &serde_json::Value) -> std::collections::BTreeMap<Stri
 #[test]
 fn partial_parsing_agrees_with_whole_files_on_the_bench_corpus() {
     let dir = tempfile::tempdir().unwrap();
-    let c = corpus::generate(dir.path(), 11, 120, 30, 120).unwrap();
+    let c = corpus::generate(dir.path(), 11, 120, 30, 120, corpus::Shape::DENSE).unwrap();
     std::fs::write(
         dir.path().join("head.yaml"),
         corpus::anchors_yaml(&c, 120, false),

@@ -229,7 +229,7 @@ fn rev_edit(
     report: &Report,
     commit: Option<&str>,
     revisions: &Revisions<'_>,
-) -> Result<Option<(Edit, (String, String))>, FixError> {
+) -> Result<Option<RevChange>, FixError> {
     let Some(pinned) = &anchors.rev else {
         return Ok(None);
     };
@@ -257,8 +257,18 @@ fn rev_edit(
     } else {
         commit.to_string()
     };
-    let edit = span_edit(&anchors.path, source, pinned, "rev", &new)?;
-    Ok(Some((edit, (pinned.value.clone(), new))))
+    Ok(Some(RevChange {
+        edit: span_edit(&anchors.path, source, pinned, "rev", &new)?,
+        from: pinned.value.clone(),
+        to: new,
+    }))
+}
+
+/// A `rev:` that `fix` rewrites, and how.
+struct RevChange {
+    edit: Edit,
+    from: String,
+    to: String,
 }
 
 /// Plans the rewrite of `anchors` (read from `source`) and its docs pages after `report`.
@@ -273,9 +283,9 @@ pub fn plan(
 ) -> Result<FixPlan, FixError> {
     let mut plan = FixPlan::default();
     let mut edits: Vec<Edit> = Vec::new();
-    if let Some((edit, change)) = rev_edit(anchors, source, report, commit, revisions)? {
-        edits.push(edit);
-        plan.rev = Some(change);
+    if let Some(change) = rev_edit(anchors, source, report, commit, revisions)? {
+        edits.push(change.edit);
+        plan.rev = Some((change.from, change.to));
     }
     // (old path, old lines) -> (new path, new lines) for the docs.
     let mut moves: Vec<(String, LineRange, String, LineRange)> = Vec::new();

@@ -30,7 +30,7 @@ pub fn line_hash(line: &[u8]) -> u64 {
     use std::hash::{Hash, Hasher};
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let mut hasher = std::hash::DefaultHasher::new();
+    let mut hasher = rustc_hash::FxHasher::default();
     line.hash(&mut hasher);
     hasher.finish()
 }

@@ -206,9 +206,9 @@ pub struct Mapping {
     pub file_gone: bool,
     /// Where the cited lines disappeared (all deleted, or their file deleted with no rename),
     /// for the search for a move git does not pair; `None` once that search was made.
-    pub lost: Option<Lost>,
+    pub lost: Option<Box<Lost>>,
     /// The move into another file that history followed, when git did not pair it.
-    pub moved: Option<Moved>,
+    pub moved: Option<Box<Moved>>,
     /// Where the cited lines went when they moved into several files at once, each followed to
     /// the verified revision (path and lines there).
     pub move_candidates: Vec<(String, LineRange)>,
@@ -377,12 +377,12 @@ fn apply(mapping: &mut Mapping, change: &FileChange, commit: &Option<CommitInfo>
         });
     }
     if new_lines.is_none() && mapping.lost.is_none() {
-        mapping.lost = Some(Lost {
+        mapping.lost = Some(Box::new(Lost {
             commit: commit.clone(),
             before: before.to_string(),
             path: mapping.path.clone(),
             lines,
-        });
+        }));
     }
     mapping.path = path.clone();
     mapping.lines = new_lines;
@@ -603,7 +603,7 @@ mod tests {
         let new: Vec<&str> = new.iter().map(String::as_str).collect();
         let h = hunk_of(340, &old, 340, &new);
         assert_eq!(
-            map_range(range(351, 356), &[h.clone()]),
+            map_range(range(351, 356), std::slice::from_ref(&h)),
             Some(range(361, 366))
         );
         assert!(!edits_inside(range(351, 356), &[h]));
@@ -612,7 +612,10 @@ mod tests {
     #[test]
     fn a_line_edited_inside_keeps_the_range_and_counts_as_an_edit() {
         let h = hunk_of(12, &["\tif !ok {"], 12, &["\tif !ok || expired {"]);
-        assert_eq!(map_range(range(10, 15), &[h.clone()]), Some(range(10, 15)));
+        assert_eq!(
+            map_range(range(10, 15), std::slice::from_ref(&h)),
+            Some(range(10, 15))
+        );
         assert!(edits_inside(range(10, 15), &[h]));
         // An edit that also adds a line grows it by that line only.
         let h = hunk_of(12, &["a"], 12, &["b", "c"]);

@@ -37,7 +37,7 @@ pub(super) fn follow(
     let mut finder = Finder {
         source,
         changed: HashMap::new(),
-        hashes: HashMap::new(),
+        line_sets: HashMap::new(),
     };
     for &j in members {
         let mut from = jobs[j].at.clone().unwrap_or_default();
@@ -124,20 +124,21 @@ fn join(
     mapping.move_candidates = next.move_candidates;
     mapping.touched = mapping.touched.take().or(next.touched);
     if mapping.moved.is_none() {
-        mapping.moved = Some(Moved {
+        mapping.moved = Some(Box::new(Moved {
             commit: commit.clone(),
             from: lost.path.clone(),
             to: to.to_string(),
-        });
+        }));
     }
 }
 
 /// Looks for moved lines, keeping what several searches share: the files each commit changed,
-/// and the hashed lines of each blob read.
+/// and the line hashes (sorted, deduplicated) of each blob read, which answer most files'
+/// "could it hold them?" without reading them again.
 struct Finder<'s> {
     source: &'s HistorySource<'s>,
     changed: HashMap<(String, String), Vec<ChangedPath>>,
-    hashes: HashMap<String, Vec<u64>>,
+    line_sets: HashMap<String, Vec<u64>>,
 }
 
 /// The cited lines of a ref, as the move search compares them.
@@ -146,34 +147,56 @@ struct Cited {
     hashes: Vec<u64>,
     /// Letters and digits on each line.
     chars: Vec<usize>,
+    /// Hashes of the lines around them (up to [`CONTEXT_LINES`] each side) holding a letter or
+    /// digit, which tell apart files that hold the cited lines equally well.
+    context: Vec<u64>,
 }
 
+/// Lines each side of the cited ones that break ties between files holding them.
+const CONTEXT_LINES: usize = 10;
+
 impl Cited {
-    fn of(lines: &[&[u8]]) -> Cited {
-        Cited {
-            hashes: lines.iter().map(|l| line_hash(l.trim_ascii())).collect(),
-            chars: lines
-                .iter()
-                .map(|l| l.iter().filter(|b| b.is_ascii_alphanumeric()).count())
+    /// Lines `a..=b` (0-based) of `lines`, with their context; `None` when out of range.
+    fn of(lines: &[&[u8]], a: usize, b: usize) -> Option<Cited> {
+        let cited = lines.get(a..=b)?;
+        let around = lines[a.saturating_sub(CONTEXT_LINES)..a]
+            .iter()
+            .chain(lines.iter().skip(b + 1).take(CONTEXT_LINES));
+        Some(Cited {
+            hashes: cited.iter().map(|l| line_hash(l.trim_ascii())).collect(),
+            chars: cited.iter().map(|l| alphanumeric(l)).collect(),
+            context: around
+                .filter(|l| alphanumeric(l) > 0)
+                .map(|l| line_hash(l.trim_ascii()))
                 .collect(),
-        }
+        })
+    }
+
+    /// How many of the context lines are among `lines` (sorted line hashes of a file).
+    fn context_in(&self, lines: &[u64]) -> usize {
+        self.context
+            .iter()
+            .filter(|h| lines.binary_search(h).is_ok())
+            .count()
     }
 
     fn significant(&self) -> usize {
         self.chars.iter().filter(|&&c| c > 0).count()
     }
 
-    /// Where the cited lines are in a file with these line hashes, keeping their shape: `None`
-    /// unless enough of them are there (see [`MIN_SIMILARITY`] and [`MIN_MOVED_CHARS`]). Also
-    /// the tightest span of the lines found, when it differs.
-    fn found_in(&self, file: &[u64]) -> Option<(LineRange, LineRange)> {
-        let present: std::collections::HashSet<u64> = file.iter().copied().collect();
-        let sure = |i: usize| self.chars[i] > 0 && present.contains(&self.hashes[i]);
-        if (0..self.hashes.len()).filter(|&i| sure(i)).count() * 1000
-            < self.significant() * MIN_SIMILARITY
-        {
-            return None;
-        }
+    /// Whether enough of the cited lines are among `lines` (sorted line hashes of a file) for
+    /// it to hold them: the cheap test made of every file that could.
+    fn mostly_in(&self, lines: &[u64]) -> bool {
+        let present = (0..self.hashes.len())
+            .filter(|&i| self.chars[i] > 0 && lines.binary_search(&self.hashes[i]).is_ok())
+            .count();
+        present * 1000 >= self.significant() * MIN_SIMILARITY
+    }
+
+    /// Where the cited lines are in a file with these line hashes (in order), keeping their
+    /// shape: `None` unless enough of them are there, in order (see [`MIN_SIMILARITY`] and
+    /// [`MIN_MOVED_CHARS`]).
+    fn found_in(&self, file: &[u64]) -> Option<Match> {
         let mut matched: Vec<(usize, usize)> = Vec::new();
         for op in similar::capture_diff_slices(Algorithm::Patience, &self.hashes, file) {
             if let DiffOp::Equal {
@@ -200,8 +223,28 @@ impl Cited {
         let start = p1.saturating_sub(i1);
         let end = (p2 + (self.hashes.len() - 1 - i2)).min(last_row);
         let shaped = LineRange::new(line(start)?, line(end)?)?;
-        Some((shaped, tight))
+        let total: usize = self.chars.iter().sum();
+        Some(Match {
+            shaped,
+            tight,
+            similarity: chars * 1000 / total.max(1),
+        })
     }
+}
+
+/// Where a file holds the cited lines.
+struct Match {
+    /// Their lines there, keeping the cited shape where lines at the ends were edited.
+    shaped: LineRange,
+    /// The span of the lines found.
+    tight: LineRange,
+    /// The share of the cited letters and digits found, in thousandths.
+    similarity: usize,
+}
+
+/// Letters and digits on a line.
+fn alphanumeric(line: &[u8]) -> usize {
+    line.iter().filter(|b| b.is_ascii_alphanumeric()).count()
 }
 
 /// The lines of `bytes`, without their line endings.
@@ -214,7 +257,11 @@ fn split_lines(bytes: &[u8]) -> Vec<&[u8]> {
 }
 
 impl Finder<'_> {
-    /// The places at `commit` holding the lines `lost` describes, with the ref's evidence.
+    /// The places at `commit` holding the lines `lost` describes, with the ref's evidence,
+    /// looked for as `git blame -C` widens its search, stopping at the first kind of file that
+    /// holds them: the files `commit` added or changed (a move in one commit); the files added
+    /// since `from` (the `at` the walk started from: a copy into a new file, deleted from the
+    /// old one later); the other files changed since `from`.
     fn places(
         &mut self,
         r: &Ref,
@@ -232,74 +279,126 @@ impl Finder<'_> {
             lost.lines.start().zero_based(),
             lost.lines.end().zero_based(),
         );
-        let Some(cited) = old_lines.get(a..=b) else {
+        let Some(cited) = Cited::of(&old_lines, a, b) else {
             return Ok(Vec::new());
         };
-        let cited = Cited::of(cited);
         if cited.chars.iter().sum::<usize>() < MIN_MOVED_CHARS {
             // Too little text to tell a move from a coincidence.
             return Ok(Vec::new());
         }
         let after = git.resolve(&commit.id)?;
         // Still in their own file: moved within it, where symbol and search relocation look.
-        if let Ok(same) = after.read(&lost.path) {
-            let hashes = hash_lines(&same.bytes);
-            if cited.found_in(&hashes).is_some() {
-                return Ok(Vec::new());
+        if let Ok(same) = after.read(&lost.path)
+            && cited.found_in(&hash_lines(&same.bytes)).is_some()
+        {
+            return Ok(Vec::new());
+        }
+        let in_commit = self.changed(&lost.before, &commit.id)?;
+        let since = self.changed(from, &commit.id)?;
+        let (before, start) = (git.resolve(&lost.before)?, git.resolve(from)?);
+        let go = |c: &&ChangedPath| {
+            c.new_blob.is_some() && c.path.ends_with(".go") && c.path != lost.path
+        };
+        let first: BTreeSet<&str> = in_commit
+            .iter()
+            .filter(go)
+            .map(|c| c.path.as_str())
+            .collect();
+        let tier = |added: bool| -> BTreeSet<&str> {
+            since
+                .iter()
+                .filter(go)
+                .filter(|c| c.old_blob.is_none() == added)
+                .map(|c| c.path.as_str())
+                .filter(|p| !first.contains(p))
+                .collect()
+        };
+        let (added, changed) = (tier(true), tier(false));
+        for (paths, earlier) in [(first, &before), (added, &start), (changed, &start)] {
+            let found = self.search(r, &cited, &after, earlier, paths);
+            if !found.is_empty() {
+                return Ok(found);
             }
         }
-        let mut paths: BTreeSet<String> = BTreeSet::new();
-        let mut pairs = vec![(lost.before.clone(), commit.id.clone())];
-        let chain = git.chain(from, &lost.before)?;
-        pairs.extend((1..chain.len()).map(|i| (chain.id(i - 1), chain.id(i))));
-        for (old, new) in pairs {
-            if !self.changed.contains_key(&(old.clone(), new.clone())) {
-                let changed = git.changed_paths(&old, &new)?;
-                self.changed.insert((old.clone(), new.clone()), changed);
-            }
-            let changed = &self.changed[&(old, new)];
-            paths.extend(
-                changed
-                    .iter()
-                    .filter(|c| c.new_blob.is_some() && c.path.ends_with(".go"))
-                    .filter(|c| c.path != lost.path)
-                    .map(|c| c.path.clone()),
-            );
-        }
-        let blobs: Vec<(String, String)> = paths
-            .into_iter()
-            .filter_map(|p| Some((after.blob_id(&p)?, p)))
-            .collect();
-        self.hash_blobs(&after, &blobs);
-        let hashes = &self.hashes;
-        let found: Vec<(String, LineRange)> = blobs
-            .par_iter()
-            .filter_map(|(id, path)| {
-                let (shaped, tight) = cited.found_in(hashes.get(id)?)?;
-                let parses = ParseCache::new(true);
-                [shaped, tight]
-                    .into_iter()
-                    .find(|lines| holds_at(r, &after, path, *lines, &parses))
-                    .map(|lines| (path.clone(), lines))
-            })
-            .collect();
-        Ok(found)
+        Ok(Vec::new())
     }
 
-    /// Reads and hashes the lines of the blobs not hashed yet, in parallel.
-    fn hash_blobs(&mut self, snapshot: &Snapshot, blobs: &[(String, String)]) {
+    /// The files among `paths` at `after` that hold the cited lines and the ref's evidence, and
+    /// did not already hold them in their version at `earlier` (a duplicate that was always
+    /// there is not where the lines went). Of those, the ones holding the most of the cited
+    /// text, then of the lines around it: a function with the same body as the cited one is
+    /// not it when another file holds the cited lines whole, or with their signature.
+    fn search(
+        &mut self,
+        r: &Ref,
+        cited: &Cited,
+        after: &Snapshot,
+        earlier: &Snapshot,
+        paths: BTreeSet<&str>,
+    ) -> Vec<(String, LineRange)> {
+        let blobs: Vec<(String, String)> = paths
+            .into_iter()
+            .filter_map(|p| Some((after.blob_id(p)?, p.to_string())))
+            .collect();
+        self.read_line_sets(after, &blobs);
+        let sets = &self.line_sets;
+        let found: Vec<(String, LineRange, (usize, usize))> = blobs
+            .par_iter()
+            .filter(|(id, _)| sets.get(id).is_some_and(|set| cited.mostly_in(set)))
+            .filter_map(|(id, path)| {
+                let blob = after.read(path).ok()?;
+                let found = cited.found_in(&hash_lines(&blob.bytes))?;
+                let before = earlier.read(path).ok();
+                let had = before.and_then(|b| cited.found_in(&hash_lines(&b.bytes)));
+                if had.is_some_and(|had| had.similarity >= found.similarity) {
+                    return None;
+                }
+                let parses = ParseCache::new(true);
+                [found.shaped, found.tight]
+                    .into_iter()
+                    .find(|lines| holds_at(r, after, path, *lines, &parses))
+                    .map(|lines| {
+                        let context = sets.get(id).map_or(0, |set| cited.context_in(set));
+                        (path.clone(), lines, (found.similarity, context))
+                    })
+            })
+            .collect();
+        let best = found.iter().map(|f| f.2).max().unwrap_or((0, 0));
+        found
+            .into_iter()
+            .filter(|f| f.2 == best)
+            .map(|(path, lines, _)| (path, lines))
+            .collect()
+    }
+
+    /// The files that differ between commits `old` and `new`, computed once.
+    fn changed(&mut self, old: &str, new: &str) -> Result<Vec<ChangedPath>, SourceError> {
+        let key = (old.to_string(), new.to_string());
+        if let Some(known) = self.changed.get(&key) {
+            return Ok(known.clone());
+        }
+        let changed = self.source.git.changed_paths(old, new)?;
+        self.changed.insert(key, changed.clone());
+        Ok(changed)
+    }
+
+    /// Reads the line sets of the blobs not read yet, in parallel.
+    fn read_line_sets(&mut self, snapshot: &Snapshot, blobs: &[(String, String)]) {
         let missing: Vec<&(String, String)> = blobs
             .iter()
-            .filter(|(id, _)| !self.hashes.contains_key(id))
+            .filter(|(id, _)| !self.line_sets.contains_key(id))
             .collect();
         let read: Vec<(String, Vec<u64>)> = missing
             .par_iter()
             .filter_map(|(id, path)| {
                 let blob = snapshot.read(path).ok()?;
-                Some((id.clone(), hash_lines(&blob.bytes)))
+                let mut set = hash_lines(&blob.bytes);
+                set.sort_unstable();
+                set.dedup();
+                Some((id.clone(), set))
             })
             .collect();
-        self.hashes.extend(read);
+        self.line_sets.extend(read);
     }
 }
 

@@ -1,7 +1,11 @@
 //! The synthetic Go monorepo: N files in packages, one cited construct per file, committed with
 //! git2, then a history of commits that insert, delete and move code above, inside and below
-//! the cited ranges, rename files and weaken a few constructs.
+//! the cited ranges, rename files, copy cited code into new files and delete it from the old
+//! ones later, and weaken a few constructs. How often a commit touches the cited files is the
+//! history's [`Shape`]: every commit (a dense history), or one in twenty as in a monorepo where
+//! most commits touch none of them.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -9,21 +13,29 @@ use git2::{IndexEntry, IndexTime, Oid, Repository, Signature, Time};
 
 use crate::gogen::{self, Cited, Decl, Rng};
 
-/// One Go file as a list of top-level declarations, one of them cited.
+/// One Go file as a list of top-level declarations, at most one of them cited.
 struct FileModel {
     path: String,
     package: String,
     decls: Vec<Decl>,
-    cited: usize,
-    meta: Cited,
+    /// The index of the cited declaration, when the file holds one.
+    cited: Option<usize>,
     next_id: usize,
+}
+
+/// One cited construct: what it is and which file holds it.
+struct RefModel {
+    meta: Cited,
+    model: usize,
     weakened: bool,
+    /// Copied into another file (this model) and to be deleted from its own at that commit.
+    moving: Option<(usize, usize)>,
 }
 
 const IMPORTS: &str = "import (\n\t\"crypto/hmac\"\n\t\"crypto/tls\"\n\t\"crypto/x509\"\n\t\"fmt\"\n\t\"log\"\n\t\"net/http\"\n\t\"strings\"\n\t\"sync\"\n\n\t\"github.com/gin-gonic/gin\"\n\t\"github.com/go-chi/chi/v5\"\n\t\"github.com/gorilla/mux\"\n\t\"github.com/labstack/echo/v4\"\n)\n";
 
 impl FileModel {
-    /// The file's text and the 1-based lines of the cited declaration.
+    /// The file's text and the 1-based lines of the cited declaration ((0, 0) without one).
     fn render(&self) -> (String, (u32, u32)) {
         let mut out = format!(
             "// Code in package {} is synthetic benchmark input.\n\npackage {}\n\n{IMPORTS}",
@@ -32,7 +44,7 @@ impl FileModel {
         let mut lines = (0, 0);
         for (i, d) in self.decls.iter().enumerate() {
             out.push('\n');
-            if i == self.cited {
+            if Some(i) == self.cited {
                 let start = out.matches('\n').count() as u32 + 1;
                 lines = (start, start + d.text.matches('\n').count() as u32 - 1);
             }
@@ -50,9 +62,53 @@ impl FileModel {
     /// Indexes of declarations that may be deleted (not cited, not the path constants).
     fn deletable(&self, range: std::ops::Range<usize>) -> Vec<usize> {
         range
-            .filter(|&i| i != self.cited && self.decls[i].name != "pathHealth")
+            .filter(|&i| Some(i) != self.cited && self.decls[i].name != "pathHealth")
             .collect()
     }
+
+    /// Inserts `d` at `at`, keeping the cited index right.
+    fn insert(&mut self, at: usize, d: Decl) {
+        self.decls.insert(at, d);
+        if let Some(c) = self.cited.as_mut().filter(|c| **c >= at) {
+            *c += 1;
+        }
+    }
+
+    /// Removes the declaration at `at` (never the cited one), keeping the cited index right.
+    fn remove(&mut self, at: usize) {
+        self.decls.remove(at);
+        if let Some(c) = self.cited.as_mut().filter(|c| **c > at) {
+            *c -= 1;
+        }
+    }
+}
+
+/// How a history touches the files: which commits edit cited files, and how many files each
+/// commit edits.
+#[derive(Clone, Copy, Debug)]
+pub struct Shape {
+    /// One commit in this many (on average) edits cited files; the others edit only others.
+    pub touch_every: usize,
+    /// Cited files such a commit edits, at most.
+    pub hot_per_commit: usize,
+    /// Other files every commit edits, at most.
+    pub cold_per_commit: usize,
+}
+
+impl Shape {
+    /// Every commit edits about 30 files, 24 of them cited: the bench's first history.
+    pub const DENSE: Shape = Shape {
+        touch_every: 1,
+        hot_per_commit: 24,
+        cold_per_commit: 6,
+    };
+    /// A monorepo: one commit in twenty edits one to three cited files, every commit one to
+    /// three other files.
+    pub const MONOREPO: Shape = Shape {
+        touch_every: 20,
+        hot_per_commit: 3,
+        cold_per_commit: 3,
+    };
 }
 
 /// Where one cited construct is at the first commit and at HEAD.
@@ -74,6 +130,10 @@ pub struct Corpus {
     pub commits: usize,
     pub bytes_at_head: usize,
     pub refs: Vec<CitedRef>,
+    /// Commits that edited a cited file, renames and copy-then-delete moves of cited code.
+    pub hot_commits: usize,
+    pub renames: usize,
+    pub moves: usize,
 }
 
 fn add(repo: &Repository, index: &mut git2::Index, path: &str, bytes: &[u8]) -> Result<()> {
@@ -117,14 +177,186 @@ fn commit(
     Ok(repo.commit(Some("HEAD"), &sig, &sig, subject, &tree, &parent_refs)?)
 }
 
-/// Builds the repository in `dir/repo`: `files` files, then `commits` commits of edits that
-/// touch mostly the first `hot` files (the ones the K = 1,000 anchors cite).
-pub fn generate(dir: &Path, seed: u64, files: usize, commits: usize, hot: usize) -> Result<Corpus> {
+/// The history being written: the file models, the cited constructs, and what each commit
+/// changed.
+struct History {
+    models: Vec<FileModel>,
+    refs: Vec<RefModel>,
+    rng: Rng,
+    /// Models to write into the index before the next commit, and paths to remove from it.
+    dirty: BTreeSet<usize>,
+    gone: Vec<String>,
+    renames: usize,
+    moves: usize,
+}
+
+impl History {
+    /// One edit of cited construct `r` at commit `c`: the mix of a real file's history.
+    fn edit_cited(&mut self, r: usize, c: usize) {
+        let f = self.refs[r].model;
+        let rng = &mut self.rng;
+        let m = &mut self.models[f];
+        let Some(cited) = m.cited else { return };
+        self.dirty.insert(f);
+        match rng.below(100) {
+            // Insert a function above the cited one.
+            0..=19 => {
+                let at = rng.below(cited + 1);
+                let d = m.filler(rng);
+                m.insert(at, d);
+            }
+            // Delete an unrelated declaration above it.
+            20..=31 => {
+                let options = m.deletable(0..cited);
+                if !options.is_empty() {
+                    m.remove(*rng.pick(&options));
+                }
+            }
+            // A line added inside the cited declaration (after its signature).
+            32..=46 => {
+                let meta = &mut self.refs[r].meta;
+                if let Some(open) = meta.decl.text.find("{\n") {
+                    meta.decl
+                        .text
+                        .insert_str(open + 2, &format!("\t// reviewed in change {c}\n"));
+                }
+                m.decls[cited] = meta.decl.clone();
+            }
+            // Code added or deleted below it.
+            47..=61 => {
+                let at = cited + 1 + rng.below(m.decls.len() - cited);
+                let d = m.filler(rng);
+                m.insert(at, d);
+            }
+            62..=69 => {
+                let options = m.deletable(cited + 1..m.decls.len());
+                if !options.is_empty() {
+                    m.remove(*rng.pick(&options));
+                }
+            }
+            // Move the cited declaration elsewhere in the file.
+            70..=81 => {
+                let d = m.decls.remove(cited);
+                let at = rng.below(m.decls.len() + 1);
+                m.decls.insert(at, d);
+                m.cited = Some(at);
+            }
+            // An edit inside an unrelated function that keeps its length.
+            82..=90 => same_length_edit(m, rng),
+            // Copy it into a new file of its own package directory's `split_C` package, to be
+            // deleted from here some commits later (as a package split is done).
+            91..=93 => {
+                let dir = m.path.rsplit_once('/').map_or("", |(d, _)| d).to_string();
+                let stem = m.path.rsplit('/').next().unwrap_or("x.go").to_string();
+                let mut copy = FileModel {
+                    path: format!("{dir}/split_{c}/{stem}"),
+                    package: format!("split{c}"),
+                    decls: vec![m.decls[0].clone(), m.decls[cited].clone()],
+                    cited: Some(1),
+                    next_id: 1_000,
+                };
+                let d = copy.filler(rng);
+                copy.decls.push(d);
+                self.models.push(copy);
+                let to = self.models.len() - 1;
+                self.refs[r].moving = Some((to, c + 1 + self.rng.below(100)));
+                self.dirty.insert(to);
+                self.moves += 1;
+            }
+            // Rename the file within its package.
+            94..=97 => {
+                let old = m.path.clone();
+                m.path = old.replace(".go", &format!("_r{c}.go"));
+                self.gone.push(old);
+                self.renames += 1;
+            }
+            // Weaken the construct: the ref is broken at HEAD.
+            _ => {
+                let rm = &mut self.refs[r];
+                if let Some((from, to)) = rm.meta.weaken.clone()
+                    && !rm.weakened
+                {
+                    rm.meta.decl.text = rm.meta.decl.text.replacen(&from, &to, 1);
+                    m.decls[cited] = rm.meta.decl.clone();
+                    rm.weakened = true;
+                }
+            }
+        }
+    }
+
+    /// One edit of a file whose cited construct this history does not follow.
+    fn edit_other(&mut self, f: usize, c: usize) {
+        let rng = &mut self.rng;
+        let m = &mut self.models[f];
+        self.dirty.insert(f);
+        match rng.below(100) {
+            0..=39 => {
+                let at = rng.below(m.decls.len() + 1);
+                let d = m.filler(rng);
+                m.insert(at, d);
+            }
+            40..=59 => {
+                let options = m.deletable(0..m.decls.len());
+                if !options.is_empty() {
+                    m.remove(*rng.pick(&options));
+                }
+            }
+            60..=97 => same_length_edit(m, rng),
+            _ => {
+                let old = m.path.clone();
+                m.path = old.replace(".go", &format!("_r{c}.go"));
+                self.gone.push(old);
+                self.renames += 1;
+            }
+        }
+    }
+
+    /// Ends the copy-then-delete moves due at commit `c`: the cited code leaves its old file.
+    fn finish_moves(&mut self, c: usize) {
+        for r in 0..self.refs.len() {
+            let Some((to, due)) = self.refs[r].moving else {
+                continue;
+            };
+            if due != c {
+                continue;
+            }
+            let from = self.refs[r].model;
+            let m = &mut self.models[from];
+            if let Some(cited) = m.cited.take() {
+                m.decls.remove(cited);
+            }
+            self.refs[r].model = to;
+            self.refs[r].moving = None;
+            self.dirty.insert(from);
+        }
+    }
+}
+
+fn same_length_edit(m: &mut FileModel, rng: &mut Rng) {
+    let options = m.deletable(0..m.decls.len());
+    if !options.is_empty() {
+        let i = *rng.pick(&options);
+        m.decls[i].text = m.decls[i].text.replacen("total := 0", "total := 1", 1);
+    }
+}
+
+/// Builds the repository in `dir/repo`: `files` files, then `commits` commits shaped by
+/// `shape`, whose cited edits fall on the first `hot` files (the ones the K = 1,000 anchors
+/// cite).
+pub fn generate(
+    dir: &Path,
+    seed: u64,
+    files: usize,
+    commits: usize,
+    hot: usize,
+    shape: Shape,
+) -> Result<Corpus> {
     let mut rng = Rng::new(seed);
     let repo_dir = dir.join("repo");
     let repo = Repository::init(&repo_dir)?;
     let mut index = repo.index()?;
     let mut models = Vec::with_capacity(files);
+    let mut refs = Vec::with_capacity(files);
     for id in 0..files {
         let package = format!("pkg{}", id / 8);
         let path = format!(
@@ -137,17 +369,15 @@ pub fn generate(dir: &Path, seed: u64, files: usize, commits: usize, hot: usize)
             path,
             package,
             decls: vec![gogen::path_constants(&format!("p{id}"))],
-            cited: usize::MAX,
-            meta: meta.clone(),
+            cited: None,
             next_id: 0,
-            weakened: false,
         };
         let target = rng.file_size();
         let mut size = model.decls[0].text.len() + IMPORTS.len();
         let cited_after = rng.below(3_000.min(target / 2).max(1));
         while size < target {
-            if model.cited == usize::MAX && size >= cited_after {
-                model.cited = model.decls.len();
+            if model.cited.is_none() && size >= cited_after {
+                model.cited = Some(model.decls.len());
                 model.decls.push(meta.decl.clone());
                 size += meta.decl.text.len();
                 continue;
@@ -161,12 +391,18 @@ pub fn generate(dir: &Path, seed: u64, files: usize, commits: usize, hot: usize)
             size += d.text.len() + 1;
             model.decls.push(d);
         }
-        if model.cited == usize::MAX {
-            model.cited = model.decls.len();
+        if model.cited.is_none() {
+            model.cited = Some(model.decls.len());
             model.decls.push(meta.decl.clone());
         }
         add(&repo, &mut index, &model.path, model.render().0.as_bytes())?;
         models.push(model);
+        refs.push(RefModel {
+            meta,
+            model: id,
+            weakened: false,
+            moving: None,
+        });
     }
     let first = commit(&repo, &mut index, 0, "Initial import", None)?;
     let first_places: Vec<(String, (u32, u32))> = models
@@ -174,116 +410,77 @@ pub fn generate(dir: &Path, seed: u64, files: usize, commits: usize, hot: usize)
         .map(|m| (m.path.clone(), m.render().1))
         .collect();
 
+    let mut h = History {
+        models,
+        refs,
+        rng,
+        dirty: BTreeSet::new(),
+        gone: Vec::new(),
+        renames: 0,
+        moves: 0,
+    };
+    let hot = hot.min(files);
     let mut head = first;
+    let mut hot_commits = 0;
     for c in 1..=commits {
-        let mut touched = Vec::new();
-        for _ in 0..24 {
-            touched.push(rng.below(hot.min(files)));
-        }
-        for _ in 0..6 {
-            touched.push(rng.below(files));
-        }
-        touched.sort_unstable();
-        touched.dedup();
-        for &f in &touched {
-            let m = &mut models[f];
-            let edit = rng.below(100);
-            match edit {
-                // Insert a function above the cited one.
-                0..=19 => {
-                    let at = rng.below(m.cited + 1);
-                    let d = m.filler(&mut rng);
-                    m.decls.insert(at, d);
-                    m.cited += 1;
-                }
-                // Delete an unrelated declaration above it.
-                20..=31 => {
-                    let options = m.deletable(0..m.cited);
-                    if !options.is_empty() {
-                        m.decls.remove(*rng.pick(&options));
-                        m.cited -= 1;
-                    }
-                }
-                // A line added inside the cited declaration (after its signature).
-                32..=46 => {
-                    let text = &mut m.meta.decl.text;
-                    if let Some(open) = text.find("{\n") {
-                        text.insert_str(open + 2, &format!("\t// reviewed in change {c}\n"));
-                    }
-                    m.decls[m.cited] = m.meta.decl.clone();
-                }
-                // Code added or deleted below it.
-                47..=61 => {
-                    let at = m.cited + 1 + rng.below(m.decls.len() - m.cited);
-                    let d = m.filler(&mut rng);
-                    m.decls.insert(at, d);
-                }
-                62..=69 => {
-                    let options = m.deletable(m.cited + 1..m.decls.len());
-                    if !options.is_empty() {
-                        m.decls.remove(*rng.pick(&options));
-                    }
-                }
-                // Move the cited declaration elsewhere in the file.
-                70..=81 => {
-                    let d = m.decls.remove(m.cited);
-                    m.cited = rng.below(m.decls.len() + 1);
-                    m.decls.insert(m.cited, d);
-                }
-                // An edit inside an unrelated function that keeps its length.
-                82..=93 => {
-                    let options = m.deletable(0..m.decls.len());
-                    if !options.is_empty() {
-                        let i = *rng.pick(&options);
-                        m.decls[i].text = m.decls[i].text.replacen("total := 0", "total := 1", 1);
-                    }
-                }
-                // Rename the file within its package.
-                94..=97 => {
-                    let old = m.path.clone();
-                    m.path = old.replace(".go", &format!("_r{c}.go"));
-                    index.remove_path(Path::new(&old))?;
-                }
-                // Weaken the construct: the ref is broken at HEAD.
-                _ => {
-                    if let Some((from, to)) = m.meta.weaken.clone()
-                        && !m.weakened
-                    {
-                        m.meta.decl.text = m.meta.decl.text.replacen(&from, &to, 1);
-                        m.decls[m.cited] = m.meta.decl.clone();
-                        m.weakened = true;
-                    }
+        h.finish_moves(c);
+        let touches_cited = h.rng.below(shape.touch_every.max(1)) == 0;
+        if touches_cited && hot > 0 {
+            hot_commits += 1;
+            for _ in 0..1 + h.rng.below(shape.hot_per_commit.max(1)) {
+                let r = h.rng.below(hot);
+                if h.refs[r].moving.is_none() {
+                    h.edit_cited(r, c);
                 }
             }
+        }
+        for _ in 0..1 + h.rng.below(shape.cold_per_commit.max(1)) {
+            let f = if files > hot {
+                hot + h.rng.below(files - hot)
+            } else {
+                h.rng.below(files)
+            };
+            if f < hot {
+                h.edit_cited(f, c);
+            } else {
+                h.edit_other(f, c);
+            }
+        }
+        for old in h.gone.drain(..) {
+            index.remove_path(Path::new(&old))?;
+        }
+        let dirty = std::mem::take(&mut h.dirty);
+        for &f in &dirty {
+            let m = &h.models[f];
             add(&repo, &mut index, &m.path, m.render().0.as_bytes())?;
         }
         head = commit(
             &repo,
             &mut index,
             c,
-            &format!("Change {c}: edit {} files", touched.len()),
+            &format!("Change {c}: edit {} files", dirty.len()),
             Some(head),
         )?;
     }
     index.write()?;
 
-    let mut bytes_at_head = 0;
-    let refs = models
+    let bytes_at_head: usize = h.models.iter().map(|m| m.render().0.len()).sum();
+    let refs = h
+        .refs
         .iter()
         .zip(first_places)
         .enumerate()
-        .map(|(i, (m, (first_path, first_lines)))| {
-            let (text, head_lines) = m.render();
-            bytes_at_head += text.len();
+        .map(|(i, (r, (first_path, first_lines)))| {
+            let m = &h.models[r.model];
             CitedRef {
                 first_path,
                 first_lines,
                 head_path: m.path.clone(),
-                head_lines,
-                expect: m.meta.expect.clone(),
-                symbol: (i % 2 == 0).then(|| m.meta.decl.name.clone()),
-                grep: m.meta.grep.clone(),
-                weakened: m.weakened,
+                head_lines: m.render().1,
+                expect: r.meta.expect.clone(),
+                symbol: (i % 2 == 0).then(|| r.meta.decl.name.clone()),
+                grep: r.meta.grep.clone(),
+                weakened: r.weakened,
             }
         })
         .collect();
@@ -293,6 +490,9 @@ pub fn generate(dir: &Path, seed: u64, files: usize, commits: usize, hot: usize)
         commits,
         bytes_at_head,
         refs,
+        hot_commits,
+        renames: h.renames,
+        moves: h.moves,
     })
 }
 

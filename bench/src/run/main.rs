@@ -21,6 +21,7 @@ struct Options {
     seed: u64,
     files: usize,
     commits: usize,
+    shape: corpus::Shape,
     ks: Vec<usize>,
     runs: usize,
     anchorcheck: PathBuf,
@@ -38,7 +39,8 @@ fn parse_args() -> Result<Options> {
         dir: None,
         seed: 7,
         files: 10_000,
-        commits: 200,
+        commits: 4_000,
+        shape: corpus::Shape::MONOREPO,
         ks: vec![100, 1_000, 10_000],
         runs: 3,
         anchorcheck: bin_dir.join("anchorcheck"),
@@ -56,6 +58,7 @@ fn parse_args() -> Result<Options> {
             "--seed" => o.seed = value()?.parse()?,
             "--files" => o.files = value()?.parse()?,
             "--commits" => o.commits = value()?.parse()?,
+            "--dense" => o.shape = corpus::Shape::DENSE,
             "--k" => {
                 o.ks = value()?
                     .split(',')
@@ -203,12 +206,15 @@ fn main() -> Result<()> {
     std::fs::create_dir_all(&dir)?;
     let max_k = o.ks.iter().copied().max().unwrap_or(0);
     let started = Instant::now();
-    let c = corpus::generate(&dir, o.seed, o.files, o.commits, 1_000.min(max_k))?;
+    let c = corpus::generate(&dir, o.seed, o.files, o.commits, 1_000.min(max_k), o.shape)?;
     println!(
-        "generated {} files ({:.1} MB at HEAD), {} commits ({} constructs weakened) in {:.1}s at {}",
+        "generated {} files ({:.1} MB at HEAD), {} commits ({} edit cited files; {} renames, {} copy-then-delete moves, {} constructs weakened) in {:.1}s at {}",
         o.files,
         c.bytes_at_head as f64 / 1e6,
         c.commits,
+        c.hot_commits,
+        c.renames,
+        c.moves,
         c.refs.iter().filter(|r| r.weakened).count(),
         started.elapsed().as_secs_f64(),
         dir.display()
@@ -320,7 +326,7 @@ fn main() -> Result<()> {
         });
     }
 
-    // Relocation: refs cited at the first commit, `at` 200 commits back.
+    // Relocation: refs cited at the first commit, with `at` set to it.
     let rk = *o
         .ks
         .iter()
@@ -369,6 +375,22 @@ fn main() -> Result<()> {
         },
         note: format!("{sample} refs run, median x {rk}"),
     });
+    let seconds = |wanted: &dyn Fn(&str) -> bool| {
+        rows.iter()
+            .find(|r| r.k == rk.to_string() && wanted(&r.tool))
+            .map(|r| r.m.seconds)
+    };
+    if let (Some(history), Some(log), Some(head)) = (
+        seconds(&|t| t.starts_with("anchorcheck verify, at")),
+        seconds(&|t| t.starts_with("git log -L")),
+        seconds(&|t| t == "anchorcheck verify"),
+    ) {
+        notes.push(format!(
+            "K={rk} relocation: {:.1}x faster than per-ref git log -L, {:.2}x the time of verifying the same refs at HEAD",
+            log / history,
+            history / head
+        ));
+    }
 
     // Verdicts must not depend on the number of threads.
     let base = relocate
