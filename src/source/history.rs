@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use git2::{Delta, Diff, DiffFindOptions, DiffOptions, Oid, Repository, Sort};
+use rayon::prelude::*;
 
 use super::{GitRepo, SourceError, git_error, trees};
 
@@ -219,27 +220,49 @@ impl GitRepo {
 
     /// For each of `paths`, the commits of `chain` after `from` (by index) at which it differs
     /// from the commit before, reading only the directories on the way to those paths whose
-    /// ids changed.
+    /// ids changed. Long chains are compared in parallel stretches.
     pub fn touched_steps(
         &self,
         chain: &Chain,
         from: usize,
         paths: &[String],
     ) -> Result<Vec<Vec<usize>>, SourceError> {
-        let trees = chain.commits[from.min(chain.len())..].iter().map(|c| c.1);
-        let changes = self
-            .with_repo(|repo| trees::scan(repo, trees, paths))
-            .map_err(git_error)?
-            .map_err(git_error)?;
-        Ok(changes
-            .into_iter()
-            .map(|path| {
-                path.into_iter()
-                    .filter(|(i, _)| *i > 0)
-                    .map(|(i, _)| from + i)
-                    .collect()
+        /// Commits per stretch: each stretch reads its first tree whole.
+        const STRETCH: usize = 512;
+        let trees: Vec<Oid> = chain.commits[from.min(chain.len())..]
+            .iter()
+            .map(|c| c.1)
+            .collect();
+        // Stretch k compares trees lo - 1 ..= hi - 1 (the first from nothing), reporting the
+        // changes at lo..hi.
+        let stretches: Vec<usize> = (0..trees.len()).step_by(STRETCH).collect();
+        let found: Vec<Vec<Vec<usize>>> = stretches
+            .par_iter()
+            .map(|&lo| {
+                let start = lo.saturating_sub(1);
+                let hi = (lo + STRETCH).min(trees.len());
+                let changes = self
+                    .with_repo(|repo| trees::scan(repo, trees[start..hi].iter().copied(), paths))
+                    .map_err(git_error)?
+                    .map_err(git_error)?;
+                Ok(changes
+                    .into_iter()
+                    .map(|path| {
+                        path.into_iter()
+                            .filter(|(i, _)| *i > 0)
+                            .map(|(i, _)| from + start + i)
+                            .collect()
+                    })
+                    .collect())
             })
-            .collect())
+            .collect::<Result<_, SourceError>>()?;
+        let mut steps: Vec<Vec<usize>> = vec![Vec::new(); paths.len()];
+        for stretch in found {
+            for (all, some) in steps.iter_mut().zip(stretch) {
+                all.extend(some);
+            }
+        }
+        Ok(steps)
     }
 
     /// The versions of each of `paths` walking back from commit `from` along first parents,

@@ -28,6 +28,8 @@ pub fn edits_inside(range: LineRange, hunks: &[Hunk]) -> bool {
 struct Traced {
     lines: Option<LineRange>,
     edited: bool,
+    /// Cited lines that are still there, unchanged.
+    kept: u32,
 }
 
 /// The new lines that belong to a range, gathered in order: its lines that still exist, and
@@ -60,6 +62,7 @@ fn trace(range: LineRange, hunks: &[Hunk]) -> Traced {
     let (a, b) = (range.start().get(), range.end().get());
     let mut cover = Cover::default();
     let mut edited = false;
+    let mut kept = 0;
     let mut delta: i64 = 0;
     // The first line of the range not yet accounted for.
     let mut next = a;
@@ -75,6 +78,7 @@ fn trace(range: LineRange, hunks: &[Hunk]) -> Traced {
                 break;
             }
             cover.add(shifted(next, delta), shifted(after, delta));
+            kept += after + 1 - next;
             cover.add(h.new_start, h.new_start + h.new_lines - 1);
             edited = true;
             next = after + 1;
@@ -91,24 +95,30 @@ fn trace(range: LineRange, hunks: &[Hunk]) -> Traced {
         }
         if next < h.old_start {
             cover.add(shifted(next, delta), shifted(h.old_start - 1, delta));
+            kept += h.old_start - next;
         }
-        edited |= refine(h, a, b, &mut cover);
+        let (edits, equal) = refine(h, a, b, &mut cover);
+        edited |= edits;
+        kept += equal;
         next = old_end + 1;
         delta += i64::from(h.new_lines) - i64::from(h.old_lines);
     }
     if next <= b {
         cover.add(shifted(next, delta), shifted(b, delta));
+        kept += b + 1 - next;
     }
     Traced {
         lines: cover.range(),
         edited,
+        kept,
     }
 }
 
 /// The lines of hunk `h` that belong to the range `a..=b`: its cited lines the hunk removes
 /// and adds back unchanged (matched by a patience diff of the hunk's own lines), and the lines
-/// that replace or are inserted among cited lines. True when a cited line was really edited.
-fn refine(h: &Hunk, a: u32, b: u32, cover: &mut Cover) -> bool {
+/// that replace or are inserted among cited lines. Says whether a cited line was really
+/// edited, and how many came back unchanged.
+fn refine(h: &Hunk, a: u32, b: u32, cover: &mut Cover) -> (bool, u32) {
     let known =
         h.old_hashes.len() == h.old_lines as usize && h.new_hashes.len() == h.new_lines as usize;
     let ops = if known {
@@ -123,6 +133,7 @@ fn refine(h: &Hunk, a: u32, b: u32, cover: &mut Cover) -> bool {
         }]
     };
     let mut edited = false;
+    let mut kept = 0;
     let index = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
     for op in ops {
         let (old_index, old_len, new_index, new_len, equal) = match op {
@@ -166,6 +177,7 @@ fn refine(h: &Hunk, a: u32, b: u32, cover: &mut Cover) -> bool {
         }
         if equal {
             cover.add(n1 + (x1 - o1), n1 + (x2 - o1));
+            kept += x2 - x1 + 1;
             continue;
         }
         edited = true;
@@ -188,7 +200,7 @@ fn refine(h: &Hunk, a: u32, b: u32, cover: &mut Cover) -> bool {
             ),
         }
     }
-    edited
+    (edited, kept)
 }
 
 /// Where one cited range went between its `at` commit and the verified revision.
@@ -204,9 +216,10 @@ pub struct Mapping {
     pub touched: Option<String>,
     /// The file was deleted with no rename found; nothing more to follow.
     pub file_gone: bool,
-    /// Where the cited lines disappeared (all deleted, or their file deleted with no rename),
-    /// for the search for a move git does not pair; `None` once that search was made.
-    pub lost: Option<Box<Lost>>,
+    /// The steps at which most of the cited lines disappeared (deleted or rewritten, or their
+    /// file deleted with no rename), oldest first, for the search for a move git does not
+    /// pair; emptied once that search was made.
+    pub lost: Vec<Lost>,
     /// The move into another file that history followed, when git did not pair it.
     pub moved: Option<Box<Moved>>,
     /// Where the cited lines went when they moved into several files at once, each followed to
@@ -222,7 +235,11 @@ pub struct Moved {
     pub to: String,
 }
 
-/// The step at which every cited line disappeared, and where they were just before.
+/// Steps of one walk at which the cited lines' disappearance is kept, at most (a range
+/// rewritten over and over is not searched for each time).
+const MAX_LOSSES: usize = 4;
+
+/// A step at which most of the cited lines disappeared, and where they were just before.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lost {
     /// The commit that removed them (`None`: the working tree).
@@ -262,74 +279,93 @@ pub struct Tracked<'a> {
 /// for the working tree). Refs sharing an `at` share one walk; of its commits, only those that
 /// changed a followed file are diffed (found by comparing tree ids, as `git log -- PATH`
 /// does), so the cost grows with the commits that touch cited files, not with all commits.
+/// Walks from different commits run in parallel.
 pub fn map_through_history(
     git: &GitRepo,
     target: &Endpoint,
     target_commit: Option<&str>,
     tracked: &[Tracked<'_>],
 ) -> Result<Vec<HistoryOutcome>, SourceError> {
-    let mut outcomes: Vec<Option<HistoryOutcome>> = vec![None; tracked.len()];
     let mut by_at: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, t) in tracked.iter().enumerate() {
         by_at.entry(t.at).or_default().push(i);
     }
-    for (at, members) in by_at {
-        let Some(start) = git.find_commit(at)? else {
-            let message = format!(
-                "history unavailable: commit {at} is not in this repository (shallow clone?)"
-            );
-            for i in members {
-                outcomes[i] = Some(HistoryOutcome::Unavailable(message.clone()));
-            }
-            continue;
-        };
-        let chain = git.chain(&start.id, target_commit.unwrap_or(&start.id))?;
-        let mut state: Vec<Mapping> = members
-            .iter()
-            .map(|&i| Mapping {
-                path: tracked[i].path.to_string(),
-                lines: Some(tracked[i].lines),
-                steps: Vec::new(),
-                touched: None,
-                file_gone: false,
-                lost: None,
-                moved: None,
-                move_candidates: Vec::new(),
-            })
-            .collect();
-        let mut walk = Walk::new(git, &chain, *target == Endpoint::Worktree);
-        let mut step = 0;
-        loop {
-            let mut paths: Vec<String> = state
-                .iter()
-                // A file whose cited lines were all deleted is still followed through renames,
-                // so symbol and search relocation look in the file where it is now.
-                .filter(|m| !m.file_gone)
-                .map(|m| m.path.clone())
-                .collect();
-            paths.sort();
-            paths.dedup();
-            if paths.is_empty() {
-                break;
-            }
-            walk.follow(&paths, step + 1)?;
-            let Some(next) = walk.next_after(step) else {
-                break;
-            };
-            step = next;
-            let commit = walk.describe(step)?;
-            let before = chain.id(step - 1);
-            for mapping in &mut state {
-                if let Some(change) = walk.changes(step).get(&mapping.path) {
-                    apply(mapping, change, &commit, &before);
-                }
-            }
-        }
-        for (&i, mapping) in members.iter().zip(state) {
-            outcomes[i] = Some(HistoryOutcome::Mapped(mapping));
-        }
+    let groups: Vec<(&str, Vec<usize>)> = by_at.into_iter().collect();
+    let walked: Vec<Vec<(usize, HistoryOutcome)>> = groups
+        .par_iter()
+        .map(|(at, members)| walk_from(git, target, target_commit, tracked, at, members))
+        .collect::<Result<_, _>>()?;
+    let mut outcomes: Vec<Option<HistoryOutcome>> = vec![None; tracked.len()];
+    for (i, outcome) in walked.into_iter().flatten() {
+        outcomes[i] = Some(outcome);
     }
     Ok(outcomes.into_iter().flatten().collect())
+}
+
+/// Maps the tracked refs `members`, which share the `at` commit, along one walk.
+fn walk_from(
+    git: &GitRepo,
+    target: &Endpoint,
+    target_commit: Option<&str>,
+    tracked: &[Tracked<'_>],
+    at: &str,
+    members: &[usize],
+) -> Result<Vec<(usize, HistoryOutcome)>, SourceError> {
+    let Some(start) = git.find_commit(at)? else {
+        let message =
+            format!("history unavailable: commit {at} is not in this repository (shallow clone?)");
+        return Ok(members
+            .iter()
+            .map(|&i| (i, HistoryOutcome::Unavailable(message.clone())))
+            .collect());
+    };
+    let chain = git.chain(&start.id, target_commit.unwrap_or(&start.id))?;
+    let mut state: Vec<Mapping> = members
+        .iter()
+        .map(|&i| Mapping {
+            path: tracked[i].path.to_string(),
+            lines: Some(tracked[i].lines),
+            steps: Vec::new(),
+            touched: None,
+            file_gone: false,
+            lost: Vec::new(),
+            moved: None,
+            move_candidates: Vec::new(),
+        })
+        .collect();
+    let mut walk = Walk::new(git, &chain, *target == Endpoint::Worktree);
+    let mut step = 0;
+    loop {
+        let mut paths: Vec<String> = state
+            .iter()
+            // A file whose cited lines were all deleted is still followed through renames,
+            // so symbol and search relocation look in the file where it is now.
+            .filter(|m| !m.file_gone)
+            .map(|m| m.path.clone())
+            .collect();
+        paths.sort();
+        paths.dedup();
+        if paths.is_empty() {
+            break;
+        }
+        walk.follow(&paths, step + 1)?;
+        let Some(next) = walk.next_after(step) else {
+            break;
+        };
+        step = next;
+        let commit = walk.describe(step)?;
+        let before = chain.id(step - 1);
+        for mapping in &mut state {
+            if let Some(change) = walk.changes(step).get(&mapping.path) {
+                apply(mapping, change, &commit, &before);
+            }
+        }
+    }
+    Ok(members
+        .iter()
+        .copied()
+        .zip(state.into_iter().map(HistoryOutcome::Mapped))
+        .collect())
 }
 
 /// Moves `mapping` over one step's change to its file.
@@ -348,26 +384,28 @@ fn apply(mapping: &mut Mapping, change: &FileChange, commit: &Option<CommitInfo>
     if *change == FileChange::Deleted {
         mapping.file_gone = true;
     }
-    let (path, new_lines, touch) = match change {
+    let (path, traced, touch) = match change {
         FileChange::Modified { hunks } => {
             let traced = trace(lines, hunks);
-            (
-                mapping.path.clone(),
-                traced.lines,
-                traced.edited.then(|| format!("lines {lines} modified")),
-            )
+            let touch = traced.edited.then(|| format!("lines {lines} modified"));
+            (mapping.path.clone(), traced, touch)
         }
         FileChange::Renamed { new_path, hunks } => (
             new_path.clone(),
-            map_range(lines, hunks),
+            trace(lines, hunks),
             Some(format!("{} renamed to {new_path}", mapping.path)),
         ),
         FileChange::Deleted => (
             mapping.path.clone(),
-            None,
+            Traced {
+                lines: None,
+                edited: true,
+                kept: 0,
+            },
             Some(format!("{} deleted", mapping.path)),
         ),
     };
+    let new_lines = traced.lines;
     if mapping.touched.is_none()
         && let Some(touch) = touch
     {
@@ -376,13 +414,14 @@ fn apply(mapping: &mut Mapping, change: &FileChange, commit: &Option<CommitInfo>
             None => format!("{touch} in the working tree"),
         });
     }
-    if new_lines.is_none() && mapping.lost.is_none() {
-        mapping.lost = Some(Box::new(Lost {
+    // Most cited lines gone (deleted, or rewritten into other code): they may have moved.
+    if traced.kept * 2 < lines.len() && mapping.lost.len() < MAX_LOSSES {
+        mapping.lost.push(Lost {
             commit: commit.clone(),
             before: before.to_string(),
             path: mapping.path.clone(),
             lines,
-        }));
+        });
     }
     mapping.path = path.clone();
     mapping.lines = new_lines;

@@ -7,6 +7,7 @@
 //! guess.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 use similar::{Algorithm, DiffOp};
@@ -24,71 +25,98 @@ const MIN_SIMILARITY: usize = 600;
 /// The letters and digits those lines must hold together: `git blame -C`'s default, so that a
 /// line such as `return err` is never taken for a move.
 const MIN_MOVED_CHARS: usize = 40;
+/// Lines that may lie between two cited lines found in a file beyond those between them where
+/// they were cited (lines added inside the moved code).
+const MAX_GAP: usize = 5;
 /// Moves followed one after another, at most, per ref.
 const MAX_MOVES: usize = 8;
 
-/// Follows, for the jobs `members`, every move into another file at the step where their cited
-/// lines disappeared.
+/// A move found for one job: the loss it explains, the commit, and the places the lines went.
+struct Found {
+    job: usize,
+    lost: Lost,
+    commit: CommitInfo,
+    places: Vec<(String, LineRange)>,
+}
+
+/// Follows, for the jobs `members`, every move into another file at the steps where their
+/// cited lines disappeared. Each round looks, for every job with losses, for the first loss
+/// whose lines went elsewhere (jobs in parallel), then follows all the places found onward in
+/// one batch of walks; a move followed may itself be lost later, for the next round.
 pub(super) fn follow(
     jobs: &mut [Job<'_>],
     members: &[usize],
     source: &HistorySource<'_>,
 ) -> Result<(), SourceError> {
-    let mut finder = Finder {
+    let finder = Finder {
         source,
-        changed: HashMap::new(),
-        line_sets: HashMap::new(),
+        changed: Mutex::new(HashMap::new()),
+        line_sets: Mutex::new(HashMap::new()),
     };
-    for &j in members {
-        let mut from = jobs[j].at.clone().unwrap_or_default();
-        for _ in 0..MAX_MOVES {
-            let Some(HistoryOutcome::Mapped(mapping)) = &mut jobs[j].history else {
-                break;
-            };
-            let Some(lost) = mapping.lost.take() else {
-                break;
-            };
-            let Some(commit) = lost.commit.clone() else {
-                break;
-            };
-            let places = finder.places(jobs[j].r, &lost, &commit, &from)?;
-            let tracked: Vec<Tracked<'_>> = places
-                .iter()
-                .map(|(path, lines)| Tracked {
+    let mut from: HashMap<usize, String> = members
+        .iter()
+        .map(|&j| (j, jobs[j].at.clone().unwrap_or_default()))
+        .collect();
+    for _ in 0..MAX_MOVES {
+        let mut pending: Vec<(usize, &Ref, Vec<Lost>)> = Vec::new();
+        for (j, job) in jobs.iter_mut().enumerate() {
+            if let (true, Some(HistoryOutcome::Mapped(mapping))) =
+                (from.contains_key(&j), &mut job.history)
+                && !mapping.lost.is_empty()
+            {
+                pending.push((j, job.r, std::mem::take(&mut mapping.lost)));
+            }
+        }
+        if pending.is_empty() {
+            break;
+        }
+        let found: Vec<Found> = pending
+            .par_iter()
+            .map(|(j, r, losses)| finder.first_move(*j, r, losses, &from[j]))
+            .collect::<Result<Vec<Option<Found>>, SourceError>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+        if found.is_empty() {
+            break;
+        }
+        let tracked: Vec<Tracked<'_>> = found
+            .iter()
+            .flat_map(|f| {
+                f.places.iter().map(|(path, lines)| Tracked {
                     path,
                     lines: *lines,
-                    at: &commit.id,
+                    at: &f.commit.id,
+                })
+            })
+            .collect();
+        let mut onward = map_through_history(
+            source.git,
+            &source.target,
+            source.target_commit.as_deref(),
+            &tracked,
+        )?
+        .into_iter();
+        for f in found {
+            let outcomes: Vec<HistoryOutcome> = onward.by_ref().take(f.places.len()).collect();
+            let Some(HistoryOutcome::Mapped(mapping)) = &mut jobs[f.job].history else {
+                continue;
+            };
+            if let ([(to, lines)], [HistoryOutcome::Mapped(next)]) =
+                (f.places.as_slice(), outcomes.as_slice())
+            {
+                join(mapping, &f.lost, &f.commit, to, *lines, next.clone());
+                from.insert(f.job, f.commit.id.clone());
+                continue;
+            }
+            mapping.lines = None;
+            mapping.move_candidates = outcomes
+                .into_iter()
+                .filter_map(|o| match o {
+                    HistoryOutcome::Mapped(m) => Some((m.path, m.lines?)),
+                    HistoryOutcome::Unavailable(_) => None,
                 })
                 .collect();
-            let onward = if tracked.is_empty() {
-                Vec::new()
-            } else {
-                map_through_history(
-                    source.git,
-                    &source.target,
-                    source.target_commit.as_deref(),
-                    &tracked,
-                )?
-            };
-            let Some(HistoryOutcome::Mapped(mapping)) = &mut jobs[j].history else {
-                break;
-            };
-            match (places.as_slice(), onward.as_slice()) {
-                ([(to, lines)], [HistoryOutcome::Mapped(next)]) => {
-                    join(mapping, &lost, &commit, to, *lines, next.clone());
-                    from = commit.id.clone();
-                }
-                _ => {
-                    mapping.move_candidates = onward
-                        .into_iter()
-                        .filter_map(|o| match o {
-                            HistoryOutcome::Mapped(m) => Some((m.path, m.lines?)),
-                            HistoryOutcome::Unavailable(_) => None,
-                        })
-                        .collect();
-                    break;
-                }
-            }
         }
     }
     Ok(())
@@ -132,13 +160,16 @@ fn join(
     }
 }
 
+/// The files that differ between two commits, shared between searches.
+type ChangedFiles = Arc<Vec<ChangedPath>>;
+
 /// Looks for moved lines, keeping what several searches share: the files each commit changed,
 /// and the line hashes (sorted, deduplicated) of each blob read, which answer most files'
 /// "could it hold them?" without reading them again.
 struct Finder<'s> {
     source: &'s HistorySource<'s>,
-    changed: HashMap<(String, String), Vec<ChangedPath>>,
-    line_sets: HashMap<String, Vec<u64>>,
+    changed: Mutex<HashMap<(String, String), ChangedFiles>>,
+    line_sets: Mutex<HashMap<String, Arc<Vec<u64>>>>,
 }
 
 /// The cited lines of a ref, as the move search compares them.
@@ -208,11 +239,16 @@ impl Cited {
                 matched.extend((0..len).map(|k| (old_index + k, new_index + k)));
             }
         }
-        let significant: Vec<&(usize, usize)> =
-            matched.iter().filter(|(i, _)| self.chars[*i] > 0).collect();
-        let chars: usize = significant.iter().map(|(i, _)| self.chars[*i]).sum();
-        if significant.len() * 1000 < self.significant() * MIN_SIMILARITY || chars < MIN_MOVED_CHARS
-        {
+        // Lines found far from the others are coincidences (a `return nil` elsewhere): keep the
+        // group of lines found together that holds the most text.
+        let chars_of =
+            |group: &[(usize, usize)]| -> usize { group.iter().map(|(i, _)| self.chars[*i]).sum() };
+        let matched = matched
+            .chunk_by(|a, b| b.1 - a.1 <= b.0 - a.0 + MAX_GAP)
+            .max_by_key(|group| chars_of(group))?;
+        let significant = matched.iter().filter(|(i, _)| self.chars[*i] > 0).count();
+        let chars = chars_of(matched);
+        if significant * 1000 < self.significant() * MIN_SIMILARITY || chars < MIN_MOVED_CHARS {
             return None;
         }
         let (&(i1, p1), &(i2, p2)) = (matched.first()?, matched.last()?);
@@ -257,13 +293,38 @@ fn split_lines(bytes: &[u8]) -> Vec<&[u8]> {
 }
 
 impl Finder<'_> {
+    /// The first of `losses` whose lines went to other files, with where.
+    fn first_move(
+        &self,
+        job: usize,
+        r: &Ref,
+        losses: &[Lost],
+        from: &str,
+    ) -> Result<Option<Found>, SourceError> {
+        for lost in losses {
+            let Some(commit) = lost.commit.clone() else {
+                continue;
+            };
+            let places = self.places(r, lost, &commit, from)?;
+            if !places.is_empty() {
+                return Ok(Some(Found {
+                    job,
+                    lost: lost.clone(),
+                    commit,
+                    places,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
     /// The places at `commit` holding the lines `lost` describes, with the ref's evidence,
     /// looked for as `git blame -C` widens its search, stopping at the first kind of file that
     /// holds them: the files `commit` added or changed (a move in one commit); the files added
     /// since `from` (the `at` the walk started from: a copy into a new file, deleted from the
     /// old one later); the other files changed since `from`.
     fn places(
-        &mut self,
+        &self,
         r: &Ref,
         lost: &Lost,
         commit: &CommitInfo,
@@ -329,7 +390,7 @@ impl Finder<'_> {
     /// text, then of the lines around it: a function with the same body as the cited one is
     /// not it when another file holds the cited lines whole, or with their signature.
     fn search(
-        &mut self,
+        &self,
         r: &Ref,
         cited: &Cited,
         after: &Snapshot,
@@ -340,8 +401,7 @@ impl Finder<'_> {
             .into_iter()
             .filter_map(|p| Some((after.blob_id(p)?, p.to_string())))
             .collect();
-        self.read_line_sets(after, &blobs);
-        let sets = &self.line_sets;
+        let sets = self.line_sets(after, &blobs);
         let found: Vec<(String, LineRange, (usize, usize))> = blobs
             .par_iter()
             .filter(|(id, _)| sets.get(id).is_some_and(|set| cited.mostly_in(set)))
@@ -372,34 +432,61 @@ impl Finder<'_> {
     }
 
     /// The files that differ between commits `old` and `new`, computed once.
-    fn changed(&mut self, old: &str, new: &str) -> Result<Vec<ChangedPath>, SourceError> {
+    fn changed(&self, old: &str, new: &str) -> Result<ChangedFiles, SourceError> {
         let key = (old.to_string(), new.to_string());
-        if let Some(known) = self.changed.get(&key) {
-            return Ok(known.clone());
+        if let Some(known) = lock(&self.changed).get(&key) {
+            return Ok(Arc::clone(known));
         }
-        let changed = self.source.git.changed_paths(old, new)?;
-        self.changed.insert(key, changed.clone());
+        let changed = Arc::new(self.source.git.changed_paths(old, new)?);
+        lock(&self.changed).insert(key, Arc::clone(&changed));
         Ok(changed)
     }
 
-    /// Reads the line sets of the blobs not read yet, in parallel.
-    fn read_line_sets(&mut self, snapshot: &Snapshot, blobs: &[(String, String)]) {
-        let missing: Vec<&(String, String)> = blobs
-            .iter()
-            .filter(|(id, _)| !self.line_sets.contains_key(id))
-            .collect();
-        let read: Vec<(String, Vec<u64>)> = missing
+    /// The line sets of `blobs` (id, path at `snapshot`), reading in parallel those not read
+    /// yet.
+    fn line_sets(
+        &self,
+        snapshot: &Snapshot,
+        blobs: &[(String, String)],
+    ) -> HashMap<String, Arc<Vec<u64>>> {
+        let mut sets: HashMap<String, Arc<Vec<u64>>> = HashMap::new();
+        let mut missing: Vec<&(String, String)> = Vec::new();
+        {
+            let known = lock(&self.line_sets);
+            for blob in blobs {
+                match known.get(&blob.0) {
+                    Some(set) => {
+                        sets.insert(blob.0.clone(), Arc::clone(set));
+                    }
+                    None => missing.push(blob),
+                }
+            }
+        }
+        let read: Vec<(String, Arc<Vec<u64>>)> = missing
             .par_iter()
             .filter_map(|(id, path)| {
                 let blob = snapshot.read(path).ok()?;
                 let mut set = hash_lines(&blob.bytes);
                 set.sort_unstable();
                 set.dedup();
-                Some((id.clone(), set))
+                Some((id.clone(), Arc::new(set)))
             })
             .collect();
-        self.line_sets.extend(read);
+        let mut known = lock(&self.line_sets);
+        for (id, set) in read {
+            known.insert(id.clone(), Arc::clone(&set));
+            sets.insert(id, set);
+        }
+        sets
     }
+}
+
+/// The data behind a mutex, even when a thread panicked holding it (the caches only ever hold
+/// whole entries).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The hash of each line of `bytes`, trimmed, as [`Cited`] compares them.

@@ -178,6 +178,45 @@ fn verdicts(json: &[u8]) -> Result<BTreeMap<String, usize>> {
     Ok(counts)
 }
 
+/// How a relocation report agrees with where the generator put each cited construct: at its
+/// place (path and lines), at the right path with other lines, or broken where the construct
+/// was weakened; every other ref is counted as wrong.
+fn agreement(json: &[u8], refs: &[corpus::CitedRef]) -> Result<String> {
+    let report: serde_json::Value = serde_json::from_slice(json)?;
+    let (mut exact, mut path_only, mut broken, mut wrong) = (0, 0, 0, 0);
+    let claims = report["claims"].as_array().context("claims")?;
+    for (claim, r) in claims.iter().zip(refs) {
+        let got = &claim["refs"][0];
+        let place = match got["verdict"].as_str() {
+            Some("verified") => Some((got["path"].clone(), got["lines"].clone())),
+            Some("drifted") => Some((
+                got["relocated"]["path"].clone(),
+                got["relocated"]["lines"].clone(),
+            )),
+            Some("broken") if r.weakened => {
+                broken += 1;
+                None
+            }
+            _ => {
+                wrong += 1;
+                None
+            }
+        };
+        let Some((path, lines)) = place else { continue };
+        let (a, b) = r.head_lines;
+        if r.weakened || path != r.head_path.as_str() {
+            wrong += 1;
+        } else if lines == format!("{a}-{b}").as_str() {
+            exact += 1;
+        } else {
+            path_only += 1;
+        }
+    }
+    Ok(format!(
+        "{exact} at the generator's place, {path_only} in the right file with other lines, {broken} broken where it weakened the construct, {wrong} otherwise"
+    ))
+}
+
 struct Row {
     k: String,
     tool: String,
@@ -219,6 +258,18 @@ fn main() -> Result<()> {
         started.elapsed().as_secs_f64(),
         dir.display()
     );
+    // A clone's objects are packed; the generator wrote loose ones.
+    let packing = Instant::now();
+    let status = Command::new("git")
+        .args(["-C"])
+        .arg(&c.repo)
+        .args(["repack", "-a", "-d", "-q"])
+        .status()
+        .context("git not found")?;
+    if !status.success() {
+        bail!("git repack failed");
+    }
+    println!("packed in {:.1}s", packing.elapsed().as_secs_f64());
     let ast_grep = if o.ast_grep {
         match install_ast_grep(&dir.join("ast-grep")) {
             Ok(bin) => Some(bin),
@@ -343,6 +394,10 @@ fn main() -> Result<()> {
     notes.push(format!(
         "K={rk} relocation verdicts (at = first commit): {:?}",
         verdicts(&reloc_report)?
+    ));
+    notes.push(format!(
+        "K={rk} relocation against the generator: {}",
+        agreement(&reloc_report, &c.refs[..rk])?
     ));
     rows.push(Row {
         k: rk.to_string(),
