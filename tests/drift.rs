@@ -315,11 +315,11 @@ fn file_renamed_after_its_cited_lines_were_deleted_is_still_followed() {
         + 1;
     repo.write("pkg/agent/a.go", &first);
     let at = repo.commit_all("add the guard").to_string();
-    // The function moves above the (much longer) struct: history sees every cited line
-    // deleted, so only search can find it...
+    // The function moves above the (much longer) struct: git's diff sees every cited line
+    // deleted, and the move search finds them above the struct...
     repo.write("pkg/agent/a.go", format!("{header}{check}\n{config}"));
     repo.commit_all("reorder");
-    // ...in the file's new name, which history must keep following.
+    // ...from where history keeps following them, into the file's new name.
     std::fs::rename(
         repo.path().join("pkg/agent/a.go"),
         repo.path().join("pkg/agent/guard.go"),
@@ -336,6 +336,10 @@ fn file_renamed_after_its_cited_lines_were_deleted_is_still_followed() {
     let r = claim_ref(&report, "guard");
     assert_eq!(r["verdict"], "drifted", "{r:#}");
     assert_eq!(r["relocated"]["path"], "pkg/agent/guard.go");
-    assert_eq!(r["relocated"]["how"], "search");
+    assert_eq!(r["relocated"]["how"], "history");
+    assert!(
+        r["relocated"]["detail"].is_null(),
+        "not another file: {r:#}"
+    );
     assert_eq!(r["relocated"]["lines"], "6-8");
 }

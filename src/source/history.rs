@@ -36,6 +36,28 @@ pub fn line_hash(line: &[u8]) -> u64 {
     hasher.finish()
 }
 
+/// A step of a chain at which a followed path changed, with its blob before and after
+/// (`None`: absent).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Touch {
+    pub step: usize,
+    pub old_blob: Option<String>,
+    pub new_blob: Option<String>,
+}
+
+/// The touches of one path from its changes along trees numbered from `base` (the first tree
+/// is the starting state, not a touch).
+fn touches(changes: &[(usize, Option<Oid>)], base: usize) -> Vec<Touch> {
+    changes
+        .windows(2)
+        .map(|w| Touch {
+            step: base + w[1].0,
+            old_blob: w[0].1.map(|o| o.to_string()),
+            new_blob: w[1].1.map(|o| o.to_string()),
+        })
+        .collect()
+}
+
 /// What one step of history did to one file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FileChange {
@@ -104,9 +126,13 @@ fn find_similar(diff: &mut Diff<'_>) -> Result<(), git2::Error> {
 }
 
 fn hunks_of(diff: &Diff<'_>, index: usize) -> Result<Vec<Hunk>, git2::Error> {
-    let Some(patch) = git2::Patch::from_diff(diff, index)? else {
-        return Ok(Vec::new());
-    };
+    match git2::Patch::from_diff(diff, index)? {
+        Some(patch) => hunks_of_patch(&patch),
+        None => Ok(Vec::new()),
+    }
+}
+
+fn hunks_of_patch(patch: &git2::Patch<'_>) -> Result<Vec<Hunk>, git2::Error> {
     let mut hunks = Vec::with_capacity(patch.num_hunks());
     for i in 0..patch.num_hunks() {
         let (h, _) = patch.hunk(i)?;
@@ -201,6 +227,20 @@ impl GitRepo {
         self.with_repo(|repo| -> Result<Vec<(Oid, Oid)>, git2::Error> {
             let from = repo.find_commit(Oid::from_str(from)?)?;
             let to = Oid::from_str(to)?;
+            // Usually `from` is on the first-parent line of `to`: walk back to it.
+            let mut line = Vec::new();
+            let mut next = Some(to);
+            while let Some(id) = next {
+                if id == from.id() {
+                    line.push((from.id(), from.tree_id()));
+                    line.reverse();
+                    return Ok(line);
+                }
+                let commit = repo.find_commit(id)?;
+                line.push((id, commit.tree_id()));
+                next = commit.parent_id(0).ok();
+            }
+            // It is not (a merged side branch): the first-parent commits not reachable from it.
             let mut walk = repo.revwalk()?;
             walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
             walk.simplify_first_parent()?;
@@ -219,14 +259,14 @@ impl GitRepo {
     }
 
     /// For each of `paths`, the commits of `chain` after `from` (by index) at which it differs
-    /// from the commit before, reading only the directories on the way to those paths whose
-    /// ids changed. Long chains are compared in parallel stretches.
+    /// from the commit before, with its blob before and after, reading only the directories on
+    /// the way to those paths whose ids changed. Long chains are compared in parallel stretches.
     pub fn touched_steps(
         &self,
         chain: &Chain,
         from: usize,
         paths: &[String],
-    ) -> Result<Vec<Vec<usize>>, SourceError> {
+    ) -> Result<Vec<Vec<Touch>>, SourceError> {
         /// Commits per stretch: each stretch reads its first tree whole.
         const STRETCH: usize = 512;
         let trees: Vec<Oid> = chain.commits[from.min(chain.len())..]
@@ -236,7 +276,7 @@ impl GitRepo {
         // Stretch k compares trees lo - 1 ..= hi - 1 (the first from nothing), reporting the
         // changes at lo..hi.
         let stretches: Vec<usize> = (0..trees.len()).step_by(STRETCH).collect();
-        let found: Vec<Vec<Vec<usize>>> = stretches
+        let found: Vec<Vec<Vec<Touch>>> = stretches
             .par_iter()
             .map(|&lo| {
                 let start = lo.saturating_sub(1);
@@ -247,22 +287,31 @@ impl GitRepo {
                     .map_err(git_error)?;
                 Ok(changes
                     .into_iter()
-                    .map(|path| {
-                        path.into_iter()
-                            .filter(|(i, _)| *i > 0)
-                            .map(|(i, _)| from + start + i)
-                            .collect()
-                    })
+                    .map(|path| touches(&path, from + start))
                     .collect())
             })
             .collect::<Result<_, SourceError>>()?;
-        let mut steps: Vec<Vec<usize>> = vec![Vec::new(); paths.len()];
+        let mut steps: Vec<Vec<Touch>> = vec![Vec::new(); paths.len()];
         for stretch in found {
             for (all, some) in steps.iter_mut().zip(stretch) {
                 all.extend(some);
             }
         }
         Ok(steps)
+    }
+
+    /// The hunks between two blobs (no context lines), as a tree diff would give them.
+    pub fn blob_hunks(&self, old: &str, new: &str) -> Result<Vec<Hunk>, SourceError> {
+        self.with_repo(|repo| -> Result<Vec<Hunk>, git2::Error> {
+            let old = repo.find_blob(Oid::from_str(old)?)?;
+            let new = repo.find_blob(Oid::from_str(new)?)?;
+            let mut options = DiffOptions::new();
+            options.context_lines(0);
+            let patch = git2::Patch::from_blobs(&old, None, &new, None, Some(&mut options))?;
+            hunks_of_patch(&patch)
+        })
+        .map_err(git_error)?
+        .map_err(git_error)
     }
 
     /// The versions of each of `paths` walking back from commit `from` along first parents,

@@ -470,11 +470,19 @@ impl<'g, 'c> Walk<'g, 'c> {
         if new.is_empty() {
             return Ok(());
         }
+        // A file changed in place is diffed blob to blob; one that disappeared (or the working
+        // tree) needs a tree diff, for the rename search.
+        let mut edited: Vec<(usize, String, String, String)> = Vec::new();
         let mut by_step: BTreeMap<usize, Vec<String>> = BTreeMap::new();
         let touched = self.git.touched_steps(self.chain, from - 1, &new)?;
-        for (path, steps) in new.iter().zip(touched) {
-            for step in steps {
-                by_step.entry(step).or_default().push(path.clone());
+        for (path, touches) in new.iter().zip(touched) {
+            for t in touches {
+                match (t.old_blob, t.new_blob) {
+                    (Some(old), Some(new)) => edited.push((t.step, path.clone(), old, new)),
+                    (Some(_), None) => by_step.entry(t.step).or_default().push(path.clone()),
+                    // Appearing where it was not followed from: nothing to map.
+                    (None, _) => {}
+                }
             }
         }
         let worktree_step = self.chain.len();
@@ -482,7 +490,7 @@ impl<'g, 'c> Walk<'g, 'c> {
             by_step.insert(worktree_step, new.clone());
         }
         let (git, chain) = (self.git, self.chain);
-        let found: Vec<(usize, HashMap<String, FileChange>)> = by_step
+        let diffed: Vec<(usize, HashMap<String, FileChange>)> = by_step
             .into_par_iter()
             .map(|(step, paths)| {
                 let newer = if step == worktree_step {
@@ -494,8 +502,18 @@ impl<'g, 'c> Walk<'g, 'c> {
                     .map(|c| (step, c))
             })
             .collect::<Result<_, _>>()?;
-        for (step, changes) in found {
+        let modified: Vec<(usize, String, FileChange)> = edited
+            .into_par_iter()
+            .map(|(step, path, old, new)| {
+                let hunks = git.blob_hunks(&old, &new)?;
+                Ok((step, path, FileChange::Modified { hunks }))
+            })
+            .collect::<Result<_, SourceError>>()?;
+        for (step, changes) in diffed {
             self.known.entry(step).or_default().extend(changes);
+        }
+        for (step, path, change) in modified {
+            self.known.entry(step).or_default().insert(path, change);
         }
         self.followed.extend(new);
         Ok(())

@@ -1,10 +1,11 @@
-//! Moves git does not pair as renames. When history reaches a commit that deleted every cited
-//! line (or their file, with no rename found), the cited text is looked for in the files that
-//! commit added or changed and, for code copied earlier and deleted from its old place later,
-//! in the files changed since `at`. A file holds the move when most of the cited lines are in
-//! it, as `git blame -C` decides, and the ref's expectations hold there. One such place is
-//! followed on through history; several are listed; none leaves the ref as it was. Never a
-//! guess.
+//! Moves git does not pair. When history reaches a commit that removed most of the cited
+//! lines (deleted them, rewrote them into other code, or deleted their file with no rename
+//! found), the cited text is looked for: first in its own file (moved within it), then in the
+//! files that commit added or changed, then, for code copied earlier and deleted from its old
+//! place later, in the files changed since `at`. A file holds the move when most of the cited
+//! lines are in it, together, as `git blame -C` decides, and the ref's expectations hold there.
+//! One such place is followed on through history; several are listed; none leaves the ref as it
+//! was. Never a guess.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -151,7 +152,7 @@ fn join(
     mapping.lost = next.lost;
     mapping.move_candidates = next.move_candidates;
     mapping.touched = mapping.touched.take().or(next.touched);
-    if mapping.moved.is_none() {
+    if mapping.moved.is_none() && to != lost.path {
         mapping.moved = Some(Box::new(Moved {
             commit: commit.clone(),
             from: lost.path.clone(),
@@ -348,11 +349,17 @@ impl Finder<'_> {
             return Ok(Vec::new());
         }
         let after = git.resolve(&commit.id)?;
-        // Still in their own file: moved within it, where symbol and search relocation look.
+        // Still in their own file: moved within it (git's diff saw a deletion and an insertion),
+        // followed from where they are when the evidence holds there; else left to symbol and
+        // search relocation.
         if let Ok(same) = after.read(&lost.path)
-            && cited.found_in(&hash_lines(&same.bytes)).is_some()
+            && let Some(found) = cited.found_in(&hash_lines(&same.bytes))
         {
-            return Ok(Vec::new());
+            let parses = ParseCache::new(true);
+            let held = [found.shaped, found.tight]
+                .into_iter()
+                .find(|lines| holds_at(r, &after, &lost.path, *lines, &parses));
+            return Ok(held.map(|l| (lost.path.clone(), l)).into_iter().collect());
         }
         let in_commit = self.changed(&lost.before, &commit.id)?;
         let since = self.changed(from, &commit.id)?;
