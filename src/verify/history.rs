@@ -3,6 +3,7 @@
 //! git's hunk around it is large), and the range grows or shrinks only by lines edited inside
 //! it.
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rayon::prelude::*;
@@ -186,15 +187,23 @@ fn refine(h: &Hunk, a: u32, b: u32, cover: &mut Cover) -> (bool, u32) {
         }
         let n2 = n1 + new_len - 1;
         let inside = x2 - x1 + 1;
-        match (o1 < a, o2 > b) {
-            // Wholly inside the range: all of its new lines are.
-            (false, false) => cover.add(n1, n2),
-            // Straddling the start: as many of its last new lines as cited lines it rewrote.
-            (true, false) => cover.add(n2 + 1 - inside.min(new_len), n2),
-            // Straddling the end: as many of its first new lines.
-            (false, true) => cover.add(n1, n1 + inside.min(new_len) - 1),
+        // A rewrite reaching an end of the range may also add code beyond it (the function
+        // after a cited block's last line): there, it brings as many lines as it rewrote.
+        let last = n1 + inside.min(new_len) - 1;
+        let first = n2 + 1 - inside.min(new_len);
+        match (o1.cmp(&a), o2.cmp(&b)) {
+            // Strictly inside, or the whole range rewritten: all of its new lines are.
+            (Ordering::Greater, Ordering::Less) | (Ordering::Equal, Ordering::Equal) => {
+                cover.add(n1, n2)
+            }
+            // Reaching the end (from inside, or past it): its first new lines.
+            (Ordering::Greater, _) | (Ordering::Equal, Ordering::Greater) => cover.add(n1, last),
+            // Reaching the start (from inside, or before it): its last new lines.
+            (Ordering::Equal | Ordering::Less, Ordering::Less | Ordering::Equal) => {
+                cover.add(first, n2)
+            }
             // The range lies inside the rewritten block: the lines at the same offsets.
-            (true, true) => cover.add(
+            (Ordering::Less, Ordering::Greater) => cover.add(
                 n1 + (x1 - o1).min(new_len - 1),
                 n1 + (x2 - o1).min(new_len - 1),
             ),
@@ -635,6 +644,26 @@ mod tests {
         assert_eq!(
             map_range(range(10, 20), &[hunk(19, 6, 19, 12)]),
             Some(range(10, 20))
+        );
+        // The last cited line rewritten together with code added after it: one line.
+        assert_eq!(
+            map_range(range(10, 20), &[hunk(20, 1, 20, 12)]),
+            Some(range(10, 20))
+        );
+        // The first one rewritten with code added before it: the last of the new lines.
+        assert_eq!(
+            map_range(range(10, 20), &[hunk(10, 1, 10, 5)]),
+            Some(range(14, 24))
+        );
+        // A line inside rewritten as three: all three are the range's.
+        assert_eq!(
+            map_range(range(10, 20), &[hunk(15, 1, 15, 3)]),
+            Some(range(10, 22))
+        );
+        // The whole range rewritten: all the new lines.
+        assert_eq!(
+            map_range(range(10, 12), &[hunk(10, 3, 10, 5)]),
+            Some(range(10, 14))
         );
     }
 

@@ -637,6 +637,7 @@ fn verify_job(
             } else {
                 format!("{path} (renamed from {}): {reason}", r.path.value)
             });
+            report.notes.extend(deleted_in(job));
             return report;
         }
     };
@@ -855,6 +856,18 @@ fn symbol_in_package(
 /// The identifier a symbol declares: `Method` for `Type.Method` and `(*Type).Method`.
 fn declared_name(symbol: &str) -> &str {
     symbol.rsplit('.').next().unwrap_or(symbol)
+}
+
+/// Says which commit deleted the file history followed, when it did so with no rename or move
+/// found.
+fn deleted_in(job: &Job<'_>) -> Option<String> {
+    let mapping = job.mapping().filter(|m| m.file_gone)?;
+    let step = mapping.steps.last()?;
+    let commit = step.commit.as_ref()?;
+    Some(format!(
+        "{} was deleted in {} {} '{}' (no rename or move found)",
+        step.path, commit.short, commit.date, commit.subject
+    ))
 }
 
 /// Says so when history followed the ref's lines into a file git did not pair as a rename.
