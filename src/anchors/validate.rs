@@ -29,6 +29,18 @@ const ROUTES_KEYS: &[&str] = &["paths", "on", "methods", "exactly"];
 const FAIL_CLOSED_KEYS: &[&str] = &["when"];
 const TLS_KEYS: &[&str] = &["client_auth", "min_version"];
 const QUERY_KEYS: &[&str] = &["pattern", "min", "max"];
+/// Every mapping the validator reads, by what it is, with the keys it accepts there: the JSON
+/// Schema (docs/anchors.schema.json) is tested against this table, so the two cannot drift apart.
+pub const ACCEPTED_KEYS: &[(&str, &[&str])] = &[
+    ("anchors.yaml", TOP_KEYS),
+    ("claim", CLAIM_KEYS),
+    ("ref", REF_KEYS),
+    ("call", CALL_KEYS),
+    ("routes", ROUTES_KEYS),
+    ("fail_closed", FAIL_CLOSED_KEYS),
+    ("tls", TLS_KEYS),
+    ("query", QUERY_KEYS),
+];
 const HTTP_METHODS: &[&str] = &[
     "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "CONNECT", "OPTIONS", "TRACE",
 ];
