@@ -127,13 +127,22 @@ fn each_schema_level_mistake_alone_fails_the_schema() {
         ("lines: 3-9", "lines: 3-9\n        at: not-a-sha"),
         ("lines: 3-9", "lines: 3-9\n        symbol: \"(*T).M.x\""),
         ("call: log.Fatal*", "cal: log.Fatal*"),
-        ("call: log.Fatal*", "tls: { client_auth: require_and_verfy }"),
+        (
+            "call: log.Fatal*",
+            "tls: { client_auth: require_and_verfy }",
+        ),
         ("call: log.Fatal*", "tls: {}"),
         ("call: log.Fatal*", "routes: { paths: [\"POST /v1/x\"] }"),
-        ("call: log.Fatal*", "routes: { paths: [/x], methods: [GTE] }"),
+        (
+            "call: log.Fatal*",
+            "routes: { paths: [/x], methods: [GTE] }",
+        ),
         ("call: log.Fatal*", "any: []"),
         ("call: log.Fatal*", "fail_closed: { whn: x }"),
-        ("call: log.Fatal*", "call: log.Fatal*\n            string: x"),
+        (
+            "call: log.Fatal*",
+            "call: log.Fatal*\n            string: x",
+        ),
         (
             "        expect:\n          - call: log.Fatal*\n",
             "        expect: []\n",
