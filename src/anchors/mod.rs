@@ -135,3 +135,15 @@ pub fn parse(source: &str, path: &Path, display: &Path) -> Result<AnchorsFile, A
     })?;
     validate::validate(&root, source, path).map_err(invalid)
 }
+
+/// Parses and validates one expectation written as YAML (`call: log.Fatal*`), exactly as it
+/// would be read under a ref's `expect:`; what `explain` and `init` suggest goes through here.
+pub fn parse_expectation(source: &str) -> Result<Expectation, Vec<Problem>> {
+    let node = node::parse_document(source).map_err(|e| {
+        vec![Problem {
+            position: e.position,
+            message: e.message,
+        }]
+    })?;
+    validate::expectation(&node, source)
+}

@@ -60,6 +60,20 @@ pub fn validate(root: &Node, source: &str, path: &Path) -> Result<AnchorsFile, V
     }
 }
 
+/// Validates one expectation on its own (the node of a `- call: ...` item's mapping).
+pub fn expectation(node: &Node, source: &str) -> Result<Expectation, Vec<Problem>> {
+    let mut v = Validator {
+        source,
+        problems: Vec::new(),
+    };
+    let expectation = v.expectation(node);
+    v.problems.sort();
+    match expectation {
+        Some(e) if v.problems.is_empty() => Ok(e),
+        _ => Err(v.problems),
+    }
+}
+
 struct Validator<'s> {
     source: &'s str,
     problems: Vec<Problem>,

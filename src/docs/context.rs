@@ -51,6 +51,8 @@ struct Block {
     text: String,
     /// (offset in `text`, byte range in the page) of each piece.
     pieces: Vec<(usize, Range<usize>)>,
+    /// Where code spans are in `text`: no sentence ends inside one (`/v1/agent/...`).
+    code: Vec<Range<usize>>,
 }
 
 impl Block {
@@ -177,13 +179,22 @@ pub fn contexts(markdown: &str, citations: &[Citation]) -> Vec<CitationContext> 
                     page.rows[i].cells = cells;
                 }
             }
-            Event::Text(text) | Event::Code(text) => match in_heading.as_mut() {
-                Some(block) => block.push(&text, range),
-                None => page
-                    .current
-                    .get_or_insert_with(Block::default)
-                    .push(&text, range),
-            },
+            Event::Text(text) => {
+                let block = match in_heading.as_mut() {
+                    Some(block) => block,
+                    None => page.current.get_or_insert_with(Block::default),
+                };
+                block.push(&text, range);
+            }
+            Event::Code(code) => {
+                let block = match in_heading.as_mut() {
+                    Some(block) => block,
+                    None => page.current.get_or_insert_with(Block::default),
+                };
+                let start = block.text.len();
+                block.push(&code, range);
+                block.code.push(start..block.text.len());
+            }
             Event::SoftBreak | Event::HardBreak => {
                 if let Some(block) = page.current.as_mut() {
                     block.push(" ", range);
@@ -242,7 +253,14 @@ pub fn contexts(markdown: &str, citations: &[Citation]) -> Vec<CitationContext> 
             continue;
         };
         let block = &blocks[place.block];
-        let sentence = sentence_around(&block.text, place.span.clone());
+        let whole = sentence_around(&block.text, &block.code, place.span.clone());
+        let clause = clause_around(&block.text, whole.clone(), &block.code, place.span.clone());
+        // A clause that refers back (`it then exits`) needs the sentence it continues.
+        let refers_back = block.text[clause.clone()]
+            .split_whitespace()
+            .next()
+            .is_some_and(|w| REFERRING.contains(&w.to_ascii_lowercase().as_str()));
+        let sentence = if refers_back { whole } else { clause };
         let cited_here: Vec<Range<usize>> = placed
             .iter()
             .flatten()
@@ -302,12 +320,15 @@ fn heading_before(markdown: &str, at: usize) -> Option<String> {
 }
 
 /// The byte range of the sentence of `text` holding `span`: from after the previous sentence
-/// end (`.`, `!` or `?` followed by a space, outside brackets) to its own end.
-fn sentence_around(text: &str, span: Range<usize>) -> Range<usize> {
+/// end (`.`, `!` or `?` followed by a space, outside brackets and code spans) to its own end.
+fn sentence_around(text: &str, code: &[Range<usize>], span: Range<usize>) -> Range<usize> {
     let mut ends: Vec<usize> = Vec::new();
     let mut depth = 0i32;
     let bytes = text.as_bytes();
     for (i, &b) in bytes.iter().enumerate() {
+        if code.iter().any(|c| c.contains(&i)) {
+            continue;
+        }
         match b {
             b'(' | b'[' => depth += 1,
             b')' | b']' => depth -= 1,
@@ -335,6 +356,40 @@ fn sentence_around(text: &str, span: Range<usize>) -> Range<usize> {
         .copied()
         .unwrap_or(text.len());
     start..end
+}
+
+/// First words of a clause that lean on the one before it.
+const REFERRING: &[&str] = &[
+    "it", "its", "they", "their", "this", "that", "these", "those", "then", "so",
+];
+
+/// The clause of `sentence` (a range of `text`) holding `span`: sentences joined by `;` (outside
+/// brackets and code spans) make one claim per part.
+fn clause_around(
+    text: &str,
+    sentence: Range<usize>,
+    code: &[Range<usize>],
+    span: Range<usize>,
+) -> Range<usize> {
+    let mut depth = 0i32;
+    let mut start = sentence.start;
+    for i in sentence.clone() {
+        if code.iter().any(|c| c.contains(&i)) {
+            continue;
+        }
+        match text.as_bytes()[i] {
+            b'(' | b'[' => depth += 1,
+            b')' | b']' => depth -= 1,
+            b';' if depth <= 0 => {
+                if i >= span.start {
+                    return start..i;
+                }
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    start..sentence.end
 }
 
 /// The sentence at `range` of `text` with the citations at `cited` taken out, and with them
@@ -371,7 +426,7 @@ fn tidy(text: &str) -> String {
     let s = s.trim_matches(|c: char| {
         c.is_whitespace() || matches!(c, '.' | ':' | ';' | ',' | '-' | '—' | '–')
     });
-    s.replace(" ,", ",").replace(" .", ".")
+    s.replace(" ,", ",").replace(" .", ".").replace(" ;", ";")
 }
 
 /// Whitespace collapsed and trimmed.
@@ -435,6 +490,31 @@ mod tests {
             Some("Required")
         );
         assert_ne!(found[0].group, found[1].group);
+    }
+
+    #[test]
+    fn code_spans_do_not_end_a_sentence_and_semicolons_split_claims() {
+        let page = "The routes are on the mTLS mux and nowhere else\n(`l.go:201-248`); the public listener answers `/v1/agent/...` with an error (`p.go:12`).\n";
+        let found = contexts_of(page);
+        assert_eq!(
+            found[0].sentence,
+            "The routes are on the mTLS mux and nowhere else"
+        );
+        assert_eq!(
+            found[1].sentence,
+            "the public listener answers /v1/agent/... with an error"
+        );
+        assert_ne!(found[0].group, found[1].group);
+    }
+
+    #[test]
+    fn a_clause_that_refers_back_keeps_its_sentence() {
+        let page = "An agent can require its identity at startup; it then exits rather than starting (`b.go:111-116`).\n";
+        let found = contexts_of(page);
+        assert_eq!(
+            found[0].sentence,
+            "An agent can require its identity at startup; it then exits rather than starting"
+        );
     }
 
     #[test]

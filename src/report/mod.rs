@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod codes;
+pub mod explain;
 pub mod finding;
 pub mod github;
 pub mod html;
