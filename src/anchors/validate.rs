@@ -70,6 +70,45 @@ impl<'n> Fields<'n> {
     }
 }
 
+/// Whether a scalar may span lines.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lines {
+    One,
+    Many,
+}
+
+/// Tab is text (YAML allows it inside scalars); line feeds only where the value is code that
+/// spans lines; every other C0 or C1 control character, and DEL, never.
+fn allowed_char(c: char, lines: Lines) -> bool {
+    match c {
+        '\t' => true,
+        '\n' => lines == Lines::Many,
+        c => !c.is_control(),
+    }
+}
+
+fn control_message(what: &str, c: char, lines: Lines) -> String {
+    let what = if what.starts_with('a') && what.contains(' ') {
+        what.to_string()
+    } else {
+        format!("`{what}`")
+    };
+    let name = match c {
+        '\n' => "a line feed",
+        '\r' => "a carriage return",
+        '\u{1b}' => "an escape character",
+        _ => "a control character",
+    };
+    let rule = match lines {
+        Lines::One => "text in anchors.yaml must be one line of printable characters",
+        Lines::Many => "only tabs and line feeds may appear among its characters",
+    };
+    format!(
+        "{what} holds {name} (U+{:04X}); {rule}",
+        u32::from(c)
+    )
+}
+
 /// The closest candidate to a misspelt word, if any is close enough to be a likely typo.
 pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
@@ -128,6 +167,11 @@ impl<'s> Validator<'s> {
                 );
                 continue;
             };
+            if let Some(c) = name.chars().find(|&c| !allowed_char(c, Lines::One)) {
+                self.problem(key.position, control_message("a key", c, Lines::One));
+                fields.had_unknown = true;
+                continue;
+            }
             if !allowed.contains(&name.as_str()) {
                 let hint = suggestion(name, allowed);
                 self.problem(
@@ -154,14 +198,28 @@ impl<'s> Validator<'s> {
         found
     }
 
-    /// A scalar read as text (numbers keep their written form).
+    /// A scalar read as text (numbers keep their written form), on one line.
     fn text(&mut self, node: &Node, what: &str) -> Option<Located<String>> {
+        self.text_lines(node, what, Lines::One)
+    }
+
+    /// A scalar read as text; with [`Lines::Many`] it may hold line feeds (a tree-sitter query
+    /// or a verbose regex is written over several lines). Any other control character is a
+    /// problem: text from anchors.yaml reaches CI logs and Markdown summaries, where a line
+    /// break or an escape sequence could forge a workflow command, a heading or a table row.
+    fn text_lines(&mut self, node: &Node, what: &str, lines: Lines) -> Option<Located<String>> {
         match node.scalar_text(self.source) {
-            Some(value) => Some(Located {
-                value,
-                position: node.position,
-                span: node.span,
-            }),
+            Some(value) => {
+                if let Some(c) = value.chars().find(|&c| !allowed_char(c, lines)) {
+                    self.problem(node.position, control_message(what, c, lines));
+                    return None;
+                }
+                Some(Located {
+                    value,
+                    position: node.position,
+                    span: node.span,
+                })
+            }
             None => {
                 self.problem(
                     node.position,
@@ -173,7 +231,16 @@ impl<'s> Validator<'s> {
     }
 
     fn non_empty_text(&mut self, node: &Node, what: &str) -> Option<Located<String>> {
-        let text = self.text(node, what)?;
+        self.non_empty_text_lines(node, what, Lines::One)
+    }
+
+    fn non_empty_text_lines(
+        &mut self,
+        node: &Node,
+        what: &str,
+        lines: Lines,
+    ) -> Option<Located<String>> {
+        let text = self.text_lines(node, what, lines)?;
         if text.value.trim().is_empty() {
             self.problem(node.position, format!("`{what}` must not be empty"));
             return None;
@@ -224,7 +291,7 @@ impl<'s> Validator<'s> {
     }
 
     fn regex(&mut self, node: &Node, what: &str) -> Option<Regex> {
-        let pattern = self.non_empty_text(node, what)?;
+        let pattern = self.non_empty_text_lines(node, what, Lines::Many)?;
         match RegexBuilder::new(&pattern.value)
             .size_limit(REGEX_SIZE_LIMIT)
             .dfa_size_limit(REGEX_SIZE_LIMIT)
@@ -288,7 +355,9 @@ impl<'s> Validator<'s> {
         let mut docs = Vec::new();
         if let Some(items) = fields.get("docs").and_then(|n| self.sequence(n, "docs")) {
             for item in items {
-                if let Some(doc) = self.non_empty_text(item, "docs") {
+                if let Some(doc) =
+                    self.relative_path(item, "docs", "docs page", "the anchors file's directory")
+                {
                     docs.push(doc);
                 }
             }
@@ -458,21 +527,34 @@ impl<'s> Validator<'s> {
     }
 
     fn repo_path(&mut self, node: &Node) -> Option<Located<String>> {
-        let path = self.non_empty_text(node, "path")?;
+        self.relative_path(node, "path", "path", "the repository root")
+    }
+
+    /// A path that stays beneath its base directory (the repository root for a ref, the anchors
+    /// file's directory for a docs page): relative, forward slashes, no `..`, `.` or empty
+    /// components, so reading it never leaves the tree it names.
+    fn relative_path(
+        &mut self,
+        node: &Node,
+        what: &str,
+        noun: &str,
+        base: &str,
+    ) -> Option<Located<String>> {
+        let path = self.non_empty_text(node, what)?;
         let p = path.value.as_str();
         let complaint = if p.contains('\\') {
-            Some("use forward slashes")
+            Some("use forward slashes".to_string())
         } else if p.starts_with('/') || p.as_bytes().get(1) == Some(&b':') {
-            Some("it must be relative to the repository root, not absolute")
+            Some(format!("it must be relative to {base}, not absolute"))
         } else if p.split('/').any(|c| c == "..") {
-            Some("it must not contain `..`")
+            Some("it must not contain `..`".to_string())
         } else if p.split('/').any(|c| c == "." || c.is_empty()) {
-            Some("write it without `.` or empty components")
+            Some("write it without `.` or empty components".to_string())
         } else {
             None
         };
         if let Some(complaint) = complaint {
-            self.problem(node.position, format!("path `{p}`: {complaint}"));
+            self.problem(node.position, format!("{noun} `{p}`: {complaint}"));
             return None;
         }
         Some(path)
@@ -823,7 +905,7 @@ impl<'s> Validator<'s> {
         } else {
             (node, 1, None)
         };
-        let pattern = self.non_empty_text(pattern_node, "query")?;
+        let pattern = self.non_empty_text_lines(pattern_node, "query", Lines::Many)?;
         match GoQuery::compile(&pattern.value) {
             Ok(query) => Some(QuerySpec {
                 query: Arc::new(query),
