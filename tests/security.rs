@@ -61,7 +61,10 @@ fn worktree_paths_through_a_directory_symlink_are_an_error_naming_it() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{stdout}");
-    assert!(!stdout.contains("hunter2"), "read outside the repository:\n{stdout}");
+    assert!(
+        !stdout.contains("hunter2"),
+        "read outside the repository:\n{stdout}"
+    );
     let (_, json) = verify_json(repo.path(), &["--rev", "WORKTREE"]);
     assert_eq!(first_ref(&json, 0).0, "verified");
     let (verdict, error) = first_ref(&json, 1);
@@ -178,5 +181,42 @@ fn fix_refuses_to_replace_a_symlinked_anchors_file() {
     assert_eq!(
         std::fs::read_to_string(repo.path().join("config/anchors.yaml")).unwrap(),
         text
+    );
+}
+
+#[test]
+fn a_commit_missing_in_the_middle_of_history_is_a_note_not_the_end_of_the_run() {
+    let mut repo = TestRepo::new();
+    repo.write("a.go", GUARD);
+    let at = repo.commit_all("guard");
+    repo.write("a.go", format!("// moved\n{GUARD}"));
+    let middle = repo.commit_all("shift the guard");
+    repo.write("b.go", "package a\n");
+    repo.commit_all("unrelated");
+    // A partial clone: the commit between `at` and HEAD is gone from the object database.
+    let hex = middle.to_string();
+    std::fs::remove_file(
+        repo.path()
+            .join(".git/objects")
+            .join(&hex[..2])
+            .join(&hex[2..]),
+    )
+    .unwrap();
+    repo.write(
+        "anchors.yaml",
+        format!(
+            "version: 1\nclaims:\n  - id: guard\n    status: required\n    refs:\n      - path: a.go\n        lines: 4-6\n        at: {at}\n        expect:\n          - call: log.Fatal\n"
+        ),
+    );
+    // Before, the walk's error ended the run with exit 2 and no report.
+    let (code, json) = verify_json(repo.path(), &[]);
+    assert_eq!(code, 0, "{json}");
+    let r = &json["claims"][0]["refs"][0];
+    // Without history the cited lines are checked as written, and still hold the guard.
+    assert_eq!(r["verdict"], "verified", "{r}");
+    let notes = r["notes"].to_string();
+    assert!(
+        notes.contains("history unavailable") && notes.contains(&at.to_string()),
+        "{notes}"
     );
 }

@@ -103,10 +103,7 @@ fn control_message(what: &str, c: char, lines: Lines) -> String {
         Lines::One => "text in anchors.yaml must be one line of printable characters",
         Lines::Many => "only tabs and line feeds may appear among its characters",
     };
-    format!(
-        "{what} holds {name} (U+{:04X}); {rule}",
-        u32::from(c)
-    )
+    format!("{what} holds {name} (U+{:04X}); {rule}", u32::from(c))
 }
 
 /// The closest candidate to a misspelt word, if any is close enough to be a likely typo.

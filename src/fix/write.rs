@@ -168,8 +168,8 @@ fn replace_all_observed(
     let mut renamed: Vec<&Replacement<'_>> = Vec::new();
     for (i, ((f, (_, id)), (dir, temp))) in files.iter().zip(&opened).zip(prepared).enumerate() {
         before_rename(i);
-        let done = still_the_same(f.path, id, f.expected)
-            .and_then(|()| rename_over(f.path, &dir, temp));
+        let done =
+            still_the_same(f.path, id, f.expected).and_then(|()| rename_over(f.path, &dir, temp));
         if let Err(e) = done {
             for undo in renamed {
                 let _ = write_atomically(undo.path, undo.expected);
@@ -442,7 +442,11 @@ mod tests {
         .unwrap_err();
         assert!(matches!(err, WriteError::Changed { .. }), "{err}");
         assert_eq!(fs::read(&path).unwrap(), b"old\nappended\n");
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
     }
 
     #[test]
@@ -526,7 +530,12 @@ mod tests {
         std::os::unix::fs::symlink(&target, &link).unwrap();
         let err = replace_atomically(&link, b"old", b"new").unwrap_err();
         assert!(matches!(err, WriteError::NotRegular { .. }), "{err}");
-        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
         assert_eq!(fs::read(&target).unwrap(), b"old");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
     }

@@ -173,7 +173,11 @@ mod imp {
                     FileProblem::Directory
                 });
             }
-            FileType::Fifo => return Err(FileProblem::NotRegular { kind: "a named pipe" }),
+            FileType::Fifo => {
+                return Err(FileProblem::NotRegular {
+                    kind: "a named pipe",
+                });
+            }
             FileType::Socket => return Err(FileProblem::NotRegular { kind: "a socket" }),
             FileType::BlockDevice | FileType::CharacterDevice => {
                 return Err(FileProblem::NotRegular { kind: "a device" });
@@ -264,7 +268,10 @@ mod imp {
         limit: usize,
     ) -> Result<Vec<u8>, FileProblem> {
         check_dirs(root, parents)?;
-        let path = parents.iter().fold(root.to_path_buf(), |p, c| p.join(c)).join(name);
+        let path = parents
+            .iter()
+            .fold(root.to_path_buf(), |p, c| p.join(c))
+            .join(name);
         let m = meta(&path)?;
         if m.file_type().is_symlink() {
             return Err(FileProblem::Symlink {
@@ -284,7 +291,8 @@ mod imp {
             });
         }
         too_large(m.len(), limit)?;
-        let file = std::fs::File::open(&path).map_err(|e| FileProblem::Unreadable(e.to_string()))?;
+        let file =
+            std::fs::File::open(&path).map_err(|e| FileProblem::Unreadable(e.to_string()))?;
         read_capped(file, m.len(), limit)
     }
 }
@@ -325,7 +333,10 @@ mod tests {
             matches!(&err, FileProblem::SymlinkedDirectory { dir, .. } if dir == "evil"),
             "{err}"
         );
-        assert!(err.to_string().contains("`evil` is a symbolic link"), "{err}");
+        assert!(
+            err.to_string().contains("`evil` is a symbolic link"),
+            "{err}"
+        );
         assert!(dir_beneath(repo.path(), "evil").is_err());
     }
 
