@@ -19,6 +19,7 @@ use anchorcheck::report::{
     Commit, Report, Verdict, audit, github, html, json, junit, markdown, sarif, text,
 };
 use anchorcheck::source::{GitRepo, Snapshot};
+use anchorcheck::verify::cache::CacheKey;
 use anchorcheck::verify::progress::Progress;
 use anchorcheck::verify::{self, HistorySource, RevisionInfo, VerifyOptions};
 use clap::Parser;
@@ -140,6 +141,7 @@ fn run(
             .then(|| progress_bar(Arc::clone(&bar))),
         keep_excerpts,
         cache: args.cache.clone(),
+        cache_key: cache_key(),
         whole_files: args.whole_files,
     };
     let report = verify::verify(
@@ -153,6 +155,13 @@ fn run(
         bar.finish_and_clear();
     }
     Ok(report?)
+}
+
+/// The secret that signs `--cache` files, from `ANCHORCHECK_CACHE_KEY` (unset or empty: none).
+fn cache_key() -> Option<CacheKey> {
+    std::env::var_os("ANCHORCHECK_CACHE_KEY")
+        .filter(|k| !k.is_empty())
+        .map(|k| CacheKey::new(k.into_encoded_bytes()))
 }
 
 /// Runs with more cited files than this get a progress bar (shorter ones finish before a bar

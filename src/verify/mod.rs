@@ -44,6 +44,8 @@ pub struct VerifyOptions {
     pub keep_excerpts: bool,
     /// Where to keep results by blob id between runs (`--cache DIR`); off when `None`.
     pub cache: Option<std::path::PathBuf>,
+    /// Signs cache files, and makes unsigned or foreign-signed ones ignored.
+    pub cache_key: Option<cache::CacheKey>,
     /// Parse every cited file whole, never partially (for differential tests).
     pub whole_files: bool,
 }
@@ -166,7 +168,10 @@ pub fn verify(
             claims: claims.len(),
         });
     }
-    let cache = options.cache.as_ref().map(cache::ResultCache::new);
+    let cache = options
+        .cache
+        .as_ref()
+        .map(|dir| cache::ResultCache::new(dir, options.cache_key.clone()));
     // Whole reports kept for this commit answer their refs before any history is walked.
     let at_commit = match (&cache, history) {
         (Some(cache), Some(source))
