@@ -103,7 +103,7 @@ fn split_signature(file: &[u8]) -> Option<(&[u8], &[u8])> {
 }
 
 fn decode_hex(hex: &[u8]) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
     hex.chunks(2)
