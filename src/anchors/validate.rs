@@ -21,6 +21,36 @@ pub struct Problem {
 /// memory; the regex crate already guarantees linear-time matching.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
+/// The most memory the distinct regexes of one anchors file may compile to, counted as the
+/// size of their Thompson NFAs (identical patterns are compiled once and count once). 100,000
+/// distinct `(?i)\w+kN` patterns took 79 s and 10 GB; this stops such a file after about 1,800
+/// of them with a config error, while thousands of ordinary patterns fit.
+pub const TOTAL_REGEX_BYTES: usize = 32 * 1024 * 1024;
+
+/// The size of the Thompson NFA of `pattern` (bytes), what matching it costs per byte of text
+/// at worst; `None` when it does not compile within [`REGEX_SIZE_LIMIT`]. Remembered per
+/// pattern for the process, so evaluators can ask it of every regex cheaply.
+pub fn regex_nfa_bytes(pattern: &str) -> Option<usize> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static KNOWN: OnceLock<Mutex<HashMap<String, Option<usize>>>> = OnceLock::new();
+    let known = KNOWN.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(size) = known.lock().ok().and_then(|k| k.get(pattern).copied()) {
+        return size;
+    }
+    let config =
+        regex_automata::nfa::thompson::Config::new().nfa_size_limit(Some(REGEX_SIZE_LIMIT));
+    let size = regex_automata::nfa::thompson::NFA::compiler()
+        .configure(config)
+        .build(pattern)
+        .ok()
+        .map(|nfa| nfa.memory_usage());
+    if let Ok(mut known) = known.lock() {
+        known.insert(pattern.to_string(), size);
+    }
+    size
+}
+
 const TOP_KEYS: &[&str] = &["version", "repo", "rev", "docs", "claims"];
 const CLAIM_KEYS: &[&str] = &["id", "title", "status", "owner", "refs"];
 const REF_KEYS: &[&str] = &["path", "lines", "at", "symbol", "expect"];
@@ -38,6 +68,8 @@ pub fn validate(root: &Node, source: &str, path: &Path) -> Result<AnchorsFile, V
     let mut v = Validator {
         source,
         problems: Vec::new(),
+        regexes: std::collections::HashMap::new(),
+        regex_bytes: 0,
     };
     let file = v.file(root, path);
     v.problems.sort();
@@ -51,6 +83,10 @@ pub fn validate(root: &Node, source: &str, path: &Path) -> Result<AnchorsFile, V
 struct Validator<'s> {
     source: &'s str,
     problems: Vec<Problem>,
+    /// Regexes compiled so far, by pattern: an identical pattern is compiled once.
+    regexes: std::collections::HashMap<String, Regex>,
+    /// The NFA bytes of the distinct regexes compiled so far.
+    regex_bytes: usize,
 }
 
 /// The string-keyed entries of one mapping, checked against the allowed keys.
@@ -289,12 +325,30 @@ impl<'s> Validator<'s> {
 
     fn regex(&mut self, node: &Node, what: &str) -> Option<Regex> {
         let pattern = self.non_empty_text_lines(node, what, Lines::Many)?;
+        if let Some(known) = self.regexes.get(&pattern.value) {
+            return Some(known.clone());
+        }
+        // A pattern that does not compile gets its message from the regex builder below.
+        let bytes = regex_nfa_bytes(&pattern.value).unwrap_or(0);
+        if self.regex_bytes + bytes > TOTAL_REGEX_BYTES {
+            self.problem(
+                node.position,
+                format!(
+                    "invalid regex in `{what}`: the file's distinct regexes compile to more than {TOTAL_REGEX_BYTES} bytes in total (this one adds {bytes}); reuse identical patterns or simplify them"
+                ),
+            );
+            return None;
+        }
         match RegexBuilder::new(&pattern.value)
             .size_limit(REGEX_SIZE_LIMIT)
             .dfa_size_limit(REGEX_SIZE_LIMIT)
             .build()
         {
-            Ok(re) => Some(re),
+            Ok(re) => {
+                self.regex_bytes += bytes;
+                self.regexes.insert(pattern.value, re.clone());
+                Some(re)
+            }
             Err(e) => {
                 let detail = match &e {
                     regex::Error::Syntax(s) => s
