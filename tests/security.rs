@@ -220,3 +220,45 @@ fn a_commit_missing_in_the_middle_of_history_is_a_note_not_the_end_of_the_run() 
         "{notes}"
     );
 }
+
+fn many_functions(n: usize) -> String {
+    let mut out = String::from("package big\n\n");
+    for i in 0..n {
+        out.push_str(&format!("func f{i}() int {{\n\treturn {i}\n}}\n\n"));
+    }
+    out
+}
+
+/// Issue 17: one failing `identifier` ref on an 8 MB file of 200,000 small functions took 758 s
+/// in relocation search, which grows with the square of the number of declarations.
+#[test]
+fn a_search_over_too_many_declarations_is_an_error_not_a_hang() {
+    let mut repo = TestRepo::new();
+    repo.write("big.go", many_functions(40_000));
+    repo.write("small.go", many_functions(100).replace("return 7\n", "return moved\n"));
+    repo.commit_all("many functions");
+    repo.write(
+        "anchors.yaml",
+        anchors_yaml(
+            "",
+            &[
+                ("big", "big.go", "3-5", "identifier: nowhere"),
+                ("small", "small.go", "3-5", "identifier: moved"),
+            ],
+        ),
+    );
+    let started = std::time::Instant::now();
+    let (code, json) = verify_json(repo.path(), &[]);
+    assert!(started.elapsed() < Duration::from_secs(60));
+    assert_eq!(code, 1);
+    let (verdict, error) = first_ref(&json, 0);
+    assert_eq!(verdict, "error");
+    assert!(
+        error.contains("40001 top-level declarations") && error.contains("relocation budget"),
+        "{error}"
+    );
+    // An ordinary file is still searched.
+    let small = &json["claims"][1]["refs"][0];
+    assert_eq!(small["verdict"], "drifted", "{small}");
+    assert_eq!(small["relocated"]["lines"], "32");
+}
