@@ -235,7 +235,10 @@ fn many_functions(n: usize) -> String {
 fn a_search_over_too_many_declarations_is_an_error_not_a_hang() {
     let mut repo = TestRepo::new();
     repo.write("big.go", many_functions(40_000));
-    repo.write("small.go", many_functions(100).replace("return 7\n", "return moved\n"));
+    repo.write(
+        "small.go",
+        many_functions(100).replace("return 7\n", "return moved\n"),
+    );
     repo.commit_all("many functions");
     repo.write(
         "anchors.yaml",

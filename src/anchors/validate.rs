@@ -70,6 +70,7 @@ pub fn validate(root: &Node, source: &str, path: &Path) -> Result<AnchorsFile, V
         problems: Vec::new(),
         regexes: std::collections::HashMap::new(),
         regex_bytes: 0,
+        regex_budget_spent: false,
     };
     let file = v.file(root, path);
     v.problems.sort();
@@ -87,6 +88,8 @@ struct Validator<'s> {
     regexes: std::collections::HashMap<String, Regex>,
     /// The NFA bytes of the distinct regexes compiled so far.
     regex_bytes: usize,
+    /// The regex budget was exceeded (and said so once): no further regex is compiled.
+    regex_budget_spent: bool,
 }
 
 /// The string-keyed entries of one mapping, checked against the allowed keys.
@@ -328,15 +331,19 @@ impl<'s> Validator<'s> {
         if let Some(known) = self.regexes.get(&pattern.value) {
             return Some(known.clone());
         }
+        if self.regex_budget_spent {
+            return None;
+        }
         // A pattern that does not compile gets its message from the regex builder below.
         let bytes = regex_nfa_bytes(&pattern.value).unwrap_or(0);
         if self.regex_bytes + bytes > TOTAL_REGEX_BYTES {
             self.problem(
                 node.position,
                 format!(
-                    "invalid regex in `{what}`: the file's distinct regexes compile to more than {TOTAL_REGEX_BYTES} bytes in total (this one adds {bytes}); reuse identical patterns or simplify them"
+                    "invalid regex in `{what}`: the file's distinct regexes compile to more than {TOTAL_REGEX_BYTES} bytes in total (this one adds {bytes}); reuse identical patterns or simplify them (regexes after this one are not compiled)"
                 ),
             );
+            self.regex_budget_spent = true;
             return None;
         }
         match RegexBuilder::new(&pattern.value)

@@ -582,7 +582,11 @@ fn verify_job(
                 checkable.unwrap_or(cited),
                 file.root().child_count(),
                 relocate::SEARCH_WORK_LIMIT.min(left),
-                if left < relocate::SEARCH_WORK_LIMIT { " left for this file" } else { "" }
+                if left < relocate::SEARCH_WORK_LIMIT {
+                    " left for this file"
+                } else {
+                    ""
+                }
             ));
             report.verdict = Verdict::Error;
             return report;
