@@ -8,7 +8,12 @@ use std::path::{Path, PathBuf};
 use common::{TestRepo, anchorcheck, testdata};
 
 fn verify(dir: &Path, args: &[&str]) -> (i32, String) {
+    verify_env(dir, &[], args)
+}
+
+fn verify_env(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> (i32, String) {
     let out = anchorcheck(dir)
+        .envs(env.iter().copied())
         .arg("verify")
         .args(["--format", "json"])
         .args(args)
@@ -248,14 +253,10 @@ fn foreign_cache_files_are_never_trusted() {
 }
 
 fn verify_keyed(dir: &Path, key: &str) -> (i32, String) {
-    let out = anchorcheck(dir)
-        .env("ANCHORCHECK_CACHE_KEY", key)
-        .args(["verify", "--format", "json", "--cache", "cache"])
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap(),
+    verify_env(
+        dir,
+        &[("ANCHORCHECK_CACHE_KEY", key)],
+        &["--cache", "cache"],
     )
 }
 

@@ -396,18 +396,10 @@ mod tests {
         fs::write(&first, "a1").unwrap();
         fs::write(&second, "b1").unwrap();
         set_mode(&second, 0o444);
-        let err = replace_all(&[
-            Replacement {
-                path: &first,
-                expected: b"a1",
-                contents: b"a2",
-            },
-            Replacement {
-                path: &second,
-                expected: b"b1",
-                contents: b"b2",
-            },
-        ])
+        let err = replace_all(&replacing(&[
+            (&first, b"a1", b"a2"),
+            (&second, b"b1", b"b2"),
+        ]))
         .unwrap_err();
         assert!(matches!(err, WriteError::ReadOnly { .. }), "{err}");
         assert_eq!(fs::read(&first).unwrap(), b"a1");
@@ -417,6 +409,18 @@ mod tests {
             2,
             "temp files removed"
         );
+    }
+
+    /// Replacements of (path, what was read, new contents).
+    fn replacing<'a>(changes: &[(&'a Path, &'a [u8], &'a [u8])]) -> Vec<Replacement<'a>> {
+        changes
+            .iter()
+            .map(|&(path, expected, contents)| Replacement {
+                path,
+                expected,
+                contents,
+            })
+            .collect()
     }
 
     fn append(path: &Path, text: &str) {
@@ -457,18 +461,7 @@ mod tests {
         fs::write(&first, "a1").unwrap();
         fs::write(&second, "b1").unwrap();
         let err = replace_all_observed(
-            &[
-                Replacement {
-                    path: &first,
-                    expected: b"a1",
-                    contents: b"a2",
-                },
-                Replacement {
-                    path: &second,
-                    expected: b"b1",
-                    contents: b"b2",
-                },
-            ],
+            &replacing(&[(&first, b"a1", b"a2"), (&second, b"b1", b"b2")]),
             |i| {
                 if i == 1 {
                     append(&second, "+edit");
@@ -495,18 +488,7 @@ mod tests {
         let (done, finished) = std::sync::mpsc::channel();
         let (a, b) = (first.clone(), second.clone());
         std::thread::spawn(move || {
-            let result = replace_all(&[
-                Replacement {
-                    path: &a,
-                    expected: b"old",
-                    contents: b"new",
-                },
-                Replacement {
-                    path: &b,
-                    expected: b"old",
-                    contents: b"new",
-                },
-            ]);
+            let result = replace_all(&replacing(&[(&a, b"old", b"new"), (&b, b"old", b"new")]));
             let _ = done.send(result.map_err(|e| e.to_string()));
         });
         let result = finished
