@@ -14,6 +14,7 @@ const CSS: &str = include_str!("audit.css");
 /// A verdict as a badge: a symbol and the word, so colour is never the only signal.
 fn badge(verdict: Verdict) -> Markup {
     let symbol = match verdict {
+        Verdict::Unchecked => "–",
         Verdict::Verified => "✓",
         Verdict::Drifted => "↪",
         Verdict::Ambiguous => "?",
@@ -145,7 +146,7 @@ fn claim_section(claim: &ClaimReport) -> Markup {
                 dt { "Owner" } dd { (claim.owner.as_deref().unwrap_or("—")) }
                 dt { "Verdict" } dd { (claim.verdict.as_str()) }
             }
-            @if claim.refs.is_empty() { p { "No refs cite code for this claim." } }
+            @if claim.refs.is_empty() { p { "No refs cite code for this " (claim.status.as_str()) " claim: nothing was checked." } }
             @for (i, r) in claim.refs.iter().enumerate() {
                 (ref_article(r, &format!("{id}-ref-{}", i + 1)))
             }
@@ -298,7 +299,16 @@ mod tests {
             .select(&scraper::Selector::parse("table.summary .badge").unwrap())
             .map(|b| b.text().collect::<String>())
             .collect();
-        assert_eq!(badges, ["✗ broken", "! error", "↪ drifted", "? ambiguous"]);
+        assert_eq!(
+            badges,
+            [
+                "✗ broken",
+                "! error",
+                "↪ drifted",
+                "? ambiguous",
+                "– unchecked"
+            ]
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::finding::{Finding, findings};
+use super::finding::{Finding, findings, holds};
 use super::{ClaimReport, Excerpt, Report, Verdict};
 
 /// Escapes text for HTML (and so for Markdown's inline HTML).
@@ -34,6 +34,7 @@ fn cell(text: &str) -> String {
 
 fn icon(verdict: Verdict) -> &'static str {
     match verdict {
+        Verdict::Unchecked => "⚪",
         Verdict::Verified => "✅",
         Verdict::Drifted | Verdict::Ambiguous => "⚠️",
         Verdict::Broken | Verdict::Error => "❌",
@@ -74,15 +75,20 @@ fn table_row(out: &mut String, claim: &ClaimReport, found: &[Finding<'_>]) {
         (Verdict::Verified, true) => format!("{} verified, touched", icon(Verdict::Verified)),
         (v, _) => format!("{} {v}", icon(v)),
     };
-    let (where_, why): (Vec<String>, Vec<String>) = if mine.is_empty() {
+    let (where_, why): (Vec<String>, Vec<String>) = if claim.refs.is_empty() {
         (
-            claim
-                .refs
-                .iter()
-                .map(|r| cell(&format!("{}:{}", r.path, r.lines)))
-                .collect(),
-            Vec::new(),
+            vec!["—".to_string()],
+            vec![cell(&format!(
+                "no refs: nothing was checked for this {} claim",
+                claim.status.as_str()
+            ))],
         )
+    } else if mine.is_empty() {
+        claim
+            .refs
+            .iter()
+            .map(|r| (cell(&format!("{}:{}", r.path, r.lines)), cell(&holds(r))))
+            .unzip()
     } else {
         mine.iter()
             .map(|f| (cell(&f.cited()), cell(&f.why())))

@@ -22,9 +22,13 @@ use crate::expect::ExpectationResult;
 pub use crate::go::highlight::{Highlight, TokenClass};
 use crate::lines::{LineNo, LineRange};
 
-/// The verdict of one ref, and of a claim (its worst ref). Ordered from best to worst.
+/// The verdict of one ref, and of a claim (its worst ref). Ordered from best to worst, after
+/// `Unchecked`, which only a claim without refs has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Verdict {
+    /// A claim without refs (a `planned` or `retired` one): nothing was checked for it, so it is
+    /// neither verified nor failing. Never the verdict of a ref.
+    Unchecked,
     /// Every expectation holds in the cited range.
     Verified,
     /// The evidence holds at exactly one other place.
@@ -40,6 +44,7 @@ pub enum Verdict {
 impl Verdict {
     pub fn as_str(self) -> &'static str {
         match self {
+            Verdict::Unchecked => "unchecked",
             Verdict::Verified => "verified",
             Verdict::Drifted => "drifted",
             Verdict::Ambiguous => "ambiguous",
@@ -230,21 +235,23 @@ pub struct Summary {
     pub ambiguous: usize,
     pub broken: usize,
     pub error: usize,
+    /// Claims without refs: counted apart, since nothing was checked for them.
+    pub unchecked: usize,
 }
 
 impl fmt::Display for Summary {
+    /// `4 claims: 2 verified, 1 drifted, 0 ambiguous, 0 broken, 0 errors, 1 unchecked (5 refs
+    /// checked)`; the unchecked count only when some claim has no refs.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} claims: {} verified, {} drifted, {} ambiguous, {} broken, {} errors ({} refs checked)",
-            self.claims,
-            self.verified,
-            self.drifted,
-            self.ambiguous,
-            self.broken,
-            self.error,
-            self.refs
-        )
+            "{} claims: {} verified, {} drifted, {} ambiguous, {} broken, {} errors",
+            self.claims, self.verified, self.drifted, self.ambiguous, self.broken, self.error,
+        )?;
+        if self.unchecked > 0 {
+            write!(f, ", {} unchecked", self.unchecked)?;
+        }
+        write!(f, " ({} refs checked)", self.refs)
     }
 }
 
@@ -257,6 +264,7 @@ impl Report {
         for claim in &self.claims {
             s.refs += claim.refs.len();
             match claim.verdict {
+                Verdict::Unchecked => s.unchecked += 1,
                 Verdict::Verified => s.verified += 1,
                 Verdict::Drifted => s.drifted += 1,
                 Verdict::Ambiguous => s.ambiguous += 1,
@@ -504,6 +512,14 @@ pub(crate) mod sample {
                     verdict: Verdict::Ambiguous,
                     refs: vec![ambiguous],
                 },
+                ClaimReport {
+                    id: "admin-sso".into(),
+                    title: Some("Admin login goes through SSO".into()),
+                    status: ClaimStatus::Planned,
+                    owner: None,
+                    verdict: Verdict::Unchecked,
+                    refs: vec![],
+                },
             ],
             docs: vec![DocsFinding {
                 page: "docs/security.md".into(),
@@ -526,13 +542,28 @@ mod tests {
         let report = sample::report();
         let s = report.summary();
         assert_eq!(
-            (s.claims, s.refs, s.broken, s.error, s.verified),
-            (4, 5, 1, 1, 0)
+            (s.claims, s.refs, s.broken, s.error, s.verified, s.unchecked),
+            (5, 5, 1, 1, 0, 1)
         );
         assert_eq!(
             s.to_string(),
-            "4 claims: 0 verified, 1 drifted, 1 ambiguous, 1 broken, 1 errors (5 refs checked)"
+            "5 claims: 0 verified, 1 drifted, 1 ambiguous, 1 broken, 1 errors, 1 unchecked (5 refs checked)"
         );
+        let without = Summary {
+            unchecked: 0,
+            ..s
+        };
+        assert!(!without.to_string().contains("unchecked"), "{without}");
+    }
+
+    #[test]
+    fn a_claim_without_refs_is_unchecked_and_does_not_fail_the_run() {
+        let mut report = sample::report();
+        report.claims.retain(|c| c.refs.is_empty());
+        report.docs.clear();
+        assert_eq!(report.claims[0].verdict, Verdict::Unchecked);
+        assert!(report.passed(false));
+        assert_eq!(report.summary().verified, 0);
     }
 
     #[test]

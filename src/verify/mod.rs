@@ -269,7 +269,8 @@ pub fn verify(
                 .iter()
                 .map(|r| r.verdict)
                 .max()
-                .unwrap_or(Verdict::Verified);
+                // A claim without refs (planned or retired) had nothing checked.
+                .unwrap_or(Verdict::Unchecked);
             ClaimReport {
                 id: claim.id.value.clone(),
                 title: claim.title.clone(),
