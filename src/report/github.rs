@@ -143,11 +143,7 @@ pub fn render(report: &Report) -> String {
         .map(|c| format!("{} ({})", c.id, c.status.as_str()))
         .collect();
     if !unchecked.is_empty() {
-        let _ = write!(
-            notice,
-            "\nUnchecked, no refs: {}",
-            unchecked.join(", ")
-        );
+        let _ = write!(notice, "\nUnchecked, no refs: {}", unchecked.join(", "));
     }
     if let Some(fix) = &report.fix_command {
         let _ = write!(notice, "\nTo fix the drift, run: {fix}");
@@ -203,7 +199,10 @@ mod tests {
             "{broken}"
         );
         let notice = out.lines().last().unwrap();
-        assert!(notice.ends_with("run: anchorcheck fix --rev HEAD"), "{notice}");
+        assert!(
+            notice.ends_with("run: anchorcheck fix --rev HEAD"),
+            "{notice}"
+        );
         assert!(
             notice.contains("%0AUnchecked, no refs: admin-sso (planned)%0A"),
             "{notice}"
@@ -245,16 +244,28 @@ mod tests {
         );
         // Every command is one line, errors all come before warnings.
         let lines: Vec<&str> = out.lines().collect();
-        let last_error = lines.iter().rposition(|l| l.starts_with("::error ")).unwrap();
-        let first_warning = out.lines().position(|l| l.starts_with("::warning ")).unwrap();
+        let last_error = lines
+            .iter()
+            .rposition(|l| l.starts_with("::error "))
+            .unwrap();
+        let first_warning = out
+            .lines()
+            .position(|l| l.starts_with("::warning "))
+            .unwrap();
         assert!(last_error < first_warning);
     }
 
     #[test]
     fn no_extra_notice_within_the_limits() {
         let out = render(&with_many_findings(7));
-        assert_eq!(out.lines().filter(|l| l.starts_with("::notice ")).count(), 1);
-        assert_eq!(out.lines().filter(|l| l.starts_with("::error ")).count(), 10);
+        assert_eq!(
+            out.lines().filter(|l| l.starts_with("::notice ")).count(),
+            1
+        );
+        assert_eq!(
+            out.lines().filter(|l| l.starts_with("::error ")).count(),
+            10
+        );
     }
 
     #[test]

@@ -549,10 +549,7 @@ mod tests {
             s.to_string(),
             "5 claims: 0 verified, 1 drifted, 1 ambiguous, 1 broken, 1 errors, 1 unchecked (5 refs checked)"
         );
-        let without = Summary {
-            unchecked: 0,
-            ..s
-        };
+        let without = Summary { unchecked: 0, ..s };
         assert!(!without.to_string().contains("unchecked"), "{without}");
     }
 

@@ -349,7 +349,10 @@ mod tests {
     #[test]
     fn rules_carry_security_severity_and_tags() {
         let log = rendered();
-        for rule in log["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap() {
+        for rule in log["runs"][0]["tool"]["driver"]["rules"]
+            .as_array()
+            .unwrap()
+        {
             let severity: f64 = rule["properties"]["security-severity"]
                 .as_str()
                 .unwrap()
@@ -371,7 +374,11 @@ mod tests {
             json!([{ "claim": "admin-sso", "status": "planned" }])
         );
         let results = log["runs"][0]["results"].as_array().unwrap();
-        assert!(!results.iter().any(|r| r["properties"]["claim"] == "admin-sso"));
+        assert!(
+            !results
+                .iter()
+                .any(|r| r["properties"]["claim"] == "admin-sso")
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 pub mod history;
+pub mod location;
 
 use git2::{ErrorCode, ObjectType, Oid, Repository};
 
