@@ -72,6 +72,10 @@ pub struct AuditArgs {
     /// Write the audit as one self-contained HTML page to FILE instead of printing it.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Link cited code to URL/<commit>/<path>#L<start>-L<end>, or fill a template holding
+    /// {commit}, {path}, {start} and {end} (default: from a GitHub or GitLab `origin` remote).
+    #[arg(long, value_name = "URL")]
+    pub link_base: Option<String>,
     /// When to colour terminal output (NO_COLOR is honoured in auto mode).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
@@ -109,6 +113,10 @@ pub struct OutputArgs {
     /// When to colour text output (NO_COLOR is honoured in auto mode).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
+    /// Link cited code to URL/<commit>/<path>#L<start>-L<end>, or fill a template holding
+    /// {commit}, {path}, {start} and {end} (default: from a GitHub or GitLab `origin` remote).
+    #[arg(long, value_name = "URL")]
+    pub link_base: Option<String>,
 }
 
 /// What to verify: the anchors file, the repository, the revision, the claims.

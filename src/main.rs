@@ -15,6 +15,7 @@ use std::sync::{Arc, OnceLock};
 
 use anchorcheck::anchors::{self, AnchorsError, AnchorsFile};
 use anchorcheck::fix;
+use anchorcheck::report::links::Links;
 use anchorcheck::report::{
     Commit, Report, Verdict, audit, github, html, json, junit, markdown, sarif, text,
 };
@@ -231,12 +232,33 @@ fn check(
 ) -> anyhow::Result<Exit> {
     let mut report = run(target, args, base, false)?;
     report.fix_command = fix_command(&report, args, base);
+    report.links = links(target, output.link_base.as_deref());
     print(&render(&report, output.format, output.color))?;
     Ok(if report.passed(output.allow_drift) {
         Exit::Verified
     } else {
         Exit::Failed
     })
+}
+
+/// How the report links to cited code: `--link-base`, else a GitHub or GitLab `origin` remote
+/// (a host equal to `$GITHUB_SERVER_URL`'s counts as GitHub). None for `WORKTREE`: uncommitted
+/// line numbers belong to no commit a link could name.
+fn links(target: &Target, link_base: Option<&str>) -> Option<Links> {
+    if target.snapshot.is_worktree() {
+        return None;
+    }
+    let commit = target.snapshot.commit.as_deref()?;
+    if let Some(base) = link_base {
+        return Some(Links::from_base(base, commit));
+    }
+    let url = target.snapshot.git().remote_url("origin")?;
+    let server = std::env::var("GITHUB_SERVER_URL").ok();
+    let github_host = server
+        .as_deref()
+        .and_then(|s| s.split_once("://"))
+        .map(|(_, host)| host.trim_end_matches('/'));
+    Links::from_remote(&url, github_host, commit)
 }
 
 /// The exact `fix` invocation that rewrites the drift of `report`, when something drifted.
@@ -359,7 +381,8 @@ fn run_audit(args: &AuditArgs) -> anyhow::Result<Exit> {
     let Some(target) = prepare(&args.target)? else {
         return Ok(Exit::Unusable);
     };
-    let report = run(&target, &args.target, None, true)?;
+    let mut report = run(&target, &args.target, None, true)?;
+    report.links = links(&target, args.link_base.as_deref());
     let resolved = match &target.snapshot.commit {
         Some(id) => target.snapshot.git().find_commit(id)?.map(|c| Commit {
             id: c.id,

@@ -419,3 +419,59 @@ fn every_format_names_files_from_the_repository_root_wherever_anchors_yaml_is() 
         }
     }
 }
+
+#[test]
+fn markdown_and_html_link_to_the_code_at_the_verified_commit() {
+    let repo = drifted_and_broken();
+    repo.repo
+        .remote("origin", "git@github.com:zen/agent.git")
+        .unwrap();
+    let head = repo.repo.head().unwrap().target().unwrap().to_string();
+    let (_, md) = run(repo.path(), &["verify", "--format", "markdown"]);
+    let blob = format!("https://github.com/zen/agent/blob/{head}");
+    assert!(
+        md.contains(&format!("({blob}/pkg/agent/guard.go#L14-L16)")),
+        "{md}"
+    );
+    // The drifted ref links to where its evidence is now, too.
+    assert!(
+        md.contains(&format!("({blob}/pkg/agent/mtls_routes.go#L")),
+        "{md}"
+    );
+
+    let (_, md) = run(
+        repo.path(),
+        &[
+            "verify",
+            "--format",
+            "markdown",
+            "--link-base",
+            "https://git.example/a/b/src/{commit}/{path}?L={start}",
+        ],
+    );
+    assert!(
+        md.contains(&format!(
+            "(https://git.example/a/b/src/{head}/pkg/agent/guard.go?L=14)"
+        )),
+        "{md}"
+    );
+
+    let page = repo.path().join("audit.html");
+    let status = anchorcheck(repo.path())
+        .args(["audit", "--html", page.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(status.status.code(), Some(1));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains(&format!("href=\"{blob}/pkg/agent/guard.go#L14-L16\"")),
+        "{html}"
+    );
+
+    // Uncommitted line numbers belong to no commit: no links.
+    let (_, md) = run(
+        repo.path(),
+        &["verify", "--rev", "WORKTREE", "--format", "markdown"],
+    );
+    assert!(!md.contains("https://github.com/zen/agent"), "{md}");
+}

@@ -4,7 +4,8 @@
 use std::fmt::Write as _;
 
 use super::finding::{Finding, findings, holds};
-use super::{ClaimReport, Excerpt, Report, Verdict};
+use super::links::Links;
+use super::{ClaimReport, Excerpt, Place, RefReport, Report, Verdict};
 
 /// Escapes text for HTML (and so for Markdown's inline HTML).
 fn html(text: &str) -> String {
@@ -61,7 +62,23 @@ fn excerpt_block(excerpt: &Excerpt) -> String {
     format!("{fence}go\n{body}{fence}\n")
 }
 
-fn table_row(out: &mut String, claim: &ClaimReport, found: &[Finding<'_>]) {
+/// `path:lines` for a table cell, linked to the code when the report has links.
+fn place_cell(place: &Place, links: Option<&Links>) -> String {
+    let text = cell(&format!("{}:{}", place.path, place.lines));
+    match links {
+        Some(links) => format!("[{text}]({})", links.to(place)),
+        None => text,
+    }
+}
+
+fn cited(r: &RefReport) -> Place {
+    Place {
+        path: r.path.clone(),
+        lines: r.lines,
+    }
+}
+
+fn table_row(out: &mut String, claim: &ClaimReport, found: &[Finding<'_>], links: Option<&Links>) {
     let mine: Vec<&Finding<'_>> = found
         .iter()
         .filter(|f| std::ptr::eq(f.claim, claim))
@@ -87,11 +104,11 @@ fn table_row(out: &mut String, claim: &ClaimReport, found: &[Finding<'_>]) {
         claim
             .refs
             .iter()
-            .map(|r| (cell(&format!("{}:{}", r.path, r.lines)), cell(&holds(r))))
+            .map(|r| (place_cell(&cited(r), links), cell(&holds(r))))
             .unzip()
     } else {
         mine.iter()
-            .map(|f| (cell(&f.cited()), cell(&f.why())))
+            .map(|f| (place_cell(&cited(f.r), links), cell(&f.why())))
             .unzip()
     };
     let _ = writeln!(
@@ -103,7 +120,7 @@ fn table_row(out: &mut String, claim: &ClaimReport, found: &[Finding<'_>]) {
     );
 }
 
-fn details(out: &mut String, f: &Finding<'_>) {
+fn details(out: &mut String, f: &Finding<'_>, links: Option<&Links>) {
     let summary = format!(
         "{} {} <code>{}</code> {}: {}",
         icon(f.r.verdict),
@@ -115,6 +132,20 @@ fn details(out: &mut String, f: &Finding<'_>) {
     // Markdown inside <details> needs blank lines around it to be rendered as Markdown.
     let _ = writeln!(out, "<details><summary>{summary}</summary>\n");
     let _ = writeln!(out, "{}\n", html(&f.headline()));
+    if let Some(links) = links {
+        let mut places = vec![("cited", cited(f.r))];
+        if let Some(reloc) = &f.r.relocated {
+            places.push(("now", reloc.place.clone()));
+        } else if let Some(checked) = &f.r.checked {
+            places.push(("checked", checked.clone()));
+        }
+        places.extend(f.r.candidates.iter().map(|c| ("candidate", c.clone())));
+        let linked: Vec<String> = places
+            .iter()
+            .map(|(what, p)| format!("{what} {}", place_cell(p, Some(links))))
+            .collect();
+        let _ = writeln!(out, "Code: {}\n", linked.join(" · "));
+    }
     let details = f.details();
     for d in &details {
         let _ = writeln!(out, "- {}", html(d));
@@ -149,7 +180,7 @@ pub fn render(report: &Report) -> String {
     let found = findings(report);
     out.push_str("| claim | status | verdict | where | why |\n|---|---|---|---|---|\n");
     for claim in &report.claims {
-        table_row(&mut out, claim, &found);
+        table_row(&mut out, claim, &found, report.links.as_ref());
     }
     out.push('\n');
     if let Some(fix) = &report.fix_command {
@@ -174,7 +205,7 @@ pub fn render(report: &Report) -> String {
     if !found.is_empty() {
         out.push_str("### Details\n\n");
         for f in &found {
-            details(&mut out, f);
+            details(&mut out, f, report.links.as_ref());
         }
     }
     out
@@ -226,6 +257,49 @@ mod tests {
         assert!(out.contains("```sh\nanchorcheck fix --rev HEAD\n```"));
         // The culprit's subject is HTML-escaped in the list.
         assert!(out.contains("add | pipe &amp; &lt;b&gt;tags&lt;/b&gt;"));
+    }
+
+    #[test]
+    fn every_cited_place_links_to_the_code_when_links_are_known() {
+        let mut report = sample::report();
+        let plain = render(&report);
+        assert!(!plain.contains("](https://"), "{plain}");
+        report.links = Links::from_remote(
+            "git@github.com:zen/mesh.git",
+            None,
+            report.commit.as_deref().unwrap(),
+        );
+        let out = render(&report);
+        let blob = "https://github.com/zen/mesh/blob/9c1f0e2b7a4400000000000000000000000000aa";
+        // The table's where cell, for failing and verified refs alike.
+        assert!(
+            out.contains(&format!(
+                "[src/saas/back/src/main.go:3181-3184]({blob}/src/saas/back/src/main.go#L3181-L3184)"
+            )),
+            "{out}"
+        );
+        // The details: the cited place, where it is now, each candidate.
+        assert!(
+            out.contains(&format!(
+                "Code: cited [src/saas/back/cmd/agent\\_routes.go:40-52]({blob}/src/saas/back/cmd/agent_routes.go#L40-L52) · now [src/saas/back/cmd/agent\\_routes.go:46-58]({blob}/src/saas/back/cmd/agent_routes.go#L46-L58)"
+            )),
+            "{out}"
+        );
+        assert_eq!(out.matches("· candidate [").count(), 2, "{out}");
+    }
+
+    #[test]
+    fn why_is_never_empty() {
+        let mut report = sample::report();
+        // A broken ref that says nothing: no failing expectation, no error, no note.
+        report.claims[0].refs[1].expectations.clear();
+        report.claims[0].refs[1].touched = None;
+        let out = render(&report);
+        for row in out.lines().filter(|l| l.starts_with("| **")) {
+            let why = row.trim_end_matches(" |").rsplit(" | ").next().unwrap();
+            assert!(!why.trim().is_empty(), "{row}");
+        }
+        assert!(out.contains("evidence found nowhere"), "{out}");
     }
 
     #[test]

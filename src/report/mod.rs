@@ -7,6 +7,7 @@ pub mod github;
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod links;
 pub mod markdown;
 pub mod marks;
 pub mod sarif;
@@ -223,6 +224,9 @@ pub struct Report {
     /// The command that rewrites the drifted refs, when some drifted (set by the caller, which
     /// knows how it was invoked).
     pub fix_command: Option<String>,
+    /// How to link to cited code at the verified commit, for the Markdown and HTML formats (set
+    /// by the caller from `--link-base` or the `origin` remote).
+    pub links: Option<links::Links>,
 }
 
 /// Claim counts by verdict.
@@ -529,6 +533,7 @@ pub(crate) mod sample {
                     .into(),
             }],
             fix_command: Some("anchorcheck fix --rev HEAD".into()),
+            links: None,
         }
     }
 }

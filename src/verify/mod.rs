@@ -297,6 +297,7 @@ pub fn verify(
         claims,
         docs,
         fix_command: None,
+        links: None,
     })
 }
 
