@@ -22,6 +22,7 @@ use anchorcheck::report::{
 use anchorcheck::source::{GitRepo, Snapshot};
 use anchorcheck::verify::progress::Progress;
 use anchorcheck::verify::{self, HistorySource, RevisionInfo, VerifyOptions};
+use anyhow::Context as _;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -233,6 +234,17 @@ fn check(
     let mut report = run(target, args, base, false)?;
     report.fix_command = fix_command(&report, args, base);
     report.links = links(target, output.link_base.as_deref());
+    for (format, path) in &output.outputs {
+        // Colour is for terminals; a file never gets it.
+        let text = render(&report, *format, ColorChoice::Never);
+        fix::write::write_atomically(path, text.as_bytes()).with_context(|| {
+            format!(
+                "cannot write the {} report to {}",
+                format!("{format:?}").to_lowercase(),
+                path.display()
+            )
+        })?;
+    }
     print(&render(&report, output.format, output.color))?;
     Ok(if report.passed(output.allow_drift) {
         Exit::Verified

@@ -475,3 +475,50 @@ fn markdown_and_html_link_to_the_code_at_the_verified_commit() {
     );
     assert!(!md.contains("https://github.com/zen/agent"), "{md}");
 }
+
+#[test]
+fn one_run_writes_several_formats() {
+    let repo = drifted_and_broken();
+    let dir = tempfile::tempdir().unwrap();
+    let md = dir.path().join("summary.md");
+    let sarif = dir.path().join("out.sarif");
+    let (code, github) = run(
+        repo.path(),
+        &[
+            "diff",
+            "--base",
+            "HEAD~2",
+            "--format",
+            "github",
+            "--output",
+            &format!("markdown={}", md.display()),
+            "--output",
+            &format!("sarif={}", sarif.display()),
+        ],
+    );
+    assert_eq!(code, 1, "{github}");
+    assert!(github.starts_with("::error "), "{github}");
+    let (_, alone) = run(repo.path(), &["diff", "--base", "HEAD~2", "--format", "markdown"]);
+    assert_eq!(std::fs::read_to_string(&md).unwrap(), alone);
+    let log: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
+    assert_eq!(log["version"], "2.1.0");
+
+    // A bad spec is a usage error; an unwritable file fails the run, saying which.
+    let bad = anchorcheck(repo.path())
+        .args(["verify", "--output", "yaml=x"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown format `yaml`"));
+    let missing = dir.path().join("no/such/dir/out.md");
+    let failed = anchorcheck(repo.path())
+        .args(["verify", "--output", &format!("markdown={}", missing.display())])
+        .output()
+        .unwrap();
+    assert_eq!(failed.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&failed.stderr).contains("cannot write the markdown report to"),
+        "{failed:?}"
+    );
+}
