@@ -498,7 +498,10 @@ fn one_run_writes_several_formats() {
     );
     assert_eq!(code, 1, "{github}");
     assert!(github.starts_with("::error "), "{github}");
-    let (_, alone) = run(repo.path(), &["diff", "--base", "HEAD~2", "--format", "markdown"]);
+    let (_, alone) = run(
+        repo.path(),
+        &["diff", "--base", "HEAD~2", "--format", "markdown"],
+    );
     assert_eq!(std::fs::read_to_string(&md).unwrap(), alone);
     let log: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
@@ -513,7 +516,11 @@ fn one_run_writes_several_formats() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown format `yaml`"));
     let missing = dir.path().join("no/such/dir/out.md");
     let failed = anchorcheck(repo.path())
-        .args(["verify", "--output", &format!("markdown={}", missing.display())])
+        .args([
+            "verify",
+            "--output",
+            &format!("markdown={}", missing.display()),
+        ])
         .output()
         .unwrap();
     assert_eq!(failed.status.code(), Some(2));
