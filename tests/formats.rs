@@ -349,6 +349,7 @@ fn every_format_names_files_from_the_repository_root_wherever_anchors_yaml_is() 
     let repo = anchors_in_a_subdirectory();
     let known = paths_in_history(&repo);
     let sub = repo.path().join("secdocs");
+    let page = regex::Regex::new(r"[\w./-]*page\.md").unwrap();
     for (dir, anchors) in [
         (repo.path(), Some("secdocs/anchors.yaml")),
         (sub.as_path(), None),
@@ -407,7 +408,6 @@ fn every_format_names_files_from_the_repository_root_wherever_anchors_yaml_is() 
         }
 
         // The people formats name the page the same way.
-        let page = regex::Regex::new(r"[\w./-]*page\.md").unwrap();
         for format in ["text", "markdown", "junit"] {
             let out = run_in(format);
             let named: Vec<&str> = page.find_iter(&out).map(|m| m.as_str()).collect();
