@@ -429,8 +429,11 @@ fn markdown_and_html_link_to_the_code_at_the_verified_commit() {
     let head = repo.repo.head().unwrap().target().unwrap().to_string();
     let (_, md) = run(repo.path(), &["verify", "--format", "markdown"]);
     let blob = format!("https://github.com/zen/agent/blob/{head}");
+    // The broken guard links to where history last saw its lines (an import above was dropped).
     assert!(
-        md.contains(&format!("({blob}/pkg/agent/guard.go#L14-L16)")),
+        md.contains(&format!(
+            "[pkg/agent/guard.go:14-16 → 13-15]({blob}/pkg/agent/guard.go#L13-L15)"
+        )),
         "{md}"
     );
     // The drifted ref links to where its evidence is now, too.
@@ -451,7 +454,7 @@ fn markdown_and_html_link_to_the_code_at_the_verified_commit() {
     );
     assert!(
         md.contains(&format!(
-            "(https://git.example/a/b/src/{head}/pkg/agent/guard.go?L=14)"
+            "(https://git.example/a/b/src/{head}/pkg/agent/guard.go?L=13)"
         )),
         "{md}"
     );
@@ -464,7 +467,7 @@ fn markdown_and_html_link_to_the_code_at_the_verified_commit() {
     assert_eq!(status.status.code(), Some(1));
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(
-        html.contains(&format!("href=\"{blob}/pkg/agent/guard.go#L14-L16\"")),
+        html.contains(&format!("href=\"{blob}/pkg/agent/guard.go#L13-L15\"")),
         "{html}"
     );
 

@@ -46,14 +46,7 @@ impl Finding<'_> {
     /// that exists there: the new place of a drifted ref, the history-mapped place of a broken
     /// or touched one, else the cited place.
     pub fn current(&self) -> Place {
-        match (&self.r.relocated, &self.r.checked) {
-            (Some(reloc), _) => reloc.place.clone(),
-            (None, Some(checked)) => checked.clone(),
-            (None, None) => Place {
-                path: self.r.path.clone(),
-                lines: self.r.lines,
-            },
-        }
+        self.r.current()
     }
 
     /// One line saying what happened to the claim's evidence.

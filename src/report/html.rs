@@ -177,7 +177,15 @@ fn ref_article(r: &RefReport, id: &str, links: Option<&Links>) -> Markup {
     });
     html! {
         article.ref id=(id) {
-            h3 { (badge(r.verdict)) " " (place_code(&r.path, r.lines, links)) }
+            // The cited lines are linked only where they are the evidence at the verified commit;
+            // lines history mapped them to are shown beside them (a new place has its own line).
+            @let (cited, now) = (r.cited(), r.current());
+            h3 {
+                (badge(r.verdict)) " " (place_code(&cited.path, cited.lines, links.filter(|_| cited == now)))
+                @if cited != now && r.relocated.is_none() {
+                    " → " (place_code(&now.path, now.lines, links))
+                }
+            }
             (expectation_list(&r.expectations))
             @if let Some(error) = &r.error { p.problem { strong { "Error: " } (error) } }
             @if let Some(excerpt) = &r.excerpt {
@@ -317,8 +325,10 @@ mod tests {
             .select(&scraper::Selector::parse("a.code-link").unwrap())
             .filter_map(|a| a.value().attr("href"))
             .collect();
-        // Five refs, one new place, two candidates.
-        assert_eq!(hrefs.len(), 8, "{hrefs:#?}");
+        // Four refs whose cited lines are the evidence, one new place, two candidates; the
+        // drifted ref's stale lines are not linked.
+        assert_eq!(hrefs.len(), 7, "{hrefs:#?}");
+        assert!(!hrefs.iter().any(|h| h.ends_with("agent_routes.go#L40-L52")));
         assert!(hrefs.contains(
             &"https://git.example/o/r/blob/c0ffee/src/saas/back/cmd/agent_routes.go#L46-L58"
         ));

@@ -71,10 +71,26 @@ fn place_cell(place: &Place, links: Option<&Links>) -> String {
     }
 }
 
-fn cited(r: &RefReport) -> Place {
-    Place {
-        path: r.path.clone(),
-        lines: r.lines,
+/// The cited place for the where cell, linked to where the evidence is at the verified commit:
+/// `a.go:10-12 → b.go:30-32` when that is elsewhere (the cited lines there are stale, and after
+/// a rename the cited path does not exist).
+fn where_cell(r: &RefReport, links: Option<&Links>) -> String {
+    let (cited, now) = (r.cited(), r.current());
+    if cited == now {
+        return place_cell(&cited, links);
+    }
+    let text = if cited.path == now.path {
+        format!("{}:{} → {}", cited.path, cited.lines, now.lines)
+    } else {
+        format!(
+            "{}:{} → {}:{}",
+            cited.path, cited.lines, now.path, now.lines
+        )
+    };
+    let text = cell(&text);
+    match links {
+        Some(links) => format!("[{text}]({})", links.to(&now)),
+        None => text,
     }
 }
 
@@ -104,11 +120,11 @@ fn table_row(out: &mut String, claim: &ClaimReport, found: &[Finding<'_>], links
         claim
             .refs
             .iter()
-            .map(|r| (place_cell(&cited(r), links), cell(&holds(r))))
+            .map(|r| (where_cell(r, links), cell(&holds(r))))
             .unzip()
     } else {
         mine.iter()
-            .map(|f| (place_cell(&cited(f.r), links), cell(&f.why())))
+            .map(|f| (where_cell(f.r, links), cell(&f.why())))
             .unzip()
     };
     let _ = writeln!(
@@ -133,12 +149,12 @@ fn details(out: &mut String, f: &Finding<'_>, links: Option<&Links>) {
     let _ = writeln!(out, "<details><summary>{summary}</summary>\n");
     let _ = writeln!(out, "{}\n", html(&f.headline()));
     if let Some(links) = links {
-        let mut places = vec![("cited", cited(f.r))];
-        if let Some(reloc) = &f.r.relocated {
-            places.push(("now", reloc.place.clone()));
-        } else if let Some(checked) = &f.r.checked {
-            places.push(("checked", checked.clone()));
-        }
+        let (cited, now) = (f.r.cited(), f.r.current());
+        let mut places = if cited == now {
+            vec![("cited", cited)]
+        } else {
+            vec![("now", now)]
+        };
         places.extend(f.r.candidates.iter().map(|c| ("candidate", c.clone())));
         let linked: Vec<String> = places
             .iter()
@@ -278,10 +294,17 @@ mod tests {
             )),
             "{out}"
         );
-        // The details: the cited place, where it is now, each candidate.
+        // A drifted ref links to where its evidence is now: the cited lines there are stale.
         assert!(
             out.contains(&format!(
-                "Code: cited [src/saas/back/cmd/agent\\_routes.go:40-52]({blob}/src/saas/back/cmd/agent_routes.go#L40-L52) · now [src/saas/back/cmd/agent\\_routes.go:46-58]({blob}/src/saas/back/cmd/agent_routes.go#L46-L58)"
+                "| [src/saas/back/cmd/agent\\_routes.go:40-52 → 46-58]({blob}/src/saas/back/cmd/agent_routes.go#L46-L58) |"
+            )),
+            "{out}"
+        );
+        // The details: where the evidence is, each candidate.
+        assert!(
+            out.contains(&format!(
+                "Code: now [src/saas/back/cmd/agent\\_routes.go:46-58]({blob}/src/saas/back/cmd/agent_routes.go#L46-L58)"
             )),
             "{out}"
         );

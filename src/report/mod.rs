@@ -182,6 +182,25 @@ pub struct RefReport {
 }
 
 impl RefReport {
+    /// The place as anchors.yaml cites it.
+    pub fn cited(&self) -> Place {
+        Place {
+            path: self.path.clone(),
+            lines: self.lines,
+        }
+    }
+
+    /// Where the evidence is at the verified revision: the new place of a drifted ref, the
+    /// history-mapped place of a broken or touched one, else the cited place. The cited path may
+    /// not even exist there (a rename), so annotations and links go here.
+    pub fn current(&self) -> Place {
+        match (&self.relocated, &self.checked) {
+            (Some(reloc), _) => reloc.place.clone(),
+            (None, Some(checked)) => checked.clone(),
+            (None, None) => self.cited(),
+        }
+    }
+
     /// One line saying why the ref did not verify (empty when it did).
     pub fn reason(&self) -> String {
         if let Some(error) = &self.error {
