@@ -213,17 +213,22 @@ fn file_url(path: &Path) -> String {
     format!("file://{}", path.display())
 }
 
-#[test]
-fn action_installs_the_release_binary_with_its_checksum_and_builds_nothing() {
-    let s = setup();
-    fake_release(&s.release, version());
+/// The action's release step, downloading from the set-up release directory.
+fn release_step(s: &Setup) -> StepRun {
     let base = file_url(&s.release);
-    let run = run_step(
+    run_step(
         "release",
         root(),
         &s.bin,
         &[("INPUT_DOWNLOAD_BASE", base.as_str())],
-    );
+    )
+}
+
+#[test]
+fn action_installs_the_release_binary_with_its_checksum_and_builds_nothing() {
+    let s = setup();
+    fake_release(&s.release, version());
+    let run = release_step(&s);
     assert!(run.output.status.success(), "{}", run.log());
     assert_eq!(run.outputs["installed"], "true");
     let bin = PathBuf::from(&run.outputs["bin"]);
@@ -254,13 +259,7 @@ fn a_checksum_mismatch_fails_the_step_and_never_builds() {
             .join(format!("anchorcheck-{target}.tar.gz.sha256"));
         std::fs::write(&sum, format!("{} *x\n", "0".repeat(64))).unwrap();
     }
-    let base = file_url(&s.release);
-    let run = run_step(
-        "release",
-        root(),
-        &s.bin,
-        &[("INPUT_DOWNLOAD_BASE", base.as_str())],
-    );
+    let run = release_step(&s);
     assert_eq!(run.output.status.code(), Some(1), "{}", run.log());
     assert!(run.log().contains("checksum mismatch"), "{}", run.log());
     assert!(!run.outputs.contains_key("installed"));
@@ -275,13 +274,7 @@ fn a_checksum_mismatch_fails_the_step_and_never_builds() {
 fn a_binary_of_another_version_is_refused() {
     let s = setup();
     fake_release(&s.release, "0.0.0-other");
-    let base = file_url(&s.release);
-    let run = run_step(
-        "release",
-        root(),
-        &s.bin,
-        &[("INPUT_DOWNLOAD_BASE", base.as_str())],
-    );
+    let run = release_step(&s);
     assert_eq!(run.output.status.code(), Some(1), "{}", run.log());
     assert!(run.log().contains("holds no anchorcheck"), "{}", run.log());
 }
@@ -290,13 +283,7 @@ fn a_binary_of_another_version_is_refused() {
 fn no_release_falls_back_to_cargo_install_locked_from_the_action() {
     let s = setup();
     std::fs::create_dir_all(&s.release).unwrap();
-    let base = file_url(&s.release);
-    let run = run_step(
-        "release",
-        root(),
-        &s.bin,
-        &[("INPUT_DOWNLOAD_BASE", base.as_str())],
-    );
+    let run = release_step(&s);
     assert!(run.output.status.success(), "{}", run.log());
     assert_eq!(run.outputs["installed"], "false");
     assert!(

@@ -447,26 +447,18 @@ fn pr_workflow_comments_with_the_markdown_report_of_its_one_diff_run() {
         .find(|(name, doc)| name.starts_with("docs/") && doc["on"].get("pull_request").is_some())
         .expect("a pull request workflow in docs/ci.md");
     let steps = doc["jobs"]["anchorcheck"]["steps"].as_array().unwrap();
-    let check = steps
-        .iter()
-        .find(|s| {
-            s["uses"]
-                .as_str()
-                .is_some_and(|u| u.starts_with("anchorcheck/anchorcheck@"))
-        })
-        .unwrap_or_else(|| panic!("{name}: no anchorcheck step"));
+    let step_using = |action: &str| {
+        steps
+            .iter()
+            .find(|s| s["uses"].as_str().is_some_and(|u| u.starts_with(action)))
+            .unwrap_or_else(|| panic!("{name}: no step uses {action}"))
+    };
+    let check = step_using("anchorcheck/anchorcheck@");
     assert!(
         check["with"]["base"].as_str().is_some(),
         "{name}: runs verify, not diff"
     );
-    let comment = steps
-        .iter()
-        .find(|s| {
-            s["uses"]
-                .as_str()
-                .is_some_and(|u| u.starts_with("marocchino/sticky-pull-request-comment@"))
-        })
-        .unwrap_or_else(|| panic!("{name}: no PR comment"));
+    let comment = step_using("marocchino/sticky-pull-request-comment@");
     let id = check["id"].as_str().unwrap();
     assert_eq!(
         comment["with"]["path"],
