@@ -35,7 +35,9 @@ build=
 
 say() { printf 'anchorcheck install: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
-usage() { say "$*"; sed -n '2,25p' "$0" >&2 2>/dev/null || true; exit 2; }
+# The comment above, read back from this file (not there when the script comes through a pipe).
+help() { sed -n '2,25p' "$0" 2>/dev/null || say "options: see the comment at the top of install.sh"; }
+usage() { say "$*"; help >&2; exit 2; }
 
 while [ $# -gt 0 ]; do
     case $1 in
@@ -52,7 +54,7 @@ while [ $# -gt 0 ]; do
             shift 2 ;;
         --no-build) no_build=1; shift ;;
         --build) build=1; shift ;;
-        -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+        -h|--help) help; exit 0 ;;
         *) usage "unknown option: $1" ;;
     esac
 done

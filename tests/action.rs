@@ -231,6 +231,12 @@ fn action_installs_the_release_binary_with_its_checksum_and_builds_nothing() {
     let run = release_step(&s);
     assert!(run.output.status.success(), "{}", run.log());
     assert_eq!(run.outputs["installed"], "true");
+    // The build cache's key names the lock file, in case a build is needed after all.
+    let lock = &run.outputs["lock"];
+    assert!(
+        lock.len() == 16 && lock.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{lock}"
+    );
     let bin = PathBuf::from(&run.outputs["bin"]);
     assert_eq!(run.github_path.trim(), bin.to_str().unwrap());
     let said = Command::new(bin.join("anchorcheck"))
