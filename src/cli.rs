@@ -25,6 +25,59 @@ pub enum Command {
     /// The PR check: verify at head, relocate every ref from base, and list the claims whose
     /// cited lines the change touched.
     Diff(DiffArgs),
+    /// Scaffold anchors.yaml from the code citations of docs pages: a claim per citing
+    /// sentence or table row, a ref per citation with the expectations its lines hold.
+    Init(InitArgs),
+    /// Show what anchorcheck sees in a range (PATH:LINES or PATH#L1-L2) and the expectations
+    /// that would hold there, ready to paste.
+    Explain(ExplainArgs),
+    /// Print the JSON Schema of anchors.yaml (for editors).
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The docs pages whose citations become claims.
+    #[arg(long = "from-docs", value_name = "PAGE", required = true, num_args = 1..)]
+    pub pages: Vec<PathBuf>,
+    /// The git repository the pages cite (any directory inside it).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub repo: PathBuf,
+    /// The revision the refs are written for; its commit becomes each ref's `at`.
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub rev: String,
+    /// The anchors file to write; an existing one is never overwritten.
+    #[arg(long, value_name = "FILE", default_value = "anchors.yaml")]
+    pub out: PathBuf,
+    /// Add claims for the citations the existing file's refs do not cover yet, keeping every
+    /// byte of it.
+    #[arg(long)]
+    pub append: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The range: PATH:START-END, PATH:LINE, PATH#LSTART-LEND or a GitHub blob link; PATH is
+    /// relative to the repository root.
+    #[arg(value_name = "PATH:LINES")]
+    pub location: String,
+    /// The git repository (any directory inside it).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub repo: PathBuf,
+    /// The revision to read (WORKTREE for uncommitted edits).
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub rev: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+    pub format: ExplainFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExplainFormat {
+    /// For people.
+    Text,
+    /// For editors and scripts (schema 1, documented in src/report/explain.rs).
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -74,6 +127,10 @@ pub struct AuditArgs {
     /// Write the audit as one self-contained HTML page to FILE instead of printing it.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Link cited code to URL/<commit>/<path>#L<start>-L<end>, or fill a template holding
+    /// {commit}, {path}, {start} and {end} (default: from a GitHub or GitLab `origin` remote).
+    #[arg(long, value_name = "URL")]
+    pub link_base: Option<String>,
     /// When to colour terminal output (NO_COLOR is honoured in auto mode).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
@@ -109,12 +166,20 @@ pub struct OutputArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Also write the report in FORMAT to FILE (repeatable), from the same run: e.g. github
+    /// annotations on stdout and `--output markdown=summary.md` for the job summary.
+    #[arg(long = "output", value_name = "FORMAT=FILE", value_parser = parse_output)]
+    pub outputs: Vec<(Format, PathBuf)>,
     /// Exit 0 even when refs drifted (broken, ambiguous and error refs still fail).
     #[arg(long)]
     pub allow_drift: bool,
     /// When to colour text output (NO_COLOR is honoured in auto mode).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
+    /// Link cited code to URL/<commit>/<path>#L<start>-L<end>, or fill a template holding
+    /// {commit}, {path}, {start} and {end} (default: from a GitHub or GitLab `origin` remote).
+    #[arg(long, value_name = "URL")]
+    pub link_base: Option<String>,
 }
 
 /// What to verify: the anchors file, the repository, the revision, the claims.
@@ -143,6 +208,24 @@ pub struct TargetArgs {
     /// Parse every cited file whole (partial parsing off; for differential tests).
     #[arg(long, hide = true)]
     pub whole_files: bool,
+}
+
+/// `FORMAT=FILE` of `--output`.
+fn parse_output(value: &str) -> Result<(Format, PathBuf), String> {
+    let (format, file) = value.split_once('=').ok_or_else(|| {
+        format!("expected FORMAT=FILE, such as markdown=summary.md, not `{value}`")
+    })?;
+    let format = Format::from_str(format, true).map_err(|_| {
+        let known: Vec<String> = Format::value_variants()
+            .iter()
+            .filter_map(|f| f.to_possible_value().map(|v| v.get_name().to_string()))
+            .collect();
+        format!("unknown format `{format}` (expected {})", known.join(", "))
+    })?;
+    if file.is_empty() {
+        return Err(format!("no file after `{format:?}=`"));
+    }
+    Ok((format, PathBuf::from(file)))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -15,18 +15,21 @@ use std::sync::{Arc, OnceLock};
 
 use anchorcheck::anchors::{self, AnchorsError, AnchorsFile};
 use anchorcheck::fix;
+use anchorcheck::report::links::Links;
 use anchorcheck::report::{
-    Commit, Report, Verdict, audit, github, html, json, junit, markdown, sarif, text,
+    Commit, Report, Verdict, audit, github, html, json, junit, markdown, sarif, text, workflow,
 };
 use anchorcheck::source::{GitRepo, Snapshot};
+use anchorcheck::verify::cache::CacheKey;
 use anchorcheck::verify::progress::Progress;
 use anchorcheck::verify::{self, HistorySource, RevisionInfo, VerifyOptions};
+use anyhow::Context as _;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use cli::{
-    AuditArgs, Cli, ColorChoice, Command, DiffArgs, Exit, FixArgs, Format, OutputArgs, TargetArgs,
-    VerifyArgs,
+    AuditArgs, Cli, ColorChoice, Command, DiffArgs, Exit, ExplainArgs, ExplainFormat, FixArgs,
+    Format, InitArgs, OutputArgs, TargetArgs, VerifyArgs,
 };
 
 fn main() -> ExitCode {
@@ -36,11 +39,14 @@ fn main() -> ExitCode {
         Command::Fix(args) => run_fix(&args),
         Command::Diff(args) => run_diff(&args),
         Command::Audit(args) => run_audit(&args),
+        Command::Init(args) => run_init(&args),
+        Command::Explain(args) => run_explain(&args),
+        Command::Schema => print(anchorcheck::scaffold::SCHEMA).map(|()| Exit::Verified),
     };
     match exit {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprint_message(&format!("error: {e:#}"));
             ExitCode::from(Exit::Unusable as u8)
         }
     }
@@ -78,7 +84,7 @@ fn prepare(args: &TargetArgs) -> anyhow::Result<Option<Target>> {
     let (anchors, source) = match anchors::load(&anchors_path, &display) {
         Ok(loaded) => loaded,
         Err(e @ AnchorsError::Invalid { .. }) => {
-            eprintln!("{e}");
+            eprint_message(&e.to_string());
             return Ok(None);
         }
         Err(e) => return Err(e.into()),
@@ -140,6 +146,7 @@ fn run(
             .then(|| progress_bar(Arc::clone(&bar))),
         keep_excerpts,
         cache: args.cache.clone(),
+        cache_key: cache_key(),
         whole_files: args.whole_files,
         history_depth: args.history_depth,
     };
@@ -154,6 +161,13 @@ fn run(
         bar.finish_and_clear();
     }
     Ok(report?)
+}
+
+/// The secret that signs `--cache` files, from `ANCHORCHECK_CACHE_KEY` (unset or empty: none).
+fn cache_key() -> Option<CacheKey> {
+    std::env::var_os("ANCHORCHECK_CACHE_KEY")
+        .filter(|k| !k.is_empty())
+        .map(|k| CacheKey::new(k.into_encoded_bytes()))
 }
 
 /// Runs with more cited files than this get a progress bar (shorter ones finish before a bar
@@ -215,6 +229,38 @@ fn print(text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// True when output goes to a GitHub Actions log, whose runner executes workflow commands.
+fn in_github_actions() -> bool {
+    std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true")
+}
+
+/// Prints text for people. In a GitHub Actions log it is wrapped in `::stop-commands::` with a
+/// random token, so the repository text it quotes (titles, paths, Go comments) cannot issue
+/// workflow commands; should no random token be had, every command start is broken instead.
+fn print_for_people(text: &str) -> anyhow::Result<()> {
+    if !in_github_actions() {
+        return print(text);
+    }
+    let mut bytes = [0u8; 16];
+    match getrandom::fill(&mut bytes) {
+        Ok(()) => {
+            let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            print(&workflow::stop_commands(text, &token))
+        }
+        Err(_) => print(&workflow::neutralise(text)),
+    }
+}
+
+/// Prints a message on stderr; in a GitHub Actions log with every command start broken (the
+/// message may quote anchors.yaml, and stderr interleaves with stdout in the log).
+fn eprint_message(message: &str) {
+    if in_github_actions() {
+        eprintln!("{}", workflow::neutralise(message));
+    } else {
+        eprintln!("{message}");
+    }
+}
+
 fn run_verify(args: &VerifyArgs) -> anyhow::Result<Exit> {
     let Some(target) = prepare(&args.target)? else {
         return Ok(Exit::Unusable);
@@ -232,12 +278,51 @@ fn check(
 ) -> anyhow::Result<Exit> {
     let mut report = run(target, args, base, false)?;
     report.fix_command = fix_command(&report, args, base);
-    print(&render(&report, output.format, output.color))?;
+    report.links = links(target, output.link_base.as_deref());
+    for (format, path) in &output.outputs {
+        // Colour is for terminals; a file never gets it.
+        let text = render(&report, *format, ColorChoice::Never);
+        fix::write::write_atomically(path, text.as_bytes()).with_context(|| {
+            format!(
+                "cannot write the {} report to {}",
+                format!("{format:?}").to_lowercase(),
+                path.display()
+            )
+        })?;
+    }
+    let rendered = render(&report, output.format, output.color);
+    if output.format == Format::Text {
+        print_for_people(&rendered)?;
+    } else {
+        // Machine formats escape what could start a workflow command themselves, and may be
+        // redirected to a file that must stay valid JSON, SARIF, XML or Markdown.
+        print(&rendered)?;
+    }
     Ok(if report.passed(output.allow_drift) {
         Exit::Verified
     } else {
         Exit::Failed
     })
+}
+
+/// How the report links to cited code: `--link-base`, else a GitHub or GitLab `origin` remote
+/// (a host equal to `$GITHUB_SERVER_URL`'s counts as GitHub). None for `WORKTREE`: uncommitted
+/// line numbers belong to no commit a link could name.
+fn links(target: &Target, link_base: Option<&str>) -> Option<Links> {
+    if target.snapshot.is_worktree() {
+        return None;
+    }
+    let commit = target.snapshot.commit.as_deref()?;
+    if let Some(base) = link_base {
+        return Some(Links::from_base(base, commit));
+    }
+    let url = target.snapshot.git().remote_url("origin")?;
+    let server = std::env::var("GITHUB_SERVER_URL").ok();
+    let github_host = server
+        .as_deref()
+        .and_then(|s| s.split_once("://"))
+        .map(|(_, host)| host.trim_end_matches('/'));
+    Links::from_remote(&url, github_host, commit)
 }
 
 /// The exact `fix` invocation that rewrites the drift of `report`, when something drifted.
@@ -385,7 +470,7 @@ fn run_fix(args: &FixArgs) -> anyhow::Result<Exit> {
         let names: Vec<String> = plan.changes.iter().map(|c| display(&c.path)).collect();
         out.push_str(&format!("wrote {}\n", names.join(", ")));
     }
-    print(&out)?;
+    print_for_people(&out)?;
     Ok(if plan.left_alone.is_empty() {
         Exit::Verified
     } else {
@@ -397,7 +482,8 @@ fn run_audit(args: &AuditArgs) -> anyhow::Result<Exit> {
     let Some(target) = prepare(&args.target)? else {
         return Ok(Exit::Unusable);
     };
-    let report = run(&target, &args.target, None, true)?;
+    let mut report = run(&target, &args.target, None, true)?;
+    report.links = links(&target, args.link_base.as_deref());
     let resolved = match &target.snapshot.commit {
         Some(id) => target.snapshot.git().find_commit(id)?.map(|c| Commit {
             id: c.id,
@@ -411,7 +497,7 @@ fn run_audit(args: &AuditArgs) -> anyhow::Result<Exit> {
         Some(path) => {
             let page = html::render(&report, resolved.as_ref());
             fix::write::write_atomically(path, page.as_bytes())?;
-            print(&format!(
+            print_for_people(&format!(
                 "wrote {} ({})\n",
                 path.display(),
                 report.summary()
@@ -421,7 +507,7 @@ fn run_audit(args: &AuditArgs) -> anyhow::Result<Exit> {
             let style = audit::AuditStyle {
                 color: use_color(args.color),
             };
-            print(&audit::render(&report, resolved.as_ref(), style))?;
+            print_for_people(&audit::render(&report, resolved.as_ref(), style))?;
         }
     }
     // Like verify, so a nightly job can publish the page and still fail on bad evidence.
@@ -430,4 +516,93 @@ fn run_audit(args: &AuditArgs) -> anyhow::Result<Exit> {
     } else {
         Exit::Failed
     })
+}
+
+fn run_init(args: &InitArgs) -> anyhow::Result<Exit> {
+    use anchorcheck::scaffold::init::{InitError, InitRequest, plan};
+    let request = InitRequest {
+        pages: args.pages.clone(),
+        repo: args.repo.clone(),
+        rev: args.rev.clone(),
+        out: args.out.clone(),
+        append: args.append,
+    };
+    let plan = match plan(&request) {
+        Ok(plan) => plan,
+        Err(InitError::Anchors(e @ AnchorsError::Invalid { .. })) => {
+            eprintln!("{e}");
+            return Ok(Exit::Unusable);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let s = &plan.scaffold;
+    let written = plan.before.as_deref() != Some(plan.after.as_str());
+    if written {
+        plan.write()?;
+    }
+    let refs: usize = s.claims.iter().map(|c| c.refs.len()).sum();
+    let mut out = String::new();
+    for u in &s.unresolved {
+        out.push_str(&format!(
+            "not scaffolded: {}:{}:{}: {}: {}\n",
+            u.page, u.line, u.column, u.cited, u.reason
+        ));
+    }
+    for note in &plan.notes {
+        out.push_str(&format!("note: {note}\n"));
+    }
+    out.push_str(&format!(
+        "{} {}: {} claims, {refs} refs from {} citations ({} already covered, {} not scaffolded)\n",
+        if written {
+            "wrote"
+        } else {
+            "nothing to add to"
+        },
+        plan.out.display(),
+        s.claims.len(),
+        s.citations,
+        s.covered,
+        s.unresolved.len()
+    ));
+    if written {
+        out.push_str("review it, then run `anchorcheck verify`\n");
+    }
+    print(&out)?;
+    // Citations left out are the reviewer's to write by hand: the run says so with exit 1.
+    Ok(if s.unresolved.is_empty() {
+        Exit::Verified
+    } else {
+        Exit::Failed
+    })
+}
+
+fn run_explain(args: &ExplainArgs) -> anyhow::Result<Exit> {
+    use anchorcheck::report::explain::{Subject, render_json, render_text};
+    use anchorcheck::scaffold::{explain::explain, parse_location};
+    use anchorcheck::source::Files;
+    let location = parse_location(&args.location)?;
+    let snapshot = GitRepo::open(&args.repo)?.resolve(&args.rev)?;
+    let blob = snapshot
+        .read(&location.path)
+        .map_err(|problem| anyhow::anyhow!("{}: {problem}", location.path))?;
+    let file = anchorcheck::go::GoFile::parse(blob.bytes)?;
+    if location.lines.end().get() > file.line_count() {
+        anyhow::bail!(
+            "{}:{}: past the end of the file ({} lines)",
+            location.path,
+            location.lines,
+            file.line_count()
+        );
+    }
+    let explanation = explain(&file, location.lines);
+    let subject = Subject {
+        path: &location.path,
+        rev: &args.rev,
+        commit: snapshot.commit.as_deref(),
+    };
+    print(&match args.format {
+        ExplainFormat::Text => render_text(&explanation, &subject),
+        ExplainFormat::Json => render_json(&explanation, &subject),
+    })?;
+    Ok(Exit::Verified)
 }

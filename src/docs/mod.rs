@@ -1,6 +1,8 @@
 //! Code citations in Markdown docs pages: `path:START-END`, `path:LINE`, `path#LSTART-LEND` and
 //! GitHub blob links ending in `#L10-L20`, found with their exact byte spans.
 
+pub mod context;
+
 use std::ops::Range;
 use std::sync::OnceLock;
 
@@ -181,7 +183,8 @@ const NEAR_LINES: u32 = 5;
 /// A disagreement between a docs page and anchors.yaml.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DocsFinding {
-    /// The page as anchors.yaml names it.
+    /// The file it is about, from the repository root: the docs page, or the anchors file for a
+    /// ref that no page cites.
     pub page: String,
     /// 1-based position in the page, when the finding is about a citation.
     pub line: Option<u32>,
@@ -200,29 +203,42 @@ impl DocsFinding {
     }
 }
 
-/// Reads each docs page named in anchors.yaml (relative to the anchors file's directory).
+/// Reads each docs page named in anchors.yaml, beneath the anchors file's directory: no
+/// symbolic link in any component (a page that is a link would be replaced by `fix` while its
+/// target stayed stale), regular files only, at most [`crate::source::MAX_FILE_BYTES`].
 pub fn read_pages(
     anchors: &crate::anchors::AnchorsFile,
 ) -> Vec<(String, std::path::PathBuf, Result<String, String>)> {
     let base = anchors.path.parent().unwrap_or(std::path::Path::new("."));
+    let base = if base.as_os_str().is_empty() {
+        std::path::Path::new(".")
+    } else {
+        base
+    };
     anchors
         .docs
         .iter()
         .map(|page| {
             let full = base.join(&page.value);
-            let text = std::fs::read(&full)
-                .map_err(|e| e.to_string())
-                .and_then(|bytes| {
-                    String::from_utf8(bytes).map_err(|_| "not valid UTF-8".to_string())
-                });
+            let text = read_page(base, &page.value);
             (page.value.clone(), full, text)
         })
         .collect()
 }
 
+fn read_page(base: &std::path::Path, page: &str) -> Result<String, String> {
+    use crate::source::{FileProblem, MAX_FILE_BYTES, local};
+    let bytes = local::read_beneath(base, page, MAX_FILE_BYTES).map_err(|p| match p {
+        FileProblem::Missing => "no such file".to_string(),
+        other => other.to_string(),
+    })?;
+    String::from_utf8(bytes).map_err(|_| "not valid UTF-8".to_string())
+}
+
 /// Where a docs page cites a ref.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DocsLocation {
+    /// The page, from the repository root.
     pub page: String,
     /// 1-based line and column of the citation.
     pub line: u32,
@@ -243,11 +259,20 @@ pub struct CitedRef<'a> {
     pub claim: &'a str,
     pub path: &'a str,
     pub lines: LineRange,
+    /// Where the ref's `path` is written in the anchors file (1-based line and column), so a
+    /// ref no page cites is reported there.
+    pub line: u32,
+    pub column: u32,
 }
 
 /// Checks that every citation in the pages matches a ref and every ref is cited somewhere.
-/// `pages` holds each page's name and its text, or why it could not be read.
-pub fn check(pages: &[(String, Result<String, String>)], refs: &[CitedRef<'_>]) -> DocsCheck {
+/// `pages` holds each page's name and its text, or why it could not be read; `anchors` names
+/// the anchors file, where a ref that no page cites is reported.
+pub fn check(
+    pages: &[(String, Result<String, String>)],
+    refs: &[CitedRef<'_>],
+    anchors: &str,
+) -> DocsCheck {
     let mut findings = Vec::new();
     let mut cited_by: Vec<Vec<DocsLocation>> = vec![Vec::new(); refs.len()];
     for (page, text) in pages {
@@ -317,17 +342,17 @@ pub fn check(pages: &[(String, Result<String, String>)], refs: &[CitedRef<'_>]) 
     if readable {
         for (r, citations) in refs.iter().zip(&cited_by) {
             if citations.is_empty() {
+                let names: Vec<&str> = pages.iter().map(|(p, _)| p.as_str()).collect();
                 findings.push(DocsFinding {
-                    page: pages
-                        .iter()
-                        .map(|(p, _)| p.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    line: None,
-                    column: None,
+                    page: anchors.to_string(),
+                    line: Some(r.line),
+                    column: Some(r.column),
                     message: format!(
-                        "claim `{}` cites {}:{}, which no docs page mentions",
-                        r.claim, r.path, r.lines
+                        "claim `{}` cites {}:{}, which no docs page mentions ({})",
+                        r.claim,
+                        r.path,
+                        r.lines,
+                        names.join(", ")
                     ),
                 });
             }
@@ -404,22 +429,28 @@ mod tests {
     fn check_reports_stale_citations_and_uncited_refs() {
         let lines =
             |a, b| LineRange::new(LineNo::new(a).unwrap(), LineNo::new(b).unwrap()).unwrap();
+        let at = |line| (line, 9);
+        let cited = |claim, path, lines, (line, column)| CitedRef {
+            claim,
+            path,
+            lines,
+            line,
+            column,
+        };
         let refs = [
-            CitedRef {
-                claim: "mtls",
-                path: "x/src/saas/back/cmd/mtls_listener.go",
-                lines: lines(201, 248),
-            },
-            CitedRef {
-                claim: "guard",
-                path: "x/src/saas/back/src/main.go",
-                lines: lines(3183, 3192),
-            },
-            CitedRef {
-                claim: "hidden",
-                path: "x/hidden.go",
-                lines: lines(1, 2),
-            },
+            cited(
+                "mtls",
+                "x/src/saas/back/cmd/mtls_listener.go",
+                lines(201, 248),
+                at(5),
+            ),
+            cited(
+                "guard",
+                "x/src/saas/back/src/main.go",
+                lines(3183, 3192),
+                at(9),
+            ),
+            cited("hidden", "x/hidden.go", lines(1, 2), at(14)),
         ];
         let pages = vec![
             ("docs/security.md".to_string(), Ok(PAGE.to_string())),
@@ -428,7 +459,7 @@ mod tests {
                 Err("No such file or directory".to_string()),
             ),
         ];
-        let checked = check(&pages, &refs);
+        let checked = check(&pages, &refs, "secdocs/anchors.yaml");
         assert_eq!(checked.cited_by[0].len(), 1, "the mtls ref is cited once");
         assert_eq!(
             (checked.cited_by[0][0].line, checked.cited_by[0][0].column),
@@ -450,9 +481,10 @@ mod tests {
                 .iter()
                 .any(|f| f.starts_with("docs/gone.md:0: docs page cannot be read"))
         );
+        // A ref no page cites is reported where anchors.yaml writes it.
         assert!(findings.iter().any(|f| {
-            f.contains("claim `hidden` cites x/hidden.go:1-2, which no docs page mentions")
-        }));
+            f.starts_with("secdocs/anchors.yaml:14: claim `hidden` cites x/hidden.go:1-2, which no docs page mentions (docs/security.md, docs/gone.md)")
+        }), "{findings:#?}");
         assert!(findings.iter().any(|f| f.contains("claim `guard`")));
         assert!(
             !findings.iter().any(|f| f.contains("claim `mtls`")),
@@ -469,18 +501,22 @@ mod tests {
                 claim: "remote-mtls",
                 path: "server.go",
                 lines: lines(522, 529),
+                line: 6,
+                column: 15,
             },
             CitedRef {
                 claim: "localhost-default",
                 path: "server.go",
                 lines: lines(1287, 1287),
+                line: 12,
+                column: 15,
             },
         ];
         let pages = vec![(
             "docs/a.md".to_string(),
             Ok("Default: `server.go:1286`. Far: `server.go:900`.\n".to_string()),
         )];
-        let messages: Vec<String> = check(&pages, &refs)
+        let messages: Vec<String> = check(&pages, &refs, "anchors.yaml")
             .findings
             .into_iter()
             .map(|f| f.message)

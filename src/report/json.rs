@@ -14,13 +14,19 @@
 //!                        "matches": ["212-212"], "near_miss": null}]}]}],
 //!  "docs": [{"page": "docs/security.md", "line": 12, "column": 3, "message": "..."}],
 //!  "summary": {"claims": 1, "refs": 1, "verified": 1, "drifted": 0, "ambiguous": 0,
-//!              "broken": 0, "error": 0},
-//!  "fix_command": null}
+//!              "broken": 0, "error": 0, "unchecked": 0},
+//!  "fix_command": null, "refs_without_at": 0}
 //! ```
 //!
-//! `relocated` is `{path, lines, how, detail}` (how: history, symbol or search; detail: null,
-//! or more about how, such as "moved to another file in 4e1c9a2" when history followed code
-//! into a file git did not pair as a rename) when the verdict is drifted and null otherwise; `candidates` lists the `{path, lines}` places of an ambiguous ref,
+//! A claim's `verdict` is its worst ref's, or `unchecked` for a claim without refs (a `planned`
+//! or `retired` one): nothing was checked for it, and `summary.unchecked` counts such claims
+//! apart from `verified`. (`unchecked` and `summary.unchecked` were added within schema 1: new
+//! values and fields are additive, so readers that ignore what they do not know keep working.)
+//! Paths (`path`, `page`) are relative to the repository root, whatever directory anchors.yaml
+//! is in. `relocated` is `{path, lines, how, detail}` (how: history, symbol or search; detail:
+//! null, or more about how, such as "moved to another file in 4e1c9a2" when history followed
+//! code into a file git did not pair as a rename) when the verdict is drifted and null
+//! otherwise; `candidates` lists the `{path, lines}` places of an ambiguous ref,
 //! best first. `culprit` is `{kind, commit, short, date, subject}` for a broken or drifted ref
 //! with history: kind `broke` names the first commit after `at` at which the ref stopped
 //! verifying at its mapped place, `moved` the first that moved its lines. `history_from` is the
@@ -29,7 +35,9 @@
 //! else worth saying, such as "history unavailable: commit X is not in this repository".
 //! `touched` (from `diff`) says how the change touched the cited lines even when they still
 //! verify; `cited_by` lists where the `docs` pages cite the ref; `fix_command` is the exact
-//! `anchorcheck fix` invocation that rewrites the drift, or null when nothing drifted.
+//! `anchorcheck fix` invocation that rewrites the drift, or null when nothing drifted;
+//! `refs_without_at` counts the refs checked without `at` (0 under `diff` and at `WORKTREE`),
+//! which `fix` would pin to the verified commit.
 
 use serde::Serialize;
 
@@ -50,6 +58,7 @@ struct JsonReport<'a> {
     docs: Vec<JsonDocsFinding<'a>>,
     summary: JsonSummary,
     fix_command: Option<&'a str>,
+    refs_without_at: usize,
 }
 
 #[derive(Serialize)]
@@ -135,6 +144,7 @@ struct JsonSummary {
     ambiguous: usize,
     broken: usize,
     error: usize,
+    unchecked: usize,
 }
 
 /// Matches are written as ranges even for one line (`212-212`), so scripts can split on `-`.
@@ -238,13 +248,16 @@ pub fn render(report: &Report) -> String {
             ambiguous: summary.ambiguous,
             broken: summary.broken,
             error: summary.error,
+            unchecked: summary.unchecked,
         },
         fix_command: report.fix_command.as_deref(),
+        refs_without_at: report.refs_without_at,
     };
     let mut out = serde_json::to_string_pretty(&json).unwrap_or_else(|e| {
         // Serializing plain strings and numbers cannot fail; keep the contract even so.
         format!("{{\"schema\": {SCHEMA}, \"error\": \"{e}\"}}")
     });
     out.push('\n');
-    out
+    // `#` only occurs inside strings, where `\u0023` means the same: no line is a `##[` command.
+    super::workflow::escape_commands(&out, "\\u0023", "\\u003a")
 }

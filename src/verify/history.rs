@@ -302,8 +302,21 @@ pub fn map_through_history(
     let groups: Vec<(&str, Vec<usize>)> = by_at.into_iter().collect();
     let walked: Vec<Vec<(usize, HistoryOutcome)>> = groups
         .par_iter()
-        .map(|(at, members)| walk_from(git, target, target_commit, tracked, at, members))
-        .collect::<Result<_, _>>()?;
+        .map(|(at, members)| {
+            // A commit, tree or blob missing between `at` and the revision (a partial or
+            // shallow clone) leaves the refs of that `at` without history, not the run without
+            // a report.
+            walk_from(git, target, target_commit, tracked, at, members).unwrap_or_else(|e| {
+                let message = format!(
+                    "history unavailable: {e} (following it from {at}; a partial or shallow clone?)"
+                );
+                members
+                    .iter()
+                    .map(|&i| (i, HistoryOutcome::Unavailable(message.clone())))
+                    .collect()
+            })
+        })
+        .collect();
     let mut outcomes: Vec<Option<HistoryOutcome>> = vec![None; tracked.len()];
     for (i, outcome) in walked.into_iter().flatten() {
         outcomes[i] = Some(outcome);

@@ -26,7 +26,7 @@ use crate::report::{
     Verdict,
 };
 use crate::source::history::{CommitInfo, Endpoint};
-use crate::source::{FileBlob, Files, GitRepo, SourceError};
+use crate::source::{FileBlob, Files, GitRepo, SourceError, location};
 use history::{HistoryOutcome, Mapping, Tracked};
 use relocate::{Candidate, OldDeclaration};
 
@@ -50,6 +50,8 @@ pub struct VerifyOptions {
     pub keep_excerpts: bool,
     /// Where to keep results by blob id between runs (`--cache DIR`); off when `None`.
     pub cache: Option<std::path::PathBuf>,
+    /// Signs cache files, and makes unsigned or foreign-signed ones ignored.
+    pub cache_key: Option<cache::CacheKey>,
     /// Parse every cited file whole, never partially (for differential tests).
     pub whole_files: bool,
     /// For a ref without `at` that does not hold at its cited place: how many commits before
@@ -65,6 +67,7 @@ impl Default for VerifyOptions {
             progress: None,
             keep_excerpts: false,
             cache: None,
+            cache_key: None,
             whole_files: false,
             history_depth: DEFAULT_HISTORY_DEPTH,
         }
@@ -200,7 +203,17 @@ pub fn verify(
             claims: claims.len(),
         });
     }
-    let cache = options.cache.as_ref().map(cache::ResultCache::new);
+    // `diff` follows every ref from its base, and `fix` writes no `at` at the working tree.
+    let at_a_commit = history.is_some_and(|h| matches!(h.target, Endpoint::Commit(_)));
+    let refs_without_at = if options.base.is_none() && at_a_commit {
+        jobs.iter().filter(|job| job.r.at.is_none()).count()
+    } else {
+        0
+    };
+    let cache = options
+        .cache
+        .as_ref()
+        .map(|dir| cache::ResultCache::new(dir, options.cache_key.clone()));
     // Whole reports kept for this commit answer their refs before any history is walked.
     let at_commit = match (&cache, history) {
         (Some(cache), Some(source))
@@ -297,7 +310,8 @@ pub fn verify(
                 .iter()
                 .map(|r| r.verdict)
                 .max()
-                .unwrap_or(Verdict::Verified);
+                // A claim without refs (planned or retired) had nothing checked.
+                .unwrap_or(Verdict::Unchecked);
             ClaimReport {
                 id: claim.id.value.clone(),
                 title: claim.title.clone(),
@@ -324,6 +338,8 @@ pub fn verify(
         claims,
         docs,
         fix_command: None,
+        refs_without_at,
+        links: None,
     })
 }
 
@@ -388,10 +404,29 @@ fn ref_offsets(anchors: &AnchorsFile) -> HashMap<&str, usize> {
 }
 
 fn check_docs(anchors: &AnchorsFile) -> docs::DocsCheck {
+    // Findings name files from the root of the repository holding anchors.yaml, whatever
+    // directory it is in, so CI can place them; outside any work tree, as anchors.yaml names them.
+    let base = anchors.path.parent().unwrap_or(std::path::Path::new("."));
+    let root = location::worktree_root(if base.as_os_str().is_empty() {
+        std::path::Path::new(".")
+    } else {
+        base
+    });
+    let from_root = |full: &std::path::Path, written: &str| -> String {
+        root.as_deref()
+            .and_then(|root| location::relative_to(root, full))
+            .unwrap_or_else(|| written.to_string())
+    };
     let pages: Vec<(String, Result<String, String>)> = docs::read_pages(anchors)
         .into_iter()
-        .map(|(name, _, text)| (name, text))
+        .map(|(name, full, text)| (from_root(&full, &name), text))
         .collect();
+    let anchors_name = anchors
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "anchors.yaml".to_string());
+    let anchors_name = from_root(&anchors.path, &anchors_name);
     let refs: Vec<docs::CitedRef<'_>> = anchors
         .claims
         .iter()
@@ -400,10 +435,12 @@ fn check_docs(anchors: &AnchorsFile) -> docs::DocsCheck {
                 claim: &c.id.value,
                 path: &r.path.value,
                 lines: r.lines.value,
+                line: r.path.position.line,
+                column: r.path.position.column,
             })
         })
         .collect();
-    docs::check(&pages, &refs)
+    docs::check(&pages, &refs, &anchors_name)
 }
 
 /// Maps every ref with `at` (or a diff base) through history; without a git repository they
@@ -487,6 +524,9 @@ struct Sources<'a> {
     files: &'a dyn Files,
     history: Option<&'a HistorySource<'a>>,
     parses: ParseCache,
+    /// Relocation search work the group's refs may still do (their refs run in anchors.yaml
+    /// order, so which ref finds it spent is the same on every run).
+    search_left: std::cell::Cell<u64>,
 }
 
 /// Whole-file parses by blob id; kept only when the group has more than one ref to share them.
@@ -688,6 +728,24 @@ fn verify_job(
         found = symbol_in_package(r, src, path, cited, &old);
     }
     if found.is_empty() {
+        let work = relocate::search_work(r, file);
+        let left = src.search_left.get();
+        if work > relocate::SEARCH_WORK_LIMIT || work > left {
+            report.error = Some(format!(
+                "the evidence is not at {path}:{} and searching the file's {} top-level declarations for it would exceed the relocation budget ({work} of {} steps{}); cite it again, or add `symbol`",
+                checkable.unwrap_or(cited),
+                file.root().child_count(),
+                relocate::SEARCH_WORK_LIMIT.min(left),
+                if left < relocate::SEARCH_WORK_LIMIT {
+                    " left for this file"
+                } else {
+                    ""
+                }
+            ));
+            report.verdict = Verdict::Error;
+            return report;
+        }
+        src.search_left.set(left - work);
         found = in_file(relocate::search_candidates(
             r, file, failed, cited, &old.text,
         ));
