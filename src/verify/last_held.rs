@@ -41,7 +41,20 @@ pub(super) fn find(
         by_path.entry(r.path.value.as_str()).or_default().push(i);
     }
     let paths: Vec<String> = by_path.keys().map(|p| p.to_string()).collect();
-    let history = source.git.path_versions(from, &paths, depth)?;
+    let history = match source.git.path_versions(from, &paths, depth) {
+        Ok(history) => history,
+        // An object missing from a partial or shallow clone: no history, and a note saying so.
+        Err(e) => {
+            let note = format!("history unavailable: {e} (looking for where it last held)");
+            return Ok(refs
+                .iter()
+                .map(|_| LastHeld {
+                    at: None,
+                    note: note.clone(),
+                })
+                .collect());
+        }
+    };
     // The verified commit's own version is the one that just failed; with the working tree,
     // HEAD's version may still hold.
     let skip = usize::from(matches!(source.target, Endpoint::Commit(_)));

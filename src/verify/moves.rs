@@ -71,12 +71,11 @@ pub(super) fn follow(
         if pending.is_empty() {
             break;
         }
+        // An object missing from a partial clone leaves that ref's move unfound, not the run
+        // without a report.
         let found: Vec<Found> = pending
             .par_iter()
-            .map(|(j, r, losses)| finder.first_move(*j, r, losses, &from[j]))
-            .collect::<Result<Vec<Option<Found>>, SourceError>>()?
-            .into_iter()
-            .flatten()
+            .filter_map(|(j, r, losses)| finder.first_move(*j, r, losses, &from[j]).ok()?)
             .collect();
         if found.is_empty() {
             break;
