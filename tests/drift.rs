@@ -343,3 +343,31 @@ fn file_renamed_after_its_cited_lines_were_deleted_is_still_followed() {
     );
     assert_eq!(r["relocated"]["lines"], "6-8");
 }
+
+#[test]
+fn a_broken_ref_in_a_renamed_file_shows_its_lines_under_the_new_name() {
+    let mut repo = TestRepo::new();
+    let guard = "package agent\n\nimport \"errors\"\n\nfunc check(mtls bool) error {\n\tif !mtls {\n\t\treturn errors.New(\"mtls required\")\n\t}\n\treturn nil\n}\n";
+    repo.write("pkg/agent/a.go", guard);
+    let at = repo.commit_all("add the guard");
+    std::fs::remove_file(repo.path().join("pkg/agent/a.go")).unwrap();
+    repo.write(
+        "pkg/agent/guard.go",
+        guard.replace(
+            "\t\treturn errors.New(\"mtls required\")\n",
+            "\t\t_ = errors.New(\"mtls required\")\n",
+        ),
+    );
+    repo.commit_all("rename a.go, and let it through");
+    repo.write(
+        "anchors.yaml",
+        format!("version: 1\nclaims:\n  - id: guard\n    status: required\n    refs:\n      - path: pkg/agent/a.go\n        lines: 6-8\n        at: {at}\n        expect: [{{ fail_closed: {{ when: mtls }} }}]\n"),
+    );
+    let text = anchorcheck(repo.path()).arg("verify").output().unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains("guard: pkg/agent/a.go:6-8 is broken"),
+        "{text}"
+    );
+    assert!(text.contains("--> pkg/agent/guard.go:6:"), "{text}");
+}

@@ -140,10 +140,13 @@ pub fn render_ref(claim_id: &str, r: &RefReport, style: TextStyle) -> String {
     if let Some(excerpt) = &r.excerpt {
         let source = excerpt.lines.join("\n");
         let line_offsets = line_offsets(&excerpt.lines);
+        // The lines are those checked: where history mapped the citation (another file after
+        // a rename or move), else the cited ones.
+        let shown = r.checked.as_ref().map_or(&r.path, |c| &c.path);
         let mut snippet = Snippet::source(source)
             .line_start(excerpt.first_line.get() as usize)
             .fold(excerpt.lines.len() > UNFOLDED_LINES)
-            .path(r.path.clone());
+            .path(shown.clone());
         let mut annotated = false;
         for e in r.expectations.iter().filter(|e| !e.ok) {
             let label = format!("{}: {}", e.kind, e.message);
