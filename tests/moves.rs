@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{TestRepo, anchorcheck, verify_json};
+use common::{TestRepo, anchorcheck, testdata, verify_json};
 
 const HEADER: &str = "package server\n\nimport (\n\t\"errors\"\n\t\"net/http\"\n)\n\n";
 
@@ -236,4 +236,30 @@ fn an_exact_copy_that_was_always_there_is_not_a_move() {
     let r = the_ref(&report);
     assert_eq!(r["verdict"], "broken", "{r:#}");
     assert_eq!(r["culprit"]["commit"], dropped.to_string());
+}
+
+#[test]
+fn grpc_go_moving_its_buffer_pools_to_internal_is_followed() {
+    // grpc-go b6f89f749 (testdata/history/grpc-buffer-pool/ORIGIN.md): the old file's cited
+    // lines are rewritten into other code, not deleted, and git pairs no rename.
+    let mut repo = TestRepo::new();
+    repo.replace_tree(&testdata("history/grpc-buffer-pool/rev1"), "");
+    let at = repo.commit_all("mem: Add faster tiered buffer pool");
+    repo.replace_tree(&testdata("history/grpc-buffer-pool/rev2"), "");
+    let moved = repo.commit_all("mem: Move buffer pool implementations to internal (#8910)");
+    repo.write(
+        "anchors.yaml",
+        format!(
+            "version: 1\nclaims:\n  - id: pool-get-clears\n    status: required\n    refs:\n      - path: mem/buffer_pool.go\n        lines: 266-276\n        at: {at}\n        expect:\n          - call: clear\n"
+        ),
+    );
+    let (_, report) = verify_json(repo.path(), &[]);
+    let r = the_ref(&report);
+    assert_eq!(r["verdict"], "drifted", "{r:#}");
+    assert_eq!(r["relocated"]["path"], "internal/mem/mem.go");
+    assert_eq!(r["relocated"]["lines"], "208-218");
+    assert_eq!(
+        r["relocated"]["detail"],
+        format!("moved to another file in {}", &moved.to_string()[..7])
+    );
 }
