@@ -42,11 +42,17 @@ fn page(v1: git2::Oid) -> String {
     )
 }
 
+/// The tagged repository with anchors.yaml (`extra` top-level lines) and the docs page.
+fn documented_repo(extra: &str) -> (TestRepo, git2::Oid, git2::Oid) {
+    let (repo, v1, v2) = tagged_repo();
+    repo.write("anchors.yaml", anchors(extra));
+    repo.write("docs/page.md", page(v1));
+    (repo, v1, v2)
+}
+
 #[test]
 fn fix_pins_links_pinned_to_a_tag_or_commit_to_the_verified_commit() {
-    let (repo, v1, v2) = tagged_repo();
-    repo.write("anchors.yaml", anchors(""));
-    repo.write("docs/page.md", page(v1));
+    let (repo, _, v2) = documented_repo("");
     anchorcheck(repo.path()).arg("fix").assert().code(0);
     let fixed = std::fs::read_to_string(repo.path().join("docs/page.md")).unwrap();
     let expected = format!(
@@ -59,9 +65,7 @@ fn fix_pins_links_pinned_to_a_tag_or_commit_to_the_verified_commit() {
 
 #[test]
 fn keep_pinned_leaves_pinned_links_alone_and_lists_them() {
-    let (repo, v1, _) = tagged_repo();
-    repo.write("anchors.yaml", anchors(""));
-    repo.write("docs/page.md", page(v1));
+    let (repo, v1, _) = documented_repo("");
     anchorcheck(repo.path())
         .args(["fix", "--keep-pinned"])
         .assert()
@@ -104,12 +108,7 @@ fn a_renamed_file_in_a_pinned_link_gets_its_new_path_and_the_commit_together() {
 
 #[test]
 fn fix_at_another_revision_updates_a_pinned_rev_in_the_same_write() {
-    let (repo, v1, _) = tagged_repo();
-    repo.write(
-        "anchors.yaml",
-        anchors("rev: v1.0.0   # the release the page documents\n"),
-    );
-    repo.write("docs/page.md", page(v1));
+    let (repo, _, _) = documented_repo("rev: v1.0.0   # the release the page documents\n");
     // Pinned at v1.0.0, everything verifies.
     let (code, _) = verify_json(repo.path(), &[]);
     assert_eq!(code, 0);
@@ -131,9 +130,7 @@ fn fix_at_another_revision_updates_a_pinned_rev_in_the_same_write() {
 
 #[test]
 fn fix_at_a_moving_revision_pins_rev_to_its_commit() {
-    let (repo, v1, v2) = tagged_repo();
-    repo.write("anchors.yaml", anchors("rev: v1.0.0\n"));
-    repo.write("docs/page.md", page(v1));
+    let (repo, _, v2) = documented_repo("rev: v1.0.0\n");
     anchorcheck(repo.path())
         .args(["fix", "--rev", "HEAD"])
         .assert()

@@ -17,6 +17,16 @@ fn anchors(path: &str, lines: &str) -> String {
     )
 }
 
+/// Runs `fix`, checks its exit code and that it says `says`, and returns anchors.yaml after.
+fn fix(repo: &TestRepo, code: i32, says: &str) -> String {
+    anchorcheck(repo.path())
+        .arg("fix")
+        .assert()
+        .code(code)
+        .stdout(contains(says));
+    std::fs::read_to_string(repo.path().join("anchors.yaml")).unwrap()
+}
+
 fn the_ref(report: &serde_json::Value) -> &serde_json::Value {
     &report["claims"][0]["refs"][0]
 }
@@ -58,14 +68,11 @@ fn a_renamed_file_is_followed_from_the_last_commit_the_ref_held() {
     assert_eq!(r["culprit"]["commit"], moved.to_string());
 
     // fix rewrites the ref and stamps the verified commit; then it verifies.
-    anchorcheck(repo.path())
-        .arg("fix")
-        .assert()
-        .code(0)
-        .stdout(contains(
-            "fixed mtls-guard: pkg/auth/server.go:12-14 -> internal/auth/server.go:14-16",
-        ));
-    let fixed = std::fs::read_to_string(repo.path().join("anchors.yaml")).unwrap();
+    let fixed = fix(
+        &repo,
+        0,
+        "fixed mtls-guard: pkg/auth/server.go:12-14 -> internal/auth/server.go:14-16",
+    );
     assert!(fixed.contains(&format!("at: {moved}")), "{fixed}");
     let (code, report) = verify_json(repo.path(), &[]);
     assert_eq!(code, 0, "{report:#}");
@@ -109,14 +116,11 @@ fn a_deleted_function_is_broken_since_the_commit_that_dropped_it() {
 
     // fix leaves the broken ref alone but writes the `at` history was followed from, so the
     // next run follows it without looking.
-    anchorcheck(repo.path())
-        .arg("fix")
-        .assert()
-        .code(1)
-        .stdout(contains(
-            "left alone mtls-guard: pkg/auth/server.go:12-14 is broken",
-        ));
-    let fixed = std::fs::read_to_string(repo.path().join("anchors.yaml")).unwrap();
+    let fixed = fix(
+        &repo,
+        1,
+        "left alone mtls-guard: pkg/auth/server.go:12-14 is broken",
+    );
     assert!(fixed.contains(&format!("        at: {held}\n")), "{fixed}");
     let (_, report) = verify_json(repo.path(), &[]);
     let r = the_ref(&report);

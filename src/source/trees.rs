@@ -2,7 +2,9 @@
 //! and a directory whose id is the same on both sides is skipped whole. This is how `git log --
 //! PATH` stays fast on a large repository, where most commits touch none of the cited files.
 
-use git2::{Oid, Repository, Tree};
+use std::cmp::Ordering;
+
+use git2::{Oid, Repository, Tree, TreeEntry};
 
 /// The mode git gives directories in a tree.
 const DIRECTORY: i32 = 0o040000;
@@ -144,17 +146,23 @@ pub fn changed_files(
     Ok(out)
 }
 
-type Entry = (String, Oid, i32);
-
-fn entries(tree: Option<&Tree<'_>>) -> Vec<Entry> {
-    tree.map(|t| {
-        t.iter()
-            .filter_map(|e| Some((e.name().ok()?.to_string(), e.id(), e.filemode())))
-            .collect()
+/// The order of entries in a git tree: by name, a directory's name compared as if it ended
+/// in `/`.
+fn tree_order(a: &TreeEntry<'_>, b: &TreeEntry<'_>) -> Ordering {
+    let (x, y) = (a.name_bytes(), b.name_bytes());
+    let common = x.len().min(y.len());
+    x[..common].cmp(&y[..common]).then_with(|| {
+        let next = |name: &[u8], entry: &TreeEntry<'_>| match name.get(common) {
+            Some(&c) => c,
+            None if entry.filemode() == DIRECTORY => b'/',
+            None => 0,
+        };
+        next(x, a).cmp(&next(y, b))
     })
-    .unwrap_or_default()
 }
 
+/// Compares two versions of a directory (`None`: absent) entry by entry, in tree order, and
+/// goes down only into subdirectories whose ids differ.
 fn compare(
     repo: &Repository,
     old: Option<&Tree<'_>>,
@@ -162,29 +170,50 @@ fn compare(
     prefix: &str,
     out: &mut Vec<ChangedFile>,
 ) -> Result<(), git2::Error> {
-    let old_entries = entries(old);
-    let new_entries = entries(new);
-    let find = |list: &[Entry], name: &str| list.iter().find(|e| e.0 == name).cloned();
-    let mut names: Vec<&str> = old_entries
-        .iter()
-        .chain(&new_entries)
-        .map(|e| e.0.as_str())
-        .collect();
-    names.sort_unstable();
-    names.dedup();
-    for name in names {
-        let (before, after) = (find(&old_entries, name), find(&new_entries, name));
-        if before.as_ref().map(|e| (e.1, e.2)) == after.as_ref().map(|e| (e.1, e.2)) {
+    let (mut i, mut j) = (0, 0);
+    loop {
+        let before = old.and_then(|t| t.get(i));
+        let after = new.and_then(|t| t.get(j));
+        let order = match (&before, &after) {
+            (None, None) => break,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(a), Some(b)) => tree_order(a, b),
+        };
+        let (before, after) = match order {
+            Ordering::Less => {
+                i += 1;
+                (before, None)
+            }
+            Ordering::Greater => {
+                j += 1;
+                (None, after)
+            }
+            Ordering::Equal => {
+                i += 1;
+                j += 1;
+                (before, after)
+            }
+        };
+        let state = |e: &Option<TreeEntry<'_>>| e.as_ref().map(|e| (e.id(), e.filemode()));
+        if state(&before) == state(&after) {
             continue;
         }
+        let Some(name) = before
+            .as_ref()
+            .or(after.as_ref())
+            .and_then(|e| e.name().ok())
+        else {
+            continue;
+        };
         let path = if prefix.is_empty() {
             name.to_string()
         } else {
             format!("{prefix}/{name}")
         };
-        let dir = |e: &Option<Entry>| -> Result<Option<Tree<'_>>, git2::Error> {
+        let dir = |e: &Option<TreeEntry<'_>>| -> Result<Option<Tree<'_>>, git2::Error> {
             match e {
-                Some((_, id, DIRECTORY)) => repo.find_tree(*id).map(Some),
+                Some(e) if e.filemode() == DIRECTORY => repo.find_tree(e.id()).map(Some),
                 _ => Ok(None),
             }
         };
@@ -192,8 +221,10 @@ fn compare(
         if old_dir.is_some() || new_dir.is_some() {
             compare(repo, old_dir.as_ref(), new_dir.as_ref(), &path, out)?;
         }
-        let file = |e: Option<Entry>| e.filter(|e| is_file(e.2)).map(|e| e.1);
-        let (old_file, new_file) = (file(before), file(after));
+        let file = |e: &Option<TreeEntry<'_>>| {
+            e.as_ref().filter(|e| is_file(e.filemode())).map(|e| e.id())
+        };
+        let (old_file, new_file) = (file(&before), file(&after));
         if old_file.is_some() || new_file.is_some() {
             out.push(ChangedFile {
                 path,
@@ -208,4 +239,91 @@ fn compare(
 /// Regular files, executables and symlinks: not directories, not submodules (commits).
 fn is_file(mode: i32) -> bool {
     mode != DIRECTORY && mode != SUBMODULE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tree of `files` (path, content) written into `repo`.
+    fn tree(repo: &Repository, files: &[(&str, &str)]) -> Oid {
+        let mut index = git2::Index::new().unwrap();
+        for (path, content) in files {
+            let id = repo.blob(content.as_bytes()).unwrap();
+            let entry = git2::IndexEntry {
+                ctime: git2::IndexTime::new(0, 0),
+                mtime: git2::IndexTime::new(0, 0),
+                dev: 0,
+                ino: 0,
+                mode: 0o100644,
+                uid: 0,
+                gid: 0,
+                file_size: content.len() as u32,
+                id,
+                flags: 0,
+                flags_extended: 0,
+                path: path.as_bytes().to_vec(),
+            };
+            index.add(&entry).unwrap();
+        }
+        index.write_tree_to(repo).unwrap()
+    }
+
+    #[test]
+    fn changed_files_pairs_entries_in_tree_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        // `a.go` sorts before the directory `a` (as `a/`), `a-b.go` before both.
+        let old = tree(
+            &repo,
+            &[
+                ("a-b.go", "1"),
+                ("a.go", "1"),
+                ("a/x.go", "1"),
+                ("b/y.go", "1"),
+                ("c.go", "1"),
+            ],
+        );
+        let new = tree(
+            &repo,
+            &[
+                ("a-b.go", "1"),
+                ("a.go", "2"),
+                ("a/x.go", "1"),
+                ("a/z.go", "1"),
+                ("c.go", "1"),
+            ],
+        );
+        let changed: Vec<(String, bool, bool)> = changed_files(&repo, old, new)
+            .unwrap()
+            .into_iter()
+            .map(|f| (f.path, f.old.is_some(), f.new.is_some()))
+            .collect();
+        assert_eq!(
+            changed,
+            [
+                ("a.go".to_string(), true, true),
+                ("a/z.go".to_string(), false, true),
+                ("b/y.go".to_string(), true, false),
+            ]
+        );
+    }
+
+    #[test]
+    fn scan_reports_only_the_trees_where_a_path_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let trees = [
+            tree(&repo, &[("p/a.go", "1"), ("q/b.go", "1")]),
+            tree(&repo, &[("p/a.go", "1"), ("q/b.go", "2")]),
+            tree(&repo, &[("p/a.go", "2"), ("q/b.go", "2")]),
+            tree(&repo, &[("q/b.go", "2")]),
+        ];
+        let changes = scan(&repo, trees, &["p/a.go".to_string()]).unwrap();
+        let at: Vec<(usize, bool)> = changes[0]
+            .iter()
+            .map(|(i, id)| (*i, id.is_some()))
+            .collect();
+        assert_eq!(at, [(0, true), (2, true), (3, false)]);
+    }
 }
