@@ -642,42 +642,30 @@ mod tests {
 
     #[test]
     fn edited_ends_keep_only_the_lines_that_replace_cited_ones() {
-        // Lines 8-11 replaced by 6 lines at 8: two of them were cited (10, 11), so the range
-        // starts at the last two of the six, not at the hunk's start.
-        assert_eq!(
-            map_range(range(10, 20), &[hunk(8, 4, 8, 6)]),
-            Some(range(12, 22))
-        );
-        // Lines 19-24 replaced by 2 lines at 19: the two cited ones (19, 20) become those two.
-        assert_eq!(
-            map_range(range(10, 20), &[hunk(19, 6, 19, 2)]),
-            Some(range(10, 20))
-        );
-        // Lines 19-24 replaced by 12 lines: still two of them, not twelve.
-        assert_eq!(
-            map_range(range(10, 20), &[hunk(19, 6, 19, 12)]),
-            Some(range(10, 20))
-        );
-        // The last cited line rewritten together with code added after it: one line.
-        assert_eq!(
-            map_range(range(10, 20), &[hunk(20, 1, 20, 12)]),
-            Some(range(10, 20))
-        );
-        // The first one rewritten with code added before it: the last of the new lines.
-        assert_eq!(
-            map_range(range(10, 20), &[hunk(10, 1, 10, 5)]),
-            Some(range(14, 24))
-        );
-        // A line inside rewritten as three: all three are the range's.
-        assert_eq!(
-            map_range(range(10, 20), &[hunk(15, 1, 15, 3)]),
-            Some(range(10, 22))
-        );
-        // The whole range rewritten: all the new lines.
-        assert_eq!(
-            map_range(range(10, 12), &[hunk(10, 3, 10, 5)]),
-            Some(range(10, 14))
-        );
+        let cases = [
+            // Lines 8-11 replaced by 6 lines at 8: two of them were cited (10, 11), so the
+            // range starts at the last two of the six, not at the hunk's start.
+            (range(10, 20), hunk(8, 4, 8, 6), range(12, 22)),
+            // Lines 19-24 replaced by 2 lines at 19: the two cited ones become those two.
+            (range(10, 20), hunk(19, 6, 19, 2), range(10, 20)),
+            // Lines 19-24 replaced by 12 lines: still two of them, not twelve.
+            (range(10, 20), hunk(19, 6, 19, 12), range(10, 20)),
+            // The last cited line rewritten together with code added after it: one line.
+            (range(10, 20), hunk(20, 1, 20, 12), range(10, 20)),
+            // The first one rewritten with code added before it: the last of the new lines.
+            (range(10, 20), hunk(10, 1, 10, 5), range(14, 24)),
+            // A line inside rewritten as three: all three are the range's.
+            (range(10, 20), hunk(15, 1, 15, 3), range(10, 22)),
+            // The whole range rewritten: all the new lines.
+            (range(10, 12), hunk(10, 3, 10, 5), range(10, 14)),
+        ];
+        for (cited, h, mapped) in cases {
+            assert_eq!(
+                map_range(cited, std::slice::from_ref(&h)),
+                Some(mapped),
+                "{cited} through {h:?}"
+            );
+        }
     }
 
     #[test]
