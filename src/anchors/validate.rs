@@ -26,12 +26,24 @@ const CLAIM_KEYS: &[&str] = &["id", "title", "status", "owner", "refs"];
 const REF_KEYS: &[&str] = &["path", "lines", "at", "symbol", "expect"];
 const CALL_KEYS: &[&str] = &["name", "args"];
 const ROUTES_KEYS: &[&str] = &["paths", "on", "methods", "exactly"];
-const FAIL_CLOSED_KEYS: &[&str] = &["when"];
+const FAIL_CLOSED_KEYS: &[&str] = &["when", "sinks"];
 const TLS_KEYS: &[&str] = &["client_auth", "min_version"];
 const QUERY_KEYS: &[&str] = &["pattern", "min", "max"];
 const HTTP_METHODS: &[&str] = &[
     "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "CONNECT", "OPTIONS", "TRACE",
 ];
+
+/// A Go identifier.
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// A dotted call name: `fatal`, `s.die`, `log.Fatal`.
+fn is_callee_name(s: &str) -> bool {
+    s.split('.').all(is_identifier)
+}
 
 /// Validates a parsed document; `Err` holds every problem found, in file order.
 pub fn validate(root: &Node, source: &str, path: &Path) -> Result<AnchorsFile, Vec<Problem>> {
@@ -581,12 +593,7 @@ impl<'s> Validator<'s> {
         match kind.as_str() {
             "call" => self.call(value).map(Expectation::Call),
             "routes" => self.routes(value).map(Expectation::Routes),
-            "fail_closed" => {
-                let fields = self.mapping(value, "`fail_closed`", FAIL_CLOSED_KEYS)?;
-                let when = self.require(&fields, "when", "`fail_closed`")?;
-                let when = self.regex(when, "when")?;
-                Some(Expectation::FailClosed(FailClosedSpec { when }))
-            }
+            "fail_closed" => self.fail_closed(value).map(Expectation::FailClosed),
             "tls" => self.tls(value).map(Expectation::Tls),
             "string" => self
                 .text(value, "string")
@@ -677,6 +684,33 @@ impl<'s> Validator<'s> {
             glob,
             args,
         })
+    }
+
+    fn fail_closed(&mut self, node: &Node) -> Option<FailClosedSpec> {
+        let fields = self.mapping(node, "`fail_closed`", FAIL_CLOSED_KEYS)?;
+        let when = self.require(&fields, "when", "`fail_closed`");
+        let when = when.and_then(|w| self.regex(w, "when"));
+        let mut sinks = Vec::new();
+        let mut ok = true;
+        if let Some(items) = fields.get("sinks").and_then(|n| self.sequence(n, "sinks")) {
+            for item in items {
+                match self.non_empty_text(item, "sinks") {
+                    Some(name) if is_callee_name(&name.value) => sinks.push(name.value),
+                    Some(name) => {
+                        self.problem(
+                            item.position,
+                            format!(
+                                "sink `{}` is not a function name such as `fatal` or `s.die`",
+                                name.value
+                            ),
+                        );
+                        ok = false;
+                    }
+                    None => ok = false,
+                }
+            }
+        }
+        Some(FailClosedSpec { when: when?, sinks }).filter(|_| ok)
     }
 
     fn routes(&mut self, node: &Node) -> Option<RoutesSpec> {

@@ -1,9 +1,9 @@
 //! `not`, `any` and `all`: expectations built from others.
 
-use super::{ExpectationResult, Scope, evaluate_scoped};
+use super::{Evidence, ExpectationResult, Scope, evaluate_evidence, evaluate_scoped};
 use crate::anchors::Expectation;
 use crate::go::GoFile;
-use crate::lines::LineRange;
+use crate::lines::{LineNo, LineRange};
 
 pub(super) fn evaluate_not(
     inner: &Expectation,
@@ -39,24 +39,28 @@ pub(super) fn evaluate_any(
     file: &GoFile,
     range: LineRange,
     scope: Scope,
-) -> ExpectationResult {
+) -> Evidence {
     const KIND: &str = "any";
-    let results: Vec<ExpectationResult> = inner
+    let mut evaluated: Vec<Evidence> = inner
         .iter()
-        .map(|e| evaluate_scoped(e, file, range, scope))
+        .map(|e| evaluate_evidence(e, file, range, scope))
         .collect();
-    if let Some(ok) = results.iter().find(|r| r.ok) {
-        return ExpectationResult::pass(
-            KIND,
-            format!("{}: {}", ok.kind, ok.message),
-            ok.matches.clone(),
-        );
+    if let Some(first) = evaluated.iter().position(|e| e.result.ok) {
+        let ok = evaluated.swap_remove(first);
+        let message = format!("{}: {}", ok.result.kind, ok.result.message);
+        let result = ExpectationResult::pass(KIND, message, ok.result.matches);
+        return Evidence {
+            result,
+            cited: ok.cited,
+        };
     }
+    let results: Vec<ExpectationResult> = evaluated.into_iter().map(|e| e.result).collect();
     ExpectationResult::fail(
         KIND,
         format!("none of {} held: {}", results.len(), summarize(&results)),
         results.iter().find_map(|r| r.near_miss),
     )
+    .into()
 }
 
 pub(super) fn evaluate_all(
@@ -64,32 +68,47 @@ pub(super) fn evaluate_all(
     file: &GoFile,
     range: LineRange,
     scope: Scope,
-) -> ExpectationResult {
+) -> Evidence {
     const KIND: &str = "all";
-    let results: Vec<ExpectationResult> = inner
+    let evaluated: Vec<Evidence> = inner
         .iter()
-        .map(|e| evaluate_scoped(e, file, range, scope))
+        .map(|e| evaluate_evidence(e, file, range, scope))
         .collect();
-    let failed: Vec<ExpectationResult> = results.iter().filter(|r| !r.ok).cloned().collect();
+    let failed: Vec<ExpectationResult> = evaluated
+        .iter()
+        .filter(|e| !e.result.ok)
+        .map(|e| e.result.clone())
+        .collect();
     if failed.is_empty() {
-        let mut matches: Vec<LineRange> = results
+        let mut matches: Vec<LineRange> = evaluated
             .iter()
-            .flat_map(|r| r.matches.iter().copied())
+            .flat_map(|e| e.result.matches.iter().copied())
             .collect();
         matches.sort();
         matches.dedup();
-        return ExpectationResult::pass(KIND, format!("all {} held", results.len()), matches);
+        let mut cited: Vec<(LineNo, LineRange)> = evaluated
+            .iter()
+            .flat_map(|e| e.cited.iter().copied())
+            .collect();
+        cited.sort();
+        cited.dedup();
+        let message = format!("all {} held", evaluated.len());
+        return Evidence {
+            result: ExpectationResult::pass(KIND, message, matches),
+            cited,
+        };
     }
     ExpectationResult::fail(
         KIND,
         format!(
             "{} of {} failed: {}",
             failed.len(),
-            results.len(),
+            evaluated.len(),
             summarize(&failed)
         ),
         failed.iter().find_map(|r| r.near_miss),
     )
+    .into()
 }
 
 /// `kind: message; kind: message` for the failing results.

@@ -1,11 +1,12 @@
 //! `fail_closed`: an `if` mentioning `when` with a branch that terminates on every path.
 
-use super::{ExpectationResult, Scope, lines_phrase, nearest_elsewhere};
+use super::{Evidence, ExpectationResult, Scope, lines_phrase, nearest_elsewhere};
 use crate::anchors::FailClosedSpec;
-use crate::go::guards::{Guard, guards_placed};
+use crate::go::GoFile;
+use crate::go::calls::names_callee;
+use crate::go::guards::{Guard, guards, guards_with_sinks};
 use crate::go::termination::{FailOpen, Termination};
 use crate::go::tokens::comments;
-use crate::go::{GoFile, Placement};
 use crate::lines::LineRange;
 
 const KIND: &str = "fail_closed";
@@ -15,14 +16,28 @@ pub(super) fn evaluate(
     file: &GoFile,
     range: LineRange,
     scope: Scope,
+) -> Evidence {
+    evaluate_guards(spec, file, range, scope).into()
+}
+
+fn evaluate_guards(
+    spec: &FailClosedSpec,
+    file: &GoFile,
+    range: LineRange,
+    scope: Scope,
 ) -> ExpectationResult {
     let mention = |g: &Guard| g.mentions.iter().find(|m| spec.when.is_match(m)).cloned();
-    let nearby = guards_placed(file, range, Placement::Overlapping);
-    let (inside, partial): (Vec<&Guard>, Vec<&Guard>) =
-        nearby.iter().partition(|g| range.contains(g.lines));
-    let candidates: Vec<(&Guard, String)> = inside
+    let sink = |callee: &str| spec.sinks.iter().any(|s| names_callee(s, callee));
+    let with_sinks;
+    let cited: &[Guard] = if spec.sinks.is_empty() {
+        guards(file, range)
+    } else {
+        with_sinks = guards_with_sinks(file, range, &sink);
+        &with_sinks
+    };
+    let candidates: Vec<(&Guard, String)> = cited
         .iter()
-        .filter_map(|g| mention(g).map(|m| (*g, m)))
+        .filter_map(|g| mention(g).map(|m| (g, m)))
         .collect();
 
     let closed: Vec<&(&Guard, String)> = candidates
@@ -79,11 +94,20 @@ pub(super) fn evaluate(
             Some(guard.line()),
         );
     }
-    if let Some((guard, name)) = partial.iter().find_map(|g| mention(g).map(|m| (*g, m))) {
+    // A guard whose `if` line is above the range is not cited, even when its body is inside.
+    let started_before = (scope == Scope::File)
+        .then(|| {
+            file.cached_guards()
+                .iter()
+                .filter(|g| g.line() < range.start() && range.overlaps(g.lines))
+                .find_map(|g| mention(g).map(|m| (g, m)))
+        })
+        .flatten();
+    if let Some((guard, name)) = started_before {
         return ExpectationResult::fail(
             KIND,
             format!(
-                "line {}: if mentions {name} but lies only partly inside {} ({})",
+                "line {}: if mentions {name} but its `if` line is above {} (the guard spans {})",
                 guard.line(),
                 lines_phrase(range),
                 guard.lines
@@ -149,6 +173,7 @@ mod tests {
     fn fail_closed(when: &str) -> Expectation {
         Expectation::FailClosed(FailClosedSpec {
             when: regex::Regex::new(when).unwrap(),
+            sinks: Vec::new(),
         })
     }
 
@@ -239,12 +264,85 @@ mod tests {
         );
         let closed = open.replace("403)\n", "403)\n\t\treturn\n");
         assert!(check(&closed).ok);
-        let bare = open.replace("http.Error(w, \"no\", 403)", "return");
+    }
+
+    #[test]
+    fn return_in_a_function_without_results_is_fail_closed() {
+        // Issue 12: a handler's guard writing its error with a custom writer, then returning.
+        let handler = "package a\nfunc (h *H) ServeHTTP(w http.ResponseWriter, r *http.Request) {\n\tif err := h.checkMTLS(r); err != nil {\n\t\th.handleError(w, r, err)\n\t\treturn\n\t}\n\th.serve(w, r)\n}\n";
+        let r = check(handler);
+        assert!(r.ok, "{}", r.message);
         assert!(
-            check(&bare)
-                .message
-                .contains("returns without reporting an error")
+            r.message
+                .ends_with("terminates with return after h.handleError at line 5"),
+            "{}",
+            r.message
         );
+        let bare = handler.replace("\t\th.handleError(w, r, err)\n", "");
+        assert!(check(&bare).ok, "a bare return refuses too");
+        // The other way: the writer without a return falls through to the protected code.
+        let open = handler.replace("\t\treturn\n", "");
+        assert_eq!(
+            check(&open).message,
+            "line 3: if mentions h.checkMTLS but calls h.handleError but does not return: fail-open"
+        );
+        let json = open.replace("h.handleError(w, r, err)", "writeJSONError(w, 403, err)");
+        assert!(
+            check(&json)
+                .message
+                .contains("calls writeJSONError but does not return"),
+            "{}",
+            check(&json).message
+        );
+    }
+
+    #[test]
+    fn a_bare_return_with_named_results_left_unset_is_fail_open() {
+        let src =
+            "package a\nfunc f() (err error) {\n\tif !mtlsOK {\n\t\treturn\n\t}\n\treturn nil\n}\n";
+        assert!(
+            check(src)
+                .message
+                .contains("returns without reporting an error"),
+            "{}",
+            check(src).message
+        );
+        let set = src.replace("\t\treturn\n\t}", "\t\terr = errNoMTLS\n\t\treturn\n\t}");
+        assert!(check(&set).ok, "{}", check(&set).message);
+    }
+
+    #[test]
+    fn whatever_follows_a_fatal_call_never_runs() {
+        // Issue 12: `s.Fatalf(...); return` in a test server's helper.
+        let src = "package a\nfunc (s *server) start() {\n\tif err := s.listenMTLS(); err != nil {\n\t\ts.Fatalf(\"mtls: %v\", err)\n\t\treturn\n\t}\n}\n";
+        let r = check(src);
+        assert!(r.ok, "{}", r.message);
+        assert!(r.message.ends_with("s.Fatalf at line 4"), "{}", r.message);
+        let then_cleanup = "package a\nfunc f() error {\n\tif !mtlsOK {\n\t\tlog.Fatal(\"no mtls\")\n\t\tcleanup()\n\t}\n\treturn nil\n}\n";
+        assert!(check(then_cleanup).ok);
+        let printf = then_cleanup.replace("log.Fatal", "log.Print");
+        assert!(!check(&printf).ok);
+    }
+
+    #[test]
+    fn sinks_name_helpers_that_never_return() {
+        let src = "package a\nfunc main() {\n\tif !cfg.MTLS {\n\t\tfatal(\"mtls is required\")\n\t}\n\tserve()\n}\n";
+        let file = go(src);
+        let plain = evaluate(&fail_closed("MTLS"), &file, all(&file));
+        assert!(!plain.ok, "{}", plain.message);
+        let with = |sinks: &[&str]| {
+            Expectation::FailClosed(FailClosedSpec {
+                when: regex::Regex::new("MTLS").unwrap(),
+                sinks: sinks.iter().map(|s| s.to_string()).collect(),
+            })
+        };
+        let r = evaluate(&with(&["fatal"]), &file, all(&file));
+        assert!(r.ok, "{}", r.message);
+        assert!(r.message.ends_with("fatal at line 4"), "{}", r.message);
+        let qualified = go(&src.replace("fatal(", "s.die("));
+        assert!(evaluate(&with(&["die"]), &qualified, all(&qualified)).ok);
+        assert!(evaluate(&with(&["s.die"]), &qualified, all(&qualified)).ok);
+        assert!(!evaluate(&with(&["fatal"]), &qualified, all(&qualified)).ok);
     }
 
     #[test]
@@ -300,15 +398,17 @@ mod tests {
     }
 
     #[test]
-    fn guard_only_partly_inside_range_does_not_count() {
+    fn a_guard_is_cited_by_its_if_line() {
         let src = "package a\nfunc f() {\n\tif !cfg.MTLSRequired {\n\t\tlog.Fatal(\"x\")\n\t}\n}\n";
         let file = go(src);
-        let r = evaluate(&fail_closed("MTLS"), &file, lines(3, 4));
-        assert!(!r.ok);
-        assert!(
-            r.message.contains("lies only partly inside lines 3-4"),
-            "{}",
-            r.message
+        let r = evaluate(&fail_closed("MTLS"), &file, lines(3, 3));
+        assert!(r.ok, "{}", r.message);
+        assert_eq!(r.matches, vec![lines(3, 5)]);
+        let tail = evaluate(&fail_closed("MTLS"), &file, lines(4, 5));
+        assert!(!tail.ok);
+        assert_eq!(
+            tail.message,
+            "line 3: if mentions cfg.MTLSRequired but its `if` line is above lines 4-5 (the guard spans 3-5)"
         );
     }
 

@@ -62,6 +62,35 @@ impl<'de> Deserialize<'de> for ExpectationResult {
     }
 }
 
+/// An expectation's result with what relocation needs to keep a citation's shape: for every
+/// construct that satisfied it, the line that cites it (its head: a call's name, a guard's
+/// `if`, a TLS field) and all its lines.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Evidence {
+    pub result: ExpectationResult,
+    /// (head, lines) of each satisfying construct.
+    pub cited: Vec<(LineNo, LineRange)>,
+}
+
+/// A result whose matches are whole constructs cited by their first lines.
+impl From<ExpectationResult> for Evidence {
+    fn from(result: ExpectationResult) -> Self {
+        let cited = result.matches.iter().map(|m| (m.start(), *m)).collect();
+        Evidence { result, cited }
+    }
+}
+
+impl Evidence {
+    /// A success whose matches are the given constructs' lines, cited by their heads.
+    fn pass_cited(kind: &'static str, message: String, cited: Vec<(LineNo, LineRange)>) -> Self {
+        let matches = cited.iter().map(|(_, lines)| *lines).collect();
+        Evidence {
+            result: ExpectationResult::pass(kind, message, matches),
+            cited,
+        }
+    }
+}
+
 impl ExpectationResult {
     fn pass(kind: &'static str, message: String, matches: Vec<LineRange>) -> Self {
         ExpectationResult {
@@ -106,7 +135,8 @@ pub enum Scope {
     Range,
 }
 
-/// Evaluates `expectation` on the nodes of `file` lying wholly inside `range`.
+/// Evaluates `expectation` on the constructs `range` cites: those whose head line (a call's
+/// name, a guard's `if`, a TLS field, a token) lies inside it, each taken whole.
 pub fn evaluate(expectation: &Expectation, file: &GoFile, range: LineRange) -> ExpectationResult {
     evaluate_scoped(expectation, file, range, Scope::File)
 }
@@ -118,17 +148,29 @@ pub fn evaluate_scoped(
     range: LineRange,
     scope: Scope,
 ) -> ExpectationResult {
+    evaluate_evidence(expectation, file, range, scope).result
+}
+
+/// [`evaluate_scoped`], with the head line of every match.
+pub fn evaluate_evidence(
+    expectation: &Expectation,
+    file: &GoFile,
+    range: LineRange,
+    scope: Scope,
+) -> Evidence {
     match expectation {
         Expectation::Call(pattern) => call::evaluate(pattern, file, range, scope),
         Expectation::Routes(spec) => routes::evaluate(spec, file, range, scope),
         Expectation::FailClosed(spec) => fail_closed::evaluate(spec, file, range, scope),
         Expectation::Tls(spec) => tls::evaluate(spec, file, range),
-        Expectation::String(value) => literal::evaluate_string(value, file, range, scope),
-        Expectation::Identifier(name) => literal::evaluate_identifier(name, file, range, scope),
-        Expectation::Query(spec) => query::evaluate(spec, file, range),
-        Expectation::Text(needle) => text::evaluate_text(needle, file, range),
-        Expectation::Regex(pattern) => text::evaluate_regex(pattern, file, range),
-        Expectation::Not(inner) => combinators::evaluate_not(inner, file, range),
+        Expectation::String(value) => literal::evaluate_string(value, file, range, scope).into(),
+        Expectation::Identifier(name) => {
+            literal::evaluate_identifier(name, file, range, scope).into()
+        }
+        Expectation::Query(spec) => query::evaluate(spec, file, range).into(),
+        Expectation::Text(needle) => text::evaluate_text(needle, file, range).into(),
+        Expectation::Regex(pattern) => text::evaluate_regex(pattern, file, range).into(),
+        Expectation::Not(inner) => combinators::evaluate_not(inner, file, range).into(),
         Expectation::Any(inner) => combinators::evaluate_any(inner, file, range, scope),
         Expectation::All(inner) => combinators::evaluate_all(inner, file, range, scope),
     }
@@ -244,6 +286,7 @@ mod tests {
             }),
             Expectation::FailClosed(FailClosedSpec {
                 when: regex::Regex::new("mtls").unwrap(),
+                sinks: Vec::new(),
             }),
             Expectation::Tls(TlsSpec {
                 client_auth: Some(ClientAuth::RequireAndVerifyClientCert),

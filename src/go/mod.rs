@@ -85,6 +85,14 @@ struct Facts {
     tls: OnceLock<Vec<tls::TlsConfig>>,
 }
 
+/// The facts whose head line lies inside `region`, from `facts` sorted by head line: a binary
+/// search, so asking about every declaration of a file stays linear in its size.
+pub(crate) fn cited<T>(facts: &[T], region: LineRange, head: impl Fn(&T) -> LineNo) -> &[T] {
+    let from = facts.partition_point(|f| head(f) < region.start());
+    let to = facts.partition_point(|f| head(f) <= region.end());
+    &facts[from..to.max(from)]
+}
+
 /// Runs `scan` over the whole file once, caching the result in `slot`.
 fn cached<'f, T>(
     file: &'f GoFile,
@@ -129,9 +137,7 @@ impl GoFile {
     }
 
     pub(crate) fn cached_guards(&self) -> &[guards::Guard] {
-        cached(self, &self.facts.guards, |f, r| {
-            guards::scan(f, r, Placement::Within)
-        })
+        cached(self, &self.facts.guards, guards::scan_plain)
     }
 
     pub(crate) fn cached_registrations(&self) -> &[routes::RouteRegistration] {
