@@ -40,6 +40,92 @@ fn is_identifier(s: &str) -> bool {
         && chars.all(|c| c.is_alphanumeric() || c == '_')
 }
 
+/// Go's keywords: no declaration is named one.
+const GO_KEYWORDS: [&str; 25] = [
+    "break",
+    "case",
+    "chan",
+    "const",
+    "continue",
+    "default",
+    "defer",
+    "else",
+    "fallthrough",
+    "for",
+    "func",
+    "go",
+    "goto",
+    "if",
+    "import",
+    "interface",
+    "map",
+    "package",
+    "range",
+    "return",
+    "select",
+    "struct",
+    "switch",
+    "type",
+    "var",
+];
+
+/// A name a declaration can have: an identifier, not a keyword, not `_`.
+fn is_declarable(s: &str) -> bool {
+    is_identifier(s) && s != "_" && !GO_KEYWORDS.contains(&s)
+}
+
+/// `None` when `symbol` can name a Go declaration (a func, `Type.Method`, `(*Type).Method`,
+/// type, const or var); else a hint saying which spelling would (empty when none applies).
+fn symbol_problem(symbol: &str) -> Option<String> {
+    let pair = |ty: &str, method: &str| is_declarable(ty) && is_declarable(method);
+    let generic = symbol
+        .split_once("].")
+        .or_else(|| symbol.split_once("])."))
+        .and_then(|(generic, method)| {
+            Some((generic.trim_start_matches("(*").split_once('[')?.0, method))
+        });
+    if let Some((ty, method)) = generic
+        && pair(ty, method)
+    {
+        return Some(format!(
+            "; type parameters are not part of the name: write `{ty}.{method}`"
+        ));
+    }
+    if let Some((ty, method)) = symbol
+        .strip_prefix("(*")
+        .and_then(|rest| rest.split_once(")."))
+    {
+        return (!pair(ty, method)).then(String::new);
+    }
+    if let Some((ty, method)) = symbol.strip_prefix('*').and_then(|r| r.split_once('.'))
+        && pair(ty, method)
+    {
+        return Some(format!("; write `(*{ty}).{method}` or `{ty}.{method}`"));
+    }
+    if let Some((ty, method)) = symbol
+        .strip_prefix('(')
+        .and_then(|rest| rest.split_once(")."))
+        && pair(ty, method)
+    {
+        return Some(format!("; write `{ty}.{method}`"));
+    }
+    if let Some((_, name)) = symbol.rsplit_once('/') {
+        let name = name.split_once('.').map_or(name, |(_, n)| n);
+        return Some(format!(
+            "; it is looked up in the ref's own package: write `{name}` without the import path"
+        ));
+    }
+    let parts: Vec<&str> = symbol.split('.').collect();
+    match parts.as_slice() {
+        [name] if is_declarable(name) => None,
+        [ty, method] if pair(ty, method) => None,
+        [name] | [_, name] if GO_KEYWORDS.contains(name) || *name == "_" => Some(format!(
+            "; `{name}` is a Go keyword or the blank identifier"
+        )),
+        _ => Some(String::new()),
+    }
+}
+
 /// A dotted call name: `fatal`, `s.die`, `log.Fatal`.
 fn is_callee_name(s: &str) -> bool {
     s.split('.').all(is_identifier)
@@ -521,32 +607,18 @@ impl<'s> Validator<'s> {
 
     fn symbol(&mut self, node: &Node) -> Option<Located<String>> {
         let text = self.non_empty_text(node, "symbol")?;
-        let ident = |s: &str| {
-            let mut chars = s.chars();
-            chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
-                && chars.all(|c| c.is_alphanumeric() || c == '_')
-        };
-        let v = text.value.as_str();
-        let ok = match v.split_once('.') {
-            None => ident(v),
-            Some((recv, method)) => {
-                let recv = recv
-                    .strip_prefix("(*")
-                    .and_then(|r| r.strip_suffix(')'))
-                    .unwrap_or(recv);
-                ident(recv) && ident(method)
+        match symbol_problem(&text.value) {
+            None => Some(text),
+            Some(hint) => {
+                self.problem(
+                    node.position,
+                    format!(
+                        "`symbol` must name a func, `Type.Method`, `(*Type).Method`, type, const or var, found `{}`{hint}",
+                        text.value
+                    ),
+                );
+                None
             }
-        };
-        if ok {
-            Some(text)
-        } else {
-            self.problem(
-                node.position,
-                format!(
-                    "`symbol` must name a func, `Type.Method`, `(*Type).Method`, type, const or var, found `{v}`"
-                ),
-            );
-            None
         }
     }
 

@@ -102,6 +102,11 @@ impl ExpectationResult {
         }
     }
 
+    /// A failure found without evaluating anything, such as evidence whose file was deleted.
+    pub fn unchecked(kind: &'static str, message: String) -> Self {
+        Self::fail(kind, message, None)
+    }
+
     fn fail(kind: &'static str, message: String, near_miss: Option<LineNo>) -> Self {
         ExpectationResult {
             kind,

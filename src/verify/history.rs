@@ -81,6 +81,8 @@ pub struct Mapping {
     pub touched: Option<String>,
     /// The file was deleted with no rename found; nothing more to follow.
     pub file_gone: bool,
+    /// The commit that deleted it (`None` when not deleted, or deleted in the working tree).
+    pub deleted_in: Option<CommitInfo>,
 }
 
 /// The cited place after one commit (or the working tree, `commit: None`) that changed its file.
@@ -154,6 +156,7 @@ pub fn map_through_history(
                 steps: Vec::new(),
                 touched: None,
                 file_gone: false,
+                deleted_in: None,
             })
             .collect();
         let mut diffs = StepChanges::new(git, &steps);
@@ -181,13 +184,17 @@ pub fn map_through_history(
                 let Some(lines) = mapping.lines else {
                     match change {
                         FileChange::Renamed { new_path, .. } => mapping.path = new_path.clone(),
-                        FileChange::Deleted => mapping.file_gone = true,
+                        FileChange::Deleted => {
+                            mapping.file_gone = true;
+                            mapping.deleted_in.clone_from(commit);
+                        }
                         FileChange::Modified { .. } => {}
                     }
                     continue;
                 };
                 if *change == FileChange::Deleted {
                     mapping.file_gone = true;
+                    mapping.deleted_in.clone_from(commit);
                 }
                 let (path, new_lines, touch) = match change {
                     FileChange::Modified { hunks } => (
