@@ -47,12 +47,11 @@ pub(super) fn evaluate(
     );
     if let Some(call) = named.first() {
         let why = args_mismatch(pattern, call).unwrap_or_default();
-        return ExpectationResult::fail(
+        return Evidence::weakened(ExpectationResult::fail(
             KIND,
             format!("line {}: calls {} but {why}", call.line(), call.callee),
             Some(call.line()),
-        )
-        .into();
+        ));
     }
     // The same call outside the range is the likeliest place the code went, so it is named
     // before what the range alone tells.

@@ -5,24 +5,21 @@ use crate::anchors::Expectation;
 use crate::go::GoFile;
 use crate::lines::{LineNo, LineRange};
 
-pub(super) fn evaluate_not(
-    inner: &Expectation,
-    file: &GoFile,
-    range: LineRange,
-) -> ExpectationResult {
+pub(super) fn evaluate_not(inner: &Expectation, file: &GoFile, range: LineRange) -> Evidence {
     const KIND: &str = "not";
     // A `not` that holds quotes why its inner expectation failed in the range, never a near
     // miss elsewhere: that says nothing about the range, and a partial parse cannot see it.
     let result = evaluate_scoped(inner, file, range, Scope::Range);
     if result.ok {
         let near = result.matches.first().map(|m| m.start());
-        return ExpectationResult {
+        // What must not be in the range is: that is about the range, never moved evidence.
+        return Evidence::weakened(ExpectationResult {
             kind: KIND,
             ok: false,
             message: format!("{} must not hold but does: {}", result.kind, result.message),
             matches: result.matches,
             near_miss: near,
-        };
+        });
     }
     ExpectationResult::pass(
         KIND,
@@ -32,6 +29,7 @@ pub(super) fn evaluate_not(
         ),
         Vec::new(),
     )
+    .into()
 }
 
 pub(super) fn evaluate_any(
@@ -52,15 +50,20 @@ pub(super) fn evaluate_any(
         return Evidence {
             result,
             cited: ok.cited,
+            weakened: false,
         };
     }
+    let weakened = evaluated.iter().any(|e| e.weakened);
     let results: Vec<ExpectationResult> = evaluated.into_iter().map(|e| e.result).collect();
-    ExpectationResult::fail(
-        KIND,
-        format!("none of {} held: {}", results.len(), summarize(&results)),
-        results.iter().find_map(|r| r.near_miss),
-    )
-    .into()
+    Evidence {
+        result: ExpectationResult::fail(
+            KIND,
+            format!("none of {} held: {}", results.len(), summarize(&results)),
+            results.iter().find_map(|r| r.near_miss),
+        ),
+        cited: Vec::new(),
+        weakened,
+    }
 }
 
 pub(super) fn evaluate_all(
@@ -96,19 +99,23 @@ pub(super) fn evaluate_all(
         return Evidence {
             result: ExpectationResult::pass(KIND, message, matches),
             cited,
+            weakened: false,
         };
     }
-    ExpectationResult::fail(
-        KIND,
-        format!(
-            "{} of {} failed: {}",
-            failed.len(),
-            evaluated.len(),
-            summarize(&failed)
+    Evidence {
+        result: ExpectationResult::fail(
+            KIND,
+            format!(
+                "{} of {} failed: {}",
+                failed.len(),
+                evaluated.len(),
+                summarize(&failed)
+            ),
+            failed.iter().find_map(|r| r.near_miss),
         ),
-        failed.iter().find_map(|r| r.near_miss),
-    )
-    .into()
+        cited: Vec::new(),
+        weakened: evaluated.iter().any(|e| e.weakened),
+    }
 }
 
 /// `kind: message; kind: message` for the failing results.

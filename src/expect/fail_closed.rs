@@ -17,7 +17,12 @@ pub(super) fn evaluate(
     range: LineRange,
     scope: Scope,
 ) -> Evidence {
-    evaluate_guards(spec, file, range, scope).into()
+    let result = evaluate_guards(spec, file, range, scope);
+    // A cited guard that mentions `when` but falls open was weakened where it is.
+    let weakened = !result.ok && result.message.ends_with(": fail-open");
+    let mut evidence = Evidence::from(result);
+    evidence.weakened = weakened;
+    evidence
 }
 
 fn evaluate_guards(

@@ -70,13 +70,22 @@ pub struct Evidence {
     pub result: ExpectationResult,
     /// (head, lines) of each satisfying construct.
     pub cited: Vec<(LineNo, LineRange)>,
+    /// For a failure: the range cites the construct, and it fails on its own terms (a guard
+    /// that falls open, a TLS setting under a condition, a call with other arguments). The
+    /// evidence was weakened where it is, not moved, so relocation must not look for it
+    /// elsewhere: a weakened guard would hide behind another one.
+    pub weakened: bool,
 }
 
 /// A result whose matches are whole constructs cited by their first lines.
 impl From<ExpectationResult> for Evidence {
     fn from(result: ExpectationResult) -> Self {
         let cited = result.matches.iter().map(|m| (m.start(), *m)).collect();
-        Evidence { result, cited }
+        Evidence {
+            result,
+            cited,
+            weakened: false,
+        }
     }
 }
 
@@ -87,6 +96,16 @@ impl Evidence {
         Evidence {
             result: ExpectationResult::pass(kind, message, matches),
             cited,
+            weakened: false,
+        }
+    }
+
+    /// A failure of a construct the range cites (see [`Evidence::weakened`]).
+    fn weakened(result: ExpectationResult) -> Self {
+        Evidence {
+            result,
+            cited: Vec::new(),
+            weakened: true,
         }
     }
 }
@@ -175,7 +194,7 @@ pub fn evaluate_evidence(
         Expectation::Query(spec) => query::evaluate(spec, file, range).into(),
         Expectation::Text(needle) => text::evaluate_text(needle, file, range).into(),
         Expectation::Regex(pattern) => text::evaluate_regex(pattern, file, range).into(),
-        Expectation::Not(inner) => combinators::evaluate_not(inner, file, range).into(),
+        Expectation::Not(inner) => combinators::evaluate_not(inner, file, range),
         Expectation::Any(inner) => combinators::evaluate_any(inner, file, range, scope),
         Expectation::All(inner) => combinators::evaluate_all(inner, file, range, scope),
     }

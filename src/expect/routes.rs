@@ -27,7 +27,11 @@ pub(super) fn evaluate(
         match hit {
             Some(r) => matched.push(r),
             None => {
-                return explain_missing(spec, path, found, file, range, scope).into();
+                let result = explain_missing(spec, path, found, file, range, scope);
+                let mut evidence = Evidence::from(result);
+                // The path is registered here, but on another router or for other methods.
+                evidence.weakened = found.iter().any(|r| r.path == *path);
+                return evidence;
             }
         }
     }
@@ -41,7 +45,7 @@ pub(super) fn evaluate(
             .iter()
             .find(|r| on_router(r) && !spec.paths.contains(&r.path))
     {
-        return ExpectationResult::fail(
+        return Evidence::weakened(ExpectationResult::fail(
             KIND,
             format!(
                 "line {}: {} is registered{router} but not listed (exactly: true)",
@@ -49,8 +53,7 @@ pub(super) fn evaluate(
                 extra.path
             ),
             Some(extra.line()),
-        )
-        .into();
+        ));
     }
     let summary: Vec<String> = matched
         .iter()

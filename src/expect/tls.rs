@@ -22,15 +22,14 @@ pub(super) fn evaluate(spec: &TlsSpec, file: &GoFile, range: LineRange) -> Evide
             .as_deref()
             .map(|when| format!(" ({when})"))
             .unwrap_or_default();
-        return ExpectationResult::fail(
+        return Evidence::weakened(ExpectationResult::fail(
             KIND,
             format!(
                 "line {} sets InsecureSkipVerify: {}{only}",
                 insecure.line, insecure.value
             ),
             Some(insecure.line),
-        )
-        .into();
+        ));
     }
     let tls_configs: Vec<&TlsConfig> = found
         .iter()
@@ -66,31 +65,30 @@ pub(super) fn evaluate(spec: &TlsSpec, file: &GoFile, range: LineRange) -> Evide
             matches.push(LineRange::single(ok.line));
             cited.push((ok.line, setting_of(ok.line)));
         } else if let Some(conditional) = settings.iter().find(|s| holds(s)) {
-            return only_when(conditional, "ClientAuth", &expected).into();
+            return Evidence::weakened(only_when(conditional, "ClientAuth", &expected));
         } else if let Some(other) = settings.first() {
-            return ExpectationResult::fail(
+            return Evidence::weakened(ExpectationResult::fail(
                 KIND,
                 format!(
                     "line {}: ClientAuth is {}, expected {expected}",
                     other.line, other.value
                 ),
                 Some(other.line),
-            )
-            .into();
+            ));
         } else if wanted == ClientAuth::NoClientCert && tls_configs.iter().any(|c| c.is_literal) {
             evidence.push(format!(
                 "ClientAuth defaults to {expected} at line {}",
                 first.lines.start()
             ));
         } else {
-            return ExpectationResult::fail(
+            return Evidence::weakened(ExpectationResult::fail(
                 KIND,
                 format!(
                     "line {}: tls.Config does not set ClientAuth (defaults to tls.NoClientCert), expected {expected}",
                     first.lines.start()
                 ),
                 Some(first.lines.start()),
-            ).into();
+            ));
         }
     }
     if let Some(minimum) = spec.min_version {
@@ -104,27 +102,25 @@ pub(super) fn evaluate(spec: &TlsSpec, file: &GoFile, range: LineRange) -> Evide
         } else if let Some(conditional) = settings.iter().find(|s| holds(s)) {
             let value =
                 version_of(&conditional.value).map_or(conditional.value.as_str(), |v| v.as_str());
-            return only_when(conditional, "MinVersion", value).into();
+            return Evidence::weakened(only_when(conditional, "MinVersion", value));
         } else if let Some(low) = settings.first() {
-            return ExpectationResult::fail(
+            return Evidence::weakened(ExpectationResult::fail(
                 KIND,
                 format!(
                     "line {}: MinVersion is {}, expected at least {expected}",
                     low.line, low.value
                 ),
                 Some(low.line),
-            )
-            .into();
+            ));
         } else {
             let line: LineNo = first.lines.start();
-            return ExpectationResult::fail(
+            return Evidence::weakened(ExpectationResult::fail(
                 KIND,
                 format!(
                     "line {line}: tls.Config does not set MinVersion, expected at least {expected}"
                 ),
                 Some(line),
-            )
-            .into();
+            ));
         }
     }
     if evidence.is_empty() {
@@ -135,6 +131,7 @@ pub(super) fn evaluate(spec: &TlsSpec, file: &GoFile, range: LineRange) -> Evide
     Evidence {
         result: ExpectationResult::pass(KIND, evidence.join(", "), matches),
         cited,
+        weakened: false,
     }
 }
 

@@ -563,17 +563,23 @@ fn verify_job(
             .collect()
     };
     let mut how = How::Symbol;
-    let mut found = in_file(relocate::symbol_candidates(
-        r,
-        file,
-        cited,
-        &old.text,
-        old.declaration.as_ref(),
-    ));
-    if found.is_empty() {
+    // Evidence weakened where it is was not moved: looking elsewhere would let a weakened
+    // guard hide behind another one.
+    let weakened = failed.is_some_and(|range| relocate::weakened_in_place(r, file, range));
+    let mut found = Vec::new();
+    if !weakened {
+        found = in_file(relocate::symbol_candidates(
+            r,
+            file,
+            cited,
+            &old.text,
+            old.declaration.as_ref(),
+        ));
+    }
+    if found.is_empty() && !weakened {
         found = symbol_in_package(r, src, path, cited, &old);
     }
-    if found.is_empty() {
+    if found.is_empty() && !weakened {
         found = in_file(relocate::search_candidates(
             r, file, failed, cited, &old.text,
         ));

@@ -37,6 +37,14 @@ fn evaluate_ref_scoped(
     results
 }
 
+/// True when some expectation of `r` fails at `range` on a construct the range cites (a guard
+/// that falls open, a conditional TLS setting): weakened where it is, not moved.
+pub fn weakened_in_place(r: &Ref, file: &GoFile, range: LineRange) -> bool {
+    r.expect
+        .iter()
+        .any(|e| expect::evaluate_evidence(e, file, range, Scope::Range).weakened)
+}
+
 pub fn all_ok(results: &[ExpectationResult]) -> bool {
     results.iter().all(|e| e.ok)
 }
