@@ -80,7 +80,7 @@ fn terminal_audit_shows_broken_guard_reason_culprit_and_new_place() {
     );
     assert!(out.contains("fail-open"), "{out}");
     assert!(
-        out.contains("now at pkg/evil/evil.go:20 (found by symbol)"),
+        out.contains("now at pkg/evil/evil.go:19-21 (found by symbol)"),
         "{out}"
     );
     insta::assert_snapshot!(out);
@@ -194,7 +194,7 @@ fn html_page_has_every_claim_verdict_section_and_marked_evidence() {
 
     // The moved banner: the new place's lines, matched lines marked.
     let banner = &select(&doc, "section#claim-banner")[0];
-    assert!(text(banner).contains("pkg/evil/evil.go:20"));
+    assert!(text(banner).contains("pkg/evil/evil.go:19-21"));
     let hits: Vec<String> = banner
         .select(&Selector::parse("tr.hit td.ln").unwrap())
         .map(|td| text(&td))

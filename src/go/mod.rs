@@ -273,6 +273,41 @@ impl GoFile {
         range.contains(self.node_lines(node))
     }
 
+    /// The lines of the syntax nodes enclosing `lines` (each distinct once), innermost first,
+    /// up to and including the top-level declaration: the statement or construct a citation of
+    /// those lines might have meant. Walks down from the root once.
+    pub fn enclosing_spans(&self, lines: LineRange) -> Vec<LineRange> {
+        let mut spans: Vec<LineRange> = Vec::new();
+        let mut cursor = self.root().walk();
+        // From the top-level declaration down, into the child holding every line.
+        while cursor.goto_first_child() {
+            let mut inside = false;
+            loop {
+                let node = cursor.node();
+                let node_lines = self.node_lines(node);
+                if node.is_named() && node_lines.contains(lines) {
+                    inside = true;
+                    break;
+                }
+                if !cursor.goto_next_sibling() {
+                    break;
+                }
+            }
+            if !inside {
+                break;
+            }
+            // A block's or statement list's lines are its statement's, less what makes it one.
+            let node = cursor.node();
+            let node_lines = self.node_lines(node);
+            let part = matches!(node.kind(), "block" | "statement_list" | "literal_value");
+            if !part && spans.last() != Some(&node_lines) {
+                spans.push(node_lines);
+            }
+        }
+        spans.reverse();
+        spans
+    }
+
     /// Lines inside `range` that hold syntax errors (ERROR or MISSING nodes), in order.
     pub fn parse_error_lines(&self, range: LineRange) -> Vec<LineNo> {
         let mut lines = Vec::new();

@@ -109,7 +109,7 @@ fn literal_config(file: &GoFile, node: Node<'_>) -> Option<TlsConfig> {
     let mut heads = vec![lines.start()];
     heads.extend(settings.iter().map(|s| s.line));
     heads.dedup();
-    (is_literal || sets_insecure).then(|| TlsConfig {
+    (is_literal || sets_insecure).then_some(TlsConfig {
         lines,
         target: type_text,
         is_literal,

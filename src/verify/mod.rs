@@ -9,6 +9,7 @@ pub mod hints;
 pub mod history;
 pub mod progress;
 pub mod relocate;
+pub mod shape;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -30,6 +31,7 @@ use crate::source::history::{CommitInfo, Endpoint};
 use crate::source::{FileBlob, FileProblem, Files, GitRepo, SourceError};
 use history::{HistoryOutcome, Mapping, Tracked};
 use relocate::{Candidate, OldDeclaration};
+use shape::Shape;
 
 /// Why the file a ref is checked at could not be parsed.
 #[derive(Clone, Debug)]
@@ -574,6 +576,7 @@ fn verify_job(
             cited,
             &old.text,
             old.declaration.as_ref(),
+            &old.shape,
         ));
     }
     if found.is_empty() && !weakened {
@@ -581,7 +584,7 @@ fn verify_job(
     }
     if found.is_empty() && !weakened {
         found = in_file(relocate::search_candidates(
-            r, file, failed, cited, &old.text,
+            r, file, failed, cited, &old.text, &old.shape,
         ));
         how = How::Search;
     }
@@ -637,6 +640,7 @@ fn unreadable(
     let old = OldContext {
         text: Vec::new(),
         declaration: None,
+        shape: Shape::of_length(r.lines.value),
     };
     let moved = symbol_in_package(r, src, path, r.lines.value, &old);
     if !moved.is_empty() {
@@ -826,10 +830,12 @@ fn settle(
     }
 }
 
-/// What the cited lines held before, for ranking candidates and keeping offsets.
+/// What the cited lines held before, for ranking candidates, keeping offsets and shapes.
 struct OldContext {
     text: Vec<String>,
     declaration: Option<OldDeclaration>,
+    /// How the citation sat around its evidence where it last held.
+    shape: Shape,
 }
 
 fn old_context(job: &Job<'_>, current: &GoFile, src: &Sources<'_>) -> OldContext {
@@ -869,7 +875,17 @@ fn old_context(job: &Job<'_>, current: &GoFile, src: &Sources<'_>) -> OldContext
         (Some(old), Some(symbol)) => relocate::old_declaration(old, symbol),
         _ => None,
     };
-    OldContext { text, declaration }
+    // Measured where the citation was written for; its length is all that is known else.
+    let shape = old_file
+        .as_deref()
+        .filter(|old| cited.end().get() <= old.line_count())
+        .and_then(|old| Shape::of(r, old, cited))
+        .unwrap_or_else(|| Shape::of_length(cited));
+    OldContext {
+        text,
+        declaration,
+        shape,
+    }
 }
 
 /// The symbol's declaration in the other files of the same package directory, best first.
@@ -901,10 +917,17 @@ fn symbol_in_package(
             let Ok(file) = src.parses.whole(blob) else {
                 return Vec::new();
             };
-            relocate::symbol_candidates(r, &file, cited, &old.text, old.declaration.as_ref())
-                .into_iter()
-                .map(|c| place(&other, c.lines))
-                .collect::<Vec<_>>()
+            relocate::symbol_candidates(
+                r,
+                &file,
+                cited,
+                &old.text,
+                old.declaration.as_ref(),
+                &old.shape,
+            )
+            .into_iter()
+            .map(|c| place(&other, c.lines))
+            .collect::<Vec<_>>()
         })
         .collect()
 }

@@ -476,14 +476,15 @@ impl<'s> File<'s> {
         for part in parts.into_iter().flatten() {
             for n in descendants(part) {
                 let mention = match n.kind() {
-                    "call_expression" => n
-                        .child_by_field_name("function")
-                        .map(|f| (self.compact(f), "call")),
+                    // Plain callees only: anchorcheck names a mention by its text, and a
+                    // called function literal is not a name anyone writes.
+                    "call_expression" => self.callee(n).map(|(c, _)| (c, "call")),
                     "selector_expression" => Some((self.compact(n), "selector")),
                     "identifier" | "field_identifier" => Some((self.compact(n), "identifier")),
                     _ => None,
                 };
                 if let Some(m) = mention
+                    && m.0.len() <= 256
                     && !out.iter().any(|(t, _)| *t == m.0)
                 {
                     out.push(m);
