@@ -273,17 +273,8 @@ fn main() -> Result<()> {
     let mut total_verified = 0;
     let _ = writeln!(
         table,
-        "{:<14} {:>8} {:<19} {:>6} {:>8} {:>7} {:>7} {:>6} {:>7}  {}",
-        "repo",
-        "commit",
-        "checked at",
-        "refs",
-        "verified",
-        "drifted",
-        "ambig",
-        "broken",
-        "error",
-        "seconds"
+        "{:<14} {:>8} {:<19} {:>6} {:>8} {:>7} {:>7} {:>6} {:>7}  seconds",
+        "repo", "commit", "checked at", "refs", "verified", "drifted", "ambig", "broken", "error",
     );
     for repo_dir in &o.repos {
         let repo = git2::Repository::open(repo_dir)
