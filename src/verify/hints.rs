@@ -59,11 +59,16 @@ pub fn similar_symbols<'f>(
     for file in files {
         for d in symbols::declarations(file) {
             let method = d.name.rsplit('.').next().unwrap_or(&d.name);
-            // Methods compare whole; a method and a plain name compare by their last parts.
-            let score = if wanted.contains('.') == d.name.contains('.') {
-                strsim::jaro_winkler(&wanted, &d.name)
-            } else {
-                strsim::jaro_winkler(wanted_method, method)
+            // Methods compare by type and by name (a shared type alone says little); a method
+            // and a plain name by their last parts.
+            let score = match (wanted.split_once('.'), d.name.split_once('.')) {
+                (Some((wanted_type, _)), Some((ty, _))) => {
+                    (strsim::jaro_winkler(wanted_type, ty)
+                        + strsim::jaro_winkler(wanted_method, method))
+                        / 2.0
+                }
+                (None, None) => strsim::jaro_winkler(&wanted, &d.name),
+                _ => strsim::jaro_winkler(wanted_method, method),
             };
             // A method whose name is right but whose type is not is the likeliest mistake.
             let right_method = d.name.contains('.') && method == wanted_method;
