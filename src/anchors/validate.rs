@@ -40,38 +40,9 @@ fn is_identifier(s: &str) -> bool {
         && chars.all(|c| c.is_alphanumeric() || c == '_')
 }
 
-/// Go's keywords: no declaration is named one.
-const GO_KEYWORDS: [&str; 25] = [
-    "break",
-    "case",
-    "chan",
-    "const",
-    "continue",
-    "default",
-    "defer",
-    "else",
-    "fallthrough",
-    "for",
-    "func",
-    "go",
-    "goto",
-    "if",
-    "import",
-    "interface",
-    "map",
-    "package",
-    "range",
-    "return",
-    "select",
-    "struct",
-    "switch",
-    "type",
-    "var",
-];
-
 /// A name a declaration can have: an identifier, not a keyword, not `_`.
 fn is_declarable(s: &str) -> bool {
-    is_identifier(s) && s != "_" && !GO_KEYWORDS.contains(&s)
+    is_identifier(s) && s != "_" && !crate::go::KEYWORDS.contains(&s)
 }
 
 /// `None` when `symbol` can name a Go declaration (a func, `Type.Method`, `(*Type).Method`,
@@ -119,7 +90,7 @@ fn symbol_problem(symbol: &str) -> Option<String> {
     match parts.as_slice() {
         [name] if is_declarable(name) => None,
         [ty, method] if pair(ty, method) => None,
-        [name] | [_, name] if GO_KEYWORDS.contains(name) || *name == "_" => Some(format!(
+        [name] | [_, name] if crate::go::KEYWORDS.contains(name) || *name == "_" => Some(format!(
             "; `{name}` is a Go keyword or the blank identifier"
         )),
         _ => Some(String::new()),

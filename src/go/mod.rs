@@ -455,6 +455,35 @@ pub(crate) fn nodes_of_kinds_placed<'a>(
         .collect()
 }
 
+/// Go's keywords: highlighted as such, and never the name of a declaration.
+pub const KEYWORDS: [&str; 25] = [
+    "break",
+    "case",
+    "chan",
+    "const",
+    "continue",
+    "default",
+    "defer",
+    "else",
+    "fallthrough",
+    "for",
+    "func",
+    "go",
+    "goto",
+    "if",
+    "import",
+    "interface",
+    "map",
+    "package",
+    "range",
+    "return",
+    "select",
+    "struct",
+    "switch",
+    "type",
+    "var",
+];
+
 /// Longest text copied from one node for names, arguments and values (see [`GoFile::short_text`]).
 pub const MAX_NODE_TEXT: usize = 4096;
 
