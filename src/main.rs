@@ -16,9 +16,10 @@ use std::sync::{Arc, OnceLock};
 use anchorcheck::anchors::{self, AnchorsError, AnchorsFile};
 use anchorcheck::fix;
 use anchorcheck::report::{
-    Commit, Report, Verdict, audit, github, html, json, junit, markdown, sarif, text,
+    Commit, Report, Verdict, audit, github, html, json, junit, markdown, sarif, text, workflow,
 };
 use anchorcheck::source::{GitRepo, Snapshot};
+use anchorcheck::verify::cache::CacheKey;
 use anchorcheck::verify::progress::Progress;
 use anchorcheck::verify::{self, HistorySource, RevisionInfo, VerifyOptions};
 use clap::Parser;
@@ -40,7 +41,7 @@ fn main() -> ExitCode {
     match exit {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprint_message(&format!("error: {e:#}"));
             ExitCode::from(Exit::Unusable as u8)
         }
     }
@@ -78,7 +79,7 @@ fn prepare(args: &TargetArgs) -> anyhow::Result<Option<Target>> {
     let (anchors, source) = match anchors::load(&anchors_path, &display) {
         Ok(loaded) => loaded,
         Err(e @ AnchorsError::Invalid { .. }) => {
-            eprintln!("{e}");
+            eprint_message(&e.to_string());
             return Ok(None);
         }
         Err(e) => return Err(e.into()),
@@ -140,6 +141,7 @@ fn run(
             .then(|| progress_bar(Arc::clone(&bar))),
         keep_excerpts,
         cache: args.cache.clone(),
+        cache_key: cache_key(),
         whole_files: args.whole_files,
     };
     let report = verify::verify(
@@ -153,6 +155,13 @@ fn run(
         bar.finish_and_clear();
     }
     Ok(report?)
+}
+
+/// The secret that signs `--cache` files, from `ANCHORCHECK_CACHE_KEY` (unset or empty: none).
+fn cache_key() -> Option<CacheKey> {
+    std::env::var_os("ANCHORCHECK_CACHE_KEY")
+        .filter(|k| !k.is_empty())
+        .map(|k| CacheKey::new(k.into_encoded_bytes()))
 }
 
 /// Runs with more cited files than this get a progress bar (shorter ones finish before a bar
@@ -214,6 +223,38 @@ fn print(text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// True when output goes to a GitHub Actions log, whose runner executes workflow commands.
+fn in_github_actions() -> bool {
+    std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true")
+}
+
+/// Prints text for people. In a GitHub Actions log it is wrapped in `::stop-commands::` with a
+/// random token, so the repository text it quotes (titles, paths, Go comments) cannot issue
+/// workflow commands; should no random token be had, every command start is broken instead.
+fn print_for_people(text: &str) -> anyhow::Result<()> {
+    if !in_github_actions() {
+        return print(text);
+    }
+    let mut bytes = [0u8; 16];
+    match getrandom::fill(&mut bytes) {
+        Ok(()) => {
+            let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            print(&workflow::stop_commands(text, &token))
+        }
+        Err(_) => print(&workflow::neutralise(text)),
+    }
+}
+
+/// Prints a message on stderr; in a GitHub Actions log with every command start broken (the
+/// message may quote anchors.yaml, and stderr interleaves with stdout in the log).
+fn eprint_message(message: &str) {
+    if in_github_actions() {
+        eprintln!("{}", workflow::neutralise(message));
+    } else {
+        eprintln!("{message}");
+    }
+}
+
 fn run_verify(args: &VerifyArgs) -> anyhow::Result<Exit> {
     let Some(target) = prepare(&args.target)? else {
         return Ok(Exit::Unusable);
@@ -231,7 +272,14 @@ fn check(
 ) -> anyhow::Result<Exit> {
     let mut report = run(target, args, base, false)?;
     report.fix_command = fix_command(&report, args, base);
-    print(&render(&report, output.format, output.color))?;
+    let rendered = render(&report, output.format, output.color);
+    if output.format == Format::Text {
+        print_for_people(&rendered)?;
+    } else {
+        // Machine formats escape what could start a workflow command themselves, and may be
+        // redirected to a file that must stay valid JSON, SARIF, XML or Markdown.
+        print(&rendered)?;
+    }
     Ok(if report.passed(output.allow_drift) {
         Exit::Verified
     } else {
@@ -347,7 +395,7 @@ fn run_fix(args: &FixArgs) -> anyhow::Result<Exit> {
         let names: Vec<String> = plan.changes.iter().map(|c| display(&c.path)).collect();
         out.push_str(&format!("wrote {}\n", names.join(", ")));
     }
-    print(&out)?;
+    print_for_people(&out)?;
     Ok(if plan.left_alone.is_empty() {
         Exit::Verified
     } else {
@@ -373,7 +421,7 @@ fn run_audit(args: &AuditArgs) -> anyhow::Result<Exit> {
         Some(path) => {
             let page = html::render(&report, resolved.as_ref());
             fix::write::write_atomically(path, page.as_bytes())?;
-            print(&format!(
+            print_for_people(&format!(
                 "wrote {} ({})\n",
                 path.display(),
                 report.summary()
@@ -383,7 +431,7 @@ fn run_audit(args: &AuditArgs) -> anyhow::Result<Exit> {
             let style = audit::AuditStyle {
                 color: use_color(args.color),
             };
-            print(&audit::render(&report, resolved.as_ref(), style))?;
+            print_for_people(&audit::render(&report, resolved.as_ref(), style))?;
         }
     }
     // Like verify, so a nightly job can publish the page and still fail on bad evidence.

@@ -8,7 +8,12 @@ use std::path::{Path, PathBuf};
 use common::{TestRepo, anchorcheck, testdata};
 
 fn verify(dir: &Path, args: &[&str]) -> (i32, String) {
+    verify_env(dir, &[], args)
+}
+
+fn verify_env(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> (i32, String) {
     let out = anchorcheck(dir)
+        .envs(env.iter().copied())
         .arg("verify")
         .args(["--format", "json"])
         .args(args)
@@ -245,4 +250,82 @@ fn foreign_cache_files_are_never_trusted() {
         std::fs::write(&forged_file, &forged).unwrap();
         assert_eq!(verify(repo.path(), &["--cache", "cache"]), expected);
     }
+}
+
+fn verify_keyed(dir: &Path, key: &str) -> (i32, String) {
+    verify_env(
+        dir,
+        &[("ANCHORCHECK_CACHE_KEY", key)],
+        &["--cache", "cache"],
+    )
+}
+
+/// Issue 17: a good entry copied under a broken blob's id made the broken claim `verified`.
+/// With a key, every file is signed, and unsigned, re-signed or edited files are ignored.
+#[test]
+fn with_a_key_only_files_signed_with_it_are_trusted() {
+    let mut repo = repo_at_rev1();
+    let key = "s3cret";
+    let expected_rev1 = verify(repo.path(), &[]);
+    assert_eq!(verify_keyed(repo.path(), key), expected_rev1);
+    let good_blob = blob_id(&repo, "cmd/server.go");
+    let signed = std::fs::read_to_string(cache_file(&repo, &good_blob)).unwrap();
+    let (signature, body) = signed.split_once('\n').unwrap();
+    assert!(
+        signature.starts_with("anchorcheck-hmac-sha256 "),
+        "{signature}"
+    );
+    assert_eq!(
+        verify_keyed(repo.path(), key),
+        expected_rev1,
+        "a warm keyed run"
+    );
+    repo.copy_tree(&testdata("revisions/rev2"), "");
+    repo.commit_all("rev2");
+    let expected = verify(repo.path(), &[]);
+    assert_eq!(expected.0, 1);
+    let bad_blob = blob_id(&repo, "cmd/server.go");
+    let forged_file = cache_file(&repo, &bad_blob);
+    let forged_body = body.replace(&good_blob, &bad_blob);
+    // Without a key the forgery is believed: that is the trust model the key closes.
+    std::fs::write(&forged_file, &forged_body).unwrap();
+    assert_eq!(verify(repo.path(), &["--cache", "cache"]).0, 0);
+    let forgeries = [
+        // Unsigned.
+        forged_body.clone(),
+        // The good file's signature on the edited body.
+        format!("{signature}\n{forged_body}"),
+        // Signed, but with another key.
+        { format!("anchorcheck-hmac-sha256 {}\n{forged_body}", "00".repeat(32)) },
+    ];
+    for forged in forgeries {
+        std::fs::write(&forged_file, &forged).unwrap();
+        assert_eq!(verify_keyed(repo.path(), key), expected, "{forged}");
+        // Rewritten, signed, with what this run found.
+        let rewritten = std::fs::read_to_string(&forged_file).unwrap();
+        assert!(rewritten.starts_with("anchorcheck-hmac-sha256 "));
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn cache_files_are_read_capped_and_never_through_links() {
+    let repo = repo_at_rev1();
+    let expected = verify(repo.path(), &[]);
+    verify(repo.path(), &["--cache", "cache"]);
+    let file = cache_file(&repo, &blob_id(&repo, "cmd/server.go"));
+    std::fs::remove_file(&file).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &file).unwrap();
+    let out = anchorcheck(repo.path())
+        .args(["verify", "--format", "json", "--cache", "cache"])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(
+        (
+            out.status.code().unwrap(),
+            String::from_utf8(out.stdout).unwrap()
+        ),
+        expected
+    );
 }

@@ -87,3 +87,43 @@ fn a_file_over_the_size_limit_is_refused_before_reading() {
         )
     );
 }
+
+fn regex_claims(n: usize, pattern: impl Fn(usize) -> String) -> String {
+    let mut out = String::from(
+        "version: 1\nclaims:\n  - id: c\n    status: required\n    refs:\n      - path: a.go\n        lines: 1\n        expect:\n",
+    );
+    for i in 0..n {
+        out.push_str(&format!("          - regex: '{}'\n", pattern(i)));
+    }
+    out
+}
+
+/// Issue 17: 100,000 distinct `(?i)` regexes took 79 s and 10 GB. Their compiled size counts
+/// against one budget per file; identical patterns compile once.
+#[test]
+fn distinct_regexes_share_one_compiled_size_budget() {
+    let source = regex_claims(120, |i| format!("(?i)\\w{{1,20}}k{i}"));
+    let err = anchors::parse(
+        &source,
+        Path::new("anchors.yaml"),
+        Path::new("anchors.yaml"),
+    )
+    .unwrap_err();
+    let AnchorsError::Invalid { problems, .. } = err else {
+        panic!("expected problems");
+    };
+    assert!(
+        problems.len() < 120,
+        "the first ones fit: {}",
+        problems[0].message
+    );
+    assert!(
+        problems[0].message.contains("compile to more than"),
+        "{}",
+        problems[0].message
+    );
+    let same = regex_claims(20_000, |_| "(?i)\\w{1,15}k".to_string());
+    let file = anchors::parse(&same, Path::new("anchors.yaml"), Path::new("anchors.yaml"))
+        .unwrap_or_else(|e| panic!("{}", e.to_string().lines().next().unwrap_or_default()));
+    assert_eq!(file.claims[0].refs[0].expect.len(), 20_000);
+}

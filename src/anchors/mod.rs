@@ -8,7 +8,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use model::*;
-pub use validate::{Problem, did_you_mean};
+pub use validate::{Problem, TOTAL_REGEX_BYTES, did_you_mean, regex_nfa_bytes};
 
 /// The file name looked for in the current directory and its parents.
 pub const FILE_NAME: &str = "anchors.yaml";

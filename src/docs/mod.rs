@@ -174,24 +174,36 @@ impl DocsFinding {
     }
 }
 
-/// Reads each docs page named in anchors.yaml (relative to the anchors file's directory).
+/// Reads each docs page named in anchors.yaml, beneath the anchors file's directory: no
+/// symbolic link in any component (a page that is a link would be replaced by `fix` while its
+/// target stayed stale), regular files only, at most [`crate::source::MAX_FILE_BYTES`].
 pub fn read_pages(
     anchors: &crate::anchors::AnchorsFile,
 ) -> Vec<(String, std::path::PathBuf, Result<String, String>)> {
     let base = anchors.path.parent().unwrap_or(std::path::Path::new("."));
+    let base = if base.as_os_str().is_empty() {
+        std::path::Path::new(".")
+    } else {
+        base
+    };
     anchors
         .docs
         .iter()
         .map(|page| {
             let full = base.join(&page.value);
-            let text = std::fs::read(&full)
-                .map_err(|e| e.to_string())
-                .and_then(|bytes| {
-                    String::from_utf8(bytes).map_err(|_| "not valid UTF-8".to_string())
-                });
+            let text = read_page(base, &page.value);
             (page.value.clone(), full, text)
         })
         .collect()
+}
+
+fn read_page(base: &std::path::Path, page: &str) -> Result<String, String> {
+    use crate::source::{FileProblem, MAX_FILE_BYTES, local};
+    let bytes = local::read_beneath(base, page, MAX_FILE_BYTES).map_err(|p| match p {
+        FileProblem::Missing => "no such file".to_string(),
+        other => other.to_string(),
+    })?;
+    String::from_utf8(bytes).map_err(|_| "not valid UTF-8".to_string())
 }
 
 /// Where a docs page cites a ref.

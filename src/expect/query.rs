@@ -3,7 +3,7 @@
 use super::{ExpectationResult, lines_phrase};
 use crate::anchors::QuerySpec;
 use crate::go::GoFile;
-use crate::go::query::{MATCH_LIMIT, WORK_LIMIT, query_matches};
+use crate::go::query::{MAX_MATCHES, WORK_LIMIT, query_matches};
 use crate::lines::LineRange;
 
 const KIND: &str = "query";
@@ -14,7 +14,8 @@ pub(super) fn evaluate(spec: &QuerySpec, file: &GoFile, range: LineRange) -> Exp
         return ExpectationResult::fail(
             KIND,
             format!(
-                "the query exceeded tree-sitter's limit of {MATCH_LIMIT} in-progress matches in {}; the count is unreliable",
+                "the query exceeded the limit of {} in-progress matches set for {}; the count is unreliable (anchor the pattern or narrow the range)",
+                found.match_limit,
                 lines_phrase(range)
             ),
             None,
@@ -24,7 +25,7 @@ pub(super) fn evaluate(spec: &QuerySpec, file: &GoFile, range: LineRange) -> Exp
         return ExpectationResult::fail(
             KIND,
             format!(
-                "the query was stopped in {} after too much matching work (limit {WORK_LIMIT} progress checks); simplify the pattern",
+                "the query was stopped in {} after too much matching work (limits: {WORK_LIMIT} progress checks, {MAX_MATCHES} matches); simplify the pattern",
                 lines_phrase(range)
             ),
             None,

@@ -38,6 +38,12 @@ pub(super) fn evaluate_text(needle: &str, file: &GoFile, range: LineRange) -> Ex
     ExpectationResult::fail(KIND, message, near)
 }
 
+/// The most matching work one `regex` evaluation may take: the bytes of text times the bytes
+/// of the pattern's NFA. The regex crate matches in linear time, but the constant is the NFA:
+/// `(?s)(?:.{0,100}a){10}ZZZ` (289 KB) took 28 s over 2.2 MB. Counting it this way is the same
+/// on every machine; `(?i)\w+` over a whole 8 MiB file still fits.
+pub const REGEX_WORK_LIMIT: u64 = 160_000_000_000;
+
 pub(super) fn evaluate_regex(
     pattern: &regex::Regex,
     file: &GoFile,
@@ -45,6 +51,20 @@ pub(super) fn evaluate_regex(
 ) -> ExpectationResult {
     const KIND: &str = "regex";
     let code = code_text(file, range);
+    let nfa = crate::anchors::regex_nfa_bytes(pattern.as_str()).unwrap_or(0) as u64;
+    let work = nfa.saturating_mul(code.text.len() as u64);
+    if work > REGEX_WORK_LIMIT {
+        return ExpectationResult::fail(
+            KIND,
+            format!(
+                "/{}/ was not run: its {nfa}-byte automaton over the {} bytes of {} exceeds the matching budget ({REGEX_WORK_LIMIT} byte-steps); narrow the range or simplify the pattern",
+                pattern.as_str(),
+                code.text.len(),
+                lines_phrase(range)
+            ),
+            None,
+        );
+    }
     let hits: Vec<LineRange> = pattern
         .find_iter(&code.text)
         .map(|m| span_lines(&code, m.start(), m.len()))
@@ -159,5 +179,21 @@ mod tests {
             all(&file),
         );
         assert_eq!(r.matches, vec![lines(4, 5)]);
+    }
+
+    /// Issue 17: `(?s)(?:.{0,100}a){10}ZZZ` over 2.2 MB took 28 s per ref.
+    #[test]
+    fn a_regex_too_costly_for_its_range_is_not_run() {
+        let body = format!("// {}\n", "b".repeat(97)).repeat(22_000);
+        let file = go(&format!("package a\n{body}var x = 1\n"));
+        let costly = regex::Regex::new("(?s)(?:.{0,100}a){10}ZZZ").unwrap();
+        let started = std::time::Instant::now();
+        let r = evaluate(&Expectation::Regex(costly), &file, all(&file));
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert!(!r.ok);
+        assert!(r.message.contains("was not run"), "{}", r.message);
+        // An ordinary pattern over the same range runs.
+        let plain = regex::Regex::new(r"var x = \d").unwrap();
+        assert!(evaluate(&Expectation::Regex(plain), &file, all(&file)).ok);
     }
 }

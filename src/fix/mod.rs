@@ -294,25 +294,18 @@ pub fn unified_diff(plan: &FixPlan, display: impl Fn(&Path) -> String) -> String
     out
 }
 
-/// Writes every planned change atomically, refusing if any file changed since it was read.
+/// Writes every planned change atomically, or none: refusing if any file changed since it was
+/// read (checked again right before each rename), or is a symbolic link.
 pub fn write_all(plan: &FixPlan) -> Result<(), FixError> {
-    // Check every file first so a refusal leaves all of them untouched.
-    for change in &plan.changes {
-        write::ensure_unchanged(&change.path, change.before.as_bytes())?;
-    }
-    // Write every new version beside its file before renaming any, so a full disk or a
-    // read-only file leaves all of them untouched.
-    // A page listed twice in `docs` plans the same change twice; locking it twice would wait
-    // on ourselves.
-    let mut seen = std::collections::HashSet::new();
-    let prepared = plan
+    let files: Vec<write::Replacement<'_>> = plan
         .changes
         .iter()
-        .filter(|c| seen.insert(std::fs::canonicalize(&c.path).unwrap_or_else(|_| c.path.clone())))
-        .map(|c| write::prepare(&c.path, c.before.as_bytes(), c.after.as_bytes()))
-        .collect::<Result<Vec<_>, _>>()?;
-    for p in prepared {
-        p.commit()?;
-    }
+        .map(|c| write::Replacement {
+            path: &c.path,
+            expected: c.before.as_bytes(),
+            contents: c.after.as_bytes(),
+        })
+        .collect();
+    write::replace_all(&files)?;
     Ok(())
 }

@@ -1,19 +1,22 @@
-//! Atomic replacement of a file: lock, check it is still what was read, write a temp file in the
-//! same directory, fsync, rename over the original with its permissions, fsync the directory.
-//! Several files are all prepared before any is renamed, so a failure leaves every one as it was.
-//! Also atomic creation of output files (the audit page).
+//! Atomic replacement of files: lock each, check it is still what was read, write a temp file in
+//! the same directory, fsync, check again right before renaming it over the original with its
+//! permissions, fsync the directory. Every file is prepared before any is renamed, so a failure
+//! leaves every one as it was. Also atomic creation of output files (the audit page).
 
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Why a file was not replaced. In every case the original is left as it was.
+/// Why files were not replaced. In every case the originals are left as they were.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     #[error("{}: changed since anchorcheck read it; nothing was written (run fix again)", .path.display())]
     Changed { path: PathBuf },
     #[error("{}: {what} is read-only; nothing was written", .path.display())]
     ReadOnly { path: PathBuf, what: &'static str },
+    #[error("{}: is a symbolic link or not a regular file; anchorcheck replaces only regular files (fix the file it points to instead); nothing was written", .path.display())]
+    NotRegular { path: PathBuf },
     #[error("{}: {action}: {source}; nothing was written", .path.display())]
     Io {
         path: PathBuf,
@@ -41,32 +44,160 @@ pub fn ensure_unchanged(path: &Path, expected: &[u8]) -> Result<(), WriteError> 
     Ok(())
 }
 
+/// The file a path names: device and inode on Unix (hard links share them), the path itself
+/// elsewhere.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Identity {
+    #[cfg(unix)]
+    Inode(u64, u64),
+    #[cfg(not(unix))]
+    Path(PathBuf),
+}
+
+fn identity(path: &Path, meta: &fs::Metadata) -> Identity {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let _ = path;
+        Identity::Inode(meta.dev(), meta.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        Identity::Path(fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()))
+    }
+}
+
+/// Opens `path` for locking without following a symbolic link, and checks it is a regular
+/// file: replacing a link would leave its target stale.
+fn open_regular(path: &Path) -> Result<(File, Identity), WriteError> {
+    let meta = fs::symlink_metadata(path).map_err(io(path, "cannot open"))?;
+    if !meta.is_file() {
+        return Err(WriteError::NotRegular {
+            path: path.to_path_buf(),
+        });
+    }
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Should the path become a link after the check above, the open fails.
+        options.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+    }
+    let file = options.open(path).map_err(io(path, "cannot open"))?;
+    let meta = file.metadata().map_err(io(path, "cannot open"))?;
+    if !meta.is_file() {
+        return Err(WriteError::NotRegular {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok((file, identity(path, &meta)))
+}
+
+/// Fails unless `path` still names the file `id` (not a new file renamed over it) and holds
+/// `expected`.
+fn still_the_same(path: &Path, id: &Identity, expected: &[u8]) -> Result<(), WriteError> {
+    let changed = || WriteError::Changed {
+        path: path.to_path_buf(),
+    };
+    let meta = fs::symlink_metadata(path).map_err(|_| changed())?;
+    if !meta.is_file() || identity(path, &meta) != *id {
+        return Err(changed());
+    }
+    ensure_unchanged(path, expected)
+}
+
+/// One file to replace: its path, the bytes read from it, and the new bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct Replacement<'a> {
+    pub path: &'a Path,
+    pub expected: &'a [u8],
+    pub contents: &'a [u8],
+}
+
+/// Replaces every file with its new contents, or none.
+///
+/// Each distinct file (by device and inode, so two paths that are hard links of one file are
+/// locked once rather than waiting on each other) is locked with an advisory lock, in a fixed
+/// order so two `fix` runs never deadlock, and checked unchanged. Each new version is written
+/// and flushed beside its file. Then, still under the locks, every file is checked again, and
+/// once more right before its own rename; a change anywhere aborts the whole fix (a file
+/// already renamed gets its old bytes back) and nothing is left changed. Temporary files are
+/// removed on every error path.
+pub fn replace_all(files: &[Replacement<'_>]) -> Result<(), WriteError> {
+    replace_all_observed(files, |_| {})
+}
+
+/// [`replace_all`], calling `before_rename(i)` right before the last check of the `i`th file
+/// (tests change files there, as a concurrent editor would).
+fn replace_all_observed(
+    files: &[Replacement<'_>],
+    mut before_rename: impl FnMut(usize),
+) -> Result<(), WriteError> {
+    // The same path listed twice (a docs page named twice) is one replacement.
+    let mut seen = std::collections::HashSet::new();
+    let files: Vec<&Replacement<'_>> = files.iter().filter(|f| seen.insert(f.path)).collect();
+    let mut opened: Vec<(File, Identity)> = Vec::with_capacity(files.len());
+    for f in &files {
+        opened.push(open_regular(f.path)?);
+    }
+    let mut locks: BTreeMap<&Identity, &File> = BTreeMap::new();
+    for (file, id) in &opened {
+        locks.entry(id).or_insert(file);
+    }
+    for (id, file) in &locks {
+        // An advisory lock: two `fix` runs on the same file take turns, and the second then
+        // sees that the file changed under it.
+        file.lock().map_err(|e| {
+            let path = files[opened.iter().position(|(_, i)| i == *id).unwrap_or(0)].path;
+            io(path, "cannot lock")(e)
+        })?;
+    }
+    for (f, (_, id)) in files.iter().zip(&opened) {
+        still_the_same(f.path, id, f.expected)?;
+    }
+    let mut prepared = Vec::with_capacity(files.len());
+    for (f, (file, _)) in files.iter().zip(&opened) {
+        prepared.push(prepare_temp(f.path, file, f.contents)?);
+    }
+    // Writing and flushing took time: check every file again before renaming any.
+    for (f, (_, id)) in files.iter().zip(&opened) {
+        still_the_same(f.path, id, f.expected)?;
+    }
+    let mut renamed: Vec<&Replacement<'_>> = Vec::new();
+    for (i, ((f, (_, id)), (dir, temp))) in files.iter().zip(&opened).zip(prepared).enumerate() {
+        before_rename(i);
+        let done =
+            still_the_same(f.path, id, f.expected).and_then(|()| rename_over(f.path, &dir, temp));
+        if let Err(e) = done {
+            for undo in renamed {
+                let _ = write_atomically(undo.path, undo.expected);
+            }
+            return Err(e);
+        }
+        renamed.push(f);
+    }
+    Ok(())
+}
+
 /// Replaces `path` with `contents` if it still holds `expected`. Readers see either the old or
 /// the new file, never a mix; a crash leaves at most a stray temp file, never a partial target.
 pub fn replace_atomically(path: &Path, expected: &[u8], contents: &[u8]) -> Result<(), WriteError> {
-    prepare(path, expected, contents)?.commit()
+    replace_all(&[Replacement {
+        path,
+        expected,
+        contents,
+    }])
 }
 
-/// A new version of a file written beside it and flushed, waiting to be renamed over it. The
-/// original stays locked and untouched until [`Prepared::commit`]; dropping it removes the
-/// temporary file, so preparing every file first and committing only when all succeeded means
-/// a full disk or a read-only file changes nothing.
-pub struct Prepared {
-    path: PathBuf,
-    dir: PathBuf,
-    temp: tempfile::NamedTempFile,
-    /// Held for the advisory lock until the rename is done.
-    _original: File,
-}
-
-/// Locks `path`, checks it still holds `expected`, and writes `contents` to a flushed temporary
-/// file in the same directory with the original's permissions.
-pub fn prepare(path: &Path, expected: &[u8], contents: &[u8]) -> Result<Prepared, WriteError> {
-    let original = File::open(path).map_err(io(path, "cannot open"))?;
-    // An advisory lock: two `fix` runs on the same file take turns, and the second then sees
-    // that the file changed under it.
-    original.lock().map_err(io(path, "cannot lock"))?;
-    ensure_unchanged(path, expected)?;
+/// Writes `contents` to a flushed temporary file beside `path` with the permissions of
+/// `original` (open on `path`), refusing read-only files and directories.
+fn prepare_temp(
+    path: &Path,
+    original: &File,
+    contents: &[u8],
+) -> Result<(PathBuf, tempfile::NamedTempFile), WriteError> {
     let permissions = original
         .metadata()
         .map_err(io(path, "cannot read permissions"))?
@@ -94,12 +225,7 @@ pub fn prepare(path: &Path, expected: &[u8], contents: &[u8]) -> Result<Prepared
         });
     }
     let temp = write_temp(path, dir, contents, permissions)?;
-    Ok(Prepared {
-        path: path.to_path_buf(),
-        dir: dir.to_path_buf(),
-        temp,
-        _original: original,
-    })
+    Ok((dir.to_path_buf(), temp))
 }
 
 /// Writes `contents` to a flushed temporary file in `dir` with `permissions`.
@@ -166,19 +292,6 @@ fn default_permissions(path: &Path) -> Result<fs::Permissions, WriteError> {
     let mut permissions = meta.permissions();
     permissions.set_readonly(false);
     Ok(permissions)
-}
-
-impl Prepared {
-    /// Renames the temporary file over the original and makes the rename durable.
-    pub fn commit(self) -> Result<(), WriteError> {
-        let Prepared {
-            path,
-            dir,
-            temp,
-            _original,
-        } = self;
-        rename_over(&path, &dir, temp)
-    }
 }
 
 #[cfg(test)]
@@ -283,10 +396,12 @@ mod tests {
         fs::write(&first, "a1").unwrap();
         fs::write(&second, "b1").unwrap();
         set_mode(&second, 0o444);
-        let prepared = prepare(&first, b"a1", b"a2").unwrap();
-        assert!(prepare(&second, b"b1", b"b2").is_err());
-        // The caller drops what it prepared instead of committing it.
-        drop(prepared);
+        let err = replace_all(&replacing(&[
+            (&first, b"a1", b"a2"),
+            (&second, b"b1", b"b2"),
+        ]))
+        .unwrap_err();
+        assert!(matches!(err, WriteError::ReadOnly { .. }), "{err}");
         assert_eq!(fs::read(&first).unwrap(), b"a1");
         assert_eq!(fs::read(&second).unwrap(), b"b1");
         assert_eq!(
@@ -294,5 +409,116 @@ mod tests {
             2,
             "temp files removed"
         );
+    }
+
+    /// Replacements of (path, what was read, new contents).
+    fn replacing<'a>(changes: &[(&'a Path, &'a [u8], &'a [u8])]) -> Vec<Replacement<'a>> {
+        changes
+            .iter()
+            .map(|&(path, expected, contents)| Replacement {
+                path,
+                expected,
+                contents,
+            })
+            .collect()
+    }
+
+    fn append(path: &Path, text: &str) {
+        let mut f = fs::OpenOptions::new().append(true).open(path).unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+    }
+
+    /// Issue 17: an append made after the first check but before the rename was lost, and
+    /// `fix` said "wrote".
+    #[test]
+    fn an_edit_made_while_fix_writes_aborts_it_and_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("anchors.yaml");
+        fs::write(&path, "old\n").unwrap();
+        let err = replace_all_observed(
+            &[Replacement {
+                path: &path,
+                expected: b"old\n",
+                contents: b"new\n",
+            }],
+            |_| append(&path, "appended\n"),
+        )
+        .unwrap_err();
+        assert!(matches!(err, WriteError::Changed { .. }), "{err}");
+        assert_eq!(fs::read(&path).unwrap(), b"old\nappended\n");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
+    }
+
+    #[test]
+    fn an_edit_to_a_later_file_undoes_the_files_already_renamed() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = dir.path().join("anchors.yaml");
+        let second = dir.path().join("page.md");
+        fs::write(&first, "a1").unwrap();
+        fs::write(&second, "b1").unwrap();
+        let err = replace_all_observed(
+            &replacing(&[(&first, b"a1", b"a2"), (&second, b"b1", b"b2")]),
+            |i| {
+                if i == 1 {
+                    append(&second, "+edit");
+                }
+            },
+        )
+        .unwrap_err();
+        assert!(matches!(err, WriteError::Changed { .. }), "{err}");
+        assert_eq!(fs::read(&first).unwrap(), b"a1");
+        assert_eq!(fs::read(&second).unwrap(), b"b1+edit");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    /// Issue 17: two docs pages that are hard links of one file made `fix` wait forever on
+    /// its own lock.
+    #[cfg(unix)]
+    #[test]
+    fn hard_links_are_locked_once_and_both_paths_get_the_new_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = dir.path().join("a.md");
+        let second = dir.path().join("b.md");
+        fs::write(&first, "old").unwrap();
+        fs::hard_link(&first, &second).unwrap();
+        let (done, finished) = std::sync::mpsc::channel();
+        let (a, b) = (first.clone(), second.clone());
+        std::thread::spawn(move || {
+            let result = replace_all(&replacing(&[(&a, b"old", b"new"), (&b, b"old", b"new")]));
+            let _ = done.send(result.map_err(|e| e.to_string()));
+        });
+        let result = finished
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("replace_all must not wait on its own lock");
+        result.unwrap();
+        assert_eq!(fs::read(&first).unwrap(), b"new");
+        assert_eq!(fs::read(&second).unwrap(), b"new");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    /// Issue 17: a symlinked anchors.yaml or docs page was replaced by a regular file while
+    /// its target stayed stale.
+    #[cfg(unix)]
+    #[test]
+    fn a_symbolic_link_is_refused_and_left_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("real.yaml");
+        let link = dir.path().join("anchors.yaml");
+        fs::write(&target, "old").unwrap();
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let err = replace_atomically(&link, b"old", b"new").unwrap_err();
+        assert!(matches!(err, WriteError::NotRegular { .. }), "{err}");
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read(&target).unwrap(), b"old");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 }

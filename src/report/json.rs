@@ -238,5 +238,6 @@ pub fn render(report: &Report) -> String {
         format!("{{\"schema\": {SCHEMA}, \"error\": \"{e}\"}}")
     });
     out.push('\n');
-    out
+    // `#` only occurs inside strings, where `\u0023` means the same: no line is a `##[` command.
+    super::workflow::escape_commands(&out, "\\u0023", "\\u003a")
 }

@@ -20,7 +20,11 @@ pub fn render(report: &Report) -> String {
     let _ = write_report(&mut writer, report);
     let mut out = String::from_utf8(writer.into_inner()).unwrap_or_default();
     out.push('\n');
-    out
+    // Outside our tags, in text and attribute values, character references mean the same
+    // characters: a carriage return (which the Actions runner reads as a line break) and what
+    // would start a workflow command are written as references.
+    let out = out.replace('\r', "&#13;");
+    super::workflow::escape_commands(&out, "&#35;", "&#58;")
 }
 
 /// XML 1.0 allows no control characters but tab, newline and carriage return, even escaped.

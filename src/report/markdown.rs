@@ -4,18 +4,39 @@
 use std::fmt::Write as _;
 
 use super::finding::{Finding, findings};
-use super::{ClaimReport, Excerpt, Report, Verdict};
+use super::{ClaimReport, Excerpt, Report, Verdict, workflow};
 
 /// Escapes text for HTML (and so for Markdown's inline HTML).
-fn html(text: &str) -> String {
+fn html_chars(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
 
-/// Escapes text for a table cell: HTML, the `|` that would end the cell, Markdown emphasis and
-/// link characters, and line breaks (a cell is one line).
+/// Escapes repository and anchors.yaml text for one line of Markdown: HTML, line breaks as
+/// `<br>` (a line break would let the text start a heading, list item, table row or HTML block
+/// of its own), other control characters as U+FFFD, and what would start a GitHub Actions
+/// workflow command as character references, in case the summary is printed to a log.
+fn html(text: &str) -> String {
+    let one_line = html_chars(text)
+        .replace("\r\n", "<br>")
+        .replace(['\r', '\n'], "<br>");
+    let visible: String = one_line
+        .chars()
+        .map(|c| {
+            if c.is_control() && c != '\t' {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect();
+    workflow::escape_commands(&visible, "&#35;", "&#58;")
+}
+
+/// Escapes text for a table cell: as [`html`], and the `|` that would end the cell, Markdown
+/// emphasis and link characters.
 fn cell(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in html(text).chars() {
@@ -24,8 +45,6 @@ fn cell(text: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            '\n' => out.push_str("<br>"),
-            '\r' => {}
             c => out.push(c),
         }
     }
@@ -46,6 +65,31 @@ fn fence(text: &str) -> String {
     "`".repeat(longest.max(2) + 1)
 }
 
+/// A code block: fenced, or, when its text holds a control character or could be read as a
+/// workflow command (a Go comment `// ##[add-mask]...`), an HTML `<pre>` block whose every `#`,
+/// `:` and control character is a character reference, which a fence cannot escape.
+fn code_block(lang: &str, body: &str) -> String {
+    let controls = body
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t');
+    if !controls && !workflow::could_be_command(body) {
+        let fence = fence(body);
+        return format!("{fence}{lang}\n{body}{fence}\n");
+    }
+    let mut escaped = String::with_capacity(body.len());
+    for c in html_chars(body).chars() {
+        match c {
+            '#' => escaped.push_str("&#35;"),
+            ':' => escaped.push_str("&#58;"),
+            '\r' => escaped.push_str("&#13;"),
+            '\n' | '\t' => escaped.push(c),
+            c if c.is_control() => escaped.push('\u{FFFD}'),
+            c => escaped.push(c),
+        }
+    }
+    format!("<pre><code>{escaped}</code></pre>\n")
+}
+
 fn excerpt_block(excerpt: &Excerpt) -> String {
     let width = (excerpt.first_line.get() as usize + excerpt.lines.len())
         .to_string()
@@ -56,8 +100,7 @@ fn excerpt_block(excerpt: &Excerpt) -> String {
         .enumerate()
         .map(|(i, l)| format!("{:>width$} | {l}\n", excerpt.first_line.get() as usize + i))
         .collect();
-    let fence = fence(&body);
-    format!("{fence}go\n{body}{fence}\n")
+    code_block("go", &body)
 }
 
 fn table_row(out: &mut String, claim: &ClaimReport, found: &[Finding<'_>]) {
@@ -147,10 +190,10 @@ pub fn render(report: &Report) -> String {
     }
     out.push('\n');
     if let Some(fix) = &report.fix_command {
-        let fence = fence(fix);
         let _ = writeln!(
             out,
-            "To rewrite the drifted refs and their docs citations, run:\n\n{fence}sh\n{fix}\n{fence}\n"
+            "To rewrite the drifted refs and their docs citations, run:\n\n{}",
+            code_block("sh", &format!("{fix}\n"))
         );
     }
     if !report.docs.is_empty() {
@@ -220,6 +263,42 @@ mod tests {
         assert!(out.contains("```sh\nanchorcheck fix --rev HEAD\n```"));
         // The culprit's subject is HTML-escaped in the list.
         assert!(out.contains("add | pipe &amp; &lt;b&gt;tags&lt;/b&gt;"));
+    }
+
+    /// Issue 17: a newline in a docs entry injected a fake "verified" heading and table row.
+    #[test]
+    fn repository_text_cannot_start_a_block_of_its_own() {
+        let mut report = sample::report();
+        let forged = "a.md\n## ✅ anchorcheck: all verified\n| **x** | required | ✅ verified | | |\r<div>\n- item";
+        report.docs[0].page = forged.into();
+        report.docs[0].message = forged.into();
+        report.claims[0].title = Some(forged.into());
+        report.claims[1].refs[0].notes.push(forged.into());
+        let out = render(&report);
+        for line in out.split(['\n', '\r']) {
+            assert!(!line.starts_with("## ✅ anchorcheck: all"), "{line}");
+            assert!(!line.starts_with("| **x**"), "{line}");
+            assert!(
+                !line.starts_with("<div>") && !line.starts_with("- item"),
+                "{line}"
+            );
+        }
+        assert!(out.contains("a.md<br>## ✅ anchorcheck"), "{out}");
+    }
+
+    #[test]
+    fn an_excerpt_that_could_be_a_workflow_command_is_a_pre_block() {
+        let excerpt = Excerpt {
+            first_line: crate::lines::LineNo::new(3).unwrap(),
+            lines: vec!["// ##[add-mask]x".into(), "\t// a\r::error::b".into()],
+            highlights: None,
+        };
+        let block = excerpt_block(&excerpt);
+        assert_eq!(
+            block,
+            "<pre><code>3 | // &#35;&#35;[add-mask]x\n4 | \t// a&#13;&#58;&#58;error&#58;&#58;b\n</code></pre>\n"
+        );
+        assert!(!workflow::could_be_command(&block));
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod markdown;
 pub mod marks;
 pub mod sarif;
 pub mod text;
+pub mod workflow;
 
 use std::fmt;
 

@@ -1,8 +1,8 @@
 //! SARIF 2.1.0 for GitHub code scanning: one rule per finding code, one result per failing or
 //! touched ref at its cited region, with the docs lines that cite it as related locations.
 //!
-//! Paths are written as given in anchors.yaml (relative to the repository root) and lines are
-//! 1-based. `partialFingerprints` hold no line numbers, so an alert keeps its identity while the
+//! Paths are written as given in anchors.yaml (relative to the repository root), percent-encoded
+//! as RFC 3986 relative references, and lines are 1-based. `partialFingerprints` hold no line numbers, so an alert keeps its identity while the
 //! code around it moves.
 
 use serde_json::{Value, json};
@@ -56,7 +56,8 @@ pub fn render(report: &Report) -> String {
     });
     let mut out = serde_json::to_string_pretty(&log).unwrap_or_default();
     out.push('\n');
-    out
+    // `#` only occurs inside strings, where `\u0023` means the same: no line is a `##[` command.
+    super::workflow::escape_commands(&out, "\\u0023", "\\u003a")
 }
 
 /// `anchorcheck 0.1.0` -> `0.1.0`.
@@ -90,10 +91,36 @@ fn region(lines: LineRange) -> Value {
     json!({ "startLine": lines.start().get(), "endLine": lines.end().get() })
 }
 
+/// Everything but RFC 3986's unreserved characters, its sub-delimiters, `@` and `/` is
+/// percent-encoded; `:` too, so a first segment never reads as a scheme.
+const URI_ESCAPED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b'@')
+    .remove(b'/');
+
+/// A repository path as a relative URI reference: `a dir/100%#1.go` is `a%20dir/100%25%231.go`.
+pub fn uri(path: &str) -> String {
+    percent_encoding::utf8_percent_encode(path, URI_ESCAPED).to_string()
+}
+
 fn location(path: &str, region: Value) -> Value {
     json!({
         "physicalLocation": {
-            "artifactLocation": { "uri": path },
+            "artifactLocation": { "uri": uri(path) },
             "region": region,
         }
     })
@@ -205,6 +232,49 @@ mod tests {
             .map(|e| format!("{} at {}", e, e.instance_path()))
             .collect();
         assert!(errors.is_empty(), "{errors:#?}");
+    }
+
+    /// Issue 17: paths holding `%`, `#` and spaces were written as they are, which is not a
+    /// URI (a `#` starts a fragment, `%2` is a broken escape).
+    #[test]
+    fn uris_are_percent_encoded_and_valid() {
+        let mut report = sample::report();
+        report.claims[1].refs[0].path = "we ird/100%#x:ä.go".into();
+        report.docs[0].page = "docs/a b#1.md".into();
+        let log: Value = serde_json::from_str(&render(&report)).unwrap();
+        let text = log.to_string();
+        assert!(
+            text.contains("\"uri\":\"we%20ird/100%25%23x%3A%C3%A4.go\""),
+            "{text}"
+        );
+        assert!(text.contains("\"uri\":\"docs/a%20b%231.md\""), "{text}");
+        let strict = jsonschema::options()
+            .should_validate_formats(true)
+            .build(
+                &serde_json::from_str::<Value>(
+                    &std::fs::read_to_string(
+                        Path::new(env!("CARGO_MANIFEST_DIR"))
+                            .join("testdata/schemas/sarif-schema-2.1.0.json"),
+                    )
+                    .unwrap(),
+                )
+                .unwrap(),
+            )
+            .unwrap();
+        let errors: Vec<String> = strict.iter_errors(&log).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+        // RFC 3986 path characters only (the schema's format check does not look at them), and
+        // decoding gives the path back.
+        let pchar = |b: u8| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=@/%".contains(&b);
+        for uri in ["we%20ird/100%25%23x%3A%C3%A4.go", "docs/a%20b%231.md"] {
+            assert!(uri.bytes().all(pchar));
+        }
+        assert_eq!(
+            percent_encoding::percent_decode_str(&uri("we ird/100%#x:ä.go"))
+                .decode_utf8()
+                .unwrap(),
+            "we ird/100%#x:ä.go"
+        );
     }
 
     #[test]

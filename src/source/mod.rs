@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 pub mod history;
+pub mod local;
 
 use git2::{ErrorCode, ObjectType, Oid, Repository};
 
@@ -37,14 +38,20 @@ pub enum FileProblem {
     Directory,
     #[error("path is a symbolic link (to `{target}`), not a file")]
     Symlink { target: String },
+    #[error(
+        "`{dir}` is a symbolic link (to `{target}`); anchorcheck does not follow links out of the tree it reads"
+    )]
+    SymlinkedDirectory { dir: String, target: String },
+    #[error("path is {kind}, not a regular file")]
+    NotRegular { kind: &'static str },
     #[error("path is a git submodule, not a file")]
     Submodule,
     #[error("file is a Git LFS pointer; its content is not in the repository")]
     LfsPointer,
     #[error("file is binary")]
     Binary,
-    #[error("file is too large ({bytes} bytes; the limit is {MAX_FILE_BYTES})")]
-    TooLarge { bytes: usize },
+    #[error("file is too large ({bytes} bytes; the limit is {limit})")]
+    TooLarge { bytes: u64, limit: usize },
     #[error("file is not Go source (.go)")]
     NotGo,
     #[error("cannot read the file: {0}")]
@@ -248,7 +255,10 @@ impl Snapshot {
                     .read_header(entry.id())
                     .map_err(|e| FileProblem::Unreadable(e.message().to_string()))?;
                 if size > MAX_FILE_BYTES {
-                    return Err(FileProblem::TooLarge { bytes: size });
+                    return Err(FileProblem::TooLarge {
+                        bytes: size as u64,
+                        limit: MAX_FILE_BYTES,
+                    });
                 }
                 let blob = repo
                     .find_blob(entry.id())
@@ -261,34 +271,13 @@ impl Snapshot {
             .map_err(|e| FileProblem::Unreadable(e.message().to_string()))?
     }
 
+    /// Reads `path` from the working tree: every component beneath the root, no symbolic
+    /// links followed, regular files only, at most [`MAX_FILE_BYTES`].
     fn read_worktree(&self, path: &str) -> Result<FileBlob, FileProblem> {
         let Some(root) = self.repo.workdir.as_deref() else {
             return Err(FileProblem::Missing);
         };
-        let full = root.join(path);
-        let meta = match std::fs::symlink_metadata(&full) {
-            Ok(m) => m,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(FileProblem::Missing),
-            Err(e) => return Err(FileProblem::Unreadable(e.to_string())),
-        };
-        if meta.file_type().is_symlink() {
-            let target = std::fs::read_link(&full)
-                .map(|t| t.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            return Err(FileProblem::Symlink { target });
-        }
-        if meta.is_dir() {
-            return Err(if full.join(".git").exists() {
-                FileProblem::Submodule
-            } else {
-                FileProblem::Directory
-            });
-        }
-        let size = usize::try_from(meta.len()).unwrap_or(usize::MAX);
-        if size > MAX_FILE_BYTES {
-            return Err(FileProblem::TooLarge { bytes: size });
-        }
-        let bytes = std::fs::read(&full).map_err(|e| FileProblem::Unreadable(e.to_string()))?;
+        let bytes = local::read_beneath(root, path, MAX_FILE_BYTES)?;
         let id = Oid::hash_object(ObjectType::Blob, &bytes)
             .map(|o| o.to_string())
             .unwrap_or_default();
@@ -309,7 +298,8 @@ fn check_content(path: &str, blob: FileBlob) -> Result<FileBlob, FileProblem> {
     }
     if blob.bytes.len() > MAX_FILE_BYTES {
         return Err(FileProblem::TooLarge {
-            bytes: blob.bytes.len(),
+            bytes: blob.bytes.len() as u64,
+            limit: MAX_FILE_BYTES,
         });
     }
     // git's own heuristic: a NUL byte in the first 8000 bytes means binary.
@@ -348,7 +338,12 @@ impl Files for Snapshot {
 
     fn go_files_in(&self, dir: &str) -> Vec<String> {
         let mut names = if self.worktree {
-            let root = self.repo.workdir.as_deref().map(|w| w.join(dir));
+            // Listed only when every component is a real directory, not a link out of the tree.
+            let root = self
+                .repo
+                .workdir
+                .as_deref()
+                .and_then(|w| local::dir_beneath(w, dir).ok());
             root.and_then(|r| std::fs::read_dir(r).ok())
                 .map(|entries| {
                     entries

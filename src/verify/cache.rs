@@ -13,11 +13,19 @@
 //!
 //! One JSON file per blob and per commit, written atomically (temp file + rename); a file that
 //! does not parse, names another object or another tool version is ignored and rewritten,
-//! never trusted.
+//! never trusted. Files are read without following links, and only up to
+//! [`MAX_CACHE_FILE_BYTES`].
+//!
+//! Whoever can write the cache directory can make a broken claim `verified`. With a key
+//! (`ANCHORCHECK_CACHE_KEY`), every file starts with a line holding an HMAC-SHA256 of the rest
+//! under that key, and files that are unsigned or signed with another key are ignored (and
+//! rewritten), so only runs that know the key can vouch for code.
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
+
+use hmac::{KeyInit, Mac};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -37,10 +45,78 @@ fn tool() -> String {
     format!("anchorcheck {}", env!("CARGO_PKG_VERSION"))
 }
 
+/// The largest cache file read; a bigger one is ignored (a commit's file for 10,000 failing
+/// refs is a few megabytes).
+pub const MAX_CACHE_FILE_BYTES: usize = 64 * 1024 * 1024;
+
+/// How a signed cache file begins: this, the hex HMAC-SHA256 of the rest, a newline.
+const SIGNATURE_PREFIX: &[u8] = b"anchorcheck-hmac-sha256 ";
+
+/// The secret that signs cache files. Its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CacheKey(Vec<u8>);
+
+impl CacheKey {
+    pub fn new(secret: impl Into<Vec<u8>>) -> CacheKey {
+        CacheKey(secret.into())
+    }
+
+    fn mac(&self, body: &[u8]) -> hmac::Hmac<sha2::Sha256> {
+        // HMAC takes keys of any length.
+        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.0)
+            .unwrap_or_else(|_| unreachable!("HMAC accepts every key length"));
+        mac.update(body);
+        mac
+    }
+
+    /// `body` with its signature line in front.
+    fn sign(&self, body: &[u8]) -> Vec<u8> {
+        let tag = self.mac(body).finalize().into_bytes();
+        let mut out = SIGNATURE_PREFIX.to_vec();
+        for byte in tag.iter() {
+            out.extend_from_slice(format!("{byte:02x}").as_bytes());
+        }
+        out.push(b'\n');
+        out.extend_from_slice(body);
+        out
+    }
+
+    /// The body of a file signed with this key; `None` when unsigned or signed otherwise.
+    fn verify<'f>(&self, file: &'f [u8]) -> Option<&'f [u8]> {
+        let (tag, body) = split_signature(file)?;
+        let tag = decode_hex(tag)?;
+        self.mac(body).verify_slice(&tag).ok()?;
+        Some(body)
+    }
+}
+
+impl std::fmt::Debug for CacheKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CacheKey(..)")
+    }
+}
+
+/// The hex tag and the body of a signed file.
+fn split_signature(file: &[u8]) -> Option<(&[u8], &[u8])> {
+    let rest = file.strip_prefix(SIGNATURE_PREFIX)?;
+    let newline = rest.iter().position(|&b| b == b'\n')?;
+    Some((&rest[..newline], &rest[newline + 1..]))
+}
+
+fn decode_hex(hex: &[u8]) -> Option<Vec<u8>> {
+    if !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    hex.chunks(2)
+        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
+        .collect()
+}
+
 /// A cache directory.
 #[derive(Clone, Debug)]
 pub struct ResultCache {
     dir: PathBuf,
+    key: Option<CacheKey>,
 }
 
 /// What the first-pass check of one ref found at its range.
@@ -119,13 +195,29 @@ pub fn report_key(r: &Ref, at: Option<&str>, report_touch: bool) -> Option<Strin
     ))
 }
 
-/// The entries of the cache file at `path` for `object`; none when it is missing, does not
-/// parse, or was written for another object, format or tool version.
-fn read_entries<V: DeserializeOwned>(path: Option<PathBuf>, object: &str) -> Vec<(String, V)> {
-    let Some(bytes) = path.and_then(|p| std::fs::read(p).ok()) else {
+/// The entries of the cache file `name` in `dir` for `object`; none when it is missing, a link,
+/// too large, unsigned or signed with another key (when there is a key), does not parse, or
+/// was written for another object, format or tool version.
+fn read_entries<V: DeserializeOwned>(
+    dir: &std::path::Path,
+    key: Option<&CacheKey>,
+    name: Option<String>,
+    object: &str,
+) -> Vec<(String, V)> {
+    let Some(bytes) =
+        name.and_then(|n| crate::source::local::read_beneath(dir, &n, MAX_CACHE_FILE_BYTES).ok())
+    else {
         return Vec::new();
     };
-    match serde_json::from_slice::<StoredFile<V>>(&bytes) {
+    let body = match key {
+        Some(key) => key.verify(&bytes),
+        // Without a key a signature is not checked, only skipped.
+        None => Some(split_signature(&bytes).map_or(&bytes[..], |(_, body)| body)),
+    };
+    let Some(body) = body else {
+        return Vec::new();
+    };
+    match serde_json::from_slice::<StoredFile<V>>(body) {
         Ok(stored)
             if stored.format == FORMAT && stored.tool == tool() && stored.object == object =>
         {
@@ -141,21 +233,25 @@ fn is_object_id(id: &str) -> bool {
 }
 
 impl ResultCache {
-    pub fn new(dir: impl Into<PathBuf>) -> ResultCache {
-        ResultCache { dir: dir.into() }
+    /// The cache in `dir`; with `key`, files are signed and only files signed with it are read.
+    pub fn new(dir: impl Into<PathBuf>, key: Option<CacheKey>) -> ResultCache {
+        ResultCache {
+            dir: dir.into(),
+            key,
+        }
     }
 
-    fn file(&self, blob: &str) -> Option<PathBuf> {
-        is_object_id(blob).then(|| self.dir.join(format!("{blob}.json")))
+    fn file(&self, blob: &str) -> Option<String> {
+        is_object_id(blob).then(|| format!("{blob}.json"))
     }
 
-    fn commit_file(&self, commit: &str) -> Option<PathBuf> {
-        is_object_id(commit).then(|| self.dir.join(format!("commit-{commit}.json")))
+    fn commit_file(&self, commit: &str) -> Option<String> {
+        is_object_id(commit).then(|| format!("commit-{commit}.json"))
     }
 
     /// The checks stored for `blob`; empty when there are none or the file is not ours.
     pub fn load(&self, blob: &str) -> BlobChecks {
-        let checks = read_entries(self.file(blob), blob)
+        let checks = read_entries(&self.dir, self.key.as_ref(), self.file(blob), blob)
             .into_iter()
             .filter(|(_, check)| held(check))
             .collect();
@@ -182,9 +278,14 @@ impl ResultCache {
     /// ours.
     pub fn load_commit(&self, commit: &str) -> CommitReports {
         CommitReports {
-            reports: read_entries(self.commit_file(commit), commit)
-                .into_iter()
-                .collect(),
+            reports: read_entries(
+                &self.dir,
+                self.key.as_ref(),
+                self.commit_file(commit),
+                commit,
+            )
+            .into_iter()
+            .collect(),
         }
     }
 
@@ -202,11 +303,13 @@ impl ResultCache {
 
     fn write_entries<V: Serialize>(
         &self,
-        path: Option<PathBuf>,
+        name: Option<String>,
         object: &str,
         entries: HashMap<String, V>,
     ) {
-        let Some(path) = path else { return };
+        let Some(path) = name.map(|n| self.dir.join(n)) else {
+            return;
+        };
         let mut entries: Vec<(String, V)> = entries.into_iter().collect();
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         let stored = StoredFile {
@@ -225,7 +328,11 @@ impl ResultCache {
     ) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
         let mut temp = tempfile::NamedTempFile::new_in(&self.dir)?;
-        serde_json::to_writer(&mut temp, stored)?;
+        let body = serde_json::to_vec(stored)?;
+        match &self.key {
+            Some(key) => temp.write_all(&key.sign(&body))?,
+            None => temp.write_all(&body)?,
+        }
         temp.flush()?;
         temp.persist(path).map_err(|e| e.error)?;
         Ok(())

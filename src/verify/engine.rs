@@ -55,6 +55,7 @@ pub(super) fn verify_path(
         files,
         history,
         parses: ParseCache::new(members.len() > 1),
+        search_left: std::cell::Cell::new(relocate::FILE_SEARCH_WORK_LIMIT),
     };
     let blob = match files.read(path) {
         Ok(blob) => blob,

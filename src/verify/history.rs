@@ -123,7 +123,14 @@ pub fn map_through_history(
     for (i, t) in tracked.iter().enumerate() {
         by_at.entry(t.at).or_default().push(i);
     }
-    for (at, members) in by_at {
+    // A commit, tree or blob missing between `at` and the revision (a partial or shallow
+    // clone) leaves the refs of that `at` without history, not the run without a report.
+    let unavailable = |at: &str, e: &SourceError| {
+        HistoryOutcome::Unavailable(format!(
+            "history unavailable: {e} (following it from {at}; a partial or shallow clone?)"
+        ))
+    };
+    'groups: for (at, members) in by_at {
         let Some(start) = git.find_commit(at)? else {
             let message = format!(
                 "history unavailable: commit {at} is not in this repository (shallow clone?)"
@@ -136,7 +143,16 @@ pub fn map_through_history(
         let mut steps: Vec<(String, Endpoint, Option<CommitInfo>)> = Vec::new();
         let mut previous = start.id.clone();
         if let Some(head) = target_commit {
-            for commit in git.commit_chain(&start.id, head)? {
+            let chain = match git.commit_chain(&start.id, head) {
+                Ok(chain) => chain,
+                Err(e) => {
+                    for i in members {
+                        outcomes[i] = Some(unavailable(at, &e));
+                    }
+                    continue 'groups;
+                }
+            };
+            for commit in chain {
                 steps.push((
                     previous.clone(),
                     Endpoint::Commit(commit.id.clone()),
@@ -173,7 +189,15 @@ pub fn map_through_history(
             if paths.is_empty() {
                 break;
             }
-            let changes = diffs.at(step, &paths)?;
+            let changes = match diffs.at(step, &paths) {
+                Ok(changes) => changes,
+                Err(e) => {
+                    for i in members {
+                        outcomes[i] = Some(unavailable(at, &e));
+                    }
+                    continue 'groups;
+                }
+            };
             for mapping in &mut state {
                 if mapping.file_gone {
                     continue;

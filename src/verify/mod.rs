@@ -65,6 +65,8 @@ pub struct VerifyOptions {
     pub keep_excerpts: bool,
     /// Where to keep results by blob id between runs (`--cache DIR`); off when `None`.
     pub cache: Option<std::path::PathBuf>,
+    /// Signs cache files, and makes unsigned or foreign-signed ones ignored.
+    pub cache_key: Option<cache::CacheKey>,
     /// Parse every cited file whole, never partially (for differential tests).
     pub whole_files: bool,
 }
@@ -187,7 +189,10 @@ pub fn verify(
             claims: claims.len(),
         });
     }
-    let cache = options.cache.as_ref().map(cache::ResultCache::new);
+    let cache = options
+        .cache
+        .as_ref()
+        .map(|dir| cache::ResultCache::new(dir, options.cache_key.clone()));
     // Whole reports kept for this commit answer their refs before any history is walked.
     let at_commit = match (&cache, history) {
         (Some(cache), Some(source))
@@ -402,6 +407,9 @@ struct Sources<'a> {
     files: &'a dyn Files,
     history: Option<&'a HistorySource<'a>>,
     parses: ParseCache,
+    /// Relocation search work the group's refs may still do (their refs run in anchors.yaml
+    /// order, so which ref finds it spent is the same on every run).
+    search_left: std::cell::Cell<u64>,
 }
 
 /// Whole-file parses by blob id; kept only when the group has more than one ref to share them.
@@ -583,6 +591,24 @@ fn verify_job(
         found = symbol_in_package(r, src, path, cited, &old);
     }
     if found.is_empty() && !weakened {
+        let work = relocate::search_work(r, file);
+        let left = src.search_left.get();
+        if work > relocate::SEARCH_WORK_LIMIT || work > left {
+            report.error = Some(format!(
+                "the evidence is not at {path}:{} and searching the file's {} top-level declarations for it would exceed the relocation budget ({work} of {} steps{}); cite it again, or add `symbol`",
+                checkable.unwrap_or(cited),
+                file.root().child_count(),
+                relocate::SEARCH_WORK_LIMIT.min(left),
+                if left < relocate::SEARCH_WORK_LIMIT {
+                    " left for this file"
+                } else {
+                    ""
+                }
+            ));
+            report.verdict = Verdict::Error;
+            return report;
+        }
+        src.search_left.set(left - work);
         found = in_file(relocate::search_candidates(
             r, file, failed, cited, &old.text, &old.shape,
         ));

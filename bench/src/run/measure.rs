@@ -70,6 +70,22 @@ impl Invocation {
         Ok(out.stdout)
     }
 
+    /// Runs once and returns the exit code and stdout, whatever the code (for reports).
+    #[allow(
+        dead_code,
+        reason = "only the hostile-input benchmark reads exit codes"
+    )]
+    pub fn status_and_output(&self, cwd: &Path) -> Result<(i32, Vec<u8>)> {
+        let out = Command::new(&self.program)
+            .args(&self.args)
+            .envs(self.env.iter().cloned())
+            .current_dir(cwd)
+            .stderr(Stdio::null())
+            .output()
+            .with_context(|| format!("running {}", self.program))?;
+        Ok((out.status.code().unwrap_or(-1), out.stdout))
+    }
+
     /// Runs `runs` times under `/usr/bin/time -v`, output discarded.
     pub fn measure(&self, cwd: &Path, runs: usize) -> Result<Measured> {
         let report = cwd.join(".time-report");
