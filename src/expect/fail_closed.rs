@@ -380,6 +380,8 @@ mod tests {
             "if x { panic(1) } else { log.Fatal(2) }",
             "switch { case a: panic(1)\n default: os.Exit(1) }",
             "for { }",
+            "select {}",
+            "log.Print(\"x\"); panic(\"no mtls\")",
         ] {
             let src = format!("package a\nfunc f() {{\n\tif !useMTLS {{\n\t\t{body}\n\t}}\n}}\n");
             assert!(check(&src).ok, "{body}");
@@ -390,6 +392,8 @@ mod tests {
             "for x { panic(1) }",
             "for { break }",
             "defer panic(1)",
+            "runtime.Gosched()",
+            "t.Logf(\"x\")",
         ] {
             let src = format!("package a\nfunc f() {{\n\tif !useMTLS {{\n\t\t{body}\n\t}}\n}}\n");
             assert!(!check(&src).ok, "{body}");
