@@ -426,3 +426,54 @@ fn the_fixtures_are_go_the_parser_reads_without_errors() {
         }
     }
 }
+
+#[test]
+fn a_guard_weakened_in_place_is_broken_not_moved_to_its_neighbour() {
+    // The origin check's refusal was taken out; the referer check beside it still refuses.
+    // Looking for the evidence elsewhere would call the ref drifted to the referer check and
+    // hide the weakening.
+    let line = line_of("rev1", HANDLER, "if origin != \"\" && !h.isAllowed(origin)");
+    let refusal = "\t\treturn fmt.Errorf(\"origin %q is not allowed\", origin)\n";
+    for (replacement, with_at) in [
+        // Any body that goes on, when history (`at`) says this is the guard cited.
+        ("\t\th.log(\"origin not allowed\")\n", true),
+        // Without `at`, the shapes a refusal takes when it is taken out.
+        (
+            "\t\tlog.Printf(\"origin %q is not allowed\", origin)\n",
+            false,
+        ),
+    ] {
+        let mut repo = TestRepo::new();
+        repo.replace_tree(&testdata("precision/rev1"), "");
+        let first = repo.commit_all("rev1").to_string();
+        let path = repo.path().join(HANDLER);
+        let weakened = std::fs::read_to_string(&path)
+            .unwrap()
+            .replacen(refusal, replacement, 1);
+        repo.write(HANDLER, weakened);
+        let last = repo.commit_all("do not refuse").to_string();
+        let at = if with_at {
+            format!("at: {first}, ")
+        } else {
+            String::new()
+        };
+        let report = verify(
+            &repo,
+            &[(
+                "origin",
+                format!(
+                    "{{ path: {HANDLER}, lines: {line}, {at}symbol: adminHandler.checkOrigin, expect: [{{fail_closed: {{when: \"(?i)origin|referer\"}}}}] }}"
+                ),
+            )],
+        );
+        let r = the_ref(&report, "origin");
+        assert_eq!(r["verdict"], "broken", "{r:#}");
+        assert!(r["relocated"].is_null(), "{r:#}");
+        let message = r["expectations"][0]["message"].as_str().unwrap();
+        assert!(message.starts_with(&format!("line {line}: if mentions origin but")));
+        assert!(message.ends_with("fail-open"), "{message}");
+        if with_at {
+            assert_eq!(r["culprit"]["commit"], last, "{r:#}");
+        }
+    }
+}

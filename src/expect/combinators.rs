@@ -1,6 +1,6 @@
 //! `not`, `any` and `all`: expectations built from others.
 
-use super::{Evidence, ExpectationResult, Scope, evaluate_evidence, evaluate_scoped};
+use super::{Evidence, ExpectationResult, InPlace, Scope, evaluate_evidence, evaluate_scoped};
 use crate::anchors::Expectation;
 use crate::go::GoFile;
 use crate::lines::{LineNo, LineRange};
@@ -50,10 +50,14 @@ pub(super) fn evaluate_any(
         return Evidence {
             result,
             cited: ok.cited,
-            weakened: false,
+            in_place: InPlace::Absent,
         };
     }
-    let weakened = evaluated.iter().any(|e| e.weakened);
+    let in_place = evaluated
+        .iter()
+        .map(|e| e.in_place)
+        .max()
+        .unwrap_or_default();
     let results: Vec<ExpectationResult> = evaluated.into_iter().map(|e| e.result).collect();
     Evidence {
         result: ExpectationResult::fail(
@@ -62,7 +66,7 @@ pub(super) fn evaluate_any(
             results.iter().find_map(|r| r.near_miss),
         ),
         cited: Vec::new(),
-        weakened,
+        in_place,
     }
 }
 
@@ -99,7 +103,7 @@ pub(super) fn evaluate_all(
         return Evidence {
             result: ExpectationResult::pass(KIND, message, matches),
             cited,
-            weakened: false,
+            in_place: InPlace::Absent,
         };
     }
     Evidence {
@@ -114,7 +118,11 @@ pub(super) fn evaluate_all(
             failed.iter().find_map(|r| r.near_miss),
         ),
         cited: Vec::new(),
-        weakened: evaluated.iter().any(|e| e.weakened),
+        in_place: evaluated
+            .iter()
+            .map(|e| e.in_place)
+            .max()
+            .unwrap_or_default(),
     }
 }
 

@@ -1,6 +1,6 @@
 //! `fail_closed`: an `if` mentioning `when` with a branch that terminates on every path.
 
-use super::{Evidence, ExpectationResult, Scope, lines_phrase, nearest_elsewhere};
+use super::{Evidence, ExpectationResult, InPlace, Scope, lines_phrase, nearest_elsewhere};
 use crate::anchors::FailClosedSpec;
 use crate::go::GoFile;
 use crate::go::calls::names_callee;
@@ -17,20 +17,20 @@ pub(super) fn evaluate(
     range: LineRange,
     scope: Scope,
 ) -> Evidence {
-    let result = evaluate_guards(spec, file, range, scope);
-    // A cited guard that mentions `when` but falls open was weakened where it is.
-    let weakened = !result.ok && result.message.ends_with(": fail-open");
+    let (result, in_place) = evaluate_guards(spec, file, range, scope);
     let mut evidence = Evidence::from(result);
-    evidence.weakened = weakened;
+    evidence.in_place = in_place;
     evidence
 }
 
+/// The result, and how its failure relates to the cited guards: one mentioning `when` falls
+/// open in a shape a refusal takes when it is taken out ([`is_weakened`]), or otherwise.
 fn evaluate_guards(
     spec: &FailClosedSpec,
     file: &GoFile,
     range: LineRange,
     scope: Scope,
-) -> ExpectationResult {
+) -> (ExpectationResult, InPlace) {
     let mention = |g: &Guard| g.mentions.iter().find(|m| spec.when.is_match(m)).cloned();
     let sink = |callee: &str| spec.sinks.iter().any(|s| names_callee(s, callee));
     let with_sinks;
@@ -60,7 +60,7 @@ fn evaluate_guards(
             _ => None,
         });
     if let Some((guard, name, open)) = weakened {
-        return ExpectationResult::fail(
+        let result = ExpectationResult::fail(
             KIND,
             format!(
                 "line {}: if mentions {name} but {}: fail-open",
@@ -69,6 +69,7 @@ fn evaluate_guards(
             ),
             Some(guard.line()),
         );
+        return (result, InPlace::Weakened);
     }
     if let Some((guard, name)) = closed.first() {
         let how = guard
@@ -76,7 +77,7 @@ fn evaluate_guards(
             .and_then(Termination::terminator)
             .map(|t| format!("{} at line {}", t.what, t.line))
             .unwrap_or_default();
-        return ExpectationResult::pass(
+        let result = ExpectationResult::pass(
             KIND,
             format!(
                 "line {}: if mentions {name} and terminates with {how}",
@@ -84,13 +85,21 @@ fn evaluate_guards(
             ),
             closed.iter().map(|(g, _)| g.lines).collect(),
         );
+        return (result, InPlace::Absent);
     }
     if let Some((guard, name)) = candidates.first() {
-        let reason = match &guard.then_branch {
-            Termination::Open(open) => fail_open_reason(open),
-            Termination::Terminates(_) => "no branch terminates".to_string(),
+        // Ordinary branching (a body that does other work and goes on) may be code that moved
+        // into the range; only a refusal's shapes say the guard itself was weakened.
+        let (reason, weakened) = match &guard.then_branch {
+            Termination::Open(open) => (fail_open_reason(open), is_weakened(open)),
+            Termination::Terminates(_) => ("no branch terminates".to_string(), false),
         };
-        return ExpectationResult::fail(
+        let in_place = if weakened {
+            InPlace::Weakened
+        } else {
+            InPlace::Cited
+        };
+        let result = ExpectationResult::fail(
             KIND,
             format!(
                 "line {}: if mentions {name} but {reason}: fail-open",
@@ -98,6 +107,7 @@ fn evaluate_guards(
             ),
             Some(guard.line()),
         );
+        return (result, in_place);
     }
     // A guard whose `if` line is above the range is not cited, even when its body is inside.
     let started_before = (scope == Scope::File)
@@ -109,7 +119,7 @@ fn evaluate_guards(
         })
         .flatten();
     if let Some((guard, name)) = started_before {
-        return ExpectationResult::fail(
+        let result = ExpectationResult::fail(
             KIND,
             format!(
                 "line {}: if mentions {name} but its `if` line is above {} (the guard spans {})",
@@ -119,17 +129,19 @@ fn evaluate_guards(
             ),
             Some(guard.line()),
         );
+        return (result, InPlace::Absent);
     }
     if let Some(comment) = comments(file, range)
         .iter()
         .find(|c| range.contains(c.lines) && spec.when.is_match(&c.text) && c.text.contains("if "))
     {
         let line = comment.lines.start();
-        return ExpectationResult::fail(
+        let result = ExpectationResult::fail(
             KIND,
             format!("line {line}: the guard is commented out"),
             Some(line),
         );
+        return (result, InPlace::Absent);
     }
     let missing = format!(
         "no if statement in {} mentions anything matching {}",
@@ -144,10 +156,11 @@ fn evaluate_guards(
         |g| !range.overlaps(g.lines) && mention(g).is_some(),
         |g| g.lines,
     );
-    match elsewhere {
+    let result = match elsewhere {
         Some(g) => ExpectationResult::fail_elsewhere(KIND, missing, g.line(), ""),
         None => ExpectationResult::fail(KIND, missing, None),
-    }
+    };
+    (result, InPlace::Absent)
 }
 
 /// The shapes a guard takes when its refusal was taken out; a body that does other work and
@@ -404,6 +417,30 @@ mod tests {
     fn else_branch_may_terminate() {
         let src = "package a\nfunc f() error {\n\tif cfg.MTLS {\n\t\tserve()\n\t} else {\n\t\treturn errNoMTLS\n\t}\n\treturn nil\n}\n";
         assert!(check(src).ok);
+    }
+
+    #[test]
+    fn only_a_refusal_taken_out_is_weakened_in_place() {
+        let weakened = |src: &str| {
+            let file = go(src);
+            let found = crate::expect::evaluate_evidence(
+                &fail_closed("(?i)mtls"),
+                &file,
+                all(&file),
+                crate::expect::Scope::Range,
+            );
+            assert!(!found.result.ok, "{}", found.result.message);
+            found.in_place == crate::expect::InPlace::Weakened
+        };
+        // The `log.Fatal` became a `log.Printf`: weakened where it is, never relocated.
+        assert!(weakened(
+            "package a\nfunc f() {\n\tif !cfg.MTLS {\n\t\tlog.Printf(\"mtls off\")\n\t}\n}\n"
+        ));
+        // Ordinary branching may be other code that moved into the range: look elsewhere.
+        assert!(!weakened(
+            "package a\nfunc f() {\n\tif cfg.MTLS {\n\t\tsetupMTLS(cfg)\n\t}\n}\n"
+        ));
+        assert!(!weakened("package a\nfunc f() {\n\tserve()\n}\n"));
     }
 
     #[test]

@@ -70,11 +70,25 @@ pub struct Evidence {
     pub result: ExpectationResult,
     /// (head, lines) of each satisfying construct.
     pub cited: Vec<(LineNo, LineRange)>,
-    /// For a failure: the range cites the construct, and it fails on its own terms (a guard
-    /// that falls open, a TLS setting under a condition, a call with other arguments). The
-    /// evidence was weakened where it is, not moved, so relocation must not look for it
-    /// elsewhere: a weakened guard would hide behind another one.
-    pub weakened: bool,
+    /// For a failure: whether a construct the range cites fails on its own terms, so the
+    /// evidence was weakened where it is rather than moved. Relocation must not look for such
+    /// evidence elsewhere: a weakened guard would hide behind another one.
+    pub in_place: InPlace,
+}
+
+/// How a failure relates to the constructs the range cites, least to most telling.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum InPlace {
+    /// Nothing cited fails: the evidence is not here, and may have moved.
+    #[default]
+    Absent,
+    /// A cited construct fails, in a way other code shifted into the range could too (an `if`
+    /// mentioning the name whose body goes on with other work).
+    Cited,
+    /// A cited construct fails in a shape weakening takes: a guard that only logs or returns
+    /// nil, a TLS setting under a condition or too low, a call with other arguments, a route on
+    /// another router, what a `not` forbids.
+    Weakened,
 }
 
 /// A result whose matches are whole constructs cited by their first lines.
@@ -84,7 +98,7 @@ impl From<ExpectationResult> for Evidence {
         Evidence {
             result,
             cited,
-            weakened: false,
+            in_place: InPlace::Absent,
         }
     }
 }
@@ -96,16 +110,16 @@ impl Evidence {
         Evidence {
             result: ExpectationResult::pass(kind, message, matches),
             cited,
-            weakened: false,
+            in_place: InPlace::Absent,
         }
     }
 
-    /// A failure of a construct the range cites (see [`Evidence::weakened`]).
+    /// A failure of a construct the range cites, in a shape weakening takes.
     fn weakened(result: ExpectationResult) -> Self {
         Evidence {
             result,
             cited: Vec::new(),
-            weakened: true,
+            in_place: InPlace::Weakened,
         }
     }
 }

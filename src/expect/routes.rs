@@ -1,7 +1,7 @@
 //! `routes`: every path registered (on the named router, for the named methods), and with
 //! `exactly`, nothing else.
 
-use super::{Evidence, ExpectationResult, Scope, lines_phrase, nearest_elsewhere};
+use super::{Evidence, ExpectationResult, InPlace, Scope, lines_phrase, nearest_elsewhere};
 use crate::anchors::RoutesSpec;
 use crate::go::GoFile;
 use crate::go::literals::string_literals;
@@ -30,7 +30,9 @@ pub(super) fn evaluate(
                 let result = explain_missing(spec, path, found, file, range, scope);
                 let mut evidence = Evidence::from(result);
                 // The path is registered here, but on another router or for other methods.
-                evidence.weakened = found.iter().any(|r| r.path == *path);
+                if found.iter().any(|r| r.path == *path) {
+                    evidence.in_place = InPlace::Weakened;
+                }
                 return evidence;
             }
         }

@@ -1,7 +1,7 @@
 //! `tls`: a TLS configuration requiring the named client-auth mode and minimum version, and
 //! never `InsecureSkipVerify: true`.
 
-use super::{Evidence, ExpectationResult, lines_phrase};
+use super::{Evidence, ExpectationResult, InPlace, lines_phrase};
 use crate::anchors::{ClientAuth, TlsSpec, TlsVersion};
 use crate::go::GoFile;
 use crate::go::calls::last_segment;
@@ -131,7 +131,7 @@ pub(super) fn evaluate(spec: &TlsSpec, file: &GoFile, range: LineRange) -> Evide
     Evidence {
         result: ExpectationResult::pass(KIND, evidence.join(", "), matches),
         cited,
-        weakened: false,
+        in_place: InPlace::Absent,
     }
 }
 

@@ -575,7 +575,8 @@ fn verify_job(
     let mut how = How::Symbol;
     // Evidence weakened where it is was not moved: looking elsewhere would let a weakened
     // guard hide behind another one.
-    let weakened = failed.is_some_and(|range| relocate::weakened_in_place(r, file, range));
+    let history = job.mapping().is_some();
+    let weakened = failed.is_some_and(|range| relocate::weakened_in_place(r, file, range, history));
     let mut found = Vec::new();
     if !weakened {
         found = in_file(relocate::symbol_candidates(

@@ -2,7 +2,7 @@
 //! searching the file's top-level declarations.
 
 use crate::anchors::{Expectation, Ref};
-use crate::expect::{self, ExpectationResult, Scope};
+use crate::expect::{self, ExpectationResult, InPlace, Scope};
 use crate::go::GoFile;
 use crate::go::symbols::{self, Declaration};
 use crate::lines::{LineNo, LineRange};
@@ -39,12 +39,20 @@ pub(super) fn evaluate_ref_scoped(
     results
 }
 
-/// True when some expectation of `r` fails at `range` on a construct the range cites (a guard
-/// that falls open, a conditional TLS setting): weakened where it is, not moved.
-pub fn weakened_in_place(r: &Ref, file: &GoFile, range: LineRange) -> bool {
+/// True when some expectation of `r` fails at `range` on a construct the range cites, so the
+/// evidence was weakened where it is, not moved. When history mapped the range there, any
+/// failing cited construct says so; without history the range may hold other code that
+/// shifted into it, so only the shapes weakening takes do (a guard that only logs, a TLS
+/// setting under a condition).
+pub fn weakened_in_place(r: &Ref, file: &GoFile, range: LineRange, history: bool) -> bool {
+    let telling = if history {
+        InPlace::Cited
+    } else {
+        InPlace::Weakened
+    };
     r.expect
         .iter()
-        .any(|e| expect::evaluate_evidence(e, file, range, Scope::Range).weakened)
+        .any(|e| expect::evaluate_evidence(e, file, range, Scope::Range).in_place >= telling)
 }
 
 pub fn all_ok(results: &[ExpectationResult]) -> bool {
