@@ -25,6 +25,59 @@ pub enum Command {
     /// The PR check: verify at head, relocate every ref from base, and list the claims whose
     /// cited lines the change touched.
     Diff(DiffArgs),
+    /// Scaffold anchors.yaml from the code citations of docs pages: a claim per citing
+    /// sentence or table row, a ref per citation with the expectations its lines hold.
+    Init(InitArgs),
+    /// Show what anchorcheck sees in a range (PATH:LINES or PATH#L1-L2) and the expectations
+    /// that would hold there, ready to paste.
+    Explain(ExplainArgs),
+    /// Print the JSON Schema of anchors.yaml (for editors).
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The docs pages whose citations become claims.
+    #[arg(long = "from-docs", value_name = "PAGE", required = true, num_args = 1..)]
+    pub pages: Vec<PathBuf>,
+    /// The git repository the pages cite (any directory inside it).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub repo: PathBuf,
+    /// The revision the refs are written for; its commit becomes each ref's `at`.
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub rev: String,
+    /// The anchors file to write; an existing one is never overwritten.
+    #[arg(long, value_name = "FILE", default_value = "anchors.yaml")]
+    pub out: PathBuf,
+    /// Add claims for the citations the existing file's refs do not cover yet, keeping every
+    /// byte of it.
+    #[arg(long)]
+    pub append: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The range: PATH:START-END, PATH:LINE, PATH#LSTART-LEND or a GitHub blob link; PATH is
+    /// relative to the repository root.
+    #[arg(value_name = "PATH:LINES")]
+    pub location: String,
+    /// The git repository (any directory inside it).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub repo: PathBuf,
+    /// The revision to read (WORKTREE for uncommitted edits).
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub rev: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+    pub format: ExplainFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExplainFormat {
+    /// For people.
+    Text,
+    /// For editors and scripts (schema 1, documented in src/report/explain.rs).
+    Json,
 }
 
 #[derive(Debug, Args)]

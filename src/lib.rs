@@ -13,5 +13,6 @@ pub mod fix;
 pub mod go;
 pub mod lines;
 pub mod report;
+pub mod scaffold;
 pub mod source;
 pub mod verify;

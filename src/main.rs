@@ -26,8 +26,8 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use cli::{
-    AuditArgs, Cli, ColorChoice, Command, DiffArgs, Exit, FixArgs, Format, OutputArgs, TargetArgs,
-    VerifyArgs,
+    AuditArgs, Cli, ColorChoice, Command, DiffArgs, Exit, ExplainArgs, ExplainFormat, FixArgs,
+    Format, InitArgs, OutputArgs, TargetArgs, VerifyArgs,
 };
 
 fn main() -> ExitCode {
@@ -37,6 +37,9 @@ fn main() -> ExitCode {
         Command::Fix(args) => run_fix(&args),
         Command::Diff(args) => run_diff(&args),
         Command::Audit(args) => run_audit(&args),
+        Command::Init(args) => run_init(&args),
+        Command::Explain(args) => run_explain(&args),
+        Command::Schema => print(anchorcheck::scaffold::SCHEMA).map(|()| Exit::Verified),
     };
     match exit {
         Ok(code) => ExitCode::from(code as u8),
@@ -440,4 +443,93 @@ fn run_audit(args: &AuditArgs) -> anyhow::Result<Exit> {
     } else {
         Exit::Failed
     })
+}
+
+fn run_init(args: &InitArgs) -> anyhow::Result<Exit> {
+    use anchorcheck::scaffold::init::{InitError, InitRequest, plan};
+    let request = InitRequest {
+        pages: args.pages.clone(),
+        repo: args.repo.clone(),
+        rev: args.rev.clone(),
+        out: args.out.clone(),
+        append: args.append,
+    };
+    let plan = match plan(&request) {
+        Ok(plan) => plan,
+        Err(InitError::Anchors(e @ AnchorsError::Invalid { .. })) => {
+            eprintln!("{e}");
+            return Ok(Exit::Unusable);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let s = &plan.scaffold;
+    let written = plan.before.as_deref() != Some(plan.after.as_str());
+    if written {
+        plan.write()?;
+    }
+    let refs: usize = s.claims.iter().map(|c| c.refs.len()).sum();
+    let mut out = String::new();
+    for u in &s.unresolved {
+        out.push_str(&format!(
+            "not scaffolded: {}:{}:{}: {}: {}\n",
+            u.page, u.line, u.column, u.cited, u.reason
+        ));
+    }
+    for note in &plan.notes {
+        out.push_str(&format!("note: {note}\n"));
+    }
+    out.push_str(&format!(
+        "{} {}: {} claims, {refs} refs from {} citations ({} already covered, {} not scaffolded)\n",
+        if written {
+            "wrote"
+        } else {
+            "nothing to add to"
+        },
+        plan.out.display(),
+        s.claims.len(),
+        s.citations,
+        s.covered,
+        s.unresolved.len()
+    ));
+    if written {
+        out.push_str("review it, then run `anchorcheck verify`\n");
+    }
+    print(&out)?;
+    // Citations left out are the reviewer's to write by hand: the run says so with exit 1.
+    Ok(if s.unresolved.is_empty() {
+        Exit::Verified
+    } else {
+        Exit::Failed
+    })
+}
+
+fn run_explain(args: &ExplainArgs) -> anyhow::Result<Exit> {
+    use anchorcheck::report::explain::{Subject, render_json, render_text};
+    use anchorcheck::scaffold::{explain::explain, parse_location};
+    use anchorcheck::source::Files;
+    let location = parse_location(&args.location)?;
+    let snapshot = GitRepo::open(&args.repo)?.resolve(&args.rev)?;
+    let blob = snapshot
+        .read(&location.path)
+        .map_err(|problem| anyhow::anyhow!("{}: {problem}", location.path))?;
+    let file = anchorcheck::go::GoFile::parse(blob.bytes)?;
+    if location.lines.end().get() > file.line_count() {
+        anyhow::bail!(
+            "{}:{}: past the end of the file ({} lines)",
+            location.path,
+            location.lines,
+            file.line_count()
+        );
+    }
+    let explanation = explain(&file, location.lines);
+    let subject = Subject {
+        path: &location.path,
+        rev: &args.rev,
+        commit: snapshot.commit.as_deref(),
+    };
+    print(&match args.format {
+        ExplainFormat::Text => render_text(&explanation, &subject),
+        ExplainFormat::Json => render_json(&explanation, &subject),
+    })?;
+    Ok(Exit::Verified)
 }

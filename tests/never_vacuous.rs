@@ -91,7 +91,38 @@ fn the_summary_line_counts_what_was_checked() {
     let out = anchorcheck(repo.path()).arg("verify").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let last = stdout.lines().last().unwrap_or_default();
-    assert!(last.starts_with("2 claims: "), "{stdout}");
-    assert!(last.contains("(1 refs checked)"), "{stdout}");
+    let summary = stdout
+        .lines()
+        .find(|l| l.starts_with("2 claims: "))
+        .unwrap_or_default();
+    assert!(summary.contains("(1 refs checked)"), "{stdout}");
+}
+
+const NO_AT_NOTICE: &str = "1 ref has no `at`: `anchorcheck fix` records where it was verified, so later drift is followed through history";
+
+#[test]
+fn refs_without_at_get_a_closing_notice_until_fix_pins_them() {
+    let repo = repo_with(ONE_REF);
+    let verify = || {
+        let out = anchorcheck(repo.path()).arg("verify").output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let stdout = verify();
+    assert_eq!(stdout.lines().last(), Some(NO_AT_NOTICE), "{stdout}");
+    let (_, json) = verify_json(repo.path(), &[]);
+    assert_eq!(json["refs_without_at"], 1);
+
+    // The working tree has no commit to pin, so the notice would point at nothing to do.
+    let out = anchorcheck(repo.path())
+        .args(["verify", "--rev", "WORKTREE"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("has no `at`"));
+
+    let fixed = anchorcheck(repo.path()).arg("fix").output().unwrap();
+    assert_eq!(fixed.status.code(), Some(0), "{fixed:?}");
+    let stdout = verify();
+    assert!(!stdout.contains("has no `at`"), "{stdout}");
+    assert!(stdout.lines().last().unwrap().starts_with("2 claims: "));
 }

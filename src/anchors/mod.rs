@@ -8,7 +8,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use model::*;
-pub use validate::{Problem, TOTAL_REGEX_BYTES, did_you_mean, regex_nfa_bytes};
+pub use validate::{ACCEPTED_KEYS, Problem, TOTAL_REGEX_BYTES, did_you_mean, regex_nfa_bytes};
 
 /// The file name looked for in the current directory and its parents.
 pub const FILE_NAME: &str = "anchors.yaml";
@@ -134,4 +134,16 @@ pub fn parse(source: &str, path: &Path, display: &Path) -> Result<AnchorsFile, A
         }])
     })?;
     validate::validate(&root, source, path).map_err(invalid)
+}
+
+/// Parses and validates one expectation written as YAML (`call: log.Fatal*`), exactly as it
+/// would be read under a ref's `expect:`; what `explain` and `init` suggest goes through here.
+pub fn parse_expectation(source: &str) -> Result<Expectation, Vec<Problem>> {
+    let node = node::parse_document(source).map_err(|e| {
+        vec![Problem {
+            position: e.position,
+            message: e.message,
+        }]
+    })?;
+    validate::expectation(&node, source)
 }

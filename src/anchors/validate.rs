@@ -59,6 +59,18 @@ const ROUTES_KEYS: &[&str] = &["paths", "on", "methods", "exactly"];
 const FAIL_CLOSED_KEYS: &[&str] = &["when", "sinks"];
 const TLS_KEYS: &[&str] = &["client_auth", "min_version"];
 const QUERY_KEYS: &[&str] = &["pattern", "min", "max"];
+/// Every mapping the validator reads, by what it is, with the keys it accepts there: the JSON
+/// Schema (docs/anchors.schema.json) is tested against this table, so the two cannot drift apart.
+pub const ACCEPTED_KEYS: &[(&str, &[&str])] = &[
+    ("anchors.yaml", TOP_KEYS),
+    ("claim", CLAIM_KEYS),
+    ("ref", REF_KEYS),
+    ("call", CALL_KEYS),
+    ("routes", ROUTES_KEYS),
+    ("fail_closed", FAIL_CLOSED_KEYS),
+    ("tls", TLS_KEYS),
+    ("query", QUERY_KEYS),
+];
 const HTTP_METHODS: &[&str] = &[
     "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "CONNECT", "OPTIONS", "TRACE",
 ];
@@ -134,18 +146,23 @@ fn is_callee_name(s: &str) -> bool {
 
 /// Validates a parsed document; `Err` holds every problem found, in file order.
 pub fn validate(root: &Node, source: &str, path: &Path) -> Result<AnchorsFile, Vec<Problem>> {
-    let mut v = Validator {
-        source,
-        problems: Vec::new(),
-        regexes: std::collections::HashMap::new(),
-        regex_bytes: 0,
-        regex_budget_spent: false,
-    };
+    let mut v = Validator::new(source);
     let file = v.file(root, path);
     v.problems.sort();
     v.problems.dedup();
     match file {
         Some(file) if v.problems.is_empty() => Ok(file),
+        _ => Err(v.problems),
+    }
+}
+
+/// Validates one expectation on its own (the node of a `- call: ...` item's mapping).
+pub fn expectation(node: &Node, source: &str) -> Result<Expectation, Vec<Problem>> {
+    let mut v = Validator::new(source);
+    let expectation = v.expectation(node);
+    v.problems.sort();
+    match expectation {
+        Some(e) if v.problems.is_empty() => Ok(e),
         _ => Err(v.problems),
     }
 }
@@ -240,6 +257,16 @@ fn list(items: &[&str]) -> String {
 }
 
 impl<'s> Validator<'s> {
+    fn new(source: &'s str) -> Self {
+        Validator {
+            source,
+            problems: Vec::new(),
+            regexes: std::collections::HashMap::new(),
+            regex_bytes: 0,
+            regex_budget_spent: false,
+        }
+    }
+
     fn problem(&mut self, position: Position, message: impl Into<String>) {
         self.problems.push(Problem {
             position,

@@ -15,6 +15,8 @@ pub enum WriteError {
     Changed { path: PathBuf },
     #[error("{}: {what} is read-only; nothing was written", .path.display())]
     ReadOnly { path: PathBuf, what: &'static str },
+    #[error("{} already exists; nothing was written", .path.display())]
+    Exists { path: PathBuf },
     #[error("{}: is a symbolic link or not a regular file; anchorcheck replaces only regular files (fix the file it points to instead); nothing was written", .path.display())]
     NotRegular { path: PathBuf },
     #[error("{}: {action}: {source}; nothing was written", .path.display())]
@@ -278,6 +280,37 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), WriteError> 
     rename_over(path, dir, temp)
 }
 
+/// Creates `path` with `contents`, atomically, and only if nothing is there yet (`init` never
+/// overwrites an anchors file): a file that appears meanwhile is kept and this fails.
+pub fn create_atomically(path: &Path, contents: &[u8]) -> Result<(), WriteError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if fs::symlink_metadata(path).is_ok() {
+        return Err(WriteError::Exists {
+            path: path.to_path_buf(),
+        });
+    }
+    let temp = write_temp(path, dir, contents, default_permissions(path)?)?;
+    temp.persist_noclobber(path).map_err(|e| {
+        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+            WriteError::Exists {
+                path: path.to_path_buf(),
+            }
+        } else {
+            WriteError::Io {
+                path: path.to_path_buf(),
+                action: "cannot move the temporary file into place",
+                source: e.error,
+            }
+        }
+    })?;
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io(path, "cannot flush its directory"))
+}
+
 #[cfg(unix)]
 fn default_permissions(_: &Path) -> Result<fs::Permissions, WriteError> {
     use std::os::unix::fs::PermissionsExt;
@@ -344,6 +377,21 @@ mod tests {
         let err = replace_atomically(&path, b"what we read", b"new").unwrap_err();
         assert!(matches!(err, WriteError::Changed { .. }), "{err}");
         assert_eq!(fs::read(&path).unwrap(), b"edited by someone else");
+    }
+
+    #[test]
+    fn creating_never_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("anchors.yaml");
+        create_atomically(&path, b"first").unwrap();
+        let err = create_atomically(&path, b"second").unwrap_err();
+        assert!(matches!(err, WriteError::Exists { .. }), "{err}");
+        assert_eq!(fs::read(&path).unwrap(), b"first");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
     }
 
     #[cfg(unix)]

@@ -14,7 +14,7 @@
 //!  "docs": [{"page": "docs/security.md", "line": 12, "column": 3, "message": "..."}],
 //!  "summary": {"claims": 1, "refs": 1, "verified": 1, "drifted": 0, "ambiguous": 0,
 //!              "broken": 0, "error": 0},
-//!  "fix_command": null}
+//!  "fix_command": null, "refs_without_at": 0}
 //! ```
 //!
 //! `relocated` is `{path, lines, how}` (how: history, symbol or search) when the verdict is
@@ -25,7 +25,9 @@
 //! else worth saying, such as "history unavailable: commit X is not in this repository".
 //! `touched` (from `diff`) says how the change touched the cited lines even when they still
 //! verify; `cited_by` lists where the `docs` pages cite the ref; `fix_command` is the exact
-//! `anchorcheck fix` invocation that rewrites the drift, or null when nothing drifted.
+//! `anchorcheck fix` invocation that rewrites the drift, or null when nothing drifted;
+//! `refs_without_at` counts the refs checked without `at` (0 under `diff` and at `WORKTREE`),
+//! which `fix` would pin to the verified commit.
 
 use serde::Serialize;
 
@@ -46,6 +48,7 @@ struct JsonReport<'a> {
     docs: Vec<JsonDocsFinding<'a>>,
     summary: JsonSummary,
     fix_command: Option<&'a str>,
+    refs_without_at: usize,
 }
 
 #[derive(Serialize)]
@@ -232,6 +235,7 @@ pub fn render(report: &Report) -> String {
             error: summary.error,
         },
         fix_command: report.fix_command.as_deref(),
+        refs_without_at: report.refs_without_at,
     };
     let mut out = serde_json::to_string_pretty(&json).unwrap_or_else(|e| {
         // Serializing plain strings and numbers cannot fail; keep the contract even so.

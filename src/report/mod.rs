@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod codes;
+pub mod explain;
 pub mod finding;
 pub mod github;
 pub mod html;
@@ -219,6 +220,28 @@ pub struct Report {
     /// The command that rewrites the drifted refs, when some drifted (set by the caller, which
     /// knows how it was invoked).
     pub fix_command: Option<String>,
+    /// Refs checked without `at` (0 under `diff`, which follows every ref from its base, and
+    /// at `WORKTREE`, where `fix` records no `at`): `fix` would record where they verified,
+    /// so that later drift is followed through history.
+    pub refs_without_at: usize,
+}
+
+impl Report {
+    /// The closing notice about refs without `at`, when some have none.
+    pub fn refs_without_at_notice(&self) -> Option<String> {
+        match self.refs_without_at {
+            0 => None,
+            1 => Some(
+                "1 ref has no `at`: `anchorcheck fix` records where it was verified, so later \
+                 drift is followed through history"
+                    .to_string(),
+            ),
+            n => Some(format!(
+                "{n} refs have no `at`: `anchorcheck fix` records where they were verified, so \
+                 later drift is followed through history"
+            )),
+        }
+    }
 }
 
 /// Claim counts by verdict.
@@ -514,6 +537,7 @@ pub(crate) mod sample {
                     .into(),
             }],
             fix_command: Some("anchorcheck fix --rev HEAD".into()),
+            refs_without_at: 0,
         }
     }
 }

@@ -104,6 +104,9 @@ pub fn render(report: &Report, style: TextStyle) -> String {
     if let Some(command) = &report.fix_command {
         let _ = writeln!(out, "to fix the drift: {command}");
     }
+    if let Some(notice) = report.refs_without_at_notice() {
+        let _ = writeln!(out, "{notice}");
+    }
     out
 }
 

@@ -222,6 +222,47 @@ impl Snapshot {
         }
     }
 
+    /// Every `.go` file of the snapshot, sorted: the committed tree's (regular files only), and
+    /// at `WORKTREE` also the untracked ones git does not ignore.
+    pub fn go_paths(&self) -> Result<Vec<String>, SourceError> {
+        let git = |e: git2::Error| SourceError::Git(e.message().to_string());
+        let mut paths = self
+            .repo
+            .with_repo(|repo| -> Result<Vec<String>, git2::Error> {
+                let mut found = Vec::new();
+                if let Some(tree_id) = self.tree {
+                    repo.find_tree(tree_id)?
+                        .walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+                            let name = entry.name().unwrap_or_default();
+                            let regular = matches!(entry.filemode(), 0o100644 | 0o100755);
+                            if regular && name.ends_with(".go") {
+                                found.push(format!("{dir}{name}"));
+                            }
+                            git2::TreeWalkResult::Ok
+                        })?;
+                }
+                if self.worktree {
+                    let mut options = git2::StatusOptions::new();
+                    options
+                        .include_untracked(true)
+                        .recurse_untracked_dirs(true)
+                        .include_ignored(false);
+                    for status in repo.statuses(Some(&mut options))?.iter() {
+                        let path = status.path().unwrap_or_default();
+                        if status.status().contains(git2::Status::WT_NEW) && path.ends_with(".go") {
+                            found.push(path.to_string());
+                        }
+                    }
+                }
+                Ok(found)
+            })
+            .map_err(git)?
+            .map_err(git)?;
+        paths.sort();
+        paths.dedup();
+        Ok(paths)
+    }
+
     fn read_committed(&self, path: &str) -> Result<FileBlob, FileProblem> {
         let Some(tree_id) = self.tree else {
             return Err(FileProblem::Missing);

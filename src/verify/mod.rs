@@ -189,6 +189,13 @@ pub fn verify(
             claims: claims.len(),
         });
     }
+    // `diff` follows every ref from its base, and `fix` writes no `at` at the working tree.
+    let at_a_commit = history.is_some_and(|h| matches!(h.target, Endpoint::Commit(_)));
+    let refs_without_at = if options.base.is_none() && at_a_commit {
+        jobs.iter().filter(|job| job.r.at.is_none()).count()
+    } else {
+        0
+    };
     let cache = options
         .cache
         .as_ref()
@@ -322,6 +329,7 @@ pub fn verify(
         claims,
         docs,
         fix_command: None,
+        refs_without_at,
     })
 }
 

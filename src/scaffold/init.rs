@@ -1,0 +1,713 @@
+//! `init --from-docs`: anchors.yaml scaffolded from the citations of docs pages. Each sentence
+//! (or table row) that cites code becomes a claim named after it, each citation a ref with the
+//! enclosing declaration as `symbol`, the commit as `at`, and the expectations `explain` finds
+//! holding in the cited lines.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use super::explain::explain;
+use super::yaml::{quoted, scalar};
+use super::{Resolved, repo_path, resolve_path};
+use crate::anchors::{AnchorsError, AnchorsFile, ClaimStatus};
+use crate::docs::context::{CitationContext, contexts};
+use crate::docs::{Citation, scan};
+use crate::fix::write::WriteError;
+use crate::go::GoFile;
+use crate::lines::LineRange;
+use crate::source::{Files, GitRepo, SourceError};
+
+/// A docs page to scaffold from.
+#[derive(Clone, Debug)]
+pub struct Page {
+    /// How the page is named in messages and in the written `docs:` list (relative to the
+    /// anchors file's directory).
+    pub entry: String,
+    /// The page's directory relative to the repository root ("" for the root), where its
+    /// relative citations are resolved first.
+    pub dir_in_repo: String,
+    pub text: String,
+}
+
+/// What `init` needs besides the pages.
+pub struct Inputs<'a> {
+    pub files: &'a dyn Files,
+    /// Every `.go` path at the revision, to resolve cited paths by suffix.
+    pub paths: &'a [String],
+    /// The commit the refs are written for (`at`); `None` at `WORKTREE`.
+    pub commit: Option<&'a str>,
+    /// The revision as written, for the header.
+    pub rev: &'a str,
+    /// `repo:` as the anchors file will say it (relative to the anchors file's directory).
+    pub repo: &'a str,
+    /// With `--append`, the anchors file being added to: citations its refs already cover are
+    /// skipped and its claim ids are not reused.
+    pub existing: Option<&'a AnchorsFile>,
+}
+
+/// A citation that was not turned into a ref, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unresolved {
+    pub page: String,
+    pub line: u32,
+    pub column: u32,
+    /// The citation as written (`src/a.go:10-20`).
+    pub cited: String,
+    pub reason: String,
+}
+
+/// The scaffolded claims.
+#[derive(Clone, Debug, Default)]
+pub struct Scaffold {
+    pub claims: Vec<ScaffoldClaim>,
+    pub unresolved: Vec<Unresolved>,
+    /// Citations skipped because a ref (existing, or written earlier in this run) covers them.
+    pub covered: usize,
+    /// How many citations the pages hold.
+    pub citations: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScaffoldClaim {
+    pub id: String,
+    pub title: String,
+    pub status: ClaimStatus,
+    pub owner: Option<String>,
+    pub refs: Vec<ScaffoldRef>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScaffoldRef {
+    pub path: String,
+    pub lines: LineRange,
+    pub symbol: Option<String>,
+    /// `expect` items as YAML.
+    pub expect: Vec<String>,
+}
+
+/// Scaffolds claims from the citations of `pages`.
+pub fn scaffold(pages: &[Page], inputs: &Inputs<'_>) -> Scaffold {
+    let mut out = Scaffold::default();
+    let mut ids: HashSet<String> = inputs
+        .existing
+        .map(|a| a.claims.iter().map(|c| c.id.value.clone()).collect())
+        .unwrap_or_default();
+    // (path, lines) already cited by a ref.
+    let mut covered: Vec<(String, LineRange)> = inputs
+        .existing
+        .map(|a| {
+            a.claims
+                .iter()
+                .flat_map(|c| &c.refs)
+                .map(|r| (r.path.value.clone(), r.lines.value))
+                .collect()
+        })
+        .unwrap_or_default();
+    for page in pages {
+        let citations = scan(&page.text);
+        out.citations += citations.len();
+        let around = contexts(&page.text, &citations);
+        let mut groups: Vec<(usize, Vec<(&Citation, &CitationContext)>)> = Vec::new();
+        for (citation, context) in citations.iter().zip(&around) {
+            match groups.iter_mut().find(|(g, _)| *g == context.group) {
+                Some((_, members)) => members.push((citation, context)),
+                None => groups.push((context.group, vec![(citation, context)])),
+            }
+        }
+        for (_, members) in groups {
+            let mut refs = Vec::new();
+            for (citation, _) in &members {
+                let already = covered
+                    .iter()
+                    .any(|(path, lines)| *lines == citation.lines && citation.names(path));
+                if already {
+                    out.covered += 1;
+                    continue;
+                }
+                match scaffold_ref(citation, page, inputs) {
+                    Ok(r) => {
+                        covered.push((r.path.clone(), r.lines));
+                        refs.push(r);
+                    }
+                    Err(reason) => out.unresolved.push(Unresolved {
+                        page: page.entry.clone(),
+                        line: citation.line,
+                        column: citation.column,
+                        cited: format!("{}:{}", citation.path, citation.lines),
+                        reason,
+                    }),
+                }
+            }
+            if refs.is_empty() {
+                continue;
+            }
+            let (_, context) = members[0];
+            let (title, status, owner) = describe(context, &refs[0]);
+            let id = unique_id(&slug(&title), &mut ids);
+            out.claims.push(ScaffoldClaim {
+                id,
+                title,
+                status,
+                owner,
+                refs,
+            });
+        }
+    }
+    out
+}
+
+/// The ref for one citation, or why there is none.
+fn scaffold_ref(
+    citation: &Citation,
+    page: &Page,
+    inputs: &Inputs<'_>,
+) -> Result<ScaffoldRef, String> {
+    let path = match resolve_path(&citation.path, inputs.paths, &page.dir_in_repo) {
+        Resolved::File(path) => path,
+        Resolved::Missing => {
+            return Err(format!(
+                "no .go file at {} ends with `{}`",
+                inputs.rev,
+                repo_path(&citation.path)
+            ));
+        }
+        Resolved::Ambiguous(paths) => {
+            return Err(format!(
+                "{} files end with `{}`: {}; cite a longer path",
+                paths.len(),
+                repo_path(&citation.path),
+                paths.join(", ")
+            ));
+        }
+    };
+    let blob = inputs
+        .files
+        .read(&path)
+        .map_err(|problem| format!("{path}: {problem}"))?;
+    let file = GoFile::parse(blob.bytes).map_err(|e| format!("{path}: {e}"))?;
+    let lines = citation.lines;
+    if lines.end().get() > file.line_count() {
+        return Err(format!(
+            "lines {lines} are past the end of {path} ({} lines)",
+            file.line_count()
+        ));
+    }
+    let explanation = explain(&file, lines);
+    let expect: Vec<String> = explanation
+        .suggested()
+        .into_iter()
+        .map(|c| c.yaml.clone())
+        .collect();
+    let symbol = explanation.declaration.as_ref().map(|d| d.symbol.clone());
+    // A ref naming only its symbol holds when the declaration starts in the range.
+    let symbol_only = explanation
+        .declaration
+        .as_ref()
+        .is_some_and(|d| lines.contains_line(d.lines.start()));
+    if expect.is_empty() && !symbol_only {
+        return Err(format!(
+            "{path}:{lines} holds no construct anchorcheck can check (`anchorcheck explain {path}:{lines}` shows what it sees)"
+        ));
+    }
+    Ok(ScaffoldRef {
+        path,
+        lines,
+        symbol,
+        expect,
+    })
+}
+
+/// The claim's title, status and owner, from the table row or sentence that cites it.
+fn describe(
+    context: &CitationContext,
+    first: &ScaffoldRef,
+) -> (String, ClaimStatus, Option<String>) {
+    let fallback = || {
+        context
+            .heading
+            .clone()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| format!("{}:{}", first.path, first.lines))
+    };
+    if let Some(row) = &context.row {
+        let title = ["capability", "claim", "property", "title", "name"]
+            .iter()
+            .find_map(|h| row.cell(h))
+            .map(str::to_string)
+            .or_else(|| row.cells.iter().find(|c| !c.is_empty()).cloned())
+            .unwrap_or_else(fallback);
+        let status = row
+            .cell("status")
+            .and_then(status_in)
+            .or_else(|| status_in(&title))
+            .unwrap_or(ClaimStatus::Implemented);
+        let owner = row.cell("owner").map(str::to_string);
+        return (title, status, owner);
+    }
+    let title = if context.sentence.is_empty() {
+        fallback()
+    } else {
+        capitalised(&context.sentence)
+    };
+    let status = status_in(&context.sentence)
+        .or_else(|| context.heading.as_deref().and_then(status_in))
+        .unwrap_or(ClaimStatus::Implemented);
+    (title, status, None)
+}
+
+/// The first claim status a text names as a word (`REQUIRED`, `planned`).
+fn status_in(text: &str) -> Option<ClaimStatus> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .find_map(|word| {
+            let word = word.to_ascii_lowercase();
+            ClaimStatus::ALL
+                .iter()
+                .find(|(name, _)| *name == word)
+                .map(|(_, status)| *status)
+        })
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// Words too common to name a claim by.
+const STOPWORDS: &[&str] = &[
+    "a", "an", "the", "is", "are", "be", "of", "to", "in", "on", "at", "by", "for", "and", "or",
+    "its", "it", "this", "that", "these", "with", "as", "from", "every", "each", "all", "any",
+];
+
+/// A claim id from a title: its first five significant words, lower-case, joined by `-`.
+fn slug(title: &str) -> String {
+    let words: Vec<String> = title
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .filter(|w| !STOPWORDS.contains(&w.as_str()))
+        .take(5)
+        .collect();
+    if words.is_empty() {
+        "claim".to_string()
+    } else {
+        words.join("-")
+    }
+}
+
+/// `base`, or `base-2`, `base-3`... whichever is not taken yet (and take it).
+fn unique_id(base: &str, taken: &mut HashSet<String>) -> String {
+    let mut id = base.to_string();
+    let mut n = 2;
+    while taken.contains(&id) {
+        id = format!("{base}-{n}");
+        n += 1;
+    }
+    taken.insert(id.clone());
+    id
+}
+
+/// `text` as a block-context YAML scalar: plain when it reads back as the same string.
+fn block_scalar(text: &str) -> String {
+    let typed = text.parse::<f64>().is_ok()
+        || matches!(
+            text.to_ascii_lowercase().as_str(),
+            "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "~" | "y" | "n"
+        );
+    let plain = !text.is_empty()
+        && !typed
+        && text.trim() == text
+        && !text.starts_with(|c: char| "-?:,[]{}#&*!|>'\"%@`".contains(c))
+        && !text.contains(": ")
+        && !text.contains(" #")
+        && !text.ends_with(':')
+        && !text.chars().any(char::is_control);
+    if plain {
+        text.to_string()
+    } else {
+        quoted(text)
+    }
+}
+
+/// The claims as YAML items of `claims:`, each line prefixed with `indent` (the indentation of
+/// the claims' `-`).
+pub fn claims_yaml(claims: &[ScaffoldClaim], commit: Option<&str>, indent: &str) -> String {
+    let mut out = String::new();
+    for claim in claims {
+        let _ = writeln!(out, "{indent}- id: {}", claim.id);
+        let _ = writeln!(out, "{indent}  title: {}", block_scalar(&claim.title));
+        let _ = writeln!(out, "{indent}  status: {}", claim.status.as_str());
+        if let Some(owner) = &claim.owner {
+            let _ = writeln!(out, "{indent}  owner: {}", block_scalar(owner));
+        }
+        let _ = writeln!(out, "{indent}  refs:");
+        for r in &claim.refs {
+            let _ = writeln!(out, "{indent}    - path: {}", scalar(&r.path));
+            let _ = writeln!(out, "{indent}      lines: {}", r.lines);
+            if let Some(commit) = commit {
+                let _ = writeln!(out, "{indent}      at: {commit}");
+            }
+            if let Some(symbol) = &r.symbol {
+                let _ = writeln!(out, "{indent}      symbol: {}", scalar(symbol));
+            }
+            if !r.expect.is_empty() {
+                let _ = writeln!(out, "{indent}      expect:");
+                for e in &r.expect {
+                    let _ = writeln!(out, "{indent}        - {e}");
+                }
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The citations not scaffolded, as YAML comments for the reviewer.
+pub fn unresolved_comment(unresolved: &[Unresolved]) -> String {
+    if unresolved.is_empty() {
+        return String::new();
+    }
+    let mut out =
+        String::from("# Citations not scaffolded (fix the page or write these refs by hand):\n");
+    for u in unresolved {
+        let reason = u.reason.replace(['\n', '\r'], " ");
+        let _ = writeln!(
+            out,
+            "#   {}:{}:{}: {}: {reason}",
+            u.page, u.line, u.column, u.cited
+        );
+    }
+    out
+}
+
+/// A whole new anchors file: the schema line, a header saying it was scaffolded, `repo`,
+/// `docs` and the claims.
+pub fn new_file(scaffold: &Scaffold, pages: &[Page], inputs: &Inputs<'_>) -> String {
+    let mut out = String::new();
+    match super::schema_url() {
+        Some(url) => {
+            let _ = writeln!(out, "# yaml-language-server: $schema={url}");
+        }
+        None => out.push_str(
+            "# Editor completion: `anchorcheck schema > anchors.schema.json`, then make this line\n# `# yaml-language-server: $schema=anchors.schema.json`.\n",
+        ),
+    }
+    let at = inputs
+        .commit
+        .map(|c| format!("commit {}", &c[..c.len().min(12)]))
+        .unwrap_or_else(|| "the working tree".to_string());
+    let _ = writeln!(
+        out,
+        "#\n# Scaffolded by `anchorcheck init --from-docs` from {} at {at}.\n# Review it before relying on it: titles and statuses come from the pages' wording, and\n# each ref expects what its cited lines hold today, which may be more or less than the\n# page claims. Then run `anchorcheck verify`.",
+        pages
+            .iter()
+            .map(|p| p.entry.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    out.push_str("version: 1\n");
+    let _ = writeln!(out, "repo: {}", block_scalar(inputs.repo));
+    if inputs.commit.is_none() {
+        out.push_str("rev: WORKTREE\n");
+    }
+    out.push_str("docs:\n");
+    for page in pages {
+        let _ = writeln!(out, "  - {}", block_scalar(&page.entry));
+    }
+    out.push_str("\nclaims:\n");
+    out.push_str(&claims_yaml(&scaffold.claims, inputs.commit, "  "));
+    out.push_str(&unresolved_comment(&scaffold.unresolved));
+    out
+}
+
+/// What `init` was asked to do.
+#[derive(Clone, Debug)]
+pub struct InitRequest {
+    /// The docs pages, as given (relative to the current directory or absolute).
+    pub pages: Vec<PathBuf>,
+    /// The repository the refs cite (any directory inside it).
+    pub repo: PathBuf,
+    pub rev: String,
+    /// The anchors file to write (or, with `append`, to add to).
+    pub out: PathBuf,
+    pub append: bool,
+}
+
+/// Why `init` could not run. Nothing is written in any of these cases.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error("{}: cannot read the page: {source}", .path.display())]
+    Page {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{} already exists; anchorcheck init never overwrites it (use --append to add claims for the citations it does not cover yet, or --out to write elsewhere)",
+        .path.display()
+    )]
+    Exists { path: PathBuf },
+    #[error("{}: nothing to append to: {reason}", .path.display())]
+    CannotAppend { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Anchors(#[from] AnchorsError),
+    #[error(transparent)]
+    Write(#[from] WriteError),
+}
+
+/// The file `init` will write, with what went into it.
+#[derive(Debug)]
+pub struct InitPlan {
+    pub out: PathBuf,
+    /// The anchors file's bytes before (`--append`), checked unchanged when writing.
+    pub before: Option<String>,
+    /// The whole file after.
+    pub after: String,
+    pub scaffold: Scaffold,
+    /// Things the reviewer should know (a page not listed under `docs:` when appending).
+    pub notes: Vec<String>,
+}
+
+impl InitPlan {
+    /// Writes the file: created (never over an existing one), or replaced atomically when
+    /// appending, only if it still holds what was read.
+    pub fn write(&self) -> Result<(), WriteError> {
+        match &self.before {
+            None => crate::fix::write::create_atomically(&self.out, self.after.as_bytes()),
+            Some(before) => crate::fix::write::replace_atomically(
+                &self.out,
+                before.as_bytes(),
+                self.after.as_bytes(),
+            ),
+        }
+    }
+}
+
+/// Reads the pages and the repository and scaffolds the anchors file `request` asks for.
+pub fn plan(request: &InitRequest) -> Result<InitPlan, InitError> {
+    let exists = std::fs::symlink_metadata(&request.out).is_ok();
+    if exists && !request.append {
+        return Err(InitError::Exists {
+            path: request.out.clone(),
+        });
+    }
+    let existing = match (request.append, exists) {
+        (true, true) => Some(crate::anchors::load(&request.out, &request.out)?),
+        (true, false) => {
+            return Err(InitError::CannotAppend {
+                path: request.out.clone(),
+                reason: "the file does not exist (run without --append to create it)".into(),
+            });
+        }
+        _ => None,
+    };
+    let git = GitRepo::open(&request.repo)?;
+    let snapshot = git.resolve(&request.rev)?;
+    let paths = snapshot.go_paths()?;
+    let out_dir = absolute(request.out.parent().unwrap_or(Path::new("")));
+    let root = git
+        .workdir()
+        .map(absolute)
+        .unwrap_or_else(|| absolute(&request.repo));
+    let mut pages = Vec::new();
+    for path in &request.pages {
+        let text = std::fs::read_to_string(path).map_err(|source| InitError::Page {
+            path: path.clone(),
+            source,
+        })?;
+        let full = absolute(path);
+        let dir_in_repo = full
+            .parent()
+            .and_then(|d| d.strip_prefix(&root).ok())
+            .map(slashed)
+            .unwrap_or_default();
+        pages.push(Page {
+            entry: relative(&full, &out_dir),
+            dir_in_repo,
+            text,
+        });
+    }
+    let commit = snapshot
+        .commit
+        .as_deref()
+        .filter(|_| !snapshot.is_worktree());
+    let repo_entry = relative(&root, &out_dir);
+    let inputs = Inputs {
+        files: &snapshot,
+        paths: &paths,
+        commit,
+        rev: &request.rev,
+        repo: &repo_entry,
+        existing: existing.as_ref().map(|(file, _)| file),
+    };
+    let scaffold = scaffold(&pages, &inputs);
+    let mut notes = Vec::new();
+    let (before, after) = match existing {
+        None => (None, new_file(&scaffold, &pages, &inputs)),
+        Some((file, source)) => {
+            for page in &pages {
+                if !file.docs.iter().any(|d| d.value == page.entry) {
+                    notes.push(format!(
+                        "{} is not under `docs:` in {}: add it there so verify checks its citations",
+                        page.entry,
+                        request.out.display()
+                    ));
+                }
+            }
+            let after = appended(&source, &file, &scaffold, commit).map_err(|reason| {
+                InitError::CannotAppend {
+                    path: request.out.clone(),
+                    reason,
+                }
+            })?;
+            (Some(source), after)
+        }
+    };
+    Ok(InitPlan {
+        out: request.out.clone(),
+        before,
+        after,
+        scaffold,
+        notes,
+    })
+}
+
+/// `source` with the scaffolded claims added after its last claim, every existing byte kept.
+/// The result must read back with all the old claims and the new ones, so `claims:` has to be
+/// the last key, in block style.
+fn appended(
+    source: &str,
+    file: &AnchorsFile,
+    scaffold: &Scaffold,
+    commit: Option<&str>,
+) -> Result<String, String> {
+    if scaffold.claims.is_empty() && scaffold.unresolved.is_empty() {
+        return Ok(source.to_string());
+    }
+    let first = file
+        .claims
+        .first()
+        .ok_or("it has no claims to add after; write a new file instead")?;
+    let line = source
+        .lines()
+        .nth(first.id.position.line.saturating_sub(1) as usize)
+        .unwrap_or_default();
+    let indent: String = line.chars().take_while(|c| *c == ' ').collect();
+    if !line[indent.len()..].starts_with('-') {
+        return Err("its claims are not a block list (`- id: ...` items)".into());
+    }
+    let newline = if source.contains("\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    };
+    let mut after = source.to_string();
+    if !after.ends_with('\n') {
+        after.push_str(newline);
+    }
+    let mut added = String::from(
+        "\n# Scaffolded by `anchorcheck init --from-docs --append`: review before relying on it.\n",
+    );
+    added.push_str(&claims_yaml(&scaffold.claims, commit, &indent));
+    added.push_str(&unresolved_comment(&scaffold.unresolved));
+    after.push_str(&added.replace('\n', newline));
+    let reread = crate::anchors::parse(&after, &file.path, &file.path).map_err(|e| {
+        format!("the claims would not be added where they belong ({e}); put `claims:` last")
+    })?;
+    if reread.claims.len() != file.claims.len() + scaffold.claims.len() {
+        return Err("`claims:` is not the last key of the file; put it last to append".into());
+    }
+    Ok(after)
+}
+
+/// `path` made absolute against the current directory, `.` and `..` resolved where the file
+/// system can (canonical when it exists).
+fn absolute(path: &Path) -> PathBuf {
+    if let Ok(canonical) = path.canonicalize() {
+        return canonical;
+    }
+    let joined = std::env::current_dir().map_or_else(|_| path.to_path_buf(), |cwd| cwd.join(path));
+    match (joined.parent(), joined.file_name()) {
+        (Some(parent), Some(name)) => parent
+            .canonicalize()
+            .map_or(joined.clone(), |p| p.join(name)),
+        _ => joined,
+    }
+}
+
+/// `path` relative to `base`, with forward slashes (`.` when they are the same).
+fn relative(path: &Path, base: &Path) -> String {
+    let rel = pathdiff::diff_paths(path, base).unwrap_or_else(|| path.to_path_buf());
+    let text = slashed(&rel);
+    if text.is_empty() {
+        ".".to_string()
+    } else {
+        text
+    }
+}
+
+fn slashed(path: &Path) -> String {
+    path.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_short_slugs_made_unique() {
+        let mut taken = HashSet::new();
+        assert_eq!(
+            unique_id(
+                &slug("Agents reach the SaaS back end on one listener, port 9443"),
+                &mut taken
+            ),
+            "agents-reach-saas-back-end"
+        );
+        assert_eq!(
+            unique_id(&slug("Agents reach the SaaS back end again"), &mut taken),
+            "agents-reach-saas-back-end-2"
+        );
+        assert_eq!(slug("—"), "claim");
+    }
+
+    #[test]
+    fn statuses_are_read_from_the_words_of_the_page() {
+        assert_eq!(
+            status_in("Agent to SaaS mTLS is REQUIRED"),
+            Some(ClaimStatus::Required)
+        );
+        assert_eq!(status_in("Planned (hardening)"), Some(ClaimStatus::Planned));
+        assert_eq!(
+            status_in("Implemented (file-based)"),
+            Some(ClaimStatus::Implemented)
+        );
+        assert_eq!(status_in("replanned"), None);
+    }
+
+    #[test]
+    fn block_scalars_are_plain_unless_yaml_would_misread_them() {
+        assert_eq!(
+            block_scalar("Agent -> SaaS mTLS is required"),
+            "Agent -> SaaS mTLS is required"
+        );
+        assert_eq!(
+            block_scalar("Future: SPIRE Workload API"),
+            "\"Future: SPIRE Workload API\""
+        );
+        assert_eq!(
+            block_scalar("- starts like a list"),
+            "\"- starts like a list\""
+        );
+        assert_eq!(block_scalar("yes"), "\"yes\"");
+        assert_eq!(block_scalar("a # b"), "\"a # b\"");
+    }
+}
