@@ -403,7 +403,8 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// `tailscale` for `/work/.mirror/tailscale+tailscale/repo`, else the directory's name.
+/// The repository's name: `tailscale` for `.../tailscale.git`, `.../tailscale/.git` or a
+/// mirror's `.../tailscale+tailscale/repo` (owner+name).
 fn repo_name(dir: &Path) -> String {
     let parts: Vec<String> = dir
         .components()
