@@ -125,6 +125,10 @@ pub struct AuditArgs {
     /// Write the audit as one self-contained HTML page to FILE instead of printing it.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Link cited code to URL/<commit>/<path>#L<start>-L<end>, or fill a template holding
+    /// {commit}, {path}, {start} and {end} (default: from a GitHub or GitLab `origin` remote).
+    #[arg(long, value_name = "URL")]
+    pub link_base: Option<String>,
     /// When to colour terminal output (NO_COLOR is honoured in auto mode).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
@@ -156,12 +160,20 @@ pub struct OutputArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Also write the report in FORMAT to FILE (repeatable), from the same run: e.g. github
+    /// annotations on stdout and `--output markdown=summary.md` for the job summary.
+    #[arg(long = "output", value_name = "FORMAT=FILE", value_parser = parse_output)]
+    pub outputs: Vec<(Format, PathBuf)>,
     /// Exit 0 even when refs drifted (broken, ambiguous and error refs still fail).
     #[arg(long)]
     pub allow_drift: bool,
     /// When to colour text output (NO_COLOR is honoured in auto mode).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
+    /// Link cited code to URL/<commit>/<path>#L<start>-L<end>, or fill a template holding
+    /// {commit}, {path}, {start} and {end} (default: from a GitHub or GitLab `origin` remote).
+    #[arg(long, value_name = "URL")]
+    pub link_base: Option<String>,
 }
 
 /// What to verify: the anchors file, the repository, the revision, the claims.
@@ -186,6 +198,24 @@ pub struct TargetArgs {
     /// Parse every cited file whole (partial parsing off; for differential tests).
     #[arg(long, hide = true)]
     pub whole_files: bool,
+}
+
+/// `FORMAT=FILE` of `--output`.
+fn parse_output(value: &str) -> Result<(Format, PathBuf), String> {
+    let (format, file) = value.split_once('=').ok_or_else(|| {
+        format!("expected FORMAT=FILE, such as markdown=summary.md, not `{value}`")
+    })?;
+    let format = Format::from_str(format, true).map_err(|_| {
+        let known: Vec<String> = Format::value_variants()
+            .iter()
+            .filter_map(|f| f.to_possible_value().map(|v| v.get_name().to_string()))
+            .collect();
+        format!("unknown format `{format}` (expected {})", known.join(", "))
+    })?;
+    if file.is_empty() {
+        return Err(format!("no file after `{format:?}=`"));
+    }
+    Ok((format, PathBuf::from(file)))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

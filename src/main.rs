@@ -15,6 +15,7 @@ use std::sync::{Arc, OnceLock};
 
 use anchorcheck::anchors::{self, AnchorsError, AnchorsFile};
 use anchorcheck::fix;
+use anchorcheck::report::links::Links;
 use anchorcheck::report::{
     Commit, Report, Verdict, audit, github, html, json, junit, markdown, sarif, text, workflow,
 };
@@ -22,6 +23,7 @@ use anchorcheck::source::{GitRepo, Snapshot};
 use anchorcheck::verify::cache::CacheKey;
 use anchorcheck::verify::progress::Progress;
 use anchorcheck::verify::{self, HistorySource, RevisionInfo, VerifyOptions};
+use anyhow::Context as _;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -275,6 +277,18 @@ fn check(
 ) -> anyhow::Result<Exit> {
     let mut report = run(target, args, base, false)?;
     report.fix_command = fix_command(&report, args, base);
+    report.links = links(target, output.link_base.as_deref());
+    for (format, path) in &output.outputs {
+        // Colour is for terminals; a file never gets it.
+        let text = render(&report, *format, ColorChoice::Never);
+        fix::write::write_atomically(path, text.as_bytes()).with_context(|| {
+            format!(
+                "cannot write the {} report to {}",
+                format!("{format:?}").to_lowercase(),
+                path.display()
+            )
+        })?;
+    }
     let rendered = render(&report, output.format, output.color);
     if output.format == Format::Text {
         print_for_people(&rendered)?;
@@ -288,6 +302,26 @@ fn check(
     } else {
         Exit::Failed
     })
+}
+
+/// How the report links to cited code: `--link-base`, else a GitHub or GitLab `origin` remote
+/// (a host equal to `$GITHUB_SERVER_URL`'s counts as GitHub). None for `WORKTREE`: uncommitted
+/// line numbers belong to no commit a link could name.
+fn links(target: &Target, link_base: Option<&str>) -> Option<Links> {
+    if target.snapshot.is_worktree() {
+        return None;
+    }
+    let commit = target.snapshot.commit.as_deref()?;
+    if let Some(base) = link_base {
+        return Some(Links::from_base(base, commit));
+    }
+    let url = target.snapshot.git().remote_url("origin")?;
+    let server = std::env::var("GITHUB_SERVER_URL").ok();
+    let github_host = server
+        .as_deref()
+        .and_then(|s| s.split_once("://"))
+        .map(|(_, host)| host.trim_end_matches('/'));
+    Links::from_remote(&url, github_host, commit)
 }
 
 /// The exact `fix` invocation that rewrites the drift of `report`, when something drifted.
@@ -410,7 +444,8 @@ fn run_audit(args: &AuditArgs) -> anyhow::Result<Exit> {
     let Some(target) = prepare(&args.target)? else {
         return Ok(Exit::Unusable);
     };
-    let report = run(&target, &args.target, None, true)?;
+    let mut report = run(&target, &args.target, None, true)?;
+    report.links = links(&target, args.link_base.as_deref());
     let resolved = match &target.snapshot.commit {
         Some(id) => target.snapshot.git().find_commit(id)?.map(|c| Commit {
             id: c.id,

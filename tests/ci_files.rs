@@ -1,14 +1,16 @@
-//! The CI integration files (action.yml, .pre-commit-hooks.yaml, the workflows in docs/ci.md)
-//! parse as YAML and name only anchorcheck commands and flags that exist.
+//! The CI integration files (action.yml, .pre-commit-hooks.yaml, the release workflow, the
+//! workflows in docs/ci.md) parse as YAML, name only anchorcheck commands and flags that exist,
+//! pin third-party actions by commit id and ask for the permissions their steps need.
 
 mod common;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use regex::Regex;
 use serde_json::Value;
+
+const RELEASE: &str = ".github/workflows/release.yml";
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -52,6 +54,7 @@ fn documents() -> Vec<(String, Value)> {
             ".pre-commit-hooks.yaml".to_string(),
             parse_yaml(".pre-commit-hooks.yaml", &read(".pre-commit-hooks.yaml")),
         ),
+        (RELEASE.to_string(), parse_yaml(RELEASE, &read(RELEASE))),
     ];
     for (i, block) in fenced_blocks(&read("docs/ci.md"), "yaml")
         .iter()
@@ -87,8 +90,11 @@ fn invocations(script: &str) -> Vec<(String, Vec<String>)> {
     let flag = Regex::new(r"(?:^|[\s(+])(--[a-z][a-z-]*)").unwrap();
     let joined = script.replace("\\\n", " ");
     let mut found = Vec::new();
+    let comment = Regex::new(r"(^|\s)#.*$").unwrap();
     for line in joined.lines() {
-        for c in command.captures_iter(line) {
+        // A shell comment names no command.
+        let line = comment.replace(line, "");
+        for c in command.captures_iter(&line) {
             let flags = flag
                 .captures_iter(&c[2])
                 .map(|f| f[1].to_string())
@@ -216,21 +222,43 @@ fn workflows_fetch_full_history() {
 }
 
 #[test]
-fn action_is_composite_installs_from_its_checkout_and_uploads_sarif() {
+fn action_is_composite_downloads_the_release_and_builds_only_without_one() {
     let action = parse_yaml("action.yml", &read("action.yml"));
     assert_eq!(action["runs"]["using"], "composite");
-    for input in ["anchors", "repo", "rev", "base", "format"] {
+    for input in [
+        "anchors",
+        "repo",
+        "rev",
+        "base",
+        "format",
+        "cache-key",
+        "version",
+    ] {
         assert!(
             action["inputs"].get(input).is_some(),
             "input {input} missing"
         );
     }
     let steps = action["runs"]["steps"].as_array().unwrap();
-    assert!(steps.iter().any(|s| {
-        s["run"]
-            .as_str()
-            .is_some_and(|r| r.contains(r#"cargo install --path "$GITHUB_ACTION_PATH" --locked"#))
-    }));
+    let run_of = |id: &str| -> &str {
+        steps
+            .iter()
+            .find(|s| s["id"] == id)
+            .and_then(|s| s["run"].as_str())
+            .unwrap_or_else(|| panic!("no step {id}"))
+    };
+    assert!(run_of("release").contains("install.sh"));
+    assert!(run_of("release").contains("--no-build"));
+    // The build from source runs only when the release step found no binary.
+    let builds: Vec<&Value> = steps
+        .iter()
+        .filter(|s| s["run"].as_str().is_some_and(|r| r.contains("--build")))
+        .collect();
+    assert_eq!(builds.len(), 1);
+    assert_eq!(
+        builds[0]["if"],
+        "steps.release.outputs.installed == 'false'"
+    );
     let upload = steps
         .iter()
         .find(|s| {
@@ -247,6 +275,202 @@ fn action_is_composite_installs_from_its_checkout_and_uploads_sarif() {
     );
 }
 
+/// `if:` of every action step that uses the Actions cache, by its `uses`.
+fn cache_conditions() -> Vec<(String, String)> {
+    let action = parse_yaml("action.yml", &read("action.yml"));
+    action["runs"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| {
+            let uses = s["uses"].as_str()?;
+            uses.starts_with("actions/cache")
+                .then(|| (uses.to_string(), s["if"].as_str().unwrap_or("").to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn action_trusts_the_cache_only_where_no_pull_request_can_write_it() {
+    let steps = cache_conditions();
+    assert_eq!(steps.len(), 4, "{steps:#?}");
+    for (uses, condition) in &steps {
+        let condition = condition.split_whitespace().collect::<Vec<_>>().join(" ");
+        // Never the combined restore-and-save action: restore and save each have a condition.
+        assert!(
+            uses.starts_with("actions/cache/restore@") || uses.starts_with("actions/cache/save@"),
+            "{uses}"
+        );
+        let trusted_only = condition.contains(
+            "(github.event_name == 'push' || github.event_name == 'schedule') && github.ref == format('refs/heads/{0}', github.event.repository.default_branch)",
+        );
+        let saves = uses.starts_with("actions/cache/save@");
+        let results = condition.contains("inputs.cache");
+        if saves || results {
+            assert!(trusted_only, "{uses} if: {condition}");
+        } else {
+            // The build cache of the cargo fallback may be read by pull requests, but never in
+            // pull_request_target's default-branch scope.
+            assert!(
+                condition.contains("github.event_name != 'pull_request_target'"),
+                "{uses} if: {condition}"
+            );
+        }
+    }
+    let action = read("action.yml");
+    assert!(action.contains("ANCHORCHECK_CACHE_KEY: ${{ inputs.cache-key }}"));
+}
+
+/// The raw text of every file or snippet that may use actions, named for messages: comments
+/// (the tag beside a pinned commit id) are only in the raw text.
+fn workflow_texts() -> Vec<(String, String)> {
+    let mut texts = vec![
+        ("action.yml".to_string(), read("action.yml")),
+        (RELEASE.to_string(), read(RELEASE)),
+    ];
+    for (i, block) in fenced_blocks(&read("docs/ci.md"), "yaml")
+        .into_iter()
+        .enumerate()
+    {
+        texts.push((format!("docs/ci.md yaml block {}", i + 1), block));
+    }
+    texts
+}
+
+#[test]
+fn third_party_actions_are_pinned_by_commit_id_with_the_tag_beside_it() {
+    let uses = Regex::new(r"^\s*(?:-\s+)?uses:\s*([^\s@]+)@(\S+)(?:\s+#\s*(\S+))?").unwrap();
+    let sha = Regex::new("^[0-9a-f]{40}$").unwrap();
+    let tag = Regex::new(r"^v\d+(\.\d+){0,2}$").unwrap();
+    let mut seen = 0;
+    let mut ours: Vec<String> = Vec::new();
+    for (name, text) in workflow_texts() {
+        for line in text.lines() {
+            let Some(c) = uses.captures(line) else {
+                continue;
+            };
+            seen += 1;
+            let (action, reference) = (&c[1], &c[2]);
+            if action == "anchorcheck/anchorcheck" {
+                // Ours is named by a release tag: the action installs that release.
+                assert!(tag.is_match(reference), "{name}: {line}");
+                ours.push(reference.to_string());
+                continue;
+            }
+            assert!(
+                sha.is_match(reference),
+                "{name}: {action} is not pinned by commit id: {line}"
+            );
+            // Generated by cargo-dist, which writes no comment; ours say which tag it is.
+            if name != RELEASE {
+                let comment = c.get(3).map(|m| m.as_str()).unwrap_or("");
+                assert!(
+                    tag.is_match(comment),
+                    "{name}: no tag beside the commit id: {line}"
+                );
+            }
+        }
+    }
+    assert!(seen >= 10, "only {seen} `uses:` lines found");
+    assert!(
+        !ours.is_empty(),
+        "docs/ci.md never uses the anchorcheck action"
+    );
+    let pre_commit = fenced_blocks(&read("docs/ci.md"), "yaml")
+        .into_iter()
+        .map(|b| parse_yaml("pre-commit", &b))
+        .find(|doc| doc.get("repos").is_some())
+        .expect("a pre-commit config in docs/ci.md");
+    let rev = pre_commit["repos"][0]["rev"].as_str().unwrap().to_string();
+    ours.push(rev);
+    ours.dedup();
+    assert_eq!(ours.len(), 1, "docs/ci.md names several releases: {ours:?}");
+    assert!(tag.is_match(&ours[0]));
+}
+
+/// The permissions each job of the docs' workflows needs, from what its steps do.
+fn needed_permissions(job: &Value) -> Vec<(&'static str, &'static str)> {
+    let mut needed = vec![("contents", "read")];
+    for step in job["steps"].as_array().unwrap() {
+        let uses = step["uses"].as_str().unwrap_or("");
+        let sarif = uses.starts_with("github/codeql-action/upload-sarif@")
+            || (uses.starts_with("anchorcheck/anchorcheck@") && step["with"]["format"] == "sarif");
+        if sarif {
+            needed.push(("security-events", "write"));
+            needed.push(("actions", "read"));
+        }
+        if uses.starts_with("marocchino/sticky-pull-request-comment@") {
+            needed.push(("pull-requests", "write"));
+        }
+    }
+    needed.sort();
+    needed.dedup();
+    needed
+}
+
+#[test]
+fn docs_workflows_grant_each_job_exactly_the_permissions_it_needs() {
+    let mut checked = 0;
+    for (name, doc) in documents() {
+        if !name.starts_with("docs/") || doc.get("jobs").is_none() {
+            continue;
+        }
+        // Nothing by default: each job says what it needs.
+        assert_eq!(doc["permissions"], serde_json::json!({}), "{name}");
+        for (job_name, job) in doc["jobs"].as_object().unwrap() {
+            let granted = job["permissions"]
+                .as_object()
+                .unwrap_or_else(|| panic!("{name}: job {job_name} sets no permissions"));
+            let mut granted: Vec<(String, String)> = granted
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                .collect();
+            granted.sort();
+            let needed: Vec<(String, String)> = needed_permissions(job)
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            assert_eq!(granted, needed, "{name}: job {job_name}");
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 2,
+        "docs/ci.md should show the nightly and PR workflows"
+    );
+}
+
+#[test]
+fn pr_workflow_comments_with_the_markdown_report_of_its_one_diff_run() {
+    let (name, doc) = documents()
+        .into_iter()
+        .find(|(name, doc)| name.starts_with("docs/") && doc["on"].get("pull_request").is_some())
+        .expect("a pull request workflow in docs/ci.md");
+    let steps = doc["jobs"]["anchorcheck"]["steps"].as_array().unwrap();
+    let step_using = |action: &str| {
+        steps
+            .iter()
+            .find(|s| s["uses"].as_str().is_some_and(|u| u.starts_with(action)))
+            .unwrap_or_else(|| panic!("{name}: no step uses {action}"))
+    };
+    let check = step_using("anchorcheck/anchorcheck@");
+    assert!(
+        check["with"]["base"].as_str().is_some(),
+        "{name}: runs verify, not diff"
+    );
+    let comment = step_using("marocchino/sticky-pull-request-comment@");
+    let id = check["id"].as_str().unwrap();
+    assert_eq!(
+        comment["with"]["path"],
+        format!("${{{{ steps.{id}.outputs.markdown }}}}")
+    );
+    assert!(comment["if"].as_str().unwrap().starts_with("always()"));
+    // Never a trigger that runs in the default branch's cache scope.
+    for (_, doc) in documents() {
+        assert!(doc["on"].get("pull_request_target").is_none());
+    }
+}
+
 #[test]
 fn pre_commit_hook_runs_verify_with_rust() {
     let hooks = parse_yaml(".pre-commit-hooks.yaml", &read(".pre-commit-hooks.yaml"));
@@ -258,90 +482,5 @@ fn pre_commit_hook_runs_verify_with_rust() {
             .as_str()
             .unwrap()
             .starts_with("anchorcheck verify")
-    );
-}
-
-/// Runs the action's main script with a stand-in `anchorcheck` that prints its arguments, one
-/// per line, and returns them.
-fn action_argv(env: &[(&str, &str)]) -> Vec<String> {
-    let action = parse_yaml("action.yml", &read("action.yml"));
-    let step = action["runs"]["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["id"] == "run")
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let bin = dir.path().join("bin");
-    std::fs::create_dir(&bin).unwrap();
-    let stub = bin.join("anchorcheck");
-    std::fs::write(&stub, "#!/usr/bin/env bash\nprintf '%s\\n' \"$@\"\n").unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    let path: PathBuf = bin;
-    let mut cmd = Command::new("bash");
-    cmd.arg("-c")
-        .arg(step["run"].as_str().unwrap())
-        .env(
-            "PATH",
-            format!(
-                "{}:{}",
-                path.display(),
-                std::env::var("PATH").unwrap_or_default()
-            ),
-        )
-        .env("RUNNER_TEMP", dir.path())
-        .env("GITHUB_OUTPUT", dir.path().join("output"))
-        .env("GITHUB_STEP_SUMMARY", dir.path().join("summary"));
-    for name in [
-        "INPUT_ANCHORS",
-        "INPUT_REPO",
-        "INPUT_REV",
-        "INPUT_BASE",
-        "INPUT_ALLOW_DRIFT",
-    ] {
-        cmd.env(name, "");
-    }
-    cmd.env("INPUT_FORMAT", "github");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let output = cmd.output().unwrap();
-    assert!(output.status.success(), "{output:?}");
-    let outputs = std::fs::read_to_string(dir.path().join("output")).unwrap();
-    assert!(outputs.contains("exit-code=0"), "{outputs}");
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
-#[test]
-fn action_script_passes_only_the_inputs_given() {
-    assert_eq!(action_argv(&[]), ["verify", "--format", "github"]);
-    assert_eq!(
-        action_argv(&[
-            ("INPUT_BASE", "origin/main"),
-            ("INPUT_REV", "HEAD"),
-            ("INPUT_ANCHORS", "my docs/anchors.yaml"),
-            ("INPUT_ALLOW_DRIFT", "yes"),
-            ("INPUT_FORMAT", "markdown"),
-        ]),
-        [
-            "diff",
-            "--base",
-            "origin/main",
-            "--head",
-            "HEAD",
-            "--anchors",
-            "my docs/anchors.yaml",
-            "--allow-drift",
-            "--format",
-            "markdown"
-        ]
     );
 }

@@ -157,7 +157,8 @@ fn parse_lines(text: &str) -> Option<LineRange> {
 /// A disagreement between a docs page and anchors.yaml.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DocsFinding {
-    /// The page as anchors.yaml names it.
+    /// The file it is about, from the repository root: the docs page, or the anchors file for a
+    /// ref that no page cites.
     pub page: String,
     /// 1-based position in the page, when the finding is about a citation.
     pub line: Option<u32>,
@@ -211,6 +212,7 @@ fn read_page(base: &std::path::Path, page: &str) -> Result<String, String> {
 /// Where a docs page cites a ref.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DocsLocation {
+    /// The page, from the repository root.
     pub page: String,
     /// 1-based line and column of the citation.
     pub line: u32,
@@ -231,11 +233,20 @@ pub struct CitedRef<'a> {
     pub claim: &'a str,
     pub path: &'a str,
     pub lines: LineRange,
+    /// Where the ref's `path` is written in the anchors file (1-based line and column), so a
+    /// ref no page cites is reported there.
+    pub line: u32,
+    pub column: u32,
 }
 
 /// Checks that every citation in the pages matches a ref and every ref is cited somewhere.
-/// `pages` holds each page's name and its text, or why it could not be read.
-pub fn check(pages: &[(String, Result<String, String>)], refs: &[CitedRef<'_>]) -> DocsCheck {
+/// `pages` holds each page's name and its text, or why it could not be read; `anchors` names
+/// the anchors file, where a ref that no page cites is reported.
+pub fn check(
+    pages: &[(String, Result<String, String>)],
+    refs: &[CitedRef<'_>],
+    anchors: &str,
+) -> DocsCheck {
     let mut findings = Vec::new();
     let mut cited_by: Vec<Vec<DocsLocation>> = vec![Vec::new(); refs.len()];
     for (page, text) in pages {
@@ -292,17 +303,17 @@ pub fn check(pages: &[(String, Result<String, String>)], refs: &[CitedRef<'_>]) 
     if readable {
         for (r, citations) in refs.iter().zip(&cited_by) {
             if citations.is_empty() {
+                let names: Vec<&str> = pages.iter().map(|(p, _)| p.as_str()).collect();
                 findings.push(DocsFinding {
-                    page: pages
-                        .iter()
-                        .map(|(p, _)| p.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    line: None,
-                    column: None,
+                    page: anchors.to_string(),
+                    line: Some(r.line),
+                    column: Some(r.column),
                     message: format!(
-                        "claim `{}` cites {}:{}, which no docs page mentions",
-                        r.claim, r.path, r.lines
+                        "claim `{}` cites {}:{}, which no docs page mentions ({})",
+                        r.claim,
+                        r.path,
+                        r.lines,
+                        names.join(", ")
                     ),
                 });
             }
@@ -372,22 +383,28 @@ mod tests {
     fn check_reports_stale_citations_and_uncited_refs() {
         let lines =
             |a, b| LineRange::new(LineNo::new(a).unwrap(), LineNo::new(b).unwrap()).unwrap();
+        let at = |line| (line, 9);
+        let cited = |claim, path, lines, (line, column)| CitedRef {
+            claim,
+            path,
+            lines,
+            line,
+            column,
+        };
         let refs = [
-            CitedRef {
-                claim: "mtls",
-                path: "x/src/saas/back/cmd/mtls_listener.go",
-                lines: lines(201, 248),
-            },
-            CitedRef {
-                claim: "guard",
-                path: "x/src/saas/back/src/main.go",
-                lines: lines(3183, 3192),
-            },
-            CitedRef {
-                claim: "hidden",
-                path: "x/hidden.go",
-                lines: lines(1, 2),
-            },
+            cited(
+                "mtls",
+                "x/src/saas/back/cmd/mtls_listener.go",
+                lines(201, 248),
+                at(5),
+            ),
+            cited(
+                "guard",
+                "x/src/saas/back/src/main.go",
+                lines(3183, 3192),
+                at(9),
+            ),
+            cited("hidden", "x/hidden.go", lines(1, 2), at(14)),
         ];
         let pages = vec![
             ("docs/security.md".to_string(), Ok(PAGE.to_string())),
@@ -396,7 +413,7 @@ mod tests {
                 Err("No such file or directory".to_string()),
             ),
         ];
-        let checked = check(&pages, &refs);
+        let checked = check(&pages, &refs, "secdocs/anchors.yaml");
         assert_eq!(checked.cited_by[0].len(), 1, "the mtls ref is cited once");
         assert_eq!(
             (checked.cited_by[0][0].line, checked.cited_by[0][0].column),
@@ -416,9 +433,10 @@ mod tests {
                 .iter()
                 .any(|f| f.starts_with("docs/gone.md:0: docs page cannot be read"))
         );
+        // A ref no page cites is reported where anchors.yaml writes it.
         assert!(findings.iter().any(|f| {
-            f.contains("claim `hidden` cites x/hidden.go:1-2, which no docs page mentions")
-        }));
+            f.starts_with("secdocs/anchors.yaml:14: claim `hidden` cites x/hidden.go:1-2, which no docs page mentions (docs/security.md, docs/gone.md)")
+        }), "{findings:#?}");
         assert!(findings.iter().any(|f| f.contains("claim `guard`")));
         assert!(
             !findings.iter().any(|f| f.contains("claim `mtls`")),

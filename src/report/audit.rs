@@ -29,6 +29,7 @@ const RED: &str = "\x1b[31m";
 
 fn verdict_color(verdict: Verdict) -> &'static str {
     match verdict {
+        Verdict::Unchecked => DIM,
         Verdict::Verified => GREEN,
         Verdict::Drifted | Verdict::Ambiguous => YELLOW,
         Verdict::Broken | Verdict::Error => RED,
@@ -113,7 +114,11 @@ fn render_claim(out: &mut String, claim: &ClaimReport, p: &Painter) {
         claim.owner.as_deref().unwrap_or("(none)")
     );
     if claim.refs.is_empty() {
-        let _ = writeln!(out, "  no refs");
+        let _ = writeln!(
+            out,
+            "  no refs: nothing was checked for this {} claim",
+            claim.status.as_str()
+        );
     }
     for r in &claim.refs {
         render_ref(out, r, p);

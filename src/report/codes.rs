@@ -34,6 +34,9 @@ pub struct Code {
     pub description: &'static str,
     /// What to do about it.
     pub help: &'static str,
+    /// GitHub code scanning's `security-severity` (0.0 to 10.0; 7.0 and up is "high", 4.0 to
+    /// 6.9 "medium", below that "low"): how much a reader of the security docs is misled.
+    pub security_severity: &'static str,
 }
 
 pub const REF_BROKEN: Code = Code {
@@ -46,6 +49,7 @@ pub const REF_BROKEN: Code = Code {
         route moved to another router), so the documented claim is no longer backed by code.",
     help: "Read the reason and the culprit commit. If the code is wrong, restore the behaviour; \
         if the claim is wrong, update the docs and the claim's status in anchors.yaml.",
+    security_severity: "7.5",
 };
 
 pub const REF_ERROR: Code = Code {
@@ -58,6 +62,7 @@ pub const REF_ERROR: Code = Code {
         symlink, submodule, LFS pointer, binary or oversized file).",
     help: "Check that the ref's path and lines exist at the revision verified, and that the \
         repository was fetched with its full history (fetch-depth: 0).",
+    security_severity: "5.0",
 };
 
 pub const REF_DRIFTED: Code = Code {
@@ -70,6 +75,7 @@ pub const REF_DRIFTED: Code = Code {
         still holds; the citation is stale.",
     help: "Run the fix command shown in the report (`anchorcheck fix`) to rewrite the ref's \
         lines, path and `at` in anchors.yaml and the matching docs citations.",
+    security_severity: "2.0",
 };
 
 pub const REF_AMBIGUOUS: Code = Code {
@@ -81,6 +87,7 @@ pub const REF_AMBIGUOUS: Code = Code {
         places, so anchorcheck cannot tell which one the claim means.",
     help: "Pick the right candidate and edit the ref's lines by hand, or add a `symbol` to the \
         ref so relocation finds one place.",
+    security_severity: "3.0",
 };
 
 pub const REF_TOUCHED: Code = Code {
@@ -92,6 +99,7 @@ pub const REF_TOUCHED: Code = Code {
         as evidence. The claim still verifies, but a reviewer should know the change affects it.",
     help: "Review the change against the claim's text; no action is needed if the claim still \
         describes the code.",
+    security_severity: "1.0",
 };
 
 pub const DOCS_MISMATCH: Code = Code {
@@ -103,6 +111,7 @@ pub const DOCS_MISMATCH: Code = Code {
         by the docs pages, or a docs page could not be read.",
     help: "Make the docs citation and the ref name the same path and lines; `anchorcheck fix` \
         updates citations of drifted refs.",
+    security_severity: "4.0",
 };
 
 /// Every code, in the order rules are listed.
@@ -120,6 +129,7 @@ impl Code {
     /// `ref-touched` when it verified but the change touched it, nothing otherwise.
     pub fn of_ref(r: &RefReport) -> Option<Code> {
         match r.verdict {
+            Verdict::Unchecked => None,
             Verdict::Verified if r.touched.is_some() => Some(REF_TOUCHED),
             Verdict::Verified => None,
             Verdict::Drifted => Some(REF_DRIFTED),

@@ -46,14 +46,7 @@ impl Finding<'_> {
     /// that exists there: the new place of a drifted ref, the history-mapped place of a broken
     /// or touched one, else the cited place.
     pub fn current(&self) -> Place {
-        match (&self.r.relocated, &self.r.checked) {
-            (Some(reloc), _) => reloc.place.clone(),
-            (None, Some(checked)) => checked.clone(),
-            (None, None) => Place {
-                path: self.r.path.clone(),
-                lines: self.r.lines,
-            },
-        }
+        self.r.current()
     }
 
     /// One line saying what happened to the claim's evidence.
@@ -62,6 +55,7 @@ impl Finding<'_> {
         let r = self.r;
         let title = claim.title.as_deref().unwrap_or(&claim.id);
         match r.verdict {
+            Verdict::Unchecked => format!("claim {} ({title}): nothing was checked", claim.id),
             Verdict::Verified => format!(
                 "claim {} ({title}) still verifies, but this change touched its cited lines: {}",
                 claim.id,
@@ -95,10 +89,11 @@ impl Finding<'_> {
         }
     }
 
-    /// A few words for a table cell: the reason, or where the evidence went.
+    /// A few words for a table cell: the reason, or where the evidence went; never empty.
     pub fn why(&self) -> String {
         let r = self.r;
         match r.verdict {
+            Verdict::Unchecked => "nothing was checked".to_string(),
             Verdict::Verified => format!(
                 "still verifies; touched: {}",
                 r.touched.as_deref().unwrap_or("modified")
@@ -115,7 +110,18 @@ impl Finding<'_> {
                 let places: Vec<String> = r.candidates.iter().map(place).collect();
                 format!("moved to one of: {}", places.join(", "))
             }
-            Verdict::Broken | Verdict::Error => r.reason(),
+            Verdict::Broken | Verdict::Error => {
+                let reason = r.reason();
+                if !reason.is_empty() {
+                    reason
+                } else if let Some(note) = r.notes.first() {
+                    note.clone()
+                } else if let Some(touched) = &r.touched {
+                    format!("evidence found nowhere; this change touched it: {touched}")
+                } else {
+                    "evidence found nowhere".to_string()
+                }
+            }
         }
     }
 
@@ -153,6 +159,27 @@ impl Finding<'_> {
         let mut lines = vec![self.headline()];
         lines.extend(self.details());
         lines.join("\n")
+    }
+}
+
+/// What a verified ref's expectations found, for a table cell: `routes holds at lines 7-8`.
+pub fn holds(r: &RefReport) -> String {
+    let parts: Vec<String> = r
+        .expectations
+        .iter()
+        .map(|e| {
+            let lines: Vec<String> = e.matches.iter().map(|m| m.to_string()).collect();
+            match lines.len() {
+                0 => format!("{} holds", e.kind),
+                1 => format!("{} holds at line {}", e.kind, lines[0]),
+                _ => format!("{} holds at lines {}", e.kind, lines.join(", ")),
+            }
+        })
+        .collect();
+    if parts.is_empty() {
+        "verified".to_string()
+    } else {
+        parts.join("; ")
     }
 }
 

@@ -3,8 +3,9 @@
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
+use super::links::Links;
 use super::marks::{marked_lines, pieces};
-use super::{ClaimReport, Commit, Excerpt, RefReport, Report, Verdict};
+use super::{ClaimReport, Commit, Excerpt, Place, RefReport, Report, Verdict};
 use crate::expect::ExpectationResult;
 
 /// The page's style sheet: light theme with contrast of at least 4.5:1 for all text, narrow
@@ -14,6 +15,7 @@ const CSS: &str = include_str!("audit.css");
 /// A verdict as a badge: a symbol and the word, so colour is never the only signal.
 fn badge(verdict: Verdict) -> Markup {
     let symbol = match verdict {
+        Verdict::Unchecked => "–",
         Verdict::Verified => "✓",
         Verdict::Drifted => "↪",
         Verdict::Ambiguous => "?",
@@ -24,6 +26,21 @@ fn badge(verdict: Verdict) -> Markup {
         span class={"badge " (verdict.as_str())} {
             span aria-hidden="true" { (symbol) } " " (verdict.as_str())
         }
+    }
+}
+
+/// `path:lines` in code, linked to the code at the verified commit when the report has links.
+fn place_code(path: &str, lines: crate::lines::LineRange, links: Option<&Links>) -> Markup {
+    let text = html! { code { (path) ":" (lines) } };
+    match links {
+        Some(links) => {
+            let url = links.to(&Place {
+                path: path.to_string(),
+                lines,
+            });
+            html! { a.code-link href=(url) { (text) } }
+        }
+        None => text,
     }
 }
 
@@ -87,7 +104,7 @@ pub fn render(report: &Report, resolved: Option<&Commit>) -> String {
                         }
                     }
                     @for claim in &report.claims {
-                        (claim_section(claim))
+                        (claim_section(claim, report.links.as_ref()))
                     }
                 }
             }
@@ -134,7 +151,7 @@ fn summary_table(report: &Report, resolved: Option<&Commit>) -> Markup {
     }
 }
 
-fn claim_section(claim: &ClaimReport) -> Markup {
+fn claim_section(claim: &ClaimReport, links: Option<&Links>) -> Markup {
     let id = anchor(claim);
     html! {
         section.claim id=(id) aria-labelledby={(id) "-heading"} {
@@ -145,22 +162,30 @@ fn claim_section(claim: &ClaimReport) -> Markup {
                 dt { "Owner" } dd { (claim.owner.as_deref().unwrap_or("—")) }
                 dt { "Verdict" } dd { (claim.verdict.as_str()) }
             }
-            @if claim.refs.is_empty() { p { "No refs cite code for this claim." } }
+            @if claim.refs.is_empty() { p { "No refs cite code for this " (claim.status.as_str()) " claim: nothing was checked." } }
             @for (i, r) in claim.refs.iter().enumerate() {
-                (ref_article(r, &format!("{id}-ref-{}", i + 1)))
+                (ref_article(r, &format!("{id}-ref-{}", i + 1), links))
             }
             p.back { a href="#claims-heading" { "Back to the claims" } }
         }
     }
 }
 
-fn ref_article(r: &RefReport, id: &str) -> Markup {
+fn ref_article(r: &RefReport, id: &str, links: Option<&Links>) -> Markup {
     let checked_elsewhere = r.excerpt.as_ref().is_some_and(|e| {
         e.first_line != r.lines.start() || e.lines.len() != r.lines.len() as usize
     });
     html! {
         article.ref id=(id) {
-            h3 { (badge(r.verdict)) " " code { (r.path) ":" (r.lines) } }
+            // The cited lines are linked only where they are the evidence at the verified commit;
+            // lines history mapped them to are shown beside them (a new place has its own line).
+            @let (cited, now) = (r.cited(), r.current());
+            h3 {
+                (badge(r.verdict)) " " (place_code(&cited.path, cited.lines, links.filter(|_| cited == now)))
+                @if cited != now && r.relocated.is_none() {
+                    " → " (place_code(&now.path, now.lines, links))
+                }
+            }
             (expectation_list(&r.expectations))
             @if let Some(error) = &r.error { p.problem { strong { "Error: " } (error) } }
             @if let Some(excerpt) = &r.excerpt {
@@ -169,7 +194,7 @@ fn ref_article(r: &RefReport, id: &str) -> Markup {
             }
             @if let Some(reloc) = &r.relocated {
                 p.moved {
-                    strong { "Now at: " } code { (reloc.place.path) ":" (reloc.place.lines) }
+                    strong { "Now at: " } (place_code(&reloc.place.path, reloc.place.lines, links))
                     " (found by " (reloc.how.as_str()) ")"
                 }
                 @if !r.expectations.iter().all(|e| e.ok) { (expectation_list(&reloc.expectations)) }
@@ -179,7 +204,7 @@ fn ref_article(r: &RefReport, id: &str) -> Markup {
             }
             @if !r.candidates.is_empty() {
                 p { strong { "Candidates, best first:" } }
-                ul.candidates { @for c in &r.candidates { li { code { (c.path) ":" (c.lines) } } } }
+                ul.candidates { @for c in &r.candidates { li { (place_code(&c.path, c.lines, links)) } } }
             }
             @if let Some(culprit) = &r.culprit {
                 p.culprit { strong { "Culprit: " } (culprit.to_string()) " " code.sha { (culprit.commit.id) } }
@@ -291,6 +316,27 @@ mod tests {
     }
 
     #[test]
+    fn cited_places_link_to_the_code_when_links_are_known() {
+        let mut report = sample::report();
+        report.links = Some(Links::from_base("https://git.example/o/r/blob", "c0ffee"));
+        let page = render(&report, None);
+        let doc = scraper::Html::parse_document(&page);
+        let hrefs: Vec<&str> = doc
+            .select(&scraper::Selector::parse("a.code-link").unwrap())
+            .filter_map(|a| a.value().attr("href"))
+            .collect();
+        // Four refs whose cited lines are the evidence, one new place, two candidates; the
+        // drifted ref's stale lines are not linked.
+        assert_eq!(hrefs.len(), 7, "{hrefs:#?}");
+        assert!(!hrefs.iter().any(|h| h.ends_with("agent_routes.go#L40-L52")));
+        assert!(hrefs.contains(
+            &"https://git.example/o/r/blob/c0ffee/src/saas/back/cmd/agent_routes.go#L46-L58"
+        ));
+        let unlinked = render(&sample::report(), None);
+        assert!(!unlinked.contains("code-link"));
+    }
+
+    #[test]
     fn verdicts_are_badges_with_words_not_colour_alone() {
         let page = render(&sample::report(), None);
         let doc = scraper::Html::parse_document(&page);
@@ -298,7 +344,16 @@ mod tests {
             .select(&scraper::Selector::parse("table.summary .badge").unwrap())
             .map(|b| b.text().collect::<String>())
             .collect();
-        assert_eq!(badges, ["✗ broken", "! error", "↪ drifted", "? ambiguous"]);
+        assert_eq!(
+            badges,
+            [
+                "✗ broken",
+                "! error",
+                "↪ drifted",
+                "? ambiguous",
+                "– unchecked"
+            ]
+        );
     }
 
     #[test]

@@ -13,11 +13,16 @@
 //!                        "matches": ["212-212"], "near_miss": null}]}]}],
 //!  "docs": [{"page": "docs/security.md", "line": 12, "column": 3, "message": "..."}],
 //!  "summary": {"claims": 1, "refs": 1, "verified": 1, "drifted": 0, "ambiguous": 0,
-//!              "broken": 0, "error": 0},
+//!              "broken": 0, "error": 0, "unchecked": 0},
 //!  "fix_command": null, "refs_without_at": 0}
 //! ```
 //!
-//! `relocated` is `{path, lines, how}` (how: history, symbol or search) when the verdict is
+//! A claim's `verdict` is its worst ref's, or `unchecked` for a claim without refs (a `planned`
+//! or `retired` one): nothing was checked for it, and `summary.unchecked` counts such claims
+//! apart from `verified`. (`unchecked` and `summary.unchecked` were added within schema 1: new
+//! values and fields are additive, so readers that ignore what they do not know keep working.)
+//! Paths (`path`, `page`) are relative to the repository root, whatever directory anchors.yaml
+//! is in. `relocated` is `{path, lines, how}` (how: history, symbol or search) when the verdict is
 //! drifted and null otherwise; `candidates` lists the `{path, lines}` places of an ambiguous ref,
 //! best first. `culprit` is `{kind, commit, short, date, subject}` for a broken or drifted ref
 //! with history: kind `broke` names the first commit after `at` at which the ref stopped
@@ -132,6 +137,7 @@ struct JsonSummary {
     ambiguous: usize,
     broken: usize,
     error: usize,
+    unchecked: usize,
 }
 
 /// Matches are written as ranges even for one line (`212-212`), so scripts can split on `-`.
@@ -233,6 +239,7 @@ pub fn render(report: &Report) -> String {
             ambiguous: summary.ambiguous,
             broken: summary.broken,
             error: summary.error,
+            unchecked: summary.unchecked,
         },
         fix_command: report.fix_command.as_deref(),
         refs_without_at: report.refs_without_at,

@@ -1,6 +1,7 @@
 //! JUnit XML for test dashboards: one testsuite, one testcase per claim (classname
 //! `anchorcheck.<status>`), a `failure` per drifted, ambiguous or broken ref and an `error` per
-//! ref that could not be checked, and a `docs` testcase when the docs pages disagree.
+//! ref that could not be checked, `skipped` for a claim without refs (nothing was checked), and a
+//! `docs` testcase when the docs pages disagree.
 
 use std::io;
 
@@ -59,6 +60,7 @@ fn write_report(w: &mut XmlWriter, report: &Report) -> io::Result<()> {
         })
         .count()
         + usize::from(docs_case);
+    let skipped = summary.unchecked.to_string();
     let (tests, failures, errors) = (tests.to_string(), failures.to_string(), errors.to_string());
     let name = xml_safe(&format!("anchorcheck {}", report.rev));
     w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
@@ -73,7 +75,7 @@ fn write_report(w: &mut XmlWriter, report: &Report) -> io::Result<()> {
                 .with_attribute(("tests", tests.as_str()))
                 .with_attribute(("failures", failures.as_str()))
                 .with_attribute(("errors", errors.as_str()))
-                .with_attribute(("skipped", "0"))
+                .with_attribute(("skipped", skipped.as_str()))
                 .write_inner_content(|w| {
                     write_properties(w, report)?;
                     let found = findings(report);
@@ -137,6 +139,20 @@ fn write_claim(w: &mut XmlWriter, claim: &ClaimReport, found: &[Finding<'_>]) ->
         .create_element("testcase")
         .with_attribute(("name", xml_safe(&name).as_str()))
         .with_attribute(("classname", classname.as_str()));
+    if claim.verdict == Verdict::Unchecked {
+        // Nothing was checked: a skipped test, not a passing one.
+        let message = format!(
+            "{} claim without refs: nothing was checked",
+            claim.status.as_str()
+        );
+        element.write_inner_content(|w| {
+            w.create_element("skipped")
+                .with_attribute(("message", message.as_str()))
+                .write_empty()?;
+            Ok(())
+        })?;
+        return Ok(());
+    }
     if failing.is_empty() && touched.is_empty() {
         element.write_empty()?;
         return Ok(());
@@ -249,9 +265,18 @@ mod tests {
                 "anchorcheck.planned",
                 "anchorcheck.implemented",
                 "anchorcheck.partial",
+                "anchorcheck.planned",
                 "anchorcheck.docs"
             ]
         );
+        let skipped: Vec<&str> = elements
+            .iter()
+            .filter(|(n, _)| n == "skipped")
+            .map(|(_, a)| attr(a, "message"))
+            .collect();
+        assert_eq!(skipped, ["planned claim without refs: nothing was checked"]);
+        let suite = elements.iter().find(|(n, _)| n == "testsuite").unwrap();
+        assert_eq!(attr(&suite.1, "skipped"), "1");
         let failures: Vec<(&str, &str)> = elements
             .iter()
             .filter(|(n, _)| n == "failure" || n == "error")

@@ -3,8 +3,9 @@
 
 use std::fmt::Write as _;
 
-use super::finding::{Finding, findings};
-use super::{ClaimReport, Excerpt, Report, Verdict, workflow};
+use super::finding::{Finding, findings, holds};
+use super::links::Links;
+use super::{ClaimReport, Excerpt, Place, RefReport, Report, Verdict, workflow};
 
 /// Escapes text for HTML (and so for Markdown's inline HTML).
 fn html_chars(text: &str) -> String {
@@ -53,6 +54,7 @@ fn cell(text: &str) -> String {
 
 fn icon(verdict: Verdict) -> &'static str {
     match verdict {
+        Verdict::Unchecked => "⚪",
         Verdict::Verified => "✅",
         Verdict::Drifted | Verdict::Ambiguous => "⚠️",
         Verdict::Broken | Verdict::Error => "❌",
@@ -103,7 +105,39 @@ fn excerpt_block(excerpt: &Excerpt) -> String {
     code_block("go", &body)
 }
 
-fn table_row(out: &mut String, claim: &ClaimReport, found: &[Finding<'_>]) {
+/// `path:lines` for a table cell, linked to the code when the report has links.
+fn place_cell(place: &Place, links: Option<&Links>) -> String {
+    let text = cell(&format!("{}:{}", place.path, place.lines));
+    match links {
+        Some(links) => format!("[{text}]({})", links.to(place)),
+        None => text,
+    }
+}
+
+/// The cited place for the where cell, linked to where the evidence is at the verified commit:
+/// `a.go:10-12 → b.go:30-32` when that is elsewhere (the cited lines there are stale, and after
+/// a rename the cited path does not exist).
+fn where_cell(r: &RefReport, links: Option<&Links>) -> String {
+    let (cited, now) = (r.cited(), r.current());
+    if cited == now {
+        return place_cell(&cited, links);
+    }
+    let text = if cited.path == now.path {
+        format!("{}:{} → {}", cited.path, cited.lines, now.lines)
+    } else {
+        format!(
+            "{}:{} → {}:{}",
+            cited.path, cited.lines, now.path, now.lines
+        )
+    };
+    let text = cell(&text);
+    match links {
+        Some(links) => format!("[{text}]({})", links.to(&now)),
+        None => text,
+    }
+}
+
+fn table_row(out: &mut String, claim: &ClaimReport, found: &[Finding<'_>], links: Option<&Links>) {
     let mine: Vec<&Finding<'_>> = found
         .iter()
         .filter(|f| std::ptr::eq(f.claim, claim))
@@ -117,18 +151,23 @@ fn table_row(out: &mut String, claim: &ClaimReport, found: &[Finding<'_>]) {
         (Verdict::Verified, true) => format!("{} verified, touched", icon(Verdict::Verified)),
         (v, _) => format!("{} {v}", icon(v)),
     };
-    let (where_, why): (Vec<String>, Vec<String>) = if mine.is_empty() {
+    let (where_, why): (Vec<String>, Vec<String>) = if claim.refs.is_empty() {
         (
-            claim
-                .refs
-                .iter()
-                .map(|r| cell(&format!("{}:{}", r.path, r.lines)))
-                .collect(),
-            Vec::new(),
+            vec!["—".to_string()],
+            vec![cell(&format!(
+                "no refs: nothing was checked for this {} claim",
+                claim.status.as_str()
+            ))],
         )
+    } else if mine.is_empty() {
+        claim
+            .refs
+            .iter()
+            .map(|r| (where_cell(r, links), cell(&holds(r))))
+            .unzip()
     } else {
         mine.iter()
-            .map(|f| (cell(&f.cited()), cell(&f.why())))
+            .map(|f| (where_cell(f.r, links), cell(&f.why())))
             .unzip()
     };
     let _ = writeln!(
@@ -140,7 +179,7 @@ fn table_row(out: &mut String, claim: &ClaimReport, found: &[Finding<'_>]) {
     );
 }
 
-fn details(out: &mut String, f: &Finding<'_>) {
+fn details(out: &mut String, f: &Finding<'_>, links: Option<&Links>) {
     let summary = format!(
         "{} {} <code>{}</code> {}: {}",
         icon(f.r.verdict),
@@ -152,6 +191,20 @@ fn details(out: &mut String, f: &Finding<'_>) {
     // Markdown inside <details> needs blank lines around it to be rendered as Markdown.
     let _ = writeln!(out, "<details><summary>{summary}</summary>\n");
     let _ = writeln!(out, "{}\n", html(&f.headline()));
+    if let Some(links) = links {
+        let (cited, now) = (f.r.cited(), f.r.current());
+        let mut places = if cited == now {
+            vec![("cited", cited)]
+        } else {
+            vec![("now", now)]
+        };
+        places.extend(f.r.candidates.iter().map(|c| ("candidate", c.clone())));
+        let linked: Vec<String> = places
+            .iter()
+            .map(|(what, p)| format!("{what} {}", place_cell(p, Some(links))))
+            .collect();
+        let _ = writeln!(out, "Code: {}\n", linked.join(" · "));
+    }
     let details = f.details();
     for d in &details {
         let _ = writeln!(out, "- {}", html(d));
@@ -186,7 +239,7 @@ pub fn render(report: &Report) -> String {
     let found = findings(report);
     out.push_str("| claim | status | verdict | where | why |\n|---|---|---|---|---|\n");
     for claim in &report.claims {
-        table_row(&mut out, claim, &found);
+        table_row(&mut out, claim, &found, report.links.as_ref());
     }
     out.push('\n');
     if let Some(fix) = &report.fix_command {
@@ -211,7 +264,7 @@ pub fn render(report: &Report) -> String {
     if !found.is_empty() {
         out.push_str("### Details\n\n");
         for f in &found {
-            details(&mut out, f);
+            details(&mut out, f, report.links.as_ref());
         }
     }
     out
@@ -299,6 +352,56 @@ mod tests {
             "<pre><code>3 | // &#35;&#35;[add-mask]x\n4 | \t// a&#13;&#58;&#58;error&#58;&#58;b\n</code></pre>\n"
         );
         assert!(!workflow::could_be_command(&block));
+    }
+
+    #[test]
+    fn every_cited_place_links_to_the_code_when_links_are_known() {
+        let mut report = sample::report();
+        let plain = render(&report);
+        assert!(!plain.contains("](https://"), "{plain}");
+        report.links = Links::from_remote(
+            "git@github.com:zen/mesh.git",
+            None,
+            report.commit.as_deref().unwrap(),
+        );
+        let out = render(&report);
+        let blob = "https://github.com/zen/mesh/blob/9c1f0e2b7a4400000000000000000000000000aa";
+        // The table's where cell, for failing and verified refs alike.
+        assert!(
+            out.contains(&format!(
+                "[src/saas/back/src/main.go:3181-3184]({blob}/src/saas/back/src/main.go#L3181-L3184)"
+            )),
+            "{out}"
+        );
+        // A drifted ref links to where its evidence is now: the cited lines there are stale.
+        assert!(
+            out.contains(&format!(
+                "| [src/saas/back/cmd/agent\\_routes.go:40-52 → 46-58]({blob}/src/saas/back/cmd/agent_routes.go#L46-L58) |"
+            )),
+            "{out}"
+        );
+        // The details: where the evidence is, each candidate.
+        assert!(
+            out.contains(&format!(
+                "Code: now [src/saas/back/cmd/agent\\_routes.go:46-58]({blob}/src/saas/back/cmd/agent_routes.go#L46-L58)"
+            )),
+            "{out}"
+        );
+        assert_eq!(out.matches("· candidate [").count(), 2, "{out}");
+    }
+
+    #[test]
+    fn why_is_never_empty() {
+        let mut report = sample::report();
+        // A broken ref that says nothing: no failing expectation, no error, no note.
+        report.claims[0].refs[1].expectations.clear();
+        report.claims[0].refs[1].touched = None;
+        let out = render(&report);
+        for row in out.lines().filter(|l| l.starts_with("| **")) {
+            let why = row.trim_end_matches(" |").rsplit(" | ").next().unwrap();
+            assert!(!why.trim().is_empty(), "{row}");
+        }
+        assert!(out.contains("evidence found nowhere"), "{out}");
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod github;
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod links;
 pub mod markdown;
 pub mod marks;
 pub mod sarif;
@@ -24,9 +25,13 @@ use crate::expect::ExpectationResult;
 pub use crate::go::highlight::{Highlight, TokenClass};
 use crate::lines::{LineNo, LineRange};
 
-/// The verdict of one ref, and of a claim (its worst ref). Ordered from best to worst.
+/// The verdict of one ref, and of a claim (its worst ref). Ordered from best to worst, after
+/// `Unchecked`, which only a claim without refs has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Verdict {
+    /// A claim without refs (a `planned` or `retired` one): nothing was checked for it, so it is
+    /// neither verified nor failing. Never the verdict of a ref.
+    Unchecked,
     /// Every expectation holds in the cited range.
     Verified,
     /// The evidence holds at exactly one other place.
@@ -42,6 +47,7 @@ pub enum Verdict {
 impl Verdict {
     pub fn as_str(self) -> &'static str {
         match self {
+            Verdict::Unchecked => "unchecked",
             Verdict::Verified => "verified",
             Verdict::Drifted => "drifted",
             Verdict::Ambiguous => "ambiguous",
@@ -178,6 +184,25 @@ pub struct RefReport {
 }
 
 impl RefReport {
+    /// The place as anchors.yaml cites it.
+    pub fn cited(&self) -> Place {
+        Place {
+            path: self.path.clone(),
+            lines: self.lines,
+        }
+    }
+
+    /// Where the evidence is at the verified revision: the new place of a drifted ref, the
+    /// history-mapped place of a broken or touched one, else the cited place. The cited path may
+    /// not even exist there (a rename), so annotations and links go here.
+    pub fn current(&self) -> Place {
+        match (&self.relocated, &self.checked) {
+            (Some(reloc), _) => reloc.place.clone(),
+            (None, Some(checked)) => checked.clone(),
+            (None, None) => self.cited(),
+        }
+    }
+
     /// One line saying why the ref did not verify (empty when it did).
     pub fn reason(&self) -> String {
         if let Some(error) = &self.error {
@@ -224,6 +249,9 @@ pub struct Report {
     /// at `WORKTREE`, where `fix` records no `at`): `fix` would record where they verified,
     /// so that later drift is followed through history.
     pub refs_without_at: usize,
+    /// How to link to cited code at the verified commit, for the Markdown and HTML formats (set
+    /// by the caller from `--link-base` or the `origin` remote).
+    pub links: Option<links::Links>,
 }
 
 impl Report {
@@ -254,21 +282,23 @@ pub struct Summary {
     pub ambiguous: usize,
     pub broken: usize,
     pub error: usize,
+    /// Claims without refs: counted apart, since nothing was checked for them.
+    pub unchecked: usize,
 }
 
 impl fmt::Display for Summary {
+    /// `4 claims: 2 verified, 1 drifted, 0 ambiguous, 0 broken, 0 errors, 1 unchecked (5 refs
+    /// checked)`; the unchecked count only when some claim has no refs.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} claims: {} verified, {} drifted, {} ambiguous, {} broken, {} errors ({} refs checked)",
-            self.claims,
-            self.verified,
-            self.drifted,
-            self.ambiguous,
-            self.broken,
-            self.error,
-            self.refs
-        )
+            "{} claims: {} verified, {} drifted, {} ambiguous, {} broken, {} errors",
+            self.claims, self.verified, self.drifted, self.ambiguous, self.broken, self.error,
+        )?;
+        if self.unchecked > 0 {
+            write!(f, ", {} unchecked", self.unchecked)?;
+        }
+        write!(f, " ({} refs checked)", self.refs)
     }
 }
 
@@ -281,6 +311,7 @@ impl Report {
         for claim in &self.claims {
             s.refs += claim.refs.len();
             match claim.verdict {
+                Verdict::Unchecked => s.unchecked += 1,
                 Verdict::Verified => s.verified += 1,
                 Verdict::Drifted => s.drifted += 1,
                 Verdict::Ambiguous => s.ambiguous += 1,
@@ -528,6 +559,14 @@ pub(crate) mod sample {
                     verdict: Verdict::Ambiguous,
                     refs: vec![ambiguous],
                 },
+                ClaimReport {
+                    id: "admin-sso".into(),
+                    title: Some("Admin login goes through SSO".into()),
+                    status: ClaimStatus::Planned,
+                    owner: None,
+                    verdict: Verdict::Unchecked,
+                    refs: vec![],
+                },
             ],
             docs: vec![DocsFinding {
                 page: "docs/security.md".into(),
@@ -538,6 +577,7 @@ pub(crate) mod sample {
             }],
             fix_command: Some("anchorcheck fix --rev HEAD".into()),
             refs_without_at: 0,
+            links: None,
         }
     }
 }
@@ -551,13 +591,25 @@ mod tests {
         let report = sample::report();
         let s = report.summary();
         assert_eq!(
-            (s.claims, s.refs, s.broken, s.error, s.verified),
-            (4, 5, 1, 1, 0)
+            (s.claims, s.refs, s.broken, s.error, s.verified, s.unchecked),
+            (5, 5, 1, 1, 0, 1)
         );
         assert_eq!(
             s.to_string(),
-            "4 claims: 0 verified, 1 drifted, 1 ambiguous, 1 broken, 1 errors (5 refs checked)"
+            "5 claims: 0 verified, 1 drifted, 1 ambiguous, 1 broken, 1 errors, 1 unchecked (5 refs checked)"
         );
+        let without = Summary { unchecked: 0, ..s };
+        assert!(!without.to_string().contains("unchecked"), "{without}");
+    }
+
+    #[test]
+    fn a_claim_without_refs_is_unchecked_and_does_not_fail_the_run() {
+        let mut report = sample::report();
+        report.claims.retain(|c| c.refs.is_empty());
+        report.docs.clear();
+        assert_eq!(report.claims[0].verdict, Verdict::Unchecked);
+        assert!(report.passed(false));
+        assert_eq!(report.summary().verified, 0);
     }
 
     #[test]

@@ -1,28 +1,39 @@
 //! SARIF 2.1.0 for GitHub code scanning: one rule per finding code, one result per failing or
-//! touched ref at its cited region, with the docs lines that cite it as related locations.
+//! touched ref, with the cited place and the docs lines that cite it as related locations.
 //!
-//! Paths are written as given in anchors.yaml (relative to the repository root), percent-encoded
-//! as RFC 3986 relative references, and lines are 1-based. `partialFingerprints` hold no line numbers, so an alert keeps its identity while the
-//! code around it moves.
+//! A result sits where the evidence is at the verified revision, so code scanning shows it on
+//! code that exists there: a drifted ref at its new place, a broken or touched one where history
+//! mapped its lines (where the evidence was last seen), anything else at the cited lines. Paths
+//! are relative to the repository root, percent-encoded as RFC 3986 relative references, and
+//! lines are 1-based. `partialFingerprints` hold the
+//! finding code, the claim id and the ref's index in its claim, and no path or line number, so
+//! an alert keeps its identity while the code moves or is renamed.
 
 use serde_json::{Value, json};
 
 use super::codes::{self, Code};
 use super::finding::{Finding, findings};
-use super::{DocsFinding, Report};
+use super::{DocsFinding, Place, Report, Verdict};
 use crate::lines::LineRange;
 
 /// The `$schema` GitHub and SARIF viewers recognise.
 const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
-/// The key of our fingerprint; bump the version if what goes into it ever changes.
-const FINGERPRINT_KEY: &str = "anchorcheckFinding/v1";
+/// The key of our fingerprint; bump the version if what goes into it ever changes (v1 held the
+/// path, so a rename opened a new alert).
+const FINGERPRINT_KEY: &str = "anchorcheckFinding/v2";
 
 /// Renders the report as a SARIF 2.1.0 log (pretty-printed, trailing newline).
 pub fn render(report: &Report) -> String {
     let mut results: Vec<Value> = findings(report).iter().map(ref_result).collect();
     for (index, finding) in report.docs.iter().enumerate() {
-        results.push(docs_result(index, finding));
+        // Which of the identical findings before it this is, so fingerprints stay unique
+        // without depending on the findings of other pages.
+        let repeat = report.docs[..index]
+            .iter()
+            .filter(|d| d.page == finding.page && d.message == finding.message)
+            .count();
+        results.push(docs_result(repeat, finding));
     }
     let mut driver = json!({
         "name": "anchorcheck",
@@ -48,6 +59,17 @@ pub fn render(report: &Report) -> String {
     }
     if let Some(fix) = &report.fix_command {
         run["properties"]["fixCommand"] = json!(fix);
+    }
+    // Claims without refs are not findings (nothing failed), but nothing vouches for them
+    // either: listed so a reader of the log sees them.
+    let unchecked: Vec<Value> = report
+        .claims
+        .iter()
+        .filter(|c| c.verdict == Verdict::Unchecked)
+        .map(|c| json!({ "claim": c.id, "status": c.status.as_str() }))
+        .collect();
+    if !unchecked.is_empty() {
+        run["properties"]["unchecked"] = json!(unchecked);
     }
     let log = json!({
         "$schema": SCHEMA_URI,
@@ -83,7 +105,12 @@ fn rule(code: &Code) -> Value {
             "markdown": format!("**{}**\n\n{}\n\n{}", code.summary, code.description, code.help),
         },
         "defaultConfiguration": { "level": code.level.as_str() },
-        "properties": { "tags": ["documentation", "anchorcheck"] },
+        "properties": {
+            // `security` makes code scanning read `security-severity`.
+            "tags": ["security", "documentation", "anchorcheck"],
+            "security-severity": code.security_severity,
+            "precision": "very-high",
+        },
     })
 }
 
@@ -91,30 +118,10 @@ fn region(lines: LineRange) -> Value {
     json!({ "startLine": lines.start().get(), "endLine": lines.end().get() })
 }
 
-/// Everything but RFC 3986's unreserved characters, its sub-delimiters, `@` and `/` is
-/// percent-encoded; `:` too, so a first segment never reads as a scheme.
-const URI_ESCAPED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~')
-    .remove(b'!')
-    .remove(b'$')
-    .remove(b'&')
-    .remove(b'\'')
-    .remove(b'(')
-    .remove(b')')
-    .remove(b'*')
-    .remove(b'+')
-    .remove(b',')
-    .remove(b';')
-    .remove(b'=')
-    .remove(b'@')
-    .remove(b'/');
-
-/// A repository path as a relative URI reference: `a dir/100%#1.go` is `a%20dir/100%25%231.go`.
+/// A repository path as a relative URI reference: `a dir/100%#1.go` is `a%20dir/100%25%231.go`
+/// (and `:` is encoded too, so a first segment never reads as a scheme).
 pub fn uri(path: &str) -> String {
-    percent_encoding::utf8_percent_encode(path, URI_ESCAPED).to_string()
+    super::links::encode_path(path)
 }
 
 fn location(path: &str, region: Value) -> Value {
@@ -133,7 +140,17 @@ fn ref_result(finding: &Finding<'_>) -> Value {
         r,
         code,
     } = *finding;
+    let at = finding.current();
+    let cited = Place {
+        path: r.path.clone(),
+        lines: r.lines,
+    };
     let mut related: Vec<Value> = Vec::new();
+    if at != cited {
+        let mut loc = location(&cited.path, region(cited.lines));
+        loc["message"] = json!({ "text": format!("cited by claim {} in anchors.yaml", claim.id) });
+        related.push(loc);
+    }
     for cite in &r.cited_by {
         let mut loc = location(
             &cite.page,
@@ -142,13 +159,9 @@ fn ref_result(finding: &Finding<'_>) -> Value {
         loc["message"] = json!({ "text": format!("cites claim {}", claim.id) });
         related.push(loc);
     }
-    let moved_to = r
-        .relocated
-        .iter()
-        .map(|reloc| (&reloc.place, "evidence now here"));
-    let candidates = r.candidates.iter().map(|c| (c, "candidate"));
-    for (p, what) in moved_to.chain(candidates) {
+    for (i, p) in r.candidates.iter().enumerate() {
         let mut loc = location(&p.path, region(p.lines));
+        let what = format!("candidate {} of {}", i + 1, r.candidates.len());
         loc["message"] = json!({ "text": what });
         related.push(loc);
     }
@@ -160,9 +173,9 @@ fn ref_result(finding: &Finding<'_>) -> Value {
         "ruleIndex": code.index(),
         "level": code.level.as_str(),
         "message": { "text": finding.message() },
-        "locations": [location(&r.path, region(r.lines))],
+        "locations": [location(&at.path, region(at.lines))],
         "partialFingerprints": {
-            FINGERPRINT_KEY: format!("{}:{}:{}:{}", code.id, claim.id, index, r.path),
+            FINGERPRINT_KEY: format!("{}:{}:{}", code.id, claim.id, index),
         },
         "properties": {
             "claim": claim.id,
@@ -176,7 +189,7 @@ fn ref_result(finding: &Finding<'_>) -> Value {
     result
 }
 
-fn docs_result(index: usize, finding: &DocsFinding) -> Value {
+fn docs_result(repeat: usize, finding: &DocsFinding) -> Value {
     let code = codes::DOCS_MISMATCH;
     let region = match (finding.line, finding.column) {
         (Some(line), Some(column)) => json!({ "startLine": line, "startColumn": column }),
@@ -191,7 +204,7 @@ fn docs_result(index: usize, finding: &DocsFinding) -> Value {
         "message": { "text": finding.message },
         "locations": [location(&finding.page, region)],
         "partialFingerprints": {
-            FINGERPRINT_KEY: format!("{}:{}:{}:{}", code.id, finding.page, index, finding.message),
+            FINGERPRINT_KEY: format!("{}:{}:{}:{}", code.id, finding.page, finding.message, repeat),
         },
     })
 }
@@ -309,8 +322,26 @@ mod tests {
         }
     }
 
+    fn result<'a>(log: &'a Value, rule: &str) -> &'a Value {
+        log["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["ruleId"] == rule)
+            .unwrap()
+    }
+
+    fn place_of(location: &Value) -> (String, u64, u64) {
+        let p = &location["physicalLocation"];
+        (
+            p["artifactLocation"]["uri"].as_str().unwrap().to_string(),
+            p["region"]["startLine"].as_u64().unwrap(),
+            p["region"]["endLine"].as_u64().unwrap_or(0),
+        )
+    }
+
     #[test]
-    fn drifted_result_names_the_relocated_region_and_docs_citation() {
+    fn drifted_result_sits_at_the_new_place_with_the_cited_one_related() {
         let log = rendered();
         let drifted = log["runs"][0]["results"]
             .as_array()
@@ -323,22 +354,94 @@ mod tests {
             text.contains("to src/saas/back/cmd/agent_routes.go:46-58"),
             "{text}"
         );
-        let region = &drifted["locations"][0]["physicalLocation"]["region"];
+        let at = "src/saas/back/cmd/agent_routes.go".to_string();
+        assert_eq!(place_of(&drifted["locations"][0]), (at.clone(), 46, 58));
+        let related = &drifted["relatedLocations"];
+        assert_eq!(place_of(&related[0]), (at, 40, 52));
         assert_eq!(
-            (region["startLine"].as_u64(), region["endLine"].as_u64()),
-            (Some(40), Some(52))
+            related[0]["message"]["text"],
+            "cited by claim agent-routes-spiffe in anchors.yaml"
         );
-        let docs = &drifted["relatedLocations"][0]["physicalLocation"];
+        let docs = &related[1]["physicalLocation"];
         assert_eq!(docs["artifactLocation"]["uri"], "docs/security.md");
         assert_eq!(docs["region"]["startLine"], 57);
     }
 
     #[test]
-    fn fingerprints_ignore_line_numbers() {
+    fn broken_result_sits_where_history_last_saw_the_evidence() {
+        let mut report = sample::report();
+        report.claims[0].refs[1].checked = Some(Place {
+            path: "src/saas/back/src/server.go".into(),
+            lines: LineRange::parse("3190-3193").unwrap(),
+        });
+        let log: Value = serde_json::from_str(&render(&report)).unwrap();
+        let broken = result(&log, "ref-broken");
+        assert_eq!(
+            place_of(&broken["locations"][0]),
+            ("src/saas/back/src/server.go".to_string(), 3190, 3193)
+        );
+        assert_eq!(
+            place_of(&broken["relatedLocations"][0]),
+            ("src/saas/back/src/main.go".to_string(), 3181, 3184)
+        );
+        // Without history the cited place is where it was last seen, and no related copy of it.
+        let log = rendered();
+        let broken = result(&log, "ref-broken");
+        assert_eq!(
+            place_of(&broken["locations"][0]),
+            ("src/saas/back/src/main.go".to_string(), 3181, 3184)
+        );
+        assert_eq!(
+            broken["relatedLocations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            "docs/security.md"
+        );
+    }
+
+    #[test]
+    fn rules_carry_security_severity_and_tags() {
+        let log = rendered();
+        for rule in log["runs"][0]["tool"]["driver"]["rules"]
+            .as_array()
+            .unwrap()
+        {
+            let severity: f64 = rule["properties"]["security-severity"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!((0.0..=10.0).contains(&severity), "{rule}");
+            let tags = rule["properties"]["tags"].as_array().unwrap();
+            assert!(tags.contains(&json!("security")), "{rule}");
+        }
+        let broken = &log["runs"][0]["tool"]["driver"]["rules"][codes::REF_BROKEN.index()];
+        assert_eq!(broken["properties"]["security-severity"], "7.5");
+    }
+
+    #[test]
+    fn unchecked_claims_are_listed_apart_and_are_no_results() {
+        let log = rendered();
+        assert_eq!(
+            log["runs"][0]["properties"]["unchecked"],
+            json!([{ "claim": "admin-sso", "status": "planned" }])
+        );
+        let results = log["runs"][0]["results"].as_array().unwrap();
+        assert!(
+            !results
+                .iter()
+                .any(|r| r["properties"]["claim"] == "admin-sso")
+        );
+    }
+
+    #[test]
+    fn fingerprints_ignore_paths_and_line_numbers() {
         let mut moved = sample::report();
         for claim in &mut moved.claims {
             for r in &mut claim.refs {
                 r.lines = LineRange::parse("900-910").unwrap();
+                r.path = format!("renamed/{}", r.path);
+                if let Some(reloc) = &mut r.relocated {
+                    reloc.place.lines = LineRange::parse("950-960").unwrap();
+                }
             }
         }
         let fingerprints = |log: &Value| -> Vec<Value> {

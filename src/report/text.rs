@@ -23,6 +23,7 @@ const RESET: &str = "\x1b[0m";
 
 fn verdict_color(verdict: Verdict) -> &'static str {
     match verdict {
+        Verdict::Unchecked => "\x1b[2m",
         Verdict::Verified => "\x1b[32m",
         Verdict::Drifted | Verdict::Ambiguous => "\x1b[33m",
         Verdict::Broken | Verdict::Error => "\x1b[31m",
@@ -122,6 +123,7 @@ pub fn render_ref(claim_id: &str, r: &RefReport, style: TextStyle) -> String {
         _ => Level::ERROR,
     };
     let state = match r.verdict {
+        Verdict::Unchecked => "was not checked".to_string(),
         Verdict::Verified => "verified".to_string(),
         Verdict::Drifted => "has drifted".to_string(),
         Verdict::Ambiguous => "is ambiguous".to_string(),

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 pub mod history;
 pub mod local;
+pub mod location;
 
 use git2::{ErrorCode, ObjectType, Oid, Repository};
 

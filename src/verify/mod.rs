@@ -28,7 +28,7 @@ use crate::report::{
     Verdict,
 };
 use crate::source::history::{CommitInfo, Endpoint};
-use crate::source::{FileBlob, FileProblem, Files, GitRepo, SourceError};
+use crate::source::{FileBlob, FileProblem, Files, GitRepo, SourceError, location};
 use history::{HistoryOutcome, Mapping, Tracked};
 use relocate::{Candidate, OldDeclaration};
 use shape::Shape;
@@ -302,7 +302,8 @@ pub fn verify(
                 .iter()
                 .map(|r| r.verdict)
                 .max()
-                .unwrap_or(Verdict::Verified);
+                // A claim without refs (planned or retired) had nothing checked.
+                .unwrap_or(Verdict::Unchecked);
             ClaimReport {
                 id: claim.id.value.clone(),
                 title: claim.title.clone(),
@@ -330,6 +331,7 @@ pub fn verify(
         docs,
         fix_command: None,
         refs_without_at,
+        links: None,
     })
 }
 
@@ -346,10 +348,29 @@ fn ref_offsets(anchors: &AnchorsFile) -> HashMap<&str, usize> {
 }
 
 fn check_docs(anchors: &AnchorsFile) -> docs::DocsCheck {
+    // Findings name files from the root of the repository holding anchors.yaml, whatever
+    // directory it is in, so CI can place them; outside any work tree, as anchors.yaml names them.
+    let base = anchors.path.parent().unwrap_or(std::path::Path::new("."));
+    let root = location::worktree_root(if base.as_os_str().is_empty() {
+        std::path::Path::new(".")
+    } else {
+        base
+    });
+    let from_root = |full: &std::path::Path, written: &str| -> String {
+        root.as_deref()
+            .and_then(|root| location::relative_to(root, full))
+            .unwrap_or_else(|| written.to_string())
+    };
     let pages: Vec<(String, Result<String, String>)> = docs::read_pages(anchors)
         .into_iter()
-        .map(|(name, _, text)| (name, text))
+        .map(|(name, full, text)| (from_root(&full, &name), text))
         .collect();
+    let anchors_name = anchors
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "anchors.yaml".to_string());
+    let anchors_name = from_root(&anchors.path, &anchors_name);
     let refs: Vec<docs::CitedRef<'_>> = anchors
         .claims
         .iter()
@@ -358,10 +379,12 @@ fn check_docs(anchors: &AnchorsFile) -> docs::DocsCheck {
                 claim: &c.id.value,
                 path: &r.path.value,
                 lines: r.lines.value,
+                line: r.path.position.line,
+                column: r.path.position.column,
             })
         })
         .collect();
-    docs::check(&pages, &refs)
+    docs::check(&pages, &refs, &anchors_name)
 }
 
 /// Maps every ref with `at` through history; refs without history get a note instead.
