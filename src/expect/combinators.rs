@@ -207,6 +207,22 @@ mod tests {
     }
 
     #[test]
+    fn not_cites_by_head_like_every_kind() {
+        // A multi-line call is cited by the line of its name, for `not` too: its arguments
+        // alone are not the call.
+        let file = go("package a\nfunc f() {\n\tlog.Printf(\"%v\",\n\t\terr)\n\tserve()\n}\n");
+        let not = Expectation::Not(Box::new(Expectation::Call(crate::anchors::CallPattern {
+            name: "log.Printf".into(),
+            glob: None,
+            args: None,
+        })));
+        assert!(evaluate(&not, &file, lines(4, 5)).ok);
+        let r = evaluate(&not, &file, lines(3, 3));
+        assert!(!r.ok);
+        assert_eq!(r.matches, vec![lines(3, 4)]);
+    }
+
+    #[test]
     fn any_needs_one_and_all_needs_every_one() {
         let file = go(SRC);
         let any = Expectation::Any(vec![ident("Fatal"), ident("Printf")]);
