@@ -106,7 +106,9 @@ fn without_at_or_its_history_symbol_then_search_relocate() {
     let routes = claim_ref(&report, "agent-routes");
     assert_eq!(routes["verdict"], "drifted", "{routes:#}");
     assert_eq!(routes["relocated"]["how"], "symbol");
-    assert_eq!(routes["relocated"]["lines"], "10-11");
+    // Issue 12: the ref cited the whole function (6-9), so it moves to the whole function,
+    // not to the two registrations inside it.
+    assert_eq!(routes["relocated"]["lines"], "9-12");
     assert!(routes["culprit"].is_null());
 
     // Without the symbol either, search finds the one declaration holding the routes.
@@ -117,7 +119,7 @@ fn without_at_or_its_history_symbol_then_search_relocate() {
     let (_, report) = verify_json(d.repo.path(), &["--history-depth", "0"]);
     let routes = claim_ref(&report, "agent-routes");
     assert_eq!(routes["relocated"]["how"], "search", "{routes:#}");
-    assert_eq!(routes["relocated"]["lines"], "10-11");
+    assert_eq!(routes["relocated"]["lines"], "9-12");
 }
 
 #[test]
@@ -140,7 +142,9 @@ fn several_places_are_ambiguous_and_listed_best_first() {
         .iter()
         .map(|c| c["lines"].as_str().unwrap())
         .collect();
-    assert_eq!(candidates, ["6", "10", "14"]);
+    // Nothing is known of the two cited lines but their number: each candidate is the
+    // enclosing span nearest that length, the longer on ties (a function, not its call).
+    assert_eq!(candidates, ["5-7", "9-11", "13-15"]);
     assert!(r["relocated"].is_null());
 }
 
@@ -275,28 +279,25 @@ fn symbol_moved_to_another_file_of_the_package_is_drifted_there() {
     repo.write("anchors.yaml", anchors);
     let line = handlers
         .lines()
-        .position(|l| l.contains("POST /v1/agent/heartbeat"))
+        .position(|l| l.starts_with("func registerAgentRoutes"))
         .unwrap()
         + 1;
-    // Without history (--history-depth 0), the symbol is found in the package.
+    // Without history (--history-depth 0), the symbol is found in the package. The ref cited
+    // the whole function (6-9): it moves to the whole function.
     let (code, report) = verify_json(repo.path(), &["--history-depth", "0"]);
     assert_eq!(code, 1);
     let r = claim_ref(&report, "routes");
     assert_eq!(r["verdict"], "drifted", "{r:#}");
     assert_eq!(r["relocated"]["how"], "symbol");
     assert_eq!(r["relocated"]["path"], "pkg/agent/handlers.go");
-    assert_eq!(r["relocated"]["lines"], line.to_string());
-    // With it, history follows the function into handlers.go, keeping the cited shape (its
-    // signature through its closing brace).
+    assert_eq!(r["relocated"]["lines"], format!("{line}-{}", line + 3));
+    // With it, history follows the function into handlers.go, keeping the cited shape.
     let (_, report) = verify_json(repo.path(), &[]);
     let r = claim_ref(&report, "routes");
     assert_eq!(r["verdict"], "drifted", "{r:#}");
     assert_eq!(r["relocated"]["how"], "history");
     assert_eq!(r["relocated"]["path"], "pkg/agent/handlers.go");
-    assert_eq!(
-        r["relocated"]["lines"],
-        format!("{}-{}", line - 1, line + 2)
-    );
+    assert_eq!(r["relocated"]["lines"], format!("{line}-{}", line + 3));
 }
 
 #[test]

@@ -148,7 +148,7 @@ fn not_a_repository_is_exit_2() {
 }
 
 #[test]
-fn missing_file_range_past_end_and_binary_file_are_errors() {
+fn missing_file_and_binary_file_are_errors_a_range_past_the_end_is_searched() {
     let (repo, _, _) = two_commit_repo();
     repo.write("README.txt", "not go\n");
     let anchors = r#"version: 1
@@ -171,6 +171,9 @@ claims:
       - path: README.txt
         lines: 1
         expect: [{text: not}]
+      - path: cmd/servr.go
+        lines: 1
+        expect: [{call: f}]
 "#;
     repo.write("errors.yaml", anchors);
     let (code, report) = verify_json(
@@ -178,17 +181,26 @@ claims:
         &["--anchors", "errors.yaml", "--rev", "WORKTREE"],
     );
     assert_eq!(code, 1);
-    let refs = claim(&report, "gone")["refs"].as_array().unwrap().clone();
+    let mut refs = claim(&report, "gone")["refs"].as_array().unwrap().clone();
+    // Issue 12: a range past the end of an existing Go file was read and is searched like any
+    // failing range: broken here (nothing calls f), saying how long the file is now.
+    let past_end = refs.remove(1);
+    assert_eq!(past_end["verdict"], "broken", "{past_end}");
+    assert_eq!(
+        past_end["expectations"][0]["message"],
+        "lines 50-80 are past the end: the file now has 52 lines"
+    );
     let errors: Vec<&str> = refs.iter().map(|r| r["error"].as_str().unwrap()).collect();
     assert!(refs.iter().all(|r| r["verdict"] == "error"), "{refs:?}");
     assert!(errors[0].contains("not found"), "{errors:?}");
-    assert!(
-        errors[1].contains("past the end of the file (52 lines)"),
-        "{errors:?}"
+    assert!(errors[1].contains("binary"), "{errors:?}");
+    assert!(errors[2].contains("directory"), "{errors:?}");
+    assert!(errors[3].contains("not Go"), "{errors:?}");
+    // Issue 12: a path typo names the nearest existing paths.
+    assert_eq!(
+        errors[4],
+        "file not found at this revision; did you mean `cmd/server.go`?"
     );
-    assert!(errors[2].contains("binary"), "{errors:?}");
-    assert!(errors[3].contains("directory"), "{errors:?}");
-    assert!(errors[4].contains("not Go"), "{errors:?}");
     assert_eq!(report["summary"]["error"], 1);
 }
 

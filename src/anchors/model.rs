@@ -201,11 +201,14 @@ pub struct RoutesSpec {
     pub exactly: bool,
 }
 
-/// `fail_closed: {when}`.
+/// `fail_closed: {when, sinks?}`.
 #[derive(Clone, Debug)]
 pub struct FailClosedSpec {
     /// Matched against identifiers and selectors in the `if` condition.
     pub when: regex::Regex,
+    /// Project helpers that never return (`fatal`, `s.die`), named as `call` names them: a
+    /// branch calling one cannot fall through.
+    pub sinks: Vec<String>,
 }
 
 /// `tls: {client_auth, min_version?}`.

@@ -56,7 +56,7 @@ const CLAIM_KEYS: &[&str] = &["id", "title", "status", "owner", "refs"];
 const REF_KEYS: &[&str] = &["path", "lines", "at", "symbol", "expect"];
 const CALL_KEYS: &[&str] = &["name", "args"];
 const ROUTES_KEYS: &[&str] = &["paths", "on", "methods", "exactly"];
-const FAIL_CLOSED_KEYS: &[&str] = &["when"];
+const FAIL_CLOSED_KEYS: &[&str] = &["when", "sinks"];
 const TLS_KEYS: &[&str] = &["client_auth", "min_version"];
 const QUERY_KEYS: &[&str] = &["pattern", "min", "max"];
 /// Every mapping the validator reads, by what it is, with the keys it accepts there: the JSON
@@ -74,6 +74,75 @@ pub const ACCEPTED_KEYS: &[(&str, &[&str])] = &[
 const HTTP_METHODS: &[&str] = &[
     "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "CONNECT", "OPTIONS", "TRACE",
 ];
+
+/// A Go identifier.
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// A name a declaration can have: an identifier, not a keyword, not `_`.
+fn is_declarable(s: &str) -> bool {
+    is_identifier(s) && s != "_" && !crate::go::KEYWORDS.contains(&s)
+}
+
+/// `None` when `symbol` can name a Go declaration (a func, `Type.Method`, `(*Type).Method`,
+/// type, const or var); else a hint saying which spelling would (empty when none applies).
+fn symbol_problem(symbol: &str) -> Option<String> {
+    let pair = |ty: &str, method: &str| is_declarable(ty) && is_declarable(method);
+    let generic = symbol
+        .split_once("].")
+        .or_else(|| symbol.split_once("])."))
+        .and_then(|(generic, method)| {
+            Some((generic.trim_start_matches("(*").split_once('[')?.0, method))
+        });
+    if let Some((ty, method)) = generic
+        && pair(ty, method)
+    {
+        return Some(format!(
+            "; type parameters are not part of the name: write `{ty}.{method}`"
+        ));
+    }
+    if let Some((ty, method)) = symbol
+        .strip_prefix("(*")
+        .and_then(|rest| rest.split_once(")."))
+    {
+        return (!pair(ty, method)).then(String::new);
+    }
+    if let Some((ty, method)) = symbol.strip_prefix('*').and_then(|r| r.split_once('.'))
+        && pair(ty, method)
+    {
+        return Some(format!("; write `(*{ty}).{method}` or `{ty}.{method}`"));
+    }
+    if let Some((ty, method)) = symbol
+        .strip_prefix('(')
+        .and_then(|rest| rest.split_once(")."))
+        && pair(ty, method)
+    {
+        return Some(format!("; write `{ty}.{method}`"));
+    }
+    if let Some((_, name)) = symbol.rsplit_once('/') {
+        let name = name.split_once('.').map_or(name, |(_, n)| n);
+        return Some(format!(
+            "; it is looked up in the ref's own package: write `{name}` without the import path"
+        ));
+    }
+    let parts: Vec<&str> = symbol.split('.').collect();
+    match parts.as_slice() {
+        [name] if is_declarable(name) => None,
+        [ty, method] if pair(ty, method) => None,
+        [name] | [_, name] if crate::go::KEYWORDS.contains(name) || *name == "_" => Some(format!(
+            "; `{name}` is a Go keyword or the blank identifier"
+        )),
+        _ => Some(String::new()),
+    }
+}
+
+/// A dotted call name: `fatal`, `s.die`, `log.Fatal`.
+fn is_callee_name(s: &str) -> bool {
+    s.split('.').all(is_identifier)
+}
 
 /// Validates a parsed document; `Err` holds every problem found, in file order.
 pub fn validate(root: &Node, source: &str, path: &Path) -> Result<AnchorsFile, Vec<Problem>> {
@@ -675,32 +744,18 @@ impl<'s> Validator<'s> {
 
     fn symbol(&mut self, node: &Node) -> Option<Located<String>> {
         let text = self.non_empty_text(node, "symbol")?;
-        let ident = |s: &str| {
-            let mut chars = s.chars();
-            chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
-                && chars.all(|c| c.is_alphanumeric() || c == '_')
-        };
-        let v = text.value.as_str();
-        let ok = match v.split_once('.') {
-            None => ident(v),
-            Some((recv, method)) => {
-                let recv = recv
-                    .strip_prefix("(*")
-                    .and_then(|r| r.strip_suffix(')'))
-                    .unwrap_or(recv);
-                ident(recv) && ident(method)
+        match symbol_problem(&text.value) {
+            None => Some(text),
+            Some(hint) => {
+                self.problem(
+                    node.position,
+                    format!(
+                        "`symbol` must name a func, `Type.Method`, `(*Type).Method`, type, const or var, found `{}`{hint}",
+                        text.value
+                    ),
+                );
+                None
             }
-        };
-        if ok {
-            Some(text)
-        } else {
-            self.problem(
-                node.position,
-                format!(
-                    "`symbol` must name a func, `Type.Method`, `(*Type).Method`, type, const or var, found `{v}`"
-                ),
-            );
-            None
         }
     }
 
@@ -747,12 +802,7 @@ impl<'s> Validator<'s> {
         match kind.as_str() {
             "call" => self.call(value).map(Expectation::Call),
             "routes" => self.routes(value).map(Expectation::Routes),
-            "fail_closed" => {
-                let fields = self.mapping(value, "`fail_closed`", FAIL_CLOSED_KEYS)?;
-                let when = self.require(&fields, "when", "`fail_closed`")?;
-                let when = self.regex(when, "when")?;
-                Some(Expectation::FailClosed(FailClosedSpec { when }))
-            }
+            "fail_closed" => self.fail_closed(value).map(Expectation::FailClosed),
             "tls" => self.tls(value).map(Expectation::Tls),
             "string" => self
                 .text(value, "string")
@@ -843,6 +893,33 @@ impl<'s> Validator<'s> {
             glob,
             args,
         })
+    }
+
+    fn fail_closed(&mut self, node: &Node) -> Option<FailClosedSpec> {
+        let fields = self.mapping(node, "`fail_closed`", FAIL_CLOSED_KEYS)?;
+        let when = self.require(&fields, "when", "`fail_closed`");
+        let when = when.and_then(|w| self.regex(w, "when"));
+        let mut sinks = Vec::new();
+        let mut ok = true;
+        if let Some(items) = fields.get("sinks").and_then(|n| self.sequence(n, "sinks")) {
+            for item in items {
+                match self.non_empty_text(item, "sinks") {
+                    Some(name) if is_callee_name(&name.value) => sinks.push(name.value),
+                    Some(name) => {
+                        self.problem(
+                            item.position,
+                            format!(
+                                "sink `{}` is not a function name such as `fatal` or `s.die`",
+                                name.value
+                            ),
+                        );
+                        ok = false;
+                    }
+                    None => ok = false,
+                }
+            }
+        }
+        Some(FailClosedSpec { when: when?, sinks }).filter(|_| ok)
     }
 
     fn routes(&mut self, node: &Node) -> Option<RoutesSpec> {

@@ -1,19 +1,23 @@
-//! `call`: a call whose callee matches a name, last segment or glob, with positional arguments.
+//! `call`: a call whose callee is a name or ends with it at a `.`, or matches a glob, with
+//! positional arguments.
 
-use super::{ExpectationResult, Scope, and_more, lines_phrase, nearest, nearest_elsewhere};
+use super::{
+    Evidence, ExpectationResult, Scope, and_more, lines_phrase, nearest, nearest_elsewhere,
+};
 use crate::anchors::{ArgPattern, CallPattern};
 use crate::go::GoFile;
-use crate::go::calls::{CallSite, calls, last_segment};
+use crate::go::calls::{CallSite, calls, last_segment, names_callee};
 use crate::go::tokens::comments;
+use crate::lines::LineRange;
 
 const KIND: &str = "call";
 
 pub(super) fn evaluate(
     pattern: &CallPattern,
     file: &GoFile,
-    range: crate::lines::LineRange,
+    range: LineRange,
     scope: Scope,
-) -> ExpectationResult {
+) -> Evidence {
     let in_range = calls(file, range);
     let named: Vec<&CallSite> = in_range
         .iter()
@@ -25,7 +29,7 @@ pub(super) fn evaluate(
         .filter(|c| args_mismatch(pattern, c).is_none())
         .collect();
     if let Some(first) = hits.first() {
-        return ExpectationResult::pass(
+        return Evidence::pass_cited(
             KIND,
             format!(
                 "{} at line {}{}",
@@ -33,7 +37,7 @@ pub(super) fn evaluate(
                 first.line(),
                 and_more(hits.len())
             ),
-            hits.iter().map(|c| c.lines).collect(),
+            hits.iter().map(|c| (c.head, c.lines)).collect(),
         );
     }
     let missing = format!(
@@ -43,11 +47,11 @@ pub(super) fn evaluate(
     );
     if let Some(call) = named.first() {
         let why = args_mismatch(pattern, call).unwrap_or_default();
-        return ExpectationResult::fail(
+        return Evidence::weakened(ExpectationResult::fail(
             KIND,
             format!("line {}: calls {} but {why}", call.line(), call.callee),
             Some(call.line()),
-        );
+        ));
     }
     // The same call outside the range is the likeliest place the code went, so it is named
     // before what the range alone tells.
@@ -57,18 +61,18 @@ pub(super) fn evaluate(
         scope,
         GoFile::cached_calls,
         |c| {
-            !range.contains(c.lines)
+            !range.contains_line(c.head)
                 && name_matches(pattern, c)
                 && args_mismatch(pattern, c).is_none()
         },
-        |c| c.lines,
+        |c| LineRange::single(c.head),
     );
     match elsewhere {
         Some(call) => {
             let detail = format!(" calls {}", call.callee);
-            ExpectationResult::fail_elsewhere(KIND, missing, call.line(), &detail)
+            ExpectationResult::fail_elsewhere(KIND, missing, call.line(), &detail).into()
         }
-        None => within_range(pattern, file, range, &in_range, &missing),
+        None => within_range(pattern, file, range, in_range, &missing).into(),
     }
 }
 
@@ -77,7 +81,7 @@ pub(super) fn evaluate(
 fn within_range(
     pattern: &CallPattern,
     file: &GoFile,
-    range: crate::lines::LineRange,
+    range: LineRange,
     in_range: &[CallSite],
     missing: &str,
 ) -> ExpectationResult {
@@ -112,15 +116,23 @@ fn within_range(
     ExpectationResult::fail(KIND, missing.to_string(), None)
 }
 
-/// The full callee, its last segment, or the glob matches.
+/// The callee or a suffix of it at a `.` (`mu.Lock` for `g.mu.Lock`), or the glob matches the
+/// callee, its last segment or such a suffix.
 pub(super) fn name_matches(pattern: &CallPattern, call: &CallSite) -> bool {
-    let last = call.last_segment();
-    pattern.name == call.callee
-        || pattern.name == last
-        || pattern
-            .glob
-            .as_ref()
-            .is_some_and(|g| g.is_match(&call.callee) || g.is_match(last))
+    match &pattern.glob {
+        None => names_callee(&pattern.name, &call.callee),
+        Some(glob) => dotted_suffixes(&call.callee).any(|suffix| glob.is_match(suffix)),
+    }
+}
+
+/// `g.mu.Lock`, `mu.Lock`, `Lock`: the callee and each suffix after one of its dots.
+fn dotted_suffixes(callee: &str) -> impl Iterator<Item = &str> {
+    std::iter::once(callee).chain(
+        callee
+            .match_indices('.')
+            .map(move |(i, _)| &callee[i + 1..])
+            .filter(|s| !s.is_empty()),
+    )
 }
 
 /// Why the arguments do not match, or `None` when they do.
@@ -279,9 +291,69 @@ mod tests {
     }
 
     #[test]
-    fn call_only_partly_inside_range_does_not_count() {
-        let src = "package a\nfunc f() {\n\tlog.Fatalf(\n\t\t\"x\",\n\t)\n}\n";
-        assert!(!evaluate(&call("log.Fatalf", None), &go(src), lines(1, 4)).ok);
-        assert!(evaluate(&call("log.Fatalf", None), &go(src), lines(3, 5)).ok);
+    fn a_call_is_cited_by_the_line_of_its_name() {
+        // Issue 12: docs cite `handler.go:141` for a call starting there; its arguments run on.
+        let src = "package a\nfunc f() {\n\tmsg := fmt.Sprintf(\"%s: %d\",\n\t\tname,\n\t\tcount)\n\t_ = msg\n}\n";
+        let r = evaluate(&call("fmt.Sprintf", None), &go(src), lines(3, 3));
+        assert!(r.ok, "{}", r.message);
+        assert_eq!(r.message, "fmt.Sprintf at line 3");
+        assert_eq!(r.matches, vec![lines(3, 5)]);
+        // Its tail alone does not cite it.
+        let tail = evaluate(&call("fmt.Sprintf", None), &go(src), lines(4, 6));
+        assert!(!tail.ok);
+        assert!(
+            tail.message
+                .ends_with("nearest: line 3 calls fmt.Sprintf, outside the range"),
+            "{}",
+            tail.message
+        );
+    }
+
+    #[test]
+    fn a_chained_call_is_cited_by_the_line_of_its_last_name() {
+        let src = "package a\nfunc f() {\n\tr.PathPrefix(\"/api\").\n\t\tSubrouter().\n\t\tHandleFunc(\"/x\", h)\n}\n";
+        assert!(evaluate(&call("HandleFunc", None), &go(src), lines(5, 5)).ok);
+        assert!(!evaluate(&call("HandleFunc", None), &go(src), lines(3, 4)).ok);
+    }
+
+    #[test]
+    fn a_name_matches_a_suffix_of_the_callee_at_a_dot() {
+        // Issue 12: `call: mu.Lock` on `g.mu.Lock()` and `call: cc.NewStream` on
+        // `c.cc.NewStream(...)` were broken.
+        let src =
+            "package a\nfunc f() {\n\tg.mu.Lock()\n\ts, err := c.cc.NewStream(ctx, desc)\n}\n";
+        let file = go(src);
+        for (name, ok) in [
+            ("mu.Lock", true),
+            ("g.mu.Lock", true),
+            ("Lock", true),
+            ("cc.NewStream", true),
+            ("NewStream", true),
+            ("u.Lock", false),
+            ("mu.Loc", false),
+            ("c.NewStream", false),
+            ("*.Lock", true),
+        ] {
+            let r = evaluate(&call(name, None), &file, lines(1, 5));
+            assert_eq!(r.ok, ok, "{name}: {}", r.message);
+        }
+    }
+
+    #[test]
+    fn generic_and_parenthesised_callees_match_their_names() {
+        let src = "package a\nfunc f() {\n\tslices.SortFunc[[]int](xs, cmp)\n\tv := Map[int, string](xs, fn)\n\tw := must[T](x)\n\t(handler)(w, r)\n\t(s.mu).Unlock()\n}\n";
+        let file = go(src);
+        for (name, line) in [
+            ("slices.SortFunc", 3),
+            ("Map", 4),
+            ("must", 5),
+            ("handler", 6),
+            ("mu.Unlock", 7),
+        ] {
+            let r = evaluate(&call(name, None), &file, lines(line, line));
+            assert!(r.ok, "{name}: {}", r.message);
+        }
+        let with_args = call("must", Some(vec![ArgPattern::Literal("x".into())]));
+        assert!(evaluate(&with_args, &file, lines(5, 5)).ok);
     }
 }

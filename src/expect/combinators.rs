@@ -1,28 +1,25 @@
 //! `not`, `any` and `all`: expectations built from others.
 
-use super::{ExpectationResult, Scope, evaluate_scoped};
+use super::{Evidence, ExpectationResult, InPlace, Scope, evaluate_evidence, evaluate_scoped};
 use crate::anchors::Expectation;
 use crate::go::GoFile;
-use crate::lines::LineRange;
+use crate::lines::{LineNo, LineRange};
 
-pub(super) fn evaluate_not(
-    inner: &Expectation,
-    file: &GoFile,
-    range: LineRange,
-) -> ExpectationResult {
+pub(super) fn evaluate_not(inner: &Expectation, file: &GoFile, range: LineRange) -> Evidence {
     const KIND: &str = "not";
     // A `not` that holds quotes why its inner expectation failed in the range, never a near
     // miss elsewhere: that says nothing about the range, and a partial parse cannot see it.
     let result = evaluate_scoped(inner, file, range, Scope::Range);
     if result.ok {
         let near = result.matches.first().map(|m| m.start());
-        return ExpectationResult {
+        // What must not be in the range is: that is about the range, never moved evidence.
+        return Evidence::weakened(ExpectationResult {
             kind: KIND,
             ok: false,
             message: format!("{} must not hold but does: {}", result.kind, result.message),
             matches: result.matches,
             near_miss: near,
-        };
+        });
     }
     ExpectationResult::pass(
         KIND,
@@ -32,6 +29,7 @@ pub(super) fn evaluate_not(
         ),
         Vec::new(),
     )
+    .into()
 }
 
 pub(super) fn evaluate_any(
@@ -39,24 +37,37 @@ pub(super) fn evaluate_any(
     file: &GoFile,
     range: LineRange,
     scope: Scope,
-) -> ExpectationResult {
+) -> Evidence {
     const KIND: &str = "any";
-    let results: Vec<ExpectationResult> = inner
+    let mut evaluated: Vec<Evidence> = inner
         .iter()
-        .map(|e| evaluate_scoped(e, file, range, scope))
+        .map(|e| evaluate_evidence(e, file, range, scope))
         .collect();
-    if let Some(ok) = results.iter().find(|r| r.ok) {
-        return ExpectationResult::pass(
-            KIND,
-            format!("{}: {}", ok.kind, ok.message),
-            ok.matches.clone(),
-        );
+    if let Some(first) = evaluated.iter().position(|e| e.result.ok) {
+        let ok = evaluated.swap_remove(first);
+        let message = format!("{}: {}", ok.result.kind, ok.result.message);
+        let result = ExpectationResult::pass(KIND, message, ok.result.matches);
+        return Evidence {
+            result,
+            cited: ok.cited,
+            in_place: InPlace::Absent,
+        };
     }
-    ExpectationResult::fail(
-        KIND,
-        format!("none of {} held: {}", results.len(), summarize(&results)),
-        results.iter().find_map(|r| r.near_miss),
-    )
+    let in_place = evaluated
+        .iter()
+        .map(|e| e.in_place)
+        .max()
+        .unwrap_or_default();
+    let results: Vec<ExpectationResult> = evaluated.into_iter().map(|e| e.result).collect();
+    Evidence {
+        result: ExpectationResult::fail(
+            KIND,
+            format!("none of {} held: {}", results.len(), summarize(&results)),
+            results.iter().find_map(|r| r.near_miss),
+        ),
+        cited: Vec::new(),
+        in_place,
+    }
 }
 
 pub(super) fn evaluate_all(
@@ -64,32 +75,55 @@ pub(super) fn evaluate_all(
     file: &GoFile,
     range: LineRange,
     scope: Scope,
-) -> ExpectationResult {
+) -> Evidence {
     const KIND: &str = "all";
-    let results: Vec<ExpectationResult> = inner
+    let evaluated: Vec<Evidence> = inner
         .iter()
-        .map(|e| evaluate_scoped(e, file, range, scope))
+        .map(|e| evaluate_evidence(e, file, range, scope))
         .collect();
-    let failed: Vec<ExpectationResult> = results.iter().filter(|r| !r.ok).cloned().collect();
+    let failed: Vec<ExpectationResult> = evaluated
+        .iter()
+        .filter(|e| !e.result.ok)
+        .map(|e| e.result.clone())
+        .collect();
     if failed.is_empty() {
-        let mut matches: Vec<LineRange> = results
+        let mut matches: Vec<LineRange> = evaluated
             .iter()
-            .flat_map(|r| r.matches.iter().copied())
+            .flat_map(|e| e.result.matches.iter().copied())
             .collect();
         matches.sort();
         matches.dedup();
-        return ExpectationResult::pass(KIND, format!("all {} held", results.len()), matches);
+        let mut cited: Vec<(LineNo, LineRange)> = evaluated
+            .iter()
+            .flat_map(|e| e.cited.iter().copied())
+            .collect();
+        cited.sort();
+        cited.dedup();
+        let message = format!("all {} held", evaluated.len());
+        return Evidence {
+            result: ExpectationResult::pass(KIND, message, matches),
+            cited,
+            in_place: InPlace::Absent,
+        };
     }
-    ExpectationResult::fail(
-        KIND,
-        format!(
-            "{} of {} failed: {}",
-            failed.len(),
-            results.len(),
-            summarize(&failed)
+    Evidence {
+        result: ExpectationResult::fail(
+            KIND,
+            format!(
+                "{} of {} failed: {}",
+                failed.len(),
+                evaluated.len(),
+                summarize(&failed)
+            ),
+            failed.iter().find_map(|r| r.near_miss),
         ),
-        failed.iter().find_map(|r| r.near_miss),
-    )
+        cited: Vec::new(),
+        in_place: evaluated
+            .iter()
+            .map(|e| e.in_place)
+            .max()
+            .unwrap_or_default(),
+    }
 }
 
 /// `kind: message; kind: message` for the failing results.
@@ -170,6 +204,22 @@ mod tests {
             "call does not hold, as required: no call matching log.Printf in lines 2-4; \
              nearest: line 3 calls fmt.Printf"
         );
+    }
+
+    #[test]
+    fn not_cites_by_head_like_every_kind() {
+        // A multi-line call is cited by the line of its name, for `not` too: its arguments
+        // alone are not the call.
+        let file = go("package a\nfunc f() {\n\tlog.Printf(\"%v\",\n\t\terr)\n\tserve()\n}\n");
+        let not = Expectation::Not(Box::new(Expectation::Call(crate::anchors::CallPattern {
+            name: "log.Printf".into(),
+            glob: None,
+            args: None,
+        })));
+        assert!(evaluate(&not, &file, lines(4, 5)).ok);
+        let r = evaluate(&not, &file, lines(3, 3));
+        assert!(!r.ok);
+        assert_eq!(r.matches, vec![lines(3, 4)]);
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! `fail_closed`: an `if` mentioning `when` with a branch that terminates on every path.
 
-use super::{ExpectationResult, Scope, lines_phrase, nearest_elsewhere};
+use super::{Evidence, ExpectationResult, InPlace, Scope, lines_phrase, nearest_elsewhere};
 use crate::anchors::FailClosedSpec;
-use crate::go::guards::{Guard, guards_placed};
+use crate::go::GoFile;
+use crate::go::calls::names_callee;
+use crate::go::guards::{Guard, guards, guards_with_sinks};
 use crate::go::termination::{FailOpen, Termination};
 use crate::go::tokens::comments;
-use crate::go::{GoFile, Placement};
 use crate::lines::LineRange;
 
 const KIND: &str = "fail_closed";
@@ -15,14 +16,33 @@ pub(super) fn evaluate(
     file: &GoFile,
     range: LineRange,
     scope: Scope,
-) -> ExpectationResult {
+) -> Evidence {
+    let (result, in_place) = evaluate_guards(spec, file, range, scope);
+    let mut evidence = Evidence::from(result);
+    evidence.in_place = in_place;
+    evidence
+}
+
+/// The result, and how its failure relates to the cited guards: one mentioning `when` falls
+/// open in a shape a refusal takes when it is taken out ([`is_weakened`]), or otherwise.
+fn evaluate_guards(
+    spec: &FailClosedSpec,
+    file: &GoFile,
+    range: LineRange,
+    scope: Scope,
+) -> (ExpectationResult, InPlace) {
     let mention = |g: &Guard| g.mentions.iter().find(|m| spec.when.is_match(m)).cloned();
-    let nearby = guards_placed(file, range, Placement::Overlapping);
-    let (inside, partial): (Vec<&Guard>, Vec<&Guard>) =
-        nearby.iter().partition(|g| range.contains(g.lines));
-    let candidates: Vec<(&Guard, String)> = inside
+    let sink = |callee: &str| spec.sinks.iter().any(|s| names_callee(s, callee));
+    let with_sinks;
+    let cited: &[Guard] = if spec.sinks.is_empty() {
+        guards(file, range)
+    } else {
+        with_sinks = guards_with_sinks(file, range, &sink);
+        &with_sinks
+    };
+    let candidates: Vec<(&Guard, String)> = cited
         .iter()
-        .filter_map(|g| mention(g).map(|m| (*g, m)))
+        .filter_map(|g| mention(g).map(|m| (g, m)))
         .collect();
 
     let closed: Vec<&(&Guard, String)> = candidates
@@ -40,7 +60,7 @@ pub(super) fn evaluate(
             _ => None,
         });
     if let Some((guard, name, open)) = weakened {
-        return ExpectationResult::fail(
+        let result = ExpectationResult::fail(
             KIND,
             format!(
                 "line {}: if mentions {name} but {}: fail-open",
@@ -49,6 +69,7 @@ pub(super) fn evaluate(
             ),
             Some(guard.line()),
         );
+        return (result, InPlace::Weakened);
     }
     if let Some((guard, name)) = closed.first() {
         let how = guard
@@ -56,7 +77,7 @@ pub(super) fn evaluate(
             .and_then(Termination::terminator)
             .map(|t| format!("{} at line {}", t.what, t.line))
             .unwrap_or_default();
-        return ExpectationResult::pass(
+        let result = ExpectationResult::pass(
             KIND,
             format!(
                 "line {}: if mentions {name} and terminates with {how}",
@@ -64,13 +85,21 @@ pub(super) fn evaluate(
             ),
             closed.iter().map(|(g, _)| g.lines).collect(),
         );
+        return (result, InPlace::Absent);
     }
     if let Some((guard, name)) = candidates.first() {
-        let reason = match &guard.then_branch {
-            Termination::Open(open) => fail_open_reason(open),
-            Termination::Terminates(_) => "no branch terminates".to_string(),
+        // Ordinary branching (a body that does other work and goes on) may be code that moved
+        // into the range; only a refusal's shapes say the guard itself was weakened.
+        let (reason, weakened) = match &guard.then_branch {
+            Termination::Open(open) => (fail_open_reason(open), is_weakened(open)),
+            Termination::Terminates(_) => ("no branch terminates".to_string(), false),
         };
-        return ExpectationResult::fail(
+        let in_place = if weakened {
+            InPlace::Weakened
+        } else {
+            InPlace::Cited
+        };
+        let result = ExpectationResult::fail(
             KIND,
             format!(
                 "line {}: if mentions {name} but {reason}: fail-open",
@@ -78,29 +107,41 @@ pub(super) fn evaluate(
             ),
             Some(guard.line()),
         );
+        return (result, in_place);
     }
-    if let Some((guard, name)) = partial.iter().find_map(|g| mention(g).map(|m| (*g, m))) {
-        return ExpectationResult::fail(
+    // A guard whose `if` line is above the range is not cited, even when its body is inside.
+    let started_before = (scope == Scope::File)
+        .then(|| {
+            file.cached_guards()
+                .iter()
+                .filter(|g| g.line() < range.start() && range.overlaps(g.lines))
+                .find_map(|g| mention(g).map(|m| (g, m)))
+        })
+        .flatten();
+    if let Some((guard, name)) = started_before {
+        let result = ExpectationResult::fail(
             KIND,
             format!(
-                "line {}: if mentions {name} but lies only partly inside {} ({})",
+                "line {}: if mentions {name} but its `if` line is above {} (the guard spans {})",
                 guard.line(),
                 lines_phrase(range),
                 guard.lines
             ),
             Some(guard.line()),
         );
+        return (result, InPlace::Absent);
     }
     if let Some(comment) = comments(file, range)
         .iter()
         .find(|c| range.contains(c.lines) && spec.when.is_match(&c.text) && c.text.contains("if "))
     {
         let line = comment.lines.start();
-        return ExpectationResult::fail(
+        let result = ExpectationResult::fail(
             KIND,
             format!("line {line}: the guard is commented out"),
             Some(line),
         );
+        return (result, InPlace::Absent);
     }
     let missing = format!(
         "no if statement in {} mentions anything matching {}",
@@ -115,10 +156,11 @@ pub(super) fn evaluate(
         |g| !range.overlaps(g.lines) && mention(g).is_some(),
         |g| g.lines,
     );
-    match elsewhere {
+    let result = match elsewhere {
         Some(g) => ExpectationResult::fail_elsewhere(KIND, missing, g.line(), ""),
         None => ExpectationResult::fail(KIND, missing, None),
-    }
+    };
+    (result, InPlace::Absent)
 }
 
 /// The shapes a guard takes when its refusal was taken out; a body that does other work and
@@ -149,6 +191,7 @@ mod tests {
     fn fail_closed(when: &str) -> Expectation {
         Expectation::FailClosed(FailClosedSpec {
             when: regex::Regex::new(when).unwrap(),
+            sinks: Vec::new(),
         })
     }
 
@@ -239,12 +282,85 @@ mod tests {
         );
         let closed = open.replace("403)\n", "403)\n\t\treturn\n");
         assert!(check(&closed).ok);
-        let bare = open.replace("http.Error(w, \"no\", 403)", "return");
+    }
+
+    #[test]
+    fn return_in_a_function_without_results_is_fail_closed() {
+        // Issue 12: a handler's guard writing its error with a custom writer, then returning.
+        let handler = "package a\nfunc (h *H) ServeHTTP(w http.ResponseWriter, r *http.Request) {\n\tif err := h.checkMTLS(r); err != nil {\n\t\th.handleError(w, r, err)\n\t\treturn\n\t}\n\th.serve(w, r)\n}\n";
+        let r = check(handler);
+        assert!(r.ok, "{}", r.message);
         assert!(
-            check(&bare)
-                .message
-                .contains("returns without reporting an error")
+            r.message
+                .ends_with("terminates with return after h.handleError at line 5"),
+            "{}",
+            r.message
         );
+        let bare = handler.replace("\t\th.handleError(w, r, err)\n", "");
+        assert!(check(&bare).ok, "a bare return refuses too");
+        // The other way: the writer without a return falls through to the protected code.
+        let open = handler.replace("\t\treturn\n", "");
+        assert_eq!(
+            check(&open).message,
+            "line 3: if mentions h.checkMTLS but calls h.handleError but does not return: fail-open"
+        );
+        let json = open.replace("h.handleError(w, r, err)", "writeJSONError(w, 403, err)");
+        assert!(
+            check(&json)
+                .message
+                .contains("calls writeJSONError but does not return"),
+            "{}",
+            check(&json).message
+        );
+    }
+
+    #[test]
+    fn a_bare_return_with_named_results_left_unset_is_fail_open() {
+        let src =
+            "package a\nfunc f() (err error) {\n\tif !mtlsOK {\n\t\treturn\n\t}\n\treturn nil\n}\n";
+        assert!(
+            check(src)
+                .message
+                .contains("returns without reporting an error"),
+            "{}",
+            check(src).message
+        );
+        let set = src.replace("\t\treturn\n\t}", "\t\terr = errNoMTLS\n\t\treturn\n\t}");
+        assert!(check(&set).ok, "{}", check(&set).message);
+    }
+
+    #[test]
+    fn whatever_follows_a_fatal_call_never_runs() {
+        // Issue 12: `s.Fatalf(...); return` in a test server's helper.
+        let src = "package a\nfunc (s *server) start() {\n\tif err := s.listenMTLS(); err != nil {\n\t\ts.Fatalf(\"mtls: %v\", err)\n\t\treturn\n\t}\n}\n";
+        let r = check(src);
+        assert!(r.ok, "{}", r.message);
+        assert!(r.message.ends_with("s.Fatalf at line 4"), "{}", r.message);
+        let then_cleanup = "package a\nfunc f() error {\n\tif !mtlsOK {\n\t\tlog.Fatal(\"no mtls\")\n\t\tcleanup()\n\t}\n\treturn nil\n}\n";
+        assert!(check(then_cleanup).ok);
+        let printf = then_cleanup.replace("log.Fatal", "log.Print");
+        assert!(!check(&printf).ok);
+    }
+
+    #[test]
+    fn sinks_name_helpers_that_never_return() {
+        let src = "package a\nfunc main() {\n\tif !cfg.MTLS {\n\t\tfatal(\"mtls is required\")\n\t}\n\tserve()\n}\n";
+        let file = go(src);
+        let plain = evaluate(&fail_closed("MTLS"), &file, all(&file));
+        assert!(!plain.ok, "{}", plain.message);
+        let with = |sinks: &[&str]| {
+            Expectation::FailClosed(FailClosedSpec {
+                when: regex::Regex::new("MTLS").unwrap(),
+                sinks: sinks.iter().map(|s| s.to_string()).collect(),
+            })
+        };
+        let r = evaluate(&with(&["fatal"]), &file, all(&file));
+        assert!(r.ok, "{}", r.message);
+        assert!(r.message.ends_with("fatal at line 4"), "{}", r.message);
+        let qualified = go(&src.replace("fatal(", "s.die("));
+        assert!(evaluate(&with(&["die"]), &qualified, all(&qualified)).ok);
+        assert!(evaluate(&with(&["s.die"]), &qualified, all(&qualified)).ok);
+        assert!(!evaluate(&with(&["fatal"]), &qualified, all(&qualified)).ok);
     }
 
     #[test]
@@ -277,6 +393,8 @@ mod tests {
             "if x { panic(1) } else { log.Fatal(2) }",
             "switch { case a: panic(1)\n default: os.Exit(1) }",
             "for { }",
+            "select {}",
+            "log.Print(\"x\"); panic(\"no mtls\")",
         ] {
             let src = format!("package a\nfunc f() {{\n\tif !useMTLS {{\n\t\t{body}\n\t}}\n}}\n");
             assert!(check(&src).ok, "{body}");
@@ -287,6 +405,8 @@ mod tests {
             "for x { panic(1) }",
             "for { break }",
             "defer panic(1)",
+            "runtime.Gosched()",
+            "t.Logf(\"x\")",
         ] {
             let src = format!("package a\nfunc f() {{\n\tif !useMTLS {{\n\t\t{body}\n\t}}\n}}\n");
             assert!(!check(&src).ok, "{body}");
@@ -300,15 +420,41 @@ mod tests {
     }
 
     #[test]
-    fn guard_only_partly_inside_range_does_not_count() {
+    fn only_a_refusal_taken_out_is_weakened_in_place() {
+        let weakened = |src: &str| {
+            let file = go(src);
+            let found = crate::expect::evaluate_evidence(
+                &fail_closed("(?i)mtls"),
+                &file,
+                all(&file),
+                crate::expect::Scope::Range,
+            );
+            assert!(!found.result.ok, "{}", found.result.message);
+            found.in_place == crate::expect::InPlace::Weakened
+        };
+        // The `log.Fatal` became a `log.Printf`: weakened where it is, never relocated.
+        assert!(weakened(
+            "package a\nfunc f() {\n\tif !cfg.MTLS {\n\t\tlog.Printf(\"mtls off\")\n\t}\n}\n"
+        ));
+        // Ordinary branching may be other code that moved into the range: look elsewhere.
+        assert!(!weakened(
+            "package a\nfunc f() {\n\tif cfg.MTLS {\n\t\tsetupMTLS(cfg)\n\t}\n}\n"
+        ));
+        assert!(!weakened("package a\nfunc f() {\n\tserve()\n}\n"));
+    }
+
+    #[test]
+    fn a_guard_is_cited_by_its_if_line() {
         let src = "package a\nfunc f() {\n\tif !cfg.MTLSRequired {\n\t\tlog.Fatal(\"x\")\n\t}\n}\n";
         let file = go(src);
-        let r = evaluate(&fail_closed("MTLS"), &file, lines(3, 4));
-        assert!(!r.ok);
-        assert!(
-            r.message.contains("lies only partly inside lines 3-4"),
-            "{}",
-            r.message
+        let r = evaluate(&fail_closed("MTLS"), &file, lines(3, 3));
+        assert!(r.ok, "{}", r.message);
+        assert_eq!(r.matches, vec![lines(3, 5)]);
+        let tail = evaluate(&fail_closed("MTLS"), &file, lines(4, 5));
+        assert!(!tail.ok);
+        assert_eq!(
+            tail.message,
+            "line 3: if mentions cfg.MTLSRequired but its `if` line is above lines 4-5 (the guard spans 3-5)"
         );
     }
 

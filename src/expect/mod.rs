@@ -62,6 +62,68 @@ impl<'de> Deserialize<'de> for ExpectationResult {
     }
 }
 
+/// An expectation's result with what relocation needs to keep a citation's shape: for every
+/// construct that satisfied it, the line that cites it (its head: a call's name, a guard's
+/// `if`, a TLS field) and all its lines.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Evidence {
+    pub result: ExpectationResult,
+    /// (head, lines) of each satisfying construct.
+    pub cited: Vec<(LineNo, LineRange)>,
+    /// For a failure: whether a construct the range cites fails on its own terms, so the
+    /// evidence was weakened where it is rather than moved. Relocation must not look for such
+    /// evidence elsewhere: a weakened guard would hide behind another one.
+    pub in_place: InPlace,
+}
+
+/// How a failure relates to the constructs the range cites, least to most telling.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum InPlace {
+    /// Nothing cited fails: the evidence is not here, and may have moved.
+    #[default]
+    Absent,
+    /// A cited construct fails, in a way other code shifted into the range could too (an `if`
+    /// mentioning the name whose body goes on with other work).
+    Cited,
+    /// A cited construct fails in a shape weakening takes: a guard that only logs or returns
+    /// nil, a TLS setting under a condition or too low, a call with other arguments, a route on
+    /// another router, what a `not` forbids.
+    Weakened,
+}
+
+/// A result whose matches are whole constructs cited by their first lines.
+impl From<ExpectationResult> for Evidence {
+    fn from(result: ExpectationResult) -> Self {
+        let cited = result.matches.iter().map(|m| (m.start(), *m)).collect();
+        Evidence {
+            result,
+            cited,
+            in_place: InPlace::Absent,
+        }
+    }
+}
+
+impl Evidence {
+    /// A success whose matches are the given constructs' lines, cited by their heads.
+    fn pass_cited(kind: &'static str, message: String, cited: Vec<(LineNo, LineRange)>) -> Self {
+        let matches = cited.iter().map(|(_, lines)| *lines).collect();
+        Evidence {
+            result: ExpectationResult::pass(kind, message, matches),
+            cited,
+            in_place: InPlace::Absent,
+        }
+    }
+
+    /// A failure of a construct the range cites, in a shape weakening takes.
+    fn weakened(result: ExpectationResult) -> Self {
+        Evidence {
+            result,
+            cited: Vec::new(),
+            in_place: InPlace::Weakened,
+        }
+    }
+}
+
 impl ExpectationResult {
     fn pass(kind: &'static str, message: String, matches: Vec<LineRange>) -> Self {
         ExpectationResult {
@@ -71,6 +133,11 @@ impl ExpectationResult {
             matches,
             near_miss: None,
         }
+    }
+
+    /// A failure found without evaluating anything, such as evidence whose file was deleted.
+    pub fn unchecked(kind: &'static str, message: String) -> Self {
+        Self::fail(kind, message, None)
     }
 
     fn fail(kind: &'static str, message: String, near_miss: Option<LineNo>) -> Self {
@@ -106,7 +173,8 @@ pub enum Scope {
     Range,
 }
 
-/// Evaluates `expectation` on the nodes of `file` lying wholly inside `range`.
+/// Evaluates `expectation` on the constructs `range` cites: those whose head line (a call's
+/// name, a guard's `if`, a TLS field, a token) lies inside it, each taken whole.
 pub fn evaluate(expectation: &Expectation, file: &GoFile, range: LineRange) -> ExpectationResult {
     evaluate_scoped(expectation, file, range, Scope::File)
 }
@@ -118,16 +186,28 @@ pub fn evaluate_scoped(
     range: LineRange,
     scope: Scope,
 ) -> ExpectationResult {
+    evaluate_evidence(expectation, file, range, scope).result
+}
+
+/// [`evaluate_scoped`], with the head line of every match.
+pub fn evaluate_evidence(
+    expectation: &Expectation,
+    file: &GoFile,
+    range: LineRange,
+    scope: Scope,
+) -> Evidence {
     match expectation {
         Expectation::Call(pattern) => call::evaluate(pattern, file, range, scope),
         Expectation::Routes(spec) => routes::evaluate(spec, file, range, scope),
         Expectation::FailClosed(spec) => fail_closed::evaluate(spec, file, range, scope),
         Expectation::Tls(spec) => tls::evaluate(spec, file, range),
-        Expectation::String(value) => literal::evaluate_string(value, file, range, scope),
-        Expectation::Identifier(name) => literal::evaluate_identifier(name, file, range, scope),
-        Expectation::Query(spec) => query::evaluate(spec, file, range),
-        Expectation::Text(needle) => text::evaluate_text(needle, file, range),
-        Expectation::Regex(pattern) => text::evaluate_regex(pattern, file, range),
+        Expectation::String(value) => literal::evaluate_string(value, file, range, scope).into(),
+        Expectation::Identifier(name) => {
+            literal::evaluate_identifier(name, file, range, scope).into()
+        }
+        Expectation::Query(spec) => query::evaluate(spec, file, range).into(),
+        Expectation::Text(needle) => text::evaluate_text(needle, file, range).into(),
+        Expectation::Regex(pattern) => text::evaluate_regex(pattern, file, range).into(),
         Expectation::Not(inner) => combinators::evaluate_not(inner, file, range),
         Expectation::Any(inner) => combinators::evaluate_any(inner, file, range, scope),
         Expectation::All(inner) => combinators::evaluate_all(inner, file, range, scope),
@@ -244,6 +324,7 @@ mod tests {
             }),
             Expectation::FailClosed(FailClosedSpec {
                 when: regex::Regex::new("mtls").unwrap(),
+                sinks: Vec::new(),
             }),
             Expectation::Tls(TlsSpec {
                 client_auth: Some(ClientAuth::RequireAndVerifyClientCert),

@@ -1,7 +1,7 @@
 //! `routes`: every path registered (on the named router, for the named methods), and with
 //! `exactly`, nothing else.
 
-use super::{ExpectationResult, Scope, lines_phrase, nearest_elsewhere};
+use super::{Evidence, ExpectationResult, InPlace, Scope, lines_phrase, nearest_elsewhere};
 use crate::anchors::RoutesSpec;
 use crate::go::GoFile;
 use crate::go::literals::string_literals;
@@ -16,7 +16,7 @@ pub(super) fn evaluate(
     file: &GoFile,
     range: LineRange,
     scope: Scope,
-) -> ExpectationResult {
+) -> Evidence {
     let found = registrations(file, range);
     let on_router = |r: &RouteRegistration| spec.on.as_deref().is_none_or(|on| r.is_on(on));
     let mut matched = Vec::new();
@@ -27,7 +27,13 @@ pub(super) fn evaluate(
         match hit {
             Some(r) => matched.push(r),
             None => {
-                return explain_missing(spec, path, &found, file, range, scope);
+                let result = explain_missing(spec, path, found, file, range, scope);
+                let mut evidence = Evidence::from(result);
+                // The path is registered here, but on another router or for other methods.
+                if found.iter().any(|r| r.path == *path) {
+                    evidence.in_place = InPlace::Weakened;
+                }
+                return evidence;
             }
         }
     }
@@ -41,7 +47,7 @@ pub(super) fn evaluate(
             .iter()
             .find(|r| on_router(r) && !spec.paths.contains(&r.path))
     {
-        return ExpectationResult::fail(
+        return Evidence::weakened(ExpectationResult::fail(
             KIND,
             format!(
                 "line {}: {} is registered{router} but not listed (exactly: true)",
@@ -49,16 +55,16 @@ pub(super) fn evaluate(
                 extra.path
             ),
             Some(extra.line()),
-        );
+        ));
     }
     let summary: Vec<String> = matched
         .iter()
         .map(|r| format!("{} at line {}", r.path, r.line()))
         .collect();
-    ExpectationResult::pass(
+    Evidence::pass_cited(
         KIND,
         format!("registered{router}: {}", summary.join(", ")),
-        matched.iter().map(|r| r.lines).collect(),
+        matched.iter().map(|r| (r.head, r.lines)).collect(),
     )
 }
 
@@ -148,8 +154,8 @@ fn explain_missing(
         range,
         scope,
         GoFile::cached_registrations,
-        |r| r.path == path && !range.contains(r.lines),
-        |r| r.lines,
+        |r| r.path == path && !range.contains_line(r.head),
+        |r| LineRange::single(r.head),
     );
     let missing = format!(
         "no route registration for {path} in {}",

@@ -344,3 +344,20 @@ fn registration_outside_the_range_is_pointed_at() {
         "no route registration for /healthz in lines 3-6; nearest: line 7, outside the range"
     );
 }
+
+#[test]
+fn exactly_counts_only_registrations_cited_by_their_method_line() {
+    // The second registration's name is on line 5, past the range: not cited, so `exactly`
+    // does not count it, even though its arguments start inside.
+    let src = "package a\nfunc r(mux *http.ServeMux) {\n\tmux.HandleFunc(\"/a\", a)\n\tmux.\n\t\tHandleFunc(\"/b\", b)\n}\n";
+    let file = go(src);
+    let spec = routes(&["/a"], None, &[], true);
+    assert!(evaluate(&spec, &file, lines(3, 4)).ok);
+    let r = evaluate(&spec, &file, lines(3, 5));
+    assert!(!r.ok);
+    assert!(
+        r.message.starts_with("line 5: /b is registered"),
+        "{}",
+        r.message
+    );
+}

@@ -1,7 +1,7 @@
 //! `tls`: a TLS configuration requiring the named client-auth mode and minimum version, and
 //! never `InsecureSkipVerify: true`.
 
-use super::{ExpectationResult, lines_phrase};
+use super::{Evidence, ExpectationResult, InPlace, lines_phrase};
 use crate::anchors::{ClientAuth, TlsSpec, TlsVersion};
 use crate::go::GoFile;
 use crate::go::calls::last_segment;
@@ -10,24 +10,30 @@ use crate::lines::{LineNo, LineRange};
 
 const KIND: &str = "tls";
 
-pub(super) fn evaluate(spec: &TlsSpec, file: &GoFile, range: LineRange) -> ExpectationResult {
+pub(super) fn evaluate(spec: &TlsSpec, file: &GoFile, range: LineRange) -> Evidence {
     let found = configs(file, range);
     if let Some(insecure) = found
         .iter()
         .flat_map(|c| &c.settings)
         .find(|s| s.field == "InsecureSkipVerify" && s.value != "false")
     {
-        return ExpectationResult::fail(
+        let only = insecure
+            .only
+            .as_deref()
+            .map(|when| format!(" ({when})"))
+            .unwrap_or_default();
+        return Evidence::weakened(ExpectationResult::fail(
             KIND,
             format!(
-                "line {} sets InsecureSkipVerify: {}",
+                "line {} sets InsecureSkipVerify: {}{only}",
                 insecure.line, insecure.value
             ),
             Some(insecure.line),
-        );
+        ));
     }
     let tls_configs: Vec<&TlsConfig> = found
         .iter()
+        .copied()
         .filter(|c| c.is_literal || c.settings.iter().any(|s| s.field != "InsecureSkipVerify"))
         .collect();
     let Some(first) = tls_configs.first() else {
@@ -38,84 +44,113 @@ pub(super) fn evaluate(spec: &TlsSpec, file: &GoFile, range: LineRange) -> Expec
                 lines_phrase(range)
             ),
             None,
-        );
+        )
+        .into();
     };
     let mut evidence: Vec<String> = Vec::new();
     let mut matches: Vec<LineRange> = Vec::new();
+    let mut cited: Vec<(LineNo, LineRange)> = Vec::new();
+    let setting_of = |line: LineNo| {
+        tls_configs
+            .iter()
+            .find(|c| c.settings.iter().any(|s| s.line == line))
+            .map_or(LineRange::single(line), |c| c.lines)
+    };
     if let Some(wanted) = spec.client_auth {
         let expected = format!("tls.{}", wanted.go_name());
-        let settings: Vec<&TlsSetting> = tls_configs
-            .iter()
-            .filter_map(|c| c.get("ClientAuth"))
-            .collect();
-        if let Some(ok) = settings
-            .iter()
-            .find(|s| client_auth_of(&s.value) == Some(wanted))
-        {
+        let settings = settings_of(&tls_configs, "ClientAuth");
+        let holds = |s: &&TlsSetting| client_auth_of(&s.value) == Some(wanted);
+        if let Some(ok) = settings.iter().find(|s| s.only.is_none() && holds(s)) {
             evidence.push(format!("ClientAuth {expected} at line {}", ok.line));
             matches.push(LineRange::single(ok.line));
+            cited.push((ok.line, setting_of(ok.line)));
+        } else if let Some(conditional) = settings.iter().find(|s| holds(s)) {
+            return Evidence::weakened(only_when(conditional, "ClientAuth", &expected));
         } else if let Some(other) = settings.first() {
-            return ExpectationResult::fail(
+            return Evidence::weakened(ExpectationResult::fail(
                 KIND,
                 format!(
                     "line {}: ClientAuth is {}, expected {expected}",
                     other.line, other.value
                 ),
                 Some(other.line),
-            );
+            ));
         } else if wanted == ClientAuth::NoClientCert && tls_configs.iter().any(|c| c.is_literal) {
             evidence.push(format!(
                 "ClientAuth defaults to {expected} at line {}",
                 first.lines.start()
             ));
         } else {
-            return ExpectationResult::fail(
+            return Evidence::weakened(ExpectationResult::fail(
                 KIND,
                 format!(
                     "line {}: tls.Config does not set ClientAuth (defaults to tls.NoClientCert), expected {expected}",
                     first.lines.start()
                 ),
                 Some(first.lines.start()),
-            );
+            ));
         }
     }
     if let Some(minimum) = spec.min_version {
         let expected = format!("tls.{}", minimum.go_name());
-        let settings: Vec<&TlsSetting> = tls_configs
-            .iter()
-            .filter_map(|c| c.get("MinVersion"))
-            .collect();
-        if let Some(ok) = settings
-            .iter()
-            .find(|s| version_of(&s.value).is_some_and(|v| v >= minimum))
-        {
+        let settings = settings_of(&tls_configs, "MinVersion");
+        let holds = |s: &&TlsSetting| version_of(&s.value).is_some_and(|v| v >= minimum);
+        if let Some(ok) = settings.iter().find(|s| s.only.is_none() && holds(s)) {
             evidence.push(format!("MinVersion {} at line {}", ok.value, ok.line));
             matches.push(LineRange::single(ok.line));
+            cited.push((ok.line, setting_of(ok.line)));
+        } else if let Some(conditional) = settings.iter().find(|s| holds(s)) {
+            let value =
+                version_of(&conditional.value).map_or(conditional.value.as_str(), |v| v.as_str());
+            return Evidence::weakened(only_when(conditional, "MinVersion", value));
         } else if let Some(low) = settings.first() {
-            return ExpectationResult::fail(
+            return Evidence::weakened(ExpectationResult::fail(
                 KIND,
                 format!(
                     "line {}: MinVersion is {}, expected at least {expected}",
                     low.line, low.value
                 ),
                 Some(low.line),
-            );
+            ));
         } else {
             let line: LineNo = first.lines.start();
-            return ExpectationResult::fail(
+            return Evidence::weakened(ExpectationResult::fail(
                 KIND,
                 format!(
                     "line {line}: tls.Config does not set MinVersion, expected at least {expected}"
                 ),
                 Some(line),
-            );
+            ));
         }
     }
     if evidence.is_empty() {
         evidence.push(format!("{} at line {}", first.target, first.lines.start()));
         matches.push(first.lines);
+        cited.push((first.lines.start(), first.lines));
     }
-    ExpectationResult::pass(KIND, evidence.join(", "), matches)
+    Evidence {
+        result: ExpectationResult::pass(KIND, evidence.join(", "), matches),
+        cited,
+        in_place: InPlace::Absent,
+    }
+}
+
+/// Every cited setting of `field`, the last one of each configuration.
+fn settings_of<'c>(configs: &[&'c TlsConfig], field: &str) -> Vec<&'c TlsSetting> {
+    configs.iter().filter_map(|c| c.get(field)).collect()
+}
+
+/// A setting that would satisfy the expectation but applies only under a condition.
+fn only_when(setting: &TlsSetting, field: &str, value: &str) -> ExpectationResult {
+    ExpectationResult::fail(
+        KIND,
+        format!(
+            "line {}: {field} is set to {value} only {}",
+            setting.line,
+            setting.only.as_deref().unwrap_or("sometimes")
+        ),
+        Some(setting.line),
+    )
 }
 
 fn client_auth_of(value: &str) -> Option<ClientAuth> {
@@ -255,13 +290,73 @@ mod tests {
     }
 
     #[test]
-    fn config_outside_the_range_does_not_count() {
+    fn one_field_line_cites_the_whole_literal() {
+        // Issue 12: citing `MinVersion: tls.VersionTLS12,` alone drifted to the whole function.
         let file = go(STRICT);
+        let spec = tls(
+            Some(ClientAuth::RequireAndVerifyClientCert),
+            Some(TlsVersion::Tls13),
+        );
+        let r = evaluate(&spec, &file, lines(5, 5));
+        assert!(r.ok, "{}", r.message);
+        assert_eq!(r.matches, vec![lines(4, 4), lines(5, 5)]);
+        assert!(
+            evaluate(&spec, &file, lines(3, 3)).ok,
+            "the literal's first line"
+        );
+        assert!(
+            !evaluate(&spec, &file, lines(6, 7)).ok,
+            "only its closing brace"
+        );
+    }
+
+    #[test]
+    fn a_setting_under_a_condition_does_not_hold_on_every_path() {
+        // Issue 12: a false pass on a floor raised only for Encrypted Client Hello.
+        let src = "package a\nfunc f(cfg *tls.Config) {\n\tcfg.ClientAuth = tls.RequireAndVerifyClientCert\n\tif cfg.EncryptedClientHelloKeys != nil {\n\t\tcfg.MinVersion = tls.VersionTLS13\n\t}\n}\n";
+        let file = go(src);
+        let r = evaluate(&tls(None, Some(TlsVersion::Tls13)), &file, all(&file));
+        assert!(!r.ok);
+        assert_eq!(
+            r.message,
+            "line 5: MinVersion is set to 1.3 only when cfg.EncryptedClientHelloKeys != nil"
+        );
+        assert_eq!(r.near_miss, Some(line(5)));
+        let unconditional = go(&src.replace(
+            "\tif cfg.EncryptedClientHelloKeys != nil {\n\t\tcfg.MinVersion = tls.VersionTLS13\n\t}\n",
+            "\tcfg.MinVersion = tls.VersionTLS13\n",
+        ));
+        assert!(
+            evaluate(
+                &tls(None, Some(TlsVersion::Tls13)),
+                &unconditional,
+                all(&unconditional)
+            )
+            .ok
+        );
+        let in_switch = go(
+            "package a\nfunc f(cfg *tls.Config, mode string) {\n\tswitch mode {\n\tcase \"strict\":\n\t\tcfg.ClientAuth = tls.RequireAndVerifyClientCert\n\t}\n}\n",
+        );
         let r = evaluate(
             &tls(Some(ClientAuth::RequireAndVerifyClientCert), None),
-            &file,
-            lines(3, 5),
+            &in_switch,
+            all(&in_switch),
         );
-        assert!(!r.ok, "the literal ends on line 6");
+        assert_eq!(
+            r.message,
+            "line 5: ClientAuth is set to tls.RequireAndVerifyClientCert only in case \"strict\" of the switch at line 3"
+        );
+    }
+
+    #[test]
+    fn insecure_skip_verify_under_a_condition_still_fails() {
+        let file = go(
+            "package a\nfunc f() *tls.Config {\n\tcfg := &tls.Config{MinVersion: tls.VersionTLS13}\n\tif debug {\n\t\tcfg.InsecureSkipVerify = true\n\t}\n\treturn cfg\n}\n",
+        );
+        let r = evaluate(&tls(None, Some(TlsVersion::Tls12)), &file, all(&file));
+        assert_eq!(
+            r.message,
+            "line 5 sets InsecureSkipVerify: true (when debug)"
+        );
     }
 }

@@ -21,6 +21,8 @@ const RECORDED: &[&str] = &[
     "method_declaration",
     "argument_list",
     "if_statement",
+    "for_statement",
+    "assignment_statement",
     "block",
     "statement_list",
     "expression_case",

@@ -6,9 +6,9 @@ use tree_sitter::Node;
 
 use super::ancestry::Ancestry;
 use super::literals::compact;
-use super::termination::{Termination, branch_termination};
+use super::termination::{Sinks, Termination, branch_termination, no_sinks};
 use super::walk::descendants;
-use super::{GoFile, MAX_NODE_TEXT, Placement, nodes_of_kinds_placed};
+use super::{GoFile, MAX_NODE_TEXT, Placement, cited, nodes_of_kinds_placed};
 use crate::lines::{LineNo, LineRange};
 
 /// Longest selector or callee worth reporting as a mention.
@@ -31,6 +31,7 @@ pub struct Guard {
 }
 
 impl Guard {
+    /// The `if` line: a range citing it cites the whole guard.
     pub fn line(&self) -> LineNo {
         self.lines.start()
     }
@@ -43,33 +44,45 @@ impl Guard {
     }
 }
 
-/// `if` statements lying wholly inside `region`, in source order.
-pub fn guards(file: &GoFile, region: LineRange) -> Vec<Guard> {
-    guards_placed(file, region, Placement::Within)
+/// `if` statements whose `if` line lies inside `region`, in source order.
+pub fn guards(file: &GoFile, region: LineRange) -> &[Guard] {
+    cited(file.cached_guards(), region, Guard::line)
 }
 
-/// `if` statements placed relative to `region` as asked, in source order.
-pub fn guards_placed(file: &GoFile, region: LineRange, placement: Placement) -> Vec<Guard> {
-    file.cached_guards()
-        .iter()
-        .filter(|g| match placement {
-            Placement::Within => region.contains(g.lines),
-            Placement::Overlapping => region.overlaps(g.lines),
-        })
-        .cloned()
-        .collect()
-}
-
-/// Walks the tree for the `if` statements placed relative to `region`.
-pub(crate) fn scan(file: &GoFile, region: LineRange, placement: Placement) -> Vec<Guard> {
+/// Walks the tree for the `if` statements placed relative to `region`, with `sinks` naming
+/// project helpers that never return.
+pub(crate) fn scan(
+    file: &GoFile,
+    region: LineRange,
+    placement: Placement,
+    sinks: Sinks<'_>,
+) -> Vec<Guard> {
     let ancestry = Ancestry::new(file);
     nodes_of_kinds_placed(file, region, &["if_statement"], placement)
         .into_iter()
-        .filter_map(|node| guard(file, &ancestry, node))
+        .filter_map(|node| guard(file, &ancestry, node, sinks))
         .collect()
 }
 
-fn guard<'a>(file: &'a GoFile, ancestry: &Ancestry<'a>, node: Node<'a>) -> Option<Guard> {
+/// The `if` statements whose `if` line lies inside `region`, judged with `sinks`.
+pub fn guards_with_sinks(file: &GoFile, region: LineRange, sinks: Sinks<'_>) -> Vec<Guard> {
+    scan(file, region, Placement::Overlapping, sinks)
+        .into_iter()
+        .filter(|g| region.contains_line(g.line()))
+        .collect()
+}
+
+/// Judged with the built-in rules only, as the whole-file facts are.
+pub(crate) fn scan_plain(file: &GoFile, region: LineRange) -> Vec<Guard> {
+    scan(file, region, Placement::Within, &no_sinks)
+}
+
+fn guard<'a>(
+    file: &'a GoFile,
+    ancestry: &Ancestry<'a>,
+    node: Node<'a>,
+    sinks: Sinks<'_>,
+) -> Option<Guard> {
     let function = ancestry.enclosing_function(node);
     let condition = node.child_by_field_name("condition")?;
     let consequence = node.child_by_field_name("consequence")?;
@@ -88,10 +101,10 @@ fn guard<'a>(file: &'a GoFile, ancestry: &Ancestry<'a>, node: Node<'a>) -> Optio
             .map(|c| c.split_whitespace().collect::<Vec<_>>().join(" "))
             .unwrap_or_else(|| format!("<{} bytes>", condition.byte_range().len())),
         mentions: mentions.in_order,
-        then_branch: branch_termination(file, consequence, function),
+        then_branch: branch_termination(file, consequence, function, sinks),
         else_branch: node
             .child_by_field_name("alternative")
-            .map(|alt| branch_termination(file, alt, function)),
+            .map(|alt| branch_termination(file, alt, function, sinks)),
     })
 }
 

@@ -45,34 +45,6 @@ pub struct Highlight {
     pub class: TokenClass,
 }
 
-const KEYWORDS: [&str; 25] = [
-    "break",
-    "case",
-    "chan",
-    "const",
-    "continue",
-    "default",
-    "defer",
-    "else",
-    "fallthrough",
-    "for",
-    "func",
-    "go",
-    "goto",
-    "if",
-    "import",
-    "interface",
-    "map",
-    "package",
-    "range",
-    "return",
-    "select",
-    "struct",
-    "switch",
-    "type",
-    "var",
-];
-
 /// Nodes highlighted whole: their children (escape sequences, string content) are not looked at.
 fn is_atomic(node: Node<'_>) -> bool {
     matches!(
@@ -94,7 +66,7 @@ fn classify(node: Node<'_>, functions: &HashSet<usize>) -> Option<TokenClass> {
         "identifier" | "field_identifier" if functions.contains(&node.id()) => {
             Some(TokenClass::Function)
         }
-        _ if !node.is_named() && KEYWORDS.contains(&kind) => Some(TokenClass::Keyword),
+        _ if !node.is_named() && super::KEYWORDS.contains(&kind) => Some(TokenClass::Keyword),
         _ => None,
     }
 }

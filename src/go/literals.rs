@@ -20,13 +20,17 @@ pub struct StringLiteral {
     pub argument_of: Option<String>,
 }
 
-/// The string literals lying wholly inside `region`, in source order.
-pub fn string_literals(file: &GoFile, region: LineRange) -> Vec<StringLiteral> {
-    file.cached_strings()
-        .iter()
-        .filter(|s| region.contains(s.lines))
-        .cloned()
-        .collect()
+impl StringLiteral {
+    /// The line the literal starts on: a range citing it cites the literal, even a raw string
+    /// running on past the range.
+    pub fn head(&self) -> crate::lines::LineNo {
+        self.lines.start()
+    }
+}
+
+/// The string literals starting inside `region`, in source order.
+pub fn string_literals(file: &GoFile, region: LineRange) -> &[StringLiteral] {
+    super::cited(file.cached_strings(), region, StringLiteral::head)
 }
 
 /// Walks the tree for the string literals inside `region`.

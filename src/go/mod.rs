@@ -85,6 +85,14 @@ struct Facts {
     tls: OnceLock<Vec<tls::TlsConfig>>,
 }
 
+/// The facts whose head line lies inside `region`, from `facts` sorted by head line: a binary
+/// search, so asking about every declaration of a file stays linear in its size.
+pub(crate) fn cited<T>(facts: &[T], region: LineRange, head: impl Fn(&T) -> LineNo) -> &[T] {
+    let from = facts.partition_point(|f| head(f) < region.start());
+    let to = facts.partition_point(|f| head(f) <= region.end());
+    &facts[from..to.max(from)]
+}
+
 /// Runs `scan` over the whole file once, caching the result in `slot`.
 fn cached<'f, T>(
     file: &'f GoFile,
@@ -129,9 +137,7 @@ impl GoFile {
     }
 
     pub(crate) fn cached_guards(&self) -> &[guards::Guard] {
-        cached(self, &self.facts.guards, |f, r| {
-            guards::scan(f, r, Placement::Within)
-        })
+        cached(self, &self.facts.guards, guards::scan_plain)
     }
 
     pub(crate) fn cached_registrations(&self) -> &[routes::RouteRegistration] {
@@ -265,6 +271,41 @@ impl GoFile {
     /// True when the node lies wholly inside `range`.
     pub fn node_within(&self, node: Node<'_>, range: LineRange) -> bool {
         range.contains(self.node_lines(node))
+    }
+
+    /// The lines of the syntax nodes enclosing `lines` (each distinct once), innermost first,
+    /// up to and including the top-level declaration: the statement or construct a citation of
+    /// those lines might have meant. Walks down from the root once.
+    pub fn enclosing_spans(&self, lines: LineRange) -> Vec<LineRange> {
+        let mut spans: Vec<LineRange> = Vec::new();
+        let mut cursor = self.root().walk();
+        // From the top-level declaration down, into the child holding every line.
+        while cursor.goto_first_child() {
+            let mut inside = false;
+            loop {
+                let node = cursor.node();
+                let node_lines = self.node_lines(node);
+                if node.is_named() && node_lines.contains(lines) {
+                    inside = true;
+                    break;
+                }
+                if !cursor.goto_next_sibling() {
+                    break;
+                }
+            }
+            if !inside {
+                break;
+            }
+            // A block's or statement list's lines are its statement's, less what makes it one.
+            let node = cursor.node();
+            let node_lines = self.node_lines(node);
+            let part = matches!(node.kind(), "block" | "statement_list" | "literal_value");
+            if !part && spans.last() != Some(&node_lines) {
+                spans.push(node_lines);
+            }
+        }
+        spans.reverse();
+        spans
     }
 
     /// Lines inside `range` that hold syntax errors (ERROR or MISSING nodes), in order.
@@ -413,6 +454,35 @@ pub(crate) fn nodes_of_kinds_placed<'a>(
         .filter(|n| placement == Placement::Overlapping || file.node_within(*n, region))
         .collect()
 }
+
+/// Go's keywords: highlighted as such, and never the name of a declaration.
+pub const KEYWORDS: [&str; 25] = [
+    "break",
+    "case",
+    "chan",
+    "const",
+    "continue",
+    "default",
+    "defer",
+    "else",
+    "fallthrough",
+    "for",
+    "func",
+    "go",
+    "goto",
+    "if",
+    "import",
+    "interface",
+    "map",
+    "package",
+    "range",
+    "return",
+    "select",
+    "struct",
+    "switch",
+    "type",
+    "var",
+];
 
 /// Longest text copied from one node for names, arguments and values (see [`GoFile::short_text`]).
 pub const MAX_NODE_TEXT: usize = 4096;

@@ -3,10 +3,11 @@
 use tree_sitter::Node;
 
 use super::ancestry::Ancestry;
+use super::calls::callee;
 use super::literals::{ConstStrings, compact};
 use super::routers::{RouterResolver, join_paths, selector_call};
 use super::walk::code_children;
-use super::{GoFile, MAX_NODE_TEXT, nodes_of_kinds};
+use super::{GoFile, MAX_NODE_TEXT, cited, nodes_of_kinds};
 use crate::lines::{LineNo, LineRange};
 
 /// HTTP methods, as net/http and the routers spell them.
@@ -34,12 +35,15 @@ pub struct RouteRegistration {
     pub router_names: Vec<String>,
     /// The registering method (`HandleFunc`, `Get`, `GET`, `Mount`).
     pub method_call: String,
+    /// Every line of the registering call.
     pub lines: LineRange,
+    /// The line of the registering method's name: a range citing it cites the registration.
+    pub head: LineNo,
 }
 
 impl RouteRegistration {
     pub fn line(&self) -> LineNo {
-        self.lines.start()
+        self.head
     }
 
     /// True when the route serves `method` (a route without methods serves all).
@@ -55,25 +59,23 @@ impl RouteRegistration {
     }
 }
 
-/// Route registrations whose registering call lies wholly inside `region`, in source order.
-/// Prefixes and aliases are followed through the whole enclosing function, inside or outside
-/// the region.
-pub fn registrations(file: &GoFile, region: LineRange) -> Vec<RouteRegistration> {
-    file.cached_registrations()
-        .iter()
-        .filter(|r| region.contains(r.lines))
-        .cloned()
-        .collect()
+/// Route registrations whose registering method's line lies inside `region`, in order of
+/// those lines. Prefixes and aliases are followed through the whole enclosing function,
+/// inside or outside the region.
+pub fn registrations(file: &GoFile, region: LineRange) -> &[RouteRegistration] {
+    cited(file.cached_registrations(), region, RouteRegistration::line)
 }
 
-/// Walks the tree for the registrations inside `region`.
+/// Walks the tree for the registrations inside `region`, sorted by head line.
 pub(crate) fn scan(file: &GoFile, region: LineRange) -> Vec<RouteRegistration> {
     let constants = ConstStrings::new(file);
     let mut resolver = RouterResolver::new(file, &constants);
-    nodes_of_kinds(file, region, &["call_expression"])
+    let mut found: Vec<RouteRegistration> = nodes_of_kinds(file, region, &["call_expression"])
         .into_iter()
         .filter_map(|call| registration(file, &constants, &mut resolver, call))
-        .collect()
+        .collect();
+    found.sort_by_key(|r| r.head);
+    found
 }
 
 /// What a registering call says before its router is resolved.
@@ -125,6 +127,7 @@ fn registration<'a>(
         router_names: router.names,
         method_call,
         lines: file.node_lines(call),
+        head: callee(file, call)?.head,
     })
 }
 

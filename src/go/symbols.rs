@@ -31,15 +31,22 @@ pub struct Declaration {
 }
 
 impl Declaration {
-    /// True when `symbol` (as written in anchors.yaml) names this declaration.
+    /// True when `symbol` (as written in anchors.yaml) names this declaration. `T.M` and
+    /// `(*T).M` both name a method of `T`, whatever its receiver kind: people write one or the
+    /// other without checking which the code uses.
     pub fn is_named(&self, symbol: &str) -> bool {
-        if let Some(rest) = symbol.strip_prefix("(*") {
-            return self.pointer_receiver
-                && rest
-                    .split_once(").")
-                    .is_some_and(|(ty, method)| self.name == format!("{ty}.{method}"));
-        }
-        self.name == symbol
+        canonical_symbol(symbol) == self.name
+    }
+}
+
+/// The canonical spelling of a symbol: `(*T).M` is written `T.M`.
+pub fn canonical_symbol(symbol: &str) -> std::borrow::Cow<'_, str> {
+    match symbol
+        .strip_prefix("(*")
+        .and_then(|rest| rest.split_once(")."))
+    {
+        Some((ty, method)) => format!("{ty}.{method}").into(),
+        None => symbol.into(),
     }
 }
 
@@ -225,6 +232,12 @@ func (s Store[K]) Get(k K) {}
         let serve = find(&decls, "Listener.Serve");
         assert!(serve.is_named("Listener.Serve"));
         assert!(serve.is_named("(*Listener).Serve"));
-        assert!(!find(&decls, "Store.Get").is_named("(*Store).Get"));
+        // Issue 12: `(*adminHandler).checkOrigin` for a value receiver found nothing.
+        let get = find(&decls, "Store.Get");
+        assert!(!get.pointer_receiver);
+        assert!(get.is_named("(*Store).Get"));
+        assert!(get.is_named("Store.Get"));
+        assert!(!get.is_named("Get"));
+        assert!(!serve.is_named("(*Listen).Serve"));
     }
 }

@@ -1,5 +1,5 @@
-//! Whether a branch terminates on every path, after Go's terminating-statement rules, extended
-//! with fatal calls and error responses; and why it does not when it falls open.
+//! Whether a branch can fall through to the code after it, after Go's terminating-statement
+//! rules extended with fatal calls and handler returns; and why it can when it falls open.
 
 use tree_sitter::Node;
 
@@ -11,6 +11,14 @@ use crate::lines::LineNo;
 /// How deep nested `if`/`switch`/blocks are followed; deeper code counts as not terminating
 /// rather than risking the stack.
 const MAX_NESTING: usize = 200;
+
+/// Project helpers that never return (`sinks` of `fail_closed`), by callee name.
+pub type Sinks<'s> = &'s dyn Fn(&str) -> bool;
+
+/// No project helpers: only the built-in rules.
+pub fn no_sinks(_: &str) -> bool {
+    false
+}
 
 /// The statement that ends a branch.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,9 +35,10 @@ pub enum FailOpen {
     OnlyLogs { line: LineNo },
     /// `return nil` (or `return x, nil`) from a function whose last result is `error`.
     ReturnsNilError { line: LineNo },
-    /// A bare `return` with no error response or error value before it.
+    /// A bare `return` from a function with named results, none of them set to an error.
     ReturnsWithoutError { line: LineNo },
-    /// An error response (`http.Error`, `w.WriteHeader`) with no `return` after it.
+    /// An error response (`http.Error`, `w.WriteHeader`, a writer like `h.handleError`) with no
+    /// `return` after it.
     ErrorResponseWithoutReturn { callee: String, line: LineNo },
     /// The branch is empty.
     Empty { line: LineNo },
@@ -110,38 +119,181 @@ fn results_of(file: &GoFile, function: Option<Node<'_>>) -> Results {
     Results { count, ..last }
 }
 
-/// Whether `branch` (a block, an `if` in an else position, or a case's statements) terminates.
-/// `function` is the function enclosing it (whose results decide what a `return` means); the
-/// caller knows it from its walk, which keeps 100,000 nested guards linear.
+/// Whether `branch` (a block, an `if` in an else position, or a case's statements) can fall
+/// through. `function` is the function enclosing it (whose results decide what a `return`
+/// means); the caller knows it from its walk, which keeps 100,000 nested guards linear.
+/// `sinks` names project helpers that never return.
 pub fn branch_termination(
     file: &GoFile,
     branch: Node<'_>,
     function: Option<Node<'_>>,
+    sinks: Sinks<'_>,
 ) -> Termination {
-    let results = results_of(file, function);
-    list_termination(file, branch, &results, 0)
+    let walk = Walk {
+        file,
+        results: results_of(file, function),
+        sinks,
+    };
+    walk.list(branch, 0)
 }
 
-fn list_termination(
-    file: &GoFile,
-    branch: Node<'_>,
-    results: &Results,
-    depth: usize,
-) -> Termination {
-    let line = file.node_lines(branch).start();
-    if branch.kind() == "if_statement" {
-        return statement_termination(file, branch, &[], results, depth);
+/// What one branch's analysis needs to know about its surroundings.
+struct Walk<'f, 's> {
+    file: &'f GoFile,
+    results: Results,
+    sinks: Sinks<'s>,
+}
+
+impl Walk<'_, '_> {
+    /// A statement list ends the branch at its first statement that cannot complete normally:
+    /// whatever follows a `log.Fatal` or a `return` never runs.
+    fn list(&self, branch: Node<'_>, depth: usize) -> Termination {
+        let file = self.file;
+        let line = file.node_lines(branch).start();
+        if branch.kind() == "if_statement" {
+            return self.statement(branch, &[], depth);
+        }
+        let stmts = statements(branch);
+        if stmts.is_empty() {
+            return Termination::Open(FailOpen::Empty { line });
+        }
+        let mut last = None;
+        for (i, stmt) in stmts.iter().enumerate() {
+            match self.statement(*stmt, &stmts[..i], depth) {
+                Termination::Terminates(t) => return Termination::Terminates(t),
+                Termination::Open(
+                    open
+                    @ (FailOpen::ReturnsNilError { .. } | FailOpen::ReturnsWithoutError { .. }),
+                ) => return Termination::Open(open),
+                Termination::Open(open) => last = Some(open),
+            }
+        }
+        let open = last.unwrap_or(FailOpen::FallsThrough { line });
+        Termination::Open(diagnose(file, &stmts).unwrap_or(open))
     }
-    let stmts = statements(branch);
-    let Some((last, before)) = stmts.split_last() else {
-        return Termination::Open(FailOpen::Empty { line });
-    };
-    match statement_termination(file, *last, before, results, depth) {
-        Termination::Terminates(t) => Termination::Terminates(t),
-        Termination::Open(
-            open @ (FailOpen::ReturnsNilError { .. } | FailOpen::ReturnsWithoutError { .. }),
-        ) => Termination::Open(open),
-        Termination::Open(open) => Termination::Open(diagnose(file, &stmts).unwrap_or(open)),
+
+    fn statement(&self, stmt: Node<'_>, before: &[Node<'_>], depth: usize) -> Termination {
+        let file = self.file;
+        let line = file.node_lines(stmt).start();
+        let falls = Termination::Open(FailOpen::FallsThrough { line });
+        if depth > MAX_NESTING {
+            return falls;
+        }
+        let terminates = |what: String| Termination::Terminates(Terminator { what, line });
+        match stmt.kind() {
+            "return_statement" => self.return_statement(stmt, before),
+            "goto_statement" => terminates("goto".to_string()),
+            "expression_statement" => match statement_callee(file, stmt) {
+                Some(callee) if is_fatal_call(file, stmt, &callee) || (self.sinks)(&callee) => {
+                    terminates(callee)
+                }
+                _ => falls,
+            },
+            "block" => self.list(stmt, depth + 1),
+            "labeled_statement" => match code_children(stmt)
+                .into_iter()
+                .find(|n| n.kind() != "label_name")
+            {
+                Some(inner) => self.statement(inner, before, depth + 1),
+                None => falls,
+            },
+            "if_statement" => {
+                let (Some(then), Some(otherwise)) = (
+                    stmt.child_by_field_name("consequence"),
+                    stmt.child_by_field_name("alternative"),
+                ) else {
+                    return falls;
+                };
+                let first = self.list(then, depth + 1);
+                let second = self.list(otherwise, depth + 1);
+                match (first, second) {
+                    (Termination::Terminates(t), Termination::Terminates(_)) => {
+                        Termination::Terminates(t)
+                    }
+                    _ => falls,
+                }
+            }
+            "for_statement" => {
+                let unconditional = code_children(stmt).iter().all(|c| c.kind() == "block");
+                if unconditional && !has_break(stmt) {
+                    terminates("endless for loop".to_string())
+                } else {
+                    falls
+                }
+            }
+            "expression_switch_statement" | "type_switch_statement" | "select_statement" => {
+                let clauses: Vec<Node<'_>> = code_children(stmt)
+                    .into_iter()
+                    .filter(|c| {
+                        matches!(
+                            c.kind(),
+                            "expression_case" | "type_case" | "communication_case" | "default_case"
+                        )
+                    })
+                    .collect();
+                if stmt.kind() == "select_statement" && clauses.is_empty() {
+                    return terminates("select {} blocking forever".to_string());
+                }
+                let has_default = clauses.iter().any(|c| c.kind() == "default_case");
+                let all_terminate = clauses.iter().all(|c| {
+                    !has_break(*c) && matches!(self.list(*c, depth + 1), Termination::Terminates(_))
+                });
+                if (has_default || stmt.kind() == "select_statement")
+                    && all_terminate
+                    && !clauses.is_empty()
+                {
+                    terminates(format!(
+                        "{} with every case terminating",
+                        stmt.kind().replace('_', " ")
+                    ))
+                } else {
+                    falls
+                }
+            }
+            _ => falls,
+        }
+    }
+
+    /// A `return` ends the branch unless it reports success: `return nil` as the error, or a
+    /// bare `return` leaving every named result unset. In a function without results (an
+    /// HTTP handler) a `return` is the refusal itself, whatever wrote the error before it.
+    fn return_statement(&self, stmt: Node<'_>, before: &[Node<'_>]) -> Termination {
+        let file = self.file;
+        let results = &self.results;
+        let line = file.node_lines(stmt).start();
+        let values = code_children(stmt)
+            .into_iter()
+            .find(|n| n.kind() == "expression_list")
+            .map(code_children)
+            .unwrap_or_default();
+        let terminates = |what: String| Termination::Terminates(Terminator { what, line });
+        if let Some(last) = values.last() {
+            let text = file.node_text(*last);
+            if results.last_is_error && text.trim() == "nil" {
+                return Termination::Open(FailOpen::ReturnsNilError { line });
+            }
+            return terminates(format!("return {}", abbreviate(&text)));
+        }
+        let responded = before
+            .iter()
+            .rev()
+            .filter_map(|s| statement_callee(file, *s))
+            .find(|c| is_error_writer(c));
+        if results.count == 0 {
+            return terminates(match responded {
+                Some(callee) => format!("return after {callee}"),
+                None => "return".to_string(),
+            });
+        }
+        if let Some(callee) = responded {
+            return terminates(format!("return after {callee}"));
+        }
+        if let Some(name) = &results.last_name
+            && assigns_non_nil(file, before, name)
+        {
+            return terminates(format!("return with {name} set"));
+        }
+        Termination::Open(FailOpen::ReturnsWithoutError { line })
     }
 }
 
@@ -149,7 +301,7 @@ fn list_termination(
 fn diagnose(file: &GoFile, stmts: &[Node<'_>]) -> Option<FailOpen> {
     for stmt in stmts.iter().rev() {
         if let Some(callee) = statement_callee(file, *stmt)
-            && is_error_response(&callee)
+            && is_error_writer(&callee)
         {
             let line = file.node_lines(*stmt).start();
             return Some(FailOpen::ErrorResponseWithoutReturn { callee, line });
@@ -160,128 +312,6 @@ fn diagnose(file: &GoFile, stmts: &[Node<'_>]) -> Option<FailOpen> {
         .all(|s| statement_callee(file, *s).is_some_and(|c| is_logging(&c)));
     let first = file.node_lines(*stmts.first()?).start();
     only_logs.then_some(FailOpen::OnlyLogs { line: first })
-}
-
-fn statement_termination(
-    file: &GoFile,
-    stmt: Node<'_>,
-    before: &[Node<'_>],
-    results: &Results,
-    depth: usize,
-) -> Termination {
-    let line = file.node_lines(stmt).start();
-    let falls = Termination::Open(FailOpen::FallsThrough { line });
-    if depth > MAX_NESTING {
-        return falls;
-    }
-    let terminates = |what: String| Termination::Terminates(Terminator { what, line });
-    match stmt.kind() {
-        "return_statement" => return_termination(file, stmt, before, results),
-        "goto_statement" => terminates("goto".to_string()),
-        "expression_statement" => match statement_callee(file, stmt) {
-            Some(callee) if is_fatal_call(file, stmt, &callee) => terminates(callee),
-            _ => falls,
-        },
-        "block" => list_termination(file, stmt, results, depth + 1),
-        "labeled_statement" => match code_children(stmt)
-            .into_iter()
-            .find(|n| n.kind() != "label_name")
-        {
-            Some(inner) => statement_termination(file, inner, before, results, depth + 1),
-            None => falls,
-        },
-        "if_statement" => {
-            let (Some(then), Some(otherwise)) = (
-                stmt.child_by_field_name("consequence"),
-                stmt.child_by_field_name("alternative"),
-            ) else {
-                return falls;
-            };
-            let first = list_termination(file, then, results, depth + 1);
-            let second = list_termination(file, otherwise, results, depth + 1);
-            match (first, second) {
-                (Termination::Terminates(t), Termination::Terminates(_)) => {
-                    Termination::Terminates(t)
-                }
-                _ => falls,
-            }
-        }
-        "for_statement" => {
-            let unconditional = code_children(stmt).iter().all(|c| c.kind() == "block");
-            if unconditional && !has_break(stmt) {
-                terminates("endless for loop".to_string())
-            } else {
-                falls
-            }
-        }
-        "expression_switch_statement" | "type_switch_statement" | "select_statement" => {
-            let clauses: Vec<Node<'_>> = code_children(stmt)
-                .into_iter()
-                .filter(|c| {
-                    matches!(
-                        c.kind(),
-                        "expression_case" | "type_case" | "communication_case" | "default_case"
-                    )
-                })
-                .collect();
-            let has_default = clauses.iter().any(|c| c.kind() == "default_case");
-            let all_terminate = clauses.iter().all(|c| {
-                !has_break(*c)
-                    && matches!(
-                        list_termination(file, *c, results, depth + 1),
-                        Termination::Terminates(_)
-                    )
-            });
-            if (has_default || stmt.kind() == "select_statement")
-                && all_terminate
-                && !clauses.is_empty()
-            {
-                terminates(format!(
-                    "{} with every case terminating",
-                    stmt.kind().replace('_', " ")
-                ))
-            } else {
-                falls
-            }
-        }
-        _ => falls,
-    }
-}
-
-fn return_termination(
-    file: &GoFile,
-    stmt: Node<'_>,
-    before: &[Node<'_>],
-    results: &Results,
-) -> Termination {
-    let line = file.node_lines(stmt).start();
-    let values = code_children(stmt)
-        .into_iter()
-        .find(|n| n.kind() == "expression_list")
-        .map(code_children)
-        .unwrap_or_default();
-    let responded = before
-        .iter()
-        .filter_map(|s| statement_callee(file, *s))
-        .find(|c| is_error_response(c));
-    let terminates = |what: String| Termination::Terminates(Terminator { what, line });
-    if let Some(last) = values.last() {
-        let text = file.node_text(*last);
-        if results.last_is_error && text.trim() == "nil" {
-            return Termination::Open(FailOpen::ReturnsNilError { line });
-        }
-        return terminates(format!("return {}", abbreviate(&text)));
-    }
-    if let Some(callee) = responded {
-        return terminates(format!("return after {callee}"));
-    }
-    if results.count > 0
-        && let Some(name) = &results.last_name
-        && assigns_non_nil(file, before, name)
-    {
-        return terminates(format!("return with {name} set"));
-    }
-    Termination::Open(FailOpen::ReturnsWithoutError { line })
 }
 
 /// True when one of `stmts` assigns something other than `nil` to `name`.
@@ -329,9 +359,7 @@ pub fn statement_callee(file: &GoFile, stmt: Node<'_>) -> Option<String> {
         .then(|| stmt.named_child(0))
         .flatten()
         .unwrap_or(stmt);
-    (expr.kind() == "call_expression")
-        .then(|| callee_text(file, expr))
-        .flatten()
+    callee_text(file, expr)
 }
 
 fn is_fatal_call(file: &GoFile, stmt: Node<'_>, callee: &str) -> bool {
@@ -359,6 +387,19 @@ pub fn is_error_response(callee: &str) -> bool {
         || callee == "http.NotFound"
         || segment == "WriteHeader"
         || (callee.contains('.') && segment.starts_with("Abort"))
+}
+
+/// Error responses and the project's own error writers, by name: `h.handleError`,
+/// `writeJSONError`, `s.renderErr`, `forbidden`. Logging calls are not writers.
+pub fn is_error_writer(callee: &str) -> bool {
+    const WORDS: [&str; 5] = ["error", "forbid", "unauthori", "deny", "reject"];
+    if is_error_response(callee) {
+        return true;
+    }
+    let segment = last_segment(callee).to_ascii_lowercase();
+    !is_logging(callee)
+        && !matches!(callee, "fmt.Errorf" | "errors.New")
+        && (WORDS.iter().any(|w| segment.contains(w)) || segment.ends_with("err"))
 }
 
 /// Calls that only log: `log.Printf`, `logger.Warn`, `t.Logf`, `fmt.Println`, `klog.Errorf`.

@@ -27,12 +27,8 @@ const IDENTIFIER_KINDS: [&str; 4] = [
 ];
 
 /// Identifier-like tokens lying inside `region`, in source order.
-pub fn identifiers(file: &GoFile, region: LineRange) -> Vec<IdentifierUse> {
-    file.cached_identifiers()
-        .iter()
-        .filter(|i| region.contains_line(i.line))
-        .cloned()
-        .collect()
+pub fn identifiers(file: &GoFile, region: LineRange) -> &[IdentifierUse] {
+    super::cited(file.cached_identifiers(), region, |i| i.line)
 }
 
 /// Walks the tree for the identifiers inside `region`.
@@ -53,12 +49,12 @@ pub(crate) fn scan_identifiers(file: &GoFile, region: LineRange) -> Vec<Identifi
 }
 
 /// Comments overlapping `region` (a block comment may start before it), in source order.
-pub fn comments(file: &GoFile, region: LineRange) -> Vec<Comment> {
-    file.cached_comments()
-        .iter()
-        .filter(|c| region.overlaps(c.lines))
-        .cloned()
-        .collect()
+/// Comments neither nest nor overlap, so both their starts and ends are sorted.
+pub fn comments(file: &GoFile, region: LineRange) -> &[Comment] {
+    let all = file.cached_comments();
+    let from = all.partition_point(|c| c.lines.end() < region.start());
+    let to = all.partition_point(|c| c.lines.start() <= region.end());
+    &all[from..to.max(from)]
 }
 
 /// Walks the tree for the comments overlapping `region`.

@@ -57,9 +57,9 @@ pub const REF_ERROR: Code = Code {
     name: "RefError",
     level: Level::Error,
     summary: "Cited code could not be checked",
-    description: "The cited file is missing at the revision, the range is past its end, or the \
-        path is not a Go source file anchorcheck can read (a directory, symlink, submodule, LFS \
-        pointer, binary or oversized file).",
+    description: "The cited file is missing at the revision (with no history saying it was \
+        deleted), or the path is not a Go source file anchorcheck can read (a directory, \
+        symlink, submodule, LFS pointer, binary or oversized file).",
     help: "Check that the ref's path and lines exist at the revision verified, and that the \
         repository was fetched with its full history (fetch-depth: 0).",
     security_severity: "5.0",

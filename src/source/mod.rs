@@ -81,7 +81,17 @@ pub trait Files: Sync {
 
     /// The `.go` files directly inside directory `dir` ("" for the root), sorted.
     fn go_files_in(&self, dir: &str) -> Vec<String>;
+
+    /// Every `.go` file (at most [`MAX_LISTED_PATHS`]), sorted: the paths a misspelt one is
+    /// compared with. Asked only when a cited file is missing.
+    fn go_paths(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
+
+/// The most paths [`Files::go_paths`] lists: enough for a large monorepo, bounded for a huge
+/// or hostile working tree.
+pub const MAX_LISTED_PATHS: usize = 200_000;
 
 fn join_dir(dir: &str, name: &str) -> String {
     if dir.is_empty() {
@@ -453,6 +463,70 @@ impl Files for Snapshot {
         names.sort();
         names.into_iter().map(|n| join_dir(dir, &n)).collect()
     }
+
+    fn go_paths(&self) -> Vec<String> {
+        let mut paths = if self.worktree {
+            self.repo
+                .workdir
+                .as_deref()
+                .map(worktree_go_paths)
+                .unwrap_or_default()
+        } else {
+            let Some(tree_id) = self.tree else {
+                return Vec::new();
+            };
+            self.repo
+                .with_repo(|repo| {
+                    let mut paths = Vec::new();
+                    if let Ok(tree) = repo.find_tree(tree_id) {
+                        let _ = tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+                            if paths.len() >= MAX_LISTED_PATHS {
+                                return git2::TreeWalkResult::Abort;
+                            }
+                            if let Ok(name) = entry.name()
+                                && name.ends_with(".go")
+                                && entry.kind() == Some(ObjectType::Blob)
+                            {
+                                paths.push(format!("{dir}{name}"));
+                            }
+                            git2::TreeWalkResult::Ok
+                        });
+                    }
+                    paths
+                })
+                .unwrap_or_default()
+        };
+        paths.sort();
+        paths
+    }
+}
+
+/// The `.go` files of a working tree, without following symbolic links or entering `.git`.
+fn worktree_go_paths(root: &Path) -> Vec<String> {
+    let mut paths = Vec::new();
+    let mut dirs = vec![String::new()];
+    let mut seen = 0usize;
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(root.join(&dir)) else {
+            continue;
+        };
+        for entry in entries.filter_map(Result::ok) {
+            seen += 1;
+            if seen > MAX_LISTED_PATHS {
+                return paths;
+            }
+            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+                continue;
+            };
+            // `file_type` does not follow symbolic links.
+            match entry.file_type() {
+                Ok(t) if t.is_dir() && name != ".git" => dirs.push(join_dir(&dir, &name)),
+                Ok(t) if t.is_file() && name.ends_with(".go") => paths.push(join_dir(&dir, &name)),
+                _ => {}
+            }
+        }
+    }
+    paths
 }
 
 /// Files held in memory, for tests and callers that already have the contents.
@@ -493,5 +567,16 @@ impl Files for MemoryFiles {
             .collect();
         names.sort();
         names
+    }
+
+    fn go_paths(&self) -> Vec<String> {
+        let mut paths: Vec<String> = self
+            .files
+            .keys()
+            .filter(|p| p.ends_with(".go"))
+            .cloned()
+            .collect();
+        paths.sort();
+        paths
     }
 }

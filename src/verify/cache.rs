@@ -37,9 +37,10 @@ use crate::report::RefReport;
 
 /// Bumped when the stored shape, the meaning of a key or the wording of a stored message
 /// changes (2: a `not` that holds names nothing outside its range; 3: results stored as the
-/// report model serializes them, in one file shape for blobs and commits; 4: ranges mapped
-/// through history keep their shape, refs without `at` follow history).
-const FORMAT: u32 = 4;
+/// report model serializes them, in one file shape for blobs and commits; 4: a range cites
+/// the constructs whose head line it holds, so a check's outcome changed meaning; 5: ranges
+/// mapped through history keep their shape, refs without `at` follow history).
+const FORMAT: u32 = 5;
 
 fn tool() -> String {
     format!("anchorcheck {}", env!("CARGO_PKG_VERSION"))

@@ -4,8 +4,8 @@
 
 use super::cache::{BlobChecks, CachedCheck, ResultCache};
 use super::{
-    HistorySource, Job, ParseCache, Sources, VerifyOptions, new_report, relocate, settle_verified,
-    verify_job,
+    HistorySource, Job, ParseCache, Sources, Unreadable, VerifyOptions, declares, new_report,
+    relocate, settle_verified, verify_job,
 };
 use crate::go::GoFile;
 use crate::lines::LineRange;
@@ -60,7 +60,7 @@ pub(super) fn verify_path(
     let blob = match files.read(path) {
         Ok(blob) => blob,
         Err(problem) => {
-            let failed = Err(problem.to_string());
+            let failed = Err(Unreadable::File(problem));
             return members
                 .iter()
                 .map(|&j| (j, verify_job(&jobs[j], &failed, &src, options)))
@@ -110,7 +110,14 @@ pub(super) fn verify_path(
                     out.push((j, new_report(&jobs[j])));
                     continue;
                 }
-                if !relocate::all_ok(&results) {
+                // The partial tree holds the declarations around the range; a symbol declared
+                // elsewhere is looked up in the whole file and its package.
+                let symbol_here = jobs[j]
+                    .r
+                    .symbol
+                    .as_ref()
+                    .is_none_or(|s| declares(file, &s.value));
+                if !relocate::all_ok(&results) || !symbol_here {
                     // Failing refs get near-miss messages and relocation from the whole file.
                     whole_needed.push(j);
                     continue;
@@ -127,14 +134,22 @@ pub(super) fn verify_path(
     }
     drop(partial);
     if !whole_needed.is_empty() {
-        let parsed = GoFile::parse(blob.bytes).map_err(|e| e.to_string());
+        let parsed = GoFile::parse(blob.bytes).map_err(|e| Unreadable::Parser(e.to_string()));
         for j in whole_needed {
             let report = verify_job(&jobs[j], &parsed, &src, options);
-            let held_first = report.verdict == Verdict::Verified
-                || report
-                    .relocated
-                    .as_ref()
-                    .is_some_and(|r| r.how == How::History);
+            // Kept by blob only when the answer depends on nothing but the blob: not when the
+            // symbol is declared in another file of the package, or nowhere.
+            let symbol_here = jobs[j]
+                .r
+                .symbol
+                .as_ref()
+                .is_none_or(|s| parsed.as_ref().is_ok_and(|file| declares(file, &s.value)));
+            let held_first = symbol_here
+                && (report.verdict == Verdict::Verified
+                    || report
+                        .relocated
+                        .as_ref()
+                        .is_some_and(|r| r.how == How::History));
             if let Some(range) = first(j).filter(|_| held_first) {
                 fresh.push((j, range, CachedCheck::of(&report)));
             }

@@ -225,6 +225,8 @@ pub struct Mapping {
     pub touched: Option<String>,
     /// The file was deleted with no rename found; nothing more to follow.
     pub file_gone: bool,
+    /// The commit that deleted it (`None` when not deleted, or deleted in the working tree).
+    pub deleted_in: Option<CommitInfo>,
     /// The steps at which most of the cited lines disappeared (deleted or rewritten, or their
     /// file deleted with no rename), oldest first, for the search for a move git does not
     /// pair; emptied once that search was made.
@@ -350,6 +352,7 @@ fn walk_from(
             steps: Vec::new(),
             touched: None,
             file_gone: false,
+            deleted_in: None,
             lost: Vec::new(),
             moved: None,
             move_candidates: Vec::new(),
@@ -398,13 +401,17 @@ fn apply(mapping: &mut Mapping, change: &FileChange, commit: &Option<CommitInfo>
     let Some(lines) = mapping.lines else {
         match change {
             FileChange::Renamed { new_path, .. } => mapping.path = new_path.clone(),
-            FileChange::Deleted => mapping.file_gone = true,
+            FileChange::Deleted => {
+                mapping.file_gone = true;
+                mapping.deleted_in.clone_from(commit);
+            }
             FileChange::Modified { .. } => {}
         }
         return;
     };
     if *change == FileChange::Deleted {
         mapping.file_gone = true;
+        mapping.deleted_in.clone_from(commit);
     }
     let (path, traced, touch) = match change {
         FileChange::Modified { hunks } => {

@@ -5,11 +5,13 @@ pub mod cache;
 mod engine;
 #[cfg(test)]
 mod excerpt_tests;
+pub mod hints;
 pub mod history;
 mod last_held;
 mod moves;
 pub mod progress;
 pub mod relocate;
+pub mod shape;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -19,16 +21,35 @@ use rayon::prelude::*;
 
 use crate::anchors::{AnchorsFile, Claim, Ref};
 use crate::docs;
+use crate::expect::ExpectationResult;
 use crate::go::GoFile;
+use crate::go::symbols;
 use crate::lines::LineRange;
 use crate::report::{
     ClaimReport, Commit, Culprit, CulpritKind, Excerpt, How, Place, RefReport, Relocation, Report,
     Verdict,
 };
 use crate::source::history::{CommitInfo, Endpoint};
-use crate::source::{FileBlob, Files, GitRepo, SourceError, location};
+use crate::source::{FileBlob, FileProblem, Files, GitRepo, SourceError, location};
 use history::{HistoryOutcome, Mapping, Tracked};
 use relocate::{Candidate, OldDeclaration};
+use shape::Shape;
+
+/// Why the file a ref is checked at could not be parsed.
+#[derive(Clone, Debug)]
+enum Unreadable {
+    File(FileProblem),
+    Parser(String),
+}
+
+impl std::fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unreadable::File(problem) => problem.fmt(f),
+            Unreadable::Parser(message) => f.write_str(message),
+        }
+    }
+}
 
 /// How many commits back history is looked for, by default, for a ref without `at` that does
 /// not hold at its cited place.
@@ -640,7 +661,7 @@ fn settle_verified(report: &mut RefReport, job: &Job<'_>, range: LineRange, keep
 /// Verifies one ref: at its mapped place, then by symbol, then by search.
 fn verify_job(
     job: &Job<'_>,
-    parsed: &Result<GoFile, String>,
+    parsed: &Result<GoFile, Unreadable>,
     src: &Sources<'_>,
     options: &VerifyOptions,
 ) -> RefReport {
@@ -653,31 +674,8 @@ fn verify_job(
         Ok(file) => file,
         // Verified again once its history is known.
         Err(_) if job.defer => return report,
-        Err(reason) => {
-            if settle_moved(&mut report, job, src, None, keep) {
-                return report;
-            }
-            // A symbol moved to another file of its package is drift, not a missing file.
-            let old = OldContext {
-                text: Vec::new(),
-                declaration: None,
-            };
-            let moved = symbol_in_package(r, src, path, cited, &old);
-            if !moved.is_empty() {
-                report.notes.push(format!("{path}: {reason}"));
-                let found = Found {
-                    places: moved,
-                    how: How::Symbol,
-                };
-                settle(&mut report, found, None, keep, job, src);
-                return report;
-            }
-            report.error = Some(if path == r.path.value {
-                reason.clone()
-            } else {
-                format!("{path} (renamed from {}): {reason}", r.path.value)
-            });
-            report.notes.extend(deleted_in(job));
+        Err(why) => {
+            unreadable(&mut report, job, why, src, keep);
             return report;
         }
     };
@@ -691,6 +689,7 @@ fn verify_job(
         report.parse_errors = file.parse_error_lines(range);
         if relocate::all_ok(&report.expectations) {
             settle_verified(&mut report, job, range, keep.then_some(file));
+            note_unknown_symbol(&mut report, r, file, path, src);
             return report;
         }
         report.excerpt = Some(excerpt(file, range, keep));
@@ -699,6 +698,13 @@ fn verify_job(
             .notes
             .push("every cited line was deleted since `at`".to_string());
     }
+    // A range past the end was read and is searched like any failing one.
+    let past_end = mapped.filter(|m| m.end().get() > line_count).map(|m| {
+        format!(
+            "{} past the end: the file now has {line_count} lines",
+            past_end_phrase(m)
+        )
+    });
 
     if job.defer {
         // Verified again once its history is known.
@@ -717,17 +723,25 @@ fn verify_job(
             .collect()
     };
     let mut how = How::Symbol;
-    let mut found = in_file(relocate::symbol_candidates(
-        r,
-        file,
-        cited,
-        &old.text,
-        old.declaration.as_ref(),
-    ));
-    if found.is_empty() {
+    // Evidence weakened where it is was not moved: looking elsewhere would let a weakened
+    // guard hide behind another one.
+    let history = job.mapping().is_some();
+    let weakened = failed.is_some_and(|range| relocate::weakened_in_place(r, file, range, history));
+    let mut found = Vec::new();
+    if !weakened {
+        found = in_file(relocate::symbol_candidates(
+            r,
+            file,
+            cited,
+            &old.text,
+            old.declaration.as_ref(),
+            &old.shape,
+        ));
+    }
+    if found.is_empty() && !weakened {
         found = symbol_in_package(r, src, path, cited, &old);
     }
-    if found.is_empty() {
+    if found.is_empty() && !weakened {
         let work = relocate::search_work(r, file);
         let left = src.search_left.get();
         if work > relocate::SEARCH_WORK_LIMIT || work > left {
@@ -747,21 +761,190 @@ fn verify_job(
         }
         src.search_left.set(left - work);
         found = in_file(relocate::search_candidates(
-            r, file, failed, cited, &old.text,
+            r, file, failed, cited, &old.text, &old.shape,
         ));
         how = How::Search;
     }
     let found = Found { places: found, how };
     settle(&mut report, found, Some(file), keep, job, src);
-    if report.verdict == Verdict::Broken && checkable.is_none() && mapped.is_some() {
-        report.error = Some(format!(
-            "lines {} are past the end of the file ({line_count} lines)",
-            mapped.unwrap_or(cited)
-        ));
-        report.verdict = Verdict::Error;
-        report.culprit = None;
+    if let Some(past_end) = past_end {
+        if report.verdict == Verdict::Broken && report.expectations.is_empty() {
+            report.expectations = failed_unchecked(r, &past_end);
+        } else {
+            report.notes.push(past_end);
+        }
     }
+    note_unknown_symbol(&mut report, r, file, path, src);
     report
+}
+
+/// `line 120 is` or `lines 120-130 are`.
+fn past_end_phrase(range: LineRange) -> String {
+    if range.len() == 1 {
+        format!("line {range} is")
+    } else {
+        format!("lines {range} are")
+    }
+}
+
+/// One failed result per expectation of `r` (its symbol's for a ref with none), all saying
+/// `message`: for evidence that could not be evaluated because it is gone.
+fn failed_unchecked(r: &Ref, message: &str) -> Vec<ExpectationResult> {
+    let kinds: Vec<&'static str> = if r.expect.is_empty() {
+        vec!["symbol"]
+    } else {
+        r.expect.iter().map(|e| e.kind()).collect()
+    };
+    kinds
+        .into_iter()
+        .map(|kind| ExpectationResult::unchecked(kind, message.to_string()))
+        .collect()
+}
+
+/// The report of a ref whose file could not be parsed: moved to another file of its package
+/// (drifted), deleted since `at` (broken, with the commit), else an error saying why, with the
+/// nearest existing paths for a missing one.
+fn unreadable(
+    report: &mut RefReport,
+    job: &Job<'_>,
+    why: &Unreadable,
+    src: &Sources<'_>,
+    keep: bool,
+) {
+    let r = job.r;
+    let (path, _) = job.primary();
+    if settle_moved(report, job, src, None, keep) {
+        return;
+    }
+    // A symbol moved to another file of its package is drift, not a missing file.
+    let old = OldContext {
+        text: Vec::new(),
+        declaration: None,
+        shape: Shape::of_length(r.lines.value),
+    };
+    let moved = symbol_in_package(r, src, path, r.lines.value, &old);
+    if !moved.is_empty() {
+        report.notes.push(format!("{path}: {why}"));
+        let found = Found {
+            places: moved,
+            how: How::Symbol,
+        };
+        settle(report, found, None, keep, job, src);
+        return;
+    }
+    // History saw the file deleted: the evidence is gone, which is not a read failure.
+    if let Some(mapping) = job.mapping().filter(|m| m.file_gone) {
+        let when = match &mapping.deleted_in {
+            Some(c) => format!("in {} {} '{}'", c.short, c.date, c.subject),
+            None => "in the working tree".to_string(),
+        };
+        report.verdict = Verdict::Broken;
+        report.expectations = failed_unchecked(r, &format!("{path} was deleted {when}"));
+        report.culprit = mapping.deleted_in.as_ref().map(|c| Culprit {
+            kind: CulpritKind::Broke,
+            commit: commit(c),
+        });
+        return;
+    }
+    let hint = match why {
+        Unreadable::File(FileProblem::Missing) => {
+            hints::did_you_mean(&hints::similar_paths(path, &src.files.go_paths()))
+        }
+        _ => String::new(),
+    };
+    report.error = Some(if path == r.path.value {
+        format!("{why}{hint}")
+    } else {
+        format!("{path} (renamed from {}): {why}{hint}", r.path.value)
+    });
+}
+
+/// Says so when the ref's `symbol` names no declaration in `file` (at `path`) or its package:
+/// first among the reasons of a broken ref, a note otherwise.
+fn note_unknown_symbol(
+    report: &mut RefReport,
+    r: &Ref,
+    file: &GoFile,
+    path: &str,
+    src: &Sources<'_>,
+) {
+    let Some(symbol) = r.symbol.as_ref().map(|s| s.value.as_str()) else {
+        return;
+    };
+    if declares(file, symbol) {
+        return;
+    }
+    let Some(package) = package_declares(symbol, path, src) else {
+        return;
+    };
+    let mut files: Vec<&GoFile> = vec![file];
+    files.extend(package.iter().map(|f| f.as_ref()));
+    let suggestions = hints::similar_symbols(symbol, files);
+    let Some(message) = hints::unknown_symbol(r, path, &suggestions) else {
+        return;
+    };
+    if report.verdict != Verdict::Broken {
+        report.notes.push(message);
+        return;
+    }
+    // A ref naming only its symbol already failed for it: say it once, with the hint.
+    report
+        .expectations
+        .retain(|e| !(e.kind == "symbol" && r.expect.is_empty()));
+    report
+        .expectations
+        .insert(0, ExpectationResult::unchecked("symbol", message));
+}
+
+/// True when `symbol` names a declaration of `file`.
+fn declares(file: &GoFile, symbol: &str) -> bool {
+    symbols::declarations(file)
+        .iter()
+        .any(|d| d.is_named(symbol))
+}
+
+/// Most files of a package read for "did you mean" suggestions.
+const MAX_SUGGESTION_FILES: usize = 64;
+
+/// `None` when another file of the package of `path` declares `symbol`; else those files,
+/// parsed, to suggest names from.
+fn package_declares(symbol: &str, path: &str, src: &Sources<'_>) -> Option<Vec<Rc<GoFile>>> {
+    let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+    let name = declared_name(symbol).as_bytes();
+    let others: Vec<String> = src
+        .files
+        .go_files_in(dir)
+        .into_iter()
+        .filter(|other| other != path)
+        .collect();
+    let mut parsed = Vec::new();
+    // The files mentioning the name first: one of them declares it, or none does.
+    for other in &others {
+        let Ok(blob) = src.files.read(other) else {
+            continue;
+        };
+        if memchr::memmem::find(&blob.bytes, name).is_none() {
+            continue;
+        }
+        let Ok(file) = src.parses.whole(blob) else {
+            continue;
+        };
+        if declares(&file, symbol) {
+            return None;
+        }
+        parsed.push(file);
+    }
+    for other in others.iter().take(MAX_SUGGESTION_FILES) {
+        let Ok(blob) = src.files.read(other) else {
+            continue;
+        };
+        if memchr::memmem::find(&blob.bytes, name).is_none()
+            && let Ok(file) = src.parses.whole(blob)
+        {
+            parsed.push(file);
+        }
+    }
+    Some(parsed)
 }
 
 /// The places relocation found, best first, and how.
@@ -828,10 +1011,12 @@ fn settle(
     }
 }
 
-/// What the cited lines held before, for ranking candidates and keeping offsets.
+/// What the cited lines held before, for ranking candidates, keeping offsets and shapes.
 struct OldContext {
     text: Vec<String>,
     declaration: Option<OldDeclaration>,
+    /// How the citation sat around its evidence where it last held.
+    shape: Shape,
 }
 
 fn old_context(job: &Job<'_>, current: &GoFile, src: &Sources<'_>) -> OldContext {
@@ -871,7 +1056,17 @@ fn old_context(job: &Job<'_>, current: &GoFile, src: &Sources<'_>) -> OldContext
         (Some(old), Some(symbol)) => relocate::old_declaration(old, symbol),
         _ => None,
     };
-    OldContext { text, declaration }
+    // Measured where the citation was written for; its length is all that is known else.
+    let shape = old_file
+        .as_deref()
+        .filter(|old| cited.end().get() <= old.line_count())
+        .and_then(|old| Shape::of(r, old, cited))
+        .unwrap_or_else(|| Shape::of_length(cited));
+    OldContext {
+        text,
+        declaration,
+        shape,
+    }
 }
 
 /// The symbol's declaration in the other files of the same package directory, best first.
@@ -903,10 +1098,17 @@ fn symbol_in_package(
             let Ok(file) = src.parses.whole(blob) else {
                 return Vec::new();
             };
-            relocate::symbol_candidates(r, &file, cited, &old.text, old.declaration.as_ref())
-                .into_iter()
-                .map(|c| place(&other, c.lines))
-                .collect::<Vec<_>>()
+            relocate::symbol_candidates(
+                r,
+                &file,
+                cited,
+                &old.text,
+                old.declaration.as_ref(),
+                &old.shape,
+            )
+            .into_iter()
+            .map(|c| place(&other, c.lines))
+            .collect::<Vec<_>>()
         })
         .collect()
 }
@@ -914,18 +1116,6 @@ fn symbol_in_package(
 /// The identifier a symbol declares: `Method` for `Type.Method` and `(*Type).Method`.
 fn declared_name(symbol: &str) -> &str {
     symbol.rsplit('.').next().unwrap_or(symbol)
-}
-
-/// Says which commit deleted the file history followed, when it did so with no rename or move
-/// found.
-fn deleted_in(job: &Job<'_>) -> Option<String> {
-    let mapping = job.mapping().filter(|m| m.file_gone)?;
-    let step = mapping.steps.last()?;
-    let commit = step.commit.as_ref()?;
-    Some(format!(
-        "{} was deleted in {} {} '{}' (no rename or move found)",
-        step.path, commit.short, commit.date, commit.subject
-    ))
 }
 
 /// Says so when history followed the ref's lines into a file git did not pair as a rename.

@@ -148,6 +148,7 @@ fn join(
     mapping.path = next.path;
     mapping.lines = next.lines;
     mapping.file_gone = next.file_gone;
+    mapping.deleted_in = next.deleted_in;
     mapping.lost = next.lost;
     mapping.move_candidates = next.move_candidates;
     mapping.touched = mapping.touched.take().or(next.touched);

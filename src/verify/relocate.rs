@@ -2,10 +2,12 @@
 //! searching the file's top-level declarations.
 
 use crate::anchors::{Expectation, Ref};
-use crate::expect::{self, ExpectationResult, Scope};
+use crate::expect::{self, ExpectationResult, InPlace, Scope};
 use crate::go::GoFile;
 use crate::go::symbols::{self, Declaration};
 use crate::lines::{LineNo, LineRange};
+
+use super::shape::Shape;
 
 /// Evaluates every expectation of `r` on `range` (a symbol-only ref checks its declaration).
 pub fn evaluate_ref(r: &Ref, file: &GoFile, range: LineRange) -> Vec<ExpectationResult> {
@@ -18,7 +20,7 @@ pub fn holds(r: &Ref, file: &GoFile, range: LineRange) -> bool {
     all_ok(&evaluate_ref_scoped(r, file, range, Scope::Range))
 }
 
-fn evaluate_ref_scoped(
+pub(super) fn evaluate_ref_scoped(
     r: &Ref,
     file: &GoFile,
     range: LineRange,
@@ -35,6 +37,22 @@ fn evaluate_ref_scoped(
         results.push(symbol_declared(file, &symbol.value, range));
     }
     results
+}
+
+/// True when some expectation of `r` fails at `range` on a construct the range cites, so the
+/// evidence was weakened where it is, not moved. When history mapped the range there, any
+/// failing cited construct says so; without history the range may hold other code that
+/// shifted into it, so only the shapes weakening takes do (a guard that only logs, a TLS
+/// setting under a condition).
+pub fn weakened_in_place(r: &Ref, file: &GoFile, range: LineRange, history: bool) -> bool {
+    let telling = if history {
+        InPlace::Cited
+    } else {
+        InPlace::Weakened
+    };
+    r.expect
+        .iter()
+        .any(|e| expect::evaluate_evidence(e, file, range, Scope::Range).in_place >= telling)
 }
 
 pub fn all_ok(results: &[ExpectationResult]) -> bool {
@@ -71,48 +89,6 @@ fn symbol_declared(file: &GoFile, symbol: &str, lines: LineRange) -> Expectation
         matches: Vec::new(),
         near_miss,
     }
-}
-
-/// The smallest span inside `region` covering one match of each expectation, when all of them
-/// hold in `region` and still hold on that span; else `region` itself if they hold there.
-pub fn evidence_span(r: &Ref, file: &GoFile, region: LineRange) -> Option<LineRange> {
-    // Most regions of a searched file fail: their messages are never shown.
-    let results = evaluate_ref_scoped(r, file, region, Scope::Range);
-    if !all_ok(&results) {
-        return None;
-    }
-    let match_sets: Vec<&[LineRange]> = results
-        .iter()
-        .filter(|e| !e.matches.is_empty() && e.kind != "not")
-        .map(|e| e.matches.as_slice())
-        .collect();
-    let Some(first) = match_sets.first() else {
-        return Some(region);
-    };
-    // Try each match of the first expectation as the anchor; keep the tightest cover.
-    let mut tightest: Option<LineRange> = None;
-    for anchor in first.iter() {
-        let mut cover = *anchor;
-        for set in &match_sets[1..] {
-            if let Some(nearest) = set.iter().min_by_key(|m| (m.distance(*anchor), m.start())) {
-                cover = cover.cover(*nearest);
-            }
-        }
-        if tightest.is_none_or(|b| cover.len() < b.len()) {
-            tightest = Some(cover);
-        }
-    }
-    // Some kinds need all their matches together (every path of `routes`), so the cover of
-    // every match comes next, and the whole region last.
-    let everything = match_sets
-        .iter()
-        .flat_map(|set| set.iter().copied())
-        .reduce(LineRange::cover);
-    [tightest, everything]
-        .into_iter()
-        .flatten()
-        .find(|span| holds(r, file, *span))
-        .or(Some(region))
 }
 
 /// A place the evidence was found, with what ranks it.
@@ -165,14 +141,16 @@ fn rank(
     candidates
 }
 
-/// The declaration of `r.symbol` in `file`: where the evidence is inside it. When the
-/// declaration's text is unchanged from `old_decl` the cited offset inside it is kept.
+/// The declaration of `r.symbol` in `file`: where the evidence is inside it, cited with the
+/// old `shape`. When the declaration's text is unchanged from `old_decl` the cited offset
+/// inside it is kept.
 pub fn symbol_candidates(
     r: &Ref,
     file: &GoFile,
     old: LineRange,
     old_text: &[String],
     old_decl: Option<&OldDeclaration>,
+    shape: &Shape,
 ) -> Vec<Candidate> {
     let Some(symbol) = &r.symbol else {
         return Vec::new();
@@ -200,7 +178,7 @@ pub fn symbol_candidates(
                 continue;
             }
         }
-        if let Some(span) = evidence_span(r, file, decl.lines) {
+        if let Some(span) = shape.place(r, file, decl.lines) {
             spans.push(span);
         }
     }
@@ -251,15 +229,16 @@ pub fn search_work(r: &Ref, file: &GoFile) -> u64 {
     evaluations.saturating_mul(top.saturating_mul(top).saturating_add(nodes))
 }
 
-/// Every top-level declaration of `file` holding all the evidence, except spans lying wholly
-/// inside `failed`: evidence found inside the range that just failed was weakened there (a
-/// `not` or `exactly` now fails), not moved.
+/// Every top-level declaration of `file` holding all the evidence, cited with the old `shape`,
+/// except spans lying wholly inside `failed`: evidence found inside the range that just failed
+/// was weakened there (a `not` or `exactly` now fails), not moved.
 pub fn search_candidates(
     r: &Ref,
     file: &GoFile,
     failed: Option<LineRange>,
     old: LineRange,
     old_text: &[String],
+    shape: &Shape,
 ) -> Vec<Candidate> {
     if r.expect.is_empty() || r.expect.iter().all(|e| matches!(e, Expectation::Not(_))) {
         // Nothing positive to look for: searching would match everywhere.
@@ -267,7 +246,7 @@ pub fn search_candidates(
     }
     let spans: Vec<LineRange> = symbols::top_level_ranges(file)
         .into_iter()
-        .filter_map(|region| evidence_span(r, file, region))
+        .filter_map(|region| shape.place(r, file, region))
         .filter(|span| failed.is_none_or(|f| !f.contains(*span)))
         .collect();
     rank(file, spans, old, old_text)

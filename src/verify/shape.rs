@@ -1,0 +1,517 @@
+//! Shape-preserving relocation: a citation that moves keeps the shape it had around its
+//! evidence. One that cited a guard's `if` line moves to that `if` line, one that cited a
+//! whole function to the whole function, one that cited a function and two lines above it
+//! keeps those lines; a range grows or shrinks only where the code it cited did.
+//!
+//! A [`Shape`] is measured once, where the citation last held ([`Shape::of`]: the file at
+//! `at`, or any version history found it holding in), or guessed from the cited range's
+//! length when no such version is known ([`Shape::of_length`]). [`Shape::place`] then puts it
+//! around the evidence found in a region of the file being verified, whatever found that
+//! region: history hunks, a symbol's declaration, or a search of every declaration. Both ends
+//! are anchored to landmarks of the evidence (the first and last cited construct's head and
+//! lines, and its top-level declaration) at the offsets they had, so the cost is that of
+//! evaluating the ref on the region once: linear in the region's size.
+
+use crate::anchors::{Expectation, Ref};
+use crate::expect::{self, Scope};
+use crate::go::GoFile;
+use crate::go::symbols;
+use crate::lines::{LineNo, LineRange};
+
+use super::relocate::holds;
+
+/// One construct that satisfies an expectation: the line citing it (its head) and its lines.
+type Cited = (LineNo, LineRange);
+
+/// Lines of context on each side of a construct's head compared to recognise it.
+const CONTEXT: u32 = 2;
+
+/// How a citation sits around the evidence it cites.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shape {
+    /// The cited range's length.
+    len: u32,
+    anchored: Option<Anchored>,
+}
+
+/// A shape measured on the code the citation held in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Anchored {
+    start: Edge,
+    end: Edge,
+    /// The first and last cited constructs, to recognise them where the evidence went.
+    first: Recognised,
+    last: Recognised,
+    /// How many constructs the range cited.
+    constructs: usize,
+}
+
+/// A construct as it can be recognised elsewhere: the lines around its head, and where its
+/// head sat in its declaration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Recognised {
+    /// Trimmed lines from `head - CONTEXT` to `head + CONTEXT` (empty past the file's ends).
+    context: Vec<String>,
+    /// Lines from the declaration's first line to the head.
+    depth: u32,
+}
+
+/// One end of a range: a landmark and the offset from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Edge {
+    landmark: Landmark,
+    offset: i64,
+}
+
+/// Lines of the evidence an end can be anchored to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Landmark {
+    FirstHead,
+    FirstStart,
+    LastHead,
+    LastEnd,
+    DeclarationStart,
+    DeclarationEnd,
+}
+
+/// The landmarks of one group of cited constructs.
+#[derive(Clone, Copy, Debug)]
+struct Landmarks {
+    first_head: u32,
+    first_start: u32,
+    last_head: u32,
+    last_end: u32,
+    declaration: LineRange,
+}
+
+impl Landmarks {
+    fn new(group: &[Cited], declaration: LineRange) -> Option<Landmarks> {
+        let first = group.first()?;
+        let last = group.last()?;
+        Some(Landmarks {
+            first_head: first.0.get(),
+            first_start: group.iter().map(|c| c.1.start().get()).min()?,
+            last_head: last.0.get(),
+            last_end: group.iter().map(|c| c.1.end().get()).max()?,
+            declaration,
+        })
+    }
+
+    fn get(&self, landmark: Landmark) -> u32 {
+        match landmark {
+            Landmark::FirstHead => self.first_head,
+            Landmark::FirstStart => self.first_start,
+            Landmark::LastHead => self.last_head,
+            Landmark::LastEnd => self.last_end,
+            Landmark::DeclarationStart => self.declaration.start().get(),
+            Landmark::DeclarationEnd => self.declaration.end().get(),
+        }
+    }
+
+    /// The landmark nearest `line` among `choices` (earlier ones win ties), with the offset.
+    fn edge(&self, line: u32, choices: &[Landmark]) -> Edge {
+        let offset = |l: Landmark| i64::from(line) - i64::from(self.get(l));
+        let landmark = choices
+            .iter()
+            .copied()
+            .min_by_key(|l| offset(*l).unsigned_abs())
+            .unwrap_or(Landmark::FirstHead);
+        Edge {
+            landmark,
+            offset: offset(landmark),
+        }
+    }
+
+    fn apply(&self, edge: Edge) -> i64 {
+        i64::from(self.get(edge.landmark)) + edge.offset
+    }
+}
+
+impl Shape {
+    /// The shape of `range` around the evidence `r` cites there in `file` (the version the
+    /// citation was written for, or any where it held); `None` when it does not hold there.
+    pub fn of(r: &Ref, file: &GoFile, range: LineRange) -> Option<Shape> {
+        let cited = evidence(r, file, range)?;
+        let all = merged(&cited);
+        let (first, last) = (*all.first()?, *all.last()?);
+        let declaration = symbols::top_level_ranges(file)
+            .into_iter()
+            .find(|d| d.contains_line(first.0))
+            .unwrap_or_else(|| cover(&all));
+        let marks = Landmarks::new(&all, declaration)?;
+        let whole_declaration = range == declaration;
+        let (starts, ends): (&[Landmark], &[Landmark]) = if whole_declaration {
+            (&[Landmark::DeclarationStart], &[Landmark::DeclarationEnd])
+        } else {
+            (
+                &[
+                    Landmark::FirstHead,
+                    Landmark::FirstStart,
+                    Landmark::DeclarationStart,
+                ],
+                &[
+                    Landmark::LastHead,
+                    Landmark::LastEnd,
+                    Landmark::DeclarationEnd,
+                ],
+            )
+        };
+        Some(Shape {
+            len: range.len(),
+            anchored: Some(Anchored {
+                start: marks.edge(range.start().get(), starts),
+                end: marks.edge(range.end().get(), ends),
+                first: recognised(file, first.0, declaration),
+                last: recognised(file, last.0, declaration),
+                constructs: all.len(),
+            }),
+        })
+    }
+
+    /// A shape known only by the cited range's length, when no version the citation held in
+    /// is at hand: the evidence's heads, its whole constructs or its declaration, whichever is
+    /// nearest that length.
+    pub fn of_length(range: LineRange) -> Shape {
+        Shape {
+            len: range.len(),
+            anchored: None,
+        }
+    }
+
+    /// The range with this shape around the evidence of `r` in `region` of `file` (a
+    /// declaration, or any lines history or a search points at), when every expectation of
+    /// `r` holds in `region`. When the shape cannot be kept there (the code around the evidence
+    /// changed too much), the smallest span covering the evidence's constructs.
+    pub fn place(&self, r: &Ref, file: &GoFile, region: LineRange) -> Option<LineRange> {
+        let cited = evidence(r, file, region)?;
+        let all = merged(&cited);
+        if all.is_empty() {
+            return Some(region);
+        }
+        // The evidence at its tightest: one construct per expectation where that holds (a
+        // call), else every construct (each path of `routes`), else the region.
+        let tight = [cover(&tightest_group(&cited)), cover(&all)]
+            .into_iter()
+            .find(|span| holds(r, file, *span))
+            .unwrap_or(region);
+        let shaped = match &self.anchored {
+            Some(anchored) => anchored.place(file, &all, region),
+            None => {
+                let group: Vec<Cited> = all
+                    .iter()
+                    .copied()
+                    .filter(|c| tight.contains_line(c.0))
+                    .collect();
+                self.by_length(file, &group, tight, region)
+            }
+        };
+        Some(
+            shaped
+                .filter(|range| holds(r, file, *range))
+                .unwrap_or(tight),
+        )
+    }
+
+    /// Among the evidence's heads, its constructs, the statements and blocks enclosing them
+    /// and its declaration, the span nearest the cited length (the longer one on ties: never
+    /// narrower than need be).
+    fn by_length(
+        &self,
+        file: &GoFile,
+        group: &[Cited],
+        tight: LineRange,
+        region: LineRange,
+    ) -> Option<LineRange> {
+        let heads = group
+            .iter()
+            .map(|c| LineRange::single(c.0))
+            .reduce(LineRange::cover)?;
+        let mut options = vec![heads, tight, region];
+        options.extend(
+            file.enclosing_spans(tight)
+                .into_iter()
+                .filter(|span| region.contains(*span)),
+        );
+        options.sort_by_key(|o| (o.len().abs_diff(self.len), std::cmp::Reverse(o.len())));
+        options.into_iter().next()
+    }
+}
+
+impl Anchored {
+    fn place(&self, file: &GoFile, all: &[Cited], region: LineRange) -> Option<LineRange> {
+        // The construct the citation started at, recognised by its lines and its depth in the
+        // declaration; then the one it ended at, as far after it as before.
+        let score = |c: &Cited, r: &Recognised| {
+            let same = recognised(file, c.0, region)
+                .context
+                .iter()
+                .zip(&r.context)
+                .filter(|(a, b)| a == b && !a.is_empty())
+                .count();
+            let depth = c.0.get().saturating_sub(region.start().get());
+            (std::cmp::Reverse(same), depth.abs_diff(r.depth), c.0)
+        };
+        let first = *all.iter().min_by_key(|c| score(c, &self.first))?;
+        let last = if self.constructs == 1 {
+            first
+        } else {
+            *all.iter()
+                .filter(|c| c.0 >= first.0)
+                .min_by_key(|c| score(c, &self.last))?
+        };
+        let group: Vec<Cited> = all
+            .iter()
+            .copied()
+            .filter(|c| first.0 <= c.0 && c.0 <= last.0)
+            .collect();
+        let marks = Landmarks::new(&group, region)?;
+        let lines = i64::from(file.line_count().max(1));
+        let start = marks.apply(self.start).clamp(1, lines);
+        let end = marks.apply(self.end).clamp(1, lines);
+        let start = LineNo::new(u32::try_from(start).ok()?)?;
+        let end = LineNo::new(u32::try_from(end).ok()?)?;
+        LineRange::new(start, end)
+    }
+}
+
+/// The lines around a head and its depth in its declaration.
+fn recognised(file: &GoFile, head: LineNo, declaration: LineRange) -> Recognised {
+    let h = head.get();
+    let context = (h.saturating_sub(CONTEXT)..=h + CONTEXT)
+        .map(|n| match LineNo::new(n) {
+            Some(line) if n <= file.line_count() => file.line_text(line).trim().to_string(),
+            _ => String::new(),
+        })
+        .collect();
+    Recognised {
+        context,
+        depth: h.saturating_sub(declaration.start().get()),
+    }
+}
+
+/// The constructs each positive expectation of `r` cites in `range` (a ref naming only its
+/// symbol: the symbol's declaration); `None` when one does not hold there.
+fn evidence(r: &Ref, file: &GoFile, range: LineRange) -> Option<Vec<Vec<Cited>>> {
+    if r.expect.is_empty() {
+        let results = super::relocate::evaluate_ref_scoped(r, file, range, Scope::Range);
+        let symbol = results.first().filter(|s| s.ok)?;
+        return Some(vec![
+            symbol.matches.iter().map(|m| (m.start(), *m)).collect(),
+        ]);
+    }
+    let mut cited = Vec::new();
+    for e in &r.expect {
+        let found = expect::evaluate_evidence(e, file, range, Scope::Range);
+        if !found.result.ok {
+            return None;
+        }
+        // What must be absent is no landmark of what is present.
+        if !matches!(e, Expectation::Not(_)) && !found.cited.is_empty() {
+            cited.push(found.cited);
+        }
+    }
+    Some(cited)
+}
+
+/// Every cited construct once, by head.
+fn merged(cited: &[Vec<Cited>]) -> Vec<Cited> {
+    let mut all: Vec<Cited> = cited.iter().flatten().copied().collect();
+    all.sort();
+    all.dedup();
+    all
+}
+
+/// The lines covering a group of constructs.
+fn cover(group: &[Cited]) -> LineRange {
+    group
+        .iter()
+        .map(|c| c.1.cover(LineRange::single(c.0)))
+        .reduce(LineRange::cover)
+        .unwrap_or(LineRange::single(LineNo::from_zero_based(0)))
+}
+
+/// One construct per expectation, as close together as they come: each construct of the
+/// first expectation with the nearest of every other, keeping the tightest. Sorted by head.
+fn tightest_group(cited: &[Vec<Cited>]) -> Vec<Cited> {
+    let Some((first, rest)) = cited.split_first() else {
+        return Vec::new();
+    };
+    let mut best: Option<Vec<Cited>> = None;
+    for anchor in first {
+        let mut group = vec![*anchor];
+        for set in rest {
+            if let Some(nearest) = set.iter().min_by_key(|c| (c.1.distance(anchor.1), c.0)) {
+                group.push(*nearest);
+            }
+        }
+        group.sort();
+        group.dedup();
+        if best
+            .as_ref()
+            .is_none_or(|b| cover(&group).len() < cover(b).len())
+        {
+            best = Some(group);
+        }
+    }
+    best.unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::anchors::{CallPattern, FailClosedSpec, Located, Position};
+
+    fn lines(a: u32, b: u32) -> LineRange {
+        LineRange::new(LineNo::new(a).unwrap(), LineNo::new(b).unwrap()).unwrap()
+    }
+
+    fn go(src: &str) -> GoFile {
+        GoFile::parse(src.as_bytes().to_vec()).unwrap()
+    }
+
+    fn located<T>(value: T) -> Located<T> {
+        Located {
+            value,
+            position: Position { line: 1, column: 1 },
+            span: None,
+        }
+    }
+
+    fn reference(range: LineRange, expect: Vec<Expectation>) -> Ref {
+        Ref {
+            path: located("a.go".to_string()),
+            lines: located(range),
+            at: None,
+            symbol: None,
+            expect,
+            position: Position { line: 1, column: 1 },
+        }
+    }
+
+    fn guard(when: &str) -> Expectation {
+        Expectation::FailClosed(FailClosedSpec {
+            when: regex::Regex::new(when).unwrap(),
+            sinks: Vec::new(),
+        })
+    }
+
+    fn call(name: &str) -> Expectation {
+        Expectation::Call(CallPattern {
+            name: name.into(),
+            glob: None,
+            args: None,
+        })
+    }
+
+    /// The line holding `needle` (1-based).
+    fn line_of(src: &str, needle: &str) -> u32 {
+        src.lines().position(|l| l.contains(needle)).unwrap() as u32 + 1
+    }
+
+    const OLD: &str = "package a
+
+// serve checks the client.
+func serve(w http.ResponseWriter, r *http.Request) {
+\tctx := r.Context()
+\tif err := checkOrigin(r); err != nil {
+\t\thttp.Error(w, \"origin\", 403)
+\t\treturn
+\t}
+\tif err := checkMTLS(r); err != nil {
+\t\thttp.Error(w, \"mtls\", 403)
+\t\treturn
+\t}
+\thandle(ctx, w, r)
+}
+";
+
+    /// The function moved down under a new one, and its guards grew.
+    const NEW: &str = "package a
+
+func other() {
+\tsetup()
+}
+
+// serve checks the client.
+func serve(w http.ResponseWriter, r *http.Request) {
+\tctx := r.Context()
+\tif err := checkOrigin(r); err != nil {
+\t\tlog.Printf(\"bad origin: %v\", err)
+\t\thttp.Error(w, \"origin\", 403)
+\t\treturn
+\t}
+\tif err := checkMTLS(r); err != nil {
+\t\tmetrics.Denied.Inc()
+\t\thttp.Error(w, \"mtls\", 403)
+\t\treturn
+\t}
+\thandle(ctx, w, r)
+}
+";
+
+    fn moved(r: &Ref, old: LineRange) -> LineRange {
+        let shape = Shape::of(r, &go(OLD), old).expect("holds where written");
+        let new = go(NEW);
+        let declaration = symbols::top_level_ranges(&new)
+            .into_iter()
+            .find(|d| new.lines_text(*d)[0].starts_with("func serve"))
+            .unwrap();
+        shape.place(r, &new, declaration).unwrap()
+    }
+
+    #[test]
+    fn a_cited_if_line_moves_to_that_if_line() {
+        let at = line_of(OLD, "checkMTLS");
+        let r = reference(lines(at, at), vec![guard("checkMTLS|checkOrigin")]);
+        let to = line_of(NEW, "checkMTLS");
+        assert_eq!(moved(&r, lines(at, at)), lines(to, to));
+    }
+
+    #[test]
+    fn a_whole_function_moves_to_the_whole_function_grown_with_its_code() {
+        let r = reference(lines(4, 15), vec![guard("checkMTLS")]);
+        assert_eq!(moved(&r, lines(4, 15)), lines(8, 21));
+    }
+
+    #[test]
+    fn context_around_the_evidence_is_kept() {
+        // The doc comment and the function, cited together.
+        let r = reference(lines(3, 15), vec![call("checkOrigin")]);
+        assert_eq!(moved(&r, lines(3, 15)), lines(7, 21));
+        // A guard and the line after it.
+        let at = line_of(OLD, "checkMTLS");
+        let r = reference(lines(at, at + 4), vec![guard("checkMTLS")]);
+        let to = line_of(NEW, "checkMTLS");
+        assert_eq!(moved(&r, lines(at, at + 4)), lines(to, to + 5));
+    }
+
+    #[test]
+    fn the_cited_one_of_two_alike_constructs_is_the_one_followed() {
+        // Both guards write an error: the second was cited, the second is followed.
+        let at = line_of(OLD, "\"mtls\"");
+        let r = reference(lines(at, at), vec![call("http.Error")]);
+        let to = line_of(NEW, "\"mtls\"");
+        assert_eq!(moved(&r, lines(at, at)), lines(to, to));
+        let at = line_of(OLD, "\"origin\"");
+        let r = reference(lines(at, at), vec![call("http.Error")]);
+        let to = line_of(NEW, "\"origin\"");
+        assert_eq!(moved(&r, lines(at, at)), lines(to, to));
+    }
+
+    #[test]
+    fn by_length_the_nearest_enclosing_span_is_chosen() {
+        let new = go(NEW);
+        let declaration = lines(8, 21);
+        let r = reference(lines(1, 1), vec![guard("checkMTLS")]);
+        let place = |len: u32| {
+            Shape::of_length(lines(100, 100 + len - 1))
+                .place(&r, &new, declaration)
+                .unwrap()
+        };
+        let guard_line = line_of(NEW, "checkMTLS");
+        assert_eq!(place(1), lines(guard_line, guard_line));
+        assert_eq!(place(5), lines(guard_line, guard_line + 4), "the guard");
+        assert_eq!(place(12), declaration, "the function, never narrowed");
+        assert_eq!(place(40), declaration);
+    }
+}
