@@ -226,7 +226,7 @@ pub struct Mapping {
     /// The file was deleted with no rename found; nothing more to follow.
     pub file_gone: bool,
     /// The commit that deleted it (`None` when not deleted, or deleted in the working tree).
-    pub deleted_in: Option<CommitInfo>,
+    pub deleted_in: Option<Box<CommitInfo>>,
     /// The steps at which most of the cited lines disappeared (deleted or rewritten, or their
     /// file deleted with no rename), oldest first, for the search for a move git does not
     /// pair; emptied once that search was made.
@@ -403,7 +403,7 @@ fn apply(mapping: &mut Mapping, change: &FileChange, commit: &Option<CommitInfo>
             FileChange::Renamed { new_path, .. } => mapping.path = new_path.clone(),
             FileChange::Deleted => {
                 mapping.file_gone = true;
-                mapping.deleted_in.clone_from(commit);
+                mapping.deleted_in = commit.clone().map(Box::new);
             }
             FileChange::Modified { .. } => {}
         }
@@ -411,7 +411,7 @@ fn apply(mapping: &mut Mapping, change: &FileChange, commit: &Option<CommitInfo>
     };
     if *change == FileChange::Deleted {
         mapping.file_gone = true;
-        mapping.deleted_in.clone_from(commit);
+        mapping.deleted_in = commit.clone().map(Box::new);
     }
     let (path, traced, touch) = match change {
         FileChange::Modified { hunks } => {
