@@ -180,3 +180,29 @@ fn a_path_that_never_held_it_says_history_was_searched_to_the_first_commit() {
         "{r:#}"
     );
 }
+
+#[test]
+fn a_citation_still_holding_a_few_lines_off_is_followed_from_where_it_fit() {
+    // tailscale's controlhttp handshake check: two lines inserted above left the cited range
+    // still holding (it holds the guard's `if`), two lines off; the file was then moved.
+    let mut repo = TestRepo::new();
+    let handshake = "package controlhttp\n\nimport (\n\t\"errors\"\n\t\"net/http\"\n)\n\nfunc accept(w http.ResponseWriter, r *http.Request) error {\n\tinitB64 := r.Header.Get(\"Tailscale-Handshake\")\n\tif initB64 == \"\" {\n\t\thttp.Error(w, \"missing Tailscale handshake header\", http.StatusBadRequest)\n\t\treturn errors.New(\"no tailscale handshake header in HTTP request\")\n\t}\n\treturn nil\n}\n";
+    repo.write("control/server.go", handshake);
+    let written = repo.commit_all("check the handshake header");
+    let above = "\t// Only a POST carries the handshake.\n\t_ = r.Method\n";
+    let shifted = handshake.replace("\tinitB64 :=", &format!("{above}\tinitB64 :="));
+    repo.write("control/server.go", &shifted);
+    repo.commit_all("require POST");
+    std::fs::remove_file(repo.path().join("control/server.go")).unwrap();
+    repo.write("control/server/accept.go", &shifted);
+    repo.commit_all("move the server into its own package");
+    repo.write(
+        "anchors.yaml",
+        "version: 1\nclaims:\n  - id: handshake\n    status: required\n    refs:\n      - path: control/server.go\n        lines: 9-13\n        expect:\n          - fail_closed: { when: initB64 }\n          - string: missing Tailscale handshake header\n",
+    );
+    let (_, report) = verify_json(repo.path(), &[]);
+    let r = the_ref(&report);
+    assert_eq!(r["history_from"], written.to_string(), "{r:#}");
+    assert_eq!(r["relocated"]["path"], "control/server/accept.go");
+    assert_eq!(r["relocated"]["lines"], "11-15", "the check, whole: {r:#}");
+}

@@ -7,10 +7,13 @@ use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
-use super::{HistorySource, ParseCache, holds_at};
+use super::{HistorySource, ParseCache, misfit_at};
 use crate::anchors::Ref;
 use crate::source::SourceError;
-use crate::source::history::Endpoint;
+use crate::source::history::{Endpoint, PathVersion};
+
+/// Versions of one stretch where a ref held that are compared, at most.
+const MAX_STRETCH: usize = 8;
 
 /// What the walk back found for one ref.
 pub(super) struct LastHeld {
@@ -21,7 +24,11 @@ pub(super) struct LastHeld {
 }
 
 /// For each of `refs`, the newest commit among the `depth` before the verified one at which it
-/// held at its cited place. Refs of one file share the walk and the parses of its versions.
+/// held at its cited place. A citation can still hold a few lines off after code was inserted
+/// above it (it cites a construct by its first line), so of the newest stretch of versions in
+/// which it held, the one where the cited lines fit the evidence best is taken (fewest lines
+/// cited outside it and left out of it), the newest on a tie: the one it was written against.
+/// Refs of one file share the walk and the parses of its versions.
 pub(super) fn find(
     source: &HistorySource<'_>,
     refs: &[&Ref],
@@ -71,13 +78,24 @@ pub(super) fn find(
                 .iter()
                 .map(|&i| {
                     let r = refs[i];
-                    let held = versions.iter().skip(skip).find(|v| {
-                        v.blob.is_some()
-                            && source.git.resolve(&v.commit).is_ok_and(|snapshot| {
-                                holds_at(r, &snapshot, path, r.lines.value, &parses)
-                            })
-                    });
-                    (i, held.map(|v| v.commit.clone()))
+                    let misfit = |v: &PathVersion| -> Option<u32> {
+                        v.blob.as_ref()?;
+                        let snapshot = source.git.resolve(&v.commit).ok()?;
+                        misfit_at(r, &snapshot, path, r.lines.value, &parses)
+                    };
+                    // The newest stretch of versions where it held; of those, the one it fits
+                    // best, the newest on a tie.
+                    let mut held: Vec<(&PathVersion, u32)> = Vec::new();
+                    for v in versions.iter().skip(skip) {
+                        match misfit(v) {
+                            Some(m) if held.len() < MAX_STRETCH => held.push((v, m)),
+                            Some(_) => break,
+                            None if held.is_empty() => continue,
+                            None => break,
+                        }
+                    }
+                    let best = held.iter().min_by_key(|(_, m)| *m);
+                    (i, best.map(|(v, _)| v.commit.clone()))
                 })
                 .collect::<Vec<_>>()
         })

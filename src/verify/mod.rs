@@ -1212,6 +1212,31 @@ fn holds_at(r: &Ref, files: &dyn Files, path: &str, lines: LineRange, parses: &P
         .is_ok_and(|file| relocate::holds(r, &file, lines))
 }
 
+/// [`relocate::misfit`] of `r` at `lines` of `path`, read and parsed as [`holds_at`] does;
+/// `None` when it does not hold there.
+fn misfit_at(
+    r: &Ref,
+    files: &dyn Files,
+    path: &str,
+    lines: LineRange,
+    parses: &ParseCache,
+) -> Option<u32> {
+    let blob = files.read(path).ok()?;
+    if lines.end().get() > crate::go::count_lines(&blob.bytes) {
+        return None;
+    }
+    if let Some(file) = parses.get(&blob) {
+        return relocate::misfit(r, &file, lines);
+    }
+    if let Ok(Some(partial)) = GoFile::parse_covering(&blob.bytes, &[lines])
+        && let Some(misfit) = relocate::misfit(r, &partial, lines)
+    {
+        return Some(misfit);
+    }
+    let whole = parses.whole(blob).ok()?;
+    relocate::misfit(r, &whole, lines)
+}
+
 /// The lines of `lines`, with their Go syntax classes when `highlighted` (from the tree already
 /// parsed, so nothing is read or parsed twice).
 fn excerpt(file: &GoFile, lines: LineRange, highlighted: bool) -> Excerpt {

@@ -39,6 +39,39 @@ pub(super) fn evaluate_ref_scoped(
     results
 }
 
+/// When every expectation of `r` holds on `range`, how far the range is from citing exactly
+/// its evidence: the lines it cites outside the matched constructs plus the lines of those
+/// constructs it leaves out (0: the range is its evidence).
+pub fn misfit(r: &Ref, file: &GoFile, range: LineRange) -> Option<u32> {
+    let results = evaluate_ref_scoped(r, file, range, Scope::Range);
+    if !all_ok(&results) {
+        return None;
+    }
+    let mut evidence: Vec<LineRange> = results
+        .iter()
+        .filter(|e| e.kind != "not")
+        .flat_map(|e| e.matches.iter().copied())
+        .collect();
+    evidence.sort();
+    let mut covered: Vec<LineRange> = Vec::new();
+    for m in evidence {
+        match covered.last_mut() {
+            Some(last) if last.end().get() + 1 >= m.start().get() => *last = last.cover(m),
+            _ => covered.push(m),
+        }
+    }
+    let inside = |m: &LineRange| -> u32 {
+        let (a, b) = (
+            m.start().get().max(range.start().get()),
+            m.end().get().min(range.end().get()),
+        );
+        (b + 1).saturating_sub(a)
+    };
+    let cited_evidence: u32 = covered.iter().map(inside).sum();
+    let evidence_lines: u32 = covered.iter().map(|m| m.len()).sum();
+    Some((range.len() - cited_evidence) + (evidence_lines - cited_evidence))
+}
+
 /// True when some expectation of `r` fails at `range` on a construct the range cites, so the
 /// evidence was weakened where it is, not moved. When history mapped the range there, any
 /// failing cited construct says so; without history the range may hold other code that
