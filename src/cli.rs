@@ -150,6 +150,10 @@ pub struct FixArgs {
     /// list them, instead of pinning them to the verified commit along with their new lines.
     #[arg(long)]
     pub keep_pinned: bool,
+    /// Take candidate N (as the report numbers them, best first) of the one ambiguous ref as
+    /// its new place; select that ref with --claim when several are ambiguous.
+    #[arg(long, value_name = "N")]
+    pub pick: Option<usize>,
 }
 
 #[derive(Debug, Args)]

@@ -384,7 +384,8 @@ fn run_fix(args: &FixArgs) -> anyhow::Result<Exit> {
     let Some(target) = prepare(&args.target)? else {
         return Ok(Exit::Unusable);
     };
-    let report = run(&target, &args.target, args.base.as_deref(), false)?;
+    let mut report = run(&target, &args.target, args.base.as_deref(), false)?;
+    let picked = args.pick.map(|n| fix::pick(&mut report, n)).transpose()?;
     let pages: Vec<(PathBuf, String)> = anchorcheck::docs::read_pages(&target.anchors)
         .into_iter()
         .filter_map(|(_, full, text)| text.ok().map(|t| (full, t)))
@@ -412,6 +413,12 @@ fn run_fix(args: &FixArgs) -> anyhow::Result<Exit> {
     let cwd = std::env::current_dir()?;
     let display = |p: &Path| p.strip_prefix(&cwd).unwrap_or(p).display().to_string();
     let mut out = String::new();
+    if let Some(p) = &picked {
+        out.push_str(&format!(
+            "picked candidate {} for claim {} ({}:{}): {}\n",
+            p.index, p.claim, p.path, p.lines, p.candidate
+        ));
+    }
     if args.dry_run {
         out.push_str(&fix::unified_diff(&plan, display));
     } else {

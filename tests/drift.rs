@@ -148,6 +148,103 @@ fn several_places_are_ambiguous_and_listed_best_first() {
     assert!(r["relocated"].is_null());
 }
 
+/// `a` lost its fatal exit from the cited line 4 to line 5; `b` and `c` have one too.
+const THREE_FATALS: &str = "package p\n\nfunc a() {\n\tsetup()\n\tlog.Fatal(\"a\")\n}\n\nfunc b() {\n\tlog.Fatal(\"b\")\n}\n\nfunc c() {\n\tlog.Fatal(\"c\")\n}\n";
+
+fn ambiguous_repo(claims: &[&str]) -> TestRepo {
+    let mut repo = TestRepo::new();
+    repo.write("p/p.go", THREE_FATALS);
+    let mut anchors = String::from("version: 1\nclaims:\n");
+    for id in claims {
+        anchors.push_str(&format!(
+            "  - id: {id}\n    status: implemented\n    refs:\n      - path: p/p.go\n        lines: 4\n        expect: [{{call: log.Fatal}}]\n"
+        ));
+    }
+    repo.write("anchors.yaml", anchors);
+    repo.commit_all("three fatal funcs");
+    repo
+}
+
+#[test]
+fn ambiguous_candidates_say_why_they_rank_as_they_do() {
+    let repo = ambiguous_repo(&["dies"]);
+    let (code, report) = verify_json(repo.path(), &[]);
+    assert_eq!(code, 1);
+    let r = claim_ref(&report, "dies");
+    assert_eq!(r["verdict"], "ambiguous", "{r:#}");
+    let candidates = r["candidates"].as_array().unwrap();
+    assert_eq!(candidates.len(), 3, "{r:#}");
+    // The one in the declaration the cited line was in comes first, though not by distance alone.
+    assert_eq!(candidates[0]["lines"], "5");
+    assert_eq!(candidates[0]["same_declaration"], true);
+    assert_eq!(candidates[0]["distance"], 1);
+    assert_eq!(candidates[0]["how"], "search");
+    for c in &candidates[1..] {
+        assert_eq!(c["same_declaration"], false, "{c:#}");
+    }
+    assert!(
+        candidates[0]["why"]
+            .as_str()
+            .unwrap()
+            .starts_with("1 line from the cited place, "),
+        "{:#}",
+        candidates[0]
+    );
+    let text = anchorcheck(repo.path()).arg("verify").output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("candidate 1: p/p.go:5: 1 line from the cited place"),
+        "{text}"
+    );
+    assert!(text.contains("in the same declaration"), "{text}");
+    assert!(
+        text.contains("to take one: anchorcheck fix --claim dies --pick N"),
+        "{text}"
+    );
+}
+
+#[test]
+fn fix_pick_takes_the_chosen_candidate_and_refuses_what_it_cannot_tell() {
+    let repo = ambiguous_repo(&["dies"]);
+    let before = std::fs::read_to_string(repo.path().join("anchors.yaml")).unwrap();
+    // Out of range: refused, nothing written.
+    anchorcheck(repo.path())
+        .args(["fix", "--pick", "9"])
+        .assert()
+        .code(2)
+        .stderr(contains("has 3 candidates; --pick takes 1 to 3"));
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("anchors.yaml")).unwrap(),
+        before
+    );
+    anchorcheck(repo.path())
+        .args(["fix", "--pick", "2"])
+        .assert()
+        .code(0)
+        .stdout(contains(
+            "picked candidate 2 for claim dies (p/p.go:4): p/p.go:9",
+        ));
+    let after = std::fs::read_to_string(repo.path().join("anchors.yaml")).unwrap();
+    assert!(after.contains("lines: 9\n"), "{after}");
+    let (code, report) = verify_json(repo.path(), &[]);
+    assert_eq!(code, 0, "{report:#}");
+
+    // Two ambiguous refs: a number alone does not say whose; --claim does.
+    let repo = ambiguous_repo(&["one", "two"]);
+    anchorcheck(repo.path())
+        .args(["fix", "--pick", "1"])
+        .assert()
+        .code(2)
+        .stderr(contains("2 refs are ambiguous"));
+    anchorcheck(repo.path())
+        .args(["fix", "--pick", "1", "--claim", "two"])
+        .assert()
+        .code(0);
+    let (_, report) = verify_json(repo.path(), &[]);
+    assert_eq!(claim_ref(&report, "one")["verdict"], "ambiguous");
+    assert_eq!(claim_ref(&report, "two")["verdict"], "verified");
+}
+
 #[test]
 fn missing_at_commit_says_history_unavailable_and_still_relocates() {
     let d = drift_repo(2);

@@ -155,8 +155,8 @@ fn render_ref(out: &mut String, r: &RefReport, p: &Painter) {
             render_excerpt(out, excerpt, &reloc.expectations, p);
         }
     }
-    for c in &r.candidates {
-        let _ = writeln!(out, "    candidate: {}:{}", c.path, c.lines);
+    for (i, c) in r.candidates.iter().enumerate() {
+        let _ = writeln!(out, "    candidate {}: {c}", i + 1);
     }
     if let Some(culprit) = &r.culprit {
         let _ = writeln!(out, "    {culprit}");

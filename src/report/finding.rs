@@ -107,7 +107,7 @@ impl Finding<'_> {
                 None => "moved".to_string(),
             },
             Verdict::Ambiguous => {
-                let places: Vec<String> = r.candidates.iter().map(place).collect();
+                let places: Vec<String> = r.candidates.iter().map(|c| place(&c.place)).collect();
                 format!("moved to one of: {}", places.join(", "))
             }
             Verdict::Broken | Verdict::Error => {
@@ -135,8 +135,14 @@ impl Finding<'_> {
         if !reason.is_empty() && r.verdict != Verdict::Drifted {
             lines.push(reason);
         }
-        for c in &r.candidates {
-            lines.push(format!("candidate: {}", place(c)));
+        for (i, c) in r.candidates.iter().enumerate() {
+            lines.push(format!("candidate {}: {c}", i + 1));
+        }
+        if !r.candidates.is_empty() {
+            lines.push(format!(
+                "to take one: anchorcheck fix --claim {} --pick N",
+                self.claim.id
+            ));
         }
         if let Some(culprit) = &r.culprit {
             lines.push(culprit.to_string());

@@ -204,7 +204,7 @@ fn ref_article(r: &RefReport, id: &str, links: Option<&Links>) -> Markup {
             }
             @if !r.candidates.is_empty() {
                 p { strong { "Candidates, best first:" } }
-                ul.candidates { @for c in &r.candidates { li { (place_code(&c.path, c.lines, links)) } } }
+                ol.candidates { @for c in &r.candidates { li { (place_code(&c.place.path, c.place.lines, links)) ": " (c.why()) } } }
             }
             @if let Some(culprit) = &r.culprit {
                 p.culprit { strong { "Culprit: " } (culprit.to_string()) " " code.sha { (culprit.commit.id) } }

@@ -26,8 +26,12 @@
 //! is in. `relocated` is `{path, lines, how, detail}` (how: history, symbol or search; detail:
 //! null, or more about how, such as "moved to another file in 4e1c9a2" when history followed
 //! code into a file git did not pair as a rename) when the verdict is drifted and null
-//! otherwise; `candidates` lists the `{path, lines}` places of an ambiguous ref,
-//! best first. `culprit` is `{kind, commit, short, date, subject}` for a broken or drifted ref
+//! otherwise; `candidates` lists the places of an ambiguous ref, best first, as `{path, lines,
+//! how, distance, similarity, same_declaration, why}`: `distance` is the lines from where the
+//! ref was looked for (null in another file), `similarity` the percent of the cited text the
+//! place holds (null when not measured), `same_declaration` whether it is in the declaration
+//! the ref's lines were in (null when unknown), and `why` says all that in words; `fix --pick N`
+//! takes the Nth. `culprit` is `{kind, commit, short, date, subject}` for a broken or drifted ref
 //! with history: kind `broke` names the first commit after `at` at which the ref stopped
 //! verifying at its mapped place, `moved` the first that moved its lines. `history_from` is the
 //! full id of the commit history was followed from for a ref without `at` (the newest at which
@@ -41,7 +45,7 @@
 
 use serde::Serialize;
 
-use super::{CulpritKind, Place, Report};
+use super::{CulpritKind, Report};
 use crate::lines::LineRange;
 
 /// The schema version of this output.
@@ -86,7 +90,7 @@ struct JsonRef<'a> {
     verdict: &'static str,
     error: Option<&'a str>,
     relocated: Option<JsonRelocated<'a>>,
-    candidates: Vec<JsonPlace<'a>>,
+    candidates: Vec<JsonCandidate<'a>>,
     parse_errors: Vec<u32>,
     culprit: Option<JsonCulprit<'a>>,
     history_from: Option<&'a str>,
@@ -121,9 +125,14 @@ struct JsonRelocated<'a> {
 }
 
 #[derive(Serialize)]
-struct JsonPlace<'a> {
+struct JsonCandidate<'a> {
     path: &'a str,
     lines: String,
+    how: &'a str,
+    distance: Option<u32>,
+    similarity: Option<u32>,
+    same_declaration: Option<bool>,
+    why: String,
 }
 
 #[derive(Serialize)]
@@ -150,13 +159,6 @@ struct JsonSummary {
 /// Matches are written as ranges even for one line (`212-212`), so scripts can split on `-`.
 fn span(range: LineRange) -> String {
     format!("{}-{}", range.start(), range.end())
-}
-
-fn place(p: &Place) -> JsonPlace<'_> {
-    JsonPlace {
-        path: &p.path,
-        lines: p.lines.to_string(),
-    }
 }
 
 /// Renders the report as pretty-printed JSON with a trailing newline.
@@ -191,7 +193,19 @@ pub fn render(report: &Report) -> String {
                             how: rel.how.as_str(),
                             detail: rel.detail.as_deref(),
                         }),
-                        candidates: r.candidates.iter().map(place).collect(),
+                        candidates: r
+                            .candidates
+                            .iter()
+                            .map(|c| JsonCandidate {
+                                path: &c.place.path,
+                                lines: c.place.lines.to_string(),
+                                how: c.how.as_str(),
+                                distance: c.distance,
+                                similarity: c.similarity,
+                                same_declaration: c.same_declaration,
+                                why: c.why(),
+                            })
+                            .collect(),
                         parse_errors: r.parse_errors.iter().map(|l| l.get()).collect(),
                         culprit: r.culprit.as_ref().map(|c| JsonCulprit {
                             kind: match c.kind {

@@ -198,7 +198,11 @@ fn details(out: &mut String, f: &Finding<'_>, links: Option<&Links>) {
         } else {
             vec![("now", now)]
         };
-        places.extend(f.r.candidates.iter().map(|c| ("candidate", c.clone())));
+        places.extend(
+            f.r.candidates
+                .iter()
+                .map(|c| ("candidate", c.place.clone())),
+        );
         let linked: Vec<String> = places
             .iter()
             .map(|(what, p)| format!("{what} {}", place_cell(p, Some(links))))

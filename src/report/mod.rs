@@ -88,6 +88,59 @@ pub struct Place {
     pub lines: LineRange,
 }
 
+/// A place an ambiguous ref's evidence holds, with what ranks it against the others, so a
+/// reader can pick one (`fix --pick N`) with confidence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Candidate {
+    pub place: Place,
+    /// How it was found.
+    pub how: How,
+    /// Lines between it and where the ref was looked for (the cited place, or where history
+    /// mapped it); `None` in another file.
+    pub distance: Option<u32>,
+    /// Percent of the lines the ref cited (trimmed, non-empty) that it holds; `None` when not
+    /// measured (a place history followed the lines to).
+    pub similarity: Option<u32>,
+    /// Whether it lies in the declaration the ref's lines were in (the ref's `symbol`, or the
+    /// declaration around them before); `None` when that is not known.
+    pub same_declaration: Option<bool>,
+}
+
+impl Candidate {
+    /// Why it ranks where it does: `3 lines from the cited place, 80% of the cited text, in the
+    /// same declaration (found by search)`.
+    pub fn why(&self) -> String {
+        let mut parts = Vec::new();
+        match self.distance {
+            Some(0) => parts.push("overlapping the cited place".to_string()),
+            Some(1) => parts.push("1 line from the cited place".to_string()),
+            Some(n) => parts.push(format!("{n} lines from the cited place")),
+            None => parts.push("in another file".to_string()),
+        }
+        if let Some(similarity) = self.similarity {
+            parts.push(format!("{similarity}% of the cited text"));
+        }
+        match self.same_declaration {
+            Some(true) => parts.push("in the same declaration".to_string()),
+            Some(false) => parts.push("in another declaration".to_string()),
+            None => {}
+        }
+        format!("{} (found by {})", parts.join(", "), self.how.as_str())
+    }
+}
+
+impl fmt::Display for Candidate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: {}",
+            self.place.path,
+            self.place.lines,
+            self.why()
+        )
+    }
+}
+
 /// Where drifted evidence went.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Relocation {
@@ -174,7 +227,8 @@ pub struct RefReport {
     /// For `error`: why the file or range could not be checked.
     pub error: Option<String>,
     pub relocated: Option<Relocation>,
-    pub candidates: Vec<Place>,
+    /// An ambiguous ref's places, best first.
+    pub candidates: Vec<Candidate>,
     pub expectations: Vec<ExpectationResult>,
     /// Lines of the range holding syntax errors (evaluated anyway, tree-sitter recovers).
     pub parse_errors: Vec<LineNo>,
@@ -510,13 +564,25 @@ pub(crate) mod sample {
             error: None,
             relocated: None,
             candidates: vec![
-                Place {
-                    path: "src/saas/back/audit/log.go".into(),
-                    lines: range(30, 32),
+                Candidate {
+                    place: Place {
+                        path: "src/saas/back/audit/log.go".into(),
+                        lines: range(30, 32),
+                    },
+                    how: How::Search,
+                    distance: Some(8),
+                    similarity: Some(100),
+                    same_declaration: Some(true),
                 },
-                Place {
-                    path: "src/saas/back/audit/log.go".into(),
-                    lines: range(88, 90),
+                Candidate {
+                    place: Place {
+                        path: "src/saas/back/audit/log.go".into(),
+                        lines: range(88, 90),
+                    },
+                    how: How::Search,
+                    distance: Some(50),
+                    similarity: Some(67),
+                    same_declaration: Some(false),
                 },
             ],
             expectations: vec![ExpectationResult {

@@ -159,9 +159,9 @@ fn ref_result(finding: &Finding<'_>) -> Value {
         loc["message"] = json!({ "text": format!("cites claim {}", claim.id) });
         related.push(loc);
     }
-    for (i, p) in r.candidates.iter().enumerate() {
-        let mut loc = location(&p.path, region(p.lines));
-        let what = format!("candidate {} of {}", i + 1, r.candidates.len());
+    for (i, c) in r.candidates.iter().enumerate() {
+        let mut loc = location(&c.place.path, region(c.place.lines));
+        let what = format!("candidate {} of {}: {}", i + 1, r.candidates.len(), c.why());
         loc["message"] = json!({ "text": what });
         related.push(loc);
     }

@@ -187,8 +187,13 @@ pub fn render_ref(claim_id: &str, r: &RefReport, style: TextStyle) -> String {
         notes.push(culprit.to_string());
     }
     notes.extend(r.notes.iter().cloned());
-    for c in &r.candidates {
-        notes.push(format!("candidate: {}:{}", c.path, c.lines));
+    for (i, c) in r.candidates.iter().enumerate() {
+        notes.push(format!("candidate {}: {c}", i + 1));
+    }
+    if !r.candidates.is_empty() {
+        notes.push(format!(
+            "to take one: anchorcheck fix --claim {claim_id} --pick N"
+        ));
     }
     if !r.parse_errors.is_empty() {
         let lines: Vec<String> = r.parse_errors.iter().map(|l| l.to_string()).collect();

@@ -716,10 +716,10 @@ fn verify_job(
     // The evidence is not at its (mapped) place: look for it by symbol, then by search.
     let old = old_context(job, file, src);
     let failed = checkable;
-    let in_file = |candidates: Vec<Candidate>| -> Vec<Place> {
+    let in_file = |candidates: Vec<Candidate>, how: How| -> Vec<crate::report::Candidate> {
         candidates
             .into_iter()
-            .map(|c| place(path, c.lines))
+            .map(|c| ranked(place(path, c.lines), how, &c, true))
             .collect()
     };
     let mut how = How::Symbol;
@@ -729,14 +729,17 @@ fn verify_job(
     let weakened = failed.is_some_and(|range| relocate::weakened_in_place(r, file, range, history));
     let mut found = Vec::new();
     if !weakened {
-        found = in_file(relocate::symbol_candidates(
-            r,
-            file,
-            cited,
-            &old.text,
-            old.declaration.as_ref(),
-            &old.shape,
-        ));
+        found = in_file(
+            relocate::symbol_candidates(
+                r,
+                file,
+                cited,
+                &old.text,
+                old.declaration.as_ref(),
+                &old.shape,
+            ),
+            How::Symbol,
+        );
     }
     if found.is_empty() && !weakened {
         found = symbol_in_package(r, src, path, cited, &old);
@@ -760,9 +763,18 @@ fn verify_job(
             return report;
         }
         src.search_left.set(left - work);
-        found = in_file(relocate::search_candidates(
-            r, file, failed, cited, &old.text, &old.shape,
-        ));
+        found = in_file(
+            relocate::search_candidates(
+                r,
+                file,
+                failed,
+                cited,
+                &old.text,
+                &old.shape,
+                old.enclosing.as_deref(),
+            ),
+            How::Search,
+        );
         how = How::Search;
     }
     let found = Found { places: found, how };
@@ -820,6 +832,7 @@ fn unreadable(
     let old = OldContext {
         text: Vec::new(),
         declaration: None,
+        enclosing: None,
         shape: Shape::of_length(r.lines.value),
     };
     let moved = symbol_in_package(r, src, path, r.lines.value, &old);
@@ -949,8 +962,20 @@ fn package_declares(symbol: &str, path: &str, src: &Sources<'_>) -> Option<Vec<R
 
 /// The places relocation found, best first, and how.
 struct Found {
-    places: Vec<Place>,
+    places: Vec<crate::report::Candidate>,
     how: How,
+}
+
+/// A place relocation found, with what ranked it: the distance only within the file the ref
+/// was looked for in (`same_file`).
+fn ranked(place: Place, how: How, c: &Candidate, same_file: bool) -> crate::report::Candidate {
+    crate::report::Candidate {
+        place,
+        how,
+        distance: same_file.then_some(c.distance),
+        similarity: Some(c.similarity / 10),
+        same_declaration: c.same_declaration,
+    }
 }
 
 /// Turns the places relocation found into the verdict: one is drifted, several are ambiguous
@@ -973,11 +998,11 @@ fn settle(
         }
         1 => {
             report.verdict = Verdict::Drifted;
-            let Some(place) = places.into_iter().next() else {
+            let Some(candidate) = places.into_iter().next() else {
                 return;
             };
             let mut relocation = Relocation {
-                place,
+                place: candidate.place,
                 how,
                 excerpt: None,
                 expectations: Vec::new(),
@@ -1015,6 +1040,8 @@ fn settle(
 struct OldContext {
     text: Vec<String>,
     declaration: Option<OldDeclaration>,
+    /// The declaration the cited lines were in (`Type.Method`), to rank candidates in it first.
+    enclosing: Option<String>,
     /// How the citation sat around its evidence where it last held.
     shape: Shape,
 }
@@ -1062,9 +1089,13 @@ fn old_context(job: &Job<'_>, current: &GoFile, src: &Sources<'_>) -> OldContext
         .filter(|old| cited.end().get() <= old.line_count())
         .and_then(|old| Shape::of(r, old, cited))
         .unwrap_or_else(|| Shape::of_length(cited));
+    let enclosing = (cited.end().get() <= file.line_count())
+        .then(|| relocate::enclosing_declaration(file, cited))
+        .flatten();
     OldContext {
         text,
         declaration,
+        enclosing,
         shape,
     }
 }
@@ -1076,7 +1107,7 @@ fn symbol_in_package(
     path: &str,
     cited: LineRange,
     old: &OldContext,
-) -> Vec<Place> {
+) -> Vec<crate::report::Candidate> {
     let Some(symbol) = r.symbol.as_ref().map(|s| s.value.as_str()) else {
         return Vec::new();
     };
@@ -1107,7 +1138,7 @@ fn symbol_in_package(
                 &old.shape,
             )
             .into_iter()
-            .map(|c| place(&other, c.lines))
+            .map(|c| ranked(place(&other, c.lines), How::Symbol, &c, false))
             .collect::<Vec<_>>()
         })
         .collect()
@@ -1136,11 +1167,18 @@ fn settle_moved(
     let Some(mapping) = job.mapping() else {
         return false;
     };
-    let places: Vec<Place> = mapping
+    // History followed the lines there; no text or declaration was compared.
+    let places: Vec<crate::report::Candidate> = mapping
         .move_candidates
         .iter()
         .filter(|(path, lines)| holds_at(job.r, src.files, path, *lines, &src.parses))
-        .map(|(path, lines)| place(path, *lines))
+        .map(|(path, lines)| crate::report::Candidate {
+            place: place(path, *lines),
+            how: How::History,
+            distance: (*path == job.r.path.value).then(|| lines.distance(job.r.lines.value)),
+            similarity: None,
+            same_declaration: None,
+        })
         .collect();
     if places.is_empty() {
         return false;

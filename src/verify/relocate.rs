@@ -132,6 +132,17 @@ pub struct Candidate {
     pub distance: u32,
     /// How much of the old text the candidate shares, 0..=1000.
     pub similarity: u32,
+    /// Whether it lies in the declaration the cited lines were in; `None` when that is unknown.
+    pub same_declaration: Option<bool>,
+}
+
+/// The name of the innermost declaration holding all of `lines` (`Type.Method` for methods).
+pub fn enclosing_declaration(file: &GoFile, lines: LineRange) -> Option<String> {
+    symbols::declarations(file)
+        .into_iter()
+        .filter(|d| d.lines.contains(lines) || d.top_level.contains(lines))
+        .min_by_key(|d| d.lines.len())
+        .map(|d| d.name)
 }
 
 /// Share of `old` lines (trimmed, non-empty) also present in `new`, in thousandths.
@@ -149,24 +160,36 @@ fn similarity(old: &[String], new: &[String]) -> u32 {
     u32::try_from(shared * 1000 / old.len()).unwrap_or(0)
 }
 
-/// Ranks candidates best first: nearest the old position, then most similar text, then earliest.
+/// Ranks candidates best first: in the declaration the cited lines were in (`old_declaration`,
+/// as a symbol), then nearest the old position, then most similar text, then earliest.
 fn rank(
     file: &GoFile,
     spans: Vec<LineRange>,
     old: LineRange,
     old_text: &[String],
+    old_declaration: Option<&str>,
 ) -> Vec<Candidate> {
+    let declarations = old_declaration.map(|_| symbols::declarations(file));
     let mut candidates: Vec<Candidate> = spans
         .into_iter()
         .map(|lines| Candidate {
             lines,
             distance: lines.distance(old),
             similarity: similarity(old_text, &file.lines_text(lines)),
+            same_declaration: old_declaration
+                .zip(declarations.as_ref())
+                .map(|(name, decls)| {
+                    decls
+                        .iter()
+                        .filter(|d| d.lines.contains(lines) || d.top_level.contains(lines))
+                        .any(|d| d.is_named(name))
+                }),
         })
         .collect();
     candidates.sort_by(|a, b| {
-        a.distance
-            .cmp(&b.distance)
+        (a.same_declaration != Some(true))
+            .cmp(&(b.same_declaration != Some(true)))
+            .then(a.distance.cmp(&b.distance))
             .then(b.similarity.cmp(&a.similarity))
             .then(a.lines.cmp(&b.lines))
     });
@@ -215,7 +238,7 @@ pub fn symbol_candidates(
             spans.push(span);
         }
     }
-    rank(file, spans, old, old_text)
+    rank(file, spans, old, old_text, Some(&symbol.value))
 }
 
 /// The declaration that held the cited lines at `at`, to tell whether it changed since.
@@ -264,7 +287,8 @@ pub fn search_work(r: &Ref, file: &GoFile) -> u64 {
 
 /// Every top-level declaration of `file` holding all the evidence, cited with the old `shape`,
 /// except spans lying wholly inside `failed`: evidence found inside the range that just failed
-/// was weakened there (a `not` or `exactly` now fails), not moved.
+/// was weakened there (a `not` or `exactly` now fails), not moved. `old_declaration` names the
+/// declaration the cited lines were in, when known, to rank candidates in it first.
 pub fn search_candidates(
     r: &Ref,
     file: &GoFile,
@@ -272,6 +296,7 @@ pub fn search_candidates(
     old: LineRange,
     old_text: &[String],
     shape: &Shape,
+    old_declaration: Option<&str>,
 ) -> Vec<Candidate> {
     if r.expect.is_empty() || r.expect.iter().all(|e| matches!(e, Expectation::Not(_))) {
         // Nothing positive to look for: searching would match everywhere.
@@ -282,5 +307,5 @@ pub fn search_candidates(
         .filter_map(|region| shape.place(r, file, region))
         .filter(|span| failed.is_none_or(|f| !f.contains(*span)))
         .collect();
-    rank(file, spans, old, old_text)
+    rank(file, spans, old, old_text, old_declaration)
 }
