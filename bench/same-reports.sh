@@ -46,17 +46,22 @@ note() { printf '==> %s\n' "$*" >&2; }
 # --- the binaries -------------------------------------------------------------------------
 
 if [ -n "$before_rev" ]; then
-    # REV is built from an export of its tree in a target dir of its own: sharing this
-    # checkout's would make cargo take one build's binary for the other's.
+    # REV is built from an export of its tree, sharing this checkout's target dir so only the
+    # crate is compiled. Cargo names a path package's artifacts the same wherever it sits, so
+    # the export's build replaces this checkout's under the same names; forgetting the crate's
+    # fingerprints afterwards makes the next build here compile it again (as .ci/run does).
     commit=$(git -C "$root" rev-parse --verify "$before_rev^{commit}")
-    src="$work/src-$commit"
-    if [ ! -x "$src/target/release/anchorcheck" ]; then
+    if [ ! -x "$work/bin/at-$commit" ]; then
         note "building anchorcheck at $commit"
+        src="$work/src-$commit"
         rm -rf "$src" && mkdir -p "$src"
         git -C "$root" archive "$commit" | tar -x -C "$src"
-        (cd "$src" && cargo build --release --quiet --bin anchorcheck)
+        target="${CARGO_TARGET_DIR:-$root/target}"
+        (cd "$src" && CARGO_TARGET_DIR="$target" cargo build --release --quiet --bin anchorcheck)
+        cp "$target/release/anchorcheck" "$work/bin/at-$commit"
+        rm -rf "$src" "$target"/release/.fingerprint/anchorcheck-*
     fi
-    before_bin="$src/target/release/anchorcheck"
+    before_bin="$work/bin/at-$commit"
 fi
 if [ -z "$after_bin" ]; then
     note "building this checkout's anchorcheck and bench-run"
