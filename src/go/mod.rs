@@ -488,7 +488,7 @@ pub const KEYWORDS: [&str; 25] = [
 pub const MAX_NODE_TEXT: usize = 4096;
 
 /// Failures of the parser itself (not syntax errors in the file, which tree-sitter recovers from).
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum GoError {
     #[error("the Go grammar could not be loaded: {0}")]
     Language(String),

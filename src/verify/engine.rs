@@ -3,10 +3,11 @@
 //! whole file (once) only for refs that do not hold there and must be relocated.
 
 use super::cache::{BlobChecks, CachedCheck, ResultCache};
-use super::{
-    HistorySource, Job, ParseCache, Sources, Unreadable, VerifyOptions, declares, new_report,
-    relocate, settle_verified, verify_job,
-};
+use super::check::{new_report, settle_verified, verify_job};
+use super::context::declares;
+use super::job::Job;
+use super::parses::{ParseCache, Sources, Unreadable};
+use super::{HistorySource, VerifyOptions, evaluate, relocate};
 use crate::go::GoFile;
 use crate::lines::LineRange;
 use crate::report::{How, RefReport, Verdict};
@@ -104,8 +105,8 @@ pub(super) fn verify_path(
                     whole_needed.push(j);
                     continue;
                 };
-                let results = relocate::evaluate_ref(jobs[j].r, file, range);
-                if !relocate::all_ok(&results) && jobs[j].defer {
+                let results = evaluate::evaluate_ref(jobs[j].r, file, range);
+                if !evaluate::all_ok(&results) && jobs[j].defer {
                     // Verified again once its history is known.
                     out.push((j, new_report(&jobs[j])));
                     continue;
@@ -117,7 +118,7 @@ pub(super) fn verify_path(
                     .symbol
                     .as_ref()
                     .is_none_or(|s| declares(file, &s.value));
-                if !relocate::all_ok(&results) || !symbol_here {
+                if !evaluate::all_ok(&results) || !symbol_here {
                     // Failing refs get near-miss messages and relocation from the whole file.
                     whole_needed.push(j);
                     continue;
@@ -134,7 +135,7 @@ pub(super) fn verify_path(
     }
     drop(partial);
     if !whole_needed.is_empty() {
-        let parsed = GoFile::parse(blob.bytes).map_err(|e| Unreadable::Parser(e.to_string()));
+        let parsed = GoFile::parse(blob.bytes).map_err(Unreadable::Parser);
         for j in whole_needed {
             let report = verify_job(&jobs[j], &parsed, &src, options);
             // Kept by blob only when the answer depends on nothing but the blob: not when the

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
-use super::{HistorySource, ParseCache, misfit_at};
+use super::HistorySource;
+use super::parses::{ParseCache, misfit_at};
 use crate::anchors::Ref;
 use crate::source::SourceError;
 use crate::source::history::{Endpoint, PathVersion};

@@ -13,8 +13,10 @@ use std::sync::{Arc, Mutex};
 use rayon::prelude::*;
 use similar::{Algorithm, DiffOp};
 
+use super::HistorySource;
 use super::history::{HistoryOutcome, Lost, Mapping, Moved, Step, Tracked, map_through_history};
-use super::{HistorySource, Job, ParseCache, holds_at};
+use super::job::Job;
+use super::parses::{ParseCache, holds_at};
 use crate::anchors::Ref;
 use crate::lines::{LineNo, LineRange};
 use crate::source::history::{ChangedPath, CommitInfo, line_hash};

@@ -18,7 +18,7 @@ use crate::go::GoFile;
 use crate::go::symbols;
 use crate::lines::{LineNo, LineRange};
 
-use super::relocate::holds;
+use super::evaluate::holds;
 
 /// One construct that satisfies an expectation: the line citing it (its head) and its lines.
 type Cited = (LineNo, LineRange);
@@ -293,7 +293,7 @@ fn recognised(file: &GoFile, head: LineNo, declaration: LineRange) -> Recognised
 /// symbol: the symbol's declaration); `None` when one does not hold there.
 fn evidence(r: &Ref, file: &GoFile, range: LineRange) -> Option<Vec<Vec<Cited>>> {
     if r.expect.is_empty() {
-        let results = super::relocate::evaluate_ref_scoped(r, file, range, Scope::Range);
+        let results = super::evaluate::evaluate_ref_scoped(r, file, range, Scope::Range);
         let symbol = results.first().filter(|s| s.ok)?;
         return Some(vec![
             symbol.matches.iter().map(|m| (m.start(), *m)).collect(),

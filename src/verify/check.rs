@@ -1,0 +1,314 @@
+//! The first check of one ref and its verdict: at its (history-mapped) place, then, when the
+//! evidence is not there, by its symbol, in its package and by search; a file that cannot be
+//! read is a move, a deletion or an error.
+
+use crate::anchors::Ref;
+use crate::expect::ExpectationResult;
+use crate::go::GoFile;
+use crate::lines::LineRange;
+use crate::report::{Culprit, CulpritKind, Excerpt, How, Place, RefReport, Relocation, Verdict};
+use crate::source::FileProblem;
+
+use super::VerifyOptions;
+use super::context::{OldContext, note_unknown_symbol, old_context, symbol_in_package};
+use super::culprit::{moved_detail, moved_in};
+use super::evaluate;
+use super::hints;
+use super::history::HistoryOutcome;
+use super::job::Job;
+use super::parses::{Sources, Unreadable};
+use super::relocate::{self, Candidate};
+use super::settle::{Found, ranked, settle, settle_moved};
+use super::shape::Shape;
+
+pub(super) fn place(path: &str, lines: LineRange) -> Place {
+    Place {
+        path: path.to_string(),
+        lines,
+    }
+}
+
+/// A report for `job` with no outcome yet (verdict `error`).
+pub(super) fn new_report(job: &Job<'_>) -> RefReport {
+    let r = job.r;
+    let mut report = RefReport {
+        path: r.path.value.clone(),
+        lines: r.lines.value,
+        verdict: Verdict::Error,
+        error: None,
+        relocated: None,
+        candidates: Vec::new(),
+        expectations: Vec::new(),
+        parse_errors: Vec::new(),
+        excerpt: None,
+        culprit: None,
+        notes: Vec::new(),
+        touched: None,
+        checked: None,
+        history_from: job.found_at.clone(),
+        cited_by: Vec::new(),
+    };
+    if let Some(HistoryOutcome::Unavailable(note)) = &job.history {
+        report.notes.push(note.clone());
+    }
+    report.notes.extend(job.note.clone());
+    if job.report_touch {
+        report.touched = job.mapping().and_then(|m| m.touched.clone());
+    }
+    report
+}
+
+/// Completes a report whose expectations all hold at `range`, the job's (mapped) place:
+/// verified there, or drifted when history moved it. With `keep` (the parsed file, for
+/// `audit`) the lines are kept; a drifted ref's go with its relocation only, so every
+/// excerpt's marks come from expectations evaluated on it.
+pub(super) fn settle_verified(
+    report: &mut RefReport,
+    job: &Job<'_>,
+    range: LineRange,
+    keep: Option<&GoFile>,
+) {
+    let (path, _) = job.primary();
+    if path == job.r.path.value && range == job.r.lines.value {
+        report.verdict = Verdict::Verified;
+        report.excerpt = keep.map(|file| excerpt(file, range, true));
+    } else {
+        report.verdict = Verdict::Drifted;
+        report.relocated = Some(Relocation {
+            place: place(path, range),
+            how: How::History,
+            excerpt: keep.map(|file| excerpt(file, range, true)),
+            expectations: if keep.is_some() {
+                report.expectations.clone()
+            } else {
+                Vec::new()
+            },
+            detail: moved_detail(job),
+        });
+        report.culprit = moved_in(job);
+    }
+}
+
+/// Verifies one ref: at its mapped place, then by symbol, then by search.
+pub(super) fn verify_job(
+    job: &Job<'_>,
+    parsed: &Result<GoFile, Unreadable>,
+    src: &Sources<'_>,
+    options: &VerifyOptions,
+) -> RefReport {
+    let keep = options.keep_excerpts;
+    let r = job.r;
+    let cited = r.lines.value;
+    let (path, mapped) = job.primary();
+    let mut report = new_report(job);
+    let file = match parsed {
+        Ok(file) => file,
+        // Verified again once its history is known.
+        Err(_) if job.defer => return report,
+        Err(why) => {
+            unreadable(&mut report, job, why, src, keep);
+            return report;
+        }
+    };
+    let line_count = file.line_count();
+    let checkable = mapped.filter(|m| m.end().get() <= line_count);
+    if let Some(range) = checkable {
+        if path != r.path.value || range != cited {
+            report.checked = Some(place(path, range));
+        }
+        report.expectations = evaluate::evaluate_ref(r, file, range);
+        report.parse_errors = file.parse_error_lines(range);
+        if evaluate::all_ok(&report.expectations) {
+            settle_verified(&mut report, job, range, keep.then_some(file));
+            note_unknown_symbol(&mut report, r, file, path, src);
+            return report;
+        }
+        report.excerpt = Some(excerpt(file, range, keep));
+    } else if mapped.is_none() {
+        report
+            .notes
+            .push("every cited line was deleted since `at`".to_string());
+    }
+    // A range past the end was read and is searched like any failing one.
+    let past_end = mapped.filter(|m| m.end().get() > line_count).map(|m| {
+        format!(
+            "{} past the end: the file now has {line_count} lines",
+            past_end_phrase(m)
+        )
+    });
+
+    if job.defer {
+        // Verified again once its history is known.
+        return report;
+    }
+    if settle_moved(&mut report, job, src, Some(file), keep) {
+        return report;
+    }
+    // The evidence is not at its (mapped) place: look for it by symbol, then by search.
+    let old = old_context(job, file, src);
+    let failed = checkable;
+    let in_file = |candidates: Vec<Candidate>, how: How| -> Vec<crate::report::Candidate> {
+        candidates
+            .into_iter()
+            .map(|c| ranked(place(path, c.lines), how, &c, true))
+            .collect()
+    };
+    let mut how = How::Symbol;
+    // Evidence weakened where it is was not moved: looking elsewhere would let a weakened
+    // guard hide behind another one.
+    let history = job.mapping().is_some();
+    let weakened = failed.is_some_and(|range| evaluate::weakened_in_place(r, file, range, history));
+    let mut found = Vec::new();
+    if !weakened {
+        found = in_file(
+            relocate::symbol_candidates(
+                r,
+                file,
+                cited,
+                &old.text,
+                old.declaration.as_ref(),
+                &old.shape,
+            ),
+            How::Symbol,
+        );
+    }
+    if found.is_empty() && !weakened {
+        found = symbol_in_package(r, src, path, cited, &old);
+    }
+    if found.is_empty() && !weakened {
+        let work = relocate::search_work(r, file);
+        let left = src.search_left.get();
+        if work > relocate::SEARCH_WORK_LIMIT || work > left {
+            report.error = Some(format!(
+                "the evidence is not at {path}:{} and searching the file's {} top-level declarations for it would exceed the relocation budget ({work} of {} steps{}); cite it again, or add `symbol`",
+                checkable.unwrap_or(cited),
+                file.root().child_count(),
+                relocate::SEARCH_WORK_LIMIT.min(left),
+                if left < relocate::SEARCH_WORK_LIMIT {
+                    " left for this file"
+                } else {
+                    ""
+                }
+            ));
+            report.verdict = Verdict::Error;
+            return report;
+        }
+        src.search_left.set(left - work);
+        found = in_file(
+            relocate::search_candidates(
+                r,
+                file,
+                failed,
+                cited,
+                &old.text,
+                &old.shape,
+                old.enclosing.as_deref(),
+            ),
+            How::Search,
+        );
+        how = How::Search;
+    }
+    let found = Found { places: found, how };
+    settle(&mut report, found, Some(file), keep, job, src);
+    if let Some(past_end) = past_end {
+        if report.verdict == Verdict::Broken && report.expectations.is_empty() {
+            report.expectations = failed_unchecked(r, &past_end);
+        } else {
+            report.notes.push(past_end);
+        }
+    }
+    note_unknown_symbol(&mut report, r, file, path, src);
+    report
+}
+
+/// `line 120 is` or `lines 120-130 are`.
+fn past_end_phrase(range: LineRange) -> String {
+    if range.len() == 1 {
+        format!("line {range} is")
+    } else {
+        format!("lines {range} are")
+    }
+}
+
+/// One failed result per expectation of `r` (its symbol's for a ref with none), all saying
+/// `message`: for evidence that could not be evaluated because it is gone.
+pub(super) fn failed_unchecked(r: &Ref, message: &str) -> Vec<ExpectationResult> {
+    let kinds: Vec<&'static str> = if r.expect.is_empty() {
+        vec!["symbol"]
+    } else {
+        r.expect.iter().map(|e| e.kind()).collect()
+    };
+    kinds
+        .into_iter()
+        .map(|kind| ExpectationResult::unchecked(kind, message.to_string()))
+        .collect()
+}
+
+/// The report of a ref whose file could not be parsed: moved to another file of its package
+/// (drifted), deleted since `at` (broken, with the commit), else an error saying why, with the
+/// nearest existing paths for a missing one.
+pub(super) fn unreadable(
+    report: &mut RefReport,
+    job: &Job<'_>,
+    why: &Unreadable,
+    src: &Sources<'_>,
+    keep: bool,
+) {
+    let r = job.r;
+    let (path, _) = job.primary();
+    if settle_moved(report, job, src, None, keep) {
+        return;
+    }
+    // A symbol moved to another file of its package is drift, not a missing file.
+    let old = OldContext {
+        text: Vec::new(),
+        declaration: None,
+        enclosing: None,
+        shape: Shape::of_length(r.lines.value),
+    };
+    let moved = symbol_in_package(r, src, path, r.lines.value, &old);
+    if !moved.is_empty() {
+        report.notes.push(format!("{path}: {why}"));
+        let found = Found {
+            places: moved,
+            how: How::Symbol,
+        };
+        settle(report, found, None, keep, job, src);
+        return;
+    }
+    // History saw the file deleted: the evidence is gone, which is not a read failure.
+    if let Some(mapping) = job.mapping().filter(|m| m.file_gone) {
+        let when = match &mapping.deleted_in {
+            Some(c) => format!("in {} {} '{}'", c.short, c.date, c.subject),
+            None => "in the working tree".to_string(),
+        };
+        report.verdict = Verdict::Broken;
+        report.expectations = failed_unchecked(r, &format!("{path} was deleted {when}"));
+        report.culprit = mapping.deleted_in.as_ref().map(|c| Culprit {
+            kind: CulpritKind::Broke,
+            commit: c.as_ref().into(),
+        });
+        return;
+    }
+    let hint = match why {
+        Unreadable::File(FileProblem::Missing) => {
+            hints::did_you_mean(&hints::similar_paths(path, &src.files.go_paths()))
+        }
+        _ => String::new(),
+    };
+    report.error = Some(if path == r.path.value {
+        format!("{why}{hint}")
+    } else {
+        format!("{path} (renamed from {}): {why}{hint}", r.path.value)
+    });
+}
+
+/// The lines of `lines`, with their Go syntax classes when `highlighted` (from the tree already
+/// parsed, so nothing is read or parsed twice).
+pub(super) fn excerpt(file: &GoFile, lines: LineRange, highlighted: bool) -> Excerpt {
+    Excerpt {
+        first_line: lines.start(),
+        lines: file.lines_text(lines),
+        highlights: highlighted.then(|| crate::go::highlight::highlight(file, lines)),
+    }
+}

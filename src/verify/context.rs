@@ -1,0 +1,222 @@
+//! What relocating a failing ref reads beyond the file it is checked in: the cited lines as
+//! they were where the ref was written (its `at`), and the other files of its package, where
+//! its `symbol` may have moved or be declared.
+
+use std::rc::Rc;
+
+use crate::anchors::Ref;
+use crate::expect::ExpectationResult;
+use crate::go::{GoFile, symbols};
+use crate::lines::LineRange;
+use crate::report::{How, RefReport, Verdict};
+use crate::source::Files;
+
+use super::check::place;
+use super::hints;
+use super::history::HistoryOutcome;
+use super::job::Job;
+use super::parses::Sources;
+use super::relocate::{self, OldDeclaration};
+use super::settle::ranked;
+use super::shape::Shape;
+
+/// Says so when the ref's `symbol` names no declaration in `file` (at `path`) or its package:
+/// first among the reasons of a broken ref, a note otherwise.
+pub(super) fn note_unknown_symbol(
+    report: &mut RefReport,
+    r: &Ref,
+    file: &GoFile,
+    path: &str,
+    src: &Sources<'_>,
+) {
+    let Some(symbol) = r.symbol.as_ref().map(|s| s.value.as_str()) else {
+        return;
+    };
+    if declares(file, symbol) {
+        return;
+    }
+    let Some(package) = package_declares(symbol, path, src) else {
+        return;
+    };
+    let mut files: Vec<&GoFile> = vec![file];
+    files.extend(package.iter().map(|f| f.as_ref()));
+    let suggestions = hints::similar_symbols(symbol, files);
+    let Some(message) = hints::unknown_symbol(r, path, &suggestions) else {
+        return;
+    };
+    if report.verdict != Verdict::Broken {
+        report.notes.push(message);
+        return;
+    }
+    // A ref naming only its symbol already failed for it: say it once, with the hint.
+    report
+        .expectations
+        .retain(|e| !(e.kind == "symbol" && r.expect.is_empty()));
+    report
+        .expectations
+        .insert(0, ExpectationResult::unchecked("symbol", message));
+}
+
+/// True when `symbol` names a declaration of `file`.
+pub(super) fn declares(file: &GoFile, symbol: &str) -> bool {
+    symbols::declarations(file)
+        .iter()
+        .any(|d| d.is_named(symbol))
+}
+
+/// Most files of a package read for "did you mean" suggestions.
+const MAX_SUGGESTION_FILES: usize = 64;
+
+/// `None` when another file of the package of `path` declares `symbol`; else those files,
+/// parsed, to suggest names from.
+fn package_declares(symbol: &str, path: &str, src: &Sources<'_>) -> Option<Vec<Rc<GoFile>>> {
+    let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+    let name = declared_name(symbol).as_bytes();
+    let others: Vec<String> = src
+        .files
+        .go_files_in(dir)
+        .into_iter()
+        .filter(|other| other != path)
+        .collect();
+    let mut parsed = Vec::new();
+    // The files mentioning the name first: one of them declares it, or none does.
+    for other in &others {
+        let Ok(blob) = src.files.read(other) else {
+            continue;
+        };
+        if memchr::memmem::find(&blob.bytes, name).is_none() {
+            continue;
+        }
+        let Ok(file) = src.parses.whole(blob) else {
+            continue;
+        };
+        if declares(&file, symbol) {
+            return None;
+        }
+        parsed.push(file);
+    }
+    for other in others.iter().take(MAX_SUGGESTION_FILES) {
+        let Ok(blob) = src.files.read(other) else {
+            continue;
+        };
+        if memchr::memmem::find(&blob.bytes, name).is_none()
+            && let Ok(file) = src.parses.whole(blob)
+        {
+            parsed.push(file);
+        }
+    }
+    Some(parsed)
+}
+
+/// What the cited lines held before, for ranking candidates, keeping offsets and shapes.
+pub(super) struct OldContext {
+    pub(super) text: Vec<String>,
+    pub(super) declaration: Option<OldDeclaration>,
+    /// The declaration the cited lines were in (`Type.Method`), to rank candidates in it first.
+    pub(super) enclosing: Option<String>,
+    /// How the citation sat around its evidence where it last held.
+    pub(super) shape: Shape,
+}
+
+pub(super) fn old_context(job: &Job<'_>, current: &GoFile, src: &Sources<'_>) -> OldContext {
+    let r = job.r;
+    let cited = r.lines.value;
+    let symbol = r.symbol.as_ref().map(|s| s.value.as_str());
+    // With `at`, the file as it was there; else the cited lines of the current file. Only the
+    // cited lines and the symbol's declaration are asked of it, so a partial parse keeping
+    // them (and every declaration mentioning the name) answers when the scan allows one.
+    let old_file = match (src.history, job.at.as_deref(), &job.history) {
+        (Some(source), Some(at), Some(HistoryOutcome::Mapped(_))) => source
+            .git
+            .resolve(at)
+            .ok()
+            .and_then(|snapshot| snapshot.read(&r.path.value).ok())
+            .and_then(|blob| {
+                if let Some(whole) = src.parses.get(&blob) {
+                    return Some(whole);
+                }
+                let inside = cited.end().get() <= crate::go::count_lines(&blob.bytes);
+                let within: Vec<LineRange> = inside.then_some(cited).into_iter().collect();
+                let name = symbol.map(declared_name);
+                match GoFile::parse_covering_mentions(&blob.bytes, &within, name) {
+                    Ok(Some(partial)) => Some(Rc::new(partial)),
+                    _ => src.parses.whole(blob).ok(),
+                }
+            }),
+        _ => None,
+    };
+    let file = old_file.as_deref().unwrap_or(current);
+    let text = if cited.end().get() <= file.line_count() {
+        file.lines_text(cited)
+    } else {
+        Vec::new()
+    };
+    let declaration = match (old_file.as_deref(), symbol) {
+        (Some(old), Some(symbol)) => relocate::old_declaration(old, symbol),
+        _ => None,
+    };
+    // Measured where the citation was written for; its length is all that is known else.
+    let shape = old_file
+        .as_deref()
+        .filter(|old| cited.end().get() <= old.line_count())
+        .and_then(|old| Shape::of(r, old, cited))
+        .unwrap_or_else(|| Shape::of_length(cited));
+    let enclosing = (cited.end().get() <= file.line_count())
+        .then(|| relocate::enclosing_declaration(file, cited))
+        .flatten();
+    OldContext {
+        text,
+        declaration,
+        enclosing,
+        shape,
+    }
+}
+
+/// The symbol's declaration in the other files of the same package directory, best first.
+pub(super) fn symbol_in_package(
+    r: &Ref,
+    src: &Sources<'_>,
+    path: &str,
+    cited: LineRange,
+    old: &OldContext,
+) -> Vec<crate::report::Candidate> {
+    let Some(symbol) = r.symbol.as_ref().map(|s| s.value.as_str()) else {
+        return Vec::new();
+    };
+    let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+    // A symbol is declared once per package, so more than one file holding it is listed as
+    // ambiguous rather than guessed between.
+    src.files
+        .go_files_in(dir)
+        .into_iter()
+        .filter(|other| other != path)
+        .flat_map(|other| {
+            // Most files of a package do not mention the name at all: skip parsing those.
+            let Ok(blob) = src.files.read(&other) else {
+                return Vec::new();
+            };
+            if memchr::memmem::find(&blob.bytes, declared_name(symbol).as_bytes()).is_none() {
+                return Vec::new();
+            }
+            let Ok(file) = src.parses.whole(blob) else {
+                return Vec::new();
+            };
+            relocate::symbol_candidates(
+                r,
+                &file,
+                cited,
+                &old.text,
+                old.declaration.as_ref(),
+                &old.shape,
+            )
+            .into_iter()
+            .map(|c| ranked(place(&other, c.lines), How::Symbol, &c, false))
+            .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The identifier a symbol declares: `Method` for `Type.Method` and `(*Type).Method`.
+pub(super) fn declared_name(symbol: &str) -> &str {
+    symbol.rsplit('.').next().unwrap_or(symbol)
+}

@@ -1,0 +1,129 @@
+//! Turns the places relocation found into a verdict: one is drifted, several are ambiguous
+//! (best first), none is broken; and settles a ref history followed into several files at once.
+
+use crate::go::GoFile;
+use crate::report::{How, Place, RefReport, Relocation, Verdict};
+
+use super::check::{excerpt, place};
+use super::culprit::{broken_since, moved_detail, moved_in};
+use super::evaluate;
+use super::job::Job;
+use super::parses::{Sources, holds_at};
+use super::relocate::Candidate;
+
+/// The places relocation found, best first, and how.
+pub(super) struct Found {
+    pub(super) places: Vec<crate::report::Candidate>,
+    pub(super) how: How,
+}
+
+/// A place relocation found, with what ranked it: the distance only within the file the ref
+/// was looked for in (`same_file`).
+pub(super) fn ranked(
+    place: Place,
+    how: How,
+    c: &Candidate,
+    same_file: bool,
+) -> crate::report::Candidate {
+    crate::report::Candidate {
+        place,
+        how,
+        distance: same_file.then_some(c.distance),
+        similarity: Some(c.similarity / 10),
+        same_declaration: c.same_declaration,
+    }
+}
+
+/// Turns the places relocation found into the verdict: one is drifted, several are ambiguous
+/// (listed best first), none is broken. With `keep`, a drifted ref keeps the lines at its new
+/// place and the expectations evaluated there; `current` is the file already parsed at the
+/// ref's path, reused when the new place is in it.
+pub(super) fn settle(
+    report: &mut RefReport,
+    found: Found,
+    current: Option<&GoFile>,
+    keep: bool,
+    job: &Job<'_>,
+    src: &Sources<'_>,
+) {
+    let Found { places, how } = found;
+    match places.len() {
+        0 => {
+            report.verdict = Verdict::Broken;
+            report.culprit = broken_since(job, src);
+        }
+        1 => {
+            report.verdict = Verdict::Drifted;
+            let Some(candidate) = places.into_iter().next() else {
+                return;
+            };
+            let mut relocation = Relocation {
+                place: candidate.place,
+                how,
+                excerpt: None,
+                expectations: Vec::new(),
+                detail: (how == How::History).then(|| moved_detail(job)).flatten(),
+            };
+            if keep {
+                let elsewhere;
+                let file = if current.is_some() && relocation.place.path == report.path {
+                    current
+                } else {
+                    // Another file of the package: read only for `audit`, which shows it.
+                    elsewhere = src
+                        .parses
+                        .read_whole(src.files, &relocation.place.path)
+                        .ok();
+                    elsewhere.as_deref()
+                };
+                if let Some(file) = file {
+                    let lines = relocation.place.lines;
+                    relocation.excerpt = Some(excerpt(file, lines, true));
+                    relocation.expectations = evaluate::evaluate_ref(job.r, file, lines);
+                }
+            }
+            report.relocated = Some(relocation);
+            report.culprit = broken_since(job, src).or_else(|| moved_in(job));
+        }
+        _ => {
+            report.verdict = Verdict::Ambiguous;
+            report.candidates = places;
+        }
+    }
+}
+
+/// When history found the ref's lines moved into several files at once (git pairing none),
+/// settles it on those where its evidence still holds; false when there are none.
+pub(super) fn settle_moved(
+    report: &mut RefReport,
+    job: &Job<'_>,
+    src: &Sources<'_>,
+    current: Option<&GoFile>,
+    keep: bool,
+) -> bool {
+    let Some(mapping) = job.mapping() else {
+        return false;
+    };
+    // History followed the lines there; no text or declaration was compared.
+    let places: Vec<crate::report::Candidate> = mapping
+        .move_candidates
+        .iter()
+        .filter(|(path, lines)| holds_at(job.r, src.files, path, *lines, &src.parses))
+        .map(|(path, lines)| crate::report::Candidate {
+            place: place(path, *lines),
+            how: How::History,
+            distance: (*path == job.r.path.value).then(|| lines.distance(job.r.lines.value)),
+            similarity: None,
+            same_declaration: None,
+        })
+        .collect();
+    if places.is_empty() {
+        return false;
+    }
+    let found = Found {
+        places,
+        how: How::History,
+    };
+    settle(report, found, current, keep, job, src);
+    true
+}
