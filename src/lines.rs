@@ -1,4 +1,5 @@
-//! 1-based line numbers and inclusive line ranges: every 0/1-based conversion lives here.
+//! 1-based line numbers, inclusive line ranges and positions in a text: every 0/1-based
+//! conversion, and every byte offset turned into a line and column, lives here.
 
 use std::fmt;
 use std::num::NonZeroU32;
@@ -186,6 +187,47 @@ impl fmt::Display for LineRange {
     }
 }
 
+/// A 1-based line and column in a text (the column counts characters), as messages and editors
+/// give them: `anchors.yaml:12:9`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Position {
+    pub line: u32,
+    pub column: u32,
+}
+
+impl Position {
+    /// Where byte `offset` of `text` is (an offset past the end is the end). The column counts
+    /// the characters before it on its line.
+    pub fn of_offset(text: &str, offset: usize) -> Position {
+        let mut end = offset.min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let before = &text[..end];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        Position {
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            column: u32::try_from(column).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+impl fmt::Display for Position {
+    /// `12:9`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// The 0-based row and byte column of byte `offset` of `text`, as tree-sitter counts them.
+pub fn zero_based_row_column(text: &[u8], offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let row = before.iter().filter(|b| **b == b'\n').count();
+    let column = before.iter().rev().take_while(|b| **b != b'\n').count();
+    (row, column)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,5 +279,29 @@ mod tests {
         assert_eq!(range(10, 20).distance(range(25, 30)), 5);
         assert_eq!(range(10, 20).distance(range(1, 4)), 6);
         assert_eq!(range(10, 20).cover(range(1, 4)), range(1, 20));
+    }
+
+    #[test]
+    fn positions_count_lines_and_characters_from_one() {
+        let text = "ab\nçd\n";
+        assert_eq!(
+            Position::of_offset(text, 0),
+            Position { line: 1, column: 1 }
+        );
+        assert_eq!(
+            Position::of_offset(text, 3),
+            Position { line: 2, column: 1 }
+        );
+        // `ç` is two bytes and one character.
+        assert_eq!(
+            Position::of_offset(text, 5),
+            Position { line: 2, column: 2 }
+        );
+        assert_eq!(
+            Position::of_offset(text, 99),
+            Position { line: 3, column: 1 }
+        );
+        assert_eq!(Position::of_offset(text, 5).to_string(), "2:2");
+        assert_eq!(zero_based_row_column(text.as_bytes(), 5), (1, 2));
     }
 }

@@ -102,15 +102,10 @@ pub fn load(path: &Path, display: &Path) -> Result<(AnchorsFile, String), Anchor
         Err(e) => {
             let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
             let valid = String::from_utf8_lossy(valid);
-            let line = valid.matches('\n').count() + 1;
-            let column = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
             return Err(AnchorsError::Invalid {
                 path: display.to_path_buf(),
                 problems: vec![Problem {
-                    position: Position {
-                        line: u32::try_from(line).unwrap_or(u32::MAX),
-                        column: u32::try_from(column).unwrap_or(u32::MAX),
-                    },
+                    position: Position::of_offset(&valid, valid.len()),
                     message: "the file is not valid UTF-8".to_string(),
                 }],
             });

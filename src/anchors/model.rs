@@ -14,11 +14,7 @@ pub struct ByteSpan {
 }
 
 /// A position in the anchors file, for messages (1-based line and column).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Position {
-    pub line: u32,
-    pub column: u32,
-}
+pub use crate::lines::Position;
 
 /// A value together with where it was written.
 #[derive(Clone, Debug, PartialEq)]
@@ -124,38 +120,98 @@ pub enum Expectation {
 }
 
 impl Expectation {
-    /// The anchors.yaml key of this kind.
-    pub fn kind(&self) -> &'static str {
+    /// What kind of expectation this is.
+    pub fn kind_of(&self) -> ExpectationKind {
         match self {
-            Expectation::Call(_) => "call",
-            Expectation::Routes(_) => "routes",
-            Expectation::FailClosed(_) => "fail_closed",
-            Expectation::Tls(_) => "tls",
-            Expectation::String(_) => "string",
-            Expectation::Identifier(_) => "identifier",
-            Expectation::Query(_) => "query",
-            Expectation::Text(_) => "text",
-            Expectation::Regex(_) => "regex",
-            Expectation::Not(_) => "not",
-            Expectation::Any(_) => "any",
-            Expectation::All(_) => "all",
+            Expectation::Call(_) => ExpectationKind::Call,
+            Expectation::Routes(_) => ExpectationKind::Routes,
+            Expectation::FailClosed(_) => ExpectationKind::FailClosed,
+            Expectation::Tls(_) => ExpectationKind::Tls,
+            Expectation::String(_) => ExpectationKind::String,
+            Expectation::Identifier(_) => ExpectationKind::Identifier,
+            Expectation::Query(_) => ExpectationKind::Query,
+            Expectation::Text(_) => ExpectationKind::Text,
+            Expectation::Regex(_) => ExpectationKind::Regex,
+            Expectation::Not(_) => ExpectationKind::Not,
+            Expectation::Any(_) => ExpectationKind::Any,
+            Expectation::All(_) => ExpectationKind::All,
         }
     }
 
-    pub const KINDS: [&'static str; 12] = [
-        "call",
-        "routes",
-        "fail_closed",
-        "tls",
-        "string",
-        "identifier",
-        "query",
-        "text",
-        "regex",
-        "not",
-        "any",
-        "all",
+    /// The anchors.yaml key of this kind.
+    pub fn kind(&self) -> &'static str {
+        self.kind_of().name()
+    }
+
+    /// Every kind's anchors.yaml key, in [`ExpectationKind::ALL`]'s order.
+    pub const KINDS: [&'static str; ExpectationKind::ALL.len()] = {
+        let mut names = [""; ExpectationKind::ALL.len()];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = ExpectationKind::ALL[i].name();
+            i += 1;
+        }
+        names
+    };
+}
+
+/// The kinds of expectation, each named here once: anchors.yaml's keys, the validator's
+/// dispatch and the kind every evaluator reports all come from this enum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ExpectationKind {
+    Call,
+    Routes,
+    FailClosed,
+    Tls,
+    String,
+    Identifier,
+    Query,
+    Text,
+    Regex,
+    Not,
+    Any,
+    All,
+}
+
+impl ExpectationKind {
+    /// Every kind, in the order the README lists them (and "did you mean" offers them).
+    pub const ALL: [ExpectationKind; 12] = [
+        ExpectationKind::Call,
+        ExpectationKind::Routes,
+        ExpectationKind::FailClosed,
+        ExpectationKind::Tls,
+        ExpectationKind::String,
+        ExpectationKind::Identifier,
+        ExpectationKind::Query,
+        ExpectationKind::Text,
+        ExpectationKind::Regex,
+        ExpectationKind::Not,
+        ExpectationKind::Any,
+        ExpectationKind::All,
     ];
+
+    /// The anchors.yaml key.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ExpectationKind::Call => "call",
+            ExpectationKind::Routes => "routes",
+            ExpectationKind::FailClosed => "fail_closed",
+            ExpectationKind::Tls => "tls",
+            ExpectationKind::String => "string",
+            ExpectationKind::Identifier => "identifier",
+            ExpectationKind::Query => "query",
+            ExpectationKind::Text => "text",
+            ExpectationKind::Regex => "regex",
+            ExpectationKind::Not => "not",
+            ExpectationKind::Any => "any",
+            ExpectationKind::All => "all",
+        }
+    }
+
+    /// The kind an anchors.yaml key names.
+    pub fn from_name(name: &str) -> Option<ExpectationKind> {
+        ExpectationKind::ALL.into_iter().find(|k| k.name() == name)
+    }
 }
 
 /// `call: NAME` or `call: {name, args}`.

@@ -4,13 +4,13 @@
 use super::{
     Evidence, ExpectationResult, Scope, and_more, lines_phrase, nearest, nearest_elsewhere,
 };
-use crate::anchors::{ArgPattern, CallPattern};
+use crate::anchors::{ArgPattern, CallPattern, ExpectationKind};
 use crate::go::GoFile;
 use crate::go::calls::{CallSite, calls, last_segment, names_callee};
 use crate::go::tokens::comments;
 use crate::lines::LineRange;
 
-const KIND: &str = "call";
+const KIND: &str = ExpectationKind::Call.name();
 
 pub(super) fn evaluate(
     pattern: &CallPattern,

@@ -1,12 +1,12 @@
 //! `not`, `any` and `all`: expectations built from others.
 
 use super::{Evidence, ExpectationResult, InPlace, Scope, evaluate_evidence, evaluate_scoped};
-use crate::anchors::Expectation;
+use crate::anchors::{Expectation, ExpectationKind};
 use crate::go::GoFile;
 use crate::lines::{LineNo, LineRange};
 
 pub(super) fn evaluate_not(inner: &Expectation, file: &GoFile, range: LineRange) -> Evidence {
-    const KIND: &str = "not";
+    const KIND: &str = ExpectationKind::Not.name();
     // A `not` that holds quotes why its inner expectation failed in the range, never a near
     // miss elsewhere: that says nothing about the range, and a partial parse cannot see it.
     let result = evaluate_scoped(inner, file, range, Scope::Range);
@@ -38,7 +38,7 @@ pub(super) fn evaluate_any(
     range: LineRange,
     scope: Scope,
 ) -> Evidence {
-    const KIND: &str = "any";
+    const KIND: &str = ExpectationKind::Any.name();
     let mut evaluated: Vec<Evidence> = inner
         .iter()
         .map(|e| evaluate_evidence(e, file, range, scope))
@@ -76,7 +76,7 @@ pub(super) fn evaluate_all(
     range: LineRange,
     scope: Scope,
 ) -> Evidence {
-    const KIND: &str = "all";
+    const KIND: &str = ExpectationKind::All.name();
     let evaluated: Vec<Evidence> = inner
         .iter()
         .map(|e| evaluate_evidence(e, file, range, scope))

@@ -1,7 +1,7 @@
 //! `fail_closed`: an `if` mentioning `when` with a branch that terminates on every path.
 
 use super::{Evidence, ExpectationResult, InPlace, Scope, lines_phrase, nearest_elsewhere};
-use crate::anchors::FailClosedSpec;
+use crate::anchors::{ExpectationKind, FailClosedSpec};
 use crate::go::GoFile;
 use crate::go::calls::names_callee;
 use crate::go::guards::{Guard, guards, guards_with_sinks};
@@ -9,7 +9,7 @@ use crate::go::termination::{FailOpen, Termination};
 use crate::go::tokens::comments;
 use crate::lines::LineRange;
 
-const KIND: &str = "fail_closed";
+const KIND: &str = ExpectationKind::FailClosed.name();
 
 pub(super) fn evaluate(
     spec: &FailClosedSpec,

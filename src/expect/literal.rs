@@ -1,6 +1,7 @@
 //! `string` and `identifier`: a literal value or a name used in code.
 
 use super::{ExpectationResult, Scope, and_more, lines_phrase, nearest_elsewhere};
+use crate::anchors::ExpectationKind;
 use crate::go::GoFile;
 use crate::go::literals::string_literals;
 use crate::go::tokens::{comments, identifiers};
@@ -12,7 +13,7 @@ pub(super) fn evaluate_string(
     range: LineRange,
     scope: Scope,
 ) -> ExpectationResult {
-    const KIND: &str = "string";
+    const KIND: &str = ExpectationKind::String.name();
     let literals = string_literals(file, range);
     let hits: Vec<LineRange> = literals
         .iter()
@@ -51,7 +52,7 @@ pub(super) fn evaluate_identifier(
     range: LineRange,
     scope: Scope,
 ) -> ExpectationResult {
-    const KIND: &str = "identifier";
+    const KIND: &str = ExpectationKind::Identifier.name();
     let found = identifiers(file, range);
     let hits: Vec<LineRange> = found
         .iter()

@@ -345,4 +345,36 @@ mod tests {
             started.elapsed()
         );
     }
+
+    /// The kinds are named once (`ExpectationKind`); this pins that each evaluator reports the
+    /// kind it evaluates, so a result is never filed under another kind's name.
+    #[test]
+    fn every_kind_is_reported_under_its_own_name_by_its_evaluator() {
+        use crate::anchors::ExpectationKind;
+        let yaml = "version: 1\nclaims:\n  - id: c\n    status: required\n    refs:\n      - path: a.go\n        lines: 1\n        expect:\n          - call: f\n          - routes: { paths: [/x] }\n          - fail_closed: { when: x }\n          - tls: { min_version: \"1.3\" }\n          - string: s\n          - identifier: x\n          - query: \"(identifier) @i\"\n          - text: t\n          - regex: r\n          - not: { call: f }\n          - any: [{ call: f }]\n          - all: [{ call: f }]\n";
+        let anchors = crate::anchors::parse(
+            yaml,
+            std::path::Path::new("anchors.yaml"),
+            std::path::Path::new("anchors.yaml"),
+        )
+        .expect("every kind validates");
+        let expectations = &anchors.claims[0].refs[0].expect;
+        let kinds: Vec<ExpectationKind> = expectations.iter().map(|e| e.kind_of()).collect();
+        assert_eq!(
+            kinds,
+            ExpectationKind::ALL,
+            "the file names every kind, in order"
+        );
+        let file = go("package a\n\nfunc g(x int) { f(\"s\") }\n");
+        for e in expectations {
+            assert_eq!(evaluate(e, &file, all(&file)).kind, e.kind(), "{e:?}");
+        }
+        for kind in ExpectationKind::ALL {
+            assert_eq!(ExpectationKind::from_name(kind.name()), Some(kind));
+        }
+        assert_eq!(
+            Expectation::KINDS.to_vec(),
+            ExpectationKind::ALL.map(ExpectationKind::name).to_vec()
+        );
+    }
 }

@@ -1,12 +1,12 @@
 //! `query`: a raw tree-sitter query matching between `min` and `max` times inside the range.
 
 use super::{ExpectationResult, lines_phrase};
-use crate::anchors::QuerySpec;
+use crate::anchors::{ExpectationKind, QuerySpec};
 use crate::go::GoFile;
 use crate::go::query::{MAX_MATCHES, WORK_LIMIT, query_matches};
 use crate::lines::LineRange;
 
-const KIND: &str = "query";
+const KIND: &str = ExpectationKind::Query.name();
 
 pub(super) fn evaluate(spec: &QuerySpec, file: &GoFile, range: LineRange) -> ExpectationResult {
     let found = query_matches(file, &spec.query, range);

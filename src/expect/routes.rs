@@ -2,14 +2,14 @@
 //! `exactly`, nothing else.
 
 use super::{Evidence, ExpectationResult, InPlace, Scope, lines_phrase, nearest_elsewhere};
-use crate::anchors::RoutesSpec;
+use crate::anchors::{ExpectationKind, RoutesSpec};
 use crate::go::GoFile;
 use crate::go::literals::string_literals;
 use crate::go::routes::{RouteRegistration, registrations};
 use crate::go::tokens::comments;
 use crate::lines::LineRange;
 
-const KIND: &str = "routes";
+const KIND: &str = ExpectationKind::Routes.name();
 
 pub(super) fn evaluate(
     spec: &RoutesSpec,

@@ -1,12 +1,13 @@
 //! `text` and `regex`: the range's source with comments blanked out.
 
 use super::{ExpectationResult, and_more, lines_phrase};
+use crate::anchors::ExpectationKind;
 use crate::go::GoFile;
 use crate::go::tokens::{CodeText, code_text, comments};
 use crate::lines::{LineNo, LineRange};
 
 pub(super) fn evaluate_text(needle: &str, file: &GoFile, range: LineRange) -> ExpectationResult {
-    const KIND: &str = "text";
+    const KIND: &str = ExpectationKind::Text.name();
     let code = code_text(file, range);
     let hits: Vec<LineRange> = code
         .text
@@ -49,7 +50,7 @@ pub(super) fn evaluate_regex(
     file: &GoFile,
     range: LineRange,
 ) -> ExpectationResult {
-    const KIND: &str = "regex";
+    const KIND: &str = ExpectationKind::Regex.name();
     let code = code_text(file, range);
     let nfa = crate::anchors::regex_nfa_bytes(pattern.as_str()).unwrap_or(0) as u64;
     let work = nfa.saturating_mul(code.text.len() as u64);

@@ -2,13 +2,13 @@
 //! never `InsecureSkipVerify: true`.
 
 use super::{Evidence, ExpectationResult, InPlace, lines_phrase};
-use crate::anchors::{ClientAuth, TlsSpec, TlsVersion};
+use crate::anchors::{ClientAuth, ExpectationKind, TlsSpec, TlsVersion};
 use crate::go::GoFile;
 use crate::go::calls::last_segment;
 use crate::go::tls::{TlsConfig, TlsSetting, configs};
 use crate::lines::{LineNo, LineRange};
 
-const KIND: &str = "tls";
+const KIND: &str = ExpectationKind::Tls.name();
 
 pub(super) fn evaluate(spec: &TlsSpec, file: &GoFile, range: LineRange) -> Evidence {
     let found = configs(file, range);

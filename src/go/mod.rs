@@ -396,7 +396,10 @@ impl GoQuery {
         })?;
         for pattern in 0..query.pattern_count() {
             if let Some(predicate) = query.general_predicates(pattern).first() {
-                let (row, column) = row_column(source, query.start_byte_for_pattern(pattern));
+                let (row, column) = crate::lines::zero_based_row_column(
+                    source.as_bytes(),
+                    query.start_byte_for_pattern(pattern),
+                );
                 return Err(QueryCompileError {
                     row,
                     column,
@@ -412,14 +415,6 @@ impl GoQuery {
             source: source.to_string(),
         })
     }
-}
-
-/// 0-based row and column of a byte offset in `text`.
-fn row_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text.as_bytes()[..offset.min(text.len())];
-    let row = before.iter().filter(|b| **b == b'\n').count();
-    let column = before.iter().rev().take_while(|b| **b != b'\n').count();
-    (row, column)
 }
 
 /// Whether a node must lie wholly inside a region or merely touch it.
