@@ -9,7 +9,8 @@ use std::sync::OnceLock;
 use pulldown_cmark::{Event, Parser, Tag};
 use regex::Regex;
 
-use crate::lines::{LineNo, LineRange};
+use crate::lines::{LineNo, LineRange, Position};
+use crate::source::FileProblem;
 
 /// How a citation writes its lines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,17 +146,15 @@ pub fn scan(markdown: &str) -> Vec<Citation> {
             if found.iter().any(|c| c.path_span.start == start) {
                 continue;
             }
-            let before = &markdown[..start];
-            let line = before.matches('\n').count() + 1;
-            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            let at = Position::of_offset(markdown, start);
             found.push(Citation {
                 path: path.as_str().to_string(),
                 lines,
                 style,
                 path_span: start..region.start + path.end(),
                 lines_span: region.start + lines_match.start()..region.start + lines_match.end(),
-                line: u32::try_from(line).unwrap_or(u32::MAX),
-                column: u32::try_from(column).unwrap_or(u32::MAX),
+                line: at.line,
+                column: at.column,
                 revision: link_revision(path.as_str(), start),
             });
         }
@@ -186,21 +185,51 @@ pub struct DocsFinding {
     /// The file it is about, from the repository root: the docs page, or the anchors file for a
     /// ref that no page cites.
     pub page: String,
-    /// 1-based position in the page, when the finding is about a citation.
-    pub line: Option<u32>,
-    pub column: Option<u32>,
+    /// Where in that file, when the finding is about a citation or a ref; `None` for the whole
+    /// page.
+    pub position: Option<Position>,
+    pub kind: DocsFindingKind,
     pub message: String,
 }
 
-/// How a finding about a page that could not be read (missing, not UTF-8) begins.
-const UNREADABLE_PAGE: &str = "docs page cannot be read";
+/// What a docs finding is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DocsFindingKind {
+    /// The page could not be read (missing, not UTF-8): nothing on it was checked.
+    UnreadablePage,
+    /// A citation on the page that no ref has.
+    UnknownCitation,
+    /// A ref that no page cites.
+    UncitedRef,
+}
 
 impl DocsFinding {
     /// True when the page itself could not be read: that fails every run, whichever claims
     /// were selected, since nothing on the page was checked.
     pub fn is_unreadable_page(&self) -> bool {
-        self.line.is_none() && self.message.starts_with(UNREADABLE_PAGE)
+        self.kind == DocsFindingKind::UnreadablePage
     }
+
+    /// Where it is, as every format names it for people: `docs/security.md:12:3`, or the page
+    /// alone.
+    pub fn location(&self) -> String {
+        match self.position {
+            Some(at) => format!("{}:{at}", self.page),
+            None => self.page.clone(),
+        }
+    }
+}
+
+/// Why a docs page could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PageError {
+    #[error("no such file")]
+    Missing,
+    #[error("not valid UTF-8")]
+    NotUtf8,
+    /// A link, a directory, a file too large, or a read that failed.
+    #[error(transparent)]
+    File(FileProblem),
 }
 
 /// Reads each docs page named in anchors.yaml, beneath the anchors file's directory: no
@@ -208,7 +237,7 @@ impl DocsFinding {
 /// target stayed stale), regular files only, at most [`crate::source::MAX_FILE_BYTES`].
 pub fn read_pages(
     anchors: &crate::anchors::AnchorsFile,
-) -> Vec<(String, std::path::PathBuf, Result<String, String>)> {
+) -> Vec<(String, std::path::PathBuf, Result<String, PageError>)> {
     let base = anchors.path.parent().unwrap_or(std::path::Path::new("."));
     let base = if base.as_os_str().is_empty() {
         std::path::Path::new(".")
@@ -226,13 +255,13 @@ pub fn read_pages(
         .collect()
 }
 
-fn read_page(base: &std::path::Path, page: &str) -> Result<String, String> {
-    use crate::source::{FileProblem, MAX_FILE_BYTES, local};
+fn read_page(base: &std::path::Path, page: &str) -> Result<String, PageError> {
+    use crate::source::{MAX_FILE_BYTES, local};
     let bytes = local::read_beneath(base, page, MAX_FILE_BYTES).map_err(|p| match p {
-        FileProblem::Missing => "no such file".to_string(),
-        other => other.to_string(),
+        FileProblem::Missing => PageError::Missing,
+        other => PageError::File(other),
     })?;
-    String::from_utf8(bytes).map_err(|_| "not valid UTF-8".to_string())
+    String::from_utf8(bytes).map_err(|_| PageError::NotUtf8)
 }
 
 /// Where a docs page cites a ref.
@@ -243,6 +272,13 @@ pub struct DocsLocation {
     /// 1-based line and column of the citation.
     pub line: u32,
     pub column: u32,
+}
+
+impl std::fmt::Display for DocsLocation {
+    /// `docs/security.md:12:3`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.page, self.line, self.column)
+    }
 }
 
 /// The outcome of checking the docs pages against the refs.
@@ -269,7 +305,7 @@ pub struct CitedRef<'a> {
 /// `pages` holds each page's name and its text, or why it could not be read; `anchors` names
 /// the anchors file, where a ref that no page cites is reported.
 pub fn check(
-    pages: &[(String, Result<String, String>)],
+    pages: &[(String, Result<String, PageError>)],
     refs: &[CitedRef<'_>],
     anchors: &str,
 ) -> DocsCheck {
@@ -281,9 +317,9 @@ pub fn check(
             Err(reason) => {
                 findings.push(DocsFinding {
                     page: page.clone(),
-                    line: None,
-                    column: None,
-                    message: format!("{UNREADABLE_PAGE}: {reason}"),
+                    position: None,
+                    kind: DocsFindingKind::UnreadablePage,
+                    message: format!("docs page cannot be read: {reason}"),
                 });
                 continue;
             }
@@ -332,8 +368,11 @@ pub fn check(
             };
             findings.push(DocsFinding {
                 page: page.clone(),
-                line: Some(citation.line),
-                column: Some(citation.column),
+                position: Some(Position {
+                    line: citation.line,
+                    column: citation.column,
+                }),
+                kind: DocsFindingKind::UnknownCitation,
                 message,
             });
         }
@@ -345,8 +384,11 @@ pub fn check(
                 let names: Vec<&str> = pages.iter().map(|(p, _)| p.as_str()).collect();
                 findings.push(DocsFinding {
                     page: anchors.to_string(),
-                    line: Some(r.line),
-                    column: Some(r.column),
+                    position: Some(Position {
+                        line: r.line,
+                        column: r.column,
+                    }),
+                    kind: DocsFindingKind::UncitedRef,
                     message: format!(
                         "claim `{}` cites {}:{}, which no docs page mentions ({})",
                         r.claim,
@@ -454,10 +496,7 @@ mod tests {
         ];
         let pages = vec![
             ("docs/security.md".to_string(), Ok(PAGE.to_string())),
-            (
-                "docs/gone.md".to_string(),
-                Err("No such file or directory".to_string()),
-            ),
+            ("docs/gone.md".to_string(), Err(PageError::Missing)),
         ];
         let checked = check(&pages, &refs, "secdocs/anchors.yaml");
         assert_eq!(checked.cited_by[0].len(), 1, "the mtls ref is cited once");
@@ -468,7 +507,7 @@ mod tests {
         let findings: Vec<String> = checked
             .findings
             .iter()
-            .map(|f| format!("{}:{}: {}", f.page, f.line.unwrap_or(0), f.message))
+            .map(|f| format!("{}: {}", f.location(), f.message))
             .collect();
         assert!(
             findings[0].contains(
@@ -479,11 +518,26 @@ mod tests {
         assert!(
             findings
                 .iter()
-                .any(|f| f.starts_with("docs/gone.md:0: docs page cannot be read"))
+                .any(|f| f == "docs/gone.md: docs page cannot be read: no such file")
         );
+        let kinds: Vec<DocsFindingKind> = checked.findings.iter().map(|f| f.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                DocsFindingKind::UnknownCitation,
+                DocsFindingKind::UnknownCitation,
+                DocsFindingKind::UnknownCitation,
+                DocsFindingKind::UnreadablePage,
+                DocsFindingKind::UncitedRef,
+                DocsFindingKind::UncitedRef,
+            ],
+            "{findings:#?}"
+        );
+        assert!(checked.findings[3].is_unreadable_page());
+        assert!(!checked.findings[2].is_unreadable_page());
         // A ref no page cites is reported where anchors.yaml writes it.
         assert!(findings.iter().any(|f| {
-            f.starts_with("secdocs/anchors.yaml:14: claim `hidden` cites x/hidden.go:1-2, which no docs page mentions (docs/security.md, docs/gone.md)")
+            f.starts_with("secdocs/anchors.yaml:14:9: claim `hidden` cites x/hidden.go:1-2, which no docs page mentions (docs/security.md, docs/gone.md)")
         }), "{findings:#?}");
         assert!(findings.iter().any(|f| f.contains("claim `guard`")));
         assert!(

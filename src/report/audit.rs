@@ -4,7 +4,8 @@
 use std::fmt::Write as _;
 
 use super::marks::{ExcerptLine, marked_lines, pieces};
-use super::{ClaimReport, Commit, Excerpt, RefReport, Report, TokenClass, Verdict};
+use super::style::{BOLD, DIM, GREEN, RED, RESET, token_color, verdict_color};
+use super::{ClaimReport, Commit, Excerpt, RefReport, Report, Verdict};
 use crate::expect::ExpectationResult;
 
 /// How to draw the terminal audit.
@@ -19,33 +20,6 @@ pub struct AuditStyle {
 const UNFOLDED_LINES: usize = 30;
 /// Unmarked lines kept on each side of a marked one when folding.
 const CONTEXT: usize = 2;
-
-const RESET: &str = "\x1b[0m";
-const BOLD: &str = "\x1b[1m";
-const DIM: &str = "\x1b[2m";
-const GREEN: &str = "\x1b[32m";
-const YELLOW: &str = "\x1b[33m";
-const RED: &str = "\x1b[31m";
-
-fn verdict_color(verdict: Verdict) -> &'static str {
-    match verdict {
-        Verdict::Unchecked => DIM,
-        Verdict::Verified => GREEN,
-        Verdict::Drifted | Verdict::Ambiguous => YELLOW,
-        Verdict::Broken | Verdict::Error => RED,
-    }
-}
-
-fn token_color(class: TokenClass) -> &'static str {
-    match class {
-        TokenClass::Keyword => "\x1b[35m",
-        TokenClass::String => "\x1b[32m",
-        TokenClass::Comment => "\x1b[2;3m",
-        TokenClass::Number | TokenClass::Constant => "\x1b[36m",
-        TokenClass::Function => "\x1b[34m",
-        TokenClass::Type => "\x1b[33m",
-    }
-}
 
 struct Painter {
     color: bool,
@@ -88,11 +62,7 @@ pub fn render(report: &Report, resolved: Option<&Commit>, style: AuditStyle) -> 
         render_claim(&mut out, claim, &p);
     }
     for finding in &report.docs {
-        let at = match (finding.line, finding.column) {
-            (Some(l), Some(c)) => format!(":{l}:{c}"),
-            _ => String::new(),
-        };
-        let _ = writeln!(out, "\ndocs: {}{at}: {}", finding.page, finding.message);
+        let _ = writeln!(out, "\ndocs: {}: {}", finding.location(), finding.message);
     }
     let _ = writeln!(out, "\n{}", report.summary());
     out
@@ -173,7 +143,7 @@ fn render_ref(out: &mut String, r: &RefReport, p: &Painter) {
         );
     }
     for c in &r.cited_by {
-        let _ = writeln!(out, "    cited by {}:{}:{}", c.page, c.line, c.column);
+        let _ = writeln!(out, "    cited by {c}");
     }
 }
 

@@ -152,10 +152,7 @@ impl Finding<'_> {
         }
         lines.extend(r.notes.iter().cloned());
         for cite in &r.cited_by {
-            lines.push(format!(
-                "cited by {}:{}:{}",
-                cite.page, cite.line, cite.column
-            ));
+            lines.push(format!("cited by {cite}"));
         }
         lines
     }

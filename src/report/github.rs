@@ -85,11 +85,9 @@ fn annotations(report: &Report) -> Vec<Annotation> {
     for d in &report.docs {
         let code = codes::DOCS_MISMATCH;
         let mut properties = vec![("file", d.page.clone())];
-        if let Some(line) = d.line {
-            properties.push(("line", line.to_string()));
-        }
-        if let Some(column) = d.column {
-            properties.push(("col", column.to_string()));
+        if let Some(at) = d.position {
+            properties.push(("line", at.line.to_string()));
+            properties.push(("col", at.column.to_string()));
         }
         properties.push(("title", format!("anchorcheck {}", code.id)));
         all.push(Annotation {

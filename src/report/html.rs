@@ -94,9 +94,7 @@ pub fn render(report: &Report, resolved: Option<&Commit>) -> String {
                             ul.docs {
                                 @for f in &report.docs {
                                     li {
-                                        code { (f.page)
-                                            @if let (Some(l), Some(c)) = (f.line, f.column) { ":" (l) ":" (c) }
-                                        }
+                                        code { (f.location()) }
                                         ": " (f.message)
                                     }
                                 }

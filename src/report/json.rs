@@ -249,8 +249,8 @@ pub fn render(report: &Report) -> String {
             .iter()
             .map(|d| JsonDocsFinding {
                 page: &d.page,
-                line: d.line,
-                column: d.column,
+                line: d.position.map(|at| at.line),
+                column: d.position.map(|at| at.column),
                 message: &d.message,
             })
             .collect(),

@@ -185,10 +185,7 @@ fn write_docs(w: &mut XmlWriter, report: &Report) -> io::Result<()> {
     let lines: Vec<String> = report
         .docs
         .iter()
-        .map(|d| match (d.line, d.column) {
-            (Some(l), Some(c)) => format!("{}:{l}:{c}: {}", d.page, d.message),
-            _ => format!("{}: {}", d.page, d.message),
-        })
+        .map(|d| format!("{}: {}", d.location(), d.message))
         .collect();
     let message = format!(
         "{} disagreement(s) between the docs pages and anchors.yaml",

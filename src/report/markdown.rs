@@ -256,12 +256,7 @@ pub fn render(report: &Report) -> String {
     if !report.docs.is_empty() {
         out.push_str("### Docs citations\n\n");
         for d in &report.docs {
-            let at = match (d.line, d.column) {
-                (Some(l), Some(c)) => format!(":{l}:{c}"),
-                (Some(l), None) => format!(":{l}"),
-                _ => String::new(),
-            };
-            let _ = writeln!(out, "- {}{at}: {}", html(&d.page), html(&d.message));
+            let _ = writeln!(out, "- {}: {}", html(&d.location()), html(&d.message));
         }
         out.push('\n');
     }

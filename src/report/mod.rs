@@ -12,6 +12,7 @@ pub mod links;
 pub mod markdown;
 pub mod marks;
 pub mod sarif;
+pub mod style;
 pub mod text;
 pub mod workflow;
 
@@ -658,8 +659,11 @@ pub(crate) mod sample {
             ],
             docs: vec![DocsFinding {
                 page: "docs/security.md".into(),
-                line: Some(12),
-                column: Some(3),
+                position: Some(crate::lines::Position {
+                    line: 12,
+                    column: 3,
+                }),
+                kind: crate::docs::DocsFindingKind::UnknownCitation,
                 message: "cites src/saas/back/src/main.go:3181-3190 but no ref has those lines"
                     .into(),
             }],

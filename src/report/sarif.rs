@@ -191,11 +191,10 @@ fn ref_result(finding: &Finding<'_>) -> Value {
 
 fn docs_result(repeat: usize, finding: &DocsFinding) -> Value {
     let code = codes::DOCS_MISMATCH;
-    let region = match (finding.line, finding.column) {
-        (Some(line), Some(column)) => json!({ "startLine": line, "startColumn": column }),
-        (Some(line), None) => json!({ "startLine": line }),
+    let region = match finding.position {
+        Some(at) => json!({ "startLine": at.line, "startColumn": at.column }),
         // The whole page: SARIF needs some region, and line 1 is where a reader starts.
-        _ => json!({ "startLine": 1 }),
+        None => json!({ "startLine": 1 }),
     };
     json!({
         "ruleId": code.id,

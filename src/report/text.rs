@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use annotate_snippets::renderer::DecorStyle;
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 
+use super::style::{BOLD, RESET, verdict_color};
 use super::{RefReport, Report, Verdict};
 
 /// How to draw the text report.
@@ -17,18 +18,6 @@ pub struct TextStyle {
 
 /// Citations up to this many lines are shown whole; longer ones fold to the marked lines.
 const UNFOLDED_LINES: usize = 15;
-
-const BOLD: &str = "\x1b[1m";
-const RESET: &str = "\x1b[0m";
-
-fn verdict_color(verdict: Verdict) -> &'static str {
-    match verdict {
-        Verdict::Unchecked => "\x1b[2m",
-        Verdict::Verified => "\x1b[32m",
-        Verdict::Drifted | Verdict::Ambiguous => "\x1b[33m",
-        Verdict::Broken | Verdict::Error => "\x1b[31m",
-    }
-}
 
 /// Renders the whole report.
 pub fn render(report: &Report, style: TextStyle) -> String {
@@ -92,11 +81,7 @@ pub fn render(report: &Report, style: TextStyle) -> String {
         out.push('\n');
     }
     for finding in &report.docs {
-        let at = match (finding.line, finding.column) {
-            (Some(l), Some(c)) => format!(":{l}:{c}"),
-            _ => String::new(),
-        };
-        let _ = writeln!(out, "docs: {}{at}: {}", finding.page, finding.message);
+        let _ = writeln!(out, "docs: {}: {}", finding.location(), finding.message);
     }
     if !report.docs.is_empty() {
         out.push('\n');

@@ -117,7 +117,7 @@ fn check_docs(anchors: &AnchorsFile) -> docs::DocsCheck {
             .and_then(|root| location::relative_to(root, full))
             .unwrap_or_else(|| written.to_string())
     };
-    let pages: Vec<(String, Result<String, String>)> = docs::read_pages(anchors)
+    let pages: Vec<(String, Result<String, docs::PageError>)> = docs::read_pages(anchors)
         .into_iter()
         .map(|(name, full, text)| (from_root(&full, &name), text))
         .collect();
