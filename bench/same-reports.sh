@@ -16,7 +16,8 @@
 # --cache (cold and warm, and the cache files' hashes), WORKTREE with an uncommitted edit, diff
 # --base in every format, audit (plain, coloured, --html), fix --dry-run (with and without
 # --base), fix itself (the rewritten files and a verify after it), init --from-docs, explain of
-# every Go file whole in text and JSON, and schema. See bench/README.md.
+# every Go file whole in text and JSON, schema, every --help, and flags clap refuses. See
+# bench/README.md.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -51,26 +52,29 @@ if [ -n "$before_rev" ]; then
     # the export's build replaces this checkout's under the same names; forgetting the crate's
     # fingerprints afterwards makes the next build here compile it again (as .ci/run does).
     commit=$(git -C "$root" rev-parse --verify "$before_rev^{commit}")
-    if [ ! -x "$work/bin/at-$commit" ]; then
+    if [ ! -x "$work/bin/at-$commit/anchorcheck" ]; then
         note "building anchorcheck at $commit"
         src="$work/src-$commit"
         rm -rf "$src" && mkdir -p "$src"
         git -C "$root" archive "$commit" | tar -x -C "$src"
         target="${CARGO_TARGET_DIR:-$root/target}"
         (cd "$src" && CARGO_TARGET_DIR="$target" cargo build --release --quiet --bin anchorcheck)
-        cp "$target/release/anchorcheck" "$work/bin/at-$commit"
+        mkdir -p "$work/bin/at-$commit"
+        cp "$target/release/anchorcheck" "$work/bin/at-$commit/"
         rm -rf "$src" "$target"/release/.fingerprint/anchorcheck-*
     fi
-    before_bin="$work/bin/at-$commit"
+    before_bin="$work/bin/at-$commit/anchorcheck"
 fi
 if [ -z "$after_bin" ]; then
     note "building this checkout's anchorcheck and bench-run"
     (cd "$root" && cargo build --release --quiet --workspace)
     after_bin="$root/target/release/anchorcheck"
 fi
-# Copies, so a build during the run cannot swap a binary under it.
-cp "$before_bin" "$work/bin/before"
-cp "$after_bin" "$work/bin/after"
+# Copies, so a build during the run cannot swap a binary under it; named anchorcheck, as
+# usage lines name the binary they were run as.
+mkdir -p "$work/bin/before" "$work/bin/after"
+cp "$before_bin" "$work/bin/before/anchorcheck"
+cp "$after_bin" "$work/bin/after/anchorcheck"
 
 # --- the inputs ---------------------------------------------------------------------------
 
@@ -197,7 +201,8 @@ if [ ! -d "$corpus/repo" ]; then
     [ -x "$root/target/release/bench-run" ] ||
         (cd "$root" && cargo build --release --quiet -p anchorcheck-bench)
     "$root/target/release/bench-run" --dir "$corpus" --k "$k" --runs 1 --no-ast-grep \
-        --shell-sample 10 --log-sample 1 --anchorcheck "$work/bin/before" > "$work/corpus.log"
+        --shell-sample 10 --log-sample 1 --anchorcheck "$work/bin/before/anchorcheck" \
+        > "$work/corpus.log"
 fi
 kdir="$corpus/k$k"
 [ -f "$kdir/relocate.yaml" ] || { echo "error: $kdir has no relocate.yaml; remove $corpus" >&2; exit 1; }
@@ -223,6 +228,22 @@ record() {
     keep() { if [ -f "$2" ]; then cp "$2" "$out/$1"; else echo "(missing)" > "$out/$1"; fi; }
 
     case_ schema "$run" schema
+    # Help, version and flags clap refuses.
+    local sub
+    for sub in "" verify diff fix audit init explain schema; do
+        # shellcheck disable=SC2086
+        case_ "help.${sub:-top}" "$run" $sub --help
+        # shellcheck disable=SC2086
+        case_ "help.${sub:-top}.short" "$run" $sub -h
+    done
+    case_ version "$run" --version
+    case_ usage.no-command "$run"
+    case_ usage.unknown-flag "$run" verify --no-such-flag
+    case_ usage.bad-format "$run" verify --format yaml
+    case_ usage.bad-output "$run" verify --output markdown
+    case_ usage.bad-output-format "$run" verify --output yaml=x.yaml
+    case_ usage.diff-without-base "$run" diff
+    case_ usage.init-without-pages "$run" init
     local formats="text json sarif github junit markdown"
     for fx in example drift-1 drift-2 drift-3 history revisions hostile ambiguous; do
         local d="$run/$fx" first
@@ -321,9 +342,9 @@ record() {
 }
 
 note "recording the before binary"
-record "$work/bin/before" "$work/before"
+record "$work/bin/before/anchorcheck" "$work/before"
 note "recording the after binary"
-record "$work/bin/after" "$work/after"
+record "$work/bin/after/anchorcheck" "$work/after"
 
 cases=$(find "$work/before" -name '*.exit' | wc -l)
 files=$(find "$work/before" -type f | wc -l)

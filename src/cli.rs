@@ -81,6 +81,7 @@ pub enum ExplainFormat {
 }
 
 #[derive(Debug, Args)]
+#[command(mut_arg("claims", |a| a.help("Only check this claim (repeatable)")))]
 pub struct DiffArgs {
     /// The revision the change starts from (e.g. origin/main); every ref is followed from it.
     #[arg(long, value_name = "REV")]
@@ -88,36 +89,12 @@ pub struct DiffArgs {
     /// The revision to verify (default HEAD; WORKTREE for uncommitted edits).
     #[arg(long, value_name = "REV", default_value = "HEAD")]
     pub head: String,
-    /// The anchors file (default: anchors.yaml in the current directory or a parent).
-    #[arg(long, value_name = "FILE")]
-    pub anchors: Option<PathBuf>,
-    /// The git repository (default: `repo:` in anchors.yaml, relative to that file).
-    #[arg(long, value_name = "DIR")]
-    pub repo: Option<PathBuf>,
-    /// Only check this claim (repeatable).
-    #[arg(long = "claim", value_name = "ID")]
-    pub claims: Vec<String>,
-    /// Keep results by git blob id in DIR, so unchanged files are not parsed again.
-    #[arg(long, value_name = "DIR")]
-    pub cache: Option<PathBuf>,
+    #[command(flatten)]
+    pub files: FilesArgs,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
     #[command(flatten)]
     pub output: OutputArgs,
-}
-
-impl DiffArgs {
-    /// The anchors, repository, head revision and claims, as `verify` takes them.
-    pub fn target(&self) -> TargetArgs {
-        TargetArgs {
-            anchors: self.anchors.clone(),
-            repo: self.repo.clone(),
-            rev: Some(self.head.clone()),
-            claims: self.claims.clone(),
-            cache: self.cache.clone(),
-            // Every ref is followed from the base, so none needs its history looked for.
-            history_depth: 0,
-            whole_files: false,
-        }
-    }
 }
 
 #[derive(Debug, Args)]
@@ -186,25 +163,39 @@ pub struct OutputArgs {
     pub link_base: Option<String>,
 }
 
-/// What to verify: the anchors file, the repository, the revision, the claims.
+/// The anchors file and the repository, for every command that reads anchors.yaml.
 #[derive(Debug, Args)]
-pub struct TargetArgs {
+pub struct FilesArgs {
     /// The anchors file (default: anchors.yaml in the current directory or a parent).
     #[arg(long, value_name = "FILE")]
     pub anchors: Option<PathBuf>,
     /// The git repository (default: `repo:` in anchors.yaml, relative to that file).
     #[arg(long, value_name = "DIR")]
     pub repo: Option<PathBuf>,
-    /// Revision to verify: branch, tag, sha, HEAD~3, origin/main, or WORKTREE for the working
-    /// tree with uncommitted edits (default: `rev:` in anchors.yaml, else HEAD).
-    #[arg(long, value_name = "REV")]
-    pub rev: Option<String>,
+}
+
+/// Which claims to check, and where results are kept between runs.
+#[derive(Debug, Args)]
+pub struct SelectionArgs {
     /// Only verify this claim (repeatable).
     #[arg(long = "claim", value_name = "ID")]
     pub claims: Vec<String>,
     /// Keep results by git blob id in DIR, so unchanged files are not parsed again.
     #[arg(long, value_name = "DIR")]
     pub cache: Option<PathBuf>,
+}
+
+/// What to verify: the anchors file, the repository, the revision, the claims.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    #[command(flatten)]
+    pub files: FilesArgs,
+    /// Revision to verify: branch, tag, sha, HEAD~3, origin/main, or WORKTREE for the working
+    /// tree with uncommitted edits (default: `rev:` in anchors.yaml, else HEAD).
+    #[arg(long, value_name = "REV")]
+    pub rev: Option<String>,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
     /// For a ref without `at` that does not hold at its cited lines: how many commits back to
     /// look for the newest one at which it held there, to follow history from it (0: never).
     #[arg(long, value_name = "N", default_value_t = anchorcheck::verify::DEFAULT_HISTORY_DEPTH)]

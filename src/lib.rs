@@ -15,4 +15,5 @@ pub mod lines;
 pub mod report;
 pub mod scaffold;
 pub mod source;
+pub mod target;
 pub mod verify;

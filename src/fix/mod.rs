@@ -1,6 +1,8 @@
 //! `fix`: rewrites drifted refs in anchors.yaml and the matching docs citations by splicing the
 //! exact byte spans of the scalars, so every other byte (comments, quoting, order, CRLF) stays.
 
+pub mod command;
+pub mod summary;
 pub mod write;
 
 use std::ops::Range;

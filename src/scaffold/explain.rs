@@ -6,12 +6,14 @@ use std::collections::{BTreeMap, HashSet};
 
 use globset::{Glob, GlobMatcher};
 
+use super::Location;
 use super::yaml::{flow_list, quoted, scalar};
 use crate::anchors::{ClientAuth, TlsVersion, parse_expectation};
 use crate::expect;
-use crate::go::GoFile;
 use crate::go::symbols::{self, DeclKind};
+use crate::go::{GoError, GoFile};
 use crate::lines::{LineNo, LineRange};
+use crate::source::{FileProblem, Files};
 
 /// What a range holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -130,6 +132,40 @@ impl Explanation {
         }
         holding(&[ConstructKind::String, ConstructKind::Identifier])
     }
+}
+
+/// Why a location could not be explained.
+#[derive(Debug, thiserror::Error)]
+pub enum ExplainError {
+    #[error("{path}: {problem}")]
+    Unreadable { path: String, problem: FileProblem },
+    #[error(transparent)]
+    Parser(#[from] GoError),
+    #[error("{path}:{lines}: past the end of the file ({count} lines)")]
+    PastTheEnd {
+        path: String,
+        lines: LineRange,
+        count: u32,
+    },
+}
+
+/// Reads and parses the file `location` names in `files` and explains its lines.
+pub fn explain_at(files: &dyn Files, location: &Location) -> Result<Explanation, ExplainError> {
+    let blob = files
+        .read(&location.path)
+        .map_err(|problem| ExplainError::Unreadable {
+            path: location.path.clone(),
+            problem,
+        })?;
+    let file = GoFile::parse(blob.bytes)?;
+    if location.lines.end().get() > file.line_count() {
+        return Err(ExplainError::PastTheEnd {
+            path: location.path.clone(),
+            lines: location.lines,
+            count: file.line_count(),
+        });
+    }
+    Ok(explain(&file, location.lines))
 }
 
 /// Explains `range` of `file`.

@@ -474,6 +474,47 @@ pub struct InitPlan {
 }
 
 impl InitPlan {
+    /// Whether there is anything to write: a new file, or claims to append.
+    pub fn writes(&self) -> bool {
+        self.before.as_deref() != Some(self.after.as_str())
+    }
+
+    /// What `init` says: every citation not scaffolded with why, the notes, and what it wrote
+    /// (or that there was nothing to add).
+    pub fn summary(&self) -> String {
+        let s = &self.scaffold;
+        let refs: usize = s.claims.iter().map(|c| c.refs.len()).sum();
+        let mut out = String::new();
+        for u in &s.unresolved {
+            let _ = writeln!(
+                out,
+                "not scaffolded: {}:{}:{}: {}: {}",
+                u.page, u.line, u.column, u.cited, u.reason
+            );
+        }
+        for note in &self.notes {
+            let _ = writeln!(out, "note: {note}");
+        }
+        let _ = writeln!(
+            out,
+            "{} {}: {} claims, {refs} refs from {} citations ({} already covered, {} not scaffolded)",
+            if self.writes() {
+                "wrote"
+            } else {
+                "nothing to add to"
+            },
+            self.out.display(),
+            s.claims.len(),
+            s.citations,
+            s.covered,
+            s.unresolved.len()
+        );
+        if self.writes() {
+            out.push_str("review it, then run `anchorcheck verify`\n");
+        }
+        out
+    }
+
     /// Writes the file: created (never over an existing one), or replaced atomically when
     /// appending, only if it still holds what was read.
     pub fn write(&self) -> Result<(), WriteError> {

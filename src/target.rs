@@ -1,0 +1,185 @@
+//! What a command runs on: the anchors file (found from the working directory or named), the
+//! repository and revision that win (a flag, else anchors.yaml, else the defaults), and what
+//! follows from them: the history source, `diff`'s base commit, links to the cited code, the
+//! commit `audit` describes and the one `fix` records as `at`.
+
+use std::path::{Path, PathBuf};
+
+use crate::anchors::{self, AnchorsError, AnchorsFile};
+use crate::docs;
+use crate::fix::{self, FixError, FixPlan, Revisions};
+use crate::report::links::Links;
+use crate::report::{Commit, Report};
+use crate::source::{GitRepo, Snapshot, SourceError};
+use crate::verify::{self, HistorySource, RevisionInfo, VerifyError, VerifyOptions};
+
+/// What the command line says to verify; `None` leaves the choice to anchors.yaml, then to
+/// the defaults.
+#[derive(Clone, Copy, Debug)]
+pub struct TargetRequest<'a> {
+    /// `--anchors`: relative to `cwd`; else anchors.yaml in `cwd` or its nearest parent.
+    pub anchors: Option<&'a Path>,
+    /// `--repo`: wins over anchors.yaml's `repo:`, which is relative to the anchors file.
+    pub repo: Option<&'a Path>,
+    /// `--rev` (or `diff --head`): wins over anchors.yaml's `rev:`, else `HEAD`.
+    pub rev: Option<&'a str>,
+    /// The working directory, which flags and messages are relative to.
+    pub cwd: &'a Path,
+}
+
+/// Why there is nothing to run on.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    /// No anchors file, or one that cannot be read or is invalid (every problem with its
+    /// position).
+    #[error(transparent)]
+    Anchors(#[from] AnchorsError),
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error("--base must name a commit, not `{base}`")]
+    BaseNotACommit { base: String },
+}
+
+/// A loaded anchors file and the revision it is verified at.
+#[derive(Debug)]
+pub struct Target {
+    pub anchors: AnchorsFile,
+    /// The anchors file's text, for `fix` to splice.
+    pub source: String,
+    /// How messages name the anchors file: relative to the working directory when inside it.
+    pub display: PathBuf,
+    pub snapshot: Snapshot,
+    pub info: RevisionInfo,
+}
+
+impl Target {
+    /// Finds and loads the anchors file, opens the repository and resolves the revision.
+    pub fn load(request: &TargetRequest<'_>) -> Result<Target, TargetError> {
+        let cwd = request.cwd;
+        let path = match request.anchors {
+            Some(p) => cwd.join(p),
+            None => anchors::discover(cwd)?,
+        };
+        let display = path
+            .strip_prefix(cwd)
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|_| path.clone());
+        let (anchors, source) = anchors::load(&path, &display)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let (repo_dir, repo_name) = match (request.repo, &anchors.repo) {
+            (Some(flag), _) => (flag.to_path_buf(), flag.display().to_string()),
+            (None, Some(repo)) => (base.join(repo), repo.clone()),
+            (None, None) => (base.to_path_buf(), ".".to_string()),
+        };
+        let rev = request
+            .rev
+            .map(str::to_string)
+            .or_else(|| anchors.rev.as_ref().map(|r| r.value.clone()))
+            .unwrap_or_else(|| "HEAD".to_string());
+        let snapshot = GitRepo::open(&repo_dir)?.resolve(&rev)?;
+        let info = RevisionInfo {
+            repo: repo_name,
+            rev,
+            commit: snapshot.commit.clone(),
+        };
+        Ok(Target {
+            anchors,
+            source,
+            display,
+            snapshot,
+            info,
+        })
+    }
+
+    /// The commit every ref is followed from for `diff --base` or `fix --base`.
+    pub fn base_commit(&self, base: Option<&str>) -> Result<Option<String>, TargetError> {
+        let Some(base) = base else { return Ok(None) };
+        let snapshot = self.snapshot.git().resolve(base)?;
+        match snapshot.commit {
+            Some(commit) if !snapshot.is_worktree() => Ok(Some(commit)),
+            _ => Err(TargetError::BaseNotACommit {
+                base: base.to_string(),
+            }),
+        }
+    }
+
+    /// Verifies the anchors file at the revision, with its history.
+    pub fn verify(&self, options: &VerifyOptions) -> Result<Report, VerifyError> {
+        let history = HistorySource {
+            git: self.snapshot.git(),
+            target: self.snapshot.endpoint(),
+            target_commit: self.snapshot.commit.clone(),
+        };
+        verify::verify(
+            &self.anchors,
+            &self.snapshot,
+            Some(&history),
+            self.info.clone(),
+            options,
+        )
+    }
+
+    /// How reports link to cited code: `link_base` (`--link-base`), else a GitHub or GitLab
+    /// `origin` remote (a host equal to `github_server_url`'s, `$GITHUB_SERVER_URL`, counts as
+    /// GitHub). None for `WORKTREE`: uncommitted line numbers belong to no commit a link could
+    /// name.
+    pub fn links(&self, link_base: Option<&str>, github_server_url: Option<&str>) -> Option<Links> {
+        if self.snapshot.is_worktree() {
+            return None;
+        }
+        let commit = self.snapshot.commit.as_deref()?;
+        if let Some(base) = link_base {
+            return Some(Links::from_base(base, commit));
+        }
+        let url = self.snapshot.git().remote_url("origin")?;
+        let github_host = github_server_url
+            .and_then(|s| s.split_once("://"))
+            .map(|(_, host)| host.trim_end_matches('/'));
+        Links::from_remote(&url, github_host, commit)
+    }
+
+    /// The commit the revision resolved to, described for people (`audit`'s header).
+    pub fn described_commit(&self) -> Result<Option<Commit>, SourceError> {
+        let Some(id) = &self.snapshot.commit else {
+            return Ok(None);
+        };
+        Ok(self
+            .snapshot
+            .git()
+            .find_commit(id)?
+            .map(|info| Commit::from(&info)))
+    }
+
+    /// What `fix` would change to rewrite the drift of `report` (verified here), reading the
+    /// docs pages; `keep_pinned` leaves links pinned to a tag or commit as they are.
+    pub fn fix_plan(&self, report: &Report, keep_pinned: bool) -> Result<FixPlan, FixError> {
+        let pages: Vec<(PathBuf, String)> = docs::read_pages(&self.anchors)
+            .into_iter()
+            .filter_map(|(_, full, text)| text.ok().map(|t| (full, t)))
+            .collect();
+        let git = self.snapshot.git();
+        let is_fixed = |name: &str| git.names_fixed_revision(name);
+        let revisions = Revisions {
+            is_fixed: &is_fixed,
+            keep_pinned,
+        };
+        fix::plan(
+            &self.anchors,
+            &self.source,
+            report,
+            self.fix_commit(),
+            &pages,
+            &revisions,
+        )
+    }
+
+    /// The commit `fix` records as `at`: none at the working tree, whose line numbers belong
+    /// to no commit.
+    pub fn fix_commit(&self) -> Option<&str> {
+        if self.snapshot.is_worktree() {
+            None
+        } else {
+            self.snapshot.commit.as_deref()
+        }
+    }
+}
