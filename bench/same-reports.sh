@@ -8,7 +8,7 @@
 # Inputs (built under --work, default $TMPDIR/anchorcheck-same-reports, with fixed commit dates
 # so their commit ids are the same every time): the bundled example (anchors.yaml and
 # testdata/zen-mesh, committed, then an edit that makes its refs drift, with a GitHub `origin`
-# for links), the drift fixtures (testdata/drift rev1..3 as tests/drift.rs commits them),
+# for links), the drift fixtures (testdata/drift rev1..3 as tests/it/drift.rs commits them),
 # testdata/history, testdata/revisions, testdata/hostile, every bad anchors file of
 # testdata/config-errors and testdata/hostile/anchors, and the bench corpus at K (1,000; with
 # the relocation case), generated once by bench-run and kept under --work for the next run.
@@ -132,7 +132,7 @@ for n in 1 2 3; do
     sed "s/AT/$first/" "$td/drift/anchors.yaml" > "$repo/anchors.yaml"
 done
 
-# history: grpc-go moving its buffer pools (tests/moves.rs).
+# history: grpc-go moving its buffer pools (tests/it/moves.rs).
 hist="$fixtures/history"
 new_repo "$hist"
 replace "$hist" "$td/history/grpc-buffer-pool/rev1"
@@ -143,7 +143,7 @@ commit "$hist" 2 "mem: Move buffer pool implementations to internal (#8910)"
 printf 'version: 1\nclaims:\n  - id: pool-get-clears\n    status: required\n    refs:\n      - path: mem/buffer_pool.go\n        lines: 266-276\n        at: %s\n        expect:\n          - call: clear\n' \
     "$at" > "$hist/anchors.yaml"
 
-# revisions: rev1 holds every claim, rev2 weakens the server (tests/cache.rs).
+# revisions: rev1 holds every claim, rev2 weakens the server (tests/it/cache.rs).
 revs="$fixtures/revisions"
 new_repo "$revs"
 replace "$revs" "$td/revisions/rev1"
@@ -152,7 +152,7 @@ commit "$revs" 1 "server"
 cp -R "$td/revisions/rev2/." "$revs/"
 commit "$revs" 2 "weaken the server"
 
-# hostile: HTML in strings and titles; rev2 weakens the guard (tests/audit.rs).
+# hostile: HTML in strings and titles; rev2 weakens the guard (tests/it/audit.rs).
 hostile="$fixtures/hostile"
 new_repo "$hostile"
 replace "$hostile" "$td/hostile/rev1"
@@ -162,7 +162,7 @@ replace "$hostile" "$td/hostile/rev2"
 commit "$hostile" 2 "simplify startup checks"
 sed "s/AT/$first/" "$td/hostile/anchors.yaml" > "$hostile/anchors.yaml"
 
-# hostile-go: syntax errors, invalid UTF-8, binary files (tests/hostile_corpus.rs).
+# hostile-go: syntax errors, invalid UTF-8, binary files (tests/it/hostile_corpus.rs).
 hgo="$fixtures/hostile-go"
 new_repo "$hgo"
 replace "$hgo" "$td/hostile/go"
@@ -176,7 +176,7 @@ commit "$prec" 1 "admin"
 replace "$prec" "$td/precision/rev2"
 commit "$prec" 2 "insert a function above checkOrigin"
 
-# ambiguous: three fatal calls, a cited line that lost its own (tests/drift.rs), two claims.
+# ambiguous: three fatal calls, a cited line that lost its own (tests/it/drift.rs), two claims.
 amb="$fixtures/ambiguous"
 new_repo "$amb"
 mkdir -p "$amb/p"

@@ -1,0 +1,206 @@
+//! Refs without `at` that no longer hold at their cited place: history is followed from the
+//! newest commit at which they held there (issue 13, item 1).
+
+use crate::common::{TestRepo, anchorcheck, verify_json};
+use predicates::str::contains;
+
+const GUARD: &str = "package auth\n\nimport \"errors\"\n\ntype config struct {\n\trequireMTLS bool\n\tcaFile      string\n}\n\n// checkConfig refuses to start without a CA when mTLS is required.\nfunc checkConfig(cfg config) error {\n\tif cfg.requireMTLS && cfg.caFile == \"\" {\n\t\treturn errors.New(\"mtls required but no CA configured\")\n\t}\n\treturn nil\n}\n\nfunc describe(cfg config) string {\n\treturn cfg.caFile\n}\n";
+
+/// The guard's `if` and its `return`: lines 12-14 of GUARD.
+const GUARD_LINES: &str = "12-14";
+
+fn anchors(path: &str, lines: &str) -> String {
+    format!(
+        "version: 1\nclaims:\n  - id: mtls-guard\n    status: required\n    refs:\n      - path: {path}\n        lines: {lines}\n        expect:\n          - fail_closed: {{ when: \"(?i)mtls\" }}\n"
+    )
+}
+
+/// Runs `fix`, checks its exit code and that it says `says`, and returns anchors.yaml after.
+fn fix(repo: &TestRepo, code: i32, says: &str) -> String {
+    anchorcheck(repo.path())
+        .arg("fix")
+        .assert()
+        .code(code)
+        .stdout(contains(says));
+    std::fs::read_to_string(repo.path().join("anchors.yaml")).unwrap()
+}
+
+fn the_ref(report: &serde_json::Value) -> &serde_json::Value {
+    &report["claims"][0]["refs"][0]
+}
+
+#[test]
+fn a_renamed_file_is_followed_from_the_last_commit_the_ref_held() {
+    let mut repo = TestRepo::new();
+    repo.write("pkg/auth/server.go", GUARD);
+    repo.write("pkg/auth/doc.go", "// Package auth.\npackage auth\n");
+    repo.commit_all("add the mTLS guard");
+    repo.write(
+        "pkg/auth/doc.go",
+        "// Package auth checks config.\npackage auth\n",
+    );
+    let last_held = repo.commit_all("document the package");
+    // A directory reorganisation: the file moves and gains a line above the guard.
+    std::fs::remove_file(repo.path().join("pkg/auth/server.go")).unwrap();
+    repo.write(
+        "internal/auth/server.go",
+        GUARD.replace("import \"errors\"\n", "import \"errors\"\n\n// Config.\n"),
+    );
+    let moved = repo.commit_all("move auth under internal/");
+    repo.write("anchors.yaml", anchors("pkg/auth/server.go", GUARD_LINES));
+
+    let (code, report) = verify_json(repo.path(), &[]);
+    assert_eq!(code, 1);
+    let r = the_ref(&report);
+    assert_eq!(r["verdict"], "drifted", "{r:#}");
+    assert_eq!(r["relocated"]["path"], "internal/auth/server.go");
+    assert_eq!(r["relocated"]["lines"], "14-16");
+    assert_eq!(r["relocated"]["how"], "history");
+    assert_eq!(r["history_from"], last_held.to_string());
+    let note = format!(
+        "history from {} (last verified there; no `at`)",
+        &last_held.to_string()[..7]
+    );
+    assert!(r["notes"].to_string().contains(&note), "{r:#}");
+    assert_eq!(r["culprit"]["kind"], "moved");
+    assert_eq!(r["culprit"]["commit"], moved.to_string());
+
+    // fix rewrites the ref and stamps the verified commit; then it verifies.
+    let fixed = fix(
+        &repo,
+        0,
+        "fixed mtls-guard: pkg/auth/server.go:12-14 -> internal/auth/server.go:14-16",
+    );
+    assert!(fixed.contains(&format!("at: {moved}")), "{fixed}");
+    let (code, report) = verify_json(repo.path(), &[]);
+    assert_eq!(code, 0, "{report:#}");
+}
+
+/// The guard deleted in a commit that also shortens the file: the cited lines are past its end.
+fn deleted_guard_repo() -> (TestRepo, git2::Oid, git2::Oid) {
+    let mut repo = TestRepo::new();
+    repo.write("pkg/auth/server.go", GUARD);
+    let held = repo.commit_all("add the mTLS guard");
+    let without: String = GUARD.split("// checkConfig").next().unwrap().to_string()
+        + "func describe(cfg config) string {\n\treturn cfg.caFile\n}\n";
+    repo.write("pkg/auth/server.go", without);
+    let dropped = repo.commit_all("simplify startup checks");
+    repo.write("README", "unrelated\n");
+    repo.commit_all("add a README");
+    repo.write("anchors.yaml", anchors("pkg/auth/server.go", GUARD_LINES));
+    (repo, held, dropped)
+}
+
+#[test]
+fn a_deleted_function_is_broken_since_the_commit_that_dropped_it() {
+    let (repo, held, dropped) = deleted_guard_repo();
+    let (code, report) = verify_json(repo.path(), &[]);
+    assert_eq!(code, 1);
+    let r = the_ref(&report);
+    assert_eq!(r["verdict"], "broken", "{r:#}");
+    assert!(r["error"].is_null(), "{r:#}");
+    assert_eq!(r["culprit"]["kind"], "broke");
+    assert_eq!(r["culprit"]["commit"], dropped.to_string());
+    assert_eq!(r["history_from"], held.to_string());
+    let text = anchorcheck(repo.path()).arg("verify").output().unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains(&format!(
+            "broken since {} 2026-09-23 'simplify startup checks'",
+            &dropped.to_string()[..7]
+        )),
+        "{text}"
+    );
+
+    // fix leaves the broken ref alone but writes the `at` history was followed from, so the
+    // next run follows it without looking.
+    let fixed = fix(
+        &repo,
+        1,
+        "left alone mtls-guard: pkg/auth/server.go:12-14 is broken",
+    );
+    assert!(fixed.contains(&format!("        at: {held}\n")), "{fixed}");
+    let (_, report) = verify_json(repo.path(), &[]);
+    let r = the_ref(&report);
+    assert_eq!(r["verdict"], "broken");
+    assert_eq!(r["culprit"]["commit"], dropped.to_string());
+    assert!(r["history_from"].is_null(), "now it has `at`: {r:#}");
+}
+
+#[test]
+fn history_depth_bounds_the_search_and_says_so() {
+    let (repo, held, _) = deleted_guard_repo();
+    let (_, report) = verify_json(repo.path(), &["--history-depth", "1"]);
+    let r = the_ref(&report);
+    assert!(r["history_from"].is_null(), "{r:#}");
+    assert!(
+        r["notes"].to_string().contains(
+            "no `at`, and it held at pkg/auth/server.go:12-14 in none of the 1 commits before this one (--history-depth 1)"
+        ),
+        "{r:#}"
+    );
+    assert_ne!(r["verdict"], "verified");
+    let (_, report) = verify_json(repo.path(), &["--history-depth", "2"]);
+    assert_eq!(the_ref(&report)["history_from"], held.to_string());
+}
+
+#[test]
+fn a_ref_that_holds_gets_no_history_note() {
+    let mut repo = TestRepo::new();
+    repo.write("pkg/auth/server.go", GUARD);
+    repo.commit_all("add the mTLS guard");
+    repo.write("README", "unrelated\n");
+    repo.commit_all("add a README");
+    repo.write("anchors.yaml", anchors("pkg/auth/server.go", GUARD_LINES));
+    let (code, report) = verify_json(repo.path(), &[]);
+    assert_eq!(code, 0);
+    let r = the_ref(&report);
+    assert_eq!(r["notes"], serde_json::json!([]));
+    assert!(r["history_from"].is_null());
+}
+
+#[test]
+fn a_path_that_never_held_it_says_history_was_searched_to_the_first_commit() {
+    let mut repo = TestRepo::new();
+    repo.write(
+        "pkg/auth/server.go",
+        GUARD.replace("return errors.New", "_ = errors.New"),
+    );
+    repo.commit_all("a fail-open guard from the start");
+    repo.write("anchors.yaml", anchors("pkg/auth/server.go", GUARD_LINES));
+    let (_, report) = verify_json(repo.path(), &[]);
+    let r = the_ref(&report);
+    assert_eq!(r["verdict"], "broken", "{r:#}");
+    assert!(
+        r["notes"]
+            .to_string()
+            .contains("no `at`, and it held at pkg/auth/server.go:12-14 in no earlier commit"),
+        "{r:#}"
+    );
+}
+
+#[test]
+fn a_citation_still_holding_a_few_lines_off_is_followed_from_where_it_fit() {
+    // tailscale's controlhttp handshake check: two lines inserted above left the cited range
+    // still holding (it holds the guard's `if`), two lines off; the file was then moved.
+    let mut repo = TestRepo::new();
+    let handshake = "package controlhttp\n\nimport (\n\t\"errors\"\n\t\"net/http\"\n)\n\nfunc accept(w http.ResponseWriter, r *http.Request) error {\n\tinitB64 := r.Header.Get(\"Tailscale-Handshake\")\n\tif initB64 == \"\" {\n\t\thttp.Error(w, \"missing Tailscale handshake header\", http.StatusBadRequest)\n\t\treturn errors.New(\"no tailscale handshake header in HTTP request\")\n\t}\n\treturn nil\n}\n";
+    repo.write("control/server.go", handshake);
+    let written = repo.commit_all("check the handshake header");
+    let above = "\t// Only a POST carries the handshake.\n\t_ = r.Method\n";
+    let shifted = handshake.replace("\tinitB64 :=", &format!("{above}\tinitB64 :="));
+    repo.write("control/server.go", &shifted);
+    repo.commit_all("require POST");
+    std::fs::remove_file(repo.path().join("control/server.go")).unwrap();
+    repo.write("control/server/accept.go", &shifted);
+    repo.commit_all("move the server into its own package");
+    repo.write(
+        "anchors.yaml",
+        "version: 1\nclaims:\n  - id: handshake\n    status: required\n    refs:\n      - path: control/server.go\n        lines: 9-13\n        expect:\n          - fail_closed: { when: initB64 }\n          - string: missing Tailscale handshake header\n",
+    );
+    let (_, report) = verify_json(repo.path(), &[]);
+    let r = the_ref(&report);
+    assert_eq!(r["history_from"], written.to_string(), "{r:#}");
+    assert_eq!(r["relocated"]["path"], "control/server/accept.go");
+    assert_eq!(r["relocated"]["lines"], "11-15", "the check, whole: {r:#}");
+}

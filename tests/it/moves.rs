@@ -1,0 +1,231 @@
+//! Code moved into files git does not pair as renames: history follows it there when the cited
+//! text and the expectations are found in one file, lists the files when several, and never
+//! guesses (issue 13, item 2).
+
+use crate::common::{TestRepo, anchorcheck, testdata, verify_json};
+use git2::Oid;
+
+/// The mTLS guard, cited at lines 3-5 of itself (its `if` and `return`).
+const GUARD: &str = "// requireClientCert refuses requests without a verified client certificate.\nfunc requireClientCert(r *http.Request) error {\n\tif r.TLS == nil || len(r.TLS.VerifiedChains) == 0 {\n\t\treturn errors.New(\"mtls: client certificate required\")\n\t}\n\treturn nil\n}\n";
+
+const OTHER: &str =
+    "func healthz(w http.ResponseWriter, r *http.Request) {\n\tw.WriteHeader(http.StatusOK)\n}\n";
+
+/// A file of package `pkg` holding `body`.
+fn in_package(pkg: &str, body: &str) -> String {
+    format!("package {pkg}\n\nimport (\n\t\"errors\"\n\t\"net/http\"\n)\n\n{body}")
+}
+
+/// The range citing the guard's `if` through its `return` in `text`.
+fn guard_lines(text: &str) -> String {
+    let line = text
+        .lines()
+        .position(|l| l.contains("if r.TLS == nil"))
+        .unwrap()
+        + 1;
+    format!("{line}-{}", line + 2)
+}
+
+/// A repository whose first commit has the guard in server/server.go (before `OTHER`, or
+/// after it with `last`), cited with `at` set to that commit.
+struct Cited {
+    repo: TestRepo,
+    old: String,
+    at: Oid,
+}
+
+impl Cited {
+    fn new(last: bool) -> Cited {
+        let mut repo = TestRepo::new();
+        let body = if last {
+            format!("{OTHER}\n{GUARD}")
+        } else {
+            format!("{GUARD}\n{OTHER}")
+        };
+        let old = in_package("server", &body);
+        repo.write("server/server.go", &old);
+        let at = repo.commit_all("add the client-cert guard");
+        Cited { repo, old, at }
+    }
+
+    /// Deletes the guard from server/server.go (with whatever else the working tree holds).
+    fn drop_guard(&mut self, subject: &str) -> Oid {
+        self.repo
+            .write("server/server.go", in_package("server", OTHER));
+        self.repo.commit_all(subject)
+    }
+
+    /// Verifies the ref to the guard as first cited, and returns its JSON.
+    fn verify(&self) -> serde_json::Value {
+        self.repo.write(
+            "anchors.yaml",
+            format!(
+                "version: 1\nclaims:\n  - id: client-certs\n    status: required\n    refs:\n      - path: server/server.go\n        lines: {}\n        at: {}\n        expect:\n          - fail_closed: {{ when: \"(?i)TLS\" }}\n",
+                guard_lines(&self.old),
+                self.at
+            ),
+        );
+        let (_, report) = verify_json(self.repo.path(), &[]);
+        report["claims"][0]["refs"][0].clone()
+    }
+}
+
+fn moved_detail(commit: Oid) -> String {
+    format!("moved to another file in {}", &commit.to_string()[..7])
+}
+
+#[test]
+fn a_copy_into_a_new_package_deleted_later_from_the_old_file_is_followed() {
+    let mut c = Cited::new(false);
+    // Copied into a new package, the old one left in place...
+    let copy = in_package(
+        "mtls",
+        &format!("// Package mtls holds the guards.\n\n{GUARD}"),
+    );
+    c.repo.write("internal/mtls/guard.go", &copy);
+    c.repo.commit_all("start the mtls package");
+    c.repo.write("README", "x\n");
+    c.repo.commit_all("readme");
+    // ...and deleted from the old file later.
+    let deleted = c.drop_guard("use the mtls package");
+
+    let r = c.verify();
+    assert_eq!(r["verdict"], "drifted", "{r:#}");
+    assert_eq!(r["relocated"]["path"], "internal/mtls/guard.go");
+    assert_eq!(r["relocated"]["lines"], guard_lines(&copy));
+    assert_eq!(r["relocated"]["how"], "history");
+    assert_eq!(r["relocated"]["detail"], moved_detail(deleted));
+    assert_eq!(r["culprit"]["kind"], "moved");
+    assert_eq!(r["culprit"]["commit"], deleted.to_string());
+    let text = anchorcheck(c.repo.path()).arg("verify").output().unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    let found_by = format!("(found by history ({}))", moved_detail(deleted));
+    assert!(text.contains(&found_by), "{text}");
+}
+
+#[test]
+fn a_split_into_a_new_file_then_renamed_twice_is_followed_to_its_last_name() {
+    let mut c = Cited::new(true);
+    // The guard moves into a file of its own with more around it: git pairs nothing (the
+    // new file is mostly new, the old one stays).
+    let split = in_package(
+        "server",
+        &format!(
+            "// certificates.go: the client-certificate checks.\n\nvar errNoChain = errors.New(\"no chain\")\n\nfunc chains(r *http.Request) int {{\n\treturn len(r.TLS.VerifiedChains)\n}}\n\n{GUARD}"
+        ),
+    );
+    c.repo.write("server/certificates.go", &split);
+    let moved = c.drop_guard("split out the certificate checks");
+    for (from, to) in [
+        ("server/certificates.go", "server/client_certs.go"),
+        ("server/client_certs.go", "internal/tlsauth/client_certs.go"),
+    ] {
+        let text = std::fs::read_to_string(c.repo.path().join(from)).unwrap();
+        std::fs::remove_file(c.repo.path().join(from)).unwrap();
+        c.repo.write(to, text);
+        c.repo.commit_all(&format!("move {from}"));
+    }
+
+    let r = c.verify();
+    assert_eq!(r["verdict"], "drifted", "{r:#}");
+    assert_eq!(r["relocated"]["path"], "internal/tlsauth/client_certs.go");
+    assert_eq!(r["relocated"]["lines"], guard_lines(&split));
+    assert_eq!(r["relocated"]["detail"], moved_detail(moved));
+}
+
+#[test]
+fn copies_in_several_files_are_ambiguous_and_listed() {
+    let mut c = Cited::new(false);
+    c.repo.write("admin/guard.go", in_package("admin", GUARD));
+    c.repo.write("agent/guard.go", in_package("agent", GUARD));
+    c.drop_guard("one guard per listener");
+
+    let r = c.verify();
+    assert_eq!(r["verdict"], "ambiguous", "{r:#}");
+    let candidates: Vec<&str> = r["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(candidates, ["admin/guard.go", "agent/guard.go"]);
+}
+
+#[test]
+fn a_weakened_copy_elsewhere_is_not_a_move() {
+    let mut c = Cited::new(false);
+    // The same text, except that it no longer refuses: the evidence did not move, it is gone.
+    let weakened = GUARD.replace(
+        "\t\treturn errors.New(\"mtls: client certificate required\")\n",
+        "\t\t_ = errors.New(\"mtls: client certificate required\")\n",
+    );
+    c.repo
+        .write("internal/mtls/guard.go", in_package("mtls", &weakened));
+    let dropped = c.drop_guard("move the guard, and weaken it");
+
+    let r = c.verify();
+    assert_eq!(r["verdict"], "broken", "{r:#}");
+    assert_eq!(r["culprit"]["commit"], dropped.to_string());
+}
+
+#[test]
+fn a_lookalike_with_another_name_is_not_where_the_lines_went() {
+    let mut c = Cited::new(false);
+    // Two new files since `at`: one holds the guard, one the same body under another name.
+    let lookalike = GUARD
+        .replace("requireClientCert", "requireAdminCert")
+        .replace("refuses requests", "refuses admin requests");
+    c.repo
+        .write("admin/guard.go", in_package("admin", &lookalike));
+    c.repo
+        .write("internal/mtls/guard.go", in_package("mtls", GUARD));
+    c.repo.commit_all("one guard package, and an admin guard");
+    c.drop_guard("use it");
+
+    let r = c.verify();
+    assert_eq!(r["verdict"], "drifted", "{r:#}");
+    assert_eq!(r["relocated"]["path"], "internal/mtls/guard.go");
+}
+
+#[test]
+fn an_exact_copy_that_was_always_there_is_not_a_move() {
+    let mut repo = TestRepo::new();
+    let old = in_package("server", &format!("{GUARD}\n{OTHER}"));
+    repo.write("server/server.go", &old);
+    let vendored = in_package("legacy", GUARD);
+    repo.write("legacy/guard.go", &vendored);
+    let at = repo.commit_all("add the guard, and a legacy copy");
+    let mut c = Cited { repo, old, at };
+    c.repo.write(
+        "legacy/guard.go",
+        vendored.replace("package legacy\n", "package legacy // old\n"),
+    );
+    let dropped = c.drop_guard("drop the guard");
+
+    let r = c.verify();
+    assert_eq!(r["verdict"], "broken", "{r:#}");
+    assert_eq!(r["culprit"]["commit"], dropped.to_string());
+}
+
+#[test]
+fn grpc_go_moving_its_buffer_pools_to_internal_is_followed() {
+    // grpc-go b6f89f749 (testdata/history/grpc-buffer-pool/ORIGIN.md): the old file's cited
+    // lines are rewritten into other code, not deleted, and git pairs no rename.
+    let mut repo = TestRepo::new();
+    repo.replace_tree(&testdata("history/grpc-buffer-pool/rev1"), "");
+    let at = repo.commit_all("mem: Add faster tiered buffer pool");
+    repo.replace_tree(&testdata("history/grpc-buffer-pool/rev2"), "");
+    let moved = repo.commit_all("mem: Move buffer pool implementations to internal (#8910)");
+    repo.write(
+        "anchors.yaml",
+        format!(
+            "version: 1\nclaims:\n  - id: pool-get-clears\n    status: required\n    refs:\n      - path: mem/buffer_pool.go\n        lines: 266-276\n        at: {at}\n        expect:\n          - call: clear\n"
+        ),
+    );
+    let (_, report) = verify_json(repo.path(), &[]);
+    let r = &report["claims"][0]["refs"][0];
+    assert_eq!(r["verdict"], "drifted", "{r:#}");
+    assert_eq!(r["relocated"]["path"], "internal/mem/mem.go");
+    assert_eq!(r["relocated"]["lines"], "208-218");
+    assert_eq!(r["relocated"]["detail"], moved_detail(moved));
+}
