@@ -2,8 +2,11 @@
 //! exact byte spans of the scalars, so every other byte (comments, quoting, order, CRLF) stays.
 
 pub mod command;
+mod pick;
 pub mod summary;
 pub mod write;
+
+pub use pick::{Picked, pick};
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -58,76 +61,6 @@ pub enum FixError {
     },
     #[error(transparent)]
     Write(#[from] write::WriteError),
-}
-
-/// The ambiguous ref `pick` settled, and the candidate it took.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Picked {
-    pub claim: String,
-    pub path: String,
-    pub lines: LineRange,
-    pub candidate: crate::report::Candidate,
-    pub index: usize,
-}
-
-/// Takes candidate `n` (1-based, as reports number them) of the one ambiguous ref in `report`
-/// as its relocation, so `plan` rewrites it like any drifted ref. More than one ambiguous ref
-/// is refused (select one with `--claim`): a number alone would not say whose candidate.
-pub fn pick(report: &mut Report, n: usize) -> Result<Picked, FixError> {
-    let ambiguous: Vec<(usize, usize)> = report
-        .claims
-        .iter()
-        .enumerate()
-        .flat_map(|(c, claim)| {
-            claim
-                .refs
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| r.verdict == Verdict::Ambiguous)
-                .map(move |(i, _)| (c, i))
-        })
-        .collect();
-    let (c, i) = match ambiguous.as_slice() {
-        [] => return Err(FixError::NothingToPick),
-        [one] => *one,
-        many => {
-            return Err(FixError::PickWhich {
-                refs: many
-                    .iter()
-                    .map(|&(c, i)| {
-                        let r = &report.claims[c].refs[i];
-                        format!("claim {} {}:{}", report.claims[c].id, r.path, r.lines)
-                    })
-                    .collect(),
-            });
-        }
-    };
-    let claim = &mut report.claims[c];
-    let r = &mut claim.refs[i];
-    let count = r.candidates.len();
-    let Some(candidate) = n.checked_sub(1).and_then(|k| r.candidates.get(k)).cloned() else {
-        return Err(FixError::NoSuchCandidate {
-            claim: claim.id.clone(),
-            place: format!("{}:{}", r.path, r.lines),
-            count,
-        });
-    };
-    r.verdict = Verdict::Drifted;
-    r.relocated = Some(crate::report::Relocation {
-        place: candidate.place.clone(),
-        how: candidate.how,
-        excerpt: None,
-        expectations: Vec::new(),
-        detail: Some(format!("candidate {n} of {count}, picked")),
-    });
-    r.candidates.clear();
-    Ok(Picked {
-        claim: claim.id.clone(),
-        path: r.path.clone(),
-        lines: r.lines,
-        candidate,
-        index: n,
-    })
 }
 
 /// How `fix` treats revisions: docs links pinned to one, and a pinned `rev:`.

@@ -383,3 +383,33 @@ mod tests {
         assert_eq!(read_beneath(dir.path(), "big.go", 101).unwrap().len(), 101);
     }
 }
+
+/// The `.go` files of a working tree, without following symbolic links or entering `.git`.
+pub(super) fn go_paths(root: &Path) -> Vec<String> {
+    let mut paths = Vec::new();
+    let mut dirs = vec![String::new()];
+    let mut seen = 0usize;
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(root.join(&dir)) else {
+            continue;
+        };
+        for entry in entries.filter_map(Result::ok) {
+            seen += 1;
+            if seen > super::MAX_LISTED_PATHS {
+                return paths;
+            }
+            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+                continue;
+            };
+            // `file_type` does not follow symbolic links.
+            match entry.file_type() {
+                Ok(t) if t.is_dir() && name != ".git" => dirs.push(super::join_dir(&dir, &name)),
+                Ok(t) if t.is_file() && name.ends_with(".go") => {
+                    paths.push(super::join_dir(&dir, &name))
+                }
+                _ => {}
+            }
+        }
+    }
+    paths
+}

@@ -2,13 +2,15 @@
 //! database (or the working tree for `WORKTREE`). The only module that imports git2.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 pub mod history;
 pub mod local;
 pub mod location;
+mod memory;
 mod trees;
+
+pub use memory::MemoryFiles;
 
 use git2::{ErrorCode, ObjectType, Oid, Repository};
 
@@ -93,7 +95,7 @@ pub trait Files: Sync {
 /// or hostile working tree.
 pub const MAX_LISTED_PATHS: usize = 200_000;
 
-fn join_dir(dir: &str, name: &str) -> String {
+pub(crate) fn join_dir(dir: &str, name: &str) -> String {
     if dir.is_empty() {
         name.to_string()
     } else {
@@ -469,7 +471,7 @@ impl Files for Snapshot {
             self.repo
                 .workdir
                 .as_deref()
-                .map(worktree_go_paths)
+                .map(local::go_paths)
                 .unwrap_or_default()
         } else {
             let Some(tree_id) = self.tree else {
@@ -496,86 +498,6 @@ impl Files for Snapshot {
                 })
                 .unwrap_or_default()
         };
-        paths.sort();
-        paths
-    }
-}
-
-/// The `.go` files of a working tree, without following symbolic links or entering `.git`.
-fn worktree_go_paths(root: &Path) -> Vec<String> {
-    let mut paths = Vec::new();
-    let mut dirs = vec![String::new()];
-    let mut seen = 0usize;
-    while let Some(dir) = dirs.pop() {
-        let Ok(entries) = std::fs::read_dir(root.join(&dir)) else {
-            continue;
-        };
-        for entry in entries.filter_map(Result::ok) {
-            seen += 1;
-            if seen > MAX_LISTED_PATHS {
-                return paths;
-            }
-            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
-                continue;
-            };
-            // `file_type` does not follow symbolic links.
-            match entry.file_type() {
-                Ok(t) if t.is_dir() && name != ".git" => dirs.push(join_dir(&dir, &name)),
-                Ok(t) if t.is_file() && name.ends_with(".go") => paths.push(join_dir(&dir, &name)),
-                _ => {}
-            }
-        }
-    }
-    paths
-}
-
-/// Files held in memory, for tests and callers that already have the contents.
-#[derive(Clone, Debug, Default)]
-pub struct MemoryFiles {
-    files: HashMap<String, Vec<u8>>,
-}
-
-impl MemoryFiles {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn insert(&mut self, path: impl Into<String>, contents: impl Into<Vec<u8>>) -> &mut Self {
-        self.files.insert(path.into(), contents.into());
-        self
-    }
-}
-
-impl Files for MemoryFiles {
-    fn read(&self, path: &str) -> Result<FileBlob, FileProblem> {
-        let bytes = self.files.get(path).ok_or(FileProblem::Missing)?.clone();
-        let id = Oid::hash_object(ObjectType::Blob, &bytes)
-            .map(|o| o.to_string())
-            .unwrap_or_default();
-        check_content(path, FileBlob { bytes, id })
-    }
-
-    fn go_files_in(&self, dir: &str) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .files
-            .keys()
-            .filter(|p| {
-                let parent = p.rsplit_once('/').map_or("", |(d, _)| d);
-                parent == dir && p.ends_with(".go")
-            })
-            .cloned()
-            .collect();
-        names.sort();
-        names
-    }
-
-    fn go_paths(&self) -> Vec<String> {
-        let mut paths: Vec<String> = self
-            .files
-            .keys()
-            .filter(|p| p.ends_with(".go"))
-            .cloned()
-            .collect();
         paths.sort();
         paths
     }

@@ -1,0 +1,286 @@
+//! The file `init` writes: the pages read, the repository opened at the revision, the scaffold
+//! rendered as a new anchors file or appended to an existing one, and the write itself (never
+//! over an existing file, never over one that changed since it was read).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use super::{Inputs, Page, Scaffold, claims_yaml, new_file, scaffold, unresolved_comment};
+use crate::anchors::{AnchorsError, AnchorsFile};
+use crate::fix::write::WriteError;
+use crate::source::{GitRepo, SourceError};
+
+/// What `init` was asked to do.
+#[derive(Clone, Debug)]
+pub struct InitRequest {
+    /// The docs pages, as given (relative to the current directory or absolute).
+    pub pages: Vec<PathBuf>,
+    /// The repository the refs cite (any directory inside it).
+    pub repo: PathBuf,
+    pub rev: String,
+    /// The anchors file to write (or, with `append`, to add to).
+    pub out: PathBuf,
+    pub append: bool,
+}
+
+/// Why `init` could not run. Nothing is written in any of these cases.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error("{}: cannot read the page: {source}", .path.display())]
+    Page {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{} already exists; anchorcheck init never overwrites it (use --append to add claims for the citations it does not cover yet, or --out to write elsewhere)",
+        .path.display()
+    )]
+    Exists { path: PathBuf },
+    #[error("{}: nothing to append to: {reason}", .path.display())]
+    CannotAppend { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Anchors(#[from] AnchorsError),
+    #[error(transparent)]
+    Write(#[from] WriteError),
+}
+
+/// The file `init` will write, with what went into it.
+#[derive(Debug)]
+pub struct InitPlan {
+    pub out: PathBuf,
+    /// The anchors file's bytes before (`--append`), checked unchanged when writing.
+    pub before: Option<String>,
+    /// The whole file after.
+    pub after: String,
+    pub scaffold: Scaffold,
+    /// Things the reviewer should know (a page not listed under `docs:` when appending).
+    pub notes: Vec<String>,
+}
+
+impl InitPlan {
+    /// Whether there is anything to write: a new file, or claims to append.
+    pub fn writes(&self) -> bool {
+        self.before.as_deref() != Some(self.after.as_str())
+    }
+
+    /// What `init` says: every citation not scaffolded with why, the notes, and what it wrote
+    /// (or that there was nothing to add).
+    pub fn summary(&self) -> String {
+        let s = &self.scaffold;
+        let refs: usize = s.claims.iter().map(|c| c.refs.len()).sum();
+        let mut out = String::new();
+        for u in &s.unresolved {
+            let _ = writeln!(
+                out,
+                "not scaffolded: {}:{}:{}: {}: {}",
+                u.page, u.line, u.column, u.cited, u.reason
+            );
+        }
+        for note in &self.notes {
+            let _ = writeln!(out, "note: {note}");
+        }
+        let _ = writeln!(
+            out,
+            "{} {}: {} claims, {refs} refs from {} citations ({} already covered, {} not scaffolded)",
+            if self.writes() {
+                "wrote"
+            } else {
+                "nothing to add to"
+            },
+            self.out.display(),
+            s.claims.len(),
+            s.citations,
+            s.covered,
+            s.unresolved.len()
+        );
+        if self.writes() {
+            out.push_str("review it, then run `anchorcheck verify`\n");
+        }
+        out
+    }
+
+    /// Writes the file: created (never over an existing one), or replaced atomically when
+    /// appending, only if it still holds what was read.
+    pub fn write(&self) -> Result<(), WriteError> {
+        match &self.before {
+            None => crate::fix::write::create_atomically(&self.out, self.after.as_bytes()),
+            Some(before) => crate::fix::write::replace_atomically(
+                &self.out,
+                before.as_bytes(),
+                self.after.as_bytes(),
+            ),
+        }
+    }
+}
+
+/// Reads the pages and the repository and scaffolds the anchors file `request` asks for.
+pub fn plan(request: &InitRequest) -> Result<InitPlan, InitError> {
+    let exists = std::fs::symlink_metadata(&request.out).is_ok();
+    if exists && !request.append {
+        return Err(InitError::Exists {
+            path: request.out.clone(),
+        });
+    }
+    let existing = match (request.append, exists) {
+        (true, true) => Some(crate::anchors::load(&request.out, &request.out)?),
+        (true, false) => {
+            return Err(InitError::CannotAppend {
+                path: request.out.clone(),
+                reason: "the file does not exist (run without --append to create it)".into(),
+            });
+        }
+        _ => None,
+    };
+    let git = GitRepo::open(&request.repo)?;
+    let snapshot = git.resolve(&request.rev)?;
+    let paths = snapshot.go_paths()?;
+    let out_dir = absolute(request.out.parent().unwrap_or(Path::new("")));
+    let root = git
+        .workdir()
+        .map(absolute)
+        .unwrap_or_else(|| absolute(&request.repo));
+    let mut pages = Vec::new();
+    for path in &request.pages {
+        let text = std::fs::read_to_string(path).map_err(|source| InitError::Page {
+            path: path.clone(),
+            source,
+        })?;
+        let full = absolute(path);
+        let dir_in_repo = full
+            .parent()
+            .and_then(|d| d.strip_prefix(&root).ok())
+            .map(slashed)
+            .unwrap_or_default();
+        pages.push(Page {
+            entry: relative(&full, &out_dir),
+            dir_in_repo,
+            text,
+        });
+    }
+    let commit = snapshot
+        .commit
+        .as_deref()
+        .filter(|_| !snapshot.is_worktree());
+    let repo_entry = relative(&root, &out_dir);
+    let inputs = Inputs {
+        files: &snapshot,
+        paths: &paths,
+        commit,
+        rev: &request.rev,
+        repo: &repo_entry,
+        existing: existing.as_ref().map(|(file, _)| file),
+    };
+    let scaffold = scaffold(&pages, &inputs);
+    let mut notes = Vec::new();
+    let (before, after) = match existing {
+        None => (None, new_file(&scaffold, &pages, &inputs)),
+        Some((file, source)) => {
+            for page in &pages {
+                if !file.docs.iter().any(|d| d.value == page.entry) {
+                    notes.push(format!(
+                        "{} is not under `docs:` in {}: add it there so verify checks its citations",
+                        page.entry,
+                        request.out.display()
+                    ));
+                }
+            }
+            let after = appended(&source, &file, &scaffold, commit).map_err(|reason| {
+                InitError::CannotAppend {
+                    path: request.out.clone(),
+                    reason,
+                }
+            })?;
+            (Some(source), after)
+        }
+    };
+    Ok(InitPlan {
+        out: request.out.clone(),
+        before,
+        after,
+        scaffold,
+        notes,
+    })
+}
+
+/// `source` with the scaffolded claims added after its last claim, every existing byte kept.
+/// The result must read back with all the old claims and the new ones, so `claims:` has to be
+/// the last key, in block style.
+fn appended(
+    source: &str,
+    file: &AnchorsFile,
+    scaffold: &Scaffold,
+    commit: Option<&str>,
+) -> Result<String, String> {
+    if scaffold.claims.is_empty() && scaffold.unresolved.is_empty() {
+        return Ok(source.to_string());
+    }
+    let first = file
+        .claims
+        .first()
+        .ok_or("it has no claims to add after; write a new file instead")?;
+    let line = source
+        .lines()
+        .nth(first.id.position.line.saturating_sub(1) as usize)
+        .unwrap_or_default();
+    let indent: String = line.chars().take_while(|c| *c == ' ').collect();
+    if !line[indent.len()..].starts_with('-') {
+        return Err("its claims are not a block list (`- id: ...` items)".into());
+    }
+    let newline = if source.contains("\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    };
+    let mut after = source.to_string();
+    if !after.ends_with('\n') {
+        after.push_str(newline);
+    }
+    let mut added = String::from(
+        "\n# Scaffolded by `anchorcheck init --from-docs --append`: review before relying on it.\n",
+    );
+    added.push_str(&claims_yaml(&scaffold.claims, commit, &indent));
+    added.push_str(&unresolved_comment(&scaffold.unresolved));
+    after.push_str(&added.replace('\n', newline));
+    let reread = crate::anchors::parse(&after, &file.path, &file.path).map_err(|e| {
+        format!("the claims would not be added where they belong ({e}); put `claims:` last")
+    })?;
+    if reread.claims.len() != file.claims.len() + scaffold.claims.len() {
+        return Err("`claims:` is not the last key of the file; put it last to append".into());
+    }
+    Ok(after)
+}
+
+/// `path` made absolute against the current directory, `.` and `..` resolved where the file
+/// system can (canonical when it exists).
+fn absolute(path: &Path) -> PathBuf {
+    if let Ok(canonical) = path.canonicalize() {
+        return canonical;
+    }
+    let joined = std::env::current_dir().map_or_else(|_| path.to_path_buf(), |cwd| cwd.join(path));
+    match (joined.parent(), joined.file_name()) {
+        (Some(parent), Some(name)) => parent
+            .canonicalize()
+            .map_or(joined.clone(), |p| p.join(name)),
+        _ => joined,
+    }
+}
+
+/// `path` relative to `base`, with forward slashes (`.` when they are the same).
+fn relative(path: &Path, base: &Path) -> String {
+    let rel = pathdiff::diff_paths(path, base).unwrap_or_else(|| path.to_path_buf());
+    let text = slashed(&rel);
+    if text.is_empty() {
+        ".".to_string()
+    } else {
+        text
+    }
+}
+
+fn slashed(path: &Path) -> String {
+    path.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
