@@ -16,7 +16,7 @@ use crate::docs::context::{CitationContext, contexts};
 use crate::docs::{Citation, scan};
 use crate::go::GoFile;
 use crate::lines::LineRange;
-use crate::source::Files;
+use crate::source::{FileProblem, Files};
 
 /// A docs page to scaffold from.
 #[derive(Clone, Debug)]
@@ -54,7 +54,30 @@ pub struct Unresolved {
     pub column: u32,
     /// The citation as written (`src/a.go:10-20`).
     pub cited: String,
-    pub reason: String,
+    pub reason: Unresolvable,
+}
+
+/// Why a citation was not turned into a ref.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Unresolvable {
+    #[error("no .go file at {rev} ends with `{cited}`")]
+    NoFile { rev: String, cited: String },
+    #[error("{} files end with `{cited}`: {}; cite a longer path", .paths.len(), .paths.join(", "))]
+    SeveralFiles { cited: String, paths: Vec<String> },
+    #[error("{path}: {problem}")]
+    Unreadable { path: String, problem: FileProblem },
+    #[error("{path}: {message}")]
+    Unparsable { path: String, message: String },
+    #[error("lines {lines} are past the end of {path} ({count} lines)")]
+    PastTheEnd {
+        path: String,
+        lines: LineRange,
+        count: u32,
+    },
+    #[error(
+        "{path}:{lines} holds no construct anchorcheck can check (`anchorcheck explain {path}:{lines}` shows what it sees)"
+    )]
+    NothingToCheck { path: String, lines: LineRange },
 }
 
 /// The scaffolded claims.
@@ -162,36 +185,40 @@ fn scaffold_ref(
     citation: &Citation,
     page: &Page,
     inputs: &Inputs<'_>,
-) -> Result<ScaffoldRef, String> {
+) -> Result<ScaffoldRef, Unresolvable> {
     let path = match resolve_path(&citation.path, inputs.paths, &page.dir_in_repo) {
         Resolved::File(path) => path,
         Resolved::Missing => {
-            return Err(format!(
-                "no .go file at {} ends with `{}`",
-                inputs.rev,
-                repo_path(&citation.path)
-            ));
+            return Err(Unresolvable::NoFile {
+                rev: inputs.rev.to_string(),
+                cited: repo_path(&citation.path).to_string(),
+            });
         }
         Resolved::Ambiguous(paths) => {
-            return Err(format!(
-                "{} files end with `{}`: {}; cite a longer path",
-                paths.len(),
-                repo_path(&citation.path),
-                paths.join(", ")
-            ));
+            return Err(Unresolvable::SeveralFiles {
+                cited: repo_path(&citation.path).to_string(),
+                paths,
+            });
         }
     };
     let blob = inputs
         .files
         .read(&path)
-        .map_err(|problem| format!("{path}: {problem}"))?;
-    let file = GoFile::parse(blob.bytes).map_err(|e| format!("{path}: {e}"))?;
+        .map_err(|problem| Unresolvable::Unreadable {
+            path: path.clone(),
+            problem,
+        })?;
+    let file = GoFile::parse(blob.bytes).map_err(|e| Unresolvable::Unparsable {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
     let lines = citation.lines;
     if lines.end().get() > file.line_count() {
-        return Err(format!(
-            "lines {lines} are past the end of {path} ({} lines)",
-            file.line_count()
-        ));
+        return Err(Unresolvable::PastTheEnd {
+            path,
+            lines,
+            count: file.line_count(),
+        });
     }
     let explanation = explain(&file, lines);
     let expect: Vec<String> = explanation
@@ -206,9 +233,7 @@ fn scaffold_ref(
         .as_ref()
         .is_some_and(|d| lines.contains_line(d.lines.start()));
     if expect.is_empty() && !symbol_only {
-        return Err(format!(
-            "{path}:{lines} holds no construct anchorcheck can check (`anchorcheck explain {path}:{lines}` shows what it sees)"
-        ));
+        return Err(Unresolvable::NothingToCheck { path, lines });
     }
     Ok(ScaffoldRef {
         path,
@@ -374,7 +399,7 @@ pub fn unresolved_comment(unresolved: &[Unresolved]) -> String {
     let mut out =
         String::from("# Citations not scaffolded (fix the page or write these refs by hand):\n");
     for u in unresolved {
-        let reason = u.reason.replace(['\n', '\r'], " ");
+        let reason = u.reason.to_string().replace(['\n', '\r'], " ");
         let _ = writeln!(
             out,
             "#   {}:{}:{}: {}: {reason}",
@@ -424,7 +449,7 @@ pub fn new_file(scaffold: &Scaffold, pages: &[Page], inputs: &Inputs<'_>) -> Str
     out
 }
 
-pub use plan::{InitError, InitPlan, InitRequest, plan};
+pub use plan::{AppendProblem, InitError, InitPlan, InitRequest, plan};
 
 #[cfg(test)]
 mod tests {

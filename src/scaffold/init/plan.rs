@@ -39,11 +39,29 @@ pub enum InitError {
     )]
     Exists { path: PathBuf },
     #[error("{}: nothing to append to: {reason}", .path.display())]
-    CannotAppend { path: PathBuf, reason: String },
+    CannotAppend {
+        path: PathBuf,
+        reason: AppendProblem,
+    },
     #[error(transparent)]
     Anchors(#[from] AnchorsError),
     #[error(transparent)]
     Write(#[from] WriteError),
+}
+
+/// Why claims cannot be appended to an anchors file.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendProblem {
+    #[error("the file does not exist (run without --append to create it)")]
+    Missing,
+    #[error("it has no claims to add after; write a new file instead")]
+    NoClaims,
+    #[error("its claims are not a block list (`- id: ...` items)")]
+    NotBlockList,
+    #[error("the claims would not be added where they belong ({0}); put `claims:` last")]
+    Misplaced(AnchorsError),
+    #[error("`claims:` is not the last key of the file; put it last to append")]
+    NotLast,
 }
 
 /// The file `init` will write, with what went into it.
@@ -128,7 +146,7 @@ pub fn plan(request: &InitRequest) -> Result<InitPlan, InitError> {
         (true, false) => {
             return Err(InitError::CannotAppend {
                 path: request.out.clone(),
-                reason: "the file does not exist (run without --append to create it)".into(),
+                reason: AppendProblem::Missing,
             });
         }
         _ => None,
@@ -212,21 +230,18 @@ fn appended(
     file: &AnchorsFile,
     scaffold: &Scaffold,
     commit: Option<&str>,
-) -> Result<String, String> {
+) -> Result<String, AppendProblem> {
     if scaffold.claims.is_empty() && scaffold.unresolved.is_empty() {
         return Ok(source.to_string());
     }
-    let first = file
-        .claims
-        .first()
-        .ok_or("it has no claims to add after; write a new file instead")?;
+    let first = file.claims.first().ok_or(AppendProblem::NoClaims)?;
     let line = source
         .lines()
         .nth(first.id.position.line.saturating_sub(1) as usize)
         .unwrap_or_default();
     let indent: String = line.chars().take_while(|c| *c == ' ').collect();
     if !line[indent.len()..].starts_with('-') {
-        return Err("its claims are not a block list (`- id: ...` items)".into());
+        return Err(AppendProblem::NotBlockList);
     }
     let newline = if source.contains("\r\n") {
         "\r\n"
@@ -243,11 +258,10 @@ fn appended(
     added.push_str(&claims_yaml(&scaffold.claims, commit, &indent));
     added.push_str(&unresolved_comment(&scaffold.unresolved));
     after.push_str(&added.replace('\n', newline));
-    let reread = crate::anchors::parse(&after, &file.path, &file.path).map_err(|e| {
-        format!("the claims would not be added where they belong ({e}); put `claims:` last")
-    })?;
+    let reread =
+        crate::anchors::parse(&after, &file.path, &file.path).map_err(AppendProblem::Misplaced)?;
     if reread.claims.len() != file.claims.len() + scaffold.claims.len() {
-        return Err("`claims:` is not the last key of the file; put it last to append".into());
+        return Err(AppendProblem::NotLast);
     }
     Ok(after)
 }
