@@ -206,10 +206,10 @@ fn budget() -> serde_saphyr::Budget {
     b
 }
 
-/// Deepest nesting of lists and mappings (see [`budget`]).
+/// Deepest nesting of lists and mappings (see `budget`).
 pub const MAX_DEPTH: usize = 24;
 
-/// Most nodes a document may hold (see [`budget`]).
+/// Most nodes a document may hold (see `budget`).
 pub const MAX_NODES: usize = 4_000_000;
 
 /// Alias expansion is what makes a "billion laughs" document explode: cap the total events

@@ -348,7 +348,7 @@ pub(crate) fn line_starts(source: &[u8]) -> Vec<usize> {
 }
 
 /// Lines in `source`, counted as [`GoFile::line_count`] counts them (as many as
-/// [`line_starts`] gives), without parsing or allocating.
+/// `line_starts` gives), without parsing or allocating.
 pub fn count_lines(source: &[u8]) -> u32 {
     if source.is_empty() {
         return 0;

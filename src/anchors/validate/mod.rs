@@ -1,8 +1,8 @@
 //! Turns the raw node tree into the validated model, collecting every problem with its position.
 //!
-//! [`readers`] holds the validator and the readers of values every part of the file uses
-//! (mappings with their allowed keys, text, lists, numbers, regexes); [`document`] reads the
-//! file, its claims and refs; [`expectations`] reads each expectation kind.
+//! `readers` holds the validator and the readers of values every part of the file uses
+//! (mappings with their allowed keys, text, lists, numbers, regexes); `document` reads the
+//! file, its claims and refs; `expectations` reads each expectation kind.
 
 mod document;
 mod expectations;

@@ -21,7 +21,7 @@ const REGEX_SIZE_LIMIT: usize = 1 << 20;
 pub const TOTAL_REGEX_BYTES: usize = 32 * 1024 * 1024;
 
 /// The size of the Thompson NFA of `pattern` (bytes), what matching it costs per byte of text
-/// at worst; `None` when it does not compile within [`REGEX_SIZE_LIMIT`]. Remembered per
+/// at worst; `None` when it does not compile within `REGEX_SIZE_LIMIT`. Remembered per
 /// pattern for the process, so evaluators can ask it of every regex cheaply.
 pub fn regex_nfa_bytes(pattern: &str) -> Option<usize> {
     use std::collections::HashMap;
