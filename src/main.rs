@@ -15,7 +15,7 @@ use std::sync::{Arc, OnceLock};
 use anchorcheck::anchors::AnchorsError;
 use anchorcheck::fix;
 use anchorcheck::report::{
-    Report, audit, github, html, json, junit, markdown, sarif, text, workflow,
+    Report, audit, github, html, json, junit, markdown, sarif, terminal, text, workflow,
 };
 use anchorcheck::target::{Target, TargetError, TargetRequest};
 use anchorcheck::verify::VerifyOptions;
@@ -190,10 +190,14 @@ fn in_github_actions() -> bool {
     std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true")
 }
 
-/// Prints text for people. In a GitHub Actions log it is wrapped in `::stop-commands::` with a
-/// random token, so the repository text it quotes (titles, paths, Go comments) cannot issue
-/// workflow commands; should no random token be had, every command start is broken instead.
-fn print_for_people(text: &str) -> anyhow::Result<()> {
+/// Prints text for people. Control characters in the repository text it quotes are spelt out,
+/// so they cannot move the cursor, erase lines or reorder code on the terminal (only the
+/// report's own colours stay, with `color`). In a GitHub Actions log it is wrapped in
+/// `::stop-commands::` with a random token, so that text (titles, paths, Go comments) cannot
+/// issue workflow commands; should no random token be had, every command start is broken
+/// instead.
+fn print_for_people(text: &str, color: bool) -> anyhow::Result<()> {
+    let text = &*terminal::escape_controls(text, color);
     if !in_github_actions() {
         return print(text);
     }
@@ -210,6 +214,7 @@ fn print_for_people(text: &str) -> anyhow::Result<()> {
 /// Prints a message on stderr; in a GitHub Actions log with every command start broken (the
 /// message may quote anchors.yaml, and stderr interleaves with stdout in the log).
 fn eprint_message(message: &str) {
+    let message = &*terminal::escape_controls(message, false);
     if in_github_actions() {
         eprintln!("{}", workflow::neutralise(message));
     } else {
@@ -249,8 +254,13 @@ fn check(args: &RunArgs<'_>, base: Option<&str>, output: &OutputArgs) -> anyhow:
     report.fix_command = fix::command::command_line(&report, &invocation);
     report.links = links(&target, output.link_base.as_deref());
     for (format, path) in &output.outputs {
-        // Colour is for terminals; a file never gets it.
-        let text = render(&report, *format, ColorChoice::Never);
+        // Colour is for terminals; a file never gets it. A text report is read on one later,
+        // so its control characters are spelt out as on stdout.
+        let rendered = render(&report, *format, ColorChoice::Never);
+        let text = match format {
+            Format::Text => terminal::escape_controls(&rendered, false),
+            _ => rendered.as_str().into(),
+        };
         fix::write::write_atomically(path, text.as_bytes()).with_context(|| {
             format!(
                 "cannot write the {} report to {}",
@@ -261,7 +271,7 @@ fn check(args: &RunArgs<'_>, base: Option<&str>, output: &OutputArgs) -> anyhow:
     }
     let rendered = render(&report, output.format, output.color);
     if output.format == Format::Text {
-        print_for_people(&rendered)?;
+        print_for_people(&rendered, use_color(output.color))?;
     } else {
         // Machine formats escape what could start a workflow command themselves, and may be
         // redirected to a file that must stay valid JSON, SARIF, XML or Markdown.
@@ -293,13 +303,9 @@ fn run_fix(args: &FixArgs) -> anyhow::Result<Exit> {
         fix::write_all(&plan)?;
     }
     let cwd = std::env::current_dir()?;
-    print_for_people(&fix::summary::summary(
-        &plan,
-        picked.as_ref(),
-        args.dry_run,
-        &target.display,
-        &cwd,
-    ))?;
+    let summary =
+        fix::summary::summary(&plan, picked.as_ref(), args.dry_run, &target.display, &cwd);
+    print_for_people(&summary, false)?;
     Ok(if plan.left_alone.is_empty() {
         Exit::Verified
     } else {
@@ -319,17 +325,19 @@ fn run_audit(args: &AuditArgs) -> anyhow::Result<Exit> {
         Some(path) => {
             let page = html::render(&report, resolved.as_ref());
             fix::write::write_atomically(path, page.as_bytes())?;
-            print_for_people(&format!(
-                "wrote {} ({})\n",
-                path.display(),
-                report.summary()
-            ))?;
+            print_for_people(
+                &format!("wrote {} ({})\n", path.display(), report.summary()),
+                false,
+            )?;
         }
         None => {
             let style = audit::AuditStyle {
                 color: use_color(args.color),
             };
-            print_for_people(&audit::render(&report, resolved.as_ref(), style))?;
+            print_for_people(
+                &audit::render(&report, resolved.as_ref(), style),
+                style.color,
+            )?;
         }
     }
     // Like verify, so a nightly job can publish the page and still fail on bad evidence.
@@ -352,7 +360,7 @@ fn run_init(args: &InitArgs) -> anyhow::Result<Exit> {
     let plan = match plan(&request) {
         Ok(plan) => plan,
         Err(InitError::Anchors(e @ AnchorsError::Invalid { .. })) => {
-            eprintln!("{e}");
+            eprint_message(&e.to_string());
             return Ok(Exit::Unusable);
         }
         Err(e) => return Err(e.into()),
@@ -361,7 +369,7 @@ fn run_init(args: &InitArgs) -> anyhow::Result<Exit> {
     if written {
         plan.write()?;
     }
-    print(&plan.summary())?;
+    print_for_people(&plan.summary(), false)?;
     // Citations left out are the reviewer's to write by hand: the run says so with exit 1.
     Ok(if plan.scaffold.unresolved.is_empty() {
         Exit::Verified
@@ -383,10 +391,10 @@ fn run_explain(args: &ExplainArgs) -> anyhow::Result<Exit> {
         rev: &args.rev,
         commit: snapshot.commit.as_deref(),
     };
-    print(&match args.format {
-        ExplainFormat::Text => render_text(&explanation, &subject),
-        ExplainFormat::Json => render_json(&explanation, &subject),
-    })?;
+    match args.format {
+        ExplainFormat::Text => print_for_people(&render_text(&explanation, &subject), false)?,
+        ExplainFormat::Json => print(&render_json(&explanation, &subject))?,
+    }
     Ok(Exit::Verified)
 }
 

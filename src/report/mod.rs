@@ -13,6 +13,7 @@ pub mod markdown;
 pub mod marks;
 pub mod sarif;
 pub mod style;
+pub mod terminal;
 pub mod text;
 pub mod workflow;
 

@@ -264,3 +264,68 @@ fn a_search_over_too_many_declarations_is_an_error_not_a_hang() {
     assert_eq!(small["verdict"], "drifted", "{small}");
     assert_eq!(small["relocated"]["lines"], "31-33");
 }
+
+/// A Go string and a commit subject holding terminal controls: a cursor move and line erase (to
+/// hide the `broken` line), a lone carriage return, an OSC title and a bidirectional override.
+const HOSTILE: &str = "\x1b[1A\x1b[2K\rverified\x1b]0;owned\x07\u{202e}";
+
+fn terminal_repo() -> TestRepo {
+    let mut repo = TestRepo::new();
+    repo.write("a.go", GUARD);
+    let at = repo.commit_all("guard");
+    repo.write(
+        "a.go",
+        format!(
+            "package a\n\nfunc start() {{\n\tif !mtls {{\n\t\tlog.Printf(\"{HOSTILE}\")\n\t}}\n}}\n"
+        ),
+    );
+    repo.commit_all(&format!("tidy {HOSTILE}"));
+    repo.write(
+        "anchors.yaml",
+        format!(
+            "version: 1\nclaims:\n  - id: guard\n    status: required\n    refs:\n      - path: a.go\n        lines: 4-6\n        at: {at}\n        expect:\n          - call: log.Fatal\n"
+        ),
+    );
+    repo
+}
+
+/// What a terminal would act on: any control but tab and line feed, and bidi overrides.
+fn terminal_controls(text: &str) -> Vec<char> {
+    text.chars()
+        .filter(|c| (c.is_control() && !matches!(c, '\t' | '\n')) || *c == '\u{202e}')
+        .collect()
+}
+
+#[test]
+fn repository_text_cannot_drive_the_terminal() {
+    let repo = terminal_repo();
+    for args in [
+        &["verify", "--color", "never"][..],
+        &["verify", "--output", "text=report.txt"],
+        &["audit", "--color", "never"],
+        &["explain", "a.go:4-6"],
+    ] {
+        let output = anchorcheck(repo.path()).args(args).output().unwrap();
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        // The hostile text is shown, spelt out.
+        assert!(stdout.contains("[2K"), "{args:?}: {stdout}");
+        assert_eq!(terminal_controls(&stdout), [], "{args:?}: {stdout}");
+    }
+    let written = std::fs::read_to_string(repo.path().join("report.txt")).unwrap();
+    assert!(written.contains("broken"), "{written}");
+    assert_eq!(terminal_controls(&written), [], "{written}");
+    // With colour on, only the report's own colour sequences remain.
+    let output = anchorcheck(repo.path())
+        .args(["audit", "--color", "always"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("\x1b[0m"), "{stdout}");
+    for forbidden in ["\x1b[1A", "\x1b[2K", "\x1b]", "\r", "\u{202e}"] {
+        assert!(!stdout.contains(forbidden), "{forbidden:?} in {stdout}");
+    }
+    // Machine formats carry the text exactly, in their own escapes.
+    let (_, json) = verify_json(repo.path(), &[]);
+    let culprit = json["claims"][0]["refs"][0]["culprit"].to_string();
+    assert!(culprit.contains("\\u001b[2K"), "{culprit}");
+}
