@@ -190,6 +190,10 @@ pub struct DocsFinding {
     pub position: Option<Position>,
     pub kind: DocsFindingKind,
     pub message: String,
+    /// What it is about, in words that stay the same while the finding does: the citation as
+    /// written (`server.go:10-12`), `claim:path` of a ref no page cites (its lines move with
+    /// drift), empty for a whole page. Fingerprints are made of it, not of the message.
+    pub subject: String,
 }
 
 /// What a docs finding is about.
@@ -320,6 +324,7 @@ pub fn check(
                     position: None,
                     kind: DocsFindingKind::UnreadablePage,
                     message: format!("docs page cannot be read: {reason}"),
+                    subject: String::new(),
                 });
                 continue;
             }
@@ -374,6 +379,7 @@ pub fn check(
                 }),
                 kind: DocsFindingKind::UnknownCitation,
                 message,
+                subject: format!("{}:{}", citation.path, citation.lines),
             });
         }
     }
@@ -396,6 +402,7 @@ pub fn check(
                         r.lines,
                         names.join(", ")
                     ),
+                    subject: format!("{}:{}", r.claim, r.path),
                 });
             }
         }

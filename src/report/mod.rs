@@ -667,6 +667,7 @@ pub(crate) mod sample {
                 kind: crate::docs::DocsFindingKind::UnknownCitation,
                 message: "cites src/saas/back/src/main.go:3181-3190 but no ref has those lines"
                     .into(),
+                subject: "src/saas/back/src/main.go:3181-3190".into(),
             }],
             fix_command: Some("anchorcheck fix --rev HEAD".into()),
             refs_without_at: 0,

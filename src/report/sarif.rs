@@ -20,8 +20,9 @@ use crate::lines::LineRange;
 const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
 /// The key of our fingerprint; bump the version if what goes into it ever changes (v1 held the
-/// path, so a rename opened a new alert).
-const FINGERPRINT_KEY: &str = "anchorcheckFinding/v2";
+/// path, so a rename opened a new alert; v2 held a docs finding's message, so a near ref that
+/// drifted opened a new alert for the same citation).
+const FINGERPRINT_KEY: &str = "anchorcheckFinding/v3";
 
 /// Renders the report as a SARIF 2.1.0 log (pretty-printed, trailing newline).
 pub fn render(report: &Report) -> String {
@@ -31,7 +32,9 @@ pub fn render(report: &Report) -> String {
         // without depending on the findings of other pages.
         let repeat = report.docs[..index]
             .iter()
-            .filter(|d| d.page == finding.page && d.message == finding.message)
+            .filter(|d| {
+                d.page == finding.page && d.kind == finding.kind && d.subject == finding.subject
+            })
             .count();
         results.push(docs_result(repeat, finding));
     }
@@ -203,7 +206,10 @@ fn docs_result(repeat: usize, finding: &DocsFinding) -> Value {
         "message": { "text": finding.message },
         "locations": [location(&finding.page, region)],
         "partialFingerprints": {
-            FINGERPRINT_KEY: format!("{}:{}:{}:{}", code.id, finding.page, finding.message, repeat),
+            FINGERPRINT_KEY: format!(
+                "{}:{}:{:?}:{}:{}",
+                code.id, finding.page, finding.kind, finding.subject, repeat
+            ),
         },
     })
 }
@@ -432,7 +438,7 @@ mod tests {
     }
 
     #[test]
-    fn fingerprints_ignore_paths_and_line_numbers() {
+    fn fingerprints_ignore_paths_line_numbers_and_docs_wording() {
         let mut moved = sample::report();
         for claim in &mut moved.claims {
             for r in &mut claim.refs {
@@ -442,6 +448,16 @@ mod tests {
                     reloc.place.lines = LineRange::parse("950-960").unwrap();
                 }
             }
+        }
+        // A docs citation moved down its page, and the near ref its message names drifted.
+        for d in &mut moved.docs {
+            d.message = d
+                .message
+                .replace("3181-3190", "3181-3190 (nearest: 3200-3209)");
+            d.position = Some(crate::lines::Position {
+                line: 40,
+                column: 1,
+            });
         }
         let fingerprints = |log: &Value| -> Vec<Value> {
             log["runs"][0]["results"]
