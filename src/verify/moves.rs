@@ -7,6 +7,8 @@
 //! One such place is followed on through history; several are listed; none leaves the ref as it
 //! was. Never a guess.
 
+mod renamed;
+
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
@@ -21,6 +23,7 @@ use crate::anchors::Ref;
 use crate::lines::{LineNo, LineRange};
 use crate::source::history::{ChangedPath, CommitInfo, line_hash};
 use crate::source::{Files, Snapshot, SourceError};
+use renamed::Shapes;
 
 /// Of the cited lines holding a letter or digit, the share (in thousandths) that must be found
 /// again in a file for it to hold the move.
@@ -28,6 +31,9 @@ const MIN_SIMILARITY: usize = 600;
 /// The letters and digits those lines must hold together: `git blame -C`'s default, so that a
 /// line such as `return err` is never taken for a move.
 const MIN_MOVED_CHARS: usize = 40;
+/// The same share, for lines found by their shape when names were renamed on the way
+/// ([`renamed`]): nearly all of them, since each line alone says less.
+const MIN_SHAPE_SIMILARITY: usize = 800;
 /// Lines that may lie between two cited lines found in a file beyond those between them where
 /// they were cited (lines added inside the moved code).
 const MAX_GAP: usize = 5;
@@ -55,6 +61,7 @@ pub(super) fn follow(
         source,
         changed: Mutex::new(HashMap::new()),
         line_sets: Mutex::new(HashMap::new()),
+        shape_sets: Mutex::new(HashMap::new()),
     };
     let mut from: HashMap<usize, String> = members
         .iter()
@@ -173,6 +180,8 @@ struct Finder<'s> {
     source: &'s HistorySource<'s>,
     changed: Mutex<HashMap<(String, String), ChangedFiles>>,
     line_sets: Mutex<HashMap<String, Arc<Vec<u64>>>>,
+    /// The same for the lines' shapes ([`renamed`]).
+    shape_sets: Mutex<HashMap<String, Arc<Vec<u64>>>>,
 }
 
 /// The cited lines of a ref, as the move search compares them.
@@ -184,6 +193,9 @@ struct Cited {
     /// Hashes of the lines around them (up to [`CONTEXT_LINES`] each side) holding a letter or
     /// digit, which tell apart files that hold the cited lines equally well.
     context: Vec<u64>,
+    /// The cited lines, and the shape of each, for code moved with its names changed.
+    lines: Vec<Vec<u8>>,
+    shapes: Shapes,
 }
 
 /// Lines each side of the cited ones that break ties between files holding them.
@@ -203,6 +215,8 @@ impl Cited {
                 .filter(|l| alphanumeric(l) > 0)
                 .map(|l| line_hash(l.trim_ascii()))
                 .collect(),
+            lines: cited.iter().map(|l| l.to_vec()).collect(),
+            shapes: Shapes::of(cited.iter().copied()),
         })
     }
 
@@ -218,21 +232,53 @@ impl Cited {
         self.chars.iter().filter(|&&c| c > 0).count()
     }
 
-    /// Whether enough of the cited lines are among `lines` (sorted line hashes of a file) for
-    /// it to hold them: the cheap test made of every file that could.
-    fn mostly_in(&self, lines: &[u64]) -> bool {
-        let present = (0..self.hashes.len())
-            .filter(|&i| self.chars[i] > 0 && lines.binary_search(&self.hashes[i]).is_ok())
+    /// Whether enough of the cited lines are among `lines` (sorted line hashes of a file, or
+    /// line shapes with `how` renamed) for it to hold them: the cheap test made of every file
+    /// that could.
+    fn mostly_in(&self, lines: &[u64], how: Matching) -> bool {
+        let (cited, min) = match how {
+            Matching::Exact => (&self.hashes, MIN_SIMILARITY),
+            Matching::Renamed => (&self.shapes.hashes, MIN_SHAPE_SIMILARITY),
+        };
+        let present = (0..cited.len())
+            .filter(|&i| self.chars[i] > 0 && lines.binary_search(&cited[i]).is_ok())
             .count();
-        present * 1000 >= self.significant() * MIN_SIMILARITY
+        present * 1000 >= self.significant() * min
     }
 
     /// Where the cited lines are in a file with these line hashes (in order), keeping their
     /// shape: `None` unless enough of them are there, in order (see [`MIN_SIMILARITY`] and
     /// [`MIN_MOVED_CHARS`]).
     fn found_in(&self, file: &[u64]) -> Option<Match> {
+        self.matched(&self.hashes, file, MIN_SIMILARITY, |_| true)
+    }
+
+    /// Where the cited lines are in a file with these line shapes, their names renamed
+    /// consistently on the way (see [`renamed`] and [`MIN_SHAPE_SIMILARITY`]).
+    fn found_renamed_in(&self, file: &[&[u8]]) -> Option<Match> {
+        let shapes = Shapes::of(file.iter().copied());
+        let cited: Vec<&[u8]> = self.lines.iter().map(Vec::as_slice).collect();
+        self.matched(
+            &self.shapes.hashes,
+            &shapes.hashes,
+            MIN_SHAPE_SIMILARITY,
+            |pairs| renamed::renamed(&cited, file, pairs),
+        )
+    }
+
+    /// Where the lines `cited` (one hash per cited line) are among `file`'s: the group of lines
+    /// found together holding the most text, when it holds at least `min_similarity`
+    /// thousandths of the significant cited lines and [`MIN_MOVED_CHARS`], and `accept` takes
+    /// its pairs of (cited, file) line indexes.
+    fn matched(
+        &self,
+        cited: &[u64],
+        file: &[u64],
+        min_similarity: usize,
+        accept: impl Fn(&[(usize, usize)]) -> bool,
+    ) -> Option<Match> {
         let mut matched: Vec<(usize, usize)> = Vec::new();
-        for op in similar::capture_diff_slices(Algorithm::Patience, &self.hashes, file) {
+        for op in similar::capture_diff_slices(Algorithm::Patience, cited, file) {
             if let DiffOp::Equal {
                 old_index,
                 new_index,
@@ -251,7 +297,10 @@ impl Cited {
             .max_by_key(|group| chars_of(group))?;
         let significant = matched.iter().filter(|(i, _)| self.chars[*i] > 0).count();
         let chars = chars_of(matched);
-        if significant * 1000 < self.significant() * MIN_SIMILARITY || chars < MIN_MOVED_CHARS {
+        if significant * 1000 < self.significant() * min_similarity
+            || chars < MIN_MOVED_CHARS
+            || !accept(matched)
+        {
             return None;
         }
         let (&(i1, p1), &(i2, p2)) = (matched.first()?, matched.last()?);
@@ -260,7 +309,7 @@ impl Cited {
         let tight = LineRange::new(line(p1)?, line(p2)?)?;
         // The lines before the first found and after the last keep their offsets.
         let start = p1.saturating_sub(i1);
-        let end = (p2 + (self.hashes.len() - 1 - i2)).min(last_row);
+        let end = (p2 + (cited.len() - 1 - i2)).min(last_row);
         let shaped = LineRange::new(line(start)?, line(end)?)?;
         let total: usize = self.chars.iter().sum();
         Some(Match {
@@ -384,8 +433,15 @@ impl Finder<'_> {
                 .collect()
         };
         let (added, changed) = (tier(true), tier(false));
-        for (paths, earlier) in [(first, &before), (added, &start), (changed, &start)] {
-            let found = self.search(r, &cited, &after, earlier, paths);
+        // Last, the files the commit added or changed, by shape: moved with names renamed.
+        let renamed = first.clone();
+        for (paths, earlier, how) in [
+            (first, &before, Matching::Exact),
+            (added, &start, Matching::Exact),
+            (changed, &start, Matching::Exact),
+            (renamed, &before, Matching::Renamed),
+        ] {
+            let found = self.search(r, &cited, &after, earlier, paths, how);
             if !found.is_empty() {
                 return Ok(found);
             }
@@ -405,20 +461,25 @@ impl Finder<'_> {
         after: &Snapshot,
         earlier: &Snapshot,
         paths: BTreeSet<&str>,
+        how: Matching,
     ) -> Vec<(String, LineRange)> {
         let blobs: Vec<(String, String)> = paths
             .into_iter()
             .filter_map(|p| Some((after.blob_id(p)?, p.to_string())))
             .collect();
-        let sets = self.line_sets(after, &blobs);
+        let sets = self.line_sets(after, &blobs, how);
+        let find = |bytes: &[u8]| match how {
+            Matching::Exact => cited.found_in(&hash_lines(bytes)),
+            Matching::Renamed => cited.found_renamed_in(&split_lines(bytes)),
+        };
         let found: Vec<(String, LineRange, (usize, usize))> = blobs
             .par_iter()
-            .filter(|(id, _)| sets.get(id).is_some_and(|set| cited.mostly_in(set)))
+            .filter(|(id, _)| sets.get(id).is_some_and(|set| cited.mostly_in(set, how)))
             .filter_map(|(id, path)| {
                 let blob = after.read(path).ok()?;
-                let found = cited.found_in(&hash_lines(&blob.bytes))?;
+                let found = find(&blob.bytes)?;
                 let before = earlier.read(path).ok();
-                let had = before.and_then(|b| cited.found_in(&hash_lines(&b.bytes)));
+                let had = before.and_then(|b| find(&b.bytes));
                 if had.is_some_and(|had| had.similarity >= found.similarity) {
                     return None;
                 }
@@ -451,17 +512,22 @@ impl Finder<'_> {
         Ok(changed)
     }
 
-    /// The line sets of `blobs` (id, path at `snapshot`), reading in parallel those not read
-    /// yet.
+    /// The line sets of `blobs` (id, path at `snapshot`), of their lines' hashes or, with
+    /// `how` renamed, of their shapes, reading in parallel those not read yet.
     fn line_sets(
         &self,
         snapshot: &Snapshot,
         blobs: &[(String, String)],
+        how: Matching,
     ) -> HashMap<String, Arc<Vec<u64>>> {
+        let cache = match how {
+            Matching::Exact => &self.line_sets,
+            Matching::Renamed => &self.shape_sets,
+        };
         let mut sets: HashMap<String, Arc<Vec<u64>>> = HashMap::new();
         let mut missing: Vec<&(String, String)> = Vec::new();
         {
-            let known = lock(&self.line_sets);
+            let known = lock(cache);
             for blob in blobs {
                 match known.get(&blob.0) {
                     Some(set) => {
@@ -475,19 +541,31 @@ impl Finder<'_> {
             .par_iter()
             .filter_map(|(id, path)| {
                 let blob = snapshot.read(path).ok()?;
-                let mut set = hash_lines(&blob.bytes);
+                let mut set = match how {
+                    Matching::Exact => hash_lines(&blob.bytes),
+                    Matching::Renamed => Shapes::of(split_lines(&blob.bytes)).hashes,
+                };
                 set.sort_unstable();
                 set.dedup();
                 Some((id.clone(), Arc::new(set)))
             })
             .collect();
-        let mut known = lock(&self.line_sets);
+        let mut known = lock(cache);
         for (id, set) in read {
             known.insert(id.clone(), Arc::clone(&set));
             sets.insert(id, set);
         }
         sets
     }
+}
+
+/// How a search compares the cited lines with a file's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Matching {
+    /// Line by line, as `git blame -C` does.
+    Exact,
+    /// By shape, names renamed consistently ([`renamed`]).
+    Renamed,
 }
 
 /// The data behind a mutex, even when a thread panicked holding it (the caches only ever hold

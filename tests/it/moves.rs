@@ -229,3 +229,102 @@ fn grpc_go_moving_its_buffer_pools_to_internal_is_followed() {
     assert_eq!(r["relocated"]["lines"], "208-218");
     assert_eq!(r["relocated"]["detail"], moved_detail(moved));
 }
+
+/// A reconciler method, cited whole: its owner check is the evidence.
+const RECONCILE: &str = "// Reconcile refuses a proxy class without an owner.
+func (pcr *ProxyClassReconciler) Reconcile(ctx context.Context, name string) error {
+\tlogger := pcr.logger.With(\"ProxyClass\", name)
+\tpc, err := pcr.get(ctx, name)
+\tif err != nil {
+\t\treturn fmt.Errorf(\"failed to get the ProxyClass: %w\", err)
+\t}
+\tif pc.Owner == \"\" {
+\t\tlogger.Printf(\"ProxyClass has no owner\")
+\t\treturn errNoOwner
+\t}
+\tpcr.mu.Lock()
+\tpcr.managed[name] = pc
+\tpcr.mu.Unlock()
+\treturn nil
+}
+";
+
+/// A repository whose first commit has `RECONCILE` in server/proxyclass.go, cited whole with
+/// `at` and a fail-closed expectation on the owner check; `moved` (path, text) replaces that
+/// file in the second commit. Returns the ref's JSON and the second commit.
+fn reconciler_moved(moved: &[(&str, String)]) -> (serde_json::Value, Oid) {
+    let mut repo = TestRepo::new();
+    let old = format!("package server\n\nimport (\n\t\"context\"\n\t\"fmt\"\n)\n\n{RECONCILE}");
+    repo.write("server/proxyclass.go", &old);
+    let at = repo.commit_all("add the proxy class reconciler");
+    std::fs::remove_file(repo.path().join("server/proxyclass.go")).unwrap();
+    for (path, text) in moved {
+        repo.write(path, text);
+    }
+    let commit = repo.commit_all("move the proxy class reconciler into its own package");
+    let first = old
+        .lines()
+        .position(|l| l.starts_with("func (pcr"))
+        .unwrap()
+        + 1;
+    repo.write(
+        "anchors.yaml",
+        format!(
+            "version: 1\nclaims:\n  - id: owner-required\n    status: required\n    refs:\n      - path: server/proxyclass.go\n        lines: {first}-{}\n        at: {at}\n        expect:\n          - fail_closed: {{ when: '^pc\\.Owner$' }}\n",
+            first + 14
+        ),
+    );
+    let (_, report) = verify_json(repo.path(), &[]);
+    (report["claims"][0]["refs"][0].clone(), commit)
+}
+
+#[test]
+fn a_method_moved_into_its_own_package_with_names_renamed_is_followed() {
+    // tailscale eaf1b56 moved its ProxyClass reconciler this way: the receiver `pcr` became
+    // `r`, the type `Reconciler`, an unexported error exported. Line by line half the text
+    // differs; the shape and most names do not.
+    let renamed = RECONCILE
+        .replace("pcr *ProxyClassReconciler", "r *Reconciler")
+        .replace("pcr.", "r.")
+        .replace("errNoOwner", "ErrNoOwner");
+    // With more new code than moved, as there, so git pairs no rename.
+    let setup: String = (1..=40)
+        .map(|i| format!("// step{i} is one more step of setting the reconciler up.\nfunc step{i}(r *Reconciler) {{ r.steps = append(r.steps, {i}) }}\n\n"))
+        .collect();
+    let new = format!(
+        "package proxyclass\n\nimport (\n\t\"context\"\n\t\"errors\"\n\t\"fmt\"\n)\n\n// ErrNoOwner is returned for a proxy class nobody owns.\nvar ErrNoOwner = errors.New(\"no owner\")\n\n{setup}{renamed}"
+    );
+    let (r, commit) = reconciler_moved(&[("internal/proxyclass/reconciler.go", new.clone())]);
+    assert_eq!(r["verdict"], "drifted", "{r:#}");
+    assert_eq!(r["relocated"]["path"], "internal/proxyclass/reconciler.go");
+    let first = new.lines().position(|l| l.starts_with("func (r")).unwrap() + 1;
+    assert_eq!(r["relocated"]["lines"], format!("{first}-{}", first + 14));
+    assert_eq!(r["relocated"]["detail"], moved_detail(commit));
+}
+
+#[test]
+fn a_function_of_the_same_shape_with_its_own_names_is_not_a_move() {
+    // Line for line the cited method's shape, the owner check included, but other code: a
+    // gateway's, with its own names.
+    let gateway = "// Sync refuses a gateway without an owner.
+func (g *GatewayController) Sync(c context.Context, id string) error {
+\tspan := g.tracer.Start(\"Gateway\", id)
+\tpc, err := g.fetch(c, id)
+\tif err != nil {
+\t\treturn fmt.Errorf(\"cannot fetch the gateway: %w\", err)
+\t}
+\tif pc.Owner == \"\" {
+\t\tspan.Printf(\"Gateway has no owner\")
+\t\treturn errUnowned
+\t}
+\tg.lock.Lock()
+\tg.seen[id] = pc
+\tg.lock.Unlock()
+\treturn nil
+}
+";
+    let new = format!("package gateway\n\nimport (\n\t\"context\"\n\t\"fmt\"\n)\n\n{gateway}");
+    let (r, commit) = reconciler_moved(&[("internal/gateway/sync.go", new)]);
+    assert_eq!(r["verdict"], "broken", "{r:#}");
+    assert_eq!(r["culprit"]["commit"], commit.to_string());
+}
