@@ -3,40 +3,31 @@
 //! found), the cited text is looked for: first in its own file (moved within it), then in the
 //! files that commit added or changed, then, for code copied earlier and deleted from its old
 //! place later, in the files changed since `at`. A file holds the move when most of the cited
-//! lines are in it, together, as `git blame -C` decides, and the ref's expectations hold there.
-//! One such place is followed on through history; several are listed; none leaves the ref as it
-//! was. Never a guess.
+//! lines are in it, together, as `git blame -C` decides, and the ref's expectations hold there;
+//! last, the files that commit changed are searched by shape, for code moved with its names
+//! renamed ([`renamed`]). A citation too short to tell a move from a coincidence is looked for
+//! through the declaration around it, and taken at its offset there. One such place is followed
+//! on through history; several are listed; none leaves the ref as it was. Never a guess.
 
+mod cited;
 mod renamed;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
-use similar::{Algorithm, DiffOp};
 
 use super::HistorySource;
 use super::history::{HistoryOutcome, Lost, Mapping, Moved, Step, Tracked, map_through_history};
 use super::job::Job;
 use super::parses::{ParseCache, holds_at};
 use crate::anchors::Ref;
-use crate::lines::{LineNo, LineRange};
-use crate::source::history::{ChangedPath, CommitInfo, line_hash};
+use crate::lines::LineRange;
+use crate::source::history::{ChangedPath, CommitInfo};
 use crate::source::{Files, Snapshot, SourceError};
+use cited::{Cited, Matching, Unit, hash_lines, split_lines};
 use renamed::Shapes;
 
-/// Of the cited lines holding a letter or digit, the share (in thousandths) that must be found
-/// again in a file for it to hold the move.
-const MIN_SIMILARITY: usize = 600;
-/// The letters and digits those lines must hold together: `git blame -C`'s default, so that a
-/// line such as `return err` is never taken for a move.
-const MIN_MOVED_CHARS: usize = 40;
-/// The same share, for lines found by their shape when names were renamed on the way
-/// ([`renamed`]): nearly all of them, since each line alone says less.
-const MIN_SHAPE_SIMILARITY: usize = 800;
-/// Lines that may lie between two cited lines found in a file beyond those between them where
-/// they were cited (lines added inside the moved code).
-const MAX_GAP: usize = 5;
 /// Moves followed one after another, at most, per ref.
 const MAX_MOVES: usize = 8;
 
@@ -184,166 +175,6 @@ struct Finder<'s> {
     shape_sets: Mutex<HashMap<String, Arc<Vec<u64>>>>,
 }
 
-/// The cited lines of a ref, as the move search compares them.
-struct Cited {
-    /// Hash of each line, trimmed.
-    hashes: Vec<u64>,
-    /// Letters and digits on each line.
-    chars: Vec<usize>,
-    /// Hashes of the lines around them (up to [`CONTEXT_LINES`] each side) holding a letter or
-    /// digit, which tell apart files that hold the cited lines equally well.
-    context: Vec<u64>,
-    /// The cited lines, and the shape of each, for code moved with its names changed.
-    lines: Vec<Vec<u8>>,
-    shapes: Shapes,
-}
-
-/// Lines each side of the cited ones that break ties between files holding them.
-const CONTEXT_LINES: usize = 10;
-
-impl Cited {
-    /// Lines `a..=b` (0-based) of `lines`, with their context; `None` when out of range.
-    fn of(lines: &[&[u8]], a: usize, b: usize) -> Option<Cited> {
-        let cited = lines.get(a..=b)?;
-        let around = lines[a.saturating_sub(CONTEXT_LINES)..a]
-            .iter()
-            .chain(lines.iter().skip(b + 1).take(CONTEXT_LINES));
-        Some(Cited {
-            hashes: cited.iter().map(|l| line_hash(l.trim_ascii())).collect(),
-            chars: cited.iter().map(|l| alphanumeric(l)).collect(),
-            context: around
-                .filter(|l| alphanumeric(l) > 0)
-                .map(|l| line_hash(l.trim_ascii()))
-                .collect(),
-            lines: cited.iter().map(|l| l.to_vec()).collect(),
-            shapes: Shapes::of(cited.iter().copied()),
-        })
-    }
-
-    /// How many of the context lines are among `lines` (sorted line hashes of a file).
-    fn context_in(&self, lines: &[u64]) -> usize {
-        self.context
-            .iter()
-            .filter(|h| lines.binary_search(h).is_ok())
-            .count()
-    }
-
-    fn significant(&self) -> usize {
-        self.chars.iter().filter(|&&c| c > 0).count()
-    }
-
-    /// Whether enough of the cited lines are among `lines` (sorted line hashes of a file, or
-    /// line shapes with `how` renamed) for it to hold them: the cheap test made of every file
-    /// that could.
-    fn mostly_in(&self, lines: &[u64], how: Matching) -> bool {
-        let (cited, min) = match how {
-            Matching::Exact => (&self.hashes, MIN_SIMILARITY),
-            Matching::Renamed => (&self.shapes.hashes, MIN_SHAPE_SIMILARITY),
-        };
-        let present = (0..cited.len())
-            .filter(|&i| self.chars[i] > 0 && lines.binary_search(&cited[i]).is_ok())
-            .count();
-        present * 1000 >= self.significant() * min
-    }
-
-    /// Where the cited lines are in a file with these line hashes (in order), keeping their
-    /// shape: `None` unless enough of them are there, in order (see [`MIN_SIMILARITY`] and
-    /// [`MIN_MOVED_CHARS`]).
-    fn found_in(&self, file: &[u64]) -> Option<Match> {
-        self.matched(&self.hashes, file, MIN_SIMILARITY, |_| true)
-    }
-
-    /// Where the cited lines are in a file with these line shapes, their names renamed
-    /// consistently on the way (see [`renamed`] and [`MIN_SHAPE_SIMILARITY`]).
-    fn found_renamed_in(&self, file: &[&[u8]]) -> Option<Match> {
-        let shapes = Shapes::of(file.iter().copied());
-        let cited: Vec<&[u8]> = self.lines.iter().map(Vec::as_slice).collect();
-        self.matched(
-            &self.shapes.hashes,
-            &shapes.hashes,
-            MIN_SHAPE_SIMILARITY,
-            |pairs| renamed::renamed(&cited, file, pairs),
-        )
-    }
-
-    /// Where the lines `cited` (one hash per cited line) are among `file`'s: the group of lines
-    /// found together holding the most text, when it holds at least `min_similarity`
-    /// thousandths of the significant cited lines and [`MIN_MOVED_CHARS`], and `accept` takes
-    /// its pairs of (cited, file) line indexes.
-    fn matched(
-        &self,
-        cited: &[u64],
-        file: &[u64],
-        min_similarity: usize,
-        accept: impl Fn(&[(usize, usize)]) -> bool,
-    ) -> Option<Match> {
-        let mut matched: Vec<(usize, usize)> = Vec::new();
-        for op in similar::capture_diff_slices(Algorithm::Patience, cited, file) {
-            if let DiffOp::Equal {
-                old_index,
-                new_index,
-                len,
-            } = op
-            {
-                matched.extend((0..len).map(|k| (old_index + k, new_index + k)));
-            }
-        }
-        // Lines found far from the others are coincidences (a `return nil` elsewhere): keep the
-        // group of lines found together that holds the most text.
-        let chars_of =
-            |group: &[(usize, usize)]| -> usize { group.iter().map(|(i, _)| self.chars[*i]).sum() };
-        let matched = matched
-            .chunk_by(|a, b| b.1 - a.1 <= b.0 - a.0 + MAX_GAP)
-            .max_by_key(|group| chars_of(group))?;
-        let significant = matched.iter().filter(|(i, _)| self.chars[*i] > 0).count();
-        let chars = chars_of(matched);
-        if significant * 1000 < self.significant() * min_similarity
-            || chars < MIN_MOVED_CHARS
-            || !accept(matched)
-        {
-            return None;
-        }
-        let (&(i1, p1), &(i2, p2)) = (matched.first()?, matched.last()?);
-        let line = |row: usize| LineNo::new(u32::try_from(row + 1).ok()?);
-        let last_row = file.len().checked_sub(1)?;
-        let tight = LineRange::new(line(p1)?, line(p2)?)?;
-        // The lines before the first found and after the last keep their offsets.
-        let start = p1.saturating_sub(i1);
-        let end = (p2 + (cited.len() - 1 - i2)).min(last_row);
-        let shaped = LineRange::new(line(start)?, line(end)?)?;
-        let total: usize = self.chars.iter().sum();
-        Some(Match {
-            shaped,
-            tight,
-            similarity: chars * 1000 / total.max(1),
-        })
-    }
-}
-
-/// Where a file holds the cited lines.
-struct Match {
-    /// Their lines there, keeping the cited shape where lines at the ends were edited.
-    shaped: LineRange,
-    /// The span of the lines found.
-    tight: LineRange,
-    /// The share of the cited letters and digits found, in thousandths.
-    similarity: usize,
-}
-
-/// Letters and digits on a line.
-fn alphanumeric(line: &[u8]) -> usize {
-    line.iter().filter(|b| b.is_ascii_alphanumeric()).count()
-}
-
-/// The lines of `bytes`, without their line endings.
-fn split_lines(bytes: &[u8]) -> Vec<&[u8]> {
-    let mut lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
-    if bytes.ends_with(b"\n") {
-        lines.pop();
-    }
-    lines
-}
-
 impl Finder<'_> {
     /// The first of `losses` whose lines went to other files, with where.
     fn first_move(
@@ -374,7 +205,9 @@ impl Finder<'_> {
     /// looked for as `git blame -C` widens its search, stopping at the first kind of file that
     /// holds them: the files `commit` added or changed (a move in one commit); the files added
     /// since `from` (the `at` the walk started from: a copy into a new file, deleted from the
-    /// old one later); the other files changed since `from`.
+    /// old one later); the other files changed since `from`; last, the files `commit` added or
+    /// changed again, by shape (moved with names renamed). The cited lines are looked for
+    /// first, then, when they are too short or found nowhere, the declaration around them.
     fn places(
         &self,
         r: &Ref,
@@ -392,24 +225,49 @@ impl Finder<'_> {
             lost.lines.start().zero_based(),
             lost.lines.end().zero_based(),
         );
-        let Some(cited) = Cited::of(&old_lines, a, b) else {
+        let after = git.resolve(&commit.id)?;
+        // The cited lines themselves, when they hold enough text to tell a move from a
+        // coincidence.
+        if let Some(cited) = Cited::of(&old_lines, a, b)
+            && cited.enough_text()
+        {
+            let unit = Unit::lines(cited);
+            let found = self.places_of(r, &unit, lost, &after, commit, from)?;
+            if !found.is_empty() {
+                return Ok(found);
+            }
+        }
+        // Else the function around them: a line such as `s.True(changed)` is found in its
+        // moved function, at its offset there.
+        let Some(unit) = Unit::enclosing(&old.bytes, &old_lines, lost.lines) else {
             return Ok(Vec::new());
         };
-        if cited.chars.iter().sum::<usize>() < MIN_MOVED_CHARS {
-            // Too little text to tell a move from a coincidence.
-            return Ok(Vec::new());
-        }
-        let after = git.resolve(&commit.id)?;
+        self.places_of(r, &unit, lost, &after, commit, from)
+    }
+
+    /// The places at `after` (the tree of `commit`) holding `unit`, with the ref's evidence at
+    /// the cited lines' place there; see [`Finder::places`].
+    fn places_of(
+        &self,
+        r: &Ref,
+        unit: &Unit,
+        lost: &Lost,
+        after: &Snapshot,
+        commit: &CommitInfo,
+        from: &str,
+    ) -> Result<Vec<(String, LineRange)>, SourceError> {
+        let git = self.source.git;
         // Still in their own file: moved within it (git's diff saw a deletion and an insertion),
         // followed from where they are when the evidence holds there; else left to symbol and
         // search relocation.
         if let Ok(same) = after.read(&lost.path)
-            && let Some(found) = cited.found_in(&hash_lines(&same.bytes))
+            && let Some(found) = unit.cited.found_in(&hash_lines(&same.bytes))
         {
             let parses = ParseCache::new(true);
-            let held = [found.shaped, found.tight]
+            let held = unit
+                .placements(&found)
                 .into_iter()
-                .find(|lines| holds_at(r, &after, &lost.path, *lines, &parses));
+                .find(|lines| holds_at(r, after, &lost.path, *lines, &parses));
             return Ok(held.map(|l| (lost.path.clone(), l)).into_iter().collect());
         }
         let in_commit = self.changed(&lost.before, &commit.id)?;
@@ -441,7 +299,7 @@ impl Finder<'_> {
             (changed, &start, Matching::Exact),
             (renamed, &before, Matching::Renamed),
         ] {
-            let found = self.search(r, &cited, &after, earlier, paths, how);
+            let found = self.search(r, unit, after, earlier, paths, how);
             if !found.is_empty() {
                 return Ok(found);
             }
@@ -457,7 +315,7 @@ impl Finder<'_> {
     fn search(
         &self,
         r: &Ref,
-        cited: &Cited,
+        unit: &Unit,
         after: &Snapshot,
         earlier: &Snapshot,
         paths: BTreeSet<&str>,
@@ -467,6 +325,7 @@ impl Finder<'_> {
             .into_iter()
             .filter_map(|p| Some((after.blob_id(p)?, p.to_string())))
             .collect();
+        let cited = &unit.cited;
         let sets = self.line_sets(after, &blobs, how);
         let find = |bytes: &[u8]| match how {
             Matching::Exact => cited.found_in(&hash_lines(bytes)),
@@ -484,7 +343,7 @@ impl Finder<'_> {
                     return None;
                 }
                 let parses = ParseCache::new(true);
-                [found.shaped, found.tight]
+                unit.placements(&found)
                     .into_iter()
                     .find(|lines| holds_at(r, after, path, *lines, &parses))
                     .map(|lines| {
@@ -559,27 +418,10 @@ impl Finder<'_> {
     }
 }
 
-/// How a search compares the cited lines with a file's.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Matching {
-    /// Line by line, as `git blame -C` does.
-    Exact,
-    /// By shape, names renamed consistently ([`renamed`]).
-    Renamed,
-}
-
 /// The data behind a mutex, even when a thread panicked holding it (the caches only ever hold
 /// whole entries).
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// The hash of each line of `bytes`, trimmed, as [`Cited`] compares them.
-fn hash_lines(bytes: &[u8]) -> Vec<u64> {
-    split_lines(bytes)
-        .iter()
-        .map(|l| line_hash(l.trim_ascii()))
-        .collect()
 }

@@ -249,10 +249,17 @@ func (pcr *ProxyClassReconciler) Reconcile(ctx context.Context, name string) err
 }
 ";
 
-/// A repository whose first commit has `RECONCILE` in server/proxyclass.go, cited whole with
-/// `at` and a fail-closed expectation on the owner check; `moved` (path, text) replaces that
-/// file in the second commit. Returns the ref's JSON and the second commit.
-fn reconciler_moved(moved: &[(&str, String)]) -> (serde_json::Value, Oid) {
+/// The whole reconciler method, and its owner check.
+const WHOLE_METHOD: (&str, usize, &str) =
+    ("func (pcr", 14, "fail_closed: { when: '^pc\\.Owner$' }");
+
+/// A repository whose first commit has `RECONCILE` in server/proxyclass.go, cited with `at` from
+/// the line starting `cited.0` for `cited.1` more lines, expecting `cited.2`; `moved` (path,
+/// text) replaces that file in the second commit. Returns the ref's JSON and the second commit.
+fn reconciler_moved(
+    moved: &[(&str, String)],
+    cited: (&str, usize, &str),
+) -> (serde_json::Value, Oid) {
     let mut repo = TestRepo::new();
     let old = format!("package server\n\nimport (\n\t\"context\"\n\t\"fmt\"\n)\n\n{RECONCILE}");
     repo.write("server/proxyclass.go", &old);
@@ -262,16 +269,17 @@ fn reconciler_moved(moved: &[(&str, String)]) -> (serde_json::Value, Oid) {
         repo.write(path, text);
     }
     let commit = repo.commit_all("move the proxy class reconciler into its own package");
+    let (start, more, expect) = cited;
     let first = old
         .lines()
-        .position(|l| l.starts_with("func (pcr"))
+        .position(|l| l.trim_start().starts_with(start))
         .unwrap()
         + 1;
     repo.write(
         "anchors.yaml",
         format!(
-            "version: 1\nclaims:\n  - id: owner-required\n    status: required\n    refs:\n      - path: server/proxyclass.go\n        lines: {first}-{}\n        at: {at}\n        expect:\n          - fail_closed: {{ when: '^pc\\.Owner$' }}\n",
-            first + 14
+            "version: 1\nclaims:\n  - id: owner-required\n    status: required\n    refs:\n      - path: server/proxyclass.go\n        lines: {first}-{}\n        at: {at}\n        expect:\n          - {expect}\n",
+            first + more
         ),
     );
     let (_, report) = verify_json(repo.path(), &[]);
@@ -294,7 +302,10 @@ fn a_method_moved_into_its_own_package_with_names_renamed_is_followed() {
     let new = format!(
         "package proxyclass\n\nimport (\n\t\"context\"\n\t\"errors\"\n\t\"fmt\"\n)\n\n// ErrNoOwner is returned for a proxy class nobody owns.\nvar ErrNoOwner = errors.New(\"no owner\")\n\n{setup}{renamed}"
     );
-    let (r, commit) = reconciler_moved(&[("internal/proxyclass/reconciler.go", new.clone())]);
+    let (r, commit) = reconciler_moved(
+        &[("internal/proxyclass/reconciler.go", new.clone())],
+        WHOLE_METHOD,
+    );
     assert_eq!(r["verdict"], "drifted", "{r:#}");
     assert_eq!(r["relocated"]["path"], "internal/proxyclass/reconciler.go");
     let first = new.lines().position(|l| l.starts_with("func (r")).unwrap() + 1;
@@ -324,7 +335,51 @@ func (g *GatewayController) Sync(c context.Context, id string) error {
 }
 ";
     let new = format!("package gateway\n\nimport (\n\t\"context\"\n\t\"fmt\"\n)\n\n{gateway}");
-    let (r, commit) = reconciler_moved(&[("internal/gateway/sync.go", new)]);
+    let (r, commit) = reconciler_moved(&[("internal/gateway/sync.go", new)], WHOLE_METHOD);
+    assert_eq!(r["verdict"], "broken", "{r:#}");
+    assert_eq!(r["culprit"]["commit"], commit.to_string());
+}
+
+/// `RECONCILE` moved into its own package with its names renamed (see the test above), with
+/// more new code than moved so that git pairs no rename.
+fn renamed_reconciler() -> String {
+    let renamed = RECONCILE
+        .replace("pcr *ProxyClassReconciler", "r *Reconciler")
+        .replace("pcr.", "r.")
+        .replace("errNoOwner", "ErrNoOwner");
+    let setup: String = (1..=40)
+        .map(|i| format!("func step{i}(r *Reconciler) {{ r.steps = append(r.steps, {i}) }}\n\n"))
+        .collect();
+    format!("package proxyclass\n\nimport (\n\t\"context\"\n\t\"fmt\"\n)\n\n{setup}{renamed}")
+}
+
+#[test]
+fn a_short_line_is_found_in_its_moved_function_at_its_offset() {
+    // `pcr.mu.Lock()` alone is too little text to tell a move from a coincidence (every
+    // locking method has one); the method around it is not.
+    let new = renamed_reconciler();
+    let (r, commit) = reconciler_moved(
+        &[("internal/proxyclass/reconciler.go", new.clone())],
+        ("pcr.mu.Lock()", 0, "call: mu.Lock"),
+    );
+    assert_eq!(r["verdict"], "drifted", "{r:#}");
+    assert_eq!(r["relocated"]["path"], "internal/proxyclass/reconciler.go");
+    let line = new.lines().position(|l| l.contains("r.mu.Lock()")).unwrap() + 1;
+    assert_eq!(r["relocated"]["lines"], line.to_string());
+    assert_eq!(r["relocated"]["detail"], moved_detail(commit));
+}
+
+#[test]
+fn a_short_line_dropped_from_its_moved_function_is_broken() {
+    // The method moved, but without its locking: the cited line's place there holds no
+    // `mu.Lock` call, and no other place is taken for it.
+    let new = renamed_reconciler()
+        .replace("\tr.mu.Lock()\n", "")
+        .replace("\tr.mu.Unlock()\n", "");
+    let (r, commit) = reconciler_moved(
+        &[("internal/proxyclass/reconciler.go", new)],
+        ("pcr.mu.Lock()", 0, "call: mu.Lock"),
+    );
     assert_eq!(r["verdict"], "broken", "{r:#}");
     assert_eq!(r["culprit"]["commit"], commit.to_string());
 }

@@ -1,0 +1,272 @@
+//! The cited text as the move search compares it, and where a file holds it: line by line, or
+//! by shape with names renamed; the cited lines themselves, or the declaration around them.
+
+use similar::{Algorithm, DiffOp};
+
+use super::renamed::{self, Shapes};
+use crate::go::{GoFile, symbols};
+use crate::lines::{LineNo, LineRange};
+use crate::source::history::line_hash;
+
+/// Of the cited lines holding a letter or digit, the share (in thousandths) that must be found
+/// again in a file for it to hold the move.
+const MIN_SIMILARITY: usize = 600;
+/// The letters and digits those lines must hold together: `git blame -C`'s default, so that a
+/// line such as `return err` is never taken for a move.
+const MIN_MOVED_CHARS: usize = 40;
+/// The same share, for lines found by their shape when names were renamed on the way
+/// ([`renamed`]): nearly all of them, since each line alone says less.
+const MIN_SHAPE_SIMILARITY: usize = 800;
+/// Lines that may lie between two cited lines found in a file beyond those between them where
+/// they were cited (lines added inside the moved code).
+const MAX_GAP: usize = 5;
+
+/// The cited lines of a ref, as the move search compares them.
+pub(super) struct Cited {
+    /// Hash of each line, trimmed.
+    hashes: Vec<u64>,
+    /// Letters and digits on each line.
+    chars: Vec<usize>,
+    /// Hashes of the lines around them (up to [`CONTEXT_LINES`] each side) holding a letter or
+    /// digit, which tell apart files that hold the cited lines equally well.
+    context: Vec<u64>,
+    /// The cited lines, and the shape of each, for code moved with its names changed.
+    lines: Vec<Vec<u8>>,
+    shapes: Shapes,
+}
+
+/// Lines each side of the cited ones that break ties between files holding them.
+const CONTEXT_LINES: usize = 10;
+
+impl Cited {
+    /// Lines `a..=b` (0-based) of `lines`, with their context; `None` when out of range.
+    pub(super) fn of(lines: &[&[u8]], a: usize, b: usize) -> Option<Cited> {
+        let cited = lines.get(a..=b)?;
+        let around = lines[a.saturating_sub(CONTEXT_LINES)..a]
+            .iter()
+            .chain(lines.iter().skip(b + 1).take(CONTEXT_LINES));
+        Some(Cited {
+            hashes: cited.iter().map(|l| line_hash(l.trim_ascii())).collect(),
+            chars: cited.iter().map(|l| alphanumeric(l)).collect(),
+            context: around
+                .filter(|l| alphanumeric(l) > 0)
+                .map(|l| line_hash(l.trim_ascii()))
+                .collect(),
+            lines: cited.iter().map(|l| l.to_vec()).collect(),
+            shapes: Shapes::of(cited.iter().copied()),
+        })
+    }
+
+    /// How many of the context lines are among `lines` (sorted line hashes of a file).
+    pub(super) fn context_in(&self, lines: &[u64]) -> usize {
+        self.context
+            .iter()
+            .filter(|h| lines.binary_search(h).is_ok())
+            .count()
+    }
+
+    /// Whether the lines hold enough text ([`MIN_MOVED_CHARS`]) to tell a move from a
+    /// coincidence.
+    pub(super) fn enough_text(&self) -> bool {
+        self.chars.iter().sum::<usize>() >= MIN_MOVED_CHARS
+    }
+
+    pub(super) fn significant(&self) -> usize {
+        self.chars.iter().filter(|&&c| c > 0).count()
+    }
+
+    /// Whether enough of the cited lines are among `lines` (sorted line hashes of a file, or
+    /// line shapes with `how` renamed) for it to hold them: the cheap test made of every file
+    /// that could.
+    pub(super) fn mostly_in(&self, lines: &[u64], how: Matching) -> bool {
+        let (cited, min) = match how {
+            Matching::Exact => (&self.hashes, MIN_SIMILARITY),
+            Matching::Renamed => (&self.shapes.hashes, MIN_SHAPE_SIMILARITY),
+        };
+        let present = (0..cited.len())
+            .filter(|&i| self.chars[i] > 0 && lines.binary_search(&cited[i]).is_ok())
+            .count();
+        present * 1000 >= self.significant() * min
+    }
+
+    /// Where the cited lines are in a file with these line hashes (in order), keeping their
+    /// shape: `None` unless enough of them are there, in order (see [`MIN_SIMILARITY`] and
+    /// [`MIN_MOVED_CHARS`]).
+    pub(super) fn found_in(&self, file: &[u64]) -> Option<Match> {
+        self.matched(&self.hashes, file, MIN_SIMILARITY, |_| true)
+    }
+
+    /// Where the cited lines are in a file with these line shapes, their names renamed
+    /// consistently on the way (see [`renamed`] and [`MIN_SHAPE_SIMILARITY`]).
+    pub(super) fn found_renamed_in(&self, file: &[&[u8]]) -> Option<Match> {
+        let shapes = Shapes::of(file.iter().copied());
+        let cited: Vec<&[u8]> = self.lines.iter().map(Vec::as_slice).collect();
+        self.matched(
+            &self.shapes.hashes,
+            &shapes.hashes,
+            MIN_SHAPE_SIMILARITY,
+            |pairs| renamed::renamed(&cited, file, pairs),
+        )
+    }
+
+    /// Where the lines `cited` (one hash per cited line) are among `file`'s: the group of lines
+    /// found together holding the most text, when it holds at least `min_similarity`
+    /// thousandths of the significant cited lines and [`MIN_MOVED_CHARS`], and `accept` takes
+    /// its pairs of (cited, file) line indexes.
+    pub(super) fn matched(
+        &self,
+        cited: &[u64],
+        file: &[u64],
+        min_similarity: usize,
+        accept: impl Fn(&[(usize, usize)]) -> bool,
+    ) -> Option<Match> {
+        let mut matched: Vec<(usize, usize)> = Vec::new();
+        for op in similar::capture_diff_slices(Algorithm::Patience, cited, file) {
+            if let DiffOp::Equal {
+                old_index,
+                new_index,
+                len,
+            } = op
+            {
+                matched.extend((0..len).map(|k| (old_index + k, new_index + k)));
+            }
+        }
+        // Lines found far from the others are coincidences (a `return nil` elsewhere): keep the
+        // group of lines found together that holds the most text.
+        let chars_of =
+            |group: &[(usize, usize)]| -> usize { group.iter().map(|(i, _)| self.chars[*i]).sum() };
+        let matched = matched
+            .chunk_by(|a, b| b.1 - a.1 <= b.0 - a.0 + MAX_GAP)
+            .max_by_key(|group| chars_of(group))?;
+        let significant = matched.iter().filter(|(i, _)| self.chars[*i] > 0).count();
+        let chars = chars_of(matched);
+        if significant * 1000 < self.significant() * min_similarity
+            || chars < MIN_MOVED_CHARS
+            || !accept(matched)
+        {
+            return None;
+        }
+        let (&(i1, p1), &(i2, p2)) = (matched.first()?, matched.last()?);
+        let line = |row: usize| LineNo::new(u32::try_from(row + 1).ok()?);
+        let last_row = file.len().checked_sub(1)?;
+        let tight = LineRange::new(line(p1)?, line(p2)?)?;
+        // The lines before the first found and after the last keep their offsets.
+        let start = p1.saturating_sub(i1);
+        let end = (p2 + (cited.len() - 1 - i2)).min(last_row);
+        let shaped = LineRange::new(line(start)?, line(end)?)?;
+        let total: usize = self.chars.iter().sum();
+        Some(Match {
+            shaped,
+            tight,
+            similarity: chars * 1000 / total.max(1),
+            pairs: matched.to_vec(),
+        })
+    }
+}
+
+/// Where a file holds the cited lines.
+pub(super) struct Match {
+    /// Their lines there, keeping the cited shape where lines at the ends were edited.
+    shaped: LineRange,
+    /// The span of the lines found.
+    tight: LineRange,
+    /// The share of the cited letters and digits found, in thousandths.
+    pub(super) similarity: usize,
+    /// The (cited, file) line indexes (0-based) found together.
+    pairs: Vec<(usize, usize)>,
+}
+
+/// What is looked for: the cited lines, or the declaration around them.
+pub(super) struct Unit {
+    pub(super) cited: Cited,
+    /// With the declaration: the first and last cited line, as offsets into it.
+    inner: Option<(usize, usize)>,
+}
+
+impl Unit {
+    /// The cited lines themselves.
+    pub(super) fn lines(cited: Cited) -> Unit {
+        Unit { cited, inner: None }
+    }
+
+    /// The smallest declaration strictly around `lines` of the file `bytes` (split into
+    /// `lines_of`), when it holds enough text to be told from a coincidence.
+    pub(super) fn enclosing(bytes: &[u8], lines_of: &[&[u8]], lines: LineRange) -> Option<Unit> {
+        let file = GoFile::parse(bytes.to_vec()).ok()?;
+        let declaration = symbols::declarations(&file)
+            .into_iter()
+            .filter(|d| d.lines.contains(lines) && d.lines != lines)
+            .min_by_key(|d| d.lines.len())?;
+        let (da, db) = (
+            declaration.lines.start().zero_based(),
+            declaration.lines.end().zero_based(),
+        );
+        let cited = Cited::of(lines_of, da, db)?;
+        if !cited.enough_text() {
+            return None;
+        }
+        let inner = (
+            lines.start().zero_based() - da,
+            lines.end().zero_based() - da,
+        );
+        Some(Unit {
+            cited,
+            inner: Some(inner),
+        })
+    }
+
+    /// The ranges to check the ref's evidence at, in order, where `found` places the unit: its
+    /// shaped then its tight span, or for a declaration the cited lines' place inside it (each
+    /// at the offset from the nearest line found before it).
+    pub(super) fn placements(&self, found: &Match) -> Vec<LineRange> {
+        let Some((first, last)) = self.inner else {
+            return vec![found.shaped, found.tight];
+        };
+        let place = |k: usize| -> Option<LineNo> {
+            let row = match found.pairs.iter().rev().find(|(i, _)| *i <= k) {
+                Some(&(i, p)) => p + (k - i),
+                None => {
+                    let &(i, p) = found.pairs.first()?;
+                    p.checked_sub(i - k)?
+                }
+            };
+            LineNo::new(u32::try_from(row + 1).ok()?)
+        };
+        place(first)
+            .zip(place(last))
+            .and_then(|(a, b)| LineRange::new(a, b))
+            .into_iter()
+            .collect()
+    }
+}
+
+/// Letters and digits on a line.
+pub(super) fn alphanumeric(line: &[u8]) -> usize {
+    line.iter().filter(|b| b.is_ascii_alphanumeric()).count()
+}
+
+/// The lines of `bytes`, without their line endings.
+pub(super) fn split_lines(bytes: &[u8]) -> Vec<&[u8]> {
+    let mut lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+    if bytes.ends_with(b"\n") {
+        lines.pop();
+    }
+    lines
+}
+
+/// How a search compares the cited lines with a file's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Matching {
+    /// Line by line, as `git blame -C` does.
+    Exact,
+    /// By shape, names renamed consistently ([`renamed`]).
+    Renamed,
+}
+
+/// The hash of each line of `bytes`, trimmed, as [`Cited`] compares them.
+pub(super) fn hash_lines(bytes: &[u8]) -> Vec<u64> {
+    split_lines(bytes)
+        .iter()
+        .map(|l| line_hash(l.trim_ascii()))
+        .collect()
+}
