@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 
+use crate::go::KEYWORDS;
 use crate::source::history::line_hash;
 
 /// Of the identifier occurrences on the lines found, the share (in thousandths) that must keep
@@ -18,39 +19,9 @@ const MIN_UNCHANGED: usize = 500;
 /// follow the one renaming of their name.
 const MIN_CONSISTENT: usize = 950;
 
-/// Go's keywords and the predeclared names a rename cannot touch: kept in the shape, so that
-/// `if x {` and `for x {` differ.
-const KEPT: &[&str] = &[
-    "break",
-    "case",
-    "chan",
-    "const",
-    "continue",
-    "default",
-    "defer",
-    "else",
-    "fallthrough",
-    "for",
-    "func",
-    "go",
-    "goto",
-    "if",
-    "import",
-    "interface",
-    "map",
-    "package",
-    "range",
-    "return",
-    "select",
-    "struct",
-    "switch",
-    "type",
-    "var",
-    "nil",
-    "true",
-    "false",
-    "err",
-];
+/// Besides Go's keywords, the names a rename does not touch, kept in the shape: the predeclared
+/// values, and `err` (every function's error is called that).
+const KEPT: [&str; 4] = ["nil", "true", "false", "err"];
 
 /// The shape of each line of a text: the hash of the line (trimmed) with every identifier
 /// written `#`.
@@ -123,8 +94,8 @@ fn names(line: &[u8]) -> Vec<&[u8]> {
         .collect()
 }
 
-/// A piece of a line: an identifier a rename may change, or anything else (keywords, the
-/// predeclared names of [`KEPT`], operators, literals' other characters).
+/// A piece of a line: an identifier a rename may change, or anything else (keywords, the names
+/// of [`KEPT`], operators, literals' other characters).
 enum Token<'a> {
     Name(&'a [u8]),
     Kept(&'a [u8]),
@@ -143,7 +114,7 @@ fn tokens(line: &[u8]) -> impl Iterator<Item = Token<'_>> {
                 i += 1;
             }
             let name = &line[start..i];
-            let kept = KEPT.iter().any(|k| k.as_bytes() == name);
+            let kept = KEYWORDS.iter().chain(&KEPT).any(|k| k.as_bytes() == name);
             Some(if kept {
                 Token::Kept(name)
             } else {
