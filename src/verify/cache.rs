@@ -39,8 +39,10 @@ use crate::report::RefReport;
 /// changes (2: a `not` that holds names nothing outside its range; 3: results stored as the
 /// report model serializes them, in one file shape for blobs and commits; 4: a range cites
 /// the constructs whose head line it holds, so a check's outcome changed meaning; 5: ranges
-/// mapped through history keep their shape, refs without `at` follow history).
-const FORMAT: u32 = 5;
+/// mapped through history keep their shape, refs without `at` follow history; 6: code moved
+/// with its names renamed, and short citations through the function around them, are
+/// followed, so a stored broken or ambiguous outcome may now be drifted).
+const FORMAT: u32 = 6;
 
 fn tool() -> String {
     format!("anchorcheck {}", env!("CARGO_PKG_VERSION"))
