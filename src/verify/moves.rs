@@ -26,10 +26,12 @@ use crate::lines::LineRange;
 use crate::source::history::{ChangedPath, CommitInfo};
 use crate::source::{Files, Snapshot, SourceError};
 use cited::{Cited, Matching, Unit, hash_lines, split_lines};
-use renamed::Shapes;
 
 /// Moves followed one after another, at most, per ref.
 const MAX_MOVES: usize = 8;
+/// Files compared by shape, at most, in a search by shape: those holding the most of the cited
+/// text as it was (a commit that touches every file must not cost a diff of each per ref).
+const MAX_SHAPE_CANDIDATES: usize = 16;
 
 /// A move found for one job: the loss it explains, the commit, and the places the lines went.
 struct Found {
@@ -52,7 +54,6 @@ pub(super) fn follow(
         source,
         changed: Mutex::new(HashMap::new()),
         line_sets: Mutex::new(HashMap::new()),
-        shape_sets: Mutex::new(HashMap::new()),
     };
     let mut from: HashMap<usize, String> = members
         .iter()
@@ -171,8 +172,6 @@ struct Finder<'s> {
     source: &'s HistorySource<'s>,
     changed: Mutex<HashMap<(String, String), ChangedFiles>>,
     line_sets: Mutex<HashMap<String, Arc<Vec<u64>>>>,
-    /// The same for the lines' shapes ([`renamed`]).
-    shape_sets: Mutex<HashMap<String, Arc<Vec<u64>>>>,
 }
 
 impl Finder<'_> {
@@ -326,14 +325,33 @@ impl Finder<'_> {
             .filter_map(|p| Some((after.blob_id(p)?, p.to_string())))
             .collect();
         let cited = &unit.cited;
-        let sets = self.line_sets(after, &blobs, how);
+        let sets = self.line_sets(after, &blobs);
         let find = |bytes: &[u8]| match how {
             Matching::Exact => cited.found_in(&hash_lines(bytes)),
             Matching::Renamed => cited.found_renamed_in(&split_lines(bytes)),
         };
-        let found: Vec<(String, LineRange, (usize, usize))> = blobs
+        let mut candidates: Vec<(usize, usize)> = blobs
+            .iter()
+            .enumerate()
+            .filter_map(|(k, (id, _))| {
+                let set = sets.get(id)?;
+                let score = match how {
+                    Matching::Exact => cited.mostly_in(set).then_some(0),
+                    Matching::Renamed => Some(cited.text_in(set)).filter(|&chars| chars > 0),
+                };
+                Some((k, score?))
+            })
+            .collect();
+        if how == Matching::Renamed && candidates.len() > MAX_SHAPE_CANDIDATES {
+            // Renamed code keeps some of its lines as they were; the files holding the most of
+            // the cited text that way are the ones compared by shape.
+            candidates.sort_by_key(|&(k, chars)| (std::cmp::Reverse(chars), k));
+            candidates.truncate(MAX_SHAPE_CANDIDATES);
+            candidates.sort_unstable();
+        }
+        let found: Vec<(String, LineRange, (usize, usize))> = candidates
             .par_iter()
-            .filter(|(id, _)| sets.get(id).is_some_and(|set| cited.mostly_in(set, how)))
+            .map(|&(k, _)| &blobs[k])
             .filter_map(|(id, path)| {
                 let blob = after.read(path).ok()?;
                 let found = find(&blob.bytes)?;
@@ -371,18 +389,14 @@ impl Finder<'_> {
         Ok(changed)
     }
 
-    /// The line sets of `blobs` (id, path at `snapshot`), of their lines' hashes or, with
-    /// `how` renamed, of their shapes, reading in parallel those not read yet.
+    /// The line sets of `blobs` (id, path at `snapshot`), reading in parallel those not read
+    /// yet.
     fn line_sets(
         &self,
         snapshot: &Snapshot,
         blobs: &[(String, String)],
-        how: Matching,
     ) -> HashMap<String, Arc<Vec<u64>>> {
-        let cache = match how {
-            Matching::Exact => &self.line_sets,
-            Matching::Renamed => &self.shape_sets,
-        };
+        let cache = &self.line_sets;
         let mut sets: HashMap<String, Arc<Vec<u64>>> = HashMap::new();
         let mut missing: Vec<&(String, String)> = Vec::new();
         {
@@ -400,10 +414,7 @@ impl Finder<'_> {
             .par_iter()
             .filter_map(|(id, path)| {
                 let blob = snapshot.read(path).ok()?;
-                let mut set = match how {
-                    Matching::Exact => hash_lines(&blob.bytes),
-                    Matching::Renamed => Shapes::of(split_lines(&blob.bytes)).hashes,
-                };
+                let mut set = hash_lines(&blob.bytes);
                 set.sort_unstable();
                 set.dedup();
                 Some((id.clone(), Arc::new(set)))

@@ -383,3 +383,25 @@ fn a_short_line_dropped_from_its_moved_function_is_broken() {
     assert_eq!(r["verdict"], "broken", "{r:#}");
     assert_eq!(r["culprit"]["commit"], commit.to_string());
 }
+
+#[test]
+fn a_renamed_move_is_found_among_many_files_the_commit_touched() {
+    // The same move in a commit that also touches twenty other files, each keeping a line or
+    // two of the cited text (`if err != nil {`, `return nil`): only the files holding the most
+    // of it are compared by shape, and the reconciler's new file is one of them.
+    let new = renamed_reconciler();
+    let mut moved = vec![("internal/proxyclass/reconciler.go".to_string(), new.clone())];
+    for i in 0..20 {
+        moved.push((
+            format!("internal/other{i}/other.go"),
+            format!(
+                "package other{i}\n\nfunc touch{i}(err error) error {{\n\tif err != nil {{\n\t\treturn err\n\t}}\n\treturn nil\n}}\n"
+            ),
+        ));
+    }
+    let moved: Vec<(&str, String)> = moved.iter().map(|(p, t)| (p.as_str(), t.clone())).collect();
+    let (r, commit) = reconciler_moved(&moved, WHOLE_METHOD);
+    assert_eq!(r["verdict"], "drifted", "{r:#}");
+    assert_eq!(r["relocated"]["path"], "internal/proxyclass/reconciler.go");
+    assert_eq!(r["relocated"]["detail"], moved_detail(commit));
+}

@@ -75,18 +75,22 @@ impl Cited {
         self.chars.iter().filter(|&&c| c > 0).count()
     }
 
-    /// Whether enough of the cited lines are among `lines` (sorted line hashes of a file, or
-    /// line shapes with `how` renamed) for it to hold them: the cheap test made of every file
-    /// that could.
-    pub(super) fn mostly_in(&self, lines: &[u64], how: Matching) -> bool {
-        let (cited, min) = match how {
-            Matching::Exact => (&self.hashes, MIN_SIMILARITY),
-            Matching::Renamed => (&self.shapes.hashes, MIN_SHAPE_SIMILARITY),
-        };
-        let present = (0..cited.len())
-            .filter(|&i| self.chars[i] > 0 && lines.binary_search(&cited[i]).is_ok())
+    /// Whether enough of the cited lines are among `lines` (sorted line hashes of a file) for
+    /// it to hold them: the cheap test made of every file that could.
+    pub(super) fn mostly_in(&self, lines: &[u64]) -> bool {
+        let present = (0..self.hashes.len())
+            .filter(|&i| self.chars[i] > 0 && lines.binary_search(&self.hashes[i]).is_ok())
             .count();
-        present * 1000 >= self.significant() * min
+        present * 1000 >= self.significant() * MIN_SIMILARITY
+    }
+
+    /// The letters and digits of the cited lines that are among `lines` (sorted line hashes of
+    /// a file) as they were: how much of the cited text a file kept, renamed or not.
+    pub(super) fn text_in(&self, lines: &[u64]) -> usize {
+        (0..self.hashes.len())
+            .filter(|&i| lines.binary_search(&self.hashes[i]).is_ok())
+            .map(|i| self.chars[i])
+            .sum()
     }
 
     /// Where the cited lines are in a file with these line hashes (in order), keeping their
