@@ -22,9 +22,10 @@ use super::history::{HistoryOutcome, Lost, Mapping, Moved, Step, Tracked, map_th
 use super::job::Job;
 use super::parses::{ParseCache, holds_at};
 use crate::anchors::Ref;
+use crate::go::{GoFile, symbols};
 use crate::lines::LineRange;
 use crate::source::history::{ChangedPath, CommitInfo};
-use crate::source::{Files, Snapshot, SourceError};
+use crate::source::{FileBlob, Files, Snapshot, SourceError};
 use cited::{Cited, Matching, Unit, hash_lines, split_lines};
 
 /// Moves followed one after another, at most, per ref.
@@ -54,6 +55,7 @@ pub(super) fn follow(
         source,
         changed: Mutex::new(HashMap::new()),
         line_sets: Mutex::new(HashMap::new()),
+        declarations: Mutex::new(HashMap::new()),
     };
     let mut from: HashMap<usize, String> = members
         .iter()
@@ -172,6 +174,9 @@ struct Finder<'s> {
     source: &'s HistorySource<'s>,
     changed: Mutex<HashMap<(String, String), ChangedFiles>>,
     line_sets: Mutex<HashMap<String, Arc<Vec<u64>>>>,
+    /// The line spans of the declarations of each blob parsed for a short citation, so that
+    /// the refs of one file moved away parse it once.
+    declarations: Mutex<HashMap<String, Arc<Vec<LineRange>>>>,
 }
 
 impl Finder<'_> {
@@ -238,7 +243,8 @@ impl Finder<'_> {
         }
         // Else the function around them: a line such as `s.True(changed)` is found in its
         // moved function, at its offset there.
-        let Some(unit) = Unit::enclosing(&old.bytes, &old_lines, lost.lines) else {
+        let declarations = self.declarations(&old);
+        let Some(unit) = Unit::enclosing(&old_lines, &declarations, lost.lines) else {
             return Ok(Vec::new());
         };
         self.places_of(r, &unit, lost, &after, commit, from)
@@ -376,6 +382,24 @@ impl Finder<'_> {
             .filter(|f| f.2 == best)
             .map(|(path, lines, _)| (path, lines))
             .collect()
+    }
+
+    /// The line spans of the declarations of `blob`, parsed once.
+    fn declarations(&self, blob: &FileBlob) -> Arc<Vec<LineRange>> {
+        if let Some(known) = lock(&self.declarations).get(&blob.id) {
+            return Arc::clone(known);
+        }
+        let spans: Vec<LineRange> = GoFile::parse(blob.bytes.clone())
+            .map(|file| {
+                symbols::declarations(&file)
+                    .into_iter()
+                    .map(|d| d.lines)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let spans = Arc::new(spans);
+        lock(&self.declarations).insert(blob.id.clone(), Arc::clone(&spans));
+        spans
     }
 
     /// The files that differ between commits `old` and `new`, computed once.

@@ -4,7 +4,6 @@
 use similar::{Algorithm, DiffOp};
 
 use super::renamed::{self, Shapes};
-use crate::go::{GoFile, symbols};
 use crate::lines::{LineNo, LineRange};
 use crate::source::history::line_hash;
 
@@ -193,17 +192,21 @@ impl Unit {
         Unit { cited, inner: None }
     }
 
-    /// The smallest declaration strictly around `lines` of the file `bytes` (split into
-    /// `lines_of`), when it holds enough text to be told from a coincidence.
-    pub(super) fn enclosing(bytes: &[u8], lines_of: &[&[u8]], lines: LineRange) -> Option<Unit> {
-        let file = GoFile::parse(bytes.to_vec()).ok()?;
-        let declaration = symbols::declarations(&file)
-            .into_iter()
-            .filter(|d| d.lines.contains(lines) && d.lines != lines)
-            .min_by_key(|d| d.lines.len())?;
+    /// The smallest of `declarations` (the line spans of a file's declarations) strictly around
+    /// `lines` of the file (split into `lines_of`), when it holds enough text to be told from a
+    /// coincidence.
+    pub(super) fn enclosing(
+        lines_of: &[&[u8]],
+        declarations: &[LineRange],
+        lines: LineRange,
+    ) -> Option<Unit> {
+        let declaration = declarations
+            .iter()
+            .filter(|d| d.contains(lines) && **d != lines)
+            .min_by_key(|d| d.len())?;
         let (da, db) = (
-            declaration.lines.start().zero_based(),
-            declaration.lines.end().zero_based(),
+            declaration.start().zero_based(),
+            declaration.end().zero_based(),
         );
         let cited = Cited::of(lines_of, da, db)?;
         if !cited.enough_text() {
