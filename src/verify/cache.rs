@@ -341,3 +341,106 @@ impl ResultCache {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BLOB: &str = "0123456789abcdef0123456789abcdef01234567";
+
+    fn stored(format: u32, tool: &str, object: &str) -> Vec<u8> {
+        let file = StoredFile {
+            format,
+            tool: tool.to_string(),
+            object: object.to_string(),
+            entries: vec![("k".to_string(), 7u32)],
+        };
+        serde_json::to_vec(&file).unwrap()
+    }
+
+    /// Writes `bytes` as the cache file of [`BLOB`] in a new directory and reads it back.
+    fn read(bytes: &[u8], key: Option<&CacheKey>) -> Vec<(String, u32)> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(format!("{BLOB}.json")), bytes).unwrap();
+        read_entries(dir.path(), key, Some(format!("{BLOB}.json")), BLOB)
+    }
+
+    #[test]
+    fn a_signature_verifies_only_under_its_key_and_body() {
+        let key = CacheKey::new("s3cret");
+        let signed = key.sign(b"body");
+        assert!(signed.starts_with(SIGNATURE_PREFIX));
+        assert_eq!(key.verify(&signed), Some(&b"body"[..]));
+        assert_eq!(CacheKey::new("other").verify(&signed), None);
+        let mut edited = signed.clone();
+        *edited.last_mut().unwrap() = b'x';
+        assert_eq!(key.verify(&edited), None, "edited body");
+        assert_eq!(key.verify(b"body"), None, "unsigned");
+        // A tag of the right shape that is not the body's.
+        let zeros = [SIGNATURE_PREFIX, "00".repeat(32).as_bytes(), b"\nbody"].concat();
+        assert_eq!(key.verify(&zeros), None);
+        // Truncated, odd-length and non-hex tags.
+        let tag_end = signed.iter().position(|&b| b == b'\n').unwrap();
+        let truncated = [&signed[..tag_end - 2], &signed[tag_end..]].concat();
+        assert_eq!(key.verify(&truncated), None);
+        let odd = [&signed[..tag_end - 1], &signed[tag_end..]].concat();
+        assert_eq!(key.verify(&odd), None);
+        let not_hex = [SIGNATURE_PREFIX, "zz".repeat(32).as_bytes(), b"\nbody"].concat();
+        assert_eq!(key.verify(&not_hex), None);
+        assert!(!format!("{key:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn entries_are_read_only_for_this_format_tool_and_object() {
+        let ours = stored(FORMAT, &tool(), BLOB);
+        assert_eq!(read(&ours, None), vec![("k".to_string(), 7)]);
+        for (why, bytes) in [
+            ("another format", stored(FORMAT + 1, &tool(), BLOB)),
+            ("an older format", stored(FORMAT - 1, &tool(), BLOB)),
+            (
+                "another tool version",
+                stored(FORMAT, "anchorcheck 0.0.0", BLOB),
+            ),
+            (
+                "another object",
+                stored(FORMAT, &tool(), &BLOB.replace('0', "f")),
+            ),
+            ("truncated", ours[..ours.len() - 3].to_vec()),
+            ("empty", Vec::new()),
+        ] {
+            assert!(read(&bytes, None).is_empty(), "{why}");
+        }
+    }
+
+    #[test]
+    fn with_a_key_only_files_signed_with_it_are_read() {
+        let key = CacheKey::new("s3cret");
+        let body = stored(FORMAT, &tool(), BLOB);
+        assert_eq!(read(&key.sign(&body), Some(&key)).len(), 1);
+        assert!(read(&body, Some(&key)).is_empty(), "unsigned");
+        let other = CacheKey::new("other").sign(&body);
+        assert!(read(&other, Some(&key)).is_empty(), "another key");
+        // Signed with the key, but not ours to read for other reasons.
+        let old_tool = key.sign(&stored(FORMAT, "anchorcheck 0.0.0", BLOB));
+        assert!(
+            read(&old_tool, Some(&key)).is_empty(),
+            "another tool version"
+        );
+        let old_format = key.sign(&stored(FORMAT + 1, &tool(), BLOB));
+        assert!(read(&old_format, Some(&key)).is_empty(), "another format");
+        // Without a key a signature line is skipped, not checked.
+        assert_eq!(read(&other, None).len(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_cache_file_that_is_a_link_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("elsewhere.json");
+        std::fs::write(&target, stored(FORMAT, &tool(), BLOB)).unwrap();
+        std::os::unix::fs::symlink(&target, dir.path().join(format!("{BLOB}.json"))).unwrap();
+        let read: Vec<(String, u32)> =
+            read_entries(dir.path(), None, Some(format!("{BLOB}.json")), BLOB);
+        assert!(read.is_empty());
+    }
+}

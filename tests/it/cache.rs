@@ -315,3 +315,193 @@ fn cache_files_are_read_capped_and_never_through_links() {
         expected
     );
 }
+
+/// `body` signed as anchorcheck signs a cache file under `key`.
+fn sign(key: &str, body: &str) -> String {
+    use hmac::{KeyInit, Mac};
+    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    let tag: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("anchorcheck-hmac-sha256 {tag}\n{body}")
+}
+
+/// The body of a signed cache file.
+fn body_of(signed: &str) -> String {
+    let (signature, body) = signed.split_once('\n').unwrap();
+    assert!(
+        signature.starts_with("anchorcheck-hmac-sha256 "),
+        "{signed}"
+    );
+    body.to_string()
+}
+
+fn remove_commit_files(repo: &TestRepo) {
+    for entry in std::fs::read_dir(repo.path().join("cache")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("commit-") {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+}
+
+/// Each way a cache file can be not ours, as the bytes to write for `body` (which anchorcheck
+/// would believe if signed with `key`): unsigned, signed with another key, a tag of the right
+/// shape that is no signature, signed but for another tool version or format, and truncated.
+fn forgeries(key: &str, body: &str) -> Vec<(&'static str, String)> {
+    let mut file: serde_json::Value = serde_json::from_str(body).unwrap();
+    let tool = file["tool"].as_str().unwrap().to_string();
+    assert_eq!(tool, format!("anchorcheck {}", env!("CARGO_PKG_VERSION")));
+    file["tool"] = "anchorcheck 0.0.0".into();
+    let old_tool = file.to_string();
+    file["tool"] = tool.into();
+    file["format"] = (file["format"].as_u64().unwrap() + 1).into();
+    let new_format = file.to_string();
+    let signed = sign(key, body);
+    vec![
+        ("unsigned", body.to_string()),
+        ("signed with another key", sign("another key", body)),
+        (
+            "a tag that signs nothing",
+            format!("anchorcheck-hmac-sha256 {}\n{body}", "00".repeat(32)),
+        ),
+        ("another tool version", sign(key, &old_tool)),
+        ("another format", sign(key, &new_format)),
+        ("truncated", signed[..signed.len() - 10].to_string()),
+    ]
+}
+
+/// Issue 20: with no commit-level file to answer first, each forged blob-level file is read,
+/// ignored and rewritten, and the broken claim stays broken.
+#[test]
+fn forged_blob_files_alone_are_ignored_and_rewritten() {
+    let mut repo = revisions_repo();
+    let key = "s3cret";
+    verify_keyed(repo.path(), key);
+    let good_blob = blob_id(&repo, "cmd/server.go");
+    let good = body_of(&std::fs::read_to_string(cache_file(&repo, &good_blob)).unwrap());
+    repo.copy_tree(&testdata("revisions/rev2"), "");
+    repo.commit_all("rev2");
+    let expected = verify(repo.path(), &[]);
+    assert_eq!(expected.0, 1);
+    let bad_blob = blob_id(&repo, "cmd/server.go");
+    let forged_file = cache_file(&repo, &bad_blob);
+    let forged = good.replace(&good_blob, &bad_blob);
+    // The file is read: signed with the key, the forgery is believed.
+    remove_commit_files(&repo);
+    std::fs::write(&forged_file, sign(key, &forged)).unwrap();
+    assert_eq!(
+        verify_keyed(repo.path(), key).0,
+        0,
+        "the forged file is not read"
+    );
+    let mut cases = forgeries(key, &forged);
+    // The good file, signed, under the broken blob's name: another object.
+    cases.push(("another object", sign(key, &good)));
+    for (why, bytes) in cases {
+        remove_commit_files(&repo);
+        std::fs::write(&forged_file, &bytes).unwrap();
+        assert_eq!(verify_keyed(repo.path(), key), expected, "{why}");
+        let rewritten = std::fs::read_to_string(&forged_file).unwrap();
+        assert_eq!(
+            rewritten,
+            sign(key, &body_of(&rewritten)),
+            "{why}: not re-signed"
+        );
+        let stored: serde_json::Value = serde_json::from_str(&body_of(&rewritten)).unwrap();
+        assert_eq!(stored["object"], bad_blob.as_str(), "{why}");
+        assert_eq!(stored["entries"].as_array().unwrap().len(), 2, "{why}");
+    }
+    // Without a key, another tool version or format is still not believed.
+    for (why, bytes) in forgeries(key, &forged) {
+        if why == "another tool version" || why == "another format" {
+            remove_commit_files(&repo);
+            std::fs::write(&forged_file, body_of(&bytes)).unwrap();
+            assert_eq!(
+                verify(repo.path(), &["--cache", "cache"]),
+                expected,
+                "{why}"
+            );
+        }
+    }
+}
+
+/// Issue 20: a forged commit-level file, the whole report of a broken ref turned `verified`, is
+/// read, ignored and rewritten in every form that is not ours.
+#[test]
+fn forged_commit_files_alone_are_ignored_and_rewritten() {
+    let mut repo = revisions_repo();
+    let key = "s3cret";
+    repo.copy_tree(&testdata("revisions/rev2"), "");
+    repo.commit_all("rev2");
+    let expected = verify(repo.path(), &[]);
+    assert_eq!(expected.0, 1);
+    assert_eq!(verify_keyed(repo.path(), key), expected);
+    let file = commit_file(&repo);
+    let genuine = body_of(&std::fs::read_to_string(&file).unwrap());
+    assert!(genuine.contains("\"verdict\":\"Broken\""), "{genuine}");
+    let forged = genuine.replace("\"verdict\":\"Broken\"", "\"verdict\":\"Verified\"");
+    let verdict = |run: &(i32, String)| -> String {
+        let report: serde_json::Value = serde_json::from_str(&run.1).unwrap();
+        crate::common::claim_ref(&report, "mtls-fail-closed")["verdict"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // The file is read: signed with the key, the forgery is believed.
+    std::fs::write(&file, sign(key, &forged)).unwrap();
+    assert_eq!(verdict(&verify_keyed(repo.path(), key)), "verified");
+    let mut cases = forgeries(key, &forged);
+    // Another commit's file under this commit's name.
+    let head = repo.repo.head().unwrap().peel_to_commit().unwrap().id();
+    let parent = repo.repo.find_commit(head).unwrap().parent_id(0).unwrap();
+    let elsewhere = forged.replace(&head.to_string(), &parent.to_string());
+    cases.push(("another object", sign(key, &elsewhere)));
+    for (why, bytes) in cases {
+        std::fs::write(&file, &bytes).unwrap();
+        let run = verify_keyed(repo.path(), key);
+        assert_eq!(verdict(&run), "broken", "{why}");
+        assert_eq!(run, expected, "{why}");
+        let rewritten = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(body_of(&rewritten), genuine, "{why}: not rewritten");
+        assert_eq!(rewritten, sign(key, &genuine), "{why}: not re-signed");
+    }
+    for (why, bytes) in forgeries(key, &forged) {
+        if why == "another tool version" || why == "another format" {
+            std::fs::write(&file, body_of(&bytes)).unwrap();
+            let run = verify(repo.path(), &["--cache", "cache"]);
+            assert_eq!(run, expected, "{why}");
+        }
+    }
+}
+
+/// A cache file that is a link to a file anchorcheck would believe is not followed.
+#[cfg(unix)]
+#[test]
+fn a_forged_cache_file_behind_a_link_is_not_followed() {
+    let mut repo = revisions_repo();
+    let key = "s3cret";
+    repo.copy_tree(&testdata("revisions/rev2"), "");
+    repo.commit_all("rev2");
+    let expected = verify_keyed(repo.path(), key);
+    assert_eq!(expected.0, 1);
+    let file = commit_file(&repo);
+    let genuine = body_of(&std::fs::read_to_string(&file).unwrap());
+    let forged = genuine.replace("\"verdict\":\"Broken\"", "\"verdict\":\"Verified\"");
+    let target = repo.path().join("believable.json");
+    std::fs::write(&target, sign(key, &forged)).unwrap();
+    std::fs::remove_file(&file).unwrap();
+    std::os::unix::fs::symlink(&target, &file).unwrap();
+    assert_eq!(verify_keyed(repo.path(), key), expected);
+    // Replaced by a file of its own, not written through the link.
+    assert!(!std::fs::symlink_metadata(&file).unwrap().is_symlink());
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap(),
+        sign(key, &forged)
+    );
+}
