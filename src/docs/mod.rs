@@ -72,7 +72,7 @@ impl Citation {
     /// other at a `/` boundary, so `src/a.go` cites `testdata/x/src/a.go` and a blob URL cites
     /// `src/a.go`.
     pub fn names(&self, path: &str) -> bool {
-        suffix_at_boundary(&self.path, path) || suffix_at_boundary(path, &self.path)
+        names_path(&self.path, path)
     }
 
     /// The path this citation should write once its ref moved from `old` to `new`, keeping the
@@ -89,6 +89,12 @@ impl Citation {
         }
         new.to_string()
     }
+}
+
+/// True when a citation's path as written names a repo-relative ref path: either ends with the
+/// other at a `/` boundary.
+pub fn names_path(cited: &str, path: &str) -> bool {
+    suffix_at_boundary(cited, path) || suffix_at_boundary(path, cited)
 }
 
 fn suffix_at_boundary(long: &str, short: &str) -> bool {
@@ -194,6 +200,23 @@ pub struct DocsFinding {
     /// written (`server.go:10-12`), `claim:path` of a ref no page cites (its lines move with
     /// drift), empty for a whole page. Fingerprints are made of it, not of the message.
     pub subject: String,
+    /// The same, typed: what `--allow-drift` compares with the drifted refs.
+    pub about: DocsSubject,
+}
+
+/// What a docs finding is about, for deciding whether drift explains it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DocsSubject {
+    /// The whole page.
+    Page,
+    /// A citation on the page: the path as written and the lines it names.
+    Citation { path: String, lines: LineRange },
+    /// A ref of anchors.yaml: its claim, path and cited lines.
+    Ref {
+        claim: String,
+        path: String,
+        lines: LineRange,
+    },
 }
 
 /// What a docs finding is about.
@@ -325,6 +348,7 @@ pub fn check(
                     kind: DocsFindingKind::UnreadablePage,
                     message: format!("docs page cannot be read: {reason}"),
                     subject: String::new(),
+                    about: DocsSubject::Page,
                 });
                 continue;
             }
@@ -380,6 +404,10 @@ pub fn check(
                 kind: DocsFindingKind::UnknownCitation,
                 message,
                 subject: format!("{}:{}", citation.path, citation.lines),
+                about: DocsSubject::Citation {
+                    path: citation.path.clone(),
+                    lines: citation.lines,
+                },
             });
         }
     }
@@ -403,6 +431,11 @@ pub fn check(
                         names.join(", ")
                     ),
                     subject: format!("{}:{}", r.claim, r.path),
+                    about: DocsSubject::Ref {
+                        claim: r.claim.to_string(),
+                        path: r.path.to_string(),
+                        lines: r.lines,
+                    },
                 });
             }
         }

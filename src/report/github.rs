@@ -90,8 +90,14 @@ fn annotations(report: &Report) -> Vec<Annotation> {
             properties.push(("col", at.column.to_string()));
         }
         properties.push(("title", format!("anchorcheck {}", code.id)));
+        // What fails the run is an error; what `--allow-drift` lets pass is a warning.
+        let level = if report.tolerates(d) {
+            codes::Level::Warning
+        } else {
+            code.level
+        };
         all.push(Annotation {
-            level: code.level,
+            level,
             properties,
             message: d.message.clone(),
         });

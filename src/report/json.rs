@@ -12,16 +12,21 @@
 //!      "touched": null, "cited_by": [{"page": "docs/security.md", "line": 40, "column": 5}],
 //!      "expectations": [{"kind": "routes", "ok": true, "message": "...",
 //!                        "matches": ["212-212"], "near_miss": null}]}]}],
-//!  "docs": [{"page": "docs/security.md", "line": 12, "column": 3, "message": "..."}],
+//!  "docs": [{"page": "docs/security.md", "line": 12, "column": 3, "message": "...",
+//!            "tolerated": false}],
 //!  "summary": {"claims": 1, "refs": 1, "verified": 1, "drifted": 0, "ambiguous": 0,
-//!              "broken": 0, "error": 0, "unchecked": 0},
+//!              "broken": 0, "error": 0, "unchecked": 0, "docs_failing": 1,
+//!              "docs_tolerated": 0},
 //!  "fix_command": null, "refs_without_at": 0}
 //! ```
 //!
 //! A claim's `verdict` is its worst ref's, or `unchecked` for a claim without refs (a `planned`
 //! or `retired` one): nothing was checked for it, and `summary.unchecked` counts such claims
-//! apart from `verified`. (`unchecked` and `summary.unchecked` were added within schema 1: new
-//! values and fields are additive, so readers that ignore what they do not know keep working.)
+//! apart from `verified`. (`unchecked` and `summary.unchecked` were added within schema 1, and
+//! later a docs finding's `tolerated` and `summary.docs_failing`/`docs_tolerated`: new values
+//! and fields are additive, so readers that ignore what they do not know keep working.) A docs
+//! finding is `tolerated` when `--allow-drift` lets it pass: it cites exactly the old or new
+//! place of a drifted ref, which `fix` rewrites.
 //! Paths (`path`, `page`) are relative to the repository root, whatever directory anchors.yaml
 //! is in. `relocated` is `{path, lines, how, detail}` (how: history, symbol or search; detail:
 //! null, or more about how, such as "moved to another file in 4e1c9a2" when history followed
@@ -71,6 +76,8 @@ struct JsonDocsFinding<'a> {
     line: Option<u32>,
     column: Option<u32>,
     message: &'a str,
+    /// `--allow-drift` lets it pass: drift explains it and `fix` resolves it.
+    tolerated: bool,
 }
 
 #[derive(Serialize)]
@@ -154,6 +161,9 @@ struct JsonSummary {
     broken: usize,
     error: usize,
     unchecked: usize,
+    /// Docs findings that fail the run, and those `--allow-drift` lets pass.
+    docs_failing: usize,
+    docs_tolerated: usize,
 }
 
 /// Matches are written as ranges even for one line (`212-212`), so scripts can split on `-`.
@@ -252,6 +262,7 @@ pub fn render(report: &Report) -> String {
                 line: d.position.map(|at| at.line),
                 column: d.position.map(|at| at.column),
                 message: &d.message,
+                tolerated: report.tolerates(d),
             })
             .collect(),
         summary: JsonSummary {
@@ -263,6 +274,8 @@ pub fn render(report: &Report) -> String {
             broken: summary.broken,
             error: summary.error,
             unchecked: summary.unchecked,
+            docs_failing: summary.docs_failing,
+            docs_tolerated: summary.docs_tolerated,
         },
         fix_command: report.fix_command.as_deref(),
         refs_without_at: report.refs_without_at,

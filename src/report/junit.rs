@@ -1,7 +1,9 @@
 //! JUnit XML for test dashboards: one testsuite, one testcase per claim (classname
 //! `anchorcheck.<status>`), a `failure` per drifted, ambiguous or broken ref and an `error` per
 //! ref that could not be checked, `skipped` for a claim without refs (nothing was checked), and a
-//! `docs` testcase when the docs pages disagree.
+//! `docs` testcase when the docs pages disagree. What `--allow-drift` lets pass (drifted refs, and
+//! the docs findings their drift explains) is told in `system-out`, not as a failure, so the
+//! failures agree with the exit code.
 
 use std::io;
 
@@ -10,7 +12,7 @@ use quick_xml::events::{BytesDecl, BytesText, Event};
 
 use super::codes;
 use super::finding::{Finding, findings};
-use super::{ClaimReport, Report, Verdict};
+use super::{ClaimReport, DocsFinding, Report, Verdict};
 
 type XmlWriter = Writer<Vec<u8>>;
 
@@ -48,18 +50,19 @@ fn write_report(w: &mut XmlWriter, report: &Report) -> io::Result<()> {
         .filter(|c| c.verdict == Verdict::Error)
         .count();
     let docs_case = !report.docs.is_empty();
+    let docs_fail = report.docs.iter().any(|d| !report.tolerates(d));
     let tests = report.claims.len() + usize::from(docs_case);
+    // A claim takes its worst ref's verdict: a drifted claim has only verified and drifted refs.
     let failures = report
         .claims
         .iter()
-        .filter(|c| {
-            matches!(
-                c.verdict,
-                Verdict::Drifted | Verdict::Ambiguous | Verdict::Broken
-            )
+        .filter(|c| match c.verdict {
+            Verdict::Drifted => !report.allow_drift,
+            Verdict::Ambiguous | Verdict::Broken => true,
+            _ => false,
         })
         .count()
-        + usize::from(docs_case);
+        + usize::from(docs_fail);
     let skipped = summary.unchecked.to_string();
     let (tests, failures, errors) = (tests.to_string(), failures.to_string(), errors.to_string());
     let name = xml_safe(&format!("anchorcheck {}", report.rev));
@@ -80,7 +83,7 @@ fn write_report(w: &mut XmlWriter, report: &Report) -> io::Result<()> {
                     write_properties(w, report)?;
                     let found = findings(report);
                     for claim in &report.claims {
-                        write_claim(w, claim, &found)?;
+                        write_claim(w, claim, &found, report.allow_drift)?;
                     }
                     if docs_case {
                         write_docs(w, report)?;
@@ -125,15 +128,23 @@ fn finding_lines(finding: &Finding<'_>) -> Vec<String> {
     lines
 }
 
-fn write_claim(w: &mut XmlWriter, claim: &ClaimReport, found: &[Finding<'_>]) -> io::Result<()> {
+/// One claim's testcase; with `allow_drift`, its drifted refs are told in `system-out` like
+/// touched ones, since they do not fail the run.
+fn write_claim(
+    w: &mut XmlWriter,
+    claim: &ClaimReport,
+    found: &[Finding<'_>],
+    allow_drift: bool,
+) -> io::Result<()> {
     let classname = format!("anchorcheck.{}", claim.status.as_str());
     let name = match &claim.title {
         Some(title) => format!("{}: {title}", claim.id),
         None => claim.id.clone(),
     };
     let mine = found.iter().filter(|f| std::ptr::eq(f.claim, claim));
-    let (touched, failing): (Vec<&Finding<'_>>, Vec<&Finding<'_>>) =
-        mine.partition(|f| f.code == codes::REF_TOUCHED);
+    let (touched, failing): (Vec<&Finding<'_>>, Vec<&Finding<'_>>) = mine.partition(|f| {
+        f.code == codes::REF_TOUCHED || (allow_drift && f.code == codes::REF_DRIFTED)
+    });
     let touched: Vec<String> = touched.iter().flat_map(|f| finding_lines(f)).collect();
     let element = w
         .create_element("testcase")
@@ -181,24 +192,35 @@ fn write_claim(w: &mut XmlWriter, claim: &ClaimReport, found: &[Finding<'_>]) ->
     Ok(())
 }
 
+/// The docs testcase: a failure listing the findings that fail the run, and in `system-out`
+/// those `--allow-drift` lets pass.
 fn write_docs(w: &mut XmlWriter, report: &Report) -> io::Result<()> {
-    let lines: Vec<String> = report
-        .docs
-        .iter()
-        .map(|d| format!("{}: {}", d.location(), d.message))
+    let line = |d: &DocsFinding| format!("{}: {}", d.location(), d.message);
+    let (tolerated, failing): (Vec<&DocsFinding>, Vec<&DocsFinding>) =
+        report.docs.iter().partition(|d| report.tolerates(d));
+    let failing: Vec<String> = failing.into_iter().map(line).collect();
+    let tolerated: Vec<String> = tolerated
+        .into_iter()
+        .map(|d| format!("{} (tolerated by --allow-drift)", line(d)))
         .collect();
     let message = format!(
         "{} disagreement(s) between the docs pages and anchors.yaml",
-        lines.len()
+        failing.len()
     );
     w.create_element("testcase")
         .with_attribute(("name", "docs citations agree with anchors.yaml"))
         .with_attribute(("classname", "anchorcheck.docs"))
         .write_inner_content(|w| {
-            w.create_element("failure")
-                .with_attribute(("message", message.as_str()))
-                .with_attribute(("type", codes::DOCS_MISMATCH.id))
-                .write_text_content(BytesText::new(&xml_safe(&lines.join("\n"))))?;
+            if !failing.is_empty() {
+                w.create_element("failure")
+                    .with_attribute(("message", message.as_str()))
+                    .with_attribute(("type", codes::DOCS_MISMATCH.id))
+                    .write_text_content(BytesText::new(&xml_safe(&failing.join("\n"))))?;
+            }
+            if !tolerated.is_empty() {
+                w.create_element("system-out")
+                    .write_text_content(BytesText::new(&xml_safe(&tolerated.join("\n"))))?;
+            }
             Ok(())
         })?;
     Ok(())

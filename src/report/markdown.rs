@@ -227,7 +227,7 @@ fn details(out: &mut String, f: &Finding<'_>, links: Option<&Links>) {
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
     let summary = report.summary();
-    let passed = report.passed(false);
+    let passed = report.passed();
     let _ = writeln!(
         out,
         "## {} anchorcheck: {}\n",
@@ -256,7 +256,17 @@ pub fn render(report: &Report) -> String {
     if !report.docs.is_empty() {
         out.push_str("### Docs citations\n\n");
         for d in &report.docs {
-            let _ = writeln!(out, "- {}: {}", html(&d.location()), html(&d.message));
+            let tolerated = if report.tolerates(d) {
+                " (tolerated by `--allow-drift`: `anchorcheck fix` rewrites it)"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "- {}: {}{tolerated}",
+                html(&d.location()),
+                html(&d.message)
+            );
         }
         out.push('\n');
     }

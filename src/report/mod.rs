@@ -22,7 +22,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::anchors::ClaimStatus;
-pub use crate::docs::{DocsFinding, DocsLocation};
+pub use crate::docs::{DocsFinding, DocsLocation, DocsSubject};
 use crate::expect::ExpectationResult;
 pub use crate::go::highlight::{Highlight, TokenClass};
 use crate::lines::{LineNo, LineRange};
@@ -324,6 +324,10 @@ pub struct Report {
     /// How to link to cited code at the verified commit, for the Markdown and HTML formats (set
     /// by the caller from `--link-base` or the `origin` remote).
     pub links: Option<links::Links>,
+    /// `--allow-drift`: drifted refs, and the docs findings their drift explains, do not fail
+    /// the run (set by the caller; every format and the exit code read it from here, so they
+    /// agree).
+    pub allow_drift: bool,
 }
 
 impl Report {
@@ -356,11 +360,17 @@ pub struct Summary {
     pub error: usize,
     /// Claims without refs: counted apart, since nothing was checked for them.
     pub unchecked: usize,
+    /// Docs findings that fail the run.
+    pub docs_failing: usize,
+    /// Docs findings `--allow-drift` lets pass: drift explains them and `fix` resolves them.
+    pub docs_tolerated: usize,
 }
 
 impl fmt::Display for Summary {
     /// `4 claims: 2 verified, 1 drifted, 0 ambiguous, 0 broken, 0 errors, 1 unchecked (5 refs
-    /// checked)`; the unchecked count only when some claim has no refs.
+    /// checked)`; the unchecked count only when some claim has no refs; then what the docs
+    /// findings did to the run, when there are some (`; 2 docs findings fail the run`), so a
+    /// run whose claims all verify never ends on a line that reads like a pass.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
@@ -370,7 +380,23 @@ impl fmt::Display for Summary {
         if self.unchecked > 0 {
             write!(f, ", {} unchecked", self.unchecked)?;
         }
-        write!(f, " ({} refs checked)", self.refs)
+        write!(f, " ({} refs checked)", self.refs)?;
+        let findings = |n: usize| if n == 1 { "finding" } else { "findings" };
+        match self.docs_failing {
+            0 => {}
+            1 => write!(f, "; 1 docs finding fails the run")?,
+            n => write!(f, "; {n} docs findings fail the run")?,
+        }
+        if self.docs_tolerated > 0 {
+            write!(
+                f,
+                "; {} docs {} tolerated by --allow-drift (citing a drifted ref's place, which \
+                 `anchorcheck fix` rewrites)",
+                self.docs_tolerated,
+                findings(self.docs_tolerated)
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -391,21 +417,77 @@ impl Report {
                 Verdict::Error => s.error += 1,
             }
         }
+        for finding in &self.docs {
+            if self.tolerates(finding) {
+                s.docs_tolerated += 1;
+            } else {
+                s.docs_failing += 1;
+            }
+        }
         s
     }
 
-    /// True when every ref verified (or only drifted, with `allow_drift`) and the docs agree.
-    /// Drifted refs leave stale docs citations behind, so `allow_drift` lets those pass too.
-    pub fn passed(&self, allow_drift: bool) -> bool {
+    /// True when every ref verified (or drifted, under `allow_drift`) and every docs finding is
+    /// one `allow_drift` tolerates. What the exit code says, and what every format's levels
+    /// and failures agree with.
+    pub fn passed(&self) -> bool {
         let refs_pass = self.claims.iter().flat_map(|c| &c.refs).all(|r| {
-            r.verdict == Verdict::Verified || (allow_drift && r.verdict == Verdict::Drifted)
+            r.verdict == Verdict::Verified || (self.allow_drift && r.verdict == Verdict::Drifted)
         });
-        let any_drift = self
-            .claims
-            .iter()
-            .flat_map(|c| &c.refs)
-            .any(|r| r.verdict == Verdict::Drifted);
-        refs_pass && (self.docs.is_empty() || (allow_drift && any_drift))
+        refs_pass && self.docs.iter().all(|d| self.tolerates(d))
+    }
+
+    /// True when a drifted ref does not fail this run (`--allow-drift`).
+    pub fn tolerates_ref(&self, r: &RefReport) -> bool {
+        self.allow_drift && r.verdict == Verdict::Drifted
+    }
+
+    /// True when `--allow-drift` lets this docs finding pass: see [`Report::drift_explains`].
+    pub fn tolerates(&self, finding: &DocsFinding) -> bool {
+        self.allow_drift && self.drift_explains(finding).is_some()
+    }
+
+    /// The drifted ref whose drift explains a docs finding, so that `fix` resolves it: a
+    /// citation naming exactly the drifted ref's old place or its new one (fix rewrites the
+    /// ref, and citations of the old place, to the new place), or the drifted ref itself when a
+    /// page cites it at its new place only. Nothing else: an unreadable page, a citation of a
+    /// file or lines no ref explains, and citations of broken, ambiguous or errored refs are
+    /// never explained by drift.
+    pub fn drift_explains(&self, finding: &DocsFinding) -> Option<(&ClaimReport, &RefReport)> {
+        let drifted = || {
+            self.claims.iter().flat_map(|c| {
+                c.refs
+                    .iter()
+                    .filter(|r| r.verdict == Verdict::Drifted)
+                    .map(move |r| (c, r))
+            })
+        };
+        let cites = |path: &str, lines: LineRange, place_path: &str, place_lines: LineRange| {
+            lines == place_lines && crate::docs::names_path(path, place_path)
+        };
+        fn new_place(r: &RefReport) -> Option<&Place> {
+            r.relocated.as_ref().map(|m| &m.place)
+        }
+        match &finding.about {
+            DocsSubject::Page => None,
+            DocsSubject::Citation { path, lines } => drifted().find(|(_, r)| {
+                cites(path, *lines, &r.path, r.lines)
+                    || new_place(r).is_some_and(|p| cites(path, *lines, &p.path, p.lines))
+            }),
+            DocsSubject::Ref { claim, path, lines } => drifted().find(|(c, r)| {
+                c.id == *claim
+                    && r.path == *path
+                    && r.lines == *lines
+                    && new_place(r).is_some_and(|p| {
+                        self.docs.iter().any(|d| match &d.about {
+                            DocsSubject::Citation { path, lines } => {
+                                cites(path, *lines, &p.path, p.lines)
+                            }
+                            _ => false,
+                        })
+                    })
+            }),
+        }
     }
 }
 
@@ -414,7 +496,7 @@ impl Report {
 pub(crate) mod sample {
     use super::*;
 
-    fn range(a: u32, b: u32) -> LineRange {
+    pub fn range(a: u32, b: u32) -> LineRange {
         LineRange::new(LineNo::new(a).unwrap(), LineNo::new(b).unwrap()).unwrap()
     }
 
@@ -668,10 +750,15 @@ pub(crate) mod sample {
                 message: "cites src/saas/back/src/main.go:3181-3190 but no ref has those lines"
                     .into(),
                 subject: "src/saas/back/src/main.go:3181-3190".into(),
+                about: DocsSubject::Citation {
+                    path: "src/saas/back/src/main.go".into(),
+                    lines: range(3181, 3190),
+                },
             }],
             fix_command: Some("anchorcheck fix --rev HEAD".into()),
             refs_without_at: 0,
             links: None,
+            allow_drift: false,
         }
     }
 }
@@ -679,6 +766,7 @@ pub(crate) mod sample {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::docs::DocsFindingKind;
 
     #[test]
     fn summary_counts_claims_by_verdict() {
@@ -690,7 +778,8 @@ mod tests {
         );
         assert_eq!(
             s.to_string(),
-            "5 claims: 0 verified, 1 drifted, 1 ambiguous, 1 broken, 1 errors, 1 unchecked (5 refs checked)"
+            "5 claims: 0 verified, 1 drifted, 1 ambiguous, 1 broken, 1 errors, 1 unchecked (5 refs \
+             checked); 1 docs finding fails the run"
         );
         let without = Summary { unchecked: 0, ..s };
         assert!(!without.to_string().contains("unchecked"), "{without}");
@@ -702,21 +791,118 @@ mod tests {
         report.claims.retain(|c| c.refs.is_empty());
         report.docs.clear();
         assert_eq!(report.claims[0].verdict, Verdict::Unchecked);
-        assert!(report.passed(false));
+        assert!(report.passed());
         assert_eq!(report.summary().verified, 0);
+    }
+
+    /// The sample with only its drifted claim, and `docs` findings of the given subjects.
+    fn drifted_only(docs: Vec<(DocsFindingKind, DocsSubject)>) -> Report {
+        let mut report = sample::report();
+        report.claims.retain(|c| c.verdict == Verdict::Drifted);
+        report.docs = docs
+            .into_iter()
+            .map(|(kind, about)| DocsFinding {
+                page: "docs/security.md".into(),
+                position: None,
+                kind,
+                message: "m".into(),
+                subject: String::new(),
+                about,
+            })
+            .collect();
+        report
+    }
+
+    fn citation(path: &str, a: u32, b: u32) -> (DocsFindingKind, DocsSubject) {
+        let about = DocsSubject::Citation {
+            path: path.into(),
+            lines: sample::range(a, b),
+        };
+        (DocsFindingKind::UnknownCitation, about)
     }
 
     #[test]
     fn only_all_verified_passes_and_allow_drift_passes_drift_only() {
         let mut report = sample::report();
-        assert!(!report.passed(true));
-        for claim in &mut report.claims {
-            for r in &mut claim.refs {
-                r.verdict = Verdict::Drifted;
-            }
+        report.allow_drift = true;
+        assert!(!report.passed());
+        let mut report = drifted_only(vec![]);
+        assert!(!report.passed());
+        report.allow_drift = true;
+        assert!(report.passed());
+    }
+
+    #[test]
+    fn allow_drift_tolerates_only_docs_findings_that_drift_explains() {
+        use DocsFindingKind::*;
+        let drifted = "src/saas/back/cmd/agent_routes.go";
+        // The drifted ref cites 40-52 and moved to 46-58.
+        let tolerated = [
+            vec![citation(drifted, 46, 58)],
+            vec![citation("cmd/agent_routes.go", 46, 58)],
+            vec![citation(drifted, 40, 52)],
+            vec![
+                citation(drifted, 46, 58),
+                (
+                    UncitedRef,
+                    DocsSubject::Ref {
+                        claim: "agent-routes-spiffe".into(),
+                        path: drifted.into(),
+                        lines: sample::range(40, 52),
+                    },
+                ),
+            ],
+        ];
+        for docs in tolerated {
+            let mut report = drifted_only(docs.clone());
+            assert!(!report.passed(), "{docs:?} passes without --allow-drift");
+            report.allow_drift = true;
+            assert!(report.passed(), "{docs:?} fails under --allow-drift");
+            let s = report.summary();
+            assert_eq!((s.docs_failing, s.docs_tolerated), (0, docs.len()));
+            assert!(s.to_string().contains("tolerated by --allow-drift"), "{s}");
         }
-        assert!(!report.passed(false));
-        assert!(report.passed(true));
+        let failing = [
+            vec![(UnreadablePage, DocsSubject::Page)],
+            vec![citation("src/nowhere.go", 1, 2)],
+            vec![citation(drifted, 47, 58)],
+            vec![citation(drifted, 41, 52)],
+            vec![citation("other/agent_routes.go", 46, 58)],
+            // A ref no page cites, when no citation names its new place either.
+            vec![(
+                UncitedRef,
+                DocsSubject::Ref {
+                    claim: "agent-routes-spiffe".into(),
+                    path: drifted.into(),
+                    lines: sample::range(40, 52),
+                },
+            )],
+            // The place of the broken ref is not explained by drift.
+            vec![citation("src/saas/back/src/main.go", 3181, 3184)],
+        ];
+        for docs in failing {
+            let mut report = drifted_only(docs.clone());
+            report.allow_drift = true;
+            assert!(!report.passed(), "{docs:?} passes under --allow-drift");
+            let s = report.summary();
+            assert_eq!(s.docs_tolerated, 0, "{docs:?}");
+            assert!(s.to_string().contains("fail"), "{s}");
+        }
+    }
+
+    #[test]
+    fn the_summary_line_says_docs_findings_fail_a_run_whose_claims_verify() {
+        let mut report = drifted_only(vec![(DocsFindingKind::UnreadablePage, DocsSubject::Page)]);
+        for r in report.claims.iter_mut().flat_map(|c| c.refs.iter_mut()) {
+            r.verdict = Verdict::Verified;
+        }
+        report.claims[0].verdict = Verdict::Verified;
+        assert!(!report.passed());
+        assert_eq!(
+            report.summary().to_string(),
+            "1 claims: 1 verified, 0 drifted, 0 ambiguous, 0 broken, 0 errors (1 refs checked); \
+             1 docs finding fails the run"
+        );
     }
 
     #[test]

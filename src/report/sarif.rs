@@ -36,7 +36,7 @@ pub fn render(report: &Report) -> String {
                 d.page == finding.page && d.kind == finding.kind && d.subject == finding.subject
             })
             .count();
-        results.push(docs_result(repeat, finding));
+        results.push(docs_result(repeat, finding, report.tolerates(finding)));
     }
     let mut driver = json!({
         "name": "anchorcheck",
@@ -192,8 +192,15 @@ fn ref_result(finding: &Finding<'_>) -> Value {
     result
 }
 
-fn docs_result(repeat: usize, finding: &DocsFinding) -> Value {
+/// A docs finding as a result: `warning` when `--allow-drift` lets it pass (`tolerated`), the
+/// rule's `error` otherwise, so levels agree with the exit code.
+fn docs_result(repeat: usize, finding: &DocsFinding, tolerated: bool) -> Value {
     let code = codes::DOCS_MISMATCH;
+    let level = if tolerated {
+        codes::Level::Warning
+    } else {
+        code.level
+    };
     let region = match finding.position {
         Some(at) => json!({ "startLine": at.line, "startColumn": at.column }),
         // The whole page: SARIF needs some region, and line 1 is where a reader starts.
@@ -202,7 +209,7 @@ fn docs_result(repeat: usize, finding: &DocsFinding) -> Value {
     json!({
         "ruleId": code.id,
         "ruleIndex": code.index(),
-        "level": code.level.as_str(),
+        "level": level.as_str(),
         "message": { "text": finding.message },
         "locations": [location(&finding.page, region)],
         "partialFingerprints": {

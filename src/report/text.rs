@@ -81,7 +81,17 @@ pub fn render(report: &Report, style: TextStyle) -> String {
         out.push('\n');
     }
     for finding in &report.docs {
-        let _ = writeln!(out, "docs: {}: {}", finding.location(), finding.message);
+        let tolerated = if report.tolerates(finding) {
+            " (tolerated by --allow-drift: drift explains it and `anchorcheck fix` rewrites it)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "docs: {}: {}{tolerated}",
+            finding.location(),
+            finding.message
+        );
     }
     if !report.docs.is_empty() {
         out.push('\n');

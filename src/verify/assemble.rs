@@ -87,6 +87,7 @@ pub(super) fn report(
         fix_command: None,
         refs_without_at: run.refs_without_at,
         links: None,
+        allow_drift: false,
     }
 }
 

@@ -19,6 +19,7 @@ mod corpus;
 mod gogen;
 
 mod action;
+mod allow_drift;
 mod audit;
 mod bundled_example;
 mod cache;
