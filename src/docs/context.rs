@@ -254,7 +254,19 @@ pub fn contexts(markdown: &str, citations: &[Citation]) -> Vec<CitationContext> 
         };
         let block = &blocks[place.block];
         let whole = sentence_around(&block.text, &block.code, place.span.clone());
-        let clause = clause_around(&block.text, whole.clone(), &block.code, place.span.clone());
+        let in_block: Vec<Range<usize>> = placed
+            .iter()
+            .flatten()
+            .filter(|p| p.block == place.block)
+            .map(|p| p.span.clone())
+            .collect();
+        let clause = clause_around(
+            &block.text,
+            whole.clone(),
+            &block.code,
+            place.span.clone(),
+            &in_block,
+        );
         // A clause that refers back (`it then exits`) needs the sentence it continues.
         let refers_back = block.text[clause.clone()]
             .split_whitespace()
@@ -364,15 +376,18 @@ const REFERRING: &[&str] = &[
 ];
 
 /// The clause of `sentence` (a range of `text`) holding `span`: sentences joined by `;` (outside
-/// brackets and code spans) make one claim per part.
+/// brackets and code spans) make one claim per part that cites code. A part citing nothing
+/// belongs to the claim next to it ("X must hold; it is refused otherwise: `a.go:1`" is one
+/// claim), the one after it when there is one, else the one before.
 fn clause_around(
     text: &str,
     sentence: Range<usize>,
     code: &[Range<usize>],
     span: Range<usize>,
+    citations: &[Range<usize>],
 ) -> Range<usize> {
     let mut depth = 0i32;
-    let mut start = sentence.start;
+    let mut bounds = vec![sentence.start];
     for i in sentence.clone() {
         if code.iter().any(|c| c.contains(&i)) {
             continue;
@@ -380,16 +395,34 @@ fn clause_around(
         match text.as_bytes()[i] {
             b'(' | b'[' => depth += 1,
             b')' | b']' => depth -= 1,
-            b';' if depth <= 0 => {
-                if i >= span.start {
-                    return start..i;
-                }
-                start = i + 1;
-            }
+            b';' if depth <= 0 => bounds.push(i + 1),
             _ => {}
         }
     }
-    start..sentence.end
+    // Each part: from after its `;` to before the next one (or the sentence's end).
+    let parts: Vec<Range<usize>> = bounds
+        .iter()
+        .enumerate()
+        .map(|(k, &start)| {
+            let end = bounds.get(k + 1).map_or(sentence.end, |next| next - 1);
+            start..end
+        })
+        .collect();
+    let cites = |part: &Range<usize>| citations.iter().any(|c| part.contains(&c.start));
+    let Some(mine) = parts.iter().position(|p| p.contains(&span.start)) else {
+        return sentence;
+    };
+    let mut first = mine;
+    while first > 0 && !cites(&parts[first - 1]) {
+        // A part citing nothing goes with the next citing part: this one.
+        first -= 1;
+    }
+    let mut last = mine;
+    // Parts after the last citing one go with it.
+    if !parts[mine + 1..].iter().any(cites) {
+        last = parts.len() - 1;
+    }
+    parts[first].start..parts[last].end
 }
 
 /// The sentence at `range` of `text` with the citations at `cited` taken out, and with them
@@ -402,6 +435,9 @@ fn without_citations(text: &str, range: Range<usize>, cited: &[Range<usize>]) ->
     for c in sorted {
         if c.start > at {
             kept.push_str(&text[at..c.start]);
+            // Words that only lead to the citation ("implemented by", "see") go with it.
+            let trimmed = connective().replace(&kept, "$sep").into_owned();
+            kept = trimmed;
         }
         at = at.max(c.end);
     }
@@ -409,6 +445,18 @@ fn without_citations(text: &str, range: Range<usize>, cited: &[Range<usize>]) ->
         kept.push_str(&text[at..range.end]);
     }
     plain(&tidy(&kept))
+}
+
+/// Words at the end of a text that only lead to a citation right after them, when they follow
+/// a separator or an opening bracket: `, implemented by`, `(see`, `; as enforced in`.
+fn connective() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(
+            r"(?i)(?P<sep>^|[,;:(\[—–]|\s-)\s*(?:as\s+)?(?:(?:(?:is|are)\s+)?(?:implemented|enforced|defined|done|handled|registered|checked|configured|set|shown|wired)\s+(?:up\s+)?(?:by|in|at)|see(?:\s+also)?|cf\.?|via|in|at)\s*$",
+        )
+        .unwrap_or_else(|e| panic!("the connective regex is valid: {e}"))
+    })
 }
 
 /// Removes the empty brackets and dangling separators that taking citations out leaves.
@@ -505,6 +553,21 @@ mod tests {
             "the public listener answers /v1/agent/... with an error"
         );
         assert_ne!(found[0].group, found[1].group);
+    }
+
+    #[test]
+    fn a_clause_without_citations_is_part_of_the_claim_and_connectives_go_with_citations() {
+        let page = "Raft connections must present a server certificate; the connection is closed otherwise: `rpc.go:326-329`, implemented by `rpc.go:909-929`.\n";
+        let found = contexts_of(page);
+        assert_eq!(found[0].group, found[1].group);
+        assert_eq!(
+            found[0].sentence,
+            "Raft connections must present a server certificate; the connection is closed otherwise"
+        );
+        let page = "Tokens expire after an hour (see `t.go:10`); refresh is audited, as enforced by `a.go:3`.\n";
+        let found = contexts_of(page);
+        assert_eq!(found[0].sentence, "Tokens expire after an hour");
+        assert_eq!(found[1].sentence, "refresh is audited");
     }
 
     #[test]

@@ -282,3 +282,72 @@ fn explain_prints_text_and_json_and_refuses_a_bad_location() {
         assert!(!out.stderr.is_empty(), "{bad}");
     }
 }
+
+/// Issue 21 (item 4): what `init` writes tells the truth. A guard refusing what an authorising
+/// call rejected is written (so turning it into a log call breaks the claim), the claim keeps
+/// the words of a sentence with two citations, and a function cited with a blank line after it
+/// keeps its symbol.
+#[test]
+fn init_writes_the_guards_explain_shows_and_keeps_the_claims_words() {
+    let mut repo = TestRepo::new();
+    repo.replace_tree(&testdata("soundness/init"), "");
+    repo.commit_all("control plane");
+    let (code, stdout, stderr) = run(repo.path(), &["init", "--from-docs", "docs/security.md"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let written = std::fs::read_to_string(repo.path().join("anchors.yaml")).unwrap();
+    let anchors_path = repo.path().join("anchors.yaml");
+    let file = anchors::parse(&written, &anchors_path, Path::new("anchors.yaml")).unwrap();
+    let claim = |path: &str| {
+        file.claims
+            .iter()
+            .find(|c| c.refs.iter().any(|r| r.path.value == path))
+            .unwrap_or_else(|| panic!("no claim cites {path}: {written}"))
+    };
+    let admin = &claim("api/admin.go").refs[0];
+    let whens: Vec<String> = admin
+        .expect
+        .iter()
+        .filter_map(|e| match e {
+            Expectation::FailClosed(spec) => Some(spec.when.as_str().to_string()),
+            _ => None,
+        })
+        .collect();
+    assert!(whens.contains(&"^err$".to_string()), "{written}");
+    let raft = claim("rpc/rpc.go");
+    assert_eq!(
+        raft.title.as_deref(),
+        Some(
+            "Raft connections must present a server certificate; the connection is closed \
+             otherwise"
+        ),
+        "{written}"
+    );
+    let verify_name = raft.refs.iter().find(|r| r.lines.value.start().get() == 24);
+    assert_eq!(
+        verify_name
+            .and_then(|r| r.symbol.as_ref())
+            .map(|s| s.value.as_str()),
+        Some("verifyServerName"),
+        "{written}"
+    );
+    repo.commit_all("scaffold");
+    let (code, report) = verify_json(repo.path(), &[]);
+    assert_eq!(code, 0, "{report:#}");
+    // The authorisation error only logged: the scaffolded claim breaks, in place.
+    let weakened = std::fs::read_to_string(repo.path().join("api/admin.go"))
+        .unwrap()
+        .replacen(
+            "\t\twriteError(w, r, err)\n\t\treturn\n",
+            "\t\tlog.Printf(\"authz: %v\", err)\n",
+            1,
+        );
+    repo.write("api/admin.go", weakened);
+    repo.commit_all("log authorisation failures");
+    let (code, report) = verify_json(repo.path(), &[]);
+    assert_eq!(code, 1);
+    let verdicts = verdicts(&report);
+    assert!(
+        verdicts.contains(&("api/admin.go:10-18".to_string(), "broken".to_string())),
+        "{verdicts:?}"
+    );
+}

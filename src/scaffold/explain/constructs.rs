@@ -108,16 +108,24 @@ pub(super) fn guards(file: &GoFile, range: LineRange) -> Vec<Construct> {
     let telling = cited
         .iter()
         .any(|(_, names)| names.iter().any(|n| !NOISE.contains(&n.as_str())));
+    let matchers = security_matchers();
     cited
         .into_iter()
         .map(|(g, names)| {
+            // `if err != nil` right after `AuthorizeAdminToken(...)` refuses what the call
+            // rejected: as telling as the call itself.
+            let checks_a_security_call = file.cached_calls().iter().any(|c| {
+                c.line() <= g.line()
+                    && c.line().get() + ERROR_CHECK_LINES >= g.line().get()
+                    && matchers.iter().any(|m| m.is_match(&c.callee))
+            });
             let checks = names
                 .iter()
                 .map(|name| {
                     let when = format!("^{}$", regex::escape(name));
                     let yaml = format!("fail_closed: {{ when: {} }}", quoted(&when));
-                    let evidence = !(telling && NOISE.contains(&name.as_str()));
-                    check(file, range, yaml, evidence)
+                    let noise = telling && NOISE.contains(&name.as_str());
+                    guard_check(file, range, g.lines, yaml, !noise || checks_a_security_call)
                 })
                 .collect();
             Construct {
@@ -129,6 +137,36 @@ pub(super) fn guards(file: &GoFile, range: LineRange) -> Vec<Construct> {
             }
         })
         .collect()
+}
+
+/// How many lines above a guard the call whose error it checks may be (`v, err := f(...)` on
+/// one line, or wrapped over a few).
+const ERROR_CHECK_LINES: u32 = 3;
+
+/// A guard's `fail_closed` check, about that guard: evaluated on the guard's own lines (so the
+/// evidence or the failure named is this guard's, not another's of the range mentioning the
+/// same name), and holding only when it also holds on the whole range, as `verify` will
+/// evaluate it; when only the range fails, the message says both.
+fn guard_check(
+    file: &GoFile,
+    range: LineRange,
+    guard: LineRange,
+    yaml: String,
+    evidence: bool,
+) -> Check {
+    let own = check(file, guard, yaml.clone(), evidence);
+    if !own.holds {
+        return own;
+    }
+    let whole = check(file, range, yaml, evidence);
+    if whole.holds {
+        return own;
+    }
+    Check {
+        message: format!("{}; but in the cited range, {}", own.message, whole.message),
+        holds: false,
+        ..own
+    }
 }
 
 /// The names a condition is about: its selectors, callees and identifiers, without the parts

@@ -214,8 +214,10 @@ fn check(file: &GoFile, range: LineRange, yaml: String, evidence: bool) -> Check
     }
 }
 
-/// The declaration holding the whole range.
+/// The declaration holding the whole range. Blank and comment lines at the range's edges do
+/// not decide it: a function cited with the blank line after it is still that function's.
 fn enclosing(file: &GoFile, range: LineRange) -> Option<Enclosing> {
+    let range = code_lines(file, range);
     symbols::declarations(file)
         .into_iter()
         .filter(|d| d.lines.contains(range) || d.top_level.contains(range))
@@ -231,6 +233,27 @@ fn enclosing(file: &GoFile, range: LineRange) -> Option<Enclosing> {
             },
             lines: d.lines,
         })
+}
+
+/// `range` without the blank and comment-only lines at its edges (itself when it has nothing
+/// else).
+fn code_lines(file: &GoFile, range: LineRange) -> LineRange {
+    let is_code = |line: u32| {
+        LineNo::new(line).is_some_and(|l| {
+            let text = file.line_text(l);
+            let text = text.trim();
+            !text.is_empty() && !text.starts_with("//")
+        })
+    };
+    let (a, b) = (range.start().get(), range.end().get());
+    let Some(start) = (a..=b).find(|&l| is_code(l)) else {
+        return range;
+    };
+    let end = (start..=b).rev().find(|&l| is_code(l)).unwrap_or(start);
+    match (LineNo::new(start), LineNo::new(end)) {
+        (Some(s), Some(e)) => LineRange::new(s, e).unwrap_or(range),
+        _ => range,
+    }
 }
 
 #[cfg(test)]
@@ -381,6 +404,94 @@ func run(cfg Config) {
         let yaml = yaml_of(&e);
         assert!(yaml.contains(&r#"string: ":9443""#), "{yaml:#?}");
         assert!(yaml.contains(&"identifier: DefaultMTLSAddr"), "{yaml:#?}");
+    }
+
+    /// An admin handler: the token is authorised (the error guard refuses), then the subject
+    /// is checked; later, a certificate branch that is a success path.
+    const ADMIN: &str = r#"package api
+
+func (h *Handler) DeleteProvisioner(w http.ResponseWriter, r *http.Request) {
+	adm, err := h.auth.AuthorizeAdminToken(r, token)
+	if err != nil {
+		render.Error(w, r, err)
+		return
+	}
+	if adm.Subject == "" {
+		render.Error(w, r, errors.New("no subject"))
+		return
+	}
+	h.db.Delete(adm.Subject)
+}
+
+func peer(conn *tls.Conn, cert *x509.Certificate) error {
+	if cert == nil {
+		return errors.New("no certificate")
+	}
+	if conn == nil {
+		log.Printf("no conn")
+	} else if cert != nil {
+		log.Printf("peer %s", cert.Subject)
+	}
+	return nil
+}
+"#;
+
+    #[test]
+    fn blank_and_comment_lines_at_the_edges_do_not_decide_the_declaration() {
+        let file = go(LISTENER);
+        for (a, b) in [(15, 21), (14, 20), (14, 21)] {
+            let e = explain(&file, lines(a, b));
+            assert_eq!(
+                e.declaration.as_ref().map(|d| d.symbol.as_str()),
+                Some("NewConfig"),
+                "{a}-{b}"
+            );
+        }
+        // Code of two declarations is in none.
+        assert_eq!(explain(&file, lines(15, 22)).declaration, None);
+    }
+
+    #[test]
+    fn an_error_guard_after_an_authorising_call_is_evidence() {
+        let file = go(ADMIN);
+        let e = explain(&file, lines(4, 12));
+        let yaml = yaml_of(&e);
+        assert!(
+            yaml.contains(&r#"fail_closed: { when: "^err$" }"#),
+            "{yaml:#?}"
+        );
+        assert!(
+            yaml.contains(&r#"fail_closed: { when: "^adm\\.Subject$" }"#),
+            "{yaml:#?}"
+        );
+    }
+
+    #[test]
+    fn guard_evidence_is_about_the_guard_it_is_listed_under() {
+        let file = go(ADMIN);
+        // Two guards mention `cert`: the refusal on line 17 and the success branch on 22.
+        let e = explain(&file, lines(16, 26));
+        let guard = |line: u32| {
+            e.constructs
+                .iter()
+                .find(|c| c.kind == ConstructKind::Guard && c.line.get() == line)
+                .unwrap_or_else(|| panic!("no guard on line {line}: {:#?}", e.constructs))
+        };
+        // The refusal holds where it is, but `^cert$` fails on the range for line 22's sake:
+        // not suggested, and the message names both.
+        let refusal = &guard(17).checks[0];
+        assert!(!refusal.holds, "{refusal:?}");
+        assert!(refusal.message.starts_with("line 17:"), "{refusal:?}");
+        assert!(refusal.message.contains("line 22"), "{refusal:?}");
+        let own = explain(&file, lines(17, 19));
+        assert!(own.constructs[0].checks[0].holds, "{own:#?}");
+        let success = guard(22)
+            .checks
+            .iter()
+            .find(|c| c.yaml.contains("cert"))
+            .unwrap();
+        assert!(!success.holds, "{success:?}");
+        assert!(success.message.starts_with("line 22:"), "{success:?}");
     }
 
     #[test]
