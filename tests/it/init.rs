@@ -351,3 +351,52 @@ fn init_writes_the_guards_explain_shows_and_keeps_the_claims_words() {
         "{verdicts:?}"
     );
 }
+
+/// Issue 21 (item 11): each guard's evidence names that guard. Two guards mention `cert`: the
+/// refusal on line 12 and a success branch (`else if cert != nil`) on line 17; the refusal's
+/// check was shown holding with the other's line, the success branch's as a holding refusal.
+#[test]
+fn explain_evidence_names_the_guard_it_is_about() {
+    let mut repo = TestRepo::new();
+    repo.replace_tree(&testdata("soundness/init"), "");
+    repo.commit_all("control plane");
+    let out = anchorcheck(repo.path())
+        .args(["explain", "tlspeer/peer.go:11-21", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let guard = |line: u64| -> Vec<serde_json::Value> {
+        json["constructs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["kind"] == "guard" && c["line"] == line)
+            .unwrap_or_else(|| panic!("no guard on line {line}: {json:#}"))["checks"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    for check in guard(12) {
+        let message = check["message"].as_str().unwrap();
+        assert!(message.starts_with("line 12:"), "{check:#}");
+    }
+    let success = guard(17);
+    let cert = success
+        .iter()
+        .find(|c| c["expect"].as_str().unwrap().contains("cert"))
+        .unwrap();
+    assert_eq!(cert["holds"], false, "{cert:#}");
+    assert!(
+        cert["message"].as_str().unwrap().starts_with("line 17:"),
+        "{cert:#}"
+    );
+    // No guard on `cert` is suggested: it does not hold on the range as a whole.
+    let suggested = json["suggested"].as_array().unwrap();
+    assert!(
+        suggested
+            .iter()
+            .all(|s| !s.as_str().unwrap().starts_with("fail_closed")),
+        "{suggested:#?}"
+    );
+}
