@@ -459,6 +459,16 @@ impl<'a, 't> Cx<'a, 't> {
         }
     }
 
+    fn cond_mentions(&self, n: Node, cond: Node, re: &Regex) -> bool {
+        mentions(cond, self.src, re)
+            || n.child_by_field_name("initializer")
+                .is_some_and(|i| mentions(i, self.src, re))
+    }
+
+    fn guard_mentions(&self, g: &Guard, re: &Regex) -> bool {
+        self.cond_mentions(g.node, g.cond, re)
+    }
+
     fn find_guards(&self) -> Vec<Guard<'t>> {
         let mut out = Vec::new();
         for n in all_nodes(self.root) {
@@ -491,11 +501,11 @@ impl<'a, 't> Cx<'a, 't> {
                 }
                 _ => continue,
             };
-            let mentioned = self.exp.guards.iter().any(|re| {
-                mentions(cond, self.src, re)
-                    || n.child_by_field_name("initializer")
-                        .is_some_and(|i| mentions(i, self.src, re))
-            });
+            let mentioned = self
+                .exp
+                .guards
+                .iter()
+                .any(|re| self.cond_mentions(n, cond, re));
             if !mentioned {
                 continue;
             }
@@ -529,8 +539,24 @@ impl<'a, 't> Cx<'a, 't> {
             });
         }
         let text = self.text;
-        for g in &guards {
+        // The `when` regexes each guard satisfies: removing a guard weakens the expectation
+        // only when one of its regexes is satisfied by no other guard in the range.
+        let matched: Vec<Vec<usize>> = guards
+            .iter()
+            .map(|g| {
+                (0..self.exp.guards.len())
+                    .filter(|&i| self.guard_mentions(g, &self.exp.guards[i]))
+                    .collect()
+            })
+            .collect();
+        for (gi, g) in guards.iter().enumerate() {
             let w = Class::Weakening;
+            let sole = matched[gi].iter().any(|ri| {
+                matched
+                    .iter()
+                    .enumerate()
+                    .all(|(gj, m)| gj == gi || !m.contains(ri))
+            });
             // Drop the abort (or the `continue` ending a loop guard).
             let op = if g.kind == Abort::Continue {
                 "drop_continue"
@@ -602,7 +628,17 @@ impl<'a, 't> Cx<'a, 't> {
                     .map_or(text.len(), |i| span_end + i);
                 before.trim().is_empty() && text[span_end..after_end].trim().is_empty()
             };
-            if !chained && alone {
+            if !sole {
+                skips.push(Skip {
+                    op: "comment_out",
+                    class: w,
+                    reason: format!(
+                        "line {}: another guard in the range satisfies the same `when`, so the \
+                         expectation still holds without this one",
+                        line(g.node)
+                    ),
+                });
+            } else if !chained && alone {
                 let start = line_start(text, g.node.start_byte());
                 let end = next_line(text, span_end);
                 let commented: String = text[start..end]
@@ -960,7 +996,8 @@ impl<'a, 't> Cx<'a, 't> {
         }
     }
 
-    /// Route registrations in the cited lines whose path one of `paths` ends with.
+    /// Route registrations in the cited lines whose path one of `paths` ends with (every one
+    /// when `paths` is empty).
     fn registrations(&self, paths: &[String]) -> Vec<Node<'t>> {
         let mut out = Vec::new();
         for n in all_nodes(self.root) {
@@ -992,7 +1029,8 @@ impl<'a, 't> Cx<'a, 't> {
             let hit = match strings.last() {
                 Some(v) => {
                     let p = v.rsplit(' ').next().unwrap_or(v);
-                    !p.is_empty() && paths.iter().any(|want| want.ends_with(p))
+                    paths.is_empty()
+                        || (!p.is_empty() && paths.iter().any(|want| want.ends_with(p)))
                 }
                 None => first_two
                     .first()
@@ -1017,6 +1055,14 @@ impl<'a, 't> Cx<'a, 't> {
                 });
                 continue;
             }
+            let all_regs = if self.exp.queries.is_empty() {
+                regs.clone()
+            } else {
+                self.registrations(&[])
+            };
+            for reg in all_regs {
+                self.drop_middleware(reg, out);
+            }
             for reg in regs {
                 // A registration of another method than the claimed ones is not what the
                 // expectation is about (its middleware may still be, below).
@@ -1028,7 +1074,6 @@ impl<'a, 't> Cx<'a, 't> {
                 if claimed_method {
                     self.route_weakenings(r, reg, out, skips);
                 }
-                self.drop_middleware(reg, out);
             }
         }
     }
