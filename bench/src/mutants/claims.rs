@@ -125,15 +125,11 @@ fn expectation(e: &Value, exp: &mut Expectations) -> Result<()> {
             }),
             "call" => match v {
                 Value::String(s) => exp.calls.push(s.clone()),
-                _ => exp
-                    .calls
-                    .extend(v["name"].as_str().map(String::from).into_iter()),
+                _ => exp.calls.extend(v["name"].as_str().map(String::from)),
             },
             "query" => match v {
                 Value::String(s) => exp.queries.push(s.clone()),
-                _ => exp
-                    .queries
-                    .extend(v["pattern"].as_str().map(String::from).into_iter()),
+                _ => exp.queries.extend(v["pattern"].as_str().map(String::from)),
             },
             // Every inner expectation of `all` must hold: each is claimed.
             "all" => {

@@ -439,7 +439,7 @@ fn main() -> Result<()> {
                     };
                     results.lock().expect("no panics")[k] = Some(out);
                     let n = done.fetch_add(1, Ordering::SeqCst) + 1;
-                    if n % 50 == 0 {
+                    if n.is_multiple_of(50) {
                         eprintln!("{n} of {} mutants verified", jobs.len());
                     }
                 }
@@ -624,7 +624,8 @@ fn render(
         }
     }
     full.push_str("\n## Misses (weakening not broken, equivalent broken or error)\n\n");
-    let mut by_op: BTreeMap<(Class, usize, &str), Vec<(&Job, &Outcome)>> = BTreeMap::new();
+    type MissesByOp<'a> = BTreeMap<(Class, usize, &'a str), Vec<(&'a Job, &'a Outcome)>>;
+    let mut by_op: MissesByOp = BTreeMap::new();
     for (j, r) in jobs.iter().zip(results) {
         if is_miss(j.class, &r.verdict) {
             by_op

@@ -435,8 +435,6 @@ const ROUTE_METHODS: &[&str] = &[
     "Group",
     "Path",
     "PathPrefix",
-    "HandlerFunc",
-    "Handler",
 ];
 
 impl<'a, 't> Cx<'a, 't> {
@@ -954,19 +952,16 @@ impl<'a, 't> Cx<'a, 't> {
                         };
                         out.push(self.found("insecure_skip_verify", w, s.head, vec![edit]));
                     }
-                } else if let (Some(var), Some(stmt)) = (&s.var, s.stmt) {
-                    let ind = indent_at(text, stmt.start_byte()).to_string();
-                    let at = next_line(text, stmt.end_byte());
-                    out.push(self.found(
-                        "insecure_skip_verify",
-                        w,
-                        s.head,
-                        vec![Edit {
-                            start: at,
-                            end: at,
-                            text: format!("{ind}{var}.InsecureSkipVerify = true\n"),
-                        }],
-                    ));
+                } else {
+                    skips.push(Skip {
+                        op: "insecure_skip_verify",
+                        class: w,
+                        reason: format!(
+                            "line {}: a field assignment, not a literal: an InsecureSkipVerify \
+                             statement beside it is another construct than the one the ref claims",
+                            line(s.head)
+                        ),
+                    });
                 }
             }
 
@@ -1032,9 +1027,13 @@ impl<'a, 't> Cx<'a, 't> {
                     paths.is_empty()
                         || (!p.is_empty() && paths.iter().any(|want| want.ends_with(p)))
                 }
-                None => first_two
-                    .first()
-                    .is_some_and(|a| matches!(a.kind(), "identifier" | "selector_expression")),
+                // A path in a constant cannot be told from another: only when any path will do.
+                None => {
+                    paths.is_empty()
+                        && first_two.first().is_some_and(|a| {
+                            matches!(a.kind(), "identifier" | "selector_expression")
+                        })
+                }
             };
             if hit {
                 out.push(n);
@@ -1134,9 +1133,17 @@ impl<'a, 't> Cx<'a, 't> {
                         ),
                     }),
                 }
-                let operand = reg
+                // The router: the operand of the registering method, or the name a chain of
+                // calls starts from (`apiRouter.Methods("GET").Path("/x")`).
+                let mut operand = reg
                     .child_by_field_name("function")
                     .and_then(|f| f.child_by_field_name("operand"));
+                while let Some(o) = operand.filter(|o| o.kind() == "call_expression") {
+                    operand = o
+                        .child_by_field_name("function")
+                        .filter(|f| f.kind() == "selector_expression")
+                        .and_then(|f| f.child_by_field_name("operand"));
+                }
                 match (&r.on, operand) {
                     (Some(_), Some(o))
                         if matches!(o.kind(), "identifier" | "selector_expression") =>
@@ -1248,7 +1255,7 @@ impl<'a, 't> Cx<'a, 't> {
                     op: "wrap_in_if",
                     class: w,
                     reason: format!(
-                        "line {}: the call is in a {} (wrapping it would change what is in scope after it)",
+                        "line {}: the call is in a {} (wrapping it would change what is declared or returned after it)",
                         line(call),
                         stmt.kind()
                     ),
@@ -1662,6 +1669,36 @@ func check(tok string) error {
         // `err` is what the expectation names; `v` is renamed.
         let r = mutated(GUARD, &ms, "rename_local");
         assert!(r.contains("vRenamed, err := parse(tok)") && r.contains("use(vRenamed)"));
+    }
+
+    #[test]
+    fn comment_out_only_the_sole_guard_of_a_when() {
+        // Both guards mention `jws`: without one, the other still satisfies `^jws$`.
+        let src = "package p
+
+func f(jws []int, k int) error {
+	if len(jws) == 0 {
+		return errNone
+	}
+	if len(jws) > 1 && k > 0 {
+		return errMany
+	}
+	return nil
+}
+";
+        let (ms, skips) = mutants("a.go", src, (4, 9), &guard_exp("^jws$"));
+        assert!(!ops(&ms).contains(&"comment_out"));
+        assert!(skips.iter().any(|s| s.op == "comment_out"));
+        // `^k$` is satisfied by the second guard alone: it may be commented out.
+        let mut exp = guard_exp("^jws$");
+        exp.guards.push(Regex::new("^k$").unwrap());
+        let (ms, _) = mutants("a.go", src, (4, 9), &exp);
+        let c: Vec<usize> = ms
+            .iter()
+            .filter(|m| m.op == "comment_out")
+            .map(|m| m.line)
+            .collect();
+        assert_eq!(c, vec![7]);
     }
 
     #[test]
