@@ -1273,7 +1273,10 @@ impl<'a, 't> Cx<'a, 't> {
         let e = Class::Equivalent;
         let text = self.text;
         let first_byte = byte_of_line(text, self.lines.0);
-        let decl = top_decl(self.root, first_byte);
+        // The declaration of the first cited line that is in one (a range may start on the
+        // declaration's doc comment).
+        let decl =
+            (self.lines.0..=self.lines.1).find_map(|l| top_decl(self.root, byte_of_line(text, l)));
 
         // A function inserted above the cited declaration.
         match decl {
@@ -1374,11 +1377,11 @@ impl<'a, 't> Cx<'a, 't> {
         match decl {
             Some(d) if matches!(d.kind(), "function_declaration" | "method_declaration") => {
                 let last_byte = byte_of_line(text, self.lines.1);
-                if last_byte >= d.end_byte() {
+                if last_byte >= d.end_byte() || first_byte < doc_start(text, d) {
                     skips.push(Skip {
                         op: "move_func_to_file",
                         class: e,
-                        reason: "the cited lines run past the function".into(),
+                        reason: "the cited lines run past the function and its doc comment".into(),
                     });
                 } else {
                     let start = doc_start(text, d);
