@@ -4,6 +4,7 @@ use super::{Evidence, ExpectationResult, InPlace, Scope, lines_phrase, nearest_e
 use crate::anchors::{ExpectationKind, FailClosedSpec};
 use crate::go::GoFile;
 use crate::go::calls::names_callee;
+use crate::go::conditions::Narrowing;
 use crate::go::guards::{Guard, guards, guards_with_sinks};
 use crate::go::termination::{FailOpen, Termination};
 use crate::go::tokens::comments;
@@ -63,8 +64,9 @@ fn evaluate_guards(
         let result = ExpectationResult::fail(
             KIND,
             format!(
-                "line {}: if mentions {name} but {}: fail-open",
+                "line {}: {} mentions {name} but {}: fail-open",
                 guard.line(),
+                guard.keyword,
                 fail_open_reason(open)
             ),
             Some(guard.line()),
@@ -80,8 +82,9 @@ fn evaluate_guards(
         let result = ExpectationResult::pass(
             KIND,
             format!(
-                "line {}: if mentions {name} and terminates with {how}",
-                guard.line()
+                "line {}: {} mentions {name} and terminates with {how}",
+                guard.line(),
+                guard.keyword
             ),
             closed.iter().map(|(g, _)| g.lines).collect(),
         );
@@ -102,8 +105,9 @@ fn evaluate_guards(
         let result = ExpectationResult::fail(
             KIND,
             format!(
-                "line {}: if mentions {name} but {reason}: fail-open",
-                guard.line()
+                "line {}: {} mentions {name} but {reason}: fail-open",
+                guard.line(),
+                guard.keyword
             ),
             Some(guard.line()),
         );
@@ -163,6 +167,72 @@ fn evaluate_guards(
     (result, InPlace::Absent)
 }
 
+/// A guard the range cited where the ref was written (`was_file` at `was_range`) whose abort
+/// condition narrowed since: the guard mentioning `when` at `range` of `file` that continues
+/// it aborts in fewer cases (an added `&&` operand, a dropped `||` operand), and no guard
+/// there still aborts in every case it did. A guard written with `&&` from the start is
+/// judged as written; a condition rewritten otherwise is not judged here.
+pub(super) fn narrowed(
+    spec: &FailClosedSpec,
+    was_file: &GoFile,
+    was_range: LineRange,
+    file: &GoFile,
+    range: LineRange,
+) -> Option<Evidence> {
+    let mention = |g: &Guard| g.mentions.iter().find(|m| spec.when.is_match(m)).cloned();
+    let sink = |callee: &str| spec.sinks.iter().any(|s| names_callee(s, callee));
+    let scan = |f: &GoFile, r: LineRange| -> Vec<Guard> {
+        if spec.sinks.is_empty() {
+            guards(f, r).to_vec()
+        } else {
+            guards_with_sinks(f, r, &sink)
+        }
+    };
+    let now: Vec<Guard> = scan(file, range)
+        .into_iter()
+        .filter(|g| mention(g).is_some())
+        .collect();
+    for old in scan(was_file, was_range) {
+        let (Some(name), Some(was), Some(_)) = (
+            mention(&old),
+            old.parts.as_ref(),
+            old.then_branch.terminator(),
+        ) else {
+            continue;
+        };
+        let still = now.iter().any(|g| {
+            g.then_branch.terminator().is_some() && g.parts.as_ref().is_some_and(|p| p.covers(was))
+        });
+        if still {
+            continue;
+        }
+        let Some((guard, narrowing)) = now
+            .iter()
+            .find_map(|g| Some((g, g.parts.as_ref()?.narrowing(was)?)))
+        else {
+            continue;
+        };
+        let how = match narrowing {
+            Narrowing::Requires { added, .. } => {
+                format!("now also requires {}", added.join(" && "))
+            }
+            Narrowing::Drops { was } => format!("no longer aborts when {}", was.join(" && ")),
+        };
+        let result = ExpectationResult::fail(
+            KIND,
+            format!(
+                "line {}: the guard on {name} {how} (it was `{} {}`): fail-open",
+                guard.line(),
+                old.keyword,
+                old.condition
+            ),
+            Some(guard.line()),
+        );
+        return Some(Evidence::weakened(result));
+    }
+    None
+}
+
 /// The shapes a guard takes when its refusal was taken out; a body that does other work and
 /// continues (`FallsThrough`) is ordinary branching, not a weakened guard.
 fn is_weakened(open: &FailOpen) -> bool {
@@ -174,6 +244,9 @@ fn fail_open_reason(open: &FailOpen) -> String {
         FailOpen::OnlyLogs { .. } => "its body only logs and continues".to_string(),
         FailOpen::ReturnsNilError { .. } => "returns nil error".to_string(),
         FailOpen::ReturnsWithoutError { .. } => "returns without reporting an error".to_string(),
+        FailOpen::ReturnsPossiblyNilError { name, .. } => {
+            format!("returns {name}, which nothing on that path proves non-nil")
+        }
         FailOpen::ErrorResponseWithoutReturn { callee, .. } => {
             format!("calls {callee} but does not return")
         }
@@ -411,6 +484,138 @@ mod tests {
             let src = format!("package a\nfunc f() {{\n\tif !useMTLS {{\n\t\t{body}\n\t}}\n}}\n");
             assert!(!check(&src).ok, "{body}");
         }
+    }
+
+    #[test]
+    fn leaving_the_loop_body_terminates_the_guard() {
+        // Issue 21 item 8: the code after a loop guard ending in `continue` never runs there.
+        for body in [
+            "log.Printf(\"skip\")\n\t\t\tcontinue",
+            "break",
+            "continue outer",
+            "break outer",
+            "goto done",
+        ] {
+            let src = format!(
+                "package a\nfunc f(peers []P) {{\nouter:\n\tfor _, p := range peers {{\n\t\tif !p.MTLS {{\n\t\t\t{body}\n\t\t}}\n\t\tserve(p)\n\t}}\ndone:\n}}\n"
+            );
+            let r = check(&src);
+            assert!(r.ok, "{body}: {}", r.message);
+        }
+        let dropped = "package a\nfunc f(peers []P) {\n\tfor _, p := range peers {\n\t\tif !p.MTLS {\n\t\t\tlog.Printf(\"skip\")\n\t\t}\n\t\tserve(p)\n\t}\n}\n";
+        assert!(
+            check(dropped).message.contains("only logs"),
+            "{}",
+            check(dropped).message
+        );
+    }
+
+    #[test]
+    fn switch_and_select_cases_are_guards() {
+        let handler = "package a\nfunc h(w http.ResponseWriter, r *http.Request) {\n\tswitch {\n\tcase !mtlsOK(r):\n\t\thttp.Error(w, \"no\", 403)\n\t\treturn\n\tcase r.Method == \"GET\":\n\t}\n\tserve(w)\n}\n";
+        let r = check(handler);
+        assert!(r.ok, "{}", r.message);
+        assert_eq!(
+            r.message,
+            "line 4: case mentions mtlsOK and terminates with return after http.Error at line 6"
+        );
+        let open = handler.replace("\t\treturn\n", "");
+        assert_eq!(
+            check(&open).message,
+            "line 4: case mentions mtlsOK but calls http.Error but does not return: fail-open"
+        );
+        // A plain `break` in a case only leaves the switch.
+        let broken = handler.replace("\t\treturn\n", "\t\tbreak\n");
+        assert!(!check(&broken).ok);
+        let select = "package a\nfunc f(ctx context.Context, mtlsReady chan bool) error {\n\tselect {\n\tcase <-ctx.Done():\n\t\treturn ctx.Err()\n\tcase ok := <-mtlsReady:\n\t\tif !ok {\n\t\t\treturn errNoMTLS\n\t\t}\n\t}\n\treturn nil\n}\n";
+        let file = go(select);
+        let r = evaluate(&fail_closed("ctx"), &file, all(&file));
+        assert!(r.ok, "{}", r.message);
+        assert!(
+            r.message.starts_with("line 4: case mentions ctx"),
+            "{}",
+            r.message
+        );
+        // A switch on a value is dispatch: its cases are not guards.
+        let dispatch = "package a\nfunc f(mode string) {\n\tswitch mode {\n\tcase \"mtls\":\n\t\tlog.Print(1)\n\t}\n}\n";
+        assert!(check(dispatch).message.starts_with("no if statement"));
+    }
+
+    #[test]
+    fn a_returned_error_aborts_only_when_non_nil_on_that_path() {
+        // Issue 21 item 10: `return peer, parts[1], err` with `err` possibly nil is success.
+        let src = |condition: &str, returned: &str| {
+            format!(
+                "package a\nfunc f(s string) (string, error) {{\n\tpeer, err := lookupMTLS(s)\n\tif {condition} {{\n\t\treturn peer, {returned}\n\t}}\n\treturn peer, nil\n}}\n"
+            )
+        };
+        let open = check(&src("s == \"\" || mtlsOff", "err"));
+        assert_eq!(
+            open.message,
+            "line 4: if mentions mtlsOff but returns err, which nothing on that path proves non-nil: fail-open"
+        );
+        for (condition, returned) in [
+            ("mtlsOff", "errors.New(\"mtls off\")"),
+            ("mtlsOff", "fmt.Errorf(\"mtls: %w\", err)"),
+            ("mtlsOff", "errs.Unauthorized(\"mtls\")"),
+            ("mtlsOff", "ErrNoMTLS"),
+            ("mtlsOff", "&MTLSError{}"),
+            ("mtlsOff && err != nil", "err"),
+        ] {
+            let r = check(&src(condition, returned));
+            assert!(r.ok, "{condition} / {returned}: {}", r.message);
+        }
+        // Proven by the guard around it, or assigned in the branch.
+        let nested = "package a\nfunc f() error {\n\terr := dial()\n\tif err != nil {\n\t\tif isMTLS(err) {\n\t\t\treturn err\n\t\t}\n\t}\n\treturn nil\n}\n";
+        assert!(check(nested).ok, "{}", check(nested).message);
+        let assigned = "package a\nfunc f() error {\n\tvar err error\n\tif mtlsOff {\n\t\terr = fmt.Errorf(\"off\")\n\t\treturn err\n\t}\n\treturn nil\n}\n";
+        assert!(check(assigned).ok, "{}", check(assigned).message);
+    }
+
+    #[test]
+    fn a_narrowed_abort_condition_is_named() {
+        // Issue 21 item 4: `if isRevoked` became `if isRevoked && !a.config.AllowRevokedRenewal`.
+        let src = |condition: &str| {
+            format!(
+                "package a\nfunc (a *A) renew(isRevoked bool) error {{\n\tif {condition} {{\n\t\treturn errs.Unauthorized(\"revoked\")\n\t}}\n\treturn nil\n}}\n"
+            )
+        };
+        let spec = fail_closed("isRevoked");
+        let was = go(&src("isRevoked"));
+        let now = go(&src("isRevoked && !a.config.AllowRevokedRenewal"));
+        assert!(
+            evaluate(&spec, &now, all(&now)).ok,
+            "judged alone, it holds"
+        );
+        let found = crate::expect::narrowed(&spec, &was, all(&was), &now, all(&now)).unwrap();
+        assert_eq!(
+            found.result.message,
+            "line 3: the guard on isRevoked now also requires !a.config.AllowRevokedRenewal (it was `if isRevoked`): fail-open"
+        );
+        assert_eq!(found.in_place, crate::expect::InPlace::Weakened);
+        // Written with `&&` from the start, or unchanged: judged as written.
+        assert!(crate::expect::narrowed(&spec, &now, all(&now), &now, all(&now)).is_none());
+        let dropped = go(&src("isRevoked || expired"));
+        let found = crate::expect::narrowed(&spec, &dropped, all(&dropped), &was, all(&was));
+        assert!(
+            found.unwrap().result.message.contains(
+                "the guard on isRevoked no longer aborts when expired (it was `if isRevoked || expired`)"
+            ),
+            "a dropped `||` operand narrows too"
+        );
+        let spec = fail_closed("expired");
+        let found = crate::expect::narrowed(&spec, &dropped, all(&dropped), &was, all(&was));
+        assert!(
+            found.is_none(),
+            "no guard mentioning expired is left to compare"
+        );
+        let broader = go(&src("isRevoked || expired || stale"));
+        let found =
+            crate::expect::narrowed(&spec, &dropped, all(&dropped), &broader, all(&broader));
+        assert!(
+            found.is_none(),
+            "an added `||` operand aborts in more cases"
+        );
     }
 
     #[test]

@@ -1,22 +1,31 @@
-//! `if` statements as guards: what their conditions mention and whether their branches end.
+//! Guards: `if` statements, and the cases of tagless `switch` and `select` statements, with
+//! what their conditions mention and whether their branches end.
 
 use std::collections::HashSet;
 
 use tree_sitter::Node;
 
 use super::ancestry::Ancestry;
+use super::conditions::{Condition, non_nil};
 use super::literals::compact;
-use super::termination::{Sinks, Termination, branch_termination, no_sinks};
-use super::walk::descendants;
+use super::termination::{
+    Entry, FailOpen, Sinks, Termination, branch_termination, case_non_nil, no_sinks,
+};
+use super::walk::{code_children, descendants, is_function};
 use super::{GoFile, MAX_NODE_TEXT, Placement, cited, nodes_of_kinds_placed};
 use crate::lines::{LineNo, LineRange};
 
 /// Longest selector or callee worth reporting as a mention.
 const MAX_MENTION: usize = 256;
 
-/// One `if` statement.
+/// How far up from a guard the guards around it are asked what they prove non-nil.
+const MAX_ENCLOSING_STEPS: usize = 24;
+
+/// One `if` statement, or one case of a tagless `switch` (`case err != nil:`) or a `select`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Guard {
+    /// `if`, or `case` for a switch or select case.
+    pub keyword: &'static str,
     pub lines: LineRange,
     /// The condition's text, whitespace collapsed (`<N bytes>` when very long).
     pub condition: String,
@@ -28,10 +37,13 @@ pub struct Guard {
     pub then_branch: Termination,
     /// Whether the `else` branch (block or `else if`) terminates, when there is one.
     pub else_branch: Option<Termination>,
+    /// The condition taken apart, to compare with another version of the guard; `None` when
+    /// it is too large, or is a communication (`case <-ctx.Done():`).
+    pub parts: Option<Condition>,
 }
 
 impl Guard {
-    /// The `if` line: a range citing it cites the whole guard.
+    /// The `if` (or `case`) line: a range citing it cites the whole guard.
     pub fn line(&self) -> LineNo {
         self.lines.start()
     }
@@ -44,7 +56,7 @@ impl Guard {
     }
 }
 
-/// `if` statements whose `if` line lies inside `region`, in source order.
+/// Guards whose `if` (or `case`) line lies inside `region`, in source order.
 pub fn guards(file: &GoFile, region: LineRange) -> &[Guard] {
     cited(file.cached_guards(), region, Guard::line)
 }
@@ -58,10 +70,15 @@ pub(crate) fn scan(
     sinks: Sinks<'_>,
 ) -> Vec<Guard> {
     let ancestry = Ancestry::new(file);
-    nodes_of_kinds_placed(file, region, &["if_statement"], placement)
-        .into_iter()
-        .filter_map(|node| guard(file, &ancestry, node, sinks))
-        .collect()
+    nodes_of_kinds_placed(
+        file,
+        region,
+        &["if_statement", "expression_case", "communication_case"],
+        placement,
+    )
+    .into_iter()
+    .filter_map(|node| guard(file, &ancestry, node, sinks))
+    .collect()
 }
 
 /// The `if` statements whose `if` line lies inside `region`, judged with `sinks`.
@@ -83,6 +100,9 @@ fn guard<'a>(
     node: Node<'a>,
     sinks: Sinks<'_>,
 ) -> Option<Guard> {
+    if node.kind() != "if_statement" {
+        return case_guard(file, ancestry, node, sinks);
+    }
     let function = ancestry.enclosing_function(node);
     let condition = node.child_by_field_name("condition")?;
     let consequence = node.child_by_field_name("consequence")?;
@@ -94,18 +114,134 @@ fn guard<'a>(
     for part in parts {
         collect_mentions(file, part, &mut mentions);
     }
+    let around = enclosing_non_nil(file, ancestry, node);
+    let entry = |then_branch| Entry {
+        non_nil: around
+            .iter()
+            .cloned()
+            .chain(non_nil(file, condition, then_branch))
+            .collect(),
+        in_case: false,
+    };
     Some(Guard {
+        keyword: "if",
         lines: file.node_lines(node),
-        condition: file
-            .short_text(condition, MAX_NODE_TEXT)
-            .map(|c| c.split_whitespace().collect::<Vec<_>>().join(" "))
-            .unwrap_or_else(|| format!("<{} bytes>", condition.byte_range().len())),
+        condition: condition_text(file, &[condition]),
         mentions: mentions.in_order,
-        then_branch: branch_termination(file, consequence, function, sinks),
+        then_branch: branch_termination(file, consequence, function, sinks, &entry(true)),
         else_branch: node
             .child_by_field_name("alternative")
-            .map(|alt| branch_termination(file, alt, function, sinks)),
+            .map(|alt| branch_termination(file, alt, function, sinks, &entry(false))),
+        parts: Condition::of(file, condition),
     })
+}
+
+/// A case of a tagless `switch` (`case err != nil, !ok:`, any of its values) or of a
+/// `select` (`case <-ctx.Done():`); a `default` or a case of a switch on a value is dispatch,
+/// not a guard. An empty case lets the code after the switch run, as any case that goes on.
+fn case_guard<'a>(
+    file: &'a GoFile,
+    ancestry: &Ancestry<'a>,
+    node: Node<'a>,
+    sinks: Sinks<'_>,
+) -> Option<Guard> {
+    let switch = ancestry.parent(node)?;
+    let (values, parts) = match node.kind() {
+        "expression_case" => {
+            if switch.kind() != "expression_switch_statement"
+                || switch.child_by_field_name("value").is_some()
+            {
+                return None;
+            }
+            let values = code_children(node.child_by_field_name("value")?);
+            let parts = Condition::any_of(file, &values);
+            (values, parts)
+        }
+        _ => (vec![node.child_by_field_name("communication")?], None),
+    };
+    let mut mentions = Mentions::default();
+    let parts_mentioned = switch
+        .child_by_field_name("initializer")
+        .into_iter()
+        .chain(values.iter().copied());
+    for part in parts_mentioned {
+        collect_mentions(file, part, &mut mentions);
+    }
+    let mut non_nil = enclosing_non_nil(file, ancestry, node);
+    non_nil.extend(case_non_nil(file, switch, node));
+    let entry = Entry {
+        non_nil,
+        in_case: true,
+    };
+    let function = ancestry.enclosing_function(node);
+    let then_branch = match branch_termination(file, node, function, sinks, &entry) {
+        Termination::Open(FailOpen::Empty { line }) => {
+            Termination::Open(FailOpen::FallsThrough { line })
+        }
+        other => other,
+    };
+    Some(Guard {
+        keyword: "case",
+        lines: file.node_lines(node),
+        condition: condition_text(file, &values),
+        mentions: mentions.in_order,
+        then_branch,
+        else_branch: None,
+        parts,
+    })
+}
+
+/// The conditions' text, whitespace collapsed, joined by `, ` (`<N bytes>` when very long).
+fn condition_text(file: &GoFile, nodes: &[Node<'_>]) -> String {
+    let texts: Option<Vec<String>> = nodes
+        .iter()
+        .map(|n| {
+            file.short_text(*n, MAX_NODE_TEXT)
+                .map(|c| c.split_whitespace().collect::<Vec<_>>().join(" "))
+        })
+        .collect();
+    texts.map(|t| t.join(", ")).unwrap_or_else(|| {
+        let bytes: usize = nodes.iter().map(|n| n.byte_range().len()).sum();
+        format!("<{bytes} bytes>")
+    })
+}
+
+/// What the guards around `node` (in its function, a few levels up) prove non-nil where it
+/// is: `err` for a guard inside `if err != nil { ... }`.
+fn enclosing_non_nil<'a>(file: &'a GoFile, ancestry: &Ancestry<'a>, node: Node<'a>) -> Vec<String> {
+    let mut proven = Vec::new();
+    let mut child = node;
+    for _ in 0..MAX_ENCLOSING_STEPS {
+        let Some(parent) = ancestry.parent(child) else {
+            break;
+        };
+        if is_function(parent) {
+            break;
+        }
+        match parent.kind() {
+            "if_statement" => {
+                let in_then = parent
+                    .child_by_field_name("consequence")
+                    .is_some_and(|c| c.id() == child.id());
+                let in_else = parent
+                    .child_by_field_name("alternative")
+                    .is_some_and(|c| c.id() == child.id());
+                if let Some(condition) = parent.child_by_field_name("condition")
+                    && (in_then || in_else)
+                {
+                    proven.extend(non_nil(file, condition, in_then));
+                }
+            }
+            "expression_case" => {
+                if let Some(switch) = ancestry.parent(parent) {
+                    proven.extend(case_non_nil(file, switch, parent));
+                }
+            }
+            _ => {}
+        }
+        child = parent;
+    }
+    proven
 }
 
 /// Mentions in order, with a set so huge conditions stay linear.
