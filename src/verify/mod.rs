@@ -10,6 +10,7 @@
 //! (whole reports kept by commit) and `assemble` (the report in anchors.yaml order).
 
 mod assemble;
+mod baseline;
 pub mod cache;
 mod check;
 #[cfg(test)]
