@@ -270,3 +270,63 @@ fn collect_mentions(file: &GoFile, root: Node<'_>, out: &mut Mentions) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scanned(src: &str) -> Vec<Guard> {
+        let file = GoFile::parse(src.as_bytes().to_vec()).unwrap();
+        file.cached_guards().to_vec()
+    }
+
+    #[test]
+    fn tagless_switch_and_select_cases_are_guards_and_value_switches_are_not() {
+        let guards = scanned(
+            "package a\nfunc f(ctx context.Context, mode string) error {\n\tswitch v, err := load(); {\n\tcase err != nil, v == nil:\n\t\treturn err\n\tcase !v.MTLS:\n\t\tbreak\n\tdefault:\n\t}\n\tswitch mode {\n\tcase \"off\":\n\t\treturn nil\n\t}\n\tselect {\n\tcase <-ctx.Done():\n\t\treturn ctx.Err()\n\t}\n\treturn nil\n}\n",
+        );
+        let summary: Vec<(u32, &str, &str)> = guards
+            .iter()
+            .map(|g| (g.line().get(), g.keyword, g.condition.as_str()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (4, "case", "err != nil, v == nil"),
+                (6, "case", "!v.MTLS"),
+                (15, "case", "<-ctx.Done()")
+            ]
+        );
+        // `err` is proven non-nil only on the first alternative: `v == nil` returns it as is.
+        assert!(matches!(
+            guards[0].then_branch,
+            Termination::Open(FailOpen::ReturnsPossiblyNilError { .. })
+        ));
+        assert_eq!(guards[0].lines.start().get(), 4);
+        assert_eq!(
+            guards[0].mentions[..2],
+            ["v".to_string(), "err".to_string()]
+        );
+        // A plain `break` in a case leaves only the switch: the code after it runs.
+        assert!(guards[1].then_branch.terminator().is_none());
+        assert!(guards[2].then_branch.terminator().is_some());
+        assert_eq!(
+            guards[0].parts.as_ref().map(|p| p.alternatives.len()),
+            Some(2)
+        );
+        assert_eq!(guards[2].parts, None, "a communication is not taken apart");
+    }
+
+    #[test]
+    fn a_guard_inside_another_knows_what_that_one_proved() {
+        let guards = scanned(
+            "package a\nfunc f() error {\n\terr := dial()\n\tif err != nil {\n\t\tswitch {\n\t\tcase isTimeout(err):\n\t\t\treturn err\n\t\t}\n\t\tif !retry {\n\t\t\treturn err\n\t\t}\n\t}\n\tif !retry {\n\t\treturn err\n\t}\n\treturn nil\n}\n",
+        );
+        let closed: Vec<(u32, bool)> = guards
+            .iter()
+            .map(|g| (g.line().get(), g.then_branch.terminator().is_some()))
+            .collect();
+        // The outer guard goes on when `retry` holds; the last one returns a possibly-nil `err`.
+        assert_eq!(closed, [(4, false), (6, true), (9, true), (13, false)]);
+    }
+}
