@@ -388,6 +388,29 @@ mod tests {
     }
 
     #[test]
+    fn an_error_written_to_the_response_writer_is_no_logging_call() {
+        let handler = "package a\nfunc h(w http.ResponseWriter, r *http.Request) {\n\tif !mtlsOK(r) {\n\t\trender.Error(w, r, 403, errNoMTLS)\n\t\treturn\n\t}\n\tserve(w)\n}\n";
+        assert!(
+            check(handler)
+                .message
+                .ends_with("return after render.Error at line 5")
+        );
+        assert_eq!(
+            check(&handler.replace("\t\treturn\n", "")).message,
+            "line 3: if mentions mtlsOK but calls render.Error but does not return: fail-open"
+        );
+        let logged = handler.replace(
+            "render.Error(w, r, 403, errNoMTLS)",
+            "log.Error(\"no mtls\")",
+        );
+        assert!(
+            check(&logged.replace("\t\treturn\n", ""))
+                .message
+                .contains("only logs")
+        );
+    }
+
+    #[test]
     fn a_bare_return_with_named_results_left_unset_is_fail_open() {
         let src =
             "package a\nfunc f() (err error) {\n\tif !mtlsOK {\n\t\treturn\n\t}\n\treturn nil\n}\n";

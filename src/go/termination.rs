@@ -347,8 +347,7 @@ impl Walk<'_, '_> {
         let responded = before
             .iter()
             .rev()
-            .filter_map(|s| statement_callee(file, *s))
-            .find(|c| is_error_writer(c));
+            .find_map(|s| error_writer_call(file, *s));
         if results.count == 0 {
             return terminates(match responded {
                 Some(callee) => format!("return after {callee}"),
@@ -433,9 +432,7 @@ fn flat(text: &str) -> String {
 /// The most telling fail-open shape of a statement list that does not terminate.
 fn diagnose(file: &GoFile, stmts: &[Node<'_>]) -> Option<FailOpen> {
     for stmt in stmts.iter().rev() {
-        if let Some(callee) = statement_callee(file, *stmt)
-            && is_error_writer(&callee)
-        {
+        if let Some(callee) = error_writer_call(file, *stmt) {
             let line = file.node_lines(*stmt).start();
             return Some(FailOpen::ErrorResponseWithoutReturn { callee, line });
         }
@@ -445,6 +442,26 @@ fn diagnose(file: &GoFile, stmts: &[Node<'_>]) -> Option<FailOpen> {
         .all(|s| statement_callee(file, *s).is_some_and(|c| is_logging(&c)));
     let first = file.node_lines(*stmts.first()?).start();
     only_logs.then_some(FailOpen::OnlyLogs { line: first })
+}
+
+/// The callee of `stmt` when it sends an error to a client: an error writer by name, or a
+/// call whose name says error and whose first argument is the response writer
+/// (`render.Error(w, r, err)`), which is no logging call.
+fn error_writer_call(file: &GoFile, stmt: Node<'_>) -> Option<String> {
+    let callee = statement_callee(file, stmt)?;
+    if is_error_writer(&callee) {
+        return Some(callee);
+    }
+    let segment = last_segment(&callee).to_ascii_lowercase();
+    let first_argument = stmt
+        .named_child(0)
+        .and_then(|call| call.child_by_field_name("arguments"))
+        .and_then(|args| code_children(args).first().map(|a| file.node_text(*a)));
+    let to_writer = first_argument.is_some_and(|a| {
+        let a = a.trim();
+        matches!(a, "w" | "rw" | "writer") || a.ends_with("Writer")
+    });
+    (to_writer && segment.contains("err")).then_some(callee)
 }
 
 /// True when one of `stmts` assigns (or declares) `name` with something other than `nil`.
