@@ -193,30 +193,66 @@ pub(super) fn narrowed(
         .filter(|g| mention(g).is_some())
         .collect();
     for old in scan(was_file, was_range) {
-        let (Some(name), Some(was), Some(_)) = (
-            mention(&old),
-            old.parts.as_ref(),
-            old.then_branch.terminator(),
-        ) else {
+        let (Some(name), Some(was)) = (mention(&old), old.parts.as_ref()) else {
             continue;
         };
-        let still = now.iter().any(|g| {
-            g.then_branch.terminator().is_some() && g.parts.as_ref().is_some_and(|p| p.covers(was))
-        });
-        if still {
-            continue;
-        }
-        let Some((guard, narrowing)) = now
-            .iter()
-            .find_map(|g| Some((g, g.parts.as_ref()?.narrowing(was)?)))
-        else {
-            continue;
+        let found = if old.then_branch.terminator().is_some() {
+            // Aborts when the condition holds: it must hold in no fewer cases.
+            let still = now.iter().any(|g| {
+                g.then_branch.terminator().is_some()
+                    && g.parts.as_ref().is_some_and(|p| p.covers(was))
+            });
+            (!still)
+                .then(|| {
+                    now.iter().find_map(|g| {
+                        let how = match g.parts.as_ref()?.narrowing(was)? {
+                            Narrowing::Requires { added, .. } => {
+                                format!("now also requires {}", added.join(" && "))
+                            }
+                            Narrowing::Drops { was } => {
+                                format!("no longer aborts when {}", was.join(" && "))
+                            }
+                        };
+                        Some((g, how))
+                    })
+                })
+                .flatten()
+        } else if old
+            .else_branch
+            .as_ref()
+            .is_some_and(|e| e.terminator().is_some())
+        {
+            // Aborts in its `else`: the condition it goes on under must hold in no more cases.
+            let goes_on = |g: &&Guard| {
+                g.then_branch.terminator().is_none()
+                    && g.else_branch
+                        .as_ref()
+                        .is_some_and(|e| e.terminator().is_some())
+            };
+            let still = now
+                .iter()
+                .filter(goes_on)
+                .any(|g| g.parts.as_ref().is_some_and(|p| was.covers(p)));
+            (!still)
+                .then(|| {
+                    now.iter().filter(goes_on).find_map(|g| {
+                        let how = match was.narrowing(g.parts.as_ref()?)? {
+                            Narrowing::Requires { added, .. } => {
+                                format!("no longer requires {} to go on", added.join(" && "))
+                            }
+                            Narrowing::Drops { was } => {
+                                format!("now also goes on when {}", was.join(" && "))
+                            }
+                        };
+                        Some((g, how))
+                    })
+                })
+                .flatten()
+        } else {
+            None
         };
-        let how = match narrowing {
-            Narrowing::Requires { added, .. } => {
-                format!("now also requires {}", added.join(" && "))
-            }
-            Narrowing::Drops { was } => format!("no longer aborts when {}", was.join(" && ")),
+        let Some((guard, how)) = found else {
+            continue;
         };
         let result = ExpectationResult::fail(
             KIND,
@@ -631,6 +667,46 @@ mod tests {
         assert!(
             found.is_none(),
             "no guard mentioning expired is left to compare"
+        );
+        let otherwise = |condition: &str| {
+            go(&format!(
+                "package a\nfunc f(c *Cert) error {{\n\tif {condition} {{\n\t\tuse(c)\n\t}} else {{\n\t\treturn errInvalid\n\t}}\n\treturn nil\n}}\n"
+            ))
+        };
+        let spec_valid = fail_closed("^c\\.Valid$");
+        let was_valid = otherwise("c.Valid()");
+        let bypass = otherwise("c.Valid() || insecure");
+        let found = crate::expect::narrowed(
+            &spec_valid,
+            &was_valid,
+            all(&was_valid),
+            &bypass,
+            all(&bypass),
+        );
+        assert_eq!(
+            found.unwrap().result.message,
+            "line 3: the guard on c.Valid now also goes on when insecure (it was `if c.Valid()`): fail-open"
+        );
+        let stricter = otherwise("c.Valid() && trusted(c)");
+        assert!(
+            crate::expect::narrowed(
+                &spec_valid,
+                &was_valid,
+                all(&was_valid),
+                &stricter,
+                all(&stricter)
+            )
+            .is_none()
+        );
+        let both = otherwise("c.Valid() && trusted(c)");
+        let found =
+            crate::expect::narrowed(&spec_valid, &both, all(&both), &was_valid, all(&was_valid));
+        assert!(
+            found
+                .unwrap()
+                .result
+                .message
+                .contains("no longer requires trusted(c) to go on"),
         );
         let broader = go(&src("isRevoked || expired || stale"));
         let found =
