@@ -459,6 +459,9 @@ mod tests {
         );
         let set = src.replace("\t\treturn\n\t}", "\t\terr = errNoMTLS\n\t\treturn\n\t}");
         assert!(check(&set).ok, "{}", check(&set).message);
+        // Set by the guard's own init statement, and proven non-nil by its condition.
+        let proven = "package a\nfunc f() (err error) {\n\tif err = checkMTLS(); err != nil {\n\t\treturn\n\t}\n\treturn nil\n}\n";
+        assert!(check(proven).ok, "{}", check(proven).message);
     }
 
     #[test]

@@ -358,7 +358,7 @@ impl Walk<'_, '_> {
             return terminates(format!("return after {callee}"));
         }
         if let Some(name) = &results.last_name
-            && assigns_non_nil(file, before, name)
+            && (assigns_non_nil(file, before, name) || entry.non_nil.contains(&compact(name)))
         {
             return terminates(format!("return with {name} set"));
         }
