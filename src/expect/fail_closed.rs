@@ -627,6 +627,12 @@ mod tests {
             let r = check(&src(condition, returned));
             assert!(r.ok, "{condition} / {returned}: {}", r.message);
         }
+        let package_var = "package a\nvar denied = errors.New(\"denied\")\nfunc f() error {\n\tif mtlsOff {\n\t\treturn denied\n\t}\n\treturn nil\n}\n";
+        assert!(check(package_var).ok, "{}", check(package_var).message);
+        let local = package_var
+            .replace("var denied = errors.New(\"denied\")\n", "")
+            .replace("\tif mtlsOff", "\tdenied := lookup()\n\tif mtlsOff");
+        assert!(!check(&local).ok, "a local variable may be nil");
         // Proven by the guard around it, or assigned in the branch.
         let nested = "package a\nfunc f() error {\n\terr := dial()\n\tif err != nil {\n\t\tif isMTLS(err) {\n\t\t\treturn err\n\t\t}\n\t}\n\treturn nil\n}\n";
         assert!(check(nested).ok, "{}", check(nested).message);

@@ -370,8 +370,8 @@ impl Walk<'_, '_> {
 enum ErrorValue {
     Nil,
     /// Built in the return or known non-nil: a call (`errors.New`, `fmt.Errorf`, a wrapper),
-    /// a composite literal, a sentinel (`ErrDenied`, `errNoMTLS`), a variable the guards on the
-    /// path proved non-nil or the branch assigned.
+    /// a composite literal, a sentinel (`ErrDenied`, `errNoMTLS`, a package-level variable of
+    /// the file), a variable the guards on the path proved non-nil or the branch assigned.
     NonNil,
     /// A variable nothing on the path proves non-nil.
     Unproven(String),
@@ -400,7 +400,10 @@ fn error_value(file: &GoFile, value: Node<'_>, before: &[Node<'_>], entry: &Entr
             .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
     }) || (value.kind() == "selector_expression"
         && name.chars().next().is_some_and(|c| c.is_ascii_uppercase()));
+    let package_var =
+        value.kind() == "identifier" && file.package_vars().binary_search(&text).is_ok();
     if sentinel
+        || package_var
         || entry.non_nil.contains(&text)
         || assigns_non_nil(file, before, &file.node_text(value))
     {
