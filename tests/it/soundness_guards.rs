@@ -8,7 +8,7 @@ use anchorcheck::go::GoFile;
 use anchorcheck::lines::LineRange;
 use anchorcheck::scaffold::explain::explain;
 
-use crate::common::{TestRepo, claim_ref, testdata, verify_json};
+use crate::common::{TestRepo, claim_ref, run, testdata, verify_json};
 
 const SESSION: &str = "session/handler.go";
 const PEERS: &str = "peers/admit.go";
@@ -365,6 +365,18 @@ fn a_return_that_may_hand_back_a_nil_error_is_not_a_refusal() {
             "line {guard}: if mentions port but returns err, which nothing on that path proves non-nil: fail-open"
         )
     );
+    // `init` writes what `explain` suggests: no `fail_closed` on the success path.
+    let resolve = function(&text, "func Resolve(");
+    repo.write(
+        "docs/peers.md",
+        format!("Addresses are resolved to registered peers in `{PEER}:{resolve}`.\n"),
+    );
+    std::fs::remove_file(repo.path().join("anchors.yaml")).unwrap();
+    let (code, stdout, stderr) = run(repo.path(), &["init", "--from-docs", "docs/peers.md"]);
+    let written = std::fs::read_to_string(repo.path().join("anchors.yaml")).unwrap_or_default();
+    assert!(code <= 1, "{stdout}{stderr}");
+    assert!(written.contains("peer/resolve.go"), "{written}");
+    assert!(!written.contains("^port$"), "{written}");
     let file = GoFile::parse(text.into_bytes()).unwrap();
     let (start, end) = {
         let range = function(&fixture(PEER), "func Resolve(");
