@@ -291,6 +291,12 @@ fn an_added_conjunct_or_a_dropped_disjunct_is_a_weakening_named_with_its_commit(
     assert_eq!(revoked["culprit"]["kind"], "broke", "{revoked:#}");
     assert_eq!(revoked["culprit"]["commit"], weakened, "{revoked:#}");
     assert!(revoked["relocated"].is_null(), "{revoked:#}");
+    // `fix` leaves a narrowed guard's citation alone: nothing moved.
+    let before = std::fs::read_to_string(repo.path().join("anchors.yaml")).unwrap();
+    let (_, stdout, stderr) = run(repo.path(), &["fix"]);
+    let after = std::fs::read_to_string(repo.path().join("anchors.yaml")).unwrap();
+    assert_eq!(before, after, "{stdout}{stderr}");
+    assert!(stdout.contains("left alone revoked"), "{stdout}");
     let renewable = claim_ref(&report, "renewable");
     assert_eq!(renewable["verdict"], "broken", "{renewable:#}");
     assert!(
