@@ -114,25 +114,64 @@ fn guard<'a>(
     for part in parts {
         collect_mentions(file, part, &mut mentions);
     }
-    let around = enclosing_non_nil(file, ancestry, node);
-    let entry = |then_branch| Entry {
-        non_nil: around
-            .iter()
-            .cloned()
-            .chain(non_nil(file, condition, then_branch))
-            .collect(),
-        in_case: false,
+    let judge = |branch: Node<'a>, then_branch: bool| {
+        judged(
+            file,
+            ancestry,
+            node,
+            non_nil(file, condition, then_branch),
+            |entry| {
+                branch_termination(
+                    file,
+                    branch,
+                    function,
+                    sinks,
+                    &Entry {
+                        in_case: false,
+                        ..entry
+                    },
+                )
+            },
+        )
     };
     Some(Guard {
         keyword: "if",
         lines: file.node_lines(node),
         condition: condition_text(file, &[condition]),
         mentions: mentions.in_order,
-        then_branch: branch_termination(file, consequence, function, sinks, &entry(true)),
+        then_branch: judge(consequence, true),
         else_branch: node
             .child_by_field_name("alternative")
-            .map(|alt| branch_termination(file, alt, function, sinks, &entry(false))),
+            .map(|alt| judge(alt, false)),
         parts: Condition::of(file, condition),
+    })
+}
+
+/// `judge` on entering a branch of `node` knowing `proven` non-nil there; asked again with
+/// what the guards around `node` prove only when it returns an error nothing proved, so the
+/// walk up is made only for those.
+fn judged<'a>(
+    file: &'a GoFile,
+    ancestry: &Ancestry<'a>,
+    node: Node<'a>,
+    proven: Vec<String>,
+    judge: impl Fn(Entry) -> Termination,
+) -> Termination {
+    let first = judge(Entry {
+        non_nil: proven.clone(),
+        in_case: false,
+    });
+    if !matches!(
+        first,
+        Termination::Open(FailOpen::ReturnsPossiblyNilError { .. })
+    ) {
+        return first;
+    }
+    let mut known = proven;
+    known.extend(enclosing_non_nil(file, ancestry, node));
+    judge(Entry {
+        non_nil: known,
+        in_case: false,
     })
 }
 
@@ -167,14 +206,16 @@ fn case_guard<'a>(
     for part in parts_mentioned {
         collect_mentions(file, part, &mut mentions);
     }
-    let mut non_nil = enclosing_non_nil(file, ancestry, node);
-    non_nil.extend(case_non_nil(file, switch, node));
-    let entry = Entry {
-        non_nil,
-        in_case: true,
-    };
     let function = ancestry.enclosing_function(node);
-    let then_branch = match branch_termination(file, node, function, sinks, &entry) {
+    let proven = case_non_nil(file, switch, node);
+    let judge = |entry: Entry| {
+        let entry = Entry {
+            in_case: true,
+            ..entry
+        };
+        branch_termination(file, node, function, sinks, &entry)
+    };
+    let then_branch = match judged(file, ancestry, node, proven, judge) {
         Termination::Open(FailOpen::Empty { line }) => {
             Termination::Open(FailOpen::FallsThrough { line })
         }
