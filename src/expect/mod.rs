@@ -214,6 +214,32 @@ pub fn evaluate_evidence(
     }
 }
 
+/// Whether `expectation`, holding at `range` of `file`, holds there only because what the
+/// range cited where the ref was written (`was_range` of `was_file`, its `at`) was weakened in
+/// a way that still passes on its own terms: a guard whose abort condition narrowed. The
+/// failure is [`InPlace::Weakened`]: the code is where it was, and must not be looked for
+/// elsewhere.
+pub fn narrowed(
+    expectation: &Expectation,
+    was_file: &GoFile,
+    was_range: LineRange,
+    file: &GoFile,
+    range: LineRange,
+) -> Option<Evidence> {
+    match expectation {
+        Expectation::FailClosed(spec) => {
+            fail_closed::narrowed(spec, was_file, was_range, file, range)
+        }
+        _ => None,
+    }
+}
+
+/// True when `expectation` is compared with the code as it was where the ref was written
+/// (see [`narrowed`]).
+pub fn compares_with_at(expectation: &Expectation) -> bool {
+    matches!(expectation, Expectation::FailClosed(_))
+}
+
 /// `line 127` or `lines 201-248`, for messages.
 fn lines_phrase(range: LineRange) -> String {
     if range.len() == 1 {

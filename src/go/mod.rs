@@ -10,6 +10,7 @@ use crate::lines::{LineNo, LineRange};
 
 pub mod ancestry;
 pub mod calls;
+pub mod conditions;
 pub mod guards;
 pub mod highlight;
 pub mod literals;
@@ -83,6 +84,7 @@ struct Facts {
     identifiers: OnceLock<Vec<tokens::IdentifierUse>>,
     comments: OnceLock<Vec<tokens::Comment>>,
     tls: OnceLock<Vec<tls::TlsConfig>>,
+    package_vars: OnceLock<Vec<String>>,
 }
 
 /// The facts whose head line lies inside `region`, from `facts` sorted by head line: a binary
@@ -158,6 +160,32 @@ impl GoFile {
 
     pub(crate) fn cached_tls(&self) -> &[tls::TlsConfig] {
         cached(self, &self.facts.tls, tls::scan)
+    }
+
+    /// The package-level variables this file declares with a value (`var errDenied =
+    /// errors.New(...)`), sorted: a returned one is a sentinel, not a local that may be nil.
+    pub(crate) fn package_vars(&self) -> &[String] {
+        self.facts.package_vars.get_or_init(|| {
+            let mut names: Vec<String> = walk::code_children(self.root())
+                .into_iter()
+                .filter(|n| n.kind() == "var_declaration")
+                .flat_map(|d| {
+                    walk::descendants_where(d, |n| {
+                        matches!(n.kind(), "var_declaration" | "var_spec_list")
+                    })
+                })
+                .filter(|n| n.kind() == "var_spec" && n.child_by_field_name("value").is_some())
+                .flat_map(|spec| {
+                    let mut cursor = spec.walk();
+                    spec.children_by_field_name("name", &mut cursor)
+                        .map(|n| self.node_text(n))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            names.sort();
+            names.dedup();
+            names
+        })
     }
 
     pub fn source(&self) -> &[u8] {

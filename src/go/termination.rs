@@ -5,6 +5,8 @@ use tree_sitter::Node;
 
 use super::GoFile;
 use super::calls::{callee_text, last_segment};
+use super::conditions::non_nil;
+use super::literals::compact;
 use super::walk::{code_children, descendants_where, statements};
 use crate::lines::LineNo;
 
@@ -37,6 +39,9 @@ pub enum FailOpen {
     ReturnsNilError { line: LineNo },
     /// A bare `return` from a function with named results, none of them set to an error.
     ReturnsWithoutError { line: LineNo },
+    /// `return x, err` where nothing on the path proves `err` non-nil: the caller may be told
+    /// it succeeded.
+    ReturnsPossiblyNilError { name: String, line: LineNo },
     /// An error response (`http.Error`, `w.WriteHeader`, a writer like `h.handleError`) with no
     /// `return` after it.
     ErrorResponseWithoutReturn { callee: String, line: LineNo },
@@ -52,6 +57,7 @@ impl FailOpen {
             FailOpen::OnlyLogs { line }
             | FailOpen::ReturnsNilError { line }
             | FailOpen::ReturnsWithoutError { line }
+            | FailOpen::ReturnsPossiblyNilError { line, .. }
             | FailOpen::ErrorResponseWithoutReturn { line, .. }
             | FailOpen::Empty { line }
             | FailOpen::FallsThrough { line } => *line,
@@ -119,22 +125,44 @@ fn results_of(file: &GoFile, function: Option<Node<'_>>) -> Results {
     Results { count, ..last }
 }
 
+/// What is known on entering a branch, from its guard and the guards around it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Entry {
+    /// Names proven non-nil there (`err` under `if err != nil`), whitespace removed.
+    pub non_nil: Vec<String>,
+    /// The branch is a `switch` or `select` case, which a plain `break` only leaves for the
+    /// code after the switch.
+    pub in_case: bool,
+}
+
+impl Entry {
+    fn with(&self, non_nil: Vec<String>, in_case: bool) -> Entry {
+        let mut known = self.non_nil.clone();
+        known.extend(non_nil);
+        Entry {
+            non_nil: known,
+            in_case,
+        }
+    }
+}
+
 /// Whether `branch` (a block, an `if` in an else position, or a case's statements) can fall
 /// through. `function` is the function enclosing it (whose results decide what a `return`
 /// means); the caller knows it from its walk, which keeps 100,000 nested guards linear.
-/// `sinks` names project helpers that never return.
+/// `sinks` names project helpers that never return; `entry` what holds on entering it.
 pub fn branch_termination(
     file: &GoFile,
     branch: Node<'_>,
     function: Option<Node<'_>>,
     sinks: Sinks<'_>,
+    entry: &Entry,
 ) -> Termination {
     let walk = Walk {
         file,
         results: results_of(file, function),
         sinks,
     };
-    walk.list(branch, 0)
+    walk.list(branch, 0, entry)
 }
 
 /// What one branch's analysis needs to know about its surroundings.
@@ -147,11 +175,11 @@ struct Walk<'f, 's> {
 impl Walk<'_, '_> {
     /// A statement list ends the branch at its first statement that cannot complete normally:
     /// whatever follows a `log.Fatal` or a `return` never runs.
-    fn list(&self, branch: Node<'_>, depth: usize) -> Termination {
+    fn list(&self, branch: Node<'_>, depth: usize, entry: &Entry) -> Termination {
         let file = self.file;
         let line = file.node_lines(branch).start();
         if branch.kind() == "if_statement" {
-            return self.statement(branch, &[], depth);
+            return self.statement(branch, &[], depth, entry);
         }
         let stmts = statements(branch);
         if stmts.is_empty() {
@@ -159,11 +187,12 @@ impl Walk<'_, '_> {
         }
         let mut last = None;
         for (i, stmt) in stmts.iter().enumerate() {
-            match self.statement(*stmt, &stmts[..i], depth) {
+            match self.statement(*stmt, &stmts[..i], depth, entry) {
                 Termination::Terminates(t) => return Termination::Terminates(t),
                 Termination::Open(
-                    open
-                    @ (FailOpen::ReturnsNilError { .. } | FailOpen::ReturnsWithoutError { .. }),
+                    open @ (FailOpen::ReturnsNilError { .. }
+                    | FailOpen::ReturnsWithoutError { .. }
+                    | FailOpen::ReturnsPossiblyNilError { .. }),
                 ) => return Termination::Open(open),
                 Termination::Open(open) => last = Some(open),
             }
@@ -172,7 +201,13 @@ impl Walk<'_, '_> {
         Termination::Open(diagnose(file, &stmts).unwrap_or(open))
     }
 
-    fn statement(&self, stmt: Node<'_>, before: &[Node<'_>], depth: usize) -> Termination {
+    fn statement(
+        &self,
+        stmt: Node<'_>,
+        before: &[Node<'_>],
+        depth: usize,
+        entry: &Entry,
+    ) -> Termination {
         let file = self.file;
         let line = file.node_lines(stmt).start();
         let falls = Termination::Open(FailOpen::FallsThrough { line });
@@ -181,20 +216,33 @@ impl Walk<'_, '_> {
         }
         let terminates = |what: String| Termination::Terminates(Terminator { what, line });
         match stmt.kind() {
-            "return_statement" => self.return_statement(stmt, before),
-            "goto_statement" => terminates("goto".to_string()),
+            "return_statement" => self.return_statement(stmt, before, entry),
+            "goto_statement" => terminates(flat(&file.node_text(stmt))),
+            // Leaves the loop body: the code after it in the loop does not run.
+            "continue_statement" => terminates(flat(&file.node_text(stmt))),
+            // A labelled `break` leaves the statement it names, around the guard; a plain one
+            // leaves the innermost loop, switch or select, which is around the guard unless the
+            // branch is itself a case (then the code after the switch runs).
+            "break_statement" => {
+                let labelled = code_children(stmt).iter().any(|c| c.kind() == "label_name");
+                if labelled || !entry.in_case {
+                    terminates(flat(&file.node_text(stmt)))
+                } else {
+                    falls
+                }
+            }
             "expression_statement" => match statement_callee(file, stmt) {
                 Some(callee) if is_fatal_call(file, stmt, &callee) || (self.sinks)(&callee) => {
                     terminates(callee)
                 }
                 _ => falls,
             },
-            "block" => self.list(stmt, depth + 1),
+            "block" => self.list(stmt, depth + 1, entry),
             "labeled_statement" => match code_children(stmt)
                 .into_iter()
                 .find(|n| n.kind() != "label_name")
             {
-                Some(inner) => self.statement(inner, before, depth + 1),
+                Some(inner) => self.statement(inner, before, depth + 1, entry),
                 None => falls,
             },
             "if_statement" => {
@@ -204,8 +252,17 @@ impl Walk<'_, '_> {
                 ) else {
                     return falls;
                 };
-                let first = self.list(then, depth + 1);
-                let second = self.list(otherwise, depth + 1);
+                let proves = |then_branch| {
+                    stmt.child_by_field_name("condition")
+                        .map(|c| non_nil(file, c, then_branch))
+                        .unwrap_or_default()
+                };
+                let first = self.list(then, depth + 1, &entry.with(proves(true), entry.in_case));
+                let second = self.list(
+                    otherwise,
+                    depth + 1,
+                    &entry.with(proves(false), entry.in_case),
+                );
                 match (first, second) {
                     (Termination::Terminates(t), Termination::Terminates(_)) => {
                         Termination::Terminates(t)
@@ -236,7 +293,12 @@ impl Walk<'_, '_> {
                 }
                 let has_default = clauses.iter().any(|c| c.kind() == "default_case");
                 let all_terminate = clauses.iter().all(|c| {
-                    !has_break(*c) && matches!(self.list(*c, depth + 1), Termination::Terminates(_))
+                    let inside = entry.with(case_non_nil(file, stmt, *c), true);
+                    !has_break(*c)
+                        && matches!(
+                            self.list(*c, depth + 1, &inside),
+                            Termination::Terminates(_)
+                        )
                 });
                 if (has_default || stmt.kind() == "select_statement")
                     && all_terminate
@@ -257,7 +319,7 @@ impl Walk<'_, '_> {
     /// A `return` ends the branch unless it reports success: `return nil` as the error, or a
     /// bare `return` leaving every named result unset. In a function without results (an
     /// HTTP handler) a `return` is the refusal itself, whatever wrote the error before it.
-    fn return_statement(&self, stmt: Node<'_>, before: &[Node<'_>]) -> Termination {
+    fn return_statement(&self, stmt: Node<'_>, before: &[Node<'_>], entry: &Entry) -> Termination {
         let file = self.file;
         let results = &self.results;
         let line = file.node_lines(stmt).start();
@@ -269,16 +331,23 @@ impl Walk<'_, '_> {
         let terminates = |what: String| Termination::Terminates(Terminator { what, line });
         if let Some(last) = values.last() {
             let text = file.node_text(*last);
-            if results.last_is_error && text.trim() == "nil" {
-                return Termination::Open(FailOpen::ReturnsNilError { line });
+            if results.last_is_error {
+                match error_value(file, *last, before, entry) {
+                    ErrorValue::Nil => {
+                        return Termination::Open(FailOpen::ReturnsNilError { line });
+                    }
+                    ErrorValue::Unproven(name) => {
+                        return Termination::Open(FailOpen::ReturnsPossiblyNilError { name, line });
+                    }
+                    ErrorValue::NonNil => {}
+                }
             }
             return terminates(format!("return {}", abbreviate(&text)));
         }
         let responded = before
             .iter()
             .rev()
-            .filter_map(|s| statement_callee(file, *s))
-            .find(|c| is_error_writer(c));
+            .find_map(|s| error_writer_call(file, *s));
         if results.count == 0 {
             return terminates(match responded {
                 Some(callee) => format!("return after {callee}"),
@@ -289,7 +358,7 @@ impl Walk<'_, '_> {
             return terminates(format!("return after {callee}"));
         }
         if let Some(name) = &results.last_name
-            && assigns_non_nil(file, before, name)
+            && (assigns_non_nil(file, before, name) || entry.non_nil.contains(&compact(name)))
         {
             return terminates(format!("return with {name} set"));
         }
@@ -297,12 +366,76 @@ impl Walk<'_, '_> {
     }
 }
 
+/// What a returned error is on the path that returns it.
+enum ErrorValue {
+    Nil,
+    /// Built in the return or known non-nil: a call (`errors.New`, `fmt.Errorf`, a wrapper),
+    /// a composite literal, a sentinel (`ErrDenied`, `errNoMTLS`, a package-level variable of
+    /// the file), a variable the guards on the path proved non-nil or the branch assigned.
+    NonNil,
+    /// A variable nothing on the path proves non-nil.
+    Unproven(String),
+}
+
+fn error_value(file: &GoFile, value: Node<'_>, before: &[Node<'_>], entry: &Entry) -> ErrorValue {
+    let mut value = value;
+    while value.kind() == "parenthesized_expression" {
+        match code_children(value).first() {
+            Some(inner) => value = *inner,
+            None => break,
+        }
+    }
+    let text = compact(&file.node_text(value));
+    if text == "nil" {
+        return ErrorValue::Nil;
+    }
+    if !matches!(value.kind(), "identifier" | "selector_expression") {
+        return ErrorValue::NonNil;
+    }
+    let name = last_segment(&text);
+    // `ErrDenied`, `errNoMTLS`, `jwt.ErrExpired`, `io.EOF`: package-level errors.
+    let sentinel = ["Err", "err"].iter().any(|p| {
+        name.strip_prefix(p)
+            .and_then(|rest| rest.chars().next())
+            .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+    }) || (value.kind() == "selector_expression"
+        && name.chars().next().is_some_and(|c| c.is_ascii_uppercase()));
+    let package_var =
+        value.kind() == "identifier" && file.package_vars().binary_search(&text).is_ok();
+    if sentinel
+        || package_var
+        || entry.non_nil.contains(&text)
+        || assigns_non_nil(file, before, &file.node_text(value))
+    {
+        ErrorValue::NonNil
+    } else {
+        ErrorValue::Unproven(text)
+    }
+}
+
+/// What a tagless `case x != nil:` of `switch` proves non-nil in its statements.
+pub fn case_non_nil(file: &GoFile, switch: Node<'_>, clause: Node<'_>) -> Vec<String> {
+    let tagless = switch.kind() == "expression_switch_statement"
+        && switch.child_by_field_name("value").is_none();
+    let values = clause
+        .child_by_field_name("value")
+        .map(code_children)
+        .unwrap_or_default();
+    match values.as_slice() {
+        [only] if tagless => non_nil(file, *only, true),
+        _ => Vec::new(),
+    }
+}
+
+/// Whitespace collapsed.
+fn flat(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// The most telling fail-open shape of a statement list that does not terminate.
 fn diagnose(file: &GoFile, stmts: &[Node<'_>]) -> Option<FailOpen> {
     for stmt in stmts.iter().rev() {
-        if let Some(callee) = statement_callee(file, *stmt)
-            && is_error_writer(&callee)
-        {
+        if let Some(callee) = error_writer_call(file, *stmt) {
             let line = file.node_lines(*stmt).start();
             return Some(FailOpen::ErrorResponseWithoutReturn { callee, line });
         }
@@ -314,10 +447,30 @@ fn diagnose(file: &GoFile, stmts: &[Node<'_>]) -> Option<FailOpen> {
     only_logs.then_some(FailOpen::OnlyLogs { line: first })
 }
 
-/// True when one of `stmts` assigns something other than `nil` to `name`.
+/// The callee of `stmt` when it sends an error to a client: an error writer by name, or a
+/// call whose name says error and whose first argument is the response writer
+/// (`render.Error(w, r, err)`), which is no logging call.
+fn error_writer_call(file: &GoFile, stmt: Node<'_>) -> Option<String> {
+    let callee = statement_callee(file, stmt)?;
+    if is_error_writer(&callee) {
+        return Some(callee);
+    }
+    let segment = last_segment(&callee).to_ascii_lowercase();
+    let first_argument = stmt
+        .named_child(0)
+        .and_then(|call| call.child_by_field_name("arguments"))
+        .and_then(|args| code_children(args).first().map(|a| file.node_text(*a)));
+    let to_writer = first_argument.is_some_and(|a| {
+        let a = a.trim();
+        matches!(a, "w" | "rw" | "writer") || a.ends_with("Writer")
+    });
+    (to_writer && segment.contains("err")).then_some(callee)
+}
+
+/// True when one of `stmts` assigns (or declares) `name` with something other than `nil`.
 fn assigns_non_nil(file: &GoFile, stmts: &[Node<'_>], name: &str) -> bool {
     stmts.iter().any(|s| {
-        if s.kind() != "assignment_statement" {
+        if !matches!(s.kind(), "assignment_statement" | "short_var_declaration") {
             return false;
         }
         let (Some(left), Some(right)) = (

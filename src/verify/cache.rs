@@ -41,8 +41,10 @@ use crate::report::RefReport;
 /// the constructs whose head line it holds, so a check's outcome changed meaning; 5: ranges
 /// mapped through history keep their shape, refs without `at` follow history; 6: code moved
 /// with its names renamed, and short citations through the function around them, are
-/// followed, so a stored broken or ambiguous outcome may now be drifted).
-const FORMAT: u32 = 6;
+/// followed, so a stored broken or ambiguous outcome may now be drifted; 7: guards as Go is
+/// written — switch and select cases, loop exits, returned errors that may be nil, and guards
+/// narrowed since `at` — so a stored check that held may no longer).
+const FORMAT: u32 = 7;
 
 fn tool() -> String {
     format!("anchorcheck {}", env!("CARGO_PKG_VERSION"))

@@ -10,6 +10,7 @@ use crate::report::{Culprit, CulpritKind, Excerpt, How, Place, RefReport, Reloca
 use crate::source::FileProblem;
 
 use super::VerifyOptions;
+use super::baseline;
 use super::context::{OldContext, note_unknown_symbol, old_context, symbol_in_package};
 use super::culprit::{moved_detail, moved_in};
 use super::evaluate;
@@ -119,6 +120,10 @@ pub(super) fn verify_job(
         report.expectations = evaluate::evaluate_ref(r, file, range);
         report.parse_errors = file.parse_error_lines(range);
         if evaluate::all_ok(&report.expectations) {
+            // A guard narrowed since `at` holds on its own terms: broken where it is.
+            if baseline::settle_narrowed(&mut report, job, src, file, range, keep) {
+                return report;
+            }
             settle_verified(&mut report, job, range, keep.then_some(file));
             note_unknown_symbol(&mut report, r, file, path, src);
             return report;

@@ -2,6 +2,7 @@
 //! result cache, parses only the declarations the remaining cited ranges need, and parses the
 //! whole file (once) only for refs that do not hold there and must be relocated.
 
+use super::baseline;
 use super::cache::{BlobChecks, CachedCheck, ResultCache};
 use super::check::{new_report, settle_verified, verify_job};
 use super::context::declares;
@@ -16,6 +17,10 @@ use crate::source::Files;
 /// The report of a ref whose check at `range` the cache holds: it held there. An entry exists
 /// only for a range that lay inside the blob it was stored for.
 fn from_cache(job: &Job<'_>, cached: &BlobChecks, range: LineRange) -> Option<RefReport> {
+    // Whether it holds depends on the cited lines at `at` too, which the blob does not name.
+    if baseline::applies(job) {
+        return None;
+    }
     let check = cached.get(job.r, range)?;
     let mut report = new_report(job);
     report.expectations = check.expectations.clone();
@@ -118,7 +123,10 @@ pub(super) fn verify_path(
                     .symbol
                     .as_ref()
                     .is_none_or(|s| declares(file, &s.value));
-                if !evaluate::all_ok(&results) || !symbol_here {
+                // A guard narrowed since `at` is settled with the whole file, like a failure.
+                let narrowed = evaluate::all_ok(&results)
+                    && baseline::narrowed(&jobs[j], &src, file, range).is_some();
+                if !evaluate::all_ok(&results) || !symbol_here || narrowed {
                     // Failing refs get near-miss messages and relocation from the whole file.
                     whole_needed.push(j);
                     continue;

@@ -4,12 +4,14 @@
 //! This file is the public API and the order of a run; each step has its module:
 //! `job` (one ref to verify and its history), `engine` (the refs of one path: cache, partial
 //! and whole parses), `check` (the first check of one ref and its verdict), [`evaluate`] (the
-//! expectations of a ref on a range, shared by the first check and relocation), `context` and
+//! expectations of a ref on a range, shared by the first check and relocation), `baseline`
+//! (the cited lines at `at`, which a guard must not have narrowed since), `context` and
 //! `settle` (relocating a failing ref and settling what was found), `parses` (parses shared
 //! by the refs of one path), `culprit` (the commit that moved or broke a ref), `reuse`
 //! (whole reports kept by commit) and `assemble` (the report in anchors.yaml order).
 
 mod assemble;
+mod baseline;
 pub mod cache;
 mod check;
 #[cfg(test)]

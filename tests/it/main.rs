@@ -46,6 +46,7 @@ mod readme;
 mod safe_writes;
 mod schema;
 mod security;
+mod soundness_guards;
 mod tight_ranges;
 mod verify_revisions;
 mod workflow_commands;

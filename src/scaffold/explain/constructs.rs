@@ -131,7 +131,7 @@ pub(super) fn guards(file: &GoFile, range: LineRange) -> Vec<Construct> {
             Construct {
                 kind: ConstructKind::Guard,
                 line: g.line(),
-                summary: format!("if {}", shorten(&g.condition, 80)),
+                summary: format!("{} {}", g.keyword, shorten(&g.condition, 80)),
                 checks,
                 rank: 0,
             }
