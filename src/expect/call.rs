@@ -3,6 +3,7 @@
 
 use super::{
     Evidence, ExpectationResult, Scope, and_more, lines_phrase, nearest, nearest_elsewhere,
+    only_phrase, unconditional,
 };
 use crate::anchors::{ArgPattern, CallPattern, ExpectationKind};
 use crate::go::GoFile;
@@ -28,6 +29,25 @@ pub(super) fn evaluate(
         .copied()
         .filter(|c| args_mismatch(pattern, c).is_none())
         .collect();
+    // A branch that ends by leaving is a guard's response, and a call in it (an error writer,
+    // a log line, an exit) is as conditional as the guard means it to be: `fail_closed` judges
+    // that guard, so such branches are not conditions on the call.
+    let placed = unconditional(&hits, pattern.when.as_ref(), |c| {
+        c.conditions(file).into_iter().filter(|c| !c.leaves).collect()
+    });
+    if let Err(Some(condition)) = placed {
+        let call = hits.first().copied().unwrap_or_else(|| unreachable!("a condition of a hit"));
+        return Evidence::weakened(ExpectationResult::fail(
+            KIND,
+            format!(
+                "line {}: calls {} only {}",
+                call.line(),
+                call.callee,
+                only_phrase(&condition, pattern.when.as_ref())
+            ),
+            Some(call.line()),
+        ));
+    }
     if let Some(first) = hits.first() {
         return Evidence::pass_cited(
             KIND,
@@ -194,6 +214,7 @@ mod tests {
             name: name.to_string(),
             glob,
             args,
+            when: None,
         })
     }
 

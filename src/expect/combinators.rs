@@ -183,6 +183,7 @@ mod tests {
                 name: "log.Printf".into(),
                 glob: None,
                 args: None,
+                when: None,
             })
         };
         let inside = "package a\nfunc f() {\n\tfmt.Printf(\"x\")\n}\n";
@@ -215,6 +216,7 @@ mod tests {
             name: "log.Printf".into(),
             glob: None,
             args: None,
+            when: None,
         })));
         assert!(evaluate(&not, &file, lines(4, 5)).ok);
         let r = evaluate(&not, &file, lines(3, 3));

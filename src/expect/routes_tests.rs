@@ -10,6 +10,7 @@ fn routes(paths: &[&str], on: Option<&str>, methods: &[&str], exactly: bool) -> 
         on: on.map(str::to_string),
         methods: methods.iter().map(|m| m.to_string()).collect(),
         exactly,
+        when: None,
     })
 }
 

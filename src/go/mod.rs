@@ -10,6 +10,7 @@ use crate::lines::{LineNo, LineRange};
 
 pub mod ancestry;
 pub mod calls;
+pub mod conditions;
 pub mod guards;
 pub mod highlight;
 pub mod literals;
