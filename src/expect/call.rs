@@ -29,14 +29,20 @@ pub(super) fn evaluate(
         .copied()
         .filter(|c| args_mismatch(pattern, c).is_none())
         .collect();
-    // A branch that ends by leaving is a guard's response, and a call in it (an error writer,
-    // a log line, an exit) is as conditional as the guard means it to be: `fail_closed` judges
-    // that guard, so such branches are not conditions on the call.
+    // A branch that ends by leaving is a guard's response: a call in it (an error writer, a
+    // log line, an exit) is as conditional as the guard means it to be, and `fail_closed`
+    // judges that guard. Every other condition around the call is one it runs under.
     let placed = unconditional(&hits, pattern.when.as_ref(), |c| {
-        c.conditions(file).into_iter().filter(|c| !c.leaves).collect()
+        c.conditions(file)
+            .into_iter()
+            .filter(|c| !c.leaves)
+            .collect()
     });
     if let Err(Some(condition)) = placed {
-        let call = hits.first().copied().unwrap_or_else(|| unreachable!("a condition of a hit"));
+        let call = hits
+            .first()
+            .copied()
+            .unwrap_or_else(|| unreachable!("a condition of a hit"));
         return Evidence::weakened(ExpectationResult::fail(
             KIND,
             format!(

@@ -83,8 +83,10 @@ pub(super) fn evaluate(spec: &TlsSpec, file: &GoFile, range: LineRange) -> Evide
     let mut cited: Vec<(LineNo, LineRange)> = Vec::new();
     for check in checks(spec) {
         let settings = settings_of(&tls_configs, check.field);
-        let holding: Vec<&(&TlsConfig, &TlsSetting)> =
-            settings.iter().filter(|(_, s)| (check.holds)(&s.value)).collect();
+        let holding: Vec<&(&TlsConfig, &TlsSetting)> = settings
+            .iter()
+            .filter(|(_, s)| (check.holds)(&s.value))
+            .collect();
         let acceptable = holding
             .iter()
             .find(|(_, s)| unmatched(&s.conditions, spec.when.as_ref()).is_none());
@@ -105,7 +107,13 @@ pub(super) fn evaluate(spec: &TlsSpec, file: &GoFile, range: LineRange) -> Evide
         };
         for (l, s) in later_settings(file, config, check.field) {
             if !(check.keeps)(s.map(|s| s.value.as_str())) {
-                return Evidence::weakened(later_failure(l, ok.line, s, check.field, &check.expected));
+                return Evidence::weakened(later_failure(
+                    l,
+                    ok.line,
+                    s,
+                    check.field,
+                    &check.expected,
+                ));
             }
         }
         let shown = if check.field == "ClientAuth" {
@@ -179,8 +187,14 @@ fn at_least(mode: ClientAuth, wanted: ClientAuth) -> bool {
         || matches!(
             (mode, wanted),
             (_, NoClientCert)
-                | (RequireAnyClientCert | VerifyClientCertIfGiven | RequireAndVerifyClientCert, RequestClientCert)
-                | (RequireAndVerifyClientCert, RequireAnyClientCert | VerifyClientCertIfGiven)
+                | (
+                    RequireAnyClientCert | VerifyClientCertIfGiven | RequireAndVerifyClientCert,
+                    RequestClientCert
+                )
+                | (
+                    RequireAndVerifyClientCert,
+                    RequireAnyClientCert | VerifyClientCertIfGiven
+                )
         )
 }
 
@@ -193,7 +207,10 @@ fn missing(
 ) -> Option<ExpectationResult> {
     if let Some((_, other)) = settings.first() {
         let message = if check.expected == TlsHook::SET {
-            format!("line {}: {} is nil, expected it set", other.line, check.field)
+            format!(
+                "line {}: {} is nil, expected it set",
+                other.line, check.field
+            )
         } else {
             format!(
                 "line {}: {} is {}, expected {}",

@@ -12,12 +12,12 @@
 use regex::Regex;
 use tree_sitter::Node;
 
+use super::calls::callee_text;
 use super::literals::compact;
 use super::routers::selector_call;
-use super::calls::callee_text;
 use super::walk::{code_children, is_function, statements};
 use super::{GoFile, MAX_NODE_TEXT};
-use crate::lines::LineNo;
+use crate::lines::{LineNo, LineRange};
 
 /// How many levels a descent goes down before giving up: real statements sit a few dozen
 /// levels deep; a construct deeper than this is reported as under a condition rather than
@@ -37,14 +37,20 @@ pub struct Condition {
     pub texts: Vec<String>,
     /// The line of the `if`, `switch` or `select`.
     pub line: LineNo,
+    /// All the lines of that statement.
+    pub statement: LineRange,
     /// The branch ends by leaving (`return`, `continue`, `break`, `goto`, `panic`,
     /// `log.Fatal*`, `os.Exit`): it is a guard's response, whose condition is the guard's.
     pub leaves: bool,
 }
 
 impl Condition {
-    /// True when `when` matches one of the texts it is written as.
+    /// True when `when` matches one of the texts it is written as (the empty text, for a
+    /// condition written as none: a tagless switch's `default`, a `select`'s `default`).
     pub fn matches(&self, when: &Regex) -> bool {
+        if self.texts.is_empty() {
+            return when.is_match("");
+        }
         self.texts.iter().any(|t| when.is_match(t))
     }
 }
@@ -99,6 +105,7 @@ pub fn conditions_at(file: &GoFile, bytes: (usize, usize), line: LineNo) -> Vec<
             phrase: "deep inside nested statements".to_string(),
             texts: Vec::new(),
             line,
+            statement: LineRange::single(line),
             leaves: false,
         }],
     }
@@ -126,6 +133,7 @@ pub fn conditions(file: &GoFile, path: &[Step<'_>]) -> Vec<Condition> {
                     phrase: format!("when {cond}"),
                     texts,
                     line,
+                    statement: file.node_lines(parent),
                     leaves: leaves(file, node),
                 });
             }
@@ -135,6 +143,7 @@ pub fn conditions(file: &GoFile, path: &[Step<'_>]) -> Vec<Condition> {
                     phrase: format!("when {cond} is false (line {line})"),
                     texts,
                     line,
+                    statement: file.node_lines(parent),
                     leaves: leaves(file, node),
                 });
             }
@@ -165,6 +174,7 @@ pub fn conditions(file: &GoFile, path: &[Step<'_>]) -> Vec<Condition> {
                     phrase,
                     texts: values.into_iter().chain(tag).collect(),
                     line,
+                    statement: file.node_lines(parent),
                     leaves: leaves(file, node),
                 });
             }
@@ -176,6 +186,7 @@ pub fn conditions(file: &GoFile, path: &[Step<'_>]) -> Vec<Condition> {
                     phrase: format!("in the select case at line {line}"),
                     texts: communication.into_iter().collect(),
                     line,
+                    statement: file.node_lines(parent),
                     leaves: leaves(file, node),
                 });
             }
@@ -208,9 +219,11 @@ fn leaves(file: &GoFile, branch: Node<'_>) -> bool {
 /// `*.Panic*`, `t.FailNow`.
 pub fn never_returns(callee: &str) -> bool {
     let last = callee.rsplit_once('.').map_or(callee, |(_, l)| l);
-    matches!(callee, "panic" | "os.Exit" | "runtime.Goexit" | "syscall.Exit")
-        || (callee.contains('.')
-            && (last.starts_with("Fatal") || last.starts_with("Panic") || last == "FailNow"))
+    matches!(
+        callee,
+        "panic" | "os.Exit" | "runtime.Goexit" | "syscall.Exit"
+    ) || (callee.contains('.')
+        && (last.starts_with("Fatal") || last.starts_with("Panic") || last == "FailNow"))
 }
 
 /// An `if`'s condition as messages show it, and the texts `when:` is matched against.
@@ -237,7 +250,8 @@ fn is_router_closure(file: &GoFile, path: &[Step<'_>], i: usize) -> bool {
     let (arguments, call) = (path[i - 1].node, path[i - 2].node);
     arguments.kind() == "argument_list"
         && call.kind() == "call_expression"
-        && selector_call(file, call).is_some_and(|(_, method)| matches!(method.as_str(), "Route" | "Group"))
+        && selector_call(file, call)
+            .is_some_and(|(_, method)| matches!(method.as_str(), "Route" | "Group"))
 }
 
 /// Whether code at `later` can run after code at `earlier` in one call of the function that
@@ -268,7 +282,8 @@ pub fn runs_after(earlier: &[Step<'_>], later: &[Step<'_>]) -> bool {
         "if_statement" => {
             matches!(
                 (a.field, b.field),
-                (Some("consequence"), Some("alternative")) | (Some("alternative"), Some("consequence"))
+                (Some("consequence"), Some("alternative"))
+                    | (Some("alternative"), Some("consequence"))
             )
         }
         "expression_switch_statement" | "type_switch_statement" | "select_statement" => {
@@ -362,7 +377,10 @@ mod tests {
     fn phrases(src: &str, needle: &str) -> Vec<String> {
         let f = file(src);
         let path = path_to(&f, bytes_of(src, needle)).unwrap();
-        conditions(&f, &path).into_iter().map(|c| c.phrase).collect()
+        conditions(&f, &path)
+            .into_iter()
+            .map(|c| c.phrase)
+            .collect()
     }
 
     #[test]

@@ -254,4 +254,3 @@ fn assignment_config(file: &GoFile, node: Node<'_>) -> Option<TlsConfig> {
         conditions: found,
     })
 }
-
