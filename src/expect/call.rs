@@ -383,4 +383,49 @@ mod tests {
         let with_args = call("must", Some(vec![ArgPattern::Literal("x".into())]));
         assert!(evaluate(&with_args, &file, lines(5, 5)).ok);
     }
+
+    fn yaml(text: &str) -> Expectation {
+        crate::anchors::parse_expectation(text).unwrap()
+    }
+
+    const LISTENERS: &str = "package a\nfunc listen(c Config, ln net.Listener) net.Listener {\n\tif c.MTLS {\n\t\tln = tls.NewListener(ln, c.TLS)\n\t}\n\tif err := check(c); err != nil {\n\t\thttp.Error(w, \"no\", 403)\n\t\treturn nil\n\t}\n\tif !c.Safe {\n\t\tlog.Fatalf(\"unsafe\")\n\t}\n\tfor {\n\t\tselect {\n\t\tcase <-pending:\n\t\t\treload()\n\t\t}\n\t}\n}\n";
+
+    #[test]
+    fn a_call_under_a_condition_fails_saying_which_unless_when_matches() {
+        let file = go(LISTENERS);
+        let r = evaluate(&call("tls.NewListener", None), &file, lines(3, 5));
+        assert!(!r.ok);
+        assert_eq!(r.message, "line 4: calls tls.NewListener only when c.MTLS");
+        assert_eq!(r.near_miss, Some(line(4)));
+        assert!(
+            evaluate(
+                &yaml("call: { name: tls.NewListener, when: MTLS }"),
+                &file,
+                lines(3, 5)
+            )
+            .ok
+        );
+        let r = evaluate(
+            &yaml("call: { name: reload, when: pending }"),
+            &file,
+            lines(13, 18),
+        );
+        assert!(r.ok, "{}", r.message);
+        let r = evaluate(&call("reload", None), &file, lines(13, 18));
+        assert_eq!(
+            r.message,
+            "line 16: calls reload only in the select case at line 14"
+        );
+    }
+
+    #[test]
+    fn a_guard_response_is_not_conditional_and_not_sees_every_call() {
+        let file = go(LISTENERS);
+        assert!(evaluate(&call("http.Error", None), &file, lines(6, 9)).ok);
+        assert!(evaluate(&call("log.Fatal*", None), &file, lines(10, 12)).ok);
+        // The call in an `if`'s init statement always runs.
+        assert!(evaluate(&call("check", None), &file, lines(6, 6)).ok);
+        let r = evaluate(&yaml("not: { call: tls.NewListener }"), &file, lines(3, 5));
+        assert!(!r.ok, "{}", r.message);
+    }
 }

@@ -551,4 +551,199 @@ mod tests {
             "line 5 sets InsecureSkipVerify: true (when debug)"
         );
     }
+
+    fn spec(yaml: &str) -> Expectation {
+        crate::anchors::parse_expectation(yaml).unwrap()
+    }
+
+    const ASSIGNED: &str = "package a\nfunc f(region string) *tls.Config {\n\tcfg := &tls.Config{MinVersion: tls.VersionTLS12}\n\tcfg.ClientAuth = tls.RequireAndVerifyClientCert\n\tcfg.VerifyPeerCertificate = validator(region)\n\treturn cfg\n}\n";
+
+    /// ASSIGNED with `lines` inserted before `return cfg`.
+    fn with_later(lines: &str) -> String {
+        ASSIGNED.replace("\treturn cfg\n", &format!("{lines}\treturn cfg\n"))
+    }
+
+    #[test]
+    fn a_later_conditional_override_breaks_the_cited_setting() {
+        // Issue 21 item 5.
+        let file = go(&with_later(
+            "\tif os.Getenv(\"X\") != \"\" {\n\t\tcfg.ClientAuth = tls.NoClientCert\n\t}\n",
+        ));
+        let r = evaluate(
+            &tls(Some(ClientAuth::RequireAndVerifyClientCert), None),
+            &file,
+            lines(4, 4),
+        );
+        assert!(!r.ok);
+        assert_eq!(
+            r.message,
+            "line 7: ClientAuth is set to tls.NoClientCert when os.Getenv(\"X\") != \"\", after line 4; expected tls.RequireAndVerifyClientCert"
+        );
+        assert_eq!(r.near_miss, Some(line(7)));
+    }
+
+    #[test]
+    fn later_weakenings_of_each_kind_are_named() {
+        for (later, expect, says) in [
+            (
+                "\tcfg.MinVersion = tls.VersionTLS10\n",
+                "tls: { min_version: \"1.2\" }",
+                "MinVersion is set to tls.VersionTLS10, after line 3",
+            ),
+            (
+                "\tcfg.MinVersion = c.MinVersion\n",
+                "tls: { min_version: \"1.2\" }",
+                "MinVersion is set to c.MinVersion",
+            ),
+            (
+                "\tif debug {\n\t\tcfg.InsecureSkipVerify = true\n\t}\n",
+                "tls: { client_auth: require_and_verify }",
+                "InsecureSkipVerify is set to true when debug",
+            ),
+            (
+                "\tcfg.VerifyPeerCertificate = nil\n",
+                "tls: { verify_peer_certificate: set }",
+                "VerifyPeerCertificate is set to nil, after line 5",
+            ),
+            (
+                "\tcfg = &tls.Config{MinVersion: tls.VersionTLS13}\n",
+                "tls: { client_auth: require_and_verify }",
+                "cfg is replaced by a tls.Config without ClientAuth",
+            ),
+        ] {
+            let file = go(&with_later(later));
+            let r = evaluate(&spec(expect), &file, lines(3, 5));
+            assert!(!r.ok, "{later}");
+            assert!(r.message.contains(says), "{later}: {}", r.message);
+        }
+    }
+
+    #[test]
+    fn later_assignments_that_keep_or_strengthen_it_do_not_break() {
+        for later in [
+            "\tcfg.MinVersion = tls.VersionTLS13\n",
+            "\tcfg.ClientAuth = tls.RequireAndVerifyClientCert\n",
+            "\tcfg.VerifyPeerCertificate = other(region)\n",
+            "\tother.ClientAuth = tls.NoClientCert\n",
+            "\tcfg.InsecureSkipVerify = false\n",
+        ] {
+            let file = go(&with_later(later));
+            let r = evaluate(
+                &spec(
+                    "tls: { client_auth: require_and_verify, min_version: \"1.2\", verify_peer_certificate: set }",
+                ),
+                &file,
+                lines(3, 5),
+            );
+            assert!(r.ok, "{later}: {}", r.message);
+        }
+        let verify_if_given =
+            go(&ASSIGNED.replace("RequireAndVerifyClientCert", "VerifyClientCertIfGiven"));
+        let stronger = go(
+            &with_later("\tcfg.ClientAuth = tls.RequireAndVerifyClientCert\n").replacen(
+                "RequireAndVerifyClientCert",
+                "VerifyClientCertIfGiven",
+                1,
+            ),
+        );
+        assert!(
+            evaluate(
+                &spec("tls: { client_auth: verify_if_given }"),
+                &verify_if_given,
+                lines(4, 4)
+            )
+            .ok
+        );
+        assert!(
+            evaluate(
+                &spec("tls: { client_auth: verify_if_given }"),
+                &stronger,
+                lines(4, 4)
+            )
+            .ok
+        );
+    }
+
+    #[test]
+    fn assignments_in_other_branches_or_after_a_return_do_not_follow_the_cited_one() {
+        let src = "package a\nfunc f(c Settings, cfg *tls.Config) {\n\tswitch c.ClientAuth {\n\tcase \"RequireAndVerifyClientCert\":\n\t\tcfg.ClientAuth = tls.RequireAndVerifyClientCert\n\tdefault:\n\t\tcfg.ClientAuth = tls.NoClientCert\n\t}\n}\nfunc g(strict bool, cfg *tls.Config) {\n\tif strict {\n\t\tcfg.ClientAuth = tls.RequireAndVerifyClientCert\n\t\treturn\n\t}\n\tcfg.ClientAuth = tls.VerifyClientCertIfGiven\n}\n";
+        let file = go(src);
+        let r = evaluate(
+            &spec("tls: { client_auth: require_and_verify, when: RequireAndVerifyClientCert }"),
+            &file,
+            lines(3, 8),
+        );
+        assert!(r.ok, "{}", r.message);
+        assert_eq!(
+            r.message,
+            "ClientAuth tls.RequireAndVerifyClientCert at line 5"
+        );
+        let r = evaluate(
+            &spec("tls: { client_auth: require_and_verify, when: ^strict$ }"),
+            &file,
+            lines(11, 14),
+        );
+        assert!(r.ok, "{}", r.message);
+    }
+
+    #[test]
+    fn when_accepts_the_conditions_it_matches_and_names_one_it_does_not() {
+        let src = "package a\nfunc f(info Info, pool *x509.CertPool) *tls.Config {\n\tcfg := &tls.Config{}\n\tcfg.ClientAuth = tls.NoClientCert\n\tif info.TrustedCAFile != \"\" {\n\t\tcfg.ClientCAs = pool\n\t\tcfg.ClientAuth = tls.RequireAndVerifyClientCert\n\t}\n\treturn cfg\n}\n";
+        let file = go(src);
+        let holds =
+            spec("tls: { client_auth: require_and_verify, client_cas: set, when: TrustedCAFile }");
+        let r = evaluate(&holds, &file, lines(4, 7));
+        assert!(r.ok, "{}", r.message);
+        assert_eq!(
+            r.message,
+            "ClientAuth tls.RequireAndVerifyClientCert at line 7, ClientCAs pool at line 6"
+        );
+        let without = evaluate(
+            &spec("tls: { client_auth: require_and_verify }"),
+            &file,
+            lines(4, 7),
+        );
+        assert_eq!(
+            without.message,
+            "line 7: ClientAuth is set to tls.RequireAndVerifyClientCert only when info.TrustedCAFile != \"\""
+        );
+        let wrapped = go(&src.replace(
+            "\t\tcfg.ClientAuth = tls.RequireAndVerifyClientCert\n",
+            "\t\tif os.Getenv(\"X\") == \"\" {\n\t\t\tcfg.ClientAuth = tls.RequireAndVerifyClientCert\n\t\t}\n",
+        ));
+        let r = evaluate(&holds, &wrapped, lines(4, 9));
+        assert_eq!(
+            r.message,
+            "line 8: ClientAuth is set to tls.RequireAndVerifyClientCert only when os.Getenv(\"X\") == \"\", which `when: TrustedCAFile` does not match"
+        );
+    }
+
+    #[test]
+    fn set_fields_must_not_be_nil_or_unset() {
+        let literal = go(
+            "package a\nfunc f(base *tls.Config) *tls.Config {\n\treturn &tls.Config{\n\t\tVerifyConnection: check,\n\t\tGetConfigForClient: nil,\n\t}\n}\n",
+        );
+        assert!(
+            evaluate(
+                &spec("tls: { verify_connection: set }"),
+                &literal,
+                lines(3, 6)
+            )
+            .ok
+        );
+        let r = evaluate(
+            &spec("tls: { get_config_for_client: set }"),
+            &literal,
+            lines(3, 6),
+        );
+        assert_eq!(
+            r.message,
+            "line 5: GetConfigForClient is nil, expected it set"
+        );
+        let r = evaluate(&spec("tls: { client_cas: set }"), &literal, lines(3, 6));
+        assert_eq!(
+            r.message,
+            "line 3: tls.Config does not set ClientCAs, expected it set"
+        );
+    }
 }
