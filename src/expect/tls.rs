@@ -14,6 +14,9 @@ use crate::lines::{LineNo, LineRange};
 
 const KIND: &str = ExpectationKind::Tls.name();
 
+/// A test of a setting's value (`None`: a later literal leaves the field unset).
+type ValueTest = Box<dyn Fn(Option<&str>) -> bool>;
+
 /// What one field of the expectation asks of the setting the range cites, and of later ones.
 struct FieldCheck {
     field: &'static str,
@@ -22,8 +25,8 @@ struct FieldCheck {
     expected: String,
     /// The cited setting's value satisfies it.
     holds: Box<dyn Fn(&str) -> bool>,
-    /// A later value keeps it satisfied (`None`: a later literal leaves the field unset).
-    keeps: Box<dyn Fn(Option<&str>) -> bool>,
+    /// A later value keeps it satisfied.
+    keeps: ValueTest,
 }
 
 pub(super) fn evaluate(spec: &TlsSpec, file: &GoFile, range: LineRange) -> Evidence {

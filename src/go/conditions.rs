@@ -13,7 +13,6 @@ use regex::Regex;
 use tree_sitter::Node;
 
 use super::calls::callee_text;
-use super::literals::compact;
 use super::routers::selector_call;
 use super::walk::{code_children, is_function, statements};
 use super::{GoFile, MAX_NODE_TEXT};
@@ -217,7 +216,7 @@ fn leaves(file: &GoFile, branch: Node<'_>) -> bool {
 
 /// Calls that never return: `panic`, `os.Exit`, `runtime.Goexit`, `log.Fatal*`, `*.Fatal*`,
 /// `*.Panic*`, `t.FailNow`.
-pub fn never_returns(callee: &str) -> bool {
+fn never_returns(callee: &str) -> bool {
     let last = callee.rsplit_once('.').map_or(callee, |(_, l)| l);
     matches!(
         callee,
@@ -332,7 +331,7 @@ fn text(file: &GoFile, node: Node<'_>) -> String {
 }
 
 /// One line, at most 60 characters, for messages.
-pub fn abbreviate(text: &str) -> String {
+fn abbreviate(text: &str) -> String {
     let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if flat.chars().count() > 60 {
         format!("{}...", flat.chars().take(57).collect::<String>())
@@ -353,11 +352,6 @@ pub fn suggested_when(conditions: &[&Condition]) -> Option<String> {
         }
     }
     (!parts.is_empty()).then(|| parts.join("|"))
-}
-
-/// `compact` of a node's text, for comparing operands written with different spacing.
-pub fn compact_text(file: &GoFile, node: Node<'_>) -> Option<String> {
-    file.short_text(node, MAX_NODE_TEXT).map(|t| compact(&t))
 }
 
 #[cfg(test)]

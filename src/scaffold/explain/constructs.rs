@@ -14,6 +14,9 @@ use crate::go::{GoFile, symbols};
 use crate::lines::{LineNo, LineRange};
 use crate::scaffold::yaml::{flow_list, quoted, scalar};
 
+/// A router and a sorted method set: the routes of one `routes` suggestion.
+type RouteGroup = (String, Vec<String>);
+
 /// Route registrations whose registering call starts in the range, one `routes` expectation
 /// per router and method set.
 pub(super) fn routes(file: &GoFile, range: LineRange) -> Vec<Construct> {
@@ -24,8 +27,7 @@ pub(super) fn routes(file: &GoFile, range: LineRange) -> Vec<Construct> {
         .collect();
     // Routes grouped by (router, methods): each group is one expectation, with `when`
     // matching the conditions its registrations run under, if any.
-    let mut groups: BTreeMap<(String, Vec<String>), (Vec<String>, Vec<Condition>)> =
-        BTreeMap::new();
+    let mut groups: BTreeMap<RouteGroup, (Vec<String>, Vec<Condition>)> = BTreeMap::new();
     for r in cited.iter().filter(|r| r.path_resolved) {
         let mut methods = r.methods.clone();
         methods.sort();
