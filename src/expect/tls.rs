@@ -749,4 +749,38 @@ mod tests {
             "line 3: tls.Config does not set ClientCAs, expected it set"
         );
     }
+
+    #[test]
+    fn a_serve_call_checked_in_an_if_is_no_condition_on_the_settings_before_it() {
+        let src = "package a\nfunc serve(srv *http.Server) {\n\tsrv.TLSConfig = &tls.Config{\n\t\tClientAuth: tls.RequireAndVerifyClientCert,\n\t}\n\tif err := srv.ListenAndServeTLS(\"\", \"\"); err != nil {\n\t\tlog.Fatal(err)\n\t}\n}\n";
+        let file = go(src);
+        let r = evaluate(
+            &spec("tls: { client_auth: require_and_verify }"),
+            &file,
+            lines(3, 5),
+        );
+        assert!(r.ok, "{}", r.message);
+        assert!(evaluate(&spec("call: ListenAndServeTLS"), &file, lines(6, 8)).ok);
+    }
+
+    #[test]
+    fn a_literal_takes_the_conditions_around_it() {
+        let src = "package a\nfunc serve(srv *http.Server, mtls bool) {\n\tif mtls {\n\t\tsrv.TLSConfig = &tls.Config{\n\t\t\tClientAuth: tls.RequireAndVerifyClientCert,\n\t\t}\n\t}\n}\n";
+        let file = go(src);
+        let r = evaluate(
+            &spec("tls: { client_auth: require_and_verify }"),
+            &file,
+            lines(5, 5),
+        );
+        assert_eq!(
+            r.message,
+            "line 5: ClientAuth is set to tls.RequireAndVerifyClientCert only when mtls"
+        );
+        let r = evaluate(
+            &spec("tls: { client_auth: require_and_verify, when: ^mtls$ }"),
+            &file,
+            lines(5, 5),
+        );
+        assert!(r.ok, "{}", r.message);
+    }
 }
