@@ -3,7 +3,8 @@
 //! after another. Both come from one descent from the root to the construct, never from walks
 //! up through `Node::parent`, which searches from the root at every step.
 //!
-//! Loops are not conditions: a registration in `for _, r := range routes { ... }` runs for
+//! A branch whose other branch ends by leaving (`if err != nil { return err } else { .. }`)
+//! is not one either: it is the way on, like the code after a guard. Loops are not conditions: a registration in `for _, r := range routes { ... }` runs for
 //! every route. Neither are `if` conditions or init statements themselves: in
 //! `if err := srv.ListenAndServeTLS(...); err != nil`, the call always runs. A closure passed
 //! to a router's `Route` or `Group` runs when the router is built, so the conditions around the
@@ -126,6 +127,15 @@ pub fn conditions(file: &GoFile, path: &[Step<'_>]) -> Vec<Condition> {
         };
         let line = file.node_lines(parent).start();
         match (parent.kind(), step.field, node.kind()) {
+            // A branch whose other branch leaves is the way on, as the code after a guard is.
+            ("if_statement", Some("consequence"), _)
+                if parent
+                    .child_by_field_name("alternative")
+                    .is_some_and(|other| leaves(file, other)) => {}
+            ("if_statement", Some("alternative"), _)
+                if parent
+                    .child_by_field_name("consequence")
+                    .is_some_and(|other| leaves(file, other)) => {}
             ("if_statement", Some("consequence"), _) => {
                 let (cond, texts) = if_texts(file, parent);
                 out.push(Condition {
@@ -392,6 +402,9 @@ mod tests {
             ["in case \"strict\" of the switch at line 14"]
         );
         assert_eq!(phrases(src, "g()"), ["in the default case at line 14"]);
+        let guarded = "package a\nfunc f() error {\n\tif err != nil {\n\t\treturn err\n\t} else {\n\t\ta()\n\t}\n\tif ok {\n\t\tb()\n\t} else {\n\t\tpanic(1)\n\t}\n\treturn nil\n}\n";
+        assert!(phrases(guarded, "a()").is_empty());
+        assert!(phrases(guarded, "b()").is_empty());
     }
 
     #[test]
