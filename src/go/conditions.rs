@@ -71,7 +71,7 @@ pub struct Step<'a> {
 }
 
 /// The nodes from the root down to the innermost one holding `bytes` (a construct's byte
-/// range); `None` when that is deeper than [`MAX_DEPTH`].
+/// range); `None` when that is deeper than `MAX_DEPTH` levels.
 pub fn path_to(file: &GoFile, bytes: (usize, usize)) -> Option<Vec<Step<'_>>> {
     let (start, end) = bytes;
     let mut cursor = file.root().walk();
