@@ -424,3 +424,36 @@ fn a_conditional_call_without_when_says_under_which_condition() {
         &["calls tls.NewListener only when c.MTLS"],
     );
 }
+
+#[test]
+fn a_wrapped_route_or_setting_cited_without_at_is_broken_too() {
+    // Without `at`, history is followed from the commit where the ref last held.
+    for (mutant, id, says) in [
+        (
+            "wrapped-route",
+            "jobs-route",
+            "/v1/jobs is registered only when",
+        ),
+        (
+            "later-client-auth",
+            "client-auth",
+            "ClientAuth is set to tls.NoClientCert when",
+        ),
+        (
+            "wrapped-verify-peer",
+            "verify-peer",
+            "VerifyPeerCertificate is set to regionValidator(region) only when",
+        ),
+    ] {
+        let (repo, _) = repo(Some(mutant));
+        let (_, path, lines, expect) = claim_of(id);
+        repo.write(
+            "anchors.yaml",
+            format!(
+                "version: 1\nclaims:\n  - id: {id}\n    status: required\n    refs:\n      - path: {path}\n        lines: {lines}\n        expect:\n          - {expect}\n"
+            ),
+        );
+        let report = verify_json(repo.path(), &[]).1;
+        assert_verdict(&report, id, "broken", &[says]);
+    }
+}
