@@ -3,8 +3,9 @@
 //! after another. Both come from one descent from the root to the construct, never from walks
 //! up through `Node::parent`, which searches from the root at every step.
 //!
-//! A branch whose other branch ends by leaving (`if err != nil { return err } else { .. }`)
-//! is not one either: it is the way on, like the code after a guard. Loops are not conditions: a registration in `for _, r := range routes { ... }` runs for
+//! A branch whose other branch ends by leaving (`if err != nil { return err } else { .. }`),
+//! or a `switch` case whose every other clause, `default` among them, ends by leaving, is not
+//! one either: it is the only way on, like the code after a guard. Loops are not conditions: a registration in `for _, r := range routes { ... }` runs for
 //! every route. Neither are `if` conditions or init statements themselves: in
 //! `if err := srv.ListenAndServeTLS(...); err != nil`, the call always runs. A closure passed
 //! to a router's `Route` or `Group` runs when the router is built, so the conditions around the
@@ -156,6 +157,11 @@ pub fn conditions(file: &GoFile, path: &[Step<'_>]) -> Vec<Condition> {
                     leaves: leaves(file, node),
                 });
             }
+            (
+                "expression_switch_statement" | "type_switch_statement" | "select_statement",
+                _,
+                _,
+            ) if is_case(node) && only_way_on(file, parent, node) => {}
             (
                 "expression_switch_statement" | "type_switch_statement",
                 _,
@@ -316,6 +322,20 @@ pub fn runs_after(earlier: &[Step<'_>], later: &[Step<'_>]) -> bool {
     })
 }
 
+/// True when every other clause of a `switch` or `select` ends by leaving and one of them or
+/// `case` itself is the `default` (a `select` always takes a clause): `case` is then the only
+/// way on, as the code after a guard is.
+fn only_way_on(file: &GoFile, statement: Node<'_>, case: Node<'_>) -> bool {
+    let clauses: Vec<Node<'_>> = code_children(statement)
+        .into_iter()
+        .filter(|n| is_case(*n))
+        .collect();
+    let others: Vec<&Node<'_>> = clauses.iter().filter(|c| c.id() != case.id()).collect();
+    let exhaustive = statement.kind() == "select_statement"
+        || clauses.iter().any(|c| c.kind() == "default_case");
+    exhaustive && !others.is_empty() && others.iter().all(|c| leaves(file, **c))
+}
+
 fn is_case(node: Node<'_>) -> bool {
     matches!(
         node.kind(),
@@ -405,6 +425,12 @@ mod tests {
         let guarded = "package a\nfunc f() error {\n\tif err != nil {\n\t\treturn err\n\t} else {\n\t\ta()\n\t}\n\tif ok {\n\t\tb()\n\t} else {\n\t\tpanic(1)\n\t}\n\treturn nil\n}\n";
         assert!(phrases(guarded, "a()").is_empty());
         assert!(phrases(guarded, "b()").is_empty());
+        let switched = "package a\nfunc f(mode string) error {\n\tswitch mode {\n\tcase \"strict\":\n\t\ta()\n\tdefault:\n\t\treturn errUnknown\n\t}\n\tswitch mode {\n\tcase \"x\":\n\t\tb()\n\tcase \"y\":\n\t\treturn errY\n\t}\n\treturn nil\n}\n";
+        assert!(phrases(switched, "a()").is_empty());
+        assert_eq!(
+            phrases(switched, "b()"),
+            ["in case \"x\" of the switch at line 9"]
+        );
     }
 
     #[test]
