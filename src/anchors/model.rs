@@ -223,6 +223,9 @@ pub struct CallPattern {
     pub glob: Option<globset::GlobMatcher>,
     /// Positional argument constraints; `None` means any arguments.
     pub args: Option<Vec<ArgPattern>>,
+    /// The conditions the call may run under: every `if` condition or `switch` case around
+    /// it in its function must match. `None`: it must run whenever its function does.
+    pub when: Option<regex::Regex>,
 }
 
 /// Shows what was written: the glob is compiled from `name`, and its matcher's internals are
@@ -233,6 +236,7 @@ impl std::fmt::Debug for CallPattern {
         f.debug_struct("CallPattern")
             .field("name", &self.name)
             .field("args", &self.args)
+            .field("when", &self.when.as_ref().map(regex::Regex::as_str))
             .finish()
     }
 }
@@ -255,6 +259,9 @@ pub struct RoutesSpec {
     pub methods: Vec<String>,
     /// No other path on that router in the range.
     pub exactly: bool,
+    /// The conditions a registration may run under: every `if` condition or `switch` case
+    /// around it in its function must match. `None`: it must run whenever its function does.
+    pub when: Option<regex::Regex>,
 }
 
 /// `fail_closed: {when, sinks?}`.
@@ -267,11 +274,75 @@ pub struct FailClosedSpec {
     pub sinks: Vec<String>,
 }
 
-/// `tls: {client_auth, min_version?}`.
+/// `tls: {client_auth?, min_version?, verify_peer_certificate?, verify_connection?,
+/// client_cas?, get_config_for_client?, when?}`.
 #[derive(Clone, Debug)]
 pub struct TlsSpec {
     pub client_auth: Option<ClientAuth>,
     pub min_version: Option<TlsVersion>,
+    /// Fields that must be set to something other than `nil` (`verify_peer_certificate: set`).
+    pub set: Vec<TlsHook>,
+    /// The conditions the settings may apply under: every `if` condition or `switch` case
+    /// around them in their function must match. `None`: they must apply on every path.
+    pub when: Option<regex::Regex>,
+}
+
+/// `tls.Config` fields a `tls` expectation can require to be set (to anything but `nil`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsHook {
+    VerifyPeerCertificate,
+    VerifyConnection,
+    ClientCas,
+    GetConfigForClient,
+}
+
+impl TlsHook {
+    /// anchors.yaml key, Go field name.
+    pub const ALL: [(&'static str, &'static str, TlsHook); 4] = [
+        (
+            "verify_peer_certificate",
+            "VerifyPeerCertificate",
+            TlsHook::VerifyPeerCertificate,
+        ),
+        (
+            "verify_connection",
+            "VerifyConnection",
+            TlsHook::VerifyConnection,
+        ),
+        ("client_cas", "ClientCAs", TlsHook::ClientCas),
+        (
+            "get_config_for_client",
+            "GetConfigForClient",
+            TlsHook::GetConfigForClient,
+        ),
+    ];
+
+    /// The only value these keys take.
+    pub const SET: &'static str = "set";
+
+    /// The anchors.yaml key.
+    pub fn key(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, _, h)| *h == self)
+            .map_or("verify_peer_certificate", |(k, _, _)| k)
+    }
+
+    /// The Go field name.
+    pub fn go_name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, _, h)| *h == self)
+            .map_or("VerifyPeerCertificate", |(_, go, _)| go)
+    }
+
+    /// The hook whose Go field is `field`.
+    pub fn from_go_name(field: &str) -> Option<TlsHook> {
+        Self::ALL
+            .iter()
+            .find(|(_, go, _)| *go == field)
+            .map(|(_, _, h)| *h)
+    }
 }
 
 /// Go's `tls.ClientAuthType` values.

@@ -3,6 +3,7 @@
 
 use super::{
     Evidence, ExpectationResult, Scope, and_more, lines_phrase, nearest, nearest_elsewhere,
+    only_phrase, unconditional,
 };
 use crate::anchors::{ArgPattern, CallPattern, ExpectationKind};
 use crate::go::GoFile;
@@ -28,6 +29,31 @@ pub(super) fn evaluate(
         .copied()
         .filter(|c| args_mismatch(pattern, c).is_none())
         .collect();
+    // A branch that ends by leaving is a guard's response: a call in it (an error writer, a
+    // log line, an exit) is as conditional as the guard means it to be, and `fail_closed`
+    // judges that guard. Every other condition around the call is one it runs under.
+    let placed = unconditional(&hits, pattern.when.as_ref(), |c| {
+        c.conditions(file)
+            .into_iter()
+            .filter(|c| !c.leaves)
+            .collect()
+    });
+    if let Err(Some(condition)) = placed {
+        let call = hits
+            .first()
+            .copied()
+            .unwrap_or_else(|| unreachable!("a condition of a hit"));
+        return Evidence::weakened(ExpectationResult::fail(
+            KIND,
+            format!(
+                "line {}: calls {} only {}",
+                call.line(),
+                call.callee,
+                only_phrase(&condition, pattern.when.as_ref())
+            ),
+            Some(call.line()),
+        ));
+    }
     if let Some(first) = hits.first() {
         return Evidence::pass_cited(
             KIND,
@@ -194,6 +220,7 @@ mod tests {
             name: name.to_string(),
             glob,
             args,
+            when: None,
         })
     }
 
@@ -355,5 +382,50 @@ mod tests {
         }
         let with_args = call("must", Some(vec![ArgPattern::Literal("x".into())]));
         assert!(evaluate(&with_args, &file, lines(5, 5)).ok);
+    }
+
+    fn yaml(text: &str) -> Expectation {
+        crate::anchors::parse_expectation(text).unwrap()
+    }
+
+    const LISTENERS: &str = "package a\nfunc listen(c Config, ln net.Listener) net.Listener {\n\tif c.MTLS {\n\t\tln = tls.NewListener(ln, c.TLS)\n\t}\n\tif err := check(c); err != nil {\n\t\thttp.Error(w, \"no\", 403)\n\t\treturn nil\n\t}\n\tif !c.Safe {\n\t\tlog.Fatalf(\"unsafe\")\n\t}\n\tfor {\n\t\tselect {\n\t\tcase <-pending:\n\t\t\treload()\n\t\t}\n\t}\n}\n";
+
+    #[test]
+    fn a_call_under_a_condition_fails_saying_which_unless_when_matches() {
+        let file = go(LISTENERS);
+        let r = evaluate(&call("tls.NewListener", None), &file, lines(3, 5));
+        assert!(!r.ok);
+        assert_eq!(r.message, "line 4: calls tls.NewListener only when c.MTLS");
+        assert_eq!(r.near_miss, Some(line(4)));
+        assert!(
+            evaluate(
+                &yaml("call: { name: tls.NewListener, when: MTLS }"),
+                &file,
+                lines(3, 5)
+            )
+            .ok
+        );
+        let r = evaluate(
+            &yaml("call: { name: reload, when: pending }"),
+            &file,
+            lines(13, 18),
+        );
+        assert!(r.ok, "{}", r.message);
+        let r = evaluate(&call("reload", None), &file, lines(13, 18));
+        assert_eq!(
+            r.message,
+            "line 16: calls reload only in the select case at line 14"
+        );
+    }
+
+    #[test]
+    fn a_guard_response_is_not_conditional_and_not_sees_every_call() {
+        let file = go(LISTENERS);
+        assert!(evaluate(&call("http.Error", None), &file, lines(6, 9)).ok);
+        assert!(evaluate(&call("log.Fatal*", None), &file, lines(10, 12)).ok);
+        // The call in an `if`'s init statement always runs.
+        assert!(evaluate(&call("check", None), &file, lines(6, 6)).ok);
+        let r = evaluate(&yaml("not: { call: tls.NewListener }"), &file, lines(3, 5));
+        assert!(!r.ok, "{}", r.message);
     }
 }

@@ -9,7 +9,8 @@ pub(super) fn evaluate_not(inner: &Expectation, file: &GoFile, range: LineRange)
     const KIND: &str = ExpectationKind::Not.name();
     // A `not` that holds quotes why its inner expectation failed in the range, never a near
     // miss elsewhere: that says nothing about the range, and a partial parse cannot see it.
-    let result = evaluate_scoped(inner, file, range, Scope::Range);
+    let inner = anywhere(inner);
+    let result = evaluate_scoped(&inner, file, range, Scope::Range);
     if result.ok {
         let near = result.matches.first().map(|m| m.start());
         // What must not be in the range is: that is about the range, never moved evidence.
@@ -30,6 +31,29 @@ pub(super) fn evaluate_not(inner: &Expectation, file: &GoFile, range: LineRange)
         Vec::new(),
     )
     .into()
+}
+
+/// `inner` as `not` reads it: a call or route registration it forbids is forbidden under any
+/// condition too (`not: {call: log.Printf}` fails on a `log.Printf` inside an `if`), so the
+/// `call` and `routes` in it (through `any` and `all`) match whatever conditions they run
+/// under, unless they name their own `when`.
+fn anywhere(inner: &Expectation) -> Expectation {
+    let any_condition = || regex::Regex::new("(?s).*").ok();
+    match inner {
+        Expectation::Call(pattern) if pattern.when.is_none() => {
+            let mut lifted = pattern.clone();
+            lifted.when = any_condition();
+            Expectation::Call(lifted)
+        }
+        Expectation::Routes(spec) if spec.when.is_none() => {
+            let mut lifted = spec.clone();
+            lifted.when = any_condition();
+            Expectation::Routes(lifted)
+        }
+        Expectation::Any(items) => Expectation::Any(items.iter().map(anywhere).collect()),
+        Expectation::All(items) => Expectation::All(items.iter().map(anywhere).collect()),
+        other => other.clone(),
+    }
 }
 
 pub(super) fn evaluate_any(
@@ -183,6 +207,7 @@ mod tests {
                 name: "log.Printf".into(),
                 glob: None,
                 args: None,
+                when: None,
             })
         };
         let inside = "package a\nfunc f() {\n\tfmt.Printf(\"x\")\n}\n";
@@ -215,6 +240,7 @@ mod tests {
             name: "log.Printf".into(),
             glob: None,
             args: None,
+            when: None,
         })));
         assert!(evaluate(&not, &file, lines(4, 5)).ok);
         let r = evaluate(&not, &file, lines(3, 3));

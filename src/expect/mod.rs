@@ -4,6 +4,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::anchors::Expectation;
 use crate::go::GoFile;
+use crate::go::conditions::{Condition, unmatched};
 use crate::lines::{LineNo, LineRange};
 
 mod call;
@@ -284,6 +285,45 @@ fn nearest_elsewhere<'f, T>(
         })
 }
 
+/// How many cited constructs of one expectation are placed under their conditions before the
+/// first conditional one is reported: each costs a descent from the root, and a range holding
+/// thousands of matching calls (hostile nesting) must stay linear.
+const MAX_PLACED: usize = 32;
+
+/// The first of `hits` (route registrations, calls) that runs whenever its function does, or
+/// only under conditions that `when` all matches. Otherwise the first hit's first condition
+/// that `when` does not match; `None` when there are no hits.
+fn unconditional<'h, T>(
+    hits: &[&'h T],
+    when: Option<&regex::Regex>,
+    conditions_of: impl Fn(&T) -> Vec<Condition>,
+) -> Result<&'h T, Option<Condition>> {
+    let mut first_failure = None;
+    for hit in hits.iter().take(MAX_PLACED) {
+        let found = conditions_of(hit);
+        match unmatched(&found, when) {
+            None => return Ok(hit),
+            Some(condition) => {
+                first_failure.get_or_insert_with(|| condition.clone());
+            }
+        }
+    }
+    Err(first_failure)
+}
+
+/// `when X` or `when X, which `when: RE` does not match`, for a construct found only under a
+/// condition.
+fn only_phrase(condition: &Condition, when: Option<&regex::Regex>) -> String {
+    match when {
+        Some(w) => format!(
+            "{}, which `when: {}` does not match",
+            condition.phrase,
+            w.as_str()
+        ),
+        None => condition.phrase.clone(),
+    }
+}
+
 /// ` (and N more)` when more than one thing matched, for success messages.
 fn and_more(count: usize) -> String {
     if count > 1 {
@@ -341,12 +381,14 @@ mod tests {
                 name: "panic".into(),
                 glob: None,
                 args: None,
+                when: None,
             }),
             Expectation::Routes(RoutesSpec {
                 paths: vec!["/x".into()],
                 on: None,
                 methods: Vec::new(),
                 exactly: false,
+                when: None,
             }),
             Expectation::FailClosed(FailClosedSpec {
                 when: regex::Regex::new("mtls").unwrap(),
@@ -355,6 +397,8 @@ mod tests {
             Expectation::Tls(TlsSpec {
                 client_auth: Some(ClientAuth::RequireAndVerifyClientCert),
                 min_version: None,
+                set: Vec::new(),
+                when: None,
             }),
             Expectation::String("/x".into()),
             Expectation::Identifier("mtls".into()),

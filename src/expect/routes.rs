@@ -1,7 +1,10 @@
 //! `routes`: every path registered (on the named router, for the named methods), and with
 //! `exactly`, nothing else.
 
-use super::{Evidence, ExpectationResult, InPlace, Scope, lines_phrase, nearest_elsewhere};
+use super::{
+    Evidence, ExpectationResult, InPlace, Scope, lines_phrase, nearest_elsewhere, only_phrase,
+    unconditional,
+};
 use crate::anchors::{ExpectationKind, RoutesSpec};
 use crate::go::GoFile;
 use crate::go::literals::string_literals;
@@ -21,12 +24,25 @@ pub(super) fn evaluate(
     let on_router = |r: &RouteRegistration| spec.on.as_deref().is_none_or(|on| r.is_on(on));
     let mut matched = Vec::new();
     for path in &spec.paths {
-        let hit = found
+        let hits: Vec<&RouteRegistration> = found
             .iter()
-            .find(|r| r.path == *path && on_router(r) && spec.methods.iter().all(|m| r.serves(m)));
-        match hit {
-            Some(r) => matched.push(r),
-            None => {
+            .filter(|r| r.path == *path && on_router(r) && spec.methods.iter().all(|m| r.serves(m)))
+            .collect();
+        match unconditional(&hits, spec.when.as_ref(), |r| r.conditions(file)) {
+            Ok(r) => matched.push(r),
+            // Registered here, but only under a condition: weakened where it is.
+            Err(Some(condition)) => {
+                let line = hits.first().map_or(range.start(), |r| r.line());
+                return Evidence::weakened(ExpectationResult::fail(
+                    KIND,
+                    format!(
+                        "line {line}: {path} is registered only {}",
+                        only_phrase(&condition, spec.when.as_ref())
+                    ),
+                    Some(line),
+                ));
+            }
+            Err(None) => {
                 let result = explain_missing(spec, path, found, file, range, scope);
                 let mut evidence = Evidence::from(result);
                 // The path is registered here, but on another router or for other methods.

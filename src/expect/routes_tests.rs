@@ -10,6 +10,7 @@ fn routes(paths: &[&str], on: Option<&str>, methods: &[&str], exactly: bool) -> 
         on: on.map(str::to_string),
         methods: methods.iter().map(|m| m.to_string()).collect(),
         exactly,
+        when: None,
     })
 }
 
@@ -360,4 +361,64 @@ fn exactly_counts_only_registrations_cited_by_their_method_line() {
         "{}",
         r.message
     );
+}
+
+fn routes_yaml(yaml: &str) -> Expectation {
+    crate::anchors::parse_expectation(yaml).unwrap()
+}
+
+const CONDITIONAL: &str = "package a\n\nfunc (a *api) register(debug bool) {\n\tmux := a.mux\n\tif os.Getenv(\"JOBS\") != \"\" {\n\t\tmux.HandleFunc(\"/v1/jobs\", a.jobs)\n\t}\n\tfor _, m := range []string{\"GET\", \"HEAD\"} {\n\t\ta.r.HandleFunc(\"/v1/status\", a.status).Methods(m)\n\t}\n\tr.Route(\"/v2\", func(r chi.Router) {\n\t\tr.Get(\"/jobs\", a.jobs)\n\t})\n}\n";
+
+#[test]
+fn a_registration_under_a_condition_fails_saying_which_and_is_weakened_in_place() {
+    // Issue 21 item 6: a cited registration wrapped in an env-var `if` came out drifted.
+    let file = go(CONDITIONAL);
+    let evidence = super::super::evaluate_evidence(
+        &routes_yaml("routes: { on: mux, paths: [/v1/jobs] }"),
+        &file,
+        lines(6, 6),
+        super::super::Scope::File,
+    );
+    assert!(!evidence.result.ok);
+    assert_eq!(
+        evidence.result.message,
+        "line 6: /v1/jobs is registered only when os.Getenv(\"JOBS\") != \"\""
+    );
+    assert_eq!(evidence.in_place, super::super::InPlace::Weakened);
+    assert_eq!(evidence.result.near_miss, Some(line(6)));
+    let with_when = routes_yaml("routes: { on: mux, paths: [/v1/jobs], when: Getenv }");
+    assert!(evaluate(&with_when, &file, lines(6, 6)).ok);
+    let other = routes_yaml("routes: { paths: [/v1/jobs], when: ^debug$ }");
+    assert_eq!(
+        evaluate(&other, &file, lines(6, 6)).message,
+        "line 6: /v1/jobs is registered only when os.Getenv(\"JOBS\") != \"\", which `when: ^debug$` does not match"
+    );
+}
+
+#[test]
+fn loops_and_router_closures_are_not_conditions() {
+    let file = go(CONDITIONAL);
+    let r = evaluate(
+        &routes_yaml("routes: { paths: [/v1/status] }"),
+        &file,
+        all(&file),
+    );
+    assert!(r.ok, "{}", r.message);
+    let r = evaluate(
+        &routes_yaml("routes: { paths: [/v2/jobs] }"),
+        &file,
+        all(&file),
+    );
+    assert!(r.ok, "{}", r.message);
+}
+
+#[test]
+fn not_forbids_a_route_under_any_condition() {
+    let file = go(CONDITIONAL);
+    let r = evaluate(
+        &routes_yaml("not: { routes: { paths: [/v1/jobs] } }"),
+        &file,
+        all(&file),
+    );
+    assert!(!r.ok, "{}", r.message);
 }

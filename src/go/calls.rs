@@ -19,6 +19,8 @@ pub struct CallSite {
     /// The line of the callee's name (`Sprintf` in `fmt.Sprintf(`, `HandleFunc` at the end of
     /// a chain): a range citing this line cites the call.
     pub head: LineNo,
+    /// The byte range of the call, to find the conditions it runs under.
+    pub bytes: (usize, usize),
 }
 
 /// One positional argument.
@@ -42,6 +44,11 @@ impl CallSite {
             .rsplit_once('.')
             .map(|(q, _)| q)
             .unwrap_or_default()
+    }
+
+    /// The conditions the call runs under inside its function, outermost first.
+    pub fn conditions(&self, file: &GoFile) -> Vec<super::conditions::Condition> {
+        super::conditions::conditions_at(file, self.bytes, self.head)
     }
 
     /// The line that cites the call, for messages.
@@ -104,6 +111,7 @@ pub fn call_site(file: &GoFile, node: Node<'_>) -> Option<CallSite> {
         args,
         lines: file.node_lines(node),
         head: callee.head,
+        bytes: (node.start_byte(), node.end_byte()),
     })
 }
 

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use tree_sitter::Node;
 
 use super::ancestry::Ancestry;
-use super::conditions::{Condition, non_nil};
+use super::predicate::{Predicate, non_nil};
 use super::literals::compact;
 use super::termination::{
     Entry, FailOpen, Sinks, Termination, branch_termination, case_non_nil, no_sinks,
@@ -39,7 +39,7 @@ pub struct Guard {
     pub else_branch: Option<Termination>,
     /// The condition taken apart, to compare with another version of the guard; `None` when
     /// it is too large, or is a communication (`case <-ctx.Done():`).
-    pub parts: Option<Condition>,
+    pub parts: Option<Predicate>,
 }
 
 impl Guard {
@@ -143,7 +143,7 @@ fn guard<'a>(
         else_branch: node
             .child_by_field_name("alternative")
             .map(|alt| judge(alt, false)),
-        parts: Condition::of(file, condition),
+        parts: Predicate::of(file, condition),
     })
 }
 
@@ -193,7 +193,7 @@ fn case_guard<'a>(
                 return None;
             }
             let values = code_children(node.child_by_field_name("value")?);
-            let parts = Condition::any_of(file, &values);
+            let parts = Predicate::any_of(file, &values);
             (values, parts)
         }
         _ => (vec![node.child_by_field_name("communication")?], None),

@@ -15,6 +15,7 @@ pub mod guards;
 pub mod highlight;
 pub mod literals;
 pub mod partial;
+pub mod predicate;
 pub mod query;
 pub mod routers;
 pub mod routes;

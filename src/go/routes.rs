@@ -4,6 +4,7 @@ use tree_sitter::Node;
 
 use super::ancestry::Ancestry;
 use super::calls::callee;
+use super::conditions::{Condition, conditions_at};
 use super::literals::{ConstStrings, compact};
 use super::routers::{RouterResolver, join_paths, selector_call};
 use super::walk::code_children;
@@ -39,6 +40,8 @@ pub struct RouteRegistration {
     pub lines: LineRange,
     /// The line of the registering method's name: a range citing it cites the registration.
     pub head: LineNo,
+    /// The byte range of the registering call, to find the conditions it runs under.
+    pub bytes: (usize, usize),
 }
 
 impl RouteRegistration {
@@ -49,6 +52,11 @@ impl RouteRegistration {
     /// True when the route serves `method` (a route without methods serves all).
     pub fn serves(&self, method: &str) -> bool {
         self.methods.is_empty() || self.methods.iter().any(|m| m.eq_ignore_ascii_case(method))
+    }
+
+    /// The conditions the registration runs under inside its function, outermost first.
+    pub fn conditions(&self, file: &GoFile) -> Vec<Condition> {
+        conditions_at(file, self.bytes, self.head)
     }
 
     /// True when `name` is one of the router's names or the last selector segment of one.
@@ -128,6 +136,7 @@ fn registration<'a>(
         method_call,
         lines: file.node_lines(call),
         head: callee(file, call)?.head,
+        bytes: (call.start_byte(), call.end_byte()),
     })
 }
 

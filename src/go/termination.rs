@@ -5,7 +5,7 @@ use tree_sitter::Node;
 
 use super::GoFile;
 use super::calls::{callee_text, last_segment};
-use super::conditions::non_nil;
+use super::predicate::non_nil;
 use super::literals::compact;
 use super::walk::{code_children, descendants_where, statements};
 use crate::lines::LineNo;

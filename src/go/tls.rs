@@ -3,23 +3,23 @@
 
 use tree_sitter::Node;
 
-use super::ancestry::Ancestry;
+use super::conditions::{Condition, Step, conditions, path_to};
 use super::literals::compact;
-use super::walk::{code_children, is_function};
+use super::walk::code_children;
 use super::{GoFile, MAX_NODE_TEXT, nodes_of_kinds};
 use crate::lines::{LineNo, LineRange};
 
 /// Fields of `tls.Config` worth tracking when assigned one by one.
-const TRACKED_FIELDS: [&str; 4] = [
+pub const TRACKED_FIELDS: [&str; 8] = [
     "ClientAuth",
     "MinVersion",
     "MaxVersion",
     "InsecureSkipVerify",
+    "VerifyPeerCertificate",
+    "VerifyConnection",
+    "ClientCAs",
+    "GetConfigForClient",
 ];
-
-/// How many enclosing statements are looked through for a condition; deeper nesting is
-/// reported as a condition rather than walked.
-const MAX_CONDITION_DEPTH: usize = 256;
 
 /// One field setting, from a literal (`ClientAuth: tls.RequireAndVerifyClientCert`) or an
 /// assignment (`cfg.MinVersion = tls.VersionTLS13`).
@@ -29,10 +29,16 @@ pub struct TlsSetting {
     /// The value's text without whitespace.
     pub value: String,
     pub line: LineNo,
-    /// For an assignment nested under a condition inside its function, when it applies
-    /// (`when cfg.EncryptedClientHelloKeys != nil`); `None` when it applies whenever the
-    /// function runs, as a literal's fields do.
-    pub only: Option<String>,
+    /// The conditions it applies under inside its function, outermost first (a literal's
+    /// fields take the literal's); empty when it applies whenever the function runs.
+    pub conditions: Vec<Condition>,
+}
+
+impl TlsSetting {
+    /// The innermost condition it applies under, as messages say it (`when cfg.X != nil`).
+    pub fn only(&self) -> Option<&str> {
+        self.conditions.last().map(|c| c.phrase.as_str())
+    }
 }
 
 /// A configuration: a `tls.Config` literal, an assignment to a tracked field of some value, or
@@ -49,6 +55,15 @@ pub struct TlsConfig {
     /// The lines that cite it: a literal's first line and each of its fields' lines, or an
     /// assignment's line. A cited configuration is evaluated whole.
     pub heads: Vec<LineNo>,
+    /// The configuration value it sets, as written: the assigned operand (`cfg`,
+    /// `l.tlsConfig`), or for a literal the name it is bound to (`cfg` in `cfg :=
+    /// &tls.Config{..}`, `srv.TLSConfig` for a field of a bound literal); `None` for a literal
+    /// returned or passed on.
+    pub value: Option<String>,
+    /// The byte range of the literal or assignment statement.
+    pub bytes: (usize, usize),
+    /// The conditions it applies under inside its function, outermost first.
+    pub conditions: Vec<Condition>,
 }
 
 impl TlsConfig {
@@ -74,22 +89,31 @@ pub fn configs(file: &GoFile, region: LineRange) -> Vec<&TlsConfig> {
 /// Walks the tree for the TLS configurations inside `region`.
 pub(crate) fn scan(file: &GoFile, region: LineRange) -> Vec<TlsConfig> {
     let nodes = nodes_of_kinds(file, region, &["composite_literal", "assignment_statement"]);
-    // Built only when there is an assignment to place under its conditions.
-    let mut ancestry: Option<Ancestry<'_>> = None;
     nodes
         .into_iter()
         .filter_map(|node| match node.kind() {
             "composite_literal" => literal_config(file, node),
-            "assignment_statement" => assignment_config(file, node, &mut ancestry),
+            "assignment_statement" => assignment_config(file, node),
             _ => None,
         })
         .collect()
 }
 
+/// The path down to `node`, its conditions, and for a literal the value it is bound to.
+fn placed<'a>(file: &'a GoFile, node: Node<'a>) -> (Option<Vec<Step<'a>>>, Vec<Condition>) {
+    let bytes = (node.start_byte(), node.end_byte());
+    let path = path_to(file, bytes);
+    let found = match &path {
+        Some(path) => conditions(file, path),
+        None => super::conditions::conditions_at(file, bytes, file.node_lines(node).start()),
+    };
+    (path, found)
+}
+
 fn literal_config(file: &GoFile, node: Node<'_>) -> Option<TlsConfig> {
     let type_text = compact(&file.short_text(node.child_by_field_name("type")?, MAX_NODE_TEXT)?);
     let body = node.child_by_field_name("body")?;
-    let settings: Vec<TlsSetting> = code_children(body)
+    let mut settings: Vec<TlsSetting> = code_children(body)
         .into_iter()
         .filter(|e| e.kind() == "keyed_element")
         .filter_map(|element| {
@@ -99,30 +123,89 @@ fn literal_config(file: &GoFile, node: Node<'_>) -> Option<TlsConfig> {
                 field: compact(&file.short_text(key, MAX_NODE_TEXT)?),
                 value: compact(&file.short_text(value, MAX_NODE_TEXT)?),
                 line: file.node_lines(element).start(),
-                only: None,
+                conditions: Vec::new(),
             })
         })
         .collect();
     let is_literal = type_text == "tls.Config";
     let sets_insecure = settings.iter().any(|s| s.field == "InsecureSkipVerify");
+    if !is_literal && !sets_insecure {
+        return None;
+    }
+    let (path, found) = placed(file, node);
+    for setting in &mut settings {
+        setting.conditions.clone_from(&found);
+    }
     let lines = file.node_lines(node);
     let mut heads = vec![lines.start()];
     heads.extend(settings.iter().map(|s| s.line));
     heads.dedup();
-    (is_literal || sets_insecure).then_some(TlsConfig {
+    Some(TlsConfig {
         lines,
         target: type_text,
         is_literal,
         settings,
         heads,
+        value: path.and_then(|p| bound_name(file, &p)),
+        bytes: (node.start_byte(), node.end_byte()),
+        conditions: found,
     })
 }
 
-fn assignment_config<'a>(
-    file: &'a GoFile,
-    node: Node<'a>,
-    ancestry: &mut Option<Ancestry<'a>>,
-) -> Option<TlsConfig> {
+/// The name a composite literal at the end of `path` is bound to: `cfg` for `cfg :=
+/// &tls.Config{..}`, `var cfg = ..` or `cfg = ..`; `srv.TLSConfig` for the value of a
+/// `TLSConfig:` field of a literal bound to `srv`.
+fn bound_name(file: &GoFile, path: &[Step<'_>]) -> Option<String> {
+    let mut keys: Vec<String> = Vec::new();
+    let mut i = path.len().checked_sub(1)?;
+    loop {
+        let child = path[i].node;
+        let parent = path.get(i.checked_sub(1)?)?.node;
+        match parent.kind() {
+            "unary_expression" | "parenthesized_expression" | "literal_element" => {}
+            "keyed_element" => {
+                let key = parent.child_by_field_name("key")?;
+                if key.id() == child.id() {
+                    return None;
+                }
+                keys.push(compact(&file.short_text(key, MAX_NODE_TEXT)?));
+                // keyed_element -> literal_value -> composite_literal
+                i = i.checked_sub(2)?;
+                if path[i - 1].node.kind() != "composite_literal" {
+                    return None;
+                }
+            }
+            "expression_list" => {
+                let statement = path.get(i.checked_sub(2)?)?.node;
+                let index = code_children(parent)
+                    .iter()
+                    .position(|n| n.id() == child.id())?;
+                let left = match statement.kind() {
+                    "short_var_declaration" | "assignment_statement"
+                        if path[i - 1].field == Some("right") =>
+                    {
+                        code_children(statement.child_by_field_name("left")?)
+                    }
+                    "var_spec" => {
+                        let mut cursor = statement.walk();
+                        statement
+                            .children_by_field_name("name", &mut cursor)
+                            .collect()
+                    }
+                    _ => return None,
+                };
+                let name = compact(&file.short_text(*left.get(index)?, MAX_NODE_TEXT)?);
+                keys.push(name);
+                keys.reverse();
+                return Some(keys.join("."));
+            }
+            _ => return None,
+        }
+        i -= 1;
+    }
+}
+
+fn assignment_config(file: &GoFile, node: Node<'_>) -> Option<TlsConfig> {
     let operator = node.child_by_field_name("operator")?;
     if file.node_text(operator) != "=" {
         return None;
@@ -150,84 +233,24 @@ fn assignment_config<'a>(
                 field,
                 value: compact(&file.short_text(right, MAX_NODE_TEXT)?),
                 line: file.node_lines(left).start(),
-                only: None,
+                conditions: Vec::new(),
             });
         }
     }
     let target = target?;
-    let ancestry = ancestry.get_or_insert_with(|| Ancestry::new(file));
-    let only = condition(file, ancestry, node);
+    let (_, found) = placed(file, node);
     for setting in &mut settings {
-        setting.only.clone_from(&only);
+        setting.conditions.clone_from(&found);
     }
     let lines = file.node_lines(node);
     Some(TlsConfig {
         lines,
+        value: Some(target.clone()),
         target,
         is_literal: false,
         settings,
         heads: vec![lines.start()],
+        bytes: (node.start_byte(), node.end_byte()),
+        conditions: found,
     })
-}
-
-/// When a statement runs, if not whenever its function does: the innermost condition between
-/// it and its enclosing function (`when cfg.X != nil`, `in case "h2" of the switch at line
-/// 40`, `when the loop at line 31 runs`).
-fn condition<'a>(file: &GoFile, ancestry: &Ancestry<'a>, statement: Node<'a>) -> Option<String> {
-    let mut child = statement;
-    for _ in 0..MAX_CONDITION_DEPTH {
-        let parent = ancestry.parent(child)?;
-        if is_function(parent) {
-            return None;
-        }
-        let line = file.node_lines(parent).start();
-        let text = |n: Node<'_>| {
-            file.short_text(n, MAX_NODE_TEXT)
-                .map(|t| abbreviate(&t))
-                .unwrap_or_else(|| format!("<{} bytes>", n.byte_range().len()))
-        };
-        match parent.kind() {
-            "if_statement" => {
-                let cond = parent.child_by_field_name("condition").map(text)?;
-                let in_alternative = parent
-                    .child_by_field_name("alternative")
-                    .is_some_and(|a| a.id() == child.id());
-                let in_consequence = parent
-                    .child_by_field_name("consequence")
-                    .is_some_and(|c| c.id() == child.id());
-                if in_consequence {
-                    return Some(format!("when {cond}"));
-                }
-                if in_alternative {
-                    return Some(format!("when {cond} is false (line {line})"));
-                }
-            }
-            "expression_case" | "type_case" => {
-                let value = parent.child_by_field_name("value").map(text);
-                return Some(format!(
-                    "in case {} of the switch at line {}",
-                    value.unwrap_or_default(),
-                    ancestry
-                        .parent(parent)
-                        .map_or(line, |s| file.node_lines(s).start())
-                ));
-            }
-            "default_case" => return Some(format!("in the default case at line {line}")),
-            "communication_case" => return Some(format!("in the select case at line {line}")),
-            "for_statement" => return Some(format!("when the loop at line {line} runs")),
-            _ => {}
-        }
-        child = parent;
-    }
-    Some("deep inside nested statements".to_string())
-}
-
-/// One line, at most 60 characters, for messages.
-fn abbreviate(text: &str) -> String {
-    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() > 60 {
-        format!("{}...", flat.chars().take(57).collect::<String>())
-    } else {
-        flat
-    }
 }

@@ -400,6 +400,7 @@ mod tests {
             name: name.into(),
             glob: None,
             args: None,
+            when: None,
         })
     }
 

@@ -79,6 +79,7 @@ fn every_anchors_file_the_validator_accepts_passes_the_schema() {
 const SCHEMA_LEVEL_MISTAKES: &[&str] = &[
     "bad-expectations.yaml",
     "bad-paths.yaml",
+    "bad-tls-hooks.yaml",
     "bad-values.yaml",
     "empty-expect.yaml",
     "malformed-lines.yaml",
@@ -130,6 +131,9 @@ fn each_schema_level_mistake_alone_fails_the_schema() {
             "tls: { client_auth: require_and_verfy }",
         ),
         ("call: log.Fatal*", "tls: {}"),
+        ("call: log.Fatal*", "tls: { verify_peer_certificate: nil }"),
+        ("call: log.Fatal*", "tls: { client_cas: true }"),
+        ("call: log.Fatal*", "routes: { paths: [/x], when: \"\" }"),
         ("call: log.Fatal*", "routes: { paths: [\"POST /v1/x\"] }"),
         (
             "call: log.Fatal*",

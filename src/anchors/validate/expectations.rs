@@ -9,10 +9,18 @@ use crate::anchors::node::{Node, NodeValue};
 use crate::go::GoQuery;
 use crate::go::routes::HTTP_METHODS;
 
-pub(super) const CALL_KEYS: &[&str] = &["name", "args"];
-pub(super) const ROUTES_KEYS: &[&str] = &["paths", "on", "methods", "exactly"];
+pub(super) const CALL_KEYS: &[&str] = &["name", "args", "when"];
+pub(super) const ROUTES_KEYS: &[&str] = &["paths", "on", "methods", "exactly", "when"];
 pub(super) const FAIL_CLOSED_KEYS: &[&str] = &["when", "sinks"];
-pub(super) const TLS_KEYS: &[&str] = &["client_auth", "min_version"];
+pub(super) const TLS_KEYS: &[&str] = &[
+    "client_auth",
+    "min_version",
+    "verify_peer_certificate",
+    "verify_connection",
+    "client_cas",
+    "get_config_for_client",
+    "when",
+];
 pub(super) const QUERY_KEYS: &[&str] = &["pattern", "min", "max"];
 
 /// A dotted call name: `fatal`, `s.die`, `log.Fatal`.
@@ -109,10 +117,14 @@ impl Validator<'_> {
     }
 
     fn call(&mut self, node: &Node) -> Option<CallPattern> {
+        let mut when = None;
         let (name, args) = if let NodeValue::Map(_) = node.value {
             let fields = self.mapping(node, "`call`", CALL_KEYS)?;
             let name = self.require(&fields, "name", "`call`")?;
             let name = self.non_empty_text(name, "name")?;
+            if let Some(w) = fields.get("when") {
+                when = Some(self.regex(w, "when")?);
+            }
             let args = match fields.get("args") {
                 None => None,
                 Some(args) => {
@@ -157,6 +169,7 @@ impl Validator<'_> {
             name: name.value,
             glob,
             args,
+            when,
         })
     }
 
@@ -250,11 +263,16 @@ impl Validator<'_> {
             Some(n) => self.boolean(n, "exactly")?,
             None => false,
         };
+        let when = match fields.get("when") {
+            Some(n) => Some(self.regex(n, "when")?),
+            None => None,
+        };
         ok.then_some(RoutesSpec {
             paths,
             on,
             methods,
             exactly,
+            when,
         })
     }
 
@@ -263,6 +281,8 @@ impl Validator<'_> {
         let mut spec = TlsSpec {
             client_auth: None,
             min_version: None,
+            set: Vec::new(),
+            when: None,
         };
         let mut ok = true;
         if let Some(n) = fields.get("client_auth") {
@@ -296,10 +316,35 @@ impl Validator<'_> {
                 }
             }
         }
-        if ok && spec.client_auth.is_none() && spec.min_version.is_none() {
+        for (key, _, hook) in TlsHook::ALL {
+            let Some(n) = fields.get(key) else {
+                continue;
+            };
+            let text = self.non_empty_text(n, key)?;
+            if text.value == TlsHook::SET {
+                spec.set.push(hook);
+            } else {
+                self.problem(
+                    n.position,
+                    format!(
+                        "`{key}` takes `{}` (the field is set, not nil, on every path), found `{}`",
+                        TlsHook::SET,
+                        text.value
+                    ),
+                );
+                ok = false;
+            }
+        }
+        if let Some(n) = fields.get("when") {
+            match self.regex(n, "when") {
+                Some(re) => spec.when = Some(re),
+                None => ok = false,
+            }
+        }
+        if ok && spec.client_auth.is_none() && spec.min_version.is_none() && spec.set.is_empty() {
             self.problem(
                 fields.position,
-                "`tls` needs `client_auth`, `min_version` or both",
+                "`tls` needs `client_auth`, `min_version`, or a field that must be `set` (`verify_peer_certificate`, `verify_connection`, `client_cas`, `get_config_for_client`)",
             );
             ok = false;
         }

@@ -7,10 +7,15 @@ use std::collections::{BTreeMap, HashSet};
 use globset::{Glob, GlobMatcher};
 
 use super::{Check, Construct, ConstructKind, check};
-use crate::anchors::{ClientAuth, TlsVersion};
+use crate::anchors::{ClientAuth, TlsHook, TlsVersion};
+use crate::go::calls::CallSite;
+use crate::go::conditions::{Condition, suggested_when};
 use crate::go::{GoFile, symbols};
 use crate::lines::{LineNo, LineRange};
 use crate::scaffold::yaml::{flow_list, quoted, scalar};
+
+/// A router and a sorted method set: the routes of one `routes` suggestion.
+type RouteGroup = (String, Vec<String>);
 
 /// Route registrations whose registering call starts in the range, one `routes` expectation
 /// per router and method set.
@@ -20,19 +25,21 @@ pub(super) fn routes(file: &GoFile, range: LineRange) -> Vec<Construct> {
         .iter()
         .filter(|r| range.contains_line(r.line()))
         .collect();
-    // Routes grouped by (router, methods): each group is one expectation.
-    let mut groups: BTreeMap<(String, Vec<String>), Vec<String>> = BTreeMap::new();
+    // Routes grouped by (router, methods): each group is one expectation, with `when`
+    // matching the conditions its registrations run under, if any.
+    let mut groups: BTreeMap<RouteGroup, (Vec<String>, Vec<Condition>)> = BTreeMap::new();
     for r in cited.iter().filter(|r| r.path_resolved) {
         let mut methods = r.methods.clone();
         methods.sort();
-        let paths = groups.entry((router_name(&r.router), methods)).or_default();
+        let (paths, conditions) = groups.entry((router_name(&r.router), methods)).or_default();
         if !paths.contains(&r.path) {
             paths.push(r.path.clone());
         }
+        conditions.extend(r.conditions(file));
     }
     let group_checks: Vec<((String, Vec<String>), Check)> = groups
         .into_iter()
-        .map(|((router, methods), paths)| {
+        .map(|((router, methods), (paths, conditions))| {
             let mut yaml = format!(
                 "routes: {{ on: {}, paths: {}",
                 scalar(&router),
@@ -41,6 +48,7 @@ pub(super) fn routes(file: &GoFile, range: LineRange) -> Vec<Construct> {
             if !methods.is_empty() {
                 yaml.push_str(&format!(", methods: {}", flow_list(&methods)));
             }
+            yaml.push_str(&when_field(&conditions));
             yaml.push_str(" }");
             ((router, methods), check(file, range, yaml, true))
         })
@@ -226,6 +234,17 @@ pub(super) fn tls(file: &GoFile, range: LineRange) -> Vec<Construct> {
             {
                 fields.push(format!("min_version: {}", quoted(version.as_str())));
             }
+            for (key, go, _) in TlsHook::ALL {
+                if config.get(go).is_some_and(|s| s.value != "nil") {
+                    fields.push(format!("{key}: {}", TlsHook::SET));
+                }
+            }
+            if !fields.is_empty() {
+                let when = when_field(&config.conditions);
+                if let Some(when) = when.strip_prefix(", ") {
+                    fields.push(when.to_string());
+                }
+            }
             let line = config
                 .settings
                 .iter()
@@ -306,19 +325,19 @@ pub(super) fn calls(file: &GoFile, range: LineRange) -> Vec<Construct> {
                 kind: ConstructKind::Call,
                 line: c.line(),
                 summary: format!("{}(...)", c.callee),
-                checks: call_check(file, range, &c.callee, relevant)
-                    .into_iter()
-                    .collect(),
+                checks: call_check(file, range, c, relevant).into_iter().collect(),
                 rank: 0,
             }
         })
         .collect()
 }
 
-/// `call:` for `callee`, shortest form that holds first: its last two segments
+/// `call:` for the call's callee, shortest form that holds first: its last two segments
 /// (`hmac.Middleware` for `l.hmac.Middleware`, which survives renaming the receiver), then the
-/// callee as written.
-fn call_check(file: &GoFile, range: LineRange, callee: &str, evidence: bool) -> Option<Check> {
+/// callee as written; each with `when` matching the conditions the call runs under when it
+/// only runs under some.
+fn call_check(file: &GoFile, range: LineRange, call: &CallSite, evidence: bool) -> Option<Check> {
+    let callee = call.callee.as_str();
     let segments: Vec<&str> = callee.split('.').collect();
     let mut forms = Vec::new();
     if segments.len() > 2 {
@@ -326,14 +345,31 @@ fn call_check(file: &GoFile, range: LineRange, callee: &str, evidence: bool) -> 
     }
     forms.push(callee.to_string());
     let mut last = None;
+    let mut when: Option<String> = None;
     for form in forms {
         let c = check(file, range, format!("call: {}", scalar(&form)), evidence);
         if c.holds {
             return Some(c);
         }
         last = Some(c);
+        let when = when.get_or_insert_with(|| when_field(&call.conditions(file)));
+        if !when.is_empty() {
+            let yaml = format!("call: {{ name: {}{when} }}", scalar(&form));
+            let c = check(file, range, yaml, evidence);
+            if c.holds {
+                return Some(c);
+            }
+        }
     }
     last
+}
+
+/// `, when: "REGEX"` matching every one of `conditions`, or nothing when there are none.
+fn when_field(conditions: &[Condition]) -> String {
+    let all: Vec<&Condition> = conditions.iter().collect();
+    suggested_when(&all)
+        .map(|re| format!(", when: {}", quoted(&re)))
+        .unwrap_or_default()
 }
 
 /// String literals in the range (values up to 80 characters; the first eight).

@@ -398,6 +398,36 @@ func run(cfg Config) {
     }
 
     #[test]
+    fn conditional_settings_routes_and_calls_are_suggested_with_when() {
+        let src = "package a\n\nfunc serve(c Settings, pool *x509.CertPool, ln net.Listener) {\n\tcfg := &tls.Config{MinVersion: tls.VersionTLS12}\n\tif c.TrustedCAFile != \"\" {\n\t\tcfg.ClientCAs = pool\n\t\tcfg.ClientAuth = tls.RequireAndVerifyClientCert\n\t}\n\tcfg.VerifyPeerCertificate = validator(c)\n\tif c.Debug {\n\t\tmux.HandleFunc(\"/debug/pprof/\", pprof)\n\t\tln = tls.NewListener(ln, cfg)\n\t}\n}\n";
+        let file = go(src);
+        let e = explain(&file, lines(5, 8));
+        assert_eq!(
+            yaml_of(&e),
+            [
+                r#"tls: { client_cas: set, when: "c\\.TrustedCAFile != \"\"" }"#,
+                r#"tls: { client_auth: require_and_verify, when: "c\\.TrustedCAFile != \"\"" }"#,
+            ]
+        );
+        let e = explain(&file, lines(9, 9));
+        assert_eq!(yaml_of(&e), ["tls: { verify_peer_certificate: set }"]);
+        let e = explain(&file, lines(11, 12));
+        assert_eq!(
+            yaml_of(&e),
+            [
+                r#"routes: { on: mux, paths: [/debug/pprof/], when: "c\\.Debug" }"#,
+                r#"call: { name: tls.NewListener, when: "c\\.Debug" }"#,
+            ]
+        );
+        for (start, end) in [(5, 8), (9, 9), (11, 12)] {
+            for c in explain(&file, lines(start, end)).suggested() {
+                let expectation = parse_expectation(&c.yaml).unwrap();
+                assert!(expect::evaluate(&expectation, &file, lines(start, end)).ok);
+            }
+        }
+    }
+
+    #[test]
     fn a_constant_is_about_its_string_and_name() {
         let file = go(LISTENER);
         let e = explain(&file, lines(8, 8));
