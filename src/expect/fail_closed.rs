@@ -4,8 +4,8 @@ use super::{Evidence, ExpectationResult, InPlace, Scope, lines_phrase, nearest_e
 use crate::anchors::{ExpectationKind, FailClosedSpec};
 use crate::go::GoFile;
 use crate::go::calls::names_callee;
-use crate::go::predicate::Narrowing;
 use crate::go::guards::{Guard, guards, guards_with_sinks};
+use crate::go::predicate::Narrowing;
 use crate::go::termination::{FailOpen, Termination};
 use crate::go::tokens::comments;
 use crate::lines::LineRange;

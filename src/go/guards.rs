@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use tree_sitter::Node;
 
 use super::ancestry::Ancestry;
-use super::predicate::{Predicate, non_nil};
 use super::literals::compact;
+use super::predicate::{Predicate, non_nil};
 use super::termination::{
     Entry, FailOpen, Sinks, Termination, branch_termination, case_non_nil, no_sinks,
 };

@@ -5,8 +5,8 @@ use tree_sitter::Node;
 
 use super::GoFile;
 use super::calls::{callee_text, last_segment};
-use super::predicate::non_nil;
 use super::literals::compact;
+use super::predicate::non_nil;
 use super::walk::{code_children, descendants_where, statements};
 use crate::lines::LineNo;
 

@@ -103,46 +103,57 @@ const PREDECLARED: &[&str] = &[
 /// Names of one guard worth an expectation.
 const MAX_NAMES_PER_GUARD: usize = 3;
 
-/// `if` statements whose `if` line is in the range. A guard gets one `fail_closed` per name
-/// its condition is about, each anchored, so dropping one operand of `a || b` fails. `err` and
-/// `ok` alone are evidence only when no guard of the range names anything more telling.
+/// Guards (`if`, tagless `switch` and `select` cases) whose head line is in the range. A guard
+/// gets one `fail_closed` per name its condition is about, each anchored, so dropping one
+/// operand of `a || b` fails. Common names (`err`, `ok`) are evidence when no guard of the
+/// range that names something more telling holds, or when the error checked comes from a
+/// security-relevant call just above.
 pub(super) fn guards(file: &GoFile, range: LineRange) -> Vec<Construct> {
+    let matchers = security_matchers();
+    // Each cited guard with its checks, one per name, and whether the error it checks came
+    // from a security-relevant call: `if err != nil` right after `AuthorizeAdminToken(...)`
+    // refuses what the call rejected, as telling as the call itself.
     let cited: Vec<_> = file
         .cached_guards()
         .iter()
         .filter(|g| range.contains_line(g.line()))
-        .map(|g| (g, condition_names(&g.mentions)))
-        .collect();
-    let telling = cited
-        .iter()
-        .any(|(_, names)| names.iter().any(|n| !NOISE.contains(&n.as_str())));
-    let matchers = security_matchers();
-    cited
-        .into_iter()
-        .map(|(g, names)| {
-            // `if err != nil` right after `AuthorizeAdminToken(...)` refuses what the call
-            // rejected: as telling as the call itself.
+        .map(|g| {
+            let checks: Vec<(bool, Check)> = condition_names(&g.mentions)
+                .iter()
+                .map(|name| {
+                    let when = format!("^{}$", regex::escape(name));
+                    let yaml = format!("fail_closed: {{ when: {} }}", quoted(&when));
+                    let noise = NOISE.contains(&name.as_str());
+                    (noise, guard_check(file, range, g.lines, yaml, true))
+                })
+                .collect();
             let checks_a_security_call = file.cached_calls().iter().any(|c| {
                 c.line() <= g.line()
                     && c.line().get() + ERROR_CHECK_LINES >= g.line().get()
                     && matchers.iter().any(|m| m.is_match(&c.callee))
             });
-            let checks = names
-                .iter()
-                .map(|name| {
-                    let when = format!("^{}$", regex::escape(name));
-                    let yaml = format!("fail_closed: {{ when: {} }}", quoted(&when));
-                    let noise = telling && NOISE.contains(&name.as_str());
-                    guard_check(file, range, g.lines, yaml, !noise || checks_a_security_call)
+            (g, checks, checks_a_security_call)
+        })
+        .collect();
+    // Common names are left to a guard that says more, when one holds: a telling guard that
+    // fails does not make the `err` guard next to it noise.
+    let telling = cited
+        .iter()
+        .any(|(_, checks, _)| checks.iter().any(|(noise, check)| !noise && check.holds));
+    cited
+        .into_iter()
+        .map(|(g, checks, checks_a_security_call)| Construct {
+            kind: ConstructKind::Guard,
+            line: g.line(),
+            summary: format!("{} {}", g.keyword, shorten(&g.condition, 80)),
+            checks: checks
+                .into_iter()
+                .map(|(noise, check)| Check {
+                    evidence: !(telling && noise) || checks_a_security_call,
+                    ..check
                 })
-                .collect();
-            Construct {
-                kind: ConstructKind::Guard,
-                line: g.line(),
-                summary: format!("{} {}", g.keyword, shorten(&g.condition, 80)),
-                checks,
-                rank: 0,
-            }
+                .collect(),
+            rank: 0,
         })
         .collect()
 }
