@@ -16,6 +16,7 @@ use super::evaluate;
 use super::hints;
 use super::history::HistoryOutcome;
 use super::job::Job;
+use super::lineage::Lineage;
 use super::parses::{Sources, Unreadable};
 use super::relocate::{self, Candidate};
 use super::settle::{Found, ranked, settle, settle_moved};
@@ -208,8 +209,17 @@ pub(super) fn verify_job(
         );
         how = How::Search;
     }
+    // Only where the cited code went: not to code that was there already, and not past a
+    // cited construct still in the file that no longer holds.
+    let lineage = Lineage::of(job, Some(file), src);
+    if let Some(lineage) = &lineage {
+        found = lineage.vet(r, found, Some(file), &mut report.notes);
+    }
     let found = Found { places: found, how };
     settle(&mut report, found, Some(file), keep, job, src);
+    if let (Some(lineage), Some(range), Verdict::Broken) = (&lineage, failed, report.verdict) {
+        lineage.name_changed_line(&mut report, file, range);
+    }
     if let Some(past_end) = past_end {
         if report.verdict == Verdict::Broken && report.expectations.is_empty() {
             report.expectations = failed_unchecked(r, &past_end);
@@ -266,7 +276,10 @@ pub(super) fn unreadable(
         enclosing: None,
         shape: Shape::of_length(r.lines.value),
     };
-    let moved = symbol_in_package(r, src, path, r.lines.value, &old);
+    let mut moved = symbol_in_package(r, src, path, r.lines.value, &old);
+    if let Some(lineage) = Lineage::of(job, None, src) {
+        moved = lineage.vet(r, moved, None, &mut report.notes);
+    }
     if !moved.is_empty() {
         report.notes.push(format!("{path}: {why}"));
         let found = Found {

@@ -45,6 +45,7 @@ mod readme;
 mod safe_writes;
 mod schema;
 mod security;
+mod soundness_relocation;
 mod tight_ranges;
 mod verify_revisions;
 mod workflow_commands;
