@@ -41,8 +41,10 @@ use crate::report::RefReport;
 /// the constructs whose head line it holds, so a check's outcome changed meaning; 5: ranges
 /// mapped through history keep their shape, refs without `at` follow history; 6: code moved
 /// with its names renamed, and short citations through the function around them, are
-/// followed, so a stored broken or ambiguous outcome may now be drifted).
-const FORMAT: u32 = 6;
+/// followed, so a stored broken or ambiguous outcome may now be drifted; 7: relocation moves
+/// a ref only to where the cited code went, so a stored drifted or ambiguous outcome may now be
+/// broken, and a drifted ref's culprit is the commit that moved it).
+const FORMAT: u32 = 7;
 
 fn tool() -> String {
     format!("anchorcheck {}", env!("CARGO_PKG_VERSION"))
