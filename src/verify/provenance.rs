@@ -41,6 +41,8 @@ const MAX_PAIRING_WORK: usize = 4096;
 #[derive(Clone, Debug, Default)]
 pub(super) struct Origins {
     lines: Vec<Origin>,
+    /// Whether each line of the newer file is blank.
+    blank: Vec<bool>,
 }
 
 impl Origins {
@@ -48,9 +50,11 @@ impl Origins {
     /// `git diff --patience`); with no older file, every line is new.
     pub(super) fn between(old: Option<&[u8]>, new: &[u8]) -> Origins {
         let new_lines = split(new);
+        let blank = new_lines.iter().map(|l| l.trim().is_empty()).collect();
         let Some(old) = old else {
             return Origins {
                 lines: vec![Origin::New; new_lines.len()],
+                blank,
             };
         };
         let old_lines = split(old);
@@ -100,7 +104,7 @@ impl Origins {
                 DiffOp::Delete { .. } | DiffOp::Insert { .. } => {}
             }
         }
-        Origins { lines }
+        Origins { lines, blank }
     }
 
     /// Where `line` came from (new past the end).
@@ -109,6 +113,22 @@ impl Origins {
             .get(line.zero_based())
             .copied()
             .unwrap_or(Origin::New)
+    }
+
+    /// True when every non-blank line of `lines` (at least one) descends from an older line
+    /// outside `cited`: code that was already there, elsewhere.
+    pub(super) fn all_from_outside(&self, lines: LineRange, cited: LineRange) -> bool {
+        let mut code = (lines.start().get()..=lines.end().get())
+            .filter_map(LineNo::new)
+            .filter(|l| !self.blank.get(l.zero_based()).copied().unwrap_or(true))
+            .peekable();
+        code.peek().is_some()
+            && code.all(|l| {
+                self.of(l)
+                    .old_line()
+                    .and_then(LineNo::new)
+                    .is_some_and(|old| !cited.contains_line(old))
+            })
     }
 
     /// The lines descending (kept or edited) from the older lines `old`, in order.
@@ -161,6 +181,18 @@ mod tests {
         // `}` and `// }` are too short to tell an edit from new code.
         assert_eq!(o.of(line(5)), Origin::New);
         assert_eq!(o.descendants(cited), [line(3), line(4)]);
+    }
+
+    #[test]
+    fn code_from_outside_the_cited_lines_is_told_apart() {
+        let old = "a\nlog(x)\nb\nlog(x)\n";
+        let new = "a\nlog(x)\nb\ncount++\n\nlog(x)\n";
+        let o = Origins::between(Some(old.as_bytes()), new.as_bytes());
+        let range = |a, b| LineRange::new(line(a), line(b)).unwrap();
+        // The twin at line 2 was there; the cited line 4 became `count++`.
+        assert!(o.all_from_outside(range(2, 2), range(4, 4)));
+        assert!(!o.all_from_outside(range(6, 6), range(4, 4)), "inserted");
+        assert!(!o.all_from_outside(range(5, 5), range(4, 4)), "blank only");
     }
 
     #[test]

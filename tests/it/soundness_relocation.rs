@@ -105,6 +105,40 @@ fn relocation_never_lands_on_an_identical_call_that_was_already_there_at_at() {
 }
 
 #[test]
+fn a_cited_line_long_enough_to_look_moved_is_not_followed_to_its_pre_existing_twin() {
+    // As above, with a message long enough (40 letters and digits) for history to look for the
+    // rewritten line as moved text: found in its own file, it is the twin that was there at
+    // `at`, not where the line went.
+    let fixture = testdata("soundness/relocation/preexisting-call");
+    let long = |text: String| {
+        text.replace(
+            "renew refused: %v",
+            "renewal refused for the client certificate: %v",
+        )
+    };
+    let mut repo = TestRepo::new();
+    let mut commits = Vec::new();
+    for (rev, subject) in [
+        ("rev1", "the cited code"),
+        ("rev2", "count refusals instead"),
+    ] {
+        repo.replace_tree(&fixture.join(rev), "");
+        let renew = std::fs::read_to_string(repo.path().join("ca/renew.go")).unwrap();
+        repo.write("ca/renew.go", long(renew));
+        commits.push(repo.commit_all(subject));
+    }
+    let anchors = std::fs::read_to_string(fixture.join("anchors.yaml")).unwrap();
+    repo.write(
+        "anchors.yaml",
+        long(anchors).replace("AT", &commits[0].to_string()),
+    );
+    let (_, report) = verify_json(repo.path(), &[]);
+    let r = claim_ref(&report, "renew-logged");
+    assert_broken_since(r, &commits[1]);
+    assert_eq!(failing(r)["near_miss"], 17, "{r:#}");
+}
+
+#[test]
 fn a_commented_out_guard_with_at_is_broken_since_the_commit_never_drifted_to_another_guard() {
     // `Dial` has a guard mentioning mTLS too, unchanged since `at`.
     let f = weakened("commented-guard", "comment out the CA check");
