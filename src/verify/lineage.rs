@@ -206,12 +206,6 @@ impl<'s> Lineage<'s> {
         origins: &Origins,
         same_file: bool,
     ) -> Option<Refusal> {
-        let pre_existing = |l: u32| match same_file {
-            true => !self
-                .cited
-                .contains_line(LineNo::new(l).unwrap_or(self.cited.start())),
-            false => true,
-        };
         for (i, e) in positive(r) {
             let evidence = expect::evaluate_evidence(e, file, lines, Scope::Range);
             let constructs: Vec<LineRange> = evidence.cited.iter().map(|(_, c)| *c).collect();
@@ -261,17 +255,15 @@ impl<'s> Lineage<'s> {
                     kind: e.kind(),
                 });
             }
-            for construct in &constructs {
-                let code: Vec<LineNo> = (construct.start().get()..=construct.end().get())
-                    .filter_map(LineNo::new)
-                    .filter(|&l| !file.line_text(l).trim().is_empty())
-                    .collect();
-                let old = code
-                    .iter()
-                    .all(|&l| origins.of(l).old_line().is_some_and(pre_existing));
-                if old && let Some(&line) = code.first() {
-                    return Some(Refusal::PreExisting { line });
-                }
+            // In another file, any line it held at `at` was already there.
+            let outside = same_file.then_some(self.cited);
+            if let Some(construct) = constructs
+                .iter()
+                .find(|c| origins.all_from_outside(**c, outside))
+            {
+                return Some(Refusal::PreExisting {
+                    line: construct.start(),
+                });
             }
         }
         None

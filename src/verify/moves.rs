@@ -279,7 +279,7 @@ impl Finder<'_> {
             let held = unit
                 .placements(&found)
                 .into_iter()
-                .filter(|lines| !origins.all_from_outside(*lines, lost.lines))
+                .filter(|lines| !origins.all_from_outside(*lines, Some(lost.lines)))
                 .find(|lines| holds_at(r, after, &lost.path, *lines, &parses));
             return Ok(held.map(|l| (lost.path.clone(), l)).into_iter().collect());
         }

@@ -37,6 +37,10 @@ const EDIT_SIMILARITY: f64 = 0.6;
 /// Rewritten blocks larger than this (old lines times new lines) pair lines by position only.
 const MAX_PAIRING_WORK: usize = 4096;
 
+/// Lines longer than this (trimmed, in bytes) are never compared for likeness: a minified or
+/// generated line would cost a quadratic comparison and is new code when rewritten.
+const MAX_COMPARED_LINE: usize = 1_000;
+
 /// The origin of every line of a newer file.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Origins {
@@ -80,6 +84,9 @@ impl Origins {
                     let by_position = old_len.saturating_mul(new_len) > MAX_PAIRING_WORK;
                     for k in 0..new_len {
                         let text = new_lines[new_index + k].trim();
+                        if text.len() > MAX_COMPARED_LINE {
+                            continue;
+                        }
                         let olds: Vec<usize> = if by_position {
                             (k < old_len).then_some(k).into_iter().collect()
                         } else {
@@ -88,10 +95,12 @@ impl Origins {
                         let best = olds
                             .into_iter()
                             .map(|o| {
-                                let alike = strsim::normalized_levenshtein(
-                                    old_lines[old_index + o].trim(),
-                                    text,
-                                );
+                                let old = old_lines[old_index + o].trim();
+                                let alike = if old.len() > MAX_COMPARED_LINE {
+                                    0.0
+                                } else {
+                                    strsim::normalized_levenshtein(old, text)
+                                };
                                 (o, alike)
                             })
                             .filter(|(_, alike)| *alike >= EDIT_SIMILARITY)
@@ -116,8 +125,8 @@ impl Origins {
     }
 
     /// True when every non-blank line of `lines` (at least one) descends from an older line
-    /// outside `cited`: code that was already there, elsewhere.
-    pub(super) fn all_from_outside(&self, lines: LineRange, cited: LineRange) -> bool {
+    /// outside `cited` (any older line with `None`): code that was already there, elsewhere.
+    pub(super) fn all_from_outside(&self, lines: LineRange, cited: Option<LineRange>) -> bool {
         let mut code = (lines.start().get()..=lines.end().get())
             .filter_map(LineNo::new)
             .filter(|l| !self.blank.get(l.zero_based()).copied().unwrap_or(true))
@@ -127,7 +136,7 @@ impl Origins {
                 self.of(l)
                     .old_line()
                     .and_then(LineNo::new)
-                    .is_some_and(|old| !cited.contains_line(old))
+                    .is_some_and(|old| cited.is_none_or(|c| !c.contains_line(old)))
             })
     }
 
@@ -190,9 +199,11 @@ mod tests {
         let o = Origins::between(Some(old.as_bytes()), new.as_bytes());
         let range = |a, b| LineRange::new(line(a), line(b)).unwrap();
         // The twin at line 2 was there; the cited line 4 became `count++`.
-        assert!(o.all_from_outside(range(2, 2), range(4, 4)));
-        assert!(!o.all_from_outside(range(6, 6), range(4, 4)), "inserted");
-        assert!(!o.all_from_outside(range(5, 5), range(4, 4)), "blank only");
+        let cited = Some(range(4, 4));
+        assert!(o.all_from_outside(range(2, 2), cited));
+        assert!(!o.all_from_outside(range(6, 6), cited), "inserted");
+        assert!(!o.all_from_outside(range(5, 5), cited), "blank only");
+        assert!(o.all_from_outside(range(1, 2), None));
     }
 
     #[test]
