@@ -11,7 +11,7 @@ use crate::source::FileProblem;
 
 use super::VerifyOptions;
 use super::context::{OldContext, note_unknown_symbol, old_context, symbol_in_package};
-use super::culprit::{moved_detail, moved_in};
+use super::culprit::{broken_since, moved_detail, moved_in};
 use super::evaluate;
 use super::hints;
 use super::history::HistoryOutcome;
@@ -142,6 +142,30 @@ pub(super) fn verify_job(
         // Verified again once its history is known.
         return report;
     }
+    // What the cited code became since `at`, when history mapped it here.
+    let lineage = Lineage::of(job, Some(file), src);
+    // A statement history cut in two where a rewrite spread it over more lines is taken whole.
+    if let (Some(lineage), Some(range)) = (&lineage, checkable)
+        && let Some(whole) = lineage.complete(file, range)
+    {
+        let results = evaluate::evaluate_ref(r, file, whole);
+        if evaluate::all_ok(&results) {
+            report.expectations = results;
+            report.parse_errors = file.parse_error_lines(whole);
+            report.excerpt = None;
+            report.checked = (path != r.path.value || whole != cited).then(|| place(path, whole));
+            settle_verified(&mut report, job, whole, keep.then_some(file));
+            if report.verdict == Verdict::Drifted && report.culprit.is_none() {
+                // History kept the cited line numbers: the rewrite moved the range's end.
+                report.culprit = broken_since(job, src).map(|c| Culprit {
+                    kind: CulpritKind::Moved,
+                    ..c
+                });
+            }
+            note_unknown_symbol(&mut report, r, file, path, src);
+            return report;
+        }
+    }
     if settle_moved(&mut report, job, src, Some(file), keep) {
         return report;
     }
@@ -211,7 +235,6 @@ pub(super) fn verify_job(
     }
     // Only where the cited code went: not to code that was there already, and not past a
     // cited construct still in the file that no longer holds.
-    let lineage = Lineage::of(job, Some(file), src);
     if let Some(lineage) = &lineage {
         found = lineage.vet(r, found, Some(file), &mut report.notes);
     }

@@ -140,6 +140,38 @@ impl<'s> Lineage<'s> {
         })
     }
 
+    /// `range` (where history mapped the cited lines in `file`, the mapped file) completed to
+    /// the whole statements its first and last lines belong to, when history cut one that a
+    /// rewrite spread over more lines (a call re-wrapped over five lines keeps only its first
+    /// or last line in the mapped range) and the lines taken in are all rewritten or new
+    /// since `at`: the same construct, never code that was there or another statement.
+    pub(super) fn complete(&self, file: &GoFile, range: LineRange) -> Option<LineRange> {
+        let rewritten = |from: u32, to: u32| {
+            (from..=to)
+                .filter_map(LineNo::new)
+                .all(|l| !matches!(self.origins.of(l), Origin::Kept(_)))
+        };
+        let (a, b) = (range.start(), range.end());
+        // Innermost first: the outermost one that qualifies is the whole statement.
+        let end = file
+            .enclosing_spans(LineRange::single(b))
+            .into_iter()
+            .filter(|s| s.start() >= a && s.end() > b)
+            .filter(|s| rewritten(b.get() + 1, s.end().get()))
+            .map(|s| s.end())
+            .max()
+            .unwrap_or(b);
+        let start = file
+            .enclosing_spans(LineRange::single(a))
+            .into_iter()
+            .filter(|s| s.end() <= b && s.start() < a)
+            .filter(|s| rewritten(s.start().get(), a.get() - 1))
+            .map(|s| s.start())
+            .min()
+            .unwrap_or(a);
+        LineRange::new(start, end).filter(|whole| *whole != range)
+    }
+
     /// Keeps the places relocation found that are where the cited code went; the others are
     /// refused, with a note each.
     pub(super) fn vet(

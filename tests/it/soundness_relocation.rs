@@ -77,6 +77,28 @@ fn a_count_is_not_padded_with_the_next_block_past_a_registration_that_lost_its_w
 }
 
 #[test]
+fn a_registration_re_wrapped_without_its_wrapper_is_not_taken_whole_into_a_count() {
+    // The DELETE route re-wrapped over five lines as it lost `authnz`: history keeps its first
+    // line, and completing the statement does not make the count of five again.
+    let f = weakened("padded-query", "serve DELETE without the middleware");
+    let routes = std::fs::read_to_string(f.repo.path().join("api/routes.go")).unwrap();
+    let mut repo = f.repo;
+    repo.write(
+        "api/routes.go",
+        routes.replace(
+            "\tr.MethodFunc(\"DELETE\", \"/provisioners/{name}\", DeleteProvisioner)\n",
+            "\tr.MethodFunc(\n\t\t\"DELETE\",\n\t\t\"/provisioners/{name}\",\n\t\tDeleteProvisioner,\n\t)\n",
+        ),
+    );
+    let rewrapped = repo.commit_all("one argument a line");
+    let (_, report) = verify_json(repo.path(), &[]);
+    let r = claim_ref(&report, "admin-routes");
+    assert_broken_since(r, &f.commits[1]);
+    assert_eq!(failing(r)["near_miss"], 17, "{r:#}");
+    assert_ne!(r["culprit"]["commit"], rewrapped.to_string());
+}
+
+#[test]
 fn relocation_never_lands_on_an_identical_call_that_was_already_there_at_at() {
     // The cited log call in the second guard (line 17) became a metrics bump; the identical
     // log call of the first guard (line 12) was there, unchanged, at `at`.
@@ -333,6 +355,7 @@ fn a_registration_re_wrapped_over_several_lines_stays_cited_whole() {
         let (repo, changed) = equivalent(|repo| edit(repo, "server/routes.go", old, new));
         let refs = none_broken(&repo, &changed);
         assert_eq!(refs[0]["verdict"], "drifted", "{:#}", refs[0]);
+        assert_eq!(refs[0]["relocated"]["how"], "history", "{:#}", refs[0]);
         assert_eq!(refs[0]["relocated"]["lines"], lines, "{:#}", refs[0]);
     }
 }
