@@ -11,7 +11,7 @@ use crate::source::FileProblem;
 
 use super::VerifyOptions;
 use super::context::{OldContext, note_unknown_symbol, old_context, symbol_in_package};
-use super::culprit::{broken_since, moved_detail, moved_in};
+use super::culprit::{broken_since, cited_lines_edited, edited_in, moved_detail, moved_in};
 use super::evaluate;
 use super::hints;
 use super::history::HistoryOutcome;
@@ -120,6 +120,22 @@ pub(super) fn verify_job(
         report.expectations = evaluate::evaluate_ref(r, file, range);
         report.parse_errors = file.parse_error_lines(range);
         if evaluate::all_ok(&report.expectations) {
+            // Holding only thanks to lines added since `at`, past a cited construct that
+            // changed and no longer holds, is a weakening, not drift.
+            let padded = cited_lines_edited(job)
+                .then(|| Lineage::of(job, Some(file), src))
+                .flatten()
+                .and_then(|lineage| lineage.padded(r, file, range));
+            if let Some((span, results)) = padded {
+                report.expectations = results;
+                report.checked = Some(place(path, span));
+                report.parse_errors = file.parse_error_lines(span);
+                report.excerpt = Some(excerpt(file, span, keep));
+                report.verdict = Verdict::Broken;
+                report.culprit = edited_in(job);
+                note_unknown_symbol(&mut report, r, file, path, src);
+                return report;
+            }
             settle_verified(&mut report, job, range, keep.then_some(file));
             note_unknown_symbol(&mut report, r, file, path, src);
             return report;

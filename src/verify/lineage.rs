@@ -13,7 +13,9 @@
 //!   the expectations.
 //!
 //! A ref whose every place is refused that way is broken where history mapped it, and the line
-//! that changed there is named.
+//! that changed there is named. Where history mapped it and it holds, but only thanks to lines
+//! added since `at` while a cited construct changed and no longer holds, it is broken too
+//! ([`Lineage::padded`]): a range does not grow over new code to make up for weakened code.
 
 use crate::anchors::{Expectation, Ref};
 use crate::expect::{self, Scope};
@@ -138,6 +140,80 @@ impl<'s> Lineage<'s> {
             evidence: texts,
             src,
         })
+    }
+
+    /// For `range` of `file` (the mapped file), where `r` holds: a construct the cited lines
+    /// held as evidence at `at`, still in the file but changed so that it is no longer evidence,
+    /// while the range holds only thanks to lines new since `at` (a route that lost its wrapper
+    /// pushed out of a `min: 5` range by a new one). Then the ref is broken over the range and
+    /// that construct, as evaluated without the new lines, pointing at the changed construct.
+    pub(super) fn padded(
+        &self,
+        r: &Ref,
+        file: &GoFile,
+        range: LineRange,
+    ) -> Option<(LineRange, Vec<crate::expect::ExpectationResult>)> {
+        for survivor in &self.survivors {
+            let edited = survivor
+                .now
+                .iter()
+                .any(|&l| matches!(self.origins.of(l), Origin::Edited(_)));
+            let (Some(&first), Some(&last)) = (survivor.now.first(), survivor.now.last()) else {
+                continue;
+            };
+            if !edited {
+                continue;
+            }
+            let span = LineRange::new(first, last)?.cover(range);
+            let e = &r.expect[survivor.expectation];
+            let evidence = expect::evaluate_evidence(e, file, span, Scope::Range);
+            let still = evidence.result.ok
+                && evidence
+                    .cited
+                    .iter()
+                    .any(|(_, c)| survivor.now.iter().any(|&l| c.contains_line(l)));
+            if still {
+                continue;
+            }
+            // Without the lines added since `at`, would the cited code still meet it?
+            let added: Vec<LineNo> = (span.start().get()..=span.end().get())
+                .filter_map(LineNo::new)
+                .filter(|&l| {
+                    self.origins.of(l) == Origin::New && !file.line_text(l).trim().is_empty()
+                })
+                .collect();
+            if added.is_empty() {
+                continue;
+            }
+            let without = GoFile::parse(blank_lines(file.source(), &added)).ok()?;
+            let mut results = super::evaluate::evaluate_ref(r, &without, span);
+            if super::evaluate::all_ok(&results) {
+                continue;
+            }
+            let listed: Vec<String> = added.iter().map(|l| l.to_string()).collect();
+            let was = self.was(first);
+            for result in results.iter_mut().filter(|e| !e.ok) {
+                result.near_miss = Some(first);
+                result.message.push_str(&format!(
+                    "; line {first} changed since `at`{was}, and the range holds only with line {} added since then",
+                    listed.join(", ")
+                ));
+            }
+            return Some((span, results));
+        }
+        None
+    }
+
+    /// `: it was `...`` for a line of the mapped file edited from a line of the cited file.
+    fn was(&self, line: LineNo) -> String {
+        match self.origins.of(line) {
+            Origin::Edited(old) => self
+                .old_lines
+                .get(old as usize - 1)
+                .map(|t| format!(": it was `{}`", t.trim()))
+                .unwrap_or_default(),
+            _ => String::new(),
+        }
     }
 
     /// `range` (where history mapped the cited lines in `file`, the mapped file) completed to
@@ -346,11 +422,7 @@ impl<'s> Lineage<'s> {
                 continue;
             };
             let was = match origin {
-                Origin::Edited(old) => self
-                    .old_lines
-                    .get(old as usize - 1)
-                    .map(|t| format!(": it was `{}`", t.trim()))
-                    .unwrap_or_default(),
+                Origin::Edited(_) => self.was(line),
                 _ => String::new(),
             };
             result.near_miss = Some(line);
@@ -359,6 +431,27 @@ impl<'s> Lineage<'s> {
                 .push_str(&format!("; line {line} changed since `at`{was}"));
         }
     }
+}
+
+/// `source` with the `lines` made blank (their line endings kept, so every line keeps its
+/// number).
+fn blank_lines(source: &[u8], lines: &[LineNo]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(source.len());
+    for (i, line) in source.split_inclusive(|&b| b == b'\n').enumerate() {
+        if lines.contains(&LineNo::from_zero_based(i)) {
+            let ending = if line.ends_with(b"\r\n") {
+                &b"\r\n"[..]
+            } else if line.ends_with(b"\n") {
+                &b"\n"[..]
+            } else {
+                &b""[..]
+            };
+            out.extend_from_slice(ending);
+        } else {
+            out.extend_from_slice(line);
+        }
+    }
+    out
 }
 
 /// How alike (normalized Levenshtein, whitespace removed) evidence found elsewhere must be to

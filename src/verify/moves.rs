@@ -147,6 +147,8 @@ fn join(
         commit: Some(commit.clone()),
         path: to.to_string(),
         lines: Some(lines),
+        // Moved, not edited: whether it still holds is checked where it went.
+        edited: false,
     });
     mapping.steps.extend(next.steps);
     mapping.path = next.path;

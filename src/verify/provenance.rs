@@ -82,30 +82,27 @@ impl Origins {
                     new_len,
                 } => {
                     let by_position = old_len.saturating_mul(new_len) > MAX_PAIRING_WORK;
+                    // Each old line is the edit of at most one new line: the most alike pairs
+                    // first (a route that lost its wrapper, not the new route added beside it).
+                    let mut pairs: Vec<(f64, usize, usize)> = Vec::new();
                     for k in 0..new_len {
-                        let text = new_lines[new_index + k].trim();
-                        if text.len() > MAX_COMPARED_LINE {
-                            continue;
-                        }
                         let olds: Vec<usize> = if by_position {
                             (k < old_len).then_some(k).into_iter().collect()
                         } else {
                             (0..old_len).collect()
                         };
-                        let best = olds
-                            .into_iter()
-                            .map(|o| {
-                                let old = old_lines[old_index + o].trim();
-                                let alike = if old.len() > MAX_COMPARED_LINE {
-                                    0.0
-                                } else {
-                                    strsim::normalized_levenshtein(old, text)
-                                };
-                                (o, alike)
-                            })
-                            .filter(|(_, alike)| *alike >= EDIT_SIMILARITY)
-                            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
-                        if let Some((o, _)) = best {
+                        for o in olds {
+                            let alike = alike(&old_lines[old_index + o], &new_lines[new_index + k]);
+                            if alike >= EDIT_SIMILARITY {
+                                pairs.push((alike, o, k));
+                            }
+                        }
+                    }
+                    pairs.sort_by(|a, b| b.0.total_cmp(&a.0).then((a.1, a.2).cmp(&(b.1, b.2))));
+                    let mut old_taken = vec![false; old_len];
+                    for (_, o, k) in pairs {
+                        if !old_taken[o] && lines[new_index + k] == Origin::New {
+                            old_taken[o] = true;
                             lines[new_index + k] = Origin::Edited(line_no(old_index + o));
                         }
                     }
@@ -153,6 +150,15 @@ impl Origins {
             .map(|(i, _)| LineNo::from_zero_based(i))
             .collect()
     }
+}
+
+/// How alike two lines are, trimmed (normalized Levenshtein); 0 for lines too long to compare.
+fn alike(old: &str, new: &str) -> f64 {
+    let (old, new) = (old.trim(), new.trim());
+    if old.len() > MAX_COMPARED_LINE || new.len() > MAX_COMPARED_LINE {
+        return 0.0;
+    }
+    strsim::normalized_levenshtein(old, new)
 }
 
 /// The lines of a text, without their endings.
@@ -204,6 +210,15 @@ mod tests {
         assert!(!o.all_from_outside(range(6, 6), cited), "inserted");
         assert!(!o.all_from_outside(range(5, 5), cited), "blank only");
         assert!(o.all_from_outside(range(1, 2), None));
+    }
+
+    #[test]
+    fn an_old_line_is_the_edit_of_one_new_line_only() {
+        let old = "a\n\tr.MethodFunc(\"DELETE\", \"/p/{name}\", authnz(DeleteP))\nb\n";
+        let new = "a\n\tr.MethodFunc(\"PATCH\", \"/p/{name}\", authnz(UpdateP))\n\tr.MethodFunc(\"DELETE\", \"/p/{name}\", DeleteP)\nb\n";
+        let o = Origins::between(Some(old.as_bytes()), new.as_bytes());
+        assert_eq!(o.of(line(2)), Origin::New);
+        assert_eq!(o.of(line(3)), Origin::Edited(2));
     }
 
     #[test]

@@ -99,6 +99,35 @@ fn a_registration_re_wrapped_without_its_wrapper_is_not_taken_whole_into_a_count
 }
 
 #[test]
+fn a_route_added_inside_the_range_does_not_make_up_the_count_a_weakened_one_lost() {
+    // After the DELETE route lost its wrapper, a wrapped PATCH route was added inside the cited
+    // block: history grows the range over it and five routes match again. Without the line
+    // added since `at` the cited routes meet four: the DELETE route is named, not hidden.
+    let f = weakened("padded-query", "serve DELETE without the middleware");
+    let routes = std::fs::read_to_string(f.repo.path().join("api/routes.go")).unwrap();
+    let put = "\tr.MethodFunc(\"PUT\", \"/provisioners/{name}\", authnz(UpdateProvisioner))\n";
+    let patch = "\tr.MethodFunc(\"PATCH\", \"/provisioners/{name}\", authnz(UpdateProvisioner))\n";
+    let mut repo = f.repo;
+    repo.write(
+        "api/routes.go",
+        routes.replace(put, &format!("{put}{patch}")),
+    );
+    repo.commit_all("PATCH a provisioner");
+    let (_, report) = verify_json(repo.path(), &[]);
+    let r = claim_ref(&report, "admin-routes");
+    assert_broken_since(r, &f.commits[1]);
+    let query = failing(r);
+    assert_eq!(query["near_miss"], 18, "{r:#}");
+    assert!(
+        query["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("and the range holds only with line 17 added since then"),
+        "{query:#}"
+    );
+}
+
+#[test]
 fn relocation_never_lands_on_an_identical_call_that_was_already_there_at_at() {
     // The cited log call in the second guard (line 17) became a metrics bump; the identical
     // log call of the first guard (line 12) was there, unchanged, at `at`.
