@@ -127,6 +127,8 @@ pub struct RefOutcome {
     pub verdict: Verdict,
     /// `path:lines` it now cites, for updated refs.
     pub now: Option<String>,
+    /// For a ref left alone: why, from its report (`broken at line 212: fail_closed: ...`).
+    pub why: Option<String>,
 }
 
 /// Everything `fix` will do.
@@ -290,6 +292,42 @@ struct RevChange {
     to: String,
 }
 
+/// Why `fix` leaves a ref that is not drifted or verified alone, from its report: a broken
+/// ref's first failing expectation, at the line it points at, and the commit that broke it;
+/// an ambiguous ref's candidates; an error. `fix` rewrites only drifted refs, so a weakened
+/// line is never hidden inside a rewritten citation.
+fn why_left_alone(rr: &RefReport) -> String {
+    match rr.verdict {
+        Verdict::Broken => {
+            let checked = rr.checked.as_ref().map_or(&rr.path, |c| &c.path);
+            let mut why = match rr.expectations.iter().find(|e| !e.ok) {
+                Some(e) => {
+                    let at = match e.near_miss {
+                        Some(line) if *checked == rr.path => format!(" at line {line}"),
+                        Some(line) => format!(" at {checked}:{line}"),
+                        None => String::new(),
+                    };
+                    format!("broken{at}: {}: {}", e.kind, e.message)
+                }
+                None => "broken".to_string(),
+            };
+            if let Some(culprit) = &rr.culprit {
+                why.push_str(&format!(" ({culprit})"));
+            }
+            why
+        }
+        Verdict::Ambiguous => format!(
+            "ambiguous: its evidence holds at {} places (take one with --pick N)",
+            rr.candidates.len()
+        ),
+        Verdict::Error => format!(
+            "error: {}",
+            rr.error.as_deref().unwrap_or("it could not be checked")
+        ),
+        verdict => verdict.to_string(),
+    }
+}
+
 /// Plans the rewrite of `anchors` (read from `source`) and its docs pages after `report`.
 /// `commit` is the verified commit written as `at`; `None` (the working tree) writes no `at`.
 pub fn plan(
@@ -316,6 +354,7 @@ pub fn plan(
             lines: r.lines.value,
             verdict: rr.verdict,
             now,
+            why: None,
         };
         match (rr.verdict, &rr.relocated) {
             (Verdict::Drifted, Some(reloc)) => {
@@ -360,7 +399,10 @@ pub fn plan(
                     edits.push(insert_at(path, source, r, found)?);
                     plan.history_stamped += 1;
                 }
-                plan.left_alone.push(outcome(None));
+                plan.left_alone.push(RefOutcome {
+                    why: Some(why_left_alone(rr)),
+                    ..outcome(None)
+                });
             }
         }
     }

@@ -69,10 +69,11 @@ pub fn summary(
         );
     }
     for r in &plan.left_alone {
+        let why = r.why.clone().unwrap_or_else(|| r.verdict.to_string());
         let _ = writeln!(
             out,
-            "left alone {}: {}:{} is {}",
-            r.claim, r.path, r.lines, r.verdict
+            "left alone {}: {}:{} is {why}",
+            r.claim, r.path, r.lines
         );
     }
     if plan.changes.is_empty() {
@@ -104,6 +105,7 @@ mod tests {
             lines: lines(4, 9),
             verdict,
             now: now.map(str::to_string),
+            why: None,
         }
     }
 
@@ -116,7 +118,12 @@ mod tests {
             }],
             relocated: vec![outcome("moved", Verdict::Drifted, Some("a.go:6-11"))],
             stamped: 2,
-            left_alone: vec![outcome("gone", Verdict::Broken, None)],
+            left_alone: vec![RefOutcome {
+                why: Some(
+                    "broken at line 6: fail_closed: line 6: the guard is commented out".into(),
+                ),
+                ..outcome("gone", Verdict::Broken, None)
+            }],
             history_stamped: 1,
             kept_pinned: vec![KeptLink {
                 page: PathBuf::from("/repo/docs/a.md"),
@@ -146,7 +153,7 @@ mod tests {
              set `at` on 1 ref(s) left alone, from the commit where each last held\n\
              set rev: v1.0 -> 0123abc (the revision fix verified)\n\
              kept pinned docs/a.md:3:7: the link names v1.0, its ref now cites a.go:6-11 (it names a tag)\n\
-             left alone gone: a.go:4-9 is broken\n\
+             left alone gone: a.go:4-9 is broken at line 6: fail_closed: line 6: the guard is commented out\n\
              wrote anchors.yaml\n"
         );
     }

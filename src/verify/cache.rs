@@ -43,8 +43,11 @@ use crate::report::RefReport;
 /// with its names renamed, and short citations through the function around them, are
 /// followed, so a stored broken or ambiguous outcome may now be drifted; 7: guards as Go is
 /// written — switch and select cases, loop exits, returned errors that may be nil, and guards
-/// narrowed since `at` — so a stored check that held may no longer).
-const FORMAT: u32 = 7;
+/// narrowed since `at` — so a stored check that held may no longer; 8: relocation moves a ref
+/// only to where the cited code went, so a stored drifted or ambiguous outcome may now be
+/// broken, and a drifted ref's culprit is the commit that moved it; `tls`, `routes` and `call`
+/// judge the conditions around a construct, so a stored check that held may no longer).
+const FORMAT: u32 = 8;
 
 fn tool() -> String {
     format!("anchorcheck {}", env!("CARGO_PKG_VERSION"))

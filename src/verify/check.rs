@@ -12,11 +12,12 @@ use crate::source::FileProblem;
 use super::VerifyOptions;
 use super::baseline;
 use super::context::{OldContext, note_unknown_symbol, old_context, symbol_in_package};
-use super::culprit::{moved_detail, moved_in};
+use super::culprit::{broken_since, cited_lines_edited, edited_in, moved_detail, moved_in};
 use super::evaluate;
 use super::hints;
 use super::history::HistoryOutcome;
 use super::job::Job;
+use super::lineage::Lineage;
 use super::parses::{Sources, Unreadable};
 use super::relocate::{self, Candidate};
 use super::settle::{Found, ranked, settle, settle_moved};
@@ -124,6 +125,22 @@ pub(super) fn verify_job(
             if baseline::settle_narrowed(&mut report, job, src, file, range, keep) {
                 return report;
             }
+            // Holding only thanks to lines added since `at`, past a cited construct that
+            // changed and no longer holds, is a weakening, not drift.
+            let padded = cited_lines_edited(job)
+                .then(|| Lineage::of(job, Some(file), src))
+                .flatten()
+                .and_then(|lineage| lineage.padded(r, file, range));
+            if let Some((span, results)) = padded {
+                report.expectations = results;
+                report.checked = Some(place(path, span));
+                report.parse_errors = file.parse_error_lines(span);
+                report.excerpt = Some(excerpt(file, span, keep));
+                report.verdict = Verdict::Broken;
+                report.culprit = edited_in(job);
+                note_unknown_symbol(&mut report, r, file, path, src);
+                return report;
+            }
             settle_verified(&mut report, job, range, keep.then_some(file));
             note_unknown_symbol(&mut report, r, file, path, src);
             return report;
@@ -145,6 +162,30 @@ pub(super) fn verify_job(
     if job.defer {
         // Verified again once its history is known.
         return report;
+    }
+    // What the cited code became since `at`, when history mapped it here.
+    let lineage = Lineage::of(job, Some(file), src);
+    // A statement history cut in two where a rewrite spread it over more lines is taken whole.
+    if let (Some(lineage), Some(range)) = (&lineage, checkable)
+        && let Some(whole) = lineage.complete(file, range)
+    {
+        let results = evaluate::evaluate_ref(r, file, whole);
+        if evaluate::all_ok(&results) {
+            report.expectations = results;
+            report.parse_errors = file.parse_error_lines(whole);
+            report.excerpt = None;
+            report.checked = (path != r.path.value || whole != cited).then(|| place(path, whole));
+            settle_verified(&mut report, job, whole, keep.then_some(file));
+            if report.verdict == Verdict::Drifted && report.culprit.is_none() {
+                // History kept the cited line numbers: the rewrite moved the range's end.
+                report.culprit = broken_since(job, src).map(|c| Culprit {
+                    kind: CulpritKind::Moved,
+                    ..c
+                });
+            }
+            note_unknown_symbol(&mut report, r, file, path, src);
+            return report;
+        }
     }
     if settle_moved(&mut report, job, src, Some(file), keep) {
         return report;
@@ -213,8 +254,16 @@ pub(super) fn verify_job(
         );
         how = How::Search;
     }
+    // Only where the cited code went: not to code that was there already, and not past a
+    // cited construct still in the file that no longer holds.
+    if let Some(lineage) = &lineage {
+        found = lineage.vet(r, found, Some(file), &mut report.notes);
+    }
     let found = Found { places: found, how };
     settle(&mut report, found, Some(file), keep, job, src);
+    if let (Some(lineage), Some(range), Verdict::Broken) = (&lineage, failed, report.verdict) {
+        lineage.name_changed_line(&mut report, file, range);
+    }
     if let Some(past_end) = past_end {
         if report.verdict == Verdict::Broken && report.expectations.is_empty() {
             report.expectations = failed_unchecked(r, &past_end);
@@ -271,7 +320,10 @@ pub(super) fn unreadable(
         enclosing: None,
         shape: Shape::of_length(r.lines.value),
     };
-    let moved = symbol_in_package(r, src, path, r.lines.value, &old);
+    let mut moved = symbol_in_package(r, src, path, r.lines.value, &old);
+    if let Some(lineage) = Lineage::of(job, None, src) {
+        moved = lineage.vet(r, moved, None, &mut report.notes);
+    }
     if !moved.is_empty() {
         report.notes.push(format!("{path}: {why}"));
         let found = Found {

@@ -59,3 +59,23 @@ pub(super) fn broken_since(job: &Job<'_>, src: &Sources<'_>) -> Option<Culprit> 
     }
     None
 }
+
+/// True when a commit after `at` edited the ref's cited lines (not merely shifted or renamed
+/// them): whether the evidence was weakened there is then worth asking even where it holds.
+pub(super) fn cited_lines_edited(job: &Job<'_>) -> bool {
+    job.mapping()
+        .is_some_and(|m| m.steps.iter().any(|s| s.edited))
+}
+
+/// The first commit after `at` that edited the ref's cited lines, as the one that broke it.
+pub(super) fn edited_in(job: &Job<'_>) -> Option<Culprit> {
+    job.mapping()?
+        .steps
+        .iter()
+        .find(|s| s.edited)
+        .and_then(|s| s.commit.as_ref())
+        .map(|c| Culprit {
+            kind: CulpritKind::Broke,
+            commit: c.into(),
+        })
+}

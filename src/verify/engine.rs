@@ -6,6 +6,7 @@ use super::baseline;
 use super::cache::{BlobChecks, CachedCheck, ResultCache};
 use super::check::{new_report, settle_verified, verify_job};
 use super::context::declares;
+use super::culprit::cited_lines_edited;
 use super::job::Job;
 use super::parses::{ParseCache, Sources, Unreadable};
 use super::{HistorySource, VerifyOptions, evaluate, relocate};
@@ -42,6 +43,10 @@ pub(super) fn verify_path(
     // `audit` keeps every ref's highlighted lines, which only a whole parse gives and the
     // cache does not hold.
     let cache = cache.filter(|_| !options.keep_excerpts);
+    // A ref whose cited lines were edited since `at` is asked, where it holds, whether it holds
+    // only thanks to new lines past a weakened construct: a question of its history, which
+    // neither the cache (by blob) nor the partial parse answers.
+    let edited = |j: usize| cited_lines_edited(&jobs[j]);
     // When the tree names the blob and the cache answers for every ref, nothing is read.
     let mut known = None;
     if let Some(cache) = cache
@@ -50,7 +55,12 @@ pub(super) fn verify_path(
         let cached = cache.load(&id);
         let hits: Option<Vec<(usize, RefReport)>> = members
             .iter()
-            .map(|&j| Some((j, from_cache(&jobs[j], &cached, jobs[j].primary().1?)?)))
+            .map(|&j| {
+                if edited(j) {
+                    return None;
+                }
+                Some((j, from_cache(&jobs[j], &cached, jobs[j].primary().1?)?))
+            })
             .collect();
         if let Some(reports) = hits {
             return reports;
@@ -88,7 +98,10 @@ pub(super) fn verify_path(
         (None, _) => BlobChecks::default(),
     };
     for &j in members {
-        match first(j).and_then(|range| from_cache(&jobs[j], &cached, range)) {
+        match first(j)
+            .filter(|_| !edited(j))
+            .and_then(|range| from_cache(&jobs[j], &cached, range))
+        {
             Some(report) => out.push((j, report)),
             None => pending.push(j),
         }
@@ -123,10 +136,13 @@ pub(super) fn verify_path(
                     .symbol
                     .as_ref()
                     .is_none_or(|s| declares(file, &s.value));
-                // A guard narrowed since `at` is settled with the whole file, like a failure.
+                // A guard narrowed since `at`, or cited lines edited since (which may hold only
+                // thanks to lines added past a weakened construct), are settled with the whole
+                // file, like a failure.
                 let narrowed = evaluate::all_ok(&results)
+                    && !edited(j)
                     && baseline::narrowed(&jobs[j], &src, file, range).is_some();
-                if !evaluate::all_ok(&results) || !symbol_here || narrowed {
+                if !evaluate::all_ok(&results) || !symbol_here || edited(j) || narrowed {
                     // Failing refs get near-miss messages and relocation from the whole file.
                     whole_needed.push(j);
                     continue;

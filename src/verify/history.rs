@@ -268,6 +268,9 @@ pub struct Step {
     pub commit: Option<CommitInfo>,
     pub path: String,
     pub lines: Option<LineRange>,
+    /// Whether the commit changed or deleted a cited line, or inserted lines between two (a
+    /// rename or a shift is no edit).
+    pub edited: bool,
 }
 
 /// What history could say about a ref with `at`.
@@ -435,6 +438,7 @@ fn apply(mapping: &mut Mapping, change: &FileChange, commit: &Option<CommitInfo>
         ),
     };
     let new_lines = traced.lines;
+    let edited = traced.edited;
     if mapping.touched.is_none()
         && let Some(touch) = touch
     {
@@ -458,6 +462,7 @@ fn apply(mapping: &mut Mapping, change: &FileChange, commit: &Option<CommitInfo>
         commit: commit.clone(),
         path,
         lines: new_lines,
+        edited,
     });
 }
 

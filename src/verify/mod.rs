@@ -6,7 +6,9 @@
 //! and whole parses), `check` (the first check of one ref and its verdict), [`evaluate`] (the
 //! expectations of a ref on a range, shared by the first check and relocation), `baseline`
 //! (the cited lines at `at`, which a guard must not have narrowed since), `context` and
-//! `settle` (relocating a failing ref and settling what was found), `parses` (parses shared
+//! `settle` (relocating a failing ref and settling what was found), `lineage` and `provenance`
+//! (what the cited code became since `at`: relocation moves a ref only to where it went, and a
+//! cited construct weakened in place leaves the ref broken there), `parses` (parses shared
 //! by the refs of one path), `culprit` (the commit that moved or broke a ref), `reuse`
 //! (whole reports kept by commit) and `assemble` (the report in anchors.yaml order).
 
@@ -26,9 +28,11 @@ pub mod hints;
 pub mod history;
 mod job;
 mod last_held;
+mod lineage;
 mod moves;
 mod parses;
 pub mod progress;
+mod provenance;
 pub mod relocate;
 mod reuse;
 mod settle;

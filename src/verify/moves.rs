@@ -21,6 +21,7 @@ use super::HistorySource;
 use super::history::{HistoryOutcome, Lost, Mapping, Moved, Step, Tracked, map_through_history};
 use super::job::Job;
 use super::parses::{ParseCache, holds_at};
+use super::provenance::Origins;
 use crate::anchors::Ref;
 use crate::go::{GoFile, symbols};
 use crate::lines::LineRange;
@@ -146,6 +147,8 @@ fn join(
         commit: Some(commit.clone()),
         path: to.to_string(),
         lines: Some(lines),
+        // Moved, not edited: whether it still holds is checked where it went.
+        edited: false,
     });
     mapping.steps.extend(next.steps);
     mapping.path = next.path;
@@ -264,14 +267,21 @@ impl Finder<'_> {
         let git = self.source.git;
         // Still in their own file: moved within it (git's diff saw a deletion and an insertion),
         // followed from where they are when the evidence holds there; else left to symbol and
-        // search relocation.
+        // search relocation. Code that was already there, outside the lost lines, is a
+        // duplicate, not where they went (an identical log call of another guard).
         if let Ok(same) = after.read(&lost.path)
             && let Some(found) = unit.cited.found_in(&hash_lines(&same.bytes))
         {
             let parses = ParseCache::new(true);
+            let old = git
+                .resolve(&lost.before)
+                .ok()
+                .and_then(|s| s.read(&lost.path).ok());
+            let origins = Origins::between(old.as_ref().map(|b| &b.bytes[..]), &same.bytes);
             let held = unit
                 .placements(&found)
                 .into_iter()
+                .filter(|lines| !origins.all_from_outside(*lines, Some(lost.lines)))
                 .find(|lines| holds_at(r, after, &lost.path, *lines, &parses));
             return Ok(held.map(|l| (lost.path.clone(), l)).into_iter().collect());
         }

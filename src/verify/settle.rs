@@ -2,7 +2,7 @@
 //! (best first), none is broken; and settles a ref history followed into several files at once.
 
 use crate::go::GoFile;
-use crate::report::{How, Place, RefReport, Relocation, Verdict};
+use crate::report::{Culprit, CulpritKind, How, Place, RefReport, Relocation, Verdict};
 
 use super::check::{excerpt, place};
 use super::culprit::{broken_since, moved_detail, moved_in};
@@ -83,7 +83,14 @@ pub(super) fn settle(
                 }
             }
             report.relocated = Some(relocation);
-            report.culprit = broken_since(job, src).or_else(|| moved_in(job));
+            // The commit from which the evidence no longer held where history mapped it is the
+            // one that moved it: a drifted ref is never said to be broken since a commit.
+            report.culprit = broken_since(job, src)
+                .map(|c| Culprit {
+                    kind: CulpritKind::Moved,
+                    ..c
+                })
+                .or_else(|| moved_in(job));
         }
         _ => {
             report.verdict = Verdict::Ambiguous;

@@ -47,6 +47,7 @@ mod safe_writes;
 mod schema;
 mod security;
 mod soundness_guards;
+mod soundness_relocation;
 mod soundness_tls;
 mod tight_ranges;
 mod verify_revisions;

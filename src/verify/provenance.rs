@@ -1,0 +1,235 @@
+//! Where the lines of a file at the verified revision came from, compared with a file at the
+//! ref's `at`: kept, edited, or new. Relocation asks it so that a ref moves only to where the
+//! cited code went: code that existed at `at` outside the cited lines is never that place, and
+//! a cited construct still there (edited or not) must be part of the evidence wherever the ref
+//! is said to be now, or the evidence was weakened in place.
+
+use similar::{Algorithm, DiffOp};
+
+use crate::lines::{LineNo, LineRange};
+
+/// Where one line of the newer file came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Origin {
+    /// This line of the older file (1-based), unchanged.
+    Kept(u32),
+    /// An edit of this line of the older file: paired with it in a rewritten block because
+    /// their texts are alike (a line commented out, a wrapper dropped from a call).
+    Edited(u32),
+    /// Not in the older file.
+    New,
+}
+
+impl Origin {
+    /// The older line it descends from, kept or edited.
+    pub(super) fn old_line(self) -> Option<u32> {
+        match self {
+            Origin::Kept(l) | Origin::Edited(l) => Some(l),
+            Origin::New => None,
+        }
+    }
+}
+
+/// How alike (normalized Levenshtein of the trimmed texts) a rewritten line must be to an old
+/// line of its block to count as an edit of it rather than as new code.
+const EDIT_SIMILARITY: f64 = 0.6;
+
+/// Rewritten blocks larger than this (old lines times new lines) pair lines by position only.
+const MAX_PAIRING_WORK: usize = 4096;
+
+/// Lines longer than this (trimmed, in bytes) are never compared for likeness: a minified or
+/// generated line would cost a quadratic comparison and is new code when rewritten.
+const MAX_COMPARED_LINE: usize = 1_000;
+
+/// The origin of every line of a newer file.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Origins {
+    lines: Vec<Origin>,
+    /// Whether each line of the newer file is blank.
+    blank: Vec<bool>,
+}
+
+impl Origins {
+    /// The origins of the lines of `new` compared with `old` (a line diff, patience first, as
+    /// `git diff --patience`); with no older file, every line is new.
+    pub(super) fn between(old: Option<&[u8]>, new: &[u8]) -> Origins {
+        let new_lines = split(new);
+        let blank = new_lines.iter().map(|l| l.trim().is_empty()).collect();
+        let Some(old) = old else {
+            return Origins {
+                lines: vec![Origin::New; new_lines.len()],
+                blank,
+            };
+        };
+        let old_lines = split(old);
+        let mut lines = vec![Origin::New; new_lines.len()];
+        let line_no = |i: usize| u32::try_from(i + 1).unwrap_or(u32::MAX);
+        for op in similar::capture_diff_slices(Algorithm::Patience, &old_lines, &new_lines) {
+            match op {
+                DiffOp::Equal {
+                    old_index,
+                    new_index,
+                    len,
+                } => {
+                    for k in 0..len {
+                        lines[new_index + k] = Origin::Kept(line_no(old_index + k));
+                    }
+                }
+                DiffOp::Replace {
+                    old_index,
+                    old_len,
+                    new_index,
+                    new_len,
+                } => {
+                    let by_position = old_len.saturating_mul(new_len) > MAX_PAIRING_WORK;
+                    // Each old line is the edit of at most one new line: the most alike pairs
+                    // first (a route that lost its wrapper, not the new route added beside it).
+                    let mut pairs: Vec<(f64, usize, usize)> = Vec::new();
+                    for k in 0..new_len {
+                        let olds: Vec<usize> = if by_position {
+                            (k < old_len).then_some(k).into_iter().collect()
+                        } else {
+                            (0..old_len).collect()
+                        };
+                        for o in olds {
+                            let alike = alike(&old_lines[old_index + o], &new_lines[new_index + k]);
+                            if alike >= EDIT_SIMILARITY {
+                                pairs.push((alike, o, k));
+                            }
+                        }
+                    }
+                    pairs.sort_by(|a, b| b.0.total_cmp(&a.0).then((a.1, a.2).cmp(&(b.1, b.2))));
+                    let mut old_taken = vec![false; old_len];
+                    for (_, o, k) in pairs {
+                        if !old_taken[o] && lines[new_index + k] == Origin::New {
+                            old_taken[o] = true;
+                            lines[new_index + k] = Origin::Edited(line_no(old_index + o));
+                        }
+                    }
+                }
+                DiffOp::Delete { .. } | DiffOp::Insert { .. } => {}
+            }
+        }
+        Origins { lines, blank }
+    }
+
+    /// Where `line` came from (new past the end).
+    pub(super) fn of(&self, line: LineNo) -> Origin {
+        self.lines
+            .get(line.zero_based())
+            .copied()
+            .unwrap_or(Origin::New)
+    }
+
+    /// True when every non-blank line of `lines` (at least one) descends from an older line
+    /// outside `cited` (any older line with `None`): code that was already there, elsewhere.
+    pub(super) fn all_from_outside(&self, lines: LineRange, cited: Option<LineRange>) -> bool {
+        let mut code = (lines.start().get()..=lines.end().get())
+            .filter_map(LineNo::new)
+            .filter(|l| !self.blank.get(l.zero_based()).copied().unwrap_or(true))
+            .peekable();
+        code.peek().is_some()
+            && code.all(|l| {
+                self.of(l)
+                    .old_line()
+                    .and_then(LineNo::new)
+                    .is_some_and(|old| cited.is_none_or(|c| !c.contains_line(old)))
+            })
+    }
+
+    /// The lines descending (kept or edited) from the older lines `old`, in order.
+    pub(super) fn descendants(&self, old: LineRange) -> Vec<LineNo> {
+        self.lines
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| {
+                o.old_line()
+                    .and_then(LineNo::new)
+                    .is_some_and(|l| old.contains_line(l))
+            })
+            .map(|(i, _)| LineNo::from_zero_based(i))
+            .collect()
+    }
+}
+
+/// How alike two lines are, trimmed (normalized Levenshtein); 0 for lines too long to compare.
+fn alike(old: &str, new: &str) -> f64 {
+    let (old, new) = (old.trim(), new.trim());
+    if old.len() > MAX_COMPARED_LINE || new.len() > MAX_COMPARED_LINE {
+        return 0.0;
+    }
+    strsim::normalized_levenshtein(old, new)
+}
+
+/// The lines of a text, without their endings.
+fn split(bytes: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut lines: Vec<String> = text
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l).to_string())
+        .collect();
+    if text.ends_with('\n') {
+        lines.pop();
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(n: u32) -> LineNo {
+        LineNo::new(n).unwrap()
+    }
+
+    #[test]
+    fn kept_edited_and_new_lines() {
+        let old = "a\nif mtls {\n\treturn err\n}\nb\n";
+        let new = "a\nx := 1\n// if mtls {\n// \treturn err\n// }\nb\n";
+        let o = Origins::between(Some(old.as_bytes()), new.as_bytes());
+        assert_eq!(o.of(line(1)), Origin::Kept(1));
+        assert_eq!(o.of(line(2)), Origin::New);
+        assert_eq!(o.of(line(3)), Origin::Edited(2));
+        assert_eq!(o.of(line(4)), Origin::Edited(3));
+        assert_eq!(o.of(line(6)), Origin::Kept(5));
+        let cited = LineRange::new(line(2), line(4)).unwrap();
+        // `}` and `// }` are too short to tell an edit from new code.
+        assert_eq!(o.of(line(5)), Origin::New);
+        assert_eq!(o.descendants(cited), [line(3), line(4)]);
+    }
+
+    #[test]
+    fn code_from_outside_the_cited_lines_is_told_apart() {
+        let old = "a\nlog(x)\nb\nlog(x)\n";
+        let new = "a\nlog(x)\nb\ncount++\n\nlog(x)\n";
+        let o = Origins::between(Some(old.as_bytes()), new.as_bytes());
+        let range = |a, b| LineRange::new(line(a), line(b)).unwrap();
+        // The twin at line 2 was there; the cited line 4 became `count++`.
+        let cited = Some(range(4, 4));
+        assert!(o.all_from_outside(range(2, 2), cited));
+        assert!(!o.all_from_outside(range(6, 6), cited), "inserted");
+        assert!(!o.all_from_outside(range(5, 5), cited), "blank only");
+        assert!(o.all_from_outside(range(1, 2), None));
+    }
+
+    #[test]
+    fn an_old_line_is_the_edit_of_one_new_line_only() {
+        let old = "a\n\tr.MethodFunc(\"DELETE\", \"/p/{name}\", authnz(DeleteP))\nb\n";
+        let new = "a\n\tr.MethodFunc(\"PATCH\", \"/p/{name}\", authnz(UpdateP))\n\tr.MethodFunc(\"DELETE\", \"/p/{name}\", DeleteP)\nb\n";
+        let o = Origins::between(Some(old.as_bytes()), new.as_bytes());
+        assert_eq!(o.of(line(2)), Origin::New);
+        assert_eq!(o.of(line(3)), Origin::Edited(2));
+    }
+
+    #[test]
+    fn unlike_rewrites_are_new_code() {
+        let old = "a\n\tlog.Printf(\"renew refused: %v\", err)\nb\n";
+        let new = "a\n\ts.metrics.refused++\nb\n";
+        let o = Origins::between(Some(old.as_bytes()), new.as_bytes());
+        assert_eq!(o.of(line(2)), Origin::New);
+        assert_eq!(
+            Origins::between(None, new.as_bytes()).of(line(1)),
+            Origin::New
+        );
+    }
+}
