@@ -29,15 +29,10 @@ pub(super) fn evaluate(
         .copied()
         .filter(|c| args_mismatch(pattern, c).is_none())
         .collect();
-    // A branch that ends by leaving is a guard's response: a call in it (an error writer, a
-    // log line, an exit) is as conditional as the guard means it to be, and `fail_closed`
-    // judges that guard. Every other condition around the call is one it runs under.
-    let placed = unconditional(&hits, pattern.when.as_ref(), |c| {
-        c.conditions(file)
-            .into_iter()
-            .filter(|c| !c.leaves)
-            .collect()
-    });
+    // A call in a guard's response (an error writer, a log line, an exit) is as conditional
+    // as the guard means it to be, and `fail_closed` judges that guard: see
+    // `CallSite::conditions`. Every other condition around the call is one it runs under.
+    let placed = unconditional(&hits, pattern.when.as_ref(), |c| c.conditions(file));
     if let Err(Some(condition)) = placed {
         let call = hits
             .first()
@@ -426,6 +421,29 @@ mod tests {
         // The call in an `if`'s init statement always runs.
         assert!(evaluate(&call("check", None), &file, lines(6, 6)).ok);
         let r = evaluate(&yaml("not: { call: tls.NewListener }"), &file, lines(3, 5));
+        assert!(!r.ok, "{}", r.message);
+    }
+
+    /// A response nested in guards: `conn.Close()` before the inner guard's `return` answers to
+    /// the outer guard's condition too.
+    const NESTED: &str = "package a\nfunc serve(conn net.Conn, c Config) {\n\tif c.RequireTLS && !isTLS(conn) {\n\t\tif !c.UpgradeMode {\n\t\t\tconn.Close()\n\t\t\treturn\n\t\t}\n\t}\n\tif c.Strict {\n\t\tif os.Getenv(\"X\") != \"\" {\n\t\t\tconn.Close()\n\t\t}\n\t\treturn\n\t}\n\tif os.Getenv(\"Y\") != \"\" {\n\t\treturn tls.Server(conn, c.TLS)\n\t}\n}\n";
+
+    #[test]
+    fn a_response_answers_to_every_guard_around_it_but_not_to_conditions_inside() {
+        let file = go(NESTED);
+        let r = evaluate(&call("conn.Close", None), &file, lines(3, 8));
+        assert!(r.ok, "{}", r.message);
+        // Wrapped in a condition inside the refusing branch: that condition counts.
+        let r = evaluate(&call("conn.Close", None), &file, lines(9, 14));
+        assert!(!r.ok);
+        assert!(
+            r.message
+                .starts_with("line 11: calls conn.Close only when os.Getenv"),
+            "{}",
+            r.message
+        );
+        // A call the branch returns is its result: its condition counts though it leaves.
+        let r = evaluate(&call("tls.Server", None), &file, lines(15, 17));
         assert!(!r.ok, "{}", r.message);
     }
 }
