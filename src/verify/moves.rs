@@ -268,7 +268,8 @@ impl Finder<'_> {
         // Still in their own file: moved within it (git's diff saw a deletion and an insertion),
         // followed from where they are when the evidence holds there; else left to symbol and
         // search relocation. Code that was already there, outside the lost lines, is a
-        // duplicate, not where they went (an identical log call of another guard).
+        // duplicate, not where they went (an identical log call of another guard), and a place
+        // taking any of it in is not theirs either.
         if let Ok(same) = after.read(&lost.path)
             && let Some(found) = unit.cited.found_in(&hash_lines(&same.bytes))
         {
@@ -281,7 +282,7 @@ impl Finder<'_> {
             let held = unit
                 .placements(&found)
                 .into_iter()
-                .filter(|lines| !origins.all_from_outside(*lines, Some(lost.lines)))
+                .filter(|lines| !origins.takes_in_outside(*lines, lost.lines))
                 .find(|lines| holds_at(r, after, &lost.path, *lines, &parses));
             return Ok(held.map(|l| (lost.path.clone(), l)).into_iter().collect());
         }

@@ -47,7 +47,13 @@ pub(super) struct Origins {
     lines: Vec<Origin>,
     /// Whether each line of the newer file is blank.
     blank: Vec<bool>,
+    /// Whether each line of the newer file says something: a few letters or digits, not only
+    /// punctuation such as a closing `}` that a diff may pair with any other.
+    telling: Vec<bool>,
 }
+
+/// Letters and digits a line needs to count as telling code of its own.
+const TELLING_ALPHANUMERICS: usize = 4;
 
 impl Origins {
     /// The origins of the lines of `new` compared with `old` (a line diff, patience first, as
@@ -55,10 +61,15 @@ impl Origins {
     pub(super) fn between(old: Option<&[u8]>, new: &[u8]) -> Origins {
         let new_lines = split(new);
         let blank = new_lines.iter().map(|l| l.trim().is_empty()).collect();
+        let telling = new_lines
+            .iter()
+            .map(|l| l.chars().filter(char::is_ascii_alphanumeric).count() >= TELLING_ALPHANUMERICS)
+            .collect();
         let Some(old) = old else {
             return Origins {
                 lines: vec![Origin::New; new_lines.len()],
                 blank,
+                telling,
             };
         };
         let old_lines = split(old);
@@ -110,7 +121,11 @@ impl Origins {
                 DiffOp::Delete { .. } | DiffOp::Insert { .. } => {}
             }
         }
-        Origins { lines, blank }
+        Origins {
+            lines,
+            blank,
+            telling,
+        }
     }
 
     /// Where `line` came from (new past the end).
@@ -119,6 +134,22 @@ impl Origins {
             .get(line.zero_based())
             .copied()
             .unwrap_or(Origin::New)
+    }
+
+    /// True when some telling line of `lines` descends from an older line outside `cited`: a
+    /// place that takes in code which was already there, elsewhere, is not where the cited
+    /// lines went, even when some of its lines are theirs (a guard commented out, followed to
+    /// the rest of its function, where another guard holds).
+    pub(super) fn takes_in_outside(&self, lines: LineRange, cited: LineRange) -> bool {
+        (lines.start().get()..=lines.end().get())
+            .filter_map(LineNo::new)
+            .filter(|l| self.telling.get(l.zero_based()).copied().unwrap_or(false))
+            .any(|l| {
+                self.of(l)
+                    .old_line()
+                    .and_then(LineNo::new)
+                    .is_some_and(|old| !cited.contains_line(old))
+            })
     }
 
     /// True when every non-blank line of `lines` (at least one) descends from an older line
@@ -210,6 +241,19 @@ mod tests {
         assert!(!o.all_from_outside(range(6, 6), cited), "inserted");
         assert!(!o.all_from_outside(range(5, 5), cited), "blank only");
         assert!(o.all_from_outside(range(1, 2), None));
+    }
+
+    #[test]
+    fn a_place_taking_in_telling_code_from_outside_is_told_apart() {
+        let old = "f()\nif err != nil {\n\treturn err\n}\ng()\nif err != nil {\n\treturn err\n}\n";
+        let new = "f()\n// if err != nil {\n\t// return err\n// }\ng()\nif err != nil {\n\treturn err\n}\n";
+        let o = Origins::between(Some(old.as_bytes()), new.as_bytes());
+        let range = |a, b| LineRange::new(line(a), line(b)).unwrap();
+        let cited = range(1, 4);
+        assert!(!o.takes_in_outside(range(1, 4), cited));
+        // `g()` is short, `}` says nothing; the guard after them was there at `at`.
+        assert!(!o.takes_in_outside(range(1, 5), cited));
+        assert!(o.takes_in_outside(range(1, 8), cited));
     }
 
     #[test]

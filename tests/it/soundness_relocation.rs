@@ -429,3 +429,18 @@ fn a_function_moved_with_its_constants_into_a_new_file_of_its_package_is_drift()
         assert_eq!(routes["relocated"]["lines"], "18-20", "{routes:#}");
     }
 }
+
+#[test]
+fn a_commented_out_guard_is_not_followed_over_the_rest_of_its_function() {
+    // The `err` guard after NewChecker is commented out. The rest of the function, already
+    // there at `at`, holds another `err` guard: history once followed the cited lines to a
+    // range taking it in (11-22) and called the ref drifted.
+    let f = weakened("commented-err-guard", "comment out the source range check");
+    let (code, report) = verify_json(f.repo.path(), &[]);
+    assert_eq!(code, 1);
+    let r = claim_ref(&report, "allow-ranges");
+    assert_broken_since(r, &f.commits[1]);
+    let guard = failing(r);
+    assert_eq!(guard["kind"], "fail_closed", "{r:#}");
+    assert_eq!(guard["near_miss"], 12, "{r:#}");
+}
