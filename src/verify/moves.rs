@@ -279,12 +279,19 @@ impl Finder<'_> {
                 .ok()
                 .and_then(|s| s.read(&lost.path).ok());
             let origins = Origins::between(old.as_ref().map(|b| &b.bytes[..]), &same.bytes);
-            let held = unit
+            let theirs: Vec<LineRange> = unit
                 .placements(&found)
                 .into_iter()
                 .filter(|lines| !origins.takes_in_outside(*lines, lost.lines))
-                .find(|lines| holds_at(r, after, &lost.path, *lines, &parses));
-            return Ok(held.map(|l| (lost.path.clone(), l)).into_iter().collect());
+                .collect();
+            // Only twins that were already there (`if err != nil { return nil, err }` of the
+            // next function): the lines did not stay, so they are looked for where they went.
+            if !theirs.is_empty() {
+                let held = theirs
+                    .into_iter()
+                    .find(|lines| holds_at(r, after, &lost.path, *lines, &parses));
+                return Ok(held.map(|l| (lost.path.clone(), l)).into_iter().collect());
+            }
         }
         let in_commit = self.changed(&lost.before, &commit.id)?;
         let since = self.changed(from, &commit.id)?;

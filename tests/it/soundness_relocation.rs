@@ -444,3 +444,18 @@ fn a_commented_out_guard_is_not_followed_over_the_rest_of_its_function() {
     assert_eq!(guard["kind"], "fail_closed", "{r:#}");
     assert_eq!(guard["near_miss"], 12, "{r:#}");
 }
+
+#[test]
+fn a_function_moved_away_from_a_twin_guard_is_followed_to_its_new_file() {
+    // ServerConfig moved into server.go; ClientConfig, left behind, has the same three-line
+    // `err` guard. That twin was already there at `at`, so it is not where the cited lines
+    // went, and the search goes on to the file the commit added instead of giving up.
+    let f = weakened("moved-beside-twin", "server configuration in its own file");
+    let (code, report) = verify_json(f.repo.path(), &[]);
+    assert_eq!(code, 1);
+    let r = claim_ref(&report, "server-roots");
+    assert_eq!(r["verdict"], "drifted", "{r:#}");
+    assert_eq!(r["relocated"]["path"], "certs/server.go", "{r:#}");
+    assert_eq!(r["relocated"]["lines"], "16-18", "{r:#}");
+    assert_eq!(r["relocated"]["how"], "history", "{r:#}");
+}
