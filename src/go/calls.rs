@@ -47,27 +47,15 @@ impl CallSite {
     }
 
     /// The conditions the call runs under inside its function, outermost first, less those of
-    /// a refusal it is part of. In a branch that ends by leaving, a call before the leaving
-    /// statement (an error writer, a log line, `conn.Close()` before `return`) is the guard's
-    /// response: the conditions from that branch outwards are the guard's, which `fail_closed`
-    /// judges, while conditions inside the branch still count. A call the branch returns
-    /// (`return tls.NewListener(..)`) is its result, not a response: every condition counts.
+    /// a refusal it is part of. In a branch that ends by leaving, a call (an error writer, a
+    /// log line, `conn.Close()` before `return`, the `errors.New(..)` it returns) is the
+    /// guard's response: the conditions from that branch outwards are the guard's, which
+    /// `fail_closed` judges, while conditions inside the branch still count.
     pub fn conditions(&self, file: &GoFile) -> Vec<super::conditions::Condition> {
-        use super::conditions::{conditions, conditions_at, path_to};
-        let Some(path) = path_to(file, self.bytes) else {
-            return conditions_at(file, self.bytes, self.head);
-        };
-        let all = conditions(file, &path);
-        let own_function = path
-            .iter()
-            .rposition(|step| super::walk::is_function(step.node))
-            .map_or(0, |i| i + 1);
-        let returned = path[own_function..]
-            .iter()
-            .any(|step| step.node.kind() == "return_statement");
+        let all = super::conditions::conditions_at(file, self.bytes, self.head);
         match all.iter().rposition(|c| c.leaves) {
-            Some(k) if !returned => all[k + 1..].to_vec(),
-            _ => all,
+            Some(k) => all[k + 1..].to_vec(),
+            None => all,
         }
     }
 

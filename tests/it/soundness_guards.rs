@@ -160,7 +160,7 @@ fn a_case_guard_whose_abort_is_dropped_is_broken() {
         assert_eq!(r["verdict"], "broken", "{id}: {r:#}");
         assert!(
             message(r).contains("case mentions")
-                && message(r).ends_with("its body only logs and continues: fail-open"),
+                && message(r).contains("its body only logs and continues: fail-open"),
             "{id}: {r:#}"
         );
         assert_eq!(r["culprit"]["commit"], weakened, "{id}: {r:#}");

@@ -336,6 +336,11 @@ impl<'s> File<'s> {
     }
 
     fn call(&self, call: Node<'_>, ordinal: usize) -> Option<Found> {
+        // A call made only under a condition needs `when` (README); only calls that run
+        // whenever their function does are cited.
+        if conditional(call) {
+            return None;
+        }
         let (callee, head) = self.callee(call)?;
         let segments: Vec<&str> = callee.split('.').collect();
         // The spellings people use: the whole callee, its last two segments, its last one.
@@ -357,6 +362,9 @@ impl<'s> File<'s> {
     /// `X.Handle("/p", h)`, `X.HandleFunc("GET /p", h)`, `X.GET("/p", h)`, `X.Get("/p", h)` on
     /// a router with no prefix anywhere in the function.
     fn route(&self, call: Node<'_>, top: Node<'_>) -> Option<Found> {
+        if conditional(call) {
+            return None;
+        }
         let function = call.child_by_field_name("function")?;
         if function.kind() != "selector_expression" {
             return None;
@@ -525,7 +533,8 @@ impl<'s> File<'s> {
                         .map(named)
                         .unwrap_or_default();
                     return match values.last() {
-                        Some(v) => Some(!(last_is_error && self.text(*v).trim() == "nil")),
+                        Some(v) if last_is_error => self.non_nil_error(*v, node),
+                        Some(_) => Some(true),
                         None if result.is_none() => Some(true),
                         None if named_results => None,
                         None => Some(false),
@@ -562,6 +571,35 @@ impl<'s> File<'s> {
             }
         }
         Some(false)
+    }
+
+    /// Whether a returned error is non-nil, as the README counts it, by narrower rules of its
+    /// own: built in the return (a call, `&T{}`, a literal), a sentinel named `Err...`/`err...`,
+    /// or the very value the guard's condition compares with `nil` (`if err != nil { return
+    /// err }`). `nil` is not; `None` for anything else (a variable some other guard may have
+    /// proven non-nil, or not), which is not cited.
+    fn non_nil_error(&self, value: Node<'_>, guard: Node<'_>) -> Option<bool> {
+        let text = self.compact(value);
+        if text == "nil" {
+            return Some(false);
+        }
+        if !matches!(value.kind(), "identifier" | "selector_expression") {
+            return Some(true);
+        }
+        let last = text.rsplit('.').next().unwrap_or(&text);
+        let sentinel = last
+            .strip_prefix("Err")
+            .or_else(|| last.strip_prefix("err"));
+        if sentinel.is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase())) {
+            return Some(true);
+        }
+        let condition = guard
+            .child_by_field_name("condition")
+            .map(|c| self.compact(c));
+        if condition.is_some_and(|c| c == format!("{text}!=nil")) {
+            return Some(true);
+        }
+        None
     }
 
     /// `tls.Config{...}` fields `MinVersion`/`ClientAuth` set to a known constant; none of them
@@ -675,6 +713,36 @@ fn tls_expect(field: &str, value: &str) -> Option<String> {
         }
         _ => None,
     }
+}
+
+/// Whether `node` runs only under a condition of its function: it is inside a branch of an
+/// `if` (not its condition or initializer) or a case of a `switch` or `select`, below the
+/// nearest function. Loops are not conditions. Narrower than anchorcheck's rule, which also
+/// lets through a branch that is the only way on: a call this says no to is simply not cited.
+fn conditional(node: Node<'_>) -> bool {
+    let mut child = node;
+    for parent in ancestors(node) {
+        if is_function(parent) {
+            return false;
+        }
+        let in_branch = parent.kind() == "if_statement"
+            && [
+                parent.child_by_field_name("consequence"),
+                parent.child_by_field_name("alternative"),
+            ]
+            .into_iter()
+            .flatten()
+            .any(|branch| branch.id() == child.id());
+        let in_case = matches!(
+            child.kind(),
+            "expression_case" | "type_case" | "default_case" | "communication_case"
+        );
+        if in_branch || in_case {
+            return true;
+        }
+        child = parent;
+    }
+    false
 }
 
 /// The node's ancestors, innermost first (not the node).
