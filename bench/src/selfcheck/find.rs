@@ -457,12 +457,20 @@ impl<'s> File<'s> {
         let when = exact_regex(&pick);
         // Every guard a wider citation holds that mentions the same thing must be closed too,
         // or the claim is rightly broken there.
+        // Case guards of tagless switches and selects are judged by anchorcheck too; a wider
+        // citation holding one is left out rather than judged here.
         let holds_in = |region: Node<'_>| {
-            descendants(region)
-                .into_iter()
-                .filter(|n| n.kind() == "if_statement")
-                .filter(|n| self.mentions(*n).iter().any(|(m, _)| *m == pick))
-                .all(|n| self.is_closed(n) == Some(true))
+            let cases = descendants(region).into_iter().any(|n| {
+                n.kind() == "select_statement"
+                    || (n.kind() == "expression_switch_statement"
+                        && n.child_by_field_name("value").is_none())
+            });
+            !cases
+                && descendants(region)
+                    .into_iter()
+                    .filter(|n| n.kind() == "if_statement")
+                    .filter(|n| self.mentions(*n).iter().any(|(m, _)| *m == pick))
+                    .all(|n| self.is_closed(n) == Some(true))
         };
         Some(Found {
             kind: Kind::Guard,
@@ -611,7 +619,9 @@ impl<'s> File<'s> {
         let Some(body) = node.child_by_field_name("body") else {
             return Vec::new();
         };
-        if self.compact(ty) != "tls.Config" {
+        // A literal made only under a condition is as conditional as an assignment (README);
+        // not cited, since anchorcheck's "only way on" rule may or may not apply.
+        if self.compact(ty) != "tls.Config" || conditional(node) {
             return Vec::new();
         }
         let elements: Vec<(String, String, u32)> = named(body)
@@ -677,7 +687,6 @@ impl<'s> File<'s> {
                 matches!(
                     n.kind(),
                     "if_statement"
-                        | "for_statement"
                         | "expression_case"
                         | "type_case"
                         | "default_case"
@@ -722,7 +731,11 @@ fn tls_expect(field: &str, value: &str) -> Option<String> {
 fn conditional(node: Node<'_>) -> bool {
     let mut child = node;
     for parent in ancestors(node) {
-        if is_function(parent) {
+        // A function literal passed as an argument (a chi `Route` closure, a handler) may run
+        // under the conditions around the call: looked through, to stay on the safe side.
+        let argument = parent.kind() == "func_literal"
+            && parent.parent().is_some_and(|p| p.kind() == "argument_list");
+        if is_function(parent) && !argument {
             return false;
         }
         let in_branch = parent.kind() == "if_statement"
