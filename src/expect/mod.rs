@@ -364,7 +364,8 @@ mod tests {
         CallPattern, ClientAuth, Expectation, FailClosedSpec, RoutesSpec, TlsSpec,
     };
 
-    /// Every kind on a 50,000-deep expression: walks must be iterative and near-linear.
+    /// Every kind on a 50,000-deep expression: walks must be iterative (no stack overflow). How
+    /// long such inputs take is measured by `bench/hostile.sh`, not asserted here.
     #[test]
     fn deeply_nested_expressions_do_not_overflow_or_stall() {
         let depth = 50_000;
@@ -375,7 +376,6 @@ mod tests {
             vec!["mtls"; depth].join(" && ")
         );
         let file = go(&src);
-        let started = std::time::Instant::now();
         let kinds = [
             Expectation::Call(CallPattern {
                 name: "panic".into(),
@@ -409,11 +409,6 @@ mod tests {
             .map(|k| evaluate(k, &file, all(&file)).ok)
             .collect();
         assert_eq!(results, [true, false, true, false, true, true, true]);
-        assert!(
-            started.elapsed().as_secs() < 30,
-            "took {:?}",
-            started.elapsed()
-        );
     }
 
     /// The kinds are named once (`ExpectationKind`); this pins that each evaluator reports the
