@@ -16,6 +16,8 @@ struct Run {
     sarif_errors: usize,
     sarif_docs_levels: Vec<String>,
     github_errors: usize,
+    /// The Markdown summary's header says the run failed.
+    markdown_failed: bool,
     text: String,
 }
 
@@ -49,6 +51,7 @@ fn run_all(d: &Fixture, command: &str) -> Run {
     let junit = out("junit");
     let sarif: serde_json::Value = serde_json::from_str(&out("sarif")).unwrap();
     let github = out("github");
+    let markdown = out("markdown");
     let text = out("text");
     let code = codes[0].1;
     assert!(
@@ -70,6 +73,11 @@ fn run_all(d: &Fixture, command: &str) -> Run {
         .map(|r| r["level"].as_str().unwrap().to_string())
         .collect();
     let github_errors = github.lines().filter(|l| l.starts_with("::error ")).count();
+    let header = markdown.lines().next().unwrap_or_default();
+    assert!(
+        header.starts_with("## ✅") || header.starts_with("## ❌"),
+        "{markdown}"
+    );
     Run {
         code,
         json,
@@ -77,6 +85,7 @@ fn run_all(d: &Fixture, command: &str) -> Run {
         sarif_errors,
         sarif_docs_levels,
         github_errors,
+        markdown_failed: header.starts_with("## ❌"),
         text,
     }
 }
@@ -87,6 +96,10 @@ fn assert_fails(run: &Run, why: &str) {
     assert!(run.junit_failures > 0, "{why}: no JUnit failure");
     assert!(run.sarif_errors > 0, "{why}: no SARIF error");
     assert!(run.github_errors > 0, "{why}: no ::error annotation");
+    assert!(
+        run.markdown_failed,
+        "{why}: the Markdown header says it passed"
+    );
 }
 
 /// The run passes, and no format reports a failure.
@@ -95,6 +108,10 @@ fn assert_passes(run: &Run, why: &str) {
     assert_eq!(run.junit_failures, 0, "{why}: JUnit failures");
     assert_eq!(run.sarif_errors, 0, "{why}: SARIF errors");
     assert_eq!(run.github_errors, 0, "{why}: ::error annotations");
+    assert!(
+        !run.markdown_failed,
+        "{why}: the Markdown header says it failed"
+    );
 }
 
 fn append_to_page(d: &Fixture, text: &str) {
