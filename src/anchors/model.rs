@@ -98,7 +98,7 @@ pub struct Ref {
     pub position: Position,
 }
 
-/// What the cited lines must contain (DESIGN section 3).
+/// What the cited lines must contain (the README's expectation table).
 #[derive(Clone, Debug)]
 pub enum Expectation {
     Call(CallPattern),

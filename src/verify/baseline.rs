@@ -56,21 +56,8 @@ fn parsed_covering(
     Some((file, lines))
 }
 
-/// The first expectation of `job`'s ref that finds a guard it cited at `at` narrowed at
-/// `range` of `file`, with its failure.
-pub(super) fn narrowed(
-    job: &Job<'_>,
-    src: &Sources<'_>,
-    file: &GoFile,
-    range: LineRange,
-) -> Option<(usize, Evidence)> {
-    if !applies(job) {
-        return None;
-    }
-    let (was, lines) = was(job, src)?;
-    narrowed_against(job, &was, lines, file, range)
-}
-
+/// The first expectation of `job`'s ref that finds a guard it cited at `at` (`was`, at
+/// `was_lines`) narrowed at `range` of `file`, with its failure.
 fn narrowed_against(
     job: &Job<'_>,
     was: &GoFile,

@@ -136,13 +136,12 @@ pub(super) fn verify_path(
                     .symbol
                     .as_ref()
                     .is_none_or(|s| declares(file, &s.value));
-                // A guard narrowed since `at`, or cited lines edited since (which may hold only
-                // thanks to lines added past a weakened construct), are settled with the whole
-                // file, like a failure.
-                let narrowed = evaluate::all_ok(&results)
-                    && !edited(j)
-                    && baseline::narrowed(&jobs[j], &src, file, range).is_some();
-                if !evaluate::all_ok(&results) || !symbol_here || edited(j) || narrowed {
+                // Cited lines edited since `at` (which may hold only thanks to lines added past
+                // a weakened construct), or changed where a guard may have been narrowed, are
+                // settled with the whole file, like a failure: `check` compares them with `at`
+                // once.
+                let compare = edited(j) || baseline::applies(&jobs[j]);
+                if !evaluate::all_ok(&results) || !symbol_here || compare {
                     // Failing refs get near-miss messages and relocation from the whole file.
                     whole_needed.push(j);
                     continue;
