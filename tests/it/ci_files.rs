@@ -1,5 +1,5 @@
-//! The CI integration files (action.yml, .pre-commit-hooks.yaml, the release workflow, the
-//! workflows in docs/ci.md) parse as YAML, name only anchorcheck commands and flags that exist,
+//! The CI integration files (action.yml, .pre-commit-hooks.yaml, the release and test workflows,
+//! the workflows in docs/ci.md) parse as YAML, name only anchorcheck commands and flags that exist,
 //! pin third-party actions by commit id and ask for the permissions their steps need.
 
 use std::collections::HashMap;
@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::common::{fenced_blocks, root};
 
 const RELEASE: &str = ".github/workflows/release.yml";
+const TESTS: &str = ".github/workflows/ci.yml";
 
 fn read(rel: &str) -> String {
     std::fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
@@ -31,6 +32,7 @@ fn documents() -> Vec<(String, Value)> {
             parse_yaml(".pre-commit-hooks.yaml", &read(".pre-commit-hooks.yaml")),
         ),
         (RELEASE.to_string(), parse_yaml(RELEASE, &read(RELEASE))),
+        (TESTS.to_string(), parse_yaml(TESTS, &read(TESTS))),
     ];
     for (i, block) in fenced_blocks(&read("docs/ci.md"), "yaml")
         .iter()
@@ -303,6 +305,7 @@ fn workflow_texts() -> Vec<(String, String)> {
     let mut texts = vec![
         ("action.yml".to_string(), read("action.yml")),
         (RELEASE.to_string(), read(RELEASE)),
+        (TESTS.to_string(), read(TESTS)),
     ];
     for (i, block) in fenced_blocks(&read("docs/ci.md"), "yaml")
         .into_iter()
@@ -459,4 +462,67 @@ fn pre_commit_hook_runs_verify_with_rust() {
             .unwrap()
             .starts_with("anchorcheck verify")
     );
+}
+
+/// Every `run` script of one job, joined.
+fn job_scripts(job: &Value) -> String {
+    let mut out = Vec::new();
+    scripts(job, &mut out);
+    out.join("\n")
+}
+
+#[test]
+fn test_workflow_runs_what_ci_runs_on_linux_and_macos_with_read_only_jobs() {
+    let doc = parse_yaml(TESTS, &read(TESTS));
+    let ci = read(".ci/run");
+    // The local CI's own commands, each also in the workflow.
+    for command in [
+        "cargo fmt --all -- --check",
+        "cargo clippy --workspace --all-targets -- -D warnings",
+        "cargo test",
+        "cargo run --release -- verify",
+    ] {
+        assert!(ci.contains(command), ".ci/run no longer runs `{command}`");
+        let jobs: Vec<&String> = doc["jobs"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(_, job)| job_scripts(job).lines().any(|l| l.trim() == command))
+            .map(|(name, _)| name)
+            .collect();
+        assert!(!jobs.is_empty(), "{TESTS} never runs `{command}`");
+    }
+    let test = &doc["jobs"]["test"];
+    assert_eq!(
+        test["strategy"]["matrix"]["os"],
+        serde_json::json!(["ubuntu-latest", "macos-latest"])
+    );
+    // The ignored (slow) tests run, on the schedule only.
+    let slow = &doc["jobs"]["slow"];
+    assert!(job_scripts(slow).contains("-- --ignored"));
+    assert!(
+        slow["if"]
+            .as_str()
+            .unwrap()
+            .contains("github.event_name == 'schedule'")
+    );
+    assert!(doc["on"]["schedule"].is_array());
+    // Nothing by default; each job reads the repository and nothing else, and the checkout
+    // keeps no token on disk for a later step to find.
+    assert_eq!(doc["permissions"], serde_json::json!({}));
+    for (name, job) in doc["jobs"].as_object().unwrap() {
+        assert_eq!(
+            job["permissions"],
+            serde_json::json!({"contents": "read"}),
+            "{TESTS}: job {name}"
+        );
+        for step in job["steps"].as_array().unwrap() {
+            if step["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/checkout@"))
+            {
+                assert_eq!(step["with"]["persist-credentials"], false, "{name}");
+            }
+        }
+    }
 }
