@@ -252,7 +252,7 @@ fn check(args: &RunArgs<'_>, base: Option<&str>, output: &OutputArgs) -> anyhow:
         claims: &args.selection.claims,
     };
     report.fix_command = fix::command::command_line(&report, &invocation);
-    report.links = links(&target, output.link_base.as_deref());
+    report.links = links(&target, output.link_base.as_ref());
     report.allow_drift = output.allow_drift;
     for (format, path) in &output.outputs {
         // Colour is for terminals; a file never gets it. A text report is read on one later,
@@ -287,7 +287,10 @@ fn check(args: &RunArgs<'_>, base: Option<&str>, output: &OutputArgs) -> anyhow:
 
 /// How the report links to cited code: `--link-base`, else the `origin` remote, with
 /// `$GITHUB_SERVER_URL` naming a GitHub Enterprise host.
-fn links(target: &Target, link_base: Option<&str>) -> Option<anchorcheck::report::links::Links> {
+fn links(
+    target: &Target,
+    link_base: Option<&anchorcheck::report::links::LinkBase>,
+) -> Option<anchorcheck::report::links::Links> {
     let server = std::env::var("GITHUB_SERVER_URL").ok();
     target.links(link_base, server.as_deref())
 }
@@ -320,7 +323,7 @@ fn run_audit(args: &AuditArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Unusable);
     };
     let mut report = run(&target, &run_args, None, true)?;
-    report.links = links(&target, args.link_base.as_deref());
+    report.links = links(&target, args.link_base.as_ref());
     let resolved = target.described_commit()?;
     match &args.html {
         Some(path) => {

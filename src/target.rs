@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::anchors::{self, AnchorsError, AnchorsFile};
 use crate::docs;
 use crate::fix::{self, FixError, FixPlan, Revisions};
-use crate::report::links::Links;
+use crate::report::links::{LinkBase, Links};
 use crate::report::{Commit, Report};
 use crate::source::{GitRepo, Snapshot, SourceError};
 use crate::verify::{self, HistorySource, RevisionInfo, VerifyError, VerifyOptions};
@@ -123,7 +123,11 @@ impl Target {
     /// `origin` remote (a host equal to `github_server_url`'s, `$GITHUB_SERVER_URL`, counts as
     /// GitHub). None for `WORKTREE`: uncommitted line numbers belong to no commit a link could
     /// name.
-    pub fn links(&self, link_base: Option<&str>, github_server_url: Option<&str>) -> Option<Links> {
+    pub fn links(
+        &self,
+        link_base: Option<&LinkBase>,
+        github_server_url: Option<&str>,
+    ) -> Option<Links> {
         if self.snapshot.is_worktree() {
             return None;
         }
