@@ -46,6 +46,7 @@ mod readme;
 mod safe_writes;
 mod schema;
 mod security;
+mod security_edges;
 mod soundness_guards;
 mod soundness_relocation;
 mod soundness_tls;

@@ -1,0 +1,180 @@
+//! Issue 23's repros of the edges (rows 4–11): an attacker who controls a pull request (Go
+//! files, docs pages, anchors.yaml, history, repository config) must not make anchorcheck read
+//! outside the repository, forge report output, echo secrets, or write where it should not.
+#![cfg(unix)]
+
+use std::os::unix::fs::symlink;
+
+use crate::common::{TestRepo, anchorcheck, run};
+
+const GUARD: &str =
+    "package a\n\nfunc start() {\n\tif !mtls {\n\t\tlog.Fatal(\"mtls required\")\n\t}\n}\n";
+
+/// anchors.yaml with one claim citing the guard, `top` before `claims:` and `title` on it.
+fn anchors_yaml(top: &str, title: &str) -> String {
+    format!(
+        "version: 1\n{top}claims:\n  - id: guard\n    title: {title}\n    status: required\n    refs:\n      - path: a.go\n        lines: 4-6\n        expect:\n          - call: log.Fatal\n"
+    )
+}
+
+/// A repository holding the guard and anchors.yaml citing it, committed.
+fn guarded_repo(top: &str, title: &str) -> TestRepo {
+    let mut repo = TestRepo::new();
+    repo.write("a.go", GUARD);
+    repo.write("anchors.yaml", anchors_yaml(top, title));
+    repo.commit_all("guard");
+    repo
+}
+
+/// The Markdown table's rows, each split into its cells at the unescaped `|`.
+fn table_rows(markdown: &str) -> Vec<Vec<String>> {
+    markdown
+        .lines()
+        .filter(|l| l.starts_with("| **"))
+        .map(|row| {
+            let mut cells = vec![String::new()];
+            let mut escaped = false;
+            for c in row.chars() {
+                if c == '|' && !escaped {
+                    cells.push(String::new());
+                } else {
+                    cells.last_mut().unwrap().push(c);
+                }
+                escaped = c == '\\' && !escaped;
+            }
+            cells
+        })
+        .collect()
+}
+
+/// Row 5: the origin remote's URL is the repository's text; built into a link unencoded, it
+/// forged a table row with "✅ verified" and a link of its own.
+#[test]
+fn a_remote_url_cannot_forge_a_row_or_a_link() {
+    let repo = guarded_repo("", "guard");
+    repo.repo
+        .remote(
+            "origin",
+            "https://github.com/a/b)|✅ verified|[SAFE](https://evil.example/x",
+        )
+        .unwrap();
+    let (code, md, stderr) = run(repo.path(), &["verify", "--format", "markdown"]);
+    assert_eq!(code, 0, "{stderr}");
+    let rows = table_rows(&md);
+    assert_eq!(rows.len(), 1, "{md}");
+    assert_eq!(rows[0].len(), 7, "a forged cell: {:?}", rows[0]);
+    assert_eq!(md.matches("](").count(), 1, "one link, to the code: {md}");
+    assert!(!md.contains("https://evil.example"), "{md}");
+}
+
+#[test]
+fn link_base_takes_only_http_urls() {
+    let repo = guarded_repo("", "guard");
+    for base in [
+        "javascript:alert(1)//{path}",
+        "data:text/html,x",
+        "file:///x",
+    ] {
+        let (code, _, stderr) = run(repo.path(), &["verify", "--link-base", base]);
+        assert_eq!(code, 2, "{base}: {stderr}");
+        assert!(stderr.contains("http:// or https://"), "{stderr}");
+    }
+    let (code, md, _) = run(
+        repo.path(),
+        &[
+            "verify",
+            "--format",
+            "markdown",
+            "--link-base",
+            "https://git.example/o r)|x/{commit}/{path}",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert!(md.contains("(https://git.example/o%20r%29%7Cx/"), "{md}");
+    assert_eq!(table_rows(&md)[0].len(), 7, "{md}");
+}
+
+/// Row 6: a title's link, image and mention were live in the details headline and lines,
+/// which got only HTML escaping.
+#[test]
+fn titles_are_inert_markdown_in_the_details_too() {
+    let mut repo = TestRepo::new();
+    repo.write("a.go", GUARD);
+    repo.write(
+        "anchors.yaml",
+        anchors_yaml(
+            "",
+            "\"[click me](https://evil.example) ![img](https://evil.example/i.png) @octocat\"",
+        ),
+    );
+    repo.commit_all("guard");
+    // Weaken the guard, so the claim has details.
+    repo.write("a.go", GUARD.replace("log.Fatal", "log.Printf"));
+    repo.commit_all("weaken");
+    let (code, md, _) = run(repo.path(), &["verify", "--format", "markdown"]);
+    assert_eq!(code, 1, "{md}");
+    assert!(md.contains("<details>"), "{md}");
+    for live in ["[click me](", "![img](", "@octocat", "https://evil"] {
+        assert!(!md.contains(live), "{live} in {md}");
+    }
+}
+
+/// Row 7: anchors.yaml committed as a link to a secret YAML file was followed, and the secret's
+/// key names came back in the error messages.
+#[test]
+fn a_symlinked_anchors_file_is_refused_by_name() {
+    let secret = tempfile::tempdir().unwrap();
+    let token = format!("ghp_{}", "S3cr3t".repeat(6));
+    std::fs::write(secret.path().join("secret.yaml"), format!("{token}: 1\n")).unwrap();
+    let mut repo = TestRepo::new();
+    repo.write("a.go", GUARD);
+    repo.commit_all("guard");
+    symlink(
+        secret.path().join("secret.yaml"),
+        repo.path().join("anchors.yaml"),
+    )
+    .unwrap();
+    for args in [
+        &["verify"][..],
+        &["verify", "--anchors", "anchors.yaml"],
+        &["fix", "--dry-run"],
+    ] {
+        let (code, stdout, stderr) = run(repo.path(), args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("anchors.yaml") && stderr.contains("symbolic link"),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            !stderr.contains("ghp_") && !stdout.contains("ghp_"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn long_unknown_keys_are_not_echoed() {
+    let token = format!("ghp_{}", "S3cr3t".repeat(6));
+    let mut repo = TestRepo::new();
+    repo.write("a.go", GUARD);
+    repo.write(
+        "anchors.yaml",
+        anchors_yaml(&format!("{token}: 1\nrevv: HEAD\n"), "guard"),
+    );
+    repo.commit_all("guard");
+    let (code, _, stderr) = run(repo.path(), &["verify"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(!stderr.contains("ghp_"), "{stderr}");
+    assert!(
+        stderr.contains("anchors.yaml:2:1: unknown key of 40 characters (not shown)"),
+        "{stderr}"
+    );
+    // A short misspelling is still quoted, with its suggestion.
+    assert!(stderr.contains("unknown key `revv`"), "{stderr}");
+}
+
+/// `anchorcheck` in `dir`, for tests that need more than `run`.
+#[allow(dead_code, reason = "used by later rows")]
+fn command(dir: &std::path::Path) -> assert_cmd::Command {
+    anchorcheck(dir)
+}
