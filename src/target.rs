@@ -38,6 +38,19 @@ pub enum TargetError {
     Source(#[from] SourceError),
     #[error("--base must name a commit, not `{base}`")]
     BaseNotACommit { base: String },
+    /// `repo:` in anchors.yaml names a directory outside the repository holding the file: a
+    /// pull request that edits anchors.yaml could otherwise make the run read (and print)
+    /// code from anywhere on the machine.
+    #[error(
+        "{}: `repo: {repo}` is outside the repository holding the anchors file ({}); only --repo on the command line may name a repository elsewhere",
+        .anchors.display(),
+        .root.display()
+    )]
+    RepoOutside {
+        anchors: PathBuf,
+        repo: String,
+        root: PathBuf,
+    },
 }
 
 /// A loaded anchors file and the revision it is verified at.
@@ -50,6 +63,25 @@ pub struct Target {
     pub display: PathBuf,
     pub snapshot: Snapshot,
     pub info: RevisionInfo,
+}
+
+/// Checks that `dir` (`repo:`, resolved against the anchors file's directory `base`) lies
+/// inside the repository holding the anchors file (or `base` itself, outside any repository),
+/// links resolved; `Err` holds that root. A directory that does not exist escapes nothing: the
+/// repository open that follows reports it.
+fn ensure_inside(base: &Path, dir: &Path) -> Result<(), PathBuf> {
+    let Ok(dir) = dir.canonicalize() else {
+        return Ok(());
+    };
+    let base = base.canonicalize().unwrap_or_else(|_| base.to_path_buf());
+    let root = GitRepo::root_of(&base)
+        .and_then(|root| root.canonicalize().ok())
+        .unwrap_or(base);
+    if dir.starts_with(&root) {
+        Ok(())
+    } else {
+        Err(root)
+    }
 }
 
 impl Target {
@@ -68,7 +100,15 @@ impl Target {
         let base = path.parent().unwrap_or(Path::new("."));
         let (repo_dir, repo_name) = match (request.repo, &anchors.repo) {
             (Some(flag), _) => (flag.to_path_buf(), flag.display().to_string()),
-            (None, Some(repo)) => (base.join(repo), repo.clone()),
+            (None, Some(repo)) => {
+                let dir = base.join(repo);
+                ensure_inside(base, &dir).map_err(|root| TargetError::RepoOutside {
+                    anchors: display.clone(),
+                    repo: repo.clone(),
+                    root,
+                })?;
+                (dir, repo.clone())
+            }
             (None, None) => (base.to_path_buf(), ".".to_string()),
         };
         let rev = request

@@ -29,6 +29,8 @@ pub enum SourceError {
     UnknownRevision { spec: String, message: String },
     #[error("revision `{WORKTREE}` needs a working tree, but {} is a bare repository", .path.display())]
     BareWorktree { path: PathBuf },
+    #[error("revision `{WORKTREE}` refused: {} is configured (core.worktree) with its working tree at {}, outside its own directory; verify a commit instead", .git_dir.display(), .workdir.display())]
+    WorktreeOutside { git_dir: PathBuf, workdir: PathBuf },
     #[error("git error: {0}")]
     Git(String),
 }
@@ -109,6 +111,10 @@ pub struct GitRepo {
     /// The `.git` directory (or the bare repository), used to reopen per thread.
     git_dir: PathBuf,
     workdir: Option<PathBuf>,
+    /// Whether `core.worktree` puts the working tree outside the repository's own directory:
+    /// a repository committed inside a pull request can point it anywhere on the machine, so
+    /// `WORKTREE` is refused there.
+    worktree_outside: bool,
 }
 
 /// A resolved revision of a repository: the files anchorcheck reads.
@@ -132,6 +138,36 @@ fn git_error(e: git2::Error) -> SourceError {
     SourceError::Git(e.message().to_string())
 }
 
+/// Whether `repo`'s configured working tree (`core.worktree`) lies outside the repository's
+/// own directory: the directory holding its `.git`, or the repository itself when it is named
+/// otherwise (a bare repository). A linked worktree (`git worktree add`) is found from its own
+/// directory through its `.git` file, and is not configured this way.
+fn worktree_outside(repo: &Repository) -> bool {
+    let (Some(workdir), false) = (repo.workdir(), repo.is_worktree()) else {
+        return false;
+    };
+    let configured = repo
+        .config()
+        .and_then(|mut c| c.snapshot())
+        .is_ok_and(|c| c.get_entry("core.worktree").is_ok());
+    if !configured {
+        return false;
+    }
+    let git_dir = repo
+        .path()
+        .canonicalize()
+        .unwrap_or_else(|_| repo.path().to_path_buf());
+    let own = if git_dir.file_name().is_some_and(|n| n == ".git") {
+        git_dir.parent().map(Path::to_path_buf).unwrap_or(git_dir)
+    } else {
+        git_dir
+    };
+    let Ok(workdir) = workdir.canonicalize() else {
+        return true;
+    };
+    !workdir.starts_with(&own)
+}
+
 impl GitRepo {
     /// Opens the repository containing `dir` (searching parent directories, as git does).
     pub fn open(dir: &Path) -> Result<GitRepo, SourceError> {
@@ -145,7 +181,15 @@ impl GitRepo {
         Ok(GitRepo {
             git_dir: repo.path().to_path_buf(),
             workdir: repo.workdir().map(Path::to_path_buf),
+            worktree_outside: worktree_outside(&repo),
         })
+    }
+
+    /// The directory of the repository holding `dir` (searching parents, as git does): its
+    /// working tree, or the repository itself when it is bare. `None` outside any repository.
+    pub fn root_of(dir: &Path) -> Option<PathBuf> {
+        let repo = Repository::discover(dir).ok()?;
+        Some(repo.workdir().unwrap_or(repo.path()).to_path_buf())
     }
 
     /// The working tree root, if the repository has one.
@@ -209,6 +253,12 @@ impl GitRepo {
         if worktree && self.workdir.is_none() {
             return Err(SourceError::BareWorktree {
                 path: self.git_dir.clone(),
+            });
+        }
+        if worktree && self.worktree_outside {
+            return Err(SourceError::WorktreeOutside {
+                git_dir: self.git_dir.clone(),
+                workdir: self.workdir.clone().unwrap_or_default(),
             });
         }
         let resolved = self

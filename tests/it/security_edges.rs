@@ -173,8 +173,96 @@ fn long_unknown_keys_are_not_echoed() {
     assert!(stderr.contains("unknown key `revv`"), "{stderr}");
 }
 
-/// `anchorcheck` in `dir`, for tests that need more than `run`.
-#[allow(dead_code, reason = "used by later rows")]
-fn command(dir: &std::path::Path) -> assert_cmd::Command {
-    anchorcheck(dir)
+/// A directory outside every test repository holding a Go file with a secret in it.
+fn outside_secret() -> tempfile::TempDir {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(
+        outside.path().join("secret.go"),
+        "package secret\n\n// TOKEN=hunter2\nfunc f() {}\n",
+    )
+    .unwrap();
+    outside
+}
+
+/// anchors.yaml citing `secret.go` in the repository `repo:` names, at `WORKTREE`.
+fn secret_anchors(repo: &str) -> String {
+    format!(
+        "version: 1\nrepo: \"{repo}\"\nrev: WORKTREE\nclaims:\n  - id: leak\n    status: required\n    refs:\n      - path: secret.go\n        lines: 1-4\n        expect:\n          - text: hunter3\n"
+    )
+}
+
+const FORMATS: [&str; 6] = ["text", "json", "sarif", "github", "junit", "markdown"];
+
+/// Row 4: `repo:` in anchors.yaml, an absolute path or one leaving the repository, made
+/// `verify` print excerpts of a Go file outside the checkout, in every format.
+#[test]
+fn repo_in_anchors_yaml_stays_inside_the_repository() {
+    let outside = outside_secret();
+    git2::Repository::init(outside.path()).unwrap();
+    let mut repo = TestRepo::new();
+    repo.write("a.go", GUARD);
+    repo.commit_all("guard");
+    symlink(outside.path(), repo.path().join("elsewhere")).unwrap();
+    let escape = pathdiff(outside.path(), repo.path());
+    for named in [outside.path().to_str().unwrap(), &escape, "elsewhere"] {
+        repo.write("anchors.yaml", secret_anchors(named));
+        for format in FORMATS {
+            let (code, stdout, stderr) = run(repo.path(), &["verify", "--format", format]);
+            assert_eq!(code, 2, "{named} {format}: {stdout}{stderr}");
+            assert!(!stdout.contains("hunter2"), "{named} {format}: {stdout}");
+            assert!(
+                stderr.contains("is outside the repository holding the anchors file")
+                    && stderr.contains("--repo"),
+                "{named}: {stderr}"
+            );
+        }
+    }
+    // Named on the command line, it is the operator's choice.
+    let (code, stdout, stderr) = run(
+        repo.path(),
+        &["verify", "--repo", outside.path().to_str().unwrap()],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.contains("hunter2"), "{stdout}");
+}
+
+/// `path` relative to `base` (`../../tmp/x`), as anchors.yaml would write it.
+fn pathdiff(path: &std::path::Path, base: &std::path::Path) -> String {
+    let base = base.canonicalize().unwrap();
+    let path = path.canonicalize().unwrap();
+    let up = base.components().count() - 1;
+    format!(
+        "{}{}",
+        "../".repeat(up),
+        path.strip_prefix("/").unwrap().display()
+    )
+}
+
+/// Row 4: a bare repository committed in the pull request, whose config sets `core.worktree`
+/// outside, read that directory at `WORKTREE`.
+#[test]
+fn a_repository_whose_worktree_is_configured_outside_is_refused_for_worktree() {
+    let outside = outside_secret();
+    let mut repo = TestRepo::new();
+    repo.write("a.go", GUARD);
+    repo.commit_all("guard");
+    let bare = git2::Repository::init_bare(repo.path().join("evil.git")).unwrap();
+    let mut config = bare.config().unwrap();
+    config.set_bool("core.bare", false).unwrap();
+    config
+        .set_str("core.worktree", outside.path().to_str().unwrap())
+        .unwrap();
+    repo.write("anchors.yaml", secret_anchors("evil.git"));
+    for args in [&["verify"][..], &["verify", "--repo", "evil.git"]] {
+        for format in FORMATS {
+            let (code, stdout, stderr) =
+                run(repo.path(), &[args, &["--format", format][..]].concat());
+            assert_eq!(code, 2, "{args:?} {format}: {stdout}{stderr}");
+            assert!(!stdout.contains("hunter2"), "{args:?} {format}: {stdout}");
+            assert!(stderr.contains("core.worktree"), "{stderr}");
+        }
+    }
+    // Its commits are still read: only the working tree is refused.
+    let (code, _, stderr) = run(repo.path(), &["verify", "--rev", "HEAD"]);
+    assert!(!stderr.contains("core.worktree"), "{code}: {stderr}");
 }
