@@ -244,6 +244,9 @@ fn check(args: &RunArgs<'_>, base: Option<&str>, output: &OutputArgs) -> anyhow:
     let Some(target) = prepare(args)? else {
         return Ok(Exit::Unusable);
     };
+    for (_, path) in &output.outputs {
+        target.check_output(path)?;
+    }
     let mut report = run(&target, args, base, false)?;
     let invocation = fix::command::Invocation {
         anchors: args.files.anchors.as_deref(),
@@ -322,6 +325,9 @@ fn run_audit(args: &AuditArgs) -> anyhow::Result<Exit> {
     let Some(target) = prepare(&run_args)? else {
         return Ok(Exit::Unusable);
     };
+    if let Some(path) = &args.html {
+        target.check_output(path)?;
+    }
     let mut report = run(&target, &run_args, None, true)?;
     report.links = links(&target, args.link_base.as_ref());
     let resolved = target.described_commit()?;

@@ -51,6 +51,9 @@ pub enum TargetError {
         repo: String,
         root: PathBuf,
     },
+    /// A report file would replace one of the run's inputs.
+    #[error("{}: is {what}; anchorcheck never writes a report over its inputs (choose another file)", .path.display())]
+    OutputOverInput { path: PathBuf, what: &'static str },
 }
 
 /// A loaded anchors file and the revision it is verified at.
@@ -63,6 +66,50 @@ pub struct Target {
     pub display: PathBuf,
     pub snapshot: Snapshot,
     pub info: RevisionInfo,
+}
+
+/// Where a path is on disk, to tell whether two paths name one file: its directory with links
+/// resolved and its name, and the file's device and inode when it is a regular file.
+struct Located {
+    place: Option<PathBuf>,
+    inode: Option<(u64, u64)>,
+}
+
+impl Located {
+    fn of(path: &Path) -> Located {
+        let place = match (path.parent(), path.file_name()) {
+            (Some(dir), Some(name)) => {
+                let dir = if dir.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    dir
+                };
+                dir.canonicalize().ok().map(|d| d.join(name))
+            }
+            _ => None,
+        };
+        let inode = std::fs::symlink_metadata(path)
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .and_then(|meta| inode(&meta));
+        Located { place, inode }
+    }
+
+    fn is(&self, other: &Located) -> bool {
+        (self.place.is_some() && self.place == other.place)
+            || (self.inode.is_some() && self.inode == other.inode)
+    }
+}
+
+#[cfg(unix)]
+fn inode(meta: &std::fs::Metadata) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    Some((meta.dev(), meta.ino()))
+}
+
+#[cfg(not(unix))]
+fn inode(_: &std::fs::Metadata) -> Option<(u64, u64)> {
+    None
 }
 
 /// Checks that `dir` (`repo:`, resolved against the anchors file's directory `base`) lies
@@ -129,6 +176,40 @@ impl Target {
             snapshot,
             info,
         })
+    }
+
+    /// Refuses a report file (`--output`, `audit --html`) that would replace the anchors file,
+    /// a docs page or a file a ref cites: the same path (its directory's links resolved) or the
+    /// same file (a hard link). A symbolic link at `path` is replaced, never followed, so
+    /// only the link itself is compared by name.
+    pub fn check_output(&self, path: &Path) -> Result<(), TargetError> {
+        let base = self.anchors.path.parent().unwrap_or(Path::new("."));
+        let mut inputs = vec![(self.anchors.path.clone(), "the anchors file")];
+        inputs.extend(
+            self.anchors
+                .docs
+                .iter()
+                .map(|page| (base.join(&page.value), "a docs page")),
+        );
+        if let Some(root) = self.snapshot.git().workdir() {
+            inputs.extend(
+                self.anchors
+                    .claims
+                    .iter()
+                    .flat_map(|c| &c.refs)
+                    .map(|r| (root.join(&r.path.value), "a file a ref cites")),
+            );
+        }
+        let output = Located::of(path);
+        for (input, what) in inputs {
+            if output.is(&Located::of(&input)) {
+                return Err(TargetError::OutputOverInput {
+                    path: path.to_path_buf(),
+                    what,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The commit every ref is followed from for `diff --base` or `fix --base`.

@@ -266,3 +266,105 @@ fn a_repository_whose_worktree_is_configured_outside_is_refused_for_worktree() {
     let (code, _, stderr) = run(repo.path(), &["verify", "--rev", "HEAD"]);
     assert!(!stderr.contains("core.worktree"), "{code}: {stderr}");
 }
+
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::symlink_metadata(path)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+/// Row 9: `--output markdown=FILE` where FILE is a committed symlink did not follow it, but the
+/// new file copied the target's mode (`-> /tmp` gave `rwxrwxrwt`, `-> /usr/bin/passwd` setuid).
+#[test]
+fn an_output_file_never_takes_a_link_targets_mode() {
+    let repo = guarded_repo("", "guard");
+    let target = tempfile::tempdir().unwrap();
+    let setuid = target.path().join("passwd");
+    std::fs::write(&setuid, "x").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&setuid, std::fs::Permissions::from_mode(0o4755)).unwrap();
+        std::fs::set_permissions(target.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    }
+    symlink(target.path(), repo.path().join("to-tmp.md")).unwrap();
+    symlink(&setuid, repo.path().join("to-passwd.md")).unwrap();
+    for (link, format) in [("to-tmp.md", "markdown"), ("to-passwd.md", "junit")] {
+        let output = anchorcheck(repo.path())
+            .args(["verify", "--output", &format!("{format}={link}")])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{output:?}");
+        let written = repo.path().join(link);
+        assert!(std::fs::symlink_metadata(&written).unwrap().is_file());
+        // 0644 less the umask of the test process (022 or 002 are usual).
+        let m = mode(&written);
+        assert_eq!(m & !0o022, 0o644 & !0o022, "{link}: {m:o}");
+        assert_eq!(m & 0o7000, 0, "{link}: {m:o}");
+    }
+    assert_eq!(mode(&setuid), 0o4755, "the link target is untouched");
+    // A new file under a restrictive umask gets less, never more.
+    let output = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("umask 077 && exec \"$0\" verify --output markdown=private.md")
+        .arg(assert_cmd::cargo::cargo_bin("anchorcheck"))
+        .current_dir(repo.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert_eq!(mode(&repo.path().join("private.md")), 0o600);
+}
+
+/// Row 9: `--output markdown=anchors.yaml` overwrote anchors.yaml silently; a docs page or a
+/// cited file would have gone the same way.
+#[test]
+fn an_output_file_never_replaces_an_input() {
+    let mut repo = TestRepo::new();
+    repo.write("a.go", GUARD);
+    repo.write("docs/page.md", "The guard: a.go:4-6\n");
+    repo.write(
+        "anchors.yaml",
+        anchors_yaml("docs: [docs/page.md]\n", "guard"),
+    );
+    repo.commit_all("guard");
+    std::fs::hard_link(repo.path().join("a.go"), repo.path().join("hard.md")).unwrap();
+    let before: Vec<Vec<u8>> = ["anchors.yaml", "docs/page.md", "a.go"]
+        .iter()
+        .map(|p| std::fs::read(repo.path().join(p)).unwrap())
+        .collect();
+    for (file, what) in [
+        ("anchors.yaml", "the anchors file"),
+        ("./docs/../anchors.yaml", "the anchors file"),
+        ("docs/page.md", "a docs page"),
+        ("a.go", "a file a ref cites"),
+        ("hard.md", "a file a ref cites"),
+    ] {
+        for args in [
+            &["verify", "--output", &format!("markdown={file}")][..],
+            &[
+                "diff",
+                "--base",
+                "HEAD",
+                "--output",
+                &format!("json={file}"),
+            ],
+            &["audit", "--html", file],
+        ] {
+            let (code, _, stderr) = run(repo.path(), args);
+            assert_eq!(code, 2, "{args:?}: {stderr}");
+            assert!(
+                stderr.contains(&format!(
+                    "is {what}; anchorcheck never writes a report over"
+                )),
+                "{args:?}: {stderr}"
+            );
+        }
+    }
+    let after: Vec<Vec<u8>> = ["anchors.yaml", "docs/page.md", "a.go"]
+        .iter()
+        .map(|p| std::fs::read(repo.path().join(p)).unwrap())
+        .collect();
+    assert_eq!(before, after);
+}
