@@ -368,3 +368,57 @@ fn an_output_file_never_replaces_an_input() {
         .collect();
     assert_eq!(before, after);
 }
+
+/// Row 8: `init --from-docs` read a page that is a link to `/dev/zero` until allocation failed,
+/// and read a page outside the repository, writing its `../` path under `docs:`.
+#[test]
+fn init_reads_pages_inside_the_repository_only_and_never_through_links() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("page.md"), "The guard: a.go:4-6\n").unwrap();
+    let mut repo = TestRepo::new();
+    repo.write("a.go", GUARD);
+    repo.write("docs/real.md", "The guard: a.go:4-6\n");
+    repo.commit_all("guard");
+    symlink("/dev/zero", repo.path().join("docs/zero.md")).unwrap();
+    symlink(outside.path(), repo.path().join("docs/out")).unwrap();
+    symlink("real.md", repo.path().join("docs/alias.md")).unwrap();
+    let big = format!("{}\n", "x".repeat(9 * 1024 * 1024));
+    repo.write("docs/big.md", &big);
+    let outside_page = outside.path().join("page.md");
+    for (page, says) in [
+        ("docs/zero.md", "symbolic link"),
+        ("docs/alias.md", "symbolic link"),
+        ("docs/out/page.md", "symbolic link"),
+        ("../page.md", "outside the repository"),
+        (outside_page.to_str().unwrap(), "outside the repository"),
+        ("docs/big.md", "too large"),
+        ("docs/none.md", "no such page"),
+    ] {
+        let output = anchorcheck(repo.path())
+            .args(["init", "--from-docs", page, "--out", "new.yaml"])
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{page}: {stderr}");
+        assert!(
+            stderr.contains(page) && stderr.contains(says),
+            "{page}: {stderr}"
+        );
+        assert!(!repo.path().join("new.yaml").exists(), "{page}");
+    }
+    // A page inside, named through `..` that stays inside, is read.
+    let (code, _, stderr) = run(
+        &repo.path().join("docs"),
+        &[
+            "init",
+            "--from-docs",
+            "../docs/real.md",
+            "--out",
+            "../new.yaml",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let written = std::fs::read_to_string(repo.path().join("new.yaml")).unwrap();
+    assert!(written.contains("- docs/real.md"), "{written}");
+}
