@@ -155,9 +155,25 @@ esac
 [ -n "$base" ] || base="https://github.com/$repository/releases/download/v$version"
 base=${base%/}
 # https, or file:// for a local copy; plain http only from this machine (a local mirror).
+# User information (`http://localhost:80@evil.example/`) would make the host whatever follows
+# the `@`: no base URL may hold one.
+case $base in
+    *@*) die "the base URL must not hold '@' (user information): $base" ;;
+esac
+# The host: after the scheme, up to the first '/', '?' or '#', without its port.
+authority=${base#*://}
+authority=${authority%%[/?#]*}
+case $authority in
+    \[*) host=${authority%%]*}] ;;
+    *) host=${authority%%:*} ;;
+esac
 protocols='=https,file'
 case $base in
-    http://127.0.0.1[:/]*|http://localhost[:/]*|http://\[::1\][:/]*) protocols='=https,file,http' ;;
+    http://*)
+        case $host in
+            127.0.0.1|localhost|'[::1]') protocols='=https,file,http' ;;
+            *) die "plain http is only for a mirror on this machine (127.0.0.1, localhost, [::1]), not $host; use https" ;;
+        esac ;;
     https://*|file://*) ;;
     *) die "the release files must be fetched over https (or file://), not from $base" ;;
 esac

@@ -426,6 +426,38 @@ fn install_sh_installs_refuses_and_falls_back() {
     assert_eq!(std::fs::read(to.join("anchorcheck")).unwrap(), before);
 }
 
+/// Issue 23 row 10: `--base-url 'http://localhost:80@evil.example/rel'` passed the "plain http
+/// only to this machine" rule, and curl took the host after the `@`. Here the host after the
+/// `@` is a loopback server holding a release, so before the fix the install went through.
+#[test]
+fn install_sh_takes_the_host_after_user_information_and_refuses_an_at() {
+    let s = setup();
+    fake_release(&s.release, "1.2.3");
+    let to = s.release.parent().unwrap().join("installed");
+    let served = serve(s.release.clone(), 4);
+    let tricked = served.replacen("http://", "http://localhost:80@", 1);
+    for base in [
+        tricked.as_str(),
+        "https://github.com@evil.example/rel",
+        "http://127.0.0.1.evil.example/rel",
+        "http://evil.example/rel",
+    ] {
+        let output = Command::new("sh")
+            .arg(root().join("install.sh"))
+            .args(["--version", "1.2.3", "--to", to.to_str().unwrap()])
+            .args(["--base-url", base, "--no-build"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{base}: {stderr}");
+        assert!(
+            stderr.contains("must not hold '@'") || stderr.contains("plain http is only for"),
+            "{base}: {stderr}"
+        );
+        assert!(!to.join("anchorcheck").exists(), "{base}: installed");
+    }
+}
+
 /// A stand-in `anchorcheck` for the run step: prints its arguments, then text that would be
 /// workflow commands if the runner took it for them, and writes `--output FORMAT=FILE` files.
 const HOSTILE_ANCHORCHECK: &str = r#"#!/bin/sh
