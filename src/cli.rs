@@ -54,6 +54,9 @@ pub struct InitArgs {
     /// byte of it.
     #[arg(long)]
     pub append: bool,
+    /// When to colour terminal output (NO_COLOR is honoured in auto mode).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
 }
 
 #[derive(Debug, Args)]
@@ -71,6 +74,9 @@ pub struct ExplainArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
     pub format: ExplainFormat,
+    /// When to colour terminal output (NO_COLOR is honoured in auto mode).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -132,6 +138,9 @@ pub struct FixArgs {
     /// its new place; select that ref with --claim when several are ambiguous.
     #[arg(long, value_name = "N")]
     pub pick: Option<usize>,
+    /// When to colour terminal output (NO_COLOR is honoured in auto mode).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
 }
 
 #[derive(Debug, Args)]

@@ -43,11 +43,24 @@ fn main() -> ExitCode {
     };
     match exit {
         Ok(code) => ExitCode::from(code as u8),
+        // Whoever reads stdout stopped (`anchorcheck verify | head -n 1`): nothing is wrong and
+        // nothing is said, as ripgrep does.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprint_message(&format!("error: {e:#}"));
             ExitCode::from(Exit::Unusable as u8)
         }
     }
+}
+
+/// Whether `e` is a write to a pipe whose reader has gone (Rust ignores SIGPIPE, so the write
+/// fails with EPIPE instead of killing the process).
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// What `verify`, `diff`, `fix` and `audit` verify, from their flags.
@@ -312,7 +325,7 @@ fn run_fix(args: &FixArgs) -> anyhow::Result<Exit> {
     let cwd = std::env::current_dir()?;
     let summary =
         fix::summary::summary(&plan, picked.as_ref(), args.dry_run, &target.display, &cwd);
-    print_for_people(&summary, false)?;
+    print_for_people(&summary, use_color(args.color))?;
     Ok(if plan.left_alone.is_empty() {
         Exit::Verified
     } else {
@@ -379,7 +392,7 @@ fn run_init(args: &InitArgs) -> anyhow::Result<Exit> {
     if written {
         plan.write()?;
     }
-    print_for_people(&plan.summary(), false)?;
+    print_for_people(&plan.summary(), use_color(args.color))?;
     // Citations left out are the reviewer's to write by hand: the run says so with exit 1.
     Ok(if plan.scaffold.unresolved.is_empty() {
         Exit::Verified
@@ -402,7 +415,9 @@ fn run_explain(args: &ExplainArgs) -> anyhow::Result<Exit> {
         commit: snapshot.commit.as_deref(),
     };
     match args.format {
-        ExplainFormat::Text => print_for_people(&render_text(&explanation, &subject), false)?,
+        ExplainFormat::Text => {
+            print_for_people(&render_text(&explanation, &subject), use_color(args.color))?
+        }
         ExplainFormat::Json => print(&render_json(&explanation, &subject))?,
     }
     Ok(Exit::Verified)

@@ -24,6 +24,7 @@ mod audit;
 mod bundled_example;
 mod cache;
 mod ci_files;
+mod cli_edges;
 mod config_errors;
 mod determinism;
 mod diff;
