@@ -42,8 +42,9 @@ fn html(text: &str) -> String {
     workflow::escape_commands(&inert, "&#35;", "&#58;")
 }
 
-/// [`html`] for raw HTML that a renderer might still read as Markdown (the `<summary>` line):
-/// link and image brackets as character references, which no context reads as syntax.
+/// [`html`] for raw HTML that a renderer might still read as Markdown (the `<summary>` line,
+/// the text of a `<code>` element in a paragraph): link and image brackets and backticks as
+/// character references, which no context reads as syntax.
 fn html_inline(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in html(text).chars() {
@@ -53,6 +54,7 @@ fn html_inline(text: &str) -> String {
             '(' => out.push_str("&#40;"),
             ')' => out.push_str("&#41;"),
             '!' => out.push_str("&#33;"),
+            '`' => out.push_str("&#96;"),
             c => out.push(c),
         }
     }
@@ -282,7 +284,13 @@ pub fn render(report: &Report) -> String {
         .as_deref()
         .map(|c| format!(" ({})", &c[..c.len().min(12)]))
         .unwrap_or_default();
-    let _ = writeln!(out, "Verified at `{}`{commit}.\n", cell(&report.rev));
+    // A code span would show a backslash escape as written and end at a backtick in the
+    // revision's name (a branch may be called ``a`](https://x)``): HTML code instead.
+    let _ = writeln!(
+        out,
+        "Verified at <code>{}</code>{commit}.\n",
+        html_inline(&report.rev)
+    );
     let found = findings(report);
     out.push_str("| claim | status | verdict | where | why |\n|---|---|---|---|---|\n");
     for claim in &report.claims {
@@ -500,6 +508,17 @@ mod tests {
             assert!(!out.contains(live), "{live} in {out}");
         }
         assert!(out.contains("@&#8203;octocat"), "{out}");
+    }
+
+    #[test]
+    fn the_revision_cannot_leave_its_code() {
+        let mut report = sample::report();
+        report.rev = "a`[x](https://evil.example)`@b".into();
+        let out = render(&report);
+        assert!(
+            out.contains("Verified at <code>a&#96;&#91;x&#93;&#40;https&#58;//evil.example&#41;&#96;@&#8203;b</code>"),
+            "{out}"
+        );
     }
 
     #[test]
