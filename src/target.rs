@@ -113,17 +113,19 @@ fn inode(_: &std::fs::Metadata) -> Option<(u64, u64)> {
 }
 
 /// Checks that `dir` (`repo:`, resolved against the anchors file's directory `base`) lies
-/// inside the repository holding the anchors file (or `base` itself, outside any repository),
-/// links resolved; `Err` holds that root. A directory that does not exist escapes nothing: the
-/// repository open that follows reports it.
+/// inside the repository holding the anchors file, links resolved; `Err` holds that
+/// repository's root. An anchors file outside any repository is no pull request's (a
+/// benchmark's, an operator's), and may name any directory. A directory that does not exist
+/// escapes nothing: the repository open that follows reports it.
 fn ensure_inside(base: &Path, dir: &Path) -> Result<(), PathBuf> {
     let Ok(dir) = dir.canonicalize() else {
         return Ok(());
     };
     let base = base.canonicalize().unwrap_or_else(|_| base.to_path_buf());
-    let root = GitRepo::root_of(&base)
-        .and_then(|root| root.canonicalize().ok())
-        .unwrap_or(base);
+    let Some(root) = GitRepo::root_of(&base) else {
+        return Ok(());
+    };
+    let root = root.canonicalize().unwrap_or(root);
     if dir.starts_with(&root) {
         Ok(())
     } else {

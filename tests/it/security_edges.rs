@@ -422,3 +422,21 @@ fn init_reads_pages_inside_the_repository_only_and_never_through_links() {
     let written = std::fs::read_to_string(repo.path().join("new.yaml")).unwrap();
     assert!(written.contains("- docs/real.md"), "{written}");
 }
+
+/// An anchors file outside any repository is the operator's (a benchmark keeps one beside the
+/// repository it names): its `repo:` may point anywhere.
+#[test]
+fn an_anchors_file_outside_any_repository_may_name_any_repo() {
+    let mut repo = TestRepo::new();
+    repo.write("a.go", GUARD);
+    repo.commit_all("guard");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("k1")).unwrap();
+    std::fs::write(
+        dir.path().join("k1/anchors.yaml"),
+        anchors_yaml(&format!("repo: \"{}\"\n", repo.path().display()), "guard"),
+    )
+    .unwrap();
+    let (code, _, stderr) = run(&dir.path().join("k1"), &["verify"]);
+    assert_eq!(code, 0, "{stderr}");
+}
