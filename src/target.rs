@@ -51,6 +51,19 @@ pub enum TargetError {
         repo: String,
         root: PathBuf,
     },
+    /// The repository `repo:` names is inside, but its configuration reads from outside: a
+    /// `commondir` file, `core.worktree` or `objects/info/alternates` naming another
+    /// repository.
+    #[error(
+        "{}: the repository `repo: {repo}` names reads from {}, outside the repository holding the anchors file (through its commondir, core.worktree or alternates); only --repo on the command line may name such a repository",
+        .anchors.display(),
+        .place.display()
+    )]
+    RepoReadsOutside {
+        anchors: PathBuf,
+        repo: String,
+        place: PathBuf,
+    },
     /// A report file would replace one of the run's inputs.
     #[error("{}: is {what}; anchorcheck never writes a report over its inputs (choose another file)", .path.display())]
     OutputOverInput { path: PathBuf, what: &'static str },
@@ -112,25 +125,46 @@ fn inode(_: &std::fs::Metadata) -> Option<(u64, u64)> {
     None
 }
 
-/// Checks that `dir` (`repo:`, resolved against the anchors file's directory `base`) lies
-/// inside the repository holding the anchors file, links resolved; `Err` holds that
-/// repository's root. An anchors file outside any repository is no pull request's (a
-/// benchmark's, an operator's), and may name any directory. A directory that does not exist
-/// escapes nothing: the repository open that follows reports it.
-fn ensure_inside(base: &Path, dir: &Path) -> Result<(), PathBuf> {
-    let Ok(dir) = dir.canonicalize() else {
-        return Ok(());
-    };
-    let base = base.canonicalize().unwrap_or_else(|_| base.to_path_buf());
-    let Some(root) = GitRepo::root_of(&base) else {
-        return Ok(());
-    };
-    let root = root.canonicalize().unwrap_or(root);
-    if dir.starts_with(&root) {
-        Ok(())
+/// Why a repository named by `repo:` cannot be used.
+enum Confinement {
+    /// It lies outside the repository holding the anchors file (that root).
+    Outside(PathBuf),
+    /// It reads from this place, outside that root.
+    ReadsOutside(PathBuf),
+    Source(SourceError),
+}
+
+/// Opens the repository at `dir`. When `from_file` (`repo:` in anchors.yaml, whose directory is
+/// `base`), `dir`, links resolved, and every place the repository reads from (its git
+/// directory, `commondir`, working tree and alternate object stores) must lie inside the
+/// repository holding the anchors file; `--repo` on the command line is the operator's choice.
+/// An anchors file outside any repository is no pull request's (a benchmark's, an
+/// operator's), and may name any directory.
+fn open_confined(dir: &Path, from_file: bool, base: &Path) -> Result<GitRepo, Confinement> {
+    let holder = if from_file {
+        GitRepo::open(base).ok()
     } else {
-        Err(root)
+        None
+    };
+    let Some(holder) = holder else {
+        return GitRepo::open(dir).map_err(Confinement::Source);
+    };
+    let root = holder.root();
+    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    if let Ok(dir) = dir.canonicalize()
+        && !dir.starts_with(&root)
+    {
+        return Err(Confinement::Outside(root));
     }
+    let git = GitRepo::open(dir).map_err(Confinement::Source)?;
+    // The repository holding the anchors file is the one checked out: its configuration is
+    // the operator's (a linked worktree's git directory lies elsewhere by design).
+    if !git.is_same(&holder)
+        && let Some(place) = git.reads_outside(&root)
+    {
+        return Err(Confinement::ReadsOutside(place));
+    }
+    Ok(git)
 }
 
 impl Target {
@@ -149,15 +183,7 @@ impl Target {
         let base = path.parent().unwrap_or(Path::new("."));
         let (repo_dir, repo_name) = match (request.repo, &anchors.repo) {
             (Some(flag), _) => (flag.to_path_buf(), flag.display().to_string()),
-            (None, Some(repo)) => {
-                let dir = base.join(repo);
-                ensure_inside(base, &dir).map_err(|root| TargetError::RepoOutside {
-                    anchors: display.clone(),
-                    repo: repo.clone(),
-                    root,
-                })?;
-                (dir, repo.clone())
-            }
+            (None, Some(repo)) => (base.join(repo), repo.clone()),
             (None, None) => (base.to_path_buf(), ".".to_string()),
         };
         let rev = request
@@ -165,7 +191,21 @@ impl Target {
             .map(str::to_string)
             .or_else(|| anchors.rev.as_ref().map(|r| r.value.clone()))
             .unwrap_or_else(|| "HEAD".to_string());
-        let snapshot = GitRepo::open(&repo_dir)?.resolve(&rev)?;
+        let from_file = request.repo.is_none() && anchors.repo.is_some();
+        let git = open_confined(&repo_dir, from_file, base).map_err(|e| match e {
+            Confinement::Outside(root) => TargetError::RepoOutside {
+                anchors: display.clone(),
+                repo: repo_name.clone(),
+                root,
+            },
+            Confinement::ReadsOutside(place) => TargetError::RepoReadsOutside {
+                anchors: display.clone(),
+                repo: repo_name.clone(),
+                place,
+            },
+            Confinement::Source(e) => TargetError::Source(e),
+        })?;
+        let snapshot = git.resolve(&rev)?;
         let info = RevisionInfo {
             repo: repo_name,
             rev,

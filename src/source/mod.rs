@@ -111,6 +111,9 @@ pub struct GitRepo {
     /// The `.git` directory (or the bare repository), used to reopen per thread.
     git_dir: PathBuf,
     workdir: Option<PathBuf>,
+    /// Where the objects and refs are (differs from `git_dir` for a linked worktree, or a
+    /// repository whose `commondir` file names another).
+    commondir: PathBuf,
     /// Whether `core.worktree` puts the working tree outside the repository's own directory:
     /// a repository committed inside a pull request can point it anywhere on the machine, so
     /// `WORKTREE` is refused there.
@@ -181,15 +184,43 @@ impl GitRepo {
         Ok(GitRepo {
             git_dir: repo.path().to_path_buf(),
             workdir: repo.workdir().map(Path::to_path_buf),
+            commondir: repo.commondir().to_path_buf(),
             worktree_outside: worktree_outside(&repo),
         })
     }
 
-    /// The directory of the repository holding `dir` (searching parents, as git does): its
-    /// working tree, or the repository itself when it is bare. `None` outside any repository.
-    pub fn root_of(dir: &Path) -> Option<PathBuf> {
-        let repo = Repository::discover(dir).ok()?;
-        Some(repo.workdir().unwrap_or(repo.path()).to_path_buf())
+    /// The repository's directory: its working tree, or the repository itself when it is bare.
+    pub fn root(&self) -> &Path {
+        self.workdir.as_deref().unwrap_or(&self.git_dir)
+    }
+
+    /// Whether `other` is this same repository (the same git directory, links resolved).
+    pub fn is_same(&self, other: &GitRepo) -> bool {
+        let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+        canonical(&self.git_dir) == canonical(&other.git_dir)
+    }
+
+    /// The first place this repository reads from that lies outside `root` (links resolved):
+    /// its git directory, the `commondir` its refs and objects come from, its working tree, or
+    /// an object store its `objects/info/alternates` names. A repository committed inside a
+    /// pull request can point any of them at another repository on the machine.
+    pub fn reads_outside(&self, root: &Path) -> Option<PathBuf> {
+        let objects = self.commondir.join("objects");
+        let alternates =
+            std::fs::read_to_string(objects.join("info/alternates")).unwrap_or_default();
+        let mut places = vec![self.git_dir.clone(), self.commondir.clone()];
+        places.extend(self.workdir.clone());
+        places.extend(
+            alternates
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(|l| objects.join(l)),
+        );
+        places.into_iter().find(|place| {
+            let canonical = place.canonicalize().unwrap_or_else(|_| place.clone());
+            !canonical.starts_with(root)
+        })
     }
 
     /// The working tree root, if the repository has one.

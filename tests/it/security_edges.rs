@@ -262,9 +262,62 @@ fn a_repository_whose_worktree_is_configured_outside_is_refused_for_worktree() {
             assert!(stderr.contains("core.worktree"), "{stderr}");
         }
     }
-    // Its commits are still read: only the working tree is refused.
+    // Named in the file, it is refused at any revision: it reads outside.
     let (code, _, stderr) = run(repo.path(), &["verify", "--rev", "HEAD"]);
-    assert!(!stderr.contains("core.worktree"), "{code}: {stderr}");
+    assert_eq!(code, 2, "{stderr}");
+    // Named on the command line, its commits are still read: only the working tree is refused.
+    let (_, _, stderr) = run(
+        repo.path(),
+        &["verify", "--repo", "evil.git", "--rev", "HEAD"],
+    );
+    assert!(!stderr.contains("core.worktree"), "{stderr}");
+}
+
+/// A bare repository committed inside, whose `commondir` file (or alternates) names another
+/// repository on the machine, read that repository's refs and objects: `verify` at HEAD printed
+/// its files.
+#[test]
+fn a_repository_in_the_file_cannot_read_another_through_its_config() {
+    let outside = outside_secret();
+    let mut secret = TestRepo::new();
+    secret.write(
+        "secret.go",
+        std::fs::read(outside.path().join("secret.go")).unwrap(),
+    );
+    secret.commit_all("secret");
+    let mut repo = TestRepo::new();
+    repo.write("a.go", GUARD);
+    repo.commit_all("guard");
+    let evil = repo.path().join("evil.git");
+    git2::Repository::init_bare(&evil).unwrap();
+    std::fs::write(
+        evil.join("commondir"),
+        format!("{}\n", secret.path().join(".git").display()),
+    )
+    .unwrap();
+    repo.write(
+        "anchors.yaml",
+        secret_anchors("evil.git").replace("rev: WORKTREE", "rev: HEAD"),
+    );
+    // The way in exists: named on the command line, the operator's choice, it reads there.
+    let (_, stdout, _) = run(repo.path(), &["verify", "--repo", "evil.git"]);
+    assert!(stdout.contains("hunter2"), "{stdout}");
+    for format in FORMATS {
+        let (code, stdout, stderr) = run(repo.path(), &["verify", "--format", format]);
+        assert_eq!(code, 2, "{format}: {stdout}{stderr}");
+        assert!(!stdout.contains("hunter2"), "{format}: {stdout}");
+        assert!(stderr.contains("reads from"), "{stderr}");
+    }
+    // Alternates naming the other repository's objects are refused the same way.
+    std::fs::remove_file(evil.join("commondir")).unwrap();
+    std::fs::write(
+        evil.join("objects/info/alternates"),
+        format!("{}\n", secret.path().join(".git/objects").display()),
+    )
+    .unwrap();
+    let (code, _, stderr) = run(repo.path(), &["verify"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("reads from"), "{stderr}");
 }
 
 fn mode(path: &std::path::Path) -> u32 {
@@ -439,4 +492,21 @@ fn an_anchors_file_outside_any_repository_may_name_any_repo() {
     .unwrap();
     let (code, _, stderr) = run(&dir.path().join("k1"), &["verify"]);
     assert_eq!(code, 0, "{stderr}");
+}
+
+/// No false alarm: `repo: .` in a linked worktree (whose git directory lies in the main
+/// repository's `.git/worktrees/`) is the repository holding the anchors file.
+#[test]
+fn repo_dot_in_a_linked_worktree_is_inside() {
+    let mut repo = TestRepo::new();
+    repo.write("a.go", GUARD);
+    repo.write("anchors.yaml", anchors_yaml("repo: .\n", "guard"));
+    repo.commit_all("guard");
+    let place = tempfile::tempdir().unwrap();
+    let linked = place.path().join("linked");
+    repo.repo.worktree("linked", &linked, None).unwrap();
+    for rev in ["HEAD", "WORKTREE"] {
+        let (code, _, stderr) = run(&linked, &["verify", "--rev", rev]);
+        assert_eq!(code, 0, "{rev}: {stderr}");
+    }
 }
