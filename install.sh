@@ -20,6 +20,10 @@
 #                   tag in the repository                   (ANCHORCHECK_SOURCE)
 #   --no-build      exit 3 instead of building from source  (ANCHORCHECK_NO_BUILD=1)
 #   --build         build from source without looking for a binary
+#   --pinned LIST   "TARGET=SHA256 ..." recorded by whoever pins the release (the Action): the
+#                   archive must have its target's SHA-256, and the release's own checksum file
+#                   is not trusted; a target not listed has no binary  (ANCHORCHECK_PINNED)
+# A --base-url holds no '@'; plain http is only for 127.0.0.1, localhost and [::1].
 # Exit codes: 0 installed; 1 failed (download error, checksum mismatch, build failed); 2 usage;
 # 3 no prebuilt binary for this machine in the release, and --no-build.
 set -eu
@@ -31,17 +35,18 @@ repository=${ANCHORCHECK_REPOSITORY:-anchorcheck/anchorcheck}
 target=${ANCHORCHECK_TARGET:-}
 source_dir=${ANCHORCHECK_SOURCE:-}
 no_build=${ANCHORCHECK_NO_BUILD:-}
+pinned=${ANCHORCHECK_PINNED:-}
 build=
 
 say() { printf 'anchorcheck install: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 # The comment above, read back from this file (not there when the script comes through a pipe).
-help() { sed -n '2,25p' "$0" 2>/dev/null || say "options: see the comment at the top of install.sh"; }
+help() { sed -n '2,28p' "$0" 2>/dev/null || say "options: see the comment at the top of install.sh"; }
 usage() { say "$*"; help >&2; exit 2; }
 
 while [ $# -gt 0 ]; do
     case $1 in
-        --version|--to|--base-url|--repository|--target|--source)
+        --version|--to|--base-url|--repository|--target|--source|--pinned)
             [ $# -ge 2 ] || usage "$1 needs a value"
             case $1 in
                 --version) version=$2 ;;
@@ -50,6 +55,7 @@ while [ $# -gt 0 ]; do
                 --repository) repository=$2 ;;
                 --target) target=$2 ;;
                 --source) source_dir=$2 ;;
+                --pinned) pinned=$2 ;;
             esac
             shift 2 ;;
         --no-build) no_build=1; shift ;;
@@ -155,12 +161,43 @@ esac
 [ -n "$base" ] || base="https://github.com/$repository/releases/download/v$version"
 base=${base%/}
 # https, or file:// for a local copy; plain http only from this machine (a local mirror).
+# User information (`http://localhost:80@evil.example/`) would make the host whatever follows
+# the `@`: no base URL may hold one.
+case $base in
+    *@*) die "the base URL must not hold '@' (user information): $base" ;;
+esac
+# The host: after the scheme, up to the first '/', '?' or '#', without its port.
+authority=${base#*://}
+authority=${authority%%[/?#]*}
+case $authority in
+    \[*) host=${authority%%]*}] ;;
+    *) host=${authority%%:*} ;;
+esac
 protocols='=https,file'
 case $base in
-    http://127.0.0.1[:/]*|http://localhost[:/]*|http://\[::1\][:/]*) protocols='=https,file,http' ;;
+    http://*)
+        case $host in
+            127.0.0.1|localhost|'[::1]') protocols='=https,file,http' ;;
+            *) die "plain http is only for a mirror on this machine (127.0.0.1, localhost, [::1]), not $host; use https" ;;
+        esac ;;
     https://*|file://*) ;;
     *) die "the release files must be fetched over https (or file://), not from $base" ;;
 esac
+
+# With --pinned, the SHA-256 recorded for this target; none recorded means no binary to trust.
+expected=
+if [ -n "$pinned" ]; then
+    for entry in $pinned; do
+        case $entry in
+            "$target="*) expected=$(printf '%s' "${entry#*=}" | tr 'A-F' 'a-f') ;;
+        esac
+    done
+    [ -n "$expected" ] || build_from_source "no SHA-256 is pinned for $target"
+    case $expected in
+        *[!0-9a-f]*) usage "--pinned: not a SHA-256 for $target: $expected" ;;
+    esac
+    [ "${#expected}" = 64 ] || usage "--pinned: not a SHA-256 for $target: $expected"
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -171,17 +208,21 @@ case $status in
     3) build_from_source "$base/$archive does not exist" ;;
     *) die "cannot download $base/$archive" ;;
 esac
-status=0
-fetch "$base/$archive.sha256" "$work/$archive.sha256" || status=$?
-[ "$status" = 0 ] || die "cannot download $base/$archive.sha256: the binary cannot be checked"
-
-# The checksum file reads `<hex> *<name>` (or `<hex>  <name>`).
-expected=$(cut -d' ' -f1 <"$work/$archive.sha256" | tr 'A-F' 'a-f')
+if [ -z "$expected" ]; then
+    status=0
+    fetch "$base/$archive.sha256" "$work/$archive.sha256" || status=$?
+    [ "$status" = 0 ] || die "cannot download $base/$archive.sha256: the binary cannot be checked"
+    # The checksum file reads `<hex> *<name>` (or `<hex>  <name>`).
+    expected=$(cut -d' ' -f1 <"$work/$archive.sha256" | tr 'A-F' 'a-f')
+    case $expected in
+        *[!0-9a-f]*|'') die "$archive.sha256 holds no SHA-256" ;;
+    esac
+    [ "${#expected}" = 64 ] || die "$archive.sha256 holds no SHA-256"
+    checked="checksum verified"
+else
+    checked="pinned checksum verified"
+fi
 actual=$(sha256 "$work/$archive")
-case $expected in
-    *[!0-9a-f]*|'') die "$archive.sha256 holds no SHA-256" ;;
-esac
-[ "${#expected}" = 64 ] || die "$archive.sha256 holds no SHA-256"
 [ "$expected" = "$actual" ] || die "checksum mismatch for $archive: expected $expected, got $actual; not installing it"
 
 mkdir "$work/x"
@@ -203,4 +244,4 @@ fi
 mkdir -p "$to"
 cp "$bin" "$to/$exe.tmp.$$"
 mv -f "$to/$exe.tmp.$$" "$to/$exe"
-say "installed anchorcheck $version ($target, checksum verified) in $to"
+say "installed anchorcheck $version ($target, $checked) in $to"

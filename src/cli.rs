@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use anchorcheck::report::links::LinkBase;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Keeps documentation honest about code: checks that the Go code cited by anchors.yaml still
@@ -53,6 +54,9 @@ pub struct InitArgs {
     /// byte of it.
     #[arg(long)]
     pub append: bool,
+    /// When to colour terminal output (NO_COLOR is honoured in auto mode).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
 }
 
 #[derive(Debug, Args)]
@@ -70,6 +74,9 @@ pub struct ExplainArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
     pub format: ExplainFormat,
+    /// When to colour terminal output (NO_COLOR is honoured in auto mode).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -106,8 +113,8 @@ pub struct AuditArgs {
     pub html: Option<PathBuf>,
     /// Link cited code to URL/<commit>/<path>#L<start>-L<end>, or fill a template holding
     /// {commit}, {path}, {start} and {end} (default: from a GitHub or GitLab `origin` remote).
-    #[arg(long, value_name = "URL")]
-    pub link_base: Option<String>,
+    #[arg(long, value_name = "URL", value_parser = parse_link_base)]
+    pub link_base: Option<LinkBase>,
     /// When to colour terminal output (NO_COLOR is honoured in auto mode).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
@@ -131,6 +138,9 @@ pub struct FixArgs {
     /// its new place; select that ref with --claim when several are ambiguous.
     #[arg(long, value_name = "N")]
     pub pick: Option<usize>,
+    /// When to colour terminal output (NO_COLOR is honoured in auto mode).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
 }
 
 #[derive(Debug, Args)]
@@ -159,8 +169,8 @@ pub struct OutputArgs {
     pub color: ColorChoice,
     /// Link cited code to URL/<commit>/<path>#L<start>-L<end>, or fill a template holding
     /// {commit}, {path}, {start} and {end} (default: from a GitHub or GitLab `origin` remote).
-    #[arg(long, value_name = "URL")]
-    pub link_base: Option<String>,
+    #[arg(long, value_name = "URL", value_parser = parse_link_base)]
+    pub link_base: Option<LinkBase>,
 }
 
 /// The anchors file and the repository, for every command that reads anchors.yaml.
@@ -221,6 +231,11 @@ fn parse_output(value: &str) -> Result<(Format, PathBuf), String> {
         return Err(format!("no file after `{format:?}=`"));
     }
     Ok((format, PathBuf::from(file)))
+}
+
+/// `--link-base URL`: http or https only, its text encoded.
+fn parse_link_base(value: &str) -> Result<LinkBase, String> {
+    LinkBase::parse(value).map_err(|e| e.to_string())
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

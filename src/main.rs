@@ -43,11 +43,24 @@ fn main() -> ExitCode {
     };
     match exit {
         Ok(code) => ExitCode::from(code as u8),
+        // Whoever reads stdout stopped (`anchorcheck verify | head -n 1`): nothing is wrong and
+        // nothing is said, as ripgrep does.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprint_message(&format!("error: {e:#}"));
             ExitCode::from(Exit::Unusable as u8)
         }
     }
+}
+
+/// Whether `e` is a write to a pipe whose reader has gone (Rust ignores SIGPIPE, so the write
+/// fails with EPIPE instead of killing the process).
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// What `verify`, `diff`, `fix` and `audit` verify, from their flags.
@@ -244,6 +257,9 @@ fn check(args: &RunArgs<'_>, base: Option<&str>, output: &OutputArgs) -> anyhow:
     let Some(target) = prepare(args)? else {
         return Ok(Exit::Unusable);
     };
+    for (_, path) in &output.outputs {
+        target.check_output(path)?;
+    }
     let mut report = run(&target, args, base, false)?;
     let invocation = fix::command::Invocation {
         anchors: args.files.anchors.as_deref(),
@@ -252,7 +268,7 @@ fn check(args: &RunArgs<'_>, base: Option<&str>, output: &OutputArgs) -> anyhow:
         claims: &args.selection.claims,
     };
     report.fix_command = fix::command::command_line(&report, &invocation);
-    report.links = links(&target, output.link_base.as_deref());
+    report.links = links(&target, output.link_base.as_ref());
     report.allow_drift = output.allow_drift;
     for (format, path) in &output.outputs {
         // Colour is for terminals; a file never gets it. A text report is read on one later,
@@ -287,7 +303,10 @@ fn check(args: &RunArgs<'_>, base: Option<&str>, output: &OutputArgs) -> anyhow:
 
 /// How the report links to cited code: `--link-base`, else the `origin` remote, with
 /// `$GITHUB_SERVER_URL` naming a GitHub Enterprise host.
-fn links(target: &Target, link_base: Option<&str>) -> Option<anchorcheck::report::links::Links> {
+fn links(
+    target: &Target,
+    link_base: Option<&anchorcheck::report::links::LinkBase>,
+) -> Option<anchorcheck::report::links::Links> {
     let server = std::env::var("GITHUB_SERVER_URL").ok();
     target.links(link_base, server.as_deref())
 }
@@ -306,7 +325,7 @@ fn run_fix(args: &FixArgs) -> anyhow::Result<Exit> {
     let cwd = std::env::current_dir()?;
     let summary =
         fix::summary::summary(&plan, picked.as_ref(), args.dry_run, &target.display, &cwd);
-    print_for_people(&summary, false)?;
+    print_for_people(&summary, use_color(args.color))?;
     Ok(if plan.left_alone.is_empty() {
         Exit::Verified
     } else {
@@ -319,8 +338,11 @@ fn run_audit(args: &AuditArgs) -> anyhow::Result<Exit> {
     let Some(target) = prepare(&run_args)? else {
         return Ok(Exit::Unusable);
     };
+    if let Some(path) = &args.html {
+        target.check_output(path)?;
+    }
     let mut report = run(&target, &run_args, None, true)?;
-    report.links = links(&target, args.link_base.as_deref());
+    report.links = links(&target, args.link_base.as_ref());
     let resolved = target.described_commit()?;
     match &args.html {
         Some(path) => {
@@ -370,7 +392,7 @@ fn run_init(args: &InitArgs) -> anyhow::Result<Exit> {
     if written {
         plan.write()?;
     }
-    print_for_people(&plan.summary(), false)?;
+    print_for_people(&plan.summary(), use_color(args.color))?;
     // Citations left out are the reviewer's to write by hand: the run says so with exit 1.
     Ok(if plan.scaffold.unresolved.is_empty() {
         Exit::Verified
@@ -393,7 +415,9 @@ fn run_explain(args: &ExplainArgs) -> anyhow::Result<Exit> {
         commit: snapshot.commit.as_deref(),
     };
     match args.format {
-        ExplainFormat::Text => print_for_people(&render_text(&explanation, &subject), false)?,
+        ExplainFormat::Text => {
+            print_for_people(&render_text(&explanation, &subject), use_color(args.color))?
+        }
         ExplainFormat::Json => print(&render_json(&explanation, &subject))?,
     }
     Ok(Exit::Verified)

@@ -18,6 +18,12 @@ pub const FILE_NAME: &str = "anchors.yaml";
 pub enum AnchorsError {
     #[error("no {FILE_NAME} in {} or any parent directory (use --anchors FILE)", .start.display())]
     NotFound { start: PathBuf },
+    /// The anchors file is a symbolic link: it is never followed (a pull request could point
+    /// it at any file on the machine, whose text would come back in messages).
+    #[error("{}: is a symbolic link; anchorcheck reads the anchors file only as a regular file, never through a link (name the file itself with --anchors)", .path.display())]
+    Link { path: PathBuf },
+    #[error("{}: is {kind}, not a regular file", .path.display())]
+    NotAFile { path: PathBuf, kind: &'static str },
     #[error("{}: cannot read: {source}", .path.display())]
     Io {
         path: PathBuf,
@@ -56,12 +62,13 @@ impl fmt::Display for Problems<'_> {
     }
 }
 
-/// Finds anchors.yaml in `start` or the nearest parent directory holding one.
+/// Finds anchors.yaml in `start` or the nearest parent directory holding one (whatever it is:
+/// a link or a directory there is found, and [`load`] refuses it by name).
 pub fn discover(start: &Path) -> Result<PathBuf, AnchorsError> {
     start
         .ancestors()
         .map(|dir| dir.join(FILE_NAME))
-        .find(|candidate| candidate.is_file())
+        .find(|candidate| std::fs::symlink_metadata(candidate).is_ok())
         .ok_or_else(|| AnchorsError::NotFound {
             start: start.to_path_buf(),
         })
@@ -77,7 +84,7 @@ pub fn load(path: &Path, display: &Path) -> Result<(AnchorsFile, String), Anchor
         path: display.to_path_buf(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(io)?;
+    let file = open_regular(path, display)?;
     let size = file.metadata().map_err(io)?.len();
     if usize::try_from(size).map_or(true, |s| s > MAX_FILE_BYTES) {
         return Err(AnchorsError::Invalid {
@@ -113,6 +120,68 @@ pub fn load(path: &Path, display: &Path) -> Result<(AnchorsFile, String), Anchor
     };
     let file = parse(&source, path, display)?;
     Ok((file, source))
+}
+
+/// Opens the anchors file without following a symbolic link, refusing anything but a regular
+/// file (a pipe or a device would block or never end).
+fn open_regular(path: &Path, display: &Path) -> Result<std::fs::File, AnchorsError> {
+    let io = |source| AnchorsError::Io {
+        path: display.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::symlink_metadata(path).map_err(io)?;
+    if meta.file_type().is_symlink() {
+        return Err(AnchorsError::Link {
+            path: display.to_path_buf(),
+        });
+    }
+    let not_a_file = |meta: &std::fs::Metadata| AnchorsError::NotAFile {
+        path: display.to_path_buf(),
+        kind: if meta.is_dir() {
+            "a directory"
+        } else {
+            "a pipe, socket or device"
+        },
+    };
+    if !meta.is_file() {
+        return Err(not_a_file(&meta));
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Should the path become a link or a pipe after the check above, the open fails
+        // rather than follow it or block.
+        options.custom_flags(
+            (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32,
+        );
+    }
+    let file = options.open(path).map_err(|e| {
+        if is_link_refused(&e) {
+            AnchorsError::Link {
+                path: display.to_path_buf(),
+            }
+        } else {
+            io(e)
+        }
+    })?;
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(not_a_file(&meta));
+    }
+    Ok(file)
+}
+
+/// Whether an open with `O_NOFOLLOW` failed because the path is a link.
+#[cfg(unix)]
+fn is_link_refused(e: &std::io::Error) -> bool {
+    e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error())
+}
+
+#[cfg(not(unix))]
+fn is_link_refused(_: &std::io::Error) -> bool {
+    false
 }
 
 /// Parses and validates anchors.yaml text. `path` is recorded in the model; `display` names the

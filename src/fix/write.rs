@@ -226,20 +226,26 @@ fn prepare_temp(
             what: "its directory",
         });
     }
-    let temp = write_temp(path, dir, contents, permissions)?;
+    let temp = write_temp(path, dir, contents, Some(permissions))?;
     Ok((dir.to_path_buf(), temp))
 }
 
-/// Writes `contents` to a flushed temporary file in `dir` with `permissions`.
+/// Writes `contents` to a flushed temporary file in `dir`, with `permissions` (those of the
+/// file it replaces), or as a new file: mode 0644 less the umask, as a shell redirect makes.
 fn write_temp(
     path: &Path,
     dir: &Path,
     contents: &[u8],
-    permissions: fs::Permissions,
+    permissions: Option<fs::Permissions>,
 ) -> Result<tempfile::NamedTempFile, WriteError> {
-    let mut temp = tempfile::Builder::new()
-        .prefix(".anchorcheck-")
-        .suffix(".tmp")
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".anchorcheck-").suffix(".tmp");
+    #[cfg(unix)]
+    if permissions.is_none() {
+        // Given at creation, the mode passes through the umask.
+        builder.permissions(new_file_permissions());
+    }
+    let mut temp = builder
         .tempfile_in(dir)
         .map_err(io(path, "cannot create a temporary file beside it"))?;
     temp.write_all(contents)
@@ -247,7 +253,10 @@ fn write_temp(
     temp.as_file()
         .sync_all()
         .map_err(io(path, "cannot flush the temporary file"))?;
-    fs::set_permissions(temp.path(), permissions).map_err(io(path, "cannot copy permissions"))?;
+    if let Some(permissions) = permissions {
+        fs::set_permissions(temp.path(), permissions)
+            .map_err(io(path, "cannot copy permissions"))?;
+    }
     Ok(temp)
 }
 
@@ -264,13 +273,15 @@ fn rename_over(path: &Path, dir: &Path, temp: tempfile::NamedTempFile) -> Result
     Ok(())
 }
 
-/// Writes `contents` to `path`, creating it or replacing whatever is there (keeping its
-/// permissions; a new file is readable by all, like one written by a shell redirect). Readers
-/// see the old file or the whole new one, never a partial write.
+/// Writes `contents` to `path`, creating it or replacing whatever is there. A regular file
+/// keeps its permission bits (not setuid, setgid or sticky); anything else, a symbolic link
+/// included, is replaced by a new file with mode 0644 less the umask, like one written by a
+/// shell redirect: a link is never followed, and its target's mode never copied. Readers see
+/// the old file or the whole new one, never a partial write.
 pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), WriteError> {
-    let permissions = match fs::metadata(path) {
-        Ok(meta) => meta.permissions(),
-        Err(_) => default_permissions(path)?,
+    let permissions = match fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_file() => Some(plain_permissions(meta.permissions())),
+        _ => None,
     };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -278,6 +289,18 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), WriteError> 
     };
     let temp = write_temp(path, dir, contents, permissions)?;
     rename_over(path, dir, temp)
+}
+
+/// `permissions` without the setuid, setgid and sticky bits.
+#[cfg(unix)]
+fn plain_permissions(permissions: fs::Permissions) -> fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    fs::Permissions::from_mode(permissions.mode() & 0o777)
+}
+
+#[cfg(not(unix))]
+fn plain_permissions(permissions: fs::Permissions) -> fs::Permissions {
+    permissions
 }
 
 /// Creates `path` with `contents`, atomically, and only if nothing is there yet (`init` never
@@ -292,7 +315,7 @@ pub fn create_atomically(path: &Path, contents: &[u8]) -> Result<(), WriteError>
             path: path.to_path_buf(),
         });
     }
-    let temp = write_temp(path, dir, contents, default_permissions(path)?)?;
+    let temp = write_temp(path, dir, contents, None)?;
     temp.persist_noclobber(path).map_err(|e| {
         if e.error.kind() == std::io::ErrorKind::AlreadyExists {
             WriteError::Exists {
@@ -311,20 +334,12 @@ pub fn create_atomically(path: &Path, contents: &[u8]) -> Result<(), WriteError>
         .map_err(io(path, "cannot flush its directory"))
 }
 
+/// The mode a new file is created with (the umask applies): readable by all, like a file
+/// written by a shell redirect.
 #[cfg(unix)]
-fn default_permissions(_: &Path) -> Result<fs::Permissions, WriteError> {
+fn new_file_permissions() -> fs::Permissions {
     use std::os::unix::fs::PermissionsExt;
-    Ok(fs::Permissions::from_mode(0o644))
-}
-
-#[cfg(not(unix))]
-fn default_permissions(path: &Path) -> Result<fs::Permissions, WriteError> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-    let meta =
-        fs::metadata(dir.unwrap_or(Path::new("."))).map_err(io(path, "cannot read permissions"))?;
-    let mut permissions = meta.permissions();
-    permissions.set_readonly(false);
-    Ok(permissions)
+    fs::Permissions::from_mode(0o644)
 }
 
 #[cfg(test)]

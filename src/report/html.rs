@@ -316,7 +316,10 @@ mod tests {
     #[test]
     fn cited_places_link_to_the_code_when_links_are_known() {
         let mut report = sample::report();
-        report.links = Some(Links::from_base("https://git.example/o/r/blob", "c0ffee"));
+        report.links = Some(Links::from_base(
+            &crate::report::links::LinkBase::parse("https://git.example/o/r/blob").unwrap(),
+            "c0ffee",
+        ));
         let page = render(&report, None);
         let doc = scraper::Html::parse_document(&page);
         let hrefs: Vec<&str> = doc

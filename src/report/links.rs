@@ -23,6 +23,92 @@ pub fn encode_path(path: &str) -> String {
         .join("/")
 }
 
+/// Bytes of a `--link-base` URL's own text that are percent-encoded: controls, space, non-ASCII
+/// and what a URL may not hold or would end a Markdown link, an HTML attribute or a table cell
+/// (`(`, `)`, `|`, quotes, angle brackets, backslash, braces outside the placeholders).
+const BASE_TEXT: &AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'\'')
+    .add(b'<')
+    .add(b'>')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}')
+    .add(b'(')
+    .add(b')');
+
+/// The placeholders a `--link-base` template may hold.
+const PLACEHOLDERS: [&str; 4] = ["{commit}", "{path}", "{start}", "{end}"];
+
+/// Why a `--link-base` cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LinkBaseError {
+    #[error("--link-base must be an http:// or https:// URL, not `{0}`")]
+    Scheme(String),
+    #[error("--link-base has no host: `{0}`")]
+    NoHost(String),
+}
+
+/// A checked `--link-base`: an http(s) URL with a host, its own text percent-encoded where a
+/// URL may not hold it, placeholders kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkBase(String);
+
+impl LinkBase {
+    /// Checks and encodes `--link-base URL`: the scheme must be http or https (a `javascript:`
+    /// or `data:` link in a report is a trap), and the host must be there.
+    pub fn parse(base: &str) -> Result<LinkBase, LinkBaseError> {
+        let (scheme, rest) = base
+            .split_once("://")
+            .ok_or_else(|| LinkBaseError::Scheme(base.to_string()))?;
+        if !scheme.eq_ignore_ascii_case("https") && !scheme.eq_ignore_ascii_case("http") {
+            return Err(LinkBaseError::Scheme(base.to_string()));
+        }
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        let host = authority.rsplit('@').next().unwrap_or_default();
+        if host.is_empty() || host.starts_with(':') {
+            return Err(LinkBaseError::NoHost(base.to_string()));
+        }
+        Ok(LinkBase(format!(
+            "{}://{}",
+            scheme.to_ascii_lowercase(),
+            encode_base_text(rest)
+        )))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// `text` with every byte of [`BASE_TEXT`] percent-encoded, and a `%` that does not start an
+/// escape (`%2F`) encoded too, except inside the placeholders.
+fn encode_base_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        if let Some(p) = PLACEHOLDERS.iter().find(|p| rest.starts_with(**p)) {
+            out.push_str(p);
+            rest = &rest[p.len()..];
+            continue;
+        }
+        let c = rest.chars().next().unwrap_or_default();
+        let b = rest.as_bytes();
+        if c == '%' && !(b.len() >= 3 && b[1].is_ascii_hexdigit() && b[2].is_ascii_hexdigit()) {
+            out.push_str("%25");
+        } else {
+            let mut buf = [0u8; 4];
+            out.extend(utf8_percent_encode(c.encode_utf8(&mut buf), BASE_TEXT));
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
 /// How to link to a place at a commit: a template with `{commit}`, `{path}`, `{start}` and
 /// `{end}`, and the commit to fill in.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,7 +130,8 @@ fn gitlab(base: &str) -> String {
 impl Links {
     /// Links from `--link-base URL`: a template when it holds `{path}`, else a prefix to which
     /// `/{commit}/{path}#L{start}-L{end}` is added (GitHub's `.../blob` style).
-    pub fn from_base(base: &str, commit: &str) -> Links {
+    pub fn from_base(base: &LinkBase, commit: &str) -> Links {
+        let base = base.as_str();
         let template = if base.contains("{path}") {
             base.to_string()
         } else {
@@ -69,7 +156,12 @@ impl Links {
         if path.split('/').filter(|s| !s.is_empty()).count() < 2 {
             return None;
         }
-        let base = format!("https://{host}/{path}");
+        // The path is the remote's text, which a pull request can set: each segment encoded, so
+        // it cannot end the link (`)`), a table cell (`|`) or add a query or fragment.
+        let base = format!(
+            "https://{host}/{}",
+            encode_path(path.trim_start_matches('/'))
+        );
         let template = if host == "github.com" || github_host == Some(host.as_str()) {
             github(&base)
         } else if host.contains("gitlab") {
@@ -108,7 +200,12 @@ fn split_remote(url: &str) -> Option<(String, String)> {
     };
     let host = authority.rsplit('@').next()?;
     let host = host.split(':').next()?.to_ascii_lowercase();
-    if host.is_empty() || host.contains('/') {
+    // A host name, nothing else: letters, digits, dots and dashes.
+    if host.is_empty()
+        || !host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+    {
         return None;
     }
     Some((host, path.to_string()))
@@ -174,18 +271,70 @@ mod tests {
 
     #[test]
     fn link_base_is_a_prefix_or_a_template_and_paths_are_encoded() {
-        let prefix = Links::from_base("https://git.example/o/r/blob/", "abc");
+        let prefix = Links::from_base(
+            &LinkBase::parse("https://git.example/o/r/blob/").unwrap(),
+            "abc",
+        );
         assert_eq!(
             prefix.to(&place("dir with space/100%#x.go", "1-2")),
             "https://git.example/o/r/blob/abc/dir%20with%20space/100%25%23x.go#L1-L2"
         );
         let template = Links::from_base(
-            "https://gitea.example/o/r/src/commit/{commit}/{path}#L{start}-L{end}",
+            &LinkBase::parse(
+                "https://gitea.example/o/r/src/commit/{commit}/{path}#L{start}-L{end}",
+            )
+            .unwrap(),
             "abc",
         );
         assert_eq!(
             template.to(&place("a/(b).go", "7-9")),
             "https://gitea.example/o/r/src/commit/abc/a/%28b%29.go#L7-L9"
+        );
+    }
+
+    /// Issue 23: a remote URL is the repository's text; it must not forge a table row or link.
+    #[test]
+    fn a_remote_path_is_encoded_and_an_odd_host_gets_no_links() {
+        let url = "https://github.com/a/b)|✅ verified|[SAFE](https://evil.example/x";
+        let links = Links::from_remote(url, None, "abc").unwrap();
+        let link = links.to(&place("a.go", "1"));
+        assert_eq!(
+            link,
+            "https://github.com/a/b%29%7C%E2%9C%85%20verified%7C%5BSAFE%5D%28https%3A//evil.example/x/blob/abc/a.go#L1-L1"
+        );
+        for c in [')', '(', '|', ' ', '[', ']'] {
+            assert!(!link.contains(c), "{link}");
+        }
+        for url in [
+            "https://git)hub.com/a/b",
+            "https://evil.example|x/a/b",
+            "git@gitlab.com (x):a/b",
+        ] {
+            assert_eq!(Links::from_remote(url, None, "abc"), None, "{url}");
+        }
+    }
+
+    #[test]
+    fn link_base_takes_only_http_urls_and_encodes_its_text() {
+        for bad in [
+            "javascript:alert(1)//{path}",
+            "data:text/html,x",
+            "file:///etc/{path}",
+            "ftp://x/{path}",
+            "git.example/o/r",
+            "https:///o/r",
+        ] {
+            assert!(LinkBase::parse(bad).is_err(), "{bad}");
+        }
+        let base = LinkBase::parse("HTTPS://git.example/o r/(x)|y%zz%2F/{commit}/{path}").unwrap();
+        assert_eq!(
+            base.as_str(),
+            "https://git.example/o%20r/%28x%29%7Cy%25zz%2F/{commit}/{path}"
+        );
+        let links = Links::from_base(&base, "abc");
+        assert_eq!(
+            links.to(&place("a b.go", "2")),
+            "https://git.example/o%20r/%28x%29%7Cy%25zz%2F/abc/a%20b.go"
         );
     }
 }

@@ -15,10 +15,12 @@ fn html_chars(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Escapes repository and anchors.yaml text for one line of Markdown: HTML, line breaks as
-/// `<br>` (a line break would let the text start a heading, list item, table row or HTML block
-/// of its own), other control characters as U+FFFD, and what would start a GitHub Actions
-/// workflow command as character references, in case the summary is printed to a log.
+/// Escapes repository and anchors.yaml text for one line of HTML, which GitHub renders inside
+/// Markdown: HTML, line breaks as `<br>` (a line break would let the text start a heading, list
+/// item, table row or HTML block of its own), other control characters as U+FFFD, what would
+/// start a GitHub Actions workflow command as character references (in case the summary is
+/// printed to a log), and what GitHub would turn into a live mention or link even inside HTML:
+/// `@name` (a zero-width space after the `@`), `scheme://` and `www.`.
 fn html(text: &str) -> String {
     let one_line = html_chars(text)
         .replace("\r\n", "<br>")
@@ -33,23 +35,66 @@ fn html(text: &str) -> String {
             }
         })
         .collect();
-    workflow::escape_commands(&visible, "&#35;", "&#58;")
+    let inert = visible
+        .replace('@', "@&#8203;")
+        .replace("://", "&#58;//")
+        .replace("www.", "www&#46;");
+    workflow::escape_commands(&inert, "&#35;", "&#58;")
 }
 
-/// Escapes text for a table cell: as [`html`], and the `|` that would end the cell, Markdown
-/// emphasis and link characters.
-fn cell(text: &str) -> String {
+/// [`html`] for raw HTML that a renderer might still read as Markdown (the `<summary>` line,
+/// the text of a `<code>` element in a paragraph): link and image brackets and backticks as
+/// character references, which no context reads as syntax.
+fn html_inline(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in html(text).chars() {
         match c {
-            '|' | '\\' | '*' | '_' | '`' | '[' | ']' => {
-                out.push('\\');
-                out.push(c);
-            }
+            '[' => out.push_str("&#91;"),
+            ']' => out.push_str("&#93;"),
+            '(' => out.push_str("&#40;"),
+            ')' => out.push_str("&#41;"),
+            '!' => out.push_str("&#33;"),
+            '`' => out.push_str("&#96;"),
             c => out.push(c),
         }
     }
     out
+}
+
+/// Escapes repository and anchors.yaml text for Markdown inline content (a headline, a list
+/// item, a table cell): as [`html`], with a backslash before every character that would make
+/// a link, an image, emphasis, code, strikethrough or end a table cell.
+fn text(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(
+            c,
+            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '!' | '|' | '~'
+        ) {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    html(&escaped)
+}
+
+/// [`text`] for the start of a line: also escapes what would open a heading, a list item, a
+/// thematic break or a setext underline there (`\#`, `\-`, `1\.`).
+fn line(t: &str) -> String {
+    let escaped = text(t);
+    if escaped.starts_with(['#', '-', '+', '=']) {
+        return format!("\\{escaped}");
+    }
+    let digits = escaped.bytes().take_while(u8::is_ascii_digit).count();
+    if digits > 0 && escaped[digits..].starts_with(['.', ')']) {
+        return format!("{}\\{}", &escaped[..digits], &escaped[digits..]);
+    }
+    escaped
+}
+
+/// Escapes text for a table cell: as [`text`] (which escapes the `|` that would end the cell).
+fn cell(t: &str) -> String {
+    text(t)
 }
 
 fn icon(verdict: Verdict) -> &'static str {
@@ -183,14 +228,14 @@ fn details(out: &mut String, f: &Finding<'_>, links: Option<&Links>) {
     let summary = format!(
         "{} {} <code>{}</code> {}: {}",
         icon(f.r.verdict),
-        html(&f.claim.id),
-        html(&f.cited()),
+        html_inline(&f.claim.id),
+        html_inline(&f.cited()),
         f.r.verdict,
         f.code.id
     );
     // Markdown inside <details> needs blank lines around it to be rendered as Markdown.
     let _ = writeln!(out, "<details><summary>{summary}</summary>\n");
-    let _ = writeln!(out, "{}\n", html(&f.headline()));
+    let _ = writeln!(out, "{}\n", line(&f.headline()));
     if let Some(links) = links {
         let (cited, now) = (f.r.cited(), f.r.current());
         let mut places = if cited == now {
@@ -211,7 +256,7 @@ fn details(out: &mut String, f: &Finding<'_>, links: Option<&Links>) {
     }
     let details = f.details();
     for d in &details {
-        let _ = writeln!(out, "- {}", html(d));
+        let _ = writeln!(out, "- {}", line(d));
     }
     if !details.is_empty() {
         out.push('\n');
@@ -239,7 +284,13 @@ pub fn render(report: &Report) -> String {
         .as_deref()
         .map(|c| format!(" ({})", &c[..c.len().min(12)]))
         .unwrap_or_default();
-    let _ = writeln!(out, "Verified at `{}`{commit}.\n", cell(&report.rev));
+    // A code span would show a backslash escape as written and end at a backtick in the
+    // revision's name (a branch may be called ``a`](https://x)``): HTML code instead.
+    let _ = writeln!(
+        out,
+        "Verified at <code>{}</code>{commit}.\n",
+        html_inline(&report.rev)
+    );
     let found = findings(report);
     out.push_str("| claim | status | verdict | where | why |\n|---|---|---|---|---|\n");
     for claim in &report.claims {
@@ -264,8 +315,8 @@ pub fn render(report: &Report) -> String {
             let _ = writeln!(
                 out,
                 "- {}: {}{tolerated}",
-                html(&d.location()),
-                html(&d.message)
+                line(&d.location()),
+                text(&d.message)
             );
         }
         out.push('\n');
@@ -311,7 +362,7 @@ mod tests {
         report.claims[0].title = Some("a | b <script>alert(1)</script>".into());
         let out = render(&report);
         assert!(
-            out.contains("a \\| b &lt;script&gt;alert(1)&lt;/script&gt;"),
+            out.contains("a \\| b &lt;script&gt;alert\\(1\\)&lt;/script&gt;"),
             "{out}"
         );
         assert!(!out.contains("<script>"));
@@ -324,7 +375,10 @@ mod tests {
         assert!(out.contains("3182 | \t\tlog.Printf(\"mTLS disabled\")"));
         assert!(out.contains("```sh\nanchorcheck fix --rev HEAD\n```"));
         // The culprit's subject is HTML-escaped in the list.
-        assert!(out.contains("add | pipe &amp; &lt;b&gt;tags&lt;/b&gt;"));
+        assert!(
+            out.contains("add \\| pipe &amp; &lt;b&gt;tags&lt;/b&gt;"),
+            "{out}"
+        );
     }
 
     /// Issue 17: a newline in a docs entry injected a fake "verified" heading and table row.
@@ -417,5 +471,61 @@ mod tests {
     fn fence_outgrows_backticks_in_the_excerpt() {
         assert_eq!(fence("a ``` b"), "````");
         assert_eq!(fence("plain"), "```");
+    }
+
+    /// Issue 23: a title or expectation text made a live link, image and mention in the
+    /// details headline and lines (only the table cells were escaped as Markdown).
+    #[test]
+    fn repository_text_is_inert_markdown_everywhere() {
+        let forged = "[click me](https://evil.example) ![img](https://evil.example/i.png) @octocat www.evil.example";
+        let mut report = sample::report();
+        for claim in &mut report.claims {
+            claim.id = forged.into();
+            claim.title = Some(forged.into());
+            for r in &mut claim.refs {
+                r.path = forged.into();
+                r.notes.push(forged.into());
+                if let Some(e) = r.error.as_mut() {
+                    *e = forged.into();
+                }
+            }
+        }
+        report.docs[0].page = forged.into();
+        report.docs[0].message = forged.into();
+        let out = render(&report);
+        assert!(
+            out.contains("\\[click me\\]\\(https&#58;//evil.example\\)"),
+            "{out}"
+        );
+        for live in [
+            "[click me](",
+            "![img](",
+            "](https://evil",
+            "@octocat",
+            "https://evil",
+            "www.evil",
+        ] {
+            assert!(!out.contains(live), "{live} in {out}");
+        }
+        assert!(out.contains("@&#8203;octocat"), "{out}");
+    }
+
+    #[test]
+    fn the_revision_cannot_leave_its_code() {
+        let mut report = sample::report();
+        report.rev = "a`[x](https://evil.example)`@b".into();
+        let out = render(&report);
+        assert!(
+            out.contains("Verified at <code>a&#96;&#91;x&#93;&#40;https&#58;//evil.example&#41;&#96;@&#8203;b</code>"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_line_of_repository_text_cannot_open_a_block() {
+        assert_eq!(line("# x"), "\\# x");
+        assert_eq!(line("- x"), "\\- x");
+        assert_eq!(line("12. x"), "12\\. x");
+        assert_eq!(line("12 x"), "12 x");
     }
 }

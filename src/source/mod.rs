@@ -29,6 +29,8 @@ pub enum SourceError {
     UnknownRevision { spec: String, message: String },
     #[error("revision `{WORKTREE}` needs a working tree, but {} is a bare repository", .path.display())]
     BareWorktree { path: PathBuf },
+    #[error("revision `{WORKTREE}` refused: {} is configured (core.worktree) with its working tree at {}, outside its own directory; verify a commit instead", .git_dir.display(), .workdir.display())]
+    WorktreeOutside { git_dir: PathBuf, workdir: PathBuf },
     #[error("git error: {0}")]
     Git(String),
 }
@@ -109,6 +111,13 @@ pub struct GitRepo {
     /// The `.git` directory (or the bare repository), used to reopen per thread.
     git_dir: PathBuf,
     workdir: Option<PathBuf>,
+    /// Where the objects and refs are (differs from `git_dir` for a linked worktree, or a
+    /// repository whose `commondir` file names another).
+    commondir: PathBuf,
+    /// Whether `core.worktree` puts the working tree outside the repository's own directory:
+    /// a repository committed inside a pull request can point it anywhere on the machine, so
+    /// `WORKTREE` is refused there.
+    worktree_outside: bool,
 }
 
 /// A resolved revision of a repository: the files anchorcheck reads.
@@ -132,6 +141,36 @@ fn git_error(e: git2::Error) -> SourceError {
     SourceError::Git(e.message().to_string())
 }
 
+/// Whether `repo`'s configured working tree (`core.worktree`) lies outside the repository's
+/// own directory: the directory holding its `.git`, or the repository itself when it is named
+/// otherwise (a bare repository). A linked worktree (`git worktree add`) is found from its own
+/// directory through its `.git` file, and is not configured this way.
+fn worktree_outside(repo: &Repository) -> bool {
+    let (Some(workdir), false) = (repo.workdir(), repo.is_worktree()) else {
+        return false;
+    };
+    let configured = repo
+        .config()
+        .and_then(|mut c| c.snapshot())
+        .is_ok_and(|c| c.get_entry("core.worktree").is_ok());
+    if !configured {
+        return false;
+    }
+    let git_dir = repo
+        .path()
+        .canonicalize()
+        .unwrap_or_else(|_| repo.path().to_path_buf());
+    let own = if git_dir.file_name().is_some_and(|n| n == ".git") {
+        git_dir.parent().map(Path::to_path_buf).unwrap_or(git_dir)
+    } else {
+        git_dir
+    };
+    let Ok(workdir) = workdir.canonicalize() else {
+        return true;
+    };
+    !workdir.starts_with(&own)
+}
+
 impl GitRepo {
     /// Opens the repository containing `dir` (searching parent directories, as git does).
     pub fn open(dir: &Path) -> Result<GitRepo, SourceError> {
@@ -145,6 +184,42 @@ impl GitRepo {
         Ok(GitRepo {
             git_dir: repo.path().to_path_buf(),
             workdir: repo.workdir().map(Path::to_path_buf),
+            commondir: repo.commondir().to_path_buf(),
+            worktree_outside: worktree_outside(&repo),
+        })
+    }
+
+    /// The repository's directory: its working tree, or the repository itself when it is bare.
+    pub fn root(&self) -> &Path {
+        self.workdir.as_deref().unwrap_or(&self.git_dir)
+    }
+
+    /// Whether `other` is this same repository (the same git directory, links resolved).
+    pub fn is_same(&self, other: &GitRepo) -> bool {
+        let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+        canonical(&self.git_dir) == canonical(&other.git_dir)
+    }
+
+    /// The first place this repository reads from that lies outside `root` (links resolved):
+    /// its git directory, the `commondir` its refs and objects come from, its working tree, or
+    /// an object store its `objects/info/alternates` names. A repository committed inside a
+    /// pull request can point any of them at another repository on the machine.
+    pub fn reads_outside(&self, root: &Path) -> Option<PathBuf> {
+        let objects = self.commondir.join("objects");
+        let alternates =
+            std::fs::read_to_string(objects.join("info/alternates")).unwrap_or_default();
+        let mut places = vec![self.git_dir.clone(), self.commondir.clone()];
+        places.extend(self.workdir.clone());
+        places.extend(
+            alternates
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(|l| objects.join(l)),
+        );
+        places.into_iter().find(|place| {
+            let canonical = place.canonicalize().unwrap_or_else(|_| place.clone());
+            !canonical.starts_with(root)
         })
     }
 
@@ -209,6 +284,12 @@ impl GitRepo {
         if worktree && self.workdir.is_none() {
             return Err(SourceError::BareWorktree {
                 path: self.git_dir.clone(),
+            });
+        }
+        if worktree && self.worktree_outside {
+            return Err(SourceError::WorktreeOutside {
+                git_dir: self.git_dir.clone(),
+                workdir: self.workdir.clone().unwrap_or_default(),
             });
         }
         let resolved = self

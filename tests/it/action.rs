@@ -26,6 +26,41 @@ fn action_step(id: &str) -> String {
         .to_string()
 }
 
+/// The literal value of `key` in the `env` of action.yml's step `id` (`PINNED_SHA256`).
+fn step_env(action: &Path, id: &str, key: &str) -> String {
+    let text = std::fs::read_to_string(action).unwrap();
+    let action: Value = serde_saphyr::from_str(&text).unwrap();
+    action["runs"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id)
+        .and_then(|s| s["env"][key].as_str())
+        .unwrap_or_else(|| panic!("action.yml's step {id} sets no {key}"))
+        .to_string()
+}
+
+/// What the release workflow records in action.yml for a release whose files are in `release`:
+/// `.github/record-sha256.sh` run on a copy of action.yml, and the copy's `PINNED_VERSION` and
+/// `PINNED_SHA256` read back.
+fn recorded_pins(release: &Path, version: &str) -> (String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("action.yml");
+    std::fs::copy(root().join("action.yml"), &copy).unwrap();
+    let output = Command::new("sh")
+        .arg(root().join(".github/record-sha256.sh"))
+        .arg(version)
+        .arg(release)
+        .arg(&copy)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    (
+        step_env(&copy, "release", "PINNED_VERSION"),
+        step_env(&copy, "release", "PINNED_SHA256"),
+    )
+}
+
 /// The version in Cargo.toml, which the action installs by default.
 fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")
@@ -131,6 +166,11 @@ fn run_step(id: &str, action_path: &Path, extra_path: &Path, env: &[(&str, &str)
         .env("ACTION_REPOSITORY", "")
         .env("INPUT_VERSION", "")
         .env("INPUT_DOWNLOAD_BASE", "");
+    // The runner sets a step's env from action.yml: the pinned checksums as committed.
+    let action = root().join("action.yml");
+    for key in ["PINNED_VERSION", "PINNED_SHA256"] {
+        cmd.env(key, step_env(&action, "release", key));
+    }
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -211,14 +251,25 @@ fn file_url(path: &Path) -> String {
     format!("file://{}", path.display())
 }
 
-/// The action's release step, downloading from the set-up release directory.
+/// The action's release step, downloading from the set-up release directory, with the
+/// checksums the release workflow would have recorded for it.
 fn release_step(s: &Setup) -> StepRun {
     let base = file_url(&s.release);
+    let published = std::fs::read_dir(&s.release).is_ok_and(|mut d| d.next().is_some());
+    let (pinned_version, pinned) = if published {
+        recorded_pins(&s.release, version())
+    } else {
+        (String::new(), String::new())
+    };
     run_step(
         "release",
         root(),
         &s.bin,
-        &[("INPUT_DOWNLOAD_BASE", base.as_str())],
+        &[
+            ("INPUT_DOWNLOAD_BASE", base.as_str()),
+            ("PINNED_VERSION", pinned_version.as_str()),
+            ("PINNED_SHA256", pinned.as_str()),
+        ],
     )
 }
 
@@ -341,11 +392,19 @@ fn the_default_download_url_is_the_releases_of_the_actions_own_repository() {
     for file in ["Cargo.toml", "Cargo.lock", "install.sh"] {
         std::fs::copy(root().join(file), action_path.join(file)).unwrap();
     }
+    let release = served
+        .path()
+        .join(format!("zen/anchorcheck/releases/download/v{}", version()));
+    let (pinned_version, pinned) = recorded_pins(&release, version());
     let run = run_step(
         "release",
         &action_path,
         &s.bin,
-        &[("GITHUB_SERVER_URL", server.as_str())],
+        &[
+            ("GITHUB_SERVER_URL", server.as_str()),
+            ("PINNED_VERSION", pinned_version.as_str()),
+            ("PINNED_SHA256", pinned.as_str()),
+        ],
     );
     assert!(run.output.status.success(), "{}", run.log());
     assert_eq!(run.outputs["installed"], "true", "{}", run.log());
@@ -424,6 +483,161 @@ fn install_sh_installs_refuses_and_falls_back() {
     assert_eq!(bad.status.code(), Some(1), "{bad:?}");
     assert!(String::from_utf8_lossy(&bad.stderr).contains("checksum mismatch"));
     assert_eq!(std::fs::read(to.join("anchorcheck")).unwrap(), before);
+}
+
+/// Issue 23 row 10: `--base-url 'http://localhost:80@evil.example/rel'` passed the "plain http
+/// only to this machine" rule, and curl took the host after the `@`. Here the host after the
+/// `@` is a loopback server holding a release, so before the fix the install went through.
+#[test]
+fn install_sh_takes_the_host_after_user_information_and_refuses_an_at() {
+    let s = setup();
+    fake_release(&s.release, "1.2.3");
+    let to = s.release.parent().unwrap().join("installed");
+    let served = serve(s.release.clone(), 4);
+    let tricked = served.replacen("http://", "http://localhost:80@", 1);
+    for base in [
+        tricked.as_str(),
+        "https://github.com@evil.example/rel",
+        "http://127.0.0.1.evil.example/rel",
+        "http://evil.example/rel",
+    ] {
+        let output = Command::new("sh")
+            .arg(root().join("install.sh"))
+            .args(["--version", "1.2.3", "--to", to.to_str().unwrap()])
+            .args(["--base-url", base, "--no-build"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{base}: {stderr}");
+        assert!(
+            stderr.contains("must not hold '@'") || stderr.contains("plain http is only for"),
+            "{base}: {stderr}"
+        );
+        assert!(!to.join("anchorcheck").exists(), "{base}: installed");
+    }
+}
+
+/// Issue 23 row 11: the SHA-256 came from the same release as the binary, so whoever could
+/// replace a release's files replaced both, and pinning the action by commit pinned nothing.
+/// The action now checks the archive against the SHA-256 recorded in action.yml.
+#[test]
+fn the_action_installs_only_the_binary_its_commit_records() {
+    let s = setup();
+    fake_release(&s.release, version());
+    let (pinned_version, pinned) = recorded_pins(&s.release, version());
+    assert_eq!(pinned_version, version());
+    assert_eq!(pinned.split(' ').count(), TARGETS.len(), "{pinned}");
+    // The release is replaced after the action was pinned: another binary, with a checksum
+    // file that matches it.
+    for target in TARGETS {
+        let stage = tempfile::tempdir().unwrap();
+        let name = format!("anchorcheck-{target}");
+        write_executable(
+            &stage.path().join(&name).join("anchorcheck"),
+            &format!(
+                "#!/bin/sh\necho \"anchorcheck {}\"\necho owned\n",
+                version()
+            ),
+        );
+        let archive = s.release.join(format!("{name}.tar.gz"));
+        let status = Command::new("tar")
+            .args(["-czf", archive.to_str().unwrap(), &name])
+            .current_dir(stage.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let hash = sha256_hex(&std::fs::read(&archive).unwrap());
+        std::fs::write(
+            s.release.join(format!("{name}.tar.gz.sha256")),
+            format!("{hash} *{name}.tar.gz\n"),
+        )
+        .unwrap();
+    }
+    let base = file_url(&s.release);
+    let run = run_step(
+        "release",
+        root(),
+        &s.bin,
+        &[
+            ("INPUT_DOWNLOAD_BASE", base.as_str()),
+            ("PINNED_VERSION", pinned_version.as_str()),
+            ("PINNED_SHA256", pinned.as_str()),
+        ],
+    );
+    assert_eq!(run.output.status.code(), Some(1), "{}", run.log());
+    assert!(run.log().contains("checksum mismatch"), "{}", run.log());
+    assert!(run.github_path.is_empty());
+    assert!(
+        !s.cargo_log.exists(),
+        "a mismatch must not fall back to a build"
+    );
+
+    // Pinned to another version than the one installed by default (no SHA-256 recorded for
+    // it): the action builds its own source rather than trust the download.
+    let run = run_step(
+        "release",
+        root(),
+        &s.bin,
+        &[
+            ("INPUT_DOWNLOAD_BASE", base.as_str()),
+            ("PINNED_VERSION", "0.0.1"),
+            ("PINNED_SHA256", pinned.as_str()),
+        ],
+    );
+    assert!(run.output.status.success(), "{}", run.log());
+    assert_eq!(run.outputs["installed"], "false", "{}", run.log());
+    assert!(run.log().contains("records no SHA-256"), "{}", run.log());
+
+    // A version asked for by name, not the pinned one: its release's own checksum, said so.
+    fake_release(&s.release, "9.9.9");
+    let run = run_step(
+        "release",
+        root(),
+        &s.bin,
+        &[
+            ("INPUT_DOWNLOAD_BASE", base.as_str()),
+            ("INPUT_VERSION", "9.9.9"),
+            ("PINNED_VERSION", pinned_version.as_str()),
+            ("PINNED_SHA256", pinned.as_str()),
+        ],
+    );
+    assert!(run.output.status.success(), "{}", run.log());
+    assert_eq!(run.outputs["installed"], "true", "{}", run.log());
+    assert!(
+        run.log().contains("is not the release this action pins"),
+        "{}",
+        run.log()
+    );
+}
+
+#[test]
+fn install_sh_pinned_checks_only_the_recorded_sha256() {
+    let s = setup();
+    fake_release(&s.release, "1.2.3");
+    let to = s.release.parent().unwrap().join("installed");
+    let (_, pinned) = recorded_pins(&s.release, "1.2.3");
+    // The release's own checksum files are wrong: with --pinned they are not read.
+    for target in TARGETS {
+        let sum = s
+            .release
+            .join(format!("anchorcheck-{target}.tar.gz.sha256"));
+        std::fs::write(&sum, format!("{} *x\n", "0".repeat(64))).unwrap();
+    }
+    let install = |pinned: &str| {
+        Command::new("sh")
+            .arg(root().join("install.sh"))
+            .args(["--version", "1.2.3", "--to", to.to_str().unwrap()])
+            .args(["--base-url", &file_url(&s.release), "--no-build"])
+            .args(["--pinned", pinned])
+            .output()
+            .unwrap()
+    };
+    let ok = install(&pinned);
+    assert!(ok.status.success(), "{ok:?}");
+    assert!(String::from_utf8_lossy(&ok.stderr).contains("pinned checksum verified"));
+    // A target with no recorded SHA-256 has no binary to trust.
+    let none = install("sparc-unknown-none=00");
+    assert_eq!(none.status.code(), Some(3), "{none:?}");
 }
 
 /// A stand-in `anchorcheck` for the run step: prints its arguments, then text that would be

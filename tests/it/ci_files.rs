@@ -526,3 +526,47 @@ fn test_workflow_runs_what_ci_runs_on_linux_and_macos_with_read_only_jobs() {
         }
     }
 }
+
+/// Issue 23 row 11: the release workflow records each archive's SHA-256 in action.yml, in the
+/// two lines of the install step that the action checks the download against.
+#[test]
+fn the_release_records_the_binaries_sha256_in_the_action() {
+    let release = parse_yaml(RELEASE, &read(RELEASE));
+    let jobs = release["jobs"].as_object().unwrap();
+    assert!(
+        jobs.values()
+            .any(|j| j["uses"] == "./.github/workflows/record-sha256.yml"
+                && j["needs"].to_string().contains("announce")),
+        "the release workflow does not record the SHA-256s after announcing"
+    );
+    let record = read(".github/workflows/record-sha256.yml");
+    assert!(
+        record.contains("sh .github/record-sha256.sh \"$TAG\""),
+        "{record}"
+    );
+    let action = read("action.yml");
+    for key in ["PINNED_VERSION: ", "PINNED_SHA256: "] {
+        assert_eq!(
+            action
+                .lines()
+                .filter(|l| l.trim_start().starts_with(key))
+                .count(),
+            1,
+            "{key}"
+        );
+    }
+    let step = parse_yaml("action.yml", &action)["runs"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "release")
+        .cloned()
+        .unwrap();
+    assert!(
+        step["run"]
+            .as_str()
+            .unwrap()
+            .contains("--pinned \"$PINNED_SHA256\"")
+    );
+    assert!(step["env"]["PINNED_SHA256"].is_string());
+}

@@ -225,7 +225,8 @@ fn diff_reports_drift_breakage_and_touched_claims_in_every_ci_format() {
         &["diff", "--base", base, "--format", "markdown"],
     );
     assert_eq!(code, 1);
-    assert!(md.contains("renamed to pkg/agent/mtls_routes.go"), "{md}");
+    // Repository text is escaped as Markdown (`_` would start emphasis).
+    assert!(md.contains("renamed to pkg/agent/mtls\\_routes.go"), "{md}");
 }
 
 #[test]

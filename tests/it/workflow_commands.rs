@@ -302,8 +302,10 @@ fn config_error_messages_on_stderr_issue_no_commands() {
     let repo = TestRepo::new();
     repo.write(
         "anchors.yaml",
-        "version: 1\nclaims:\n  - id: a\n    status: \"##[add-mask]required\"\n    refs: []\n    owner: \"x\\n::error::y\"\n",
+        "version: 1\nclaims:\n  - id: a\n    status: \"##[add-mask]required\"\n    refs:\n      - path: \"/##[add-mask]x.go\"\n        lines: 1\n        symbol: \"::error::y\"\n    owner: \"x\\n::error::y\"\n",
     );
+    // Issue 23: an unknown status is not quoted unless it looks like a name; the path and
+    // symbol still are, and carry the hostile text to stderr.
     let (code, stdout, stderr) = run(repo.path(), &["verify"]);
     assert_eq!(code, Some(2));
     assert!(stderr.contains("add-mask"), "{stderr}");

@@ -233,7 +233,10 @@ impl Validator<'_> {
                 let hint = suggestion(&text.value, &names);
                 self.problem(
                     node.position,
-                    format!("unknown status `{}`{hint}", text.value),
+                    format!(
+                        "unknown status {}{hint}",
+                        super::readers::echoed(&text.value)
+                    ),
                 );
                 None
             }

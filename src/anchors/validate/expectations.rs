@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::document::is_identifier;
-use super::readers::{Lines, Validator, suggestion};
+use super::readers::{Lines, Validator, echoed, suggestion};
 use crate::anchors::model::*;
 use crate::anchors::node::{Node, NodeValue};
 use crate::go::GoQuery;
@@ -73,7 +73,10 @@ impl Validator<'_> {
         }
         let Some(known) = ExpectationKind::from_name(kind) else {
             let hint = suggestion(kind, &Expectation::KINDS);
-            self.problem(key.position, format!("unknown expectation `{kind}`{hint}"));
+            self.problem(
+                key.position,
+                format!("unknown expectation {}{hint}", echoed(kind)),
+            );
             return None;
         };
         match known {
@@ -253,7 +256,7 @@ impl Validator<'_> {
                     let hint = suggestion(&upper, &HTTP_METHODS);
                     self.problem(
                         item.position,
-                        format!("unknown HTTP method `{}`{hint}", m.value),
+                        format!("unknown HTTP method {}{hint}", echoed(&m.value)),
                     );
                     ok = false;
                 }
@@ -294,7 +297,7 @@ impl Validator<'_> {
                     let hint = suggestion(&text.value, &names);
                     self.problem(
                         n.position,
-                        format!("unknown client_auth `{}`{hint}", text.value),
+                        format!("unknown client_auth {}{hint}", echoed(&text.value)),
                     );
                     ok = false;
                 }

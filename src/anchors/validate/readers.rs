@@ -190,7 +190,7 @@ impl<'s> Validator<'s> {
                 let hint = suggestion(name, allowed);
                 self.problem(
                     key.position,
-                    format!("unknown key `{name}` in {what}{hint}"),
+                    format!("unknown key {} in {what}{hint}", echoed(name)),
                 );
                 fields.had_unknown = true;
                 continue;
@@ -400,5 +400,23 @@ impl<'s> Validator<'s> {
             line: at.line,
             column: u32::try_from(at.column as usize + in_line).unwrap_or(u32::MAX),
         }
+    }
+}
+
+/// Longest unknown name (a key, an expectation kind, a status) that a message quotes.
+pub(super) const MAX_ECHOED_NAME: usize = 32;
+
+/// An unknown name as a message quotes it: `` `name` `` when it looks like an identifier of at
+/// most [`MAX_ECHOED_NAME`] characters, else only its length. A file read by mistake (or through
+/// a link) can hold secrets as keys, and messages end up in CI logs.
+pub(super) fn echoed(name: &str) -> String {
+    let short = name.chars().count() <= MAX_ECHOED_NAME;
+    let plain = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ' ' | '/'));
+    if short && plain {
+        format!("`{name}`")
+    } else {
+        format!("of {} characters (not shown)", name.chars().count())
     }
 }

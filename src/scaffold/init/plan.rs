@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use super::{Inputs, Page, Scaffold, claims_yaml, new_file, scaffold, unresolved_comment};
 use crate::anchors::{AnchorsError, AnchorsFile};
 use crate::fix::write::WriteError;
-use crate::source::{GitRepo, SourceError};
+use crate::source::{FileProblem, GitRepo, SourceError};
 
 /// What `init` was asked to do.
 #[derive(Clone, Debug)]
@@ -28,11 +28,16 @@ pub struct InitRequest {
 pub enum InitError {
     #[error(transparent)]
     Source(#[from] SourceError),
-    #[error("{}: cannot read the page: {source}", .path.display())]
-    Page {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("{}: cannot read the page: {problem}", .path.display())]
+    Page { path: PathBuf, problem: FileProblem },
+    /// Pages are read beneath the repository's root only: `init` writes each page's path under
+    /// `docs:`, and a page outside would be read and recorded as `../..`.
+    #[error("{}: the page is outside the repository ({}); init reads pages inside it only", .path.display(), .root.display())]
+    PageOutside { path: PathBuf, root: PathBuf },
+    #[error("{}: no such page", .path.display())]
+    PageMissing { path: PathBuf },
+    #[error("{}: the page is not valid UTF-8", .path.display())]
+    PageNotUtf8 { path: PathBuf },
     #[error(
         "{} already exists; anchorcheck init never overwrites it (use --append to add claims for the citations it does not cover yet, or --out to write elsewhere)",
         .path.display()
@@ -161,11 +166,7 @@ pub fn plan(request: &InitRequest) -> Result<InitPlan, InitError> {
         .unwrap_or_else(|| absolute(&request.repo));
     let mut pages = Vec::new();
     for path in &request.pages {
-        let text = std::fs::read_to_string(path).map_err(|source| InitError::Page {
-            path: path.clone(),
-            source,
-        })?;
-        let full = absolute(path);
+        let (full, text) = read_page(path, &root)?;
         let dir_in_repo = full
             .parent()
             .and_then(|d| d.strip_prefix(&root).ok())
@@ -264,6 +265,56 @@ fn appended(
         return Err(AppendProblem::NotLast);
     }
     Ok(after)
+}
+
+/// Reads a docs page named on the command line, beneath the repository's `root` only: its
+/// path is made absolute without following links (`.` and `..` resolved by name), must lie
+/// inside `root`, and is then opened component by component without following any link, as a
+/// regular file of at most [`crate::source::MAX_FILE_BYTES`] (a link to `/dev/zero` or a huge
+/// file is an error, not an endless read). Returns the page's absolute path and its text.
+fn read_page(path: &Path, root: &Path) -> Result<(PathBuf, String), InitError> {
+    let full = lexically_absolute(path);
+    let relative = full
+        .strip_prefix(root)
+        .ok()
+        .map(slashed)
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| InitError::PageOutside {
+            path: path.to_path_buf(),
+            root: root.to_path_buf(),
+        })?;
+    let bytes = crate::source::local::read_beneath(root, &relative, crate::source::MAX_FILE_BYTES)
+        .map_err(|problem| match problem {
+            FileProblem::Missing => InitError::PageMissing {
+                path: path.to_path_buf(),
+            },
+            problem => InitError::Page {
+                path: path.to_path_buf(),
+                problem,
+            },
+        })?;
+    let text = String::from_utf8(bytes).map_err(|_| InitError::PageNotUtf8 {
+        path: path.to_path_buf(),
+    })?;
+    Ok((full, text))
+}
+
+/// `path` made absolute against the current directory with `.` and `..` resolved by name,
+/// following no link.
+fn lexically_absolute(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let joined = std::env::current_dir().map_or_else(|_| path.to_path_buf(), |cwd| cwd.join(path));
+    let mut out = PathBuf::new();
+    for component in joined.components() {
+        match component {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
 }
 
 /// `path` made absolute against the current directory, `.` and `..` resolved where the file
