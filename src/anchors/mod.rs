@@ -1,5 +1,6 @@
 //! anchors.yaml: raw spanned YAML -> validated model. The only YAML code.
 
+pub mod date;
 pub mod model;
 pub mod node;
 pub mod validate;
