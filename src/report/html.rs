@@ -17,6 +17,7 @@ fn badge(verdict: Verdict) -> Markup {
     let symbol = match verdict {
         Verdict::Unchecked => "–",
         Verdict::Verified => "✓",
+        Verdict::NeedsReview => "≠",
         Verdict::Drifted => "↪",
         Verdict::Ambiguous => "?",
         Verdict::Broken => "✗",

@@ -56,7 +56,7 @@ fn icon(verdict: Verdict) -> &'static str {
     match verdict {
         Verdict::Unchecked => "⚪",
         Verdict::Verified => "✅",
-        Verdict::Drifted | Verdict::Ambiguous => "⚠️",
+        Verdict::NeedsReview | Verdict::Drifted | Verdict::Ambiguous => "⚠️",
         Verdict::Broken | Verdict::Error => "❌",
     }
 }
