@@ -134,8 +134,9 @@ pub struct CodeToken {
 }
 
 /// The tokens of the code whose first byte lies on a line of `region`, in source order:
-/// every leaf of the tree except comments and statement terminators (a `;` or the newline Go
-/// reads as one), so that reformatting, re-wrapping and comment edits leave the list as it was.
+/// every leaf of the tree (a string or rune literal whole) except comments and statement
+/// terminators (a `;` or the newline Go reads as one), so that reformatting, re-wrapping and
+/// comment edits leave the list as it was.
 pub fn code_tokens(file: &GoFile, region: LineRange) -> Vec<CodeToken> {
     let mut tokens = Vec::new();
     let bytes = file.byte_range(region);
@@ -145,7 +146,12 @@ pub fn code_tokens(file: &GoFile, region: LineRange) -> Vec<CodeToken> {
         let overlaps = node.start_byte() < bytes.end && node.end_byte() > bytes.start
             || node.start_byte() == bytes.start;
         let descend = overlaps && node.kind() != "comment";
-        if descend && node.child_count() == 0 {
+        // A literal is one token, quotes and all: its text is its value.
+        let whole = matches!(
+            node.kind(),
+            "interpreted_string_literal" | "raw_string_literal" | "rune_literal"
+        );
+        if descend && (whole || node.child_count() == 0) {
             if node.start_byte() >= bytes.start && node.start_byte() < bytes.end {
                 let text = file.node_text(node);
                 let trimmed = text.trim();
