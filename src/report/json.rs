@@ -47,6 +47,32 @@
 //! `anchorcheck fix` invocation that rewrites the drift, or null when nothing drifted;
 //! `refs_without_at` counts the refs checked without `at` (0 under `diff` and at `WORKTREE`),
 //! which `fix` would pin to the verified commit.
+//!
+//! The review workflow (issue 26) adds fields only where they apply, so a file without
+//! approvals, gates or waivers renders as before:
+//!
+//! - a claim's `verdict` and a ref's may be `needs-review`: every expectation holds but the
+//!   cited code's tokens changed since the claim's approval;
+//! - a claim's `gate` is `"warn"` when it is (absent for the default `block`);
+//! - a claim's `approved` is `{at, by, on, fingerprint, current, changed}`: the approval as
+//!   written, the fingerprint of the code now (null when a ref could not be read) and whether
+//!   they differ;
+//! - `waiver` (`{claim, ref, reason, expires, owner}`, `ref` 1-based or null for the whole
+//!   claim) sits beside the verdict of a claim whose every failing ref is waived, and of each
+//!   waived ref;
+//! - a `needs-review` ref's `review` is `{diff, commits, note}`: `diff` lists the token changes
+//!   from the approved commit as `{old_line, new_line, removed, added}` (tokens joined by
+//!   spaces; a line is null for a pure insertion or deletion), `commits` the commits after the
+//!   approved one that changed the file, oldest first, as `{commit, short, date, subject,
+//!   author, pr}`, and `note` what could not be shown (no history: the fingerprint alone
+//!   decided);
+//! - `culprit` (blame) also has `author` and `pr` (the pull-request number its subject
+//!   carries as `(#123)`, else null), and its `kind` may be `changed` (the first commit after
+//!   approval that changed a `needs-review` ref's file);
+//! - `summary` has `needs_review`, `waived`, `warned`, `waivers_expired` and `waivers_unused`
+//!   when they are not 0;
+//! - the top-level `waivers` lists every waiver of the selected claims, each with its `state`:
+//!   `applied`, `unused` (its claim does not fail) or `expired` (it fails the run).
 
 use serde::Serialize;
 

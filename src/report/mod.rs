@@ -1101,6 +1101,68 @@ mod tests {
         );
     }
 
+    fn waiver(claim: &str, r#ref: Option<usize>, expires: &str) -> review::Waiver {
+        review::Waiver {
+            claim: claim.into(),
+            r#ref,
+            reason: "accepted".into(),
+            expires: review::Date::parse(expires).unwrap(),
+            owner: "Sam".into(),
+            position: crate::lines::Position { line: 1, column: 1 },
+            expires_position: crate::lines::Position { line: 1, column: 1 },
+        }
+    }
+
+    #[test]
+    fn gates_and_waivers_decide_the_run_but_never_for_an_error() {
+        let mut report = sample::report();
+        report.docs.clear();
+        assert!(!report.passed());
+        // Every failing claim waived: the one in error still fails the run.
+        report.waivers = [
+            "agent-saas-mtls",
+            "workload-identity",
+            "agent-routes-spiffe",
+            "audit-log",
+        ]
+        .iter()
+        .map(|c| waiver(c, None, "2026-11-30"))
+        .collect();
+        assert!(!report.passed());
+        assert_eq!(report.claim_outcome(&report.claims[1]), ClaimOutcome::Fails);
+        assert_eq!(
+            report.claim_outcome(&report.claims[0]),
+            ClaimOutcome::Waived
+        );
+        report.claims.remove(1);
+        report.waivers.remove(1);
+        assert!(report.passed());
+        let s = report.summary();
+        assert_eq!((s.waived, s.waivers_expired, s.waivers_unused), (3, 0, 0));
+        assert!(s.to_string().contains("; 3 waived"), "{s}");
+        // The day after the expiry they no longer apply, and each fails the run.
+        report.today = review::Date::parse("2026-12-01").unwrap();
+        assert!(!report.passed());
+        assert_eq!(report.summary().waivers_expired, 3);
+        // A waiver of one ref leaves the claim's other failing refs failing it.
+        let mut report = sample::report();
+        report.docs.clear();
+        report.claims.truncate(1);
+        report.waivers = vec![waiver("agent-saas-mtls", Some(1), "2026-11-30")];
+        assert!(!report.passed());
+        assert_eq!(
+            report.waiver_state(&report.waivers[0]),
+            review::WaiverState::Unused
+        );
+        report.waivers = vec![waiver("agent-saas-mtls", Some(2), "2026-11-30")];
+        assert!(report.passed());
+        // gate: warn lets it pass without a waiver.
+        report.waivers.clear();
+        report.claims[0].gate = review::Gate::Warn;
+        assert!(report.passed());
+        assert_eq!(report.summary().warned, 1);
+    }
+
     #[test]
     fn text_report_snapshot() {
         let text = text::render(&sample::report(), text::TextStyle::default());

@@ -378,3 +378,28 @@ fn malformed_waivers_are_config_errors_at_their_position() {
     // Within the horizon a month later (the claim verifies: an unused waiver, exit 0).
     assert_eq!(run(repo.path(), &["verify", "--today", "2026-12-01"]).0, 0);
 }
+
+#[test]
+fn init_writes_no_approval_and_approve_takes_its_output() {
+    let mut repo = TestRepo::new();
+    repo.replace_tree(&testdata("drift/rev1"), "");
+    repo.commit_all("rev1");
+    let (code, out, err) = run(repo.path(), &["init", "--from-docs", "docs/page.md"]);
+    assert!(code <= 1, "{out}{err}");
+    let scaffold = anchors(repo.path());
+    for key in ["approved", "gate:", "waivers"] {
+        assert!(!scaffold.contains(key), "init wrote {key}:\n{scaffold}");
+    }
+    let (code, out, err) = approve(repo.path());
+    assert_eq!(code, 0, "{out}{err}");
+    let approved = anchors(repo.path());
+    let claims = scaffold.matches("- id:").count();
+    assert!(claims > 0);
+    assert_eq!(
+        approved.matches("approved: {at: ").count(),
+        claims,
+        "{approved}"
+    );
+    let (code, json) = verify_json(repo.path(), &[]);
+    assert_eq!(code, 0, "{json}");
+}

@@ -172,6 +172,8 @@ fn schema_properties<'s>(schema: &'s Value, mapping: &str) -> &'s Value {
         "anchors.yaml" => &schema["properties"],
         "claim" => &schema["$defs"]["claim"]["properties"],
         "ref" => &schema["$defs"]["ref"]["properties"],
+        "approved" => &schema["$defs"]["approved"]["properties"],
+        "waiver" => &schema["$defs"]["waiver"]["properties"],
         "call" => &expectation["call"]["oneOf"][1]["properties"],
         "query" => &expectation["query"]["oneOf"][1]["properties"],
         kind => &expectation[kind]["properties"],
