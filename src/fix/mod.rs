@@ -407,7 +407,9 @@ pub fn plan(
                 plan.relocated
                     .push(outcome(Some(format!("{}:{}", new.path, new.lines))));
             }
-            (Verdict::Verified, _) => {
+            // A ref that needs review is where it was cited: `fix` stamps it like a verified
+            // one and never approves it.
+            (Verdict::Verified | Verdict::NeedsReview, _) => {
                 if let (Some(commit), None) = (commit, &r.at) {
                     edits.push(insert_at(path, source, r, commit)?);
                     plan.stamped += 1;

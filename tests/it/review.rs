@@ -403,3 +403,17 @@ fn init_writes_no_approval_and_approve_takes_its_output() {
     let (code, json) = verify_json(repo.path(), &[]);
     assert_eq!(code, 0, "{json}");
 }
+
+#[test]
+fn fix_neither_approves_nor_gives_up_on_a_claim_that_needs_review() {
+    let (mut repo, _) = repo_with("", "");
+    let dir = repo.path().to_path_buf();
+    assert_eq!(approve(&dir).0, 0);
+    commit_rev(&mut repo, "rev3", "refuse empty tokens");
+    let before = anchors(&dir);
+    let (code, out, err) = run(&dir, &["fix"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!out.contains("left alone"), "{out}");
+    assert_eq!(anchors(&dir), before);
+    assert_eq!(verify_json(&dir, &[]).0, 1);
+}
