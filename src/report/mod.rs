@@ -89,7 +89,7 @@ impl How {
 }
 
 /// A place in the repository: a path and a line range.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Place {
     pub path: String,
     pub lines: LineRange,

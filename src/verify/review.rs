@@ -3,6 +3,9 @@
 //! code fingerprints differently now, the refs that changed become `needs-review`, with the
 //! token diff from the approved commit and the commits that changed their file since.
 
+use std::collections::HashMap;
+
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use similar::{Algorithm, DiffTag};
 
@@ -11,7 +14,7 @@ use crate::go::GoFile;
 use crate::go::tokens::{CodeToken, code_tokens};
 use crate::lines::LineRange;
 use crate::report::review::{ApprovalState, Review, TokenChange};
-use crate::report::{ClaimReport, Commit, Culprit, CulpritKind, RefReport, Report, Verdict};
+use crate::report::{ClaimReport, Commit, Culprit, CulpritKind, Place, RefReport, Report, Verdict};
 use crate::source::Files;
 
 use super::HistorySource;
@@ -29,13 +32,59 @@ fn tokens_at(files: &dyn Files, path: &str, lines: LineRange) -> Option<Vec<Code
 /// Each ref's tokens where its evidence is at the verified revision (the new place of a
 /// drifted ref); `None` when a ref could not be checked.
 pub fn claim_tokens(refs: &[RefReport], files: &dyn Files) -> Option<Vec<Vec<CodeToken>>> {
+    let tokens = tokens_of_places(refs.iter().map(|r| r.current()), files);
+    tokens_in(refs, &tokens)
+}
+
+/// The tokens at each of `places`, each file read and parsed once (only the declarations the
+/// places need, when a partial parse is sure to agree with the whole file), files in
+/// parallel, trees dropped as soon as their tokens are taken; `None` for a file that cannot
+/// be read or parsed.
+fn tokens_of_places(
+    places: impl Iterator<Item = Place>,
+    files: &dyn Files,
+) -> HashMap<Place, Option<Vec<CodeToken>>> {
+    let mut by_path: HashMap<String, Vec<LineRange>> = HashMap::new();
+    for place in places {
+        by_path.entry(place.path).or_default().push(place.lines);
+    }
+    by_path
+        .into_par_iter()
+        .flat_map_iter(|(path, mut ranges)| {
+            ranges.sort();
+            ranges.dedup();
+            let file = files.read(&path).ok().and_then(|blob| {
+                match GoFile::parse_covering(&blob.bytes, &ranges) {
+                    Ok(Some(partial)) => Some(partial),
+                    _ => GoFile::parse(blob.bytes).ok(),
+                }
+            });
+            ranges
+                .into_iter()
+                .map(|lines| {
+                    let tokens = file.as_ref().map(|f| code_tokens(f, lines));
+                    let place = Place {
+                        path: path.clone(),
+                        lines,
+                    };
+                    (place, tokens)
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// [`claim_tokens`] from tokens taken already.
+fn tokens_in(
+    refs: &[RefReport],
+    tokens: &HashMap<Place, Option<Vec<CodeToken>>>,
+) -> Option<Vec<Vec<CodeToken>>> {
     refs.iter()
         .map(|r| {
             if r.verdict == Verdict::Error {
                 return None;
             }
-            let at = r.current();
-            tokens_at(files, &at.path, at.lines)
+            tokens.get(&r.current())?.clone()
         })
         .collect()
 }
@@ -103,16 +152,28 @@ pub(super) fn attach(
     files: &dyn Files,
     history: Option<&HistorySource<'_>>,
 ) {
-    for claim in &mut report.claims {
-        let Some(approved) = anchors
+    let approvals: HashMap<&str, &Approval> = anchors
+        .claims
+        .iter()
+        .filter_map(|c| Some((c.id.value.as_str(), c.approved.as_ref()?)))
+        .collect();
+    if approvals.is_empty() {
+        return;
+    }
+    // Every cited file of an approved claim, parsed once.
+    let parsed = tokens_of_places(
+        report
             .claims
             .iter()
-            .find(|c| c.id.value == claim.id)
-            .and_then(|c| c.approved.as_ref())
-        else {
+            .filter(|c| approvals.contains_key(c.id.as_str()))
+            .flat_map(|c| c.refs.iter().map(RefReport::current)),
+        files,
+    );
+    for claim in &mut report.claims {
+        let Some(approved) = approvals.get(claim.id.as_str()).copied() else {
             continue;
         };
-        let now = claim_tokens(&claim.refs, files);
+        let now = tokens_in(&claim.refs, &parsed);
         let state = ApprovalState {
             at: approved.at.value.clone(),
             by: approved.by.value.clone(),
