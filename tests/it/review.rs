@@ -417,3 +417,51 @@ fn fix_neither_approves_nor_gives_up_on_a_claim_that_needs_review() {
     assert_eq!(anchors(&dir), before);
     assert_eq!(verify_json(&dir, &[]).0, 1);
 }
+
+#[test]
+fn the_audit_page_shows_the_approval_and_what_changed_since() {
+    let (mut repo, _) = repo_with("", "");
+    let dir = repo.path().to_path_buf();
+    assert_eq!(approve(&dir).0, 0);
+    commit_rev(&mut repo, "rev3", "refuse empty tokens (#42)");
+    let page = dir.join("audit.html");
+    let (code, out, err) = run(&dir, &["audit", "--html", page.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}{err}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    let doc = scraper::Html::parse_document(&html);
+    let select = |css: &str| {
+        let selector = scraper::Selector::parse(css).unwrap();
+        doc.select(&selector)
+            .map(|e| e.text().collect::<String>())
+            .collect::<Vec<_>>()
+    };
+    let facts = select("dl.facts dd");
+    assert!(
+        facts.iter().any(
+            |f| f.starts_with("approved by Rita Reviewer on 2026-11-02 at ")
+                && f.ends_with("; changed since")
+        ),
+        "{facts:?}"
+    );
+    let review = select("ul.review li");
+    assert!(
+        review.iter().any(|l| l == "line 8: + || token == \"\""),
+        "{review:?}"
+    );
+    assert!(
+        review
+            .iter()
+            .any(|l| l.contains("'refuse empty tokens (#42)' by Ada Tester")),
+        "{review:?}"
+    );
+    // The terminal audit says the same.
+    let (_, text, _) = run(&dir, &["audit"]);
+    assert!(
+        text.contains("  approval: approved by Rita Reviewer"),
+        "{text}"
+    );
+    assert!(
+        text.contains("changed since approval: line 8: + || token == \"\""),
+        "{text}"
+    );
+}
