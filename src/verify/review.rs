@@ -19,7 +19,8 @@ use crate::source::Files;
 
 use super::HistorySource;
 
-/// At most this many commits are listed as having changed a ref's file since approval.
+/// At most this many commits that changed a ref's file since approval are looked at (the
+/// newest), and those that changed its tokens listed.
 const MAX_COMMITS: usize = 20;
 
 /// The tokens of `path` at `lines` in `files`; `None` when the file cannot be read or parsed.
@@ -144,6 +145,25 @@ pub fn token_diff(old: &[CodeToken], new: &[CodeToken]) -> Vec<TokenChange> {
         .collect()
 }
 
+/// The whole file's tokens at `spec`, as text; `None` when it is absent or unreadable there.
+fn file_tokens(history: &HistorySource<'_>, spec: &str, path: &str) -> Option<Vec<String>> {
+    let snapshot = history.git.resolve(spec).ok()?;
+    let file = GoFile::parse(snapshot.read(path).ok()?.bytes).ok()?;
+    let all = file.full_range()?;
+    Some(
+        code_tokens(&file, all)
+            .into_iter()
+            .map(|t| t.text)
+            .collect(),
+    )
+}
+
+/// True when commit `id` changed the tokens of `path` (not only its comments or layout), so
+/// it is named among the commits that changed a ref since approval and blamed for it.
+fn changed_tokens(history: &HistorySource<'_>, id: &str, path: &str) -> bool {
+    file_tokens(history, &format!("{id}^"), path) != file_tokens(history, id, path)
+}
+
 /// Marks the refs of approved claims whose code changed since approval as `needs-review`
 /// (refs that did not verify keep their verdict), and records every approved claim's state.
 pub(super) fn attach(
@@ -245,6 +265,7 @@ fn mark_changed(
                 .flatten()
                 .unwrap_or_default()
                 .iter()
+                .filter(|c| changed_tokens(h, &c.id, &place.path))
                 .map(Commit::from)
                 .collect(),
             _ => Vec::new(),
