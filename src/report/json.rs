@@ -63,7 +63,7 @@
 //! - a `needs-review` ref's `review` is `{diff, commits, note}`: `diff` lists the token changes
 //!   from the approved commit as `{old_line, new_line, removed, added}` (tokens joined by
 //!   spaces; a line is null for a pure insertion or deletion), `commits` the commits after the
-//!   approved one that changed the file, oldest first, as `{commit, short, date, subject,
+//!   approved one that changed the file's tokens (along first parents, at most 20), oldest first, as `{commit, short, date, subject,
 //!   author, pr}`, and `note` what could not be shown (no history: the fingerprint alone
 //!   decided);
 //! - `culprit` (blame) also has `author` and `pr` (the pull-request number its subject

@@ -75,7 +75,7 @@ pub struct Review {
     /// The token changes between the approved commit and now (empty without history: the
     /// fingerprint alone said so).
     pub diff: Vec<TokenChange>,
-    /// The commits after the approved one that changed the cited file, oldest first.
+    /// The commits after the approved one that changed the cited file's tokens, oldest first.
     pub commits: Vec<Commit>,
     /// What could not be shown (history unavailable, ...).
     pub note: Option<String>,
