@@ -79,6 +79,7 @@ fn every_anchors_file_the_validator_accepts_passes_the_schema() {
 const SCHEMA_LEVEL_MISTAKES: &[&str] = &[
     "bad-expectations.yaml",
     "bad-paths.yaml",
+    "bad-review.yaml",
     "bad-tls-hooks.yaml",
     "bad-values.yaml",
     "empty-expect.yaml",

@@ -158,7 +158,7 @@ impl Validator<'_> {
         let max_waiver_days = self.max_waiver_days(&fields, root);
         let waivers = fields
             .get("waivers")
-            .map(|n| self.waivers(n, &claims))
+            .map(|n| self.waivers(n, fields.get("claims")))
             .unwrap_or_default();
         Some(AnchorsFile {
             path: PathBuf::from(path),

@@ -119,13 +119,15 @@ impl Validator<'_> {
         }
     }
 
-    pub(super) fn waivers(&mut self, node: &Node, claims: &[Claim]) -> Vec<Waiver> {
+    /// The `waivers` list, checked against the claims as written (`claims`, the raw list): a
+    /// claim with a problem of its own is still one a waiver may name.
+    pub(super) fn waivers(&mut self, node: &Node, claims: Option<&Node>) -> Vec<Waiver> {
         let Some(items) = self.sequence(node, "waivers") else {
             return Vec::new();
         };
-        let by_id: HashMap<&str, &Claim> =
-            claims.iter().map(|c| (c.id.value.as_str(), c)).collect();
-        let ids: Vec<&str> = claims.iter().map(|c| c.id.value.as_str()).collect();
+        let written = written_claims(claims, self.source);
+        let by_id: HashMap<&str, usize> = written.iter().map(|(id, n)| (id.as_str(), *n)).collect();
+        let ids: Vec<&str> = written.iter().map(|(id, _)| id.as_str()).collect();
         let mut waivers = Vec::new();
         for item in items {
             if let Some(w) = self.waiver(item, &by_id, &ids) {
@@ -138,7 +140,7 @@ impl Validator<'_> {
     fn waiver(
         &mut self,
         node: &Node,
-        by_id: &HashMap<&str, &Claim>,
+        by_id: &HashMap<&str, usize>,
         ids: &[&str],
     ) -> Option<Waiver> {
         let fields = self.mapping(node, "a waiver", WAIVER_KEYS)?;
@@ -147,7 +149,7 @@ impl Validator<'_> {
         let claim = claim_node.and_then(|n| self.non_empty_text(n, "claim"));
         let known = match (&claim, claim_node) {
             (Some(c), Some(n)) => match by_id.get(c.value.as_str()) {
-                Some(known) => Some(*known),
+                Some(refs) => Some((c.value.as_str(), *refs)),
                 None => {
                     let hint = crate::anchors::did_you_mean(&c.value, ids)
                         .map(|s| format!("; did you mean `{s}`?"))
@@ -165,17 +167,15 @@ impl Validator<'_> {
         let r#ref = match fields.get("ref") {
             None => None,
             Some(n) => match (n.value.clone(), known) {
-                (NodeValue::Int(i), Some(claim)) if i >= 1 && (i as usize) <= claim.refs.len() => {
+                (NodeValue::Int(i), Some((_, refs))) if i >= 1 && (i as usize) <= refs => {
                     Some(i as usize)
                 }
-                (NodeValue::Int(i), Some(claim)) if i >= 1 => {
+                (NodeValue::Int(i), Some((id, refs))) if i >= 1 => {
                     ref_ok = false;
                     self.problem(
                         n.position,
                         format!(
-                            "waiver `ref: {i}`: claim `{}` has {} ref(s); `ref` counts them from 1",
-                            claim.id.value,
-                            claim.refs.len()
+                            "waiver `ref: {i}`: claim `{id}` has {refs} ref(s); `ref` counts them from 1"
                         ),
                     );
                     None
@@ -214,6 +214,33 @@ impl Validator<'_> {
             expires_position: expires.position,
         })
     }
+}
+
+/// Each claim of the raw `claims` list that has an `id`, with how many refs it lists.
+fn written_claims(claims: Option<&Node>, source: &str) -> Vec<(String, usize)> {
+    let Some(NodeValue::Seq(items)) = claims.map(|n| &n.value) else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|item| {
+            let NodeValue::Map(entries) = &item.value else {
+                return None;
+            };
+            let get = |key: &str| {
+                entries
+                    .iter()
+                    .find(|(k, _)| matches!(&k.value, NodeValue::Str(s) if s == key))
+                    .map(|(_, v)| v)
+            };
+            let id = get("id")?.scalar_text(source)?;
+            let refs = match get("refs").map(|n| &n.value) {
+                Some(NodeValue::Seq(refs)) => refs.len(),
+                _ => 0,
+            };
+            Some((id, refs))
+        })
+        .collect()
 }
 
 /// The waivers of `file` expiring more than `max_waiver_days` after `today`, as problems at
