@@ -86,7 +86,7 @@ pub struct Review {
 pub enum WaiverState {
     /// It lets a failing claim (or ref) pass.
     Applied,
-    /// Its claim (or ref) does not fail: it can go.
+    /// Its claim (or ref) does not fail, or fails only by a ref in error (never waived).
     Unused,
     /// Its expiry is before today: it fails the run.
     Expired,
@@ -119,7 +119,7 @@ pub fn waiver_text(w: &Waiver, state: WaiverState) -> String {
     match state {
         WaiverState::Applied => format!("{target}: {}", waived_text(w)),
         WaiverState::Unused => format!(
-            "waiver for {target} is unused: it does not fail (remove the waiver; it expires {}, owner {})",
+            "waiver for {target} is unused: nothing it covers fails, or only a ref in error, which no waiver covers (remove the waiver; it expires {}, owner {})",
             w.expires, w.owner
         ),
         WaiverState::Expired => format!(
