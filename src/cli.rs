@@ -32,8 +32,27 @@ pub enum Command {
     /// Show what anchorcheck sees in a range (PATH:LINES or PATH#L1-L2) and the expectations
     /// that would hold there, ready to paste.
     Explain(ExplainArgs),
+    /// Record that a person read each claim's cited code against the claim now: writes
+    /// `approved: {at, by, on, fingerprint}`, so a later change to the code (as tokens) makes
+    /// the claim `needs-review`.
+    Approve(ApproveArgs),
     /// Print the JSON Schema of anchors.yaml (for editors).
     Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Who approves (default: git's `user.name`).
+    #[arg(long, value_name = "NAME")]
+    pub by: Option<String>,
+    /// Approve every shown claim without asking (needed when not on a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// When to colour terminal output (NO_COLOR is honoured in auto mode).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
 }
 
 #[derive(Debug, Args)]
@@ -193,6 +212,14 @@ pub struct SelectionArgs {
     /// Keep results by git blob id in DIR, so unchanged files are not parsed again.
     #[arg(long, value_name = "DIR")]
     pub cache: Option<PathBuf>,
+    /// The day waivers are judged on (default: today, UTC).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    pub today: Option<anchorcheck::anchors::Date>,
+}
+
+/// `--today YYYY-MM-DD`.
+fn parse_date(value: &str) -> Result<anchorcheck::anchors::Date, String> {
+    anchorcheck::anchors::Date::parse(value)
 }
 
 /// What to verify: the anchors file, the repository, the revision, the claims.

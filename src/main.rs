@@ -26,8 +26,8 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use cli::{
-    AuditArgs, Cli, ColorChoice, Command, DiffArgs, Exit, ExplainArgs, ExplainFormat, FilesArgs,
-    FixArgs, Format, InitArgs, OutputArgs, SelectionArgs, TargetArgs, VerifyArgs,
+    ApproveArgs, AuditArgs, Cli, ColorChoice, Command, DiffArgs, Exit, ExplainArgs, ExplainFormat,
+    FilesArgs, FixArgs, Format, InitArgs, OutputArgs, SelectionArgs, TargetArgs, VerifyArgs,
 };
 
 fn main() -> ExitCode {
@@ -39,6 +39,7 @@ fn main() -> ExitCode {
         Command::Audit(args) => run_audit(&args),
         Command::Init(args) => run_init(&args),
         Command::Explain(args) => run_explain(&args),
+        Command::Approve(args) => run_approve(&args),
         Command::Schema => print(anchorcheck::scaffold::SCHEMA).map(|()| Exit::Verified),
     };
     match exit {
@@ -95,13 +96,33 @@ fn prepare(args: &RunArgs<'_>) -> anyhow::Result<Option<Target>> {
         cwd: &cwd,
     };
     match Target::load(&request) {
-        Ok(target) => Ok(Some(target)),
+        Ok(target) => {
+            // Waivers expiring beyond the horizon are config errors, but which ones depends on
+            // the day.
+            let problems = anchorcheck::anchors::waivers_too_far(&target.anchors, today(args));
+            if problems.is_empty() {
+                return Ok(Some(target));
+            }
+            let e = AnchorsError::Invalid {
+                path: target.display.clone(),
+                problems,
+            };
+            eprint_message(&e.to_string());
+            Ok(None)
+        }
         Err(TargetError::Anchors(e @ AnchorsError::Invalid { .. })) => {
             eprint_message(&e.to_string());
             Ok(None)
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The day waivers are judged on: `--today`, else the clock's (UTC).
+fn today(args: &RunArgs<'_>) -> anchorcheck::anchors::Date {
+    args.selection
+        .today
+        .unwrap_or_else(anchorcheck::anchors::Date::today)
 }
 
 /// Verifies `target` (following every ref from `base`, for `diff` and `fix --base`), with a
@@ -129,7 +150,9 @@ fn run(
     if let Some(bar) = bar.get() {
         bar.finish_and_clear();
     }
-    Ok(report?)
+    let mut report = report?;
+    report.today = today(args);
+    Ok(report)
 }
 
 /// The secret that signs `--cache` files, from `ANCHORCHECK_CACHE_KEY` (unset or empty: none).
@@ -327,6 +350,146 @@ fn run_fix(args: &FixArgs) -> anyhow::Result<Exit> {
         fix::summary::summary(&plan, picked.as_ref(), args.dry_run, &target.display, &cwd);
     print_for_people(&summary, use_color(args.color))?;
     Ok(if plan.left_alone.is_empty() {
+        Exit::Verified
+    } else {
+        Exit::Failed
+    })
+}
+
+fn run_approve(args: &ApproveArgs) -> anyhow::Result<Exit> {
+    use anchorcheck::fix::approve::{self, NewApproval};
+    use anchorcheck::report::Verdict;
+    use anchorcheck::verify::review::claim_fingerprint;
+    let run_args = RunArgs::of(&args.target);
+    let Some(target) = prepare(&run_args)? else {
+        return Ok(Exit::Unusable);
+    };
+    let Some(commit) = target.fix_commit().map(str::to_string) else {
+        anyhow::bail!(
+            "approve records the commit the code was read at: verify a commit, not WORKTREE"
+        );
+    };
+    let by = match args
+        .by
+        .clone()
+        .or_else(|| target.snapshot.git().user_name())
+    {
+        Some(by) if !by.trim().is_empty() && !by.chars().any(char::is_control) => by,
+        Some(_) => anyhow::bail!("--by must be a name on one line"),
+        None => anyhow::bail!("git has no user.name here: pass --by NAME"),
+    };
+    let report = run(&target, &run_args, None, true)?;
+    let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    let mut out = String::new();
+    let mut approvals = Vec::new();
+    let mut refused = 0;
+    for claim in &report.claims {
+        use std::fmt::Write as _;
+        let title = claim.title.as_deref().unwrap_or("");
+        let _ = writeln!(out, "claim {} ({title}): {}", claim.id, claim.verdict);
+        if let Some(a) = &claim.approval {
+            let _ = writeln!(out, "  {}", a.describe());
+        }
+        let refuse = match claim.verdict {
+            Verdict::Broken | Verdict::Ambiguous | Verdict::Error => Some(format!(
+                "it is {}: fix the code or the claim first",
+                claim.verdict
+            )),
+            Verdict::Unchecked => Some("it has no refs: there is no code to approve".into()),
+            _ => None,
+        };
+        for r in &claim.refs {
+            let at = r.current();
+            let _ = writeln!(out, "  {}:{} [{}]", at.path, at.lines, r.verdict);
+            if let Some(excerpt) = &r.excerpt {
+                for (i, line) in excerpt.lines.iter().enumerate() {
+                    let _ = writeln!(out, "  {:>6} | {line}", excerpt.first_line.get() + i as u32);
+                }
+            }
+            if let Some(review) = &r.review {
+                for change in &review.diff {
+                    let _ = writeln!(out, "    changed since approval: {}", change.describe());
+                }
+                for c in &review.commits {
+                    let _ = writeln!(
+                        out,
+                        "    changed in {} {} '{}' by {}",
+                        c.short, c.date, c.subject, c.author
+                    );
+                }
+            }
+        }
+        if let Some(why) = refuse {
+            refused += 1;
+            let _ = writeln!(out, "  not approved: {why}\n");
+            continue;
+        }
+        if claim.approval.as_ref().is_some_and(|a| !a.changed()) {
+            let _ = writeln!(out, "  already approved and unchanged: nothing to do\n");
+            continue;
+        }
+        let Some(fingerprint) = claim_fingerprint(claim, &target.snapshot) else {
+            refused += 1;
+            let _ = writeln!(out, "  not approved: its cited code could not be read\n");
+            continue;
+        };
+        out.push('\n');
+        approvals.push(NewApproval {
+            claim: claim.id.clone(),
+            at: commit.clone(),
+            by: by.clone(),
+            on: today(&run_args),
+            fingerprint,
+        });
+    }
+    print_for_people(&out, use_color(args.color))?;
+    if approvals.is_empty() {
+        print_for_people(
+            "nothing to approve; anchors.yaml is unchanged\n",
+            use_color(args.color),
+        )?;
+        return Ok(if refused == 0 {
+            Exit::Verified
+        } else {
+            Exit::Failed
+        });
+    }
+    if !args.yes {
+        if !interactive {
+            print_for_people(
+                &format!(
+                    "not on a terminal and no --yes: {} claim(s) not approved; nothing was written\n",
+                    approvals.len()
+                ),
+                use_color(args.color),
+            )?;
+            return Ok(Exit::Unusable);
+        }
+        let mut kept = Vec::new();
+        for a in approvals {
+            eprint!("approve claim {} as {}? [y/N] ", a.claim, a.by);
+            let mut answer = String::new();
+            std::io::stdin().read_line(&mut answer)?;
+            if matches!(answer.trim(), "y" | "Y" | "yes") {
+                kept.push(a);
+            }
+        }
+        approvals = kept;
+    }
+    let change = approve::plan(&target.anchors, &target.source, &approvals)?;
+    approve::write(&change)?;
+    let ids: Vec<&str> = approvals.iter().map(|a| a.claim.as_str()).collect();
+    print_for_people(
+        &format!(
+            "approved {} claim(s) at {} as {}: {}\n",
+            ids.len(),
+            &commit[..7.min(commit.len())],
+            by,
+            ids.join(", ")
+        ),
+        false,
+    )?;
+    Ok(if refused == 0 {
         Exit::Verified
     } else {
         Exit::Failed

@@ -1,5 +1,6 @@
 //! anchors.yaml: raw spanned YAML -> validated model. The only YAML code.
 
+pub mod date;
 pub mod model;
 pub mod node;
 pub mod validate;
@@ -8,7 +9,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use model::*;
-pub use validate::{ACCEPTED_KEYS, Problem, TOTAL_REGEX_BYTES, did_you_mean, regex_nfa_bytes};
+pub use validate::{
+    ACCEPTED_KEYS, Problem, TOTAL_REGEX_BYTES, did_you_mean, regex_nfa_bytes, waivers_too_far,
+};
 
 /// The file name looked for in the current directory and its parents.
 pub const FILE_NAME: &str = "anchors.yaml";

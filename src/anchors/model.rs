@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use super::date::Date;
 use crate::go::GoQuery;
 use crate::lines::LineRange;
 
@@ -36,6 +37,64 @@ pub struct AnchorsFile {
     pub rev: Option<Located<String>>,
     pub docs: Vec<Located<String>>,
     pub claims: Vec<Claim>,
+    /// Accepted failures, each until its expiry (`waivers:`).
+    pub waivers: Vec<Waiver>,
+    /// How far ahead a waiver may expire, in days (`max_waiver_days:`, default 90).
+    pub max_waiver_days: Located<u32>,
+}
+
+/// The default of `max_waiver_days`.
+pub const DEFAULT_MAX_WAIVER_DAYS: u32 = 90;
+
+/// Whether a failing claim fails the run (`gate:`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Gate {
+    /// It does (the default).
+    #[default]
+    Block,
+    /// It is reported as a warning and the run still passes (an `error` still fails it).
+    Warn,
+}
+
+impl Gate {
+    pub const ALL: [(&'static str, Gate); 2] = [("block", Gate::Block), ("warn", Gate::Warn)];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Gate::Block => "block",
+            Gate::Warn => "warn",
+        }
+    }
+}
+
+/// `approved: {at, by, on, fingerprint}`: a person read the cited code against the claim at
+/// commit `at`, when its code fingerprinted as `fingerprint`.
+#[derive(Clone, Debug)]
+pub struct Approval {
+    /// A full commit id.
+    pub at: Located<String>,
+    pub by: Located<String>,
+    pub on: Located<Date>,
+    /// Lower-case hex SHA-256 of the claim's cited code as tokens (see
+    /// `verify::review::fingerprint`).
+    pub fingerprint: Located<String>,
+    /// Where the `approved` mapping starts.
+    pub position: Position,
+}
+
+/// One entry of `waivers:`: a failing claim (or one of its refs) accepted until `expires`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Waiver {
+    pub claim: String,
+    /// 1-based ref of the claim; `None` waives the whole claim.
+    pub r#ref: Option<usize>,
+    pub reason: String,
+    /// The last day it applies (inclusive).
+    pub expires: Date,
+    pub owner: String,
+    /// Where the entry starts, and where its `expires` is.
+    pub position: Position,
+    pub expires_position: Position,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -82,6 +141,10 @@ pub struct Claim {
     pub status: ClaimStatus,
     pub owner: Option<String>,
     pub refs: Vec<Ref>,
+    pub gate: Gate,
+    pub approved: Option<Approval>,
+    /// Where the claim's mapping starts.
+    pub position: Position,
 }
 
 /// One citation: a path and line range and what must hold there.

@@ -1,6 +1,7 @@
 //! `fix`: rewrites drifted refs in anchors.yaml and the matching docs citations by splicing the
 //! exact byte spans of the scalars, so every other byte (comments, quoting, order, CRLF) stays.
 
+pub mod approve;
 pub mod command;
 mod pick;
 pub mod summary;
@@ -183,13 +184,33 @@ fn insert_at(anchors_path: &Path, source: &str, r: &Ref, commit: &str) -> Result
         path: anchors_path.to_path_buf(),
         what: "lines".to_string(),
     })?;
+    Ok(insert_key_after(
+        source,
+        span,
+        "lines",
+        r.position.column,
+        &format!("at: {commit}"),
+    ))
+}
+
+/// Inserts `entry` (`key: value`) into the mapping holding the scalar at `span`, whose key
+/// is `key`: on a new line after it with the keys' indentation in a block mapping, as
+/// `, entry` after it in a flow mapping. `column` (1-based) is the mapping's, should the key
+/// not be found on its line.
+pub(crate) fn insert_key_after(
+    source: &str,
+    span: ByteSpan,
+    key: &str,
+    column: u32,
+    entry: &str,
+) -> Edit {
     let rest = &source[span.end..];
     let next = rest.trim_start_matches([' ', '\t']).chars().next();
     if matches!(next, Some(',') | Some('}')) {
-        return Ok(Edit {
+        return Edit {
             range: span.end..span.end,
-            replacement: format!(", at: {commit}"),
-        });
+            replacement: format!(", {entry}"),
+        };
     }
     let line_end = rest.find('\n').map_or(source.len(), |i| span.end + i + 1);
     let newline = if source[..line_end].ends_with("\r\n") {
@@ -197,11 +218,11 @@ fn insert_at(anchors_path: &Path, source: &str, r: &Ref, commit: &str) -> Result
     } else {
         "\n"
     };
-    // The column of the `lines` key is the column of the ref's keys.
+    // The column of the key is the column of the mapping's keys.
     let line_start = source[..span.start].rfind('\n').map_or(0, |i| i + 1);
     let key_column = source[line_start..span.start]
-        .find("lines")
-        .unwrap_or_else(|| (r.position.column as usize).saturating_sub(1));
+        .rfind(key)
+        .unwrap_or_else(|| (column as usize).saturating_sub(1));
     let indent: String = source[line_start..line_start + key_column]
         .chars()
         .map(|c| if c == '\t' { '\t' } else { ' ' })
@@ -211,10 +232,10 @@ fn insert_at(anchors_path: &Path, source: &str, r: &Ref, commit: &str) -> Result
     } else {
         ""
     };
-    Ok(Edit {
+    Edit {
         range: line_end..line_end,
-        replacement: format!("{prefix}{indent}at: {commit}{newline}"),
-    })
+        replacement: format!("{prefix}{indent}{entry}{newline}"),
+    }
 }
 
 /// The refs of `report` paired with the anchors refs they verified (claims may be filtered).
@@ -386,7 +407,9 @@ pub fn plan(
                 plan.relocated
                     .push(outcome(Some(format!("{}:{}", new.path, new.lines))));
             }
-            (Verdict::Verified, _) => {
+            // A ref that needs review is where it was cited: `fix` stamps it like a verified
+            // one and never approves it.
+            (Verdict::Verified | Verdict::NeedsReview, _) => {
                 if let (Some(commit), None) = (commit, &r.at) {
                     edits.push(insert_at(path, source, r, commit)?);
                     plan.stamped += 1;

@@ -125,3 +125,51 @@ mod tests {
         assert_eq!(code.line_at(at).get(), 4);
     }
 }
+
+/// A token of code: a leaf of the syntax tree that is not a comment, with its line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeToken {
+    pub text: String,
+    pub line: LineNo,
+}
+
+/// The tokens of the code whose first byte lies on a line of `region`, in source order:
+/// every leaf of the tree (a string or rune literal whole) except comments and statement
+/// terminators (a `;` or the newline Go reads as one), so that reformatting, re-wrapping and
+/// comment edits leave the list as it was.
+pub fn code_tokens(file: &GoFile, region: LineRange) -> Vec<CodeToken> {
+    let mut tokens = Vec::new();
+    let bytes = file.byte_range(region);
+    let mut cursor = file.root().walk();
+    'walk: loop {
+        let node = cursor.node();
+        let overlaps = node.start_byte() < bytes.end && node.end_byte() > bytes.start
+            || node.start_byte() == bytes.start;
+        let descend = overlaps && node.kind() != "comment";
+        // A literal is one token, quotes and all: its text is its value.
+        let whole = matches!(
+            node.kind(),
+            "interpreted_string_literal" | "raw_string_literal" | "rune_literal"
+        );
+        if descend && (whole || node.child_count() == 0) {
+            if node.start_byte() >= bytes.start && node.start_byte() < bytes.end {
+                let text = file.node_text(node);
+                let trimmed = text.trim();
+                if !trimmed.is_empty() && trimmed != ";" {
+                    tokens.push(CodeToken {
+                        text,
+                        line: file.node_lines(node).start(),
+                    });
+                }
+            }
+        } else if descend && cursor.goto_first_child() {
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                break 'walk;
+            }
+        }
+    }
+    tokens
+}

@@ -59,7 +59,7 @@ pub fn render(report: &Report, resolved: Option<&Commit>, style: AuditStyle) -> 
     );
     for claim in &report.claims {
         out.push('\n');
-        render_claim(&mut out, claim, &p);
+        render_claim(&mut out, claim, report, &p);
     }
     for finding in &report.docs {
         let _ = writeln!(out, "\ndocs: {}: {}", finding.location(), finding.message);
@@ -68,7 +68,7 @@ pub fn render(report: &Report, resolved: Option<&Commit>, style: AuditStyle) -> 
     out
 }
 
-fn render_claim(out: &mut String, claim: &ClaimReport, p: &Painter) {
+fn render_claim(out: &mut String, claim: &ClaimReport, report: &Report, p: &Painter) {
     let title = claim.title.as_deref().unwrap_or("(no title)");
     let _ = writeln!(
         out,
@@ -83,6 +83,9 @@ fn render_claim(out: &mut String, claim: &ClaimReport, p: &Painter) {
         claim.status.as_str(),
         claim.owner.as_deref().unwrap_or("(none)")
     );
+    for (term, value) in super::html::review_facts(claim, report) {
+        let _ = writeln!(out, "  {}: {value}", term.to_lowercase());
+    }
     if claim.refs.is_empty() {
         let _ = writeln!(
             out,
@@ -127,6 +130,21 @@ fn render_ref(out: &mut String, r: &RefReport, p: &Painter) {
     }
     for (i, c) in r.candidates.iter().enumerate() {
         let _ = writeln!(out, "    candidate {}: {c}", i + 1);
+    }
+    if let Some(review) = &r.review {
+        for change in &review.diff {
+            let _ = writeln!(out, "    changed since approval: {}", change.describe());
+        }
+        for c in &review.commits {
+            let _ = writeln!(
+                out,
+                "    changed in {} {} '{}' by {}",
+                c.short, c.date, c.subject, c.author
+            );
+        }
+        if let Some(note) = &review.note {
+            let _ = writeln!(out, "    note: {note}");
+        }
     }
     if let Some(culprit) = &r.culprit {
         let _ = writeln!(out, "    {culprit}");

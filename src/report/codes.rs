@@ -114,6 +114,23 @@ pub const DOCS_MISMATCH: Code = Code {
     security_severity: "4.0",
 };
 
+pub const REF_NEEDS_REVIEW: Code = Code {
+    id: "ref-needs-review",
+    name: "RefNeedsReview",
+    level: Level::Error,
+    summary: "Cited code changed since the claim was approved",
+    description: "Every expectation of the ref still holds, but its cited code changed as Go \
+        tokens (not only comments or formatting) since a person approved the claim against it, \
+        so the claim may no longer describe what the code does.",
+    help: "Read the token diff and the commits that changed the code against the claim; if the \
+        claim still holds, run `anchorcheck approve --claim ID` to record a new approval.",
+    security_severity: "4.0",
+};
+
+/// Codes only the review workflow reports, listed as rules after [`ALL`] only in a run that
+/// reports one, so a run without approvals renders as it did before they existed.
+pub const REVIEW: [Code; 1] = [REF_NEEDS_REVIEW];
+
 /// Every code, in the order rules are listed.
 pub const ALL: [Code; 6] = [
     REF_BROKEN,
@@ -132,6 +149,7 @@ impl Code {
             Verdict::Unchecked => None,
             Verdict::Verified if r.touched.is_some() => Some(REF_TOUCHED),
             Verdict::Verified => None,
+            Verdict::NeedsReview => Some(REF_NEEDS_REVIEW),
             Verdict::Drifted => Some(REF_DRIFTED),
             Verdict::Ambiguous => Some(REF_AMBIGUOUS),
             Verdict::Broken => Some(REF_BROKEN),
@@ -141,7 +159,10 @@ impl Code {
 
     /// Position in [`ALL`], for SARIF's `ruleIndex`.
     pub fn index(self) -> usize {
-        ALL.iter().position(|c| c.id == self.id).unwrap_or(0)
+        ALL.iter()
+            .chain(REVIEW.iter())
+            .position(|c| c.id == self.id)
+            .unwrap_or(0)
     }
 }
 
@@ -187,9 +208,9 @@ mod tests {
             .filter_map(|l| l.strip_prefix("### `"))
             .filter_map(|l| l.strip_suffix('`'))
             .collect();
-        let ids: Vec<&str> = ALL.iter().map(|c| c.id).collect();
+        let ids: Vec<&str> = ALL.iter().chain(&REVIEW).map(|c| c.id).collect();
         assert_eq!(headings, ids, "docs/ci.md finding-code headings");
-        for code in ALL {
+        for code in ALL.iter().chain(&REVIEW) {
             assert!(
                 docs.contains(code.summary),
                 "docs/ci.md lacks the summary of {}",

@@ -2,6 +2,7 @@
 //! describe it, so SARIF, annotations, JUnit and Markdown say the same thing.
 
 use super::codes::Code;
+use super::review::{Gate, Waiver, waived_text};
 use super::{ClaimReport, Place, RefReport, Report, Verdict};
 
 /// One ref worth reporting.
@@ -12,6 +13,11 @@ pub struct Finding<'a> {
     pub index: usize,
     pub r: &'a RefReport,
     pub code: Code,
+    /// The waiver letting it pass, if one does.
+    pub waiver: Option<&'a Waiver>,
+    /// Reported but not failing the run: drifted under `--allow-drift`, waived, or of a
+    /// `gate: warn` claim.
+    pub lets_pass: bool,
 }
 
 /// Every failing or touched ref, in anchors.yaml order.
@@ -26,6 +32,12 @@ pub fn findings(report: &Report) -> Vec<Finding<'_>> {
                     index,
                     r,
                     code,
+                    waiver: report
+                        .ref_fails(r)
+                        .then(|| report.waiver_of(claim, index))
+                        .flatten()
+                        .filter(|_| r.verdict != Verdict::Error),
+                    lets_pass: report.lets_pass(claim, index),
                 })
             })
         })
@@ -60,6 +72,16 @@ impl Finding<'_> {
                 "claim {} ({title}) still verifies, but this change touched its cited lines: {}",
                 claim.id,
                 r.touched.as_deref().unwrap_or("modified")
+            ),
+            Verdict::NeedsReview => format!(
+                "claim {} ({title}): {} changed since the claim was approved{}",
+                claim.id,
+                self.cited(),
+                claim
+                    .approval
+                    .as_ref()
+                    .map(|a| format!(" by {} on {}", a.by, a.on))
+                    .unwrap_or_default()
             ),
             Verdict::Drifted => match &r.relocated {
                 Some(reloc) => format!(
@@ -98,6 +120,12 @@ impl Finding<'_> {
                 "still verifies; touched: {}",
                 r.touched.as_deref().unwrap_or("modified")
             ),
+            Verdict::NeedsReview => match &r.review {
+                Some(review) if !review.diff.is_empty() => {
+                    format!("code changed since approval: {}", review.diff[0].describe())
+                }
+                _ => "code changed since approval".to_string(),
+            },
             Verdict::Drifted => match &r.relocated {
                 Some(reloc) => format!(
                     "moved to {} (found by {})",
@@ -144,6 +172,18 @@ impl Finding<'_> {
                 self.claim.id
             ));
         }
+        if let Some(review) = &r.review {
+            for change in &review.diff {
+                lines.push(change.describe());
+            }
+            for commit in &review.commits {
+                lines.push(format!(
+                    "changed in {} {} '{}' by {}",
+                    commit.short, commit.date, commit.subject, commit.author
+                ));
+            }
+            lines.extend(review.note.iter().cloned());
+        }
         if let Some(culprit) = &r.culprit {
             lines.push(culprit.to_string());
         }
@@ -153,6 +193,12 @@ impl Finding<'_> {
         lines.extend(r.notes.iter().cloned());
         for cite in &r.cited_by {
             lines.push(format!("cited by {cite}"));
+        }
+        if let Some(w) = self.waiver {
+            lines.push(waived_text(w));
+        } else if self.lets_pass && self.claim.gate == Gate::Warn && r.verdict != Verdict::Verified
+        {
+            lines.push("gate: warn (reported, does not fail the run)".to_string());
         }
         lines
     }

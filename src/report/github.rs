@@ -71,8 +71,15 @@ fn annotations(report: &Report) -> Vec<Annotation> {
         let title = format!("anchorcheck {}: {}", f.code.id, f.claim.id);
         // Annotate the code as it is at the verified revision, where the PR shows it.
         let at = f.current();
+        // What a waiver or `gate: warn` lets pass is a warning, so levels agree with the exit
+        // code; its message says which.
+        let level = if f.lets_pass {
+            Level::Warning
+        } else {
+            f.code.level
+        };
         all.push(Annotation {
-            level: f.code.level,
+            level,
             properties: vec![
                 ("file", at.path),
                 ("line", at.lines.start().to_string()),
@@ -101,6 +108,15 @@ fn annotations(report: &Report) -> Vec<Annotation> {
             properties,
             message: d.message.clone(),
         });
+    }
+    for (state, text) in report.waiver_notices() {
+        if state == super::review::WaiverState::Expired {
+            all.push(Annotation {
+                level: Level::Error,
+                properties: vec![("title", "anchorcheck waiver-expired".to_string())],
+                message: text,
+            });
+        }
     }
     all
 }
@@ -148,6 +164,11 @@ pub fn render(report: &Report) -> String {
         .collect();
     if !unchecked.is_empty() {
         let _ = write!(notice, "\nUnchecked, no refs: {}", unchecked.join(", "));
+    }
+    for (state, text) in report.waiver_notices() {
+        if state == super::review::WaiverState::Unused {
+            let _ = write!(notice, "\n{text}");
+        }
     }
     if let Some(fix) = &report.fix_command {
         let _ = write!(notice, "\nTo fix the drift, run: {fix}");

@@ -17,6 +17,7 @@ fn badge(verdict: Verdict) -> Markup {
     let symbol = match verdict {
         Verdict::Unchecked => "–",
         Verdict::Verified => "✓",
+        Verdict::NeedsReview => "≠",
         Verdict::Drifted => "↪",
         Verdict::Ambiguous => "?",
         Verdict::Broken => "✗",
@@ -102,7 +103,7 @@ pub fn render(report: &Report, resolved: Option<&Commit>) -> String {
                         }
                     }
                     @for claim in &report.claims {
-                        (claim_section(claim, report.links.as_ref()))
+                        (claim_section(claim, report))
                     }
                 }
             }
@@ -149,7 +150,33 @@ fn summary_table(report: &Report, resolved: Option<&Commit>) -> Markup {
     }
 }
 
-fn claim_section(claim: &ClaimReport, links: Option<&Links>) -> Markup {
+/// What the review workflow says of a claim, for the audit: its approval, its gate when it is
+/// `warn`, and the waivers that let its refs pass.
+pub(super) fn review_facts(claim: &ClaimReport, report: &Report) -> Vec<(&'static str, String)> {
+    let mut facts = Vec::new();
+    if let Some(a) = &claim.approval {
+        facts.push(("Approval", a.describe()));
+    }
+    if claim.gate == super::review::Gate::Warn {
+        facts.push(("Gate", "warn: reported, does not fail the run".to_string()));
+    }
+    for (i, r) in claim.refs.iter().enumerate() {
+        if report.ref_fails(r)
+            && r.verdict != Verdict::Error
+            && let Some(w) = report.waiver_of(claim, i)
+        {
+            facts.push((
+                "Waiver",
+                format!("ref {}: {}", i + 1, super::review::waived_text(w)),
+            ));
+        }
+    }
+    facts
+}
+
+fn claim_section(claim: &ClaimReport, report: &Report) -> Markup {
+    let links = report.links.as_ref();
+    let facts = review_facts(claim, report);
     let id = anchor(claim);
     html! {
         section.claim id=(id) aria-labelledby={(id) "-heading"} {
@@ -159,6 +186,7 @@ fn claim_section(claim: &ClaimReport, links: Option<&Links>) -> Markup {
                 dt { "Status" } dd { (claim.status.as_str()) }
                 dt { "Owner" } dd { (claim.owner.as_deref().unwrap_or("—")) }
                 dt { "Verdict" } dd { (claim.verdict.as_str()) }
+                @for (term, value) in &facts { dt { (term) } dd { (value) } }
             }
             @if claim.refs.is_empty() { p { "No refs cite code for this " (claim.status.as_str()) " claim: nothing was checked." } }
             @for (i, r) in claim.refs.iter().enumerate() {
@@ -203,6 +231,14 @@ fn ref_article(r: &RefReport, id: &str, links: Option<&Links>) -> Markup {
             @if !r.candidates.is_empty() {
                 p { strong { "Candidates, best first:" } }
                 ol.candidates { @for c in &r.candidates { li { (place_code(&c.place.path, c.place.lines, links)) ": " (c.why()) } } }
+            }
+            @if let Some(review) = &r.review {
+                p { strong { "Changed since approval:" } }
+                ul.review {
+                    @for change in &review.diff { li { code { (change.describe()) } } }
+                    @for c in &review.commits { li { "in " code.sha { (c.short) } " " (c.date) " '" (c.subject) "' by " (c.author) } }
+                    @if let Some(note) = &review.note { li { (note) } }
+                }
             }
             @if let Some(culprit) = &r.culprit {
                 p.culprit { strong { "Culprit: " } (culprit.to_string()) " " code.sha { (culprit.commit.id) } }

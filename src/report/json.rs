@@ -47,10 +47,37 @@
 //! `anchorcheck fix` invocation that rewrites the drift, or null when nothing drifted;
 //! `refs_without_at` counts the refs checked without `at` (0 under `diff` and at `WORKTREE`),
 //! which `fix` would pin to the verified commit.
+//!
+//! The review workflow (issue 26) adds fields only where they apply, so a file without
+//! approvals, gates or waivers renders as before:
+//!
+//! - a claim's `verdict` and a ref's may be `needs-review`: every expectation holds but the
+//!   cited code's tokens changed since the claim's approval;
+//! - a claim's `gate` is `"warn"` when it is (absent for the default `block`);
+//! - a claim's `approved` is `{at, by, on, fingerprint, current, changed}`: the approval as
+//!   written, the fingerprint of the code now (null when a ref could not be read) and whether
+//!   they differ;
+//! - `waiver` (`{claim, ref, reason, expires, owner}`, `ref` 1-based or null for the whole
+//!   claim) sits beside the verdict of a claim whose every failing ref is waived, and of each
+//!   waived ref;
+//! - a `needs-review` ref's `review` is `{diff, commits, note}`: `diff` lists the token changes
+//!   from the approved commit as `{old_line, new_line, removed, added}` (tokens joined by
+//!   spaces; a line is null for a pure insertion or deletion), `commits` the commits after the
+//!   approved one that changed the file's tokens (along first parents, at most 20), oldest first, as `{commit, short, date, subject,
+//!   author, pr}`, and `note` what could not be shown (no history: the fingerprint alone
+//!   decided);
+//! - `culprit` (blame) also has `author` and `pr` (the pull-request number its subject
+//!   carries as `(#123)`, else null), and its `kind` may be `changed` (the first commit after
+//!   approval that changed a `needs-review` ref's file);
+//! - `summary` has `needs_review`, `waived`, `warned`, `waivers_expired` and `waivers_unused`
+//!   when they are not 0;
+//! - the top-level `waivers` lists every waiver of the selected claims, each with its `state`:
+//!   `applied`, `unused` (its claim does not fail) or `expired` (it fails the run).
 
 use serde::Serialize;
 
-use super::{CulpritKind, Report};
+use super::review::{Gate, TokenChange, Waiver};
+use super::{ClaimOutcome, Commit, CulpritKind, Report, Verdict};
 use crate::lines::LineRange;
 
 /// The schema version of this output.
@@ -68,6 +95,73 @@ struct JsonReport<'a> {
     summary: JsonSummary,
     fix_command: Option<&'a str>,
     refs_without_at: usize,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    waivers: Vec<JsonWaiverState<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonWaiver<'a> {
+    claim: &'a str,
+    #[serde(rename = "ref")]
+    r#ref: Option<usize>,
+    reason: &'a str,
+    expires: String,
+    owner: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonWaiverState<'a> {
+    #[serde(flatten)]
+    waiver: JsonWaiver<'a>,
+    state: &'static str,
+}
+
+fn json_waiver(w: &Waiver) -> JsonWaiver<'_> {
+    JsonWaiver {
+        claim: &w.claim,
+        r#ref: w.r#ref,
+        reason: &w.reason,
+        expires: w.expires.to_string(),
+        owner: &w.owner,
+    }
+}
+
+#[derive(Serialize)]
+struct JsonApproved<'a> {
+    at: &'a str,
+    by: &'a str,
+    on: &'a str,
+    fingerprint: &'a str,
+    current: Option<&'a str>,
+    changed: bool,
+}
+
+#[derive(Serialize)]
+struct JsonReview<'a> {
+    diff: &'a [TokenChange],
+    commits: Vec<JsonCommit<'a>>,
+    note: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct JsonCommit<'a> {
+    commit: &'a str,
+    short: &'a str,
+    date: &'a str,
+    subject: &'a str,
+    author: &'a str,
+    pr: Option<u64>,
+}
+
+fn json_commit(c: &Commit) -> JsonCommit<'_> {
+    JsonCommit {
+        commit: &c.id,
+        short: &c.short,
+        date: &c.date,
+        subject: &c.subject,
+        author: &c.author,
+        pr: c.pr,
+    }
 }
 
 #[derive(Serialize)]
@@ -87,6 +181,12 @@ struct JsonClaim<'a> {
     status: &'static str,
     owner: Option<&'a str>,
     verdict: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gate: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    approved: Option<JsonApproved<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    waiver: Option<JsonWaiver<'a>>,
     refs: Vec<JsonRef<'a>>,
 }
 
@@ -95,6 +195,8 @@ struct JsonRef<'a> {
     path: &'a str,
     lines: String,
     verdict: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    waiver: Option<JsonWaiver<'a>>,
     error: Option<&'a str>,
     relocated: Option<JsonRelocated<'a>>,
     candidates: Vec<JsonCandidate<'a>>,
@@ -103,6 +205,8 @@ struct JsonRef<'a> {
     history_from: Option<&'a str>,
     notes: &'a [String],
     touched: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    review: Option<JsonReview<'a>>,
     cited_by: Vec<JsonDocsLocation<'a>>,
     expectations: Vec<JsonExpectation<'a>>,
 }
@@ -121,6 +225,8 @@ struct JsonCulprit<'a> {
     short: &'a str,
     date: &'a str,
     subject: &'a str,
+    author: &'a str,
+    pr: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -164,6 +270,20 @@ struct JsonSummary {
     /// Docs findings that fail the run, and those `--allow-drift` lets pass.
     docs_failing: usize,
     docs_tolerated: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    needs_review: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    waived: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    warned: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    waivers_expired: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    waivers_unused: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Matches are written as ranges even for one line (`212-212`), so scripts can split on `-`.
@@ -189,13 +309,35 @@ pub fn render(report: &Report) -> String {
                 status: c.status.as_str(),
                 owner: c.owner.as_deref(),
                 verdict: c.verdict.as_str(),
+                gate: (c.gate == Gate::Warn).then_some("warn"),
+                approved: c.approval.as_ref().map(|a| JsonApproved {
+                    at: &a.at,
+                    by: &a.by,
+                    on: &a.on,
+                    fingerprint: &a.fingerprint,
+                    current: a.current.as_deref(),
+                    changed: a.changed(),
+                }),
+                waiver: (report.claim_outcome(c) == ClaimOutcome::Waived)
+                    .then(|| {
+                        (0..c.refs.len())
+                            .filter(|&i| report.ref_fails(&c.refs[i]))
+                            .find_map(|i| report.waiver_of(c, i))
+                    })
+                    .flatten()
+                    .map(json_waiver),
                 refs: c
                     .refs
                     .iter()
-                    .map(|r| JsonRef {
+                    .enumerate()
+                    .map(|(index, r)| JsonRef {
                         path: &r.path,
                         lines: r.lines.to_string(),
                         verdict: r.verdict.as_str(),
+                        waiver: (report.ref_fails(r) && r.verdict != Verdict::Error)
+                            .then(|| report.waiver_of(c, index))
+                            .flatten()
+                            .map(json_waiver),
                         error: r.error.as_deref(),
                         relocated: r.relocated.as_ref().map(|rel| JsonRelocated {
                             path: &rel.place.path,
@@ -221,15 +363,23 @@ pub fn render(report: &Report) -> String {
                             kind: match c.kind {
                                 CulpritKind::Broke => "broke",
                                 CulpritKind::Moved => "moved",
+                                CulpritKind::Changed => "changed",
                             },
                             commit: &c.commit.id,
                             short: &c.commit.short,
                             date: &c.commit.date,
                             subject: &c.commit.subject,
+                            author: &c.commit.author,
+                            pr: c.commit.pr,
                         }),
                         history_from: r.history_from.as_deref(),
                         notes: &r.notes,
                         touched: r.touched.as_deref(),
+                        review: r.review.as_ref().map(|v| JsonReview {
+                            diff: &v.diff,
+                            commits: v.commits.iter().map(json_commit).collect(),
+                            note: v.note.as_deref(),
+                        }),
                         cited_by: r
                             .cited_by
                             .iter()
@@ -276,9 +426,22 @@ pub fn render(report: &Report) -> String {
             unchecked: summary.unchecked,
             docs_failing: summary.docs_failing,
             docs_tolerated: summary.docs_tolerated,
+            needs_review: summary.needs_review,
+            waived: summary.waived,
+            warned: summary.warned,
+            waivers_expired: summary.waivers_expired,
+            waivers_unused: summary.waivers_unused,
         },
         fix_command: report.fix_command.as_deref(),
         refs_without_at: report.refs_without_at,
+        waivers: report
+            .waivers
+            .iter()
+            .map(|w| JsonWaiverState {
+                waiver: json_waiver(w),
+                state: report.waiver_state(w).as_str(),
+            })
+            .collect(),
     };
     let mut out = serde_json::to_string_pretty(&json).unwrap_or_else(|e| {
         // Serializing plain strings and numbers cannot fail; keep the contract even so.

@@ -12,7 +12,7 @@ use quick_xml::events::{BytesDecl, BytesText, Event};
 
 use super::codes;
 use super::finding::{Finding, findings};
-use super::{ClaimReport, DocsFinding, Report, Verdict};
+use super::{ClaimOutcome, ClaimReport, DocsFinding, Report, Verdict};
 
 type XmlWriter = Writer<Vec<u8>>;
 
@@ -51,19 +51,18 @@ fn write_report(w: &mut XmlWriter, report: &Report) -> io::Result<()> {
         .count();
     let docs_case = !report.docs.is_empty();
     let docs_fail = report.docs.iter().any(|d| !report.tolerates(d));
-    let tests = report.claims.len() + usize::from(docs_case);
-    // A claim takes its worst ref's verdict: a drifted claim has only verified and drifted refs.
+    let waivers_case = !report.waivers.is_empty();
+    let waivers_fail = summary.waivers_expired > 0;
+    let tests = report.claims.len() + usize::from(docs_case) + usize::from(waivers_case);
+    // A claim that fails the run is a failure, or an error when a ref could not be checked.
     let failures = report
         .claims
         .iter()
-        .filter(|c| match c.verdict {
-            Verdict::Drifted => !report.allow_drift,
-            Verdict::Ambiguous | Verdict::Broken => true,
-            _ => false,
-        })
+        .filter(|c| c.verdict != Verdict::Error && report.claim_outcome(c) == ClaimOutcome::Fails)
         .count()
-        + usize::from(docs_fail);
-    let skipped = summary.unchecked.to_string();
+        + usize::from(docs_fail)
+        + usize::from(waivers_fail);
+    let skipped = (summary.unchecked + summary.waived).to_string();
     let (tests, failures, errors) = (tests.to_string(), failures.to_string(), errors.to_string());
     let name = xml_safe(&format!("anchorcheck {}", report.rev));
     w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
@@ -83,10 +82,13 @@ fn write_report(w: &mut XmlWriter, report: &Report) -> io::Result<()> {
                     write_properties(w, report)?;
                     let found = findings(report);
                     for claim in &report.claims {
-                        write_claim(w, claim, &found, report.allow_drift)?;
+                        write_claim(w, claim, &found, report)?;
                     }
                     if docs_case {
                         write_docs(w, report)?;
+                    }
+                    if waivers_case {
+                        write_waivers(w, report)?;
                     }
                     w.create_element("system-out")
                         .write_text_content(BytesText::new(&xml_safe(&summary.to_string())))?;
@@ -128,13 +130,14 @@ fn finding_lines(finding: &Finding<'_>) -> Vec<String> {
     lines
 }
 
-/// One claim's testcase; with `allow_drift`, its drifted refs are told in `system-out` like
-/// touched ones, since they do not fail the run.
+/// One claim's testcase; what does not fail the run (drifted refs under `allow_drift`, refs of
+/// a `gate: warn` claim) is told in `system-out` like touched refs; a waived claim is skipped
+/// with the waiver's reason.
 fn write_claim(
     w: &mut XmlWriter,
     claim: &ClaimReport,
     found: &[Finding<'_>],
-    allow_drift: bool,
+    report: &Report,
 ) -> io::Result<()> {
     let classname = format!("anchorcheck.{}", claim.status.as_str());
     let name = match &claim.title {
@@ -143,8 +146,14 @@ fn write_claim(
     };
     let mine = found.iter().filter(|f| std::ptr::eq(f.claim, claim));
     let (touched, failing): (Vec<&Finding<'_>>, Vec<&Finding<'_>>) = mine.partition(|f| {
-        f.code == codes::REF_TOUCHED || (allow_drift && f.code == codes::REF_DRIFTED)
+        f.lets_pass
+            || f.code == codes::REF_TOUCHED
+            || (report.allow_drift && f.code == codes::REF_DRIFTED)
     });
+    let waived: Vec<String> = touched
+        .iter()
+        .filter_map(|f| f.waiver.map(super::review::waived_text))
+        .collect();
     let touched: Vec<String> = touched.iter().flat_map(|f| finding_lines(f)).collect();
     let element = w
         .create_element("testcase")
@@ -168,7 +177,13 @@ fn write_claim(
         element.write_empty()?;
         return Ok(());
     }
+    let waived_claim = report.claim_outcome(claim) == ClaimOutcome::Waived;
     element.write_inner_content(|w| {
+        if waived_claim {
+            w.create_element("skipped")
+                .with_attribute(("message", xml_safe(&waived.join("; ")).as_str()))
+                .write_empty()?;
+        }
         if !failing.is_empty() {
             // `error` means "could not run" to dashboards; anything else failed as a check.
             let tag = if claim.verdict == Verdict::Error {
@@ -189,6 +204,40 @@ fn write_claim(
         }
         Ok(())
     })?;
+    Ok(())
+}
+
+/// The waivers testcase: a failure naming each expired waiver, and in `system-out` the
+/// applied and unused ones.
+fn write_waivers(w: &mut XmlWriter, report: &Report) -> io::Result<()> {
+    use super::review::{WaiverState, waiver_text};
+    let mut expired = Vec::new();
+    let mut others = Vec::new();
+    for waiver in &report.waivers {
+        let state = report.waiver_state(waiver);
+        let line = waiver_text(waiver, state);
+        if state == WaiverState::Expired {
+            expired.push(line);
+        } else {
+            others.push(line);
+        }
+    }
+    w.create_element("testcase")
+        .with_attribute(("name", "waivers"))
+        .with_attribute(("classname", "anchorcheck.waivers"))
+        .write_inner_content(|w| {
+            if !expired.is_empty() {
+                w.create_element("failure")
+                    .with_attribute(("message", xml_safe(&expired.join("; ")).as_str()))
+                    .with_attribute(("type", "waiver-expired"))
+                    .write_text_content(BytesText::new(&xml_safe(&expired.join("\n"))))?;
+            }
+            if !others.is_empty() {
+                w.create_element("system-out")
+                    .write_text_content(BytesText::new(&xml_safe(&others.join("\n"))))?;
+            }
+            Ok(())
+        })?;
     Ok(())
 }
 

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use super::finding::{Finding, findings, holds};
 use super::links::Links;
-use super::{ClaimReport, Excerpt, Place, RefReport, Report, Verdict, workflow};
+use super::{ClaimOutcome, ClaimReport, Excerpt, Place, RefReport, Report, Verdict, workflow};
 
 /// Escapes text for HTML (and so for Markdown's inline HTML).
 fn html_chars(text: &str) -> String {
@@ -101,7 +101,7 @@ fn icon(verdict: Verdict) -> &'static str {
     match verdict {
         Verdict::Unchecked => "⚪",
         Verdict::Verified => "✅",
-        Verdict::Drifted | Verdict::Ambiguous => "⚠️",
+        Verdict::NeedsReview | Verdict::Drifted | Verdict::Ambiguous => "⚠️",
         Verdict::Broken | Verdict::Error => "❌",
     }
 }
@@ -182,7 +182,13 @@ fn where_cell(r: &RefReport, links: Option<&Links>) -> String {
     }
 }
 
-fn table_row(out: &mut String, claim: &ClaimReport, found: &[Finding<'_>], links: Option<&Links>) {
+fn table_row(
+    out: &mut String,
+    claim: &ClaimReport,
+    found: &[Finding<'_>],
+    links: Option<&Links>,
+    outcome: ClaimOutcome,
+) {
     let mine: Vec<&Finding<'_>> = found
         .iter()
         .filter(|f| std::ptr::eq(f.claim, claim))
@@ -192,10 +198,15 @@ fn table_row(out: &mut String, claim: &ClaimReport, found: &[Finding<'_>], links
         None => format!("**{}**", cell(&claim.id)),
     };
     let touched = mine.iter().any(|f| f.r.verdict == Verdict::Verified);
-    let verdict = match (claim.verdict, touched) {
+    let mut verdict = match (claim.verdict, touched) {
         (Verdict::Verified, true) => format!("{} verified, touched", icon(Verdict::Verified)),
         (v, _) => format!("{} {v}", icon(v)),
     };
+    match outcome {
+        ClaimOutcome::Waived => verdict.push_str(" (waived)"),
+        ClaimOutcome::Warned => verdict.push_str(" (gate: warn)"),
+        ClaimOutcome::Passes | ClaimOutcome::Fails => {}
+    }
     let (where_, why): (Vec<String>, Vec<String>) = if claim.refs.is_empty() {
         (
             vec!["—".to_string()],
@@ -294,7 +305,13 @@ pub fn render(report: &Report) -> String {
     let found = findings(report);
     out.push_str("| claim | status | verdict | where | why |\n|---|---|---|---|---|\n");
     for claim in &report.claims {
-        table_row(&mut out, claim, &found, report.links.as_ref());
+        table_row(
+            &mut out,
+            claim,
+            &found,
+            report.links.as_ref(),
+            report.claim_outcome(claim),
+        );
     }
     out.push('\n');
     if let Some(fix) = &report.fix_command {
@@ -318,6 +335,26 @@ pub fn render(report: &Report) -> String {
                 line(&d.location()),
                 text(&d.message)
             );
+        }
+        out.push('\n');
+    }
+    let approvals: Vec<String> = report
+        .claims
+        .iter()
+        .filter_map(|c| {
+            c.approval
+                .as_ref()
+                .map(|a| format!("- {}: {}", cell(&c.id), text(&a.describe())))
+        })
+        .collect();
+    let notices = report.waiver_notices();
+    if !approvals.is_empty() || !notices.is_empty() {
+        out.push_str("### Review\n\n");
+        for line in approvals {
+            let _ = writeln!(out, "{line}");
+        }
+        for (state, notice) in notices {
+            let _ = writeln!(out, "- {}: {}", state.as_str(), text(&notice));
         }
         out.push('\n');
     }

@@ -11,6 +11,7 @@ pub mod junit;
 pub mod links;
 pub mod markdown;
 pub mod marks;
+pub mod review;
 pub mod sarif;
 pub mod style;
 pub mod terminal;
@@ -36,6 +37,9 @@ pub enum Verdict {
     Unchecked,
     /// Every expectation holds in the cited range.
     Verified,
+    /// Every expectation holds, but the cited code changed (as tokens) since the claim was
+    /// approved: a person should read it against the claim again (`anchorcheck approve`).
+    NeedsReview,
     /// The evidence holds at exactly one other place.
     Drifted,
     /// The evidence holds at several other places.
@@ -51,6 +55,7 @@ impl Verdict {
         match self {
             Verdict::Unchecked => "unchecked",
             Verdict::Verified => "verified",
+            Verdict::NeedsReview => "needs-review",
             Verdict::Drifted => "drifted",
             Verdict::Ambiguous => "ambiguous",
             Verdict::Broken => "broken",
@@ -84,7 +89,7 @@ impl How {
 }
 
 /// A place in the repository: a path and a line range.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Place {
     pub path: String,
     pub lines: LineRange,
@@ -187,6 +192,12 @@ pub struct Commit {
     /// `YYYY-MM-DD`.
     pub date: String,
     pub subject: String,
+    /// The author's name.
+    #[serde(default)]
+    pub author: String,
+    /// The pull-request number the subject carries (`... (#123)`).
+    #[serde(default)]
+    pub pr: Option<u64>,
 }
 
 /// What the culprit commit did to the ref.
@@ -196,6 +207,8 @@ pub enum CulpritKind {
     Broke,
     /// The first commit that moved the cited lines.
     Moved,
+    /// The first commit after approval that changed the cited code (a ref that needs review).
+    Changed,
 }
 
 /// The commit that broke or moved a ref.
@@ -211,12 +224,17 @@ impl fmt::Display for Culprit {
         let what = match self.kind {
             CulpritKind::Broke => "broken since",
             CulpritKind::Moved => "moved in",
+            CulpritKind::Changed => "changed since approval in",
         };
         write!(
             f,
             "{what} {} {} '{}'",
             self.commit.short, self.commit.date, self.commit.subject
-        )
+        )?;
+        if !self.commit.author.is_empty() {
+            write!(f, " by {}", self.commit.author)?;
+        }
+        Ok(())
     }
 }
 
@@ -253,6 +271,10 @@ pub struct RefReport {
     /// Attached after verification from the docs pages, never cached.
     #[serde(skip)]
     pub cited_by: Vec<DocsLocation>,
+    /// For a ref that needs review: how its code changed since approval, and in which commits.
+    /// Attached after verification, never cached.
+    #[serde(skip)]
+    pub review: Option<review::Review>,
 }
 
 impl RefReport {
@@ -298,6 +320,10 @@ pub struct ClaimReport {
     pub owner: Option<String>,
     pub verdict: Verdict,
     pub refs: Vec<RefReport>,
+    /// Whether it fails the run when it does not verify (`gate:`).
+    pub gate: review::Gate,
+    /// Its `approved:`, with the fingerprint of its code now.
+    pub approval: Option<review::ApprovalState>,
 }
 
 /// A whole run: every selected claim in anchors.yaml order.
@@ -328,6 +354,10 @@ pub struct Report {
     /// the run (set by the caller; every format and the exit code read it from here, so they
     /// agree).
     pub allow_drift: bool,
+    /// The `waivers:` of the selected claims, for [`Report::waiver_state`].
+    pub waivers: Vec<review::Waiver>,
+    /// The day waivers are judged on (the clock's, or `--today`).
+    pub today: review::Date,
 }
 
 impl Report {
@@ -348,6 +378,19 @@ impl Report {
     }
 }
 
+/// What a claim does to the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// Every ref verified (or drifted under `--allow-drift`).
+    Passes,
+    /// It fails the run.
+    Fails,
+    /// It fails, but every failing ref is waived.
+    Waived,
+    /// It fails, but its gate is `warn`.
+    Warned,
+}
+
 /// Claim counts by verdict.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
@@ -364,6 +407,14 @@ pub struct Summary {
     pub docs_failing: usize,
     /// Docs findings `--allow-drift` lets pass: drift explains them and `fix` resolves them.
     pub docs_tolerated: usize,
+    /// Claims whose code changed since approval (every expectation still holding).
+    pub needs_review: usize,
+    /// Failing claims a waiver lets pass, and those reported under `gate: warn`.
+    pub waived: usize,
+    pub warned: usize,
+    /// Waivers past their expiry (each fails the run) and waivers whose claim does not fail.
+    pub waivers_expired: usize,
+    pub waivers_unused: usize,
 }
 
 impl fmt::Display for Summary {
@@ -372,15 +423,33 @@ impl fmt::Display for Summary {
     /// findings did to the run, when there are some (`; 2 docs findings fail the run`), so a
     /// run whose claims all verify never ends on a line that reads like a pass.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} claims: {} verified, ", self.claims, self.verified)?;
+        if self.needs_review > 0 {
+            write!(f, "{} need review, ", self.needs_review)?;
+        }
         write!(
             f,
-            "{} claims: {} verified, {} drifted, {} ambiguous, {} broken, {} errors",
-            self.claims, self.verified, self.drifted, self.ambiguous, self.broken, self.error,
+            "{} drifted, {} ambiguous, {} broken, {} errors",
+            self.drifted, self.ambiguous, self.broken, self.error,
         )?;
         if self.unchecked > 0 {
             write!(f, ", {} unchecked", self.unchecked)?;
         }
         write!(f, " ({} refs checked)", self.refs)?;
+        if self.waived > 0 {
+            write!(f, "; {} waived", self.waived)?;
+        }
+        if self.warned > 0 {
+            write!(f, "; {} reported under gate: warn", self.warned)?;
+        }
+        match self.waivers_expired {
+            0 => {}
+            1 => write!(f, "; 1 expired waiver fails the run")?,
+            n => write!(f, "; {n} expired waivers fail the run")?,
+        }
+        if self.waivers_unused > 0 {
+            write!(f, "; {} unused waiver(s)", self.waivers_unused)?;
+        }
         let findings = |n: usize| if n == 1 { "finding" } else { "findings" };
         match self.docs_failing {
             0 => {}
@@ -408,9 +477,15 @@ impl Report {
         };
         for claim in &self.claims {
             s.refs += claim.refs.len();
+            match self.claim_outcome(claim) {
+                ClaimOutcome::Waived => s.waived += 1,
+                ClaimOutcome::Warned => s.warned += 1,
+                ClaimOutcome::Passes | ClaimOutcome::Fails => {}
+            }
             match claim.verdict {
                 Verdict::Unchecked => s.unchecked += 1,
                 Verdict::Verified => s.verified += 1,
+                Verdict::NeedsReview => s.needs_review += 1,
                 Verdict::Drifted => s.drifted += 1,
                 Verdict::Ambiguous => s.ambiguous += 1,
                 Verdict::Broken => s.broken += 1,
@@ -424,17 +499,117 @@ impl Report {
                 s.docs_failing += 1;
             }
         }
+        for w in &self.waivers {
+            match self.waiver_state(w) {
+                review::WaiverState::Expired => s.waivers_expired += 1,
+                review::WaiverState::Unused => s.waivers_unused += 1,
+                review::WaiverState::Applied => {}
+            }
+        }
         s
     }
 
-    /// True when every ref verified (or drifted, under `allow_drift`) and every docs finding is
-    /// one `allow_drift` tolerates. What the exit code says, and what every format's levels
-    /// and failures agree with.
+    /// True when no claim fails the run (see [`Report::claim_outcome`]), every docs finding is
+    /// one `allow_drift` tolerates and no waiver has expired. What the exit code says, and
+    /// what every format's levels and failures agree with.
     pub fn passed(&self) -> bool {
-        let refs_pass = self.claims.iter().flat_map(|c| &c.refs).all(|r| {
-            r.verdict == Verdict::Verified || (self.allow_drift && r.verdict == Verdict::Drifted)
+        let claims_pass = self
+            .claims
+            .iter()
+            .all(|c| self.claim_outcome(c) != ClaimOutcome::Fails);
+        claims_pass
+            && self.docs.iter().all(|d| self.tolerates(d))
+            && self
+                .waivers
+                .iter()
+                .all(|w| self.waiver_state(w) != review::WaiverState::Expired)
+    }
+
+    /// True when the ref's verdict alone would fail the run: anything but verified (and
+    /// drifted under `--allow-drift`).
+    pub fn ref_fails(&self, r: &RefReport) -> bool {
+        !(r.verdict == Verdict::Verified || self.tolerates_ref(r))
+    }
+
+    /// What a claim does to the run: an `error` ref always fails it; other failing refs fail
+    /// it unless the claim is `gate: warn` or every one of them is waived.
+    pub fn claim_outcome(&self, claim: &ClaimReport) -> ClaimOutcome {
+        let mut failing = claim
+            .refs
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| self.ref_fails(r))
+            .peekable();
+        if failing.peek().is_none() {
+            return ClaimOutcome::Passes;
+        }
+        let mut all_waived = true;
+        for (index, r) in failing {
+            if r.verdict == Verdict::Error {
+                return ClaimOutcome::Fails;
+            }
+            all_waived &= self.waiver_of(claim, index).is_some();
+        }
+        if claim.gate == review::Gate::Warn {
+            ClaimOutcome::Warned
+        } else if all_waived {
+            ClaimOutcome::Waived
+        } else {
+            ClaimOutcome::Fails
+        }
+    }
+
+    /// True when the ref is reported but does not fail the run: drifted under `--allow-drift`,
+    /// waived, or of a `gate: warn` claim (never an `error` ref).
+    pub fn lets_pass(&self, claim: &ClaimReport, index: usize) -> bool {
+        let Some(r) = claim.refs.get(index) else {
+            return false;
+        };
+        if !self.ref_fails(r) {
+            return true;
+        }
+        r.verdict != Verdict::Error
+            && (claim.gate == review::Gate::Warn || self.waiver_of(claim, index).is_some())
+    }
+
+    /// The unexpired waiver covering ref `index` (0-based) of `claim`: one for the whole claim
+    /// or for that ref.
+    pub fn waiver_of(&self, claim: &ClaimReport, index: usize) -> Option<&review::Waiver> {
+        self.waivers.iter().find(|w| {
+            w.claim == claim.id && w.r#ref.is_none_or(|n| n == index + 1) && w.expires >= self.today
+        })
+    }
+
+    /// What became of a waiver: expired before today, applied to a failing ref of its claim,
+    /// or unused.
+    pub fn waiver_state(&self, w: &review::Waiver) -> review::WaiverState {
+        if w.expires < self.today {
+            return review::WaiverState::Expired;
+        }
+        let used = self.claims.iter().filter(|c| c.id == w.claim).any(|c| {
+            c.refs.iter().enumerate().any(|(i, r)| {
+                self.ref_fails(r)
+                    && r.verdict != Verdict::Error
+                    && w.r#ref.is_none_or(|n| n == i + 1)
+            })
         });
-        refs_pass && self.docs.iter().all(|d| self.tolerates(d))
+        if used {
+            review::WaiverState::Applied
+        } else {
+            review::WaiverState::Unused
+        }
+    }
+
+    /// Notices about waivers: each expired one (failing the run) and each unused one.
+    pub fn waiver_notices(&self) -> Vec<(review::WaiverState, String)> {
+        self.waivers
+            .iter()
+            .filter_map(|w| {
+                let state = self.waiver_state(w);
+                (state != review::WaiverState::Applied)
+                    .then(|| (state, review::waiver_text(w, state)))
+            })
+            .collect()
     }
 
     /// True when a drifted ref does not fail this run (`--allow-drift`).
@@ -531,6 +706,7 @@ pub(crate) mod sample {
             checked: None,
             history_from: None,
             cited_by: vec![],
+            review: None,
         };
         let broken = RefReport {
             path: "src/saas/back/src/main.go".into(),
@@ -563,7 +739,9 @@ pub(crate) mod sample {
                     id: "4e1c9a2000000000000000000000000000000000".into(),
                     short: "4e1c9a2".into(),
                     date: "2026-10-03".into(),
-                    subject: "simplify startup checks".into(),
+                    subject: "simplify startup checks (#123)".into(),
+                    author: "Ana Ruiz".into(),
+                    pr: Some(123),
                 },
             }),
             notes: vec![],
@@ -575,6 +753,7 @@ pub(crate) mod sample {
                 line: 40,
                 column: 5,
             }],
+            review: None,
         };
         let error = RefReport {
             path: "src/saas/customer-api/evidence/evidence.go".into(),
@@ -592,6 +771,7 @@ pub(crate) mod sample {
             checked: None,
             history_from: None,
             cited_by: vec![],
+            review: None,
         };
         let drifted = RefReport {
             path: "src/saas/back/cmd/agent_routes.go".into(),
@@ -629,6 +809,8 @@ pub(crate) mod sample {
                     short: "b7d2e41".into(),
                     date: "2026-10-05".into(),
                     subject: "add | pipe & <b>tags</b> to the header".into(),
+                    author: "Bo <bo@example.com>".into(),
+                    pr: None,
                 },
             }),
             notes: vec![],
@@ -640,6 +822,7 @@ pub(crate) mod sample {
                 line: 57,
                 column: 1,
             }],
+            review: None,
         };
         let ambiguous = RefReport {
             path: "src/saas/back/audit/log.go".into(),
@@ -692,6 +875,7 @@ pub(crate) mod sample {
             checked: None,
             history_from: None,
             cited_by: vec![],
+            review: None,
         };
         Report {
             tool: "anchorcheck 0.1.0".into(),
@@ -706,6 +890,8 @@ pub(crate) mod sample {
                     owner: Some("SaaS/back mTLS listener (port 9443)".into()),
                     verdict: Verdict::Broken,
                     refs: vec![verified, broken],
+                    gate: review::Gate::Block,
+                    approval: None,
                 },
                 ClaimReport {
                     id: "workload-identity".into(),
@@ -714,6 +900,8 @@ pub(crate) mod sample {
                     owner: None,
                     verdict: Verdict::Error,
                     refs: vec![error],
+                    gate: review::Gate::Block,
+                    approval: None,
                 },
                 ClaimReport {
                     id: "agent-routes-spiffe".into(),
@@ -722,6 +910,8 @@ pub(crate) mod sample {
                     owner: None,
                     verdict: Verdict::Drifted,
                     refs: vec![drifted],
+                    gate: review::Gate::Block,
+                    approval: None,
                 },
                 ClaimReport {
                     id: "audit-log".into(),
@@ -730,6 +920,8 @@ pub(crate) mod sample {
                     owner: None,
                     verdict: Verdict::Ambiguous,
                     refs: vec![ambiguous],
+                    gate: review::Gate::Block,
+                    approval: None,
                 },
                 ClaimReport {
                     id: "admin-sso".into(),
@@ -738,6 +930,8 @@ pub(crate) mod sample {
                     owner: None,
                     verdict: Verdict::Unchecked,
                     refs: vec![],
+                    gate: review::Gate::Block,
+                    approval: None,
                 },
             ],
             docs: vec![DocsFinding {
@@ -759,6 +953,8 @@ pub(crate) mod sample {
             refs_without_at: 0,
             links: None,
             allow_drift: false,
+            waivers: vec![],
+            today: review::Date::parse("2026-11-01").unwrap(),
         }
     }
 }
@@ -903,6 +1099,68 @@ mod tests {
             "1 claims: 1 verified, 0 drifted, 0 ambiguous, 0 broken, 0 errors (1 refs checked); \
              1 docs finding fails the run"
         );
+    }
+
+    fn waiver(claim: &str, r#ref: Option<usize>, expires: &str) -> review::Waiver {
+        review::Waiver {
+            claim: claim.into(),
+            r#ref,
+            reason: "accepted".into(),
+            expires: review::Date::parse(expires).unwrap(),
+            owner: "Sam".into(),
+            position: crate::lines::Position { line: 1, column: 1 },
+            expires_position: crate::lines::Position { line: 1, column: 1 },
+        }
+    }
+
+    #[test]
+    fn gates_and_waivers_decide_the_run_but_never_for_an_error() {
+        let mut report = sample::report();
+        report.docs.clear();
+        assert!(!report.passed());
+        // Every failing claim waived: the one in error still fails the run.
+        report.waivers = [
+            "agent-saas-mtls",
+            "workload-identity",
+            "agent-routes-spiffe",
+            "audit-log",
+        ]
+        .iter()
+        .map(|c| waiver(c, None, "2026-11-30"))
+        .collect();
+        assert!(!report.passed());
+        assert_eq!(report.claim_outcome(&report.claims[1]), ClaimOutcome::Fails);
+        assert_eq!(
+            report.claim_outcome(&report.claims[0]),
+            ClaimOutcome::Waived
+        );
+        report.claims.remove(1);
+        report.waivers.remove(1);
+        assert!(report.passed());
+        let s = report.summary();
+        assert_eq!((s.waived, s.waivers_expired, s.waivers_unused), (3, 0, 0));
+        assert!(s.to_string().contains("; 3 waived"), "{s}");
+        // The day after the expiry they no longer apply, and each fails the run.
+        report.today = review::Date::parse("2026-12-01").unwrap();
+        assert!(!report.passed());
+        assert_eq!(report.summary().waivers_expired, 3);
+        // A waiver of one ref leaves the claim's other failing refs failing it.
+        let mut report = sample::report();
+        report.docs.clear();
+        report.claims.truncate(1);
+        report.waivers = vec![waiver("agent-saas-mtls", Some(1), "2026-11-30")];
+        assert!(!report.passed());
+        assert_eq!(
+            report.waiver_state(&report.waivers[0]),
+            review::WaiverState::Unused
+        );
+        report.waivers = vec![waiver("agent-saas-mtls", Some(2), "2026-11-30")];
+        assert!(report.passed());
+        // gate: warn lets it pass without a waiver.
+        report.waivers.clear();
+        report.claims[0].gate = review::Gate::Warn;
+        assert!(report.passed());
+        assert_eq!(report.summary().warned, 1);
     }
 
     #[test]

@@ -26,7 +26,8 @@ const FINGERPRINT_KEY: &str = "anchorcheckFinding/v3";
 
 /// Renders the report as a SARIF 2.1.0 log (pretty-printed, trailing newline).
 pub fn render(report: &Report) -> String {
-    let mut results: Vec<Value> = findings(report).iter().map(ref_result).collect();
+    let found = findings(report);
+    let mut results: Vec<Value> = found.iter().map(ref_result).collect();
     for (index, finding) in report.docs.iter().enumerate() {
         // Which of the identical findings before it this is, so fingerprints stay unique
         // without depending on the findings of other pages.
@@ -44,6 +45,16 @@ pub fn render(report: &Report) -> String {
         "semanticVersion": env!("CARGO_PKG_VERSION"),
         "rules": codes::ALL.iter().map(rule).collect::<Vec<_>>(),
     });
+    // The review workflow's rules only in a run that reports them, after the others so every
+    // `ruleIndex` stays what it was.
+    let review_rules: Vec<Value> = codes::REVIEW
+        .iter()
+        .filter(|code| found.iter().any(|f| f.code == **code))
+        .map(rule)
+        .collect();
+    if let (false, Some(rules)) = (review_rules.is_empty(), driver["rules"].as_array_mut()) {
+        rules.extend(review_rules);
+    }
     if let Some(uri) = information_uri() {
         driver["informationUri"] = json!(uri);
     }
@@ -73,6 +84,23 @@ pub fn render(report: &Report) -> String {
         .collect();
     if !unchecked.is_empty() {
         run["properties"]["unchecked"] = json!(unchecked);
+    }
+    if !report.waivers.is_empty() {
+        let waivers: Vec<Value> = report
+            .waivers
+            .iter()
+            .map(|w| {
+                json!({
+                    "claim": w.claim,
+                    "ref": w.r#ref,
+                    "reason": w.reason,
+                    "expires": w.expires.to_string(),
+                    "owner": w.owner,
+                    "state": report.waiver_state(w).as_str(),
+                })
+            })
+            .collect();
+        run["properties"]["waivers"] = json!(waivers);
     }
     let log = json!({
         "$schema": SCHEMA_URI,
@@ -142,6 +170,8 @@ fn ref_result(finding: &Finding<'_>) -> Value {
         index,
         r,
         code,
+        waiver,
+        lets_pass,
     } = *finding;
     let at = finding.current();
     let cited = Place {
@@ -171,10 +201,17 @@ fn ref_result(finding: &Finding<'_>) -> Value {
     for (id, loc) in related.iter_mut().enumerate() {
         loc["id"] = json!(id);
     }
+    // A `gate: warn` claim's failure is a warning; a waived one keeps its level and is
+    // suppressed with the waiver's justification, as code scanning shows accepted risks.
+    let level = if lets_pass && waiver.is_none() && claim.gate == super::review::Gate::Warn {
+        codes::Level::Warning
+    } else {
+        code.level
+    };
     let mut result = json!({
         "ruleId": code.id,
         "ruleIndex": code.index(),
-        "level": code.level.as_str(),
+        "level": level.as_str(),
         "message": { "text": finding.message() },
         "locations": [location(&at.path, region(at.lines))],
         "partialFingerprints": {
@@ -188,6 +225,24 @@ fn ref_result(finding: &Finding<'_>) -> Value {
     });
     if !related.is_empty() {
         result["relatedLocations"] = json!(related);
+    }
+    if let Some(w) = waiver {
+        result["suppressions"] = json!([{
+            "kind": "external",
+            "status": "accepted",
+            "justification": super::review::waived_text(w),
+        }]);
+    }
+    if let Some(culprit) = &r.culprit
+        && (culprit.commit.pr.is_some() || !culprit.commit.author.is_empty())
+    {
+        result["properties"]["blame"] = json!({
+            "commit": culprit.commit.id,
+            "author": culprit.commit.author,
+            "date": culprit.commit.date,
+            "subject": culprit.commit.subject,
+            "pr": culprit.commit.pr,
+        });
     }
     result
 }

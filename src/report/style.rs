@@ -29,7 +29,7 @@ pub fn verdict_color(verdict: Verdict) -> &'static str {
     match verdict {
         Verdict::Unchecked => DIM,
         Verdict::Verified => GREEN,
-        Verdict::Drifted | Verdict::Ambiguous => YELLOW,
+        Verdict::NeedsReview | Verdict::Drifted | Verdict::Ambiguous => YELLOW,
         Verdict::Broken | Verdict::Error => RED,
     }
 }

@@ -6,8 +6,9 @@ use std::fmt::Write as _;
 use annotate_snippets::renderer::DecorStyle;
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 
+use super::review::{Gate, waived_text};
 use super::style::{BOLD, RESET, verdict_color};
-use super::{RefReport, Report, Verdict};
+use super::{ClaimReport, RefReport, Report, Verdict};
 
 /// How to draw the text report.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -67,17 +68,34 @@ pub fn render(report: &Report, style: TextStyle) -> String {
             );
         }
     }
-    let failing: Vec<(&str, &RefReport)> = report
+    let failing: Vec<(&ClaimReport, usize, &RefReport)> = report
         .claims
         .iter()
-        .flat_map(|c| c.refs.iter().map(move |r| (c.id.as_str(), r)))
-        .filter(|(_, r)| r.verdict != Verdict::Verified)
+        .flat_map(|c| c.refs.iter().enumerate().map(move |(i, r)| (c, i, r)))
+        .filter(|(_, _, r)| r.verdict != Verdict::Verified)
         .collect();
     if !failing.is_empty() {
         out.push('\n');
     }
-    for (claim_id, r) in failing {
-        out.push_str(&render_ref(claim_id, r, style));
+    for (claim, index, r) in failing {
+        out.push_str(&render_ref(&claim.id, r, style));
+        if report.ref_fails(r) {
+            if let Some(w) = report
+                .waiver_of(claim, index)
+                .filter(|_| r.verdict != Verdict::Error)
+            {
+                let _ = writeln!(out, "  = {}", waived_text(w));
+            } else if claim.gate == Gate::Warn && r.verdict != Verdict::Error {
+                out.push_str("  = gate: warn (reported, does not fail the run)\n");
+            }
+        }
+        out.push('\n');
+    }
+    let notices = report.waiver_notices();
+    for (_, text) in &notices {
+        let _ = writeln!(out, "{text}");
+    }
+    if !notices.is_empty() {
         out.push('\n');
     }
     for finding in &report.docs {
@@ -120,6 +138,7 @@ pub fn render_ref(claim_id: &str, r: &RefReport, style: TextStyle) -> String {
     let state = match r.verdict {
         Verdict::Unchecked => "was not checked".to_string(),
         Verdict::Verified => "verified".to_string(),
+        Verdict::NeedsReview => "needs review (changed since approval)".to_string(),
         Verdict::Drifted => "has drifted".to_string(),
         Verdict::Ambiguous => "is ambiguous".to_string(),
         Verdict::Broken => "is broken".to_string(),
@@ -177,6 +196,18 @@ pub fn render_ref(claim_id: &str, r: &RefReport, style: TextStyle) -> String {
             reloc.place.lines,
             reloc.found_by()
         ));
+    }
+    if let Some(review) = &r.review {
+        for change in &review.diff {
+            notes.push(format!("changed since approval: {}", change.describe()));
+        }
+        for c in &review.commits {
+            notes.push(format!(
+                "changed in {} {} '{}' by {}",
+                c.short, c.date, c.subject, c.author
+            ));
+        }
+        notes.extend(review.note.iter().cloned());
     }
     if let Some(culprit) = &r.culprit {
         notes.push(culprit.to_string());

@@ -77,6 +77,8 @@ pub struct CommitInfo {
     /// Author date, `YYYY-MM-DD` (UTC).
     pub date: String,
     pub subject: String,
+    /// The author's name.
+    pub author: String,
 }
 
 /// The newer side of a diff step.
@@ -112,6 +114,7 @@ fn describe(commit: &git2::Commit<'_>) -> CommitInfo {
             .summary_bytes()
             .map(|s| String::from_utf8_lossy(s).into_owned())
             .unwrap_or_default(),
+        author: String::from_utf8_lossy(commit.author().name_bytes()).into_owned(),
     }
 }
 
@@ -218,6 +221,49 @@ impl GitRepo {
             Err(_) => Ok(None),
         })
         .map_err(git_error)?
+    }
+
+    /// The commits after `from` up to and including `to`, along first parents, oldest first,
+    /// that changed the file at `path` (its blob differs from the first parent's), at most
+    /// `limit` of the newest. `None` when `from` is not in the repository (a shallow clone).
+    pub fn commits_changing(
+        &self,
+        path: &str,
+        from: &str,
+        to: &str,
+        limit: usize,
+    ) -> Result<Option<Vec<CommitInfo>>, SourceError> {
+        self.with_repo(|repo| -> Result<Option<Vec<CommitInfo>>, git2::Error> {
+            let Ok(from) = Oid::from_str(from).and_then(|id| repo.find_commit(id)) else {
+                return Ok(None);
+            };
+            let to = Oid::from_str(to)?;
+            let blob_at = |commit: &git2::Commit<'_>| -> Option<Oid> {
+                let tree = commit.tree().ok()?;
+                let entry = tree.get_path(Path::new(path)).ok()?;
+                Some(entry.id())
+            };
+            let mut walk = repo.revwalk()?;
+            walk.set_sorting(Sort::TOPOLOGICAL)?;
+            walk.simplify_first_parent()?;
+            walk.push(to)?;
+            walk.hide(from.id())?;
+            let mut found = Vec::new();
+            for oid in walk {
+                let commit = repo.find_commit(oid?)?;
+                let before = commit.parent(0).ok().and_then(|p| blob_at(&p));
+                if blob_at(&commit) != before {
+                    found.push(describe(&commit));
+                    if found.len() == limit {
+                        break;
+                    }
+                }
+            }
+            found.reverse();
+            Ok(Some(found))
+        })
+        .map_err(git_error)?
+        .map_err(git_error)
     }
 
     /// The commits from `from` up to and including `to`, oldest first, along first parents,

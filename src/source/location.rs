@@ -52,6 +52,18 @@ pub fn relative_to(root: &Path, path: &Path) -> Option<String> {
 
 impl GitRepo {
     /// The URL of remote `name` (usually `origin`), when the repository has one.
+    /// git's `user.name` for this repository (its config, then the user's and the system's).
+    pub fn user_name(&self) -> Option<String> {
+        self.with_repo(|repo| {
+            repo.config()
+                .ok()
+                .and_then(|c| c.get_string("user.name").ok())
+                .filter(|n| !n.trim().is_empty())
+        })
+        .ok()
+        .flatten()
+    }
+
     pub fn remote_url(&self, name: &str) -> Option<String> {
         self.with_repo(|repo| {
             repo.find_remote(name)

@@ -43,6 +43,12 @@ pub(super) fn report(
         check_docs(anchors)
     };
     let offsets = ref_offsets(anchors);
+    let waivers = anchors
+        .waivers
+        .iter()
+        .filter(|w| claims.iter().any(|c| c.id.value == w.claim))
+        .cloned()
+        .collect();
     let claims = claims
         .iter()
         .zip(slots)
@@ -66,6 +72,8 @@ pub(super) fn report(
                 owner: claim.owner.clone(),
                 verdict,
                 refs,
+                gate: claim.gate,
+                approval: None,
             }
         })
         .collect();
@@ -88,6 +96,8 @@ pub(super) fn report(
         refs_without_at: run.refs_without_at,
         links: None,
         allow_drift: false,
+        waivers,
+        today: crate::anchors::Date::today(),
     }
 }
 

@@ -49,6 +49,7 @@ pub(super) fn new_report(job: &Job<'_>) -> RefReport {
         checked: None,
         history_from: job.found_at.clone(),
         cited_by: Vec::new(),
+        review: None,
     };
     if let Some(HistoryOutcome::Unavailable(note)) = &job.history {
         report.notes.push(note.clone());

@@ -14,6 +14,8 @@ impl From<&CommitInfo> for Commit {
             short: info.short.clone(),
             date: info.date.clone(),
             subject: info.subject.clone(),
+            author: info.author.clone(),
+            pr: crate::report::review::pull_request(&info.subject),
         }
     }
 }

@@ -35,6 +35,7 @@ pub mod progress;
 mod provenance;
 pub mod relocate;
 mod reuse;
+pub mod review;
 mod settle;
 pub mod shape;
 
@@ -214,7 +215,7 @@ pub fn verify(
     if let Some(kept) = kept {
         kept.store(&jobs, &evaluated, options);
     }
-    Ok(assemble::report(
+    let mut report = assemble::report(
         anchors,
         &claims,
         &jobs,
@@ -225,7 +226,9 @@ pub fn verify(
             options,
             refs_without_at,
         },
-    ))
+    );
+    review::attach(&mut report, anchors, files, history);
+    Ok(report)
 }
 
 /// Verifies the jobs `members` (indexes into `jobs`), grouped by the path they are checked at

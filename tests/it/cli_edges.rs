@@ -64,6 +64,8 @@ fn every_command_that_prints_text_takes_color() {
             "--color",
             "never",
         ],
+        // Last: it writes `approved:` into anchors.yaml.
+        &["approve", "--yes", "--by", "Tester", "--color", "never"],
     ] {
         let output = anchorcheck(repo.path()).args(args).output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);

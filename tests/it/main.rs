@@ -44,6 +44,7 @@ mod partial_parsing;
 mod precision;
 mod properties;
 mod readme;
+mod review;
 mod safe_writes;
 mod schema;
 mod security;

@@ -79,6 +79,7 @@ fn every_anchors_file_the_validator_accepts_passes_the_schema() {
 const SCHEMA_LEVEL_MISTAKES: &[&str] = &[
     "bad-expectations.yaml",
     "bad-paths.yaml",
+    "bad-review.yaml",
     "bad-tls-hooks.yaml",
     "bad-values.yaml",
     "empty-expect.yaml",
@@ -172,6 +173,8 @@ fn schema_properties<'s>(schema: &'s Value, mapping: &str) -> &'s Value {
         "anchors.yaml" => &schema["properties"],
         "claim" => &schema["$defs"]["claim"]["properties"],
         "ref" => &schema["$defs"]["ref"]["properties"],
+        "approved" => &schema["$defs"]["approved"]["properties"],
+        "waiver" => &schema["$defs"]["waiver"]["properties"],
         "call" => &expectation["call"]["oneOf"][1]["properties"],
         "query" => &expectation["query"]["oneOf"][1]["properties"],
         kind => &expectation[kind]["properties"],

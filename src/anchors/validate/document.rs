@@ -9,8 +9,17 @@ use crate::anchors::model::*;
 use crate::anchors::node::{Node, NodeValue};
 use crate::lines::LineRange;
 
-pub(super) const TOP_KEYS: &[&str] = &["version", "repo", "rev", "docs", "claims"];
-pub(super) const CLAIM_KEYS: &[&str] = &["id", "title", "status", "owner", "refs"];
+pub(super) const TOP_KEYS: &[&str] = &[
+    "version",
+    "repo",
+    "rev",
+    "docs",
+    "claims",
+    "waivers",
+    "max_waiver_days",
+];
+pub(super) const CLAIM_KEYS: &[&str] =
+    &["id", "title", "status", "owner", "refs", "gate", "approved"];
 pub(super) const REF_KEYS: &[&str] = &["path", "lines", "at", "symbol", "expect"];
 
 /// A Go identifier.
@@ -146,12 +155,19 @@ impl Validator<'_> {
         for (position, message) in duplicates {
             self.problem(position, message);
         }
+        let max_waiver_days = self.max_waiver_days(&fields, root);
+        let waivers = fields
+            .get("waivers")
+            .map(|n| self.waivers(n, fields.get("claims")))
+            .unwrap_or_default();
         Some(AnchorsFile {
             path: PathBuf::from(path),
             repo,
             rev,
             docs,
             claims,
+            waivers,
+            max_waiver_days,
         })
     }
 
@@ -215,12 +231,19 @@ impl Validator<'_> {
                 );
             }
         }
+        let gate = fields
+            .get("gate")
+            .map_or(Some(Gate::Block), |n| self.gate(n));
+        let approved = fields.get("approved").and_then(|n| self.approval(n));
         Some(Claim {
             id: id?,
             title,
             status: status?,
             owner,
             refs,
+            gate: gate?,
+            approved,
+            position: fields.position,
         })
     }
 

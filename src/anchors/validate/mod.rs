@@ -7,6 +7,7 @@
 mod document;
 mod expectations;
 mod readers;
+mod review;
 
 use std::path::Path;
 
@@ -14,6 +15,7 @@ use super::model::*;
 use super::node::Node;
 use readers::Validator;
 pub use readers::{TOTAL_REGEX_BYTES, did_you_mean, regex_nfa_bytes};
+pub use review::waivers_too_far;
 
 /// One configuration problem, at a 1-based line and column of the anchors file.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -28,6 +30,8 @@ pub const ACCEPTED_KEYS: &[(&str, &[&str])] = &[
     ("anchors.yaml", document::TOP_KEYS),
     ("claim", document::CLAIM_KEYS),
     ("ref", document::REF_KEYS),
+    ("approved", review::APPROVED_KEYS),
+    ("waiver", review::WAIVER_KEYS),
     (ExpectationKind::Call.name(), expectations::CALL_KEYS),
     (ExpectationKind::Routes.name(), expectations::ROUTES_KEYS),
     (
