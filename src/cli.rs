@@ -33,6 +33,9 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Print the JSON Schema of anchors.yaml (for editors).
     Schema,
+    /// Serve the Language Server Protocol over stdio: diagnostics, hover, CodeLens and fixes for
+    /// anchors.yaml, its docs pages and the Go code they cite, as the editor's buffers change.
+    Lsp,
 }
 
 #[derive(Debug, Args)]

@@ -40,6 +40,7 @@ fn main() -> ExitCode {
         Command::Init(args) => run_init(&args),
         Command::Explain(args) => run_explain(&args),
         Command::Schema => print(anchorcheck::scaffold::SCHEMA).map(|()| Exit::Verified),
+        Command::Lsp => run_lsp(),
     };
     match exit {
         Ok(code) => ExitCode::from(code as u8),
@@ -396,6 +397,17 @@ fn run_explain(args: &ExplainArgs) -> anyhow::Result<Exit> {
         ExplainFormat::Text => print_for_people(&render_text(&explanation, &subject), false)?,
         ExplainFormat::Json => print(&render_json(&explanation, &subject))?,
     }
+    Ok(Exit::Verified)
+}
+
+/// Serves the language server on stdin and stdout until the client says `exit`.
+fn run_lsp() -> anyhow::Result<Exit> {
+    let (connection, io_threads) = lsp_server::Connection::stdio();
+    let served = anchorcheck::lsp::serve(&connection);
+    // The writer thread ends once the last sender is gone.
+    drop(connection);
+    served?;
+    io_threads.join()?;
     Ok(Exit::Verified)
 }
 

@@ -8,9 +8,11 @@ pub mod history;
 pub mod local;
 pub mod location;
 mod memory;
+mod overlay;
 mod trees;
 
 pub use memory::MemoryFiles;
+pub use overlay::OverlayFiles;
 
 use git2::{ErrorCode, ObjectType, Oid, Repository};
 

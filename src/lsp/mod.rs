@@ -1,0 +1,436 @@
+//! `anchorcheck lsp`: a language server for anchors.yaml, the docs pages it names and the Go
+//! code they cite, over any [`lsp_server::Connection`] (the binary gives it stdio).
+//!
+//! It verifies the working tree with the editor's unsaved buffers laid over it
+//! ([`crate::source::OverlayFiles`]), incrementally: an edit re-checks only the claims whose refs
+//! cite the edited file (or whose evidence drifted into it), or whose entry in anchors.yaml
+//! changed; a page edit re-checks only the citations. Messages that queue up while a check
+//! runs are taken together, so an edit superseded by the next one is never checked on its own.
+//! Nothing here writes a file: fixes are workspace edits the editor applies.
+//!
+//! `workspace` holds the state and runs the checks, `diagnostics` turns verdicts into
+//! diagnostics, `features` answers hover, completion, definition, CodeLens and code actions,
+//! and `convert` translates URIs and positions.
+
+mod convert;
+mod diagnostics;
+mod features;
+mod workspace;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use lsp_server::{Connection, ErrorCode, Message, Notification, Request, RequestId, Response};
+use lsp_types::notification::{
+    DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, DidSaveTextDocument,
+    Notification as _, PublishDiagnostics,
+};
+use lsp_types::request::{
+    CodeActionRequest, CodeLensRequest, Completion, GotoDefinition, HoverRequest, Request as _,
+};
+use lsp_types::{
+    CodeActionOrCommand, CodeActionProviderCapability, CodeLensOptions, CompletionOptions,
+    CompletionResponse, GotoDefinitionResponse, HoverProviderCapability, InitializeParams, OneOf,
+    PublishDiagnosticsParams, ServerCapabilities, ServerInfo, TextDocumentSyncCapability,
+    TextDocumentSyncKind, TextDocumentSyncOptions, TextDocumentSyncSaveOptions, Uri,
+};
+
+use workspace::{Buffer, Pending, Workspace};
+
+pub use diagnostics::severity;
+
+/// Why the server stopped other than by `shutdown` and `exit`.
+#[derive(Debug, thiserror::Error)]
+pub enum LspError {
+    #[error("language server protocol: {0}")]
+    Protocol(#[from] lsp_server::ProtocolError),
+    #[error("the client closed the connection")]
+    Disconnected,
+    #[error("the initialize request's parameters are malformed: {0}")]
+    Initialize(serde_json::Error),
+}
+
+/// What the server can do, as told to the client.
+fn capabilities() -> ServerCapabilities {
+    ServerCapabilities {
+        text_document_sync: Some(TextDocumentSyncCapability::Options(
+            TextDocumentSyncOptions {
+                open_close: Some(true),
+                change: Some(TextDocumentSyncKind::FULL),
+                save: Some(TextDocumentSyncSaveOptions::Supported(true)),
+                ..TextDocumentSyncOptions::default()
+            },
+        )),
+        hover_provider: Some(HoverProviderCapability::Simple(true)),
+        completion_provider: Some(CompletionOptions {
+            trigger_characters: Some(vec![":".to_string(), " ".to_string()]),
+            ..CompletionOptions::default()
+        }),
+        definition_provider: Some(OneOf::Left(true)),
+        code_lens_provider: Some(CodeLensOptions {
+            resolve_provider: Some(false),
+        }),
+        code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
+        ..ServerCapabilities::default()
+    }
+}
+
+/// The directory the workspace is in: its first folder, else its root.
+#[allow(
+    deprecated,
+    reason = "root_uri and root_path are what older clients send"
+)]
+fn root_of(params: &InitializeParams) -> Option<PathBuf> {
+    let folder = params
+        .workspace_folders
+        .as_ref()
+        .and_then(|f| f.first())
+        .and_then(|f| convert::uri_to_path(&f.uri));
+    folder
+        .or_else(|| params.root_uri.as_ref().and_then(convert::uri_to_path))
+        .or_else(|| params.root_path.as_ref().map(PathBuf::from))
+}
+
+/// Serves one client until it asks to exit (or goes away).
+pub fn serve(connection: &Connection) -> Result<(), LspError> {
+    let (id, params) = connection.initialize_start()?;
+    let params: InitializeParams = serde_json::from_value(params).map_err(LspError::Initialize)?;
+    let result = lsp_types::InitializeResult {
+        capabilities: capabilities(),
+        server_info: Some(ServerInfo {
+            name: "anchorcheck".to_string(),
+            version: Some(env!("CARGO_PKG_VERSION").to_string()),
+        }),
+    };
+    let result = serde_json::to_value(result).map_err(LspError::Initialize)?;
+    connection.initialize_finish(id, result)?;
+    let mut server = Server {
+        connection,
+        ws: Workspace {
+            root: root_of(&params),
+            ..Workspace::default()
+        },
+        published: HashSet::new(),
+        shutting_down: false,
+    };
+    server.check(Pending {
+        reload: true,
+        ..Pending::default()
+    })?;
+    server.main_loop()
+}
+
+struct Server<'c> {
+    connection: &'c Connection,
+    ws: Workspace,
+    /// Files that were given diagnostics last time, to clear them when they have none.
+    published: HashSet<PathBuf>,
+    shutting_down: bool,
+}
+
+impl Server<'_> {
+    fn main_loop(&mut self) -> Result<(), LspError> {
+        loop {
+            let Ok(first) = self.connection.receiver.recv() else {
+                return Err(LspError::Disconnected);
+            };
+            // Everything queued meanwhile is taken together: edits first applied, then checked
+            // once, so an edit the next one supersedes is never checked on its own.
+            let mut batch = vec![first];
+            batch.extend(self.connection.receiver.try_iter());
+            let mut pending = Pending::default();
+            for message in batch {
+                match message {
+                    Message::Notification(n) => {
+                        if n.method == "exit" {
+                            return Ok(());
+                        }
+                        pending.merge(self.notification(n));
+                    }
+                    Message::Request(request) => {
+                        // A request is answered on the state its preceding edits made.
+                        if !pending.is_empty() {
+                            self.check(std::mem::take(&mut pending))?;
+                        }
+                        self.request(request)?;
+                    }
+                    Message::Response(_) => {}
+                }
+            }
+            if !pending.is_empty() {
+                self.check(pending)?;
+            }
+        }
+    }
+
+    fn send(&self, message: impl Into<Message>) -> Result<(), LspError> {
+        self.connection
+            .sender
+            .send(message.into())
+            .map_err(|_| LspError::Disconnected)
+    }
+
+    fn notification(&mut self, n: Notification) -> Pending {
+        let path_of = |uri: &Uri| convert::uri_to_path(uri);
+        match n.method.as_str() {
+            DidOpenTextDocument::METHOD => {
+                let Ok(params) =
+                    n.extract::<lsp_types::DidOpenTextDocumentParams>(DidOpenTextDocument::METHOD)
+                else {
+                    return Pending::default();
+                };
+                let Some(path) = path_of(&params.text_document.uri) else {
+                    return Pending::default();
+                };
+                self.adopt_anchors(&path);
+                let changed = self
+                    .ws
+                    .buffers
+                    .get(&path)
+                    .is_none_or(|b| b.text != params.text_document.text);
+                self.ws.buffers.insert(
+                    path.clone(),
+                    Buffer {
+                        text: params.text_document.text,
+                        version: params.text_document.version,
+                    },
+                );
+                let mut pending = if changed && self.unsaved_or_new(&path) {
+                    self.ws.affected_by(&path)
+                } else {
+                    Pending::default()
+                };
+                // Opening a file shows its diagnostics even when nothing is re-checked.
+                pending.docs |= pending.is_empty();
+                pending
+            }
+            DidChangeTextDocument::METHOD => {
+                let Ok(params) = n.extract::<lsp_types::DidChangeTextDocumentParams>(
+                    DidChangeTextDocument::METHOD,
+                ) else {
+                    return Pending::default();
+                };
+                let Some(path) = path_of(&params.text_document.uri) else {
+                    return Pending::default();
+                };
+                // Full sync: the last change holds the whole text.
+                let Some(change) = params.content_changes.into_iter().last() else {
+                    return Pending::default();
+                };
+                self.ws.buffers.insert(
+                    path.clone(),
+                    Buffer {
+                        text: change.text,
+                        version: params.text_document.version,
+                    },
+                );
+                self.ws.affected_by(&path)
+            }
+            DidSaveTextDocument::METHOD => {
+                let Ok(params) =
+                    n.extract::<lsp_types::DidSaveTextDocumentParams>(DidSaveTextDocument::METHOD)
+                else {
+                    return Pending::default();
+                };
+                let Some(path) = path_of(&params.text_document.uri) else {
+                    return Pending::default();
+                };
+                // History is the saved tree's: what was saved may change how it maps.
+                self.ws.affected_by(&path)
+            }
+            DidCloseTextDocument::METHOD => {
+                let Ok(params) = n
+                    .extract::<lsp_types::DidCloseTextDocumentParams>(DidCloseTextDocument::METHOD)
+                else {
+                    return Pending::default();
+                };
+                let Some(path) = path_of(&params.text_document.uri) else {
+                    return Pending::default();
+                };
+                let unsaved = self.unsaved_or_new(&path);
+                self.ws.buffers.remove(&path);
+                // The file on disk is what counts again.
+                if unsaved {
+                    self.ws.affected_by(&path)
+                } else {
+                    Pending {
+                        docs: true,
+                        ..Pending::default()
+                    }
+                }
+            }
+            _ => Pending::default(),
+        }
+    }
+
+    /// An anchors.yaml opened while the workspace has none becomes the workspace's.
+    fn adopt_anchors(&mut self, path: &Path) {
+        if self.ws.anchors_path.is_none() && workspace::is_anchors_file(path) {
+            self.ws.anchors_path = Some(path.to_path_buf());
+        }
+    }
+
+    /// Whether the buffer of `path` differs from the file on disk (or there is no file).
+    fn unsaved_or_new(&self, path: &Path) -> bool {
+        match self.ws.buffers.get(path) {
+            Some(buffer) => std::fs::read(path).ok().as_deref() != Some(buffer.text.as_bytes()),
+            None => false,
+        }
+    }
+
+    fn request(&mut self, request: Request) -> Result<(), LspError> {
+        let Request { id, method, params } = request;
+        if self.shutting_down {
+            return self.reply_error(id, ErrorCode::InvalidRequest, "the server is shutting down");
+        }
+        let value = match method.as_str() {
+            "shutdown" => {
+                self.shutting_down = true;
+                serde_json::Value::Null
+            }
+            HoverRequest::METHOD => {
+                let Ok(p) = serde_json::from_value::<lsp_types::HoverParams>(params) else {
+                    return self.invalid(id);
+                };
+                let at = p.text_document_position_params;
+                let hover = convert::uri_to_path(&at.text_document.uri)
+                    .and_then(|path| features::hover(&self.ws, &path, at.position));
+                to_value(hover)
+            }
+            GotoDefinition::METHOD => {
+                let Ok(p) = serde_json::from_value::<lsp_types::GotoDefinitionParams>(params)
+                else {
+                    return self.invalid(id);
+                };
+                let at = p.text_document_position_params;
+                let location = convert::uri_to_path(&at.text_document.uri)
+                    .and_then(|path| features::definition(&self.ws, &path, at.position))
+                    .map(GotoDefinitionResponse::Scalar);
+                to_value(location)
+            }
+            Completion::METHOD => {
+                let Ok(p) = serde_json::from_value::<lsp_types::CompletionParams>(params) else {
+                    return self.invalid(id);
+                };
+                let at = p.text_document_position;
+                let items = convert::uri_to_path(&at.text_document.uri)
+                    .map(|path| features::completion(&self.ws, &path, at.position))
+                    .unwrap_or_default();
+                to_value(CompletionResponse::Array(items))
+            }
+            CodeLensRequest::METHOD => {
+                let Ok(p) = serde_json::from_value::<lsp_types::CodeLensParams>(params) else {
+                    return self.invalid(id);
+                };
+                let lenses = convert::uri_to_path(&p.text_document.uri)
+                    .map(|path| features::code_lens(&self.ws, &path))
+                    .unwrap_or_default();
+                to_value(lenses)
+            }
+            CodeActionRequest::METHOD => {
+                let Ok(p) = serde_json::from_value::<lsp_types::CodeActionParams>(params) else {
+                    return self.invalid(id);
+                };
+                let actions: Vec<CodeActionOrCommand> = convert::uri_to_path(&p.text_document.uri)
+                    .map(|path| features::code_actions(&self.ws, &path, p.range))
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(CodeActionOrCommand::CodeAction)
+                    .collect();
+                to_value(actions)
+            }
+            _ => {
+                return self.reply_error(
+                    id,
+                    ErrorCode::MethodNotFound,
+                    &format!("unknown method {method}"),
+                );
+            }
+        };
+        self.send(Response::new_ok(id, value))
+    }
+
+    fn invalid(&self, id: RequestId) -> Result<(), LspError> {
+        self.reply_error(id, ErrorCode::InvalidParams, "malformed parameters")
+    }
+
+    fn reply_error(&self, id: RequestId, code: ErrorCode, message: &str) -> Result<(), LspError> {
+        self.send(Response::new_err(id, code as i32, message.to_string()))
+    }
+
+    /// Runs `pending` and publishes the diagnostics of every file that may have changed.
+    fn check(&mut self, pending: Pending) -> Result<(), LspError> {
+        self.ws.run(pending);
+        self.publish()
+    }
+
+    /// Publishes diagnostics for anchors.yaml, the pages, the open Go files, and any file that
+    /// had some last time (cleared when it has none now).
+    fn publish(&mut self) -> Result<(), LspError> {
+        let mut targets: Vec<PathBuf> = Vec::new();
+        if let Some(anchors) = &self.ws.anchors_path {
+            targets.push(anchors.clone());
+        }
+        if let Some(loaded) = &self.ws.loaded {
+            targets.extend(loaded.pages.iter().map(|(_, full, _)| full.clone()));
+        }
+        targets.extend(
+            self.ws
+                .buffers
+                .keys()
+                .filter(|p| p.extension().is_some_and(|e| e == "go"))
+                .cloned(),
+        );
+        targets.extend(self.published.iter().cloned());
+        targets.sort();
+        targets.dedup();
+        let mut published = HashSet::new();
+        for path in targets {
+            let diagnostics = self.diagnostics_of(&path);
+            if !diagnostics.is_empty() {
+                published.insert(path.clone());
+            }
+            let Some(uri) = convert::path_to_uri(&path) else {
+                continue;
+            };
+            let version = self.ws.buffers.get(&path).map(|b| b.version);
+            let params = PublishDiagnosticsParams {
+                uri,
+                diagnostics,
+                version,
+            };
+            self.send(Notification::new(
+                PublishDiagnostics::METHOD.to_string(),
+                params,
+            ))?;
+        }
+        self.published = published;
+        Ok(())
+    }
+
+    fn diagnostics_of(&self, path: &Path) -> Vec<lsp_types::Diagnostic> {
+        if self.ws.anchors_path.as_deref() == Some(path) {
+            let text = self.ws.text_of(path).unwrap_or_default();
+            return diagnostics::anchors_diagnostics(&self.ws, &text);
+        }
+        let Some(loaded) = &self.ws.loaded else {
+            return Vec::new();
+        };
+        if let Some((name, _, text)) = loaded.page_named(path) {
+            return match text {
+                Ok(text) => diagnostics::page_diagnostics(loaded, name, text),
+                Err(_) => Vec::new(),
+            };
+        }
+        match self.ws.repo_relative(path) {
+            Some(rel) if rel.ends_with(".go") => {
+                diagnostics::go_diagnostics(&self.ws, loaded, path, &rel)
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+fn to_value(value: impl serde::Serialize) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
+}
