@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use lsp_types::{
     CodeAction, CodeActionKind, CodeLens, Command, CompletionItem, CompletionItemKind, Hover,
-    HoverContents, Location, MarkupContent, MarkupKind, Position as LspPosition, Range, TextEdit,
-    Uri, WorkspaceEdit,
+    HoverContents, InlayHint, InlayHintLabel, Location, MarkupContent, MarkupKind,
+    Position as LspPosition, Range, TextEdit, Uri, WorkspaceEdit,
 };
 
 use super::convert;
@@ -261,9 +261,9 @@ pub fn completion(ws: &Workspace, path: &Path, at: LspPosition) -> Vec<Completio
         .collect()
 }
 
-/// The CodeLens above each cited range of a Go file: "cited by 2 claims: a (verified), b
-/// (broken)".
-pub fn code_lens(ws: &Workspace, path: &Path) -> Vec<CodeLens> {
+/// Each cited range of a Go file and what cites it: "cited by 2 claims: a (verified), b
+/// (broken)", in line order.
+fn cited_ranges(ws: &Workspace, path: &Path) -> Vec<(LineRange, String)> {
     let Some(loaded) = &ws.loaded else {
         return Vec::new();
     };
@@ -296,27 +296,60 @@ pub fn code_lens(ws: &Workspace, path: &Path) -> Vec<CodeLens> {
     by_range
         .into_iter()
         .map(|(lines, entries)| {
-            let line = u32::try_from(lines.start().zero_based()).unwrap_or(u32::MAX);
             let claims = if entries.len() == 1 {
                 "claim"
             } else {
                 "claims"
             };
+            let title = format!(
+                "cited by {} {claims}: {}",
+                entries.len(),
+                entries.join(", ")
+            );
+            (lines, title)
+        })
+        .collect()
+}
+
+/// The CodeLens above each cited range of a Go file.
+pub fn code_lens(ws: &Workspace, path: &Path) -> Vec<CodeLens> {
+    cited_ranges(ws, path)
+        .into_iter()
+        .map(|(lines, title)| {
+            let line = u32::try_from(lines.start().zero_based()).unwrap_or(u32::MAX);
             CodeLens {
                 range: Range {
                     start: LspPosition::new(line, 0),
                     end: LspPosition::new(line, 0),
                 },
                 command: Some(Command {
-                    title: format!(
-                        "cited by {} {claims}: {}",
-                        entries.len(),
-                        entries.join(", ")
-                    ),
+                    title,
                     // No command runs: the lens informs, in every editor alike.
                     command: String::new(),
                     arguments: None,
                 }),
+                data: None,
+            }
+        })
+        .collect()
+}
+
+/// The same as inlay hints at the end of each cited range's first line, for clients that show
+/// no CodeLens.
+pub fn inlay_hints(ws: &Workspace, path: &Path) -> Vec<InlayHint> {
+    let text = ws.text_of(path).unwrap_or_default();
+    cited_ranges(ws, path)
+        .into_iter()
+        .map(|(lines, title)| {
+            let first = LineRange::single(lines.start());
+            InlayHint {
+                position: convert::lines_range(&text, first).end,
+                label: InlayHintLabel::String(title),
+                kind: None,
+                text_edits: None,
+                tooltip: None,
+                padding_left: Some(true),
+                padding_right: None,
                 data: None,
             }
         })

@@ -26,7 +26,8 @@ use lsp_types::notification::{
     Notification as _, PublishDiagnostics,
 };
 use lsp_types::request::{
-    CodeActionRequest, CodeLensRequest, Completion, GotoDefinition, HoverRequest, Request as _,
+    CodeActionRequest, CodeLensRequest, Completion, GotoDefinition, HoverRequest, InlayHintRequest,
+    Request as _,
 };
 use lsp_types::{
     CodeActionOrCommand, CodeActionProviderCapability, CodeLensOptions, CompletionOptions,
@@ -50,9 +51,16 @@ pub enum LspError {
     Initialize(serde_json::Error),
 }
 
+/// Whether the client shows inlay hints but no CodeLens: it gets the CodeLens text as hints.
+fn hints_for_lenses(params: &InitializeParams) -> bool {
+    let text = params.capabilities.text_document.as_ref();
+    text.is_some_and(|t| t.code_lens.is_none() && t.inlay_hint.is_some())
+}
+
 /// What the server can do, as told to the client.
-fn capabilities() -> ServerCapabilities {
+fn capabilities(inlay_hints: bool) -> ServerCapabilities {
     ServerCapabilities {
+        inlay_hint_provider: inlay_hints.then_some(OneOf::Left(true)),
         text_document_sync: Some(TextDocumentSyncCapability::Options(
             TextDocumentSyncOptions {
                 open_close: Some(true),
@@ -96,7 +104,7 @@ pub fn serve(connection: &Connection) -> Result<(), LspError> {
     let (id, params) = connection.initialize_start()?;
     let params: InitializeParams = serde_json::from_value(params).map_err(LspError::Initialize)?;
     let result = lsp_types::InitializeResult {
-        capabilities: capabilities(),
+        capabilities: capabilities(hints_for_lenses(&params)),
         server_info: Some(ServerInfo {
             name: "anchorcheck".to_string(),
             version: Some(env!("CARGO_PKG_VERSION").to_string()),
@@ -326,6 +334,15 @@ impl Server<'_> {
                     .map(|path| features::code_lens(&self.ws, &path))
                     .unwrap_or_default();
                 to_value(lenses)
+            }
+            InlayHintRequest::METHOD => {
+                let Ok(p) = serde_json::from_value::<lsp_types::InlayHintParams>(params) else {
+                    return self.invalid(id);
+                };
+                let hints = convert::uri_to_path(&p.text_document.uri)
+                    .map(|path| features::inlay_hints(&self.ws, &path))
+                    .unwrap_or_default();
+                to_value(hints)
             }
             CodeActionRequest::METHOD => {
                 let Ok(p) = serde_json::from_value::<lsp_types::CodeActionParams>(params) else {

@@ -21,6 +21,8 @@ struct Client {
     stdin: ChildStdin,
     incoming: Receiver<Value>,
     next_id: i64,
+    /// What the server said it can do.
+    capabilities: Value,
     /// The diagnostics last published for each URI.
     latest: std::collections::HashMap<String, Vec<Value>>,
 }
@@ -51,6 +53,11 @@ fn uri(path: &Path) -> String {
 
 impl Client {
     fn start(root: &Path) -> Client {
+        Client::start_with(root, json!({}))
+    }
+
+    /// Starts a server for a client with these capabilities.
+    fn start_with(root: &Path, capabilities: Value) -> Client {
         let mut child = Command::new(assert_cmd::cargo::cargo_bin("anchorcheck"))
             .arg("lsp")
             .current_dir(root)
@@ -75,11 +82,13 @@ impl Client {
             incoming,
             next_id: 0,
             latest: std::collections::HashMap::new(),
+            capabilities: Value::Null,
         };
         let result = client.request(
             "initialize",
-            json!({"processId": null, "rootUri": uri(root), "capabilities": {}}),
+            json!({"processId": null, "rootUri": uri(root), "capabilities": capabilities}),
         );
+        client.capabilities = result["capabilities"].clone();
         assert!(
             result["capabilities"]["hoverProvider"]
                 .as_bool()
@@ -537,4 +546,107 @@ fn a_repository_without_commits_gets_diagnostics() {
     let [on_anchors]: [Vec<Value>; 1] = client.diagnostics(&[&anchors]).try_into().unwrap();
     assert_eq!(on_anchors.len(), 1, "{on_anchors:?}");
     client.stop();
+}
+
+#[test]
+fn a_client_without_code_lens_gets_inlay_hints_instead() {
+    let repo = verified_fixture();
+    let (anchors, _, go) = files(&repo);
+    let lens_client = Client::start(repo.path());
+    assert!(lens_client.capabilities.get("inlayHintProvider").is_none());
+    lens_client.stop();
+    let mut client = Client::start_with(repo.path(), json!({"textDocument": {"inlayHint": {}}}));
+    assert_eq!(client.capabilities["inlayHintProvider"], json!(true));
+    client.open(&anchors, "yaml");
+    let text = client.open(&go, "go");
+    client.diagnostics(&[&anchors, &go]);
+    let range = json!({"start": at(0, 0), "end": at(40, 0)});
+    let hints = client.request(
+        "textDocument/inlayHint",
+        json!({"textDocument": {"uri": uri(&go)}, "range": range}),
+    );
+    let hints: Vec<(u64, u64, &str)> = hints
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["position"]["line"].as_u64().unwrap(),
+                h["position"]["character"].as_u64().unwrap(),
+                h["label"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let end_of = |line: usize| text.lines().nth(line).unwrap().len() as u64;
+    assert_eq!(
+        hints,
+        [
+            (10, end_of(10), "cited by 1 claim: cert-check (verified)"),
+            (17, end_of(17), "cited by 1 claim: mtls-required (verified)")
+        ]
+    );
+    client.stop();
+}
+
+#[test]
+fn a_huge_unsaved_buffer_is_an_error_on_its_refs_not_a_crash() {
+    let repo = verified_fixture();
+    let (anchors, _, go) = files(&repo);
+    let mut client = Client::start(repo.path());
+    client.open(&anchors, "yaml");
+    let text = client.open(&go, "go");
+    client.diagnostics(&[&anchors, &go]);
+    let padding = "// padding\n".repeat(9 * 1024 * 1024 / 11);
+    client.change(&go, 2, &format!("{text}{padding}"));
+    let [on_anchors]: [Vec<Value>; 1] = client.diagnostics(&[&anchors]).try_into().unwrap();
+    let found = severities(&on_anchors);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(
+        found
+            .iter()
+            .all(|(_, s, m)| *s == 1 && m.contains("too large")),
+        "{found:?}"
+    );
+    client.stop();
+}
+
+/// Inserts lines above every cited range of the fixture's Go file, unsaved: both refs drift,
+/// and neither is broken.
+fn shift_cited_code_unsaved(repo: &TestRepo) {
+    let (anchors, _, go) = files(repo);
+    let mut client = Client::start(repo.path());
+    client.open(&anchors, "yaml");
+    let text = client.open(&go, "go");
+    client.diagnostics(&[&anchors, &go]);
+    let comment = "// A new comment, long enough to move every cited line out of its range.\n";
+    let shifted = text.replacen(
+        "package main\n",
+        &format!("package main\n\n{}", comment.repeat(12)),
+        1,
+    );
+    client.change(&go, 2, &shifted);
+    let [on_anchors]: [Vec<Value>; 1] = client.diagnostics(&[&anchors]).try_into().unwrap();
+    let found = severities(&on_anchors);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(
+        found
+            .iter()
+            .all(|(_, s, m)| *s == 2 && m.contains("drifted")),
+        "{found:?}"
+    );
+    client.stop();
+}
+
+#[test]
+fn an_unsaved_line_above_the_cited_code_drifts_its_refs_and_breaks_none() {
+    shift_cited_code_unsaved(&verified_fixture());
+}
+
+#[test]
+fn refs_with_at_followed_to_the_saved_tree_drift_with_unsaved_lines_too() {
+    let repo = verified_fixture();
+    anchorcheck(repo.path()).arg("fix").assert().success();
+    let anchors = std::fs::read_to_string(repo.path().join("anchors.yaml")).unwrap();
+    assert_eq!(anchors.matches("at: ").count(), 2, "{anchors}");
+    shift_cited_code_unsaved(&repo);
 }
