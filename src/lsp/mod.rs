@@ -121,11 +121,11 @@ pub fn serve(connection: &Connection) -> Result<(), LspError> {
         published: HashSet::new(),
         shutting_down: false,
     };
-    server.check(Pending {
+    let left = server.check(Pending {
         reload: true,
         ..Pending::default()
     })?;
-    server.main_loop()
+    server.main_loop(left)
 }
 
 struct Server<'c> {
@@ -137,16 +137,29 @@ struct Server<'c> {
 }
 
 impl Server<'_> {
-    fn main_loop(&mut self) -> Result<(), LspError> {
+    /// Serves messages; `pending` is work asked for and not done yet (edits not checked,
+    /// claims a newer message interrupted).
+    fn main_loop(&mut self, mut pending: Pending) -> Result<(), LspError> {
         loop {
-            let Ok(first) = self.connection.receiver.recv() else {
+            let first = if pending.is_empty() {
+                self.connection.receiver.recv().ok()
+            } else {
+                match self.connection.receiver.try_recv() {
+                    Ok(message) => Some(message),
+                    Err(e) if e.is_empty() => {
+                        pending = self.check(std::mem::take(&mut pending))?;
+                        continue;
+                    }
+                    Err(_) => None,
+                }
+            };
+            let Some(first) = first else {
                 return Err(LspError::Disconnected);
             };
             // Everything queued meanwhile is taken together: edits first applied, then checked
             // once, so an edit the next one supersedes is never checked on its own.
             let mut batch = vec![first];
             batch.extend(self.connection.receiver.try_iter());
-            let mut pending = Pending::default();
             for message in batch {
                 match message {
                     Message::Notification(n) => {
@@ -158,7 +171,7 @@ impl Server<'_> {
                     Message::Request(request) => {
                         // A request is answered on the state its preceding edits made.
                         if !pending.is_empty() {
-                            self.check(std::mem::take(&mut pending))?;
+                            pending = self.check(std::mem::take(&mut pending))?;
                         }
                         self.request(request)?;
                     }
@@ -166,7 +179,7 @@ impl Server<'_> {
                 }
             }
             if !pending.is_empty() {
-                self.check(pending)?;
+                pending = self.check(pending)?;
             }
         }
     }
@@ -375,10 +388,13 @@ impl Server<'_> {
         self.send(Response::new_err(id, code as i32, message.to_string()))
     }
 
-    /// Runs `pending` and publishes the diagnostics of every file that may have changed.
-    fn check(&mut self, pending: Pending) -> Result<(), LspError> {
-        self.ws.run(pending);
-        self.publish()
+    /// Runs `pending` until done or a newer message arrives, publishes the diagnostics of every
+    /// file that may have changed, and returns what is left.
+    fn check(&mut self, pending: Pending) -> Result<Pending, LspError> {
+        let connection = self.connection;
+        let left = self.ws.run(pending, &|| !connection.receiver.is_empty());
+        self.publish()?;
+        Ok(left)
     }
 
     /// Publishes diagnostics for anchors.yaml, the pages, the open Go files, and any file that

@@ -3,7 +3,7 @@
 //! and the docs pages checked against the refs. Re-checks are incremental: an edit re-verifies
 //! only the claims it can change.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
@@ -14,6 +14,10 @@ use crate::lines::Position;
 use crate::report::{ClaimReport, RefReport, Report, Verdict};
 use crate::source::{GitRepo, OverlayFiles, Snapshot, WORKTREE};
 use crate::verify::{self, HistorySource, RevisionInfo, VerifyError, VerifyOptions};
+
+/// Claims verified between two looks at whether the editor sent something newer: a check of
+/// every claim (the first, or after `repo:` changed) gives way to edits within one chunk.
+pub const CHUNK: usize = 256;
 
 /// An open document: the editor's text, which wins over the file on disk.
 #[derive(Clone, Debug)]
@@ -226,36 +230,57 @@ impl Workspace {
         pending
     }
 
-    /// Carries out `pending`: reloads the anchors file, re-verifies what it asks, re-checks the
-    /// docs pages.
-    pub fn run(&mut self, mut pending: Pending) {
+    /// Carries out `pending`: reloads the anchors file, re-verifies what it asks (in chunks of
+    /// [`CHUNK`] claims, stopping after one when `superseded` says the editor sent something
+    /// newer), re-checks the docs pages. Returns what is left to verify.
+    pub fn run(&mut self, mut pending: Pending, superseded: &dyn Fn() -> bool) -> Pending {
         if pending.reload {
             match self.reload() {
                 Some(changed) => pending.merge(changed),
-                None => return,
+                None => return Pending::default(),
             }
         }
         let Some(loaded) = self.loaded.as_mut() else {
-            return;
+            return Pending::default();
         };
-        let claims: Vec<String> = if pending.all {
-            Vec::new()
+        let ids: Vec<String> = if pending.all {
+            loaded
+                .anchors
+                .claims
+                .iter()
+                .map(|c| c.id.value.clone())
+                .collect()
         } else {
             // Claims since removed from the file are not asked for.
+            let present: HashSet<&str> = loaded
+                .anchors
+                .claims
+                .iter()
+                .map(|c| c.id.value.as_str())
+                .collect();
             pending
                 .claims
                 .iter()
-                .filter(|id| loaded.anchors.claims.iter().any(|c| c.id.value == **id))
+                .filter(|id| present.contains(id.as_str()))
                 .cloned()
                 .collect()
         };
-        if pending.all || !claims.is_empty() {
-            verify_claims(loaded, &self.buffers, claims);
+        let mut chunks = ids.chunks(CHUNK);
+        for chunk in chunks.by_ref() {
+            verify_claims(loaded, &self.buffers, chunk.to_vec());
             pending.docs = true;
+            if superseded() {
+                break;
+            }
         }
+        let left = Pending {
+            claims: chunks.flatten().cloned().collect(),
+            ..Pending::default()
+        };
         if pending.docs {
             check_docs(loaded, &self.buffers);
         }
+        left
     }
 
     /// Reads and validates the anchors file; on success, what changed in it to re-check.
@@ -527,10 +552,14 @@ mod tests {
             root: Some(dir.to_path_buf()),
             ..Workspace::default()
         };
-        ws.run(Pending {
-            reload: true,
-            ..Pending::default()
-        });
+        let left = ws.run(
+            Pending {
+                reload: true,
+                ..Pending::default()
+            },
+            &|| false,
+        );
+        assert!(left.is_empty());
         ws
     }
 
@@ -580,5 +609,37 @@ mod tests {
         let pending = ws.reload().unwrap();
         assert_eq!(pending.claims, claims(&["b"]));
         assert!(!pending.all);
+    }
+
+    #[test]
+    fn a_check_of_many_claims_gives_way_to_newer_edits_after_a_chunk() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ws = workspace(dir.path());
+        let mut many = String::from("version: 1\nclaims:\n");
+        for i in 0..CHUNK + 10 {
+            many.push_str(&format!(
+                "  - id: c{i}\n    status: required\n    refs:\n      - path: pkg/a.go\n        lines: 3\n        expect: [identifier: A]\n"
+            ));
+        }
+        let path = dir.path().join("anchors.yaml");
+        ws.buffers.insert(
+            path,
+            Buffer {
+                text: many,
+                version: 2,
+            },
+        );
+        let reload = Pending {
+            reload: true,
+            ..Pending::default()
+        };
+        // The editor sent something meanwhile: one chunk is verified, the rest left.
+        let left = ws.run(reload, &|| true);
+        assert_eq!(left.claims.len(), 10, "{left:?}");
+        let loaded = ws.loaded.as_ref().unwrap();
+        assert_eq!(loaded.reports.len(), CHUNK);
+        let left = ws.run(left, &|| true);
+        assert!(left.is_empty());
+        assert_eq!(ws.loaded.as_ref().unwrap().reports.len(), CHUNK + 10);
     }
 }

@@ -650,3 +650,24 @@ fn refs_with_at_followed_to_the_saved_tree_drift_with_unsaved_lines_too() {
     assert_eq!(anchors.matches("at: ").count(), 2, "{anchors}");
     shift_cited_code_unsaved(&repo);
 }
+
+#[test]
+fn a_page_citation_that_names_no_ref_is_a_warning_where_it_is_written() {
+    let repo = verified_fixture();
+    let (anchors, page, _) = files(&repo);
+    let mut client = Client::start(repo.path());
+    client.open(&anchors, "yaml");
+    let text = client.open(&page, "markdown");
+    let [on_page]: [Vec<Value>; 1] = client.diagnostics(&[&page]).try_into().unwrap();
+    assert!(on_page.is_empty(), "{on_page:?}");
+    let edited = format!("{text}\nThe listener is set up at `src/server.go:26-29`.\n");
+    client.change(&page, 2, &edited);
+    let [on_page]: [Vec<Value>; 1] = client.diagnostics(&[&page]).try_into().unwrap();
+    let found = severities(&on_page);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let (line, severity, message) = &found[0];
+    assert_eq!(*line, u64::from(line_of(&edited, "src/server.go:26-29")));
+    assert_eq!(*severity, 2);
+    assert!(message.contains("no ref has those lines"), "{message}");
+    client.stop();
+}
