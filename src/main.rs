@@ -406,9 +406,14 @@ fn run_lsp() -> anyhow::Result<Exit> {
     let served = anchorcheck::lsp::serve(&connection);
     // The writer thread ends once the last sender is gone.
     drop(connection);
-    served?;
+    let shut_down = served?;
     io_threads.join()?;
-    Ok(Exit::Verified)
+    // The protocol: 0 after `shutdown` then `exit`, 1 for an `exit` without `shutdown`.
+    Ok(if shut_down {
+        Exit::Verified
+    } else {
+        Exit::Failed
+    })
 }
 
 #[cfg(test)]

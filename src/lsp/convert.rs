@@ -36,12 +36,21 @@ pub fn uri_to_path(uri: &Uri) -> Option<PathBuf> {
     }
     let path = path.split(['?', '#']).next().unwrap_or(path);
     let decoded = percent_decode_str(path).decode_utf8().ok()?;
+    // `file:///C:/dir` names `C:/dir` on Windows.
+    let bytes = decoded.as_bytes();
+    let drive = bytes.len() >= 3 && bytes[1].is_ascii_alphabetic() && bytes[2] == b':';
+    if cfg!(windows) && drive {
+        return Some(PathBuf::from(&decoded[1..]));
+    }
     Some(PathBuf::from(decoded.as_ref()))
 }
 
 /// The `file:` URI of an absolute path.
 pub fn path_to_uri(path: &Path) -> Option<Uri> {
     let text = path.to_str()?;
+    // On Windows, `C:\dir` is `file:///C:/dir`.
+    let windows = cfg!(windows).then(|| format!("/{}", text.replace('\\', "/")));
+    let text = windows.as_deref().unwrap_or(text);
     let encoded: String = text
         .split('/')
         .map(|segment| utf8_percent_encode(segment, PATH_SEGMENT).to_string())

@@ -99,8 +99,9 @@ fn root_of(params: &InitializeParams) -> Option<PathBuf> {
         .or_else(|| params.root_path.as_ref().map(PathBuf::from))
 }
 
-/// Serves one client until it asks to exit (or goes away).
-pub fn serve(connection: &Connection) -> Result<(), LspError> {
+/// Serves one client until it asks to exit (or goes away). True when it asked to shut down
+/// first, as the protocol wants (a server told to exit without it exits with status 1).
+pub fn serve(connection: &Connection) -> Result<bool, LspError> {
     let (id, params) = connection.initialize_start()?;
     let params: InitializeParams = serde_json::from_value(params).map_err(LspError::Initialize)?;
     let result = lsp_types::InitializeResult {
@@ -139,7 +140,7 @@ struct Server<'c> {
 impl Server<'_> {
     /// Serves messages; `pending` is work asked for and not done yet (edits not checked,
     /// claims a newer message interrupted).
-    fn main_loop(&mut self, mut pending: Pending) -> Result<(), LspError> {
+    fn main_loop(&mut self, mut pending: Pending) -> Result<bool, LspError> {
         loop {
             let first = if pending.is_empty() {
                 self.connection.receiver.recv().ok()
@@ -164,7 +165,7 @@ impl Server<'_> {
                 match message {
                     Message::Notification(n) => {
                         if n.method == "exit" {
-                            return Ok(());
+                            return Ok(self.shutting_down);
                         }
                         pending.merge(self.notification(n));
                     }

@@ -671,3 +671,12 @@ fn a_page_citation_that_names_no_ref_is_a_warning_where_it_is_written() {
     assert!(message.contains("no ref has those lines"), "{message}");
     client.stop();
 }
+
+#[test]
+fn exit_without_shutdown_ends_with_status_1() {
+    let repo = verified_fixture();
+    let mut client = Client::start(repo.path());
+    client.notify("exit", Value::Null);
+    let status = client.child.wait().unwrap();
+    assert_eq!(status.code(), Some(1));
+}
