@@ -22,18 +22,20 @@ use std::path::{Path, PathBuf};
 
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, RequestId, Response};
 use lsp_types::notification::{
-    DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, DidSaveTextDocument,
-    Notification as _, PublishDiagnostics,
+    DidChangeTextDocument, DidChangeWatchedFiles, DidCloseTextDocument, DidOpenTextDocument,
+    DidSaveTextDocument, Notification as _, PublishDiagnostics,
 };
 use lsp_types::request::{
     CodeActionRequest, CodeLensRequest, Completion, GotoDefinition, HoverRequest, InlayHintRequest,
-    Request as _,
+    RegisterCapability, Request as _,
 };
 use lsp_types::{
     CodeActionOrCommand, CodeActionProviderCapability, CodeLensOptions, CompletionOptions,
-    CompletionResponse, GotoDefinitionResponse, HoverProviderCapability, InitializeParams, OneOf,
-    PublishDiagnosticsParams, ServerCapabilities, ServerInfo, TextDocumentSyncCapability,
-    TextDocumentSyncKind, TextDocumentSyncOptions, TextDocumentSyncSaveOptions, Uri,
+    CompletionResponse, DidChangeWatchedFilesRegistrationOptions, FileSystemWatcher, GlobPattern,
+    GotoDefinitionResponse, HoverProviderCapability, InitializeParams, OneOf,
+    PublishDiagnosticsParams, Registration, RegistrationParams, ServerCapabilities, ServerInfo,
+    TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
+    TextDocumentSyncSaveOptions, Uri,
 };
 
 use workspace::{Buffer, Pending, Workspace};
@@ -55,6 +57,41 @@ pub enum LspError {
 fn hints_for_lenses(params: &InitializeParams) -> bool {
     let text = params.capabilities.text_document.as_ref();
     text.is_some_and(|t| t.code_lens.is_none() && t.inlay_hint.is_some())
+}
+
+/// Whether the client can watch files for the server (changes it did not make: a checkout, a
+/// pull, another editor).
+fn watches_files(params: &InitializeParams) -> bool {
+    let workspace = params.capabilities.workspace.as_ref();
+    workspace
+        .and_then(|w| w.did_change_watched_files.as_ref())
+        .and_then(|d| d.dynamic_registration)
+        .unwrap_or(false)
+}
+
+/// Asks the client to tell the server when Go files, Markdown pages or anchors.yaml change on
+/// disk.
+fn watch_request() -> Request {
+    let watchers = ["**/*.go", "**/*.md", "**/anchors.yaml"]
+        .into_iter()
+        .map(|glob| FileSystemWatcher {
+            glob_pattern: GlobPattern::String(glob.to_string()),
+            kind: None,
+        })
+        .collect();
+    let options = DidChangeWatchedFilesRegistrationOptions { watchers };
+    let params = RegistrationParams {
+        registrations: vec![Registration {
+            id: "anchorcheck-files".to_string(),
+            method: DidChangeWatchedFiles::METHOD.to_string(),
+            register_options: serde_json::to_value(options).ok(),
+        }],
+    };
+    Request::new(
+        RequestId::from("anchorcheck-watch".to_string()),
+        RegisterCapability::METHOD.to_string(),
+        params,
+    )
 }
 
 /// What the server can do, as told to the client.
@@ -113,6 +150,12 @@ pub fn serve(connection: &Connection) -> Result<bool, LspError> {
     };
     let result = serde_json::to_value(result).map_err(LspError::Initialize)?;
     connection.initialize_finish(id, result)?;
+    if watches_files(&params) {
+        connection
+            .sender
+            .send(watch_request().into())
+            .map_err(|_| LspError::Disconnected)?;
+    }
     let mut server = Server {
         connection,
         ws: Workspace {
@@ -280,6 +323,24 @@ impl Server<'_> {
                         ..Pending::default()
                     }
                 }
+            }
+            DidChangeWatchedFiles::METHOD => {
+                let Ok(params) = n.extract::<lsp_types::DidChangeWatchedFilesParams>(
+                    DidChangeWatchedFiles::METHOD,
+                ) else {
+                    return Pending::default();
+                };
+                let mut pending = Pending::default();
+                for change in params.changes {
+                    // An open buffer wins over the file: its edits are told apart.
+                    match path_of(&change.uri) {
+                        Some(path) if !self.ws.buffers.contains_key(&path) => {
+                            pending.merge(self.ws.affected_by(&path));
+                        }
+                        _ => {}
+                    }
+                }
+                pending
             }
             _ => Pending::default(),
         }

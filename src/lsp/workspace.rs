@@ -265,6 +265,13 @@ impl Workspace {
                 .cloned()
                 .collect()
         };
+        // HEAD may have moved since (a commit, a checkout): history starts from where it is.
+        if !ids.is_empty()
+            && let Ok(snapshot) = &loaded.snapshot
+            && let Ok(fresh) = snapshot.git().resolve(WORKTREE)
+        {
+            loaded.snapshot = Ok(fresh);
+        }
         let mut chunks = ids.chunks(CHUNK);
         for chunk in chunks.by_ref() {
             verify_claims(loaded, &self.buffers, chunk.to_vec());

@@ -21,6 +21,8 @@ struct Client {
     stdin: ChildStdin,
     incoming: Receiver<Value>,
     next_id: i64,
+    /// Requests the server sent.
+    from_server: Vec<Value>,
     /// What the server said it can do.
     capabilities: Value,
     /// The diagnostics last published for each URI.
@@ -83,6 +85,7 @@ impl Client {
             next_id: 0,
             latest: std::collections::HashMap::new(),
             capabilities: Value::Null,
+            from_server: Vec::new(),
         };
         let result = client.request(
             "initialize",
@@ -126,6 +129,9 @@ impl Client {
             if message["id"] == json!(id) {
                 assert!(message.get("error").is_none(), "{method}: {message}");
                 return message["result"].clone();
+            }
+            if message.get("id").is_some() && message.get("method").is_some() {
+                self.from_server.push(message.clone());
             }
             if message["method"] == "textDocument/publishDiagnostics" {
                 let params = &message["params"];
@@ -679,4 +685,34 @@ fn exit_without_shutdown_ends_with_status_1() {
     client.notify("exit", Value::Null);
     let status = client.child.wait().unwrap();
     assert_eq!(status.code(), Some(1));
+}
+
+#[test]
+fn a_file_changed_on_disk_is_rechecked_when_the_client_says_so() {
+    let repo = verified_fixture();
+    let (anchors, _, go) = files(&repo);
+    let watching = json!({"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": true}}});
+    let mut client = Client::start_with(repo.path(), watching);
+    client.open(&anchors, "yaml");
+    let [on_anchors]: [Vec<Value>; 1] = client.diagnostics(&[&anchors]).try_into().unwrap();
+    assert!(on_anchors.is_empty(), "{on_anchors:?}");
+    let registration = client
+        .from_server
+        .iter()
+        .find(|m| m["method"] == "client/registerCapability")
+        .expect("the server asks the client to watch files");
+    let watched = &registration["params"]["registrations"][0];
+    assert_eq!(watched["method"], "workspace/didChangeWatchedFiles");
+    // A checkout (say) rewrites the Go file, which is not open.
+    let text = std::fs::read_to_string(&go).unwrap();
+    std::fs::write(&go, text.replace("PeerCertificates", "Peers")).unwrap();
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": uri(&go), "type": 2}]}),
+    );
+    let [on_anchors]: [Vec<Value>; 1] = client.diagnostics(&[&anchors]).try_into().unwrap();
+    let found = severities(&on_anchors);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].2.contains("`cert-check` is broken"), "{found:?}");
+    client.stop();
 }
