@@ -8,14 +8,25 @@
 //! runs are taken together, so an edit superseded by the next one is never checked on its own.
 //! Nothing here writes a file: fixes are workspace edits the editor applies.
 //!
-//! `workspace` holds the state and runs the checks, `diagnostics` turns verdicts into
-//! diagnostics, `features` answers hover, completion, definition, CodeLens and code actions,
-//! and `convert` translates URIs and positions.
+//! This file is the message loop. `workspace` holds the state and decides what to re-check,
+//! `check` runs one verification,
+//! `diagnostics` turns verdicts into diagnostics; `hover`, `locate` (what is under the cursor,
+//! go-to-definition), `completion`, `lenses` (CodeLens and inlay hints) and `actions` (the
+//! `update citation` fix) answer requests; `capabilities` is what the server declares and asks
+//! for, and `convert` translates URIs and positions.
 
+mod actions;
+mod capabilities;
+mod check;
+mod completion;
 mod convert;
 mod diagnostics;
-mod features;
+mod hover;
+mod lenses;
+mod locate;
 mod workspace;
+#[cfg(test)]
+mod workspace_tests;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -27,15 +38,11 @@ use lsp_types::notification::{
 };
 use lsp_types::request::{
     CodeActionRequest, CodeLensRequest, Completion, GotoDefinition, HoverRequest, InlayHintRequest,
-    RegisterCapability, Request as _,
+    Request as _,
 };
 use lsp_types::{
-    CodeActionOrCommand, CodeActionProviderCapability, CodeLensOptions, CompletionOptions,
-    CompletionResponse, DidChangeWatchedFilesRegistrationOptions, FileSystemWatcher, GlobPattern,
-    GotoDefinitionResponse, HoverProviderCapability, InitializeParams, OneOf,
-    PublishDiagnosticsParams, Registration, RegistrationParams, ServerCapabilities, ServerInfo,
-    TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
-    TextDocumentSyncSaveOptions, Uri,
+    CodeActionOrCommand, CompletionResponse, GotoDefinitionResponse, InitializeParams,
+    PublishDiagnosticsParams, ServerInfo, Uri,
 };
 
 use workspace::{Buffer, Pending, Workspace};
@@ -51,73 +58,6 @@ pub enum LspError {
     Disconnected,
     #[error("the initialize request's parameters are malformed: {0}")]
     Initialize(serde_json::Error),
-}
-
-/// Whether the client shows inlay hints but no CodeLens: it gets the CodeLens text as hints.
-fn hints_for_lenses(params: &InitializeParams) -> bool {
-    let text = params.capabilities.text_document.as_ref();
-    text.is_some_and(|t| t.code_lens.is_none() && t.inlay_hint.is_some())
-}
-
-/// Whether the client can watch files for the server (changes it did not make: a checkout, a
-/// pull, another editor).
-fn watches_files(params: &InitializeParams) -> bool {
-    let workspace = params.capabilities.workspace.as_ref();
-    workspace
-        .and_then(|w| w.did_change_watched_files.as_ref())
-        .and_then(|d| d.dynamic_registration)
-        .unwrap_or(false)
-}
-
-/// Asks the client to tell the server when Go files, Markdown pages or anchors.yaml change on
-/// disk.
-fn watch_request() -> Request {
-    let watchers = ["**/*.go", "**/*.md", "**/anchors.yaml"]
-        .into_iter()
-        .map(|glob| FileSystemWatcher {
-            glob_pattern: GlobPattern::String(glob.to_string()),
-            kind: None,
-        })
-        .collect();
-    let options = DidChangeWatchedFilesRegistrationOptions { watchers };
-    let params = RegistrationParams {
-        registrations: vec![Registration {
-            id: "anchorcheck-files".to_string(),
-            method: DidChangeWatchedFiles::METHOD.to_string(),
-            register_options: serde_json::to_value(options).ok(),
-        }],
-    };
-    Request::new(
-        RequestId::from("anchorcheck-watch".to_string()),
-        RegisterCapability::METHOD.to_string(),
-        params,
-    )
-}
-
-/// What the server can do, as told to the client.
-fn capabilities(inlay_hints: bool) -> ServerCapabilities {
-    ServerCapabilities {
-        inlay_hint_provider: inlay_hints.then_some(OneOf::Left(true)),
-        text_document_sync: Some(TextDocumentSyncCapability::Options(
-            TextDocumentSyncOptions {
-                open_close: Some(true),
-                change: Some(TextDocumentSyncKind::FULL),
-                save: Some(TextDocumentSyncSaveOptions::Supported(true)),
-                ..TextDocumentSyncOptions::default()
-            },
-        )),
-        hover_provider: Some(HoverProviderCapability::Simple(true)),
-        completion_provider: Some(CompletionOptions {
-            trigger_characters: Some(vec![":".to_string(), " ".to_string()]),
-            ..CompletionOptions::default()
-        }),
-        definition_provider: Some(OneOf::Left(true)),
-        code_lens_provider: Some(CodeLensOptions {
-            resolve_provider: Some(false),
-        }),
-        code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
-        ..ServerCapabilities::default()
-    }
 }
 
 /// The directory the workspace is in: its first folder, else its root.
@@ -142,7 +82,7 @@ pub fn serve(connection: &Connection) -> Result<bool, LspError> {
     let (id, params) = connection.initialize_start()?;
     let params: InitializeParams = serde_json::from_value(params).map_err(LspError::Initialize)?;
     let result = lsp_types::InitializeResult {
-        capabilities: capabilities(hints_for_lenses(&params)),
+        capabilities: capabilities::capabilities(capabilities::hints_for_lenses(&params)),
         server_info: Some(ServerInfo {
             name: "anchorcheck".to_string(),
             version: Some(env!("CARGO_PKG_VERSION").to_string()),
@@ -150,10 +90,10 @@ pub fn serve(connection: &Connection) -> Result<bool, LspError> {
     };
     let result = serde_json::to_value(result).map_err(LspError::Initialize)?;
     connection.initialize_finish(id, result)?;
-    if watches_files(&params) {
+    if capabilities::watches_files(&params) {
         connection
             .sender
-            .send(watch_request().into())
+            .send(capabilities::watch_request().into())
             .map_err(|_| LspError::Disconnected)?;
     }
     let mut server = Server {
@@ -377,7 +317,7 @@ impl Server<'_> {
                 };
                 let at = p.text_document_position_params;
                 let hover = convert::uri_to_path(&at.text_document.uri)
-                    .and_then(|path| features::hover(&self.ws, &path, at.position));
+                    .and_then(|path| hover::hover(&self.ws, &path, at.position));
                 to_value(hover)
             }
             GotoDefinition::METHOD => {
@@ -387,7 +327,7 @@ impl Server<'_> {
                 };
                 let at = p.text_document_position_params;
                 let location = convert::uri_to_path(&at.text_document.uri)
-                    .and_then(|path| features::definition(&self.ws, &path, at.position))
+                    .and_then(|path| locate::definition(&self.ws, &path, at.position))
                     .map(GotoDefinitionResponse::Scalar);
                 to_value(location)
             }
@@ -397,7 +337,7 @@ impl Server<'_> {
                 };
                 let at = p.text_document_position;
                 let items = convert::uri_to_path(&at.text_document.uri)
-                    .map(|path| features::completion(&self.ws, &path, at.position))
+                    .map(|path| completion::completion(&self.ws, &path, at.position))
                     .unwrap_or_default();
                 to_value(CompletionResponse::Array(items))
             }
@@ -406,7 +346,7 @@ impl Server<'_> {
                     return self.invalid(id);
                 };
                 let lenses = convert::uri_to_path(&p.text_document.uri)
-                    .map(|path| features::code_lens(&self.ws, &path))
+                    .map(|path| lenses::code_lens(&self.ws, &path))
                     .unwrap_or_default();
                 to_value(lenses)
             }
@@ -415,7 +355,7 @@ impl Server<'_> {
                     return self.invalid(id);
                 };
                 let hints = convert::uri_to_path(&p.text_document.uri)
-                    .map(|path| features::inlay_hints(&self.ws, &path))
+                    .map(|path| lenses::inlay_hints(&self.ws, &path))
                     .unwrap_or_default();
                 to_value(hints)
             }
@@ -424,7 +364,7 @@ impl Server<'_> {
                     return self.invalid(id);
                 };
                 let actions: Vec<CodeActionOrCommand> = convert::uri_to_path(&p.text_document.uri)
-                    .map(|path| features::code_actions(&self.ws, &path, p.range))
+                    .map(|path| actions::code_actions(&self.ws, &path, p.range))
                     .unwrap_or_default()
                     .into_iter()
                     .map(CodeActionOrCommand::CodeAction)

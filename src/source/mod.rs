@@ -134,6 +134,13 @@ fn git_error(e: git2::Error) -> SourceError {
     SourceError::Git(e.message().to_string())
 }
 
+/// Creates an empty repository (no commit) in `dir`, for tests of what reads one.
+#[cfg(test)]
+pub(crate) fn init_repository(dir: &Path) -> Result<GitRepo, SourceError> {
+    git2::Repository::init(dir).map_err(git_error)?;
+    GitRepo::open(dir)
+}
+
 impl GitRepo {
     /// Opens the repository containing `dir` (searching parent directories, as git does).
     pub fn open(dir: &Path) -> Result<GitRepo, SourceError> {
