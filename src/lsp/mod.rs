@@ -188,11 +188,6 @@ impl Server<'_> {
                     return Pending::default();
                 };
                 self.adopt_anchors(&path);
-                let changed = self
-                    .ws
-                    .buffers
-                    .get(&path)
-                    .is_none_or(|b| b.text != params.text_document.text);
                 self.ws.buffers.insert(
                     path.clone(),
                     Buffer {
@@ -200,11 +195,9 @@ impl Server<'_> {
                         version: params.text_document.version,
                     },
                 );
-                let mut pending = if changed && self.unsaved_or_new(&path) {
-                    self.ws.affected_by(&path)
-                } else {
-                    Pending::default()
-                };
+                // The file may have changed on disk since it was checked (a checkout the client
+                // did not report): what it affects is checked again, which costs milliseconds.
+                let mut pending = self.ws.affected_by(&path);
                 // Opening a file shows its diagnostics even when nothing is re-checked.
                 pending.docs |= pending.is_empty();
                 pending

@@ -716,3 +716,22 @@ fn a_file_changed_on_disk_is_rechecked_when_the_client_says_so() {
     assert!(found[0].2.contains("`cert-check` is broken"), "{found:?}");
     client.stop();
 }
+
+#[test]
+fn opening_a_file_changed_on_disk_unreported_rechecks_it() {
+    let repo = verified_fixture();
+    let (anchors, _, go) = files(&repo);
+    let mut client = Client::start(repo.path());
+    client.open(&anchors, "yaml");
+    let [on_anchors]: [Vec<Value>; 1] = client.diagnostics(&[&anchors]).try_into().unwrap();
+    assert!(on_anchors.is_empty(), "{on_anchors:?}");
+    // Rewritten on disk while the server was not told (a client that watches no files).
+    let text = std::fs::read_to_string(&go).unwrap();
+    std::fs::write(&go, text.replace("PeerCertificates", "Peers")).unwrap();
+    client.open(&go, "go");
+    let [on_anchors]: [Vec<Value>; 1] = client.diagnostics(&[&anchors]).try_into().unwrap();
+    let found = severities(&on_anchors);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].2.contains("`cert-check` is broken"), "{found:?}");
+    client.stop();
+}
