@@ -29,6 +29,7 @@ mod workspace;
 mod workspace_tests;
 
 use std::collections::HashSet;
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, RequestId, Response};
@@ -157,7 +158,17 @@ impl Server<'_> {
                         if !pending.is_empty() {
                             pending = self.check(std::mem::take(&mut pending))?;
                         }
-                        self.request(request)?;
+                        let id = request.id.clone();
+                        let answered =
+                            std::panic::catch_unwind(AssertUnwindSafe(|| self.request(request)));
+                        match answered {
+                            Ok(sent) => sent?,
+                            Err(panic) => self.reply_error(
+                                id,
+                                ErrorCode::InternalError,
+                                &format!("anchorcheck failed: {}", panic_message(panic.as_ref())),
+                            )?,
+                        }
                     }
                     Message::Response(_) => {}
                 }
@@ -387,7 +398,24 @@ impl Server<'_> {
     /// file that may have changed, and returns what is left.
     fn check(&mut self, pending: Pending) -> Result<Pending, LspError> {
         let connection = self.connection;
-        let left = self.ws.run(pending, &|| !connection.receiver.is_empty());
+        let ws = &mut self.ws;
+        let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            ws.run(pending, &|| !connection.receiver.is_empty())
+        }));
+        // A bug must not take the editor's diagnostics down with the server: it is said on
+        // anchors.yaml, and the next edit checks again.
+        let left = run.unwrap_or_else(|panic| {
+            let message = format!(
+                "anchorcheck failed while checking ({}); the diagnostics may be stale. Please \
+                 report it.",
+                panic_message(panic.as_ref())
+            );
+            match self.ws.loaded.as_mut() {
+                Some(loaded) => loaded.run_error = Some(message),
+                None => self.ws.load_error = Some(message),
+            }
+            Pending::default()
+        });
         self.publish()?;
         Ok(left)
     }
@@ -457,6 +485,15 @@ impl Server<'_> {
             _ => Vec::new(),
         }
     }
+}
+
+/// What a panic said, when it said it as text.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_string())
 }
 
 fn to_value(value: impl serde::Serialize) -> serde_json::Value {
