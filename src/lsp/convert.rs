@@ -64,25 +64,49 @@ fn utf16_len(s: &str) -> u32 {
     u32::try_from(s.encode_utf16().count()).unwrap_or(u32::MAX)
 }
 
-/// The text of 0-based line `row` of `text` (without its line break).
-fn line_text(text: &str, row: usize) -> &str {
-    let line = text.split('\n').nth(row).unwrap_or("");
-    line.strip_suffix('\r').unwrap_or(line)
+/// Where each line of a text starts, so that a line or a position is found without scanning
+/// the text from its start each time (anchors.yaml may be tens of megabytes, with a diagnostic
+/// on every ref).
+pub struct LineIndex<'a> {
+    text: &'a str,
+    /// Byte offset of each line's first byte.
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    pub fn new(text: &'a str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
+        LineIndex { text, starts }
+    }
+
+    /// The text of 0-based line `row` (without its line break; empty past the end).
+    fn line(&self, row: usize) -> &'a str {
+        let Some(&start) = self.starts.get(row) else {
+            return "";
+        };
+        let end = self.starts.get(row + 1).map_or(self.text.len(), |e| e - 1);
+        let line = &self.text[start..end];
+        line.strip_suffix('\r').unwrap_or(line)
+    }
+
+    /// The LSP position of byte `offset`.
+    pub fn position(&self, offset: usize) -> LspPosition {
+        let mut end = offset.min(self.text.len());
+        while !self.text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let row = self.starts.partition_point(|&s| s <= end) - 1;
+        LspPosition {
+            line: u32::try_from(row).unwrap_or(u32::MAX),
+            character: utf16_len(&self.text[self.starts[row]..end]),
+        }
+    }
 }
 
 /// The LSP position of byte `offset` in `text`.
 pub fn offset_to_position(text: &str, offset: usize) -> LspPosition {
-    let mut end = offset.min(text.len());
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    let before = &text[..end];
-    let row = before.matches('\n').count();
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    LspPosition {
-        line: u32::try_from(row).unwrap_or(u32::MAX),
-        character: utf16_len(&before[line_start..]),
-    }
+    LineIndex::new(text).position(offset)
 }
 
 /// The byte offset of an LSP position in `text` (clamped to the line and the text).
@@ -105,9 +129,9 @@ pub fn position_to_offset(text: &str, position: LspPosition) -> usize {
 }
 
 /// The LSP position of a 1-based line and character column (anchorcheck's [`Position`]).
-pub fn from_position(text: &str, at: Position) -> LspPosition {
+pub fn from_position(text: &LineIndex<'_>, at: Position) -> LspPosition {
     let row = at.line.saturating_sub(1) as usize;
-    let line = line_text(text, row);
+    let line = text.line(row);
     let chars = at.column.saturating_sub(1) as usize;
     let prefix: String = line.chars().take(chars).collect();
     LspPosition {
@@ -117,10 +141,11 @@ pub fn from_position(text: &str, at: Position) -> LspPosition {
 }
 
 /// The range from `at` to the end of the word (or quoted scalar) starting there.
-pub fn word_range(text: &str, at: Position) -> Range {
+pub fn word_range(text: &LineIndex<'_>, at: Position) -> Range {
     let start = from_position(text, at);
     let row = at.line.saturating_sub(1) as usize;
-    let rest: String = line_text(text, row)
+    let rest: String = text
+        .line(row)
         .chars()
         .skip(at.column.saturating_sub(1) as usize)
         .collect();
@@ -138,7 +163,7 @@ pub fn word_range(text: &str, at: Position) -> Range {
 }
 
 /// Whole lines `lines` of a file, from the first line's start to the end of the last.
-pub fn lines_range(text: &str, lines: LineRange) -> Range {
+pub fn lines_range(text: &LineIndex<'_>, lines: LineRange) -> Range {
     let last = lines.end().zero_based();
     Range {
         start: LspPosition {
@@ -147,7 +172,7 @@ pub fn lines_range(text: &str, lines: LineRange) -> Range {
         },
         end: LspPosition {
             line: u32::try_from(last).unwrap_or(u32::MAX),
-            character: utf16_len(line_text(text, last)),
+            character: utf16_len(text.line(last)),
         },
     }
 }
@@ -171,6 +196,10 @@ mod tests {
         assert_eq!(uri_to_path(&untitled), None);
     }
 
+    fn index_of(text: &str) -> LineIndex<'_> {
+        LineIndex::new(text)
+    }
+
     #[test]
     fn columns_count_utf16_units() {
         let text = "a\n€𝄞x\r\nlast";
@@ -178,10 +207,14 @@ mod tests {
         let at = offset_to_position(text, offset);
         assert_eq!((at.line, at.character), (1, 3));
         assert_eq!(position_to_offset(text, at), offset);
+        assert_eq!(index_of(text).position(text.len()), LspPosition::new(2, 4));
+        assert_eq!(index_of(text).line(1), "€𝄞x");
+        assert_eq!(index_of(text).line(9), "");
         // Past the end of a line stops before its line break.
         let end = position_to_offset(text, LspPosition::new(1, 99));
         assert_eq!(&text[end..end + 2], "\r\n");
-        let from = from_position(text, Position { line: 2, column: 3 });
+        let index = LineIndex::new(text);
+        let from = from_position(&index, Position { line: 2, column: 3 });
         assert_eq!((from.line, from.character), (1, 3));
     }
 }

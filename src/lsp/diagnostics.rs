@@ -68,6 +68,7 @@ pub fn ref_message(claim: &str, rr: &RefReport) -> String {
 /// at their positions), else one per ref that did not verify, on its `lines:`, and the docs
 /// findings about it.
 pub fn anchors_diagnostics(ws: &Workspace, text: &str) -> Vec<Diagnostic> {
+    let text = &convert::LineIndex::new(text);
     let mut out = Vec::new();
     let start = convert::word_range(text, super::workspace::FILE_START);
     if let Some(error) = &ws.load_error {
@@ -150,10 +151,11 @@ pub fn cited_refs<'a>(
 /// The diagnostics of a docs page: citations that name no ref, and citations of refs that did
 /// not verify (a drifted one is stale: `update citation` rewrites it).
 pub fn page_diagnostics(loaded: &Loaded, name: &str, text: &str) -> Vec<Diagnostic> {
+    let index = convert::LineIndex::new(text);
     let mut out = Vec::new();
     for citation in docs::scan(text) {
-        let start = convert::offset_to_position(text, citation.path_span.start);
-        let end = convert::offset_to_position(text, citation.lines_span.end);
+        let start = index.position(citation.path_span.start);
+        let end = index.position(citation.lines_span.end);
         let range = Range { start, end };
         let refs = cited_refs(loaded, &citation);
         if refs.is_empty() {
@@ -202,6 +204,7 @@ fn unsaved(buffers: &HashMap<PathBuf, Buffer>, path: &Path) -> bool {
 /// buffer has unsaved edits, as what the edit does.
 pub fn go_diagnostics(ws: &Workspace, loaded: &Loaded, path: &Path, rel: &str) -> Vec<Diagnostic> {
     let text = ws.text_of(path).unwrap_or_default();
+    let index = convert::LineIndex::new(&text);
     let edited = unsaved(&ws.buffers, path);
     let mut out = Vec::new();
     for (claim, _, rr) in loaded.refs() {
@@ -231,7 +234,7 @@ pub fn go_diagnostics(ws: &Workspace, loaded: &Loaded, path: &Path, rel: &str) -
             _ if edited => format!("this edit makes `{id}` fail: {what}"),
             verdict => format!("`{id}` is {verdict}: {what}"),
         };
-        let range = convert::lines_range(&text, crate::lines::LineRange::single(line));
+        let range = convert::lines_range(&index, crate::lines::LineRange::single(line));
         out.push(diagnostic(range, DiagnosticSeverity::INFORMATION, message));
     }
     out

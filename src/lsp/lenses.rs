@@ -87,12 +87,13 @@ pub fn code_lens(ws: &Workspace, path: &Path) -> Vec<CodeLens> {
 /// no CodeLens.
 pub fn inlay_hints(ws: &Workspace, path: &Path) -> Vec<InlayHint> {
     let text = ws.text_of(path).unwrap_or_default();
+    let index = convert::LineIndex::new(&text);
     cited_ranges(ws, path)
         .into_iter()
         .map(|(lines, title)| {
             let first = LineRange::single(lines.start());
             InlayHint {
-                position: convert::lines_range(&text, first).end,
+                position: convert::lines_range(&index, first).end,
                 label: InlayHintLabel::String(title),
                 kind: None,
                 text_edits: None,

@@ -63,6 +63,6 @@ pub fn definition(ws: &Workspace, path: &Path, at: LspPosition) -> Option<Locati
     let text = ws.text_of(&full).unwrap_or_default();
     Some(Location {
         uri: convert::path_to_uri(&full)?,
-        range: convert::lines_range(&text, place.lines),
+        range: convert::lines_range(&convert::LineIndex::new(&text), place.lines),
     })
 }
