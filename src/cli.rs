@@ -38,6 +38,9 @@ pub enum Command {
     Approve(ApproveArgs),
     /// Print the JSON Schema of anchors.yaml (for editors).
     Schema,
+    /// Serve the Language Server Protocol over stdio: diagnostics, hover, CodeLens and fixes for
+    /// anchors.yaml, its docs pages and the Go code they cite, as the editor's buffers change.
+    Lsp,
 }
 
 #[derive(Debug, Args)]

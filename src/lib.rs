@@ -12,6 +12,7 @@ pub mod expect;
 pub mod fix;
 pub mod go;
 pub mod lines;
+pub mod lsp;
 pub mod report;
 pub mod scaffold;
 pub mod source;

@@ -41,6 +41,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => run_explain(&args),
         Command::Approve(args) => run_approve(&args),
         Command::Schema => print(anchorcheck::scaffold::SCHEMA).map(|()| Exit::Verified),
+        Command::Lsp => run_lsp(),
     };
     match exit {
         Ok(code) => ExitCode::from(code as u8),
@@ -584,6 +585,22 @@ fn run_explain(args: &ExplainArgs) -> anyhow::Result<Exit> {
         ExplainFormat::Json => print(&render_json(&explanation, &subject))?,
     }
     Ok(Exit::Verified)
+}
+
+/// Serves the language server on stdin and stdout until the client says `exit`.
+fn run_lsp() -> anyhow::Result<Exit> {
+    let (connection, io_threads) = lsp_server::Connection::stdio();
+    let served = anchorcheck::lsp::serve(&connection);
+    // The writer thread ends once the last sender is gone.
+    drop(connection);
+    let shut_down = served?;
+    io_threads.join()?;
+    // The protocol: 0 after `shutdown` then `exit`, 1 for an `exit` without `shutdown`.
+    Ok(if shut_down {
+        Exit::Verified
+    } else {
+        Exit::Failed
+    })
 }
 
 #[cfg(test)]

@@ -8,9 +8,11 @@ pub mod history;
 pub mod local;
 pub mod location;
 mod memory;
+mod overlay;
 mod trees;
 
 pub use memory::MemoryFiles;
+pub use overlay::OverlayFiles;
 
 use git2::{ErrorCode, ObjectType, Oid, Repository};
 
@@ -169,6 +171,13 @@ fn worktree_outside(repo: &Repository) -> bool {
         return true;
     };
     !workdir.starts_with(&own)
+}
+
+/// Creates an empty repository (no commit) in `dir`, for tests of what reads one.
+#[cfg(test)]
+pub(crate) fn init_repository(dir: &Path) -> Result<GitRepo, SourceError> {
+    git2::Repository::init(dir).map_err(git_error)?;
+    GitRepo::open(dir)
 }
 
 impl GitRepo {
