@@ -424,8 +424,10 @@ impl fmt::Display for Summary {
     /// run whose claims all verify never ends on a line that reads like a pass.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} claims: {} verified, ", self.claims, self.verified)?;
-        if self.needs_review > 0 {
-            write!(f, "{} need review, ", self.needs_review)?;
+        match self.needs_review {
+            0 => {}
+            1 => write!(f, "1 needs review, ")?,
+            n => write!(f, "{n} need review, ")?,
         }
         write!(
             f,
@@ -979,6 +981,16 @@ mod tests {
         );
         let without = Summary { unchecked: 0, ..s };
         assert!(!without.to_string().contains("unchecked"), "{without}");
+        let one = Summary {
+            needs_review: 1,
+            ..without
+        };
+        assert!(one.to_string().contains(" 1 needs review, "), "{one}");
+        let two = Summary {
+            needs_review: 2,
+            ..without
+        };
+        assert!(two.to_string().contains(" 2 need review, "), "{two}");
     }
 
     #[test]

@@ -29,8 +29,17 @@ pub fn render(report: &Report, style: TextStyle) -> String {
         .map(|c| c.id.chars().count())
         .max()
         .unwrap_or(0);
+    // Wide enough for "unchecked" and "ambiguous" always (so columns do not move from run to
+    // run), and for "needs-review" when a claim has it.
+    let verdict_width = report
+        .claims
+        .iter()
+        .map(|c| c.verdict.as_str().len())
+        .chain([9])
+        .max()
+        .unwrap_or(9);
     for claim in &report.claims {
-        let verdict = format!("{:<9}", claim.verdict.as_str());
+        let verdict = format!("{:<verdict_width$}", claim.verdict.as_str());
         let verdict = if style.color {
             format!("{}{BOLD}{verdict}{RESET}", verdict_color(claim.verdict))
         } else {
@@ -246,4 +255,40 @@ fn line_offsets(lines: &[String]) -> Vec<std::ops::Range<usize>> {
         start += line.len() + 1;
     }
     offsets
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sample;
+
+    /// The claim lines' ids start in one column, whatever the verdicts.
+    fn id_columns(out: &str, report: &Report) -> Vec<usize> {
+        report
+            .claims
+            .iter()
+            .map(|c| {
+                let line = out
+                    .lines()
+                    .find(|l| l.starts_with(c.verdict.as_str()))
+                    .unwrap();
+                line.find(&format!(" {} ", c.id)).unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_verdict_column_is_nine_wide_and_widens_for_needs_review() {
+        let mut report = sample::report();
+        let out = render(&report, TextStyle { color: false });
+        let columns = id_columns(&out, &report);
+        assert!(columns.iter().all(|&c| c == 9), "{columns:?}\n{out}");
+        report.claims[0].verdict = Verdict::NeedsReview;
+        let out = render(&report, TextStyle { color: false });
+        let columns = id_columns(&out, &report);
+        assert!(
+            columns.iter().all(|&c| c == "needs-review".len()),
+            "{columns:?}\n{out}"
+        );
+    }
 }
