@@ -31,6 +31,74 @@ struct Traced {
     edited: bool,
     /// Cited lines that are still there, unchanged.
     kept: u32,
+    /// What was edited inside the range, in its own (old) line numbers, in order.
+    changes: Changes,
+}
+
+/// The edits a change made inside a cited range, in the range's line numbers: the lines
+/// changed or deleted, and lines inserted between two cited ones, for `diff` to name.
+#[derive(Default)]
+struct Changes {
+    /// Cited lines changed or deleted, as ranges (adjacent ones merged).
+    modified: Vec<(u32, u32)>,
+    /// Lines inserted after a cited line (which is not the last): after which, how many.
+    inserted: Vec<(u32, u32)>,
+}
+
+impl Changes {
+    fn modify(&mut self, from: u32, to: u32) {
+        match self.modified.last_mut() {
+            Some((_, end)) if *end + 1 >= from => *end = (*end).max(to),
+            _ => self.modified.push((from, to)),
+        }
+    }
+
+    fn insert(&mut self, after: u32, count: u32) {
+        match self.inserted.last_mut() {
+            Some((line, n)) if *line == after => *n += count,
+            _ => self.inserted.push((after, count)),
+        }
+    }
+
+    /// "line 34 modified", "lines 34 and 40-42 modified, 2 lines inserted after line 45".
+    fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.modified.is_empty() {
+            let ranges: Vec<String> = self
+                .modified
+                .iter()
+                .map(|&(a, b)| {
+                    if a == b {
+                        a.to_string()
+                    } else {
+                        format!("{a}-{b}")
+                    }
+                })
+                .collect();
+            let one = self.modified.len() == 1 && self.modified[0].0 == self.modified[0].1;
+            parts.push(format!(
+                "{} {} modified",
+                if one { "line" } else { "lines" },
+                join_and(&ranges)
+            ));
+        }
+        for &(after, n) in &self.inserted {
+            parts.push(format!(
+                "{n} line{} inserted after line {after}",
+                if n == 1 { "" } else { "s" }
+            ));
+        }
+        parts.join(", ")
+    }
+}
+
+/// "a", "a and b", "a, b and c".
+fn join_and(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 /// The new lines that belong to a range, gathered in order: its lines that still exist, and
@@ -64,6 +132,7 @@ fn trace(range: LineRange, hunks: &[Hunk]) -> Traced {
     let mut cover = Cover::default();
     let mut edited = false;
     let mut kept = 0;
+    let mut changes = Changes::default();
     let mut delta: i64 = 0;
     // The first line of the range not yet accounted for.
     let mut next = a;
@@ -81,6 +150,7 @@ fn trace(range: LineRange, hunks: &[Hunk]) -> Traced {
             cover.add(shifted(next, delta), shifted(after, delta));
             kept += after + 1 - next;
             cover.add(h.new_start, h.new_start + h.new_lines - 1);
+            changes.insert(after, h.new_lines);
             edited = true;
             next = after + 1;
             delta += i64::from(h.new_lines);
@@ -98,7 +168,7 @@ fn trace(range: LineRange, hunks: &[Hunk]) -> Traced {
             cover.add(shifted(next, delta), shifted(h.old_start - 1, delta));
             kept += h.old_start - next;
         }
-        let (edits, equal) = refine(h, a, b, &mut cover);
+        let (edits, equal) = refine(h, a, b, &mut cover, &mut changes);
         edited |= edits;
         kept += equal;
         next = old_end + 1;
@@ -112,6 +182,7 @@ fn trace(range: LineRange, hunks: &[Hunk]) -> Traced {
         lines: cover.range(),
         edited,
         kept,
+        changes,
     }
 }
 
@@ -119,7 +190,7 @@ fn trace(range: LineRange, hunks: &[Hunk]) -> Traced {
 /// and adds back unchanged (matched by a patience diff of the hunk's own lines), and the lines
 /// that replace or are inserted among cited lines. Says whether a cited line was really
 /// edited, and how many came back unchanged.
-fn refine(h: &Hunk, a: u32, b: u32, cover: &mut Cover) -> (bool, u32) {
+fn refine(h: &Hunk, a: u32, b: u32, cover: &mut Cover, changes: &mut Changes) -> (bool, u32) {
     let known =
         h.old_hashes.len() == h.old_lines as usize && h.new_hashes.len() == h.new_lines as usize;
     let ops = if known {
@@ -167,6 +238,7 @@ fn refine(h: &Hunk, a: u32, b: u32, cover: &mut Cover) -> (bool, u32) {
             // Inserted after old line `o1 - 1`.
             if a < o1 && o1 <= b && new_len > 0 {
                 cover.add(n1, n1 + new_len - 1);
+                changes.insert(o1 - 1, new_len);
                 edited = true;
             }
             continue;
@@ -182,6 +254,7 @@ fn refine(h: &Hunk, a: u32, b: u32, cover: &mut Cover) -> (bool, u32) {
             continue;
         }
         edited = true;
+        changes.modify(x1, x2);
         if new_len == 0 {
             continue;
         }
@@ -419,7 +492,7 @@ fn apply(mapping: &mut Mapping, change: &FileChange, commit: &Option<CommitInfo>
     let (path, traced, touch) = match change {
         FileChange::Modified { hunks } => {
             let traced = trace(lines, hunks);
-            let touch = traced.edited.then(|| format!("lines {lines} modified"));
+            let touch = traced.edited.then(|| traced.changes.describe());
             (mapping.path.clone(), traced, touch)
         }
         FileChange::Renamed { new_path, hunks } => (
@@ -433,6 +506,7 @@ fn apply(mapping: &mut Mapping, change: &FileChange, commit: &Option<CommitInfo>
                 lines: None,
                 edited: true,
                 kept: 0,
+                changes: Changes::default(),
             },
             Some(format!("{} deleted", mapping.path)),
         ),
@@ -743,6 +817,28 @@ mod tests {
         assert!(edits_inside(range(10, 20), &[hunk(12, 0, 13, 1)]));
         assert!(edits_inside(range(10, 20), &[hunk(20, 1, 20, 1)]));
         assert!(edits_inside(range(10, 20), &[hunk(5, 6, 5, 2)]));
+    }
+
+    #[test]
+    fn the_changed_lines_are_named_inside_the_range() {
+        // Lines 30-50 cited; a commit edits 34, rewrites 40-41 as one line, deletes 42 and
+        // inserts two lines after 45, all in one hunk git made of 34-45.
+        let old: Vec<String> = (34..=45).map(|i| format!("line {i}")).collect();
+        let mut new: Vec<String> = old.clone();
+        new[0] = "line 34 edited".into();
+        new.splice(6..9, ["lines 40 and 41 joined".to_string()]);
+        new.extend(["inserted a".to_string(), "inserted b".to_string()]);
+        let old: Vec<&str> = old.iter().map(String::as_str).collect();
+        let new: Vec<&str> = new.iter().map(String::as_str).collect();
+        let traced = trace(range(30, 50), &[hunk_of(34, &old, 34, &new)]);
+        assert_eq!(
+            traced.changes.describe(),
+            "lines 34 and 40-42 modified, 2 lines inserted after line 45"
+        );
+        let one = trace(range(30, 50), &[hunk_of(42, &["x"], 42, &["y"])]);
+        assert_eq!(one.changes.describe(), "line 42 modified");
+        let shift = trace(range(30, 50), &[hunk(3, 0, 4, 2)]);
+        assert!(!shift.edited && shift.changes.describe().is_empty());
     }
 
     #[test]
