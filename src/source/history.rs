@@ -24,6 +24,67 @@ pub struct Hunk {
     pub old_hashes: Vec<u64>,
     /// A hash of each added line, in order (`new_lines` of them, when known).
     pub new_hashes: Vec<u64>,
+    /// The tokens and brackets of each removed line (`old_lines` of them, when known), to tell
+    /// which new lines a rewritten one became.
+    pub old_shapes: Vec<LineShape>,
+    /// The same of each added line (`new_lines` of them, when known).
+    pub new_shapes: Vec<LineShape>,
+}
+
+/// What a line holds, compactly: its tokens (words, numbers, string literals, operators) as a
+/// 128-bit signature, and how many brackets it opens minus how many it closes. Comparing the
+/// signatures of a rewritten line and the lines that replaced it says which of them carry its
+/// code, also when a statement was re-wrapped over several lines or joined onto one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LineShape {
+    pub tokens: u128,
+    pub balance: i16,
+}
+
+/// The [`LineShape`] of a line of Go.
+pub fn line_shape(line: &[u8]) -> LineShape {
+    fn bit(token: &[u8]) -> u128 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = rustc_hash::FxHasher::default();
+        token.hash(&mut hasher);
+        1u128 << (hasher.finish() % 128)
+    }
+    let mut shape = LineShape::default();
+    let mut i = 0;
+    while i < line.len() {
+        let c = line[i];
+        let start = i;
+        i += 1;
+        match c {
+            b'(' | b'{' | b'[' => shape.balance = shape.balance.saturating_add(1),
+            b')' | b'}' | b']' => shape.balance = shape.balance.saturating_sub(1),
+            b'"' | b'`' | b'\'' => {
+                while i < line.len() && line[i] != c {
+                    i += if line[i] == b'\\' && c != b'`' { 2 } else { 1 };
+                }
+                i = (i + 1).min(line.len());
+                shape.tokens |= bit(&line[start..i]);
+            }
+            _ if c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80 => {
+                while i < line.len()
+                    && (line[i].is_ascii_alphanumeric() || line[i] == b'_' || line[i] >= 0x80)
+                {
+                    i += 1;
+                }
+                shape.tokens |= bit(&line[start..i]);
+            }
+            _ if c.is_ascii_whitespace() || matches!(c, b',' | b';' | b'.') => {}
+            _ => {
+                while i < line.len() && b"!=<>&|+-*/%^:".contains(&line[i]) {
+                    i += 1;
+                }
+                if &line[start..i] != b"//" {
+                    shape.tokens |= bit(&line[start..i]);
+                }
+            }
+        }
+    }
+    shape
 }
 
 /// The hash [`Hunk`] keeps of a line's text (without its line ending).
@@ -143,12 +204,20 @@ fn hunks_of_patch(patch: &git2::Patch<'_>) -> Result<Vec<Hunk>, git2::Error> {
             new_lines: h.new_lines(),
             old_hashes: Vec::with_capacity(h.old_lines() as usize),
             new_hashes: Vec::with_capacity(h.new_lines() as usize),
+            old_shapes: Vec::with_capacity(h.old_lines() as usize),
+            new_shapes: Vec::with_capacity(h.new_lines() as usize),
         };
         for l in 0..patch.num_lines_in_hunk(i)? {
             let line = patch.line_in_hunk(i, l)?;
             match line.origin() {
-                '-' => hunk.old_hashes.push(line_hash(line.content())),
-                '+' => hunk.new_hashes.push(line_hash(line.content())),
+                '-' => {
+                    hunk.old_hashes.push(line_hash(line.content()));
+                    hunk.old_shapes.push(line_shape(line.content()));
+                }
+                '+' => {
+                    hunk.new_hashes.push(line_hash(line.content()));
+                    hunk.new_shapes.push(line_shape(line.content()));
+                }
                 _ => {}
             }
         }

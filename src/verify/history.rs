@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use similar::{Algorithm, DiffOp};
 
 use crate::lines::{LineNo, LineRange};
-use crate::source::history::{Chain, CommitInfo, Endpoint, FileChange, Hunk};
+use crate::source::history::{Chain, CommitInfo, Endpoint, FileChange, Hunk, LineShape};
 use crate::source::{GitRepo, SourceError};
 
 /// Where `range` is after a change with these hunks (sorted by `old_start`, no context lines);
@@ -204,9 +204,13 @@ fn refine(h: &Hunk, a: u32, b: u32, cover: &mut Cover, changes: &mut Changes) ->
             new_len: h.new_lines as usize,
         }]
     };
+    let known_shapes = known
+        && h.old_shapes.len() == h.old_lines as usize
+        && h.new_shapes.len() == h.new_lines as usize;
     let mut edited = false;
     let mut kept = 0;
     let index = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
+    let index_of = |i: u32| i as usize;
     for op in ops {
         let (old_index, old_len, new_index, new_len, equal) = match op {
             DiffOp::Equal {
@@ -259,6 +263,23 @@ fn refine(h: &Hunk, a: u32, b: u32, cover: &mut Cover, changes: &mut Changes) ->
             continue;
         }
         let n2 = n1 + new_len - 1;
+        // The new lines that carry the rewritten cited ones, when they can be told: the range
+        // keeps to them at its ends (a line rewritten as eight keeps the one that holds its
+        // code, a statement re-wrapped over five lines keeps all five).
+        let successor = if known_shapes {
+            successor(
+                &h.old_shapes[index_of(x1 - h.old_start)..=index_of(x2 - h.old_start)],
+                &h.new_shapes[index_of(n1 - h.new_start)..=index_of(n2 - h.new_start)],
+            )
+        } else {
+            None
+        };
+        if let Some((p, q)) = successor {
+            let lower = if o1 > a { n1 } else { n1 + p };
+            let upper = if o2 < b { n2 } else { n1 + q };
+            cover.add(lower, upper);
+            continue;
+        }
         let inside = x2 - x1 + 1;
         // A rewrite reaching an end of the range may also add code beyond it (the function
         // after a cited block's last line): there, it brings as many lines as it rewrote.
@@ -283,6 +304,61 @@ fn refine(h: &Hunk, a: u32, b: u32, cover: &mut Cover, changes: &mut Changes) ->
         }
     }
     (edited, kept)
+}
+
+/// Cited lines rewritten together, at most, for their successor to be looked for line by line
+/// (more is a block rewritten as a block, whose new lines all stand for it).
+const MAX_REWRITTEN: usize = 6;
+
+/// Of the lines `new` that replaced the lines `old`, the run that became them (0-based, first
+/// and last), when one is clearly theirs: the run whose tokens are most like theirs (Jaccard
+/// similarity of the token signatures, at least one half), then whose brackets balance as
+/// theirs did (a re-wrapped call with its closing `)`), then the shortest, then the first.
+/// `None` when no run is alike enough: the caller falls back to position.
+fn successor(old: &[LineShape], new: &[LineShape]) -> Option<(u32, u32)> {
+    if old.is_empty() || old.len() > MAX_REWRITTEN || new.is_empty() {
+        return None;
+    }
+    let target = old.iter().fold(0u128, |acc, s| acc | s.tokens);
+    let balance: i32 = old.iter().map(|s| i32::from(s.balance)).sum();
+    if target == 0 {
+        return None;
+    }
+    let longest = old.len() * 6 + 6;
+    // (shared tokens, all tokens, balanced, -length, start, end)
+    let mut best: Option<(u32, u32, bool, usize, usize, usize)> = None;
+    for p in 0..new.len() {
+        let (mut tokens, mut sum) = (0u128, 0i32);
+        for (q, shape) in new.iter().enumerate().skip(p).take(longest) {
+            tokens |= shape.tokens;
+            sum += i32::from(shape.balance);
+            let shared = (tokens & target).count_ones();
+            let all = (tokens | target).count_ones();
+            let candidate = (shared, all, sum == balance, q - p, p, q);
+            let better = match best {
+                None => true,
+                Some((s, u, bal, len, _, _)) => {
+                    // shared/all against s/u, then balance, then shorter.
+                    let (x, y) = (
+                        u64::from(shared) * u64::from(u),
+                        u64::from(s) * u64::from(all),
+                    );
+                    x > y
+                        || (x == y
+                            && ((sum == balance && !bal) || (sum == balance) == bal && q - p < len))
+                }
+            };
+            if better {
+                best = Some(candidate);
+            }
+        }
+    }
+    let (shared, all, _, _, p, q) = best?;
+    (shared * 2 >= all).then(|| (index_u32(p), index_u32(q)))
+}
+
+fn index_u32(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
 }
 
 /// Where one cited range went between its `at` commit and the verified revision.
@@ -663,6 +739,8 @@ mod tests {
             new_lines,
             old_hashes: Vec::new(),
             new_hashes: Vec::new(),
+            old_shapes: Vec::new(),
+            new_shapes: Vec::new(),
         }
     }
 
@@ -674,6 +752,12 @@ mod tests {
                 .map(|l| crate::source::history::line_hash(l.as_bytes()))
                 .collect()
         };
+        let shapes = |lines: &[&str]| -> Vec<LineShape> {
+            lines
+                .iter()
+                .map(|l| crate::source::history::line_shape(l.as_bytes()))
+                .collect()
+        };
         Hunk {
             old_start,
             old_lines: old.len() as u32,
@@ -681,6 +765,8 @@ mod tests {
             new_lines: new.len() as u32,
             old_hashes: hashes(old),
             new_hashes: hashes(new),
+            old_shapes: shapes(old),
+            new_shapes: shapes(new),
         }
     }
 
@@ -839,6 +925,76 @@ mod tests {
         assert_eq!(one.changes.describe(), "line 42 modified");
         let shift = trace(range(30, 50), &[hunk(3, 0, 4, 2)]);
         assert!(!shift.edited && shift.changes.describe().is_empty());
+    }
+
+    #[test]
+    fn a_rewritten_line_keeps_to_the_new_line_that_carries_its_code() {
+        // Line 20, cited alone, rewritten as eight lines of which the fourth is its successor.
+        let h = hunk_of(
+            20,
+            &["\tif err := checkClientCert(r); err != nil {"],
+            20,
+            &[
+                "\tcert, err := peerCert(r)",
+                "\tif cert == nil {",
+                "\t\treturn errNoCert",
+                "\tif err := checkClientCert(r, cert); err != nil {",
+                "\t}",
+                "\tmetrics.Inc()",
+                "\tlog.Debug(\"checked\")",
+                "\t_ = cert",
+            ],
+        );
+        assert_eq!(
+            map_range(range(20, 20), std::slice::from_ref(&h)),
+            Some(range(23, 23))
+        );
+        // As the last line of a range: the range ends there, not at the eighth.
+        assert_eq!(map_range(range(15, 20), &[h]), Some(range(15, 23)));
+    }
+
+    #[test]
+    fn a_rewrapped_statement_stays_whole() {
+        // The last cited line, a route registration, re-wrapped over five lines.
+        let h = hunk_of(
+            85,
+            &["\tr.HandleFunc(\"/v1/agent\", mw.Auth(agentHandler)).Methods(\"POST\")"],
+            85,
+            &[
+                "\tr.HandleFunc(",
+                "\t\t\"/v1/agent\",",
+                "\t\tmw.Auth(agentHandler),",
+                "\t).Methods(\"POST\")",
+                "\tr.HandleFunc(\"/v1/other\", other)",
+            ],
+        );
+        assert_eq!(map_range(range(81, 85), &[h]), Some(range(81, 88)));
+        // Joined back onto one line: the one line.
+        let h = hunk_of(
+            10,
+            &["\tsrv := &http.Server{", "\t\tAddr: addr,", "\t}"],
+            10,
+            &["\tdefer cancel()", "\tsrv := &http.Server{Addr: addr}"],
+        );
+        assert_eq!(map_range(range(10, 12), &[h]), Some(range(11, 11)));
+    }
+
+    #[test]
+    fn a_declaration_rewritten_as_two_lines_takes_no_brace() {
+        // The first cited line, a declaration, rewritten as two; the `}` before it is not it.
+        let h = hunk_of(
+            40,
+            &["}", "func (s *Server) Serve(l net.Listener) error {"],
+            40,
+            &[
+                "}",
+                "",
+                "// Serve accepts connections on l.",
+                "func (s *Server) Serve(",
+                "\tl net.Listener) error {",
+            ],
+        );
+        assert_eq!(map_range(range(41, 45), &[h]), Some(range(43, 48)));
     }
 
     #[test]
