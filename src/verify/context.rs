@@ -220,3 +220,56 @@ pub(super) fn symbol_in_package(
 pub(super) fn declared_name(symbol: &str) -> &str {
     symbol.rsplit('.').next().unwrap_or(symbol)
 }
+
+/// Files a missing cited file may have become when its directory was renamed or moved (history
+/// not reaching the rename): the same file name in a directory of the same name
+/// (`pkg/transport/listener.go` -> `client/pkg/transport/listener.go`), at most a few; only
+/// those ending with the whole cited path when there are any.
+pub(super) fn renamed_directory_files(path: &str, src: &Sources<'_>) -> Vec<String> {
+    const MAX: usize = 8;
+    let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+    let parent = dir.rsplit('/').next().unwrap_or(dir);
+    let suffix = format!("/{path}");
+    let mut found: Vec<(bool, String)> = src
+        .files
+        .go_paths()
+        .into_iter()
+        .filter(|p| p != path)
+        .filter_map(|p| {
+            let (d, n) = p.rsplit_once('/').unwrap_or(("", p.as_str()));
+            let same_parent = d.rsplit('/').next().unwrap_or(d) == parent;
+            (n == name && same_parent).then(|| (!p.ends_with(&suffix), p.clone()))
+        })
+        .collect();
+    // Where some end with the whole cited path, only those: a same-named file elsewhere is a
+    // look-alike next to the file itself.
+    found.sort();
+    let whole = found.first().is_some_and(|(partial, _)| !partial);
+    found
+        .into_iter()
+        .filter(|(partial, _)| !(whole && *partial))
+        .take(MAX)
+        .map(|(_, p)| p)
+        .collect()
+}
+
+/// Of `files` (from [`renamed_directory_files`]), those where `r` holds at its cited lines
+/// themselves, as places: the file is still the cited one, only its directory moved.
+pub(super) fn holding_at_cited_lines(
+    r: &Ref,
+    files: &[String],
+    src: &Sources<'_>,
+) -> Vec<crate::report::Candidate> {
+    let lines = r.lines.value;
+    files
+        .iter()
+        .filter(|p| super::parses::holds_at(r, src.files, p, lines, &src.parses))
+        .map(|p| crate::report::Candidate {
+            place: place(p, lines),
+            how: How::Search,
+            distance: None,
+            similarity: None,
+            same_declaration: None,
+        })
+        .collect()
+}
