@@ -30,8 +30,9 @@
 //! Paths (`path`, `page`) are relative to the repository root, whatever directory anchors.yaml
 //! is in. `relocated` is `{path, lines, how, detail}` (how: history, symbol or search; detail:
 //! null, or more about how, such as "moved to another file in 4e1c9a2" when history followed
-//! code into a file git did not pair as a rename) when the verdict is drifted and null
-//! otherwise; `candidates` lists the places of an ambiguous ref, best first, as `{path, lines,
+//! code into a file git did not pair as a rename), and `symbol` when the ref's `symbol` names
+//! no declaration at the new place (the declaration the evidence is in now, which `fix`
+//! writes), when the verdict is drifted and null otherwise; `candidates` lists the places of an ambiguous ref, best first, as `{path, lines,
 //! how, distance, similarity, same_declaration, why}`: `distance` is the lines from where the
 //! ref was looked for (null in another file), `similarity` the percent of the cited text the
 //! place holds (null when not measured), `same_declaration` whether it is in the declaration
@@ -129,6 +130,8 @@ struct JsonRelocated<'a> {
     lines: String,
     how: &'static str,
     detail: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    symbol: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -202,6 +205,7 @@ pub fn render(report: &Report) -> String {
                             lines: rel.place.lines.to_string(),
                             how: rel.how.as_str(),
                             detail: rel.detail.as_deref(),
+                            symbol: rel.symbol.as_deref(),
                         }),
                         candidates: r
                             .candidates

@@ -89,6 +89,7 @@ pub(super) fn settle_verified(
                 Vec::new()
             },
             detail: moved_detail(job),
+            symbol: None,
         });
         report.culprit = moved_in(job);
     }

@@ -273,3 +273,39 @@ pub(super) fn holding_at_cited_lines(
         })
         .collect()
 }
+
+/// For every drifted ref whose `symbol` names no declaration in the file its evidence went to
+/// (the function renamed, or the code moved into another one): the declaration the evidence
+/// is in now, for `fix` to write, and a note saying so. `symbol` locates the evidence; it is
+/// not itself a claim.
+pub(super) fn relocated_symbols(
+    jobs: &[Job<'_>],
+    evaluated: &mut [(usize, RefReport)],
+    files: &dyn Files,
+) {
+    let parses = super::parses::ParseCache::new(true);
+    for (j, report) in evaluated.iter_mut() {
+        let Some(symbol) = jobs[*j].r.symbol.as_ref().map(|s| s.value.as_str()) else {
+            continue;
+        };
+        if report.verdict != Verdict::Drifted {
+            continue;
+        }
+        let Some(relocation) = report.relocated.as_mut() else {
+            continue;
+        };
+        let Ok(file) = parses.read_whole(files, &relocation.place.path) else {
+            continue;
+        };
+        if declares(&file, symbol) {
+            continue;
+        }
+        let Some(now) = relocate::enclosing_declaration(&file, relocation.place.lines) else {
+            continue;
+        };
+        report.notes.push(format!(
+            "symbol {symbol} was renamed or removed: the evidence is in {now} now"
+        ));
+        relocation.symbol = Some(now);
+    }
+}

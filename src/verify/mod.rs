@@ -211,6 +211,7 @@ pub fn verify(
             }
         }
     }
+    context::relocated_symbols(&jobs, &mut evaluated, files);
     if let Some(kept) = kept {
         kept.store(&jobs, &evaluated, options);
     }

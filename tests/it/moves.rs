@@ -481,3 +481,56 @@ fn a_file_whose_directory_moved_and_whose_guard_was_weakened_is_broken() {
         "{r:#}"
     );
 }
+
+/// Agent routes registered in `registerAgent` of server/routes.go, cited with `symbol`.
+const REGISTER: &str = "// registerAgent serves the agent API on the mTLS listener.\nfunc registerAgent(mux *http.ServeMux) {\n\tmux.HandleFunc(\"/v1/agent/heartbeat\", heartbeat)\n\tmux.HandleFunc(\"/v1/agent/state\", state)\n\tmux.HandleFunc(\"/v1/agent/logs\", logs)\n}\n";
+
+#[test]
+fn a_symbol_renamed_with_its_move_is_a_locator_fix_rewrites() {
+    let mut repo = TestRepo::new();
+    let routes = in_package("server", &format!("{OTHER}\n{REGISTER}"));
+    repo.write("server/routes.go", &routes);
+    let at = repo.commit_all("agent routes");
+    // The registrations move into a method of another file of the package.
+    repo.write("server/routes.go", in_package("server", OTHER));
+    let method = REGISTER
+        .replace("// registerAgent serves", "// agentRoutes serves")
+        .replace("func registerAgent(", "func (s *Server) agentRoutes(");
+    repo.write(
+        "server/agent.go",
+        in_package("server", &format!("type Server struct{{}}\n\n{method}")),
+    );
+    repo.commit_all("agent routes are the server's");
+    let first = routes
+        .lines()
+        .position(|l| l.contains("/v1/agent/heartbeat"))
+        .unwrap()
+        + 1;
+    repo.write(
+        "anchors.yaml",
+        format!(
+            "version: 1\nclaims:\n  - id: agent-routes\n    status: required\n    refs:\n      - path: server/routes.go\n        lines: {first}-{}\n        symbol: registerAgent\n        at: {at}\n        expect:\n          - routes: {{ on: mux, paths: [/v1/agent/heartbeat, /v1/agent/state, /v1/agent/logs] }}\n",
+            first + 2
+        ),
+    );
+    let (_, report) = verify_json(repo.path(), &[]);
+    let r = &report["claims"][0]["refs"][0];
+    assert_eq!(r["verdict"], "drifted", "{r:#}");
+    assert_eq!(r["relocated"]["path"], "server/agent.go", "{r:#}");
+    assert_eq!(r["relocated"]["symbol"], "Server.agentRoutes", "{r:#}");
+    assert!(
+        r["notes"]
+            .to_string()
+            .contains("symbol registerAgent was renamed or removed"),
+        "{r:#}"
+    );
+    anchorcheck(repo.path()).arg("fix").assert().code(0);
+    let fixed = std::fs::read_to_string(repo.path().join("anchors.yaml")).unwrap();
+    assert!(fixed.contains("symbol: Server.agentRoutes"), "{fixed}");
+    let (code, report) = verify_json(repo.path(), &[]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(
+        report["claims"][0]["refs"][0]["notes"],
+        serde_json::json!([])
+    );
+}
