@@ -31,39 +31,42 @@ pub struct Hunk {
     pub new_shapes: Vec<LineShape>,
 }
 
-/// What a line holds, compactly: its tokens (words, numbers, string literals, operators) as a
-/// 128-bit signature, and how many brackets it opens minus how many it closes. Comparing the
-/// signatures of a rewritten line and the lines that replaced it says which of them carry its
-/// code, also when a statement was re-wrapped over several lines or joined onto one.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// What a line holds: its tokens (words, numbers, string literals, operators), each as a
+/// 32-bit hash, sorted and without repeats, and how many brackets it opens minus how many it
+/// closes. Comparing the tokens of a rewritten line and of the lines that replaced it says
+/// which of them carry its code, also when a statement was re-wrapped over several lines or
+/// joined onto one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LineShape {
-    pub tokens: u128,
+    pub tokens: Box<[u32]>,
     pub balance: i16,
 }
 
 /// The [`LineShape`] of a line of Go.
 pub fn line_shape(line: &[u8]) -> LineShape {
-    fn bit(token: &[u8]) -> u128 {
+    fn hash(token: &[u8]) -> u32 {
         use std::hash::{Hash, Hasher};
         let mut hasher = rustc_hash::FxHasher::default();
         token.hash(&mut hasher);
-        1u128 << (hasher.finish() % 128)
+        let h = hasher.finish();
+        (h ^ (h >> 32)) as u32
     }
-    let mut shape = LineShape::default();
+    let mut tokens: Vec<u32> = Vec::new();
+    let mut balance: i16 = 0;
     let mut i = 0;
     while i < line.len() {
         let c = line[i];
         let start = i;
         i += 1;
         match c {
-            b'(' | b'{' | b'[' => shape.balance = shape.balance.saturating_add(1),
-            b')' | b'}' | b']' => shape.balance = shape.balance.saturating_sub(1),
+            b'(' | b'{' | b'[' => balance = balance.saturating_add(1),
+            b')' | b'}' | b']' => balance = balance.saturating_sub(1),
             b'"' | b'`' | b'\'' => {
                 while i < line.len() && line[i] != c {
                     i += if line[i] == b'\\' && c != b'`' { 2 } else { 1 };
                 }
                 i = (i + 1).min(line.len());
-                shape.tokens |= bit(&line[start..i]);
+                tokens.push(hash(&line[start..i]));
             }
             _ if c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80 => {
                 while i < line.len()
@@ -71,7 +74,7 @@ pub fn line_shape(line: &[u8]) -> LineShape {
                 {
                     i += 1;
                 }
-                shape.tokens |= bit(&line[start..i]);
+                tokens.push(hash(&line[start..i]));
             }
             _ if c.is_ascii_whitespace() || matches!(c, b',' | b';' | b'.') => {}
             _ => {
@@ -79,12 +82,17 @@ pub fn line_shape(line: &[u8]) -> LineShape {
                     i += 1;
                 }
                 if &line[start..i] != b"//" {
-                    shape.tokens |= bit(&line[start..i]);
+                    tokens.push(hash(&line[start..i]));
                 }
             }
         }
     }
-    shape
+    tokens.sort_unstable();
+    tokens.dedup();
+    LineShape {
+        tokens: tokens.into_boxed_slice(),
+        balance,
+    }
 }
 
 /// The hash [`Hunk`] keeps of a line's text (without its line ending).

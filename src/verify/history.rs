@@ -3,7 +3,7 @@
 //! git's hunk around it is large), and the range grows or shrinks only by lines edited inside
 //! it.
 
-use std::cmp::Ordering;
+use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rayon::prelude::*;
@@ -311,50 +311,56 @@ fn refine(h: &Hunk, a: u32, b: u32, cover: &mut Cover, changes: &mut Changes) ->
 const MAX_REWRITTEN: usize = 6;
 
 /// Of the lines `new` that replaced the lines `old`, the run that became them (0-based, first
-/// and last), when one is clearly theirs: the run whose tokens are most like theirs (Jaccard
-/// similarity of the token signatures, at least one half), then whose brackets balance as
-/// theirs did (a re-wrapped call with its closing `)`), then the shortest, then the first.
-/// `None` when no run is alike enough: the caller falls back to position.
+/// and last), when one is clearly theirs. Runs whose tokens are alike enough (Jaccard
+/// similarity of the token signatures, at least a third) are candidates; of those, one whose
+/// brackets balance as the old lines' did comes first (a range never cuts a construct the
+/// citation held whole: a re-wrapped call with its closing `)`, a one-line function grown to
+/// four with its `}`), then the one holding most of the old tokens, then the one with the
+/// fewest others, then the shortest, then the first. `None` when no run is alike enough: the
+/// caller falls back to position.
 fn successor(old: &[LineShape], new: &[LineShape]) -> Option<(u32, u32)> {
     if old.is_empty() || old.len() > MAX_REWRITTEN || new.is_empty() {
         return None;
     }
-    let target = old.iter().fold(0u128, |acc, s| acc | s.tokens);
+    let target: rustc_hash::FxHashSet<u32> =
+        old.iter().flat_map(|s| s.tokens.iter().copied()).collect();
     let balance: i32 = old.iter().map(|s| i32::from(s.balance)).sum();
-    if target == 0 {
+    if target.is_empty() {
         return None;
     }
     let longest = old.len() * 6 + 6;
-    // (shared tokens, all tokens, balanced, -length, start, end)
-    let mut best: Option<(u32, u32, bool, usize, usize, usize)> = None;
+    // (balanced, shared tokens, all tokens, length, start, end)
+    let mut best: Option<(bool, usize, usize, usize, usize, usize)> = None;
+    let mut window: rustc_hash::FxHashSet<u32> = rustc_hash::FxHashSet::default();
     for p in 0..new.len() {
-        let (mut tokens, mut sum) = (0u128, 0i32);
+        window.clear();
+        let (mut shared, mut sum) = (0usize, 0i32);
         for (q, shape) in new.iter().enumerate().skip(p).take(longest) {
-            tokens |= shape.tokens;
+            for &t in shape.tokens.iter() {
+                if window.insert(t) && target.contains(&t) {
+                    shared += 1;
+                }
+            }
             sum += i32::from(shape.balance);
-            let shared = (tokens & target).count_ones();
-            let all = (tokens | target).count_ones();
-            let candidate = (shared, all, sum == balance, q - p, p, q);
+            let all = target.len() + window.len() - shared;
+            if shared * 3 < all {
+                continue;
+            }
+            let balanced = sum == balance;
             let better = match best {
                 None => true,
-                Some((s, u, bal, len, _, _)) => {
-                    // shared/all against s/u, then balance, then shorter.
-                    let (x, y) = (
-                        u64::from(shared) * u64::from(u),
-                        u64::from(s) * u64::from(all),
-                    );
-                    x > y
-                        || (x == y
-                            && ((sum == balance && !bal) || (sum == balance) == bal && q - p < len))
+                Some((bal, s, u, len, _, _)) => {
+                    let key = (balanced, shared, Reverse(all), Reverse(q - p));
+                    key > (bal, s, Reverse(u), Reverse(len))
                 }
             };
             if better {
-                best = Some(candidate);
+                best = Some((balanced, shared, all, q - p, p, q));
             }
         }
     }
-    let (shared, all, _, _, p, q) = best?;
-    (shared * 2 >= all).then(|| (index_u32(p), index_u32(q)))
+    let (_, _, _, _, p, q) = best?;
+    Some((index_u32(p), index_u32(q)))
 }
 
 fn index_u32(i: usize) -> u32 {
@@ -995,6 +1001,40 @@ mod tests {
             ],
         );
         assert_eq!(map_range(range(41, 45), &[h]), Some(range(43, 48)));
+    }
+
+    #[test]
+    fn a_one_line_function_grown_to_four_stays_whole() {
+        // coredns's `func init() { plugin.Register("tls", setup) }` given a second hook.
+        let h = hunk_of(
+            17,
+            &["func init() { plugin.Register(\"tls\", setup) }"],
+            18,
+            &[
+                "func init() {",
+                "\tplugin.Register(\"tls\", setup)",
+                "\tcaddy.RegisterEventHook(\"tls-acme\", acmeStartupHook)",
+                "}",
+            ],
+        );
+        assert_eq!(map_range(range(17, 17), &[h]), Some(range(18, 21)));
+    }
+
+    #[test]
+    fn a_return_rewritten_behind_a_new_guard_keeps_to_the_return() {
+        // nomad's node branch: its `return` became a guard and another `return`.
+        let h = hunk_of(
+            583,
+            &["\t\treturn acl.ClientACL, nil"],
+            746,
+            &[
+                "\t\tif claims.NodeIdentityClaims == nil || claims.NodeIdentityClaims.NodePool == \"\" {",
+                "\t\t\treturn nil, fmt.Errorf(\"node identity claims missing node pool\")",
+                "\t\t}",
+                "\t\treturn acl.NewClientACL(claims.NodeIdentityClaims.NodePool), nil",
+            ],
+        );
+        assert_eq!(map_range(range(583, 583), &[h]), Some(range(749, 749)));
     }
 
     #[test]
