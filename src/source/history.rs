@@ -383,7 +383,8 @@ impl GitRepo {
             let old = repo.find_blob(Oid::from_str(old)?)?;
             let new = repo.find_blob(Oid::from_str(new)?)?;
             let mut options = DiffOptions::new();
-            options.context_lines(0);
+            // Re-indented lines (code moved into a block or out of one) are the same lines.
+            options.context_lines(0).ignore_whitespace_change(true);
             let patch = git2::Patch::from_blobs(&old, None, &new, None, Some(&mut options))?;
             hunks_of_patch(&patch)
         })
@@ -477,6 +478,7 @@ fn diff_between<'r>(
     let mut options = DiffOptions::new();
     options
         .context_lines(0)
+        .ignore_whitespace_change(true)
         .include_untracked(true)
         .recurse_untracked_dirs(true);
     if let Some(paths) = paths {
