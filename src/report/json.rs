@@ -44,14 +44,15 @@
 //! it held at its cited place; `fix` writes it as `at`), null otherwise. `notes` holds anything
 //! else worth saying, such as "history unavailable: commit X is not in this repository".
 //! `touched` (from `diff`) says how the change touched the cited lines even when they still
-//! verify; `cited_by` lists where the `docs` pages cite the ref; `fix_command` is the exact
+//! verify; `checked` (`{path, lines}`, present only then) is where a ref that neither verified
+//! nor drifted was checked when history mapped its lines elsewhere: where they went; `cited_by` lists where the `docs` pages cite the ref; `fix_command` is the exact
 //! `anchorcheck fix` invocation that rewrites the drift, or null when nothing drifted;
 //! `refs_without_at` counts the refs checked without `at` (0 under `diff` and at `WORKTREE`),
 //! which `fix` would pin to the verified commit.
 
 use serde::Serialize;
 
-use super::{CulpritKind, Report};
+use super::{CulpritKind, Report, Verdict};
 use crate::lines::LineRange;
 
 /// The schema version of this output.
@@ -104,8 +105,17 @@ struct JsonRef<'a> {
     history_from: Option<&'a str>,
     notes: &'a [String],
     touched: Option<&'a str>,
+    /// Where a ref that did not verify was checked, when history mapped it elsewhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checked: Option<JsonPlace<'a>>,
     cited_by: Vec<JsonDocsLocation<'a>>,
     expectations: Vec<JsonExpectation<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonPlace<'a> {
+    path: &'a str,
+    lines: String,
 }
 
 #[derive(Serialize)]
@@ -234,6 +244,14 @@ pub fn render(report: &Report) -> String {
                         history_from: r.history_from.as_deref(),
                         notes: &r.notes,
                         touched: r.touched.as_deref(),
+                        checked: r
+                            .checked
+                            .as_ref()
+                            .filter(|_| r.verdict != Verdict::Verified && r.relocated.is_none())
+                            .map(|p| JsonPlace {
+                                path: &p.path,
+                                lines: p.lines.to_string(),
+                            }),
                         cited_by: r
                             .cited_by
                             .iter()

@@ -136,3 +136,34 @@ fn a_block_re_indented_into_a_new_function_is_followed_line_for_line() {
     assert_eq!(r["relocated"]["how"], "history", "{r:#}");
     assert_eq!(r["relocated"]["lines"], "22-29", "{r:#}");
 }
+
+#[test]
+fn a_broken_ref_says_where_its_lines_were_checked() {
+    let mut repo = TestRepo::new();
+    let guard = "package auth\n\nfunc check(cfg config) error {\n\tif cfg.caFile == \"\" {\n\t\treturn errNoCA\n\t}\n\treturn nil\n}\n";
+    repo.write("auth.go", guard);
+    let at = repo.commit_all("guard");
+    // Two lines above, and the guard made to log instead of refusing.
+    let weakened = guard
+        .replace(
+            "func check",
+            "// check refuses a config without a CA.\n//\nfunc check",
+        )
+        .replace("\t\treturn errNoCA\n", "\t\tlog.Print(errNoCA)\n");
+    repo.write("auth.go", weakened);
+    repo.commit_all("log only");
+    repo.write(
+        "anchors.yaml",
+        format!(
+            "version: 1\nclaims:\n  - id: ca\n    status: required\n    refs:\n      - path: auth.go\n        lines: 4-6\n        at: {at}\n        expect:\n          - fail_closed: {{ when: caFile }}\n"
+        ),
+    );
+    let (_, report) = verify_json(repo.path(), &[]);
+    let r = &report["claims"][0]["refs"][0];
+    assert_eq!(r["verdict"], "broken", "{r:#}");
+    assert_eq!(
+        r["checked"],
+        serde_json::json!({"path": "auth.go", "lines": "6-8"}),
+        "{r:#}"
+    );
+}
