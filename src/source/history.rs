@@ -383,8 +383,7 @@ impl GitRepo {
             let old = repo.find_blob(Oid::from_str(old)?)?;
             let new = repo.find_blob(Oid::from_str(new)?)?;
             let mut options = DiffOptions::new();
-            // Re-indented lines (code moved into a block or out of one) are the same lines.
-            options.context_lines(0).ignore_whitespace_change(true);
+            options.context_lines(0);
             let patch = git2::Patch::from_blobs(&old, None, &new, None, Some(&mut options))?;
             hunks_of_patch(&patch)
         })
@@ -478,7 +477,6 @@ fn diff_between<'r>(
     let mut options = DiffOptions::new();
     options
         .context_lines(0)
-        .ignore_whitespace_change(true)
         .include_untracked(true)
         .recurse_untracked_dirs(true);
     if let Some(paths) = paths {
