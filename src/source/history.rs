@@ -36,10 +36,16 @@ pub struct Hunk {
 /// closes. Comparing the tokens of a rewritten line and of the lines that replaced it says
 /// which of them carry its code, also when a statement was re-wrapped over several lines or
 /// joined onto one.
+///
+/// Comments are not part of it. `first` is the hash of its first token (0: none) and `last`
+/// its last byte of code (0: none), for telling whether a run of lines begins and ends as a
+/// rewritten one did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LineShape {
     pub tokens: Box<[u32]>,
     pub balance: i16,
+    pub first: u32,
+    pub last: u8,
 }
 
 /// The [`LineShape`] of a line of Go.
@@ -53,11 +59,19 @@ pub fn line_shape(line: &[u8]) -> LineShape {
     }
     let mut tokens: Vec<u32> = Vec::new();
     let mut balance: i16 = 0;
+    let mut first = 0;
+    let mut last = 0;
     let mut i = 0;
     while i < line.len() {
         let c = line[i];
         let start = i;
         i += 1;
+        if c == b'/' && line.get(i) == Some(&b'/') {
+            break;
+        }
+        if !c.is_ascii_whitespace() {
+            last = c;
+        }
         match c {
             b'(' | b'{' | b'[' => balance = balance.saturating_add(1),
             b')' | b'}' | b']' => balance = balance.saturating_sub(1),
@@ -66,6 +80,7 @@ pub fn line_shape(line: &[u8]) -> LineShape {
                     i += if line[i] == b'\\' && c != b'`' { 2 } else { 1 };
                 }
                 i = (i + 1).min(line.len());
+                last = line[i - 1];
                 tokens.push(hash(&line[start..i]));
             }
             _ if c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80 => {
@@ -74,24 +89,29 @@ pub fn line_shape(line: &[u8]) -> LineShape {
                 {
                     i += 1;
                 }
+                last = line[i - 1];
                 tokens.push(hash(&line[start..i]));
             }
             _ if c.is_ascii_whitespace() || matches!(c, b',' | b';' | b'.') => {}
             _ => {
-                while i < line.len() && b"!=<>&|+-*/%^:".contains(&line[i]) {
+                while i < line.len() && b"!=<>&|+-*^:%".contains(&line[i]) {
                     i += 1;
                 }
-                if &line[start..i] != b"//" {
-                    tokens.push(hash(&line[start..i]));
-                }
+                last = line[i - 1];
+                tokens.push(hash(&line[start..i]));
             }
         }
+    }
+    if let Some(&t) = tokens.first() {
+        first = t;
     }
     tokens.sort_unstable();
     tokens.dedup();
     LineShape {
         tokens: tokens.into_boxed_slice(),
         balance,
+        first,
+        last,
     }
 }
 

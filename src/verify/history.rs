@@ -315,8 +315,10 @@ const MAX_REWRITTEN: usize = 6;
 /// similarity of the token signatures, at least a third) are candidates; of those, one whose
 /// brackets balance as the old lines' did comes first (a range never cuts a construct the
 /// citation held whole: a re-wrapped call with its closing `)`, a one-line function grown to
-/// four with its `}`), then the one holding most of the old tokens, then the one with the
-/// fewest others, then the shortest, then the first. `None` when no run is alike enough: the
+/// four with its `}`), then one beginning with the same token and ending with the same
+/// character as the old lines (a statement, not the line of new code before it), then the one
+/// holding most of the old tokens, then the one with the fewest others, then the shortest,
+/// then the first. Comments are not compared. `None` when no run is alike enough: the
 /// caller falls back to position.
 fn successor(old: &[LineShape], new: &[LineShape]) -> Option<(u32, u32)> {
     if old.is_empty() || old.len() > MAX_REWRITTEN || new.is_empty() {
@@ -329,8 +331,9 @@ fn successor(old: &[LineShape], new: &[LineShape]) -> Option<(u32, u32)> {
         return None;
     }
     let longest = old.len() * 6 + 6;
-    // (balanced, shared tokens, all tokens, length, start, end)
-    let mut best: Option<(bool, usize, usize, usize, usize, usize)> = None;
+    let (begins, ends) = (old[0].first, old[old.len() - 1].last);
+    // (balanced, same ends, shared tokens, all tokens, length, start, end)
+    let mut best: Option<(bool, bool, usize, usize, usize, usize, usize)> = None;
     let mut window: rustc_hash::FxHashSet<u32> = rustc_hash::FxHashSet::default();
     for p in 0..new.len() {
         window.clear();
@@ -347,19 +350,20 @@ fn successor(old: &[LineShape], new: &[LineShape]) -> Option<(u32, u32)> {
                 continue;
             }
             let balanced = sum == balance;
+            let same_ends = new[p].first == begins && shape.last == ends;
             let better = match best {
                 None => true,
-                Some((bal, s, u, len, _, _)) => {
-                    let key = (balanced, shared, Reverse(all), Reverse(q - p));
-                    key > (bal, s, Reverse(u), Reverse(len))
+                Some((bal, edges, s, u, len, _, _)) => {
+                    let key = (balanced, same_ends, shared, Reverse(all), Reverse(q - p));
+                    key > (bal, edges, s, Reverse(u), Reverse(len))
                 }
             };
             if better {
-                best = Some((balanced, shared, all, q - p, p, q));
+                best = Some((balanced, same_ends, shared, all, q - p, p, q));
             }
         }
     }
-    let (_, _, _, _, p, q) = best?;
+    let (_, _, _, _, _, p, q) = best?;
     Some((index_u32(p), index_u32(q)))
 }
 
@@ -1035,6 +1039,23 @@ mod tests {
             ],
         );
         assert_eq!(map_range(range(583, 583), &[h]), Some(range(749, 749)));
+    }
+
+    #[test]
+    fn a_new_line_sharing_a_name_is_not_taken_with_the_successor() {
+        // smallstep's renew function given a decorated round tripper built just before it.
+        let h = hunk_of(
+            136,
+            &["\trenewer.RenewCertificate = getRenewFunc(tlsCtx, c, tr, pk) //nolint:contextcheck"],
+            136,
+            &[
+                "",
+                "\t// Add decorator if available",
+                "\trt := decorateRoundTripper(tr, c.transportDecorator)",
+                "\trenewer.RenewCertificate = getRenewFunc(tlsCtx, c, rt, pk) //nolint:contextcheck",
+            ],
+        );
+        assert_eq!(map_range(range(136, 136), &[h]), Some(range(139, 139)));
     }
 
     #[test]
