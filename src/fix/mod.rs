@@ -392,6 +392,11 @@ pub fn plan(
                 if new.path != r.path.value {
                     edits.push(span_edit(path, source, &r.path, "path", &new.path)?);
                 }
+                // The function the evidence is in now, when the cited one was renamed or the
+                // code moved out of it.
+                if let (Some(symbol), Some(now)) = (&r.symbol, &reloc.symbol) {
+                    edits.push(span_edit(path, source, symbol, "symbol", now)?);
+                }
                 if let Some(commit) = commit {
                     match &r.at {
                         Some(at) => edits.push(span_edit(path, source, at, "at", commit)?),

@@ -64,6 +64,7 @@ pub fn pick(report: &mut Report, n: usize) -> Result<Picked, FixError> {
         excerpt: None,
         expectations: Vec::new(),
         detail: Some(format!("candidate {n} of {count}, picked")),
+        symbol: None,
     });
     r.candidates.clear();
     Ok(Picked {

@@ -30,8 +30,9 @@
 //! Paths (`path`, `page`) are relative to the repository root, whatever directory anchors.yaml
 //! is in. `relocated` is `{path, lines, how, detail}` (how: history, symbol or search; detail:
 //! null, or more about how, such as "moved to another file in 4e1c9a2" when history followed
-//! code into a file git did not pair as a rename) when the verdict is drifted and null
-//! otherwise; `candidates` lists the places of an ambiguous ref, best first, as `{path, lines,
+//! code into a file git did not pair as a rename), and `symbol` when the ref's `symbol` names
+//! no declaration at the new place (the declaration the evidence is in now, which `fix`
+//! writes), when the verdict is drifted and null otherwise; `candidates` lists the places of an ambiguous ref, best first, as `{path, lines,
 //! how, distance, similarity, same_declaration, why}`: `distance` is the lines from where the
 //! ref was looked for (null in another file), `similarity` the percent of the cited text the
 //! place holds (null when not measured), `same_declaration` whether it is in the declaration
@@ -43,7 +44,8 @@
 //! it held at its cited place; `fix` writes it as `at`), null otherwise. `notes` holds anything
 //! else worth saying, such as "history unavailable: commit X is not in this repository".
 //! `touched` (from `diff`) says how the change touched the cited lines even when they still
-//! verify; `cited_by` lists where the `docs` pages cite the ref; `fix_command` is the exact
+//! verify; `checked` (`{path, lines}`, present only then) is where a ref that neither verified
+//! nor drifted was checked when history mapped its lines elsewhere: where they went; `cited_by` lists where the `docs` pages cite the ref; `fix_command` is the exact
 //! `anchorcheck fix` invocation that rewrites the drift, or null when nothing drifted;
 //! `refs_without_at` counts the refs checked without `at` (0 under `diff` and at `WORKTREE`),
 //! which `fix` would pin to the verified commit.
@@ -207,8 +209,17 @@ struct JsonRef<'a> {
     touched: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     review: Option<JsonReview<'a>>,
+    /// Where a ref that did not verify was checked, when history mapped it elsewhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checked: Option<JsonPlace<'a>>,
     cited_by: Vec<JsonDocsLocation<'a>>,
     expectations: Vec<JsonExpectation<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonPlace<'a> {
+    path: &'a str,
+    lines: String,
 }
 
 #[derive(Serialize)]
@@ -235,6 +246,8 @@ struct JsonRelocated<'a> {
     lines: String,
     how: &'static str,
     detail: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    symbol: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -344,6 +357,7 @@ pub fn render(report: &Report) -> String {
                             lines: rel.place.lines.to_string(),
                             how: rel.how.as_str(),
                             detail: rel.detail.as_deref(),
+                            symbol: rel.symbol.as_deref(),
                         }),
                         candidates: r
                             .candidates
@@ -380,6 +394,14 @@ pub fn render(report: &Report) -> String {
                             commits: v.commits.iter().map(json_commit).collect(),
                             note: v.note.as_deref(),
                         }),
+                        checked: r
+                            .checked
+                            .as_ref()
+                            .filter(|_| r.verdict != Verdict::Verified && r.relocated.is_none())
+                            .map(|p| JsonPlace {
+                                path: &p.path,
+                                lines: p.lines.to_string(),
+                            }),
                         cited_by: r
                             .cited_by
                             .iter()

@@ -160,6 +160,10 @@ pub struct Relocation {
     /// More about how, when there is more to say (history followed a move into another file
     /// that git did not pair as a rename: "moved to another file in 4e1c9a2").
     pub detail: Option<String>,
+    /// The declaration the evidence is in at the new place, when the ref's `symbol` names none
+    /// there (renamed or removed): `symbol` is a locator, and `fix` writes this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub symbol: Option<String>,
 }
 
 impl Relocation {
@@ -789,6 +793,7 @@ pub(crate) mod sample {
                 excerpt: None,
                 expectations: vec![],
                 detail: None,
+                symbol: None,
             }),
             candidates: vec![],
             expectations: vec![ExpectationResult {

@@ -24,6 +24,95 @@ pub struct Hunk {
     pub old_hashes: Vec<u64>,
     /// A hash of each added line, in order (`new_lines` of them, when known).
     pub new_hashes: Vec<u64>,
+    /// The tokens and brackets of each removed line (`old_lines` of them, when known), to tell
+    /// which new lines a rewritten one became.
+    pub old_shapes: Vec<LineShape>,
+    /// The same of each added line (`new_lines` of them, when known).
+    pub new_shapes: Vec<LineShape>,
+}
+
+/// What a line holds: its tokens (words, numbers, string literals, operators), each as a
+/// 32-bit hash, sorted and without repeats, and how many brackets it opens minus how many it
+/// closes. Comparing the tokens of a rewritten line and of the lines that replaced it says
+/// which of them carry its code, also when a statement was re-wrapped over several lines or
+/// joined onto one.
+///
+/// Comments are not part of it. `first` is the hash of its first token (0: none) and `last`
+/// its last byte of code (0: none), for telling whether a run of lines begins and ends as a
+/// rewritten one did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LineShape {
+    pub tokens: Box<[u32]>,
+    pub balance: i16,
+    pub first: u32,
+    pub last: u8,
+}
+
+/// The [`LineShape`] of a line of Go.
+pub fn line_shape(line: &[u8]) -> LineShape {
+    fn hash(token: &[u8]) -> u32 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = rustc_hash::FxHasher::default();
+        token.hash(&mut hasher);
+        let h = hasher.finish();
+        (h ^ (h >> 32)) as u32
+    }
+    let mut tokens: Vec<u32> = Vec::new();
+    let mut balance: i16 = 0;
+    let mut first = 0;
+    let mut last = 0;
+    let mut i = 0;
+    while i < line.len() {
+        let c = line[i];
+        let start = i;
+        i += 1;
+        if c == b'/' && line.get(i) == Some(&b'/') {
+            break;
+        }
+        if !c.is_ascii_whitespace() {
+            last = c;
+        }
+        match c {
+            b'(' | b'{' | b'[' => balance = balance.saturating_add(1),
+            b')' | b'}' | b']' => balance = balance.saturating_sub(1),
+            b'"' | b'`' | b'\'' => {
+                while i < line.len() && line[i] != c {
+                    i += if line[i] == b'\\' && c != b'`' { 2 } else { 1 };
+                }
+                i = (i + 1).min(line.len());
+                last = line[i - 1];
+                tokens.push(hash(&line[start..i]));
+            }
+            _ if c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80 => {
+                while i < line.len()
+                    && (line[i].is_ascii_alphanumeric() || line[i] == b'_' || line[i] >= 0x80)
+                {
+                    i += 1;
+                }
+                last = line[i - 1];
+                tokens.push(hash(&line[start..i]));
+            }
+            _ if c.is_ascii_whitespace() || matches!(c, b',' | b';' | b'.') => {}
+            _ => {
+                while i < line.len() && b"!=<>&|+-*^:%".contains(&line[i]) {
+                    i += 1;
+                }
+                last = line[i - 1];
+                tokens.push(hash(&line[start..i]));
+            }
+        }
+    }
+    if let Some(&t) = tokens.first() {
+        first = t;
+    }
+    tokens.sort_unstable();
+    tokens.dedup();
+    LineShape {
+        tokens: tokens.into_boxed_slice(),
+        balance,
+        first,
+        last,
+    }
 }
 
 /// The hash [`Hunk`] keeps of a line's text (without its line ending).
@@ -146,12 +235,20 @@ fn hunks_of_patch(patch: &git2::Patch<'_>) -> Result<Vec<Hunk>, git2::Error> {
             new_lines: h.new_lines(),
             old_hashes: Vec::with_capacity(h.old_lines() as usize),
             new_hashes: Vec::with_capacity(h.new_lines() as usize),
+            old_shapes: Vec::with_capacity(h.old_lines() as usize),
+            new_shapes: Vec::with_capacity(h.new_lines() as usize),
         };
         for l in 0..patch.num_lines_in_hunk(i)? {
             let line = patch.line_in_hunk(i, l)?;
             match line.origin() {
-                '-' => hunk.old_hashes.push(line_hash(line.content())),
-                '+' => hunk.new_hashes.push(line_hash(line.content())),
+                '-' => {
+                    hunk.old_hashes.push(line_hash(line.content()));
+                    hunk.old_shapes.push(line_shape(line.content()));
+                }
+                '+' => {
+                    hunk.new_hashes.push(line_hash(line.content()));
+                    hunk.new_shapes.push(line_shape(line.content()));
+                }
                 _ => {}
             }
         }

@@ -11,7 +11,10 @@ use crate::source::FileProblem;
 
 use super::VerifyOptions;
 use super::baseline;
-use super::context::{OldContext, note_unknown_symbol, old_context, symbol_in_package};
+use super::context::{
+    OldContext, holding_at_cited_lines, note_unknown_symbol, old_context, renamed_directory_files,
+    symbol_in_package,
+};
 use super::culprit::{broken_since, cited_lines_edited, edited_in, moved_detail, moved_in};
 use super::evaluate;
 use super::hints;
@@ -87,6 +90,7 @@ pub(super) fn settle_verified(
                 Vec::new()
             },
             detail: moved_detail(job),
+            symbol: None,
         });
         report.culprit = moved_in(job);
     }
@@ -348,6 +352,11 @@ pub(super) fn unreadable(
         });
         return;
     }
+    if matches!(why, Unreadable::File(FileProblem::Missing))
+        && renamed_directory(report, job, src, keep, &old)
+    {
+        return;
+    }
     let hint = match why {
         Unreadable::File(FileProblem::Missing) => {
             hints::did_you_mean(&hints::similar_paths(path, &src.files.go_paths()))
@@ -359,6 +368,65 @@ pub(super) fn unreadable(
     } else {
         format!("{path} (renamed from {}): {why}{hint}", r.path.value)
     });
+}
+
+/// A missing file history did not follow (no `at`, or a rename beyond `--history-depth`) is
+/// looked for where its directory may have gone: the same file name in a directory of the same
+/// name. Holding at the cited lines there (or at its `symbol`): drifted, and `fix` rewrites the
+/// path. A file ending with the whole cited path that no longer holds it: broken, the cited
+/// file being found and its evidence gone. False when neither, for the caller's error.
+fn renamed_directory(
+    report: &mut RefReport,
+    job: &Job<'_>,
+    src: &Sources<'_>,
+    keep: bool,
+    old: &OldContext,
+) -> bool {
+    let r = job.r;
+    let (path, _) = job.primary();
+    let files = renamed_directory_files(path, src);
+    if files.is_empty() {
+        return false;
+    }
+    let mut how = How::Search;
+    let mut found = holding_at_cited_lines(r, &files, src);
+    if found.is_empty() && r.symbol.is_some() {
+        how = How::Symbol;
+        for other in &files {
+            let Ok(file) = src.parses.read_whole(src.files, other) else {
+                continue;
+            };
+            found.extend(
+                relocate::symbol_candidates(r, &file, r.lines.value, &[], None, &old.shape)
+                    .into_iter()
+                    .map(|c| ranked(place(other, c.lines), How::Symbol, &c, false)),
+            );
+        }
+    }
+    let suffix = format!("/{path}");
+    if found.is_empty() {
+        let Some(same) = files.iter().find(|f| f.ends_with(&suffix)) else {
+            return false;
+        };
+        report.verdict = Verdict::Broken;
+        report.expectations = failed_unchecked(
+            r,
+            &format!(
+                "{path} is not at this revision, and {same}, where its directory went, does not hold the evidence"
+            ),
+        );
+        return true;
+    }
+    report.notes.push(format!(
+        "{path} is not at this revision; history did not reach its move, and the evidence holds in {}",
+        found
+            .iter()
+            .map(|c| format!("{}:{}", c.place.path, c.place.lines))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    settle(report, Found { places: found, how }, None, keep, job, src);
+    true
 }
 
 /// The lines of `lines`, with their Go syntax classes when `highlighted` (from the tree already

@@ -220,3 +220,92 @@ pub(super) fn symbol_in_package(
 pub(super) fn declared_name(symbol: &str) -> &str {
     symbol.rsplit('.').next().unwrap_or(symbol)
 }
+
+/// Files a missing cited file may have become when its directory was renamed or moved (history
+/// not reaching the rename): the same file name in a directory of the same name
+/// (`pkg/transport/listener.go` -> `client/pkg/transport/listener.go`), at most a few; only
+/// those ending with the whole cited path when there are any.
+pub(super) fn renamed_directory_files(path: &str, src: &Sources<'_>) -> Vec<String> {
+    const MAX: usize = 8;
+    let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+    let parent = dir.rsplit('/').next().unwrap_or(dir);
+    let suffix = format!("/{path}");
+    let mut found: Vec<(bool, String)> = src
+        .files
+        .go_paths()
+        .into_iter()
+        .filter(|p| p != path)
+        .filter_map(|p| {
+            let (d, n) = p.rsplit_once('/').unwrap_or(("", p.as_str()));
+            let same_parent = d.rsplit('/').next().unwrap_or(d) == parent;
+            (n == name && same_parent).then(|| (!p.ends_with(&suffix), p.clone()))
+        })
+        .collect();
+    // Where some end with the whole cited path, only those: a same-named file elsewhere is a
+    // look-alike next to the file itself.
+    found.sort();
+    let whole = found.first().is_some_and(|(partial, _)| !partial);
+    found
+        .into_iter()
+        .filter(|(partial, _)| !(whole && *partial))
+        .take(MAX)
+        .map(|(_, p)| p)
+        .collect()
+}
+
+/// Of `files` (from [`renamed_directory_files`]), those where `r` holds at its cited lines
+/// themselves, as places: the file is still the cited one, only its directory moved.
+pub(super) fn holding_at_cited_lines(
+    r: &Ref,
+    files: &[String],
+    src: &Sources<'_>,
+) -> Vec<crate::report::Candidate> {
+    let lines = r.lines.value;
+    files
+        .iter()
+        .filter(|p| super::parses::holds_at(r, src.files, p, lines, &src.parses))
+        .map(|p| crate::report::Candidate {
+            place: place(p, lines),
+            how: How::Search,
+            distance: None,
+            similarity: None,
+            same_declaration: None,
+        })
+        .collect()
+}
+
+/// For every drifted ref whose `symbol` names no declaration in the file its evidence went to
+/// (the function renamed, or the code moved into another one): the declaration the evidence
+/// is in now, for `fix` to write, and a note saying so. `symbol` locates the evidence; it is
+/// not itself a claim.
+pub(super) fn relocated_symbols(
+    jobs: &[Job<'_>],
+    evaluated: &mut [(usize, RefReport)],
+    files: &dyn Files,
+) {
+    let parses = super::parses::ParseCache::new(true);
+    for (j, report) in evaluated.iter_mut() {
+        let Some(symbol) = jobs[*j].r.symbol.as_ref().map(|s| s.value.as_str()) else {
+            continue;
+        };
+        if report.verdict != Verdict::Drifted {
+            continue;
+        }
+        let Some(relocation) = report.relocated.as_mut() else {
+            continue;
+        };
+        let Ok(file) = parses.read_whole(files, &relocation.place.path) else {
+            continue;
+        };
+        if declares(&file, symbol) {
+            continue;
+        }
+        let Some(now) = relocate::enclosing_declaration(&file, relocation.place.lines) else {
+            continue;
+        };
+        report.notes.push(format!(
+            "symbol {symbol} was renamed or removed: the evidence is in {now} now"
+        ));
+        relocation.symbol = Some(now);
+    }
+}

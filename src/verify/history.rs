@@ -3,14 +3,14 @@
 //! git's hunk around it is large), and the range grows or shrinks only by lines edited inside
 //! it.
 
-use std::cmp::Ordering;
+use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rayon::prelude::*;
 use similar::{Algorithm, DiffOp};
 
 use crate::lines::{LineNo, LineRange};
-use crate::source::history::{Chain, CommitInfo, Endpoint, FileChange, Hunk};
+use crate::source::history::{Chain, CommitInfo, Endpoint, FileChange, Hunk, LineShape};
 use crate::source::{GitRepo, SourceError};
 
 /// Where `range` is after a change with these hunks (sorted by `old_start`, no context lines);
@@ -31,6 +31,74 @@ struct Traced {
     edited: bool,
     /// Cited lines that are still there, unchanged.
     kept: u32,
+    /// What was edited inside the range, in its own (old) line numbers, in order.
+    changes: Changes,
+}
+
+/// The edits a change made inside a cited range, in the range's line numbers: the lines
+/// changed or deleted, and lines inserted between two cited ones, for `diff` to name.
+#[derive(Default)]
+struct Changes {
+    /// Cited lines changed or deleted, as ranges (adjacent ones merged).
+    modified: Vec<(u32, u32)>,
+    /// Lines inserted after a cited line (which is not the last): after which, how many.
+    inserted: Vec<(u32, u32)>,
+}
+
+impl Changes {
+    fn modify(&mut self, from: u32, to: u32) {
+        match self.modified.last_mut() {
+            Some((_, end)) if *end + 1 >= from => *end = (*end).max(to),
+            _ => self.modified.push((from, to)),
+        }
+    }
+
+    fn insert(&mut self, after: u32, count: u32) {
+        match self.inserted.last_mut() {
+            Some((line, n)) if *line == after => *n += count,
+            _ => self.inserted.push((after, count)),
+        }
+    }
+
+    /// "line 34 modified", "lines 34 and 40-42 modified, 2 lines inserted after line 45".
+    fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.modified.is_empty() {
+            let ranges: Vec<String> = self
+                .modified
+                .iter()
+                .map(|&(a, b)| {
+                    if a == b {
+                        a.to_string()
+                    } else {
+                        format!("{a}-{b}")
+                    }
+                })
+                .collect();
+            let one = self.modified.len() == 1 && self.modified[0].0 == self.modified[0].1;
+            parts.push(format!(
+                "{} {} modified",
+                if one { "line" } else { "lines" },
+                join_and(&ranges)
+            ));
+        }
+        for &(after, n) in &self.inserted {
+            parts.push(format!(
+                "{n} line{} inserted after line {after}",
+                if n == 1 { "" } else { "s" }
+            ));
+        }
+        parts.join(", ")
+    }
+}
+
+/// "a", "a and b", "a, b and c".
+fn join_and(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 /// The new lines that belong to a range, gathered in order: its lines that still exist, and
@@ -64,6 +132,7 @@ fn trace(range: LineRange, hunks: &[Hunk]) -> Traced {
     let mut cover = Cover::default();
     let mut edited = false;
     let mut kept = 0;
+    let mut changes = Changes::default();
     let mut delta: i64 = 0;
     // The first line of the range not yet accounted for.
     let mut next = a;
@@ -81,6 +150,7 @@ fn trace(range: LineRange, hunks: &[Hunk]) -> Traced {
             cover.add(shifted(next, delta), shifted(after, delta));
             kept += after + 1 - next;
             cover.add(h.new_start, h.new_start + h.new_lines - 1);
+            changes.insert(after, h.new_lines);
             edited = true;
             next = after + 1;
             delta += i64::from(h.new_lines);
@@ -98,7 +168,7 @@ fn trace(range: LineRange, hunks: &[Hunk]) -> Traced {
             cover.add(shifted(next, delta), shifted(h.old_start - 1, delta));
             kept += h.old_start - next;
         }
-        let (edits, equal) = refine(h, a, b, &mut cover);
+        let (edits, equal) = refine(h, a, b, &mut cover, &mut changes);
         edited |= edits;
         kept += equal;
         next = old_end + 1;
@@ -112,6 +182,7 @@ fn trace(range: LineRange, hunks: &[Hunk]) -> Traced {
         lines: cover.range(),
         edited,
         kept,
+        changes,
     }
 }
 
@@ -119,7 +190,7 @@ fn trace(range: LineRange, hunks: &[Hunk]) -> Traced {
 /// and adds back unchanged (matched by a patience diff of the hunk's own lines), and the lines
 /// that replace or are inserted among cited lines. Says whether a cited line was really
 /// edited, and how many came back unchanged.
-fn refine(h: &Hunk, a: u32, b: u32, cover: &mut Cover) -> (bool, u32) {
+fn refine(h: &Hunk, a: u32, b: u32, cover: &mut Cover, changes: &mut Changes) -> (bool, u32) {
     let known =
         h.old_hashes.len() == h.old_lines as usize && h.new_hashes.len() == h.new_lines as usize;
     let ops = if known {
@@ -133,9 +204,13 @@ fn refine(h: &Hunk, a: u32, b: u32, cover: &mut Cover) -> (bool, u32) {
             new_len: h.new_lines as usize,
         }]
     };
+    let known_shapes = known
+        && h.old_shapes.len() == h.old_lines as usize
+        && h.new_shapes.len() == h.new_lines as usize;
     let mut edited = false;
     let mut kept = 0;
     let index = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
+    let index_of = |i: u32| i as usize;
     for op in ops {
         let (old_index, old_len, new_index, new_len, equal) = match op {
             DiffOp::Equal {
@@ -167,6 +242,7 @@ fn refine(h: &Hunk, a: u32, b: u32, cover: &mut Cover) -> (bool, u32) {
             // Inserted after old line `o1 - 1`.
             if a < o1 && o1 <= b && new_len > 0 {
                 cover.add(n1, n1 + new_len - 1);
+                changes.insert(o1 - 1, new_len);
                 edited = true;
             }
             continue;
@@ -182,10 +258,28 @@ fn refine(h: &Hunk, a: u32, b: u32, cover: &mut Cover) -> (bool, u32) {
             continue;
         }
         edited = true;
+        changes.modify(x1, x2);
         if new_len == 0 {
             continue;
         }
         let n2 = n1 + new_len - 1;
+        // The new lines that carry the rewritten cited ones, when they can be told: the range
+        // keeps to them at its ends (a line rewritten as eight keeps the one that holds its
+        // code, a statement re-wrapped over five lines keeps all five).
+        let successor = if known_shapes {
+            successor(
+                &h.old_shapes[index_of(x1 - h.old_start)..=index_of(x2 - h.old_start)],
+                &h.new_shapes[index_of(n1 - h.new_start)..=index_of(n2 - h.new_start)],
+            )
+        } else {
+            None
+        };
+        if let Some((p, q)) = successor {
+            let lower = if o1 > a { n1 } else { n1 + p };
+            let upper = if o2 < b { n2 } else { n1 + q };
+            cover.add(lower, upper);
+            continue;
+        }
         let inside = x2 - x1 + 1;
         // A rewrite reaching an end of the range may also add code beyond it (the function
         // after a cited block's last line): there, it brings as many lines as it rewrote.
@@ -210,6 +304,71 @@ fn refine(h: &Hunk, a: u32, b: u32, cover: &mut Cover) -> (bool, u32) {
         }
     }
     (edited, kept)
+}
+
+/// Cited lines rewritten together, at most, for their successor to be looked for line by line
+/// (more is a block rewritten as a block, whose new lines all stand for it).
+const MAX_REWRITTEN: usize = 6;
+
+/// Of the lines `new` that replaced the lines `old`, the run that became them (0-based, first
+/// and last), when one is clearly theirs. Runs whose tokens are alike enough (Jaccard
+/// similarity of the token signatures, at least a third) are candidates; of those, one whose
+/// brackets balance as the old lines' did comes first (a range never cuts a construct the
+/// citation held whole: a re-wrapped call with its closing `)`, a one-line function grown to
+/// four with its `}`), then one beginning with the same token and ending with the same
+/// character as the old lines (a statement, not the line of new code before it), then the one
+/// holding most of the old tokens, then the one with the fewest others, then the shortest,
+/// then the first. Comments are not compared. `None` when no run is alike enough: the
+/// caller falls back to position.
+fn successor(old: &[LineShape], new: &[LineShape]) -> Option<(u32, u32)> {
+    if old.is_empty() || old.len() > MAX_REWRITTEN || new.is_empty() {
+        return None;
+    }
+    let target: rustc_hash::FxHashSet<u32> =
+        old.iter().flat_map(|s| s.tokens.iter().copied()).collect();
+    let balance: i32 = old.iter().map(|s| i32::from(s.balance)).sum();
+    if target.is_empty() {
+        return None;
+    }
+    let longest = old.len() * 6 + 6;
+    let (begins, ends) = (old[0].first, old[old.len() - 1].last);
+    // (balanced, same ends, shared tokens, all tokens, length, start, end)
+    let mut best: Option<(bool, bool, usize, usize, usize, usize, usize)> = None;
+    let mut window: rustc_hash::FxHashSet<u32> = rustc_hash::FxHashSet::default();
+    for p in 0..new.len() {
+        window.clear();
+        let (mut shared, mut sum) = (0usize, 0i32);
+        for (q, shape) in new.iter().enumerate().skip(p).take(longest) {
+            for &t in shape.tokens.iter() {
+                if window.insert(t) && target.contains(&t) {
+                    shared += 1;
+                }
+            }
+            sum += i32::from(shape.balance);
+            let all = target.len() + window.len() - shared;
+            if shared * 3 < all {
+                continue;
+            }
+            let balanced = sum == balance;
+            let same_ends = new[p].first == begins && shape.last == ends;
+            let better = match best {
+                None => true,
+                Some((bal, edges, s, u, len, _, _)) => {
+                    let key = (balanced, same_ends, shared, Reverse(all), Reverse(q - p));
+                    key > (bal, edges, s, Reverse(u), Reverse(len))
+                }
+            };
+            if better {
+                best = Some((balanced, same_ends, shared, all, q - p, p, q));
+            }
+        }
+    }
+    let (_, _, _, _, _, p, q) = best?;
+    Some((index_u32(p), index_u32(q)))
+}
+
+fn index_u32(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
 }
 
 /// Where one cited range went between its `at` commit and the verified revision.
@@ -419,7 +578,7 @@ fn apply(mapping: &mut Mapping, change: &FileChange, commit: &Option<CommitInfo>
     let (path, traced, touch) = match change {
         FileChange::Modified { hunks } => {
             let traced = trace(lines, hunks);
-            let touch = traced.edited.then(|| format!("lines {lines} modified"));
+            let touch = traced.edited.then(|| traced.changes.describe());
             (mapping.path.clone(), traced, touch)
         }
         FileChange::Renamed { new_path, hunks } => (
@@ -433,6 +592,7 @@ fn apply(mapping: &mut Mapping, change: &FileChange, commit: &Option<CommitInfo>
                 lines: None,
                 edited: true,
                 kept: 0,
+                changes: Changes::default(),
             },
             Some(format!("{} deleted", mapping.path)),
         ),
@@ -589,6 +749,8 @@ mod tests {
             new_lines,
             old_hashes: Vec::new(),
             new_hashes: Vec::new(),
+            old_shapes: Vec::new(),
+            new_shapes: Vec::new(),
         }
     }
 
@@ -600,6 +762,12 @@ mod tests {
                 .map(|l| crate::source::history::line_hash(l.as_bytes()))
                 .collect()
         };
+        let shapes = |lines: &[&str]| -> Vec<LineShape> {
+            lines
+                .iter()
+                .map(|l| crate::source::history::line_shape(l.as_bytes()))
+                .collect()
+        };
         Hunk {
             old_start,
             old_lines: old.len() as u32,
@@ -607,6 +775,8 @@ mod tests {
             new_lines: new.len() as u32,
             old_hashes: hashes(old),
             new_hashes: hashes(new),
+            old_shapes: shapes(old),
+            new_shapes: shapes(new),
         }
     }
 
@@ -743,6 +913,149 @@ mod tests {
         assert!(edits_inside(range(10, 20), &[hunk(12, 0, 13, 1)]));
         assert!(edits_inside(range(10, 20), &[hunk(20, 1, 20, 1)]));
         assert!(edits_inside(range(10, 20), &[hunk(5, 6, 5, 2)]));
+    }
+
+    #[test]
+    fn the_changed_lines_are_named_inside_the_range() {
+        // Lines 30-50 cited; a commit edits 34, rewrites 40-41 as one line, deletes 42 and
+        // inserts two lines after 45, all in one hunk git made of 34-45.
+        let old: Vec<String> = (34..=45).map(|i| format!("line {i}")).collect();
+        let mut new: Vec<String> = old.clone();
+        new[0] = "line 34 edited".into();
+        new.splice(6..9, ["lines 40 and 41 joined".to_string()]);
+        new.extend(["inserted a".to_string(), "inserted b".to_string()]);
+        let old: Vec<&str> = old.iter().map(String::as_str).collect();
+        let new: Vec<&str> = new.iter().map(String::as_str).collect();
+        let traced = trace(range(30, 50), &[hunk_of(34, &old, 34, &new)]);
+        assert_eq!(
+            traced.changes.describe(),
+            "lines 34 and 40-42 modified, 2 lines inserted after line 45"
+        );
+        let one = trace(range(30, 50), &[hunk_of(42, &["x"], 42, &["y"])]);
+        assert_eq!(one.changes.describe(), "line 42 modified");
+        let shift = trace(range(30, 50), &[hunk(3, 0, 4, 2)]);
+        assert!(!shift.edited && shift.changes.describe().is_empty());
+    }
+
+    #[test]
+    fn a_rewritten_line_keeps_to_the_new_line_that_carries_its_code() {
+        // Line 20, cited alone, rewritten as eight lines of which the fourth is its successor.
+        let h = hunk_of(
+            20,
+            &["\tif err := checkClientCert(r); err != nil {"],
+            20,
+            &[
+                "\tcert, err := peerCert(r)",
+                "\tif cert == nil {",
+                "\t\treturn errNoCert",
+                "\tif err := checkClientCert(r, cert); err != nil {",
+                "\t}",
+                "\tmetrics.Inc()",
+                "\tlog.Debug(\"checked\")",
+                "\t_ = cert",
+            ],
+        );
+        assert_eq!(
+            map_range(range(20, 20), std::slice::from_ref(&h)),
+            Some(range(23, 23))
+        );
+        // As the last line of a range: the range ends there, not at the eighth.
+        assert_eq!(map_range(range(15, 20), &[h]), Some(range(15, 23)));
+    }
+
+    #[test]
+    fn a_rewrapped_statement_stays_whole() {
+        // The last cited line, a route registration, re-wrapped over five lines.
+        let h = hunk_of(
+            85,
+            &["\tr.HandleFunc(\"/v1/agent\", mw.Auth(agentHandler)).Methods(\"POST\")"],
+            85,
+            &[
+                "\tr.HandleFunc(",
+                "\t\t\"/v1/agent\",",
+                "\t\tmw.Auth(agentHandler),",
+                "\t).Methods(\"POST\")",
+                "\tr.HandleFunc(\"/v1/other\", other)",
+            ],
+        );
+        assert_eq!(map_range(range(81, 85), &[h]), Some(range(81, 88)));
+        // Joined back onto one line: the one line.
+        let h = hunk_of(
+            10,
+            &["\tsrv := &http.Server{", "\t\tAddr: addr,", "\t}"],
+            10,
+            &["\tdefer cancel()", "\tsrv := &http.Server{Addr: addr}"],
+        );
+        assert_eq!(map_range(range(10, 12), &[h]), Some(range(11, 11)));
+    }
+
+    #[test]
+    fn a_declaration_rewritten_as_two_lines_takes_no_brace() {
+        // The first cited line, a declaration, rewritten as two; the `}` before it is not it.
+        let h = hunk_of(
+            40,
+            &["}", "func (s *Server) Serve(l net.Listener) error {"],
+            40,
+            &[
+                "}",
+                "",
+                "// Serve accepts connections on l.",
+                "func (s *Server) Serve(",
+                "\tl net.Listener) error {",
+            ],
+        );
+        assert_eq!(map_range(range(41, 45), &[h]), Some(range(43, 48)));
+    }
+
+    #[test]
+    fn a_one_line_function_grown_to_four_stays_whole() {
+        // coredns's `func init() { plugin.Register("tls", setup) }` given a second hook.
+        let h = hunk_of(
+            17,
+            &["func init() { plugin.Register(\"tls\", setup) }"],
+            18,
+            &[
+                "func init() {",
+                "\tplugin.Register(\"tls\", setup)",
+                "\tcaddy.RegisterEventHook(\"tls-acme\", acmeStartupHook)",
+                "}",
+            ],
+        );
+        assert_eq!(map_range(range(17, 17), &[h]), Some(range(18, 21)));
+    }
+
+    #[test]
+    fn a_return_rewritten_behind_a_new_guard_keeps_to_the_return() {
+        // nomad's node branch: its `return` became a guard and another `return`.
+        let h = hunk_of(
+            583,
+            &["\t\treturn acl.ClientACL, nil"],
+            746,
+            &[
+                "\t\tif claims.NodeIdentityClaims == nil || claims.NodeIdentityClaims.NodePool == \"\" {",
+                "\t\t\treturn nil, fmt.Errorf(\"node identity claims missing node pool\")",
+                "\t\t}",
+                "\t\treturn acl.NewClientACL(claims.NodeIdentityClaims.NodePool), nil",
+            ],
+        );
+        assert_eq!(map_range(range(583, 583), &[h]), Some(range(749, 749)));
+    }
+
+    #[test]
+    fn a_new_line_sharing_a_name_is_not_taken_with_the_successor() {
+        // smallstep's renew function given a decorated round tripper built just before it.
+        let h = hunk_of(
+            136,
+            &["\trenewer.RenewCertificate = getRenewFunc(tlsCtx, c, tr, pk) //nolint:contextcheck"],
+            136,
+            &[
+                "",
+                "\t// Add decorator if available",
+                "\trt := decorateRoundTripper(tr, c.transportDecorator)",
+                "\trenewer.RenewCertificate = getRenewFunc(tlsCtx, c, rt, pk) //nolint:contextcheck",
+            ],
+        );
+        assert_eq!(map_range(range(136, 136), &[h]), Some(range(139, 139)));
     }
 
     #[test]

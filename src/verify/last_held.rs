@@ -9,9 +9,10 @@ use rayon::prelude::*;
 
 use super::HistorySource;
 use super::parses::{ParseCache, misfit_at};
+use super::shape;
 use crate::anchors::Ref;
-use crate::source::SourceError;
 use crate::source::history::{Endpoint, PathVersion};
+use crate::source::{Files, SourceError};
 
 /// Versions of one stretch where a ref held that are compared, at most.
 const MAX_STRETCH: usize = 8;
@@ -28,7 +29,9 @@ pub(super) struct LastHeld {
 /// held at its cited place. A citation can still hold a few lines off after code was inserted
 /// above it (it cites a construct by its first line), so of the newest stretch of versions in
 /// which it held, the one where the cited lines fit the evidence best is taken (fewest lines
-/// cited outside it and left out of it), the newest on a tie: the one it was written against.
+/// cited outside it and left out of it), then the one where they cut the fewest constructs (a
+/// blank line cited, a closing brace left out: [`shape::cut`]), the newest on a tie: the one it
+/// was written against.
 /// Refs of one file share the walk and the parses of its versions.
 pub(super) fn find(
     source: &HistorySource<'_>,
@@ -79,14 +82,21 @@ pub(super) fn find(
                 .iter()
                 .map(|&i| {
                     let r = refs[i];
-                    let misfit = |v: &PathVersion| -> Option<u32> {
+                    // How far the cited lines are from their evidence, then how many
+                    // construct ends they cut (a range read a few lines off that still holds
+                    // the same single-line evidence fits it as well as the right one).
+                    let misfit = |v: &PathVersion| -> Option<(u32, u32)> {
                         v.blob.as_ref()?;
                         let snapshot = source.git.resolve(&v.commit).ok()?;
-                        misfit_at(r, &snapshot, path, r.lines.value, &parses)
+                        let misfit = misfit_at(r, &snapshot, path, r.lines.value, &parses)?;
+                        let cut = snapshot
+                            .read(path)
+                            .map_or(0, |blob| shape::cut(&blob.bytes, r.lines.value));
+                        Some((misfit, cut))
                     };
                     // The newest stretch of versions where it held; of those, the one it fits
                     // best, the newest on a tie.
-                    let mut held: Vec<(&PathVersion, u32)> = Vec::new();
+                    let mut held: Vec<(&PathVersion, (u32, u32))> = Vec::new();
                     for v in versions.iter().skip(skip) {
                         match misfit(v) {
                             Some(m) if held.len() < MAX_STRETCH => held.push((v, m)),

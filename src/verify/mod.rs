@@ -212,6 +212,7 @@ pub fn verify(
             }
         }
     }
+    context::relocated_symbols(&jobs, &mut evaluated, files);
     if let Some(kept) = kept {
         kept.store(&jobs, &evaluated, options);
     }

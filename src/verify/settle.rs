@@ -63,6 +63,7 @@ pub(super) fn settle(
                 excerpt: None,
                 expectations: Vec::new(),
                 detail: (how == How::History).then(|| moved_detail(job)).flatten(),
+                symbol: None,
             };
             if keep {
                 let elsewhere;

@@ -356,6 +356,31 @@ fn tightest_group(cited: &[Vec<Cited>]) -> Vec<Cited> {
     best.unwrap_or_default()
 }
 
+/// How many construct ends the lines `range` of `source` cut or pad with: a blank first or
+/// last line, and each bracket closed in the range but opened before it or opened in it but
+/// closed after it. 0 for a range of whole statements; a citation read a few lines off (a
+/// blank line and a `var` above it, its closing braces left out) scores more, so of two places
+/// that hold the evidence equally well the one that cites whole code is the one it was
+/// written against.
+pub fn cut(source: &[u8], range: LineRange) -> u32 {
+    let (a, b) = (range.start().get() as usize, range.end().get() as usize);
+    let lines: Vec<&[u8]> = source
+        .split(|&c| c == b'\n')
+        .skip(a - 1)
+        .take(b + 1 - a)
+        .collect();
+    let blank = |line: Option<&&[u8]>| u32::from(line.is_none_or(|l| l.trim_ascii().is_empty()));
+    let mut score = blank(lines.first()) + blank(lines.last());
+    let (mut depth, mut lowest) = (0i32, 0i32);
+    for line in &lines {
+        depth += i32::from(crate::source::history::line_shape(line).balance);
+        lowest = lowest.min(depth);
+    }
+    // Closed before being opened in the range, and opened without being closed.
+    score += lowest.unsigned_abs() + (depth - lowest).unsigned_abs();
+    score
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -65,7 +65,8 @@ fn edits_inside_a_cited_range_are_reported_even_when_it_still_verifies() {
     let guard = claim_ref(&report, "mtls-guard");
     assert_eq!(guard["verdict"], "verified");
     let touched = guard["touched"].as_str().unwrap();
-    assert!(touched.starts_with("lines 14-16 modified in "), "{touched}");
+    // Only the line that changed is named, not the whole cited range.
+    assert!(touched.starts_with("line 15 modified in "), "{touched}");
     assert!(touched.ends_with("'reword the mTLS error'"), "{touched}");
 
     anchorcheck(repo.path())
@@ -73,7 +74,7 @@ fn edits_inside_a_cited_range_are_reported_even_when_it_still_verifies() {
         .assert()
         .code(0)
         .stdout(contains(
-            "touched   mtls-guard: pkg/agent/guard.go:14-16 (lines 14-16 modified in ",
+            "touched   mtls-guard: pkg/agent/guard.go:14-16 (line 15 modified in ",
         ));
 }
 

@@ -204,3 +204,39 @@ fn a_citation_still_holding_a_few_lines_off_is_followed_from_where_it_fit() {
     assert_eq!(r["relocated"]["path"], "control/server/accept.go");
     assert_eq!(r["relocated"]["lines"], "11-15", "the check, whole: {r:#}");
 }
+
+#[test]
+fn of_two_places_holding_the_same_call_the_whole_block_is_where_it_was_written() {
+    // smallstep's renew check, cited whole (12-17) with a one-line expectation: two lines
+    // inserted above it later leave 12-17 holding the same call from a blank line, a `var`,
+    // and the block without its closing braces. History starts where it was written.
+    let mut repo = TestRepo::new();
+    let renew = "package authority\n\nimport (\n\t\"crypto/x509\"\n\t\"errors\"\n\t\"time\"\n)\n\n// Renew reissues a certificate that is still valid.\nfunc (a *Authority) Renew(cert *x509.Certificate) error {\n\topts := []verifyOption{withNow(time.Now())}\n\tif err := a.verifier.Verify(cert, opts...); err != nil {\n\t\tif errors.Is(err, errExpired) {\n\t\t\treturn errUnauthorized(\"certificate expired\")\n\t\t}\n\t\treturn wrap(err, \"renew\")\n\t}\n\treturn a.reissue(cert)\n}\n";
+    repo.write("authority/renew.go", renew);
+    let written = repo.commit_all("renew checks the certificate");
+    let shifted = renew.replace(
+        "\tif err := a.verifier",
+        "\n\tvar window = a.config.RenewWindow\n\tif err := a.verifier",
+    );
+    repo.write("authority/renew.go", &shifted);
+    repo.commit_all("renew window");
+    let moved_down: String = (0..20).map(|i| format!("// note {i}\n")).collect();
+    repo.write(
+        "authority/renew.go",
+        shifted.replace(
+            "// Renew reissues",
+            &format!("{moved_down}// Renew reissues"),
+        ),
+    );
+    repo.commit_all("notes");
+    repo.write(
+        "anchors.yaml",
+        "version: 1\nclaims:\n  - id: renew-verifies\n    status: required\n    refs:\n      - path: authority/renew.go\n        lines: 12-17\n        expect:\n          - call: a.verifier.Verify\n",
+    );
+    let (_, report) = verify_json(repo.path(), &[]);
+    let r = the_ref(&report);
+    assert_eq!(r["history_from"], written.to_string(), "{r:#}");
+    assert_eq!(r["verdict"], "drifted", "{r:#}");
+    // The block whole: its `if` at 34 (12, two inserted lines, twenty notes) to its `}`.
+    assert_eq!(r["relocated"]["lines"], "34-39", "{r:#}");
+}

@@ -405,3 +405,132 @@ fn a_renamed_move_is_found_among_many_files_the_commit_touched() {
     assert_eq!(r["relocated"]["path"], "internal/proxyclass/reconciler.go");
     assert_eq!(r["relocated"]["detail"], moved_detail(commit));
 }
+
+/// The guard in pkg/transport/listener.go, moved with its directory to
+/// client/pkg/transport/ (as etcd did), cited without `at`; `--history-depth 1` stands for a
+/// rename further back than history is searched.
+fn directory_renamed_beyond_depth(guard: &str) -> TestRepo {
+    let mut repo = TestRepo::new();
+    repo.write("pkg/transport/listener.go", in_package("transport", GUARD));
+    repo.write("README.md", "transport\n");
+    repo.commit_all("transport");
+    std::fs::remove_file(repo.path().join("pkg/transport/listener.go")).unwrap();
+    repo.write(
+        "client/pkg/transport/listener.go",
+        in_package("transport", guard),
+    );
+    // A look-alike elsewhere that would hold too: never where the file went.
+    repo.write(
+        "server/transport/listener.go",
+        in_package("transport", GUARD),
+    );
+    repo.commit_all("move transport under client/");
+    repo.write("README.md", "transport, moved\n");
+    repo.commit_all("docs");
+    repo.write(
+        "anchors.yaml",
+        format!(
+            "version: 1\nclaims:\n  - id: mtls\n    status: required\n    refs:\n      - path: pkg/transport/listener.go\n        lines: {}\n        expect:\n          - fail_closed: {{ when: VerifiedChains }}\n",
+            guard_lines(&in_package("transport", GUARD))
+        ),
+    );
+    repo
+}
+
+#[test]
+fn a_file_whose_directory_moved_beyond_the_history_depth_is_found_there() {
+    let repo = directory_renamed_beyond_depth(GUARD);
+    let (code, report) = verify_json(repo.path(), &["--history-depth", "1"]);
+    assert_eq!(code, 1);
+    let r = &report["claims"][0]["refs"][0];
+    assert_eq!(r["verdict"], "drifted", "{r:#}");
+    assert_eq!(r["relocated"]["path"], "client/pkg/transport/listener.go");
+    // The same lines, byte for byte, in the file the directory became.
+    assert_eq!(
+        r["relocated"]["lines"],
+        guard_lines(&in_package("transport", GUARD)),
+        "{r:#}"
+    );
+    anchorcheck(repo.path())
+        .args(["fix", "--history-depth", "1"])
+        .assert()
+        .code(0);
+    let fixed = std::fs::read_to_string(repo.path().join("anchors.yaml")).unwrap();
+    assert!(
+        fixed.contains("path: client/pkg/transport/listener.go"),
+        "{fixed}"
+    );
+}
+
+#[test]
+fn a_file_whose_directory_moved_and_whose_guard_was_weakened_is_broken() {
+    let weakened = GUARD.replace(
+        "\t\treturn errors.New(\"mtls: client certificate required\")\n",
+        "\t\tlog.Println(\"mtls: client certificate required\")\n",
+    );
+    let repo = directory_renamed_beyond_depth(&weakened);
+    let (code, report) = verify_json(repo.path(), &["--history-depth", "1"]);
+    assert_eq!(code, 1);
+    let r = &report["claims"][0]["refs"][0];
+    // Not an error (the file is there), and never the look-alike that still holds.
+    assert_eq!(r["verdict"], "broken", "{r:#}");
+    assert!(
+        r["expectations"]
+            .to_string()
+            .contains("client/pkg/transport/listener.go"),
+        "{r:#}"
+    );
+}
+
+/// Agent routes registered in `registerAgent` of server/routes.go, cited with `symbol`.
+const REGISTER: &str = "// registerAgent serves the agent API on the mTLS listener.\nfunc registerAgent(mux *http.ServeMux) {\n\tmux.HandleFunc(\"/v1/agent/heartbeat\", heartbeat)\n\tmux.HandleFunc(\"/v1/agent/state\", state)\n\tmux.HandleFunc(\"/v1/agent/logs\", logs)\n}\n";
+
+#[test]
+fn a_symbol_renamed_with_its_move_is_a_locator_fix_rewrites() {
+    let mut repo = TestRepo::new();
+    let routes = in_package("server", &format!("{OTHER}\n{REGISTER}"));
+    repo.write("server/routes.go", &routes);
+    let at = repo.commit_all("agent routes");
+    // The registrations move into a method of another file of the package.
+    repo.write("server/routes.go", in_package("server", OTHER));
+    let method = REGISTER
+        .replace("// registerAgent serves", "// agentRoutes serves")
+        .replace("func registerAgent(", "func (s *Server) agentRoutes(");
+    repo.write(
+        "server/agent.go",
+        in_package("server", &format!("type Server struct{{}}\n\n{method}")),
+    );
+    repo.commit_all("agent routes are the server's");
+    let first = routes
+        .lines()
+        .position(|l| l.contains("/v1/agent/heartbeat"))
+        .unwrap()
+        + 1;
+    repo.write(
+        "anchors.yaml",
+        format!(
+            "version: 1\nclaims:\n  - id: agent-routes\n    status: required\n    refs:\n      - path: server/routes.go\n        lines: {first}-{}\n        symbol: registerAgent\n        at: {at}\n        expect:\n          - routes: {{ on: mux, paths: [/v1/agent/heartbeat, /v1/agent/state, /v1/agent/logs] }}\n",
+            first + 2
+        ),
+    );
+    let (_, report) = verify_json(repo.path(), &[]);
+    let r = &report["claims"][0]["refs"][0];
+    assert_eq!(r["verdict"], "drifted", "{r:#}");
+    assert_eq!(r["relocated"]["path"], "server/agent.go", "{r:#}");
+    assert_eq!(r["relocated"]["symbol"], "Server.agentRoutes", "{r:#}");
+    assert!(
+        r["notes"]
+            .to_string()
+            .contains("symbol registerAgent was renamed or removed"),
+        "{r:#}"
+    );
+    anchorcheck(repo.path()).arg("fix").assert().code(0);
+    let fixed = std::fs::read_to_string(repo.path().join("anchors.yaml")).unwrap();
+    assert!(fixed.contains("symbol: Server.agentRoutes"), "{fixed}");
+    let (code, report) = verify_json(repo.path(), &[]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(
+        report["claims"][0]["refs"][0]["notes"],
+        serde_json::json!([])
+    );
+}

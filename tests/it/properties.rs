@@ -8,7 +8,7 @@ use anchorcheck::docs;
 use anchorcheck::lines::{LineNo, LineRange};
 use anchorcheck::report::Verdict;
 use anchorcheck::source::GitRepo;
-use anchorcheck::source::history::{Hunk, line_hash};
+use anchorcheck::source::history::{Hunk, line_hash, line_shape};
 use anchorcheck::verify::history::map_range;
 use anchorcheck::verify::{self, HistorySource, RevisionInfo, VerifyOptions};
 use proptest::prelude::*;
@@ -138,12 +138,20 @@ fn git_hunks(old: &[Option<usize>], new: &[Option<usize>]) -> Vec<Hunk> {
                 new_lines: h.new_lines(),
                 old_hashes: Vec::new(),
                 new_hashes: Vec::new(),
+                old_shapes: Vec::new(),
+                new_shapes: Vec::new(),
             };
             for l in 0..patch.num_lines_in_hunk(i).unwrap() {
                 let line = patch.line_in_hunk(i, l).unwrap();
                 match line.origin() {
-                    '-' => hunk.old_hashes.push(line_hash(line.content())),
-                    '+' => hunk.new_hashes.push(line_hash(line.content())),
+                    '-' => {
+                        hunk.old_hashes.push(line_hash(line.content()));
+                        hunk.old_shapes.push(line_shape(line.content()));
+                    }
+                    '+' => {
+                        hunk.new_hashes.push(line_hash(line.content()));
+                        hunk.new_shapes.push(line_shape(line.content()));
+                    }
                     _ => {}
                 }
             }

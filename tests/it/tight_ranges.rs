@@ -69,3 +69,68 @@ fn lines_inserted_inside_grow_it_by_those_lines_only() {
     assert_eq!(r["verdict"], "drifted", "{r:#}");
     assert_eq!(r["relocated"]["lines"], "9-16", "{r:#}");
 }
+
+/// Route registrations at lines 6-8.
+const ROUTES: &str = "package api\n\nimport \"net/http\"\n\nfunc routes(mux *http.ServeMux, h *Handlers) {\n\tmux.Handle(\"/v1/agent/heartbeat\", requireMTLS(http.HandlerFunc(h.Heartbeat)))\n\tmux.HandleFunc(\"/v1/agent/state\", h.State)\n\tmux.HandleFunc(\"/v1/agent/logs\", h.Logs)\n}\n";
+
+fn routes_anchors(at: &str) -> String {
+    format!(
+        "version: 1\nclaims:\n  - id: agent-routes\n    status: required\n    refs:\n      - path: api/routes.go\n        lines: 6-8\n        at: {at}\n        expect:\n          - routes: {{ on: mux, paths: [/v1/agent/heartbeat, /v1/agent/state, /v1/agent/logs], exactly: true }}\n"
+    )
+}
+
+#[test]
+fn a_last_line_rewritten_with_new_lines_before_it_keeps_to_its_successor() {
+    let mut repo = TestRepo::new();
+    repo.write("api/routes.go", ROUTES);
+    let at = repo.commit_all("agent routes");
+    // The last cited registration is rewritten (a comment appended) with a debug route and a
+    // comment added before it, and the function moves two lines down: git makes one hunk of
+    // line 8 -> lines 10-14, whose last line carries the cited registration.
+    let rewritten = ROUTES
+        .replace(
+            "\tmux.HandleFunc(\"/v1/agent/logs\", h.Logs)\n",
+            "\tif h.Debug {\n\t\tlog.Printf(\"debug endpoints on\")\n\t}\n\t// Logs stream until the agent disconnects.\n\tmux.HandleFunc(\"/v1/agent/logs\", h.Logs) // tail -f\n",
+        )
+        .replace("func routes", "// routes registers the agent API.\n//\nfunc routes");
+    repo.write("api/routes.go", rewritten);
+    repo.commit_all("debug logging");
+    repo.write("anchors.yaml", routes_anchors(&at.to_string()));
+
+    let (_, report) = verify_json(repo.path(), &[]);
+    let r = &report["claims"][0]["refs"][0];
+    assert_eq!(r["verdict"], "drifted", "{r:#}");
+    assert_eq!(r["relocated"]["how"], "history", "{r:#}");
+    // Through the registration's new line, where the cited code went.
+    assert_eq!(r["relocated"]["lines"], "8-14", "{r:#}");
+}
+#[test]
+fn a_broken_ref_says_where_its_lines_were_checked() {
+    let mut repo = TestRepo::new();
+    let guard = "package auth\n\nfunc check(cfg config) error {\n\tif cfg.caFile == \"\" {\n\t\treturn errNoCA\n\t}\n\treturn nil\n}\n";
+    repo.write("auth.go", guard);
+    let at = repo.commit_all("guard");
+    // Two lines above, and the guard made to log instead of refusing.
+    let weakened = guard
+        .replace(
+            "func check",
+            "// check refuses a config without a CA.\n//\nfunc check",
+        )
+        .replace("\t\treturn errNoCA\n", "\t\tlog.Print(errNoCA)\n");
+    repo.write("auth.go", weakened);
+    repo.commit_all("log only");
+    repo.write(
+        "anchors.yaml",
+        format!(
+            "version: 1\nclaims:\n  - id: ca\n    status: required\n    refs:\n      - path: auth.go\n        lines: 4-6\n        at: {at}\n        expect:\n          - fail_closed: {{ when: caFile }}\n"
+        ),
+    );
+    let (_, report) = verify_json(repo.path(), &[]);
+    let r = &report["claims"][0]["refs"][0];
+    assert_eq!(r["verdict"], "broken", "{r:#}");
+    assert_eq!(
+        r["checked"],
+        serde_json::json!({"path": "auth.go", "lines": "6-8"}),
+        "{r:#}"
+    );
+}
