@@ -183,6 +183,10 @@ pub struct SelectionArgs {
     /// Keep results by git blob id in DIR, so unchanged files are not parsed again.
     #[arg(long, value_name = "DIR")]
     pub cache: Option<PathBuf>,
+    /// The run's budget of expensive work (relocation search, queries, regexes, parses of
+    /// history), in steps of about a nanosecond; a ref it cuts short is an error saying so.
+    #[arg(long, value_name = "N", default_value_t = anchorcheck::budget::DEFAULT_WORK_BUDGET)]
+    pub work_budget: u64,
 }
 
 /// What to verify: the anchors file, the repository, the revision, the claims.
