@@ -42,9 +42,10 @@ pub fn query_progress_steps(match_limit: u32) -> u64 {
 /// 28 s here.
 pub const REGEX_BYTES_PER_STEP: u64 = 23;
 
-/// Steps charged per byte of a whole-file parse of another version in a history walk: 2.6 MB
-/// took about half a second of CPU here to parse, check and free.
-pub const PARSE_COST_PER_BYTE: u64 = 200;
+/// Steps charged per byte of a whole-file parse of another version in a history walk, with
+/// reading it and trying a partial parse first: 2.6 MB took 0.56 s of CPU here to read, parse,
+/// check and free.
+pub const PARSE_COST_PER_BYTE: u64 = 300;
 
 /// The work a run may still do.
 #[derive(Debug)]
