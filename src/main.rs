@@ -146,6 +146,7 @@ fn run(
         cache_key: cache_key(),
         whole_files: args.whole_files,
         history_depth: args.history_depth,
+        work_budget: args.selection.work_budget,
     };
     let report = target.verify(&options);
     if let Some(bar) = bar.get() {

@@ -9,6 +9,9 @@ use crate::lines::{LineNo, LineRange};
 pub(super) fn evaluate_text(needle: &str, file: &GoFile, range: LineRange) -> ExpectationResult {
     const KIND: &str = ExpectationKind::Text.name();
     let code = code_text(file, range);
+    if !crate::budget::charge(code.text.len() as u64) {
+        return unbudgeted(KIND);
+    }
     let hits: Vec<LineRange> = code
         .text
         .match_indices(needle)
@@ -66,6 +69,9 @@ pub(super) fn evaluate_regex(
             None,
         );
     }
+    if !crate::budget::charge(work / crate::budget::REGEX_BYTES_PER_STEP) {
+        return unbudgeted(KIND);
+    }
     let hits: Vec<LineRange> = pattern
         .find_iter(&code.text)
         .map(|m| span_lines(&code, m.start(), m.len()))
@@ -89,6 +95,15 @@ pub(super) fn evaluate_regex(
     );
     let (message, near) = explain(file, range, missing, |t| pattern.is_match(t), |_| false);
     ExpectationResult::fail(KIND, message, near)
+}
+
+/// The result of a scan the run's work budget refused: a failure, and the ref is cut short.
+fn unbudgeted(kind: &'static str) -> ExpectationResult {
+    ExpectationResult::fail(
+        kind,
+        "not run: the work budget is exhausted".to_string(),
+        None,
+    )
 }
 
 /// The lines a match of `len` bytes at `at` covers.

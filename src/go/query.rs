@@ -109,7 +109,9 @@ pub fn query_matches_limited(
     let mut work_exceeded = false;
     let mut progress = |_: &tree_sitter::QueryCursorState| {
         checks += 1;
-        if checks > work_limit {
+        // Each report is a fixed amount of matching work, drawn from the run's budget too.
+        if checks > work_limit || !crate::budget::charge(crate::budget::query_progress_steps(limit))
+        {
             work_exceeded = true;
             ControlFlow::Break(())
         } else {

@@ -17,6 +17,8 @@ pub struct IdentifierUse {
 pub struct Comment {
     pub text: String,
     pub lines: LineRange,
+    /// Its bytes in the file.
+    pub bytes: std::ops::Range<usize>,
 }
 
 const IDENTIFIER_KINDS: [&str; 4] = [
@@ -64,6 +66,7 @@ pub(crate) fn scan_comments(file: &GoFile, region: LineRange) -> Vec<Comment> {
         .map(|node| Comment {
             text: file.node_text(node),
             lines: file.node_lines(node),
+            bytes: node.byte_range(),
         })
         .collect()
 }
@@ -91,9 +94,11 @@ impl CodeText {
 pub fn code_text(file: &GoFile, region: LineRange) -> CodeText {
     let bytes = file.byte_range(region);
     let mut text = file.source()[bytes.clone()].to_vec();
-    for node in nodes_of_kinds_placed(file, region, &["comment"], Placement::Overlapping) {
-        let start = node.start_byte().max(bytes.start) - bytes.start;
-        let end = node.end_byte().min(bytes.end).saturating_sub(bytes.start);
+    // From the file's comments found once, so each of many regions (relocation search's
+    // windows) costs its own size, not a walk past the file's other declarations.
+    for comment in comments(file, region) {
+        let start = comment.bytes.start.max(bytes.start) - bytes.start;
+        let end = comment.bytes.end.min(bytes.end).saturating_sub(bytes.start);
         for b in text.iter_mut().take(end).skip(start) {
             if *b != b'\n' && *b != b'\r' {
                 *b = b' ';

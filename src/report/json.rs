@@ -471,5 +471,5 @@ pub fn render(report: &Report) -> String {
     });
     out.push('\n');
     // `#` only occurs inside strings, where `\u0023` means the same: no line is a `##[` command.
-    super::workflow::escape_commands(&out, "\\u0023", "\\u003a")
+    super::workflow::escape_commands_owned(out, "\\u0023", "\\u003a")
 }

@@ -27,7 +27,7 @@ pub fn render(report: &Report) -> String {
     // characters: a carriage return (which the Actions runner reads as a line break) and what
     // would start a workflow command are written as references.
     let out = out.replace('\r', "&#13;");
-    super::workflow::escape_commands(&out, "&#35;", "&#58;")
+    super::workflow::escape_commands_owned(out, "&#35;", "&#58;")
 }
 
 /// XML 1.0 allows no control characters but tab, newline and carriage return, even escaped.

@@ -110,7 +110,7 @@ pub fn render(report: &Report) -> String {
     let mut out = serde_json::to_string_pretty(&log).unwrap_or_default();
     out.push('\n');
     // `#` only occurs inside strings, where `\u0023` means the same: no line is a `##[` command.
-    super::workflow::escape_commands(&out, "\\u0023", "\\u003a")
+    super::workflow::escape_commands_owned(out, "\\u0023", "\\u003a")
 }
 
 /// `anchorcheck 0.1.0` -> `0.1.0`.

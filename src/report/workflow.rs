@@ -46,15 +46,16 @@ pub fn runner_lines(text: &str) -> impl Iterator<Item = &str> {
     text.split(['\n', '\r'])
 }
 
-/// The indexes (into `chars`) of the characters to escape so that no line of `text` holds a
+/// The byte offsets in `text` of the characters to escape so that no line of it holds a
 /// command: the `#` right before the `[` of every `##[`, and the first `:` of every `::` that
-/// starts a line.
-fn command_starts(chars: &[char]) -> Vec<usize> {
+/// starts a line. Walks the text's characters in place: a report of hundreds of megabytes is
+/// not copied into a list of characters four times its size.
+fn command_starts(text: &str) -> Vec<usize> {
     let mut found = Vec::new();
-    let next = |from: usize| (from..chars.len()).find(|&j| !is_ignorable(chars[j]));
+    // The next character after byte `from` that is not ignorable.
+    let next = |from: usize| text[from..].chars().find(|&c| !is_ignorable(c));
     let mut line_start = true;
-    for i in 0..chars.len() {
-        let c = chars[i];
+    for (i, c) in text.char_indices() {
         if c == '\n' || c == '\r' {
             line_start = true;
             continue;
@@ -62,16 +63,14 @@ fn command_starts(chars: &[char]) -> Vec<usize> {
         if line_start && (c.is_whitespace() || is_ignorable(c)) {
             continue;
         }
-        if line_start && c == ':' && next(i + 1).is_some_and(|j| chars[j] == ':') {
+        let after = i + c.len_utf8();
+        if line_start && c == ':' && next(after) == Some(':') {
             found.push(i);
         }
         line_start = false;
         if c == '#'
-            && next(i + 1).is_some_and(|j| chars[j] == '[')
-            && (0..i)
-                .rev()
-                .find(|&j| !is_ignorable(chars[j]))
-                .is_some_and(|j| chars[j] == '#')
+            && next(after) == Some('[')
+            && text[..i].chars().rev().find(|&c| !is_ignorable(c)) == Some('#')
         {
             found.push(i);
         }
@@ -81,29 +80,44 @@ fn command_starts(chars: &[char]) -> Vec<usize> {
 
 /// True when some line of `text` could be read as a workflow command.
 pub fn could_be_command(text: &str) -> bool {
-    let chars: Vec<char> = text.chars().collect();
-    !command_starts(&chars).is_empty()
+    !command_starts(text).is_empty()
 }
 
 /// `text` with the `#` of every `##[` written as `hash` and the first `:` of every line-start
 /// `::` written as `colon`: a format's own escapes for those characters (`\u0023` in JSON,
 /// `&#35;` in XML), so the text reads the same once parsed but no line of it is a command.
 pub fn escape_commands(text: &str, hash: &str, colon: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let escape = command_starts(&chars);
+    let escape = command_starts(text);
     if escape.is_empty() {
         return text.to_string();
     }
-    let mut out = String::with_capacity(text.len() + escape.len() * hash.len());
-    let mut next = escape.iter().peekable();
-    for (i, c) in chars.into_iter().enumerate() {
-        if next.peek() == Some(&&i) {
-            next.next();
-            out.push_str(if c == '#' { hash } else { colon });
-        } else {
-            out.push(c);
-        }
+    escape_at(text, &escape, hash, colon)
+}
+
+/// [`escape_commands`] of a text already owned: returned as it is when nothing needs escaping
+/// (a large report is not copied).
+pub fn escape_commands_owned(text: String, hash: &str, colon: &str) -> String {
+    let escape = command_starts(&text);
+    if escape.is_empty() {
+        return text;
     }
+    escape_at(&text, &escape, hash, colon)
+}
+
+/// `text` with the characters at the byte offsets `escape` (each `#` or `:`) replaced.
+fn escape_at(text: &str, escape: &[usize], hash: &str, colon: &str) -> String {
+    let mut out = String::with_capacity(text.len() + escape.len() * hash.len());
+    let mut from = 0;
+    for &i in escape {
+        out.push_str(&text[from..i]);
+        out.push_str(if text[i..].starts_with('#') {
+            hash
+        } else {
+            colon
+        });
+        from = i + 1;
+    }
+    out.push_str(&text[from..]);
     out
 }
 

@@ -3,6 +3,7 @@
 //! read is a move, a deletion or an error.
 
 use crate::anchors::Ref;
+use crate::budget;
 use crate::expect::ExpectationResult;
 use crate::go::GoFile;
 use crate::lines::LineRange;
@@ -228,23 +229,21 @@ pub(super) fn verify_job(
     }
     if found.is_empty() && !weakened {
         let work = relocate::search_work(r, file);
-        let left = src.search_left.get();
-        if work > relocate::SEARCH_WORK_LIMIT || work > left {
+        if work > relocate::SEARCH_WORK_LIMIT {
             report.error = Some(format!(
-                "the evidence is not at {path}:{} and searching the file's {} top-level declarations for it would exceed the relocation budget ({work} of {} steps{}); cite it again, or add `symbol`",
+                "the evidence is not at {path}:{} and searching the file's {} top-level declarations for it would exceed the relocation budget ({work} of {} steps); cite it again, or add `symbol`",
                 checkable.unwrap_or(cited),
                 file.root().child_count(),
-                relocate::SEARCH_WORK_LIMIT.min(left),
-                if left < relocate::SEARCH_WORK_LIMIT {
-                    " left for this file"
-                } else {
-                    ""
-                }
+                relocate::SEARCH_WORK_LIMIT,
             ));
             report.verdict = Verdict::Error;
             return report;
         }
-        src.search_left.set(left - work);
+        // A search the run's budget cannot pay for whole is not started.
+        if budget::would_exceed(relocate::search_steps(r, file)) {
+            budget::cut();
+            return report;
+        }
         found = in_file(
             relocate::search_candidates(
                 r,

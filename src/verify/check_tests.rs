@@ -234,7 +234,6 @@ fn settled(anchors: &AnchorsFile, places: Vec<Candidate>) -> RefReport {
         files: &files,
         history: None,
         parses: super::parses::ParseCache::new(false),
-        search_left: std::cell::Cell::new(0),
     };
     let mut report = super::check::new_report(&jobs[0]);
     let found = Found {

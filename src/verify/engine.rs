@@ -9,7 +9,8 @@ use super::context::declares;
 use super::culprit::cited_lines_edited;
 use super::job::Job;
 use super::parses::{ParseCache, Sources, Unreadable};
-use super::{HistorySource, VerifyOptions, evaluate, relocate};
+use super::{HistorySource, VerifyOptions, evaluate};
+use crate::budget;
 use crate::go::GoFile;
 use crate::lines::LineRange;
 use crate::report::{How, RefReport, Verdict};
@@ -28,6 +29,17 @@ fn from_cache(job: &Job<'_>, cached: &BlobChecks, range: LineRange) -> Option<Re
     report.parse_errors = check.parse_errors.clone();
     settle_verified(&mut report, job, range, None);
     Some(report)
+}
+
+/// The report of a ref whose check the work budget cut short: an error saying so, with
+/// nothing from the work that was cut (no verdict is made from half a search).
+pub(super) fn cut_short(report: &mut RefReport, message: String) {
+    report.verdict = Verdict::Error;
+    report.error = Some(message);
+    report.relocated = None;
+    report.candidates.clear();
+    report.expectations.clear();
+    report.culprit = None;
 }
 
 /// Verifies `members` (indexes into `jobs`), all checked first at `path`.
@@ -71,7 +83,6 @@ pub(super) fn verify_path(
         files,
         history,
         parses: ParseCache::new(members.len() > 1),
-        search_left: std::cell::Cell::new(relocate::FILE_SEARCH_WORK_LIMIT),
     };
     let blob = match files.read(path) {
         Ok(blob) => blob,
@@ -79,7 +90,14 @@ pub(super) fn verify_path(
             let failed = Err(Unreadable::File(problem));
             return members
                 .iter()
-                .map(|&j| (j, verify_job(&jobs[j], &failed, &src, options)))
+                .map(|&j| {
+                    budget::take_cut();
+                    let mut report = verify_job(&jobs[j], &failed, &src, options);
+                    if let Some(message) = budget::take_cut_message() {
+                        cut_short(&mut report, message);
+                    }
+                    (j, report)
+                })
                 .collect();
         }
     };
@@ -123,7 +141,14 @@ pub(super) fn verify_path(
                     whole_needed.push(j);
                     continue;
                 };
+                budget::take_cut();
                 let results = evaluate::evaluate_ref(jobs[j].r, file, range);
+                if let Some(message) = budget::take_cut_message() {
+                    let mut report = new_report(&jobs[j]);
+                    cut_short(&mut report, message);
+                    out.push((j, report));
+                    continue;
+                }
                 if !evaluate::all_ok(&results) && jobs[j].defer {
                     // Verified again once its history is known.
                     out.push((j, new_report(&jobs[j])));
@@ -160,7 +185,11 @@ pub(super) fn verify_path(
     if !whole_needed.is_empty() {
         let parsed = GoFile::parse(blob.bytes).map_err(Unreadable::Parser);
         for j in whole_needed {
-            let report = verify_job(&jobs[j], &parsed, &src, options);
+            budget::take_cut();
+            let mut report = verify_job(&jobs[j], &parsed, &src, options);
+            if let Some(message) = budget::take_cut_message() {
+                cut_short(&mut report, message);
+            }
             // Kept by blob only when the answer depends on nothing but the blob: not when the
             // symbol is declared in another file of the package, or nowhere.
             let symbol_here = jobs[j]

@@ -1,7 +1,10 @@
 //! One ref to verify (a job), and where history says its lines are now: mapped from its `at`
 //! (or `diff`'s base), or from the commit where a ref without `at` last held.
 
+use std::sync::Arc;
+
 use crate::anchors::{Claim, Ref};
+use crate::budget::WorkBudget;
 use crate::lines::LineRange;
 
 use super::history::{self, HistoryOutcome, Mapping, Tracked};
@@ -26,6 +29,9 @@ pub(super) struct Job<'a> {
     pub(super) found_at: Option<String>,
     /// What looking for that commit found, for the report.
     pub(super) note: Option<String>,
+    /// Set when the work budget ran out while looking for that commit: the ref's report is
+    /// this error, whatever its check says.
+    pub(super) cut: Option<String>,
 }
 
 impl Job<'_> {
@@ -64,6 +70,7 @@ pub(super) fn jobs<'a>(claims: &[&'a Claim], options: &VerifyOptions) -> Vec<Job
                 defer: false,
                 found_at: None,
                 note: None,
+                cut: None,
             })
         })
         .collect()
@@ -139,14 +146,16 @@ pub(super) fn follow_from_last_held(
     redo: &[usize],
     source: &HistorySource<'_>,
     depth: usize,
+    budget: &Arc<WorkBudget>,
 ) -> Result<(), VerifyError> {
     let refs: Vec<&Ref> = redo.iter().map(|&j| jobs[j].r).collect();
-    let found = last_held::find(source, &refs, depth)?;
+    let found = last_held::find(source, &refs, depth, budget)?;
     let mut followed = Vec::new();
     for (&j, found) in redo.iter().zip(found) {
         let job = &mut jobs[j];
         job.defer = false;
         job.note = Some(found.note);
+        job.cut = found.cut;
         if let Some(at) = found.at {
             job.at = Some(at.clone());
             job.found_at = Some(at);

@@ -42,6 +42,9 @@ pub mod shape;
 use std::collections::HashMap;
 
 use rayon::prelude::*;
+use std::sync::Arc;
+
+use crate::budget::{Metered, WorkBudget};
 
 use crate::anchors::{AnchorsFile, Claim};
 use crate::report::{RefReport, Report, Verdict};
@@ -76,6 +79,8 @@ pub struct VerifyOptions {
     /// For a ref without `at` that does not hold at its cited place: how many commits before
     /// the revision to look through for the newest one at which it held there (0: none).
     pub history_depth: usize,
+    /// The run's budget of expensive work, in steps (see [`crate::budget`]).
+    pub work_budget: u64,
 }
 
 impl Default for VerifyOptions {
@@ -89,6 +94,7 @@ impl Default for VerifyOptions {
             cache_key: None,
             whole_files: false,
             history_depth: DEFAULT_HISTORY_DEPTH,
+            work_budget: crate::budget::DEFAULT_WORK_BUDGET,
         }
     }
 }
@@ -160,6 +166,7 @@ pub fn verify(
     options: &VerifyOptions,
 ) -> Result<Report, VerifyError> {
     let claims = select_claims(anchors, options)?;
+    let budget = WorkBudget::new(options.work_budget);
     let mut jobs = job::jobs(&claims, options);
     if jobs.is_empty() {
         return Err(VerifyError::NothingToVerify {
@@ -191,7 +198,14 @@ pub fn verify(
         }
     }
     let all: Vec<usize> = (0..jobs.len()).collect();
-    let mut evaluated = check_by_path(&jobs, &all, files, history, options, cache.as_ref(), true);
+    let run = Run {
+        files,
+        history,
+        options,
+        cache: cache.as_ref(),
+        budget: &budget,
+    };
+    let mut evaluated = check_by_path(&jobs, &all, &run, true);
     // Refs without `at` that did not hold: find where they last did, follow history from
     // there, and verify them again.
     let redo: Vec<usize> = evaluated
@@ -200,8 +214,8 @@ pub fn verify(
         .map(|(j, _)| *j)
         .collect();
     if let (Some(source), false) = (history, redo.is_empty()) {
-        job::follow_from_last_held(&mut jobs, &redo, source, options.history_depth)?;
-        let again = check_by_path(&jobs, &redo, files, history, options, cache.as_ref(), false);
+        job::follow_from_last_held(&mut jobs, &redo, source, options.history_depth, &budget)?;
+        let again = check_by_path(&jobs, &redo, &run, false);
         let mut slot: HashMap<usize, usize> = HashMap::new();
         for (i, (j, _)) in evaluated.iter().enumerate() {
             slot.insert(*j, i);
@@ -232,18 +246,32 @@ pub fn verify(
     Ok(report)
 }
 
+/// What every file of a run is checked with.
+#[derive(Clone, Copy)]
+struct Run<'a> {
+    files: &'a dyn Files,
+    history: Option<&'a HistorySource<'a>>,
+    options: &'a VerifyOptions,
+    cache: Option<&'a cache::ResultCache>,
+    budget: &'a Arc<WorkBudget>,
+}
+
 /// Verifies the jobs `members` (indexes into `jobs`), grouped by the path they are checked at
 /// so each file is read and parsed once, files in parallel; with `count`, each finished file is
 /// told to the progress callback.
 fn check_by_path(
     jobs: &[Job<'_>],
     members: &[usize],
-    files: &dyn Files,
-    history: Option<&HistorySource<'_>>,
-    options: &VerifyOptions,
-    cache: Option<&cache::ResultCache>,
+    run: &Run<'_>,
     count: bool,
 ) -> Vec<(usize, RefReport)> {
+    let Run {
+        files,
+        history,
+        options,
+        cache,
+        budget,
+    } = *run;
     let mut by_path: Vec<(&str, Vec<usize>)> = Vec::new();
     let mut path_slot: HashMap<&str, usize> = HashMap::new();
     for &j in members {
@@ -259,7 +287,14 @@ fn check_by_path(
     by_path
         .par_iter()
         .flat_map_iter(|(path, members)| {
-            let reports = engine::verify_path(path, members, jobs, files, history, options, cache);
+            let _metered = Metered::install(budget);
+            let mut reports =
+                engine::verify_path(path, members, jobs, files, history, options, cache);
+            for (j, report) in &mut reports {
+                if let Some(message) = &jobs[*j].cut {
+                    engine::cut_short(report, message.clone());
+                }
+            }
             counter.finished_one();
             reports
         })

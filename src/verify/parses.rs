@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use crate::anchors::Ref;
+use crate::budget;
 use crate::go::{GoError, GoFile};
 use crate::lines::LineRange;
 use crate::source::{FileBlob, FileProblem, Files};
@@ -38,23 +39,38 @@ pub(super) struct Sources<'a> {
     pub(super) files: &'a dyn Files,
     pub(super) history: Option<&'a HistorySource<'a>>,
     pub(super) parses: ParseCache,
-    /// Relocation search work the group's refs may still do (their refs run in anchors.yaml
-    /// order, so which ref finds it spent is the same on every run).
-    pub(super) search_left: Cell<u64>,
 }
 
-/// Whole-file parses by blob id; kept only when the group has more than one ref to share them.
+/// Whole-file parses by blob id; kept only when the group has more than one ref to share them,
+/// and only up to [`KEPT_SOURCE_BYTES`] of source: a tree takes about fifteen times its
+/// source, so a large file changed in many commits (the culprit search reads each version) is
+/// parsed again rather than kept version after version.
 pub(super) struct ParseCache {
     keep: bool,
+    /// Whether its parses draw on the run's work budget (the history walk's versions).
+    metered: bool,
     files: RefCell<HashMap<String, Rc<GoFile>>>,
+    kept_bytes: Cell<usize>,
 }
+
+/// The most source bytes whose parses one [`ParseCache`] keeps (about 120 MB of trees).
+pub(super) const KEPT_SOURCE_BYTES: usize = 8 << 20;
 
 impl ParseCache {
     pub(super) fn new(keep: bool) -> Self {
         ParseCache {
             keep,
+            metered: false,
             files: RefCell::new(HashMap::new()),
+            kept_bytes: Cell::new(0),
         }
+    }
+
+    /// A cache whose parses draw on the run's work budget.
+    pub(super) fn metered(keep: bool) -> Self {
+        let mut cache = ParseCache::new(keep);
+        cache.metered = true;
+        cache
     }
 
     pub(super) fn get(&self, blob: &FileBlob) -> Option<Rc<GoFile>> {
@@ -67,9 +83,20 @@ impl ParseCache {
             return Ok(file);
         }
         let id = blob.id;
+        let size = blob.bytes.len();
+        // Parsing another version whole is work the run's budget pays for; refused, it is as
+        // if the parse failed, and the ref doing it is cut short.
+        let cost = (size as u64).saturating_mul(budget::PARSE_COST_PER_BYTE);
+        if self.metered && !budget::charge(cost) {
+            return Err(GoError::ParseFailed);
+        }
         let file = Rc::new(GoFile::parse(blob.bytes)?);
-        if self.keep {
+        let kept = self.kept_bytes.get();
+        if self.keep && kept + size <= KEPT_SOURCE_BYTES {
+            self.kept_bytes.set(kept + size);
             self.files.borrow_mut().insert(id, Rc::clone(&file));
+            #[cfg(test)]
+            kept_trees::add(1);
         }
         Ok(file)
     }
@@ -136,4 +163,38 @@ pub(super) fn misfit_at(
     }
     let whole = parses.whole(blob).ok()?;
     evaluate::misfit(r, &whole, lines)
+}
+
+#[cfg(test)]
+impl Drop for ParseCache {
+    fn drop(&mut self) {
+        kept_trees::remove(self.files.borrow().len());
+    }
+}
+
+/// How many whole parses the caches of this thread keep, and the most they kept at once: what
+/// tests of history walks check stays flat in the number of commits.
+#[cfg(test)]
+pub(super) mod kept_trees {
+    use std::cell::Cell;
+
+    thread_local! {
+        static KEPT: Cell<usize> = const { Cell::new(0) };
+        static PEAK: Cell<usize> = const { Cell::new(0) };
+    }
+
+    pub(in crate::verify) fn add(n: usize) {
+        let now = KEPT.get() + n;
+        KEPT.set(now);
+        PEAK.set(PEAK.get().max(now));
+    }
+
+    pub(in crate::verify) fn remove(n: usize) {
+        KEPT.set(KEPT.get() - n);
+    }
+
+    /// The most kept at once since the last call, starting again from what is kept now.
+    pub(in crate::verify) fn take_peak() -> usize {
+        PEAK.replace(KEPT.get())
+    }
 }

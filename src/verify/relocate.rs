@@ -149,25 +149,66 @@ pub fn old_declaration(file: &GoFile, symbol: &str) -> Option<OldDeclaration> {
 /// 3.3 s; 200,000 functions (8 MB) would have taken many minutes.
 pub const SEARCH_WORK_LIMIT: u64 = 1_000_000_000;
 
-/// The most search work the refs checked in one file may do together, in anchors.yaml order.
-pub const FILE_SEARCH_WORK_LIMIT: u64 = 4 * SEARCH_WORK_LIMIT;
-
 /// The work [`search_candidates`] would do for `r` in `file`, counted the same on every
 /// machine: every top-level declaration is evaluated for each expectation, and each evaluation
 /// passes the file's top-level nodes on its way to the declaration's own, so the work grows
 /// with the square of their number.
 pub fn search_work(r: &Ref, file: &GoFile) -> u64 {
-    fn leaves(e: &Expectation) -> u64 {
-        match e {
-            Expectation::Not(inner) => leaves(inner),
-            Expectation::Any(inner) | Expectation::All(inner) => inner.iter().map(leaves).sum(),
-            _ => 1,
-        }
-    }
     let top = file.root().child_count() as u64;
     let nodes = file.root().descendant_count() as u64;
-    let evaluations: u64 = r.expect.iter().map(leaves).sum::<u64>().max(1);
-    evaluations.saturating_mul(top.saturating_mul(top).saturating_add(nodes))
+    leaves(r)
+        .0
+        .saturating_mul(top.saturating_mul(top).saturating_add(nodes))
+}
+
+/// Steps of the run's work budget (about a nanosecond each) per top-level node an
+/// evaluation in a window passes, for most expectations: 1.6e9 of those took 3.3 s here.
+pub const STEPS_PER_NODE: u64 = 2;
+
+/// The same for a raw `query`, whose cursor passes each top-level node on its way to the
+/// window at far greater cost: 20,000 windows of a 20,000-function file took 137 s of CPU.
+pub const QUERY_STEPS_PER_NODE: u64 = 400;
+
+/// How many expectations are evaluated for each place `r` is looked for at, and how many of
+/// them are raw queries.
+fn leaves(r: &Ref) -> (u64, u64) {
+    fn count(e: &Expectation) -> (u64, u64) {
+        match e {
+            Expectation::Not(inner) => count(inner),
+            Expectation::Any(inner) | Expectation::All(inner) => inner
+                .iter()
+                .map(count)
+                .fold((0, 0), |(a, b), (c, d)| (a + c, b + d)),
+            Expectation::Query(_) => (1, 1),
+            _ => (1, 0),
+        }
+    }
+    let (all, queries) = r
+        .expect
+        .iter()
+        .map(count)
+        .fold((0, 0), |(a, b), (c, d)| (a + c, b + d));
+    (all.max(1), queries)
+}
+
+/// The budget steps of searching one window of `lines` lines in a file of `top` top-level
+/// nodes for `r`: each expectation passes the top-level nodes, and its own window.
+fn window_steps(r: &Ref, top: u64, lines: u64) -> u64 {
+    let (all, queries) = leaves(r);
+    let per_node = (all - queries)
+        .saturating_mul(STEPS_PER_NODE)
+        .saturating_add(queries.saturating_mul(QUERY_STEPS_PER_NODE));
+    per_node.saturating_mul(top.saturating_add(lines))
+}
+
+/// The budget steps [`search_candidates`] takes for `r` in `file`, each window drawn as it
+/// is searched.
+pub fn search_steps(r: &Ref, file: &GoFile) -> u64 {
+    let top = file.root().child_count() as u64;
+    let lines = u64::from(file.line_count());
+    window_steps(r, top, 0)
+        .saturating_mul(top)
+        .saturating_add(window_steps(r, 0, lines))
 }
 
 /// Every top-level declaration of `file` holding all the evidence, cited with the old `shape`,
@@ -187,8 +228,12 @@ pub fn search_candidates(
         // Nothing positive to look for: searching would match everywhere.
         return Vec::new();
     }
+    // Each window draws its work from the run's budget as it is searched; refused, the search
+    // stops (the ref is cut short).
+    let top = file.root().child_count() as u64;
     let spans: Vec<LineRange> = symbols::top_level_ranges(file)
         .into_iter()
+        .take_while(|region| crate::budget::charge(window_steps(r, top, u64::from(region.len()))))
         .filter_map(|region| shape.place(r, file, region))
         .filter(|span| failed.is_none_or(|f| !f.contains(*span)))
         .collect();

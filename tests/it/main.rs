@@ -55,4 +55,5 @@ mod soundness_relocation;
 mod soundness_tls;
 mod tight_ranges;
 mod verify_revisions;
+mod work_budget;
 mod workflow_commands;

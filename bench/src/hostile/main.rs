@@ -15,6 +15,9 @@ use anyhow::{Context, Result};
 use git2::{Repository, Signature, Time};
 use measure::Invocation;
 
+/// The files commit `k` writes.
+type Edit = fn(usize) -> Vec<(String, Vec<u8>)>;
+
 /// One hostile input: files to commit, files to leave in the working tree, and the arguments.
 struct Input {
     name: &'static str,
@@ -23,6 +26,10 @@ struct Input {
     committed: Vec<(String, Vec<u8>)>,
     /// Set up after the commit (links into /dev and the like).
     after_commit: Option<fn(&Path) -> Result<()>>,
+    /// Commits made after the first, each from its number (1, 2, ...): the files it writes.
+    later: Option<(usize, Edit)>,
+    /// The subcommand and its format (`verify --format json` unless given).
+    command: Option<&'static [&'static str]>,
     args: Vec<&'static str>,
 }
 
@@ -55,6 +62,8 @@ fn inputs() -> Vec<Input> {
             ),
         ],
         after_commit: None,
+        later: None,
+        command: None,
         args: vec![],
     });
     out.push(Input {
@@ -72,6 +81,8 @@ fn inputs() -> Vec<Input> {
             ),
         ],
         after_commit: None,
+        later: None,
+        command: None,
         args: vec![],
     });
     let mut regexes = String::new();
@@ -89,6 +100,8 @@ fn inputs() -> Vec<Input> {
             ("anchors.yaml".into(), one_ref("a.go", "3-6", &regexes)),
         ],
         after_commit: None,
+        later: None,
+        command: None,
         args: vec![],
     });
     let mut functions = String::from("package big\n\n");
@@ -106,6 +119,8 @@ fn inputs() -> Vec<Input> {
             ),
         ],
         after_commit: None,
+        later: None,
+        command: None,
         args: vec![],
     });
     let comment = format!("// {}\n", "b".repeat(97));
@@ -130,6 +145,8 @@ fn inputs() -> Vec<Input> {
             ),
         ],
         after_commit: None,
+        later: None,
+        command: None,
         args: vec![],
     });
     out.push(Input {
@@ -139,6 +156,8 @@ fn inputs() -> Vec<Input> {
             "anchors.yaml".into(),
             one_ref("evdev/zero", "1", "          - text: x\n"),
         )],
+        later: None,
+        command: None,
         after_commit: Some(|dir| {
             std::os::unix::fs::symlink("/dev", dir.join("evdev")).context("symlink")
         }),
@@ -160,6 +179,8 @@ fn inputs() -> Vec<Input> {
             ),
         ],
         after_commit: None,
+        later: None,
+        command: None,
         args: vec![],
     });
     out.push(Input {
@@ -172,6 +193,8 @@ fn inputs() -> Vec<Input> {
                 one_ref("a.go", "3", "          - text: a\n"),
             ),
         ],
+        later: None,
+        command: None,
         after_commit: Some(|dir| {
             let repo = Repository::open(dir)?;
             let blob = repo
@@ -185,7 +208,150 @@ fn inputs() -> Vec<Input> {
         }),
         args: vec!["--cache", "cache"],
     });
+    // Issue 23, row 1: relocation search with a `regex` or `text` that no longer holds,
+    // over 20,000 functions (1 MB).
+    for (name, before, expect) in [
+        (
+            "relocation, regex, 20,000 functions (1 MB)",
+            "344 s",
+            "          - regex: 'nowhere[0-9]+'\n",
+        ),
+        (
+            "relocation, text, 20,000 functions (1 MB)",
+            "(as regex)",
+            "          - text: nowhere\n",
+        ),
+    ] {
+        out.push(Input {
+            name,
+            before,
+            committed: vec![
+                ("big.go".into(), guarded_functions(20_000)),
+                ("anchors.yaml".into(), one_ref("big.go", "3-8", expect)),
+            ],
+            after_commit: None,
+            later: None,
+            command: None,
+            args: vec![],
+        });
+    }
+    // Row 2: relocation search with a raw `query` over 3,000 functions, once and four times.
+    let wild = "          - query: \"((_ (_)* @a (_)* @b (_)* @c (_)* @d) @x)\"\n";
+    for (name, before, queries) in [
+        ("relocation, wildcard query, 3,000 functions", "81 s", 1),
+        (
+            "relocation, 4 wildcard queries, 3,000 functions",
+            "282 s",
+            4,
+        ),
+    ] {
+        let expect = format!("{}          - identifier: nowhere\n", wild.repeat(queries));
+        out.push(Input {
+            name,
+            before,
+            committed: vec![
+                ("big.go".into(), guarded_functions(3_000)),
+                ("anchors.yaml".into(), one_ref("big.go", "3-8", &expect)),
+            ],
+            after_commit: None,
+            later: None,
+            command: None,
+            args: vec![],
+        });
+    }
+    // Row 3: a ref without `at` over a 2.6 MB file changed in 200 commits (history walk).
+    out.push(Input {
+        name: "history, 2.6 MB file in 200 commits",
+        before: "69 s, 7.9 GB",
+        committed: vec![
+            ("gen.go".into(), generated_file(0)),
+            (
+                "anchors.yaml".into(),
+                one_ref("gen.go", "3-5", "          - text: nowhere\n"),
+            ),
+        ],
+        after_commit: None,
+        later: Some((199, |k| vec![("gen.go".into(), generated_file(k))])),
+        command: None,
+        args: vec![],
+    });
+    // Row 12: 330,000 refs that all hold, as JSON and as the audit page.
+    for (name, before, command) in [
+        (
+            "330,000 refs holding, verify",
+            "9 s, 2.1 GB",
+            &["verify", "--format", "json"][..],
+        ),
+        (
+            "330,000 refs holding, audit --html",
+            "355 MB page",
+            &["audit", "--html", "page.html"][..],
+        ),
+    ] {
+        let (files, anchors) = many_refs(330_000);
+        let mut committed = files;
+        committed.push(("anchors.yaml".into(), anchors));
+        out.push(Input {
+            name,
+            before,
+            committed,
+            after_commit: None,
+            later: None,
+            command: Some(command),
+            args: vec![],
+        });
+    }
     out
+}
+
+/// A file of `n` functions of six lines each (from line 3), each with a guard.
+fn guarded_functions(n: usize) -> Vec<u8> {
+    let mut s = String::from("package big\n\n");
+    for i in 0..n {
+        let _ = write!(
+            s,
+            "func f{i}(x int) int {{\n\tif x > {i} {{\n\t\treturn x\n\t}}\n\treturn {i}\n}}\n"
+        );
+    }
+    s.into_bytes()
+}
+
+/// A 2.6 MB generated file whose last function returns `version`.
+fn generated_file(version: usize) -> Vec<u8> {
+    let mut s = String::from("package gen\n\n");
+    for i in 0..87_000 {
+        let _ = write!(s, "func g{i}() int {{\n\treturn {i}\n}}\n\n");
+    }
+    let _ = writeln!(s, "func version() int {{\n\treturn {version}\n}}");
+    s.into_bytes()
+}
+
+/// `refs` refs that hold, 100 to a claim, each citing one function of 100 files.
+fn many_refs(refs: usize) -> (Vec<(String, Vec<u8>)>, Vec<u8>) {
+    const FILES: usize = 100;
+    let per_file = refs.div_ceil(FILES);
+    let mut files = Vec::new();
+    for f in 0..FILES {
+        let mut s = format!("package p{f}\n\n");
+        for i in 0..per_file {
+            let _ = write!(s, "func f{i}() int {{\n\treturn {i}\n}}\n\n");
+        }
+        files.push((format!("p{f}/f.go"), s.into_bytes()));
+    }
+    let mut yaml = String::from("version: 1\nclaims:\n");
+    for r in 0..refs {
+        if r % 100 == 0 {
+            let _ = write!(yaml, "  - id: c{r}\n    status: required\n    refs:\n");
+        }
+        let (f, i) = (r % FILES, r / FILES);
+        let start = 3 + 4 * i;
+        let _ = writeln!(
+            yaml,
+            "      - {{path: p{f}/f.go, lines: {start}-{}, expect: [{{text: \"return {i}\"}}]}}",
+            start + 2
+        );
+    }
+    (files, yaml.into_bytes())
 }
 
 /// Commits `files` into a new repository at `dir`.
@@ -203,7 +369,27 @@ fn build(dir: &Path, input: &Input) -> Result<()> {
     index.write()?;
     let tree = repo.find_tree(index.write_tree()?)?;
     let sig = Signature::new("Bench", "bench@example.com", &Time::new(1_790_000_000, 0))?;
-    repo.commit(Some("HEAD"), &sig, &sig, "hostile input", &tree, &[])?;
+    let mut parent =
+        repo.find_commit(repo.commit(Some("HEAD"), &sig, &sig, "hostile input", &tree, &[])?)?;
+    if let Some((count, edit)) = input.later {
+        for k in 1..=count {
+            for (path, bytes) in edit(k) {
+                std::fs::write(dir.join(&path), bytes)?;
+                index.add_path(Path::new(&path))?;
+            }
+            index.write()?;
+            let tree = repo.find_tree(index.write_tree()?)?;
+            let id = repo.commit(
+                Some("HEAD"),
+                &sig,
+                &sig,
+                &format!("edit {k}"),
+                &tree,
+                &[&parent],
+            )?;
+            parent = repo.find_commit(id)?;
+        }
+    }
     if let Some(after) = input.after_commit {
         after(dir)?;
     }
@@ -212,8 +398,18 @@ fn build(dir: &Path, input: &Input) -> Result<()> {
 
 /// The first ref's verdict and the start of its reason, from the JSON report.
 fn outcome(stdout: &[u8]) -> String {
-    let Ok(report) = serde_json::from_slice::<serde_json::Value>(stdout) else {
+    if stdout.is_empty() {
         return "config error (exit 2)".to_string();
+    }
+    // Not JSON (`audit`): its last line.
+    let Ok(report) = serde_json::from_slice::<serde_json::Value>(stdout) else {
+        return String::from_utf8_lossy(stdout)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .chars()
+            .take(60)
+            .collect();
     };
     let r = &report["claims"][0]["refs"][0];
     let why = r["error"]
@@ -238,6 +434,8 @@ fn main() -> Result<()> {
     let exe = std::env::current_exe()?;
     let anchorcheck: PathBuf = exe.parent().context("no exe dir")?.join("anchorcheck");
     let root = tempfile::tempdir()?;
+    // `bench-hostile WORDS` runs only the inputs whose name holds WORDS.
+    let filter = std::env::args().nth(1);
     println!(
         "anchorcheck hostile inputs: wall time and peak RSS of `anchorcheck verify --format json`"
     );
@@ -249,7 +447,16 @@ fn main() -> Result<()> {
     for (i, input) in inputs().iter().enumerate() {
         let dir = root.path().join(format!("input-{i}"));
         build(&dir, input).with_context(|| format!("building {}", input.name))?;
-        let mut args = vec!["verify", "--format", "json"];
+        if filter
+            .as_ref()
+            .is_some_and(|f| !input.name.contains(f.as_str()))
+        {
+            continue;
+        }
+        let mut args = input
+            .command
+            .unwrap_or(&["verify", "--format", "json"])
+            .to_vec();
         args.extend(input.args.iter().copied());
         let invocation =
             Invocation::new(anchorcheck.display().to_string(), &args).ok_codes(&[0, 1, 2]);
