@@ -409,15 +409,8 @@ fn run_approve(args: &ApproveArgs) -> anyhow::Result<Exit> {
                 }
             }
             if let Some(review) = &r.review {
-                for change in &review.diff {
-                    let _ = writeln!(out, "    changed since approval: {}", change.describe());
-                }
-                for c in &review.commits {
-                    let _ = writeln!(
-                        out,
-                        "    changed in {} {} '{}' by {}",
-                        c.short, c.date, c.subject, c.author
-                    );
+                for line in review.lines() {
+                    let _ = writeln!(out, "    {line}");
                 }
             }
         }

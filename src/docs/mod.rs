@@ -328,6 +328,23 @@ pub struct CitedRef<'a> {
     pub column: u32,
 }
 
+/// Every ref of the anchors file, as the docs check sees it.
+pub fn cited_refs(anchors: &crate::anchors::AnchorsFile) -> Vec<CitedRef<'_>> {
+    anchors
+        .claims
+        .iter()
+        .flat_map(|c| {
+            c.refs.iter().map(|r| CitedRef {
+                claim: &c.id.value,
+                path: &r.path.value,
+                lines: r.lines.value,
+                line: r.path.position.line,
+                column: r.path.position.column,
+            })
+        })
+        .collect()
+}
+
 /// Checks that every citation in the pages matches a ref and every ref is cited somewhere.
 /// `pages` holds each page's name and its text, or why it could not be read; `anchors` names
 /// the anchors file, where a ref that no page cites is reported.

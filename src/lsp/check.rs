@@ -130,20 +130,7 @@ pub fn check_docs(loaded: &mut Loaded, buffers: &HashMap<PathBuf, Buffer>) {
         .iter()
         .map(|(name, _, text)| (name.clone(), text.clone()))
         .collect();
-    let refs: Vec<docs::CitedRef<'_>> = loaded
-        .anchors
-        .claims
-        .iter()
-        .flat_map(|c| {
-            c.refs.iter().map(|r| docs::CitedRef {
-                claim: &c.id.value,
-                path: &r.path.value,
-                lines: r.lines.value,
-                line: r.path.position.line,
-                column: r.path.position.column,
-            })
-        })
-        .collect();
+    let refs = docs::cited_refs(&loaded.anchors);
     let name = loaded
         .anchors
         .path

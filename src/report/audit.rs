@@ -132,18 +132,8 @@ fn render_ref(out: &mut String, r: &RefReport, p: &Painter) {
         let _ = writeln!(out, "    candidate {}: {c}", i + 1);
     }
     if let Some(review) = &r.review {
-        for change in &review.diff {
-            let _ = writeln!(out, "    changed since approval: {}", change.describe());
-        }
-        for c in &review.commits {
-            let _ = writeln!(
-                out,
-                "    changed in {} {} '{}' by {}",
-                c.short, c.date, c.subject, c.author
-            );
-        }
-        if let Some(note) = &review.note {
-            let _ = writeln!(out, "    note: {note}");
+        for line in review.lines() {
+            let _ = writeln!(out, "    {line}");
         }
     }
     if let Some(culprit) = &r.culprit {

@@ -81,6 +81,24 @@ pub struct Review {
     pub note: Option<String>,
 }
 
+impl Review {
+    /// What the text views say of it, a line each: the token changes, the commits, the note.
+    pub fn lines(&self) -> Vec<String> {
+        let changes = self
+            .diff
+            .iter()
+            .map(|change| format!("changed since approval: {}", change.describe()));
+        let commits = self.commits.iter().map(|c| {
+            format!(
+                "changed in {} {} '{}' by {}",
+                c.short, c.date, c.subject, c.author
+            )
+        });
+        let note = self.note.iter().map(|note| format!("note: {note}"));
+        changes.chain(commits).chain(note).collect()
+    }
+}
+
 /// What became of a waiver in this run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WaiverState {

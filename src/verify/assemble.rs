@@ -138,18 +138,6 @@ fn check_docs(anchors: &AnchorsFile) -> docs::DocsCheck {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "anchors.yaml".to_string());
     let anchors_name = from_root(&anchors.path, &anchors_name);
-    let refs: Vec<docs::CitedRef<'_>> = anchors
-        .claims
-        .iter()
-        .flat_map(|c| {
-            c.refs.iter().map(|r| docs::CitedRef {
-                claim: &c.id.value,
-                path: &r.path.value,
-                lines: r.lines.value,
-                line: r.path.position.line,
-                column: r.path.position.column,
-            })
-        })
-        .collect();
+    let refs = docs::cited_refs(anchors);
     docs::check(&pages, &refs, &anchors_name)
 }

@@ -248,9 +248,8 @@ fn a_search_over_too_many_declarations_is_an_error_not_a_hang() {
             ],
         ),
     );
-    let started = std::time::Instant::now();
+    // How long it takes is bench/hostile's to measure; the result is checked here.
     let (code, json) = verify_json(repo.path(), &[]);
-    assert!(started.elapsed() < Duration::from_secs(60));
     assert_eq!(code, 1);
     let (verdict, error) = first_ref(&json, 0);
     assert_eq!(verdict, "error");
