@@ -150,12 +150,13 @@ impl Cited {
             return None;
         }
         let (&(i1, p1), &(i2, p2)) = (matched.first()?, matched.last()?);
-        let line = |row: usize| LineNo::new(u32::try_from(row + 1).ok()?);
         let last_row = file.len().checked_sub(1)?;
-        let tight = LineRange::new(line(p1)?, line(p2)?)?;
-        // The lines before the first found and after the last keep their offsets.
+        // The lines before the first found keep their offset; the end is where the cited lines
+        // after the last found end in the file (see [`end_after`]).
         let start = p1.saturating_sub(i1);
-        let end = (p2 + (cited.len() - 1 - i2)).min(last_row);
+        let end = end_after(cited, file, i2, p2).min(last_row);
+        let line = |row: usize| LineNo::new(u32::try_from(row + 1).ok()?);
+        let tight = LineRange::new(line(p1)?, line(p2)?)?;
         let shaped = LineRange::new(line(start)?, line(end)?)?;
         let total: usize = self.chars.iter().sum();
         Some(Match {
@@ -165,6 +166,29 @@ impl Cited {
             pairs: matched.to_vec(),
         })
     }
+}
+
+/// The file row where the cited lines end, when the last of them found together is cited line
+/// `i` at file row `p`: the cited lines after it, when some are not found (two lines joined into
+/// one, a `}` paired by the diff with a look-alike further on), end where the longest run of the
+/// last cited lines is found again after `p`, the run nearest their offset when several are as
+/// long; at their offset from `p` when none is found.
+fn end_after(cited: &[u64], file: &[u64], i: usize, p: usize) -> usize {
+    let after = cited.len() - 1 - i;
+    let by_offset = p + after;
+    if after == 0 {
+        return p;
+    }
+    let run_at = |q: usize| {
+        (0..after)
+            .take_while(|&k| q - k > p && cited[cited.len() - 1 - k] == file[q - k])
+            .count()
+    };
+    (p + 1..=(by_offset + MAX_GAP).min(file.len().saturating_sub(1)))
+        .map(|q| (run_at(q), q))
+        .filter(|&(run, _)| run > 0)
+        .max_by_key(|&(run, q)| (run, std::cmp::Reverse(q.abs_diff(by_offset))))
+        .map_or(by_offset, |(_, q)| q)
 }
 
 /// Where a file holds the cited lines.
