@@ -548,8 +548,10 @@ fn watch_func(kind: &str, joined: bool) -> String {
     )
 }
 
-#[test]
-fn a_function_moved_with_two_lines_joined_ends_at_its_closing_brace() {
+/// The watch functions of `watch_func` in kubernetes/watch.go, cited at `lines` with `expect`,
+/// moved into controller.go below other code with their two last lines joined, and many
+/// functions closing with the same `}` lines below them; the ref's JSON.
+fn moved_watch_funcs(lines: &str, expect: &str) -> serde_json::Value {
     let mut repo = TestRepo::new();
     let all = |joined: bool| -> Vec<String> {
         ["Services", "Pods", "Endpoints", "Namespaces"]
@@ -561,7 +563,7 @@ fn a_function_moved_with_two_lines_joined_ends_at_its_closing_brace() {
     repo.write("kubernetes/watch.go", &old);
     let at = repo.commit_all("watch functions");
     // Moved into controller.go below other code, each with its two last lines joined; the
-    // function after it closes with the same `}` lines.
+    // functions after them, and many more below, close with the same `}` lines.
     let controller = format!(
         "package kubernetes\n\nfunc (dns *dnsControl) Run() {{\n\tgo dns.svcController.Run(dns.stopCh)\n}}\n\n{}\n{}",
         all(true).join("\n"),
@@ -576,13 +578,31 @@ fn a_function_moved_with_two_lines_joined_ends_at_its_closing_brace() {
     repo.write(
         "anchors.yaml",
         format!(
-            "version: 1\nclaims:\n  - id: services-watched\n    status: required\n    refs:\n      - path: kubernetes/watch.go\n        lines: 3-11\n        at: {at}\n        expect:\n          - call: c.CoreV1\n"
+            "version: 1\nclaims:\n  - id: services-watched\n    status: required\n    refs:\n      - path: kubernetes/watch.go\n        lines: {lines}\n        at: {at}\n        expect:\n{expect}"
         ),
     );
     let (_, report) = verify_json(repo.path(), &[]);
-    let r = &report["claims"][0]["refs"][0];
+    report["claims"][0]["refs"][0].clone()
+}
+
+#[test]
+fn a_function_moved_with_two_lines_joined_ends_at_its_closing_brace() {
+    let r = &moved_watch_funcs("3-11", "          - call: c.CoreV1\n");
     assert_eq!(r["verdict"], "drifted", "{r:#}");
     assert_eq!(r["relocated"]["path"], "kubernetes/controller.go", "{r:#}");
     // The function is lines 7-14 there; line 15 is the blank line before the next one.
     assert_eq!(r["relocated"]["lines"], "7-14", "{r:#}");
+}
+
+#[test]
+fn two_cited_lines_joined_in_a_moved_function_are_the_one_line() {
+    // `w, err := c.CoreV1()...Watch(ctx, options)` and `return w, err`, lines 8-9, became
+    // `return c.CoreV1()...Watch(ctx, options)` at line 12 of the moved function (7-14).
+    let r = &moved_watch_funcs(
+        "8-9",
+        "          - identifier: Services\n          - identifier: options\n          - identifier: CoreV1\n",
+    );
+    assert_eq!(r["verdict"], "drifted", "{r:#}");
+    assert_eq!(r["relocated"]["path"], "kubernetes/controller.go", "{r:#}");
+    assert_eq!(r["relocated"]["lines"], "12", "{r:#}");
 }
