@@ -534,3 +534,75 @@ fn a_symbol_renamed_with_its_move_is_a_locator_fix_rewrites() {
         serde_json::json!([])
     );
 }
+
+/// A watch function as coredns wrote it in plugin/kubernetes/watch.go, its `Watch` call and
+/// `return` on two lines (`joined`: on one).
+fn watch_func(kind: &str, joined: bool) -> String {
+    let tail = if joined {
+        format!("\t\treturn c.CoreV1().{kind}(ns).Watch(ctx, options)\n")
+    } else {
+        format!("\t\tw, err := c.CoreV1().{kind}(ns).Watch(ctx, options)\n\t\treturn w, err\n")
+    };
+    format!(
+        "func {kind}WatchFunc(ctx context.Context, c kubernetes.Interface, ns string, s labels.Selector) func(options meta.ListOptions) (watch.Interface, error) {{\n\treturn func(options meta.ListOptions) (watch.Interface, error) {{\n\t\tif s != nil {{\n\t\t\toptions.LabelSelector = s.String()\n\t\t}}\n{tail}\t}}\n}}\n"
+    )
+}
+
+/// The watch functions of `watch_func` in kubernetes/watch.go, cited at `lines` with `expect`,
+/// moved into controller.go below other code with their two last lines joined, and many
+/// functions closing with the same `}` lines below them; the ref's JSON.
+fn moved_watch_funcs(lines: &str, expect: &str) -> serde_json::Value {
+    let mut repo = TestRepo::new();
+    let all = |joined: bool| -> Vec<String> {
+        ["Services", "Pods", "Endpoints", "Namespaces"]
+            .iter()
+            .map(|kind| watch_func(kind, joined))
+            .collect()
+    };
+    let old = format!("package kubernetes\n\n{}", all(false).join("\n"));
+    repo.write("kubernetes/watch.go", &old);
+    let at = repo.commit_all("watch functions");
+    // Moved into controller.go below other code, each with its two last lines joined; the
+    // functions after them, and many more below, close with the same `}` lines.
+    let controller = format!(
+        "package kubernetes\n\nfunc (dns *dnsControl) Run() {{\n\tgo dns.svcController.Run(dns.stopCh)\n}}\n\n{}\n{}",
+        all(true).join("\n"),
+        (0..20)
+            .map(|n| format!("func (dns *dnsControl) count{n}() int {{\n\tif dns.stopCh == nil {{\n\t\treturn {n}\n\t}}\n\treturn 0\n}}\n"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    std::fs::remove_file(repo.path().join("kubernetes/watch.go")).unwrap();
+    repo.write("kubernetes/controller.go", &controller);
+    repo.commit_all("move the watch functions into controller.go");
+    repo.write(
+        "anchors.yaml",
+        format!(
+            "version: 1\nclaims:\n  - id: services-watched\n    status: required\n    refs:\n      - path: kubernetes/watch.go\n        lines: {lines}\n        at: {at}\n        expect:\n{expect}"
+        ),
+    );
+    let (_, report) = verify_json(repo.path(), &[]);
+    report["claims"][0]["refs"][0].clone()
+}
+
+#[test]
+fn a_function_moved_with_two_lines_joined_ends_at_its_closing_brace() {
+    let r = &moved_watch_funcs("3-11", "          - call: c.CoreV1\n");
+    assert_eq!(r["verdict"], "drifted", "{r:#}");
+    assert_eq!(r["relocated"]["path"], "kubernetes/controller.go", "{r:#}");
+    // The function is lines 7-14 there; line 15 is the blank line before the next one.
+    assert_eq!(r["relocated"]["lines"], "7-14", "{r:#}");
+}
+
+#[test]
+fn two_cited_lines_joined_in_a_moved_function_are_the_one_line() {
+    // `w, err := c.CoreV1()...Watch(ctx, options)` and `return w, err`, lines 8-9, became
+    // `return c.CoreV1()...Watch(ctx, options)` at line 12 of the moved function (7-14).
+    let r = &moved_watch_funcs(
+        "8-9",
+        "          - identifier: Services\n          - identifier: options\n          - identifier: CoreV1\n",
+    );
+    assert_eq!(r["verdict"], "drifted", "{r:#}");
+    assert_eq!(r["relocated"]["path"], "kubernetes/controller.go", "{r:#}");
+    assert_eq!(r["relocated"]["lines"], "12", "{r:#}");
+}

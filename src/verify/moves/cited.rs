@@ -150,21 +150,49 @@ impl Cited {
             return None;
         }
         let (&(i1, p1), &(i2, p2)) = (matched.first()?, matched.last()?);
-        let line = |row: usize| LineNo::new(u32::try_from(row + 1).ok()?);
         let last_row = file.len().checked_sub(1)?;
-        let tight = LineRange::new(line(p1)?, line(p2)?)?;
-        // The lines before the first found and after the last keep their offsets.
+        // The lines before the first found keep their offset; the end is where the cited lines
+        // after the last found end in the file (see [`end_after`]).
         let start = p1.saturating_sub(i1);
-        let end = (p2 + (cited.len() - 1 - i2)).min(last_row);
+        let (end, run) = end_after(cited, file, i2, p2);
+        let end = end.min(last_row);
+        // The last cited lines found again there are found lines too.
+        let mut pairs = matched.to_vec();
+        pairs.extend((0..run).rev().map(|k| (cited.len() - 1 - k, end - k)));
+        let line = |row: usize| LineNo::new(u32::try_from(row + 1).ok()?);
+        let tight = LineRange::new(line(p1)?, line(p2)?)?;
         let shaped = LineRange::new(line(start)?, line(end)?)?;
         let total: usize = self.chars.iter().sum();
         Some(Match {
             shaped,
             tight,
             similarity: chars * 1000 / total.max(1),
-            pairs: matched.to_vec(),
+            pairs,
         })
     }
+}
+
+/// The file row where the cited lines end, when the last of them found together is cited line
+/// `i` at file row `p`: the cited lines after it, when some are not found (two lines joined into
+/// one, a `}` paired by the diff with a look-alike further on), end where the longest run of the
+/// last cited lines is found again after `p`, the run nearest their offset when several are as
+/// long; at their offset from `p` when none is found. With the length of that run.
+fn end_after(cited: &[u64], file: &[u64], i: usize, p: usize) -> (usize, usize) {
+    let after = cited.len() - 1 - i;
+    let by_offset = p + after;
+    if after == 0 {
+        return (p, 0);
+    }
+    let run_at = |q: usize| {
+        (0..after)
+            .take_while(|&k| q - k > p && cited[cited.len() - 1 - k] == file[q - k])
+            .count()
+    };
+    (p + 1..=(by_offset + MAX_GAP).min(file.len().saturating_sub(1)))
+        .map(|q| (run_at(q), q))
+        .filter(|&(run, _)| run > 0)
+        .max_by_key(|&(run, q)| (run, std::cmp::Reverse(q.abs_diff(by_offset))))
+        .map_or((by_offset, 0), |(run, q)| (q, run))
 }
 
 /// Where a file holds the cited lines.
@@ -229,18 +257,26 @@ impl Unit {
         let Some((first, last)) = self.inner else {
             return vec![found.shaped, found.tight];
         };
-        let place = |k: usize| -> Option<LineNo> {
-            let row = match found.pairs.iter().rev().find(|(i, _)| *i <= k) {
-                Some(&(i, p)) => p + (k - i),
-                None => {
-                    let &(i, p) = found.pairs.first()?;
-                    p.checked_sub(i - k)?
-                }
-            };
-            LineNo::new(u32::try_from(row + 1).ok()?)
+        // A cited line's row at its offset from the nearest line found before it, and from the
+        // nearest found after it.
+        let from_before = |k: usize| -> Option<usize> {
+            let &(i, p) = found.pairs.iter().rev().find(|(i, _)| *i <= k)?;
+            Some(p + (k - i))
         };
-        place(first)
-            .zip(place(last))
+        let from_after = |k: usize| -> Option<usize> {
+            let &(i, p) = found.pairs.iter().find(|(i, _)| *i >= k)?;
+            p.checked_sub(i - k)
+        };
+        let a = from_before(first).or_else(|| from_after(first));
+        // The last line no further than either says: two lines joined after it leave the line
+        // found after it one row nearer.
+        let b = match (from_before(last), from_after(last)) {
+            (Some(x), Some(y)) if a.is_some_and(|a| x.min(y) >= a) => Some(x.min(y)),
+            (x, y) => x.or(y),
+        };
+        let line = |row: usize| LineNo::new(u32::try_from(row + 1).ok()?);
+        a.and_then(line)
+            .zip(b.and_then(line))
             .and_then(|(a, b)| LineRange::new(a, b))
             .into_iter()
             .collect()
