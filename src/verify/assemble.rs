@@ -25,13 +25,14 @@ pub(super) fn report(
     anchors: &AnchorsFile,
     claims: &[&Claim],
     jobs: &[Job<'_>],
-    evaluated: Vec<(usize, RefReport)>,
+    evaluated: Vec<Vec<(usize, RefReport)>>,
     reused: Vec<(usize, usize, RefReport)>,
     run: Run<'_>,
 ) -> Report {
     let mut slots: Vec<Vec<Option<RefReport>>> =
         claims.iter().map(|c| vec![None; c.refs.len()]).collect();
-    for (j, report) in evaluated {
+    // One file's list at a time, each freed once its reports have moved.
+    for (j, report) in evaluated.into_iter().flatten() {
         slots[jobs[j].claim][jobs[j].index] = Some(report);
     }
     for (claim, index, report) in reused {
