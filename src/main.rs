@@ -504,8 +504,9 @@ fn run_audit(args: &AuditArgs) -> anyhow::Result<Exit> {
     let resolved = target.described_commit()?;
     match &args.html {
         Some(path) => {
-            let page = html::render(&report, resolved.as_ref());
-            fix::write::write_atomically(path, page.as_bytes())?;
+            fix::write::write_atomically_with(path, |out| {
+                html::write(&report, resolved.as_ref(), out)
+            })?;
             print_for_people(
                 &format!("wrote {} ({})\n", path.display(), report.summary()),
                 false,

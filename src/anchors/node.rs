@@ -163,6 +163,9 @@ impl<'de> Visitor<'de> for NodeVisitor {
         while let Some(item) = seq.next_element::<Spanned<NodeValue>>()? {
             items.push(Node::from_spanned(item));
         }
+        // The tree lives until validation ends: a list grown by doubling (four slots for one
+        // item) would hold several times the nodes it has, at 330,000 refs hundreds of MB.
+        items.shrink_to_fit();
         Ok(NodeValue::Seq(items))
     }
 
@@ -172,6 +175,7 @@ impl<'de> Visitor<'de> for NodeVisitor {
             let value = map.next_value::<Spanned<NodeValue>>()?;
             entries.push((Node::from_spanned(key), Node::from_spanned(value)));
         }
+        entries.shrink_to_fit();
         Ok(NodeValue::Map(entries))
     }
 }

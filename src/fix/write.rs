@@ -238,6 +238,16 @@ fn write_temp(
     contents: &[u8],
     permissions: Option<fs::Permissions>,
 ) -> Result<tempfile::NamedTempFile, WriteError> {
+    write_temp_with(path, dir, permissions, |w| w.write_all(contents))
+}
+
+/// As [`write_temp`], the contents written by `write` through a buffer as they are made.
+fn write_temp_with(
+    path: &Path,
+    dir: &Path,
+    permissions: Option<fs::Permissions>,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<tempfile::NamedTempFile, WriteError> {
     let mut builder = tempfile::Builder::new();
     builder.prefix(".anchorcheck-").suffix(".tmp");
     #[cfg(unix)]
@@ -248,8 +258,11 @@ fn write_temp(
     let mut temp = builder
         .tempfile_in(dir)
         .map_err(io(path, "cannot create a temporary file beside it"))?;
-    temp.write_all(contents)
+    let mut out = std::io::BufWriter::new(temp.as_file_mut());
+    write(&mut out)
+        .and_then(|()| out.flush())
         .map_err(io(path, "cannot write the temporary file"))?;
+    drop(out);
     temp.as_file()
         .sync_all()
         .map_err(io(path, "cannot flush the temporary file"))?;
@@ -279,6 +292,16 @@ fn rename_over(path: &Path, dir: &Path, temp: tempfile::NamedTempFile) -> Result
 /// shell redirect: a link is never followed, and its target's mode never copied. Readers see
 /// the old file or the whole new one, never a partial write.
 pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), WriteError> {
+    write_atomically_with(path, |w| w.write_all(contents))
+}
+
+/// As [`write_atomically`], the contents written by `write` as they are made (the audit page
+/// is written claim by claim rather than built whole first). Should `write` fail, the
+/// temporary file is removed and `path` left as it was.
+pub fn write_atomically_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), WriteError> {
     let permissions = match fs::symlink_metadata(path) {
         Ok(meta) if meta.is_file() => Some(plain_permissions(meta.permissions())),
         _ => None,
@@ -287,7 +310,7 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), WriteError> 
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let temp = write_temp(path, dir, contents, permissions)?;
+    let temp = write_temp_with(path, dir, permissions, write)?;
     rename_over(path, dir, temp)
 }
 

@@ -14,6 +14,9 @@ pub struct Descendants<'tree, F> {
     depth: usize,
     started: bool,
     done: bool,
+    /// Where the root's children start to matter: entering the root goes straight to its first
+    /// child ending after this point, rather than past every earlier one in turn.
+    from: Option<tree_sitter::Point>,
 }
 
 impl<'tree, F: FnMut(Node<'tree>) -> bool> Iterator for Descendants<'tree, F> {
@@ -28,7 +31,12 @@ impl<'tree, F: FnMut(Node<'tree>) -> bool> Iterator for Descendants<'tree, F> {
             return Some(self.cursor.node());
         }
         let current = self.cursor.node();
-        if (self.enter)(current) && self.cursor.goto_first_child() {
+        let entered = (self.enter)(current)
+            && match self.from.take().filter(|_| self.depth == 0) {
+                Some(point) => self.cursor.goto_first_child_for_point(point).is_some(),
+                None => self.cursor.goto_first_child(),
+            };
+        if entered {
             self.depth += 1;
             return Some(self.cursor.node());
         }
@@ -68,6 +76,21 @@ pub fn descendants_where<'tree, F: FnMut(Node<'tree>) -> bool>(
         depth: 0,
         started: false,
         done: false,
+        from: None,
+    }
+}
+
+/// As [`descendants_where`], skipping the root's children that end by the start of line
+/// `row` (0-based): a few lines of a file of thousands of declarations are reached without
+/// stepping past each declaration before them.
+pub fn descendants_from_row<'tree, F: FnMut(Node<'tree>) -> bool>(
+    root: Node<'tree>,
+    row: usize,
+    enter: F,
+) -> Descendants<'tree, F> {
+    Descendants {
+        from: Some(tree_sitter::Point { row, column: 0 }),
+        ..descendants_where(root, enter)
     }
 }
 

@@ -1,7 +1,7 @@
 //! The audit as one self-contained HTML page: inline CSS, no scripts, every piece of repository
 //! text escaped by the template engine (maud escapes all interpolations).
 
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{DOCTYPE, Markup, PreEscaped, Render, html};
 
 use super::links::Links;
 use super::marks::{marked_lines, pieces};
@@ -51,9 +51,57 @@ fn anchor(claim: &ClaimReport) -> String {
 
 /// Renders the page. `resolved` describes the commit the revision resolved to, when known.
 pub fn render(report: &Report, resolved: Option<&Commit>) -> String {
+    page(report, resolved, &Claims(report)).into_string()
+}
+
+/// Writes the page to `out` as [`render`] makes it, one claim's section at a time: the page of
+/// 330,000 refs is hundreds of MB, never held whole.
+pub fn write(
+    report: &Report,
+    resolved: Option<&Commit>,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let here = ClaimsHere::default();
+    let frame = page(report, resolved, &here).into_string();
+    let (before, after) = frame.split_at(here.at.get());
+    out.write_all(before.as_bytes())?;
+    let mut section = String::new();
+    for claim in &report.claims {
+        section.clear();
+        claim_section(claim, report).render_to(&mut section);
+        out.write_all(section.as_bytes())?;
+    }
+    out.write_all(after.as_bytes())
+}
+
+/// Every claim's section, in the page.
+struct Claims<'a>(&'a Report);
+
+impl Render for Claims<'_> {
+    fn render_to(&self, buffer: &mut String) {
+        for claim in &self.0.claims {
+            claim_section(claim, self.0).render_to(buffer);
+        }
+    }
+}
+
+/// Where the claims' sections go in the page, recorded as the page is rendered without them.
+#[derive(Default)]
+struct ClaimsHere {
+    at: std::cell::Cell<usize>,
+}
+
+impl Render for ClaimsHere {
+    fn render_to(&self, buffer: &mut String) {
+        self.at.set(buffer.len());
+    }
+}
+
+/// The page, with `claims` where the claims' sections go.
+fn page(report: &Report, resolved: Option<&Commit>, claims: &impl Render) -> Markup {
     let summary = report.summary();
     let commit_id = resolved.map(|c| c.id.as_str()).or(report.commit.as_deref());
-    let page = html! {
+    html! {
         (DOCTYPE)
         html lang="en" {
             head {
@@ -102,14 +150,11 @@ pub fn render(report: &Report, resolved: Option<&Commit>) -> String {
                             }
                         }
                     }
-                    @for claim in &report.claims {
-                        (claim_section(claim, report))
-                    }
+                    (claims)
                 }
             }
         }
-    };
-    page.into_string()
+    }
 }
 
 fn summary_table(report: &Report, resolved: Option<&Commit>) -> Markup {
@@ -371,6 +416,22 @@ mod tests {
         ));
         let unlinked = render(&sample::report(), None);
         assert!(!unlinked.contains("code-link"));
+    }
+
+    #[test]
+    fn the_page_written_claim_by_claim_is_the_page_rendered_whole() {
+        let mut linked = sample::report();
+        linked.links = Some(Links::from_base(
+            &crate::report::links::LinkBase::parse("https://git.example/o/r/blob").unwrap(),
+            "c0ffee",
+        ));
+        let mut no_claims = sample::report();
+        no_claims.claims.clear();
+        for report in [sample::report(), linked, no_claims] {
+            let mut written = Vec::new();
+            write(&report, None, &mut written).unwrap();
+            assert_eq!(String::from_utf8(written).unwrap(), render(&report, None));
+        }
     }
 
     #[test]

@@ -79,7 +79,7 @@
 use serde::Serialize;
 
 use super::review::{Gate, TokenChange, Waiver};
-use super::{ClaimOutcome, Commit, CulpritKind, Report, Verdict};
+use super::{ClaimOutcome, ClaimReport, Commit, CulpritKind, RefReport, Report, Verdict};
 use crate::lines::LineRange;
 
 /// The schema version of this output.
@@ -92,7 +92,7 @@ struct JsonReport<'a> {
     repo: &'a str,
     rev: &'a str,
     commit: Option<&'a str>,
-    claims: Vec<JsonClaim<'a>>,
+    claims: JsonClaims<'a>,
     docs: Vec<JsonDocsFinding<'a>>,
     summary: JsonSummary,
     fix_command: Option<&'a str>,
@@ -189,7 +189,7 @@ struct JsonClaim<'a> {
     approved: Option<JsonApproved<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     waiver: Option<JsonWaiver<'a>>,
-    refs: Vec<JsonRef<'a>>,
+    refs: JsonRefs<'a>,
 }
 
 #[derive(Serialize)]
@@ -313,119 +313,7 @@ pub fn render(report: &Report) -> String {
         repo: &report.repo,
         rev: &report.rev,
         commit: report.commit.as_deref(),
-        claims: report
-            .claims
-            .iter()
-            .map(|c| JsonClaim {
-                id: &c.id,
-                title: c.title.as_deref(),
-                status: c.status.as_str(),
-                owner: c.owner.as_deref(),
-                verdict: c.verdict.as_str(),
-                gate: (c.gate == Gate::Warn).then_some("warn"),
-                approved: c.approval.as_ref().map(|a| JsonApproved {
-                    at: &a.at,
-                    by: &a.by,
-                    on: &a.on,
-                    fingerprint: &a.fingerprint,
-                    current: a.current.as_deref(),
-                    changed: a.changed(),
-                }),
-                waiver: (report.claim_outcome(c) == ClaimOutcome::Waived)
-                    .then(|| {
-                        (0..c.refs.len())
-                            .filter(|&i| report.ref_fails(&c.refs[i]))
-                            .find_map(|i| report.waiver_of(c, i))
-                    })
-                    .flatten()
-                    .map(json_waiver),
-                refs: c
-                    .refs
-                    .iter()
-                    .enumerate()
-                    .map(|(index, r)| JsonRef {
-                        path: &r.path,
-                        lines: r.lines.to_string(),
-                        verdict: r.verdict.as_str(),
-                        waiver: (report.ref_fails(r) && r.verdict != Verdict::Error)
-                            .then(|| report.waiver_of(c, index))
-                            .flatten()
-                            .map(json_waiver),
-                        error: r.error.as_deref(),
-                        relocated: r.relocated.as_ref().map(|rel| JsonRelocated {
-                            path: &rel.place.path,
-                            lines: rel.place.lines.to_string(),
-                            how: rel.how.as_str(),
-                            detail: rel.detail.as_deref(),
-                            symbol: rel.symbol.as_deref(),
-                        }),
-                        candidates: r
-                            .candidates
-                            .iter()
-                            .map(|c| JsonCandidate {
-                                path: &c.place.path,
-                                lines: c.place.lines.to_string(),
-                                how: c.how.as_str(),
-                                distance: c.distance,
-                                similarity: c.similarity,
-                                same_declaration: c.same_declaration,
-                                why: c.why(),
-                            })
-                            .collect(),
-                        parse_errors: r.parse_errors.iter().map(|l| l.get()).collect(),
-                        culprit: r.culprit.as_ref().map(|c| JsonCulprit {
-                            kind: match c.kind {
-                                CulpritKind::Broke => "broke",
-                                CulpritKind::Moved => "moved",
-                                CulpritKind::Changed => "changed",
-                            },
-                            commit: &c.commit.id,
-                            short: &c.commit.short,
-                            date: &c.commit.date,
-                            subject: &c.commit.subject,
-                            author: &c.commit.author,
-                            pr: c.commit.pr,
-                        }),
-                        history_from: r.history_from.as_deref(),
-                        notes: &r.notes,
-                        touched: r.touched.as_deref(),
-                        review: r.review.as_ref().map(|v| JsonReview {
-                            diff: &v.diff,
-                            commits: v.commits.iter().map(json_commit).collect(),
-                            note: v.note.as_deref(),
-                        }),
-                        checked: r
-                            .checked
-                            .as_ref()
-                            .filter(|_| r.verdict != Verdict::Verified && r.relocated.is_none())
-                            .map(|p| JsonPlace {
-                                path: &p.path,
-                                lines: p.lines.to_string(),
-                            }),
-                        cited_by: r
-                            .cited_by
-                            .iter()
-                            .map(|d| JsonDocsLocation {
-                                page: &d.page,
-                                line: d.line,
-                                column: d.column,
-                            })
-                            .collect(),
-                        expectations: r
-                            .expectations
-                            .iter()
-                            .map(|e| JsonExpectation {
-                                kind: e.kind,
-                                ok: e.ok,
-                                message: &e.message,
-                                matches: e.matches.iter().copied().map(span).collect(),
-                                near_miss: e.near_miss.map(|l| l.get()),
-                            })
-                            .collect(),
-                    })
-                    .collect(),
-            })
-            .collect(),
+        claims: JsonClaims(report),
         docs: report
             .docs
             .iter()
@@ -472,4 +360,150 @@ pub fn render(report: &Report) -> String {
     out.push('\n');
     // `#` only occurs inside strings, where `\u0023` means the same: no line is a `##[` command.
     super::workflow::escape_commands_owned(out, "\\u0023", "\\u003a")
+}
+
+/// The claims, each made as it is written: a report of 330,000 refs never holds a second,
+/// JSON-shaped copy of itself.
+struct JsonClaims<'a>(&'a Report);
+
+impl Serialize for JsonClaims<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.claims.iter().map(|c| json_claim(self.0, c)))
+    }
+}
+
+/// A claim's refs, each made as it is written.
+struct JsonRefs<'a> {
+    report: &'a Report,
+    claim: &'a ClaimReport,
+}
+
+impl Serialize for JsonRefs<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(
+            self.claim
+                .refs
+                .iter()
+                .enumerate()
+                .map(|(index, r)| json_ref(self.report, self.claim, index, r)),
+        )
+    }
+}
+
+/// One claim as JSON, its refs made as they are written.
+fn json_claim<'a>(report: &'a Report, c: &'a ClaimReport) -> JsonClaim<'a> {
+    JsonClaim {
+        id: &c.id,
+        title: c.title.as_deref(),
+        status: c.status.as_str(),
+        owner: c.owner.as_deref(),
+        verdict: c.verdict.as_str(),
+        gate: (c.gate == Gate::Warn).then_some("warn"),
+        approved: c.approval.as_ref().map(|a| JsonApproved {
+            at: &a.at,
+            by: &a.by,
+            on: &a.on,
+            fingerprint: &a.fingerprint,
+            current: a.current.as_deref(),
+            changed: a.changed(),
+        }),
+        waiver: (report.claim_outcome(c) == ClaimOutcome::Waived)
+            .then(|| {
+                (0..c.refs.len())
+                    .filter(|&i| report.ref_fails(&c.refs[i]))
+                    .find_map(|i| report.waiver_of(c, i))
+            })
+            .flatten()
+            .map(json_waiver),
+        refs: JsonRefs { report, claim: c },
+    }
+}
+
+/// One ref as JSON.
+fn json_ref<'a>(
+    report: &'a Report,
+    c: &'a ClaimReport,
+    index: usize,
+    r: &'a RefReport,
+) -> JsonRef<'a> {
+    JsonRef {
+        path: &r.path,
+        lines: r.lines.to_string(),
+        verdict: r.verdict.as_str(),
+        waiver: (report.ref_fails(r) && r.verdict != Verdict::Error)
+            .then(|| report.waiver_of(c, index))
+            .flatten()
+            .map(json_waiver),
+        error: r.error.as_deref(),
+        relocated: r.relocated.as_ref().map(|rel| JsonRelocated {
+            path: &rel.place.path,
+            lines: rel.place.lines.to_string(),
+            how: rel.how.as_str(),
+            detail: rel.detail.as_deref(),
+            symbol: rel.symbol.as_deref(),
+        }),
+        candidates: r
+            .candidates
+            .iter()
+            .map(|c| JsonCandidate {
+                path: &c.place.path,
+                lines: c.place.lines.to_string(),
+                how: c.how.as_str(),
+                distance: c.distance,
+                similarity: c.similarity,
+                same_declaration: c.same_declaration,
+                why: c.why(),
+            })
+            .collect(),
+        parse_errors: r.parse_errors.iter().map(|l| l.get()).collect(),
+        culprit: r.culprit.as_ref().map(|c| JsonCulprit {
+            kind: match c.kind {
+                CulpritKind::Broke => "broke",
+                CulpritKind::Moved => "moved",
+                CulpritKind::Changed => "changed",
+            },
+            commit: &c.commit.id,
+            short: &c.commit.short,
+            date: &c.commit.date,
+            subject: &c.commit.subject,
+            author: &c.commit.author,
+            pr: c.commit.pr,
+        }),
+        history_from: r.history_from.as_deref(),
+        notes: &r.notes,
+        touched: r.touched.as_deref(),
+        review: r.review.as_ref().map(|v| JsonReview {
+            diff: &v.diff,
+            commits: v.commits.iter().map(json_commit).collect(),
+            note: v.note.as_deref(),
+        }),
+        checked: r
+            .checked
+            .as_ref()
+            .filter(|_| r.verdict != Verdict::Verified && r.relocated.is_none())
+            .map(|p| JsonPlace {
+                path: &p.path,
+                lines: p.lines.to_string(),
+            }),
+        cited_by: r
+            .cited_by
+            .iter()
+            .map(|d| JsonDocsLocation {
+                page: &d.page,
+                line: d.line,
+                column: d.column,
+            })
+            .collect(),
+        expectations: r
+            .expectations
+            .iter()
+            .map(|e| JsonExpectation {
+                kind: e.kind,
+                ok: e.ok,
+                message: &e.message,
+                matches: e.matches.iter().copied().map(span).collect(),
+                near_miss: e.near_miss.map(|l| l.get()),
+            })
+            .collect(),
+    }
 }

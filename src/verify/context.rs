@@ -280,11 +280,11 @@ pub(super) fn holding_at_cited_lines(
 /// not itself a claim.
 pub(super) fn relocated_symbols(
     jobs: &[Job<'_>],
-    evaluated: &mut [(usize, RefReport)],
+    evaluated: &mut [Vec<(usize, RefReport)>],
     files: &dyn Files,
 ) {
     let parses = super::parses::ParseCache::new(true);
-    for (j, report) in evaluated.iter_mut() {
+    for (j, report) in evaluated.iter_mut().flatten() {
         let Some(symbol) = jobs[*j].r.symbol.as_ref().map(|s| s.value.as_str()) else {
             continue;
         };

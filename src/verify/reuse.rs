@@ -63,11 +63,12 @@ impl<'c> KeptReports<'c> {
     pub(super) fn store(
         self,
         jobs: &[Job<'_>],
-        evaluated: &[(usize, RefReport)],
+        evaluated: &[Vec<(usize, RefReport)>],
         options: &VerifyOptions,
     ) {
         let fresh: Vec<(String, RefReport)> = evaluated
             .iter()
+            .flatten()
             .filter(|(j, report)| jobs[*j].at.is_some() || report.verdict != Verdict::Verified)
             .filter(|(_, report)| report.verdict != Verdict::Error)
             .filter(|(j, _)| !matches!(jobs[*j].history, Some(HistoryOutcome::Unavailable(_))))
