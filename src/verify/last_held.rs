@@ -145,28 +145,21 @@ fn walk_path(
         if walks.iter().all(|w| w.done) {
             break;
         }
-        let snapshot = v
+        // This version's blob, read once for all the refs of its path, and its whole parse,
+        // shared by them and dropped with it.
+        let blob = v
             .blob
             .as_ref()
-            .and_then(|_| source.git.resolve(&v.commit).ok());
-        // This version's whole parse, shared by the refs and dropped with it.
+            .and_then(|_| source.git.resolve(&v.commit).ok())
+            .and_then(|snapshot| snapshot.read(path).ok());
         let parses = ParseCache::metered(true);
-        let bytes = snapshot
-            .as_ref()
-            .and_then(|snapshot| snapshot.read(path).ok())
-            .map(|blob| blob.bytes);
         for (walk, &i) in walks.iter_mut().zip(members).filter(|(w, _)| !w.done) {
             let r = refs[i];
             budget::take_cut();
-            let misfit = snapshot
-                .as_ref()
-                .and_then(|snapshot| misfit_at(r, snapshot, path, r.lines.value, &parses))
-                .map(|misfit| {
-                    let cut = bytes
-                        .as_deref()
-                        .map_or(0, |bytes| shape::cut(bytes, r.lines.value));
-                    (misfit, cut)
-                });
+            let misfit = blob.as_ref().and_then(|blob| {
+                let misfit = misfit_at(r, blob, r.lines.value, &parses)?;
+                Some((misfit, shape::cut(&blob.bytes, r.lines.value)))
+            });
             if let Some(message) = budget::take_cut_message() {
                 walk.cut = Some(message);
                 walk.done = true;

@@ -140,20 +140,18 @@ pub(super) fn holds_at(
         .is_ok_and(|file| evaluate::holds(r, &file, lines))
 }
 
-/// [`evaluate::misfit`] of `r` at `lines` of `path`, read and parsed as [`holds_at`] does;
-/// `None` when it does not hold there.
+/// [`evaluate::misfit`] of `r` at `lines` of `blob`, parsed as [`holds_at`] does; `None` when
+/// it does not hold there. The caller reads the blob, once for every ref of its path.
 pub(super) fn misfit_at(
     r: &Ref,
-    files: &dyn Files,
-    path: &str,
+    blob: &FileBlob,
     lines: LineRange,
     parses: &ParseCache,
 ) -> Option<u32> {
-    let blob = files.read(path).ok()?;
     if lines.end().get() > crate::go::count_lines(&blob.bytes) {
         return None;
     }
-    if let Some(file) = parses.get(&blob) {
+    if let Some(file) = parses.get(blob) {
         return evaluate::misfit(r, &file, lines);
     }
     if let Ok(Some(partial)) = GoFile::parse_covering(&blob.bytes, &[lines])
@@ -161,7 +159,7 @@ pub(super) fn misfit_at(
     {
         return Some(misfit);
     }
-    let whole = parses.whole(blob).ok()?;
+    let whole = parses.whole(blob.clone()).ok()?;
     evaluate::misfit(r, &whole, lines)
 }
 
