@@ -361,7 +361,7 @@ fn run_fix(args: &FixArgs) -> anyhow::Result<Exit> {
 fn run_approve(args: &ApproveArgs) -> anyhow::Result<Exit> {
     use anchorcheck::fix::approve::{self, NewApproval};
     use anchorcheck::report::Verdict;
-    use anchorcheck::verify::review::claim_fingerprint;
+    use anchorcheck::verify::review::claim_fingerprints;
     let run_args = RunArgs::of(&args.target);
     let Some(target) = prepare(&run_args)? else {
         return Ok(Exit::Unusable);
@@ -381,11 +381,14 @@ fn run_approve(args: &ApproveArgs) -> anyhow::Result<Exit> {
         None => anyhow::bail!("git has no user.name here: pass --by NAME"),
     };
     let report = run(&target, &run_args, None, true)?;
+    // Every cited file read and parsed once for all the claims, not once per claim.
+    let fingerprints =
+        claim_fingerprints(&report.claims.iter().collect::<Vec<_>>(), &target.snapshot);
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     let mut out = String::new();
     let mut approvals = Vec::new();
     let mut refused = 0;
-    for claim in &report.claims {
+    for (claim, fingerprint) in report.claims.iter().zip(fingerprints) {
         use std::fmt::Write as _;
         let title = claim.title.as_deref().unwrap_or("");
         let _ = writeln!(out, "claim {} ({title}): {}", claim.id, claim.verdict);
@@ -423,7 +426,7 @@ fn run_approve(args: &ApproveArgs) -> anyhow::Result<Exit> {
             let _ = writeln!(out, "  already approved and unchanged: nothing to do\n");
             continue;
         }
-        let Some(fingerprint) = claim_fingerprint(claim, &target.snapshot) else {
+        let Some(fingerprint) = fingerprint else {
             refused += 1;
             let _ = writeln!(out, "  not approved: its cited code could not be read\n");
             continue;

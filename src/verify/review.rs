@@ -23,20 +23,6 @@ use super::HistorySource;
 /// newest), and those that changed its tokens listed.
 const MAX_COMMITS: usize = 20;
 
-/// The tokens of `path` at `lines` in `files`; `None` when the file cannot be read or parsed.
-fn tokens_at(files: &dyn Files, path: &str, lines: LineRange) -> Option<Vec<CodeToken>> {
-    let blob = files.read(path).ok()?;
-    let file = GoFile::parse(blob.bytes).ok()?;
-    Some(code_tokens(&file, lines))
-}
-
-/// Each ref's tokens where its evidence is at the verified revision (the new place of a
-/// drifted ref); `None` when a ref could not be checked.
-pub fn claim_tokens(refs: &[RefReport], files: &dyn Files) -> Option<Vec<Vec<CodeToken>>> {
-    let tokens = tokens_of_places(refs.iter().map(|r| r.current()), files);
-    tokens_in(refs, &tokens)
-}
-
 /// The tokens at each of `places`, each file read and parsed once (only the declarations the
 /// places need, when a partial parse is sure to agree with the whole file), files in
 /// parallel, trees dropped as soon as their tokens are taken; `None` for a file that cannot
@@ -75,7 +61,8 @@ fn tokens_of_places(
         .collect()
 }
 
-/// [`claim_tokens`] from tokens taken already.
+/// Each ref's tokens where its evidence is at the verified revision, from tokens taken
+/// already; `None` when a ref could not be checked.
 fn tokens_in(
     refs: &[RefReport],
     tokens: &HashMap<Place, Option<Vec<CodeToken>>>,
@@ -109,9 +96,20 @@ pub fn fingerprint(tokens: &[Vec<CodeToken>]) -> String {
         .collect()
 }
 
-/// The fingerprint of a claim's code at the verified revision, for `approve`.
-pub fn claim_fingerprint(claim: &ClaimReport, files: &dyn Files) -> Option<String> {
-    claim_tokens(&claim.refs, files).map(|t| fingerprint(&t))
+/// The fingerprint of each of `claims`' code at the verified revision (the new place of a
+/// drifted ref), for `approve`: every cited file read and parsed once for all of them. `None`
+/// for a claim a ref of which is in error or could not be read.
+pub fn claim_fingerprints(claims: &[&ClaimReport], files: &dyn Files) -> Vec<Option<String>> {
+    let tokens = tokens_of_places(
+        claims
+            .iter()
+            .flat_map(|c| c.refs.iter().map(RefReport::current)),
+        files,
+    );
+    claims
+        .iter()
+        .map(|c| tokens_in(&c.refs, &tokens).map(|t| fingerprint(&t)))
+        .collect()
 }
 
 /// The token changes from `old` to `new`, one per run of removed and added tokens.
@@ -220,11 +218,17 @@ fn mark_changed(
 ) {
     let at = &approved.at.value;
     let then_snapshot = history.and_then(|h| h.git.resolve(at).ok());
+    // The cited lines at the approved commit, each file read and parsed once.
     let then: Option<Vec<Vec<CodeToken>>> = then_snapshot.as_ref().and_then(|snapshot| {
+        let cited = |r: &RefReport| Place {
+            path: r.path.clone(),
+            lines: r.lines,
+        };
+        let tokens = tokens_of_places(claim.refs.iter().map(cited), snapshot);
         claim
             .refs
             .iter()
-            .map(|r| tokens_at(snapshot, &r.path, r.lines))
+            .map(|r| tokens.get(&cited(r))?.clone())
             .collect()
     });
     let note = match (&then_snapshot, &then) {
