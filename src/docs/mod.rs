@@ -219,8 +219,9 @@ pub enum DocsSubject {
     },
 }
 
-/// What a docs finding is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a docs finding is about. Its identity in SARIF fingerprints is the variant's name
+/// (`UnknownCitation`), derived: fingerprints are output, so a variant is never renamed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
 pub enum DocsFindingKind {
     /// The page could not be read (missing, not UTF-8): nothing on it was checked.
     UnreadablePage,
@@ -228,6 +229,13 @@ pub enum DocsFindingKind {
     UnknownCitation,
     /// A ref that no page cites.
     UncitedRef,
+}
+
+impl DocsFindingKind {
+    /// The stable name fingerprints are made of.
+    pub fn id(self) -> &'static str {
+        self.into()
+    }
 }
 
 impl DocsFinding {

@@ -1,8 +1,11 @@
 //! One evaluator per expectation kind, all behind [`evaluate`].
 
-use serde::{Deserialize, Deserializer, Serialize};
+use std::fmt;
+use std::str::FromStr;
 
-use crate::anchors::Expectation;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::anchors::{Expectation, ExpectationKind};
 use crate::go::GoFile;
 use crate::go::conditions::{Condition, unmatched};
 use crate::lines::{LineNo, LineRange};
@@ -17,10 +20,10 @@ mod text;
 mod tls;
 
 /// The outcome of one expectation on one range of one file.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExpectationResult {
-    /// The anchors.yaml key (`call`, `routes`, ...).
-    pub kind: &'static str,
+    /// What was checked: an expectation kind, or the declaration of a ref naming only a symbol.
+    pub kind: CheckKind,
     pub ok: bool,
     /// What matched, or why it failed, naming the nearest near-miss line.
     pub message: String,
@@ -30,36 +33,68 @@ pub struct ExpectationResult {
     pub near_miss: Option<LineNo>,
 }
 
-/// An [`ExpectationResult`] as stored (the result cache), before its kind is checked.
-#[derive(Deserialize)]
-struct StoredResult {
-    kind: String,
-    ok: bool,
-    message: String,
-    matches: Vec<LineRange>,
-    near_miss: Option<LineNo>,
+/// What a result is the outcome of. Written (in reports and the result cache) as the
+/// anchors.yaml key of the expectation kind, or `symbol`; an unknown word is refused on reading.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CheckKind {
+    /// One expectation of the ref.
+    Expectation(ExpectationKind),
+    /// A ref naming only a symbol: a declaration of it starts in the range.
+    Symbol,
 }
 
-/// By hand, as a derive would want to borrow `kind` from the input: the stored kind comes back
-/// as the `&'static str` results carry (an expectation kind, or `symbol` for a ref naming only
-/// a symbol), and an unknown one is refused.
-impl<'de> Deserialize<'de> for ExpectationResult {
+impl CheckKind {
+    /// The word reports use: `call`, `fail_closed`, ..., `symbol`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckKind::Expectation(kind) => kind.name(),
+            CheckKind::Symbol => "symbol",
+        }
+    }
+}
+
+impl From<ExpectationKind> for CheckKind {
+    fn from(kind: ExpectationKind) -> Self {
+        CheckKind::Expectation(kind)
+    }
+}
+
+impl fmt::Display for CheckKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for CheckKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "symbol" => Ok(CheckKind::Symbol),
+            _ => ExpectationKind::from_name(s)
+                .map(CheckKind::Expectation)
+                .ok_or_else(|| format!("unknown expectation kind `{s}`")),
+        }
+    }
+}
+
+impl Serialize for CheckKind {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for CheckKind {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let s = StoredResult::deserialize(deserializer)?;
-        let kind = Expectation::KINDS
-            .into_iter()
-            .chain(["symbol"])
-            .find(|k| *k == s.kind)
-            .ok_or_else(|| {
-                serde::de::Error::custom(format!("unknown expectation kind `{}`", s.kind))
-            })?;
-        Ok(ExpectationResult {
-            kind,
-            ok: s.ok,
-            message: s.message,
-            matches: s.matches,
-            near_miss: s.near_miss,
-        })
+        let word = String::deserialize(deserializer)?;
+        word.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// `kind == "call"`, as tests compare.
+impl PartialEq<&str> for CheckKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
     }
 }
 
@@ -106,7 +141,11 @@ impl From<ExpectationResult> for Evidence {
 
 impl Evidence {
     /// A success whose matches are the given constructs' lines, cited by their heads.
-    fn pass_cited(kind: &'static str, message: String, cited: Vec<(LineNo, LineRange)>) -> Self {
+    fn pass_cited(
+        kind: impl Into<CheckKind>,
+        message: String,
+        cited: Vec<(LineNo, LineRange)>,
+    ) -> Self {
         let matches = cited.iter().map(|(_, lines)| *lines).collect();
         Evidence {
             result: ExpectationResult::pass(kind, message, matches),
@@ -126,9 +165,9 @@ impl Evidence {
 }
 
 impl ExpectationResult {
-    fn pass(kind: &'static str, message: String, matches: Vec<LineRange>) -> Self {
+    fn pass(kind: impl Into<CheckKind>, message: String, matches: Vec<LineRange>) -> Self {
         ExpectationResult {
-            kind,
+            kind: kind.into(),
             ok: true,
             message,
             matches,
@@ -137,13 +176,13 @@ impl ExpectationResult {
     }
 
     /// A failure found without evaluating anything, such as evidence whose file was deleted.
-    pub fn unchecked(kind: &'static str, message: String) -> Self {
+    pub fn unchecked(kind: impl Into<CheckKind>, message: String) -> Self {
         Self::fail(kind, message, None)
     }
 
-    fn fail(kind: &'static str, message: String, near_miss: Option<LineNo>) -> Self {
+    fn fail(kind: impl Into<CheckKind>, message: String, near_miss: Option<LineNo>) -> Self {
         ExpectationResult {
-            kind,
+            kind: kind.into(),
             ok: false,
             message,
             matches: Vec::new(),
@@ -153,7 +192,12 @@ impl ExpectationResult {
 
     /// A failure whose nearest near miss, at `line`, lies outside the range:
     /// `{missing}; nearest: line {line}{detail}, outside the range`.
-    fn fail_elsewhere(kind: &'static str, missing: String, line: LineNo, detail: &str) -> Self {
+    fn fail_elsewhere(
+        kind: impl Into<CheckKind>,
+        missing: String,
+        line: LineNo,
+        detail: &str,
+    ) -> Self {
         Self::fail(
             kind,
             format!("{missing}; nearest: line {line}{detail}, outside the range"),
@@ -358,8 +402,9 @@ pub(crate) mod test_support {
 
 #[cfg(test)]
 mod tests {
-    use super::evaluate;
     use super::test_support::{all, go};
+    use super::{CheckKind, evaluate};
+    use crate::anchors::ExpectationKind;
     use crate::anchors::{
         CallPattern, ClientAuth, Expectation, FailClosedSpec, RoutesSpec, TlsSpec,
     };
@@ -415,7 +460,6 @@ mod tests {
     /// kind it evaluates, so a result is never filed under another kind's name.
     #[test]
     fn every_kind_is_reported_under_its_own_name_by_its_evaluator() {
-        use crate::anchors::ExpectationKind;
         let yaml = "version: 1\nclaims:\n  - id: c\n    status: required\n    refs:\n      - path: a.go\n        lines: 1\n        expect:\n          - call: f\n          - routes: { paths: [/x] }\n          - fail_closed: { when: x }\n          - tls: { min_version: \"1.3\" }\n          - string: s\n          - identifier: x\n          - query: \"(identifier) @i\"\n          - text: t\n          - regex: r\n          - not: { call: f }\n          - any: [{ call: f }]\n          - all: [{ call: f }]\n";
         let anchors = crate::anchors::parse(
             yaml,
@@ -432,14 +476,21 @@ mod tests {
         );
         let file = go("package a\n\nfunc g(x int) { f(\"s\") }\n");
         for e in expectations {
-            assert_eq!(evaluate(e, &file, all(&file)).kind, e.kind(), "{e:?}");
+            assert_eq!(
+                evaluate(e, &file, all(&file)).kind,
+                CheckKind::Expectation(e.kind_of()),
+                "{e:?}"
+            );
         }
-        for kind in ExpectationKind::ALL {
+        for &kind in ExpectationKind::ALL {
             assert_eq!(ExpectationKind::from_name(kind.name()), Some(kind));
         }
         assert_eq!(
             Expectation::KINDS.to_vec(),
-            ExpectationKind::ALL.map(ExpectationKind::name).to_vec()
+            ExpectationKind::ALL
+                .iter()
+                .map(|k| k.name())
+                .collect::<Vec<_>>()
         );
     }
 }

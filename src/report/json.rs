@@ -498,7 +498,7 @@ fn json_ref<'a>(
             .expectations
             .iter()
             .map(|e| JsonExpectation {
-                kind: e.kind,
+                kind: e.kind.as_str(),
                 ok: e.ok,
                 message: &e.message,
                 matches: e.matches.iter().copied().map(span).collect(),

@@ -50,9 +50,9 @@ pub fn marked_lines<'a>(
             for e in expectations {
                 let covered = e.matches.iter().any(|m| m.contains_line(number));
                 if e.ok && covered {
-                    push_once(&mut mark.matched, e.kind);
+                    push_once(&mut mark.matched, e.kind.as_str());
                 } else if !e.ok && (covered || e.near_miss == Some(number)) {
-                    push_once(&mut mark.missed, e.kind);
+                    push_once(&mut mark.missed, e.kind.as_str());
                 }
             }
             let highlights = excerpt
@@ -103,6 +103,8 @@ pub fn pieces<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::anchors::ExpectationKind;
+    use crate::expect::CheckKind;
     use crate::lines::LineRange;
     use crate::report::TokenClass;
 
@@ -119,14 +121,14 @@ mod tests {
         };
         let results = vec![
             ExpectationResult {
-                kind: "call",
+                kind: CheckKind::Expectation(ExpectationKind::Call),
                 ok: true,
                 message: String::new(),
                 matches: vec![LineRange::new(line(10), line(11)).unwrap()],
                 near_miss: None,
             },
             ExpectationResult {
-                kind: "fail_closed",
+                kind: CheckKind::Expectation(ExpectationKind::FailClosed),
                 ok: false,
                 message: String::new(),
                 matches: vec![],

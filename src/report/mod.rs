@@ -30,7 +30,21 @@ use crate::lines::{LineNo, LineRange};
 
 /// The verdict of one ref, and of a claim (its worst ref). Ordered from best to worst, after
 /// `Unchecked`, which only a claim without refs has.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Verdict {
     /// A claim without refs (a `planned` or `retired` one): nothing was checked for it, so it is
     /// neither verified nor failing. Never the verdict of a ref.
@@ -51,27 +65,15 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// The word every format uses (`needs-review`); the result cache stores the variant name.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Unchecked => "unchecked",
-            Verdict::Verified => "verified",
-            Verdict::NeedsReview => "needs-review",
-            Verdict::Drifted => "drifted",
-            Verdict::Ambiguous => "ambiguous",
-            Verdict::Broken => "broken",
-            Verdict::Error => "error",
-        }
-    }
-}
-
-impl fmt::Display for Verdict {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 
 /// How relocated evidence was found.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum How {
     History,
     Symbol,
@@ -80,11 +82,7 @@ pub enum How {
 
 impl How {
     pub fn as_str(self) -> &'static str {
-        match self {
-            How::History => "history",
-            How::Symbol => "symbol",
-            How::Search => "search",
-        }
+        self.into()
     }
 }
 
@@ -676,14 +674,16 @@ impl Report {
 #[cfg(test)]
 pub(crate) mod sample {
     use super::*;
+    use crate::anchors::ExpectationKind;
+    use crate::expect::CheckKind;
 
     pub fn range(a: u32, b: u32) -> LineRange {
         LineRange::new(LineNo::new(a).unwrap(), LineNo::new(b).unwrap()).unwrap()
     }
 
-    fn ok(kind: &'static str, message: &str, lines: LineRange) -> ExpectationResult {
+    fn ok(kind: &str, message: &str, lines: LineRange) -> ExpectationResult {
         ExpectationResult {
-            kind,
+            kind: kind.parse().unwrap(),
             ok: true,
             message: message.to_string(),
             matches: vec![lines],
@@ -722,7 +722,7 @@ pub(crate) mod sample {
             relocated: None,
             candidates: vec![],
             expectations: vec![ExpectationResult {
-                kind: "fail_closed",
+                kind: CheckKind::Expectation(ExpectationKind::FailClosed),
                 ok: false,
                 message: "line 3182: if mentions cfg.MTLSRequired but its body only logs and continues: fail-open".into(),
                 matches: vec![],
@@ -797,7 +797,7 @@ pub(crate) mod sample {
             }),
             candidates: vec![],
             expectations: vec![ExpectationResult {
-                kind: "call",
+                kind: CheckKind::Expectation(ExpectationKind::Call),
                 ok: false,
                 message: "no call to requireSPIFFE in lines 40-52".into(),
                 matches: vec![],
@@ -860,7 +860,7 @@ pub(crate) mod sample {
                 },
             ],
             expectations: vec![ExpectationResult {
-                kind: "call",
+                kind: CheckKind::Expectation(ExpectationKind::Call),
                 ok: false,
                 message: "no call to audit.Record in lines 10-12".into(),
                 matches: vec![],

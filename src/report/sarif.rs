@@ -269,8 +269,12 @@ fn docs_result(repeat: usize, finding: &DocsFinding, tolerated: bool) -> Value {
         "locations": [location(&finding.page, region)],
         "partialFingerprints": {
             FINGERPRINT_KEY: format!(
-                "{}:{}:{:?}:{}:{}",
-                code.id, finding.page, finding.kind, finding.subject, repeat
+                "{}:{}:{}:{}:{}",
+                code.id,
+                finding.page,
+                finding.kind.id(),
+                finding.subject,
+                repeat
             ),
         },
     })

@@ -4,7 +4,7 @@
 
 use crate::anchors::Ref;
 use crate::budget;
-use crate::expect::ExpectationResult;
+use crate::expect::{CheckKind, ExpectationResult};
 use crate::go::GoFile;
 use crate::lines::LineRange;
 use crate::report::{Culprit, CulpritKind, Excerpt, How, Place, RefReport, Relocation, Verdict};
@@ -291,10 +291,10 @@ fn past_end_phrase(range: LineRange) -> String {
 /// One failed result per expectation of `r` (its symbol's for a ref with none), all saying
 /// `message`: for evidence that could not be evaluated because it is gone.
 pub(super) fn failed_unchecked(r: &Ref, message: &str) -> Vec<ExpectationResult> {
-    let kinds: Vec<&'static str> = if r.expect.is_empty() {
-        vec!["symbol"]
+    let kinds: Vec<CheckKind> = if r.expect.is_empty() {
+        vec![CheckKind::Symbol]
     } else {
-        r.expect.iter().map(|e| e.kind()).collect()
+        r.expect.iter().map(|e| e.kind_of().into()).collect()
     };
     kinds
         .into_iter()

@@ -183,7 +183,7 @@ fn evidence_gone_from_a_range_past_the_end_says_so_for_each_expectation() {
         "{ path: a.go, lines: 40, expect: [{ call: os.Exit }, { string: gone }] }",
     );
     assert_eq!(r.verdict, Verdict::Broken, "{r:#?}");
-    let kinds: Vec<&str> = r.expectations.iter().map(|e| e.kind).collect();
+    let kinds: Vec<&str> = r.expectations.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["call", "string"]);
     for e in &r.expectations {
         assert!(!e.ok);

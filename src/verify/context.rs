@@ -5,7 +5,7 @@
 use std::rc::Rc;
 
 use crate::anchors::Ref;
-use crate::expect::ExpectationResult;
+use crate::expect::{CheckKind, ExpectationResult};
 use crate::go::{GoFile, symbols};
 use crate::lines::LineRange;
 use crate::report::{How, RefReport, Verdict};
@@ -51,10 +51,10 @@ pub(super) fn note_unknown_symbol(
     // A ref naming only its symbol already failed for it: say it once, with the hint.
     report
         .expectations
-        .retain(|e| !(e.kind == "symbol" && r.expect.is_empty()));
+        .retain(|e| !(e.kind == CheckKind::Symbol && r.expect.is_empty()));
     report
         .expectations
-        .insert(0, ExpectationResult::unchecked("symbol", message));
+        .insert(0, ExpectationResult::unchecked(CheckKind::Symbol, message));
 }
 
 /// True when `symbol` names a declaration of `file`.
