@@ -7,6 +7,7 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod anchors;
+pub mod atomic;
 pub mod budget;
 pub mod docs;
 pub mod expect;

@@ -303,7 +303,7 @@ fn check(args: &RunArgs<'_>, base: Option<&str>, output: &OutputArgs) -> anyhow:
             Format::Text => terminal::escape_controls(&rendered, false),
             _ => rendered.as_str().into(),
         };
-        fix::write::write_atomically(path, text.as_bytes()).with_context(|| {
+        anchorcheck::atomic::write_atomically(path, text.as_bytes()).with_context(|| {
             format!(
                 "cannot write the {} report to {}",
                 format!("{format:?}").to_lowercase(),
@@ -507,7 +507,7 @@ fn run_audit(args: &AuditArgs) -> anyhow::Result<Exit> {
     let resolved = target.described_commit()?;
     match &args.html {
         Some(path) => {
-            fix::write::write_atomically_with(path, |out| {
+            anchorcheck::atomic::write_atomically_with(path, |out| {
                 html::write(&report, resolved.as_ref(), out)
             })?;
             print_for_people(

@@ -115,7 +115,7 @@ pub fn write(change: &FileChange) -> Result<(), FixError> {
     if change.before == change.after {
         return Ok(());
     }
-    super::write::replace_atomically(
+    crate::atomic::replace_atomically(
         &change.path,
         change.before.as_bytes(),
         change.after.as_bytes(),

@@ -5,7 +5,6 @@ pub mod approve;
 pub mod command;
 mod pick;
 pub mod summary;
-pub mod write;
 
 pub use pick::{Picked, pick};
 
@@ -13,6 +12,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use crate::anchors::{AnchorsFile, ByteSpan, Claim, Located, Ref};
+use crate::atomic;
 use crate::docs;
 use crate::lines::LineRange;
 use crate::report::{RefReport, Report, Verdict};
@@ -61,7 +61,7 @@ pub enum FixError {
         count: usize,
     },
     #[error(transparent)]
-    Write(#[from] write::WriteError),
+    Write(#[from] atomic::WriteError),
 }
 
 /// How `fix` treats revisions: docs links pinned to one, and a pinned `rev:`.
@@ -549,15 +549,15 @@ pub fn unified_diff(plan: &FixPlan, display: impl Fn(&Path) -> String) -> String
 /// Writes every planned change atomically, or none: refusing if any file changed since it was
 /// read (checked again right before each rename), or is a symbolic link.
 pub fn write_all(plan: &FixPlan) -> Result<(), FixError> {
-    let files: Vec<write::Replacement<'_>> = plan
+    let files: Vec<atomic::Replacement<'_>> = plan
         .changes
         .iter()
-        .map(|c| write::Replacement {
+        .map(|c| atomic::Replacement {
             path: &c.path,
             expected: c.before.as_bytes(),
             contents: c.after.as_bytes(),
         })
         .collect();
-    write::replace_all(&files)?;
+    atomic::replace_all(&files)?;
     Ok(())
 }
