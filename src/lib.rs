@@ -15,6 +15,7 @@ pub mod fix;
 pub mod go;
 pub mod lines;
 pub mod lsp;
+pub mod model;
 pub mod report;
 pub mod scaffold;
 pub mod source;

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use crate::anchors::{self, AnchorsError, AnchorsFile};
 use crate::docs;
 use crate::fix::{self, FixError, FixPlan, Revisions};
-use crate::report::links::{LinkBase, Links};
-use crate::report::{Commit, Report};
+use crate::model::links::{LinkBase, Links};
+use crate::model::{Commit, Report};
 use crate::source::{GitRepo, Snapshot, SourceError};
 use crate::verify::{self, HistorySource, RevisionInfo, VerifyError, VerifyOptions};
 

@@ -15,7 +15,7 @@ use crate::anchors::{AnchorsFile, ByteSpan, Claim, Located, Ref};
 use crate::atomic;
 use crate::docs;
 use crate::lines::LineRange;
-use crate::report::{RefReport, Report, Verdict};
+use crate::model::{RefReport, Report, Verdict};
 
 /// One replacement of a byte range.
 #[derive(Clone, Debug, PartialEq, Eq)]

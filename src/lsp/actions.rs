@@ -13,7 +13,7 @@ use super::locate::ref_at_line;
 use super::workspace::{Loaded, Workspace};
 use crate::docs;
 use crate::fix::{self, Revisions};
-use crate::report::Verdict;
+use crate::model::Verdict;
 
 /// The smallest single edit turning `before` into `after`.
 fn text_edit(before: &str, after: &str) -> TextEdit {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::workspace::{Buffer, Loaded};
 use crate::anchors::{AnchorsFile, Claim};
 use crate::docs::{self, PageError};
-use crate::report::{ClaimReport, Report, Verdict};
+use crate::model::{ClaimReport, Report, Verdict};
 use crate::source::{GitRepo, OverlayFiles, Snapshot, WORKTREE};
 use crate::verify::{self, HistorySource, RevisionInfo, VerifyError, VerifyOptions};
 

@@ -12,7 +12,7 @@ use crate::anchors::node::{Node, NodeValue};
 use crate::anchors::{self, AnchorsError, AnchorsFile, Claim, Problem, Ref};
 use crate::docs::{DocsCheck, PageError};
 use crate::lines::Position;
-use crate::report::{ClaimReport, RefReport};
+use crate::model::{ClaimReport, RefReport};
 use crate::source::{Snapshot, WORKTREE};
 
 /// Claims verified between two looks at whether the editor sent something newer: a check of

@@ -78,9 +78,9 @@
 
 use serde::Serialize;
 
-use super::review::{Gate, TokenChange, Waiver};
-use super::{ClaimOutcome, ClaimReport, Commit, CulpritKind, RefReport, Report, Verdict};
 use crate::lines::LineRange;
+use crate::model::review::{Gate, TokenChange, Waiver};
+use crate::model::{ClaimOutcome, ClaimReport, Commit, CulpritKind, RefReport, Report, Verdict};
 
 /// The schema version of this output.
 pub const SCHEMA: u32 = 1;

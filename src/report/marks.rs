@@ -1,8 +1,8 @@
 //! Which excerpt lines the expectations point at, shared by the audit renderers.
 
-use super::{Excerpt, Highlight};
-use crate::expect::ExpectationResult;
 use crate::lines::LineNo;
+use crate::model::ExpectationResult;
+use crate::model::{Excerpt, Highlight};
 
 /// What the expectations say about one excerpt line.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -76,7 +76,7 @@ pub fn marked_lines<'a>(
 pub fn pieces<'a>(
     text: &'a str,
     highlights: &[Highlight],
-) -> Vec<(&'a str, Option<super::TokenClass>)> {
+) -> Vec<(&'a str, Option<crate::model::TokenClass>)> {
     let mut out = Vec::new();
     let mut at = 0;
     for h in highlights {
@@ -104,9 +104,9 @@ pub fn pieces<'a>(
 mod tests {
     use super::*;
     use crate::anchors::ExpectationKind;
-    use crate::expect::CheckKind;
     use crate::lines::LineRange;
-    use crate::report::TokenClass;
+    use crate::model::CheckKind;
+    use crate::model::TokenClass;
 
     fn line(n: u32) -> LineNo {
         LineNo::new(n).unwrap()

@@ -65,8 +65,9 @@ pub fn escape_controls(text: &str, color: bool) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::sample;
     use crate::report::style::{BOLD, RED, RESET};
-    use crate::report::{audit, sample, text};
+    use crate::report::{audit, text};
 
     #[test]
     fn every_colour_the_reports_print_is_listed() {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use crate::anchors::{AnchorsFile, Claim};
 use crate::docs;
-use crate::report::{ClaimReport, RefReport, Report, Verdict};
+use crate::model::{ClaimReport, RefReport, Report, Verdict};
 use crate::source::location;
 
 use super::job::Job;
@@ -85,7 +85,7 @@ pub(super) fn report(
     let docs = if run.options.claims.is_empty() {
         checked.findings
     } else {
-        let unreadable = |f: &docs::DocsFinding| f.is_unreadable_page();
+        let unreadable = |f: &crate::model::DocsFinding| f.is_unreadable_page();
         checked.findings.into_iter().filter(unreadable).collect()
     };
     Report {

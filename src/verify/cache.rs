@@ -31,9 +31,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::anchors::{Ref, canonical};
-use crate::expect::ExpectationResult;
 use crate::lines::{LineNo, LineRange};
-use crate::report::RefReport;
+use crate::model::ExpectationResult;
+use crate::model::RefReport;
 
 /// Bumped when the stored shape, the meaning of a key or the wording of a stored message
 /// changes (2: a `not` that holds names nothing outside its range; 3: results stored as the

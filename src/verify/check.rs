@@ -4,10 +4,10 @@
 
 use crate::anchors::Ref;
 use crate::budget;
-use crate::expect::{CheckKind, ExpectationResult};
 use crate::go::GoFile;
 use crate::lines::LineRange;
-use crate::report::{Culprit, CulpritKind, Excerpt, How, Place, RefReport, Relocation, Verdict};
+use crate::model::{CheckKind, ExpectationResult};
+use crate::model::{Culprit, CulpritKind, Excerpt, How, Place, RefReport, Relocation, Verdict};
 use crate::source::FileProblem;
 
 use super::VerifyOptions;
@@ -199,7 +199,7 @@ pub(super) fn verify_job(
     // The evidence is not at its (mapped) place: look for it by symbol, then by search.
     let old = old_context(job, file, src);
     let failed = checkable;
-    let in_file = |candidates: Vec<Candidate>, how: How| -> Vec<crate::report::Candidate> {
+    let in_file = |candidates: Vec<Candidate>, how: How| -> Vec<crate::model::Candidate> {
         candidates
             .into_iter()
             .map(|c| ranked(place(path, c.lines), how, &c, true))

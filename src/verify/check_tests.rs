@@ -9,7 +9,7 @@ use super::settle::{Found, settle};
 use super::{RevisionInfo, VerifyOptions, select_claims, verify};
 use crate::anchors::{self, AnchorsFile};
 use crate::lines::{LineNo, LineRange};
-use crate::report::{Candidate, How, Place, RefReport, Report, Verdict};
+use crate::model::{Candidate, How, Place, RefReport, Report, Verdict};
 use crate::source::MemoryFiles;
 
 /// `check` guards its argument fail-closed at line 5; `other` holds a second, unrelated guard.

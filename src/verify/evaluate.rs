@@ -4,10 +4,11 @@
 
 use crate::anchors::ExpectationKind;
 use crate::anchors::Ref;
-use crate::expect::{self, CheckKind, ExpectationResult, InPlace, Scope};
+use crate::expect::{self, InPlace, Scope};
 use crate::go::GoFile;
 use crate::go::symbols::{self, Declaration};
 use crate::lines::LineRange;
+use crate::model::{CheckKind, ExpectationResult};
 
 /// Evaluates every expectation of `r` on `range` (a symbol-only ref checks its declaration).
 pub fn evaluate_ref(r: &Ref, file: &GoFile, range: LineRange) -> Vec<ExpectationResult> {

@@ -47,7 +47,7 @@ use std::sync::Arc;
 use crate::budget::{Metered, WorkBudget};
 
 use crate::anchors::{AnchorsFile, Claim};
-use crate::report::{RefReport, Report, Verdict};
+use crate::model::{RefReport, Report, Verdict};
 use crate::source::history::Endpoint;
 use crate::source::{Files, GitRepo, SourceError};
 use job::Job;

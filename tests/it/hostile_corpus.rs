@@ -5,7 +5,7 @@ use std::fmt::Write;
 use std::path::Path;
 
 use anchorcheck::anchors::{self, AnchorsError};
-use anchorcheck::report::Report;
+use anchorcheck::model::Report;
 use anchorcheck::verify::{self, VerifyOptions};
 
 /// What loading an anchors file gives: its problems, or what it holds when valid.

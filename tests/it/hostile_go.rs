@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anchorcheck::anchors;
-use anchorcheck::report::{Report, Verdict};
+use anchorcheck::model::{Report, Verdict};
 use anchorcheck::source::MemoryFiles;
 use anchorcheck::verify::{self, RevisionInfo, VerifyOptions};
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use crate::common::{TestRepo, anchorcheck, verify_json};
-use anchorcheck::report::Verdict;
+use anchorcheck::model::Verdict;
 use anchorcheck::source::{Files, GitRepo, MAX_FILE_BYTES};
 use anchorcheck::verify::{self, VerifyOptions};
 use git2::{Index, IndexEntry, IndexTime, Oid, Signature, Time};

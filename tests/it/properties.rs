@@ -6,7 +6,7 @@ use std::path::Path;
 use anchorcheck::anchors;
 use anchorcheck::docs;
 use anchorcheck::lines::{LineNo, LineRange};
-use anchorcheck::report::Verdict;
+use anchorcheck::model::Verdict;
 use anchorcheck::source::GitRepo;
 use anchorcheck::source::history::{Hunk, line_hash, line_shape};
 use anchorcheck::verify::history::map_range;
