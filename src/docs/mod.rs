@@ -186,12 +186,22 @@ pub enum PageError {
     File(FileProblem),
 }
 
+/// A docs page named in anchors.yaml, as read once for a run: what `verify` checks the
+/// citations of and what `fix` rewrites.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page {
+    /// As anchors.yaml names it (relative to the anchors file's directory).
+    pub name: String,
+    /// Where it is on disk.
+    pub full: std::path::PathBuf,
+    /// Its text, or why it could not be read.
+    pub text: Result<String, PageError>,
+}
+
 /// Reads each docs page named in anchors.yaml, beneath the anchors file's directory: no
 /// symbolic link in any component (a page that is a link would be replaced by `fix` while its
 /// target stayed stale), regular files only, at most [`crate::source::MAX_FILE_BYTES`].
-pub fn read_pages(
-    anchors: &crate::anchors::AnchorsFile,
-) -> Vec<(String, std::path::PathBuf, Result<String, PageError>)> {
+pub fn read_pages(anchors: &crate::anchors::AnchorsFile) -> Vec<Page> {
     let base = anchors.path.parent().unwrap_or(std::path::Path::new("."));
     let base = if base.as_os_str().is_empty() {
         std::path::Path::new(".")
@@ -204,7 +214,11 @@ pub fn read_pages(
         .map(|page| {
             let full = base.join(&page.value);
             let text = read_page(base, &page.value);
-            (page.value.clone(), full, text)
+            Page {
+                name: page.value.clone(),
+                full,
+                text,
+            }
         })
         .collect()
 }

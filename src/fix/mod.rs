@@ -8,6 +8,7 @@ pub mod summary;
 
 pub use pick::{Picked, pick};
 
+use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -238,16 +239,22 @@ pub(crate) fn insert_key_after(
     }
 }
 
-/// The refs of `report` paired with the anchors refs they verified (claims may be filtered).
+/// The refs of `report` paired with the anchors refs they verified (claims may be filtered),
+/// claims paired by id.
 fn pairs<'a>(
     anchors: &'a AnchorsFile,
     report: &'a Report,
 ) -> Vec<(&'a Claim, &'a Ref, &'a RefReport)> {
+    let by_id: HashMap<&str, &Claim> = anchors
+        .claims
+        .iter()
+        .map(|c| (c.id.value.as_str(), c))
+        .collect();
     report
         .claims
         .iter()
         .filter_map(|rc| {
-            let claim = anchors.claims.iter().find(|c| c.id.value == rc.id)?;
+            let claim = *by_id.get(rc.id.as_str())?;
             Some(
                 claim
                     .refs

@@ -30,6 +30,7 @@ fn run(files: &MemoryFiles, refs: &str) -> Report {
     verify(
         &anchors_with(refs),
         files,
+        &[],
         None,
         info,
         &VerifyOptions::default(),

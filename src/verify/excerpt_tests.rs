@@ -29,7 +29,7 @@ fn run(keep_excerpts: bool) -> Report {
         keep_excerpts,
         ..VerifyOptions::default()
     };
-    verify(&anchors, &files, None, info, &options).expect("verifies")
+    verify(&anchors, &files, &[], None, info, &options).expect("verifies")
 }
 
 #[test]

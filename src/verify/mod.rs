@@ -47,6 +47,7 @@ use std::sync::Arc;
 use crate::budget::{Metered, WorkBudget};
 
 use crate::anchors::{AnchorsFile, Claim};
+use crate::docs;
 use crate::model::{RefReport, Report, Verdict};
 use crate::source::history::Endpoint;
 use crate::source::{Files, GitRepo, SourceError};
@@ -155,12 +156,14 @@ pub fn select_claims<'a>(
         .collect())
 }
 
-/// Verifies the selected claims against `files` (with `history` when they come from git). Each
-/// distinct path is read and parsed once, files in parallel; the report keeps anchors.yaml
-/// order whatever the scheduling.
+/// Verifies the selected claims against `files` (with `history` when they come from git), and
+/// the citations of the docs `pages` (read once by the caller, [`docs::read_pages`]) against
+/// the refs. Each distinct path is read and parsed once, files in parallel; the report keeps
+/// anchors.yaml order whatever the scheduling.
 pub fn verify(
     anchors: &AnchorsFile,
     files: &dyn Files,
+    pages: &[docs::Page],
     history: Option<&HistorySource<'_>>,
     revision: RevisionInfo,
     options: &VerifyOptions,
@@ -243,6 +246,7 @@ pub fn verify(
             revision,
             options,
             refs_without_at,
+            pages,
         },
     );
     review::attach(&mut report, anchors, files, history);

@@ -46,7 +46,15 @@ fn verify_source(go: String) -> Report {
         rev: "memory".to_string(),
         commit: None,
     };
-    verify::verify(&anchors, &files, None, info, &VerifyOptions::default()).unwrap()
+    verify::verify(
+        &anchors,
+        &files,
+        &anchorcheck::docs::read_pages(&anchors),
+        None,
+        info,
+        &VerifyOptions::default(),
+    )
+    .unwrap()
 }
 
 /// Every ref got a verdict that is not `error` (the file parsed and every kind was evaluated).

@@ -378,6 +378,7 @@ fn a_repository_written_to_during_the_run_is_read_at_the_resolved_commit() {
         let report = verify::verify(
             &anchors,
             &snapshot,
+            &anchorcheck::docs::read_pages(&anchors),
             None,
             info.clone(),
             &VerifyOptions::default(),

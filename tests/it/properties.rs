@@ -257,7 +257,14 @@ proptest! {
                 rev: "HEAD".into(),
                 commit: snapshot.commit.clone(),
             };
-            verify::verify(anchors, &snapshot, Some(&history), info, &VerifyOptions::default())
+            verify::verify(
+                anchors,
+                &snapshot,
+                &anchorcheck::docs::read_pages(anchors),
+                Some(&history),
+                info,
+                &VerifyOptions::default(),
+            )
                 .unwrap()
         };
         let (before, source) = anchors::load(&anchors_path, Path::new("anchors.yaml")).unwrap();
