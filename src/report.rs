@@ -3,15 +3,15 @@
 
 pub mod audit;
 pub mod explain;
-pub mod finding;
+pub(crate) mod finding;
 pub mod github;
 pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
-pub mod marks;
+pub(crate) mod marks;
 pub mod sarif;
-pub mod style;
+pub(crate) mod style;
 pub mod terminal;
 pub mod text;
 pub mod workflow;

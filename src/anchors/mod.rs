@@ -1,10 +1,10 @@
 //! anchors.yaml: raw spanned YAML -> validated model. The only YAML code.
 
-pub mod canonical;
-pub mod date;
-pub mod model;
-pub mod node;
-pub mod validate;
+pub(crate) mod canonical;
+pub(crate) mod date;
+pub(crate) mod model;
+pub(crate) mod node;
+pub(crate) mod validate;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! Code citations in Markdown docs pages: `path:START-END`, `path:LINE`, `path#LSTART-LEND` and
 //! GitHub blob links ending in `#L10-L20`, found with their exact byte spans.
 
-pub mod context;
+pub(crate) mod context;
 
 use std::ops::Range;
 use std::sync::OnceLock;

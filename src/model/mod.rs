@@ -2,13 +2,13 @@
 //! `fix`, `lsp` and the binary read it, and `report` renders it (one module per format).
 //! It depends on nothing but `lines` and the anchors model (see docs/architecture.md).
 
-pub mod codes;
+pub(crate) mod codes;
 mod docs_finding;
 mod expectation;
 mod highlight;
 pub mod links;
 mod place;
-pub mod review;
+pub(crate) mod review;
 
 use std::fmt;
 

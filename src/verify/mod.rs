@@ -21,10 +21,10 @@ mod check_tests;
 mod context;
 mod culprit;
 mod engine;
-pub mod evaluate;
+pub(crate) mod evaluate;
 #[cfg(test)]
 mod excerpt_tests;
-pub mod hints;
+pub(crate) mod hints;
 pub mod history;
 mod job;
 mod last_held;
@@ -33,11 +33,11 @@ mod moves;
 mod parses;
 pub mod progress;
 mod provenance;
-pub mod relocate;
+pub(crate) mod relocate;
 mod reuse;
 pub mod review;
 mod settle;
-pub mod shape;
+pub(crate) mod shape;
 
 use std::collections::HashMap;
 
