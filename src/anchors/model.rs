@@ -383,14 +383,6 @@ impl TlsHook {
             .find(|(_, _, h)| *h == self)
             .map_or("VerifyPeerCertificate", |(_, go, _)| go)
     }
-
-    /// The hook whose Go field is `field`.
-    pub fn from_go_name(field: &str) -> Option<TlsHook> {
-        Self::ALL
-            .iter()
-            .find(|(_, go, _)| *go == field)
-            .map(|(_, _, h)| *h)
-    }
 }
 
 /// Go's `tls.ClientAuthType` values.
