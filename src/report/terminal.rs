@@ -7,7 +7,7 @@
 //! sequences set the window title or write the clipboard, and bidirectional overrides show code
 //! in another order than the one it is parsed in ("Trojan Source"). [`escape_controls`] spells
 //! every such character out as a visible `\u{..}` escape, keeping only the exact colour
-//! sequences the report itself uses (the [`SEQUENCES`] of the style module) when colour is on.
+//! sequences the report itself uses (the `SEQUENCES` of the style module) when colour is on.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;

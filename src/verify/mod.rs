@@ -3,7 +3,7 @@
 //!
 //! This file is the public API and the order of a run; each step has its module:
 //! `job` (one ref to verify and its history), `engine` (the refs of one path: cache, partial
-//! and whole parses), `check` (the first check of one ref and its verdict), [`evaluate`] (the
+//! and whole parses), `check` (the first check of one ref and its verdict), `evaluate` (the
 //! expectations of a ref on a range, shared by the first check and relocation), `baseline`
 //! (the cited lines at `at`, which a guard must not have narrowed since), `context` and
 //! `settle` (relocating a failing ref and settling what was found), `lineage` and `provenance`
