@@ -87,3 +87,35 @@ impl PartialEq<&str> for CheckKind {
         self.as_str() == *other
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Results are stored (the result cache) and written (the JSON report) with their kind as
+    /// the anchors.yaml word: every kind reads back as itself, and a word that names no kind
+    /// is refused, so a stored result is never filed under a kind it was not.
+    #[test]
+    fn check_kinds_are_written_as_their_words_and_read_back() {
+        let kinds = ExpectationKind::ALL
+            .iter()
+            .map(|&k| CheckKind::Expectation(k))
+            .chain([CheckKind::Symbol]);
+        for kind in kinds {
+            let written = serde_json::to_string(&kind).unwrap();
+            assert_eq!(written, format!("\"{}\"", kind.as_str()));
+            assert_eq!(serde_json::from_str::<CheckKind>(&written).unwrap(), kind);
+        }
+        assert_eq!(CheckKind::Symbol.as_str(), "symbol");
+        assert_eq!(
+            CheckKind::Expectation(ExpectationKind::FailClosed).as_str(),
+            "fail_closed"
+        );
+        for unknown in ["\"Call\"", "\"fail-closed\"", "\"\"", "\"symbols\""] {
+            assert!(
+                serde_json::from_str::<CheckKind>(unknown).is_err(),
+                "{unknown}"
+            );
+        }
+    }
+}
