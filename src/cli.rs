@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anchorcheck::report::links::LinkBase;
+use anchorcheck::model::links::LinkBase;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Keeps documentation honest about code: checks that the Go code cited by anchors.yaml still

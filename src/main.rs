@@ -14,8 +14,9 @@ use std::sync::{Arc, OnceLock};
 
 use anchorcheck::anchors::AnchorsError;
 use anchorcheck::fix;
+use anchorcheck::model::Report;
 use anchorcheck::report::{
-    Report, audit, github, html, json, junit, markdown, sarif, terminal, text, workflow,
+    audit, github, html, json, junit, markdown, sarif, terminal, text, workflow,
 };
 use anchorcheck::target::{Target, TargetError, TargetRequest};
 use anchorcheck::verify::VerifyOptions;
@@ -303,7 +304,7 @@ fn check(args: &RunArgs<'_>, base: Option<&str>, output: &OutputArgs) -> anyhow:
             Format::Text => terminal::escape_controls(&rendered, false),
             _ => rendered.as_str().into(),
         };
-        fix::write::write_atomically(path, text.as_bytes()).with_context(|| {
+        anchorcheck::atomic::write_atomically(path, text.as_bytes()).with_context(|| {
             format!(
                 "cannot write the {} report to {}",
                 format!("{format:?}").to_lowercase(),
@@ -330,8 +331,8 @@ fn check(args: &RunArgs<'_>, base: Option<&str>, output: &OutputArgs) -> anyhow:
 /// `$GITHUB_SERVER_URL` naming a GitHub Enterprise host.
 fn links(
     target: &Target,
-    link_base: Option<&anchorcheck::report::links::LinkBase>,
-) -> Option<anchorcheck::report::links::Links> {
+    link_base: Option<&anchorcheck::model::links::LinkBase>,
+) -> Option<anchorcheck::model::links::Links> {
     let server = std::env::var("GITHUB_SERVER_URL").ok();
     target.links(link_base, server.as_deref())
 }
@@ -360,7 +361,7 @@ fn run_fix(args: &FixArgs) -> anyhow::Result<Exit> {
 
 fn run_approve(args: &ApproveArgs) -> anyhow::Result<Exit> {
     use anchorcheck::fix::approve::{self, NewApproval};
-    use anchorcheck::report::Verdict;
+    use anchorcheck::model::Verdict;
     use anchorcheck::verify::review::claim_fingerprints;
     let run_args = RunArgs::of(&args.target);
     let Some(target) = prepare(&run_args)? else {
@@ -507,7 +508,7 @@ fn run_audit(args: &AuditArgs) -> anyhow::Result<Exit> {
     let resolved = target.described_commit()?;
     match &args.html {
         Some(path) => {
-            fix::write::write_atomically_with(path, |out| {
+            anchorcheck::atomic::write_atomically_with(path, |out| {
                 html::write(&report, resolved.as_ref(), out)
             })?;
             print_for_people(

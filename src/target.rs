@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use crate::anchors::{self, AnchorsError, AnchorsFile};
 use crate::docs;
 use crate::fix::{self, FixError, FixPlan, Revisions};
-use crate::report::links::{LinkBase, Links};
-use crate::report::{Commit, Report};
+use crate::model::links::{LinkBase, Links};
+use crate::model::{Commit, Report};
 use crate::source::{GitRepo, Snapshot, SourceError};
 use crate::verify::{self, HistorySource, RevisionInfo, VerifyError, VerifyOptions};
 
@@ -79,6 +79,9 @@ pub struct Target {
     pub display: PathBuf,
     pub snapshot: Snapshot,
     pub info: RevisionInfo,
+    /// The docs pages anchors.yaml names, read once: `verify` checks their citations and `fix`
+    /// rewrites them.
+    pub pages: Vec<docs::Page>,
 }
 
 /// Where a path is on disk, to tell whether two paths name one file: its directory with links
@@ -211,12 +214,14 @@ impl Target {
             rev,
             commit: snapshot.commit.clone(),
         };
+        let pages = docs::read_pages(&anchors);
         Ok(Target {
             anchors,
             source,
             display,
             snapshot,
             info,
+            pages,
         })
     }
 
@@ -276,6 +281,7 @@ impl Target {
         verify::verify(
             &self.anchors,
             &self.snapshot,
+            &self.pages,
             Some(&history),
             self.info.clone(),
             options,
@@ -320,9 +326,10 @@ impl Target {
     /// What `fix` would change to rewrite the drift of `report` (verified here), reading the
     /// docs pages; `keep_pinned` leaves links pinned to a tag or commit as they are.
     pub fn fix_plan(&self, report: &Report, keep_pinned: bool) -> Result<FixPlan, FixError> {
-        let pages: Vec<(PathBuf, String)> = docs::read_pages(&self.anchors)
-            .into_iter()
-            .filter_map(|(_, full, text)| text.ok().map(|t| (full, t)))
+        let pages: Vec<(PathBuf, String)> = self
+            .pages
+            .iter()
+            .filter_map(|page| Some((page.full.clone(), page.text.clone().ok()?)))
             .collect();
         let git = self.snapshot.git();
         let is_fixed = |name: &str| git.names_fixed_revision(name);

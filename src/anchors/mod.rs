@@ -1,16 +1,17 @@
 //! anchors.yaml: raw spanned YAML -> validated model. The only YAML code.
 
-pub mod date;
-pub mod model;
-pub mod node;
-pub mod validate;
+pub(crate) mod canonical;
+pub(crate) mod date;
+pub(crate) mod model;
+pub(crate) mod node;
+pub(crate) mod validate;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use model::*;
 pub use validate::{
-    ACCEPTED_KEYS, Problem, TOTAL_REGEX_BYTES, did_you_mean, regex_nfa_bytes, waivers_too_far,
+    Problem, TOTAL_REGEX_BYTES, accepted_keys, did_you_mean, regex_nfa_bytes, waivers_too_far,
 };
 
 /// The file name looked for in the current directory and its parents.

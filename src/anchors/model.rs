@@ -47,7 +47,18 @@ pub struct AnchorsFile {
 pub const DEFAULT_MAX_WAIVER_DAYS: u32 = 90;
 
 /// Whether a failing claim fails the run (`gate:`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantNames,
+)]
+#[strum(serialize_all = "lowercase")]
 pub enum Gate {
     /// It does (the default).
     #[default]
@@ -57,13 +68,9 @@ pub enum Gate {
 }
 
 impl Gate {
-    pub const ALL: [(&'static str, Gate); 2] = [("block", Gate::Block), ("warn", Gate::Warn)];
-
+    /// The anchors.yaml word.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Gate::Block => "block",
-            Gate::Warn => "warn",
-        }
+        self.into()
     }
 }
 
@@ -97,7 +104,19 @@ pub struct Waiver {
     pub expires_position: Position,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantNames,
+)]
+#[strum(serialize_all = "lowercase")]
 pub enum ClaimStatus {
     Required,
     Implemented,
@@ -107,22 +126,9 @@ pub enum ClaimStatus {
 }
 
 impl ClaimStatus {
-    pub const ALL: [(&'static str, ClaimStatus); 5] = [
-        ("required", ClaimStatus::Required),
-        ("implemented", ClaimStatus::Implemented),
-        ("partial", ClaimStatus::Partial),
-        ("planned", ClaimStatus::Planned),
-        ("retired", ClaimStatus::Retired),
-    ];
-
+    /// The anchors.yaml word.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ClaimStatus::Required => "required",
-            ClaimStatus::Implemented => "implemented",
-            ClaimStatus::Partial => "partial",
-            ClaimStatus::Planned => "planned",
-            ClaimStatus::Retired => "retired",
-        }
+        self.into()
     }
 
     /// Statuses that assert something exists in code and so need evidence.
@@ -207,20 +213,25 @@ impl Expectation {
     }
 
     /// Every kind's anchors.yaml key, in [`ExpectationKind::ALL`]'s order.
-    pub const KINDS: [&'static str; ExpectationKind::ALL.len()] = {
-        let mut names = [""; ExpectationKind::ALL.len()];
-        let mut i = 0;
-        while i < names.len() {
-            names[i] = ExpectationKind::ALL[i].name();
-            i += 1;
-        }
-        names
-    };
+    pub const KINDS: &'static [&'static str] = <ExpectationKind as strum::VariantNames>::VARIANTS;
 }
 
-/// The kinds of expectation, each named here once: anchors.yaml's keys, the validator's
-/// dispatch and the kind every evaluator reports all come from this enum.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// The kinds of expectation, each named here once: anchors.yaml's keys (derived, snake_case),
+/// the validator's dispatch and the kind every evaluator reports all come from this enum.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+    strum::VariantNames,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum ExpectationKind {
     Call,
     Routes,
@@ -238,42 +249,16 @@ pub enum ExpectationKind {
 
 impl ExpectationKind {
     /// Every kind, in the order the README lists them (and "did you mean" offers them).
-    pub const ALL: [ExpectationKind; 12] = [
-        ExpectationKind::Call,
-        ExpectationKind::Routes,
-        ExpectationKind::FailClosed,
-        ExpectationKind::Tls,
-        ExpectationKind::String,
-        ExpectationKind::Identifier,
-        ExpectationKind::Query,
-        ExpectationKind::Text,
-        ExpectationKind::Regex,
-        ExpectationKind::Not,
-        ExpectationKind::Any,
-        ExpectationKind::All,
-    ];
+    pub const ALL: &'static [ExpectationKind] = <ExpectationKind as strum::VariantArray>::VARIANTS;
 
     /// The anchors.yaml key.
-    pub const fn name(self) -> &'static str {
-        match self {
-            ExpectationKind::Call => "call",
-            ExpectationKind::Routes => "routes",
-            ExpectationKind::FailClosed => "fail_closed",
-            ExpectationKind::Tls => "tls",
-            ExpectationKind::String => "string",
-            ExpectationKind::Identifier => "identifier",
-            ExpectationKind::Query => "query",
-            ExpectationKind::Text => "text",
-            ExpectationKind::Regex => "regex",
-            ExpectationKind::Not => "not",
-            ExpectationKind::Any => "any",
-            ExpectationKind::All => "all",
-        }
+    pub fn name(self) -> &'static str {
+        self.into()
     }
 
     /// The kind an anchors.yaml key names.
     pub fn from_name(name: &str) -> Option<ExpectationKind> {
-        ExpectationKind::ALL.into_iter().find(|k| k.name() == name)
+        name.parse().ok()
     }
 }
 
@@ -397,14 +382,6 @@ impl TlsHook {
             .iter()
             .find(|(_, _, h)| *h == self)
             .map_or("VerifyPeerCertificate", |(_, go, _)| go)
-    }
-
-    /// The hook whose Go field is `field`.
-    pub fn from_go_name(field: &str) -> Option<TlsHook> {
-        Self::ALL
-            .iter()
-            .find(|(_, go, _)| *go == field)
-            .map(|(_, _, h)| *h)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Code citations in Markdown docs pages: `path:START-END`, `path:LINE`, `path#LSTART-LEND` and
 //! GitHub blob links ending in `#L10-L20`, found with their exact byte spans.
 
-pub mod context;
+pub(crate) mod context;
 
 use std::ops::Range;
 use std::sync::OnceLock;
@@ -10,6 +10,7 @@ use pulldown_cmark::{Event, Parser, Tag};
 use regex::Regex;
 
 use crate::lines::{LineNo, LineRange, Position};
+use crate::model::{DocsFinding, DocsFindingKind, DocsLocation, DocsSubject, names_path};
 use crate::source::FileProblem;
 
 /// How a citation writes its lines.
@@ -89,18 +90,6 @@ impl Citation {
         }
         new.to_string()
     }
-}
-
-/// True when a citation's path as written names a repo-relative ref path: either ends with the
-/// other at a `/` boundary.
-pub fn names_path(cited: &str, path: &str) -> bool {
-    suffix_at_boundary(cited, path) || suffix_at_boundary(path, cited)
-}
-
-fn suffix_at_boundary(long: &str, short: &str) -> bool {
-    long == short
-        || (long.ends_with(short)
-            && long.as_bytes().get(long.len() - short.len() - 1) == Some(&b'/'))
 }
 
 fn citation_regex() -> &'static Regex {
@@ -185,68 +174,6 @@ fn parse_lines(text: &str) -> Option<LineRange> {
 /// named as "did you mean".
 const NEAR_LINES: u32 = 5;
 
-/// A disagreement between a docs page and anchors.yaml.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DocsFinding {
-    /// The file it is about, from the repository root: the docs page, or the anchors file for a
-    /// ref that no page cites.
-    pub page: String,
-    /// Where in that file, when the finding is about a citation or a ref; `None` for the whole
-    /// page.
-    pub position: Option<Position>,
-    pub kind: DocsFindingKind,
-    pub message: String,
-    /// What it is about, in words that stay the same while the finding does: the citation as
-    /// written (`server.go:10-12`), `claim:path` of a ref no page cites (its lines move with
-    /// drift), empty for a whole page. Fingerprints are made of it, not of the message.
-    pub subject: String,
-    /// The same, typed: what `--allow-drift` compares with the drifted refs.
-    pub about: DocsSubject,
-}
-
-/// What a docs finding is about, for deciding whether drift explains it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DocsSubject {
-    /// The whole page.
-    Page,
-    /// A citation on the page: the path as written and the lines it names.
-    Citation { path: String, lines: LineRange },
-    /// A ref of anchors.yaml: its claim, path and cited lines.
-    Ref {
-        claim: String,
-        path: String,
-        lines: LineRange,
-    },
-}
-
-/// What a docs finding is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DocsFindingKind {
-    /// The page could not be read (missing, not UTF-8): nothing on it was checked.
-    UnreadablePage,
-    /// A citation on the page that no ref has.
-    UnknownCitation,
-    /// A ref that no page cites.
-    UncitedRef,
-}
-
-impl DocsFinding {
-    /// True when the page itself could not be read: that fails every run, whichever claims
-    /// were selected, since nothing on the page was checked.
-    pub fn is_unreadable_page(&self) -> bool {
-        self.kind == DocsFindingKind::UnreadablePage
-    }
-
-    /// Where it is, as every format names it for people: `docs/security.md:12:3`, or the page
-    /// alone.
-    pub fn location(&self) -> String {
-        match self.position {
-            Some(at) => format!("{}:{at}", self.page),
-            None => self.page.clone(),
-        }
-    }
-}
-
 /// Why a docs page could not be read.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PageError {
@@ -259,12 +186,22 @@ pub enum PageError {
     File(FileProblem),
 }
 
+/// A docs page named in anchors.yaml, as read once for a run: what `verify` checks the
+/// citations of and what `fix` rewrites.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page {
+    /// As anchors.yaml names it (relative to the anchors file's directory).
+    pub name: String,
+    /// Where it is on disk.
+    pub full: std::path::PathBuf,
+    /// Its text, or why it could not be read.
+    pub text: Result<String, PageError>,
+}
+
 /// Reads each docs page named in anchors.yaml, beneath the anchors file's directory: no
 /// symbolic link in any component (a page that is a link would be replaced by `fix` while its
 /// target stayed stale), regular files only, at most [`crate::source::MAX_FILE_BYTES`].
-pub fn read_pages(
-    anchors: &crate::anchors::AnchorsFile,
-) -> Vec<(String, std::path::PathBuf, Result<String, PageError>)> {
+pub fn read_pages(anchors: &crate::anchors::AnchorsFile) -> Vec<Page> {
     let base = anchors.path.parent().unwrap_or(std::path::Path::new("."));
     let base = if base.as_os_str().is_empty() {
         std::path::Path::new(".")
@@ -277,7 +214,11 @@ pub fn read_pages(
         .map(|page| {
             let full = base.join(&page.value);
             let text = read_page(base, &page.value);
-            (page.value.clone(), full, text)
+            Page {
+                name: page.value.clone(),
+                full,
+                text,
+            }
         })
         .collect()
 }
@@ -289,23 +230,6 @@ fn read_page(base: &std::path::Path, page: &str) -> Result<String, PageError> {
         other => PageError::File(other),
     })?;
     String::from_utf8(bytes).map_err(|_| PageError::NotUtf8)
-}
-
-/// Where a docs page cites a ref.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DocsLocation {
-    /// The page, from the repository root.
-    pub page: String,
-    /// 1-based line and column of the citation.
-    pub line: u32,
-    pub column: u32,
-}
-
-impl std::fmt::Display for DocsLocation {
-    /// `docs/security.md:12:3`.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}:{}", self.page, self.line, self.column)
-    }
 }
 
 /// The outcome of checking the docs pages against the refs.

@@ -11,7 +11,7 @@ use crate::go::calls::{CallSite, calls, last_segment, names_callee};
 use crate::go::tokens::comments;
 use crate::lines::LineRange;
 
-const KIND: &str = ExpectationKind::Call.name();
+const KIND: ExpectationKind = ExpectationKind::Call;
 
 pub(super) fn evaluate(
     pattern: &CallPattern,

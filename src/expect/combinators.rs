@@ -6,7 +6,7 @@ use crate::go::GoFile;
 use crate::lines::{LineNo, LineRange};
 
 pub(super) fn evaluate_not(inner: &Expectation, file: &GoFile, range: LineRange) -> Evidence {
-    const KIND: &str = ExpectationKind::Not.name();
+    const KIND: ExpectationKind = ExpectationKind::Not;
     // A `not` that holds quotes why its inner expectation failed in the range, never a near
     // miss elsewhere: that says nothing about the range, and a partial parse cannot see it.
     let inner = anywhere(inner);
@@ -15,7 +15,7 @@ pub(super) fn evaluate_not(inner: &Expectation, file: &GoFile, range: LineRange)
         let near = result.matches.first().map(|m| m.start());
         // What must not be in the range is: that is about the range, never moved evidence.
         return Evidence::weakened(ExpectationResult {
-            kind: KIND,
+            kind: KIND.into(),
             ok: false,
             message: format!("{} must not hold but does: {}", result.kind, result.message),
             matches: result.matches,
@@ -62,7 +62,7 @@ pub(super) fn evaluate_any(
     range: LineRange,
     scope: Scope,
 ) -> Evidence {
-    const KIND: &str = ExpectationKind::Any.name();
+    const KIND: ExpectationKind = ExpectationKind::Any;
     let mut evaluated: Vec<Evidence> = inner
         .iter()
         .map(|e| evaluate_evidence(e, file, range, scope))
@@ -100,7 +100,7 @@ pub(super) fn evaluate_all(
     range: LineRange,
     scope: Scope,
 ) -> Evidence {
-    const KIND: &str = ExpectationKind::All.name();
+    const KIND: ExpectationKind = ExpectationKind::All;
     let evaluated: Vec<Evidence> = inner
         .iter()
         .map(|e| evaluate_evidence(e, file, range, scope))

@@ -10,7 +10,7 @@ use crate::go::termination::{FailOpen, Termination};
 use crate::go::tokens::comments;
 use crate::lines::LineRange;
 
-const KIND: &str = ExpectationKind::FailClosed.name();
+const KIND: ExpectationKind = ExpectationKind::FailClosed;
 
 pub(super) fn evaluate(
     spec: &FailClosedSpec,

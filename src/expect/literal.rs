@@ -13,7 +13,7 @@ pub(super) fn evaluate_string(
     range: LineRange,
     scope: Scope,
 ) -> ExpectationResult {
-    const KIND: &str = ExpectationKind::String.name();
+    const KIND: ExpectationKind = ExpectationKind::String;
     let literals = string_literals(file, range);
     let hits: Vec<LineRange> = literals
         .iter()
@@ -52,7 +52,7 @@ pub(super) fn evaluate_identifier(
     range: LineRange,
     scope: Scope,
 ) -> ExpectationResult {
-    const KIND: &str = ExpectationKind::Identifier.name();
+    const KIND: ExpectationKind = ExpectationKind::Identifier;
     let found = identifiers(file, range);
     let hits: Vec<LineRange> = found
         .iter()
@@ -87,7 +87,7 @@ pub(super) fn evaluate_identifier(
 /// Explains a value missing from code: only in a comment, only in a string literal (for
 /// identifiers), or present outside the range.
 fn absent_from_code(
-    kind: &'static str,
+    kind: ExpectationKind,
     file: &GoFile,
     range: LineRange,
     needle: &str,

@@ -1,11 +1,10 @@
 //! One evaluator per expectation kind, all behind [`evaluate`].
 
-use serde::{Deserialize, Deserializer, Serialize};
-
 use crate::anchors::Expectation;
 use crate::go::GoFile;
 use crate::go::conditions::{Condition, unmatched};
 use crate::lines::{LineNo, LineRange};
+use crate::model::{CheckKind, ExpectationResult};
 
 mod call;
 mod combinators;
@@ -15,53 +14,6 @@ mod query;
 mod routes;
 mod text;
 mod tls;
-
-/// The outcome of one expectation on one range of one file.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ExpectationResult {
-    /// The anchors.yaml key (`call`, `routes`, ...).
-    pub kind: &'static str,
-    pub ok: bool,
-    /// What matched, or why it failed, naming the nearest near-miss line.
-    pub message: String,
-    /// Lines of the constructs that satisfied it (for `not`, the lines that violated it).
-    pub matches: Vec<LineRange>,
-    /// For a failure, the line most worth pointing at.
-    pub near_miss: Option<LineNo>,
-}
-
-/// An [`ExpectationResult`] as stored (the result cache), before its kind is checked.
-#[derive(Deserialize)]
-struct StoredResult {
-    kind: String,
-    ok: bool,
-    message: String,
-    matches: Vec<LineRange>,
-    near_miss: Option<LineNo>,
-}
-
-/// By hand, as a derive would want to borrow `kind` from the input: the stored kind comes back
-/// as the `&'static str` results carry (an expectation kind, or `symbol` for a ref naming only
-/// a symbol), and an unknown one is refused.
-impl<'de> Deserialize<'de> for ExpectationResult {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let s = StoredResult::deserialize(deserializer)?;
-        let kind = Expectation::KINDS
-            .into_iter()
-            .chain(["symbol"])
-            .find(|k| *k == s.kind)
-            .ok_or_else(|| {
-                serde::de::Error::custom(format!("unknown expectation kind `{}`", s.kind))
-            })?;
-        Ok(ExpectationResult {
-            kind,
-            ok: s.ok,
-            message: s.message,
-            matches: s.matches,
-            near_miss: s.near_miss,
-        })
-    }
-}
 
 /// An expectation's result with what relocation needs to keep a citation's shape: for every
 /// construct that satisfied it, the line that cites it (its head: a call's name, a guard's
@@ -106,7 +58,11 @@ impl From<ExpectationResult> for Evidence {
 
 impl Evidence {
     /// A success whose matches are the given constructs' lines, cited by their heads.
-    fn pass_cited(kind: &'static str, message: String, cited: Vec<(LineNo, LineRange)>) -> Self {
+    fn pass_cited(
+        kind: impl Into<CheckKind>,
+        message: String,
+        cited: Vec<(LineNo, LineRange)>,
+    ) -> Self {
         let matches = cited.iter().map(|(_, lines)| *lines).collect();
         Evidence {
             result: ExpectationResult::pass(kind, message, matches),
@@ -126,9 +82,9 @@ impl Evidence {
 }
 
 impl ExpectationResult {
-    fn pass(kind: &'static str, message: String, matches: Vec<LineRange>) -> Self {
+    fn pass(kind: impl Into<CheckKind>, message: String, matches: Vec<LineRange>) -> Self {
         ExpectationResult {
-            kind,
+            kind: kind.into(),
             ok: true,
             message,
             matches,
@@ -137,13 +93,13 @@ impl ExpectationResult {
     }
 
     /// A failure found without evaluating anything, such as evidence whose file was deleted.
-    pub fn unchecked(kind: &'static str, message: String) -> Self {
+    pub fn unchecked(kind: impl Into<CheckKind>, message: String) -> Self {
         Self::fail(kind, message, None)
     }
 
-    fn fail(kind: &'static str, message: String, near_miss: Option<LineNo>) -> Self {
+    fn fail(kind: impl Into<CheckKind>, message: String, near_miss: Option<LineNo>) -> Self {
         ExpectationResult {
-            kind,
+            kind: kind.into(),
             ok: false,
             message,
             matches: Vec::new(),
@@ -153,7 +109,12 @@ impl ExpectationResult {
 
     /// A failure whose nearest near miss, at `line`, lies outside the range:
     /// `{missing}; nearest: line {line}{detail}, outside the range`.
-    fn fail_elsewhere(kind: &'static str, missing: String, line: LineNo, detail: &str) -> Self {
+    fn fail_elsewhere(
+        kind: impl Into<CheckKind>,
+        missing: String,
+        line: LineNo,
+        detail: &str,
+    ) -> Self {
         Self::fail(
             kind,
             format!("{missing}; nearest: line {line}{detail}, outside the range"),
@@ -358,8 +319,9 @@ pub(crate) mod test_support {
 
 #[cfg(test)]
 mod tests {
-    use super::evaluate;
     use super::test_support::{all, go};
+    use super::{CheckKind, evaluate};
+    use crate::anchors::ExpectationKind;
     use crate::anchors::{
         CallPattern, ClientAuth, Expectation, FailClosedSpec, RoutesSpec, TlsSpec,
     };
@@ -415,7 +377,6 @@ mod tests {
     /// kind it evaluates, so a result is never filed under another kind's name.
     #[test]
     fn every_kind_is_reported_under_its_own_name_by_its_evaluator() {
-        use crate::anchors::ExpectationKind;
         let yaml = "version: 1\nclaims:\n  - id: c\n    status: required\n    refs:\n      - path: a.go\n        lines: 1\n        expect:\n          - call: f\n          - routes: { paths: [/x] }\n          - fail_closed: { when: x }\n          - tls: { min_version: \"1.3\" }\n          - string: s\n          - identifier: x\n          - query: \"(identifier) @i\"\n          - text: t\n          - regex: r\n          - not: { call: f }\n          - any: [{ call: f }]\n          - all: [{ call: f }]\n";
         let anchors = crate::anchors::parse(
             yaml,
@@ -432,14 +393,21 @@ mod tests {
         );
         let file = go("package a\n\nfunc g(x int) { f(\"s\") }\n");
         for e in expectations {
-            assert_eq!(evaluate(e, &file, all(&file)).kind, e.kind(), "{e:?}");
+            assert_eq!(
+                evaluate(e, &file, all(&file)).kind,
+                CheckKind::Expectation(e.kind_of()),
+                "{e:?}"
+            );
         }
-        for kind in ExpectationKind::ALL {
+        for &kind in ExpectationKind::ALL {
             assert_eq!(ExpectationKind::from_name(kind.name()), Some(kind));
         }
         assert_eq!(
             Expectation::KINDS.to_vec(),
-            ExpectationKind::ALL.map(ExpectationKind::name).to_vec()
+            ExpectationKind::ALL
+                .iter()
+                .map(|k| k.name())
+                .collect::<Vec<_>>()
         );
     }
 }

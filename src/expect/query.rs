@@ -6,7 +6,7 @@ use crate::go::GoFile;
 use crate::go::query::{MAX_MATCHES, WORK_LIMIT, query_matches};
 use crate::lines::LineRange;
 
-const KIND: &str = ExpectationKind::Query.name();
+const KIND: ExpectationKind = ExpectationKind::Query;
 
 pub(super) fn evaluate(spec: &QuerySpec, file: &GoFile, range: LineRange) -> ExpectationResult {
     let found = query_matches(file, &spec.query, range);

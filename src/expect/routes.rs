@@ -12,7 +12,7 @@ use crate::go::routes::{RouteRegistration, registrations};
 use crate::go::tokens::comments;
 use crate::lines::LineRange;
 
-const KIND: &str = ExpectationKind::Routes.name();
+const KIND: ExpectationKind = ExpectationKind::Routes;
 
 pub(super) fn evaluate(
     spec: &RoutesSpec,

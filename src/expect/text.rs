@@ -7,7 +7,7 @@ use crate::go::tokens::{CodeText, code_text, comments};
 use crate::lines::{LineNo, LineRange};
 
 pub(super) fn evaluate_text(needle: &str, file: &GoFile, range: LineRange) -> ExpectationResult {
-    const KIND: &str = ExpectationKind::Text.name();
+    const KIND: ExpectationKind = ExpectationKind::Text;
     let code = code_text(file, range);
     if !crate::budget::charge(code.text.len() as u64) {
         return unbudgeted(KIND);
@@ -53,7 +53,7 @@ pub(super) fn evaluate_regex(
     file: &GoFile,
     range: LineRange,
 ) -> ExpectationResult {
-    const KIND: &str = ExpectationKind::Regex.name();
+    const KIND: ExpectationKind = ExpectationKind::Regex;
     let code = code_text(file, range);
     let nfa = crate::anchors::regex_nfa_bytes(pattern.as_str()).unwrap_or(0) as u64;
     let work = nfa.saturating_mul(code.text.len() as u64);
@@ -98,7 +98,7 @@ pub(super) fn evaluate_regex(
 }
 
 /// The result of a scan the run's work budget refused: a failure, and the ref is cut short.
-fn unbudgeted(kind: &'static str) -> ExpectationResult {
+fn unbudgeted(kind: ExpectationKind) -> ExpectationResult {
     ExpectationResult::fail(
         kind,
         "not run: the work budget is exhausted".to_string(),

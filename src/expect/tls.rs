@@ -12,7 +12,7 @@ use crate::go::conditions::{path_to, runs_after, unmatched};
 use crate::go::tls::{TlsConfig, TlsSetting, configs};
 use crate::lines::{LineNo, LineRange};
 
-const KIND: &str = ExpectationKind::Tls.name();
+const KIND: ExpectationKind = ExpectationKind::Tls;
 
 /// A test of a setting's value (`None`: a later literal leaves the field unset).
 type ValueTest = Box<dyn Fn(Option<&str>) -> bool>;

@@ -3,10 +3,11 @@
 //! place, a claim without one gets the mapping on the line after its `id`. Every other byte
 //! stays.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use super::{Edit, FileChange, FixError, apply, insert_key_after};
-use crate::anchors::{AnchorsFile, Date, Located};
+use crate::anchors::{AnchorsFile, Claim, Date, Located};
 
 /// One approval to record.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,8 +65,13 @@ pub fn plan(
 ) -> Result<FileChange, FixError> {
     let path = &anchors.path;
     let mut edits = Vec::new();
+    let by_id: HashMap<&str, &Claim> = anchors
+        .claims
+        .iter()
+        .map(|c| (c.id.value.as_str(), c))
+        .collect();
     for new in approvals {
-        let Some(claim) = anchors.claims.iter().find(|c| c.id.value == new.claim) else {
+        let Some(&claim) = by_id.get(new.claim.as_str()) else {
             continue;
         };
         match &claim.approved {
@@ -115,7 +121,7 @@ pub fn write(change: &FileChange) -> Result<(), FixError> {
     if change.before == change.after {
         return Ok(());
     }
-    super::write::replace_atomically(
+    crate::atomic::replace_atomically(
         &change.path,
         change.before.as_bytes(),
         change.after.as_bytes(),

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::report::{Report, Verdict};
+use crate::model::{Report, Verdict};
 
 /// How the run that made the report was invoked.
 #[derive(Clone, Copy, Debug, Default)]
@@ -65,7 +65,7 @@ pub fn shell_word(word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::sample::report as sample_report;
+    use crate::model::sample::report as sample_report;
 
     #[test]
     fn plain_words_stay_as_they_are() {

@@ -5,17 +5,18 @@ pub mod approve;
 pub mod command;
 mod pick;
 pub mod summary;
-pub mod write;
 
 pub use pick::{Picked, pick};
 
+use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use crate::anchors::{AnchorsFile, ByteSpan, Claim, Located, Ref};
+use crate::atomic;
 use crate::docs;
 use crate::lines::LineRange;
-use crate::report::{RefReport, Report, Verdict};
+use crate::model::{RefReport, Report, Verdict};
 
 /// One replacement of a byte range.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,7 +62,7 @@ pub enum FixError {
         count: usize,
     },
     #[error(transparent)]
-    Write(#[from] write::WriteError),
+    Write(#[from] atomic::WriteError),
 }
 
 /// How `fix` treats revisions: docs links pinned to one, and a pinned `rev:`.
@@ -238,16 +239,22 @@ pub(crate) fn insert_key_after(
     }
 }
 
-/// The refs of `report` paired with the anchors refs they verified (claims may be filtered).
+/// The refs of `report` paired with the anchors refs they verified (claims may be filtered),
+/// claims paired by id.
 fn pairs<'a>(
     anchors: &'a AnchorsFile,
     report: &'a Report,
 ) -> Vec<(&'a Claim, &'a Ref, &'a RefReport)> {
+    let by_id: HashMap<&str, &Claim> = anchors
+        .claims
+        .iter()
+        .map(|c| (c.id.value.as_str(), c))
+        .collect();
     report
         .claims
         .iter()
         .filter_map(|rc| {
-            let claim = anchors.claims.iter().find(|c| c.id.value == rc.id)?;
+            let claim = *by_id.get(rc.id.as_str())?;
             Some(
                 claim
                     .refs
@@ -549,15 +556,15 @@ pub fn unified_diff(plan: &FixPlan, display: impl Fn(&Path) -> String) -> String
 /// Writes every planned change atomically, or none: refusing if any file changed since it was
 /// read (checked again right before each rename), or is a symbolic link.
 pub fn write_all(plan: &FixPlan) -> Result<(), FixError> {
-    let files: Vec<write::Replacement<'_>> = plan
+    let files: Vec<atomic::Replacement<'_>> = plan
         .changes
         .iter()
-        .map(|c| write::Replacement {
+        .map(|c| atomic::Replacement {
             path: &c.path,
             expected: c.before.as_bytes(),
             contents: c.after.as_bytes(),
         })
         .collect();
-    write::replace_all(&files)?;
+    atomic::replace_all(&files)?;
     Ok(())
 }

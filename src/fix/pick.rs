@@ -3,7 +3,7 @@
 
 use super::FixError;
 use crate::lines::LineRange;
-use crate::report::{Report, Verdict};
+use crate::model::{Report, Verdict};
 
 /// The ambiguous ref `pick` settled, and the candidate it took.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -11,7 +11,7 @@ pub struct Picked {
     pub claim: String,
     pub path: String,
     pub lines: LineRange,
-    pub candidate: crate::report::Candidate,
+    pub candidate: crate::model::Candidate,
     pub index: usize,
 }
 
@@ -58,7 +58,7 @@ pub fn pick(report: &mut Report, n: usize) -> Result<Picked, FixError> {
         });
     };
     r.verdict = Verdict::Drifted;
-    r.relocated = Some(crate::report::Relocation {
+    r.relocated = Some(crate::model::Relocation {
         place: candidate.place.clone(),
         how: candidate.how,
         excerpt: None,

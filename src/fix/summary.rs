@@ -92,7 +92,7 @@ mod tests {
     use super::*;
     use crate::fix::{FileChange, KeptLink, RefOutcome};
     use crate::lines::{LineNo, LineRange};
-    use crate::report::{Candidate, How, Place, Verdict};
+    use crate::model::{Candidate, How, Place, Verdict};
 
     fn lines(a: u32, b: u32) -> LineRange {
         LineRange::new(LineNo::new(a).unwrap(), LineNo::new(b).unwrap()).unwrap()

@@ -139,9 +139,9 @@ mod tests {
         let ancestry = Ancestry::new(&file);
         for node in descendants(file.root()) {
             assert_eq!(ancestry.parent(node), node.parent(), "{}", node.kind());
-            let expected = crate::go::walk::ancestors(node)
-                .skip(1)
-                .find(|n| is_function(*n));
+            // tree-sitter's own walk up, innermost first.
+            let expected =
+                std::iter::successors(node.parent(), |n| n.parent()).find(|n| is_function(*n));
             assert_eq!(
                 ancestry.enclosing_function(node),
                 expected,

@@ -7,43 +7,7 @@ use tree_sitter::Node;
 use super::GoFile;
 use super::walk::descendants_from_row;
 use crate::lines::LineRange;
-
-/// What a highlighted token is. Plain identifiers, operators and punctuation get no class.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum TokenClass {
-    Keyword,
-    String,
-    Comment,
-    Number,
-    /// `true`, `false`, `nil`, `iota`.
-    Constant,
-    /// The callee of a call, or the name in a func or method declaration.
-    Function,
-    Type,
-}
-
-impl TokenClass {
-    /// A short stable name, used as a CSS class and in tests.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TokenClass::Keyword => "keyword",
-            TokenClass::String => "string",
-            TokenClass::Comment => "comment",
-            TokenClass::Number => "number",
-            TokenClass::Constant => "constant",
-            TokenClass::Function => "function",
-            TokenClass::Type => "type",
-        }
-    }
-}
-
-/// A classified token on one line: byte offsets into that line's text (without its line ending).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Highlight {
-    pub start: usize,
-    pub end: usize,
-    pub class: TokenClass,
-}
+use crate::model::{Highlight, TokenClass};
 
 /// Nodes highlighted whole: their children (escape sequences, string content) are not looked at.
 fn is_atomic(node: Node<'_>) -> bool {

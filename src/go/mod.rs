@@ -8,23 +8,23 @@ use tree_sitter::{Language, Node, Parser, Point, Query, Tree};
 
 use crate::lines::{LineNo, LineRange};
 
-pub mod ancestry;
-pub mod calls;
-pub mod conditions;
-pub mod guards;
-pub mod highlight;
-pub mod literals;
-pub mod partial;
-pub mod predicate;
-pub mod query;
-pub mod routers;
-pub mod routes;
-pub mod segments;
+pub(crate) mod ancestry;
+pub(crate) mod calls;
+pub(crate) mod conditions;
+pub(crate) mod guards;
+pub(crate) mod highlight;
+pub(crate) mod literals;
+pub(crate) mod partial;
+pub(crate) mod predicate;
+pub(crate) mod query;
+pub(crate) mod routers;
+pub(crate) mod routes;
+pub(crate) mod segments;
 pub mod symbols;
-pub mod termination;
-pub mod tls;
-pub mod tokens;
-pub mod walk;
+pub(crate) mod termination;
+pub(crate) mod tls;
+pub(crate) mod tokens;
+pub(crate) mod walk;
 
 /// The Go grammar.
 pub fn language() -> Language {

@@ -51,20 +51,6 @@ pub enum FailOpen {
     FallsThrough { line: LineNo },
 }
 
-impl FailOpen {
-    pub fn line(&self) -> LineNo {
-        match self {
-            FailOpen::OnlyLogs { line }
-            | FailOpen::ReturnsNilError { line }
-            | FailOpen::ReturnsWithoutError { line }
-            | FailOpen::ReturnsPossiblyNilError { line, .. }
-            | FailOpen::ErrorResponseWithoutReturn { line, .. }
-            | FailOpen::Empty { line }
-            | FailOpen::FallsThrough { line } => *line,
-        }
-    }
-}
-
 /// The outcome for one branch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Termination {

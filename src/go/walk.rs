@@ -104,19 +104,6 @@ pub fn nodes_overlapping<'a>(
         .filter(move |n| file.node_lines(*n).overlaps(region))
 }
 
-/// Nodes of the file lying wholly inside `region`, in source order.
-pub fn nodes_within<'a>(
-    file: &'a GoFile,
-    region: LineRange,
-) -> impl Iterator<Item = Node<'a>> + 'a {
-    nodes_overlapping(file, region).filter(move |n| file.node_within(*n, region))
-}
-
-/// The node and its ancestors, innermost first.
-pub fn ancestors(node: Node<'_>) -> impl Iterator<Item = Node<'_>> {
-    std::iter::successors(Some(node), |n| n.parent())
-}
-
 /// The innermost function-like node (`function_declaration`, `method_declaration`,
 /// `func_literal`) strictly enclosing `node`. Descends from the root with a cursor because
 /// `Node::parent` itself searches from the root, which would make a walk up quadratic.

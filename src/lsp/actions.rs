@@ -13,7 +13,7 @@ use super::locate::ref_at_line;
 use super::workspace::{Loaded, Workspace};
 use crate::docs;
 use crate::fix::{self, Revisions};
-use crate::report::Verdict;
+use crate::model::Verdict;
 
 /// The smallest single edit turning `before` into `after`.
 fn text_edit(before: &str, after: &str) -> TextEdit {
@@ -64,7 +64,7 @@ fn update_citation(ws: &Workspace, loaded: &Loaded, c: usize, i: usize) -> Optio
     let pages: Vec<(PathBuf, String)> = loaded
         .pages
         .iter()
-        .filter_map(|(_, full, _)| Some((full.clone(), ws.text_of(full)?)))
+        .filter_map(|page| Some((page.full.clone(), ws.text_of(&page.full)?)))
         .collect();
     let git = loaded.snapshot.as_ref().ok()?.git();
     let is_fixed = |name: &str| git.names_fixed_revision(name);

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::workspace::{Buffer, Loaded};
 use crate::anchors::{AnchorsFile, Claim};
 use crate::docs::{self, PageError};
-use crate::report::{ClaimReport, Report, Verdict};
+use crate::model::{ClaimReport, Report, Verdict};
 use crate::source::{GitRepo, OverlayFiles, Snapshot, WORKTREE};
 use crate::verify::{self, HistorySource, RevisionInfo, VerifyError, VerifyOptions};
 
@@ -80,7 +80,17 @@ pub fn verify_claims(loaded: &mut Loaded, buffers: &HashMap<PathBuf, Buffer>, cl
         ..VerifyOptions::default()
     };
     loaded.run_error = None;
-    match verify::verify(&loaded.anchors, &files, Some(&history), revision, &options) {
+    // The pages as saved: where they cite each ref (the buffers' citations are checked by
+    // `check_docs`).
+    let pages = docs::read_pages(&loaded.anchors);
+    match verify::verify(
+        &loaded.anchors,
+        &files,
+        &pages,
+        Some(&history),
+        revision,
+        &options,
+    ) {
         Ok(report) => {
             for claim in report.claims {
                 loaded.reports.insert(claim.id.clone(), claim);
@@ -117,18 +127,17 @@ fn unchecked(claim: &Claim) -> ClaimReport {
 pub fn check_docs(loaded: &mut Loaded, buffers: &HashMap<PathBuf, Buffer>) {
     loaded.pages = docs::read_pages(&loaded.anchors)
         .into_iter()
-        .map(|(name, full, text)| {
-            let text = match buffers.get(&full) {
-                Some(buffer) => Ok(buffer.text.clone()),
-                None => text,
-            };
-            (name, full, text)
+        .map(|mut page| {
+            if let Some(buffer) = buffers.get(&page.full) {
+                page.text = Ok(buffer.text.clone());
+            }
+            page
         })
         .collect();
     let pages: Vec<(String, Result<String, PageError>)> = loaded
         .pages
         .iter()
-        .map(|(name, _, text)| (name.clone(), text.clone()))
+        .map(|page| (page.name.clone(), page.text.clone()))
         .collect();
     let refs = docs::cited_refs(&loaded.anchors);
     let name = loaded

@@ -7,7 +7,7 @@ use lsp_types::{CompletionItem, CompletionItemKind, Position as LspPosition};
 
 use super::convert;
 use super::workspace::{self, Workspace};
-use crate::anchors::{ACCEPTED_KEYS, ClientAuth, ExpectationKind, TlsVersion};
+use crate::anchors::{ClientAuth, ExpectationKind, TlsVersion, accepted_keys};
 
 /// Completion in anchors.yaml: `tls:` values after `client_auth:` and `min_version:`, `tls:`
 /// keys inside a `tls:` mapping, else the expectation keys.
@@ -63,7 +63,7 @@ pub fn completion(ws: &Workspace, path: &Path, at: LspPosition) -> Vec<Completio
             .is_some_and(|l| l.trim_start().trim_start_matches("- ").starts_with("tls:"))
     };
     if in_tls {
-        let keys = ACCEPTED_KEYS
+        let keys = accepted_keys()
             .iter()
             .find(|(kind, _)| *kind == ExpectationKind::Tls.name())
             .map(|(_, keys)| *keys)

@@ -9,8 +9,9 @@ use lsp_types::{Diagnostic, DiagnosticSeverity, Range};
 use super::convert;
 use super::workspace::{Buffer, Loaded, Workspace};
 use crate::anchors::{Claim, Ref};
-use crate::docs::{self, DocsFindingKind};
-use crate::report::{RefReport, Verdict};
+use crate::docs;
+use crate::model::DocsFindingKind;
+use crate::model::{RefReport, Verdict};
 
 /// The diagnostic severity of a ref's verdict in anchors.yaml and the docs pages; `None` for
 /// verdicts that are no problem.

@@ -12,7 +12,7 @@ use super::diagnostics::{cited_refs, ref_message};
 use super::locate::{citation_at, ref_at_line};
 use super::workspace::{Loaded, Workspace};
 use crate::anchors::Ref;
-use crate::report::{Place, RefReport, Verdict};
+use crate::model::{Place, RefReport, Verdict};
 use crate::source::Files;
 
 /// Most cited lines a hover shows.

@@ -8,7 +8,7 @@ use lsp_types::{CodeLens, Command, InlayHint, InlayHintLabel, Position as LspPos
 use super::convert;
 use super::workspace::Workspace;
 use crate::lines::LineRange;
-use crate::report::Place;
+use crate::model::Place;
 
 /// Each cited range of a Go file and what cites it: "cited by 2 claims: a (verified), b
 /// (broken)", in line order.

@@ -9,7 +9,7 @@ use super::convert;
 use super::diagnostics::cited_refs;
 use super::workspace::{Loaded, Workspace};
 use crate::docs;
-use crate::report::Place;
+use crate::model::Place;
 
 /// The claim and ref (by index) whose mapping holds 1-based `line` of the anchors file.
 pub fn ref_at_line(loaded: &Loaded, line: u32) -> Option<(usize, usize)> {

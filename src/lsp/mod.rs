@@ -428,7 +428,7 @@ impl Server<'_> {
             targets.push(anchors.clone());
         }
         if let Some(loaded) = &self.ws.loaded {
-            targets.extend(loaded.pages.iter().map(|(_, full, _)| full.clone()));
+            targets.extend(loaded.pages.iter().map(|page| page.full.clone()));
         }
         targets.extend(
             self.ws
@@ -472,9 +472,9 @@ impl Server<'_> {
         let Some(loaded) = &self.ws.loaded else {
             return Vec::new();
         };
-        if let Some((name, _, text)) = loaded.page_named(path) {
-            return match text {
-                Ok(text) => diagnostics::page_diagnostics(loaded, name, text),
+        if let Some(page) = loaded.page_named(path) {
+            return match &page.text {
+                Ok(text) => diagnostics::page_diagnostics(loaded, &page.name, text),
                 Err(_) => Vec::new(),
             };
         }

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use super::check::{check_docs, open_worktree, verify_claims};
 use crate::anchors::node::{Node, NodeValue};
 use crate::anchors::{self, AnchorsError, AnchorsFile, Claim, Problem, Ref};
-use crate::docs::{DocsCheck, PageError};
+use crate::docs::{DocsCheck, Page};
 use crate::lines::Position;
-use crate::report::{ClaimReport, RefReport};
+use crate::model::{ClaimReport, RefReport};
 use crate::source::{Snapshot, WORKTREE};
 
 /// Claims verified between two looks at whether the editor sent something newer: a check of
@@ -42,7 +42,7 @@ pub struct Loaded {
     /// Why the last verification could not run at all.
     pub run_error: Option<String>,
     /// The docs pages as checked: name as written, full path, text or why it is unreadable.
-    pub pages: Vec<(String, PathBuf, Result<String, PageError>)>,
+    pub pages: Vec<Page>,
     pub docs: DocsCheck,
 }
 
@@ -65,8 +65,8 @@ impl Loaded {
     }
 
     /// The page a full path is, by its name as written in `docs:`.
-    pub fn page_named(&self, path: &Path) -> Option<&(String, PathBuf, Result<String, PageError>)> {
-        self.pages.iter().find(|(_, full, _)| full == path)
+    pub fn page_named(&self, path: &Path) -> Option<&Page> {
+        self.pages.iter().find(|page| page.full == path)
     }
 }
 

@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 
 use super::marks::{ExcerptLine, marked_lines, pieces};
 use super::style::{BOLD, DIM, GREEN, RED, RESET, token_color, verdict_color};
-use super::{ClaimReport, Commit, Excerpt, RefReport, Report, Verdict};
-use crate::expect::ExpectationResult;
+use crate::model::ExpectationResult;
+use crate::model::{ClaimReport, Commit, Excerpt, RefReport, Report, Verdict};
 
 /// How to draw the terminal audit.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -244,7 +244,7 @@ fn render_excerpt(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::sample;
+    use crate::model::sample;
 
     #[test]
     fn audit_report_snapshot() {

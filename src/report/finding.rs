@@ -1,9 +1,9 @@
 //! Findings: each failing or touched ref with its code, and the words every CI format uses to
 //! describe it, so SARIF, annotations, JUnit and Markdown say the same thing.
 
-use super::codes::Code;
-use super::review::{Gate, Waiver, waived_text};
-use super::{ClaimReport, Place, RefReport, Report, Verdict};
+use crate::model::codes::Code;
+use crate::model::review::{Gate, Waiver, waived_text};
+use crate::model::{ClaimReport, Place, RefReport, Report, Verdict};
 
 /// One ref worth reporting.
 #[derive(Clone, Copy, Debug)]
@@ -235,7 +235,7 @@ pub fn holds(r: &RefReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{codes, sample};
+    use crate::model::{codes, sample};
 
     #[test]
     fn findings_cover_failing_and_touched_refs_in_order() {

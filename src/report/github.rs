@@ -8,9 +8,9 @@
 
 use std::fmt::Write as _;
 
-use super::codes::{self, Level};
 use super::finding::findings;
-use super::{Report, Verdict};
+use crate::model::codes::{self, Level};
+use crate::model::{Report, Verdict};
 
 /// How many annotations of one level (error, warning) GitHub shows for one step.
 pub const ANNOTATIONS_PER_LEVEL: usize = 10;
@@ -110,7 +110,7 @@ fn annotations(report: &Report) -> Vec<Annotation> {
         });
     }
     for (state, text) in report.waiver_notices() {
-        if state == super::review::WaiverState::Expired {
+        if state == crate::model::review::WaiverState::Expired {
             all.push(Annotation {
                 level: Level::Error,
                 properties: vec![("title", "anchorcheck waiver-expired".to_string())],
@@ -166,7 +166,7 @@ pub fn render(report: &Report) -> String {
         let _ = write!(notice, "\nUnchecked, no refs: {}", unchecked.join(", "));
     }
     for (state, text) in report.waiver_notices() {
-        if state == super::review::WaiverState::Unused {
+        if state == crate::model::review::WaiverState::Unused {
             let _ = write!(notice, "\n{text}");
         }
     }
@@ -184,7 +184,7 @@ pub fn render(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::sample;
+    use crate::model::sample;
 
     /// Undoes GitHub's escaping, as the runner does when it reads the command.
     fn unescape(text: &str) -> String {

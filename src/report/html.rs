@@ -3,10 +3,10 @@
 
 use maud::{DOCTYPE, Markup, PreEscaped, Render, html};
 
-use super::links::Links;
 use super::marks::{marked_lines, pieces};
-use super::{ClaimReport, Commit, Excerpt, Place, RefReport, Report, Verdict};
-use crate::expect::ExpectationResult;
+use crate::model::ExpectationResult;
+use crate::model::links::Links;
+use crate::model::{ClaimReport, Commit, Excerpt, Place, RefReport, Report, Verdict};
 
 /// The page's style sheet: light theme with contrast of at least 4.5:1 for all text, narrow
 /// screens scroll code sideways, print drops the chrome and keeps the marks.
@@ -202,7 +202,7 @@ pub(super) fn review_facts(claim: &ClaimReport, report: &Report) -> Vec<(&'stati
     if let Some(a) = &claim.approval {
         facts.push(("Approval", a.describe()));
     }
-    if claim.gate == super::review::Gate::Warn {
+    if claim.gate == crate::model::review::Gate::Warn {
         facts.push(("Gate", "warn: reported, does not fail the run".to_string()));
     }
     for (i, r) in claim.refs.iter().enumerate() {
@@ -212,7 +212,7 @@ pub(super) fn review_facts(claim: &ClaimReport, report: &Report) -> Vec<(&'stati
         {
             facts.push((
                 "Waiver",
-                format!("ref {}: {}", i + 1, super::review::waived_text(w)),
+                format!("ref {}: {}", i + 1, crate::model::review::waived_text(w)),
             ));
         }
     }
@@ -372,7 +372,7 @@ fn code_block(excerpt: &Excerpt, expectations: &[ExpectationResult], caption: &s
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{Highlight, TokenClass, sample};
+    use crate::model::{Highlight, TokenClass, sample};
 
     #[test]
     fn highlighted_tokens_are_escaped_inside_their_spans() {
@@ -398,7 +398,7 @@ mod tests {
     fn cited_places_link_to_the_code_when_links_are_known() {
         let mut report = sample::report();
         report.links = Some(Links::from_base(
-            &crate::report::links::LinkBase::parse("https://git.example/o/r/blob").unwrap(),
+            &crate::model::links::LinkBase::parse("https://git.example/o/r/blob").unwrap(),
             "c0ffee",
         ));
         let page = render(&report, None);
@@ -422,7 +422,7 @@ mod tests {
     fn the_page_written_claim_by_claim_is_the_page_rendered_whole() {
         let mut linked = sample::report();
         linked.links = Some(Links::from_base(
-            &crate::report::links::LinkBase::parse("https://git.example/o/r/blob").unwrap(),
+            &crate::model::links::LinkBase::parse("https://git.example/o/r/blob").unwrap(),
             "c0ffee",
         ));
         let mut no_claims = sample::report();

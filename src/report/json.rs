@@ -78,9 +78,9 @@
 
 use serde::Serialize;
 
-use super::review::{Gate, TokenChange, Waiver};
-use super::{ClaimOutcome, ClaimReport, Commit, CulpritKind, RefReport, Report, Verdict};
 use crate::lines::LineRange;
+use crate::model::review::{Gate, TokenChange, Waiver};
+use crate::model::{ClaimOutcome, ClaimReport, Commit, CulpritKind, RefReport, Report, Verdict};
 
 /// The schema version of this output.
 pub const SCHEMA: u32 = 1;
@@ -498,7 +498,7 @@ fn json_ref<'a>(
             .expectations
             .iter()
             .map(|e| JsonExpectation {
-                kind: e.kind,
+                kind: e.kind.as_str(),
                 ok: e.ok,
                 message: &e.message,
                 matches: e.matches.iter().copied().map(span).collect(),

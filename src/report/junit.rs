@@ -10,9 +10,9 @@ use std::io;
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 
-use super::codes;
 use super::finding::{Finding, findings};
-use super::{ClaimOutcome, ClaimReport, DocsFinding, Report, Verdict};
+use crate::model::codes;
+use crate::model::{ClaimOutcome, ClaimReport, DocsFinding, Report, Verdict};
 
 type XmlWriter = Writer<Vec<u8>>;
 
@@ -152,7 +152,7 @@ fn write_claim(
     });
     let waived: Vec<String> = touched
         .iter()
-        .filter_map(|f| f.waiver.map(super::review::waived_text))
+        .filter_map(|f| f.waiver.map(crate::model::review::waived_text))
         .collect();
     let touched: Vec<String> = touched.iter().flat_map(|f| finding_lines(f)).collect();
     let element = w
@@ -210,7 +210,7 @@ fn write_claim(
 /// The waivers testcase: a failure naming each expired waiver, and in `system-out` the
 /// applied and unused ones.
 fn write_waivers(w: &mut XmlWriter, report: &Report) -> io::Result<()> {
-    use super::review::{WaiverState, waiver_text};
+    use crate::model::review::{WaiverState, waiver_text};
     let mut expired = Vec::new();
     let mut others = Vec::new();
     for waiver in &report.waivers {
@@ -278,7 +278,7 @@ fn write_docs(w: &mut XmlWriter, report: &Report) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::sample;
+    use crate::model::sample;
 
     /// An element's name and attributes.
     type Element = (String, Vec<(String, String)>);

@@ -4,8 +4,9 @@
 use std::fmt::Write as _;
 
 use super::finding::{Finding, findings, holds};
-use super::links::Links;
-use super::{ClaimOutcome, ClaimReport, Excerpt, Place, RefReport, Report, Verdict, workflow};
+use super::workflow;
+use crate::model::links::Links;
+use crate::model::{ClaimOutcome, ClaimReport, Excerpt, Place, RefReport, Report, Verdict};
 
 /// Escapes text for HTML (and so for Markdown's inline HTML).
 fn html_chars(text: &str) -> String {
@@ -370,7 +371,7 @@ pub fn render(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::sample;
+    use crate::model::sample;
 
     #[test]
     fn markdown_report_snapshot() {

@@ -1,8 +1,8 @@
 //! Which excerpt lines the expectations point at, shared by the audit renderers.
 
-use super::{Excerpt, Highlight};
-use crate::expect::ExpectationResult;
 use crate::lines::LineNo;
+use crate::model::ExpectationResult;
+use crate::model::{Excerpt, Highlight};
 
 /// What the expectations say about one excerpt line.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -50,9 +50,9 @@ pub fn marked_lines<'a>(
             for e in expectations {
                 let covered = e.matches.iter().any(|m| m.contains_line(number));
                 if e.ok && covered {
-                    push_once(&mut mark.matched, e.kind);
+                    push_once(&mut mark.matched, e.kind.as_str());
                 } else if !e.ok && (covered || e.near_miss == Some(number)) {
-                    push_once(&mut mark.missed, e.kind);
+                    push_once(&mut mark.missed, e.kind.as_str());
                 }
             }
             let highlights = excerpt
@@ -76,7 +76,7 @@ pub fn marked_lines<'a>(
 pub fn pieces<'a>(
     text: &'a str,
     highlights: &[Highlight],
-) -> Vec<(&'a str, Option<super::TokenClass>)> {
+) -> Vec<(&'a str, Option<crate::model::TokenClass>)> {
     let mut out = Vec::new();
     let mut at = 0;
     for h in highlights {
@@ -103,8 +103,10 @@ pub fn pieces<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::anchors::ExpectationKind;
     use crate::lines::LineRange;
-    use crate::report::TokenClass;
+    use crate::model::CheckKind;
+    use crate::model::TokenClass;
 
     fn line(n: u32) -> LineNo {
         LineNo::new(n).unwrap()
@@ -119,14 +121,14 @@ mod tests {
         };
         let results = vec![
             ExpectationResult {
-                kind: "call",
+                kind: CheckKind::Expectation(ExpectationKind::Call),
                 ok: true,
                 message: String::new(),
                 matches: vec![LineRange::new(line(10), line(11)).unwrap()],
                 near_miss: None,
             },
             ExpectationResult {
-                kind: "fail_closed",
+                kind: CheckKind::Expectation(ExpectationKind::FailClosed),
                 ok: false,
                 message: String::new(),
                 matches: vec![],

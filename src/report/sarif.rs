@@ -11,10 +11,10 @@
 
 use serde_json::{Value, json};
 
-use super::codes::{self, Code};
 use super::finding::{Finding, findings};
-use super::{DocsFinding, Place, Report, Verdict};
 use crate::lines::LineRange;
+use crate::model::codes::{self, Code};
+use crate::model::{DocsFinding, Place, Report, Verdict};
 
 /// The `$schema` GitHub and SARIF viewers recognise.
 const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -152,7 +152,7 @@ fn region(lines: LineRange) -> Value {
 /// A repository path as a relative URI reference: `a dir/100%#1.go` is `a%20dir/100%25%231.go`
 /// (and `:` is encoded too, so a first segment never reads as a scheme).
 pub fn uri(path: &str) -> String {
-    super::links::encode_path(path)
+    crate::model::links::encode_path(path)
 }
 
 fn location(path: &str, region: Value) -> Value {
@@ -203,7 +203,7 @@ fn ref_result(finding: &Finding<'_>) -> Value {
     }
     // A `gate: warn` claim's failure is a warning; a waived one keeps its level and is
     // suppressed with the waiver's justification, as code scanning shows accepted risks.
-    let level = if lets_pass && waiver.is_none() && claim.gate == super::review::Gate::Warn {
+    let level = if lets_pass && waiver.is_none() && claim.gate == crate::model::review::Gate::Warn {
         codes::Level::Warning
     } else {
         code.level
@@ -230,7 +230,7 @@ fn ref_result(finding: &Finding<'_>) -> Value {
         result["suppressions"] = json!([{
             "kind": "external",
             "status": "accepted",
-            "justification": super::review::waived_text(w),
+            "justification": crate::model::review::waived_text(w),
         }]);
     }
     if let Some(culprit) = &r.culprit
@@ -269,8 +269,12 @@ fn docs_result(repeat: usize, finding: &DocsFinding, tolerated: bool) -> Value {
         "locations": [location(&finding.page, region)],
         "partialFingerprints": {
             FINGERPRINT_KEY: format!(
-                "{}:{}:{:?}:{}:{}",
-                code.id, finding.page, finding.kind, finding.subject, repeat
+                "{}:{}:{}:{}:{}",
+                code.id,
+                finding.page,
+                finding.kind.id(),
+                finding.subject,
+                repeat
             ),
         },
     })
@@ -281,7 +285,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::report::sample;
+    use crate::model::sample;
 
     fn validator() -> jsonschema::Validator {
         let path =

@@ -1,7 +1,7 @@
 //! The ANSI styles of the terminal formats (`text` and `audit`): every escape code they use,
 //! and the colour of each verdict and of each kind of Go token.
 
-use super::{TokenClass, Verdict};
+use crate::model::{TokenClass, Verdict};
 
 pub const RESET: &str = "\x1b[0m";
 pub const BOLD: &str = "\x1b[1m";

@@ -7,7 +7,7 @@
 //! sequences set the window title or write the clipboard, and bidirectional overrides show code
 //! in another order than the one it is parsed in ("Trojan Source"). [`escape_controls`] spells
 //! every such character out as a visible `\u{..}` escape, keeping only the exact colour
-//! sequences the report itself uses (the [`SEQUENCES`] of the style module) when colour is on.
+//! sequences the report itself uses (the `SEQUENCES` of the style module) when colour is on.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -65,8 +65,9 @@ pub fn escape_controls(text: &str, color: bool) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::sample;
     use crate::report::style::{BOLD, RED, RESET};
-    use crate::report::{audit, sample, text};
+    use crate::report::{audit, text};
 
     #[test]
     fn every_colour_the_reports_print_is_listed() {

@@ -6,9 +6,9 @@ use std::fmt::Write as _;
 use annotate_snippets::renderer::DecorStyle;
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 
-use super::review::{Gate, waived_text};
 use super::style::{BOLD, RESET, verdict_color};
-use super::{ClaimReport, RefReport, Report, Verdict};
+use crate::model::review::{Gate, waived_text};
+use crate::model::{ClaimReport, RefReport, Report, Verdict};
 
 /// How to draw the text report.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -260,7 +260,7 @@ fn line_offsets(lines: &[String]) -> Vec<std::ops::Range<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::sample;
+    use crate::model::sample;
 
     /// The claim lines' ids start in one column, whatever the verdicts.
     fn id_columns(out: &str, report: &Report) -> Vec<usize> {

@@ -41,11 +41,6 @@ pub fn is_ignorable(c: char) -> bool {
     )
 }
 
-/// The lines of `text` as the runner reads them: split at `\n`, `\r` and `\r\n`.
-pub fn runner_lines(text: &str) -> impl Iterator<Item = &str> {
-    text.split(['\n', '\r'])
-}
-
 /// The byte offsets in `text` of the characters to escape so that no line of it holds a
 /// command: the `#` right before the `[` of every `##[`, and the first `:` of every `::` that
 /// starts a line. Walks the text's characters in place: a report of hundreds of megabytes is

@@ -3,7 +3,7 @@
 
 pub mod explain;
 pub mod init;
-pub mod yaml;
+pub(crate) mod yaml;
 
 use crate::lines::LineRange;
 

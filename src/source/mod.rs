@@ -5,8 +5,8 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
 pub mod history;
-pub mod local;
-pub mod location;
+pub(crate) mod local;
+pub(crate) mod location;
 mod memory;
 mod overlay;
 mod trees;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use crate::anchors::{AnchorsFile, Claim};
 use crate::docs;
-use crate::report::{ClaimReport, RefReport, Report, Verdict};
+use crate::model::{ClaimReport, RefReport, Report, Verdict};
 use crate::source::location;
 
 use super::job::Job;
@@ -17,6 +17,8 @@ pub(super) struct Run<'o> {
     pub(super) options: &'o VerifyOptions,
     /// Refs checked without `at` (see [`Report::refs_without_at`]).
     pub(super) refs_without_at: usize,
+    /// The docs pages, as read once for the run.
+    pub(super) pages: &'o [docs::Page],
 }
 
 /// The report of `claims`: `evaluated` holds each job's report (by index into `jobs`), `reused`
@@ -41,7 +43,7 @@ pub(super) fn report(
     let checked = if anchors.docs.is_empty() {
         docs::DocsCheck::default()
     } else {
-        check_docs(anchors)
+        check_docs(anchors, run.pages)
     };
     let offsets = ref_offsets(anchors);
     let waivers = anchors
@@ -85,7 +87,7 @@ pub(super) fn report(
     let docs = if run.options.claims.is_empty() {
         checked.findings
     } else {
-        let unreadable = |f: &docs::DocsFinding| f.is_unreadable_page();
+        let unreadable = |f: &crate::model::DocsFinding| f.is_unreadable_page();
         checked.findings.into_iter().filter(unreadable).collect()
     };
     Report {
@@ -117,7 +119,7 @@ fn ref_offsets(anchors: &AnchorsFile) -> HashMap<&str, usize> {
 }
 
 /// Checks the docs pages against every ref of the file (not only the selected claims').
-fn check_docs(anchors: &AnchorsFile) -> docs::DocsCheck {
+fn check_docs(anchors: &AnchorsFile, pages: &[docs::Page]) -> docs::DocsCheck {
     // Findings name files from the root of the repository holding anchors.yaml, whatever
     // directory it is in, so CI can place them; outside any work tree, as anchors.yaml names them.
     let base = anchors.path.parent().unwrap_or(std::path::Path::new("."));
@@ -131,9 +133,9 @@ fn check_docs(anchors: &AnchorsFile) -> docs::DocsCheck {
             .and_then(|root| location::relative_to(root, full))
             .unwrap_or_else(|| written.to_string())
     };
-    let pages: Vec<(String, Result<String, docs::PageError>)> = docs::read_pages(anchors)
-        .into_iter()
-        .map(|(name, full, text)| (from_root(&full, &name), text))
+    let pages: Vec<(String, Result<String, docs::PageError>)> = pages
+        .iter()
+        .map(|page| (from_root(&page.full, &page.name), page.text.clone()))
         .collect();
     let anchors_name = anchors
         .path

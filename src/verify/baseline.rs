@@ -9,7 +9,7 @@ use std::rc::Rc;
 use crate::expect::{self, Evidence};
 use crate::go::GoFile;
 use crate::lines::LineRange;
-use crate::report::{Culprit, CulpritKind, RefReport, Verdict};
+use crate::model::{Culprit, CulpritKind, RefReport, Verdict};
 use crate::source::Files;
 
 use super::check::excerpt;

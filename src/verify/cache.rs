@@ -30,10 +30,10 @@ use hmac::{KeyInit, Mac};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::anchors::Ref;
-use crate::expect::ExpectationResult;
+use crate::anchors::{Ref, canonical};
 use crate::lines::{LineNo, LineRange};
-use crate::report::RefReport;
+use crate::model::ExpectationResult;
+use crate::model::RefReport;
 
 /// Bumped when the stored shape, the meaning of a key or the wording of a stored message
 /// changes (2: a `not` that holds names nothing outside its range; 3: results stored as the
@@ -46,8 +46,9 @@ use crate::report::RefReport;
 /// narrowed since `at` — so a stored check that held may no longer; 8: relocation moves a ref
 /// only to where the cited code went, so a stored drifted or ambiguous outcome may now be
 /// broken, and a drifted ref's culprit is the commit that moved it; `tls`, `routes` and `call`
-/// judge the conditions around a construct, so a stored check that held may no longer).
-const FORMAT: u32 = 8;
+/// judge the conditions around a construct, so a stored check that held may no longer; 9: keys
+/// are the canonical serialisation of the expectations, not their `Debug` text).
+const FORMAT: u32 = 9;
 
 fn tool() -> String {
     format!("anchorcheck {}", env!("CARGO_PKG_VERSION"))
@@ -155,11 +156,16 @@ impl BlobChecks {
     }
 }
 
-/// The range, symbol and expectations of a ref, spelt out exactly (regexes and queries by
-/// their source), so two refs share an entry only when they ask the same question.
+/// The range, symbol and expectations of a ref, spelt out exactly by their canonical
+/// serialisation (`anchors::canonical`), so two refs share an entry only when they ask the
+/// same question.
 fn key(r: &Ref, range: LineRange) -> String {
     let symbol = r.symbol.as_ref().map(|s| s.value.as_str());
-    format!("{range}\u{1f}{symbol:?}\u{1f}{:?}", r.expect)
+    format!(
+        "{range}\u{1f}{}\u{1f}{}",
+        serde_json::json!(symbol),
+        canonical::expectations(&r.expect)
+    )
 }
 
 /// One cache file: the entries for one object (a blob's checks, a commit's reports), by key,
@@ -197,9 +203,10 @@ pub fn report_key(r: &Ref, at: Option<&str>, report_touch: bool) -> Option<Strin
         return None;
     }
     Some(format!(
-        "{}\u{1f}{}\u{1f}{at:?}\u{1f}{report_touch}",
+        "{}\u{1f}{}\u{1f}{}\u{1f}{report_touch}",
         r.path.value,
-        key(r, r.lines.value)
+        key(r, r.lines.value),
+        serde_json::json!(at)
     ))
 }
 

@@ -4,10 +4,10 @@
 
 use crate::anchors::Ref;
 use crate::budget;
-use crate::expect::ExpectationResult;
 use crate::go::GoFile;
 use crate::lines::LineRange;
-use crate::report::{Culprit, CulpritKind, Excerpt, How, Place, RefReport, Relocation, Verdict};
+use crate::model::{CheckKind, ExpectationResult};
+use crate::model::{Culprit, CulpritKind, Excerpt, How, Place, RefReport, Relocation, Verdict};
 use crate::source::FileProblem;
 
 use super::VerifyOptions;
@@ -199,7 +199,7 @@ pub(super) fn verify_job(
     // The evidence is not at its (mapped) place: look for it by symbol, then by search.
     let old = old_context(job, file, src);
     let failed = checkable;
-    let in_file = |candidates: Vec<Candidate>, how: How| -> Vec<crate::report::Candidate> {
+    let in_file = |candidates: Vec<Candidate>, how: How| -> Vec<crate::model::Candidate> {
         candidates
             .into_iter()
             .map(|c| ranked(place(path, c.lines), how, &c, true))
@@ -291,10 +291,10 @@ fn past_end_phrase(range: LineRange) -> String {
 /// One failed result per expectation of `r` (its symbol's for a ref with none), all saying
 /// `message`: for evidence that could not be evaluated because it is gone.
 pub(super) fn failed_unchecked(r: &Ref, message: &str) -> Vec<ExpectationResult> {
-    let kinds: Vec<&'static str> = if r.expect.is_empty() {
-        vec!["symbol"]
+    let kinds: Vec<CheckKind> = if r.expect.is_empty() {
+        vec![CheckKind::Symbol]
     } else {
-        r.expect.iter().map(|e| e.kind()).collect()
+        r.expect.iter().map(|e| e.kind_of().into()).collect()
     };
     kinds
         .into_iter()

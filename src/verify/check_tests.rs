@@ -9,7 +9,7 @@ use super::settle::{Found, settle};
 use super::{RevisionInfo, VerifyOptions, select_claims, verify};
 use crate::anchors::{self, AnchorsFile};
 use crate::lines::{LineNo, LineRange};
-use crate::report::{Candidate, How, Place, RefReport, Report, Verdict};
+use crate::model::{Candidate, How, Place, RefReport, Report, Verdict};
 use crate::source::MemoryFiles;
 
 /// `check` guards its argument fail-closed at line 5; `other` holds a second, unrelated guard.
@@ -30,6 +30,7 @@ fn run(files: &MemoryFiles, refs: &str) -> Report {
     verify(
         &anchors_with(refs),
         files,
+        &[],
         None,
         info,
         &VerifyOptions::default(),
@@ -183,7 +184,7 @@ fn evidence_gone_from_a_range_past_the_end_says_so_for_each_expectation() {
         "{ path: a.go, lines: 40, expect: [{ call: os.Exit }, { string: gone }] }",
     );
     assert_eq!(r.verdict, Verdict::Broken, "{r:#?}");
-    let kinds: Vec<&str> = r.expectations.iter().map(|e| e.kind).collect();
+    let kinds: Vec<&str> = r.expectations.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["call", "string"]);
     for e in &r.expectations {
         assert!(!e.ok);

@@ -5,10 +5,10 @@
 use std::rc::Rc;
 
 use crate::anchors::Ref;
-use crate::expect::ExpectationResult;
 use crate::go::{GoFile, symbols};
 use crate::lines::LineRange;
-use crate::report::{How, RefReport, Verdict};
+use crate::model::{CheckKind, ExpectationResult};
+use crate::model::{How, RefReport, Verdict};
 use crate::source::Files;
 
 use super::check::place;
@@ -51,10 +51,10 @@ pub(super) fn note_unknown_symbol(
     // A ref naming only its symbol already failed for it: say it once, with the hint.
     report
         .expectations
-        .retain(|e| !(e.kind == "symbol" && r.expect.is_empty()));
+        .retain(|e| !(e.kind == CheckKind::Symbol && r.expect.is_empty()));
     report
         .expectations
-        .insert(0, ExpectationResult::unchecked("symbol", message));
+        .insert(0, ExpectationResult::unchecked(CheckKind::Symbol, message));
 }
 
 /// True when `symbol` names a declaration of `file`.
@@ -179,7 +179,7 @@ pub(super) fn symbol_in_package(
     path: &str,
     cited: LineRange,
     old: &OldContext,
-) -> Vec<crate::report::Candidate> {
+) -> Vec<crate::model::Candidate> {
     let Some(symbol) = r.symbol.as_ref().map(|s| s.value.as_str()) else {
         return Vec::new();
     };
@@ -259,12 +259,12 @@ pub(super) fn holding_at_cited_lines(
     r: &Ref,
     files: &[String],
     src: &Sources<'_>,
-) -> Vec<crate::report::Candidate> {
+) -> Vec<crate::model::Candidate> {
     let lines = r.lines.value;
     files
         .iter()
         .filter(|p| super::parses::holds_at(r, src.files, p, lines, &src.parses))
-        .map(|p| crate::report::Candidate {
+        .map(|p| crate::model::Candidate {
             place: place(p, lines),
             how: How::Search,
             distance: None,

@@ -1,6 +1,6 @@
 //! The commit that moved or broke a ref, found along the history mapped from its `at`.
 
-use crate::report::{Commit, Culprit, CulpritKind};
+use crate::model::{Commit, Culprit, CulpritKind};
 use crate::source::history::CommitInfo;
 
 use super::job::Job;
@@ -15,7 +15,7 @@ impl From<&CommitInfo> for Commit {
             date: info.date.clone(),
             subject: info.subject.clone(),
             author: info.author.clone(),
-            pr: crate::report::review::pull_request(&info.subject),
+            pr: crate::model::review::pull_request(&info.subject),
         }
     }
 }

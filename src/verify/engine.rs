@@ -13,7 +13,7 @@ use super::{HistorySource, VerifyOptions, evaluate};
 use crate::budget;
 use crate::go::GoFile;
 use crate::lines::LineRange;
-use crate::report::{How, RefReport, Verdict};
+use crate::model::{How, RefReport, Verdict};
 use crate::source::Files;
 
 /// The report of a ref whose check at `range` the cache holds: it held there. An entry exists

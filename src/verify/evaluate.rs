@@ -2,11 +2,13 @@
 //! cited place, the culprit search, relocation and the look back for where a ref last held all
 //! ask, so they agree on what "holds" means.
 
+use crate::anchors::ExpectationKind;
 use crate::anchors::Ref;
-use crate::expect::{self, ExpectationResult, InPlace, Scope};
+use crate::expect::{self, InPlace, Scope};
 use crate::go::GoFile;
 use crate::go::symbols::{self, Declaration};
 use crate::lines::LineRange;
+use crate::model::{CheckKind, ExpectationResult};
 
 /// Evaluates every expectation of `r` on `range` (a symbol-only ref checks its declaration).
 pub fn evaluate_ref(r: &Ref, file: &GoFile, range: LineRange) -> Vec<ExpectationResult> {
@@ -48,7 +50,7 @@ pub fn misfit(r: &Ref, file: &GoFile, range: LineRange) -> Option<u32> {
     }
     let mut evidence: Vec<LineRange> = results
         .iter()
-        .filter(|e| e.kind != "not")
+        .filter(|e| e.kind != CheckKind::Expectation(ExpectationKind::Not))
         .flat_map(|e| e.matches.iter().copied())
         .collect();
     evidence.sort();
@@ -97,7 +99,7 @@ fn symbol_declared(file: &GoFile, symbol: &str, lines: LineRange) -> Expectation
     let named: Vec<&Declaration> = decls.iter().filter(|d| d.is_named(symbol)).collect();
     if let Some(d) = named.iter().find(|d| lines.contains_line(d.lines.start())) {
         return ExpectationResult {
-            kind: "symbol",
+            kind: CheckKind::Symbol,
             ok: true,
             message: format!("{symbol} is declared at lines {}", d.lines),
             matches: vec![d.lines],
@@ -115,7 +117,7 @@ fn symbol_declared(file: &GoFile, symbol: &str, lines: LineRange) -> Expectation
         None => (format!("no declaration of {symbol} in the file"), None),
     };
     ExpectationResult {
-        kind: "symbol",
+        kind: CheckKind::Symbol,
         ok: false,
         message,
         matches: Vec::new(),

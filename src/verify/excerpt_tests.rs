@@ -4,7 +4,7 @@ use std::path::Path;
 
 use super::{RevisionInfo, VerifyOptions, verify};
 use crate::anchors;
-use crate::report::{Report, TokenClass, Verdict};
+use crate::model::{Report, TokenClass, Verdict};
 use crate::source::MemoryFiles;
 
 const GO: &str = "package a\n\nimport \"log\"\n\n// moved down\n\nfunc check(ok bool) {\n\tif !ok {\n\t\tlog.Fatal(\"no\")\n\t}\n}\n\nfunc other() {}\n";
@@ -29,7 +29,7 @@ fn run(keep_excerpts: bool) -> Report {
         keep_excerpts,
         ..VerifyOptions::default()
     };
-    verify(&anchors, &files, None, info, &options).expect("verifies")
+    verify(&anchors, &files, &[], None, info, &options).expect("verifies")
 }
 
 #[test]

@@ -21,7 +21,7 @@ use crate::anchors::{Expectation, Ref};
 use crate::expect::{self, Scope};
 use crate::go::GoFile;
 use crate::lines::{LineNo, LineRange};
-use crate::report::{Candidate, RefReport};
+use crate::model::{Candidate, RefReport};
 use crate::source::Files;
 
 use super::job::Job;
@@ -152,7 +152,7 @@ impl<'s> Lineage<'s> {
         r: &Ref,
         file: &GoFile,
         range: LineRange,
-    ) -> Option<(LineRange, Vec<crate::expect::ExpectationResult>)> {
+    ) -> Option<(LineRange, Vec<crate::model::ExpectationResult>)> {
         for survivor in &self.survivors {
             let edited = survivor
                 .now

@@ -3,7 +3,7 @@
 //!
 //! This file is the public API and the order of a run; each step has its module:
 //! `job` (one ref to verify and its history), `engine` (the refs of one path: cache, partial
-//! and whole parses), `check` (the first check of one ref and its verdict), [`evaluate`] (the
+//! and whole parses), `check` (the first check of one ref and its verdict), `evaluate` (the
 //! expectations of a ref on a range, shared by the first check and relocation), `baseline`
 //! (the cited lines at `at`, which a guard must not have narrowed since), `context` and
 //! `settle` (relocating a failing ref and settling what was found), `lineage` and `provenance`
@@ -21,10 +21,10 @@ mod check_tests;
 mod context;
 mod culprit;
 mod engine;
-pub mod evaluate;
+pub(crate) mod evaluate;
 #[cfg(test)]
 mod excerpt_tests;
-pub mod hints;
+pub(crate) mod hints;
 pub mod history;
 mod job;
 mod last_held;
@@ -33,11 +33,11 @@ mod moves;
 mod parses;
 pub mod progress;
 mod provenance;
-pub mod relocate;
+pub(crate) mod relocate;
 mod reuse;
 pub mod review;
 mod settle;
-pub mod shape;
+pub(crate) mod shape;
 
 use std::collections::HashMap;
 
@@ -47,7 +47,8 @@ use std::sync::Arc;
 use crate::budget::{Metered, WorkBudget};
 
 use crate::anchors::{AnchorsFile, Claim};
-use crate::report::{RefReport, Report, Verdict};
+use crate::docs;
+use crate::model::{RefReport, Report, Verdict};
 use crate::source::history::Endpoint;
 use crate::source::{Files, GitRepo, SourceError};
 use job::Job;
@@ -155,12 +156,14 @@ pub fn select_claims<'a>(
         .collect())
 }
 
-/// Verifies the selected claims against `files` (with `history` when they come from git). Each
-/// distinct path is read and parsed once, files in parallel; the report keeps anchors.yaml
-/// order whatever the scheduling.
+/// Verifies the selected claims against `files` (with `history` when they come from git), and
+/// the citations of the docs `pages` (read once by the caller, [`docs::read_pages`]) against
+/// the refs. Each distinct path is read and parsed once, files in parallel; the report keeps
+/// anchors.yaml order whatever the scheduling.
 pub fn verify(
     anchors: &AnchorsFile,
     files: &dyn Files,
+    pages: &[docs::Page],
     history: Option<&HistorySource<'_>>,
     revision: RevisionInfo,
     options: &VerifyOptions,
@@ -243,6 +246,7 @@ pub fn verify(
             revision,
             options,
             refs_without_at,
+            pages,
         },
     );
     review::attach(&mut report, anchors, files, history);

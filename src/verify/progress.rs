@@ -92,7 +92,8 @@ mod tests {
             rev: "WORKTREE".into(),
             commit: None,
         };
-        let report = crate::verify::verify(&anchors, &files, None, revision, &options).unwrap();
+        let report =
+            crate::verify::verify(&anchors, &files, &[], None, revision, &options).unwrap();
         assert_eq!(report.claims.len(), 2);
         let mut seen = seen.lock().unwrap().clone();
         seen.sort();

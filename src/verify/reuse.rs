@@ -2,7 +2,7 @@
 //! (history from `at`, relocation, the culprit) is answered at an unchanged commit before any
 //! history is walked.
 
-use crate::report::{RefReport, Verdict};
+use crate::model::{RefReport, Verdict};
 use crate::source::history::Endpoint;
 
 use super::cache::{CommitReports, ResultCache};

@@ -13,8 +13,8 @@ use crate::anchors::{AnchorsFile, Approval};
 use crate::go::GoFile;
 use crate::go::tokens::{CodeToken, code_tokens};
 use crate::lines::LineRange;
-use crate::report::review::{ApprovalState, Review, TokenChange};
-use crate::report::{ClaimReport, Commit, Culprit, CulpritKind, Place, RefReport, Report, Verdict};
+use crate::model::review::{ApprovalState, Review, TokenChange};
+use crate::model::{ClaimReport, Commit, Culprit, CulpritKind, Place, RefReport, Report, Verdict};
 use crate::source::Files;
 
 use super::HistorySource;

@@ -2,7 +2,7 @@
 //! (best first), none is broken; and settles a ref history followed into several files at once.
 
 use crate::go::GoFile;
-use crate::report::{Culprit, CulpritKind, How, Place, RefReport, Relocation, Verdict};
+use crate::model::{Culprit, CulpritKind, How, Place, RefReport, Relocation, Verdict};
 
 use super::check::{excerpt, place};
 use super::culprit::{broken_since, moved_detail, moved_in};
@@ -13,7 +13,7 @@ use super::relocate::Candidate;
 
 /// The places relocation found, best first, and how.
 pub(super) struct Found {
-    pub(super) places: Vec<crate::report::Candidate>,
+    pub(super) places: Vec<crate::model::Candidate>,
     pub(super) how: How,
 }
 
@@ -24,8 +24,8 @@ pub(super) fn ranked(
     how: How,
     c: &Candidate,
     same_file: bool,
-) -> crate::report::Candidate {
-    crate::report::Candidate {
+) -> crate::model::Candidate {
+    crate::model::Candidate {
         place,
         how,
         distance: same_file.then_some(c.distance),
@@ -113,11 +113,11 @@ pub(super) fn settle_moved(
         return false;
     };
     // History followed the lines there; no text or declaration was compared.
-    let places: Vec<crate::report::Candidate> = mapping
+    let places: Vec<crate::model::Candidate> = mapping
         .move_candidates
         .iter()
         .filter(|(path, lines)| holds_at(job.r, src.files, path, *lines, &src.parses))
-        .map(|(path, lines)| crate::report::Candidate {
+        .map(|(path, lines)| crate::model::Candidate {
             place: place(path, *lines),
             how: How::History,
             distance: (*path == job.r.path.value).then(|| lines.distance(job.r.lines.value)),

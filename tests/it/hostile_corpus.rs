@@ -5,7 +5,7 @@ use std::fmt::Write;
 use std::path::Path;
 
 use anchorcheck::anchors::{self, AnchorsError};
-use anchorcheck::report::Report;
+use anchorcheck::model::Report;
 use anchorcheck::verify::{self, VerifyOptions};
 
 /// What loading an anchors file gives: its problems, or what it holds when valid.
@@ -62,7 +62,14 @@ fn hostile_go_files_give_their_expected_verdicts() {
     let anchors_path = repo.path().join("anchors.yaml");
     let (anchors, _) = anchors::load(&anchors_path, Path::new("anchors.yaml")).unwrap();
     let (snapshot, info) = crate::common::head(&repo);
-    let report =
-        verify::verify(&anchors, &snapshot, None, info, &VerifyOptions::default()).unwrap();
+    let report = verify::verify(
+        &anchors,
+        &snapshot,
+        &anchorcheck::docs::read_pages(&anchors),
+        None,
+        info,
+        &VerifyOptions::default(),
+    )
+    .unwrap();
     insta::assert_snapshot!(describe(&report));
 }

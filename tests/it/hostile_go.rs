@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anchorcheck::anchors;
-use anchorcheck::report::{Report, Verdict};
+use anchorcheck::model::{Report, Verdict};
 use anchorcheck::source::MemoryFiles;
 use anchorcheck::verify::{self, RevisionInfo, VerifyOptions};
 
@@ -46,7 +46,15 @@ fn verify_source(go: String) -> Report {
         rev: "memory".to_string(),
         commit: None,
     };
-    verify::verify(&anchors, &files, None, info, &VerifyOptions::default()).unwrap()
+    verify::verify(
+        &anchors,
+        &files,
+        &anchorcheck::docs::read_pages(&anchors),
+        None,
+        info,
+        &VerifyOptions::default(),
+    )
+    .unwrap()
 }
 
 /// Every ref got a verdict that is not `error` (the file parsed and every kind was evaluated).

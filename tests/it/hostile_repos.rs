@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use crate::common::{TestRepo, anchorcheck, verify_json};
-use anchorcheck::report::Verdict;
+use anchorcheck::model::Verdict;
 use anchorcheck::source::{Files, GitRepo, MAX_FILE_BYTES};
 use anchorcheck::verify::{self, VerifyOptions};
 use git2::{Index, IndexEntry, IndexTime, Oid, Signature, Time};
@@ -378,6 +378,7 @@ fn a_repository_written_to_during_the_run_is_read_at_the_resolved_commit() {
         let report = verify::verify(
             &anchors,
             &snapshot,
+            &anchorcheck::docs::read_pages(&anchors),
             None,
             info.clone(),
             &VerifyOptions::default(),

@@ -6,7 +6,7 @@ use std::path::Path;
 use anchorcheck::anchors;
 use anchorcheck::docs;
 use anchorcheck::lines::{LineNo, LineRange};
-use anchorcheck::report::Verdict;
+use anchorcheck::model::Verdict;
 use anchorcheck::source::GitRepo;
 use anchorcheck::source::history::{Hunk, line_hash, line_shape};
 use anchorcheck::verify::history::map_range;
@@ -257,7 +257,14 @@ proptest! {
                 rev: "HEAD".into(),
                 commit: snapshot.commit.clone(),
             };
-            verify::verify(anchors, &snapshot, Some(&history), info, &VerifyOptions::default())
+            verify::verify(
+                anchors,
+                &snapshot,
+                &anchorcheck::docs::read_pages(anchors),
+                Some(&history),
+                info,
+                &VerifyOptions::default(),
+            )
                 .unwrap()
         };
         let (before, source) = anchors::load(&anchors_path, Path::new("anchors.yaml")).unwrap();

@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use strum::VariantNames;
+
 use super::readers::{Validator, suggestion};
 use crate::anchors::model::*;
 use crate::anchors::node::{Node, NodeValue};
@@ -253,11 +255,10 @@ impl Validator<'_> {
 
     fn status(&mut self, node: &Node) -> Option<ClaimStatus> {
         let text = self.non_empty_text(node, "status")?;
-        let names: Vec<&str> = ClaimStatus::ALL.iter().map(|(n, _)| *n).collect();
-        match ClaimStatus::ALL.iter().find(|(n, _)| *n == text.value) {
-            Some((_, s)) => Some(*s),
-            None => {
-                let hint = suggestion(&text.value, &names);
+        match text.value.parse::<ClaimStatus>() {
+            Ok(s) => Some(s),
+            Err(_) => {
+                let hint = suggestion(&text.value, ClaimStatus::VARIANTS);
                 self.problem(
                     node.position,
                     format!(

@@ -72,7 +72,7 @@ impl Validator<'_> {
             return None;
         }
         let Some(known) = ExpectationKind::from_name(kind) else {
-            let hint = suggestion(kind, &Expectation::KINDS);
+            let hint = suggestion(kind, Expectation::KINDS);
             self.problem(
                 key.position,
                 format!("unknown expectation {}{hint}", echoed(kind)),

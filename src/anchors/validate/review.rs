@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 
+use strum::VariantNames;
+
 use super::Problem;
 use super::readers::{Fields, Validator, suggestion};
 use crate::anchors::model::*;
@@ -19,11 +21,10 @@ const FINGERPRINT_HEX: usize = 64;
 impl Validator<'_> {
     pub(super) fn gate(&mut self, node: &Node) -> Option<Gate> {
         let text = self.non_empty_text(node, "gate")?;
-        let names: Vec<&str> = Gate::ALL.iter().map(|(n, _)| *n).collect();
-        match Gate::ALL.iter().find(|(n, _)| *n == text.value) {
-            Some((_, gate)) => Some(*gate),
-            None => {
-                let hint = suggestion(&text.value, &names);
+        match text.value.parse::<Gate>() {
+            Ok(gate) => Some(gate),
+            Err(_) => {
+                let hint = suggestion(&text.value, Gate::VARIANTS);
                 self.problem(
                     node.position,
                     format!("unknown gate `{}`{hint}", text.value),

@@ -285,13 +285,7 @@ fn describe(
 fn status_in(text: &str) -> Option<ClaimStatus> {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .find_map(|word| {
-            let word = word.to_ascii_lowercase();
-            ClaimStatus::ALL
-                .iter()
-                .find(|(name, _)| *name == word)
-                .map(|(_, status)| *status)
-        })
+        .find_map(|word| word.to_ascii_lowercase().parse().ok())
 }
 
 fn capitalised(text: &str) -> String {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::{Inputs, Page, Scaffold, claims_yaml, new_file, scaffold, unresolved_comment};
 use crate::anchors::{AnchorsError, AnchorsFile};
-use crate::fix::write::WriteError;
+use crate::atomic::WriteError;
 use crate::source::{FileProblem, GitRepo, SourceError};
 
 /// What `init` was asked to do.
@@ -128,8 +128,8 @@ impl InitPlan {
     /// appending, only if it still holds what was read.
     pub fn write(&self) -> Result<(), WriteError> {
         match &self.before {
-            None => crate::fix::write::create_atomically(&self.out, self.after.as_bytes()),
-            Some(before) => crate::fix::write::replace_atomically(
+            None => crate::atomic::create_atomically(&self.out, self.after.as_bytes()),
+            Some(before) => crate::atomic::replace_atomically(
                 &self.out,
                 before.as_bytes(),
                 self.after.as_bytes(),

@@ -3,7 +3,7 @@
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use super::Place;
+use super::place::Place;
 
 /// Bytes of a path segment left as they are: RFC 3986's unreserved characters. Everything else
 /// (spaces, `%`, `#`, `?`, brackets, non-ASCII) is percent-encoded, so the link is one token in

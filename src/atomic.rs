@@ -2,6 +2,9 @@
 //! the same directory, fsync, check again right before renaming it over the original with its
 //! permissions, fsync the directory. Every file is prepared before any is renamed, so a failure
 //! leaves every one as it was. Also atomic creation of output files (the audit page).
+//!
+//! What `fix`, `approve`, `init` and the binary's `--output` files write through; they share
+//! it here rather than through each other.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Commit;
+use super::place::Commit;
 pub use crate::anchors::{Date, Gate, Waiver};
 
 /// A claim's `approved:` and what the run found of it.
