@@ -76,6 +76,8 @@
 //! - the top-level `waivers` lists every waiver of the selected claims, each with its `state`:
 //!   `applied`, `unused` (its claim does not fail) or `expired` (it fails the run).
 
+use std::io::Write as _;
+
 use serde::Serialize;
 
 use super::review::{Gate, TokenChange, Waiver};
@@ -306,6 +308,17 @@ fn span(range: LineRange) -> String {
 
 /// Renders the report as pretty-printed JSON with a trailing newline.
 pub fn render(report: &Report) -> String {
+    let mut out = Vec::new();
+    // Writing to memory fails only if serialising does, which plain strings and numbers cannot.
+    match write(report, &mut out) {
+        Ok(()) => String::from_utf8(out).unwrap_or_default(),
+        Err(e) => format!("{{\"schema\": {SCHEMA}, \"error\": \"{e}\"}}\n"),
+    }
+}
+
+/// Writes the report as [`render`] makes it, into `out` as it is made: a report of 330,000
+/// refs is never held as one text (hundreds of megabytes) before it is printed.
+pub fn write(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let summary = report.summary();
     let json = JsonReport {
         schema: SCHEMA,
@@ -353,13 +366,12 @@ pub fn render(report: &Report) -> String {
             })
             .collect(),
     };
-    let mut out = serde_json::to_string_pretty(&json).unwrap_or_else(|e| {
-        // Serializing plain strings and numbers cannot fail; keep the contract even so.
-        format!("{{\"schema\": {SCHEMA}, \"error\": \"{e}\"}}")
-    });
-    out.push('\n');
     // `#` only occurs inside strings, where `\u0023` means the same: no line is a `##[` command.
-    super::workflow::escape_commands_owned(out, "\\u0023", "\\u003a")
+    let mut escaped = super::workflow::CommandEscaper::new(out, "\\u0023", "\\u003a");
+    serde_json::to_writer_pretty(&mut escaped, &json).map_err(std::io::Error::other)?;
+    escaped.write_all(b"\n")?;
+    escaped.finish()?;
+    Ok(())
 }
 
 /// The claims, each made as it is written: a report of 330,000 refs never holds a second,
