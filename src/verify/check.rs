@@ -55,7 +55,7 @@ pub(super) fn new_report(job: &Job<'_>) -> RefReport {
         cited_by: Vec::new(),
         review: None,
     };
-    if let Some(HistoryOutcome::Unavailable(note)) = &job.history {
+    if let Some(HistoryOutcome::Unavailable(note)) = job.history.as_deref() {
         report.notes.push(note.clone());
     }
     report.notes.extend(job.note.clone());
