@@ -297,20 +297,32 @@ fn check(args: &RunArgs<'_>, base: Option<&str>, output: &OutputArgs) -> anyhow:
     report.links = links(&target, output.link_base.as_ref());
     report.allow_drift = output.allow_drift;
     for (format, path) in &output.outputs {
-        // Colour is for terminals; a file never gets it. A text report is read on one later,
-        // so its control characters are spelt out as on stdout.
-        let rendered = render(&report, *format, ColorChoice::Never);
-        let text = match format {
-            Format::Text => terminal::escape_controls(&rendered, false),
-            _ => rendered.as_str().into(),
+        let written = if *format == Format::Json {
+            // Written as it is made: the JSON of 330,000 refs is hundreds of megabytes.
+            anchorcheck::atomic::write_atomically_with(path, |out| json::write(&report, out))
+        } else {
+            // Colour is for terminals; a file never gets it. A text report is read on one
+            // later, so its control characters are spelt out as on stdout.
+            let rendered = render(&report, *format, ColorChoice::Never);
+            let text = match format {
+                Format::Text => terminal::escape_controls(&rendered, false),
+                _ => rendered.as_str().into(),
+            };
+            anchorcheck::atomic::write_atomically(path, text.as_bytes())
         };
-        anchorcheck::atomic::write_atomically(path, text.as_bytes()).with_context(|| {
+        written.with_context(|| {
             format!(
                 "cannot write the {} report to {}",
                 format!("{format:?}").to_lowercase(),
                 path.display()
             )
         })?;
+    }
+    if output.format == Format::Json {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        json::write(&report, &mut out)?;
+        out.flush()?;
+        return Ok(outcome(&report));
     }
     let rendered = render(&report, output.format, output.color);
     if output.format == Format::Text {
@@ -320,11 +332,16 @@ fn check(args: &RunArgs<'_>, base: Option<&str>, output: &OutputArgs) -> anyhow:
         // redirected to a file that must stay valid JSON, SARIF, XML or Markdown.
         print(&rendered)?;
     }
-    Ok(if report.passed() {
+    Ok(outcome(&report))
+}
+
+/// The exit code of a verified report.
+fn outcome(report: &Report) -> Exit {
+    if report.passed() {
         Exit::Verified
     } else {
         Exit::Failed
-    })
+    }
 }
 
 /// How the report links to cited code: `--link-base`, else the `origin` remote, with

@@ -58,14 +58,14 @@ pub fn pick(report: &mut Report, n: usize) -> Result<Picked, FixError> {
         });
     };
     r.verdict = Verdict::Drifted;
-    r.relocated = Some(crate::model::Relocation {
+    r.relocated = Some(Box::new(crate::model::Relocation {
         place: candidate.place.clone(),
         how: candidate.how,
         excerpt: None,
         expectations: Vec::new(),
         detail: Some(format!("candidate {n} of {count}, picked")),
         symbol: None,
-    });
+    }));
     r.candidates.clear();
     Ok(Picked {
         claim: claim.id.clone(),

@@ -87,14 +87,18 @@ pub fn highlight(file: &GoFile, range: LineRange) -> Vec<Vec<Highlight>> {
             let (line_start, line_end) = file.line_bounds(row);
             let from = start.max(line_start);
             let to = end.min(line_end);
-            if from < to {
-                lines[row - first_row].push(Highlight {
-                    start: from - line_start,
-                    end: to - line_start,
-                    class,
-                });
+            if let (true, Ok(start), Ok(end)) = (
+                from < to,
+                u32::try_from(from - line_start),
+                u32::try_from(to - line_start),
+            ) {
+                lines[row - first_row].push(Highlight { start, end, class });
             }
         }
+    }
+    // Grown by doubling, a line's tokens would take room for up to twice as many.
+    for line in &mut lines {
+        line.shrink_to_fit();
     }
     lines
 }
@@ -117,7 +121,7 @@ mod tests {
                 let text = file.line_text(LineNo::new(r.start().get() + i as u32).unwrap());
                 spans
                     .iter()
-                    .map(|h| (text[h.start..h.end].to_string(), h.class.as_str()))
+                    .map(|h| (text[h.span()].to_string(), h.class.as_str()))
                     .collect()
             })
             .collect()

@@ -76,6 +76,8 @@
 //! - the top-level `waivers` lists every waiver of the selected claims, each with its `state`:
 //!   `applied`, `unused` (its claim does not fail) or `expired` (it fails the run).
 
+use std::io::Write as _;
+
 use serde::Serialize;
 
 use crate::lines::LineRange;
@@ -306,8 +308,30 @@ fn span(range: LineRange) -> String {
 
 /// Renders the report as pretty-printed JSON with a trailing newline.
 pub fn render(report: &Report) -> String {
+    let mut out = Vec::new();
+    // Writing to memory fails only if serialising does, which plain strings and numbers cannot.
+    match write(report, &mut out) {
+        Ok(()) => String::from_utf8(out).unwrap_or_default(),
+        Err(e) => format!("{{\"schema\": {SCHEMA}, \"error\": \"{e}\"}}\n"),
+    }
+}
+
+/// Writes the report as [`render`] makes it, into `out` as it is made: a report of 330,000
+/// refs is never held as one text (hundreds of megabytes) before it is printed.
+pub fn write(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let json = json_report(report);
+    // `#` only occurs inside strings, where `\u0023` means the same: no line is a `##[` command.
+    let mut escaped = super::workflow::CommandEscaper::new(out, "\\u0023", "\\u003a");
+    serde_json::to_writer_pretty(&mut escaped, &json).map_err(std::io::Error::other)?;
+    escaped.write_all(b"\n")?;
+    escaped.finish()?;
+    Ok(())
+}
+
+/// The report in the shape of schema 1, its claims and refs made as they are serialised.
+fn json_report(report: &Report) -> JsonReport<'_> {
     let summary = report.summary();
-    let json = JsonReport {
+    JsonReport {
         schema: SCHEMA,
         tool: &report.tool,
         repo: &report.repo,
@@ -352,14 +376,7 @@ pub fn render(report: &Report) -> String {
                 state: report.waiver_state(w).as_str(),
             })
             .collect(),
-    };
-    let mut out = serde_json::to_string_pretty(&json).unwrap_or_else(|e| {
-        // Serializing plain strings and numbers cannot fail; keep the contract even so.
-        format!("{{\"schema\": {SCHEMA}, \"error\": \"{e}\"}}")
-    });
-    out.push('\n');
-    // `#` only occurs inside strings, where `\u0023` means the same: no line is a `##[` command.
-    super::workflow::escape_commands_owned(out, "\\u0023", "\\u003a")
+    }
 }
 
 /// The claims, each made as it is written: a report of 330,000 refs never holds a second,
@@ -505,5 +522,48 @@ fn json_ref<'a>(
                 near_miss: e.near_miss.map(|l| l.get()),
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::sample;
+
+    /// A writer that takes at most `n` bytes a call, as a pipe may.
+    struct Trickle(Vec<u8>, usize);
+
+    impl std::io::Write for Trickle {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(self.1);
+            self.0.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_streamed_report_is_the_whole_texts_escaped() {
+        let mut report = sample::report();
+        let claim = &mut report.claims[0];
+        claim.title = Some("##[error]forged\n::warning::x #\u{200B}#[y] é#é".into());
+        claim.refs[0].notes = vec!["\r::add-mask::s".into(), "##".into(), "[z]".into()];
+        // As it was made before it streamed: the whole text, then escaped.
+        let mut whole = serde_json::to_string_pretty(&json_report(&report)).unwrap();
+        whole.push('\n');
+        let whole = super::super::workflow::escape_commands(&whole, "\\u0023", "\\u003a");
+        assert!(whole.contains("\\u0023["), "{whole}");
+        assert_eq!(render(&report), whole);
+        for n in [1, 2, 3, 7] {
+            let mut out = Trickle(Vec::new(), n);
+            write(&report, &mut out).unwrap();
+            assert_eq!(
+                String::from_utf8(out.0).unwrap(),
+                whole,
+                "{n} bytes a write"
+            );
+        }
     }
 }

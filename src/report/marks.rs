@@ -80,17 +80,18 @@ pub fn pieces<'a>(
     let mut out = Vec::new();
     let mut at = 0;
     for h in highlights {
-        if h.start < at || h.end <= h.start {
+        if (h.start as usize) < at || h.end <= h.start {
             continue;
         }
-        let (Some(before), Some(token)) = (text.get(at..h.start), text.get(h.start..h.end)) else {
+        let (Some(before), Some(token)) = (text.get(at..h.start as usize), text.get(h.span()))
+        else {
             continue;
         };
         if !before.is_empty() {
             out.push((before, None));
         }
         out.push((token, Some(h.class)));
-        at = h.end;
+        at = h.end as usize;
     }
     if let Some(rest) = text.get(at..)
         && !rest.is_empty()

@@ -441,10 +441,10 @@ mod tests {
     #[test]
     fn broken_result_sits_where_history_last_saw_the_evidence() {
         let mut report = sample::report();
-        report.claims[0].refs[1].checked = Some(Place {
+        report.claims[0].refs[1].checked = Some(Box::new(Place {
             path: "src/saas/back/src/server.go".into(),
             lines: LineRange::parse("3190-3193").unwrap(),
-        });
+        }));
         let log: Value = serde_json::from_str(&render(&report)).unwrap();
         let broken = result(&log, "ref-broken");
         assert_eq!(

@@ -116,6 +116,193 @@ fn escape_at(text: &str, escape: &[usize], hash: &str, colon: &str) -> String {
     out
 }
 
+/// A writer that escapes, as the text streams through it, what [`escape_commands`] escapes in a
+/// whole text: the bytes written to `inner` are exactly `escape_commands` of all the bytes
+/// written to it, wherever the writes split them (even inside a character). A report of
+/// hundreds of megabytes is escaped on its way out rather than built whole first.
+///
+/// Whether a `#` or line-start `:` is escaped depends on the next character that is not
+/// ignorable, so such a character (and the ignorable ones after it) is held until that one
+/// arrives, or until [`CommandEscaper::finish`]; nothing else is held.
+pub struct CommandEscaper<'e, W: std::io::Write> {
+    inner: W,
+    hash: &'e str,
+    colon: &'e str,
+    /// No character but whitespace and ignorable ones since the last line break (or the start).
+    line_start: bool,
+    /// The last character that was not ignorable.
+    prev: Option<char>,
+    /// A `#` (after a `#`) or line-start `:` waiting for the next character that is not
+    /// ignorable, and the ignorable characters after it, not yet written.
+    held: Option<(char, String)>,
+    /// The first bytes of a character the last write split.
+    partial: Vec<u8>,
+}
+
+impl<'e, W: std::io::Write> CommandEscaper<'e, W> {
+    /// Escapes into `inner` with `hash` and `colon` (see [`escape_commands`]).
+    pub fn new(inner: W, hash: &'e str, colon: &'e str) -> Self {
+        CommandEscaper {
+            inner,
+            hash,
+            colon,
+            line_start: true,
+            prev: None,
+            held: None,
+            partial: Vec::new(),
+        }
+    }
+
+    /// Writes what is held (the text ended, so nothing after it makes a command), flushes, and
+    /// returns the inner writer.
+    pub fn finish(mut self) -> std::io::Result<W> {
+        if let Some((c, tail)) = self.held.take() {
+            let mut b = [0u8; 4];
+            self.inner.write_all(c.encode_utf8(&mut b).as_bytes())?;
+            self.inner.write_all(tail.as_bytes())?;
+        }
+        let partial = std::mem::take(&mut self.partial);
+        self.inner.write_all(&partial)?;
+        self.inner.flush()?;
+        Ok(self.inner)
+    }
+
+    /// Takes one character (`c`, `None` for bytes that are not UTF-8, passed through as they
+    /// are). Returns whether its bytes are to be written now (`false`: it was held, or written
+    /// with what was held).
+    fn step(&mut self, c: Option<char>) -> std::io::Result<Step> {
+        let ignorable = c.is_some_and(is_ignorable);
+        if let Some((_, tail)) = &mut self.held {
+            if let (Some(c), true) = (c, ignorable) {
+                tail.push(c);
+                return Ok(Step::Taken);
+            }
+            let (held, tail) = self.held.take().unwrap_or((' ', String::new()));
+            let escape = matches!((held, c), (':', Some(':')) | ('#', Some('[')));
+            if escape {
+                let with = if held == '#' { self.hash } else { self.colon };
+                self.inner.write_all(with.as_bytes())?;
+            } else {
+                let mut b = [0u8; 4];
+                self.inner.write_all(held.encode_utf8(&mut b).as_bytes())?;
+            }
+            self.inner.write_all(tail.as_bytes())?;
+        }
+        let Some(c) = c else {
+            self.line_start = false;
+            self.prev = None;
+            return Ok(Step::Pass);
+        };
+        if !ignorable {
+            // The character before this one that is not ignorable, for `##[`.
+            let before = self.prev.replace(c);
+            if c == '\n' || c == '\r' {
+                self.line_start = true;
+                return Ok(Step::Pass);
+            }
+            if self.line_start && c.is_whitespace() {
+                return Ok(Step::Pass);
+            }
+            let line_start = std::mem::replace(&mut self.line_start, false);
+            if (line_start && c == ':') || (c == '#' && before == Some('#')) {
+                self.held = Some((c, String::new()));
+                return Ok(Step::Taken);
+            }
+        }
+        Ok(Step::Pass)
+    }
+}
+
+/// What [`CommandEscaper::step`] did with a character.
+enum Step {
+    /// Its bytes go out as they are.
+    Pass,
+    /// It is held, or already written.
+    Taken,
+}
+
+impl<W: std::io::Write> std::io::Write for CommandEscaper<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut rest = buf;
+        // Complete a character the last write split.
+        while !self.partial.is_empty() && !rest.is_empty() {
+            self.partial.push(rest[0]);
+            rest = &rest[1..];
+            match std::str::from_utf8(&self.partial) {
+                Ok(s) => {
+                    let c = s.chars().next();
+                    let bytes = std::mem::take(&mut self.partial);
+                    if let Step::Pass = self.step(c)? {
+                        self.inner.write_all(&bytes)?;
+                    }
+                }
+                Err(e) if e.error_len().is_some() => {
+                    let bytes = std::mem::take(&mut self.partial);
+                    self.step(None)?;
+                    self.inner.write_all(&bytes)?;
+                }
+                Err(_) => {}
+            }
+        }
+        // Runs of characters that pass go out as one slice.
+        let mut from = 0;
+        let mut i = 0;
+        while i < rest.len() {
+            let b = rest[i];
+            // Printable ASCII but `#` and `:`, past a line's start, with nothing held: it only
+            // becomes the character before the next.
+            if self.held.is_none()
+                && !self.line_start
+                && (0x20..0x7f).contains(&b)
+                && b != b'#'
+                && b != b':'
+            {
+                self.prev = Some(char::from(b));
+                i += 1;
+                continue;
+            }
+            let (c, len) = if b < 0x80 {
+                (Some(char::from(b)), 1)
+            } else {
+                match std::str::from_utf8(&rest[i..(i + 4).min(rest.len())]) {
+                    Ok(s) => first_char(s),
+                    Err(e) if e.valid_up_to() > 0 => {
+                        first_char(std::str::from_utf8(&rest[i..i + e.valid_up_to()]).unwrap_or(""))
+                    }
+                    Err(e) => match e.error_len() {
+                        Some(n) => (None, n),
+                        None => {
+                            // A character split by the end of this write.
+                            self.inner.write_all(&rest[from..i])?;
+                            self.partial.extend_from_slice(&rest[i..]);
+                            return Ok(buf.len());
+                        }
+                    },
+                }
+            };
+            // Whatever passed so far goes out before anything held is decided.
+            self.inner.write_all(&rest[from..i])?;
+            from = i;
+            if let Step::Taken = self.step(c)? {
+                from = i + len;
+            }
+            i += len;
+        }
+        self.inner.write_all(&rest[from..])?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The first character of `s` and its length in bytes.
+fn first_char(s: &str) -> (Option<char>, usize) {
+    let c = s.chars().next();
+    (c, c.map_or(1, char::len_utf8))
+}
+
 /// `text` with a backslash breaking every command start (`#\#[`, `\::`): for messages on
 /// stderr, which people read but no parser does.
 pub fn neutralise(text: &str) -> String {
@@ -181,6 +368,61 @@ mod tests {
         );
         assert_eq!(escape_commands("###[x]", "H", "C"), "##H[x]");
         assert_eq!(neutralise("plain # text: here"), "plain # text: here");
+    }
+
+    /// `text` through a [`CommandEscaper`] in writes of the given sizes (the rest at once).
+    fn streamed(text: &str, sizes: &[usize]) -> String {
+        use std::io::Write as _;
+        let mut escaper = CommandEscaper::new(Vec::new(), "H", "C");
+        let mut rest = text.as_bytes();
+        for &n in sizes {
+            let (now, later) = rest.split_at(n.min(rest.len()));
+            escaper.write_all(now).unwrap();
+            rest = later;
+        }
+        escaper.write_all(rest).unwrap();
+        String::from_utf8(escaper.finish().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_streamed_escape_is_the_whole_texts_wherever_writes_split_it() {
+        let texts = [
+            "t ##[warning]FORGED\n::error::x ::y",
+            "###[x]",
+            "#a#[x] ## [y] #\t#[z]",
+            "#\u{200B}#[error]x",
+            "#\u{200B}\u{00AD}#\u{200B}[e]",
+            "\u{200B}::error::x",
+            "x\n:\u{00AD}:debug::y",
+            "  \t::warning file=a::x\r::add-mask::s\r\n\u{3000}::e::",
+            "a::b # [c] #:#[ :: \n \u{1}::x",
+            "é#é#[ü]\n:é:\n::",
+            "ends held #",
+            "ends held ##\u{200B}",
+            "::",
+            "\u{E0001}#\u{E0001}#\u{E0001}[\u{E0001}",
+            "",
+        ];
+        for text in texts {
+            let whole = escape_commands(text, "H", "C");
+            let len = text.len();
+            assert_eq!(streamed(text, &[]), whole, "{text:?} in one write");
+            assert_eq!(
+                streamed(text, &vec![1; len]),
+                whole,
+                "{text:?} byte by byte"
+            );
+            for at in 0..=len {
+                assert_eq!(streamed(text, &[at]), whole, "{text:?} split at {at}");
+                for second in 1..=3 {
+                    assert_eq!(
+                        streamed(text, &[at, second]),
+                        whole,
+                        "{text:?} split at {at} and {second} after"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -8,8 +8,14 @@ use crate::docs;
 use crate::model::{ClaimReport, RefReport, Report, Verdict};
 use crate::source::location;
 
-use super::job::Job;
 use super::{RevisionInfo, VerifyOptions};
+
+/// Where a job's report goes: its claim's index among the selected claims, and the ref's
+/// among the claim's.
+pub(super) struct Slot {
+    pub(super) claim: usize,
+    pub(super) index: usize,
+}
 
 /// What the report says about the run itself.
 pub(super) struct Run<'o> {
@@ -21,12 +27,12 @@ pub(super) struct Run<'o> {
     pub(super) pages: &'o [docs::Page],
 }
 
-/// The report of `claims`: `evaluated` holds each job's report (by index into `jobs`), `reused`
-/// the reports kept by commit (by claim and ref index).
+/// The report of `claims`: `evaluated` holds each job's report (by index into `places`, where
+/// it goes), `reused` the reports kept by commit (by claim and ref index).
 pub(super) fn report(
     anchors: &AnchorsFile,
     claims: &[&Claim],
-    jobs: &[Job<'_>],
+    places: &[Slot],
     evaluated: Vec<Vec<(usize, RefReport)>>,
     reused: Vec<(usize, usize, RefReport)>,
     run: Run<'_>,
@@ -35,7 +41,7 @@ pub(super) fn report(
         claims.iter().map(|c| vec![None; c.refs.len()]).collect();
     // One file's list at a time, each freed once its reports have moved.
     for (j, report) in evaluated.into_iter().flatten() {
-        slots[jobs[j].claim][jobs[j].index] = Some(report);
+        slots[places[j].claim][places[j].index] = Some(report);
     }
     for (claim, index, report) in reused {
         slots[claim][index] = Some(report);

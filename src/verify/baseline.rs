@@ -95,8 +95,8 @@ pub(super) fn settle_narrowed(
         *slot = evidence.result;
     }
     report.verdict = Verdict::Broken;
-    report.excerpt = Some(excerpt(file, range, keep));
-    report.culprit = narrowed_since(job, src, &was, was_lines);
+    report.excerpt = Some(Box::new(excerpt(file, range, keep)));
+    report.culprit = narrowed_since(job, src, &was, was_lines).map(Box::new);
     true
 }
 

@@ -55,7 +55,7 @@ pub(super) fn new_report(job: &Job<'_>) -> RefReport {
         cited_by: Vec::new(),
         review: None,
     };
-    if let Some(HistoryOutcome::Unavailable(note)) = &job.history {
+    if let Some(HistoryOutcome::Unavailable(note)) = job.history.as_deref() {
         report.notes.push(note.clone());
     }
     report.notes.extend(job.note.clone());
@@ -78,10 +78,10 @@ pub(super) fn settle_verified(
     let (path, _) = job.primary();
     if path == job.r.path.value && range == job.r.lines.value {
         report.verdict = Verdict::Verified;
-        report.excerpt = keep.map(|file| excerpt(file, range, true));
+        report.excerpt = keep.map(|file| Box::new(excerpt(file, range, true)));
     } else {
         report.verdict = Verdict::Drifted;
-        report.relocated = Some(Relocation {
+        report.relocated = Some(Box::new(Relocation {
             place: place(path, range),
             how: How::History,
             excerpt: keep.map(|file| excerpt(file, range, true)),
@@ -92,8 +92,8 @@ pub(super) fn settle_verified(
             },
             detail: moved_detail(job),
             symbol: None,
-        });
-        report.culprit = moved_in(job);
+        }));
+        report.culprit = moved_in(job).map(Box::new);
     }
 }
 
@@ -122,7 +122,7 @@ pub(super) fn verify_job(
     let checkable = mapped.filter(|m| m.end().get() <= line_count);
     if let Some(range) = checkable {
         if path != r.path.value || range != cited {
-            report.checked = Some(place(path, range));
+            report.checked = Some(Box::new(place(path, range)));
         }
         report.expectations = evaluate::evaluate_ref(r, file, range);
         report.parse_errors = file.parse_error_lines(range);
@@ -139,11 +139,11 @@ pub(super) fn verify_job(
                 .and_then(|lineage| lineage.padded(r, file, range));
             if let Some((span, results)) = padded {
                 report.expectations = results;
-                report.checked = Some(place(path, span));
+                report.checked = Some(Box::new(place(path, span)));
                 report.parse_errors = file.parse_error_lines(span);
-                report.excerpt = Some(excerpt(file, span, keep));
+                report.excerpt = Some(Box::new(excerpt(file, span, keep)));
                 report.verdict = Verdict::Broken;
-                report.culprit = edited_in(job);
+                report.culprit = edited_in(job).map(Box::new);
                 note_unknown_symbol(&mut report, r, file, path, src);
                 return report;
             }
@@ -151,7 +151,7 @@ pub(super) fn verify_job(
             note_unknown_symbol(&mut report, r, file, path, src);
             return report;
         }
-        report.excerpt = Some(excerpt(file, range, keep));
+        report.excerpt = Some(Box::new(excerpt(file, range, keep)));
     } else if mapped.is_none() {
         report
             .notes
@@ -180,13 +180,16 @@ pub(super) fn verify_job(
             report.expectations = results;
             report.parse_errors = file.parse_error_lines(whole);
             report.excerpt = None;
-            report.checked = (path != r.path.value || whole != cited).then(|| place(path, whole));
+            report.checked =
+                (path != r.path.value || whole != cited).then(|| Box::new(place(path, whole)));
             settle_verified(&mut report, job, whole, keep.then_some(file));
             if report.verdict == Verdict::Drifted && report.culprit.is_none() {
                 // History kept the cited line numbers: the rewrite moved the range's end.
-                report.culprit = broken_since(job, src).map(|c| Culprit {
-                    kind: CulpritKind::Moved,
-                    ..c
+                report.culprit = broken_since(job, src).map(|c| {
+                    Box::new(Culprit {
+                        kind: CulpritKind::Moved,
+                        ..c
+                    })
                 });
             }
             note_unknown_symbol(&mut report, r, file, path, src);
@@ -345,9 +348,11 @@ pub(super) fn unreadable(
         };
         report.verdict = Verdict::Broken;
         report.expectations = failed_unchecked(r, &format!("{path} was deleted {when}"));
-        report.culprit = mapping.deleted_in.as_ref().map(|c| Culprit {
-            kind: CulpritKind::Broke,
-            commit: c.as_ref().into(),
+        report.culprit = mapping.deleted_in.as_ref().map(|c| {
+            Box::new(Culprit {
+                kind: CulpritKind::Broke,
+                commit: c.as_ref().into(),
+            })
         });
         return;
     }

@@ -125,7 +125,7 @@ pub(super) fn old_context(job: &Job<'_>, current: &GoFile, src: &Sources<'_>) ->
     // With `at`, the file as it was there; else the cited lines of the current file. Only the
     // cited lines and the symbol's declaration are asked of it, so a partial parse keeping
     // them (and every declaration mentioning the name) answers when the scan allows one.
-    let old_file = match (src.history, job.at.as_deref(), &job.history) {
+    let old_file = match (src.history, job.at.as_deref(), job.history.as_deref()) {
         (Some(source), Some(at), Some(HistoryOutcome::Mapped(_))) => source
             .git
             .resolve(at)

@@ -16,7 +16,8 @@ pub(super) struct Job<'a> {
     pub(super) claim: usize,
     pub(super) index: usize,
     pub(super) r: &'a Ref,
-    pub(super) history: Option<HistoryOutcome>,
+    /// Boxed: a mapping is large, and a run holds a job for every ref (330,000 of them).
+    pub(super) history: Option<Box<HistoryOutcome>>,
     /// Report how history touched the cited lines (`diff`).
     pub(super) report_touch: bool,
     /// The commit history starts from: `diff`'s base, else the ref's `at`, else the commit at
@@ -36,7 +37,7 @@ pub(super) struct Job<'a> {
 
 impl Job<'_> {
     pub(super) fn mapping(&self) -> Option<&Mapping> {
-        match &self.history {
+        match self.history.as_deref() {
             Some(HistoryOutcome::Mapped(m)) => Some(m),
             _ => None,
         }
@@ -101,9 +102,9 @@ pub(super) fn map_history(
     }
     let Some(source) = history else {
         for j in with_at {
-            jobs[j].history = Some(HistoryOutcome::Unavailable(
+            jobs[j].history = Some(Box::new(HistoryOutcome::Unavailable(
                 "history unavailable: the files do not come from a git repository".to_string(),
-            ));
+            )));
         }
         return Ok(());
     };
@@ -131,7 +132,7 @@ fn map_jobs(
         &tracked,
     )?;
     for (&j, outcome) in members.iter().zip(outcomes) {
-        jobs[j].history = Some(outcome);
+        jobs[j].history = Some(Box::new(outcome));
     }
     moves::follow(jobs, members, source)?;
     Ok(())

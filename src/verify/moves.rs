@@ -66,7 +66,7 @@ pub(super) fn follow(
         let mut pending: Vec<(usize, &Ref, Vec<Lost>)> = Vec::new();
         for (j, job) in jobs.iter_mut().enumerate() {
             if let (true, Some(HistoryOutcome::Mapped(mapping))) =
-                (from.contains_key(&j), &mut job.history)
+                (from.contains_key(&j), job.history.as_deref_mut())
                 && !mapping.lost.is_empty()
             {
                 pending.push((j, job.r, std::mem::take(&mut mapping.lost)));
@@ -103,7 +103,7 @@ pub(super) fn follow(
         .into_iter();
         for f in found {
             let outcomes: Vec<HistoryOutcome> = onward.by_ref().take(f.places.len()).collect();
-            let Some(HistoryOutcome::Mapped(mapping)) = &mut jobs[f.job].history else {
+            let Some(HistoryOutcome::Mapped(mapping)) = jobs[f.job].history.as_deref_mut() else {
                 continue;
             };
             if let ([(to, lines)], [HistoryOutcome::Mapped(next)]) =

@@ -71,7 +71,12 @@ impl<'c> KeptReports<'c> {
             .flatten()
             .filter(|(j, report)| jobs[*j].at.is_some() || report.verdict != Verdict::Verified)
             .filter(|(_, report)| report.verdict != Verdict::Error)
-            .filter(|(j, _)| !matches!(jobs[*j].history, Some(HistoryOutcome::Unavailable(_))))
+            .filter(|(j, _)| {
+                !matches!(
+                    jobs[*j].history.as_deref(),
+                    Some(HistoryOutcome::Unavailable(_))
+                )
+            })
             .filter_map(|(j, report)| Some((report_key(&jobs[*j], options)?, report.clone())))
             .collect();
         if !fresh.is_empty() {

@@ -277,17 +277,17 @@ fn mark_changed(
         if r.culprit.is_none()
             && let Some(first) = commits.first()
         {
-            r.culprit = Some(Culprit {
+            r.culprit = Some(Box::new(Culprit {
                 kind: CulpritKind::Changed,
                 commit: first.clone(),
-            });
+            }));
         }
         r.verdict = Verdict::NeedsReview;
-        r.review = Some(Review {
+        r.review = Some(Box::new(Review {
             diff,
             commits,
             note: note.clone(),
-        });
+        }));
     }
     claim.verdict = claim
         .refs

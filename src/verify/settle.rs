@@ -50,7 +50,7 @@ pub(super) fn settle(
     match places.len() {
         0 => {
             report.verdict = Verdict::Broken;
-            report.culprit = broken_since(job, src);
+            report.culprit = broken_since(job, src).map(Box::new);
         }
         1 => {
             report.verdict = Verdict::Drifted;
@@ -83,7 +83,7 @@ pub(super) fn settle(
                     relocation.expectations = evaluate::evaluate_ref(job.r, file, lines);
                 }
             }
-            report.relocated = Some(relocation);
+            report.relocated = Some(Box::new(relocation));
             // The commit from which the evidence no longer held where history mapped it is the
             // one that moved it: a drifted ref is never said to be broken since a commit.
             report.culprit = broken_since(job, src)
@@ -91,7 +91,8 @@ pub(super) fn settle(
                     kind: CulpritKind::Moved,
                     ..c
                 })
-                .or_else(|| moved_in(job));
+                .or_else(|| moved_in(job))
+                .map(Box::new);
         }
         _ => {
             report.verdict = Verdict::Ambiguous;
