@@ -235,6 +235,7 @@ fn settled(anchors: &AnchorsFile, places: Vec<Candidate>) -> RefReport {
         files: &files,
         history: None,
         parses: super::parses::ParseCache::new(false),
+        origins: Default::default(),
     };
     let mut report = super::check::new_report(&jobs[0]);
     let found = Found {

@@ -9,6 +9,7 @@ use super::context::declares;
 use super::culprit::cited_lines_edited;
 use super::job::Job;
 use super::parses::{ParseCache, Sources, Unreadable};
+use super::provenance::OriginsMemo;
 use super::{HistorySource, VerifyOptions, evaluate};
 use crate::budget;
 use crate::go::GoFile;
@@ -83,6 +84,7 @@ pub(super) fn verify_path(
         files,
         history,
         parses: ParseCache::new(members.len() > 1),
+        origins: OriginsMemo::default(),
     };
     let blob = match files.read(path) {
         Ok(blob) => blob,

@@ -17,6 +17,8 @@
 //! added since `at` while a cited construct changed and no longer holds, it is broken too
 //! ([`Lineage::padded`]): a range does not grow over new code to make up for weakened code.
 
+use std::rc::Rc;
+
 use crate::anchors::{Expectation, Ref};
 use crate::expect::{self, Scope};
 use crate::go::GoFile;
@@ -47,7 +49,7 @@ pub(super) struct Lineage<'s> {
     /// The cited file's lines at `at`, for naming what a changed line was.
     old_lines: Vec<String>,
     /// Where the mapped file's lines came from, compared with the cited file at `at`.
-    origins: Origins,
+    origins: Rc<Origins>,
     survivors: Vec<Survivor>,
     /// The text (without whitespace) of every construct the cited lines held as evidence at
     /// `at`, with the index of its expectation.
@@ -106,8 +108,8 @@ impl<'s> Lineage<'s> {
             _ => GoFile::parse(old.bytes.clone()).ok()?,
         };
         let origins = match current {
-            Some(file) => Origins::between(Some(&old.bytes), file.source()),
-            None => Origins::default(),
+            Some(file) => src.origins.between(Some(&old), file.source()),
+            None => Rc::default(),
         };
         let mut survivors = Vec::new();
         let mut texts = Vec::new();
@@ -257,7 +259,7 @@ impl<'s> Lineage<'s> {
         current: Option<&GoFile>,
         notes: &mut Vec<String>,
     ) -> Vec<Candidate> {
-        let mut other_origins: Vec<(String, Origins)> = Vec::new();
+        let mut other_origins: Vec<(String, Rc<Origins>)> = Vec::new();
         let mut kept = Vec::new();
         for candidate in places {
             let path = candidate.place.path.as_str();
@@ -279,8 +281,7 @@ impl<'s> Lineage<'s> {
                     .history
                     .and_then(|h| h.git.resolve(&self.at).ok())
                     .and_then(|s| s.read(path).ok());
-                let origins =
-                    Origins::between(before.as_ref().map(|b| &b.bytes[..]), file.source());
+                let origins = self.src.origins.between(before.as_ref(), file.source());
                 other_origins.push((path.to_string(), origins));
             }
             let origins = if same_file {

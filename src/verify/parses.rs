@@ -14,6 +14,7 @@ use crate::source::{FileBlob, FileProblem, Files};
 
 use super::HistorySource;
 use super::evaluate;
+use super::provenance::OriginsMemo;
 
 /// Why the file a ref is checked at could not be parsed.
 #[derive(Clone, Debug)]
@@ -39,6 +40,8 @@ pub(super) struct Sources<'a> {
     pub(super) files: &'a dyn Files,
     pub(super) history: Option<&'a HistorySource<'a>>,
     pub(super) parses: ParseCache,
+    /// Where the lines of a newer version came from, by pair of versions.
+    pub(super) origins: OriginsMemo,
 }
 
 /// Whole-file parses by blob id; kept only when the group has more than one ref to share them,

@@ -4,9 +4,13 @@
 //! a cited construct still there (edited or not) must be part of the evidence wherever the ref
 //! is said to be now, or the evidence was weakened in place.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use similar::{Algorithm, DiffOp};
 
 use crate::lines::{LineNo, LineRange};
+use crate::source::FileBlob;
 
 /// Where one line of the newer file came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,6 +44,47 @@ const MAX_PAIRING_WORK: usize = 4096;
 /// Lines longer than this (trimmed, in bytes) are never compared for likeness: a minified or
 /// generated line would cost a quadratic comparison and is new code when rewritten.
 const MAX_COMPARED_LINE: usize = 1_000;
+
+/// The [`Origins`] worked out for a group of refs (those checked at one path), shared between
+/// them: the refs of one file compare the same two versions, and the line diff with its
+/// pairing of rewritten lines is the dearest part of following them. Keyed by the older
+/// blob's id and the newer file's bytes, so a reuse is the same answer.
+#[derive(Default)]
+pub(super) struct OriginsMemo {
+    made: RefCell<Vec<MemoEntry>>,
+}
+
+/// The older blob's id (`None`: no older file), the newer file's bytes, their origins.
+type MemoEntry = (Option<String>, Box<[u8]>, Rc<Origins>);
+
+/// At most this many pairs of versions are remembered per group (each keeps the newer file's
+/// bytes); past it they are worked out each time.
+const MEMO_PAIRS: usize = 8;
+
+impl OriginsMemo {
+    /// [`Origins::between`] of `old` (by blob) and `new`, worked out once per group.
+    pub(super) fn between(&self, old: Option<&FileBlob>, new: &[u8]) -> Rc<Origins> {
+        let id = old.map(|b| b.id.as_str());
+        if id == Some("") {
+            // No id to tell versions apart by.
+            return Rc::new(Origins::between(old.map(|b| &b.bytes[..]), new));
+        }
+        if let Some((_, _, origins)) = self
+            .made
+            .borrow()
+            .iter()
+            .find(|(i, bytes, _)| i.as_deref() == id && **bytes == *new)
+        {
+            return Rc::clone(origins);
+        }
+        let origins = Rc::new(Origins::between(old.map(|b| &b.bytes[..]), new));
+        let mut made = self.made.borrow_mut();
+        if made.len() < MEMO_PAIRS {
+            made.push((id.map(str::to_string), new.into(), Rc::clone(&origins)));
+        }
+        origins
+    }
+}
 
 /// The origin of every line of a newer file.
 #[derive(Clone, Debug, Default)]
@@ -75,7 +120,10 @@ impl Origins {
         let old_lines = split(old);
         let mut lines = vec![Origin::New; new_lines.len()];
         let line_no = |i: usize| u32::try_from(i + 1).unwrap_or(u32::MAX);
-        for op in similar::capture_diff_slices(Algorithm::Patience, &old_lines, &new_lines) {
+        // The diff runs on interned lines: the same text, the same number, so it pairs the
+        // same lines as a diff of the texts, comparing numbers instead of strings.
+        let (old_ids, new_ids) = intern(&old_lines, &new_lines);
+        for op in similar::capture_diff_slices(Algorithm::Patience, &old_ids, &new_ids) {
             match op {
                 DiffOp::Equal {
                     old_index,
@@ -183,13 +231,61 @@ impl Origins {
     }
 }
 
-/// How alike two lines are, trimmed (normalized Levenshtein); 0 for lines too long to compare.
+/// How alike two lines are, trimmed (normalized Levenshtein); 0 for lines too long to compare,
+/// and for lines that cannot be [`EDIT_SIMILARITY`] alike, which are told without the
+/// quadratic comparison.
 fn alike(old: &str, new: &str) -> f64 {
     let (old, new) = (old.trim(), new.trim());
     if old.len() > MAX_COMPARED_LINE || new.len() > MAX_COMPARED_LINE {
         return 0.0;
     }
+    if !may_be_alike(old, new) {
+        return 0.0;
+    }
     strsim::normalized_levenshtein(old, new)
+}
+
+/// False when the normalized Levenshtein similarity of `a` and `b` is surely below
+/// [`EDIT_SIMILARITY`]: the distance is at least the longer length minus the characters the
+/// two have in common (counted with repeats), so the similarity is at most that share of the
+/// longer length. Counts bytes of ASCII lines and only lengths of others.
+fn may_be_alike(a: &str, b: &str) -> bool {
+    let (la, lb) = (a.chars().count(), b.chars().count());
+    let longest = la.max(lb);
+    if longest == 0 {
+        return true;
+    }
+    let common = if a.is_ascii() && b.is_ascii() {
+        let mut counts = [0i32; 128];
+        for &c in a.as_bytes() {
+            counts[usize::from(c)] += 1;
+        }
+        let mut common = 0;
+        for &c in b.as_bytes() {
+            let n = &mut counts[usize::from(c)];
+            if *n > 0 {
+                *n -= 1;
+                common += 1;
+            }
+        }
+        common
+    } else {
+        la.min(lb)
+    };
+    // The same arithmetic as strsim's, with the distance's lower bound: never above it.
+    1.0 - ((longest - common) as f64) / (longest as f64) >= EDIT_SIMILARITY
+}
+
+/// Each line as a number, equal where the texts are equal, for both files.
+fn intern<'a>(old: &'a [String], new: &'a [String]) -> (Vec<u32>, Vec<u32>) {
+    let mut ids: rustc_hash::FxHashMap<&'a str, u32> = rustc_hash::FxHashMap::default();
+    let mut id = |line: &'a String| {
+        let next = u32::try_from(ids.len()).unwrap_or(u32::MAX);
+        *ids.entry(line.as_str()).or_insert(next)
+    };
+    let old_ids = old.iter().map(&mut id).collect();
+    let new_ids = new.iter().map(&mut id).collect();
+    (old_ids, new_ids)
 }
 
 /// The lines of a text, without their endings.
@@ -211,6 +307,82 @@ mod tests {
 
     fn line(n: u32) -> LineNo {
         LineNo::new(n).unwrap()
+    }
+
+    #[test]
+    fn the_likeness_bound_never_rules_out_an_edit() {
+        let lines = [
+            "if err != nil {",
+            "// if err != nil {",
+            "\treturn err",
+            "return fmt.Errorf(\"bad %s\", x)",
+            "mux.HandleFunc(\"/v1/x\", h)",
+            "mux.Handle(\"/v1/x\", wrap(h))",
+            "}",
+            "// }",
+            "",
+            "MinVersion: tls.VersionTLS12,",
+            "MinVersion: tls.VersionTLS13,",
+            "ClientAuth: tls.RequireAndVerifyClientCert,",
+            "ClientAuth: tls.NoClientCert,",
+            "é := \"ünïcode\"",
+            "e := \"unicode\"",
+            "log.Fatalf(\"no: %v\", err)",
+            "log.Printf(\"no: %v\", err)",
+        ];
+        let mut ruled_out = 0;
+        for a in lines {
+            for b in lines {
+                let exact = strsim::normalized_levenshtein(a, b);
+                if exact >= EDIT_SIMILARITY {
+                    assert!(may_be_alike(a, b), "{a:?} and {b:?} are {exact} alike");
+                } else {
+                    ruled_out += usize::from(!may_be_alike(a, b));
+                }
+                assert_eq!(alike(a, b) >= EDIT_SIMILARITY, exact >= EDIT_SIMILARITY);
+            }
+        }
+        // The bound does its work: most unlike pairs are told without the comparison.
+        assert!(ruled_out > 150, "{ruled_out}");
+    }
+
+    #[test]
+    fn the_diff_of_interned_lines_pairs_as_the_diff_of_texts() {
+        let old = split(b"a\nb\nc\nb\nd\n}\n}\ne\n");
+        let new = split(b"b\na\nc\n}\nd\nb\ne\n}\n");
+        let (old_ids, new_ids) = intern(&old, &new);
+        assert_eq!(
+            similar::capture_diff_slices(Algorithm::Patience, &old_ids, &new_ids),
+            similar::capture_diff_slices(Algorithm::Patience, &old, &new)
+        );
+        assert_eq!(old_ids[1], old_ids[3]);
+        assert_eq!(old_ids[1], new_ids[0]);
+        assert_ne!(old_ids[0], old_ids[1]);
+    }
+
+    #[test]
+    fn a_pair_of_versions_is_diffed_once_per_group() {
+        let blob = |text: &str, id: &str| FileBlob {
+            bytes: text.as_bytes().to_vec(),
+            id: id.to_string(),
+        };
+        let memo = OriginsMemo::default();
+        let (old, other) = (blob("a\nb\n", "1"), blob("b\nc\n", "2"));
+        let first = memo.between(Some(&old), b"b\na\n");
+        assert!(Rc::ptr_eq(&first, &memo.between(Some(&old), b"b\na\n")));
+        let changed = memo.between(Some(&old), b"b\nx\n");
+        assert!(!Rc::ptr_eq(&first, &changed));
+        let direct = |old: &FileBlob, new: &[u8]| Origins::between(Some(&old.bytes), new).lines;
+        assert_eq!(changed.lines, direct(&old, b"b\nx\n"));
+        let from_other = memo.between(Some(&other), b"b\na\n");
+        assert!(!Rc::ptr_eq(&first, &from_other));
+        assert_eq!(from_other.lines, direct(&other, b"b\na\n"));
+        assert_eq!(first.lines, direct(&old, b"b\na\n"));
+        assert_ne!(first.lines, from_other.lines);
+        // No id tells versions apart: never reused.
+        let unnamed = blob("a\nb\n", "");
+        let once = memo.between(Some(&unnamed), b"b\na\n");
+        assert!(!Rc::ptr_eq(&once, &memo.between(Some(&unnamed), b"b\na\n")));
     }
 
     #[test]

@@ -4,8 +4,15 @@
 #![allow(clippy::print_stdout, reason = "a benchmark prints its table")]
 
 mod corpus;
+#[path = "../selfcheck/find.rs"]
+#[allow(
+    dead_code,
+    reason = "the self-check's finder; the bench uses what cites"
+)]
+mod find;
 mod gogen;
 mod measure;
+mod real;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -30,6 +37,10 @@ struct Options {
     /// How many refs of the shell loop and `git log -L` to run before extrapolating.
     shell_sample: usize,
     log_sample: usize,
+    /// Real Go repositories to bench instead of the synthetic one (`--real DIR`, repeatable).
+    real: Vec<PathBuf>,
+    /// How far before HEAD the real-code refs are cited, in days of first-parent history.
+    back_days: i64,
 }
 
 fn parse_args() -> Result<Options> {
@@ -48,6 +59,8 @@ fn parse_args() -> Result<Options> {
         ast_grep: true,
         shell_sample: 1_000,
         log_sample: 10,
+        real: Vec::new(),
+        back_days: 365,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut it = args.iter();
@@ -70,11 +83,13 @@ fn parse_args() -> Result<Options> {
             "--shell-sample" => o.shell_sample = value()?.parse()?,
             "--log-sample" => o.log_sample = value()?.parse()?,
             "--no-ast-grep" => o.ast_grep = false,
+            "--real" => o.real.push(PathBuf::from(value()?)),
+            "--back-days" => o.back_days = value()?.parse()?,
             other => bail!("unknown flag {other} (see bench/README.md)"),
         }
     }
     let max_k = o.ks.iter().copied().max().unwrap_or(0);
-    if max_k > o.files {
+    if o.real.is_empty() && max_k > o.files {
         bail!("K = {max_k} needs at least that many files (--files)");
     }
     Ok(o)
@@ -101,7 +116,7 @@ fn install_ast_grep(dir: &Path) -> Result<PathBuf> {
 
 /// ast-grep rules equivalent to the expectations: route registrations, if-guards that
 /// terminate, TLS configs, calls.
-const AST_GREP_RULES: &[(&str, &str)] = &[
+pub(crate) const AST_GREP_RULES: &[(&str, &str)] = &[
     (
         "routes.yml",
         "id: route-registration\nlanguage: go\nseverity: info\nmessage: route\nrule:\n  kind: call_expression\n  has:\n    field: function\n    kind: selector_expression\n    has:\n      field: field\n      regex: ^(Handle|HandleFunc|Get|Post|Put|Delete|GET|POST|PUT|DELETE|Route|Group|Methods|Subrouter)$\n",
@@ -243,6 +258,9 @@ fn main() -> Result<()> {
         bail!("{} already holds a repository", dir.display());
     }
     std::fs::create_dir_all(&dir)?;
+    if !o.real.is_empty() {
+        return real_bench(&o, &dir);
+    }
     let max_k = o.ks.iter().copied().max().unwrap_or(0);
     let started = Instant::now();
     let c = corpus::generate(&dir, o.seed, o.files, o.commits, 1_000.min(max_k), o.shape)?;
@@ -471,6 +489,31 @@ fn main() -> Result<()> {
     Ok(())
 }
 
+/// `--real`: the real-code bench of each repository, one table.
+fn real_bench(o: &Options, dir: &Path) -> Result<()> {
+    let ast_grep = if o.ast_grep {
+        match install_ast_grep(&dir.join("ast-grep")) {
+            Ok(bin) => Some(bin),
+            Err(e) => {
+                println!("note: ast-grep skipped: {e:#}");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let mut rows = Vec::new();
+    let mut notes = Vec::new();
+    for repo in &o.real {
+        let name = find::repo_name(repo);
+        let (r, n) = real::run(o, repo, &dir.join(&name), ast_grep.as_deref())?;
+        rows.extend(r);
+        notes.extend(n);
+    }
+    print_table(&rows, o, &notes);
+    Ok(())
+}
+
 fn verify_k(ac: &str, dir: &Path, k: usize, threads: &str) -> Result<Vec<u8>> {
     Invocation::new(
         ac,
@@ -483,16 +526,20 @@ fn verify_k(ac: &str, dir: &Path, k: usize, threads: &str) -> Result<Vec<u8>> {
 
 fn print_table(rows: &[Row], o: &Options, notes: &[String]) {
     println!();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    if o.real.is_empty() {
+        println!(
+            "anchorcheck bench: seed {}, {} files, {} commits, medians of {} runs, {cores} cores",
+            o.seed, o.files, o.commits, o.runs,
+        );
+    } else {
+        println!(
+            "anchorcheck real-code bench: refs cited {} days before HEAD, medians of {} alternating runs, {cores} cores",
+            o.back_days, o.runs,
+        );
+    }
     println!(
-        "anchorcheck bench: seed {}, {} files, {} commits, medians of {} runs, {} cores",
-        o.seed,
-        o.files,
-        o.commits,
-        o.runs,
-        std::thread::available_parallelism().map_or(0, |n| n.get())
-    );
-    println!(
-        "{:>6}  {:<38} {:>10} {:>12} {:>10}  note",
+        "{:>14}  {:<38} {:>10} {:>12} {:>10}  note",
         "K", "tool", "seconds", "x anchorchk", "peak MB"
     );
     let mut reference: Option<(String, f64)> = None;
@@ -507,7 +554,7 @@ fn print_table(rows: &[Row], o: &Options, notes: &[String]) {
             _ => "-".into(),
         };
         println!(
-            "{:>6}  {:<38} {:>10.3} {:>12} {:>10.1}  {}",
+            "{:>14}  {:<38} {:>10.3} {:>12} {:>10.1}  {}",
             r.k, r.tool, r.m.seconds, ratio, r.m.rss_mb, r.note
         );
     }

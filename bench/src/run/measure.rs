@@ -14,6 +14,17 @@ pub struct Measured {
     pub rss_mb: f64,
 }
 
+impl Measured {
+    /// The median seconds and median peak RSS of single runs (the alternating runs of several
+    /// tools).
+    pub fn median_of(runs: &[Measured]) -> Measured {
+        Measured {
+            seconds: median(runs.iter().map(|m| m.seconds).collect()),
+            rss_mb: median(runs.iter().map(|m| m.rss_mb).collect()),
+        }
+    }
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     let n = v.len();

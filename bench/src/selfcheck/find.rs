@@ -7,6 +7,10 @@
 //! own small rules, taken from the README's definitions, so a disagreement between the two is
 //! a bug in one of them rather than the same bug twice.
 
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::Result;
 use tree_sitter::{Node, Parser};
 
 /// What was cited.
@@ -761,4 +765,78 @@ fn conditional(node: Node<'_>) -> bool {
 /// The node's ancestors, innermost first (not the node).
 fn ancestors(node: Node<'_>) -> Vec<Node<'_>> {
     std::iter::successors(node.parent(), |n| n.parent()).collect()
+}
+
+/// The `.go` files of a commit worth citing: not vendored, not test data, under 1 MiB.
+pub fn go_files(repo: &git2::Repository, commit: git2::Oid) -> Result<Vec<(String, Vec<u8>)>> {
+    let tree = repo.find_commit(commit)?.tree()?;
+    let mut files = Vec::new();
+    tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+        let name = entry.name().unwrap_or("");
+        if entry.kind() == Some(git2::ObjectType::Tree) {
+            let skip =
+                matches!(name, "vendor" | "testdata" | "third_party") || name.starts_with('.');
+            return if skip {
+                git2::TreeWalkResult::Skip
+            } else {
+                git2::TreeWalkResult::Ok
+            };
+        }
+        if name.ends_with(".go")
+            && entry.filemode() == 0o100644
+            && let Ok(blob) = repo.find_blob(entry.id())
+            && blob.size() < 1 << 20
+        {
+            files.push((format!("{dir}{name}"), blob.content().to_vec()));
+        }
+        git2::TreeWalkResult::Ok
+    })?;
+    files.sort();
+    Ok(files)
+}
+
+/// anchors.yaml holding one claim per citation, with `at` when given.
+pub fn anchors_yaml(citations: &[Citation], at: Option<&str>) -> String {
+    let mut out = String::from("version: 1\nclaims:\n");
+    for (i, c) in citations.iter().enumerate() {
+        let _ = writeln!(out, "  - id: c{i}\n    status: implemented\n    refs:");
+        let _ = writeln!(
+            out,
+            "      - path: {}\n        lines: {}",
+            quote(&c.path),
+            if c.lines.0 == c.lines.1 {
+                c.lines.0.to_string()
+            } else {
+                format!("{}-{}", c.lines.0, c.lines.1)
+            }
+        );
+        if let Some(at) = at {
+            let _ = writeln!(out, "        at: {at}");
+        }
+        if let Some(symbol) = &c.symbol {
+            let _ = writeln!(out, "        symbol: {}", quote(symbol));
+        }
+        let _ = writeln!(out, "        expect:\n          - {}", c.expect);
+    }
+    out
+}
+
+/// The repository's name: `tailscale` for `.../tailscale.git`, `.../tailscale/.git` or a
+/// mirror's `.../tailscale+tailscale/repo` (owner+name).
+pub fn repo_name(dir: &Path) -> String {
+    let parts: Vec<String> = dir
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let pick = parts
+        .iter()
+        .rev()
+        .find(|p| !matches!(p.as_str(), "repo" | ".git"))
+        .cloned()
+        .unwrap_or_else(|| "repo".to_string());
+    pick.rsplit('+')
+        .next()
+        .unwrap_or(&pick)
+        .trim_end_matches(".git")
+        .to_string()
 }

@@ -78,34 +78,6 @@ fn first_parents(repo: &git2::Repository, count: usize) -> Result<Vec<git2::Oid>
         .collect()
 }
 
-/// The `.go` files of a commit worth citing: not vendored, not test data, under 1 MiB.
-fn go_files(repo: &git2::Repository, commit: git2::Oid) -> Result<Vec<(String, Vec<u8>)>> {
-    let tree = repo.find_commit(commit)?.tree()?;
-    let mut files = Vec::new();
-    tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
-        let name = entry.name().unwrap_or("");
-        if entry.kind() == Some(git2::ObjectType::Tree) {
-            let skip =
-                matches!(name, "vendor" | "testdata" | "third_party") || name.starts_with('.');
-            return if skip {
-                git2::TreeWalkResult::Skip
-            } else {
-                git2::TreeWalkResult::Ok
-            };
-        }
-        if name.ends_with(".go")
-            && entry.filemode() == 0o100644
-            && let Ok(blob) = repo.find_blob(entry.id())
-            && blob.size() < 1 << 20
-        {
-            files.push((format!("{dir}{name}"), blob.content().to_vec()));
-        }
-        git2::TreeWalkResult::Ok
-    })?;
-    files.sort();
-    Ok(files)
-}
-
 /// Every citation of the files, then at most `per_kind` of each kind, evenly spread.
 fn sample(files: &[(String, Vec<u8>)], per_kind: usize) -> Vec<Citation> {
     let found: Vec<Vec<Citation>> = files
@@ -133,32 +105,6 @@ fn sample(files: &[(String, Vec<u8>)], per_kind: usize) -> Vec<Citation> {
     for (_, all) in by_kind {
         let step = all.len().div_ceil(per_kind.max(1)).max(1);
         out.extend(all.into_iter().step_by(step));
-    }
-    out
-}
-
-/// anchors.yaml holding one claim per citation, with `at` when given.
-fn anchors_yaml(citations: &[Citation], at: Option<&str>) -> String {
-    let mut out = String::from("version: 1\nclaims:\n");
-    for (i, c) in citations.iter().enumerate() {
-        let _ = writeln!(out, "  - id: c{i}\n    status: implemented\n    refs:");
-        let _ = writeln!(
-            out,
-            "      - path: {}\n        lines: {}",
-            find::quote(&c.path),
-            if c.lines.0 == c.lines.1 {
-                c.lines.0.to_string()
-            } else {
-                format!("{}-{}", c.lines.0, c.lines.1)
-            }
-        );
-        if let Some(at) = at {
-            let _ = writeln!(out, "        at: {at}");
-        }
-        if let Some(symbol) = &c.symbol {
-            let _ = writeln!(out, "        symbol: {}", find::quote(symbol));
-        }
-        let _ = writeln!(out, "        expect:\n          - {}", c.expect);
     }
     out
 }
@@ -279,17 +225,17 @@ fn main() -> Result<()> {
     for repo_dir in &o.repos {
         let repo = git2::Repository::open(repo_dir)
             .with_context(|| format!("opening {}", repo_dir.display()))?;
-        let name = repo_name(repo_dir);
+        let name = find::repo_name(repo_dir);
         let commits = first_parents(&repo, o.back)?;
         let cited_at = *commits.last().context("no commits")?;
         let back = commits.len() - 1;
-        let files = go_files(&repo, cited_at)?;
+        let files = find::go_files(&repo, cited_at)?;
         let citations = sample(&files, o.per_kind);
         let dir = o.out.join(&name);
         std::fs::create_dir_all(&dir)?;
         let cited_sha = cited_at.to_string();
         let head_yaml = dir.join("anchors.yaml");
-        std::fs::write(&head_yaml, anchors_yaml(&citations, None))?;
+        std::fs::write(&head_yaml, find::anchors_yaml(&citations, None))?;
         let (outcomes, seconds) = verify(&o, repo_dir, &head_yaml, &cited_sha)?;
         if outcomes.len() != citations.len() {
             bail!(
@@ -358,7 +304,7 @@ fn main() -> Result<()> {
         }
         // Later: the same refs with `at`, never `error`.
         let at_yaml = dir.join("at.yaml");
-        std::fs::write(&at_yaml, anchors_yaml(&citations, Some(&cited_sha)))?;
+        std::fs::write(&at_yaml, find::anchors_yaml(&citations, Some(&cited_sha)))?;
         for later in &o.later {
             let later = (*later).min(back);
             let rev = commits[back - later].to_string();
@@ -401,24 +347,4 @@ fn main() -> Result<()> {
         std::process::exit(1);
     }
     Ok(())
-}
-
-/// The repository's name: `tailscale` for `.../tailscale.git`, `.../tailscale/.git` or a
-/// mirror's `.../tailscale+tailscale/repo` (owner+name).
-fn repo_name(dir: &Path) -> String {
-    let parts: Vec<String> = dir
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
-    let pick = parts
-        .iter()
-        .rev()
-        .find(|p| !matches!(p.as_str(), "repo" | ".git"))
-        .cloned()
-        .unwrap_or_else(|| "repo".to_string());
-    pick.rsplit('+')
-        .next()
-        .unwrap_or(&pick)
-        .trim_end_matches(".git")
-        .to_string()
 }
