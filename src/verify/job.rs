@@ -9,6 +9,7 @@ use crate::lines::LineRange;
 
 use super::history::{self, HistoryOutcome, Mapping, Tracked};
 use super::{HistorySource, VerifyError, VerifyOptions, cache, last_held, moves};
+use crate::source::Files;
 
 /// One ref to verify, with where history says its lines are now.
 pub(super) struct Job<'a> {
@@ -162,4 +163,46 @@ pub(super) fn follow_from_last_held(
         }
     }
     map_jobs(jobs, &followed, source)
+}
+
+/// For refs without `at` that held at their cited place (`held`): those whose cited lines now
+/// cut a construct they held whole at an earlier commit are mapped from that commit as if it
+/// were their `at` ([`last_held::find_whole`]). Returns the jobs so followed; the caller keeps
+/// their first report unless history moves them (see [`Job::forget_history`]).
+pub(super) fn follow_from_last_whole(
+    jobs: &mut [Job<'_>],
+    held: &[usize],
+    source: &HistorySource<'_>,
+    files: &dyn Files,
+    depth: usize,
+    budget: &Arc<WorkBudget>,
+) -> Result<Vec<usize>, VerifyError> {
+    let refs: Vec<&Ref> = held.iter().map(|&j| jobs[j].r).collect();
+    let found = last_held::find_whole(source, files, &refs, depth, budget)?;
+    let mut followed = Vec::new();
+    for (&j, found) in held.iter().zip(found) {
+        let job = &mut jobs[j];
+        job.defer = false;
+        if let Some(at) = found {
+            job.note = Some(format!(
+                "history from {} (the cited lines held whole constructs there; no `at`)",
+                &at[..7.min(at.len())]
+            ));
+            job.at = Some(at.clone());
+            job.found_at = Some(at);
+            followed.push(j);
+        }
+    }
+    map_jobs(jobs, &followed, source)?;
+    Ok(followed)
+}
+
+impl Job<'_> {
+    /// Undoes [`follow_from_last_whole`] for a job whose first report is kept.
+    pub(super) fn forget_history(&mut self) {
+        self.history = None;
+        self.at = None;
+        self.found_at = None;
+        self.note = None;
+    }
 }

@@ -39,7 +39,7 @@ pub mod review;
 mod settle;
 pub mod shape;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use rayon::prelude::*;
 use std::sync::Arc;
@@ -47,7 +47,7 @@ use std::sync::Arc;
 use crate::budget::{Metered, WorkBudget};
 
 use crate::anchors::{AnchorsFile, Claim};
-use crate::report::{RefReport, Report, Verdict};
+use crate::report::{How, RefReport, Report, Verdict};
 use crate::source::history::Endpoint;
 use crate::source::{Files, GitRepo, SourceError};
 use job::Job;
@@ -207,16 +207,43 @@ pub fn verify(
     };
     let mut evaluated = check_by_path(&jobs, &all, &run, true);
     // Refs without `at` that did not hold: find where they last did, follow history from
-    // there, and verify them again.
-    let redo: Vec<usize> = evaluated
-        .iter()
-        .flatten()
-        .filter(|(j, report)| jobs[*j].defer && report.verdict != Verdict::Verified)
-        .map(|(j, _)| *j)
-        .collect();
-    if let (Some(source), false) = (history, redo.is_empty()) {
-        job::follow_from_last_held(&mut jobs, &redo, source, options.history_depth, &budget)?;
-        let again = check_by_path(&jobs, &redo, &run, false);
+    // there, and verify them again. Those that held but now cut a construct they held whole
+    // at an earlier commit are followed from there too, and moved only if history moves them.
+    let deferred = |verified: bool| -> Vec<usize> {
+        evaluated
+            .iter()
+            .flatten()
+            .filter(|(j, report)| {
+                jobs[*j].defer && (report.verdict == Verdict::Verified) == verified
+            })
+            .map(|(j, _)| *j)
+            .collect()
+    };
+    let (redo, held) = (deferred(false), deferred(true));
+    if let Some(source) = history {
+        let mut again_jobs = redo.clone();
+        if !redo.is_empty() {
+            job::follow_from_last_held(&mut jobs, &redo, source, options.history_depth, &budget)?;
+        }
+        let whole = if held.is_empty() {
+            Vec::new()
+        } else {
+            job::follow_from_last_whole(
+                &mut jobs,
+                &held,
+                source,
+                files,
+                options.history_depth,
+                &budget,
+            )?
+        };
+        again_jobs.extend(&whole);
+        let again = if again_jobs.is_empty() {
+            Vec::new()
+        } else {
+            check_by_path(&jobs, &again_jobs, &run, false)
+        };
+        let whole: HashSet<usize> = whole.into_iter().collect();
         let mut slot: HashMap<usize, (usize, usize)> = HashMap::new();
         for (c, chunk) in evaluated.iter().enumerate() {
             for (i, (j, _)) in chunk.iter().enumerate() {
@@ -224,6 +251,17 @@ pub fn verify(
             }
         }
         for (j, report) in again.into_iter().flatten() {
+            // A ref that held where cited keeps that verdict unless history moved it to where
+            // it holds.
+            let moved = report.verdict == Verdict::Drifted
+                && report
+                    .relocated
+                    .as_ref()
+                    .is_some_and(|r| r.how == How::History);
+            if whole.contains(&j) && !moved {
+                jobs[j].forget_history();
+                continue;
+            }
             if let Some(&(c, i)) = slot.get(&j) {
                 evaluated[c][i].1 = report;
             }
