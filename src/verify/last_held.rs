@@ -196,13 +196,15 @@ const MAX_WHOLE_VERSIONS: usize = 32;
 /// For each of `refs` (refs without `at` that hold at their cited place in `files`, the
 /// verified revision): when the cited lines cut a construct there (start or end inside one, or
 /// on a blank line: [`shape::cut`]), the newest commit before it at which they held the
-/// evidence as whole constructs, the citation having held at every version in between. Code
-/// inserted above a cited function leaves a generic expectation holding at the old line
-/// numbers, over the end of the code above and without the function's end: history followed
-/// from where the citation was last whole says where the function went. A citation that cut
-/// the same way where it was written (an `if` line, a case arm's head) was never whole at those
-/// lines and is not followed; versions whose cited lines are the same text as the newer one's
-/// are not parsed again. `None` for a ref not followed.
+/// evidence as whole constructs (versions in between may have held other code there, not
+/// holding it: the cited code moved down and back up). Code inserted above a cited function
+/// leaves a generic expectation holding at the old line numbers, over the end of the code
+/// above and without the function's end: history followed from where the citation was last
+/// whole says where the function went. A citation that cut the same way where it was written
+/// (an `if` line, a head without its body) was not whole at those lines then; the caller moves
+/// a ref only where history puts it whole. Versions whose cited lines are the same text as the
+/// newer one's are not compared again, nor parsed where they cut. `None` for a ref not
+/// followed.
 pub(super) fn find_whole(
     source: &HistorySource<'_>,
     files: &dyn Files,
@@ -280,8 +282,8 @@ fn cited_text(source: &[u8], lines: LineRange) -> Vec<u8> {
 
 /// The walk back of [`find_whole`] for the refs `members` of one path (with their cited text
 /// at the verified revision), newest version first: each ref stops at the first version where
-/// it does not hold (no whole citation to follow), where it holds cutting no construct (the
-/// commit returned), or after [`MAX_WHOLE_VERSIONS`] changes of its cited lines.
+/// it holds cutting no construct (the commit returned), where the file is gone or shorter than
+/// the cited lines, or after [`MAX_WHOLE_VERSIONS`] changes of its cited lines.
 fn walk_whole(
     source: &HistorySource<'_>,
     refs: &[&Ref],
@@ -331,19 +333,19 @@ fn walk_whole(
                 continue;
             }
             walk.compared += 1;
-            budget::take_cut();
-            let holds = misfit_at(r, &blob, lines, &parses).is_some();
-            if budget::take_cut_message().is_some() || !holds {
-                walk.done = true;
-                continue;
-            }
-            if shape::cut(&blob.bytes, lines) == 0 {
-                walk.at = Some(v.commit.clone());
-                walk.done = true;
-                continue;
-            }
             walk.newer = text;
             walk.done = walk.compared >= MAX_WHOLE_VERSIONS;
+            if shape::cut(&blob.bytes, lines) > 0 {
+                continue;
+            }
+            budget::take_cut();
+            let holds = misfit_at(r, &blob, lines, &parses).is_some();
+            if budget::take_cut_message().is_some() {
+                walk.done = true;
+            } else if holds {
+                walk.at = Some(v.commit.clone());
+                walk.done = true;
+            }
         }
     }
     walks

@@ -47,6 +47,7 @@ use std::sync::Arc;
 use crate::budget::{Metered, WorkBudget};
 
 use crate::anchors::{AnchorsFile, Claim};
+use crate::lines::LineRange;
 use crate::report::{How, RefReport, Report, Verdict};
 use crate::source::history::Endpoint;
 use crate::source::{Files, GitRepo, SourceError};
@@ -251,20 +252,16 @@ pub fn verify(
             }
         }
         for (j, report) in again.into_iter().flatten() {
-            // A ref that held where cited keeps that verdict unless history moved it to where
-            // it holds.
-            let moved = report.verdict == Verdict::Drifted
-                && report
-                    .relocated
-                    .as_ref()
-                    .is_some_and(|r| r.how == How::History);
-            if whole.contains(&j) && !moved {
+            let Some(&(c, i)) = slot.get(&j) else {
+                continue;
+            };
+            if whole.contains(&j)
+                && !moved_whole(&evaluated[c][i].1, &report, &jobs[j], files, source)
+            {
                 jobs[j].forget_history();
                 continue;
             }
-            if let Some(&(c, i)) = slot.get(&j) {
-                evaluated[c][i].1 = report;
-            }
+            evaluated[c][i].1 = report;
         }
     }
     context::relocated_symbols(&jobs, &mut evaluated, files);
@@ -285,6 +282,59 @@ pub fn verify(
     );
     review::attach(&mut report, anchors, files, history);
     Ok(report)
+}
+
+/// Whether a ref that held where cited (`first`) and was followed from `job.found_at`, where
+/// its lines were last whole, is moved by history (`followed`): to whole code
+/// ([`shape::cut`]) where it holds, from a cited place whose evidence is not all code that was
+/// already there at that commit outside the cited lines. A citation that cut a construct where
+/// it was written (an `if` line, an `else if` arm) cites code that sat beside the whole code
+/// once at its lines, and stays; one whose lines now hold code inserted above the cited
+/// function, or the function's own head, is where that function was.
+fn moved_whole(
+    first: &RefReport,
+    followed: &RefReport,
+    job: &job::Job<'_>,
+    files: &dyn Files,
+    source: &HistorySource<'_>,
+) -> bool {
+    let Some(moved) = followed
+        .relocated
+        .as_ref()
+        .filter(|r| followed.verdict == Verdict::Drifted && r.how == How::History)
+    else {
+        return false;
+    };
+    let (Some(at), Ok(now)) = (&job.found_at, files.read(&job.r.path.value)) else {
+        return false;
+    };
+    let place = &moved.place;
+    let whole = match files.read(&place.path) {
+        Ok(blob) => {
+            place.lines.end().get() <= crate::go::count_lines(&blob.bytes)
+                && shape::cut(&blob.bytes, place.lines) == 0
+        }
+        Err(_) => false,
+    };
+    let Some(then) = source
+        .git
+        .resolve(at)
+        .ok()
+        .and_then(|snapshot| snapshot.read(&job.r.path.value).ok())
+    else {
+        return false;
+    };
+    let cited = job.r.lines.value;
+    let origins = provenance::Origins::between(Some(&then.bytes), &now.bytes);
+    let other_code = first
+        .expectations
+        .iter()
+        .filter(|e| e.kind != "not")
+        .flat_map(|e| &e.matches)
+        .filter(|m| m.overlaps(cited))
+        .map(|m| LineRange::new(m.start().max(cited.start()), m.end().min(cited.end())))
+        .all(|m| m.is_some_and(|m| origins.all_from_outside(m, Some(cited))));
+    whole && !other_code
 }
 
 /// What every file of a run is checked with.

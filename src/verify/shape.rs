@@ -357,24 +357,79 @@ fn tightest_group(cited: &[Vec<Cited>]) -> Vec<Cited> {
 }
 
 /// How many construct ends the lines `range` of `source` cut or pad with: a blank first or
-/// last line, and each bracket closed in the range but opened before it or opened in it but
-/// closed after it. 0 for a range of whole statements; a citation read a few lines off (a
-/// blank line and a `var` above it, its closing braces left out) scores more, so of two places
-/// that hold the evidence equally well the one that cites whole code is the one it was
-/// written against.
+/// last line, each bracket closed in the range but opened before it or opened in it but
+/// closed after it, and a first or last line inside a raw string or block comment that
+/// begins before it or ends after it. Brackets inside strings, runes and comments are not
+/// counted (a multi-line raw string holding `{` is one literal). 0 for a range of whole
+/// statements; a citation read a few lines off (a blank line and a `var` above it, its closing
+/// braces left out) scores more, so of two places that hold the evidence equally well the one
+/// that cites whole code is the one it was written against.
 pub fn cut(source: &[u8], range: LineRange) -> u32 {
-    let (a, b) = (range.start().get() as usize, range.end().get() as usize);
+    let (a, b) = (range.start().get(), range.end().get());
     let lines: Vec<&[u8]> = source
         .split(|&c| c == b'\n')
-        .skip(a - 1)
-        .take(b + 1 - a)
+        .skip(a as usize - 1)
+        .take((b + 1 - a) as usize)
         .collect();
     let blank = |line: Option<&&[u8]>| u32::from(line.is_none_or(|l| l.trim_ascii().is_empty()));
     let mut score = blank(lines.first()) + blank(lines.last());
+    #[derive(Clone, Copy, PartialEq)]
+    enum Lexed {
+        Code,
+        Quoted(u8),
+        Raw,
+        Block,
+    }
+    let (mut state, mut line) = (Lexed::Code, 1u32);
     let (mut depth, mut lowest) = (0i32, 0i32);
-    for line in &lines {
-        depth += i32::from(crate::source::history::line_shape(line).balance);
-        lowest = lowest.min(depth);
+    let mut i = 0;
+    while i < source.len() && line <= b {
+        let c = source[i];
+        if c == b'\n' {
+            if line == b && state != Lexed::Code {
+                score += 1;
+            }
+            if matches!(state, Lexed::Quoted(_)) {
+                state = Lexed::Code;
+            }
+            line += 1;
+            if line == a && state != Lexed::Code {
+                score += 1;
+            }
+            i += 1;
+            continue;
+        }
+        let next = source.get(i + 1).copied();
+        match state {
+            Lexed::Code => match c {
+                b'/' if next == Some(b'/') => {
+                    while i + 1 < source.len() && source[i + 1] != b'\n' {
+                        i += 1;
+                    }
+                }
+                b'/' if next == Some(b'*') => {
+                    state = Lexed::Block;
+                    i += 1;
+                }
+                b'"' | b'\'' => state = Lexed::Quoted(c),
+                b'`' => state = Lexed::Raw,
+                b'(' | b'{' | b'[' if line >= a => depth += 1,
+                b')' | b'}' | b']' if line >= a => {
+                    depth -= 1;
+                    lowest = lowest.min(depth);
+                }
+                _ => {}
+            },
+            Lexed::Quoted(_) if c == b'\\' => i += usize::from(next.is_some_and(|n| n != b'\n')),
+            Lexed::Quoted(q) if c == q => state = Lexed::Code,
+            Lexed::Raw if c == b'`' => state = Lexed::Code,
+            Lexed::Block if c == b'*' && next == Some(b'/') => {
+                state = Lexed::Code;
+                i += 1;
+            }
+            _ => {}
+        }
+        i += 1;
     }
     // Closed before being opened in the range, and opened without being closed.
     score += lowest.unsigned_abs() + (depth - lowest).unsigned_abs();
@@ -539,5 +594,17 @@ func serve(w http.ResponseWriter, r *http.Request) {
         assert_eq!(place(5), lines(guard_line, guard_line + 4), "the guard");
         assert_eq!(place(12), declaration, "the function, never narrowed");
         assert_eq!(place(40), declaration);
+    }
+
+    #[test]
+    fn cut_counts_brackets_of_code_only() {
+        let src = "package a\n\nfunc f() string {\n\tcfg := `org {\n\t\troot }\n\t}`\n\ts := \"{(\" // {\n\t/* }\n\t} */\n\treturn cfg + s\n}\n";
+        assert_eq!(cut(src.as_bytes(), lines(3, 11)), 0, "the function whole");
+        assert_eq!(cut(src.as_bytes(), lines(4, 6)), 0, "the raw string whole");
+        // Beginning inside the raw string (statements of the body otherwise).
+        assert_eq!(cut(src.as_bytes(), lines(5, 10)), 1);
+        // Ending inside the block comment, with the function's `{` open.
+        assert_eq!(cut(src.as_bytes(), lines(3, 8)), 2);
+        assert_eq!(cut(src.as_bytes(), lines(2, 11)), 1, "a blank first line");
     }
 }

@@ -310,3 +310,28 @@ fn a_citation_that_cut_where_it_was_written_stays_verified() {
         assert_eq!(r["notes"], serde_json::json!([]), "{lines}: {r:#}");
     }
 }
+
+#[test]
+fn a_whole_function_is_followed_past_versions_where_other_code_sat_at_its_lines() {
+    // As above, but a commit in between put ten lines above `checkConfig`, so that 10-16 held
+    // none of it, before eight of them were dropped again: the citation did not hold at every
+    // version since it was whole, and is followed from where it was.
+    let mut repo = TestRepo::new();
+    repo.write("pkg/auth/server.go", GUARD);
+    let whole = repo.commit_all("add the mTLS guard");
+    let ten: String = (0..10).map(|i| format!("var v{i} = {i}\n")).collect();
+    repo.write(
+        "pkg/auth/server.go",
+        GUARD.replace("// checkConfig", &format!("{ten}// checkConfig")),
+    );
+    repo.commit_all("ten variables");
+    repo.write("pkg/auth/server.go", with_function_above());
+    repo.commit_all("one function instead");
+    repo.write("anchors.yaml", identifier_anchors("10-16"));
+
+    let (_, report) = verify_json(repo.path(), &[]);
+    let r = the_ref(&report);
+    assert_eq!(r["verdict"], "drifted", "{r:#}");
+    assert_eq!(r["relocated"]["lines"], "12-18", "{r:#}");
+    assert_eq!(r["history_from"], whole.to_string());
+}
