@@ -9,7 +9,9 @@ use crate::lines::LineRange;
 
 use super::history::{self, HistoryOutcome, Mapping, Tracked};
 use super::{HistorySource, VerifyError, VerifyOptions, cache, last_held, moves};
-use crate::source::Files;
+use std::collections::HashMap;
+
+use crate::source::{FileProblem, Files};
 
 /// One ref to verify, with where history says its lines are now.
 pub(super) struct Job<'a> {
@@ -108,7 +110,40 @@ pub(super) fn map_history(
         }
         return Ok(());
     };
-    map_jobs(jobs, &with_at, source)
+    map_jobs(jobs, &with_at, source)?;
+    note_missing_at_base(jobs, source);
+    Ok(())
+}
+
+/// For `diff`: a ref whose file did not exist at the base has nothing there to be followed
+/// from. It is checked where it is cited, and its report says so, naming the base.
+fn note_missing_at_base(jobs: &mut [Job<'_>], source: &HistorySource<'_>) {
+    let mut snapshots: HashMap<String, Option<crate::source::Snapshot>> = HashMap::new();
+    for job in jobs.iter_mut().filter(|job| job.report_touch) {
+        let Some(base) = job.at.clone() else {
+            continue;
+        };
+        let snapshot = snapshots
+            .entry(base.clone())
+            .or_insert_with(|| source.git.resolve(&base).ok());
+        let Some(snapshot) = snapshot else {
+            continue;
+        };
+        let path = &job.r.path.value;
+        if matches!(snapshot.read(path), Err(FileProblem::Missing)) {
+            job.history = None;
+            let commit = snapshot.commit.as_deref().unwrap_or(&base);
+            let short = &commit[..7.min(commit.len())];
+            let named = if base.starts_with(short) {
+                short.to_string()
+            } else {
+                format!("{base} ({short})")
+            };
+            job.note = Some(format!(
+                "{path} did not exist at the base {named}: checked where it is cited"
+            ));
+        }
+    }
 }
 
 /// Maps the jobs `members`, which all have `at`, from there to the verified revision.
