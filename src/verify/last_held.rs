@@ -226,7 +226,10 @@ pub(super) fn find_whole(
         if lines.end().get() > crate::go::count_lines(&blob.bytes) {
             continue;
         }
-        if shape::cut(&blob.bytes, lines) > 0 {
+        // Only a range reaching across the top level (from one declaration into the next, or
+        // from the code above into a declaration's head) is a whole citation shifted; one
+        // inside a declaration that cuts it (an `if` line, a head with its guard) is cited so.
+        if shape::cut(&blob.bytes, lines) > 0 && shape::spans_top_level(&blob.bytes, lines) {
             by_path
                 .entry(r.path.value.as_str())
                 .or_default()
@@ -335,7 +338,10 @@ fn walk_whole(
             walk.compared += 1;
             walk.newer = text;
             walk.done = walk.compared >= MAX_WHOLE_VERSIONS;
-            if shape::cut(&blob.bytes, lines) > 0 {
+            // Only a range reaching across the top level (from one declaration into the next, or
+            // from the code above into a declaration's head) is a whole citation shifted; one
+            // inside a declaration that cuts it (an `if` line, a head with its guard) is cited so.
+            if shape::cut(&blob.bytes, lines) > 0 && shape::spans_top_level(&blob.bytes, lines) {
                 continue;
             }
             budget::take_cut();

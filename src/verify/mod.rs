@@ -47,7 +47,7 @@ use std::sync::Arc;
 use crate::budget::{Metered, WorkBudget};
 
 use crate::anchors::{AnchorsFile, Claim};
-use crate::lines::LineRange;
+use crate::lines::LineNo;
 use crate::report::{How, RefReport, Report, Verdict};
 use crate::source::history::Endpoint;
 use crate::source::{Files, GitRepo, SourceError};
@@ -326,15 +326,23 @@ fn moved_whole(
     };
     let cited = job.r.lines.value;
     let origins = provenance::Origins::between(Some(&then.bytes), &now.bytes);
-    let other_code = first
+    // Some construct that gave the evidence where cited descends from the lines cited there.
+    let descends = first
         .expectations
         .iter()
         .filter(|e| e.kind != "not")
         .flat_map(|e| &e.matches)
-        .filter(|m| m.overlaps(cited))
-        .map(|m| LineRange::new(m.start().max(cited.start()), m.end().min(cited.end())))
-        .all(|m| m.is_some_and(|m| origins.all_from_outside(m, Some(cited))));
-    whole && !other_code
+        .flat_map(|m| m.start().get()..=m.end().get())
+        .filter_map(LineNo::new)
+        .filter(|&l| cited.contains_line(l))
+        .any(|l| {
+            origins
+                .of(l)
+                .old_line()
+                .and_then(LineNo::new)
+                .is_some_and(|old| cited.contains_line(old))
+        });
+    whole && descends
 }
 
 /// What every file of a run is checked with.

@@ -373,67 +373,121 @@ pub fn cut(source: &[u8], range: LineRange) -> u32 {
         .collect();
     let blank = |line: Option<&&[u8]>| u32::from(line.is_none_or(|l| l.trim_ascii().is_empty()));
     let mut score = blank(lines.first()) + blank(lines.last());
+    let lexed = lex(source, b);
+    let (Some(first), Some(last)) = (lexed.get(a as usize - 1), lexed.get(b as usize - 1)) else {
+        return score;
+    };
+    score += u32::from(!first.code_at_start) + u32::from(!last.code_at_end);
+    let lowest = lexed[a as usize - 1..b as usize]
+        .iter()
+        .map(|l| l.lowest)
+        .min()
+        .unwrap_or(first.depth)
+        .min(first.depth);
+    // Closed before being opened in the range, and opened without being closed.
+    score += (first.depth - lowest).unsigned_abs() + (last.depth_at_end - lowest).unsigned_abs();
+    score
+}
+
+/// True when a line of `range` after its first begins at the top level of `source` (outside
+/// every bracket, string and comment): the range reaches past the end of the top-level
+/// construct it begins in, or begins before one.
+pub fn spans_top_level(source: &[u8], range: LineRange) -> bool {
+    let (a, b) = (range.start().get(), range.end().get());
+    lex(source, b)
+        .iter()
+        .enumerate()
+        .skip(a as usize)
+        .any(|(_, l)| l.depth == 0 && l.code_at_start)
+}
+
+/// One line of Go as [`lex`] read it: the bracket depth at its start (from the file's start),
+/// the lowest it reached in it and at its end, and whether it begins and ends in code (not
+/// inside a raw string or block comment).
+struct Lexed {
+    depth: i32,
+    lowest: i32,
+    depth_at_end: i32,
+    code_at_start: bool,
+    code_at_end: bool,
+}
+
+/// The first `upto` lines of `source` lexed for brackets outside strings, runes and comments.
+fn lex(source: &[u8], upto: u32) -> Vec<Lexed> {
     #[derive(Clone, Copy, PartialEq)]
-    enum Lexed {
+    enum State {
         Code,
         Quoted(u8),
         Raw,
         Block,
     }
-    let (mut state, mut line) = (Lexed::Code, 1u32);
-    let (mut depth, mut lowest) = (0i32, 0i32);
+    let mut out: Vec<Lexed> = Vec::new();
+    let (mut state, mut depth) = (State::Code, 0i32);
+    let mut line = Lexed {
+        depth: 0,
+        lowest: 0,
+        depth_at_end: 0,
+        code_at_start: true,
+        code_at_end: true,
+    };
     let mut i = 0;
-    while i < source.len() && line <= b {
+    while i < source.len() && out.len() < upto as usize {
         let c = source[i];
+        let next = source.get(i + 1).copied();
         if c == b'\n' {
-            if line == b && state != Lexed::Code {
-                score += 1;
+            if matches!(state, State::Quoted(_)) {
+                state = State::Code;
             }
-            if matches!(state, Lexed::Quoted(_)) {
-                state = Lexed::Code;
-            }
-            line += 1;
-            if line == a && state != Lexed::Code {
-                score += 1;
-            }
+            line.depth_at_end = depth;
+            line.code_at_end = state == State::Code;
+            out.push(line);
+            line = Lexed {
+                depth,
+                lowest: depth,
+                depth_at_end: depth,
+                code_at_start: state == State::Code,
+                code_at_end: true,
+            };
             i += 1;
             continue;
         }
-        let next = source.get(i + 1).copied();
         match state {
-            Lexed::Code => match c {
+            State::Code => match c {
                 b'/' if next == Some(b'/') => {
                     while i + 1 < source.len() && source[i + 1] != b'\n' {
                         i += 1;
                     }
                 }
                 b'/' if next == Some(b'*') => {
-                    state = Lexed::Block;
+                    state = State::Block;
                     i += 1;
                 }
-                b'"' | b'\'' => state = Lexed::Quoted(c),
-                b'`' => state = Lexed::Raw,
-                b'(' | b'{' | b'[' if line >= a => depth += 1,
-                b')' | b'}' | b']' if line >= a => {
+                b'"' | b'\'' => state = State::Quoted(c),
+                b'`' => state = State::Raw,
+                b'(' | b'{' | b'[' => depth += 1,
+                b')' | b'}' | b']' => {
                     depth -= 1;
-                    lowest = lowest.min(depth);
+                    line.lowest = line.lowest.min(depth);
                 }
                 _ => {}
             },
-            Lexed::Quoted(_) if c == b'\\' => i += usize::from(next.is_some_and(|n| n != b'\n')),
-            Lexed::Quoted(q) if c == q => state = Lexed::Code,
-            Lexed::Raw if c == b'`' => state = Lexed::Code,
-            Lexed::Block if c == b'*' && next == Some(b'/') => {
-                state = Lexed::Code;
+            State::Quoted(_) if c == b'\\' => i += usize::from(next.is_some_and(|n| n != b'\n')),
+            State::Quoted(q) if c == q => state = State::Code,
+            State::Raw if c == b'`' => state = State::Code,
+            State::Block if c == b'*' && next == Some(b'/') => {
+                state = State::Code;
                 i += 1;
             }
             _ => {}
         }
         i += 1;
     }
-    // Closed before being opened in the range, and opened without being closed.
-    score += lowest.unsigned_abs() + (depth - lowest).unsigned_abs();
-    score
+    if out.len() < upto as usize {
+        line.depth_at_end = depth;
+        line.code_at_end = state == State::Code;
+        out.push(line);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -606,5 +660,16 @@ func serve(w http.ResponseWriter, r *http.Request) {
         // Ending inside the block comment, with the function's `{` open.
         assert_eq!(cut(src.as_bytes(), lines(3, 8)), 2);
         assert_eq!(cut(src.as_bytes(), lines(2, 11)), 1, "a blank first line");
+    }
+
+    #[test]
+    fn a_range_spans_the_top_level_past_its_first_line() {
+        let src = "package a\n\nfunc f() {\n\tx := `\n}`\n}\n\nfunc g() {}\n";
+        let spans = |a, b| spans_top_level(src.as_bytes(), lines(a, b));
+        assert!(!spans(3, 6), "f whole, a `}}` inside its raw string");
+        assert!(!spans(4, 5));
+        assert!(spans(5, 7), "past f's end");
+        assert!(spans(2, 4), "a blank line, then f's head");
+        assert!(!spans(8, 8));
     }
 }
