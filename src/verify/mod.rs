@@ -286,11 +286,11 @@ pub fn verify(
 
 /// Whether a ref that held where cited (`first`) and was followed from `job.found_at`, where
 /// its lines were last whole, is moved by history (`followed`): to whole code
-/// ([`shape::cut`]) where it holds, from a cited place whose evidence is not all code that was
-/// already there at that commit outside the cited lines. A citation that cut a construct where
-/// it was written (an `if` line, an `else if` arm) cites code that sat beside the whole code
-/// once at its lines, and stays; one whose lines now hold code inserted above the cited
-/// function, or the function's own head, is where that function was.
+/// ([`shape::cut`]) where it holds, and only when a construct that gave its evidence where
+/// cited descends (kept or edited, by provenance's line diff) from the lines cited at that
+/// commit: the cited code was pushed down or pulled up past the cited lines. Evidence that is
+/// all new code since, or code that already sat elsewhere then, is what a citation written at
+/// these lines later cites, and it stays.
 fn moved_whole(
     first: &RefReport,
     followed: &RefReport,
