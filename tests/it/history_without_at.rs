@@ -335,3 +335,26 @@ fn a_whole_function_is_followed_past_versions_where_other_code_sat_at_its_lines(
     assert_eq!(r["relocated"]["lines"], "12-18", "{r:#}");
     assert_eq!(r["history_from"], whole.to_string());
 }
+
+#[test]
+fn a_range_inside_one_function_that_grew_is_not_followed() {
+    // `checkConfig`'s head and guard (11-14) cut the function as a head with its guard does;
+    // it was whole at those lines once, before the function grew by a line inside. A range
+    // inside one declaration is cited so and not followed: only one reaching across the top
+    // level (code inserted or removed above a declaration) is.
+    let mut repo = TestRepo::new();
+    let short = GUARD.replace(
+        "\t\treturn errors.New(\"mtls required but no CA configured\")\n\t}\n\treturn nil\n}\n",
+        "\t\treturn errors.New(\"mtls required but no CA configured\")\n\t}\n}\n",
+    );
+    repo.write("pkg/auth/server.go", &short);
+    repo.commit_all("a guard alone");
+    repo.write("pkg/auth/server.go", GUARD);
+    repo.commit_all("return nil");
+    repo.write("anchors.yaml", identifier_anchors("11-15"));
+    let (code, report) = verify_json(repo.path(), &[]);
+    let r = the_ref(&report);
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(r["verdict"], "verified", "{r:#}");
+    assert!(r["history_from"].is_null(), "{r:#}");
+}
