@@ -9,6 +9,9 @@ use crate::lines::LineRange;
 
 use super::history::{self, HistoryOutcome, Mapping, Tracked};
 use super::{HistorySource, VerifyError, VerifyOptions, cache, last_held, moves};
+use std::collections::HashMap;
+
+use crate::source::{FileProblem, Files};
 
 /// One ref to verify, with where history says its lines are now.
 pub(super) struct Job<'a> {
@@ -108,7 +111,40 @@ pub(super) fn map_history(
         }
         return Ok(());
     };
-    map_jobs(jobs, &with_at, source)
+    map_jobs(jobs, &with_at, source)?;
+    note_missing_at_base(jobs, source);
+    Ok(())
+}
+
+/// For `diff`: a ref whose file did not exist at the base has nothing there to be followed
+/// from. It is checked where it is cited, and its report says so, naming the base.
+fn note_missing_at_base(jobs: &mut [Job<'_>], source: &HistorySource<'_>) {
+    let mut snapshots: HashMap<String, Option<crate::source::Snapshot>> = HashMap::new();
+    for job in jobs.iter_mut().filter(|job| job.report_touch) {
+        let Some(base) = job.at.clone() else {
+            continue;
+        };
+        let snapshot = snapshots
+            .entry(base.clone())
+            .or_insert_with(|| source.git.resolve(&base).ok());
+        let Some(snapshot) = snapshot else {
+            continue;
+        };
+        let path = &job.r.path.value;
+        if matches!(snapshot.read(path), Err(FileProblem::Missing)) {
+            job.history = None;
+            let commit = snapshot.commit.as_deref().unwrap_or(&base);
+            let short = &commit[..7.min(commit.len())];
+            let named = if base.starts_with(short) {
+                short.to_string()
+            } else {
+                format!("{base} ({short})")
+            };
+            job.note = Some(format!(
+                "{path} did not exist at the base {named}: checked where it is cited"
+            ));
+        }
+    }
 }
 
 /// Maps the jobs `members`, which all have `at`, from there to the verified revision.
@@ -163,4 +199,46 @@ pub(super) fn follow_from_last_held(
         }
     }
     map_jobs(jobs, &followed, source)
+}
+
+/// For refs without `at` that held at their cited place (`held`): those whose cited lines now
+/// cut a construct they held whole at an earlier commit are mapped from that commit as if it
+/// were their `at` ([`last_held::find_whole`]). Returns the jobs so followed; the caller keeps
+/// their first report unless history moves them (see [`Job::forget_history`]).
+pub(super) fn follow_from_last_whole(
+    jobs: &mut [Job<'_>],
+    held: &[usize],
+    source: &HistorySource<'_>,
+    files: &dyn Files,
+    depth: usize,
+    budget: &Arc<WorkBudget>,
+) -> Result<Vec<usize>, VerifyError> {
+    let refs: Vec<&Ref> = held.iter().map(|&j| jobs[j].r).collect();
+    let found = last_held::find_whole(source, files, &refs, depth, budget)?;
+    let mut followed = Vec::new();
+    for (&j, found) in held.iter().zip(found) {
+        let job = &mut jobs[j];
+        job.defer = false;
+        if let Some(at) = found {
+            job.note = Some(format!(
+                "history from {} (the cited lines held whole constructs there; no `at`)",
+                &at[..7.min(at.len())]
+            ));
+            job.at = Some(at.clone());
+            job.found_at = Some(at);
+            followed.push(j);
+        }
+    }
+    map_jobs(jobs, &followed, source)?;
+    Ok(followed)
+}
+
+impl Job<'_> {
+    /// Undoes [`follow_from_last_whole`] for a job whose first report is kept.
+    pub(super) fn forget_history(&mut self) {
+        self.history = None;
+        self.at = None;
+        self.found_at = None;
+        self.note = None;
+    }
 }

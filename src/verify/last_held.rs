@@ -14,6 +14,7 @@ use super::parses::{ParseCache, misfit_at};
 use super::shape;
 use crate::anchors::Ref;
 use crate::budget::{self, Metered, WorkBudget};
+use crate::lines::LineRange;
 use crate::source::history::{Endpoint, PathVersion};
 use crate::source::{Files, SourceError};
 
@@ -185,6 +186,178 @@ fn walk_path(
                 .map(|(v, _)| v.commit.clone());
             (i, at, walk.cut)
         })
+        .collect()
+}
+
+/// Versions whose cited lines differ from the newer one's that the walk back for a whole
+/// citation compares, at most.
+const MAX_WHOLE_VERSIONS: usize = 32;
+
+/// For each of `refs` (refs without `at` that hold at their cited place in `files`, the
+/// verified revision): when the cited lines cut a construct there (start or end inside one, or
+/// on a blank line: [`shape::cut`]), the newest commit before it at which they held the
+/// evidence as whole constructs (versions in between may have held other code there, not
+/// holding it: the cited code moved down and back up). Code inserted above a cited function
+/// leaves a generic expectation holding at the old line numbers, over the end of the code
+/// above and without the function's end: history followed from where the citation was last
+/// whole says where the function went. A citation that cut the same way where it was written
+/// (an `if` line, a head without its body) was not whole at those lines then; the caller moves
+/// a ref only where history puts it whole. Versions whose cited lines are the same text as the
+/// newer one's are not compared again, nor parsed where they cut. `None` for a ref not
+/// followed.
+pub(super) fn find_whole(
+    source: &HistorySource<'_>,
+    files: &dyn Files,
+    refs: &[&Ref],
+    depth: usize,
+    budget: &Arc<WorkBudget>,
+) -> Result<Vec<Option<String>>, SourceError> {
+    let mut out: Vec<Option<String>> = vec![None; refs.len()];
+    let Some(from) = source.target_commit.as_deref() else {
+        return Ok(out);
+    };
+    // The cited lines now, for the refs whose range cuts a construct.
+    let mut by_path: BTreeMap<&str, CitedTexts> = BTreeMap::new();
+    for (i, r) in refs.iter().enumerate() {
+        let Ok(blob) = files.read(&r.path.value) else {
+            continue;
+        };
+        let lines = r.lines.value;
+        if lines.end().get() > crate::go::count_lines(&blob.bytes) {
+            continue;
+        }
+        // Only a range reaching across the top level (from one declaration into the next, or
+        // from the code above into a declaration's head) is a whole citation shifted; one
+        // inside a declaration that cuts it (an `if` line, a head with its guard) is cited so.
+        if shape::cut(&blob.bytes, lines) > 0 && shape::spans_top_level(&blob.bytes, lines) {
+            by_path
+                .entry(r.path.value.as_str())
+                .or_default()
+                .push((i, cited_text(&blob.bytes, lines)));
+        }
+    }
+    if by_path.is_empty() {
+        return Ok(out);
+    }
+    let paths: Vec<String> = by_path.keys().map(|p| p.to_string()).collect();
+    // Without history there is nothing to follow, and the ref stays verified where it is.
+    let Ok(history) = source.git.path_versions(from, &paths, depth) else {
+        return Ok(out);
+    };
+    let skip = usize::from(matches!(source.target, Endpoint::Commit(_)));
+    let groups: Vec<(&str, &CitedTexts, &Vec<PathVersion>)> = by_path
+        .iter()
+        .zip(&history.versions)
+        .map(|((path, members), versions)| (*path, members, versions))
+        .collect();
+    let found: Vec<(usize, Option<String>)> = groups
+        .par_iter()
+        .flat_map_iter(|(path, members, versions)| {
+            let _metered = Metered::install(budget);
+            walk_whole(
+                source,
+                refs,
+                path,
+                members,
+                &versions[skip.min(versions.len())..],
+            )
+        })
+        .collect();
+    for (i, at) in found {
+        out[i] = at;
+    }
+    Ok(out)
+}
+
+/// Refs of one path by index, each with its cited lines' text at the verified revision.
+type CitedTexts = Vec<(usize, Vec<u8>)>;
+
+/// The bytes of `lines` of `source`.
+fn cited_text(source: &[u8], lines: LineRange) -> Vec<u8> {
+    let (a, b) = (lines.start().get() as usize, lines.end().get() as usize);
+    source
+        .split(|&c| c == b'\n')
+        .skip(a - 1)
+        .take(b + 1 - a)
+        .collect::<Vec<_>>()
+        .join(&b'\n')
+}
+
+/// The walk back of [`find_whole`] for the refs `members` of one path (with their cited text
+/// at the verified revision), newest version first: each ref stops at the first version where
+/// it holds cutting no construct (the commit returned), where the file is gone or shorter than
+/// the cited lines, or after [`MAX_WHOLE_VERSIONS`] changes of its cited lines.
+fn walk_whole(
+    source: &HistorySource<'_>,
+    refs: &[&Ref],
+    path: &str,
+    members: &[(usize, Vec<u8>)],
+    versions: &[PathVersion],
+) -> Vec<(usize, Option<String>)> {
+    struct Walk {
+        newer: Vec<u8>,
+        compared: usize,
+        done: bool,
+        at: Option<String>,
+    }
+    let mut walks: Vec<Walk> = members
+        .iter()
+        .map(|(_, text)| Walk {
+            newer: text.clone(),
+            compared: 0,
+            done: false,
+            at: None,
+        })
+        .collect();
+    for v in versions {
+        if walks.iter().all(|w| w.done) {
+            break;
+        }
+        let blob = v
+            .blob
+            .as_ref()
+            .and_then(|_| source.git.resolve(&v.commit).ok())
+            .and_then(|snapshot| snapshot.read(path).ok());
+        let Some(blob) = blob else {
+            break;
+        };
+        let line_count = crate::go::count_lines(&blob.bytes);
+        let parses = ParseCache::metered(true);
+        for (walk, (i, _)) in walks.iter_mut().zip(members).filter(|(w, _)| !w.done) {
+            let r = refs[*i];
+            let lines = r.lines.value;
+            if lines.end().get() > line_count {
+                walk.done = true;
+                continue;
+            }
+            let text = cited_text(&blob.bytes, lines);
+            if text == walk.newer {
+                // The same lines as the newer version: they hold and cut as they did there.
+                continue;
+            }
+            walk.compared += 1;
+            walk.newer = text;
+            walk.done = walk.compared >= MAX_WHOLE_VERSIONS;
+            // Only a range reaching across the top level (from one declaration into the next, or
+            // from the code above into a declaration's head) is a whole citation shifted; one
+            // inside a declaration that cuts it (an `if` line, a head with its guard) is cited so.
+            if shape::cut(&blob.bytes, lines) > 0 && shape::spans_top_level(&blob.bytes, lines) {
+                continue;
+            }
+            budget::take_cut();
+            let holds = misfit_at(r, &blob, lines, &parses).is_some();
+            if budget::take_cut_message().is_some() {
+                walk.done = true;
+            } else if holds {
+                walk.at = Some(v.commit.clone());
+                walk.done = true;
+            }
+        }
+    }
+    walks
+        .into_iter()
+        .zip(members)
+        .map(|(walk, (i, _))| (*i, walk.at))
         .collect()
 }
 

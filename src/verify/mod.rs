@@ -39,7 +39,7 @@ pub mod review;
 mod settle;
 pub(crate) mod shape;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use rayon::prelude::*;
 use std::sync::Arc;
@@ -48,7 +48,8 @@ use crate::budget::{Metered, WorkBudget};
 
 use crate::anchors::{AnchorsFile, Claim};
 use crate::docs;
-use crate::model::{RefReport, Report, Verdict};
+use crate::lines::LineNo;
+use crate::model::{How, RefReport, Report, Verdict};
 use crate::source::history::Endpoint;
 use crate::source::{Files, GitRepo, SourceError};
 use job::Job;
@@ -210,16 +211,43 @@ pub fn verify(
     };
     let mut evaluated = check_by_path(&jobs, &all, &run, true);
     // Refs without `at` that did not hold: find where they last did, follow history from
-    // there, and verify them again.
-    let redo: Vec<usize> = evaluated
-        .iter()
-        .flatten()
-        .filter(|(j, report)| jobs[*j].defer && report.verdict != Verdict::Verified)
-        .map(|(j, _)| *j)
-        .collect();
-    if let (Some(source), false) = (history, redo.is_empty()) {
-        job::follow_from_last_held(&mut jobs, &redo, source, options.history_depth, &budget)?;
-        let again = check_by_path(&jobs, &redo, &run, false);
+    // there, and verify them again. Those that held but now cut a construct they held whole
+    // at an earlier commit are followed from there too, and moved only if history moves them.
+    let deferred = |verified: bool| -> Vec<usize> {
+        evaluated
+            .iter()
+            .flatten()
+            .filter(|(j, report)| {
+                jobs[*j].defer && (report.verdict == Verdict::Verified) == verified
+            })
+            .map(|(j, _)| *j)
+            .collect()
+    };
+    let (redo, held) = (deferred(false), deferred(true));
+    if let Some(source) = history {
+        let mut again_jobs = redo.clone();
+        if !redo.is_empty() {
+            job::follow_from_last_held(&mut jobs, &redo, source, options.history_depth, &budget)?;
+        }
+        let whole = if held.is_empty() {
+            Vec::new()
+        } else {
+            job::follow_from_last_whole(
+                &mut jobs,
+                &held,
+                source,
+                files,
+                options.history_depth,
+                &budget,
+            )?
+        };
+        again_jobs.extend(&whole);
+        let again = if again_jobs.is_empty() {
+            Vec::new()
+        } else {
+            check_by_path(&jobs, &again_jobs, &run, false)
+        };
+        let whole: HashSet<usize> = whole.into_iter().collect();
         let mut slot: HashMap<usize, (usize, usize)> = HashMap::new();
         for (c, chunk) in evaluated.iter().enumerate() {
             for (i, (j, _)) in chunk.iter().enumerate() {
@@ -227,9 +255,16 @@ pub fn verify(
             }
         }
         for (j, report) in again.into_iter().flatten() {
-            if let Some(&(c, i)) = slot.get(&j) {
-                evaluated[c][i].1 = report;
+            let Some(&(c, i)) = slot.get(&j) else {
+                continue;
+            };
+            if whole.contains(&j)
+                && !moved_whole(&evaluated[c][i].1, &report, &jobs[j], files, source)
+            {
+                jobs[j].forget_history();
+                continue;
             }
+            evaluated[c][i].1 = report;
         }
     }
     context::relocated_symbols(&jobs, &mut evaluated, files);
@@ -261,6 +296,67 @@ pub fn verify(
     );
     review::attach(&mut report, anchors, files, history);
     Ok(report)
+}
+
+/// Whether a ref that held where cited (`first`) and was followed from `job.found_at`, where
+/// its lines were last whole, is moved by history (`followed`): to whole code
+/// ([`shape::cut`]) where it holds, and only when a construct that gave its evidence where
+/// cited descends (kept or edited, by provenance's line diff) from the lines cited at that
+/// commit: the cited code was pushed down or pulled up past the cited lines. Evidence that is
+/// all new code since, or code that already sat elsewhere then, is what a citation written at
+/// these lines later cites, and it stays.
+fn moved_whole(
+    first: &RefReport,
+    followed: &RefReport,
+    job: &job::Job<'_>,
+    files: &dyn Files,
+    source: &HistorySource<'_>,
+) -> bool {
+    let Some(moved) = followed
+        .relocated
+        .as_ref()
+        .filter(|r| followed.verdict == Verdict::Drifted && r.how == How::History)
+    else {
+        return false;
+    };
+    let (Some(at), Ok(now)) = (&job.found_at, files.read(&job.r.path.value)) else {
+        return false;
+    };
+    let place = &moved.place;
+    let whole = match files.read(&place.path) {
+        Ok(blob) => {
+            place.lines.end().get() <= crate::go::count_lines(&blob.bytes)
+                && shape::cut(&blob.bytes, place.lines) == 0
+        }
+        Err(_) => false,
+    };
+    let Some(then) = source
+        .git
+        .resolve(at)
+        .ok()
+        .and_then(|snapshot| snapshot.read(&job.r.path.value).ok())
+    else {
+        return false;
+    };
+    let cited = job.r.lines.value;
+    let origins = provenance::Origins::between(Some(&then.bytes), &now.bytes);
+    // Some construct that gave the evidence where cited descends from the lines cited there.
+    let descends = first
+        .expectations
+        .iter()
+        .filter(|e| e.kind != "not")
+        .flat_map(|e| &e.matches)
+        .flat_map(|m| m.start().get()..=m.end().get())
+        .filter_map(LineNo::new)
+        .filter(|&l| cited.contains_line(l))
+        .any(|l| {
+            origins
+                .of(l)
+                .old_line()
+                .and_then(LineNo::new)
+                .is_some_and(|old| cited.contains_line(old))
+        });
+    whole && descends
 }
 
 /// What every file of a run is checked with.

@@ -357,28 +357,137 @@ fn tightest_group(cited: &[Vec<Cited>]) -> Vec<Cited> {
 }
 
 /// How many construct ends the lines `range` of `source` cut or pad with: a blank first or
-/// last line, and each bracket closed in the range but opened before it or opened in it but
-/// closed after it. 0 for a range of whole statements; a citation read a few lines off (a
-/// blank line and a `var` above it, its closing braces left out) scores more, so of two places
-/// that hold the evidence equally well the one that cites whole code is the one it was
-/// written against.
+/// last line, each bracket closed in the range but opened before it or opened in it but
+/// closed after it, and a first or last line inside a raw string or block comment that
+/// begins before it or ends after it. Brackets inside strings, runes and comments are not
+/// counted (a multi-line raw string holding `{` is one literal). 0 for a range of whole
+/// statements; a citation read a few lines off (a blank line and a `var` above it, its closing
+/// braces left out) scores more, so of two places that hold the evidence equally well the one
+/// that cites whole code is the one it was written against.
 pub fn cut(source: &[u8], range: LineRange) -> u32 {
-    let (a, b) = (range.start().get() as usize, range.end().get() as usize);
+    let (a, b) = (range.start().get(), range.end().get());
     let lines: Vec<&[u8]> = source
         .split(|&c| c == b'\n')
-        .skip(a - 1)
-        .take(b + 1 - a)
+        .skip(a as usize - 1)
+        .take((b + 1 - a) as usize)
         .collect();
     let blank = |line: Option<&&[u8]>| u32::from(line.is_none_or(|l| l.trim_ascii().is_empty()));
     let mut score = blank(lines.first()) + blank(lines.last());
-    let (mut depth, mut lowest) = (0i32, 0i32);
-    for line in &lines {
-        depth += i32::from(crate::source::history::line_shape(line).balance);
-        lowest = lowest.min(depth);
-    }
+    let lexed = lex(source, b);
+    let (Some(first), Some(last)) = (lexed.get(a as usize - 1), lexed.get(b as usize - 1)) else {
+        return score;
+    };
+    score += u32::from(!first.code_at_start) + u32::from(!last.code_at_end);
+    let lowest = lexed[a as usize - 1..b as usize]
+        .iter()
+        .map(|l| l.lowest)
+        .min()
+        .unwrap_or(first.depth)
+        .min(first.depth);
     // Closed before being opened in the range, and opened without being closed.
-    score += lowest.unsigned_abs() + (depth - lowest).unsigned_abs();
+    score += (first.depth - lowest).unsigned_abs() + (last.depth_at_end - lowest).unsigned_abs();
     score
+}
+
+/// True when a line of `range` after its first begins at the top level of `source` (outside
+/// every bracket, string and comment): the range reaches past the end of the top-level
+/// construct it begins in, or begins before one.
+pub fn spans_top_level(source: &[u8], range: LineRange) -> bool {
+    let (a, b) = (range.start().get(), range.end().get());
+    lex(source, b)
+        .iter()
+        .enumerate()
+        .skip(a as usize)
+        .any(|(_, l)| l.depth == 0 && l.code_at_start)
+}
+
+/// One line of Go as [`lex`] read it: the bracket depth at its start (from the file's start),
+/// the lowest it reached in it and at its end, and whether it begins and ends in code (not
+/// inside a raw string or block comment).
+struct Lexed {
+    depth: i32,
+    lowest: i32,
+    depth_at_end: i32,
+    code_at_start: bool,
+    code_at_end: bool,
+}
+
+/// The first `upto` lines of `source` lexed for brackets outside strings, runes and comments.
+fn lex(source: &[u8], upto: u32) -> Vec<Lexed> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        Code,
+        Quoted(u8),
+        Raw,
+        Block,
+    }
+    let mut out: Vec<Lexed> = Vec::new();
+    let (mut state, mut depth) = (State::Code, 0i32);
+    let mut line = Lexed {
+        depth: 0,
+        lowest: 0,
+        depth_at_end: 0,
+        code_at_start: true,
+        code_at_end: true,
+    };
+    let mut i = 0;
+    while i < source.len() && out.len() < upto as usize {
+        let c = source[i];
+        let next = source.get(i + 1).copied();
+        if c == b'\n' {
+            if matches!(state, State::Quoted(_)) {
+                state = State::Code;
+            }
+            line.depth_at_end = depth;
+            line.code_at_end = state == State::Code;
+            out.push(line);
+            line = Lexed {
+                depth,
+                lowest: depth,
+                depth_at_end: depth,
+                code_at_start: state == State::Code,
+                code_at_end: true,
+            };
+            i += 1;
+            continue;
+        }
+        match state {
+            State::Code => match c {
+                b'/' if next == Some(b'/') => {
+                    while i + 1 < source.len() && source[i + 1] != b'\n' {
+                        i += 1;
+                    }
+                }
+                b'/' if next == Some(b'*') => {
+                    state = State::Block;
+                    i += 1;
+                }
+                b'"' | b'\'' => state = State::Quoted(c),
+                b'`' => state = State::Raw,
+                b'(' | b'{' | b'[' => depth += 1,
+                b')' | b'}' | b']' => {
+                    depth -= 1;
+                    line.lowest = line.lowest.min(depth);
+                }
+                _ => {}
+            },
+            State::Quoted(_) if c == b'\\' => i += usize::from(next.is_some_and(|n| n != b'\n')),
+            State::Quoted(q) if c == q => state = State::Code,
+            State::Raw if c == b'`' => state = State::Code,
+            State::Block if c == b'*' && next == Some(b'/') => {
+                state = State::Code;
+                i += 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if out.len() < upto as usize {
+        line.depth_at_end = depth;
+        line.code_at_end = state == State::Code;
+        out.push(line);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -539,5 +648,28 @@ func serve(w http.ResponseWriter, r *http.Request) {
         assert_eq!(place(5), lines(guard_line, guard_line + 4), "the guard");
         assert_eq!(place(12), declaration, "the function, never narrowed");
         assert_eq!(place(40), declaration);
+    }
+
+    #[test]
+    fn cut_counts_brackets_of_code_only() {
+        let src = "package a\n\nfunc f() string {\n\tcfg := `org {\n\t\troot }\n\t}`\n\ts := \"{(\" // {\n\t/* }\n\t} */\n\treturn cfg + s\n}\n";
+        assert_eq!(cut(src.as_bytes(), lines(3, 11)), 0, "the function whole");
+        assert_eq!(cut(src.as_bytes(), lines(4, 6)), 0, "the raw string whole");
+        // Beginning inside the raw string (statements of the body otherwise).
+        assert_eq!(cut(src.as_bytes(), lines(5, 10)), 1);
+        // Ending inside the block comment, with the function's `{` open.
+        assert_eq!(cut(src.as_bytes(), lines(3, 8)), 2);
+        assert_eq!(cut(src.as_bytes(), lines(2, 11)), 1, "a blank first line");
+    }
+
+    #[test]
+    fn a_range_spans_the_top_level_past_its_first_line() {
+        let src = "package a\n\nfunc f() {\n\tx := `\n}`\n}\n\nfunc g() {}\n";
+        let spans = |a, b| spans_top_level(src.as_bytes(), lines(a, b));
+        assert!(!spans(3, 6), "f whole, a `}}` inside its raw string");
+        assert!(!spans(4, 5));
+        assert!(spans(5, 7), "past f's end");
+        assert!(spans(2, 4), "a blank line, then f's head");
+        assert!(!spans(8, 8));
     }
 }

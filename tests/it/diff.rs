@@ -140,3 +140,36 @@ fn unknown_base_is_exit_2() {
         .code(2)
         .stderr(contains("unknown revision `origin/nope`"));
 }
+
+#[test]
+fn a_ref_whose_file_did_not_exist_at_the_base_is_checked_where_cited_and_says_so() {
+    // Issue 24, item 3: the pull request adds the cited file (and then edits it above the
+    // cited function): there is nothing at the base to follow it from.
+    let mut repo = TestRepo::new();
+    repo.write("a.go", "package a\n");
+    let base = repo.commit_all("base");
+    let guard = "package a\n\nimport \"errors\"\n\nfunc check(mtls bool) error {\n\tif !mtls {\n\t\treturn errors.New(\"mtls required\")\n\t}\n\treturn nil\n}\n";
+    repo.write("b.go", guard);
+    repo.commit_all("add b.go");
+    repo.write(
+        "b.go",
+        guard.replace(
+            "func check",
+            "// check refuses plain connections.\nfunc check",
+        ),
+    );
+    repo.commit_all("document check");
+    repo.write(
+        "anchors.yaml",
+        "version: 1\nclaims:\n  - id: mtls\n    status: required\n    refs:\n      - path: b.go\n        lines: 7-9\n        expect:\n          - fail_closed: { when: mtls }\n",
+    );
+    let (code, report) = diff_json(&repo, &["--base", &base.to_string()]);
+    let r = claim_ref(&report, "mtls");
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(r["verdict"], "verified", "{r:#}");
+    let note = format!(
+        "b.go did not exist at the base {}: checked where it is cited",
+        &base.to_string()[..7]
+    );
+    assert_eq!(r["notes"], serde_json::json!([note]), "{r:#}");
+}

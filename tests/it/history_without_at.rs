@@ -240,3 +240,121 @@ fn of_two_places_holding_the_same_call_the_whole_block_is_where_it_was_written()
     // The block whole: its `if` at 34 (12, two inserted lines, twenty notes) to its `}`.
     assert_eq!(r["relocated"]["lines"], "34-39", "{r:#}");
 }
+
+/// GUARD with a function inserted above `checkConfig`: its comment and body two lines down.
+fn with_function_above() -> String {
+    GUARD.replace("// checkConfig", "func other() {}\n\n// checkConfig")
+}
+
+fn identifier_anchors(lines: &str) -> String {
+    format!(
+        "version: 1\nclaims:\n  - id: mtls-config\n    status: required\n    refs:\n      - path: pkg/auth/server.go\n        lines: {lines}\n        expect:\n          - identifier: requireMTLS\n"
+    )
+}
+
+#[test]
+fn a_whole_function_shifted_down_drifts_to_where_it_went_though_it_holds_where_cited() {
+    // Issue 24, item 1: `checkConfig` cited whole (comment to `}`, 10-16) with a generic
+    // expectation. A function inserted above leaves 10-16 holding `requireMTLS` over the new
+    // function's tail and without `checkConfig`'s end: verified in place, though the range
+    // cuts the function it cited whole. History from where it was whole says where it went.
+    let mut repo = TestRepo::new();
+    repo.write("pkg/auth/server.go", GUARD);
+    let whole = repo.commit_all("add the mTLS guard");
+    repo.write("pkg/auth/server.go", with_function_above());
+    let inserted = repo.commit_all("add other");
+    repo.write("anchors.yaml", identifier_anchors("10-16"));
+
+    let (code, report) = verify_json(repo.path(), &[]);
+    assert_eq!(code, 1, "{report:#}");
+    let r = the_ref(&report);
+    assert_eq!(r["verdict"], "drifted", "{r:#}");
+    assert_eq!(r["relocated"]["lines"], "12-18", "{r:#}");
+    assert_eq!(r["relocated"]["how"], "history");
+    assert_eq!(r["history_from"], whole.to_string());
+    assert_eq!(r["culprit"]["commit"], inserted.to_string(), "{r:#}");
+    let note = format!(
+        "history from {} (the cited lines held whole constructs there; no `at`)",
+        &whole.to_string()[..7]
+    );
+    assert!(r["notes"].to_string().contains(&note), "{r:#}");
+
+    let fixed = fix(
+        &repo,
+        0,
+        "fixed mtls-config: pkg/auth/server.go:10-16 -> pkg/auth/server.go:12-18",
+    );
+    assert!(fixed.contains(&format!("at: {inserted}")), "{fixed}");
+}
+
+#[test]
+fn a_citation_that_cut_where_it_was_written_stays_verified() {
+    // The guard's `if` line alone (12) and the function's head with its guard (11-14): each
+    // cuts a construct, as written. The file changes below them; nothing moved, nothing drifts,
+    // and no history is looked for.
+    let mut repo = TestRepo::new();
+    repo.write("pkg/auth/server.go", GUARD);
+    repo.commit_all("add the mTLS guard");
+    repo.write(
+        "pkg/auth/server.go",
+        GUARD.replace("\treturn cfg.caFile\n", "\treturn cfg.caFile + \"!\"\n"),
+    );
+    repo.commit_all("describe loudly");
+    for lines in ["12", "11-14"] {
+        repo.write("anchors.yaml", identifier_anchors(lines));
+        let (code, report) = verify_json(repo.path(), &[]);
+        assert_eq!(code, 0, "{lines}: {report:#}");
+        let r = the_ref(&report);
+        assert_eq!(r["verdict"], "verified", "{lines}: {r:#}");
+        assert!(r["history_from"].is_null(), "{lines}: {r:#}");
+        assert_eq!(r["notes"], serde_json::json!([]), "{lines}: {r:#}");
+    }
+}
+
+#[test]
+fn a_whole_function_is_followed_past_versions_where_other_code_sat_at_its_lines() {
+    // As above, but a commit in between put ten lines above `checkConfig`, so that 10-16 held
+    // none of it, before eight of them were dropped again: the citation did not hold at every
+    // version since it was whole, and is followed from where it was.
+    let mut repo = TestRepo::new();
+    repo.write("pkg/auth/server.go", GUARD);
+    let whole = repo.commit_all("add the mTLS guard");
+    let ten: String = (0..10).map(|i| format!("var v{i} = {i}\n")).collect();
+    repo.write(
+        "pkg/auth/server.go",
+        GUARD.replace("// checkConfig", &format!("{ten}// checkConfig")),
+    );
+    repo.commit_all("ten variables");
+    repo.write("pkg/auth/server.go", with_function_above());
+    repo.commit_all("one function instead");
+    repo.write("anchors.yaml", identifier_anchors("10-16"));
+
+    let (_, report) = verify_json(repo.path(), &[]);
+    let r = the_ref(&report);
+    assert_eq!(r["verdict"], "drifted", "{r:#}");
+    assert_eq!(r["relocated"]["lines"], "12-18", "{r:#}");
+    assert_eq!(r["history_from"], whole.to_string());
+}
+
+#[test]
+fn a_range_inside_one_function_that_grew_is_not_followed() {
+    // `checkConfig`'s head and guard (11-14) cut the function as a head with its guard does;
+    // it was whole at those lines once, before the function grew by a line inside. A range
+    // inside one declaration is cited so and not followed: only one reaching across the top
+    // level (code inserted or removed above a declaration) is.
+    let mut repo = TestRepo::new();
+    let short = GUARD.replace(
+        "\t\treturn errors.New(\"mtls required but no CA configured\")\n\t}\n\treturn nil\n}\n",
+        "\t\treturn errors.New(\"mtls required but no CA configured\")\n\t}\n}\n",
+    );
+    repo.write("pkg/auth/server.go", &short);
+    repo.commit_all("a guard alone");
+    repo.write("pkg/auth/server.go", GUARD);
+    repo.commit_all("return nil");
+    repo.write("anchors.yaml", identifier_anchors("11-15"));
+    let (code, report) = verify_json(repo.path(), &[]);
+    let r = the_ref(&report);
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(r["verdict"], "verified", "{r:#}");
+    assert!(r["history_from"].is_null(), "{r:#}");
+}

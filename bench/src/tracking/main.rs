@@ -239,6 +239,11 @@ fn run_anchorcheck(
             String::from_utf8_lossy(&output.stderr)
         )
     })?;
+    let repo = git2::Repository::open(dir)?;
+    let new_tree = repo
+        .revparse_single(new)
+        .and_then(|o| o.peel_to_tree())
+        .ok();
     let mut places = BTreeMap::new();
     for claim in report["claims"].as_array().into_iter().flatten() {
         let Some(i) = claim["id"]
@@ -262,11 +267,28 @@ fn run_anchorcheck(
         let place = match r["verdict"].as_str().unwrap_or("") {
             "verified" => at(&r["path"], &r["lines"]),
             "drifted" => at(&r["relocated"]["path"], &r["relocated"]["lines"]),
-            // Broken where history mapped the lines (`checked`), or with every line gone.
+            // Broken where history mapped the lines (`checked`), or with every line gone
+            // (the file deleted at the later commit, or every cited line), else at its cited
+            // place (a report names no `checked` place when it is the cited one).
             "broken" if r["checked"].is_object() => {
                 at(&r["checked"]["path"], &r["checked"]["lines"])
             }
-            "broken" => Place::Gone,
+            "broken" => {
+                let lines_deleted = r["notes"].as_array().into_iter().flatten().any(|n| {
+                    n.as_str()
+                        .is_some_and(|n| n.starts_with("every cited line was deleted"))
+                });
+                let file_deleted = r["path"].as_str().is_none_or(|path| {
+                    new_tree
+                        .as_ref()
+                        .is_none_or(|tree| tree.get_path(Path::new(path)).is_err())
+                });
+                if lines_deleted || file_deleted {
+                    Place::Gone
+                } else {
+                    at(&r["path"], &r["lines"])
+                }
+            }
             other => Place::None(other.to_string()),
         };
         places.insert(i, place);
