@@ -46,10 +46,10 @@ use std::sync::Arc;
 
 use crate::budget::{Metered, WorkBudget};
 
-use crate::anchors::{AnchorsFile, Claim};
+use crate::anchors::{AnchorsFile, Claim, ExpectationKind};
 use crate::docs;
 use crate::lines::LineNo;
-use crate::model::{How, RefReport, Report, Verdict};
+use crate::model::{CheckKind, How, RefReport, Report, Verdict};
 use crate::source::history::Endpoint;
 use crate::source::{Files, GitRepo, SourceError};
 use job::Job;
@@ -344,7 +344,7 @@ fn moved_whole(
     let descends = first
         .expectations
         .iter()
-        .filter(|e| e.kind != "not")
+        .filter(|e| e.kind != CheckKind::Expectation(ExpectationKind::Not))
         .flat_map(|e| &e.matches)
         .flat_map(|m| m.start().get()..=m.end().get())
         .filter_map(LineNo::new)
