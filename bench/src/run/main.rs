@@ -95,6 +95,30 @@ fn parse_args() -> Result<Options> {
     Ok(o)
 }
 
+/// Writes what `ast-grep scan` runs on under `kdir`: the cited files of `tree` in `checkout/`,
+/// the rules in `rules/` and the `sgconfig.yml` naming them.
+fn export_for_ast_grep(
+    repo: &git2::Repository,
+    tree: &git2::Tree<'_>,
+    paths: &[&str],
+    kdir: &Path,
+) -> Result<()> {
+    let checkout = kdir.join("checkout");
+    for p in paths {
+        let blob = repo.find_blob(tree.get_path(Path::new(p))?.id())?;
+        let out = checkout.join(p);
+        std::fs::create_dir_all(out.parent().context("path has a parent")?)?;
+        std::fs::write(out, blob.content())?;
+    }
+    let rules = kdir.join("rules");
+    std::fs::create_dir_all(&rules)?;
+    for (name, text) in AST_GREP_RULES {
+        std::fs::write(rules.join(name), text)?;
+    }
+    std::fs::write(kdir.join("sgconfig.yml"), "ruleDirs:\n  - rules\n")?;
+    Ok(())
+}
+
 /// Installs `@ast-grep/cli` from npm into `dir`; `Err` says why it could not.
 fn install_ast_grep(dir: &Path) -> Result<PathBuf> {
     let bin = dir.join("node_modules/.bin/ast-grep");
@@ -152,20 +176,7 @@ fn prepare_k(dir: &Path, c: &corpus::Corpus, k: usize, shell_sample: usize) -> R
     let paths: Vec<&str> = refs.iter().map(|r| r.head_path.as_str()).collect();
     std::fs::write(kdir.join("paths.txt"), paths.join("\n") + "\n")?;
     let repo = git2::Repository::open(&c.repo)?;
-    let tree = repo.head()?.peel_to_tree()?;
-    let checkout = kdir.join("checkout");
-    for p in &paths {
-        let blob = repo.find_blob(tree.get_path(Path::new(p))?.id())?;
-        let out = checkout.join(p);
-        std::fs::create_dir_all(out.parent().context("path has a parent")?)?;
-        std::fs::write(out, blob.content())?;
-    }
-    let rules = kdir.join("rules");
-    std::fs::create_dir_all(&rules)?;
-    for (name, text) in AST_GREP_RULES {
-        std::fs::write(rules.join(name), text)?;
-    }
-    std::fs::write(kdir.join("sgconfig.yml"), "ruleDirs:\n  - rules\n")?;
+    export_for_ast_grep(&repo, &repo.head()?.peel_to_tree()?, &paths, &kdir)?;
     let mut script = String::from("#!/bin/bash\n# The per-ref loop teams write.\nfail=0\n");
     for r in refs.iter().take(shell_sample) {
         let (a, b) = r.head_lines;

@@ -9,11 +9,10 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use rayon::prelude::*;
 
 use crate::find::{self, Citation};
 use crate::measure::{Invocation, Measured};
-use crate::{AST_GREP_RULES, Options, Row, verdicts};
+use crate::{Options, Row, verdicts};
 
 /// The revision cited and the one verified, with how much history lies between.
 struct Span {
@@ -49,22 +48,7 @@ fn span(repo: &git2::Repository, days: i64) -> Result<Span> {
 /// order (files without any left out).
 fn citations_by_file(repo: &git2::Repository, commit: git2::Oid) -> Result<Vec<Vec<Citation>>> {
     let files = find::go_files(repo, commit)?;
-    let found: Vec<Vec<Citation>> = files
-        .par_iter()
-        .map_init(
-            || {
-                let mut parser = tree_sitter::Parser::new();
-                parser
-                    .set_language(&tree_sitter_go::LANGUAGE.into())
-                    .expect("Go grammar");
-                parser
-            },
-            |parser, (path, source)| {
-                let mut ordinal = path.bytes().map(usize::from).sum::<usize>();
-                find::citations(path, source, parser, &mut ordinal)
-            },
-        )
-        .collect();
+    let found = find::citations_of_files(&files);
     Ok(found.into_iter().filter(|f| !f.is_empty()).collect())
 }
 
@@ -128,20 +112,7 @@ fn prepare(
     paths.sort_unstable();
     paths.dedup();
     std::fs::write(kdir.join("paths.txt"), paths.join("\n") + "\n")?;
-    let tree = repo.find_commit(span.cited)?.tree()?;
-    let checkout = kdir.join("checkout");
-    for p in &paths {
-        let blob = repo.find_blob(tree.get_path(Path::new(p))?.id())?;
-        let out = checkout.join(p);
-        std::fs::create_dir_all(out.parent().context("path has a parent")?)?;
-        std::fs::write(out, blob.content())?;
-    }
-    let rules = kdir.join("rules");
-    std::fs::create_dir_all(&rules)?;
-    for (name, text) in AST_GREP_RULES {
-        std::fs::write(rules.join(name), text)?;
-    }
-    std::fs::write(kdir.join("sgconfig.yml"), "ruleDirs:\n  - rules\n")?;
+    crate::export_for_ast_grep(repo, &repo.find_commit(span.cited)?.tree()?, &paths, &kdir)?;
     Ok((kdir, paths.len()))
 }
 

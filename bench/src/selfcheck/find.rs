@@ -88,6 +88,28 @@ struct Declaration {
     lines: (u32, u32),
 }
 
+/// Every citation of each file, in the files' order, parsed in parallel: one list per file.
+/// The ordinal that cycles the forms is seeded per file, so runs are deterministic.
+pub fn citations_of_files(files: &[(String, Vec<u8>)]) -> Vec<Vec<Citation>> {
+    use rayon::prelude::*;
+    files
+        .par_iter()
+        .map_init(
+            || {
+                let mut parser = Parser::new();
+                parser
+                    .set_language(&tree_sitter_go::LANGUAGE.into())
+                    .expect("Go grammar");
+                parser
+            },
+            |parser, (path, source)| {
+                let mut ordinal = path.bytes().map(usize::from).sum::<usize>();
+                citations(path, source, parser, &mut ordinal)
+            },
+        )
+        .collect()
+}
+
 /// Every citable construct of one file, with the citations to make of each: `ordinal` counts
 /// constructs across files so the forms cycle evenly.
 pub fn citations(

@@ -15,7 +15,6 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use find::{Citation, Form, Kind};
-use rayon::prelude::*;
 
 struct Options {
     repos: Vec<PathBuf>,
@@ -80,23 +79,7 @@ fn first_parents(repo: &git2::Repository, count: usize) -> Result<Vec<git2::Oid>
 
 /// Every citation of the files, then at most `per_kind` of each kind, evenly spread.
 fn sample(files: &[(String, Vec<u8>)], per_kind: usize) -> Vec<Citation> {
-    let found: Vec<Vec<Citation>> = files
-        .par_iter()
-        .map_init(
-            || {
-                let mut parser = tree_sitter::Parser::new();
-                parser
-                    .set_language(&tree_sitter_go::LANGUAGE.into())
-                    .expect("Go grammar");
-                parser
-            },
-            |parser, (path, source)| {
-                // The ordinal seeds the choice of forms; per file keeps runs deterministic.
-                let mut ordinal = path.bytes().map(usize::from).sum::<usize>();
-                find::citations(path, source, parser, &mut ordinal)
-            },
-        )
-        .collect();
+    let found = find::citations_of_files(files);
     let mut by_kind: BTreeMap<Kind, Vec<Citation>> = BTreeMap::new();
     for c in found.into_iter().flatten() {
         by_kind.entry(c.kind).or_default().push(c);
