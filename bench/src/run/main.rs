@@ -119,6 +119,18 @@ fn export_for_ast_grep(
     Ok(())
 }
 
+/// The ast-grep binary to measure, installed under `dir`; `None` (and a note saying why) when
+/// `--no-ast-grep` was given or it could not be installed.
+fn ast_grep(o: &Options, dir: &Path) -> Option<PathBuf> {
+    if !o.ast_grep {
+        println!("note: ast-grep skipped (--no-ast-grep)");
+        return None;
+    }
+    install_ast_grep(&dir.join("ast-grep"))
+        .inspect_err(|e| println!("note: ast-grep skipped: {e:#}"))
+        .ok()
+}
+
 /// Installs `@ast-grep/cli` from npm into `dir`; `Err` says why it could not.
 fn install_ast_grep(dir: &Path) -> Result<PathBuf> {
     let bin = dir.join("node_modules/.bin/ast-grep");
@@ -299,18 +311,7 @@ fn main() -> Result<()> {
         bail!("git repack failed");
     }
     println!("packed in {:.1}s", packing.elapsed().as_secs_f64());
-    let ast_grep = if o.ast_grep {
-        match install_ast_grep(&dir.join("ast-grep")) {
-            Ok(bin) => Some(bin),
-            Err(e) => {
-                println!("note: ast-grep skipped: {e:#}");
-                None
-            }
-        }
-    } else {
-        println!("note: ast-grep skipped (--no-ast-grep)");
-        None
-    };
+    let ast_grep = ast_grep(&o, &dir);
     let ac = o.anchorcheck.to_string_lossy().into_owned();
     let has_cache = Command::new(&ac)
         .args(["verify", "--help"])
@@ -502,17 +503,7 @@ fn main() -> Result<()> {
 
 /// `--real`: the real-code bench of each repository, one table.
 fn real_bench(o: &Options, dir: &Path) -> Result<()> {
-    let ast_grep = if o.ast_grep {
-        match install_ast_grep(&dir.join("ast-grep")) {
-            Ok(bin) => Some(bin),
-            Err(e) => {
-                println!("note: ast-grep skipped: {e:#}");
-                None
-            }
-        }
-    } else {
-        None
-    };
+    let ast_grep = ast_grep(o, dir);
     let mut rows = Vec::new();
     let mut notes = Vec::new();
     for repo in &o.real {
