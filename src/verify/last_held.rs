@@ -14,7 +14,6 @@ use super::parses::{ParseCache, misfit_at};
 use super::shape;
 use crate::anchors::Ref;
 use crate::budget::{self, Metered, WorkBudget};
-use crate::lines::LineRange;
 use crate::source::history::{Endpoint, PathVersion};
 use crate::source::{Files, SourceError};
 
@@ -216,24 +215,39 @@ pub(super) fn find_whole(
     let Some(from) = source.target_commit.as_deref() else {
         return Ok(out);
     };
-    // The cited lines now, for the refs whose range cuts a construct.
-    let mut by_path: BTreeMap<&str, CitedTexts> = BTreeMap::new();
+    // The cited lines now, for the refs whose range cuts a construct; each file read and lexed
+    // once for all its refs.
+    let mut refs_by_path: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, r) in refs.iter().enumerate() {
-        let Ok(blob) = files.read(&r.path.value) else {
+        refs_by_path
+            .entry(r.path.value.as_str())
+            .or_default()
+            .push(i);
+    }
+    let mut by_path: BTreeMap<&str, CitedTexts> = BTreeMap::new();
+    for (path, members) in refs_by_path {
+        let Ok(blob) = files.read(path) else {
             continue;
         };
-        let lines = r.lines.value;
-        if lines.end().get() > crate::go::count_lines(&blob.bytes) {
-            continue;
-        }
-        // Only a range reaching across the top level (from one declaration into the next, or
-        // from the code above into a declaration's head) is a whole citation shifted; one
-        // inside a declaration that cuts it (an `if` line, a head with its guard) is cited so.
-        if shape::cut(&blob.bytes, lines) > 0 && shape::spans_top_level(&blob.bytes, lines) {
-            by_path
-                .entry(r.path.value.as_str())
-                .or_default()
-                .push((i, cited_text(&blob.bytes, lines)));
+        let (line_count, shape) = (
+            crate::go::count_lines(&blob.bytes),
+            shape::Lines::new(&blob.bytes),
+        );
+        for i in members {
+            let lines = refs[i].lines.value;
+            if lines.end().get() > line_count {
+                continue;
+            }
+            // Only a range reaching across the top level (from one declaration into the next,
+            // or from the code above into a declaration's head) is a whole citation shifted;
+            // one inside a declaration that cuts it (an `if` line, a head with its guard) is
+            // cited so.
+            if shape.cut(lines) > 0 && shape.spans_top_level(lines) {
+                by_path
+                    .entry(path)
+                    .or_default()
+                    .push((i, shape.text(lines).to_vec()));
+            }
         }
     }
     if by_path.is_empty() {
@@ -271,17 +285,6 @@ pub(super) fn find_whole(
 
 /// Refs of one path by index, each with its cited lines' text at the verified revision.
 type CitedTexts = Vec<(usize, Vec<u8>)>;
-
-/// The bytes of `lines` of `source`.
-fn cited_text(source: &[u8], lines: LineRange) -> Vec<u8> {
-    let (a, b) = (lines.start().get() as usize, lines.end().get() as usize);
-    source
-        .split(|&c| c == b'\n')
-        .skip(a - 1)
-        .take(b + 1 - a)
-        .collect::<Vec<_>>()
-        .join(&b'\n')
-}
 
 /// The walk back of [`find_whole`] for the refs `members` of one path (with their cited text
 /// at the verified revision), newest version first: each ref stops at the first version where
@@ -322,6 +325,7 @@ fn walk_whole(
             break;
         };
         let line_count = crate::go::count_lines(&blob.bytes);
+        let shape = shape::Lines::new(&blob.bytes);
         let parses = ParseCache::metered(true);
         for (walk, (i, _)) in walks.iter_mut().zip(members).filter(|(w, _)| !w.done) {
             let r = refs[*i];
@@ -330,18 +334,18 @@ fn walk_whole(
                 walk.done = true;
                 continue;
             }
-            let text = cited_text(&blob.bytes, lines);
-            if text == walk.newer {
+            let text = shape.text(lines);
+            if text == walk.newer.as_slice() {
                 // The same lines as the newer version: they hold and cut as they did there.
                 continue;
             }
             walk.compared += 1;
-            walk.newer = text;
+            walk.newer = text.to_vec();
             walk.done = walk.compared >= MAX_WHOLE_VERSIONS;
             // Only a range reaching across the top level (from one declaration into the next, or
             // from the code above into a declaration's head) is a whole citation shifted; one
             // inside a declaration that cuts it (an `if` line, a head with its guard) is cited so.
-            if shape::cut(&blob.bytes, lines) > 0 && shape::spans_top_level(&blob.bytes, lines) {
+            if shape.cut(lines) > 0 && shape.spans_top_level(lines) {
                 continue;
             }
             budget::take_cut();

@@ -365,40 +365,104 @@ fn tightest_group(cited: &[Vec<Cited>]) -> Vec<Cited> {
 /// braces left out) scores more, so of two places that hold the evidence equally well the one
 /// that cites whole code is the one it was written against.
 pub fn cut(source: &[u8], range: LineRange) -> u32 {
-    let (a, b) = (range.start().get(), range.end().get());
-    let lines: Vec<&[u8]> = source
-        .split(|&c| c == b'\n')
-        .skip(a as usize - 1)
-        .take((b + 1 - a) as usize)
-        .collect();
-    let blank = |line: Option<&&[u8]>| u32::from(line.is_none_or(|l| l.trim_ascii().is_empty()));
-    let mut score = blank(lines.first()) + blank(lines.last());
-    let lexed = lex(source, b);
-    let (Some(first), Some(last)) = (lexed.get(a as usize - 1), lexed.get(b as usize - 1)) else {
-        return score;
-    };
-    score += u32::from(!first.code_at_start) + u32::from(!last.code_at_end);
-    let lowest = lexed[a as usize - 1..b as usize]
-        .iter()
-        .map(|l| l.lowest)
-        .min()
-        .unwrap_or(first.depth)
-        .min(first.depth);
-    // Closed before being opened in the range, and opened without being closed.
-    score += (first.depth - lowest).unsigned_abs() + (last.depth_at_end - lowest).unsigned_abs();
-    score
+    Lines::upto(source, range.end().get()).cut(range)
 }
 
-/// True when a line of `range` after its first begins at the top level of `source` (outside
-/// every bracket, string and comment): the range reaches past the end of the top-level
-/// construct it begins in, or begins before one.
-pub fn spans_top_level(source: &[u8], range: LineRange) -> bool {
-    let (a, b) = (range.start().get(), range.end().get());
-    lex(source, b)
-        .iter()
-        .enumerate()
-        .skip(a as usize)
-        .any(|(_, l)| l.depth == 0 && l.code_at_start)
+/// A file's lines lexed once, for asking [`cut`], [`Lines::spans_top_level`] and the cited text of many
+/// ranges of one file: each question then costs its range, not the file (330,000 refs of 100
+/// files asked each its own lexing of the whole file).
+pub struct Lines<'a> {
+    source: &'a [u8],
+    /// The byte offset each line starts at (as `split` on `\n` cuts them).
+    starts: Vec<usize>,
+    lexed: Vec<Lexed>,
+}
+
+impl<'a> Lines<'a> {
+    /// Every line of `source`.
+    pub fn new(source: &'a [u8]) -> Self {
+        Self::upto(source, u32::MAX)
+    }
+
+    /// The first `upto` lines of `source`: enough for ranges ending there.
+    fn upto(source: &'a [u8], upto: u32) -> Self {
+        let mut starts = vec![0];
+        starts.extend(
+            memchr::memchr_iter(b'\n', source)
+                .map(|i| i + 1)
+                .take((upto as usize).saturating_sub(1)),
+        );
+        Lines {
+            source,
+            starts,
+            lexed: lex(source, upto),
+        }
+    }
+
+    /// Where line `n` (1-based) starts and ends (before its newline), `None` past the last.
+    fn span(&self, n: usize) -> Option<(usize, usize)> {
+        let start = *self.starts.get(n.checked_sub(1)?)?;
+        let end =
+            memchr::memchr(b'\n', &self.source[start..]).map_or(self.source.len(), |e| start + e);
+        Some((start, end))
+    }
+
+    /// Line `n` (1-based) without its newline, `None` past the last.
+    fn line(&self, n: usize) -> Option<&'a [u8]> {
+        self.span(n).map(|(start, end)| &self.source[start..end])
+    }
+
+    /// The bytes of `range`'s lines, joined by their newlines (those past the end left out).
+    pub fn text(&self, range: LineRange) -> &'a [u8] {
+        let (a, b) = (range.start().get() as usize, range.end().get() as usize);
+        match (self.span(a), self.span(b.min(self.starts.len()))) {
+            (Some((start, _)), Some((_, end))) => &self.source[start..end],
+            _ => &[],
+        }
+    }
+
+    /// [`cut`] of `range`.
+    pub fn cut(&self, range: LineRange) -> u32 {
+        let (a, b) = (range.start().get(), range.end().get());
+        let blank = |line: Option<&[u8]>| u32::from(line.is_none_or(|l| l.trim_ascii().is_empty()));
+        let (first_line, last_line) = if self.starts.len() < a as usize {
+            (None, None)
+        } else {
+            (
+                self.line(a as usize),
+                self.line((b as usize).min(self.starts.len())),
+            )
+        };
+        let mut score = blank(first_line) + blank(last_line);
+        let lexed = &self.lexed;
+        let (Some(first), Some(last)) = (lexed.get(a as usize - 1), lexed.get(b as usize - 1))
+        else {
+            return score;
+        };
+        score += u32::from(!first.code_at_start) + u32::from(!last.code_at_end);
+        let lowest = lexed[a as usize - 1..b as usize]
+            .iter()
+            .map(|l| l.lowest)
+            .min()
+            .unwrap_or(first.depth)
+            .min(first.depth);
+        // Closed before being opened in the range, and opened without being closed.
+        score +=
+            (first.depth - lowest).unsigned_abs() + (last.depth_at_end - lowest).unsigned_abs();
+        score
+    }
+
+    /// True when a line of `range` after its first begins at the top level of the file
+    /// (outside every bracket, string and comment): the range reaches past the end of the
+    /// top-level construct it begins in, or begins before one.
+    pub fn spans_top_level(&self, range: LineRange) -> bool {
+        let (a, b) = (range.start().get() as usize, range.end().get() as usize);
+        self.lexed
+            .iter()
+            .take(b)
+            .skip(a)
+            .any(|l| l.depth == 0 && l.code_at_start)
+    }
 }
 
 /// One line of Go as [`lex`] read it: the bracket depth at its start (from the file's start),
@@ -662,10 +726,42 @@ func serve(w http.ResponseWriter, r *http.Request) {
         assert_eq!(cut(src.as_bytes(), lines(2, 11)), 1, "a blank first line");
     }
 
+    /// One lexing of the whole file answers every range as lexing up to that range did, and
+    /// its text is the range's lines joined, past the file's end too (ranges are checked
+    /// against the file's length only by some callers).
+    #[test]
+    fn a_file_lexed_once_answers_every_range_as_lexed_for_it() {
+        let src = "package a\n\nfunc f() string {\n\tcfg := `org {\n\t\troot }\n\t}`\n\ts := \"{(\" // {\n\t/* }\n\t} */\n\treturn cfg + s\n}\n\nfunc g() {}";
+        let whole = Lines::new(src.as_bytes());
+        let pieces: Vec<&str> = src.split('\n').collect();
+        for a in 1..=pieces.len() as u32 + 2 {
+            for b in a..=pieces.len() as u32 + 2 {
+                let range = lines(a, b);
+                assert_eq!(whole.cut(range), cut(src.as_bytes(), range), "cut {a}-{b}");
+                let joined: Vec<&str> = pieces
+                    .iter()
+                    .skip(a as usize - 1)
+                    .take((b + 1 - a) as usize)
+                    .copied()
+                    .collect();
+                assert_eq!(
+                    whole.text(range),
+                    joined.join("\n").as_bytes(),
+                    "text {a}-{b}"
+                );
+                let spans = lex(src.as_bytes(), b)
+                    .iter()
+                    .skip(a as usize)
+                    .any(|l| l.depth == 0 && l.code_at_start);
+                assert_eq!(whole.spans_top_level(range), spans, "spans {a}-{b}");
+            }
+        }
+    }
+
     #[test]
     fn a_range_spans_the_top_level_past_its_first_line() {
         let src = "package a\n\nfunc f() {\n\tx := `\n}`\n}\n\nfunc g() {}\n";
-        let spans = |a, b| spans_top_level(src.as_bytes(), lines(a, b));
+        let spans = |a, b| Lines::new(src.as_bytes()).spans_top_level(lines(a, b));
         assert!(!spans(3, 6), "f whole, a `}}` inside its raw string");
         assert!(!spans(4, 5));
         assert!(spans(5, 7), "past f's end");
