@@ -3,7 +3,7 @@
 //! place of another file or version (partial parse first, whole file when that says no).
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
 use std::rc::Rc;
 
@@ -61,10 +61,15 @@ pub(super) struct ParseCache {
     /// search stepping each of them through the same versions, parse each once. Never given
     /// for a whole parse, nor a whole parse for them: the two may answer differently.
     partials: RefCell<HashMap<PartialKey, Option<Rc<GoFile>>>>,
+    /// The partial parses kept, oldest first, with what each is counted for: the oldest go
+    /// when a new one needs the room, as the refs of a file, in line order, move on from one
+    /// declaration to the next.
+    partial_order: RefCell<VecDeque<(PartialKey, usize)>>,
     /// How each blob splits into top-level declarations, for planning its partial parses.
     segments: RefCell<HashMap<String, Option<Rc<Vec<Segment>>>>>,
-    /// Source bytes of the partial parses kept, counted apart from the whole ones so that
-    /// what is kept whole (and what the budget is charged for) is as without them.
+    /// What the partial parses kept take (their copy of the source and about fifteen bytes
+    /// of tree a byte parsed), counted apart from the whole ones so that what is kept whole
+    /// (and what the budget is charged for) is as without them.
     partial_bytes: Cell<usize>,
 }
 
@@ -74,9 +79,9 @@ pub(super) const KEPT_SOURCE_BYTES: usize = 8 << 20;
 /// A partial parse's blob id and the bytes of it parsed.
 type PartialKey = (String, Vec<Range<usize>>);
 
-/// The most source bytes whose partial parses one [`ParseCache`] keeps: a partial tree is
-/// mostly smaller than a whole one, but holds a copy of the whole source.
-const KEPT_PARTIAL_BYTES: usize = 4 << 20;
+/// The most memory (as counted by [`ParseCache::partial`]) the partial parses one
+/// [`ParseCache`] keeps may take.
+const KEPT_PARTIAL_BYTES: usize = 32 << 20;
 
 /// The most blobs whose split into declarations one [`ParseCache`] keeps.
 const MAX_KEPT_SEGMENTATIONS: usize = 1024;
@@ -89,6 +94,7 @@ impl ParseCache {
             files: RefCell::new(HashMap::new()),
             kept_bytes: Cell::new(0),
             partials: RefCell::new(HashMap::new()),
+            partial_order: RefCell::new(VecDeque::new()),
             segments: RefCell::new(HashMap::new()),
             partial_bytes: Cell::new(0),
         }
@@ -129,9 +135,8 @@ impl ParseCache {
         Ok(file)
     }
 
-    /// [`GoFile::parse_covering_mentions`] of `blob`, made at most once per plan while the
-    /// cache keeps parses (and has room: each counts its whole source, which it holds a copy
-    /// of, against [`KEPT_PARTIAL_BYTES`]).
+    /// [`GoFile::parse_covering_mentions`] of `blob`, made once per plan while the cache
+    /// keeps parses and has it still (the oldest are let go past [`KEPT_PARTIAL_BYTES`]).
     pub(super) fn partial(
         &self,
         blob: &FileBlob,
@@ -156,12 +161,24 @@ impl ParseCache {
         #[cfg(test)]
         partial_parses::add(1);
         let parsed = GoFile::parse_included(&blob.bytes, &key.1)?.map(Rc::new);
-        let size = blob.bytes.len();
-        let kept = self.partial_bytes.get();
-        if kept + size <= KEPT_PARTIAL_BYTES {
-            self.partial_bytes.set(kept + size);
-            self.partials.borrow_mut().insert(key, parsed.clone());
+        let parsed_bytes: usize = key.1.iter().map(Range::len).sum();
+        let size = blob.bytes.len() + parsed_bytes.saturating_mul(15);
+        if size > KEPT_PARTIAL_BYTES {
+            return Ok(parsed);
         }
+        let mut partials = self.partials.borrow_mut();
+        let mut order = self.partial_order.borrow_mut();
+        let mut kept = self.partial_bytes.get();
+        while kept + size > KEPT_PARTIAL_BYTES {
+            let Some((oldest, bytes)) = order.pop_front() else {
+                break;
+            };
+            partials.remove(&oldest);
+            kept -= bytes;
+        }
+        self.partial_bytes.set(kept + size);
+        partials.insert(key.clone(), parsed.clone());
+        order.push_back((key, size));
         Ok(parsed)
     }
 
