@@ -40,6 +40,22 @@ impl GoFile {
         let Some(segments) = segments::segments(source) else {
             return Ok(None);
         };
+        match Self::covering_plan(source, &segments, ranges, name) {
+            Some(needed) => Self::parse_included(source, &needed),
+            None => Ok(None),
+        }
+    }
+
+    /// The bytes [`GoFile::parse_covering_mentions`] would parse of `source` (split into
+    /// `segments` by [`segments::segments`]); `None` when that is most of the file. Two
+    /// partial parses of one source with the same plan are the same tree, so callers asking
+    /// for many ranges of one file may share them by plan.
+    pub(crate) fn covering_plan(
+        source: &[u8],
+        segments: &[segments::Segment],
+        ranges: &[LineRange],
+        name: Option<&str>,
+    ) -> Option<Vec<Range<usize>>> {
         let mut rows: Vec<Range<usize>> = ranges
             .iter()
             .map(|r| r.start().zero_based()..r.end().zero_based() + 1)
@@ -53,11 +69,17 @@ impl GoFile {
                     .map(|s| s.rows.clone()),
             );
         }
-        let needed = segments::needed(source, &segments, &rows);
+        let needed = segments::needed(source, segments, &rows);
         let kept: usize = needed.iter().map(Range::len).sum();
-        if kept * 100 > source.len() * MAX_SHARE_PERCENT {
-            return Ok(None);
-        }
+        (kept * 100 <= source.len() * MAX_SHARE_PERCENT).then_some(needed)
+    }
+
+    /// Parses only the `needed` bytes of `source` (a [`GoFile::covering_plan`]); `None` when
+    /// the partial tree has syntax errors.
+    pub(crate) fn parse_included(
+        source: &[u8],
+        needed: &[Range<usize>],
+    ) -> Result<Option<GoFile>, GoError> {
         // Every newline starts a row here, the one after a final newline too: a range may end
         // at the very end of the file.
         let line_starts: Vec<usize> = std::iter::once(0)

@@ -49,8 +49,8 @@ fn parsed_covering(
     if let Some(whole) = src.parses.get(&blob) {
         return Some((whole, lines));
     }
-    let file = match GoFile::parse_covering(&blob.bytes, &[lines]) {
-        Ok(Some(partial)) => Rc::new(partial),
+    let file = match src.parses.partial(&blob, &[lines], None) {
+        Ok(Some(partial)) => partial,
         _ => src.parses.whole(blob).ok()?,
     };
     Some((file, lines))

@@ -138,8 +138,8 @@ pub(super) fn old_context(job: &Job<'_>, current: &GoFile, src: &Sources<'_>) ->
                 let inside = cited.end().get() <= crate::go::count_lines(&blob.bytes);
                 let within: Vec<LineRange> = inside.then_some(cited).into_iter().collect();
                 let name = symbol.map(declared_name);
-                match GoFile::parse_covering_mentions(&blob.bytes, &within, name) {
-                    Ok(Some(partial)) => Some(Rc::new(partial)),
+                match src.parses.partial(&blob, &within, name) {
+                    Ok(Some(partial)) => Some(partial),
                     _ => src.parses.whole(blob).ok(),
                 }
             }),

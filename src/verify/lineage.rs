@@ -103,9 +103,14 @@ impl<'s> Lineage<'s> {
         if cited.end().get() > crate::go::count_lines(&old.bytes) {
             return None;
         }
-        let old_file = match GoFile::parse_covering(&old.bytes, &[cited]) {
+        // The partial parse the `at` version's context and the other refs of the file share;
+        // else a whole one, made here as before (not the cache's: that one is charged for).
+        let old_file = match src.parses.partial(&old, &[cited], None) {
             Ok(Some(partial)) => partial,
-            _ => GoFile::parse(old.bytes.clone()).ok()?,
+            _ => match src.parses.get(&old) {
+                Some(whole) => whole,
+                None => Rc::new(GoFile::parse(old.bytes.clone()).ok()?),
+            },
         };
         let origins = match current {
             Some(file) => src.origins.between(Some(&old), file.source()),

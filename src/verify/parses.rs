@@ -3,11 +3,13 @@
 //! place of another file or version (partial parse first, whole file when that says no).
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::ops::Range;
 use std::rc::Rc;
 
 use crate::anchors::Ref;
 use crate::budget;
+use crate::go::segments::{self, Segment};
 use crate::go::{GoError, GoFile};
 use crate::lines::LineRange;
 use crate::source::{FileBlob, FileProblem, Files};
@@ -54,10 +56,35 @@ pub(super) struct ParseCache {
     metered: bool,
     files: RefCell<HashMap<String, Rc<GoFile>>>,
     kept_bytes: Cell<usize>,
+    /// Partial parses by blob id and the bytes they parsed (their plan, which decides the
+    /// tree): the refs of one file citing lines of the same declarations, and the culprit
+    /// search stepping each of them through the same versions, parse each once. Never given
+    /// for a whole parse, nor a whole parse for them: the two may answer differently.
+    partials: RefCell<HashMap<PartialKey, Option<Rc<GoFile>>>>,
+    /// The partial parses kept, oldest first, with what each is counted for: the oldest go
+    /// when a new one needs the room, as the refs of a file, in line order, move on from one
+    /// declaration to the next.
+    partial_order: RefCell<VecDeque<(PartialKey, usize)>>,
+    /// How each blob splits into top-level declarations, for planning its partial parses.
+    segments: RefCell<HashMap<String, Option<Rc<Vec<Segment>>>>>,
+    /// What the partial parses kept take (their copy of the source and about fifteen bytes
+    /// of tree a byte parsed), counted apart from the whole ones so that what is kept whole
+    /// (and what the budget is charged for) is as without them.
+    partial_bytes: Cell<usize>,
 }
 
 /// The most source bytes whose parses one [`ParseCache`] keeps (about 120 MB of trees).
 pub(super) const KEPT_SOURCE_BYTES: usize = 8 << 20;
+
+/// A partial parse's blob id and the bytes of it parsed.
+type PartialKey = (String, Vec<Range<usize>>);
+
+/// The most memory (as counted by [`ParseCache::partial`]) the partial parses one
+/// [`ParseCache`] keeps may take.
+const KEPT_PARTIAL_BYTES: usize = 32 << 20;
+
+/// The most blobs whose split into declarations one [`ParseCache`] keeps.
+const MAX_KEPT_SEGMENTATIONS: usize = 1024;
 
 impl ParseCache {
     pub(super) fn new(keep: bool) -> Self {
@@ -66,6 +93,10 @@ impl ParseCache {
             metered: false,
             files: RefCell::new(HashMap::new()),
             kept_bytes: Cell::new(0),
+            partials: RefCell::new(HashMap::new()),
+            partial_order: RefCell::new(VecDeque::new()),
+            segments: RefCell::new(HashMap::new()),
+            partial_bytes: Cell::new(0),
         }
     }
 
@@ -104,6 +135,65 @@ impl ParseCache {
         Ok(file)
     }
 
+    /// [`GoFile::parse_covering_mentions`] of `blob`, made once per plan while the cache
+    /// keeps parses and has it still (the oldest are let go past [`KEPT_PARTIAL_BYTES`]).
+    pub(super) fn partial(
+        &self,
+        blob: &FileBlob,
+        ranges: &[LineRange],
+        name: Option<&str>,
+    ) -> Result<Option<Rc<GoFile>>, GoError> {
+        if !self.keep {
+            #[cfg(test)]
+            partial_parses::add(1);
+            return Ok(GoFile::parse_covering_mentions(&blob.bytes, ranges, name)?.map(Rc::new));
+        }
+        let Some(segments) = self.segments_of(blob) else {
+            return Ok(None);
+        };
+        let Some(needed) = GoFile::covering_plan(&blob.bytes, &segments, ranges, name) else {
+            return Ok(None);
+        };
+        let key = (blob.id.clone(), needed);
+        if let Some(kept) = self.partials.borrow().get(&key) {
+            return Ok(kept.clone());
+        }
+        #[cfg(test)]
+        partial_parses::add(1);
+        let parsed = GoFile::parse_included(&blob.bytes, &key.1)?.map(Rc::new);
+        let parsed_bytes: usize = key.1.iter().map(Range::len).sum();
+        let size = blob.bytes.len() + parsed_bytes.saturating_mul(15);
+        if size > KEPT_PARTIAL_BYTES {
+            return Ok(parsed);
+        }
+        let mut partials = self.partials.borrow_mut();
+        let mut order = self.partial_order.borrow_mut();
+        let mut kept = self.partial_bytes.get();
+        while kept + size > KEPT_PARTIAL_BYTES {
+            let Some((oldest, bytes)) = order.pop_front() else {
+                break;
+            };
+            partials.remove(&oldest);
+            kept -= bytes;
+        }
+        self.partial_bytes.set(kept + size);
+        partials.insert(key.clone(), parsed.clone());
+        order.push_back((key, size));
+        Ok(parsed)
+    }
+
+    fn segments_of(&self, blob: &FileBlob) -> Option<Rc<Vec<Segment>>> {
+        if let Some(kept) = self.segments.borrow().get(&blob.id) {
+            return kept.clone();
+        }
+        let split = segments::segments(&blob.bytes).map(Rc::new);
+        let mut kept = self.segments.borrow_mut();
+        if kept.len() < MAX_KEPT_SEGMENTATIONS {
+            kept.insert(blob.id.clone(), split.clone());
+        }
+        split
+    }
+
     pub(super) fn read_whole(
         &self,
         files: &dyn Files,
@@ -133,7 +223,7 @@ pub(super) fn holds_at(
     if let Some(file) = parses.get(&blob) {
         return evaluate::holds(r, &file, lines);
     }
-    if let Ok(Some(partial)) = GoFile::parse_covering(&blob.bytes, &[lines])
+    if let Ok(Some(partial)) = parses.partial(&blob, &[lines], None)
         && evaluate::holds(r, &partial, lines)
     {
         return true;
@@ -157,7 +247,7 @@ pub(super) fn misfit_at(
     if let Some(file) = parses.get(blob) {
         return evaluate::misfit(r, &file, lines);
     }
-    if let Ok(Some(partial)) = GoFile::parse_covering(&blob.bytes, &[lines])
+    if let Ok(Some(partial)) = parses.partial(blob, &[lines], None)
         && let Some(misfit) = evaluate::misfit(r, &partial, lines)
     {
         return Some(misfit);
@@ -170,6 +260,25 @@ pub(super) fn misfit_at(
 impl Drop for ParseCache {
     fn drop(&mut self) {
         kept_trees::remove(self.files.borrow().len());
+    }
+}
+
+/// How many partial parses the caches of this thread made: what tests of sharing count.
+#[cfg(test)]
+pub(super) mod partial_parses {
+    use std::cell::Cell;
+
+    thread_local! {
+        static MADE: Cell<usize> = const { Cell::new(0) };
+    }
+
+    pub(in crate::verify) fn add(n: usize) {
+        MADE.set(MADE.get() + n);
+    }
+
+    /// How many were made since the last call.
+    pub(in crate::verify) fn take() -> usize {
+        MADE.replace(0)
     }
 }
 
@@ -197,5 +306,77 @@ pub(super) mod kept_trees {
     /// The most kept at once since the last call, starting again from what is kept now.
     pub(in crate::verify) fn take_peak() -> usize {
         PEAK.replace(KEPT.get())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::anchors::{self, AnchorsFile};
+    use crate::lines::LineNo;
+
+    /// `check` guards its argument fail-closed at lines 5-7 (line 4 a comment), `other` at
+    /// 11-13, then enough other functions that a partial parse of either is worth it.
+    fn guarded() -> FileBlob {
+        let mut src = String::from(
+            "package a\n\nfunc check(ok bool) {\n\t// the guard\n\tif !ok {\n\t\tlog.Fatal(\"no\")\n\t}\n}\n\nfunc other(ready bool) {\n\tif !ready {\n\t\tpanic(\"not ready\")\n\t}\n}\n",
+        );
+        for i in 0..20 {
+            src.push_str(&format!("\nfunc pad{i}() {{\n\tx := {i}\n\t_ = x\n}}\n"));
+        }
+        FileBlob {
+            id: "b1".into(),
+            bytes: src.into_bytes(),
+        }
+    }
+
+    fn refs(yaml_refs: &str) -> AnchorsFile {
+        let yaml =
+            format!("version: 1\nclaims:\n  - id: c\n    status: required\n    refs:\n{yaml_refs}");
+        anchors::parse(&yaml, Path::new("anchors.yaml"), Path::new("anchors.yaml"))
+            .unwrap_or_else(|e| panic!("fixture validates: {e}"))
+    }
+
+    fn lines(a: u32, b: u32) -> LineRange {
+        LineRange::new(LineNo::new(a).unwrap(), LineNo::new(b).unwrap()).unwrap()
+    }
+
+    /// The refs of one version of a file citing lines of one declaration share its partial
+    /// parse (one parse for all of them), each other declaration gets its own, and a cache
+    /// that keeps nothing parses once per ref, with the same answers.
+    #[test]
+    fn refs_of_one_declaration_share_one_partial_parse() {
+        let anchors = refs(
+            "      - { path: a.go, lines: 5-7, expect: [{ fail_closed: { when: ok } }] }\n      - { path: a.go, lines: 4-7, expect: [{ fail_closed: { when: ok } }] }\n      - { path: a.go, lines: 5-5, expect: [{ fail_closed: { when: ok } }] }\n      - { path: a.go, lines: 11-13, expect: [{ fail_closed: { when: ready } }] }\n",
+        );
+        let all: Vec<&Ref> = anchors.claims[0].refs.iter().collect();
+        let blob = guarded();
+        let ask = |cache: &ParseCache| -> Vec<Option<u32>> {
+            all.iter()
+                .map(|r| misfit_at(r, &blob, r.lines.value, cache))
+                .collect()
+        };
+        partial_parses::take();
+        let shared = ask(&ParseCache::new(true));
+        assert_eq!(partial_parses::take(), 2, "one per declaration cited");
+        let apart = ask(&ParseCache::new(false));
+        assert_eq!(partial_parses::take(), all.len(), "one per ref");
+        assert_eq!(shared, apart);
+        assert_eq!(shared.iter().filter(|m| m.is_some()).count(), all.len());
+        // Asked again, as the culprit search does for each step, nothing more is parsed.
+        let cache = ParseCache::new(true);
+        for _ in 0..3 {
+            assert_eq!(ask(&cache), shared);
+        }
+        assert_eq!(partial_parses::take(), 2);
+        assert!(
+            cache
+                .partial(&blob, &[lines(5, 7)], None)
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(partial_parses::take(), 0);
     }
 }
