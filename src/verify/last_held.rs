@@ -376,18 +376,14 @@ mod tests {
     use crate::source::GitRepo;
     use crate::verify::parses::kept_trees;
 
-    /// Issue 23, row 3: a ref without `at` over a file changed in many commits kept every
-    /// parsed version until the walk ended (7.9 GB for 200 versions of 2.6 MB). Each version
-    /// is now parsed once for all the path's refs and dropped before the next.
-    #[test]
-    fn the_walk_back_keeps_one_parsed_version_at_a_time() {
-        let dir = tempfile::tempdir().unwrap();
-        let repo = Repository::init(dir.path()).unwrap();
+    /// Commits each of `versions` in turn as `a.go` of a new repository at `dir`, each on the
+    /// last; returns the last commit's id.
+    fn commit_versions(dir: &Path, versions: impl IntoIterator<Item = String>) -> String {
+        let repo = Repository::init(dir).unwrap();
         let sig = Signature::now("t", "t@example.com").unwrap();
-        let mut parent = None;
-        for k in 0..12 {
-            let src = format!("package a\n\nfunc f() int {{\n\treturn {k}\n}}\n");
-            std::fs::write(dir.path().join("a.go"), src).unwrap();
+        let mut parent: Option<git2::Oid> = None;
+        for src in versions {
+            std::fs::write(dir.join("a.go"), src).unwrap();
             let mut index = repo.index().unwrap();
             index.add_path(Path::new("a.go")).unwrap();
             let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
@@ -401,7 +397,19 @@ mod tests {
                     .unwrap(),
             );
         }
-        let head = parent.unwrap().to_string();
+        parent.unwrap().to_string()
+    }
+
+    /// Issue 23, row 3: a ref without `at` over a file changed in many commits kept every
+    /// parsed version until the walk ended (7.9 GB for 200 versions of 2.6 MB). Each version
+    /// is now parsed once for all the path's refs and dropped before the next.
+    #[test]
+    fn the_walk_back_keeps_one_parsed_version_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let head = commit_versions(
+            dir.path(),
+            (0..12).map(|k| format!("package a\n\nfunc f() int {{\n\treturn {k}\n}}\n")),
+        );
         let yaml = "version: 1\nclaims:\n  - id: c\n    status: required\n    refs:\n      - path: a.go\n        lines: 3-5\n        expect:\n          - text: nowhere\n      - path: a.go\n        lines: 3-5\n        expect:\n          - identifier: nowhere\n";
         let file =
             anchors::parse(yaml, Path::new("anchors.yaml"), Path::new("anchors.yaml")).unwrap();
@@ -437,29 +445,12 @@ mod tests {
     #[test]
     fn the_refs_of_one_file_pay_for_each_version_once() {
         let dir = tempfile::tempdir().unwrap();
-        let repo = Repository::init(dir.path()).unwrap();
-        let sig = Signature::now("t", "t@example.com").unwrap();
         let filler: String = (0..200).map(|i| format!("var v{i} = {i}\n")).collect();
-        let mut parent = None;
-        let mut size = 0;
-        for k in 0..12 {
-            let src = format!("package a\n\nfunc f() int {{\n\treturn {k:02}\n}}\n{filler}");
-            size = src.len() as u64;
-            std::fs::write(dir.path().join("a.go"), src).unwrap();
-            let mut index = repo.index().unwrap();
-            index.add_path(Path::new("a.go")).unwrap();
-            let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
-            let parents: Vec<git2::Commit<'_>> = parent
-                .iter()
-                .map(|id| repo.find_commit(*id).unwrap())
-                .collect();
-            let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
-            parent = Some(
-                repo.commit(Some("HEAD"), &sig, &sig, "edit", &tree, &parents)
-                    .unwrap(),
-            );
-        }
-        let head = parent.unwrap().to_string();
+        let version =
+            |k: usize| format!("package a\n\nfunc f() int {{\n\treturn {k:02}\n}}\n{filler}");
+        // Every version is the same size.
+        let size = version(0).len() as u64;
+        let head = commit_versions(dir.path(), (0..12).map(version));
         let one =
             "      - path: a.go\n        lines: 3-5\n        expect:\n          - text: nowhere\n";
         let yaml = format!(
