@@ -4,7 +4,8 @@
 use super::{RefReport, Verdict};
 
 /// How loudly a finding is reported by default.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum Level {
     Error,
     Warning,
@@ -13,10 +14,7 @@ pub enum Level {
 impl Level {
     /// The SARIF `level` (and GitHub workflow command) word.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Error => "error",
-            Level::Warning => "warning",
-        }
+        self.into()
     }
 }
 

@@ -100,7 +100,8 @@ impl Review {
 }
 
 /// What became of a waiver in this run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum WaiverState {
     /// It lets a failing claim (or ref) pass.
     Applied,
@@ -112,11 +113,7 @@ pub enum WaiverState {
 
 impl WaiverState {
     pub fn as_str(self) -> &'static str {
-        match self {
-            WaiverState::Applied => "applied",
-            WaiverState::Unused => "unused",
-            WaiverState::Expired => "expired",
-        }
+        self.into()
     }
 }
 

@@ -38,7 +38,8 @@ pub struct Enclosing {
 }
 
 /// What kind of thing a construct is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, strum::IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum ConstructKind {
     Route,
     Guard,
@@ -50,14 +51,7 @@ pub enum ConstructKind {
 
 impl ConstructKind {
     pub fn as_str(self) -> &'static str {
-        match self {
-            ConstructKind::Route => "route",
-            ConstructKind::Guard => "guard",
-            ConstructKind::Tls => "tls",
-            ConstructKind::Call => "call",
-            ConstructKind::String => "string",
-            ConstructKind::Identifier => "identifier",
-        }
+        self.into()
     }
 }
 
