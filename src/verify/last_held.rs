@@ -15,7 +15,7 @@ use super::shape;
 use crate::anchors::Ref;
 use crate::budget::{self, Metered, WorkBudget};
 use crate::source::history::{Endpoint, PathVersion};
-use crate::source::{Files, SourceError};
+use crate::source::{FileBlob, Files, SourceError};
 
 /// Versions of one stretch where a ref held that are compared, at most.
 const MAX_STRETCH: usize = 8;
@@ -147,11 +147,7 @@ fn walk_path(
         }
         // This version's blob, read once for all the refs of its path, and its whole parse,
         // shared by them and dropped with it.
-        let blob = v
-            .blob
-            .as_ref()
-            .and_then(|_| source.git.resolve(&v.commit).ok())
-            .and_then(|snapshot| snapshot.read(path).ok());
+        let blob = read_version(source, v, path);
         let parses = ParseCache::metered(true);
         for (walk, &i) in walks.iter_mut().zip(members).filter(|(w, _)| !w.done) {
             let r = refs[i];
@@ -316,12 +312,7 @@ fn walk_whole(
         if walks.iter().all(|w| w.done) {
             break;
         }
-        let blob = v
-            .blob
-            .as_ref()
-            .and_then(|_| source.git.resolve(&v.commit).ok())
-            .and_then(|snapshot| snapshot.read(path).ok());
-        let Some(blob) = blob else {
+        let Some(blob) = read_version(source, v, path) else {
             break;
         };
         let line_count = crate::go::count_lines(&blob.bytes);
@@ -363,6 +354,12 @@ fn walk_whole(
         .zip(members)
         .map(|(walk, (i, _))| (*i, walk.at))
         .collect()
+}
+
+/// `path` as it was at version `v` of its history; `None` where the file was not there.
+fn read_version(source: &HistorySource<'_>, v: &PathVersion, path: &str) -> Option<FileBlob> {
+    v.blob.as_ref()?;
+    source.git.resolve(&v.commit).ok()?.read(path).ok()
 }
 
 #[cfg(test)]
