@@ -254,13 +254,12 @@ pub fn verify(
                 slot.insert(*j, (c, i));
             }
         }
+        let mut moves = WholeMoves::new(files, source);
         for (j, report) in again.into_iter().flatten() {
             let Some(&(c, i)) = slot.get(&j) else {
                 continue;
             };
-            if whole.contains(&j)
-                && !moved_whole(&evaluated[c][i].1, &report, &jobs[j], files, source)
-            {
+            if whole.contains(&j) && !moves.moved(&evaluated[c][i].1, &report, &jobs[j]) {
                 jobs[j].forget_history();
                 continue;
             }
@@ -298,65 +297,101 @@ pub fn verify(
     Ok(report)
 }
 
-/// Whether a ref that held where cited (`first`) and was followed from `job.found_at`, where
-/// its lines were last whole, is moved by history (`followed`): to whole code
-/// ([`shape::cut`]) where it holds, and only when a construct that gave its evidence where
-/// cited descends (kept or edited, by provenance's line diff) from the lines cited at that
-/// commit: the cited code was pushed down or pulled up past the cited lines. Evidence that is
-/// all new code since, or code that already sat elsewhere then, is what a citation written at
-/// these lines later cites, and it stays.
-fn moved_whole(
-    first: &RefReport,
-    followed: &RefReport,
-    job: &job::Job<'_>,
-    files: &dyn Files,
-    source: &HistorySource<'_>,
-) -> bool {
-    let Some(moved) = followed
-        .relocated
-        .as_ref()
-        .filter(|r| followed.verdict == Verdict::Drifted && r.how == How::History)
-    else {
-        return false;
-    };
-    let (Some(at), Ok(now)) = (&job.found_at, files.read(&job.r.path.value)) else {
-        return false;
-    };
-    let place = &moved.place;
-    let whole = match files.read(&place.path) {
-        Ok(blob) => {
-            place.lines.end().get() <= crate::go::count_lines(&blob.bytes)
-                && shape::cut(&blob.bytes, place.lines) == 0
+/// Decides, for refs that held where cited and were followed from where their lines were
+/// last whole, whether history moved them. Each file it reads (at the revision, or at a commit
+/// followed from) is read and lexed once for all such refs, and the line origins of one file
+/// between two versions worked out once.
+struct WholeMoves<'r> {
+    files: &'r dyn Files,
+    source: &'r HistorySource<'r>,
+    /// Files at the verified revision, lexed; `None`: unreadable.
+    now: HashMap<String, Option<shape::Lines<'static>>>,
+    /// Files at the commits refs were followed from, by (commit, path).
+    then: HashMap<(String, String), Option<crate::source::FileBlob>>,
+    origins: provenance::OriginsMemo,
+}
+
+impl<'r> WholeMoves<'r> {
+    fn new(files: &'r dyn Files, source: &'r HistorySource<'r>) -> Self {
+        WholeMoves {
+            files,
+            source,
+            now: HashMap::new(),
+            then: HashMap::new(),
+            origins: provenance::OriginsMemo::default(),
         }
-        Err(_) => false,
-    };
-    let Some(then) = source
-        .git
-        .resolve(at)
-        .ok()
-        .and_then(|snapshot| snapshot.read(&job.r.path.value).ok())
-    else {
-        return false;
-    };
-    let cited = job.r.lines.value;
-    let origins = provenance::Origins::between(Some(&then.bytes), &now.bytes);
-    // Some construct that gave the evidence where cited descends from the lines cited there.
-    let descends = first
-        .expectations
-        .iter()
-        .filter(|e| e.kind != CheckKind::Expectation(ExpectationKind::Not))
-        .flat_map(|e| &e.matches)
-        .flat_map(|m| m.start().get()..=m.end().get())
-        .filter_map(LineNo::new)
-        .filter(|&l| cited.contains_line(l))
-        .any(|l| {
-            origins
-                .of(l)
-                .old_line()
-                .and_then(LineNo::new)
-                .is_some_and(|old| cited.contains_line(old))
-        });
-    whole && descends
+    }
+
+    fn read_now(&mut self, path: &str) {
+        if !self.now.contains_key(path) {
+            let lines = self
+                .files
+                .read(path)
+                .ok()
+                .map(|b| shape::Lines::owned(b.bytes));
+            self.now.insert(path.to_string(), lines);
+        }
+    }
+
+    /// Whether `job`'s ref, which held where cited (`first`) and was followed from
+    /// `job.found_at`, is moved by history (`followed`): to whole code ([`shape::cut`]) where
+    /// it holds, and only when a construct that gave its evidence where cited descends (kept
+    /// or edited, by provenance's line diff) from the lines cited at that commit: the cited
+    /// code was pushed down or pulled up past the cited lines. Evidence that is all new code
+    /// since, or code that already sat elsewhere then, is what a citation written at these
+    /// lines later cites, and it stays.
+    fn moved(&mut self, first: &RefReport, followed: &RefReport, job: &job::Job<'_>) -> bool {
+        let Some(moved) = followed
+            .relocated
+            .as_ref()
+            .filter(|r| followed.verdict == Verdict::Drifted && r.how == How::History)
+        else {
+            return false;
+        };
+        let Some(at) = &job.found_at else {
+            return false;
+        };
+        let (path, place) = (&job.r.path.value, &moved.place);
+        self.read_now(path);
+        self.read_now(&place.path);
+        let whole = self.now[&place.path]
+            .as_ref()
+            .is_some_and(|l| place.lines.end().get() <= l.count() && l.cut(place.lines) == 0);
+        let source = self.source;
+        let then = self
+            .then
+            .entry((at.clone(), path.clone()))
+            .or_insert_with(|| {
+                source
+                    .git
+                    .resolve(at)
+                    .ok()
+                    .and_then(|snapshot| snapshot.read(path).ok())
+            });
+        let (Some(then), Some(now)) = (then.as_ref(), self.now[path].as_ref()) else {
+            return false;
+        };
+        let cited = job.r.lines.value;
+        let origins = self.origins.between(Some(then), now.bytes());
+        // Some construct that gave the evidence where cited descends from the lines cited
+        // there.
+        let descends = first
+            .expectations
+            .iter()
+            .filter(|e| e.kind != CheckKind::Expectation(ExpectationKind::Not))
+            .flat_map(|e| &e.matches)
+            .flat_map(|m| m.start().get()..=m.end().get())
+            .filter_map(LineNo::new)
+            .filter(|&l| cited.contains_line(l))
+            .any(|l| {
+                origins
+                    .of(l)
+                    .old_line()
+                    .and_then(LineNo::new)
+                    .is_some_and(|old| cited.contains_line(old))
+            });
+        whole && descends
+    }
 }
 
 /// What every file of a run is checked with.

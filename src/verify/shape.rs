@@ -12,6 +12,8 @@
 //! lines, and its top-level declaration) at the offsets they had, so the cost is that of
 //! evaluating the ref on the region once: linear in the region's size.
 
+use std::borrow::Cow;
+
 use crate::anchors::{Expectation, Ref};
 use crate::expect::{self, Scope};
 use crate::go::GoFile;
@@ -365,14 +367,14 @@ fn tightest_group(cited: &[Vec<Cited>]) -> Vec<Cited> {
 /// braces left out) scores more, so of two places that hold the evidence equally well the one
 /// that cites whole code is the one it was written against.
 pub fn cut(source: &[u8], range: LineRange) -> u32 {
-    Lines::upto(source, range.end().get()).cut(range)
+    Lines::upto(Cow::Borrowed(source), range.end().get()).cut(range)
 }
 
 /// A file's lines lexed once, for asking [`cut`], [`Lines::spans_top_level`] and the cited text of many
 /// ranges of one file: each question then costs its range, not the file (330,000 refs of 100
 /// files asked each its own lexing of the whole file).
 pub struct Lines<'a> {
-    source: &'a [u8],
+    source: Cow<'a, [u8]>,
     /// The byte offset each line starts at (as `split` on `\n` cuts them).
     starts: Vec<usize>,
     lexed: Vec<Lexed>,
@@ -381,22 +383,38 @@ pub struct Lines<'a> {
 impl<'a> Lines<'a> {
     /// Every line of `source`.
     pub fn new(source: &'a [u8]) -> Self {
-        Self::upto(source, u32::MAX)
+        Self::upto(Cow::Borrowed(source), u32::MAX)
+    }
+
+    /// Every line of `source`, kept with them (to be asked about later, by many refs).
+    pub fn owned(source: Vec<u8>) -> Lines<'static> {
+        Lines::upto(Cow::Owned(source), u32::MAX)
     }
 
     /// The first `upto` lines of `source`: enough for ranges ending there.
-    fn upto(source: &'a [u8], upto: u32) -> Self {
+    fn upto(source: Cow<'a, [u8]>, upto: u32) -> Self {
         let mut starts = vec![0];
         starts.extend(
-            memchr::memchr_iter(b'\n', source)
+            memchr::memchr_iter(b'\n', &source)
                 .map(|i| i + 1)
                 .take((upto as usize).saturating_sub(1)),
         );
+        let lexed = lex(&source, upto);
         Lines {
             source,
             starts,
-            lexed: lex(source, upto),
+            lexed,
         }
+    }
+
+    /// The file's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.source
+    }
+
+    /// How many lines the file has ([`crate::go::count_lines`]).
+    pub fn count(&self) -> u32 {
+        crate::go::count_lines(&self.source)
     }
 
     /// Where line `n` (1-based) starts and ends (before its newline), `None` past the last.
@@ -408,12 +426,12 @@ impl<'a> Lines<'a> {
     }
 
     /// Line `n` (1-based) without its newline, `None` past the last.
-    fn line(&self, n: usize) -> Option<&'a [u8]> {
+    fn line(&self, n: usize) -> Option<&[u8]> {
         self.span(n).map(|(start, end)| &self.source[start..end])
     }
 
     /// The bytes of `range`'s lines, joined by their newlines (those past the end left out).
-    pub fn text(&self, range: LineRange) -> &'a [u8] {
+    pub fn text(&self, range: LineRange) -> &[u8] {
         let (a, b) = (range.start().get() as usize, range.end().get() as usize);
         match (self.span(a), self.span(b.min(self.starts.len()))) {
             (Some((start, _)), Some((_, end))) => &self.source[start..end],
