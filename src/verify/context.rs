@@ -5,7 +5,7 @@
 use std::rc::Rc;
 
 use crate::anchors::Ref;
-use crate::go::{GoFile, symbols};
+use crate::go::GoFile;
 use crate::lines::LineRange;
 use crate::model::{CheckKind, ExpectationResult};
 use crate::model::{How, RefReport, Verdict};
@@ -59,7 +59,7 @@ pub(super) fn note_unknown_symbol(
 
 /// True when `symbol` names a declaration of `file`.
 pub(super) fn declares(file: &GoFile, symbol: &str) -> bool {
-    symbols::declarations(file)
+    file.cached_declarations()
         .iter()
         .any(|d| d.is_named(symbol))
 }
@@ -307,5 +307,31 @@ pub(super) fn relocated_symbols(
             "symbol {symbol} was renamed or removed: the evidence is in {now} now"
         ));
         relocation.symbol = Some(now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::go::symbols;
+    use crate::lines::LineRange;
+
+    #[test]
+    fn one_listing_of_a_files_declarations_answers_every_ref() {
+        let file = GoFile::parse(
+            b"package a\n\nfunc A() {\n\tb()\n}\n\nfunc (s *S) B() {\n\ta()\n}\n".to_vec(),
+        )
+        .unwrap();
+        symbols::walks::take();
+        assert!(declares(&file, "A"));
+        assert!(declares(&file, "(*S).B"));
+        assert!(!declares(&file, "C"));
+        let lines = LineRange::parse("8").unwrap();
+        assert_eq!(
+            relocate::enclosing_declaration(&file, lines).as_deref(),
+            Some("S.B")
+        );
+        // Ten refs citing one file ask it ten times; the file is walked once.
+        assert_eq!(symbols::walks::take(), 1);
     }
 }
