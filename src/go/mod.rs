@@ -86,6 +86,7 @@ struct Facts {
     comments: OnceLock<Vec<tokens::Comment>>,
     tls: OnceLock<Vec<tls::TlsConfig>>,
     package_vars: OnceLock<Vec<String>>,
+    declarations: OnceLock<Vec<symbols::Declaration>>,
 }
 
 /// The facts whose head line lies inside `region`, from `facts` sorted by head line: a binary
@@ -161,6 +162,15 @@ impl GoFile {
 
     pub(crate) fn cached_tls(&self) -> &[tls::TlsConfig] {
         cached(self, &self.facts.tls, tls::scan)
+    }
+
+    /// The file's top-level declarations ([`symbols::declarations`]), listed once: every ref
+    /// naming a symbol asks whether the file declares it, and a file cited ten times would
+    /// otherwise be walked ten times.
+    pub(crate) fn cached_declarations(&self) -> &[symbols::Declaration] {
+        self.facts
+            .declarations
+            .get_or_init(|| symbols::declarations(self))
     }
 
     /// The package-level variables this file declares with a value (`var errDenied =

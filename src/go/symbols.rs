@@ -52,6 +52,8 @@ pub fn canonical_symbol(symbol: &str) -> std::borrow::Cow<'_, str> {
 
 /// Every named top-level declaration, in file order.
 pub fn declarations(file: &GoFile) -> Vec<Declaration> {
+    #[cfg(test)]
+    walks::add(1);
     let root = file.root();
     let mut out = Vec::new();
     let mut cursor = root.walk();
@@ -174,6 +176,25 @@ fn receiver_type(file: &GoFile, receiver: Node<'_>) -> Option<(String, bool)> {
         }
     }
     Some((file.node_text(ty), pointer))
+}
+
+/// How many times this thread listed a file's declarations: what tests of sharing count.
+#[cfg(test)]
+pub(crate) mod walks {
+    use std::cell::Cell;
+
+    thread_local! {
+        static MADE: Cell<usize> = const { Cell::new(0) };
+    }
+
+    pub(crate) fn add(n: usize) {
+        MADE.set(MADE.get() + n);
+    }
+
+    /// How many since the last call.
+    pub(crate) fn take() -> usize {
+        MADE.replace(0)
+    }
 }
 
 #[cfg(test)]

@@ -4,8 +4,10 @@
 
 use std::rc::Rc;
 
+use rayon::prelude::*;
+
 use crate::anchors::Ref;
-use crate::go::{GoFile, symbols};
+use crate::go::GoFile;
 use crate::lines::LineRange;
 use crate::model::{CheckKind, ExpectationResult};
 use crate::model::{How, RefReport, Verdict};
@@ -15,7 +17,7 @@ use super::check::place;
 use super::hints;
 use super::history::HistoryOutcome;
 use super::job::Job;
-use super::parses::Sources;
+use super::parses::{ParseCache, Sources};
 use super::relocate::{self, OldDeclaration};
 use super::settle::ranked;
 use super::shape::Shape;
@@ -59,7 +61,7 @@ pub(super) fn note_unknown_symbol(
 
 /// True when `symbol` names a declaration of `file`.
 pub(super) fn declares(file: &GoFile, symbol: &str) -> bool {
-    symbols::declarations(file)
+    file.cached_declarations()
         .iter()
         .any(|d| d.is_named(symbol))
 }
@@ -278,34 +280,90 @@ pub(super) fn holding_at_cited_lines(
 /// (the function renamed, or the code moved into another one): the declaration the evidence
 /// is in now, for `fix` to write, and a note saying so. `symbol` locates the evidence; it is
 /// not itself a claim.
+///
+/// Both questions are about top-level declarations: those named like the symbol and those
+/// holding the relocated lines, which a partial parse keeping the lines and every declaration
+/// mentioning the name holds as the whole file does. The refs of each checked path are
+/// answered in parallel, each report on its own, so the output is the same at any thread
+/// count.
 pub(super) fn relocated_symbols(
     jobs: &[Job<'_>],
     evaluated: &mut [Vec<(usize, RefReport)>],
     files: &dyn Files,
 ) {
-    let parses = super::parses::ParseCache::new(true);
-    for (j, report) in evaluated.iter_mut().flatten() {
-        let Some(symbol) = jobs[*j].r.symbol.as_ref().map(|s| s.value.as_str()) else {
-            continue;
-        };
-        if report.verdict != Verdict::Drifted {
-            continue;
+    evaluated.par_iter_mut().for_each(|chunk| {
+        let parses = ParseCache::new(true);
+        for (j, report) in chunk.iter_mut() {
+            let Some(symbol) = jobs[*j].r.symbol.as_ref().map(|s| s.value.as_str()) else {
+                continue;
+            };
+            if report.verdict != Verdict::Drifted {
+                continue;
+            }
+            let Some(relocation) = report.relocated.as_mut() else {
+                continue;
+            };
+            let Some(file) = declarations_around(
+                files,
+                &parses,
+                &relocation.place.path,
+                relocation.place.lines,
+                symbol,
+            ) else {
+                continue;
+            };
+            if declares(&file, symbol) {
+                continue;
+            }
+            let Some(now) = relocate::enclosing_declaration(&file, relocation.place.lines) else {
+                continue;
+            };
+            report.notes.push(format!(
+                "symbol {symbol} was renamed or removed: the evidence is in {now} now"
+            ));
+            relocation.symbol = Some(now);
         }
-        let Some(relocation) = report.relocated.as_mut() else {
-            continue;
-        };
-        let Ok(file) = parses.read_whole(files, &relocation.place.path) else {
-            continue;
-        };
-        if declares(&file, symbol) {
-            continue;
-        }
-        let Some(now) = relocate::enclosing_declaration(&file, relocation.place.lines) else {
-            continue;
-        };
-        report.notes.push(format!(
-            "symbol {symbol} was renamed or removed: the evidence is in {now} now"
-        ));
-        relocation.symbol = Some(now);
+    });
+}
+
+/// `path` parsed enough to tell which declarations are named `symbol` and which hold `lines`:
+/// partially when the scan allows, else whole; `None` when it cannot be read or parsed.
+fn declarations_around(
+    files: &dyn Files,
+    parses: &ParseCache,
+    path: &str,
+    lines: LineRange,
+    symbol: &str,
+) -> Option<Rc<GoFile>> {
+    let blob = files.read(path).ok()?;
+    if let Ok(Some(file)) = parses.partial(&blob, &[lines], Some(declared_name(symbol))) {
+        return Some(file);
+    }
+    parses.whole(blob).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::go::symbols;
+    use crate::lines::LineRange;
+
+    #[test]
+    fn one_listing_of_a_files_declarations_answers_every_ref() {
+        let file = GoFile::parse(
+            b"package a\n\nfunc A() {\n\tb()\n}\n\nfunc (s *S) B() {\n\ta()\n}\n".to_vec(),
+        )
+        .unwrap();
+        symbols::walks::take();
+        assert!(declares(&file, "A"));
+        assert!(declares(&file, "(*S).B"));
+        assert!(!declares(&file, "C"));
+        let lines = LineRange::parse("8").unwrap();
+        assert_eq!(
+            relocate::enclosing_declaration(&file, lines).as_deref(),
+            Some("S.B")
+        );
+        // Ten refs citing one file ask it ten times; the file is walked once.
+        assert_eq!(symbols::walks::take(), 1);
     }
 }

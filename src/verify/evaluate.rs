@@ -6,7 +6,7 @@ use crate::anchors::ExpectationKind;
 use crate::anchors::Ref;
 use crate::expect::{self, InPlace, Scope};
 use crate::go::GoFile;
-use crate::go::symbols::{self, Declaration};
+use crate::go::symbols::Declaration;
 use crate::lines::LineRange;
 use crate::model::{CheckKind, ExpectationResult};
 
@@ -95,7 +95,7 @@ pub fn all_ok(results: &[ExpectationResult]) -> bool {
 
 /// A ref naming only a symbol holds when a declaration of that symbol starts in the range.
 fn symbol_declared(file: &GoFile, symbol: &str, lines: LineRange) -> ExpectationResult {
-    let decls = symbols::declarations(file);
+    let decls = file.cached_declarations();
     let named: Vec<&Declaration> = decls.iter().filter(|d| d.is_named(symbol)).collect();
     if let Some(d) = named.iter().find(|d| lines.contains_line(d.lines.start())) {
         return ExpectationResult {

@@ -23,11 +23,11 @@ pub struct Candidate {
 
 /// The name of the innermost declaration holding all of `lines` (`Type.Method` for methods).
 pub fn enclosing_declaration(file: &GoFile, lines: LineRange) -> Option<String> {
-    symbols::declarations(file)
-        .into_iter()
+    file.cached_declarations()
+        .iter()
         .filter(|d| d.lines.contains(lines) || d.top_level.contains(lines))
         .min_by_key(|d| d.lines.len())
-        .map(|d| d.name)
+        .map(|d| d.name.clone())
 }
 
 /// Share of `old` lines (trimmed, non-empty) also present in `new`, in thousandths.
@@ -54,7 +54,7 @@ fn rank(
     old_text: &[String],
     old_declaration: Option<&str>,
 ) -> Vec<Candidate> {
-    let declarations = old_declaration.map(|_| symbols::declarations(file));
+    let declarations = old_declaration.map(|_| file.cached_declarations());
     let mut candidates: Vec<Candidate> = spans
         .into_iter()
         .map(|lines| Candidate {
@@ -97,7 +97,8 @@ pub fn symbol_candidates(
         return Vec::new();
     };
     let mut spans = Vec::new();
-    for decl in symbols::declarations(file)
+    for decl in file
+        .cached_declarations()
         .iter()
         .filter(|d| d.is_named(&symbol.value))
     {
@@ -135,8 +136,9 @@ pub struct OldDeclaration {
 
 /// The declaration named `symbol` in the old file, with its text.
 pub fn old_declaration(file: &GoFile, symbol: &str) -> Option<OldDeclaration> {
-    let decl = symbols::declarations(file)
-        .into_iter()
+    let decl = file
+        .cached_declarations()
+        .iter()
         .find(|d| d.is_named(symbol))?;
     Some(OldDeclaration {
         lines: decl.lines,
