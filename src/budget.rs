@@ -259,4 +259,29 @@ mod tests {
         drop(guard);
         assert!(charge(100));
     }
+
+    /// Each file's walk back has a budget of its own, the same one however often it is asked
+    /// for (both walks of a file draw on it), and its message names the file.
+    #[test]
+    fn each_file_walked_has_its_own_budget() {
+        let budgets = FileBudgets::new(10);
+        let a = budgets.of("a.go");
+        {
+            let _metered = Metered::install(&a);
+            assert!(charge(8));
+        }
+        {
+            let _metered = Metered::install(&budgets.of("b.go"));
+            assert!(charge(8), "b.go's walk is not paid from a.go's");
+        }
+        let _metered = Metered::install(&budgets.of("a.go"));
+        assert!(
+            !charge(8),
+            "a.go's second walk draws on what its first left"
+        );
+        assert!(a.exhausted());
+        let message = a.message();
+        assert!(message.contains("history of a.go"), "{message}");
+        assert!(message.contains(FLAG), "{message}");
+    }
 }
