@@ -93,6 +93,10 @@ pub(super) fn find(
         let r = refs[i];
         let cited = format!("{}:{}", r.path.value, r.lines.value);
         let note = match &at {
+            // The walk stopped before it could say: the ref's error says why.
+            None if cut.is_some() => {
+                format!("no `at`, and the walk back to where it last held at {cited} was cut short")
+            }
             Some(commit) => format!(
                 "history from {} (last verified there; no `at`)",
                 &commit[..7.min(commit.len())]

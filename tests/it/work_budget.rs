@@ -275,6 +275,14 @@ fn a_walk_back_through_one_file_beyond_the_budget_is_cut_short_naming_it() {
                 "names the file: {error}"
             );
             assert!(r["relocated"].is_null(), "{r}");
+            // Not that it held in no earlier commit: the walk never got there.
+            assert_eq!(
+                r["notes"][0],
+                format!(
+                    "no `at`, and the walk back to where it last held at {path}:3-8 was cut short"
+                ),
+                "{r}"
+            );
         }
     }
     let one = report_on_threads(&repo, &budget, 1);
