@@ -1,4 +1,4 @@
-//! The one work budget of a run (`--work-budget`): every expensive step draws from it as it
+//! The work budgets of a run (`--work-budget`): every expensive step draws from one as it
 //! works, counting what it does rather than estimating beforehand. A step is about a
 //! nanosecond of work on the CI machine, counted the same way on every machine:
 //!
@@ -8,7 +8,7 @@
 //!   `text` scan in a relocation window: the bytes it scans;
 //! - relocation search: each window (a top-level declaration) costs the file's top-level
 //!   nodes plus the window's nodes, per expectation;
-//! - a whole-file parse of another version or file (history, culprit, package):
+//! - a whole-file parse of an earlier version in the walk back through a file's history:
 //!   [`PARSE_COST_PER_BYTE`] per byte.
 //!
 //! When the budget runs out, the work that drew on it stops, and every ref whose check drew on
