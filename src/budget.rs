@@ -1,4 +1,4 @@
-//! The one work budget of a run (`--work-budget`): every expensive step draws from it as it
+//! The work budgets of a run (`--work-budget`): every expensive step draws from one as it
 //! works, counting what it does rather than estimating beforehand. A step is about a
 //! nanosecond of work on the CI machine, counted the same way on every machine:
 //!
@@ -8,20 +8,30 @@
 //!   `text` scan in a relocation window: the bytes it scans;
 //! - relocation search: each window (a top-level declaration) costs the file's top-level
 //!   nodes plus the window's nodes, per expectation;
-//! - a whole-file parse of another version or file (history, culprit, package):
+//! - a whole-file parse of an earlier version in the walk back through a file's history:
 //!   [`PARSE_COST_PER_BYTE`] per byte.
 //!
 //! When the budget runs out, the work that drew on it stops, and every ref whose check drew on
 //! it after that is `error: work budget exhausted`, naming the flag: never a verdict made from
 //! work cut short. Ordinary runs stay far below it.
 //!
-//! The budget is shared by the run's threads. A thread draws from it only while a
-//! [`Metered`] guard installs it; work on a thread without one is not counted (the library's
-//! own helpers, `explain`, tests of one evaluator).
+//! Two kinds of budget, each of `--work-budget` steps:
+//!
+//! - the run's one budget, shared by its threads, for checking the refs where they are cited
+//!   or followed to (relocation search, queries, regexes, text scans);
+//! - one budget per file for the walk back through its history, for refs without `at` (where
+//!   each last held, where its lines were last whole: [`FileBudgets`]). The refs of one file
+//!   share its walk, one thread walks it, and it draws on nothing else, so which refs a walk
+//!   cuts short depends on that file and its history alone, never on what other threads did
+//!   first; a run walking N files may do N times the work, as it reads N files.
+//!
+//! A thread draws from a budget only while a [`Metered`] guard installs it; work on a thread
+//! without one is not counted (the library's own helpers, `explain`, tests of one evaluator).
 
 use std::cell::RefCell;
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// The default budget of a run, in steps: about 5 s of expensive work here, so the worst case
 /// of a whole run stays under 10 s with its fixed costs (reading, parsing the cited files).
@@ -47,20 +57,34 @@ pub const REGEX_BYTES_PER_STEP: u64 = 23;
 /// check and free.
 pub const PARSE_COST_PER_BYTE: u64 = 300;
 
-/// The work a run may still do.
+/// The work a run, or the walk back through one file's history, may still do.
 #[derive(Debug)]
 pub struct WorkBudget {
     limit: u64,
     left: AtomicU64,
     exhausted: AtomicBool,
+    /// The file whose walk back it pays for; `None` for the run's.
+    file: Option<String>,
 }
 
 impl WorkBudget {
+    /// The run's budget.
     pub fn new(limit: u64) -> Arc<WorkBudget> {
         Arc::new(WorkBudget {
             limit,
             left: AtomicU64::new(limit),
             exhausted: AtomicBool::new(false),
+            file: None,
+        })
+    }
+
+    /// The budget of the walk back through `file`'s history.
+    pub fn for_walk(limit: u64, file: &str) -> Arc<WorkBudget> {
+        Arc::new(WorkBudget {
+            limit,
+            left: AtomicU64::new(limit),
+            exhausted: AtomicBool::new(false),
+            file: Some(file.to_string()),
         })
     }
 
@@ -90,9 +114,43 @@ impl WorkBudget {
 
     /// What the report says of a ref whose check the budget cut short.
     pub fn message(&self) -> String {
-        format!(
-            "work budget exhausted: this run's {} steps of expensive work (relocation search, queries, regexes, parses of history) ran out before this ref was checked; raise it with `{FLAG} N`, cite the evidence again, or add `at` or `symbol`",
-            self.limit
+        match &self.file {
+            None => format!(
+                "work budget exhausted: this run's {} steps of expensive work (relocation search, queries, regexes) ran out before this ref was checked; raise it with `{FLAG} N`, cite the evidence again, or add `at` or `symbol`",
+                self.limit
+            ),
+            Some(file) => format!(
+                "work budget exhausted: the walk back through the history of {file} (where this ref, which has no `at`, last held) ran out of its {} steps of expensive work (parses of earlier versions); raise it with `{FLAG} N`, or add `at`",
+                self.limit
+            ),
+        }
+    }
+}
+
+/// The budgets of the walks back through history, one per file, each of the same limit (the
+/// run's `--work-budget`), made when a file's walk first draws and kept for the run: the walk
+/// for refs that did not hold and the one for citations no longer whole draw on the same.
+#[derive(Debug)]
+pub struct FileBudgets {
+    limit: u64,
+    files: Mutex<HashMap<String, Arc<WorkBudget>>>,
+}
+
+impl FileBudgets {
+    pub fn new(limit: u64) -> FileBudgets {
+        FileBudgets {
+            limit,
+            files: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The budget of the walk back through `file`'s history.
+    pub fn of(&self, file: &str) -> Arc<WorkBudget> {
+        let mut files = self.files.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(
+            files
+                .entry(file.to_string())
+                .or_insert_with(|| WorkBudget::for_walk(self.limit, file)),
         )
     }
 }
@@ -200,5 +258,30 @@ mod tests {
         assert!(budget.exhausted());
         drop(guard);
         assert!(charge(100));
+    }
+
+    /// Each file's walk back has a budget of its own, the same one however often it is asked
+    /// for (both walks of a file draw on it), and its message names the file.
+    #[test]
+    fn each_file_walked_has_its_own_budget() {
+        let budgets = FileBudgets::new(10);
+        let a = budgets.of("a.go");
+        {
+            let _metered = Metered::install(&a);
+            assert!(charge(8));
+        }
+        {
+            let _metered = Metered::install(&budgets.of("b.go"));
+            assert!(charge(8), "b.go's walk is not paid from a.go's");
+        }
+        let _metered = Metered::install(&budgets.of("a.go"));
+        assert!(
+            !charge(8),
+            "a.go's second walk draws on what its first left"
+        );
+        assert!(a.exhausted());
+        let message = a.message();
+        assert!(message.contains("history of a.go"), "{message}");
+        assert!(message.contains(FLAG), "{message}");
     }
 }

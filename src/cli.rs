@@ -218,8 +218,9 @@ pub struct SelectionArgs {
     /// The day waivers are judged on (default: today, UTC).
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
     pub today: Option<anchorcheck::anchors::Date>,
-    /// The run's budget of expensive work (relocation search, queries, regexes, parses of
-    /// history), in steps of about a nanosecond; a ref it cuts short is an error saying so.
+    /// The budget of expensive work, in steps of about a nanosecond: the run's (relocation
+    /// search, queries, regexes), and each file's walk back through its history (parses of its
+    /// versions) its own; a ref a budget cuts short is an error saying so.
     #[arg(long, value_name = "N", default_value_t = anchorcheck::budget::DEFAULT_WORK_BUDGET)]
     pub work_budget: u64,
 }

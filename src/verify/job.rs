@@ -1,10 +1,8 @@
 //! One ref to verify (a job), and where history says its lines are now: mapped from its `at`
 //! (or `diff`'s base), or from the commit where a ref without `at` last held.
 
-use std::sync::Arc;
-
 use crate::anchors::{Claim, Ref};
-use crate::budget::WorkBudget;
+use crate::budget::FileBudgets;
 use crate::lines::LineRange;
 
 use super::history::{self, HistoryOutcome, Mapping, Tracked};
@@ -182,10 +180,10 @@ pub(super) fn follow_from_last_held(
     redo: &[usize],
     source: &HistorySource<'_>,
     depth: usize,
-    budget: &Arc<WorkBudget>,
+    budgets: &FileBudgets,
 ) -> Result<(), VerifyError> {
     let refs: Vec<&Ref> = redo.iter().map(|&j| jobs[j].r).collect();
-    let found = last_held::find(source, &refs, depth, budget)?;
+    let found = last_held::find(source, &refs, depth, budgets)?;
     let mut followed = Vec::new();
     for (&j, found) in redo.iter().zip(found) {
         let job = &mut jobs[j];
@@ -211,10 +209,10 @@ pub(super) fn follow_from_last_whole(
     source: &HistorySource<'_>,
     files: &dyn Files,
     depth: usize,
-    budget: &Arc<WorkBudget>,
+    budgets: &FileBudgets,
 ) -> Result<Vec<usize>, VerifyError> {
     let refs: Vec<&Ref> = held.iter().map(|&j| jobs[j].r).collect();
-    let found = last_held::find_whole(source, files, &refs, depth, budget)?;
+    let found = last_held::find_whole(source, files, &refs, depth, budgets)?;
     let mut followed = Vec::new();
     for (&j, found) in held.iter().zip(found) {
         let job = &mut jobs[j];

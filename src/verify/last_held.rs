@@ -5,15 +5,13 @@
 
 use std::collections::BTreeMap;
 
-use std::sync::Arc;
-
 use rayon::prelude::*;
 
 use super::HistorySource;
 use super::parses::{ParseCache, misfit_at};
 use super::shape;
 use crate::anchors::Ref;
-use crate::budget::{self, Metered, WorkBudget};
+use crate::budget::{self, FileBudgets, Metered};
 use crate::source::history::{Endpoint, PathVersion};
 use crate::source::{FileBlob, Files, SourceError};
 
@@ -37,12 +35,13 @@ pub(super) struct LastHeld {
 /// cited outside it and left out of it), then the one where they cut the fewest constructs (a
 /// blank line cited, a closing brace left out: [`shape::cut`]), the newest on a tie: the one it
 /// was written against.
-/// Refs of one file share the walk and the parses of its versions.
+/// Refs of one file share the walk and the parses of its versions, and its budget (each file's
+/// walk its own, on one thread: which refs it cuts short depends on nothing else).
 pub(super) fn find(
     source: &HistorySource<'_>,
     refs: &[&Ref],
     depth: usize,
-    budget: &Arc<WorkBudget>,
+    budgets: &FileBudgets,
 ) -> Result<Vec<LastHeld>, SourceError> {
     let Some(from) = source.target_commit.as_deref() else {
         return Ok(refs
@@ -85,7 +84,7 @@ pub(super) fn find(
     let found: Vec<(usize, Option<String>, Option<String>)> = groups
         .par_iter()
         .flat_map_iter(|(path, members, versions)| {
-            let _metered = Metered::install(budget);
+            let _metered = Metered::install(&budgets.of(path));
             walk_path(source, refs, path, members, versions, skip)
         })
         .collect();
@@ -94,6 +93,10 @@ pub(super) fn find(
         let r = refs[i];
         let cited = format!("{}:{}", r.path.value, r.lines.value);
         let note = match &at {
+            // The walk stopped before it could say: the ref's error says why.
+            None if cut.is_some() => {
+                format!("no `at`, and the walk back to where it last held at {cited} was cut short")
+            }
             Some(commit) => format!(
                 "history from {} (last verified there; no `at`)",
                 &commit[..7.min(commit.len())]
@@ -199,13 +202,13 @@ const MAX_WHOLE_VERSIONS: usize = 32;
 /// (an `if` line, a head without its body) was not whole at those lines then; the caller moves
 /// a ref only where history puts it whole. Versions whose cited lines are the same text as the
 /// newer one's are not compared again, nor parsed where they cut. `None` for a ref not
-/// followed.
+/// followed. Each file's walk draws on its own budget, the one [`find`] drew on.
 pub(super) fn find_whole(
     source: &HistorySource<'_>,
     files: &dyn Files,
     refs: &[&Ref],
     depth: usize,
-    budget: &Arc<WorkBudget>,
+    budgets: &FileBudgets,
 ) -> Result<Vec<Option<String>>, SourceError> {
     let mut out: Vec<Option<String>> = vec![None; refs.len()];
     let Some(from) = source.target_commit.as_deref() else {
@@ -263,7 +266,7 @@ pub(super) fn find_whole(
     let found: Vec<(usize, Option<String>)> = groups
         .par_iter()
         .flat_map_iter(|(path, members, versions)| {
-            let _metered = Metered::install(budget);
+            let _metered = Metered::install(&budgets.of(path));
             walk_whole(
                 source,
                 refs,
@@ -370,6 +373,7 @@ mod tests {
 
     use super::*;
     use crate::anchors;
+    use crate::budget::WorkBudget;
     use crate::source::GitRepo;
     use crate::verify::parses::kept_trees;
 

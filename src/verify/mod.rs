@@ -44,7 +44,7 @@ use std::collections::{HashMap, HashSet};
 use rayon::prelude::*;
 use std::sync::Arc;
 
-use crate::budget::{Metered, WorkBudget};
+use crate::budget::{FileBudgets, Metered, WorkBudget};
 
 use crate::anchors::{AnchorsFile, Claim, ExpectationKind};
 use crate::docs;
@@ -171,6 +171,8 @@ pub fn verify(
 ) -> Result<Report, VerifyError> {
     let claims = select_claims(anchors, options)?;
     let budget = WorkBudget::new(options.work_budget);
+    // The walks back through history for refs without `at`: one budget per file walked.
+    let walks = FileBudgets::new(options.work_budget);
     let mut jobs = job::jobs(&claims, options);
     if jobs.is_empty() {
         return Err(VerifyError::NothingToVerify {
@@ -227,7 +229,7 @@ pub fn verify(
     if let Some(source) = history {
         let mut again_jobs = redo.clone();
         if !redo.is_empty() {
-            job::follow_from_last_held(&mut jobs, &redo, source, options.history_depth, &budget)?;
+            job::follow_from_last_held(&mut jobs, &redo, source, options.history_depth, &walks)?;
         }
         let whole = if held.is_empty() {
             Vec::new()
@@ -238,7 +240,7 @@ pub fn verify(
                 source,
                 files,
                 options.history_depth,
-                &budget,
+                &walks,
             )?
         };
         again_jobs.extend(&whole);
@@ -424,7 +426,19 @@ fn check_by_path(
     } = *run;
     let mut by_path: Vec<(&str, Vec<usize>)> = Vec::new();
     let mut path_slot: HashMap<&str, usize> = HashMap::new();
-    for &j in members {
+    // A ref whose walk back through history its file's budget cut short is that error, and
+    // is not checked (nothing of a check would be kept).
+    let (cut, members): (Vec<usize>, Vec<usize>) =
+        members.iter().partition(|&&j| jobs[j].cut.is_some());
+    let cut: Vec<(usize, RefReport)> = cut
+        .into_iter()
+        .filter_map(|j| {
+            let mut report = check::new_report(&jobs[j]);
+            engine::cut_short(&mut report, jobs[j].cut.clone()?);
+            Some((j, report))
+        })
+        .collect();
+    for &j in &members {
         let (path, _) = jobs[j].primary();
         let slot = *path_slot.entry(path).or_insert_with(|| {
             by_path.push((path, Vec::new()));
@@ -434,19 +448,17 @@ fn check_by_path(
     }
     let progress = options.progress.as_ref().filter(|_| count);
     let counter = progress::FileCounter::new(progress, by_path.len());
-    by_path
+    let mut reports: Vec<Vec<(usize, RefReport)>> = by_path
         .par_iter()
         .map(|(path, members)| {
             let _metered = Metered::install(budget);
-            let mut reports =
-                engine::verify_path(path, members, jobs, files, history, options, cache);
-            for (j, report) in &mut reports {
-                if let Some(message) = &jobs[*j].cut {
-                    engine::cut_short(report, message.clone());
-                }
-            }
+            let reports = engine::verify_path(path, members, jobs, files, history, options, cache);
             counter.finished_one();
             reports
         })
-        .collect()
+        .collect();
+    if !cut.is_empty() {
+        reports.push(cut);
+    }
+    reports
 }
