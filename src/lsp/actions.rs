@@ -56,10 +56,10 @@ fn text_edit(before: &str, after: &str) -> TextEdit {
 fn update_citation(ws: &Workspace, loaded: &Loaded, c: usize, i: usize) -> Option<CodeAction> {
     let claim = &loaded.anchors.claims[c];
     let rr = loaded.reports.get(&claim.id.value)?.refs.get(i)?;
-    if rr.verdict != Verdict::Drifted {
+    if rr.verdict() != Verdict::Drifted {
         return None;
     }
-    let now = rr.relocated.as_ref()?.place.clone();
+    let now = rr.relocated()?.place.clone();
     let report = check::report_for_ref(loaded, &claim.id.value, i)?;
     let pages: Vec<(PathBuf, String)> = loaded
         .pages

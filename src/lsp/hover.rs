@@ -51,8 +51,8 @@ fn describe_ref(
     let _ = write!(out, "**`{claim}`** · `{}:{}`", cited.path, cited.lines);
     match rr {
         Some(rr) => {
-            let _ = writeln!(out, " · **{}**\n", rr.verdict);
-            if rr.verdict != Verdict::Verified {
+            let _ = writeln!(out, " · **{}**\n", rr.verdict());
+            if rr.verdict() != Verdict::Verified {
                 let _ = writeln!(out, "{}\n", ref_message(claim, rr));
             }
             let shown = rr.current();

@@ -72,7 +72,7 @@ pub(super) fn report(
             }
             let verdict = refs
                 .iter()
-                .map(|r| r.verdict)
+                .map(|r| r.verdict())
                 .max()
                 // A claim without refs (planned or retired) had nothing checked.
                 .unwrap_or(Verdict::Unchecked);

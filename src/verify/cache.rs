@@ -136,7 +136,7 @@ pub struct CachedCheck {
 }
 
 impl CachedCheck {
-    pub fn of(report: &RefReport) -> CachedCheck {
+    pub fn of<O>(report: &RefReport<O>) -> CachedCheck {
         CachedCheck {
             expectations: report.expectations.clone(),
             parse_errors: report.parse_errors.clone(),

@@ -14,7 +14,7 @@ use super::{HistorySource, VerifyOptions, evaluate};
 use crate::budget;
 use crate::go::GoFile;
 use crate::lines::LineRange;
-use crate::model::{How, RefReport, Verdict};
+use crate::model::{How, Outcome, RefReport};
 use crate::source::Files;
 
 /// The report of a ref whose check at `range` the cache holds: it held there. An entry exists
@@ -29,21 +29,18 @@ fn from_cache(job: &Job<'_>, cached: &BlobChecks, range: LineRange) -> Option<Re
     report.expectations = check.expectations.clone();
     report.parse_errors = check.parse_errors.clone();
     settle_verified(&mut report, job, range, None);
-    Some(report)
+    report.settled()
 }
 
 /// The report of a ref whose check the work budget cut short: an error saying so, with
 /// nothing from the work that was cut (no verdict is made from half a search).
-pub(super) fn cut_short(report: &mut RefReport, message: String) {
-    report.verdict = Verdict::Error;
-    report.error = Some(message);
-    report.relocated = None;
-    report.candidates.clear();
+pub(super) fn cut_short<O: From<Outcome>>(report: &mut RefReport<O>, message: String) {
+    report.outcome = Outcome::Error(message).into();
     report.expectations.clear();
-    report.culprit = None;
 }
 
-/// Verifies `members` (indexes into `jobs`), all checked first at `path`.
+/// Verifies `members` (indexes into `jobs`), all checked first at `path`. A ref without a
+/// report is deferred: it is checked again once its history is known.
 pub(super) fn verify_path(
     path: &str,
     members: &[usize],
@@ -52,7 +49,7 @@ pub(super) fn verify_path(
     history: Option<&HistorySource<'_>>,
     options: &VerifyOptions,
     cache: Option<&ResultCache>,
-) -> Vec<(usize, RefReport)> {
+) -> Vec<(usize, Option<RefReport>)> {
     // `audit` keeps every ref's highlighted lines, which only a whole parse gives and the
     // cache does not hold.
     let cache = cache.filter(|_| !options.keep_excerpts);
@@ -66,13 +63,16 @@ pub(super) fn verify_path(
         && let Some(id) = files.blob_id(path)
     {
         let cached = cache.load(&id);
-        let hits: Option<Vec<(usize, RefReport)>> = members
+        let hits: Option<Vec<(usize, Option<RefReport>)>> = members
             .iter()
             .map(|&j| {
                 if edited(j) {
                     return None;
                 }
-                Some((j, from_cache(&jobs[j], &cached, jobs[j].primary().1?)?))
+                Some((
+                    j,
+                    Some(from_cache(&jobs[j], &cached, jobs[j].primary().1?)?),
+                ))
             })
             .collect();
         if let Some(reports) = hits {
@@ -98,7 +98,7 @@ pub(super) fn verify_path(
                     if let Some(message) = budget::take_cut_message() {
                         cut_short(&mut report, message);
                     }
-                    (j, report)
+                    (j, report.settled())
                 })
                 .collect();
         }
@@ -122,7 +122,7 @@ pub(super) fn verify_path(
             .filter(|_| !edited(j))
             .and_then(|range| from_cache(&jobs[j], &cached, range))
         {
-            Some(report) => out.push((j, report)),
+            Some(report) => out.push((j, Some(report))),
             None => pending.push(j),
         }
     }
@@ -148,12 +148,12 @@ pub(super) fn verify_path(
                 if let Some(message) = budget::take_cut_message() {
                     let mut report = new_report(&jobs[j]);
                     cut_short(&mut report, message);
-                    out.push((j, report));
+                    out.push((j, report.settled()));
                     continue;
                 }
                 if !evaluate::all_ok(&results) && jobs[j].defer {
                     // Verified again once its history is known.
-                    out.push((j, new_report(&jobs[j])));
+                    out.push((j, None));
                     continue;
                 }
                 // The partial tree holds the declarations around the range; a symbol declared
@@ -178,7 +178,7 @@ pub(super) fn verify_path(
                 report.parse_errors = file.parse_error_lines(range);
                 settle_verified(&mut report, &jobs[j], range, None);
                 fresh.push((j, range, CachedCheck::of(&report)));
-                out.push((j, report));
+                out.push((j, report.settled()));
             }
         }
         None => whole_needed = pending,
@@ -200,15 +200,15 @@ pub(super) fn verify_path(
                 .as_ref()
                 .is_none_or(|s| parsed.as_ref().is_ok_and(|file| declares(file, &s.value)));
             let held_first = symbol_here
-                && (report.verdict == Verdict::Verified
-                    || report
-                        .relocated
-                        .as_ref()
-                        .is_some_and(|r| r.how == How::History));
+                && match &report.outcome {
+                    Some(Outcome::Verified) => true,
+                    Some(Outcome::Drifted { relocation, .. }) => relocation.how == How::History,
+                    _ => false,
+                };
             if let Some(range) = first(j).filter(|_| held_first) {
                 fresh.push((j, range, CachedCheck::of(&report)));
             }
-            out.push((j, report));
+            out.push((j, report.settled()));
         }
     }
     if let Some(cache) = cache

@@ -49,7 +49,7 @@ use crate::budget::{Metered, WorkBudget};
 use crate::anchors::{AnchorsFile, Claim, ExpectationKind};
 use crate::docs;
 use crate::lines::LineNo;
-use crate::model::{CheckKind, How, RefReport, Report, Verdict};
+use crate::model::{CheckKind, How, Outcome, RefReport, Report, Verdict};
 use crate::source::history::Endpoint;
 use crate::source::{Files, GitRepo, SourceError};
 use job::Job;
@@ -218,7 +218,8 @@ pub fn verify(
             .iter()
             .flatten()
             .filter(|(j, report)| {
-                jobs[*j].defer && (report.verdict == Verdict::Verified) == verified
+                let held = report.as_ref().map(RefReport::verdict) == Some(Verdict::Verified);
+                jobs[*j].defer && held == verified
             })
             .map(|(j, _)| *j)
             .collect()
@@ -259,13 +260,27 @@ pub fn verify(
             let Some(&(c, i)) = slot.get(&j) else {
                 continue;
             };
-            if whole.contains(&j) && !moves.moved(&evaluated[c][i].1, &report, &jobs[j]) {
+            let moved = match (&evaluated[c][i].1, &report) {
+                (Some(first), Some(followed)) => moves.moved(first, followed, &jobs[j]),
+                _ => false,
+            };
+            if whole.contains(&j) && !moved {
                 jobs[j].forget_history();
                 continue;
             }
             evaluated[c][i].1 = report;
         }
     }
+    // Every deferred ref was checked again above (none is deferred without history).
+    let mut evaluated: Vec<Vec<(usize, RefReport)>> = evaluated
+        .into_iter()
+        .map(|chunk| {
+            chunk
+                .into_iter()
+                .map(|(j, report)| (j, report.unwrap_or_else(|| unfinished(&jobs[j]))))
+                .collect()
+        })
+        .collect();
     context::relocated_symbols(&jobs, &mut evaluated, files);
     if let Some(kept) = kept {
         kept.store(&jobs, &evaluated, options);
@@ -295,6 +310,13 @@ pub fn verify(
     );
     review::attach(&mut report, anchors, files, history);
     Ok(report)
+}
+
+/// The report of a deferred ref that was not checked again: an error, never a gap.
+fn unfinished(job: &Job<'_>) -> RefReport {
+    check::new_report(job).with_outcome(Outcome::Error(
+        "its check waited for its history, which was not followed".to_string(),
+    ))
 }
 
 /// Decides, for refs that held where cited and were followed from where their lines were
@@ -341,11 +363,7 @@ impl<'r> WholeMoves<'r> {
     /// since, or code that already sat elsewhere then, is what a citation written at these
     /// lines later cites, and it stays.
     fn moved(&mut self, first: &RefReport, followed: &RefReport, job: &job::Job<'_>) -> bool {
-        let Some(moved) = followed
-            .relocated
-            .as_ref()
-            .filter(|r| followed.verdict == Verdict::Drifted && r.how == How::History)
-        else {
+        let Some(moved) = followed.relocated().filter(|r| r.how == How::History) else {
             return false;
         };
         let Some(at) = &job.found_at else {
@@ -414,7 +432,7 @@ fn check_by_path(
     members: &[usize],
     run: &Run<'_>,
     count: bool,
-) -> Vec<Vec<(usize, RefReport)>> {
+) -> Vec<Vec<(usize, Option<RefReport>)>> {
     let Run {
         files,
         history,
@@ -442,7 +460,13 @@ fn check_by_path(
                 engine::verify_path(path, members, jobs, files, history, options, cache);
             for (j, report) in &mut reports {
                 if let Some(message) = &jobs[*j].cut {
-                    engine::cut_short(report, message.clone());
+                    match report {
+                        Some(report) => engine::cut_short(report, message.clone()),
+                        None => {
+                            let error = Outcome::Error(message.clone());
+                            *report = Some(check::new_report(&jobs[*j]).with_outcome(error));
+                        }
+                    }
                 }
             }
             counter.finished_one();
