@@ -12,8 +12,8 @@ use crate::lines::LineRange;
 use crate::model::{Culprit, CulpritKind, Draft, Outcome};
 use crate::source::Files;
 
-use super::check::excerpt;
 use super::evaluate;
+use super::excerpt::excerpt;
 use super::job::Job;
 use super::parses::Sources;
 

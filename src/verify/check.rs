@@ -1,13 +1,16 @@
-//! The first check of one ref and its verdict: at its (history-mapped) place, then, when the
+//! The first check of one ref and its outcome: at its (history-mapped) place, then, when the
 //! evidence is not there, by its symbol, in its package and by search; a file that cannot be
 //! read is a move, a deletion or an error.
+//!
+//! Takes one job and its file as parsed (or why it could not be); gives a `Draft` whose
+//! outcome is settled, or left unset for a ref deferred until its history is known.
 
 use crate::anchors::Ref;
 use crate::budget;
 use crate::go::GoFile;
 use crate::lines::LineRange;
 use crate::model::{CheckKind, ExpectationResult};
-use crate::model::{Culprit, CulpritKind, Draft, Excerpt, How, Outcome, Place, Relocation};
+use crate::model::{Culprit, CulpritKind, Draft, How, Outcome, Relocation};
 use crate::source::FileProblem;
 
 use super::VerifyOptions;
@@ -18,6 +21,7 @@ use super::context::{
 };
 use super::culprit::{broken_since, cited_lines_edited, edited_in, moved_detail, moved_in};
 use super::evaluate;
+use super::excerpt::{excerpt, place};
 use super::hints;
 use super::history::HistoryOutcome;
 use super::job::Job;
@@ -26,13 +30,6 @@ use super::parses::{Sources, Unreadable};
 use super::relocate::{self, Candidate};
 use super::settle::{Found, ranked, settle, settle_moved};
 use super::shape::Shape;
-
-pub(super) fn place(path: &str, lines: LineRange) -> Place {
-    Place {
-        path: path.to_string(),
-        lines,
-    }
-}
 
 /// A report for `job` with no outcome yet.
 pub(super) fn new_report(job: &Job<'_>) -> Draft {
@@ -434,14 +431,4 @@ fn renamed_directory(
     ));
     settle(report, Found { places: found, how }, None, keep, job, src);
     true
-}
-
-/// The lines of `lines`, with their Go syntax classes when `highlighted` (from the tree already
-/// parsed, so nothing is read or parsed twice).
-pub(super) fn excerpt(file: &GoFile, lines: LineRange, highlighted: bool) -> Excerpt {
-    Excerpt {
-        first_line: lines.start(),
-        lines: file.lines_text(lines),
-        highlights: highlighted.then(|| crate::go::highlight::highlight(file, lines)),
-    }
 }

@@ -11,7 +11,7 @@ use crate::model::{CheckKind, ExpectationResult};
 use crate::model::{Draft, How, Outcome, RefReport};
 use crate::source::Files;
 
-use super::check::place;
+use super::excerpt::place;
 use super::hints;
 use super::history::HistoryOutcome;
 use super::job::Job;

@@ -1,10 +1,12 @@
 //! Verdicts: maps cited ranges through history, reads and parses each file once, evaluates every
 //! ref on its one tree, relocates what moved, and assembles the report in anchors.yaml order.
 //!
-//! This file is the public API and the order of a run; each step has its module:
-//! `job` (one ref to verify and its history), `engine` (the refs of one path: cache, partial
-//! and whole parses), `check` (the first check of one ref and its verdict), `evaluate` (the
-//! expectations of a ref on a range, shared by the first check and relocation), `baseline`
+//! This file is the public API and the order of a run; each step has its module, and calls
+//! only forward (docs/architecture.md): `job` (one ref to verify), `place` (where history
+//! takes its cited lines), `engine` (the refs of one path: cache, partial and whole parses),
+//! `check` (the first check of one ref and its outcome), `evaluate` (the expectations of a
+//! ref on a range, shared by the first check and relocation), `excerpt` (what a report shows
+//! of a range), `baseline`
 //! (the cited lines at `at`, which a guard must not have narrowed since), `context` and
 //! `settle` (relocating a failing ref and settling what was found), `lineage` and `provenance`
 //! (what the cited code became since `at`: relocation moves a ref only to where it went, and a
@@ -22,6 +24,7 @@ mod context;
 mod culprit;
 mod engine;
 pub(crate) mod evaluate;
+mod excerpt;
 #[cfg(test)]
 mod excerpt_tests;
 pub(crate) mod hints;
@@ -31,6 +34,7 @@ mod last_held;
 mod lineage;
 mod moves;
 mod parses;
+mod place;
 pub mod progress;
 mod provenance;
 pub(crate) mod relocate;
@@ -194,7 +198,7 @@ pub fn verify(
         Some(kept) => kept.answer(&mut jobs, options),
         None => Vec::new(),
     };
-    job::map_history(&mut jobs, history)?;
+    place::map_history(&mut jobs, history)?;
     let may_look_back = history.is_some_and(|h| h.target_commit.is_some());
     if may_look_back && options.history_depth > 0 {
         for job in jobs.iter_mut().filter(|job| job.at.is_none()) {
@@ -228,12 +232,12 @@ pub fn verify(
     if let Some(source) = history {
         let mut again_jobs = redo.clone();
         if !redo.is_empty() {
-            job::follow_from_last_held(&mut jobs, &redo, source, options.history_depth, &budget)?;
+            place::follow_from_last_held(&mut jobs, &redo, source, options.history_depth, &budget)?;
         }
         let whole = if held.is_empty() {
             Vec::new()
         } else {
-            job::follow_from_last_whole(
+            place::follow_from_last_whole(
                 &mut jobs,
                 &held,
                 source,

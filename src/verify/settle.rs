@@ -1,12 +1,14 @@
-//! Turns the places relocation found into a verdict: one is drifted, several are ambiguous
+//! Turns the places relocation found into an outcome: one is drifted, several are ambiguous
 //! (best first), none is broken; and settles a ref history followed into several files at once.
+//!
+//! Takes a draft report and the places found; gives the draft its outcome.
 
 use crate::go::GoFile;
 use crate::model::{Culprit, CulpritKind, Draft, How, Outcome, Place, Relocation};
 
-use super::check::{excerpt, place};
 use super::culprit::{broken_since, moved_detail, moved_in};
 use super::evaluate;
+use super::excerpt::{excerpt, place};
 use super::job::Job;
 use super::parses::{Sources, holds_at};
 use super::relocate::Candidate;
