@@ -9,8 +9,9 @@ use lsp_types::{CodeAction, CodeActionKind, Range, TextEdit, Uri, WorkspaceEdit}
 use super::check;
 use super::convert;
 use super::diagnostics::cited_refs;
+use super::loaded::Loaded;
 use super::locate::ref_at_line;
-use super::workspace::{Loaded, Workspace};
+use super::workspace::Workspace;
 use crate::docs;
 use crate::fix::{self, Revisions};
 use crate::model::Verdict;

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use super::workspace::{Buffer, Loaded};
+use super::loaded::{Buffer, Loaded};
 use crate::anchors::{AnchorsFile, Claim};
 use crate::docs::{self, PageError};
 use crate::model::{ClaimReport, Outcome, Report, Verdict};

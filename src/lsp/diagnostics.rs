@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use lsp_types::{Diagnostic, DiagnosticSeverity, Range};
 
 use super::convert;
-use super::workspace::{Buffer, Loaded, Workspace};
+use super::loaded::{Buffer, Loaded};
+use super::workspace::Workspace;
 use crate::anchors::{Claim, Ref};
 use crate::docs;
 use crate::model::DocsFindingKind;

@@ -9,8 +9,9 @@ use lsp_types::{Hover, HoverContents, MarkupContent, MarkupKind, Position as Lsp
 use super::check;
 use super::convert;
 use super::diagnostics::{cited_refs, ref_message};
+use super::loaded::Loaded;
 use super::locate::{citation_at, ref_at_line};
-use super::workspace::{Loaded, Workspace};
+use super::workspace::Workspace;
 use crate::anchors::Ref;
 use crate::model::{Place, RefReport, Verdict};
 use crate::source::Files;
