@@ -336,7 +336,7 @@ impl ResultCache {
     }
 
     /// Writes `stored`, signed when there is a key, through [`crate::atomic`]: a reader sees
-    /// the old file or the whole new one.
+    /// the old file or the whole new one. Not flushed to disk: a lost entry costs only work.
     fn write_atomically(
         &self,
         path: &std::path::Path,
@@ -348,7 +348,7 @@ impl ResultCache {
             Some(key) => key.sign(&body),
             None => body,
         };
-        crate::atomic::write_atomically(path, &file)?;
+        crate::atomic::write_atomically_unsynced(path, &file)?;
         Ok(())
     }
 }
