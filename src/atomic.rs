@@ -173,8 +173,8 @@ fn replace_all_observed(
     let mut renamed: Vec<&Replacement<'_>> = Vec::new();
     for (i, ((f, (_, id)), (dir, temp))) in files.iter().zip(&opened).zip(prepared).enumerate() {
         before_rename(i);
-        let done =
-            still_the_same(f.path, id, f.expected).and_then(|()| rename_over(f.path, &dir, temp));
+        let done = still_the_same(f.path, id, f.expected)
+            .and_then(|()| rename_over(f.path, &dir, temp, true));
         if let Err(e) = done {
             for undo in renamed {
                 let _ = write_atomically(undo.path, undo.expected);
@@ -241,14 +241,16 @@ fn write_temp(
     contents: &[u8],
     permissions: Option<fs::Permissions>,
 ) -> Result<tempfile::NamedTempFile, WriteError> {
-    write_temp_with(path, dir, permissions, |w| w.write_all(contents))
+    write_temp_with(path, dir, permissions, true, |w| w.write_all(contents))
 }
 
-/// As [`write_temp`], the contents written by `write` through a buffer as they are made.
+/// As [`write_temp`], the contents written by `write` through a buffer as they are made; with
+/// `sync`, flushed to disk before it is renamed.
 fn write_temp_with(
     path: &Path,
     dir: &Path,
     permissions: Option<fs::Permissions>,
+    sync: bool,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<tempfile::NamedTempFile, WriteError> {
     let mut builder = tempfile::Builder::new();
@@ -266,9 +268,11 @@ fn write_temp_with(
         .and_then(|()| out.flush())
         .map_err(io(path, "cannot write the temporary file"))?;
     drop(out);
-    temp.as_file()
-        .sync_all()
-        .map_err(io(path, "cannot flush the temporary file"))?;
+    if sync {
+        temp.as_file()
+            .sync_all()
+            .map_err(io(path, "cannot flush the temporary file"))?;
+    }
     if let Some(permissions) = permissions {
         fs::set_permissions(temp.path(), permissions)
             .map_err(io(path, "cannot copy permissions"))?;
@@ -276,14 +280,19 @@ fn write_temp_with(
     Ok(temp)
 }
 
-/// Renames a flushed temporary file over `path` and makes the rename durable.
-fn rename_over(path: &Path, dir: &Path, temp: tempfile::NamedTempFile) -> Result<(), WriteError> {
+/// Renames a flushed temporary file over `path` and, with `sync`, makes the rename durable.
+fn rename_over(
+    path: &Path,
+    dir: &Path,
+    temp: tempfile::NamedTempFile,
+    sync: bool,
+) -> Result<(), WriteError> {
     temp.persist(path).map_err(|e| WriteError::Io {
         path: path.to_path_buf(),
         action: "cannot rename the temporary file over it",
         source: e.error,
     })?;
-    if let Ok(d) = File::open(dir) {
+    if sync && let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }
     Ok(())
@@ -313,8 +322,25 @@ pub fn write_atomically_with(
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let temp = write_temp_with(path, dir, permissions, write)?;
-    rename_over(path, dir, temp)
+    let temp = write_temp_with(path, dir, permissions, true, write)?;
+    rename_over(path, dir, temp, true)
+}
+
+/// As [`write_atomically`] (a reader sees the old file or the whole new one, a link in the way
+/// is replaced), without flushing anything to disk first: for a file whose loss costs only
+/// work, the result cache, which writes one per blob and per commit. A crash may lose the
+/// write or leave a file that does not read back, which the cache ignores and rewrites.
+pub fn write_atomically_unsynced(path: &Path, contents: &[u8]) -> Result<(), WriteError> {
+    let permissions = match fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_file() => Some(plain_permissions(meta.permissions())),
+        _ => None,
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let temp = write_temp_with(path, dir, permissions, false, |w| w.write_all(contents))?;
+    rename_over(path, dir, temp, false)
 }
 
 /// `permissions` without the setuid, setgid and sticky bits.
@@ -408,6 +434,33 @@ mod tests {
             assert_eq!(mode, 0o644);
         }
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    /// The cache's writer: the same file as `write_atomically` would leave, and a link in the
+    /// way replaced, never written through.
+    #[cfg(unix)]
+    #[test]
+    fn an_unsynced_write_replaces_a_link_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("elsewhere");
+        fs::write(&target, "kept").unwrap();
+        let path = dir.path().join("cache.json");
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        write_atomically_unsynced(&path, b"first").unwrap();
+        write_atomically_unsynced(&path, b"second").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"second");
+        assert!(
+            !fs::symlink_metadata(&path)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read(&target).unwrap(), b"kept");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            2,
+            "no temp file left"
+        );
     }
 
     #[test]

@@ -423,13 +423,13 @@ fn run_approve(args: &ApproveArgs) -> anyhow::Result<Exit> {
         };
         for r in &claim.refs {
             let at = r.current();
-            let _ = writeln!(out, "  {}:{} [{}]", at.path, at.lines, r.verdict);
+            let _ = writeln!(out, "  {}:{} [{}]", at.path, at.lines, r.verdict());
             if let Some(excerpt) = &r.excerpt {
                 for (i, line) in excerpt.lines.iter().enumerate() {
                     let _ = writeln!(out, "  {:>6} | {line}", excerpt.first_line.get() + i as u32);
                 }
             }
-            if let Some(review) = &r.review {
+            if let Some(review) = r.review() {
                 for line in review.lines() {
                     let _ = writeln!(out, "    {line}");
                 }

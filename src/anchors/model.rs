@@ -336,7 +336,7 @@ pub struct TlsSpec {
 }
 
 /// `tls.Config` fields a `tls` expectation can require to be set (to anything but `nil`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::VariantArray)]
 pub enum TlsHook {
     VerifyPeerCertificate,
     VerifyConnection,
@@ -345,48 +345,34 @@ pub enum TlsHook {
 }
 
 impl TlsHook {
-    /// anchors.yaml key, Go field name.
-    pub const ALL: [(&'static str, &'static str, TlsHook); 4] = [
-        (
-            "verify_peer_certificate",
-            "VerifyPeerCertificate",
-            TlsHook::VerifyPeerCertificate,
-        ),
-        (
-            "verify_connection",
-            "VerifyConnection",
-            TlsHook::VerifyConnection,
-        ),
-        ("client_cas", "ClientCAs", TlsHook::ClientCas),
-        (
-            "get_config_for_client",
-            "GetConfigForClient",
-            TlsHook::GetConfigForClient,
-        ),
-    ];
+    pub const ALL: &'static [TlsHook] = <TlsHook as strum::VariantArray>::VARIANTS;
 
     /// The only value these keys take.
     pub const SET: &'static str = "set";
 
+    /// The one table: anchors.yaml key, Go field name.
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            TlsHook::VerifyPeerCertificate => ("verify_peer_certificate", "VerifyPeerCertificate"),
+            TlsHook::VerifyConnection => ("verify_connection", "VerifyConnection"),
+            TlsHook::ClientCas => ("client_cas", "ClientCAs"),
+            TlsHook::GetConfigForClient => ("get_config_for_client", "GetConfigForClient"),
+        }
+    }
+
     /// The anchors.yaml key.
     pub fn key(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, _, h)| *h == self)
-            .map_or("verify_peer_certificate", |(k, _, _)| k)
+        self.names().0
     }
 
     /// The Go field name.
     pub fn go_name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, _, h)| *h == self)
-            .map_or("VerifyPeerCertificate", |(_, go, _)| go)
+        self.names().1
     }
 }
 
 /// Go's `tls.ClientAuthType` values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::VariantArray)]
 pub enum ClientAuth {
     NoClientCert,
     RequestClientCert,
@@ -396,51 +382,42 @@ pub enum ClientAuth {
 }
 
 impl ClientAuth {
-    /// anchors.yaml spelling, Go constant name.
-    pub const ALL: [(&'static str, &'static str, ClientAuth); 5] = [
-        ("no_client_cert", "NoClientCert", ClientAuth::NoClientCert),
-        (
-            "request",
-            "RequestClientCert",
-            ClientAuth::RequestClientCert,
-        ),
-        (
-            "require_any",
-            "RequireAnyClientCert",
-            ClientAuth::RequireAnyClientCert,
-        ),
-        (
-            "verify_if_given",
-            "VerifyClientCertIfGiven",
-            ClientAuth::VerifyClientCertIfGiven,
-        ),
-        (
-            "require_and_verify",
-            "RequireAndVerifyClientCert",
-            ClientAuth::RequireAndVerifyClientCert,
-        ),
-    ];
+    pub const ALL: &'static [ClientAuth] = <ClientAuth as strum::VariantArray>::VARIANTS;
+
+    /// The one table: anchors.yaml spelling, Go constant name.
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            ClientAuth::NoClientCert => ("no_client_cert", "NoClientCert"),
+            ClientAuth::RequestClientCert => ("request", "RequestClientCert"),
+            ClientAuth::RequireAnyClientCert => ("require_any", "RequireAnyClientCert"),
+            ClientAuth::VerifyClientCertIfGiven => ("verify_if_given", "VerifyClientCertIfGiven"),
+            ClientAuth::RequireAndVerifyClientCert => {
+                ("require_and_verify", "RequireAndVerifyClientCert")
+            }
+        }
+    }
+
+    /// The anchors.yaml spelling, e.g. `require_and_verify`.
+    pub fn key(self) -> &'static str {
+        self.names().0
+    }
 
     /// The Go constant name, e.g. `RequireAndVerifyClientCert`.
     pub fn go_name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, _, c)| *c == self)
-            .map(|(_, go, _)| *go)
-            .unwrap_or("NoClientCert")
+        self.names().1
     }
 
     /// Reads an anchors.yaml spelling or a Go constant name.
     pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL
-            .iter()
-            .find(|(yaml, go, _)| *yaml == text || *go == text || format!("tls.{go}") == text)
-            .map(|(_, _, c)| *c)
+        Self::ALL.iter().copied().find(|c| {
+            let (yaml, go) = c.names();
+            yaml == text || go == text || format!("tls.{go}") == text
+        })
     }
 }
 
 /// A TLS protocol version, ordered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, strum::VariantArray)]
 pub enum TlsVersion {
     Tls10,
     Tls11,
@@ -449,34 +426,38 @@ pub enum TlsVersion {
 }
 
 impl TlsVersion {
-    pub const ALL: [(&'static str, &'static str, TlsVersion); 4] = [
-        ("1.0", "VersionTLS10", TlsVersion::Tls10),
-        ("1.1", "VersionTLS11", TlsVersion::Tls11),
-        ("1.2", "VersionTLS12", TlsVersion::Tls12),
-        ("1.3", "VersionTLS13", TlsVersion::Tls13),
-    ];
+    pub const ALL: &'static [TlsVersion] = <TlsVersion as strum::VariantArray>::VARIANTS;
 
+    /// The one table: anchors.yaml word, Go constant name, Go value.
+    fn names(self) -> (&'static str, &'static str, u16) {
+        match self {
+            TlsVersion::Tls10 => ("1.0", "VersionTLS10", 0x0301),
+            TlsVersion::Tls11 => ("1.1", "VersionTLS11", 0x0302),
+            TlsVersion::Tls12 => ("1.2", "VersionTLS12", 0x0303),
+            TlsVersion::Tls13 => ("1.3", "VersionTLS13", 0x0304),
+        }
+    }
+
+    /// Reads an anchors.yaml word or a Go constant name.
     pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL
-            .iter()
-            .find(|(yaml, go, _)| *yaml == text || *go == text || format!("tls.{go}") == text)
-            .map(|(_, _, v)| *v)
+        Self::ALL.iter().copied().find(|v| {
+            let (yaml, go, _) = v.names();
+            yaml == text || go == text || format!("tls.{go}") == text
+        })
+    }
+
+    /// The version whose Go value (`tls.VersionTLS13` is `0x0304`) is `value`.
+    pub fn of_value(value: u16) -> Option<Self> {
+        Self::ALL.iter().copied().find(|v| v.names().2 == value)
     }
 
     pub fn go_name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, _, v)| *v == self)
-            .map(|(_, go, _)| *go)
-            .unwrap_or("VersionTLS10")
+        self.names().1
     }
 
+    /// The anchors.yaml word, e.g. `1.3`.
     pub fn as_str(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, _, v)| *v == self)
-            .map(|(s, _, _)| *s)
-            .unwrap_or("1.0")
+        self.names().0
     }
 }
 
@@ -487,4 +468,45 @@ pub struct QuerySpec {
     pub query: Arc<GoQuery>,
     pub min: usize,
     pub max: Option<usize>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each TLS table is written once: every spelling of a value reads back as that value, and
+    /// the versions' Go values run in order from TLS 1.0's 0x0301.
+    #[test]
+    fn every_tls_spelling_reads_back_as_its_value() {
+        for &mode in ClientAuth::ALL {
+            for text in [
+                mode.key(),
+                mode.go_name(),
+                &format!("tls.{}", mode.go_name()),
+            ] {
+                assert_eq!(ClientAuth::parse(text), Some(mode), "{text}");
+            }
+        }
+        for (i, &version) in TlsVersion::ALL.iter().enumerate() {
+            for text in [
+                version.as_str(),
+                version.go_name(),
+                &format!("tls.{}", version.go_name()),
+            ] {
+                assert_eq!(TlsVersion::parse(text), Some(version), "{text}");
+            }
+            assert_eq!(TlsVersion::of_value(0x0301 + i as u16), Some(version));
+        }
+        let keys: Vec<&str> = TlsHook::ALL.iter().map(|h| h.key()).collect();
+        assert_eq!(
+            keys,
+            [
+                "verify_peer_certificate",
+                "verify_connection",
+                "client_cas",
+                "get_config_for_client"
+            ]
+        );
+        assert_eq!(TlsHook::ClientCas.go_name(), "ClientCAs");
+    }
 }

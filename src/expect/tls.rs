@@ -358,13 +358,7 @@ fn version_of(value: &str) -> Option<TlsVersion> {
     let hex = value
         .strip_prefix("0x")
         .or_else(|| value.strip_prefix("0X"))?;
-    match u16::from_str_radix(hex, 16).ok()? {
-        0x0301 => Some(TlsVersion::Tls10),
-        0x0302 => Some(TlsVersion::Tls11),
-        0x0303 => Some(TlsVersion::Tls12),
-        0x0304 => Some(TlsVersion::Tls13),
-        _ => None,
-    }
+    TlsVersion::of_value(u16::from_str_radix(hex, 16).ok()?)
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ pub fn command_line(report: &Report, invocation: &Invocation<'_>) -> Option<Stri
         .claims
         .iter()
         .flat_map(|c| &c.refs)
-        .any(|r| r.verdict == Verdict::Drifted);
+        .any(|r| r.verdict() == Verdict::Drifted);
     if !drifted {
         return None;
     }
@@ -122,8 +122,8 @@ mod tests {
     fn nothing_drifted_means_no_command() {
         let mut report = sample_report();
         for r in report.claims.iter_mut().flat_map(|c| &mut c.refs) {
-            if r.verdict == Verdict::Drifted {
-                r.verdict = Verdict::Broken;
+            if r.verdict() == Verdict::Drifted {
+                r.outcome = crate::model::Outcome::Broken { culprit: None };
             }
         }
         assert_eq!(command_line(&report, &Invocation::default()), None);

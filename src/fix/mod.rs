@@ -16,7 +16,7 @@ use crate::anchors::{AnchorsFile, ByteSpan, Claim, Located, Ref};
 use crate::atomic;
 use crate::docs;
 use crate::lines::LineRange;
-use crate::model::{RefReport, Report, Verdict};
+use crate::model::{Outcome, RefReport, Report, Verdict};
 
 /// One replacement of a byte range.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -325,8 +325,8 @@ struct RevChange {
 /// an ambiguous ref's candidates; an error. `fix` rewrites only drifted refs, so a weakened
 /// line is never hidden inside a rewritten citation.
 fn why_left_alone(rr: &RefReport) -> String {
-    match rr.verdict {
-        Verdict::Broken => {
+    match &rr.outcome {
+        Outcome::Broken { culprit } => {
             let checked = rr.checked.as_ref().map_or(&rr.path, |c| &c.path);
             let mut why = match rr.expectations.iter().find(|e| !e.ok) {
                 Some(e) => {
@@ -339,20 +339,17 @@ fn why_left_alone(rr: &RefReport) -> String {
                 }
                 None => "broken".to_string(),
             };
-            if let Some(culprit) = &rr.culprit {
+            if let Some(culprit) = culprit {
                 why.push_str(&format!(" ({culprit})"));
             }
             why
         }
-        Verdict::Ambiguous => format!(
+        Outcome::Ambiguous(candidates) => format!(
             "ambiguous: its evidence holds at {} places (take one with --pick N)",
-            rr.candidates.len()
+            candidates.len()
         ),
-        Verdict::Error => format!(
-            "error: {}",
-            rr.error.as_deref().unwrap_or("it could not be checked")
-        ),
-        verdict => verdict.to_string(),
+        Outcome::Error(why) => format!("error: {why}"),
+        outcome => outcome.verdict().to_string(),
     }
 }
 
@@ -380,12 +377,14 @@ pub fn plan(
             claim: claim.id.value.clone(),
             path: r.path.value.clone(),
             lines: r.lines.value,
-            verdict: rr.verdict,
+            verdict: rr.verdict(),
             now,
             why: None,
         };
-        match (rr.verdict, &rr.relocated) {
-            (Verdict::Drifted, Some(reloc)) => {
+        match &rr.outcome {
+            Outcome::Drifted {
+                relocation: reloc, ..
+            } => {
                 let new = &reloc.place;
                 if new.lines != r.lines.value {
                     edits.push(span_edit(
@@ -421,7 +420,7 @@ pub fn plan(
             }
             // A ref that needs review is where it was cited: `fix` stamps it like a verified
             // one and never approves it.
-            (Verdict::Verified | Verdict::NeedsReview, _) => {
+            Outcome::Verified | Outcome::NeedsReview { .. } => {
                 if let (Some(commit), None) = (commit, &r.at) {
                     edits.push(insert_at(path, source, r, commit)?);
                     plan.stamped += 1;

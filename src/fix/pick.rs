@@ -3,7 +3,7 @@
 
 use super::FixError;
 use crate::lines::LineRange;
-use crate::model::{Report, Verdict};
+use crate::model::{Outcome, Report, Verdict};
 
 /// The ambiguous ref `pick` settled, and the candidate it took.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,7 +28,7 @@ pub fn pick(report: &mut Report, n: usize) -> Result<Picked, FixError> {
                 .refs
                 .iter()
                 .enumerate()
-                .filter(|(_, r)| r.verdict == Verdict::Ambiguous)
+                .filter(|(_, r)| r.verdict() == Verdict::Ambiguous)
                 .map(move |(i, _)| (c, i))
         })
         .collect();
@@ -49,24 +49,30 @@ pub fn pick(report: &mut Report, n: usize) -> Result<Picked, FixError> {
     };
     let claim = &mut report.claims[c];
     let r = &mut claim.refs[i];
-    let count = r.candidates.len();
-    let Some(candidate) = n.checked_sub(1).and_then(|k| r.candidates.get(k)).cloned() else {
+    let count = r.candidates().len();
+    let Some(candidate) = n
+        .checked_sub(1)
+        .and_then(|k| r.candidates().get(k))
+        .cloned()
+    else {
         return Err(FixError::NoSuchCandidate {
             claim: claim.id.clone(),
             place: format!("{}:{}", r.path, r.lines),
             count,
         });
     };
-    r.verdict = Verdict::Drifted;
-    r.relocated = Some(Box::new(crate::model::Relocation {
-        place: candidate.place.clone(),
-        how: candidate.how,
-        excerpt: None,
-        expectations: Vec::new(),
-        detail: Some(format!("candidate {n} of {count}, picked")),
-        symbol: None,
-    }));
-    r.candidates.clear();
+    // An ambiguous ref has no culprit: settling found several places, none moved it.
+    r.outcome = Outcome::Drifted {
+        relocation: Box::new(crate::model::Relocation {
+            place: candidate.place.clone(),
+            how: candidate.how,
+            excerpt: None,
+            expectations: Vec::new(),
+            detail: Some(format!("candidate {n} of {count}, picked")),
+            symbol: None,
+        }),
+        culprit: None,
+    };
     Ok(Picked {
         claim: claim.id.clone(),
         path: r.path.clone(),

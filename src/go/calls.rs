@@ -46,19 +46,6 @@ impl CallSite {
             .unwrap_or_default()
     }
 
-    /// The conditions the call runs under inside its function, outermost first, less those of
-    /// a refusal it is part of. In a branch that ends by leaving, a call (an error writer, a
-    /// log line, `conn.Close()` before `return`, the `errors.New(..)` it returns) is the
-    /// guard's response: the conditions from that branch outwards are the guard's, which
-    /// `fail_closed` judges, while conditions inside the branch still count.
-    pub fn conditions(&self, file: &GoFile) -> Vec<super::conditions::Condition> {
-        let all = super::conditions::conditions_at(file, self.bytes, self.head);
-        match all.iter().rposition(|c| c.leaves) {
-            Some(k) => all[k + 1..].to_vec(),
-            None => all,
-        }
-    }
-
     /// The line that cites the call, for messages.
     pub fn line(&self) -> LineNo {
         self.head

@@ -14,11 +14,26 @@
 use regex::Regex;
 use tree_sitter::Node;
 
-use super::calls::callee_text;
+use super::calls::{CallSite, callee_text};
 use super::routers::selector_call;
 use super::walk::{code_children, is_function, statements};
 use super::{GoFile, MAX_NODE_TEXT};
 use crate::lines::{LineNo, LineRange};
+
+impl CallSite {
+    /// The conditions the call runs under inside its function, outermost first, less those of
+    /// a refusal it is part of. In a branch that ends by leaving, a call (an error writer, a
+    /// log line, `conn.Close()` before `return`, the `errors.New(..)` it returns) is the
+    /// guard's response: the conditions from that branch outwards are the guard's, which
+    /// `fail_closed` judges, while conditions inside the branch still count.
+    pub fn conditions(&self, file: &GoFile) -> Vec<Condition> {
+        let all = conditions_at(file, self.bytes, self.head);
+        match all.iter().rposition(|c| c.leaves) {
+            Some(k) => all[k + 1..].to_vec(),
+            None => all,
+        }
+    }
+}
 
 /// How many levels a descent goes down before giving up: real statements sit a few dozen
 /// levels deep; a construct deeper than this is reported as under a condition rather than

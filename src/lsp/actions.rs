@@ -9,8 +9,9 @@ use lsp_types::{CodeAction, CodeActionKind, Range, TextEdit, Uri, WorkspaceEdit}
 use super::check;
 use super::convert;
 use super::diagnostics::cited_refs;
+use super::loaded::Loaded;
 use super::locate::ref_at_line;
-use super::workspace::{Loaded, Workspace};
+use super::workspace::Workspace;
 use crate::docs;
 use crate::fix::{self, Revisions};
 use crate::model::Verdict;
@@ -56,10 +57,10 @@ fn text_edit(before: &str, after: &str) -> TextEdit {
 fn update_citation(ws: &Workspace, loaded: &Loaded, c: usize, i: usize) -> Option<CodeAction> {
     let claim = &loaded.anchors.claims[c];
     let rr = loaded.reports.get(&claim.id.value)?.refs.get(i)?;
-    if rr.verdict != Verdict::Drifted {
+    if rr.verdict() != Verdict::Drifted {
         return None;
     }
-    let now = rr.relocated.as_ref()?.place.clone();
+    let now = rr.relocated()?.place.clone();
     let report = check::report_for_ref(loaded, &claim.id.value, i)?;
     let pages: Vec<(PathBuf, String)> = loaded
         .pages

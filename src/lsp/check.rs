@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use super::workspace::{Buffer, Loaded};
+use super::loaded::{Buffer, Loaded};
 use crate::anchors::{AnchorsFile, Claim};
 use crate::docs::{self, PageError};
-use crate::model::{ClaimReport, Report, Verdict};
+use crate::model::{ClaimReport, Outcome, Report, Verdict};
 use crate::source::{GitRepo, OverlayFiles, Snapshot, WORKTREE};
 use crate::verify::{self, HistorySource, RevisionInfo, VerifyError, VerifyOptions};
 
@@ -155,8 +155,7 @@ pub fn report_for_ref(loaded: &Loaded, claim: &str, index: usize) -> Option<Repo
     let mut claim_report = loaded.reports.get(claim)?.clone();
     for (i, r) in claim_report.refs.iter_mut().enumerate() {
         if i != index {
-            r.verdict = Verdict::Verified;
-            r.relocated = None;
+            r.outcome = Outcome::Verified;
             r.history_from = None;
         }
     }

@@ -40,15 +40,15 @@ pub fn completion(ws: &Workspace, path: &Path, at: LspPosition) -> Vec<Completio
     if last_key.starts_with("client_auth:") {
         return ClientAuth::ALL
             .iter()
-            .map(|(yaml, go, _)| value(yaml, &format!("tls.{go}")))
+            .map(|c| value(c.key(), &format!("tls.{}", c.go_name())))
             .collect();
     }
     if last_key.starts_with("min_version:") {
         return TlsVersion::ALL
             .iter()
-            .map(|(yaml, go, _)| {
-                let mut item = value(yaml, &format!("tls.{go}"));
-                item.insert_text = Some(format!("\"{yaml}\""));
+            .map(|v| {
+                let mut item = value(v.as_str(), &format!("tls.{}", v.go_name()));
+                item.insert_text = Some(format!("\"{}\"", v.as_str()));
                 item
             })
             .collect();

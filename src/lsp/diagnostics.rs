@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 use lsp_types::{Diagnostic, DiagnosticSeverity, Range};
 
 use super::convert;
-use super::workspace::{Buffer, Loaded, Workspace};
+use super::loaded::{Buffer, Loaded};
+use super::workspace::Workspace;
 use crate::anchors::{Claim, Ref};
 use crate::docs;
 use crate::model::DocsFindingKind;
-use crate::model::{RefReport, Verdict};
+use crate::model::{Outcome, RefReport, Verdict};
 
 /// The diagnostic severity of a ref's verdict in anchors.yaml and the docs pages; `None` for
 /// verdicts that are no problem.
@@ -37,28 +38,27 @@ fn diagnostic(range: Range, severity: DiagnosticSeverity, message: String) -> Di
 
 /// What a ref's report says, in one message: why it failed, where it went.
 pub fn ref_message(claim: &str, rr: &RefReport) -> String {
-    let mut message = match rr.verdict {
-        Verdict::Drifted => match &rr.relocated {
-            Some(reloc) => format!(
-                "`{claim}` drifted: the evidence is now at {}:{} (found by {}); the code action \
-                 `update citation` rewrites the ref and the pages as `anchorcheck fix` would",
-                reloc.place.path,
-                reloc.place.lines,
-                reloc.found_by()
-            ),
-            None => format!("`{claim}` drifted"),
-        },
-        Verdict::Ambiguous => {
-            let places: Vec<String> = rr.candidates.iter().map(|c| c.to_string()).collect();
+    let mut message = match &rr.outcome {
+        Outcome::Drifted {
+            relocation: reloc, ..
+        } => format!(
+            "`{claim}` drifted: the evidence is now at {}:{} (found by {}); the code action \
+             `update citation` rewrites the ref and the pages as `anchorcheck fix` would",
+            reloc.place.path,
+            reloc.place.lines,
+            reloc.found_by()
+        ),
+        Outcome::Ambiguous(candidates) => {
+            let places: Vec<String> = candidates.iter().map(|c| c.to_string()).collect();
             format!(
                 "`{claim}` is ambiguous: its evidence holds at {} places: {}",
-                rr.candidates.len(),
+                candidates.len(),
                 places.join("; ")
             )
         }
-        verdict => format!("`{claim}` is {verdict}: {}", rr.reason()),
+        outcome => format!("`{claim}` is {}: {}", outcome.verdict(), rr.reason()),
     };
-    if let Some(culprit) = &rr.culprit {
+    if let Some(culprit) = rr.culprit() {
         message.push_str(&format!(" ({culprit})"));
     }
     for note in &rr.notes {
@@ -100,7 +100,7 @@ pub fn anchors_diagnostics(ws: &Workspace, text: &str) -> Vec<Diagnostic> {
     }
     for (claim, r, rr) in loaded.refs() {
         let Some(rr) = rr else { continue };
-        if let Some(severity) = severity(rr.verdict) {
+        if let Some(severity) = severity(rr.verdict()) {
             let range = convert::word_range(text, r.lines.position);
             out.push(diagnostic(
                 range,
@@ -179,10 +179,10 @@ pub fn page_diagnostics(loaded: &Loaded, name: &str, text: &str) -> Vec<Diagnost
         }
         for (claim, _, _, rr) in refs {
             let Some(rr) = rr else { continue };
-            let Some(severity) = severity(rr.verdict) else {
+            let Some(severity) = severity(rr.verdict()) else {
                 continue;
             };
-            let message = match rr.verdict {
+            let message = match rr.verdict() {
                 Verdict::Drifted => format!("stale citation: {}", ref_message(&claim.id.value, rr)),
                 _ => format!(
                     "cites a claim that does not hold: {}",
@@ -213,7 +213,7 @@ pub fn go_diagnostics(ws: &Workspace, loaded: &Loaded, path: &Path, rel: &str) -
     for (claim, _, rr) in loaded.refs() {
         let Some(rr) = rr else { continue };
         let place = rr.current();
-        if place.path != rel || severity(rr.verdict).is_none() {
+        if place.path != rel || severity(rr.verdict()).is_none() {
             continue;
         }
         let id = &claim.id.value;
@@ -224,7 +224,7 @@ pub fn go_diagnostics(ws: &Workspace, loaded: &Loaded, path: &Path, rel: &str) -
                 rr.checked.as_ref().is_none_or(|c| c.path == rel) && place.lines.contains_line(*l)
             })
             .unwrap_or(place.lines.start());
-        let what = match (rr.verdict, failing) {
+        let what = match (rr.verdict(), failing) {
             (Verdict::Drifted, _) => format!(
                 "`{id}` cites {}:{}, but its evidence is here now: its citation is stale",
                 rr.path, rr.lines
@@ -232,7 +232,7 @@ pub fn go_diagnostics(ws: &Workspace, loaded: &Loaded, path: &Path, rel: &str) -
             (_, Some(e)) => format!("line {line}: {}: {}", e.kind, e.message),
             (_, None) => rr.reason(),
         };
-        let message = match rr.verdict {
+        let message = match rr.verdict() {
             Verdict::Drifted => what,
             _ if edited => format!("this edit makes `{id}` fail: {what}"),
             verdict => format!("`{id}` is {verdict}: {what}"),

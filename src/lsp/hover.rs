@@ -9,8 +9,9 @@ use lsp_types::{Hover, HoverContents, MarkupContent, MarkupKind, Position as Lsp
 use super::check;
 use super::convert;
 use super::diagnostics::{cited_refs, ref_message};
+use super::loaded::Loaded;
 use super::locate::{citation_at, ref_at_line};
-use super::workspace::{Loaded, Workspace};
+use super::workspace::Workspace;
 use crate::anchors::Ref;
 use crate::model::{Place, RefReport, Verdict};
 use crate::source::Files;
@@ -51,8 +52,8 @@ fn describe_ref(
     let _ = write!(out, "**`{claim}`** · `{}:{}`", cited.path, cited.lines);
     match rr {
         Some(rr) => {
-            let _ = writeln!(out, " · **{}**\n", rr.verdict);
-            if rr.verdict != Verdict::Verified {
+            let _ = writeln!(out, " · **{}**\n", rr.verdict());
+            if rr.verdict() != Verdict::Verified {
                 let _ = writeln!(out, "{}\n", ref_message(claim, rr));
             }
             let shown = rr.current();

@@ -22,7 +22,7 @@ fn cited_ranges(ws: &Workspace, path: &Path) -> Vec<(LineRange, String)> {
     let mut by_range: Vec<(LineRange, Vec<String>)> = Vec::new();
     for (claim, r, rr) in loaded.refs() {
         let (place, verdict) = match rr {
-            Some(rr) => (rr.current(), rr.verdict.to_string()),
+            Some(rr) => (rr.current(), rr.verdict().to_string()),
             None => (
                 Place {
                     path: r.path.value.clone(),

@@ -7,7 +7,8 @@ use lsp_types::{Location, Position as LspPosition};
 
 use super::convert;
 use super::diagnostics::cited_refs;
-use super::workspace::{Loaded, Workspace};
+use super::loaded::Loaded;
+use super::workspace::Workspace;
 use crate::docs;
 use crate::model::Place;
 

@@ -23,6 +23,7 @@ mod convert;
 mod diagnostics;
 mod hover;
 mod lenses;
+mod loaded;
 mod locate;
 mod workspace;
 #[cfg(test)]
@@ -46,7 +47,8 @@ use lsp_types::{
     PublishDiagnosticsParams, ServerInfo, Uri,
 };
 
-use workspace::{Buffer, Pending, Workspace};
+use loaded::Buffer;
+use workspace::{Pending, Workspace};
 
 pub use diagnostics::severity;
 

@@ -3,7 +3,8 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use super::workspace::{Buffer, CHUNK, Pending, Workspace};
+use super::loaded::Buffer;
+use super::workspace::{CHUNK, Pending, Workspace};
 use crate::source::init_repository;
 
 const ANCHORS: &str = "version: 1\nclaims:\n  - id: a\n    status: required\n    refs:\n      - path: pkg/a.go\n        lines: 3\n        expect: [identifier: A]\n  - id: b\n    status: required\n    refs:\n      - path: pkg/b.go\n        lines: 3\n        expect: [identifier: B]\n";

@@ -143,7 +143,7 @@ impl Code {
     /// The code a ref is reported under, if any: its verdict's code when it did not verify,
     /// `ref-touched` when it verified but the change touched it, nothing otherwise.
     pub fn of_ref(r: &RefReport) -> Option<Code> {
-        match r.verdict {
+        match r.verdict() {
             Verdict::Unchecked => None,
             Verdict::Verified if r.touched.is_some() => Some(REF_TOUCHED),
             Verdict::Verified => None,

@@ -210,25 +210,59 @@ impl fmt::Display for Culprit {
     }
 }
 
-/// One verified ref.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RefReport {
+/// What one ref's check came to: its verdict, with what only that verdict has, so a drifted
+/// ref without a place, an ambiguous one without candidates or an error without its reason
+/// cannot be written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every expectation holds at the cited place.
+    Verified,
+    /// Verified, but the cited code changed (as tokens) since the claim was approved: how, and
+    /// the first commit that changed it. Attached after verification, never cached.
+    NeedsReview {
+        review: Box<review::Review>,
+        culprit: Option<Box<Culprit>>,
+    },
+    /// The evidence holds at exactly one other place, and the commit that moved it there when
+    /// history is known.
+    Drifted {
+        relocation: Box<Relocation>,
+        culprit: Option<Box<Culprit>>,
+    },
+    /// The evidence holds at several other places, best first.
+    Ambiguous(Vec<Candidate>),
+    /// The evidence holds nowhere, and the commit that broke it when history is known.
+    Broken { culprit: Option<Box<Culprit>> },
+    /// The cited file or range could not be checked: why.
+    Error(String),
+}
+
+impl Outcome {
+    pub fn verdict(&self) -> Verdict {
+        match self {
+            Outcome::Verified => Verdict::Verified,
+            Outcome::NeedsReview { .. } => Verdict::NeedsReview,
+            Outcome::Drifted { .. } => Verdict::Drifted,
+            Outcome::Ambiguous(_) => Verdict::Ambiguous,
+            Outcome::Broken { .. } => Verdict::Broken,
+            Outcome::Error(_) => Verdict::Error,
+        }
+    }
+}
+
+/// One verified ref. `O` is its outcome: [`Outcome`] once settled; `verify` builds a
+/// [`Draft`] field by field and settles it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefReport<O = Outcome> {
     pub path: String,
     pub lines: LineRange,
-    pub verdict: Verdict,
-    /// For `error`: why the file or range could not be checked.
-    pub error: Option<String>,
-    pub relocated: Option<Box<Relocation>>,
-    /// An ambiguous ref's places, best first.
-    pub candidates: Vec<Candidate>,
+    pub outcome: O,
     pub expectations: Vec<ExpectationResult>,
     /// Lines of the range holding syntax errors (evaluated anyway, tree-sitter recovers).
     pub parse_errors: Vec<LineNo>,
     /// The lines checked at the revision (the history-mapped place when `at` moved them), kept
     /// for refs that did not verify, and for every ref when verify keeps excerpts.
     pub excerpt: Option<Box<Excerpt>>,
-    /// The commit that broke or moved it, when history is known.
-    pub culprit: Option<Box<Culprit>>,
     /// Anything else the reader should know (history unavailable, ...).
     pub notes: Vec<String>,
     /// For `diff`: how the change touched the cited lines (even when they still verify).
@@ -241,15 +275,102 @@ pub struct RefReport {
     pub history_from: Option<String>,
     /// Where the `docs` pages cite this ref.
     /// Attached after verification from the docs pages, never cached.
-    #[serde(skip)]
     pub cited_by: Vec<DocsLocation>,
-    /// For a ref that needs review: how its code changed since approval, and in which commits.
-    /// Attached after verification, never cached.
-    #[serde(skip)]
-    pub review: Option<Box<review::Review>>,
+}
+
+/// A ref's report while `verify` builds it: no outcome until one is settled (`None` is not a
+/// verdict, and a draft is never a report).
+pub type Draft = RefReport<Option<Outcome>>;
+
+impl Draft {
+    /// The report, once its outcome is settled; `None` for a draft left without one (a ref
+    /// checked again once its history is known).
+    pub fn settled(mut self) -> Option<RefReport> {
+        let outcome = self.outcome.take()?;
+        Some(self.with_outcome(outcome))
+    }
+}
+
+impl<O> RefReport<O> {
+    /// The same report with `outcome`.
+    pub fn with_outcome<P>(self, outcome: P) -> RefReport<P> {
+        let RefReport {
+            path,
+            lines,
+            outcome: _,
+            expectations,
+            parse_errors,
+            excerpt,
+            notes,
+            touched,
+            checked,
+            history_from,
+            cited_by,
+        } = self;
+        RefReport {
+            path,
+            lines,
+            outcome,
+            expectations,
+            parse_errors,
+            excerpt,
+            notes,
+            touched,
+            checked,
+            history_from,
+            cited_by,
+        }
+    }
 }
 
 impl RefReport {
+    /// The verdict its outcome carries.
+    pub fn verdict(&self) -> Verdict {
+        self.outcome.verdict()
+    }
+
+    /// For `error`: why the file or range could not be checked.
+    pub fn error(&self) -> Option<&str> {
+        match &self.outcome {
+            Outcome::Error(why) => Some(why),
+            _ => None,
+        }
+    }
+
+    /// For `drifted`: where the evidence went.
+    pub fn relocated(&self) -> Option<&Relocation> {
+        match &self.outcome {
+            Outcome::Drifted { relocation, .. } => Some(relocation),
+            _ => None,
+        }
+    }
+
+    /// For `ambiguous`: its places, best first (empty otherwise).
+    pub fn candidates(&self) -> &[Candidate] {
+        match &self.outcome {
+            Outcome::Ambiguous(candidates) => candidates,
+            _ => &[],
+        }
+    }
+
+    /// The commit that broke or moved it (or changed it since approval), when history is known.
+    pub fn culprit(&self) -> Option<&Culprit> {
+        match &self.outcome {
+            Outcome::Drifted { culprit, .. }
+            | Outcome::Broken { culprit }
+            | Outcome::NeedsReview { culprit, .. } => culprit.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// For a ref that needs review: how its code changed since approval, and in which commits.
+    pub fn review(&self) -> Option<&review::Review> {
+        match &self.outcome {
+            Outcome::NeedsReview { review, .. } => Some(review),
+            _ => None,
+        }
+    }
+
     /// The place as anchors.yaml cites it.
     pub fn cited(&self) -> Place {
         Place {
@@ -262,7 +383,7 @@ impl RefReport {
     /// history-mapped place of a broken or touched one, else the cited place. The cited path may
     /// not even exist there (a rename), so annotations and links go here.
     pub fn current(&self) -> Place {
-        match (&self.relocated, &self.checked) {
+        match (self.relocated(), &self.checked) {
             (Some(reloc), _) => reloc.place.clone(),
             (None, Some(checked)) => Place::clone(checked),
             (None, None) => self.cited(),
@@ -271,8 +392,8 @@ impl RefReport {
 
     /// One line saying why the ref did not verify (empty when it did).
     pub fn reason(&self) -> String {
-        if let Some(error) = &self.error {
-            return error.clone();
+        if let Some(error) = self.error() {
+            return error.to_string();
         }
         self.expectations
             .iter()
@@ -280,6 +401,102 @@ impl RefReport {
             .map(|e| format!("{}: {}", e.kind, e.message))
             .collect::<Vec<_>>()
             .join("; ")
+    }
+}
+
+/// A ref's report as the result cache stores it: the verdict beside the fields only some
+/// verdicts have, as when they were all fields of the report (the files stay the same).
+#[derive(Serialize)]
+struct StoredRef<'a> {
+    path: &'a str,
+    lines: LineRange,
+    verdict: Verdict,
+    error: Option<&'a str>,
+    relocated: Option<&'a Relocation>,
+    candidates: &'a [Candidate],
+    expectations: &'a [ExpectationResult],
+    parse_errors: &'a [LineNo],
+    excerpt: Option<&'a Excerpt>,
+    culprit: Option<&'a Culprit>,
+    notes: &'a [String],
+    touched: Option<&'a str>,
+    checked: Option<&'a Place>,
+    history_from: Option<&'a str>,
+}
+
+/// [`StoredRef`] read back.
+#[derive(Deserialize)]
+struct LoadedRef {
+    path: String,
+    lines: LineRange,
+    verdict: Verdict,
+    error: Option<String>,
+    relocated: Option<Box<Relocation>>,
+    candidates: Vec<Candidate>,
+    expectations: Vec<ExpectationResult>,
+    parse_errors: Vec<LineNo>,
+    excerpt: Option<Box<Excerpt>>,
+    culprit: Option<Box<Culprit>>,
+    notes: Vec<String>,
+    touched: Option<String>,
+    checked: Option<Box<Place>>,
+    history_from: Option<String>,
+}
+
+impl Serialize for RefReport {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        StoredRef {
+            path: &self.path,
+            lines: self.lines,
+            verdict: self.verdict(),
+            error: self.error(),
+            relocated: self.relocated(),
+            candidates: self.candidates(),
+            expectations: &self.expectations,
+            parse_errors: &self.parse_errors,
+            excerpt: self.excerpt.as_deref(),
+            culprit: self.culprit(),
+            notes: &self.notes,
+            touched: self.touched.as_deref(),
+            checked: self.checked.as_deref(),
+            history_from: self.history_from.as_deref(),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for RefReport {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let r = LoadedRef::deserialize(deserializer)?;
+        let outcome = match (r.verdict, r.error, r.relocated) {
+            (Verdict::Verified, _, _) => Outcome::Verified,
+            (Verdict::Drifted, _, Some(relocation)) => Outcome::Drifted {
+                relocation,
+                culprit: r.culprit,
+            },
+            (Verdict::Ambiguous, _, _) => Outcome::Ambiguous(r.candidates),
+            (Verdict::Broken, _, _) => Outcome::Broken { culprit: r.culprit },
+            (Verdict::Error, Some(why), _) => Outcome::Error(why),
+            (verdict, _, _) => {
+                return Err(D::Error::custom(format!(
+                    "a stored {verdict} ref without what that verdict needs"
+                )));
+            }
+        };
+        Ok(RefReport {
+            path: r.path,
+            lines: r.lines,
+            outcome,
+            expectations: r.expectations,
+            parse_errors: r.parse_errors,
+            excerpt: r.excerpt,
+            notes: r.notes,
+            touched: r.touched,
+            checked: r.checked,
+            history_from: r.history_from,
+            cited_by: Vec::new(),
+        })
     }
 }
 
@@ -502,7 +719,7 @@ impl Report {
     /// True when the ref's verdict alone would fail the run: anything but verified (and
     /// drifted under `--allow-drift`).
     pub fn ref_fails(&self, r: &RefReport) -> bool {
-        !(r.verdict == Verdict::Verified || self.tolerates_ref(r))
+        !(r.verdict() == Verdict::Verified || self.tolerates_ref(r))
     }
 
     /// What a claim does to the run: an `error` ref always fails it; other failing refs fail
@@ -519,7 +736,7 @@ impl Report {
         }
         let mut all_waived = true;
         for (index, r) in failing {
-            if r.verdict == Verdict::Error {
+            if r.verdict() == Verdict::Error {
                 return ClaimOutcome::Fails;
             }
             all_waived &= self.waiver_of(claim, index).is_some();
@@ -542,7 +759,7 @@ impl Report {
         if !self.ref_fails(r) {
             return true;
         }
-        r.verdict != Verdict::Error
+        r.verdict() != Verdict::Error
             && (claim.gate == review::Gate::Warn || self.waiver_of(claim, index).is_some())
     }
 
@@ -563,7 +780,7 @@ impl Report {
         let used = self.claims.iter().filter(|c| c.id == w.claim).any(|c| {
             c.refs.iter().enumerate().any(|(i, r)| {
                 self.ref_fails(r)
-                    && r.verdict != Verdict::Error
+                    && r.verdict() != Verdict::Error
                     && w.r#ref.is_none_or(|n| n == i + 1)
             })
         });
@@ -588,7 +805,7 @@ impl Report {
 
     /// True when a drifted ref does not fail this run (`--allow-drift`).
     pub fn tolerates_ref(&self, r: &RefReport) -> bool {
-        self.allow_drift && r.verdict == Verdict::Drifted
+        self.allow_drift && r.verdict() == Verdict::Drifted
     }
 
     /// True when `--allow-drift` lets this docs finding pass: see [`Report::drift_explains`].
@@ -607,7 +824,7 @@ impl Report {
             self.claims.iter().flat_map(|c| {
                 c.refs
                     .iter()
-                    .filter(|r| r.verdict == Verdict::Drifted)
+                    .filter(|r| r.verdict() == Verdict::Drifted)
                     .map(move |r| (c, r))
             })
         };
@@ -615,7 +832,7 @@ impl Report {
             lines == place_lines && names_path(path, place_path)
         };
         fn new_place(r: &RefReport) -> Option<&Place> {
-            r.relocated.as_ref().map(|m| &m.place)
+            r.relocated().map(|m| &m.place)
         }
         match &finding.about {
             DocsSubject::Page => None,
@@ -664,10 +881,7 @@ pub(crate) mod sample {
         let verified = RefReport {
             path: "src/saas/back/cmd/mtls_listener.go".into(),
             lines: range(201, 248),
-            verdict: Verdict::Verified,
-            error: None,
-            relocated: None,
-            candidates: vec![],
+            outcome: Outcome::Verified,
             expectations: vec![ok(
                 "routes",
                 "4 routes on mtlsMux at lines 214-229",
@@ -675,21 +889,28 @@ pub(crate) mod sample {
             )],
             parse_errors: vec![],
             excerpt: None,
-            culprit: None,
             notes: vec![],
             touched: Some("lines 220-221 modified".into()),
             checked: None,
             history_from: None,
             cited_by: vec![],
-            review: None,
         };
         let broken = RefReport {
             path: "src/saas/back/src/main.go".into(),
             lines: range(3181, 3184),
-            verdict: Verdict::Broken,
-            error: None,
-            relocated: None,
-            candidates: vec![],
+            outcome: Outcome::Broken {
+                culprit: Some(Box::new(Culprit {
+                    kind: CulpritKind::Broke,
+                    commit: Commit {
+                        id: "4e1c9a2000000000000000000000000000000000".into(),
+                        short: "4e1c9a2".into(),
+                        date: "2026-10-03".into(),
+                        subject: "simplify startup checks (#123)".into(),
+                        author: "Ana Ruiz".into(),
+                        pr: Some(123),
+                    },
+                })),
+            },
             expectations: vec![ExpectationResult {
                 kind: CheckKind::Expectation(ExpectationKind::FailClosed),
                 ok: false,
@@ -708,17 +929,6 @@ pub(crate) mod sample {
                 ],
                 highlights: None,
             })),
-            culprit: Some(Box::new(Culprit {
-                kind: CulpritKind::Broke,
-                commit: Commit {
-                    id: "4e1c9a2000000000000000000000000000000000".into(),
-                    short: "4e1c9a2".into(),
-                    date: "2026-10-03".into(),
-                    subject: "simplify startup checks (#123)".into(),
-                    author: "Ana Ruiz".into(),
-                    pr: Some(123),
-                },
-            })),
             notes: vec![],
             touched: Some("lines 3182-3182 modified".into()),
             checked: None,
@@ -728,43 +938,47 @@ pub(crate) mod sample {
                 line: 40,
                 column: 5,
             }],
-            review: None,
         };
         let error = RefReport {
             path: "src/saas/customer-api/evidence/evidence.go".into(),
             lines: range(127, 127),
-            verdict: Verdict::Error,
-            error: Some("file not found at this revision".into()),
-            relocated: None,
-            candidates: vec![],
+            outcome: Outcome::Error("file not found at this revision".into()),
             expectations: vec![],
             parse_errors: vec![],
             excerpt: None,
-            culprit: None,
             notes: vec![],
             touched: None,
             checked: None,
             history_from: None,
             cited_by: vec![],
-            review: None,
         };
         let drifted = RefReport {
             path: "src/saas/back/cmd/agent_routes.go".into(),
             lines: range(40, 52),
-            verdict: Verdict::Drifted,
-            error: None,
-            relocated: Some(Box::new(Relocation {
-                place: Place {
-                    path: "src/saas/back/cmd/agent_routes.go".into(),
-                    lines: range(46, 58),
-                },
-                how: How::History,
-                excerpt: None,
-                expectations: vec![],
-                detail: None,
-                symbol: None,
-            })),
-            candidates: vec![],
+            outcome: Outcome::Drifted {
+                relocation: Box::new(Relocation {
+                    place: Place {
+                        path: "src/saas/back/cmd/agent_routes.go".into(),
+                        lines: range(46, 58),
+                    },
+                    how: How::History,
+                    excerpt: None,
+                    expectations: vec![],
+                    detail: None,
+                    symbol: None,
+                }),
+                culprit: Some(Box::new(Culprit {
+                    kind: CulpritKind::Moved,
+                    commit: Commit {
+                        id: "b7d2e41000000000000000000000000000000000".into(),
+                        short: "b7d2e41".into(),
+                        date: "2026-10-05".into(),
+                        subject: "add | pipe & <b>tags</b> to the header".into(),
+                        author: "Bo <bo@example.com>".into(),
+                        pr: None,
+                    },
+                })),
+            },
             expectations: vec![ExpectationResult {
                 kind: CheckKind::Expectation(ExpectationKind::Call),
                 ok: false,
@@ -778,17 +992,6 @@ pub(crate) mod sample {
                 lines: vec!["// Deprecated: see agentRoutes.".into()],
                 highlights: None,
             })),
-            culprit: Some(Box::new(Culprit {
-                kind: CulpritKind::Moved,
-                commit: Commit {
-                    id: "b7d2e41000000000000000000000000000000000".into(),
-                    short: "b7d2e41".into(),
-                    date: "2026-10-05".into(),
-                    subject: "add | pipe & <b>tags</b> to the header".into(),
-                    author: "Bo <bo@example.com>".into(),
-                    pr: None,
-                },
-            })),
             notes: vec![],
             touched: None,
             checked: None,
@@ -798,15 +1001,11 @@ pub(crate) mod sample {
                 line: 57,
                 column: 1,
             }],
-            review: None,
         };
         let ambiguous = RefReport {
             path: "src/saas/back/audit/log.go".into(),
             lines: range(10, 12),
-            verdict: Verdict::Ambiguous,
-            error: None,
-            relocated: None,
-            candidates: vec![
+            outcome: Outcome::Ambiguous(vec![
                 Candidate {
                     place: Place {
                         path: "src/saas/back/audit/log.go".into(),
@@ -827,7 +1026,7 @@ pub(crate) mod sample {
                     similarity: Some(67),
                     same_declaration: Some(false),
                 },
-            ],
+            ]),
             expectations: vec![ExpectationResult {
                 kind: CheckKind::Expectation(ExpectationKind::Call),
                 ok: false,
@@ -845,13 +1044,11 @@ pub(crate) mod sample {
                 ],
                 highlights: None,
             })),
-            culprit: None,
             notes: vec!["symbol unavailable: the ref names none".into()],
             touched: None,
             checked: None,
             history_from: None,
             cited_by: vec![],
-            review: None,
         };
         Report {
             tool: "anchorcheck 0.1.0".into(),
@@ -1075,7 +1272,7 @@ mod tests {
     fn the_summary_line_says_docs_findings_fail_a_run_whose_claims_verify() {
         let mut report = drifted_only(vec![(DocsFindingKind::UnreadablePage, DocsSubject::Page)]);
         for r in report.claims.iter_mut().flat_map(|c| c.refs.iter_mut()) {
-            r.verdict = Verdict::Verified;
+            r.outcome = Outcome::Verified;
         }
         report.claims[0].verdict = Verdict::Verified;
         assert!(!report.passed());
@@ -1151,6 +1348,60 @@ mod tests {
     /// A run of 330,000 refs holds as many reports, twice over while they are put in
     /// anchors.yaml order: what few refs have (a relocation, a culprit, a review, a place
     /// history mapped them to, an excerpt) is boxed, not inline in every one (704 bytes).
+    /// The result cache stores reports as they were when the verdict and the fields only some
+    /// verdicts have sat side by side: the same keys in the same order, so the files it wrote
+    /// are read back, and every report reads back as it was written.
+    #[test]
+    fn a_stored_ref_report_keeps_its_keys_and_reads_back_the_same() {
+        let report = sample::report();
+        let keys = [
+            "path",
+            "lines",
+            "verdict",
+            "error",
+            "relocated",
+            "candidates",
+            "expectations",
+            "parse_errors",
+            "excerpt",
+            "culprit",
+            "notes",
+            "touched",
+            "checked",
+            "history_from",
+        ];
+        for r in report.claims.iter().flat_map(|c| &c.refs) {
+            let json = serde_json::to_string(r).unwrap();
+            let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+            let object = value.as_object().unwrap();
+            assert_eq!(object.len(), keys.len(), "{json}");
+            // Top-level keys in order: each one's `"key":` after the previous value began.
+            let mut at = 0;
+            for key in keys {
+                let found = json[at..].find(&format!("\"{key}\":"));
+                assert!(found.is_some(), "{key} out of order in {json}");
+                at += found.unwrap();
+            }
+            assert_eq!(
+                object["verdict"],
+                serde_json::to_value(r.verdict()).unwrap()
+            );
+            let back: RefReport = serde_json::from_str(&json).unwrap();
+            assert_eq!(
+                back,
+                RefReport {
+                    cited_by: Vec::new(),
+                    ..r.clone()
+                }
+            );
+        }
+        // A drifted ref stored without its place is refused, not read as drifted to nowhere.
+        let drifted = &report.claims[2].refs[0];
+        let mut value = serde_json::to_value(drifted).unwrap();
+        value["relocated"] = serde_json::Value::Null;
+        assert!(serde_json::from_value::<RefReport>(value).is_err());
+    }
+
     #[test]
     fn a_ref_report_keeps_what_few_refs_have_out_of_line() {
         assert!(

@@ -102,18 +102,18 @@ fn render_ref(out: &mut String, r: &RefReport, p: &Painter) {
     let _ = writeln!(
         out,
         "\n  [{}] {}:{}",
-        p.paint(verdict_color(r.verdict), r.verdict.as_str()),
+        p.paint(verdict_color(r.verdict()), r.verdict().as_str()),
         r.path,
         r.lines
     );
-    if let Some(error) = &r.error {
+    if let Some(error) = r.error() {
         let _ = writeln!(out, "    error: {error}");
     }
     render_expectations(out, &r.expectations, p);
     if let Some(excerpt) = &r.excerpt {
         render_excerpt(out, excerpt, &r.expectations, p);
     }
-    if let Some(reloc) = &r.relocated {
+    if let Some(reloc) = r.relocated() {
         let _ = writeln!(
             out,
             "    now at {}:{} (found by {})",
@@ -128,15 +128,15 @@ fn render_ref(out: &mut String, r: &RefReport, p: &Painter) {
             render_excerpt(out, excerpt, &reloc.expectations, p);
         }
     }
-    for (i, c) in r.candidates.iter().enumerate() {
+    for (i, c) in r.candidates().iter().enumerate() {
         let _ = writeln!(out, "    candidate {}: {c}", i + 1);
     }
-    if let Some(review) = &r.review {
+    if let Some(review) = r.review() {
         for line in review.lines() {
             let _ = writeln!(out, "    {line}");
         }
     }
-    if let Some(culprit) = &r.culprit {
+    if let Some(culprit) = r.culprit() {
         let _ = writeln!(out, "    {culprit}");
     }
     for note in &r.notes {

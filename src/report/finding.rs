@@ -3,7 +3,7 @@
 
 use crate::model::codes::Code;
 use crate::model::review::{Gate, Waiver, waived_text};
-use crate::model::{ClaimReport, Place, RefReport, Report, Verdict};
+use crate::model::{ClaimReport, Outcome, Place, RefReport, Report, Verdict};
 
 /// One ref worth reporting.
 #[derive(Clone, Copy, Debug)]
@@ -36,7 +36,7 @@ pub fn findings(report: &Report) -> Vec<Finding<'_>> {
                         .ref_fails(r)
                         .then(|| report.waiver_of(claim, index))
                         .flatten()
-                        .filter(|_| r.verdict != Verdict::Error),
+                        .filter(|_| r.verdict() != Verdict::Error),
                     lets_pass: report.lets_pass(claim, index),
                 })
             })
@@ -66,14 +66,13 @@ impl Finding<'_> {
         let claim = self.claim;
         let r = self.r;
         let title = claim.title.as_deref().unwrap_or(&claim.id);
-        match r.verdict {
-            Verdict::Unchecked => format!("claim {} ({title}): nothing was checked", claim.id),
-            Verdict::Verified => format!(
+        match &r.outcome {
+            Outcome::Verified => format!(
                 "claim {} ({title}) still verifies, but this change touched its cited lines: {}",
                 claim.id,
                 r.touched.as_deref().unwrap_or("modified")
             ),
-            Verdict::NeedsReview => format!(
+            Outcome::NeedsReview { .. } => format!(
                 "claim {} ({title}): {} changed since the claim was approved{}",
                 claim.id,
                 self.cited(),
@@ -83,27 +82,24 @@ impl Finding<'_> {
                     .map(|a| format!(" by {} on {}", a.by, a.on))
                     .unwrap_or_default()
             ),
-            Verdict::Drifted => match &r.relocated {
-                Some(reloc) => format!(
-                    "claim {} ({title}): evidence moved from {} to {} (found by {})",
-                    claim.id,
-                    self.cited(),
-                    place(&reloc.place),
-                    reloc.found_by()
-                ),
-                None => format!("claim {} ({title}): evidence moved", claim.id),
-            },
-            Verdict::Ambiguous => format!(
+            Outcome::Drifted { relocation, .. } => format!(
+                "claim {} ({title}): evidence moved from {} to {} (found by {})",
+                claim.id,
+                self.cited(),
+                place(&relocation.place),
+                relocation.found_by()
+            ),
+            Outcome::Ambiguous(candidates) => format!(
                 "claim {} ({title}): evidence moved to one of {} places",
                 claim.id,
-                r.candidates.len()
+                candidates.len()
             ),
-            Verdict::Broken => format!(
+            Outcome::Broken { .. } => format!(
                 "claim {} ({title}) is no longer backed by {}",
                 claim.id,
                 self.cited()
             ),
-            Verdict::Error => format!(
+            Outcome::Error(_) => format!(
                 "claim {} ({title}): {} could not be checked",
                 claim.id,
                 self.cited()
@@ -114,31 +110,25 @@ impl Finding<'_> {
     /// A few words for a table cell: the reason, or where the evidence went; never empty.
     pub fn why(&self) -> String {
         let r = self.r;
-        match r.verdict {
-            Verdict::Unchecked => "nothing was checked".to_string(),
-            Verdict::Verified => format!(
+        match &r.outcome {
+            Outcome::Verified => format!(
                 "still verifies; touched: {}",
                 r.touched.as_deref().unwrap_or("modified")
             ),
-            Verdict::NeedsReview => match &r.review {
-                Some(review) if !review.diff.is_empty() => {
-                    format!("code changed since approval: {}", review.diff[0].describe())
-                }
-                _ => "code changed since approval".to_string(),
-            },
-            Verdict::Drifted => match &r.relocated {
-                Some(reloc) => format!(
-                    "moved to {} (found by {})",
-                    place(&reloc.place),
-                    reloc.found_by()
-                ),
-                None => "moved".to_string(),
-            },
-            Verdict::Ambiguous => {
-                let places: Vec<String> = r.candidates.iter().map(|c| place(&c.place)).collect();
+            Outcome::NeedsReview { review, .. } if !review.diff.is_empty() => {
+                format!("code changed since approval: {}", review.diff[0].describe())
+            }
+            Outcome::NeedsReview { .. } => "code changed since approval".to_string(),
+            Outcome::Drifted { relocation, .. } => format!(
+                "moved to {} (found by {})",
+                place(&relocation.place),
+                relocation.found_by()
+            ),
+            Outcome::Ambiguous(candidates) => {
+                let places: Vec<String> = candidates.iter().map(|c| place(&c.place)).collect();
                 format!("moved to one of: {}", places.join(", "))
             }
-            Verdict::Broken | Verdict::Error => {
+            Outcome::Broken { .. } | Outcome::Error(_) => {
                 let reason = r.reason();
                 if !reason.is_empty() {
                     reason
@@ -160,19 +150,19 @@ impl Finding<'_> {
         let reason = r.reason();
         // A drifted ref's expectations fail at the old place by definition; the headline says
         // where they hold now.
-        if !reason.is_empty() && r.verdict != Verdict::Drifted {
+        if !reason.is_empty() && r.verdict() != Verdict::Drifted {
             lines.push(reason);
         }
-        for (i, c) in r.candidates.iter().enumerate() {
+        for (i, c) in r.candidates().iter().enumerate() {
             lines.push(format!("candidate {}: {c}", i + 1));
         }
-        if !r.candidates.is_empty() {
+        if !r.candidates().is_empty() {
             lines.push(format!(
                 "to take one: anchorcheck fix --claim {} --pick N",
                 self.claim.id
             ));
         }
-        if let Some(review) = &r.review {
+        if let Some(review) = r.review() {
             for change in &review.diff {
                 lines.push(change.describe());
             }
@@ -184,10 +174,10 @@ impl Finding<'_> {
             }
             lines.extend(review.note.iter().cloned());
         }
-        if let Some(culprit) = &r.culprit {
+        if let Some(culprit) = r.culprit() {
             lines.push(culprit.to_string());
         }
-        if let (Some(touched), false) = (&r.touched, r.verdict == Verdict::Verified) {
+        if let (Some(touched), false) = (&r.touched, r.verdict() == Verdict::Verified) {
             lines.push(format!("this change touched the cited lines: {touched}"));
         }
         lines.extend(r.notes.iter().cloned());
@@ -196,7 +186,9 @@ impl Finding<'_> {
         }
         if let Some(w) = self.waiver {
             lines.push(waived_text(w));
-        } else if self.lets_pass && self.claim.gate == Gate::Warn && r.verdict != Verdict::Verified
+        } else if self.lets_pass
+            && self.claim.gate == Gate::Warn
+            && r.verdict() != Verdict::Verified
         {
             lines.push("gate: warn (reported, does not fail the run)".to_string());
         }

@@ -300,7 +300,7 @@ mod tests {
         let message = "50% of a, b: c\r\nnext line";
         report.claims[1].id = "id,with:colon%".into();
         report.claims[1].refs[0].path = path.into();
-        report.claims[1].refs[0].error = Some(message.into());
+        report.claims[1].refs[0].outcome = crate::model::Outcome::Error(message.into());
         let out = render(&report);
         let line = out.lines().find(|l| l.contains("ref-error")).unwrap();
         assert_eq!(line.lines().count(), 1, "a command must stay on one line");

@@ -207,7 +207,7 @@ pub(super) fn review_facts(claim: &ClaimReport, report: &Report) -> Vec<(&'stati
     }
     for (i, r) in claim.refs.iter().enumerate() {
         if report.ref_fails(r)
-            && r.verdict != Verdict::Error
+            && r.verdict() != Verdict::Error
             && let Some(w) = report.waiver_of(claim, i)
         {
             facts.push((
@@ -252,18 +252,18 @@ fn ref_article(r: &RefReport, id: &str, links: Option<&Links>) -> Markup {
             // lines history mapped them to are shown beside them (a new place has its own line).
             @let (cited, now) = (r.cited(), r.current());
             h3 {
-                (badge(r.verdict)) " " (place_code(&cited.path, cited.lines, links.filter(|_| cited == now)))
-                @if cited != now && r.relocated.is_none() {
+                (badge(r.verdict())) " " (place_code(&cited.path, cited.lines, links.filter(|_| cited == now)))
+                @if cited != now && r.relocated().is_none() {
                     " → " (place_code(&now.path, now.lines, links))
                 }
             }
             (expectation_list(&r.expectations))
-            @if let Some(error) = &r.error { p.problem { strong { "Error: " } (error) } }
+            @if let Some(error) = r.error() { p.problem { strong { "Error: " } (error) } }
             @if let Some(excerpt) = &r.excerpt {
                 @let caption = if checked_elsewhere { "Lines checked (mapped through history)" } else { "Cited lines" };
                 (code_block(excerpt, &r.expectations, &format!("{caption} of {}", r.path)))
             }
-            @if let Some(reloc) = &r.relocated {
+            @if let Some(reloc) = r.relocated() {
                 p.moved {
                     strong { "Now at: " } (place_code(&reloc.place.path, reloc.place.lines, links))
                     " (found by " (reloc.found_by()) ")"
@@ -273,11 +273,11 @@ fn ref_article(r: &RefReport, id: &str, links: Option<&Links>) -> Markup {
                     (code_block(excerpt, &reloc.expectations, &format!("Evidence now in {}", reloc.place.path)))
                 }
             }
-            @if !r.candidates.is_empty() {
+            @if !r.candidates().is_empty() {
                 p { strong { "Candidates, best first:" } }
-                ol.candidates { @for c in &r.candidates { li { (place_code(&c.place.path, c.place.lines, links)) ": " (c.why()) } } }
+                ol.candidates { @for c in r.candidates() { li { (place_code(&c.place.path, c.place.lines, links)) ": " (c.why()) } } }
             }
-            @if let Some(review) = &r.review {
+            @if let Some(review) = r.review() {
                 p { strong { "Changed since approval:" } }
                 ul.review {
                     @for change in &review.diff { li { code { (change.describe()) } } }
@@ -285,7 +285,7 @@ fn ref_article(r: &RefReport, id: &str, links: Option<&Links>) -> Markup {
                     @if let Some(note) = &review.note { li { (note) } }
                 }
             }
-            @if let Some(culprit) = &r.culprit {
+            @if let Some(culprit) = r.culprit() {
                 p.culprit { strong { "Culprit: " } (culprit.to_string()) " " code.sha { (culprit.commit.id) } }
             }
             @for note in &r.notes { p.note { strong { "Note: " } (note) } }

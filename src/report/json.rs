@@ -446,13 +446,13 @@ fn json_ref<'a>(
     JsonRef {
         path: &r.path,
         lines: r.lines.to_string(),
-        verdict: r.verdict.as_str(),
-        waiver: (report.ref_fails(r) && r.verdict != Verdict::Error)
+        verdict: r.verdict().as_str(),
+        waiver: (report.ref_fails(r) && r.verdict() != Verdict::Error)
             .then(|| report.waiver_of(c, index))
             .flatten()
             .map(json_waiver),
-        error: r.error.as_deref(),
-        relocated: r.relocated.as_ref().map(|rel| JsonRelocated {
+        error: r.error(),
+        relocated: r.relocated().map(|rel| JsonRelocated {
             path: &rel.place.path,
             lines: rel.place.lines.to_string(),
             how: rel.how.as_str(),
@@ -460,7 +460,7 @@ fn json_ref<'a>(
             symbol: rel.symbol.as_deref(),
         }),
         candidates: r
-            .candidates
+            .candidates()
             .iter()
             .map(|c| JsonCandidate {
                 path: &c.place.path,
@@ -473,7 +473,7 @@ fn json_ref<'a>(
             })
             .collect(),
         parse_errors: r.parse_errors.iter().map(|l| l.get()).collect(),
-        culprit: r.culprit.as_ref().map(|c| JsonCulprit {
+        culprit: r.culprit().map(|c| JsonCulprit {
             kind: match c.kind {
                 CulpritKind::Broke => "broke",
                 CulpritKind::Moved => "moved",
@@ -489,7 +489,7 @@ fn json_ref<'a>(
         history_from: r.history_from.as_deref(),
         notes: &r.notes,
         touched: r.touched.as_deref(),
-        review: r.review.as_ref().map(|v| JsonReview {
+        review: r.review().map(|v| JsonReview {
             diff: &v.diff,
             commits: v.commits.iter().map(json_commit).collect(),
             note: v.note.as_deref(),
@@ -497,7 +497,7 @@ fn json_ref<'a>(
         checked: r
             .checked
             .as_ref()
-            .filter(|_| r.verdict != Verdict::Verified && r.relocated.is_none())
+            .filter(|_| r.verdict() != Verdict::Verified && r.relocated().is_none())
             .map(|p| JsonPlace {
                 path: &p.path,
                 lines: p.lines.to_string(),

@@ -198,7 +198,7 @@ fn table_row(
         Some(t) => format!("**{}**<br>{}", cell(&claim.id), cell(t)),
         None => format!("**{}**", cell(&claim.id)),
     };
-    let touched = mine.iter().any(|f| f.r.verdict == Verdict::Verified);
+    let touched = mine.iter().any(|f| f.r.verdict() == Verdict::Verified);
     let mut verdict = match (claim.verdict, touched) {
         (Verdict::Verified, true) => format!("{} verified, touched", icon(Verdict::Verified)),
         (v, _) => format!("{} {v}", icon(v)),
@@ -239,10 +239,10 @@ fn table_row(
 fn details(out: &mut String, f: &Finding<'_>, links: Option<&Links>) {
     let summary = format!(
         "{} {} <code>{}</code> {}: {}",
-        icon(f.r.verdict),
+        icon(f.r.verdict()),
         html_inline(&f.claim.id),
         html_inline(&f.cited()),
-        f.r.verdict,
+        f.r.verdict(),
         f.code.id
     );
     // Markdown inside <details> needs blank lines around it to be rendered as Markdown.
@@ -256,7 +256,7 @@ fn details(out: &mut String, f: &Finding<'_>, links: Option<&Links>) {
             vec![("now", now)]
         };
         places.extend(
-            f.r.candidates
+            f.r.candidates()
                 .iter()
                 .map(|c| ("candidate", c.place.clone())),
         );
@@ -523,7 +523,7 @@ mod tests {
             for r in &mut claim.refs {
                 r.path = forged.into();
                 r.notes.push(forged.into());
-                if let Some(e) = r.error.as_mut() {
+                if let crate::model::Outcome::Error(e) = &mut r.outcome {
                     *e = forged.into();
                 }
             }

@@ -192,9 +192,14 @@ fn ref_result(finding: &Finding<'_>) -> Value {
         loc["message"] = json!({ "text": format!("cites claim {}", claim.id) });
         related.push(loc);
     }
-    for (i, c) in r.candidates.iter().enumerate() {
+    for (i, c) in r.candidates().iter().enumerate() {
         let mut loc = location(&c.place.path, region(c.place.lines));
-        let what = format!("candidate {} of {}: {}", i + 1, r.candidates.len(), c.why());
+        let what = format!(
+            "candidate {} of {}: {}",
+            i + 1,
+            r.candidates().len(),
+            c.why()
+        );
         loc["message"] = json!({ "text": what });
         related.push(loc);
     }
@@ -220,7 +225,7 @@ fn ref_result(finding: &Finding<'_>) -> Value {
         "properties": {
             "claim": claim.id,
             "status": claim.status.as_str(),
-            "verdict": r.verdict.as_str(),
+            "verdict": r.verdict().as_str(),
         },
     });
     if !related.is_empty() {
@@ -233,7 +238,7 @@ fn ref_result(finding: &Finding<'_>) -> Value {
             "justification": crate::model::review::waived_text(w),
         }]);
     }
-    if let Some(culprit) = &r.culprit
+    if let Some(culprit) = r.culprit()
         && (culprit.commit.pr.is_some() || !culprit.commit.author.is_empty())
     {
         result["properties"]["blame"] = json!({
@@ -510,7 +515,10 @@ mod tests {
             for r in &mut claim.refs {
                 r.lines = LineRange::parse("900-910").unwrap();
                 r.path = format!("renamed/{}", r.path);
-                if let Some(reloc) = &mut r.relocated {
+                if let crate::model::Outcome::Drifted {
+                    relocation: reloc, ..
+                } = &mut r.outcome
+                {
                     reloc.place.lines = LineRange::parse("950-960").unwrap();
                 }
             }

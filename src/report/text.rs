@@ -8,7 +8,7 @@ use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 
 use super::style::{BOLD, RESET, verdict_color};
 use crate::model::review::{Gate, waived_text};
-use crate::model::{ClaimReport, RefReport, Report, Verdict};
+use crate::model::{ClaimReport, Outcome, RefReport, Report, Verdict};
 
 /// How to draw the text report.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -73,7 +73,9 @@ pub fn render(report: &Report, style: TextStyle) -> String {
             let _ = writeln!(
                 out,
                 "  touched   {claim}: {}:{} ({how}) [{}]",
-                r.path, r.lines, r.verdict
+                r.path,
+                r.lines,
+                r.verdict()
             );
         }
     }
@@ -81,7 +83,7 @@ pub fn render(report: &Report, style: TextStyle) -> String {
         .claims
         .iter()
         .flat_map(|c| c.refs.iter().enumerate().map(move |(i, r)| (c, i, r)))
-        .filter(|(_, _, r)| r.verdict != Verdict::Verified)
+        .filter(|(_, _, r)| r.verdict() != Verdict::Verified)
         .collect();
     if !failing.is_empty() {
         out.push('\n');
@@ -91,10 +93,10 @@ pub fn render(report: &Report, style: TextStyle) -> String {
         if report.ref_fails(r) {
             if let Some(w) = report
                 .waiver_of(claim, index)
-                .filter(|_| r.verdict != Verdict::Error)
+                .filter(|_| r.verdict() != Verdict::Error)
             {
                 let _ = writeln!(out, "  = {}", waived_text(w));
-            } else if claim.gate == Gate::Warn && r.verdict != Verdict::Error {
+            } else if claim.gate == Gate::Warn && r.verdict() != Verdict::Error {
                 out.push_str("  = gate: warn (reported, does not fail the run)\n");
             }
         }
@@ -140,21 +142,17 @@ pub fn render_ref(claim_id: &str, r: &RefReport, style: TextStyle) -> String {
     } else {
         Renderer::plain().decor_style(DecorStyle::Ascii)
     };
-    let level = match r.verdict {
+    let level = match r.verdict() {
         Verdict::Drifted | Verdict::Ambiguous => Level::WARNING,
         _ => Level::ERROR,
     };
-    let state = match r.verdict {
-        Verdict::Unchecked => "was not checked".to_string(),
-        Verdict::Verified => "verified".to_string(),
-        Verdict::NeedsReview => "needs review (changed since approval)".to_string(),
-        Verdict::Drifted => "has drifted".to_string(),
-        Verdict::Ambiguous => "is ambiguous".to_string(),
-        Verdict::Broken => "is broken".to_string(),
-        Verdict::Error => format!(
-            "could not be checked: {}",
-            r.error.as_deref().unwrap_or("unknown error")
-        ),
+    let state = match &r.outcome {
+        Outcome::Verified => "verified".to_string(),
+        Outcome::NeedsReview { .. } => "needs review (changed since approval)".to_string(),
+        Outcome::Drifted { .. } => "has drifted".to_string(),
+        Outcome::Ambiguous(_) => "is ambiguous".to_string(),
+        Outcome::Broken { .. } => "is broken".to_string(),
+        Outcome::Error(why) => format!("could not be checked: {why}"),
     };
     let title = format!("{claim_id}: {}:{} {state}", r.path, r.lines);
     let mut groups: Vec<Group<'_>> = Vec::new();
@@ -198,7 +196,7 @@ pub fn render_ref(claim_id: &str, r: &RefReport, style: TextStyle) -> String {
         }
         primary = primary.element(snippet);
     }
-    if let Some(reloc) = &r.relocated {
+    if let Some(reloc) = r.relocated() {
         notes.push(format!(
             "evidence now at {}:{} (found by {})",
             reloc.place.path,
@@ -206,7 +204,7 @@ pub fn render_ref(claim_id: &str, r: &RefReport, style: TextStyle) -> String {
             reloc.found_by()
         ));
     }
-    if let Some(review) = &r.review {
+    if let Some(review) = r.review() {
         for change in &review.diff {
             notes.push(format!("changed since approval: {}", change.describe()));
         }
@@ -218,14 +216,14 @@ pub fn render_ref(claim_id: &str, r: &RefReport, style: TextStyle) -> String {
         }
         notes.extend(review.note.iter().cloned());
     }
-    if let Some(culprit) = &r.culprit {
+    if let Some(culprit) = r.culprit() {
         notes.push(culprit.to_string());
     }
     notes.extend(r.notes.iter().cloned());
-    for (i, c) in r.candidates.iter().enumerate() {
+    for (i, c) in r.candidates().iter().enumerate() {
         notes.push(format!("candidate {}: {c}", i + 1));
     }
-    if !r.candidates.is_empty() {
+    if !r.candidates().is_empty() {
         notes.push(format!(
             "to take one: anchorcheck fix --claim {claim_id} --pick N"
         ));

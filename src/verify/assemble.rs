@@ -1,5 +1,8 @@
 //! The report in anchors.yaml order: each claim's refs (checked or reused), its verdict (its
 //! worst ref's), where the docs pages cite each ref, and the docs findings.
+//!
+//! Takes every ref's settled report (one list per path, and those reused by commit); gives the
+//! `model::Report`.
 
 use std::collections::HashMap;
 
@@ -72,7 +75,7 @@ pub(super) fn report(
             }
             let verdict = refs
                 .iter()
-                .map(|r| r.verdict)
+                .map(|r| r.verdict())
                 .max()
                 // A claim without refs (planned or retired) had nothing checked.
                 .unwrap_or(Verdict::Unchecked);

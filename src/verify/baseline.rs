@@ -9,11 +9,11 @@ use std::rc::Rc;
 use crate::expect::{self, Evidence};
 use crate::go::GoFile;
 use crate::lines::LineRange;
-use crate::model::{Culprit, CulpritKind, RefReport, Verdict};
+use crate::model::{Culprit, CulpritKind, Draft, Outcome};
 use crate::source::Files;
 
-use super::check::excerpt;
 use super::evaluate;
+use super::excerpt::excerpt;
 use super::job::Job;
 use super::parses::Sources;
 
@@ -74,7 +74,7 @@ fn narrowed_against(
 /// it cited was narrowed since `at`, makes the report broken there, with that expectation's
 /// failure and the commit that narrowed it, and says so.
 pub(super) fn settle_narrowed(
-    report: &mut RefReport,
+    report: &mut Draft,
     job: &Job<'_>,
     src: &Sources<'_>,
     file: &GoFile,
@@ -94,9 +94,10 @@ pub(super) fn settle_narrowed(
     if let Some(slot) = report.expectations.get_mut(index) {
         *slot = evidence.result;
     }
-    report.verdict = Verdict::Broken;
     report.excerpt = Some(Box::new(excerpt(file, range, keep)));
-    report.culprit = narrowed_since(job, src, &was, was_lines).map(Box::new);
+    report.outcome = Some(Outcome::Broken {
+        culprit: narrowed_since(job, src, &was, was_lines).map(Box::new),
+    });
     true
 }
 

@@ -11,7 +11,7 @@
 //! kept only when the verified revision and every `at` are full commit ids, never for
 //! `WORKTREE` or a name like `HEAD~3`.
 //!
-//! One JSON file per blob and per commit, written atomically (temp file + rename); a file that
+//! One JSON file per blob and per commit, written through `crate::atomic`; a file that
 //! does not parse, names another object or another tool version is ignored and rewritten,
 //! never trusted. Files are read without following links, and only up to
 //! [`MAX_CACHE_FILE_BYTES`].
@@ -22,7 +22,6 @@
 //! rewritten), so only runs that know the key can vouch for code.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::PathBuf;
 
 use hmac::{KeyInit, Mac};
@@ -136,7 +135,7 @@ pub struct CachedCheck {
 }
 
 impl CachedCheck {
-    pub fn of(report: &RefReport) -> CachedCheck {
+    pub fn of<O>(report: &RefReport<O>) -> CachedCheck {
         CachedCheck {
             expectations: report.expectations.clone(),
             parse_errors: report.parse_errors.clone(),
@@ -336,20 +335,20 @@ impl ResultCache {
         let _ = self.write_atomically(&path, &stored);
     }
 
+    /// Writes `stored`, signed when there is a key, through [`crate::atomic`]: a reader sees
+    /// the old file or the whole new one. Not flushed to disk: a lost entry costs only work.
     fn write_atomically(
         &self,
         path: &std::path::Path,
         stored: &impl Serialize,
-    ) -> std::io::Result<()> {
+    ) -> Result<(), Box<dyn std::error::Error>> {
         std::fs::create_dir_all(&self.dir)?;
-        let mut temp = tempfile::NamedTempFile::new_in(&self.dir)?;
         let body = serde_json::to_vec(stored)?;
-        match &self.key {
-            Some(key) => temp.write_all(&key.sign(&body))?,
-            None => temp.write_all(&body)?,
-        }
-        temp.flush()?;
-        temp.persist(path).map_err(|e| e.error)?;
+        let file = match &self.key {
+            Some(key) => key.sign(&body),
+            None => body,
+        };
+        crate::atomic::write_atomically_unsynced(path, &file)?;
         Ok(())
     }
 }

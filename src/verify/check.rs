@@ -1,13 +1,16 @@
-//! The first check of one ref and its verdict: at its (history-mapped) place, then, when the
+//! The first check of one ref and its outcome: at its (history-mapped) place, then, when the
 //! evidence is not there, by its symbol, in its package and by search; a file that cannot be
 //! read is a move, a deletion or an error.
+//!
+//! Takes one job and its file as parsed (or why it could not be); gives a `Draft` whose
+//! outcome is settled, or left unset for a ref deferred until its history is known.
 
 use crate::anchors::Ref;
 use crate::budget;
 use crate::go::GoFile;
 use crate::lines::LineRange;
 use crate::model::{CheckKind, ExpectationResult};
-use crate::model::{Culprit, CulpritKind, Excerpt, How, Place, RefReport, Relocation, Verdict};
+use crate::model::{Culprit, CulpritKind, Draft, How, Outcome, Relocation};
 use crate::source::FileProblem;
 
 use super::VerifyOptions;
@@ -18,6 +21,7 @@ use super::context::{
 };
 use super::culprit::{broken_since, cited_lines_edited, edited_in, moved_detail, moved_in};
 use super::evaluate;
+use super::excerpt::{excerpt, place};
 use super::hints;
 use super::history::HistoryOutcome;
 use super::job::Job;
@@ -27,33 +31,21 @@ use super::relocate::{self, Candidate};
 use super::settle::{Found, ranked, settle, settle_moved};
 use super::shape::Shape;
 
-pub(super) fn place(path: &str, lines: LineRange) -> Place {
-    Place {
-        path: path.to_string(),
-        lines,
-    }
-}
-
-/// A report for `job` with no outcome yet (verdict `error`).
-pub(super) fn new_report(job: &Job<'_>) -> RefReport {
+/// A report for `job` with no outcome yet.
+pub(super) fn new_report(job: &Job<'_>) -> Draft {
     let r = job.r;
-    let mut report = RefReport {
+    let mut report = Draft {
         path: r.path.value.clone(),
         lines: r.lines.value,
-        verdict: Verdict::Error,
-        error: None,
-        relocated: None,
-        candidates: Vec::new(),
+        outcome: None,
         expectations: Vec::new(),
         parse_errors: Vec::new(),
         excerpt: None,
-        culprit: None,
         notes: Vec::new(),
         touched: None,
         checked: None,
         history_from: job.found_at.clone(),
         cited_by: Vec::new(),
-        review: None,
     };
     if let Some(HistoryOutcome::Unavailable(note)) = job.history.as_deref() {
         report.notes.push(note.clone());
@@ -70,40 +62,43 @@ pub(super) fn new_report(job: &Job<'_>) -> RefReport {
 /// `audit`) the lines are kept; a drifted ref's go with its relocation only, so every
 /// excerpt's marks come from expectations evaluated on it.
 pub(super) fn settle_verified(
-    report: &mut RefReport,
+    report: &mut Draft,
     job: &Job<'_>,
     range: LineRange,
     keep: Option<&GoFile>,
 ) {
     let (path, _) = job.primary();
     if path == job.r.path.value && range == job.r.lines.value {
-        report.verdict = Verdict::Verified;
+        report.outcome = Some(Outcome::Verified);
         report.excerpt = keep.map(|file| Box::new(excerpt(file, range, true)));
     } else {
-        report.verdict = Verdict::Drifted;
-        report.relocated = Some(Box::new(Relocation {
-            place: place(path, range),
-            how: How::History,
-            excerpt: keep.map(|file| excerpt(file, range, true)),
-            expectations: if keep.is_some() {
-                report.expectations.clone()
-            } else {
-                Vec::new()
-            },
-            detail: moved_detail(job),
-            symbol: None,
-        }));
-        report.culprit = moved_in(job).map(Box::new);
+        report.outcome = Some(Outcome::Drifted {
+            relocation: Box::new(Relocation {
+                place: place(path, range),
+                how: How::History,
+                excerpt: keep.map(|file| excerpt(file, range, true)),
+                expectations: if keep.is_some() {
+                    report.expectations.clone()
+                } else {
+                    Vec::new()
+                },
+                detail: moved_detail(job),
+                symbol: None,
+            }),
+            culprit: moved_in(job).map(Box::new),
+        });
     }
 }
 
-/// Verifies one ref: at its mapped place, then by symbol, then by search.
+/// Verifies one ref: at its mapped place, then by symbol, then by search. The report has no
+/// outcome when the ref is deferred (checked again once its history is known) or its check was
+/// cut short (the caller says so).
 pub(super) fn verify_job(
     job: &Job<'_>,
     parsed: &Result<GoFile, Unreadable>,
     src: &Sources<'_>,
     options: &VerifyOptions,
-) -> RefReport {
+) -> Draft {
     let keep = options.keep_excerpts;
     let r = job.r;
     let cited = r.lines.value;
@@ -142,8 +137,9 @@ pub(super) fn verify_job(
                 report.checked = Some(Box::new(place(path, span)));
                 report.parse_errors = file.parse_error_lines(span);
                 report.excerpt = Some(Box::new(excerpt(file, span, keep)));
-                report.verdict = Verdict::Broken;
-                report.culprit = edited_in(job).map(Box::new);
+                report.outcome = Some(Outcome::Broken {
+                    culprit: edited_in(job).map(Box::new),
+                });
                 note_unknown_symbol(&mut report, r, file, path, src);
                 return report;
             }
@@ -183,9 +179,11 @@ pub(super) fn verify_job(
             report.checked =
                 (path != r.path.value || whole != cited).then(|| Box::new(place(path, whole)));
             settle_verified(&mut report, job, whole, keep.then_some(file));
-            if report.verdict == Verdict::Drifted && report.culprit.is_none() {
+            if let Some(Outcome::Drifted { culprit, .. }) = &mut report.outcome
+                && culprit.is_none()
+            {
                 // History kept the cited line numbers: the rewrite moved the range's end.
-                report.culprit = broken_since(job, src).map(|c| {
+                *culprit = broken_since(job, src).map(|c| {
                     Box::new(Culprit {
                         kind: CulpritKind::Moved,
                         ..c
@@ -233,16 +231,16 @@ pub(super) fn verify_job(
     if found.is_empty() && !weakened {
         let work = relocate::search_work(r, file);
         if work > relocate::SEARCH_WORK_LIMIT {
-            report.error = Some(format!(
+            report.outcome = Some(Outcome::Error(format!(
                 "the evidence is not at {path}:{} and searching the file's {} top-level declarations for it would exceed the relocation budget ({work} of {} steps); cite it again, or add `symbol`",
                 checkable.unwrap_or(cited),
                 file.root().child_count(),
                 relocate::SEARCH_WORK_LIMIT,
-            ));
-            report.verdict = Verdict::Error;
+            )));
             return report;
         }
-        // A search the run's budget cannot pay for whole is not started.
+        // A search the run's budget cannot pay for whole is not started (and the caller
+        // reports the ref cut short).
         if budget::would_exceed(relocate::search_steps(r, file)) {
             budget::cut();
             return report;
@@ -268,11 +266,12 @@ pub(super) fn verify_job(
     }
     let found = Found { places: found, how };
     settle(&mut report, found, Some(file), keep, job, src);
-    if let (Some(lineage), Some(range), Verdict::Broken) = (&lineage, failed, report.verdict) {
+    let broken = matches!(report.outcome, Some(Outcome::Broken { .. }));
+    if let (Some(lineage), Some(range), true) = (&lineage, failed, broken) {
         lineage.name_changed_line(&mut report, file, range);
     }
     if let Some(past_end) = past_end {
-        if report.verdict == Verdict::Broken && report.expectations.is_empty() {
+        if broken && report.expectations.is_empty() {
             report.expectations = failed_unchecked(r, &past_end);
         } else {
             report.notes.push(past_end);
@@ -309,7 +308,7 @@ pub(super) fn failed_unchecked(r: &Ref, message: &str) -> Vec<ExpectationResult>
 /// (drifted), deleted since `at` (broken, with the commit), else an error saying why, with the
 /// nearest existing paths for a missing one.
 pub(super) fn unreadable(
-    report: &mut RefReport,
+    report: &mut Draft,
     job: &Job<'_>,
     why: &Unreadable,
     src: &Sources<'_>,
@@ -346,13 +345,14 @@ pub(super) fn unreadable(
             Some(c) => format!("in {} {} '{}'", c.short, c.date, c.subject),
             None => "in the working tree".to_string(),
         };
-        report.verdict = Verdict::Broken;
         report.expectations = failed_unchecked(r, &format!("{path} was deleted {when}"));
-        report.culprit = mapping.deleted_in.as_ref().map(|c| {
-            Box::new(Culprit {
-                kind: CulpritKind::Broke,
-                commit: c.as_ref().into(),
-            })
+        report.outcome = Some(Outcome::Broken {
+            culprit: mapping.deleted_in.as_ref().map(|c| {
+                Box::new(Culprit {
+                    kind: CulpritKind::Broke,
+                    commit: c.as_ref().into(),
+                })
+            }),
         });
         return;
     }
@@ -367,11 +367,11 @@ pub(super) fn unreadable(
         }
         _ => String::new(),
     };
-    report.error = Some(if path == r.path.value {
+    report.outcome = Some(Outcome::Error(if path == r.path.value {
         format!("{why}{hint}")
     } else {
         format!("{path} (renamed from {}): {why}{hint}", r.path.value)
-    });
+    }));
 }
 
 /// A missing file history did not follow (no `at`, or a rename beyond `--history-depth`) is
@@ -380,7 +380,7 @@ pub(super) fn unreadable(
 /// path. A file ending with the whole cited path that no longer holds it: broken, the cited
 /// file being found and its evidence gone. False when neither, for the caller's error.
 fn renamed_directory(
-    report: &mut RefReport,
+    report: &mut Draft,
     job: &Job<'_>,
     src: &Sources<'_>,
     keep: bool,
@@ -412,13 +412,13 @@ fn renamed_directory(
         let Some(same) = files.iter().find(|f| f.ends_with(&suffix)) else {
             return false;
         };
-        report.verdict = Verdict::Broken;
         report.expectations = failed_unchecked(
             r,
             &format!(
                 "{path} is not at this revision, and {same}, where its directory went, does not hold the evidence"
             ),
         );
+        report.outcome = Some(Outcome::Broken { culprit: None });
         return true;
     }
     report.notes.push(format!(
@@ -431,14 +431,4 @@ fn renamed_directory(
     ));
     settle(report, Found { places: found, how }, None, keep, job, src);
     true
-}
-
-/// The lines of `lines`, with their Go syntax classes when `highlighted` (from the tree already
-/// parsed, so nothing is read or parsed twice).
-pub(super) fn excerpt(file: &GoFile, lines: LineRange, highlighted: bool) -> Excerpt {
-    Excerpt {
-        first_line: lines.start(),
-        lines: file.lines_text(lines),
-        highlights: highlighted.then(|| crate::go::highlight::highlight(file, lines)),
-    }
 }

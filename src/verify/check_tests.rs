@@ -57,8 +57,8 @@ fn evidence_at_its_lines_is_verified_with_nothing_else_said() {
         &[("a.go", GUARD)],
         "{ path: a.go, lines: 5-7, expect: [{ fail_closed: { when: ok } }] }",
     );
-    assert_eq!(r.verdict, Verdict::Verified, "{r:#?}");
-    assert!(r.relocated.is_none() && r.culprit.is_none() && r.notes.is_empty());
+    assert_eq!(r.verdict(), Verdict::Verified, "{r:#?}");
+    assert!(r.relocated().is_none() && r.culprit().is_none() && r.notes.is_empty());
     assert!(r.expectations.iter().all(|e| e.ok) && !r.expectations.is_empty());
     // Nobody reads a verified ref's lines unless `audit` asks.
     assert!(r.excerpt.is_none());
@@ -71,8 +71,8 @@ fn a_guard_weakened_in_place_is_broken_not_moved_to_the_other_guard() {
         &[("a.go", &weakened)],
         "{ path: a.go, lines: 5-7, expect: [{ fail_closed: { when: ok|ready } }] }",
     );
-    assert_eq!(r.verdict, Verdict::Broken, "{r:#?}");
-    assert!(r.relocated.is_none() && r.candidates.is_empty());
+    assert_eq!(r.verdict(), Verdict::Broken, "{r:#?}");
+    assert!(r.relocated().is_none() && r.candidates().is_empty());
     assert!(!r.expectations[0].ok);
     // The failing lines are kept for the reader.
     let excerpt = r.excerpt.expect("the checked lines");
@@ -89,8 +89,8 @@ fn evidence_pushed_down_its_function_is_drifted_by_symbol_keeping_the_cited_shap
         &[("a.go", &pushed)],
         "{ path: a.go, lines: 5-7, symbol: check, expect: [{ fail_closed: { when: ok } }] }",
     );
-    assert_eq!(r.verdict, Verdict::Drifted, "{r:#?}");
-    let relocated = r.relocated.expect("a new place");
+    assert_eq!(r.verdict(), Verdict::Drifted, "{r:#?}");
+    let relocated = r.relocated().expect("a new place");
     assert_eq!(relocated.how, How::Symbol);
     assert_eq!(relocated.place.path, "a.go");
     assert_eq!(relocated.place.lines, lines(9, 11));
@@ -106,8 +106,8 @@ fn evidence_moved_without_a_symbol_is_found_by_search() {
         &[("a.go", &moved)],
         "{ path: a.go, lines: 5-7, expect: [{ fail_closed: { when: ok } }] }",
     );
-    assert_eq!(r.verdict, Verdict::Drifted, "{r:#?}");
-    let relocated = r.relocated.expect("a new place");
+    assert_eq!(r.verdict(), Verdict::Drifted, "{r:#?}");
+    let relocated = r.relocated().expect("a new place");
     assert_eq!(relocated.how, How::Search);
     assert_eq!(relocated.place.lines, lines(9, 11));
 }
@@ -121,8 +121,8 @@ fn a_symbol_moved_to_another_file_of_its_package_is_drifted_there() {
         ],
         "{ path: pkg/a.go, lines: 5-7, symbol: check, expect: [{ fail_closed: { when: ok } }] }",
     );
-    assert_eq!(r.verdict, Verdict::Drifted, "{r:#?}");
-    let relocated = r.relocated.expect("a new place");
+    assert_eq!(r.verdict(), Verdict::Drifted, "{r:#?}");
+    let relocated = r.relocated().expect("a new place");
     assert_eq!(relocated.how, How::Symbol);
     assert_eq!(relocated.place.path, "pkg/b.go");
 }
@@ -134,15 +134,15 @@ fn evidence_in_several_declarations_is_ambiguous_best_first() {
         &[("p.go", three)],
         "{ path: p.go, lines: 4, expect: [{ call: log.Fatal }] }",
     );
-    assert_eq!(r.verdict, Verdict::Ambiguous, "{r:#?}");
+    assert_eq!(r.verdict(), Verdict::Ambiguous, "{r:#?}");
     let places: Vec<u32> = r
-        .candidates
+        .candidates()
         .iter()
         .map(|c| c.place.lines.start().get())
         .collect();
     // The one in the declaration the cited line was in comes first.
     assert_eq!(places, [5, 9]);
-    assert_eq!(r.candidates[0].same_declaration, Some(true));
+    assert_eq!(r.candidates()[0].same_declaration, Some(true));
 }
 
 #[test]
@@ -151,8 +151,8 @@ fn a_missing_file_is_an_error_naming_the_nearest_path() {
         &[("server/tls.go", GUARD)],
         "{ path: server/tsl.go, lines: 5-7, expect: [{ fail_closed: { when: ok } }] }",
     );
-    assert_eq!(r.verdict, Verdict::Error, "{r:#?}");
-    let error = r.error.expect("why");
+    assert_eq!(r.verdict(), Verdict::Error, "{r:#?}");
+    let error = r.error().expect("why");
     assert_eq!(
         error,
         "file not found at this revision; did you mean `server/tls.go`?"
@@ -165,9 +165,9 @@ fn a_range_past_the_end_is_searched_and_says_how_long_the_file_is() {
         &[("a.go", GUARD)],
         "{ path: a.go, lines: 40-42, expect: [{ call: panic }] }",
     );
-    assert_eq!(r.verdict, Verdict::Drifted, "{r:#?}");
+    assert_eq!(r.verdict(), Verdict::Drifted, "{r:#?}");
     // Found with the shape of the citation: three lines, the guard's.
-    assert_eq!(r.relocated.expect("found").place.lines, lines(11, 13));
+    assert_eq!(r.relocated().expect("found").place.lines, lines(11, 13));
     assert!(
         r.notes
             .iter()
@@ -183,7 +183,7 @@ fn evidence_gone_from_a_range_past_the_end_says_so_for_each_expectation() {
         &[("a.go", GUARD)],
         "{ path: a.go, lines: 40, expect: [{ call: os.Exit }, { string: gone }] }",
     );
-    assert_eq!(r.verdict, Verdict::Broken, "{r:#?}");
+    assert_eq!(r.verdict(), Verdict::Broken, "{r:#?}");
     let kinds: Vec<&str> = r.expectations.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["call", "string"]);
     for e in &r.expectations {
@@ -201,7 +201,7 @@ fn a_symbol_naming_nothing_is_a_note_on_a_ref_that_holds() {
         &[("a.go", GUARD)],
         "{ path: a.go, lines: 5-7, symbol: chek, expect: [{ fail_closed: { when: ok } }] }",
     );
-    assert_eq!(r.verdict, Verdict::Verified, "{r:#?}");
+    assert_eq!(r.verdict(), Verdict::Verified, "{r:#?}");
     assert_eq!(r.notes.len(), 1, "{:?}", r.notes);
     assert!(r.notes[0].contains("`check`"), "{}", r.notes[0]);
 }
@@ -212,15 +212,15 @@ fn a_symbol_only_ref_holds_where_its_declaration_starts() {
         &[("a.go", GUARD)],
         "{ path: a.go, lines: 10, symbol: other }",
     );
-    assert_eq!(held.verdict, Verdict::Verified, "{held:#?}");
+    assert_eq!(held.verdict(), Verdict::Verified, "{held:#?}");
     assert_eq!(held.expectations[0].kind, "symbol");
     let inside = check(
         &[("a.go", GUARD)],
         "{ path: a.go, lines: 11, symbol: other }",
     );
-    assert_eq!(inside.verdict, Verdict::Drifted, "{inside:#?}");
+    assert_eq!(inside.verdict(), Verdict::Drifted, "{inside:#?}");
     assert_eq!(
-        inside.relocated.expect("found").place.lines.start().get(),
+        inside.relocated().expect("found").place.lines.start().get(),
         10
     );
 }
@@ -243,7 +243,7 @@ fn settled(anchors: &AnchorsFile, places: Vec<Candidate>) -> RefReport {
         how: How::Search,
     };
     settle(&mut report, found, None, false, &jobs[0], &src);
-    report
+    report.settled().expect("settling gives an outcome")
 }
 
 fn candidate(path: &str, line: u32) -> Candidate {
@@ -262,23 +262,23 @@ fn candidate(path: &str, line: u32) -> Candidate {
 #[test]
 fn no_place_is_broken_one_is_drifted_several_are_ambiguous_in_the_order_found() {
     let anchors = anchors_with("      - { path: a.go, lines: 4, expect: [{ call: f }] }\n");
-    assert_eq!(settled(&anchors, Vec::new()).verdict, Verdict::Broken);
+    assert_eq!(settled(&anchors, Vec::new()).verdict(), Verdict::Broken);
     let one = settled(&anchors, vec![candidate("a.go", 9)]);
-    assert_eq!(one.verdict, Verdict::Drifted);
-    let relocated = one.relocated.expect("the one place");
+    assert_eq!(one.verdict(), Verdict::Drifted);
+    let relocated = one.relocated().expect("the one place");
     assert_eq!(
         (relocated.place.lines, relocated.how),
         (lines(9, 9), How::Search)
     );
     // Without history there is no commit to blame.
-    assert!(one.culprit.is_none());
+    assert!(one.culprit().is_none());
     let several = settled(&anchors, vec![candidate("a.go", 9), candidate("b.go", 2)]);
-    assert_eq!(several.verdict, Verdict::Ambiguous);
+    assert_eq!(several.verdict(), Verdict::Ambiguous);
     let order: Vec<&str> = several
-        .candidates
+        .candidates()
         .iter()
         .map(|c| c.place.path.as_str())
         .collect();
     assert_eq!(order, ["a.go", "b.go"]);
-    assert!(several.relocated.is_none());
+    assert!(several.relocated().is_none());
 }

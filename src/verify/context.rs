@@ -10,10 +10,10 @@ use crate::anchors::Ref;
 use crate::go::GoFile;
 use crate::lines::LineRange;
 use crate::model::{CheckKind, ExpectationResult};
-use crate::model::{How, RefReport, Verdict};
+use crate::model::{Draft, How, Outcome, RefReport};
 use crate::source::Files;
 
-use super::check::place;
+use super::excerpt::place;
 use super::hints;
 use super::history::HistoryOutcome;
 use super::job::Job;
@@ -25,7 +25,7 @@ use super::shape::Shape;
 /// Says so when the ref's `symbol` names no declaration in `file` (at `path`) or its package:
 /// first among the reasons of a broken ref, a note otherwise.
 pub(super) fn note_unknown_symbol(
-    report: &mut RefReport,
+    report: &mut Draft,
     r: &Ref,
     file: &GoFile,
     path: &str,
@@ -46,7 +46,7 @@ pub(super) fn note_unknown_symbol(
     let Some(message) = hints::unknown_symbol(r, path, &suggestions) else {
         return;
     };
-    if report.verdict != Verdict::Broken {
+    if !matches!(report.outcome, Some(Outcome::Broken { .. })) {
         report.notes.push(message);
         return;
     }
@@ -297,10 +297,7 @@ pub(super) fn relocated_symbols(
             let Some(symbol) = jobs[*j].r.symbol.as_ref().map(|s| s.value.as_str()) else {
                 continue;
             };
-            if report.verdict != Verdict::Drifted {
-                continue;
-            }
-            let Some(relocation) = report.relocated.as_mut() else {
+            let Outcome::Drifted { relocation, .. } = &mut report.outcome else {
                 continue;
             };
             let Some(file) = declarations_around(

@@ -1,6 +1,9 @@
 //! Verifies the refs checked at one path: reads the blob once, answers what it can from the
 //! result cache, parses only the declarations the remaining cited ranges need, and parses the
 //! whole file (once) only for refs that do not hold there and must be relocated.
+//!
+//! Takes the jobs of one path (placed by `place`); gives each its report, or none for a ref
+//! deferred until its history is known.
 
 use super::baseline;
 use super::cache::{BlobChecks, CachedCheck, ResultCache};
@@ -14,7 +17,7 @@ use super::{HistorySource, VerifyOptions, evaluate};
 use crate::budget;
 use crate::go::GoFile;
 use crate::lines::LineRange;
-use crate::model::{How, RefReport, Verdict};
+use crate::model::{How, Outcome, RefReport};
 use crate::source::Files;
 
 /// The report of a ref whose check at `range` the cache holds: it held there. An entry exists
@@ -29,21 +32,19 @@ fn from_cache(job: &Job<'_>, cached: &BlobChecks, range: LineRange) -> Option<Re
     report.expectations = check.expectations.clone();
     report.parse_errors = check.parse_errors.clone();
     settle_verified(&mut report, job, range, None);
-    Some(report)
+    report.settled()
 }
 
 /// The report of a ref whose check the work budget cut short: an error saying so, with
 /// nothing from the work that was cut (no verdict is made from half a search).
-pub(super) fn cut_short(report: &mut RefReport, message: String) {
-    report.verdict = Verdict::Error;
-    report.error = Some(message);
-    report.relocated = None;
-    report.candidates.clear();
+pub(super) fn cut_short<O: From<Outcome>>(report: &mut RefReport<O>, message: String) {
+    report.outcome = Outcome::Error(message).into();
     report.expectations.clear();
-    report.culprit = None;
 }
 
-/// Verifies `members` (indexes into `jobs`), all checked first at `path`.
+/// Verifies `members` (indexes into `jobs`), all checked first at `path`. A ref without a
+/// report is deferred: it is checked again once its history is known. Three steps, each for
+/// the refs the one before could not answer: the result cache, a partial parse, the whole file.
 pub(super) fn verify_path(
     path: &str,
     members: &[usize],
@@ -52,7 +53,7 @@ pub(super) fn verify_path(
     history: Option<&HistorySource<'_>>,
     options: &VerifyOptions,
     cache: Option<&ResultCache>,
-) -> Vec<(usize, RefReport)> {
+) -> Vec<(usize, Option<RefReport>)> {
     // `audit` keeps every ref's highlighted lines, which only a whole parse gives and the
     // cache does not hold.
     let cache = cache.filter(|_| !options.keep_excerpts);
@@ -61,25 +62,10 @@ pub(super) fn verify_path(
     // neither the cache (by blob) nor the partial parse answers.
     let edited = |j: usize| cited_lines_edited(&jobs[j]);
     // When the tree names the blob and the cache answers for every ref, nothing is read.
-    let mut known = None;
-    if let Some(cache) = cache
-        && let Some(id) = files.blob_id(path)
-    {
-        let cached = cache.load(&id);
-        let hits: Option<Vec<(usize, RefReport)>> = members
-            .iter()
-            .map(|&j| {
-                if edited(j) {
-                    return None;
-                }
-                Some((j, from_cache(&jobs[j], &cached, jobs[j].primary().1?)?))
-            })
-            .collect();
-        if let Some(reports) = hits {
-            return reports;
-        }
-        known = Some((id, cached));
-    }
+    let known = match answer_by_tree(path, members, jobs, files, cache, &edited) {
+        Ok(reports) => return reports,
+        Err(known) => known,
+    };
     let src = Sources {
         files,
         history,
@@ -98,7 +84,7 @@ pub(super) fn verify_path(
                     if let Some(message) = budget::take_cut_message() {
                         cut_short(&mut report, message);
                     }
-                    (j, report)
+                    (j, report.settled())
                 })
                 .collect();
         }
@@ -109,7 +95,10 @@ pub(super) fn verify_path(
         let (_, mapped) = jobs[j].primary();
         mapped.filter(|m| m.end().get() <= line_count)
     };
-    let mut out = Vec::with_capacity(members.len());
+    let mut answers = Answers {
+        out: Vec::with_capacity(members.len()),
+        fresh: Vec::new(),
+    };
     let mut pending: Vec<usize> = Vec::new();
     let whole_only = options.whole_files || options.keep_excerpts;
     let cached = match (cache, known) {
@@ -122,16 +111,102 @@ pub(super) fn verify_path(
             .filter(|_| !edited(j))
             .and_then(|range| from_cache(&jobs[j], &cached, range))
         {
-            Some(report) => out.push((j, report)),
+            Some(report) => answers.out.push((j, Some(report))),
             None => pending.push(j),
         }
     }
-    let mut fresh: Vec<(usize, LineRange, CachedCheck)> = Vec::new();
+    let whole_needed = check_partial(
+        &blob.bytes,
+        pending,
+        jobs,
+        &first,
+        &edited,
+        whole_only,
+        &mut answers,
+    );
+    if !whole_needed.is_empty() {
+        check_whole(
+            blob.bytes,
+            whole_needed,
+            jobs,
+            &src,
+            options,
+            &first,
+            &mut answers,
+        );
+    }
+    let Answers { out, fresh } = answers;
+    if let Some(cache) = cache
+        && !fresh.is_empty()
+    {
+        let entries = fresh
+            .iter()
+            .map(|(j, range, check)| (jobs[*j].r, *range, check.clone()));
+        cache.store(&blob.id, cached, entries);
+    }
+    out
+}
+
+/// The reports of the refs of one path so far, and the checks to keep by blob.
+struct Answers {
+    out: Vec<(usize, Option<RefReport>)>,
+    fresh: Vec<(usize, LineRange, CachedCheck)>,
+}
+
+/// The cache step, before anything is read: every ref's report when the tree names the blob
+/// and the cache answers for each; else the checks loaded for that blob, if any, for the next
+/// steps.
+#[allow(clippy::type_complexity)]
+fn answer_by_tree(
+    path: &str,
+    members: &[usize],
+    jobs: &[Job<'_>],
+    files: &dyn Files,
+    cache: Option<&ResultCache>,
+    edited: &dyn Fn(usize) -> bool,
+) -> Result<Vec<(usize, Option<RefReport>)>, Option<(String, BlobChecks)>> {
+    if let Some(cache) = cache
+        && let Some(id) = files.blob_id(path)
+    {
+        let cached = cache.load(&id);
+        let hits: Option<Vec<(usize, Option<RefReport>)>> = members
+            .iter()
+            .map(|&j| {
+                if edited(j) {
+                    return None;
+                }
+                Some((
+                    j,
+                    Some(from_cache(&jobs[j], &cached, jobs[j].primary().1?)?),
+                ))
+            })
+            .collect();
+        if let Some(reports) = hits {
+            return Ok(reports);
+        }
+        return Err(Some((id, cached)));
+    }
+    Err(None)
+}
+
+/// The partial-parse step: checks `pending` on a parse of only the declarations their first
+/// places need, and returns those that need the whole file (failing there, a symbol declared
+/// elsewhere, history to compare with), or all of them when no partial parse is made.
+fn check_partial(
+    bytes: &[u8],
+    pending: Vec<usize>,
+    jobs: &[Job<'_>],
+    first: &dyn Fn(usize) -> Option<LineRange>,
+    edited: &dyn Fn(usize) -> bool,
+    whole_only: bool,
+    answers: &mut Answers,
+) -> Vec<usize> {
+    let Answers { out, fresh } = answers;
     let ranges: Option<Vec<LineRange>> = pending.iter().map(|&j| first(j)).collect();
     let partial = match ranges {
         // A ref with no place to check goes straight to relocation, which needs the whole file.
         Some(ranges) if !whole_only && !ranges.is_empty() => {
-            GoFile::parse_covering(&blob.bytes, &ranges).ok().flatten()
+            GoFile::parse_covering(bytes, &ranges).ok().flatten()
         }
         _ => None,
     };
@@ -148,12 +223,12 @@ pub(super) fn verify_path(
                 if let Some(message) = budget::take_cut_message() {
                     let mut report = new_report(&jobs[j]);
                     cut_short(&mut report, message);
-                    out.push((j, report));
+                    out.push((j, report.settled()));
                     continue;
                 }
                 if !evaluate::all_ok(&results) && jobs[j].defer {
                     // Verified again once its history is known.
-                    out.push((j, new_report(&jobs[j])));
+                    out.push((j, None));
                     continue;
                 }
                 // The partial tree holds the declarations around the range; a symbol declared
@@ -178,46 +253,49 @@ pub(super) fn verify_path(
                 report.parse_errors = file.parse_error_lines(range);
                 settle_verified(&mut report, &jobs[j], range, None);
                 fresh.push((j, range, CachedCheck::of(&report)));
-                out.push((j, report));
+                out.push((j, report.settled()));
             }
         }
         None => whole_needed = pending,
     }
-    drop(partial);
-    if !whole_needed.is_empty() {
-        let parsed = GoFile::parse(blob.bytes).map_err(Unreadable::Parser);
-        for j in whole_needed {
-            budget::take_cut();
-            let mut report = verify_job(&jobs[j], &parsed, &src, options);
-            if let Some(message) = budget::take_cut_message() {
-                cut_short(&mut report, message);
-            }
-            // Kept by blob only when the answer depends on nothing but the blob: not when the
-            // symbol is declared in another file of the package, or nowhere.
-            let symbol_here = jobs[j]
-                .r
-                .symbol
-                .as_ref()
-                .is_none_or(|s| parsed.as_ref().is_ok_and(|file| declares(file, &s.value)));
-            let held_first = symbol_here
-                && (report.verdict == Verdict::Verified
-                    || report
-                        .relocated
-                        .as_ref()
-                        .is_some_and(|r| r.how == How::History));
-            if let Some(range) = first(j).filter(|_| held_first) {
-                fresh.push((j, range, CachedCheck::of(&report)));
-            }
-            out.push((j, report));
+    whole_needed
+}
+
+/// The whole-parse step: parses the file once for `whole_needed`, checks each ref on it and
+/// relocates those whose evidence is not at their first place.
+fn check_whole(
+    bytes: Vec<u8>,
+    whole_needed: Vec<usize>,
+    jobs: &[Job<'_>],
+    src: &Sources<'_>,
+    options: &VerifyOptions,
+    first: &dyn Fn(usize) -> Option<LineRange>,
+    answers: &mut Answers,
+) {
+    let Answers { out, fresh } = answers;
+    let parsed = GoFile::parse(bytes).map_err(Unreadable::Parser);
+    for j in whole_needed {
+        budget::take_cut();
+        let mut report = verify_job(&jobs[j], &parsed, src, options);
+        if let Some(message) = budget::take_cut_message() {
+            cut_short(&mut report, message);
         }
+        // Kept by blob only when the answer depends on nothing but the blob: not when the
+        // symbol is declared in another file of the package, or nowhere.
+        let symbol_here = jobs[j]
+            .r
+            .symbol
+            .as_ref()
+            .is_none_or(|s| parsed.as_ref().is_ok_and(|file| declares(file, &s.value)));
+        let held_first = symbol_here
+            && match &report.outcome {
+                Some(Outcome::Verified) => true,
+                Some(Outcome::Drifted { relocation, .. }) => relocation.how == How::History,
+                _ => false,
+            };
+        if let Some(range) = first(j).filter(|_| held_first) {
+            fresh.push((j, range, CachedCheck::of(&report)));
+        }
+        out.push((j, report.settled()));
     }
-    if let Some(cache) = cache
-        && !fresh.is_empty()
-    {
-        let entries = fresh
-            .iter()
-            .map(|(j, range, check)| (jobs[*j].r, *range, check.clone()));
-        cache.store(&blob.id, cached, entries);
-    }
-    out
 }

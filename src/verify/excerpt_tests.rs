@@ -36,7 +36,7 @@ fn run(keep_excerpts: bool) -> Report {
 fn verified_refs_keep_no_excerpt_unless_asked() {
     let report = run(false);
     let verified = &report.claims[0].refs[0];
-    assert_eq!(verified.verdict, Verdict::Verified);
+    assert_eq!(verified.verdict(), Verdict::Verified);
     assert!(verified.excerpt.is_none());
     let drifted = &report.claims[1].refs[0];
     let excerpt = drifted
@@ -44,7 +44,7 @@ fn verified_refs_keep_no_excerpt_unless_asked() {
         .as_ref()
         .expect("failing refs keep their lines");
     assert!(excerpt.highlights.is_none());
-    assert!(drifted.relocated.as_ref().unwrap().excerpt.is_none());
+    assert!(drifted.relocated().unwrap().excerpt.is_none());
 }
 
 #[test]
@@ -63,8 +63,8 @@ fn kept_excerpts_are_highlighted_and_follow_drifted_evidence() {
     assert_eq!(classes, [TokenClass::Function, TokenClass::String]);
 
     let drifted = &report.claims[1].refs[0];
-    assert_eq!(drifted.verdict, Verdict::Drifted);
-    let reloc = drifted.relocated.as_ref().unwrap();
+    assert_eq!(drifted.verdict(), Verdict::Drifted);
+    let reloc = drifted.relocated().unwrap();
     let moved = reloc.excerpt.as_ref().expect("the new place's lines");
     assert_eq!(moved.first_line, reloc.place.lines.start());
     assert!(moved.lines.iter().any(|l| l.contains("log.Fatal")));

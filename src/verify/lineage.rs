@@ -23,7 +23,7 @@ use crate::anchors::{Expectation, Ref};
 use crate::expect::{self, Scope};
 use crate::go::GoFile;
 use crate::lines::{LineNo, LineRange};
-use crate::model::{Candidate, RefReport};
+use crate::model::{Candidate, Draft};
 use crate::source::Files;
 
 use super::job::Job;
@@ -387,12 +387,7 @@ impl<'s> Lineage<'s> {
     /// file, point at the line that changed there since `at` when it points neither at a
     /// changed line nor into a cited construct that changed: at the changed line of such a
     /// construct, else the first changed line of the range.
-    pub(super) fn name_changed_line(
-        &self,
-        report: &mut RefReport,
-        file: &GoFile,
-        range: LineRange,
-    ) {
+    pub(super) fn name_changed_line(&self, report: &mut Draft, file: &GoFile, range: LineRange) {
         // Blank lines are no change worth naming.
         let changed: Vec<(LineNo, Origin)> = (range.start().get()..=range.end().get())
             .filter_map(LineNo::new)

@@ -1,10 +1,12 @@
 //! Verdicts: maps cited ranges through history, reads and parses each file once, evaluates every
 //! ref on its one tree, relocates what moved, and assembles the report in anchors.yaml order.
 //!
-//! This file is the public API and the order of a run; each step has its module:
-//! `job` (one ref to verify and its history), `engine` (the refs of one path: cache, partial
-//! and whole parses), `check` (the first check of one ref and its verdict), `evaluate` (the
-//! expectations of a ref on a range, shared by the first check and relocation), `baseline`
+//! This file is the public API and the order of a run; each step has its module, and calls
+//! only forward (docs/architecture.md): `job` (one ref to verify), `place` (where history
+//! takes its cited lines), `engine` (the refs of one path: cache, partial and whole parses),
+//! `check` (the first check of one ref and its outcome), `evaluate` (the expectations of a
+//! ref on a range, shared by the first check and relocation), `excerpt` (what a report shows
+//! of a range), `baseline`
 //! (the cited lines at `at`, which a guard must not have narrowed since), `context` and
 //! `settle` (relocating a failing ref and settling what was found), `lineage` and `provenance`
 //! (what the cited code became since `at`: relocation moves a ref only to where it went, and a
@@ -22,6 +24,7 @@ mod context;
 mod culprit;
 mod engine;
 pub(crate) mod evaluate;
+mod excerpt;
 #[cfg(test)]
 mod excerpt_tests;
 pub(crate) mod hints;
@@ -31,6 +34,7 @@ mod last_held;
 mod lineage;
 mod moves;
 mod parses;
+mod place;
 pub mod progress;
 mod provenance;
 pub(crate) mod relocate;
@@ -49,7 +53,7 @@ use crate::budget::{FileBudgets, Metered, WorkBudget};
 use crate::anchors::{AnchorsFile, Claim, ExpectationKind};
 use crate::docs;
 use crate::lines::LineNo;
-use crate::model::{CheckKind, How, RefReport, Report, Verdict};
+use crate::model::{CheckKind, How, Outcome, RefReport, Report, Verdict};
 use crate::source::history::Endpoint;
 use crate::source::{Files, GitRepo, SourceError};
 use job::Job;
@@ -196,7 +200,7 @@ pub fn verify(
         Some(kept) => kept.answer(&mut jobs, options),
         None => Vec::new(),
     };
-    job::map_history(&mut jobs, history)?;
+    place::map_history(&mut jobs, history)?;
     let may_look_back = history.is_some_and(|h| h.target_commit.is_some());
     if may_look_back && options.history_depth > 0 {
         for job in jobs.iter_mut().filter(|job| job.at.is_none()) {
@@ -220,7 +224,8 @@ pub fn verify(
             .iter()
             .flatten()
             .filter(|(j, report)| {
-                jobs[*j].defer && (report.verdict == Verdict::Verified) == verified
+                let held = report.as_ref().map(RefReport::verdict) == Some(Verdict::Verified);
+                jobs[*j].defer && held == verified
             })
             .map(|(j, _)| *j)
             .collect()
@@ -229,12 +234,12 @@ pub fn verify(
     if let Some(source) = history {
         let mut again_jobs = redo.clone();
         if !redo.is_empty() {
-            job::follow_from_last_held(&mut jobs, &redo, source, options.history_depth, &walks)?;
+            place::follow_from_last_held(&mut jobs, &redo, source, options.history_depth, &walks)?;
         }
         let whole = if held.is_empty() {
             Vec::new()
         } else {
-            job::follow_from_last_whole(
+            place::follow_from_last_whole(
                 &mut jobs,
                 &held,
                 source,
@@ -261,13 +266,27 @@ pub fn verify(
             let Some(&(c, i)) = slot.get(&j) else {
                 continue;
             };
-            if whole.contains(&j) && !moves.moved(&evaluated[c][i].1, &report, &jobs[j]) {
+            let moved = match (&evaluated[c][i].1, &report) {
+                (Some(first), Some(followed)) => moves.moved(first, followed, &jobs[j]),
+                _ => false,
+            };
+            if whole.contains(&j) && !moved {
                 jobs[j].forget_history();
                 continue;
             }
             evaluated[c][i].1 = report;
         }
     }
+    // Every deferred ref was checked again above (none is deferred without history).
+    let mut evaluated: Vec<Vec<(usize, RefReport)>> = evaluated
+        .into_iter()
+        .map(|chunk| {
+            chunk
+                .into_iter()
+                .map(|(j, report)| (j, report.unwrap_or_else(|| unfinished(&jobs[j]))))
+                .collect()
+        })
+        .collect();
     context::relocated_symbols(&jobs, &mut evaluated, files);
     if let Some(kept) = kept {
         kept.store(&jobs, &evaluated, options);
@@ -297,6 +316,13 @@ pub fn verify(
     );
     review::attach(&mut report, anchors, files, history);
     Ok(report)
+}
+
+/// The report of a deferred ref that was not checked again: an error, never a gap.
+fn unfinished(job: &Job<'_>) -> RefReport {
+    check::new_report(job).with_outcome(Outcome::Error(
+        "its check waited for its history, which was not followed".to_string(),
+    ))
 }
 
 /// Decides, for refs that held where cited and were followed from where their lines were
@@ -343,11 +369,7 @@ impl<'r> WholeMoves<'r> {
     /// since, or code that already sat elsewhere then, is what a citation written at these
     /// lines later cites, and it stays.
     fn moved(&mut self, first: &RefReport, followed: &RefReport, job: &job::Job<'_>) -> bool {
-        let Some(moved) = followed
-            .relocated
-            .as_ref()
-            .filter(|r| followed.verdict == Verdict::Drifted && r.how == How::History)
-        else {
+        let Some(moved) = followed.relocated().filter(|r| r.how == How::History) else {
             return false;
         };
         let Some(at) = &job.found_at else {
@@ -416,7 +438,7 @@ fn check_by_path(
     members: &[usize],
     run: &Run<'_>,
     count: bool,
-) -> Vec<Vec<(usize, RefReport)>> {
+) -> Vec<Vec<(usize, Option<RefReport>)>> {
     let Run {
         files,
         history,
@@ -430,12 +452,11 @@ fn check_by_path(
     // is not checked (nothing of a check would be kept).
     let (cut, members): (Vec<usize>, Vec<usize>) =
         members.iter().partition(|&&j| jobs[j].cut.is_some());
-    let cut: Vec<(usize, RefReport)> = cut
+    let cut: Vec<(usize, Option<RefReport>)> = cut
         .into_iter()
         .filter_map(|j| {
-            let mut report = check::new_report(&jobs[j]);
-            engine::cut_short(&mut report, jobs[j].cut.clone()?);
-            Some((j, report))
+            let error = Outcome::Error(jobs[j].cut.clone()?);
+            Some((j, Some(check::new_report(&jobs[j]).with_outcome(error))))
         })
         .collect();
     for &j in &members {
@@ -448,7 +469,7 @@ fn check_by_path(
     }
     let progress = options.progress.as_ref().filter(|_| count);
     let counter = progress::FileCounter::new(progress, by_path.len());
-    let mut reports: Vec<Vec<(usize, RefReport)>> = by_path
+    let mut reports: Vec<Vec<(usize, Option<RefReport>)>> = by_path
         .par_iter()
         .map(|(path, members)| {
             let _metered = Metered::install(budget);

@@ -69,8 +69,8 @@ impl<'c> KeptReports<'c> {
         let fresh: Vec<(String, RefReport)> = evaluated
             .iter()
             .flatten()
-            .filter(|(j, report)| jobs[*j].at.is_some() || report.verdict != Verdict::Verified)
-            .filter(|(_, report)| report.verdict != Verdict::Error)
+            .filter(|(j, report)| jobs[*j].at.is_some() || report.verdict() != Verdict::Verified)
+            .filter(|(_, report)| report.verdict() != Verdict::Error)
             .filter(|(j, _)| {
                 !matches!(
                     jobs[*j].history.as_deref(),

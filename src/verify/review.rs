@@ -14,7 +14,9 @@ use crate::go::GoFile;
 use crate::go::tokens::{CodeToken, code_tokens};
 use crate::lines::LineRange;
 use crate::model::review::{ApprovalState, Review, TokenChange};
-use crate::model::{ClaimReport, Commit, Culprit, CulpritKind, Place, RefReport, Report, Verdict};
+use crate::model::{
+    ClaimReport, Commit, Culprit, CulpritKind, Outcome, Place, RefReport, Report, Verdict,
+};
 use crate::source::Files;
 
 use super::HistorySource;
@@ -69,7 +71,7 @@ fn tokens_in(
 ) -> Option<Vec<Vec<CodeToken>>> {
     refs.iter()
         .map(|r| {
-            if r.verdict == Verdict::Error {
+            if r.verdict() == Verdict::Error {
                 return None;
             }
             tokens.get(&r.current())?.clone()
@@ -250,7 +252,7 @@ fn mark_changed(
     let comparable = note.is_none();
     let target = history.and_then(|h| h.target_commit.clone());
     for (i, r) in claim.refs.iter_mut().enumerate() {
-        if r.verdict != Verdict::Verified {
+        if r.verdict() != Verdict::Verified {
             continue;
         }
         let diff = match (&then, comparable) {
@@ -274,25 +276,26 @@ fn mark_changed(
                 .collect(),
             _ => Vec::new(),
         };
-        if r.culprit.is_none()
-            && let Some(first) = commits.first()
-        {
-            r.culprit = Some(Box::new(Culprit {
+        // A verified ref has no culprit: the first commit that changed its code is one.
+        let culprit = commits.first().map(|first| {
+            Box::new(Culprit {
                 kind: CulpritKind::Changed,
                 commit: first.clone(),
-            }));
-        }
-        r.verdict = Verdict::NeedsReview;
-        r.review = Some(Box::new(Review {
-            diff,
-            commits,
-            note: note.clone(),
-        }));
+            })
+        });
+        r.outcome = Outcome::NeedsReview {
+            review: Box::new(Review {
+                diff,
+                commits,
+                note: note.clone(),
+            }),
+            culprit,
+        };
     }
     claim.verdict = claim
         .refs
         .iter()
-        .map(|r| r.verdict)
+        .map(|r| r.verdict())
         .max()
         .unwrap_or(Verdict::Unchecked);
 }

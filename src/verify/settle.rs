@@ -1,12 +1,14 @@
-//! Turns the places relocation found into a verdict: one is drifted, several are ambiguous
+//! Turns the places relocation found into an outcome: one is drifted, several are ambiguous
 //! (best first), none is broken; and settles a ref history followed into several files at once.
+//!
+//! Takes a draft report and the places found; gives the draft its outcome.
 
 use crate::go::GoFile;
-use crate::model::{Culprit, CulpritKind, How, Place, RefReport, Relocation, Verdict};
+use crate::model::{Culprit, CulpritKind, Draft, How, Outcome, Place, Relocation};
 
-use super::check::{excerpt, place};
 use super::culprit::{broken_since, moved_detail, moved_in};
 use super::evaluate;
+use super::excerpt::{excerpt, place};
 use super::job::Job;
 use super::parses::{Sources, holds_at};
 use super::relocate::Candidate;
@@ -39,24 +41,22 @@ pub(super) fn ranked(
 /// place and the expectations evaluated there; `current` is the file already parsed at the
 /// ref's path, reused when the new place is in it.
 pub(super) fn settle(
-    report: &mut RefReport,
+    report: &mut Draft,
     found: Found,
     current: Option<&GoFile>,
     keep: bool,
     job: &Job<'_>,
     src: &Sources<'_>,
 ) {
-    let Found { places, how } = found;
+    let Found { mut places, how } = found;
     match places.len() {
         0 => {
-            report.verdict = Verdict::Broken;
-            report.culprit = broken_since(job, src).map(Box::new);
+            report.outcome = Some(Outcome::Broken {
+                culprit: broken_since(job, src).map(Box::new),
+            });
         }
         1 => {
-            report.verdict = Verdict::Drifted;
-            let Some(candidate) = places.into_iter().next() else {
-                return;
-            };
+            let candidate = places.remove(0);
             let mut relocation = Relocation {
                 place: candidate.place,
                 how,
@@ -83,28 +83,28 @@ pub(super) fn settle(
                     relocation.expectations = evaluate::evaluate_ref(job.r, file, lines);
                 }
             }
-            report.relocated = Some(Box::new(relocation));
             // The commit from which the evidence no longer held where history mapped it is the
             // one that moved it: a drifted ref is never said to be broken since a commit.
-            report.culprit = broken_since(job, src)
+            let culprit = broken_since(job, src)
                 .map(|c| Culprit {
                     kind: CulpritKind::Moved,
                     ..c
                 })
                 .or_else(|| moved_in(job))
                 .map(Box::new);
+            report.outcome = Some(Outcome::Drifted {
+                relocation: Box::new(relocation),
+                culprit,
+            });
         }
-        _ => {
-            report.verdict = Verdict::Ambiguous;
-            report.candidates = places;
-        }
+        _ => report.outcome = Some(Outcome::Ambiguous(places)),
     }
 }
 
 /// When history found the ref's lines moved into several files at once (git pairing none),
 /// settles it on those where its evidence still holds; false when there are none.
 pub(super) fn settle_moved(
-    report: &mut RefReport,
+    report: &mut Draft,
     job: &Job<'_>,
     src: &Sources<'_>,
     current: Option<&GoFile>,

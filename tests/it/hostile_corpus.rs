@@ -33,11 +33,11 @@ pub fn describe(report: &Report) -> String {
     for claim in &report.claims {
         let _ = writeln!(out, "{}: {}", claim.id, claim.verdict);
         for r in &claim.refs {
-            let _ = writeln!(out, "  {}:{} {}", r.path, r.lines, r.verdict);
-            if let Some(moved) = &r.relocated {
+            let _ = writeln!(out, "  {}:{} {}", r.path, r.lines, r.verdict());
+            if let Some(moved) = r.relocated() {
                 let _ = writeln!(out, "    now at {}:{}", moved.place.path, moved.place.lines);
             }
-            if let Some(error) = &r.error {
+            if let Some(error) = r.error() {
                 let _ = writeln!(out, "    error: {error}");
             }
             if !r.parse_errors.is_empty() {

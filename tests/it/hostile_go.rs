@@ -62,7 +62,7 @@ fn assert_evaluated(report: &Report) {
     assert_eq!(report.claims.len(), 11);
     for claim in &report.claims {
         for r in &claim.refs {
-            assert_ne!(r.verdict, Verdict::Error, "{}: {:?}", claim.id, r.error);
+            assert_ne!(r.verdict(), Verdict::Error, "{}: {:?}", claim.id, r.error());
             assert!(!r.expectations.is_empty(), "{} evaluated nothing", claim.id);
         }
     }

@@ -38,6 +38,7 @@ mod hostile_go;
 mod hostile_repos;
 mod init;
 mod kill_fix;
+mod layering;
 mod lsp;
 mod moves;
 mod never_vacuous;

@@ -293,7 +293,7 @@ impl Validator<'_> {
             match ClientAuth::parse(&text.value) {
                 Some(mode) => spec.client_auth = Some(mode),
                 None => {
-                    let names: Vec<&str> = ClientAuth::ALL.iter().map(|(y, _, _)| *y).collect();
+                    let names: Vec<&str> = ClientAuth::ALL.iter().map(|c| c.key()).collect();
                     let hint = suggestion(&text.value, &names);
                     self.problem(
                         n.position,
@@ -311,15 +311,21 @@ impl Validator<'_> {
                     self.problem(
                         n.position,
                         format!(
-                            "unknown min_version `{}`; expected one of `1.0`, `1.1`, `1.2`, `1.3`",
-                            text.value
+                            "unknown min_version `{}`; expected one of {}",
+                            text.value,
+                            TlsVersion::ALL
+                                .iter()
+                                .map(|v| format!("`{}`", v.as_str()))
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ),
                     );
                     ok = false;
                 }
             }
         }
-        for (key, _, hook) in TlsHook::ALL {
+        for &hook in TlsHook::ALL {
+            let key = hook.key();
             let Some(n) = fields.get(key) else {
                 continue;
             };

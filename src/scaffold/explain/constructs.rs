@@ -233,11 +233,7 @@ pub(super) fn tls(file: &GoFile, range: LineRange) -> Vec<Construct> {
                 .get("ClientAuth")
                 .and_then(|s| ClientAuth::parse(&s.value))
             {
-                let yaml_name = ClientAuth::ALL
-                    .iter()
-                    .find(|(_, _, m)| *m == mode)
-                    .map_or("require_and_verify", |(y, _, _)| y);
-                fields.push(format!("client_auth: {yaml_name}"));
+                fields.push(format!("client_auth: {}", mode.key()));
             }
             if let Some(version) = config
                 .get("MinVersion")
@@ -245,9 +241,9 @@ pub(super) fn tls(file: &GoFile, range: LineRange) -> Vec<Construct> {
             {
                 fields.push(format!("min_version: {}", quoted(version.as_str())));
             }
-            for (key, go, _) in TlsHook::ALL {
-                if config.get(go).is_some_and(|s| s.value != "nil") {
-                    fields.push(format!("{key}: {}", TlsHook::SET));
+            for hook in TlsHook::ALL {
+                if config.get(hook.go_name()).is_some_and(|s| s.value != "nil") {
+                    fields.push(format!("{}: {}", hook.key(), TlsHook::SET));
                 }
             }
             if !fields.is_empty() {

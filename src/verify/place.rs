@@ -1,0 +1,155 @@
+//! Place: where each job's cited lines are at the verified revision. Takes the jobs (`job`) and
+//! the history source; maps each ref with `at` (or `diff`'s base) through the commits since,
+//! following moves git does not pair (`moves`), and for refs without `at` first finds the
+//! commit to follow them from (`last_held`). Its output is each job's `history` (and `at`,
+//! `found_at`, `note`, `cut`), which the check reads.
+
+use crate::anchors::Ref;
+use crate::budget::FileBudgets;
+
+use super::history::{self, HistoryOutcome, Tracked};
+use super::job::Job;
+use super::{HistorySource, VerifyError, last_held, moves};
+use std::collections::HashMap;
+
+use crate::source::{FileProblem, Files};
+
+/// Maps every ref with `at` (or a diff base) through history; without a git repository they
+/// get a note instead.
+pub(super) fn map_history(
+    jobs: &mut [Job<'_>],
+    history: Option<&HistorySource<'_>>,
+) -> Result<(), VerifyError> {
+    let with_at: Vec<usize> = (0..jobs.len()).filter(|&j| jobs[j].at.is_some()).collect();
+    if with_at.is_empty() {
+        return Ok(());
+    }
+    let Some(source) = history else {
+        for j in with_at {
+            jobs[j].history = Some(Box::new(HistoryOutcome::Unavailable(
+                "history unavailable: the files do not come from a git repository".to_string(),
+            )));
+        }
+        return Ok(());
+    };
+    map_jobs(jobs, &with_at, source)?;
+    note_missing_at_base(jobs, source);
+    Ok(())
+}
+
+/// For `diff`: a ref whose file did not exist at the base has nothing there to be followed
+/// from. It is checked where it is cited, and its report says so, naming the base.
+fn note_missing_at_base(jobs: &mut [Job<'_>], source: &HistorySource<'_>) {
+    let mut snapshots: HashMap<String, Option<crate::source::Snapshot>> = HashMap::new();
+    for job in jobs.iter_mut().filter(|job| job.report_touch) {
+        let Some(base) = job.at.clone() else {
+            continue;
+        };
+        let snapshot = snapshots
+            .entry(base.clone())
+            .or_insert_with(|| source.git.resolve(&base).ok());
+        let Some(snapshot) = snapshot else {
+            continue;
+        };
+        let path = &job.r.path.value;
+        if matches!(snapshot.read(path), Err(FileProblem::Missing)) {
+            job.history = None;
+            let commit = snapshot.commit.as_deref().unwrap_or(&base);
+            let short = &commit[..7.min(commit.len())];
+            let named = if base.starts_with(short) {
+                short.to_string()
+            } else {
+                format!("{base} ({short})")
+            };
+            job.note = Some(format!(
+                "{path} did not exist at the base {named}: checked where it is cited"
+            ));
+        }
+    }
+}
+
+/// Maps the jobs `members`, which all have `at`, from there to the verified revision.
+fn map_jobs(
+    jobs: &mut [Job<'_>],
+    members: &[usize],
+    source: &HistorySource<'_>,
+) -> Result<(), VerifyError> {
+    let tracked: Vec<Tracked<'_>> = members
+        .iter()
+        .map(|&j| Tracked {
+            path: &jobs[j].r.path.value,
+            lines: jobs[j].r.lines.value,
+            at: jobs[j].at.as_deref().unwrap_or(""),
+        })
+        .collect();
+    let outcomes = history::map_through_history(
+        source.git,
+        &source.target,
+        source.target_commit.as_deref(),
+        &tracked,
+    )?;
+    for (&j, outcome) in members.iter().zip(outcomes) {
+        jobs[j].history = Some(Box::new(outcome));
+    }
+    moves::follow(jobs, members, source)?;
+    Ok(())
+}
+
+/// For refs without `at` that did not hold at their cited place (`redo`): finds the newest
+/// commit at which each held there, and maps it from that commit as if it were its `at`.
+/// Those for which none is found are verified again without history, with a note saying so.
+pub(super) fn follow_from_last_held(
+    jobs: &mut [Job<'_>],
+    redo: &[usize],
+    source: &HistorySource<'_>,
+    depth: usize,
+    budgets: &FileBudgets,
+) -> Result<(), VerifyError> {
+    let refs: Vec<&Ref> = redo.iter().map(|&j| jobs[j].r).collect();
+    let found = last_held::find(source, &refs, depth, budgets)?;
+    let mut followed = Vec::new();
+    for (&j, found) in redo.iter().zip(found) {
+        let job = &mut jobs[j];
+        job.defer = false;
+        job.note = Some(found.note);
+        job.cut = found.cut;
+        if let Some(at) = found.at {
+            job.at = Some(at.clone());
+            job.found_at = Some(at);
+            followed.push(j);
+        }
+    }
+    map_jobs(jobs, &followed, source)
+}
+
+/// For refs without `at` that held at their cited place (`held`): those whose cited lines now
+/// cut a construct they held whole at an earlier commit are mapped from that commit as if it
+/// were their `at` ([`last_held::find_whole`]). Returns the jobs so followed; the caller keeps
+/// their first report unless history moves them (see [`Job::forget_history`]).
+pub(super) fn follow_from_last_whole(
+    jobs: &mut [Job<'_>],
+    held: &[usize],
+    source: &HistorySource<'_>,
+    files: &dyn Files,
+    depth: usize,
+    budgets: &FileBudgets,
+) -> Result<Vec<usize>, VerifyError> {
+    let refs: Vec<&Ref> = held.iter().map(|&j| jobs[j].r).collect();
+    let found = last_held::find_whole(source, files, &refs, depth, budgets)?;
+    let mut followed = Vec::new();
+    for (&j, found) in held.iter().zip(found) {
+        let job = &mut jobs[j];
+        job.defer = false;
+        if let Some(at) = found {
+            job.note = Some(format!(
+                "history from {} (the cited lines held whole constructs there; no `at`)",
+                &at[..7.min(at.len())]
+            ));
+            job.at = Some(at.clone());
+            job.found_at = Some(at);
+            followed.push(j);
+        }
+    }
+    map_jobs(jobs, &followed, source)?;
+    Ok(followed)
+}
