@@ -181,3 +181,21 @@ fn a_docs_citation_a_line_off_names_the_near_ref() {
     );
     assert!(!messages.contains("remote-mtls"), "{messages}");
 }
+
+/// The docs pages are read beside anchors.yaml, as it is: a run at an older revision checks
+/// today's citations (the page here was never committed) against today's refs, and the code at
+/// that revision. Reading the pages at the revision would pair them with an anchors file of
+/// another time, and `fix` could not write what it had read.
+#[test]
+fn docs_pages_are_read_beside_anchors_yaml_whatever_the_revision() {
+    let (repo, _, _) = documented_repo("");
+    for rev in ["v1.0.0", "HEAD", "WORKTREE"] {
+        let (code, report) = verify_json(repo.path(), &["--rev", rev]);
+        assert_eq!(report["docs"], serde_json::json!([]), "{rev}: {report:#}");
+        let cited = &report["claims"][0]["refs"][0]["cited_by"];
+        assert_eq!(cited.as_array().map(Vec::len), Some(4), "{rev}: {cited:#}");
+        let verdict = &report["claims"][0]["verdict"];
+        let expected = if rev == "v1.0.0" { 0 } else { 1 };
+        assert_eq!(code, expected, "{rev}: {verdict}");
+    }
+}
