@@ -358,3 +358,39 @@ fn a_range_inside_one_function_that_grew_is_not_followed() {
     assert_eq!(r["verdict"], "verified", "{r:#}");
     assert!(r["history_from"].is_null(), "{r:#}");
 }
+
+#[test]
+fn a_function_held_only_across_the_top_level_is_followed_from_where_it_was_whole() {
+    // Issue 24, item 1 (traefik's `GetHTTPHandler` 255-257, nomad's `isValidForDownNode`):
+    // `checkConfig` cited whole (10-16). Later commits moved it down ten lines, then back up
+    // to one line down (10-16 then held it from the line above, without its `}`), then down
+    // thirty: it holds at 10-16 in no version since the one-line shift. The newest version
+    // where it held is that shift, cutting across the top level; the one it was written
+    // against, whole, is further back, and history follows it from there.
+    let mut repo = TestRepo::new();
+    repo.write("pkg/auth/server.go", GUARD);
+    let whole = repo.commit_all("add the mTLS guard");
+    let above = |n: usize| -> String {
+        let vars: String = (0..n).map(|i| format!("var v{i} = {i}\n")).collect();
+        GUARD.replace("// checkConfig", &format!("{vars}// checkConfig"))
+    };
+    repo.write("pkg/auth/server.go", above(10));
+    repo.commit_all("ten variables");
+    repo.write("pkg/auth/server.go", above(1));
+    repo.commit_all("one variable");
+    repo.write("pkg/auth/server.go", above(30));
+    repo.commit_all("thirty variables");
+    repo.write(
+        "anchors.yaml",
+        "version: 1\nclaims:\n  - id: mtls-config\n    status: required\n    refs:\n      - path: pkg/auth/server.go\n        lines: 10-16\n        expect:\n          - identifier: checkConfig\n",
+    );
+
+    let (_, report) = verify_json(repo.path(), &[]);
+    let r = the_ref(&report);
+    assert_eq!(r["history_from"], whole.to_string(), "{r:#}");
+    assert_eq!(r["verdict"], "drifted", "{r:#}");
+    assert_eq!(
+        r["relocated"]["lines"], "40-46",
+        "the function whole: {r:#}"
+    );
+}
