@@ -312,14 +312,14 @@ const MAX_REWRITTEN: usize = 6;
 
 /// Of the lines `new` that replaced the lines `old`, the run that became them (0-based, first
 /// and last), when one is clearly theirs. Runs whose tokens are alike enough (Jaccard
-/// similarity of the token signatures, at least a third) are candidates; of those, one whose
-/// brackets balance as the old lines' did comes first (a range never cuts a construct the
-/// citation held whole: a re-wrapped call with its closing `)`, a one-line function grown to
-/// four with its `}`), then one beginning with the same token and ending with the same
-/// character as the old lines (a statement, not the line of new code before it), then the one
-/// holding most of the old tokens, then the one with the fewest others, then the shortest,
-/// then the first. Comments are not compared. `None` when no run is alike enough: the
-/// caller falls back to position.
+/// similarity of the token signatures, at least a third) and whose brackets balance as the old
+/// lines' did are candidates (a range never cuts a construct the citation held whole: a
+/// re-wrapped call with its closing `)`, a one-line function grown to four with its `}`, a
+/// `return` after a new struct literal without the literal's `}`); of those, one beginning with
+/// the same token and ending with the same character as the old lines comes first (a
+/// statement, not the line of new code before it), then the one holding most of the old
+/// tokens, then the one with the fewest others, then the shortest, then the first. Comments
+/// are not compared. `None` when no run is alike enough: the caller falls back to position.
 fn successor(old: &[LineShape], new: &[LineShape]) -> Option<(u32, u32)> {
     if old.is_empty() || old.len() > MAX_REWRITTEN || new.is_empty() {
         return None;
@@ -332,8 +332,8 @@ fn successor(old: &[LineShape], new: &[LineShape]) -> Option<(u32, u32)> {
     }
     let longest = old.len() * 6 + 6;
     let (begins, ends) = (old[0].first, old[old.len() - 1].last);
-    // (balanced, same ends, shared tokens, all tokens, length, start, end)
-    let mut best: Option<(bool, bool, usize, usize, usize, usize, usize)> = None;
+    // (same ends, shared tokens, all tokens, length, start, end)
+    let mut best: Option<(bool, usize, usize, usize, usize, usize)> = None;
     let mut window: rustc_hash::FxHashSet<u32> = rustc_hash::FxHashSet::default();
     for p in 0..new.len() {
         window.clear();
@@ -349,21 +349,25 @@ fn successor(old: &[LineShape], new: &[LineShape]) -> Option<(u32, u32)> {
             if shared * 3 < all {
                 continue;
             }
-            let balanced = sum == balance;
+            // A run whose brackets do not balance as the old lines' did cuts a construct
+            // they held whole (or holds one they cut): not their successor.
+            if sum != balance {
+                continue;
+            }
             let same_ends = new[p].first == begins && shape.last == ends;
             let better = match best {
                 None => true,
-                Some((bal, edges, s, u, len, _, _)) => {
-                    let key = (balanced, same_ends, shared, Reverse(all), Reverse(q - p));
-                    key > (bal, edges, s, Reverse(u), Reverse(len))
+                Some((edges, s, u, len, _, _)) => {
+                    let key = (same_ends, shared, Reverse(all), Reverse(q - p));
+                    key > (edges, s, Reverse(u), Reverse(len))
                 }
             };
             if better {
-                best = Some((balanced, same_ends, shared, all, q - p, p, q));
+                best = Some((same_ends, shared, all, q - p, p, q));
             }
         }
     }
-    let (_, _, _, _, _, p, q) = best?;
+    let (_, _, _, _, p, q) = best?;
     Some((index_u32(p), index_u32(q)))
 }
 
@@ -1056,6 +1060,33 @@ mod tests {
             ],
         );
         assert_eq!(map_range(range(136, 136), &[h]), Some(range(139, 139)));
+    }
+
+    #[test]
+    fn a_return_rewritten_after_a_new_literal_takes_no_closing_brace() {
+        // nomad's `Decrypt`: its `cipher.Open` return became a KMS wrapper's, after a new
+        // struct literal holding some of its names. The lines sharing most of its tokens close
+        // the literal (`Ciphertext: ciphertext,` and `}`): a run that cuts a construct the
+        // one cited line held whole is not its successor, and the return keeps to the return.
+        let h = hunk_of(
+            307,
+            &[
+                "	nonceSize := ks.cipher.NonceSize()",
+                "	nonce := ciphertext[:nonceSize] // nonce was stored alongside ciphertext",
+                "	additional := []byte(keyID)     // keyID was included in the signature inputs",
+                "",
+                "	return ks.cipher.Open(nil, nonce, ciphertext[nonceSize:], additional)",
+            ],
+            297,
+            &[
+                "	additional := kms.WithAad([]byte(keyID)) // keyID was included in the seal inputs",
+                "	bi := &kms.BlobInfo{",
+                "		Ciphertext: ciphertext, // nonce was stored alongside ciphertext",
+                "	}",
+                "	return ks.wrapper.Decrypt(ctx, bi, additional)",
+            ],
+        );
+        assert_eq!(map_range(range(311, 311), &[h]), Some(range(301, 301)));
     }
 
     #[test]

@@ -34,7 +34,10 @@ pub(super) struct LastHeld {
 /// which it held, the one where the cited lines fit the evidence best is taken (fewest lines
 /// cited outside it and left out of it), then the one where they cut the fewest constructs (a
 /// blank line cited, a closing brace left out: [`shape::cut`]), the newest on a tie: the one it
-/// was written against.
+/// was written against. A version where they held cutting a construct across the top level
+/// (from the line above into a declaration's head, or past its end) comes after every one where
+/// they did not; when the stretch has only such versions, up to [`MAX_WHOLE_VERSIONS`] older
+/// ones are looked through for the newest where it held whole, which is taken instead.
 /// Refs of one file share the walk and the parses of its versions, and its budget (each file's
 /// walk its own, on one thread: which refs it cuts short depends on nothing else).
 pub(super) fn find(
@@ -116,12 +119,32 @@ pub(super) fn find(
 
 /// Where a ref of one path still looks for the newest stretch of versions where it held.
 struct Walk<'v> {
-    /// Each version where it held, with how far the cited lines are from their evidence and how
-    /// many construct ends they cut (a range read a few lines off that still holds the same
+    /// Each version where it held, with whether the cited lines cut a construct across the top
+    /// level there ([`shape::cut_across`]), how far they are from their evidence and how many
+    /// construct ends they cut (a range read a few lines off that still holds the same
     /// single-line evidence fits it as well as the right one).
-    held: Vec<(&'v PathVersion, (u32, u32))>,
+    held: Vec<(&'v PathVersion, (bool, u32, u32))>,
+    /// Set once the newest stretch ended holding the ref only across the top level: how many
+    /// older versions are still looked through for one where it held whole.
+    whole_left: Option<usize>,
     done: bool,
     cut: Option<String>,
+}
+
+impl Walk<'_> {
+    /// The newest stretch where the ref held is over: done, unless it held there only as a
+    /// whole citation at shifted lines would (code inserted above it moved its construct
+    /// down, and the range still held the evidence across the top level), when older
+    /// versions are looked through for the one it was written against, where it held whole
+    /// (versions in between may have held other code there).
+    fn end_stretch(&mut self) {
+        let across = self.held.iter().all(|(_, (across, _, _))| *across);
+        if across && self.whole_left.is_none() {
+            self.whole_left = Some(MAX_WHOLE_VERSIONS);
+        } else {
+            self.done = true;
+        }
+    }
 }
 
 /// The walk back for the refs `members` of one path, version by version, newest first: each
@@ -140,6 +163,7 @@ fn walk_path(
         .iter()
         .map(|_| Walk {
             held: Vec::new(),
+            whole_left: None,
             done: false,
             cut: None,
         })
@@ -155,9 +179,15 @@ fn walk_path(
         for (walk, &i) in walks.iter_mut().zip(members).filter(|(w, _)| !w.done) {
             let r = refs[i];
             budget::take_cut();
-            let misfit = blob.as_ref().and_then(|blob| {
+            let searching = walk.whole_left.is_some();
+            let fit = blob.as_ref().and_then(|blob| {
+                let (cut, across) = shape::cut_across(&blob.bytes, r.lines.value);
+                // Past the stretch, only a version where it holds whole counts.
+                if searching && across {
+                    return None;
+                }
                 let misfit = misfit_at(r, blob, r.lines.value, &parses)?;
-                Some((misfit, shape::cut(&blob.bytes, r.lines.value)))
+                Some((across, misfit, cut))
             });
             if let Some(message) = budget::take_cut_message() {
                 walk.cut = Some(message);
@@ -165,12 +195,20 @@ fn walk_path(
                 continue;
             }
             // The newest stretch of versions where it held; of those, the one it fits best,
-            // the newest on a tie.
-            match misfit {
-                Some(m) if walk.held.len() < MAX_STRETCH => walk.held.push((v, m)),
-                Some(_) => walk.done = true,
-                None if walk.held.is_empty() => {}
-                None => walk.done = true,
+            // the newest on a tie, one where it cuts nothing across the top level first.
+            match (fit, walk.whole_left) {
+                (Some(fit), Some(_)) => {
+                    walk.held.push((v, fit));
+                    walk.done = true;
+                }
+                (None, Some(left)) => {
+                    walk.whole_left = Some(left - 1);
+                    walk.done = left <= 1;
+                }
+                (Some(fit), None) if walk.held.len() < MAX_STRETCH => walk.held.push((v, fit)),
+                (Some(_), None) => walk.end_stretch(),
+                (None, None) if walk.held.is_empty() => {}
+                (None, None) => walk.end_stretch(),
             }
         }
     }

@@ -364,10 +364,11 @@ impl<'r> WholeMoves<'r> {
     /// Whether `job`'s ref, which held where cited (`first`) and was followed from
     /// `job.found_at`, is moved by history (`followed`): to whole code ([`shape::cut`]) where
     /// it holds, and only when a construct that gave its evidence where cited descends (kept
-    /// or edited, by provenance's line diff) from the lines cited at that commit: the cited
-    /// code was pushed down or pulled up past the cited lines. Evidence that is all new code
-    /// since, or code that already sat elsewhere then, is what a citation written at these
-    /// lines later cites, and it stays.
+    /// or edited, by provenance's line diff) from the lines cited at that commit, or from the
+    /// lines as far from where it sits as history moved the citation in the same file: the
+    /// cited code was pushed down or pulled up past the cited lines, with the code around it.
+    /// Evidence that is all new code since, or code that sat elsewhere then and moved
+    /// otherwise, is what a citation written at these lines later cites, and it stays.
     fn moved(&mut self, first: &RefReport, followed: &RefReport, job: &job::Job<'_>) -> bool {
         let Some(moved) = followed.relocated().filter(|r| r.how == How::History) else {
             return false;
@@ -397,9 +398,8 @@ impl<'r> WholeMoves<'r> {
         };
         let cited = job.r.lines.value;
         let origins = self.origins.between(Some(then), now.bytes());
-        // Some construct that gave the evidence where cited descends from the lines cited
-        // there.
-        let descends = first
+        // The lines where cited that gave the evidence.
+        let evidence: Vec<LineNo> = first
             .expectations
             .iter()
             .filter(|e| e.kind != CheckKind::Expectation(ExpectationKind::Not))
@@ -407,13 +407,20 @@ impl<'r> WholeMoves<'r> {
             .flat_map(|m| m.start().get()..=m.end().get())
             .filter_map(LineNo::new)
             .filter(|&l| cited.contains_line(l))
-            .any(|l| {
-                origins
-                    .of(l)
-                    .old_line()
-                    .and_then(LineNo::new)
-                    .is_some_and(|old| cited.contains_line(old))
-            });
+            .collect();
+        // Some construct that gave the evidence where cited descends from the lines cited
+        // there, or from lines that sat as far from them as history moved the citation: the
+        // code around the cited code was shifted with it, past the cited lines (a whole
+        // function pushed down by more than its length leaves none of its own lines where it
+        // was cited).
+        let shift = (place.path == *path)
+            .then(|| i64::from(place.lines.start().get()) - i64::from(cited.start().get()));
+        let descends = evidence.iter().any(|&l| {
+            origins.of(l).old_line().is_some_and(|old| {
+                LineNo::new(old).is_some_and(|old| cited.contains_line(old))
+                    || shift.is_some_and(|shift| i64::from(old) + shift == i64::from(l.get()))
+            })
+        });
         whole && descends
     }
 }

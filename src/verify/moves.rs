@@ -288,9 +288,15 @@ impl Finder<'_> {
             // next function): the lines did not stay, so they are looked for where they went.
             if !theirs.is_empty() {
                 let held = theirs
-                    .into_iter()
+                    .iter()
+                    .copied()
                     .find(|lines| holds_at(r, after, &lost.path, *lines, &parses));
-                return Ok(held.map(|l| (lost.path.clone(), l)).into_iter().collect());
+                // The cited lines themselves, every letter of them, moved within their file
+                // where the evidence no longer holds (rewritten before the move): that is
+                // where they went, and the ref is checked there, not searched for elsewhere.
+                let whole_text = unit.is_cited_lines() && found.similarity == 1000;
+                let place = held.or_else(|| whole_text.then(|| theirs[0]));
+                return Ok(place.map(|l| (lost.path.clone(), l)).into_iter().collect());
             }
         }
         let in_commit = self.changed(&lost.before, &commit.id)?;

@@ -370,6 +370,21 @@ pub fn cut(source: &[u8], range: LineRange) -> u32 {
     Lines::upto(Cow::Borrowed(source), range.end().get()).cut(range)
 }
 
+/// [`cut`] of `range`, and whether those lines read as a whole citation at shifted lines: they
+/// cut a construct and reach across the top level ([`Lines::spans_top_level`]: from one
+/// declaration into the next, or from the code above into a declaration's head). A citation
+/// cut inside one declaration (an `if` line, a head with its guard) may be cited so; one that
+/// cuts across the top level was written against other lines.
+pub fn cut_across(source: &[u8], range: LineRange) -> (u32, bool) {
+    match cut(source, range) {
+        0 => (0, false),
+        cut => (
+            cut,
+            Lines::upto(Cow::Borrowed(source), range.end().get()).spans_top_level(range),
+        ),
+    }
+}
+
 /// A file's lines lexed once, for asking [`cut`], [`Lines::spans_top_level`] and the cited text of many
 /// ranges of one file: each question then costs its range, not the file (330,000 refs of 100
 /// files asked each its own lexing of the whole file).

@@ -358,3 +358,97 @@ fn a_range_inside_one_function_that_grew_is_not_followed() {
     assert_eq!(r["verdict"], "verified", "{r:#}");
     assert!(r["history_from"].is_null(), "{r:#}");
 }
+
+#[test]
+fn a_function_held_only_across_the_top_level_is_followed_from_where_it_was_whole() {
+    // Issue 24, item 1 (traefik's `GetHTTPHandler` 255-257, nomad's `isValidForDownNode`):
+    // `checkConfig` cited whole (10-16). Later commits moved it down ten lines, then back up
+    // to one line down (10-16 then held it from the line above, without its `}`), then down
+    // thirty: it holds at 10-16 in no version since the one-line shift. The newest version
+    // where it held is that shift, cutting across the top level; the one it was written
+    // against, whole, is further back, and history follows it from there.
+    let mut repo = TestRepo::new();
+    repo.write("pkg/auth/server.go", GUARD);
+    let whole = repo.commit_all("add the mTLS guard");
+    let above = |n: usize| -> String {
+        let vars: String = (0..n).map(|i| format!("var v{i} = {i}\n")).collect();
+        GUARD.replace("// checkConfig", &format!("{vars}// checkConfig"))
+    };
+    repo.write("pkg/auth/server.go", above(10));
+    repo.commit_all("ten variables");
+    repo.write("pkg/auth/server.go", above(1));
+    repo.commit_all("one variable");
+    repo.write("pkg/auth/server.go", above(30));
+    repo.commit_all("thirty variables");
+    repo.write(
+        "anchors.yaml",
+        "version: 1\nclaims:\n  - id: mtls-config\n    status: required\n    refs:\n      - path: pkg/auth/server.go\n        lines: 10-16\n        expect:\n          - identifier: checkConfig\n",
+    );
+
+    let (_, report) = verify_json(repo.path(), &[]);
+    let r = the_ref(&report);
+    assert_eq!(r["history_from"], whole.to_string(), "{r:#}");
+    assert_eq!(r["verdict"], "drifted", "{r:#}");
+    assert_eq!(
+        r["relocated"]["lines"], "40-46",
+        "the function whole: {r:#}"
+    );
+}
+
+/// Two guards, `checkListener` (10-16) above `checkConfig` (18-24), each cited by a generic
+/// expectation that holds in both.
+const TWO_GUARDS: &str = "package auth\n\nimport \"errors\"\n\ntype config struct {\n\trequireMTLS bool\n\tcaFile      string\n}\n\n// checkListener refuses a listener without a CA when mTLS is required.\nfunc checkListener(cfg config) error {\n\tif cfg.requireMTLS && cfg.caFile == \"\" {\n\t\treturn errors.New(\"listener: no CA\")\n\t}\n\treturn nil\n}\n\n// checkConfig refuses to start without a CA when mTLS is required.\nfunc checkConfig(cfg config) error {\n\tif cfg.requireMTLS && cfg.caFile == \"\" {\n\t\treturn errors.New(\"mtls required but no CA configured\")\n\t}\n\treturn nil\n}\n";
+
+fn requires_mtls_anchors(lines: &str) -> String {
+    format!(
+        "version: 1\nclaims:\n  - id: mtls-config\n    status: required\n    refs:\n      - path: pkg/auth/server.go\n        lines: {lines}\n        expect:\n          - fail_closed: {{ when: requireMTLS }}\n"
+    )
+}
+
+#[test]
+fn a_whole_function_pushed_down_past_its_length_drifts_with_the_code_above_it() {
+    // Issue 24, item 1 (nomad's `AllowNodePool`, `evaluateNodePlan`, `writeResponseOrErrorToFile`):
+    // nine lines inserted above both guards push `checkConfig` (18-24) down past its own length.
+    // 18-24 now hold `checkListener` from the blank line above it, without its `}`: the same
+    // expectation holds there, over code that sat nine lines up when the citation was whole
+    // and was pushed down with it. None of the cited function's own lines is left at 18-24.
+    let mut repo = TestRepo::new();
+    repo.write("pkg/auth/server.go", TWO_GUARDS);
+    let whole = repo.commit_all("two guards");
+    let nine: String = (0..8).map(|i| format!("var v{i} = {i}\n")).collect();
+    repo.write(
+        "pkg/auth/server.go",
+        TWO_GUARDS.replace("type config", &format!("{nine}\ntype config")),
+    );
+    repo.commit_all("nine variables");
+    repo.write("anchors.yaml", requires_mtls_anchors("18-24"));
+
+    let (_, report) = verify_json(repo.path(), &[]);
+    let r = the_ref(&report);
+    assert_eq!(r["verdict"], "drifted", "{r:#}");
+    assert_eq!(r["relocated"]["lines"], "27-33", "{r:#}");
+    assert_eq!(r["history_from"], whole.to_string(), "{r:#}");
+}
+
+#[test]
+fn a_whole_function_pushed_down_by_new_code_that_holds_where_cited_stays() {
+    // As above, but what now sits at 18-24 is a new guard inserted above `checkConfig`, from
+    // a `var` above it and without its `}`: new code, which a citation written at these lines
+    // later would cite. It stays where it is.
+    let mut repo = TestRepo::new();
+    repo.write("pkg/auth/server.go", TWO_GUARDS);
+    repo.commit_all("two guards");
+    let new_guard = "var strict = true\n\n// checkServer refuses a server without a CA when mTLS is required.\nfunc checkServer(cfg config) error {\n\tif cfg.requireMTLS && cfg.caFile == \"\" {\n\t\treturn errors.New(\"server: no CA\")\n\t}\n\treturn nil\n}\n\n";
+    repo.write(
+        "pkg/auth/server.go",
+        TWO_GUARDS.replace("// checkConfig", &format!("{new_guard}// checkConfig")),
+    );
+    repo.commit_all("a server guard");
+    repo.write("anchors.yaml", requires_mtls_anchors("18-24"));
+
+    let (code, report) = verify_json(repo.path(), &[]);
+    let r = the_ref(&report);
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(r["verdict"], "verified", "{r:#}");
+    assert!(r["history_from"].is_null(), "{r:#}");
+}

@@ -606,3 +606,43 @@ fn two_cited_lines_joined_in_a_moved_function_are_the_one_line() {
     assert_eq!(r["relocated"]["path"], "kubernetes/controller.go", "{r:#}");
     assert_eq!(r["relocated"]["lines"], "12", "{r:#}");
 }
+
+#[test]
+fn lines_weakened_then_moved_within_their_file_are_checked_where_they_went() {
+    // traefik's `removeIPv6Zone` (issue 24): rewritten in one commit, then moved 160 lines
+    // down its file, unchanged, in another. git pairs none of the moved lines; the cited text,
+    // every letter of it, is found once further down, where the evidence no longer holds. The
+    // ref is broken there, checked where its lines went, not reported as deleted.
+    let mut c = Cited::new(false);
+    let weakened = GUARD.replace(
+        "\t\treturn errors.New(\"mtls: client certificate required\")\n",
+        "\t\t_ = errors.New(\"mtls: client certificate required\")\n",
+    );
+    let routes: String = (0..12)
+        .map(|i| format!("\tmux.HandleFunc(\"/v1/route{i}\", healthz)\n"))
+        .collect();
+    let register = format!("func register(mux *http.ServeMux) {{\n{routes}}}\n");
+    c.repo.write(
+        "server/server.go",
+        in_package("server", &format!("{weakened}\n{OTHER}\n{register}")),
+    );
+    let weakened_in = c.repo.commit_all("stop refusing");
+    let moved = in_package("server", &format!("{OTHER}\n{register}\n{weakened}"));
+    c.repo.write("server/server.go", &moved);
+    c.repo.commit_all("guard last");
+
+    let r = c.verify();
+    assert_eq!(r["verdict"], "broken", "{r:#}");
+    assert_eq!(r["culprit"]["commit"], weakened_in.to_string(), "{r:#}");
+    assert_eq!(r["checked"]["path"], "server/server.go", "{r:#}");
+    let line = moved
+        .lines()
+        .position(|l| l.contains("if r.TLS == nil"))
+        .unwrap()
+        + 1;
+    assert_eq!(
+        r["checked"]["lines"],
+        format!("{line}-{}", line + 2),
+        "{r:#}"
+    );
+}

@@ -220,6 +220,11 @@ impl Unit {
         Unit { cited, inner: None }
     }
 
+    /// Whether it is the cited lines themselves, not the declaration around them.
+    pub(super) fn is_cited_lines(&self) -> bool {
+        self.inner.is_none()
+    }
+
     /// The smallest of `declarations` (the line spans of a file's declarations) strictly around
     /// `lines` of the file (split into `lines_of`), when it holds enough text to be told from a
     /// coincidence.
