@@ -93,7 +93,7 @@ pub(super) fn evaluate(
             let detail = format!(" calls {}", call.callee);
             ExpectationResult::fail_elsewhere(KIND, missing, call.line(), &detail).into()
         }
-        None => within_range(pattern, file, range, in_range, &missing).into(),
+        None => within_range(pattern, file, range, &in_range, &missing).into(),
     }
 }
 

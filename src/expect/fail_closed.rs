@@ -1,5 +1,7 @@
 //! `fail_closed`: an `if` mentioning `when` with a branch that terminates on every path.
 
+use std::borrow::Cow;
+
 use super::{Evidence, ExpectationResult, InPlace, Scope, lines_phrase, nearest_elsewhere};
 use crate::anchors::{ExpectationKind, FailClosedSpec};
 use crate::go::GoFile;
@@ -34,12 +36,10 @@ fn evaluate_guards(
 ) -> (ExpectationResult, InPlace) {
     let mention = |g: &Guard| g.mentions.iter().find(|m| spec.when.is_match(m)).cloned();
     let sink = |callee: &str| spec.sinks.iter().any(|s| names_callee(s, callee));
-    let with_sinks;
-    let cited: &[Guard] = if spec.sinks.is_empty() {
+    let cited: Cow<'_, [Guard]> = if spec.sinks.is_empty() {
         guards(file, range)
     } else {
-        with_sinks = guards_with_sinks(file, range, &sink);
-        &with_sinks
+        Cow::Owned(guards_with_sinks(file, range, &sink))
     };
     let candidates: Vec<(&Guard, String)> = cited
         .iter()
@@ -183,7 +183,7 @@ pub(super) fn narrowed(
     let sink = |callee: &str| spec.sinks.iter().any(|s| names_callee(s, callee));
     let scan = |f: &GoFile, r: LineRange| -> Vec<Guard> {
         if spec.sinks.is_empty() {
-            guards(f, r).to_vec()
+            guards(f, r).into_owned()
         } else {
             guards_with_sinks(f, r, &sink)
         }

@@ -10,6 +10,7 @@ use tree_sitter::Node;
 
 use super::GoFile;
 use super::walk::is_function;
+use crate::lines::LineRange;
 
 /// Kinds whose parent and enclosing function are recorded: the only ones matchers look up from.
 const RECORDED: &[&str] = &[
@@ -50,6 +51,20 @@ struct Links<'a> {
 impl<'a> Ancestry<'a> {
     /// Walks the whole tree once with a cursor, keeping the stack of open nodes.
     pub fn new(file: &'a GoFile) -> Ancestry<'a> {
+        Ancestry::walked(file, |_| true)
+    }
+
+    /// Links for the nodes overlapping `region` (and their siblings), walking only there: what
+    /// a scan of a few lines of a large file asks about. Every answer is the same as
+    /// [`Ancestry::new`]'s: a recorded node's open nodes are its ancestors either way, and a
+    /// node not recorded is looked up from the tree.
+    pub fn over(file: &'a GoFile, region: LineRange) -> Ancestry<'a> {
+        Ancestry::walked(file, |node| file.node_lines(node).overlaps(region))
+    }
+
+    /// Walks the tree with a cursor, keeping the stack of open nodes, descending only into
+    /// nodes `enter` accepts.
+    fn walked(file: &'a GoFile, enter: impl Fn(Node<'a>) -> bool) -> Ancestry<'a> {
         let mut links = HashMap::new();
         let mut cursor = file.root().walk();
         // Open nodes from the root down, and the indices among them of function nodes.
@@ -69,7 +84,7 @@ impl<'a> Ancestry<'a> {
                 };
                 links.insert(node.id(), links_of);
             }
-            if cursor.goto_first_child() {
+            if enter(node) && cursor.goto_first_child() {
                 if is_function(node) {
                     functions.push(stack.len());
                 }
@@ -149,6 +164,17 @@ mod tests {
                 node.kind()
             );
         }
+        // Built over a region, it answers the same for every node, recording only near it.
+        let line = LineRange::single(crate::lines::LineNo::new(3).unwrap());
+        let near = Ancestry::over(&file, line);
+        for node in descendants(file.root()) {
+            assert_eq!(near.parent(node), node.parent(), "{}", node.kind());
+            let expected = ancestry.enclosing_function(node);
+            assert_eq!(near.enclosing_function(node), expected, "{}", node.kind());
+            let expected = ancestry.outermost_function(node);
+            assert_eq!(near.outermost_function(node), expected, "{}", node.kind());
+        }
+        assert!(near.links.len() < ancestry.links.len() / 2);
         let call = descendants(file.root())
             .find(|n| file.node_text(*n) == "g(x.y)")
             .unwrap();

@@ -1,10 +1,12 @@
 //! Call expressions: callee names, the line that cites them, and arguments.
 
+use std::borrow::Cow;
+
 use tree_sitter::Node;
 
 use super::literals::{compact, decode_literal};
 use super::walk::{code_children, is_comment, is_string_literal};
-use super::{GoFile, MAX_NODE_TEXT, nodes_of_kinds};
+use super::{GoFile, MAX_NODE_TEXT, Placement, nodes_of_kinds, nodes_of_kinds_placed};
 use crate::lines::{LineNo, LineRange};
 
 /// One call in the source.
@@ -67,8 +69,22 @@ pub fn names_callee(name: &str, callee: &str) -> bool {
 }
 
 /// Calls whose head line lies inside `region`, in order of their heads.
-pub fn calls(file: &GoFile, region: LineRange) -> &[CallSite] {
-    super::cited(file.cached_calls(), region, |c| c.head)
+pub fn calls(file: &GoFile, region: LineRange) -> Cow<'_, [CallSite]> {
+    file.cited_calls(region)
+}
+
+/// The calls whose head line lies inside `region`, walking only the nodes overlapping it: the
+/// calls [`scan`] of the whole file cites there, in the same order. A call's head is one of its
+/// lines, so the call overlaps the region, and sorting keeps source order among equal heads.
+pub(crate) fn scan_cited(file: &GoFile, region: LineRange) -> Vec<CallSite> {
+    let mut found: Vec<CallSite> =
+        nodes_of_kinds_placed(file, region, &CALL_KINDS, Placement::Overlapping)
+            .into_iter()
+            .filter_map(|node| call_site(file, node))
+            .filter(|c| region.contains_line(c.head))
+            .collect();
+    found.sort_by_key(|c| c.head);
+    found
 }
 
 /// Walks the tree for the calls inside `region`, sorted by head line (source order among

@@ -1,6 +1,7 @@
 //! Guards: `if` statements, and the cases of tagless `switch` and `select` statements, with
 //! what their conditions mention and whether their branches end.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use tree_sitter::Node;
@@ -12,7 +13,7 @@ use super::termination::{
     Entry, FailOpen, Sinks, Termination, branch_termination, case_non_nil, no_sinks,
 };
 use super::walk::{code_children, descendants, is_function};
-use super::{GoFile, MAX_NODE_TEXT, Placement, cited, nodes_of_kinds_placed};
+use super::{GoFile, MAX_NODE_TEXT, Placement, nodes_of_kinds_placed};
 use crate::lines::{LineNo, LineRange};
 
 /// Longest selector or callee worth reporting as a mention.
@@ -57,8 +58,15 @@ impl Guard {
 }
 
 /// Guards whose `if` (or `case`) line lies inside `region`, in source order.
-pub fn guards(file: &GoFile, region: LineRange) -> &[Guard] {
-    cited(file.cached_guards(), region, Guard::line)
+pub fn guards(file: &GoFile, region: LineRange) -> Cow<'_, [Guard]> {
+    file.cited_guards(region)
+}
+
+/// The guards whose `if` (or `case`) line lies inside `region`, judged with the built-in rules
+/// and walking only the nodes overlapping it: the guards [`scan_plain`] of the whole file cites
+/// there, in the same order (a guard's line is its first, so it overlaps the region).
+pub(crate) fn scan_cited(file: &GoFile, region: LineRange) -> Vec<Guard> {
+    guards_with_sinks(file, region, &no_sinks)
 }
 
 /// Walks the tree for the `if` statements placed relative to `region`, with `sinks` naming
@@ -69,7 +77,7 @@ pub(crate) fn scan(
     placement: Placement,
     sinks: Sinks<'_>,
 ) -> Vec<Guard> {
-    let ancestry = Ancestry::new(file);
+    let ancestry = Ancestry::over(file, region);
     nodes_of_kinds_placed(
         file,
         region,

@@ -1,8 +1,10 @@
 //! Go source as syntax trees: parsing, line bookkeeping and raw queries. The only tree-sitter code.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use tree_sitter::{Language, Node, Parser, Point, Query, Tree};
 
@@ -87,6 +89,10 @@ struct Facts {
     tls: OnceLock<Vec<tls::TlsConfig>>,
     package_vars: OnceLock<Vec<String>>,
     declarations: OnceLock<Vec<symbols::Declaration>>,
+    /// Lines scanned so far for calls and guards one region at a time, before their whole-file
+    /// scans: see [`cited_or_scanned`].
+    calls_scanned: AtomicU32,
+    guards_scanned: AtomicU32,
 }
 
 /// The facts whose head line lies inside `region`, from `facts` sorted by head line: a binary
@@ -95,6 +101,35 @@ pub(crate) fn cited<T>(facts: &[T], region: LineRange, head: impl Fn(&T) -> Line
     let from = facts.partition_point(|f| head(f) < region.start());
     let to = facts.partition_point(|f| head(f) <= region.end());
     &facts[from..to.max(from)]
+}
+
+/// The facts of one kind whose head line lies inside `region`, sorted by head line: from the
+/// whole-file scan in `slot` when it was made, else from `part`, a scan of the region alone,
+/// which must give the same facts in the same order (the whole scan's facts cited by `head`).
+///
+/// A ref citing a few lines of a file of thousands pays for those lines only. Regions that
+/// together reach the file's size (a search evaluating every declaration of a file, many refs
+/// to one file) make the whole-file scan instead, counting in `scanned`, so evaluating any
+/// number of regions costs at most about two scans of the file. So do regions past the end of
+/// the file, where only zero-width nodes error recovery inserts may lie.
+fn cited_or_scanned<'f, T: Clone>(
+    file: &'f GoFile,
+    slot: &'f OnceLock<Vec<T>>,
+    scanned: &AtomicU32,
+    region: LineRange,
+    (whole, part): (
+        impl FnOnce(&GoFile, LineRange) -> Vec<T>,
+        impl FnOnce(&GoFile, LineRange) -> Vec<T>,
+    ),
+    head: impl Fn(&T) -> LineNo,
+) -> Cow<'f, [T]> {
+    if slot.get().is_none() && region.end().get() <= file.line_count() {
+        let before = scanned.fetch_add(region.len(), Ordering::Relaxed);
+        if before.saturating_add(region.len()) <= file.line_count() {
+            return Cow::Owned(part(file, region));
+        }
+    }
+    Cow::Borrowed(cited(cached(file, slot, whole), region, head))
 }
 
 /// Runs `scan` over the whole file once, caching the result in `slot`.
@@ -142,6 +177,22 @@ impl GoFile {
 
     pub(crate) fn cached_guards(&self) -> &[guards::Guard] {
         cached(self, &self.facts.guards, guards::scan_plain)
+    }
+
+    /// The calls whose head line lies inside `region` ([`calls::calls`]).
+    pub(crate) fn cited_calls(&self, region: LineRange) -> Cow<'_, [calls::CallSite]> {
+        let scans = (calls::scan, calls::scan_cited);
+        let scanned = &self.facts.calls_scanned;
+        cited_or_scanned(self, &self.facts.calls, scanned, region, scans, |c| c.head)
+    }
+
+    /// The guards whose `if` (or `case`) line lies inside `region` ([`guards::guards`]).
+    pub(crate) fn cited_guards(&self, region: LineRange) -> Cow<'_, [guards::Guard]> {
+        let scans = (guards::scan_plain, guards::scan_cited);
+        let scanned = &self.facts.guards_scanned;
+        cited_or_scanned(self, &self.facts.guards, scanned, region, scans, |g| {
+            g.line()
+        })
     }
 
     pub(crate) fn cached_registrations(&self) -> &[routes::RouteRegistration] {
@@ -587,6 +638,71 @@ mod tests {
         assert!(GoQuery::compile("((identifier) @i (#eq? @i \"x\"))").is_ok());
         assert!(GoQuery::compile("((identifier) @i (#not-match? @i \"^x\"))").is_ok());
         assert!(GoQuery::compile("((identifier) @i (#any-of? @i \"x\" \"y\"))").is_ok());
+    }
+
+    /// Calls and guards in the shapes whose head is not their first line or whose lines run
+    /// past a region: chains, arguments over lines, nested literals, cases, `else if`.
+    const TRICKY: &str = "package a\n\nfunc f(ctx context.Context) error {\n\tr.PathPrefix(\"/a\").\n\t\tSubrouter().\n\t\tHandleFunc(\"/x\", h)\n\tgo func() {\n\t\tif err := dial(ctx,\n\t\t\taddr); err != nil {\n\t\t\tlog.Fatalf(\"no: %v\",\n\t\t\t\terr)\n\t\t} else if !ok {\n\t\t\treturn\n\t\t}\n\t}()\n\tswitch {\n\tcase a(), b():\n\t\treturn nil\n\tcase c:\n\t}\n\tselect {\n\tcase <-ctx.Done():\n\t\treturn ctx.Err()\n\t}\n\treturn check(func() error { if x { return g() }; return nil }())\n}\n\nvar v = h(1,\n\t2)\n";
+
+    #[test]
+    fn scans_of_a_region_cite_what_the_whole_file_scans_cite_there() {
+        let file = GoFile::parse(TRICKY.as_bytes().to_vec()).unwrap();
+        let n = file.line_count();
+        for a in 1..=n + 1 {
+            for b in a..=n + 1 {
+                let r = range(a, b);
+                let whole = cited(file.cached_calls(), r, |c| c.head);
+                assert_eq!(calls::scan_cited(&file, r), whole, "calls of {r}");
+                let whole = cited(file.cached_guards(), r, |g| g.line());
+                assert_eq!(guards::scan_cited(&file, r), whole, "guards of {r}");
+            }
+        }
+        assert_eq!(file.cached_calls().len(), 14);
+        assert_eq!(file.cached_guards().len(), 6);
+    }
+
+    /// A large file of which a ref cites one function: its call and guard expectations walk
+    /// that function, not the file (the whole-file scans are never made), and answer as the
+    /// whole-file scans do.
+    #[test]
+    fn expectations_on_a_few_lines_of_a_large_file_scan_only_those_lines() {
+        let function = "func f{i}(c Config) error {\n\tif err := check{i}(c); err != nil {\n\t\treturn err\n\t}\n\tlog.Printf(\"ok\")\n\treturn nil\n}\n";
+        let src: String = std::iter::once("package a\n".to_string())
+            .chain((0..500).map(|i| function.replace("{i}", &i.to_string())))
+            .collect();
+        let parsed = || GoFile::parse(src.clone().into_bytes()).unwrap();
+        let (file, reference) = (parsed(), parsed());
+        // The reference answers from its whole-file scans.
+        let _ = (reference.cached_calls(), reference.cached_guards());
+        let expectations = ["call: log.Printf", "fail_closed: { when: '^err$' }"]
+            .map(|e| crate::anchors::parse_expectation(e).unwrap());
+        // Function 250 is at lines 1752-1758: the `if` at 1753, the call at 1756. (A failure
+        // looks for a near miss in the whole file.)
+        for r in [range(1752, 1758), range(1753, 1756), range(1753, 1757)] {
+            for e in &expectations {
+                let regional = crate::expect::evaluate(e, &file, r);
+                assert!(regional.ok, "{r}: {}", regional.message);
+                assert_eq!(regional, crate::expect::evaluate(e, &reference, r), "{r}");
+            }
+            assert!(
+                file.facts.calls.get().is_none() && file.facts.guards.get().is_none(),
+                "a whole-file scan was made for lines {r}"
+            );
+        }
+    }
+
+    #[test]
+    fn regions_reaching_the_size_of_the_file_make_the_whole_file_scan() {
+        let file = GoFile::parse(TRICKY.as_bytes().to_vec()).unwrap();
+        let n = file.line_count();
+        assert_eq!(calls::calls(&file, range(1, n - 1)).len(), 14);
+        assert!(file.facts.calls.get().is_none());
+        assert_eq!(calls::calls(&file, range(3, 4)).len(), 1);
+        assert!(file.facts.calls.get().is_some(), "scanned once whole");
+        assert_eq!(guards::guards(&file, range(1, n)).len(), 6);
+        assert!(file.facts.guards.get().is_none());
+        assert_eq!(guards::guards(&file, range(8, 8)).len(), 1);
+        assert!(file.facts.guards.get().is_some());
     }
 
     #[test]
