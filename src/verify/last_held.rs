@@ -4,14 +4,18 @@
 //! and comparing tree ids (the commits that did not change the file cost a few tree reads).
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use rayon::prelude::*;
 
 use super::HistorySource;
 use super::parses::{ParseCache, misfit_at};
+use super::provenance::{Origins, OriginsMemo};
 use super::shape;
 use crate::anchors::Ref;
 use crate::budget::{self, FileBudgets, Metered};
+use crate::lines::LineRange;
+use crate::model::{Candidate, How, Outcome, Place, RefReport};
 use crate::source::history::{Endpoint, PathVersion};
 use crate::source::{FileBlob, Files, SourceError};
 
@@ -26,6 +30,11 @@ pub(super) struct LastHeld {
     pub note: String,
     /// Set when the work budget ran out during the walk: what the ref's report says instead.
     pub cut: Option<String>,
+    /// Other commits of the stretch where it held at which the cited lines held other code
+    /// than at `at` (code that slid into them, not the same code shifted): each, the best fit
+    /// of its part of the stretch. Which code the citation meant is not known; history is
+    /// followed from each, and where they lead apart the ref is ambiguous.
+    pub rivals: Vec<String>,
 }
 
 /// For each of `refs`, the newest commit among the `depth` before the verified one at which it
@@ -50,6 +59,7 @@ pub(super) fn find(
                 at: None,
                 note: "no `at`, and the repository has no commits to look back through".to_string(),
                 cut: None,
+                rivals: Vec::new(),
             })
             .collect());
     };
@@ -69,6 +79,7 @@ pub(super) fn find(
                     at: None,
                     note: note.clone(),
                     cut: None,
+                    rivals: Vec::new(),
                 })
                 .collect());
         }
@@ -81,7 +92,7 @@ pub(super) fn find(
         .zip(&history.versions)
         .map(|((path, members), versions)| (*path, members, versions))
         .collect();
-    let found: Vec<(usize, Option<String>, Option<String>)> = groups
+    let found: Vec<Found> = groups
         .par_iter()
         .flat_map_iter(|(path, members, versions)| {
             let _metered = Metered::install(&budgets.of(path));
@@ -89,7 +100,7 @@ pub(super) fn find(
         })
         .collect();
     let mut out: Vec<Option<LastHeld>> = refs.iter().map(|_| None).collect();
-    for (i, at, cut) in found {
+    for Found { i, at, cut, rivals } in found {
         let r = refs[i];
         let cited = format!("{}:{}", r.path.value, r.lines.value);
         let note = match &at {
@@ -109,25 +120,41 @@ pub(super) fn find(
                 history.walked.saturating_sub(1)
             ),
         };
-        out[i] = Some(LastHeld { at, note, cut });
+        out[i] = Some(LastHeld {
+            at,
+            note,
+            cut,
+            rivals,
+        });
     }
     Ok(out.into_iter().flatten().collect())
+}
+
+/// What the walk of one path found for one ref (its index among the refs).
+struct Found {
+    i: usize,
+    at: Option<String>,
+    cut: Option<String>,
+    rivals: Vec<String>,
 }
 
 /// Where a ref of one path still looks for the newest stretch of versions where it held.
 struct Walk<'v> {
     /// Each version where it held, with how far the cited lines are from their evidence and how
     /// many construct ends they cut (a range read a few lines off that still holds the same
-    /// single-line evidence fits it as well as the right one).
-    held: Vec<(&'v PathVersion, (u32, u32))>,
+    /// single-line evidence fits it as well as the right one), and which code it held: the
+    /// count of the newer versions of the stretch whose cited lines do not descend from the
+    /// next older one's (0 while the same code, shifted or edited, held them).
+    held: Vec<(&'v PathVersion, (u32, u32), usize)>,
     done: bool,
     cut: Option<String>,
 }
 
 /// The walk back for the refs `members` of one path, version by version, newest first: each
 /// version is read and parsed once for all of them and dropped before the next, so memory
-/// stays that of one version however many commits changed the file. Returns each ref's
-/// chosen commit, and the budget's message when the walk was cut short for it.
+/// stays that of one version however many commits changed the file (and the newer one's
+/// bytes, to tell whether the cited lines held the same code in both). Returns each ref's
+/// chosen commit, its rivals, and the budget's message when the walk was cut short for it.
 fn walk_path(
     source: &HistorySource<'_>,
     refs: &[&Ref],
@@ -135,7 +162,7 @@ fn walk_path(
     members: &[usize],
     versions: &[PathVersion],
     skip: usize,
-) -> Vec<(usize, Option<String>, Option<String>)> {
+) -> Vec<Found> {
     let mut walks: Vec<Walk<'_>> = members
         .iter()
         .map(|_| Walk {
@@ -144,6 +171,9 @@ fn walk_path(
             cut: None,
         })
         .collect();
+    // The newer version's blob, and the origins of its lines in this one, worked out once for
+    // all the refs of the path that held in both.
+    let mut newer: Option<FileBlob> = None;
     for v in versions.iter().skip(skip) {
         if walks.iter().all(|w| w.done) {
             break;
@@ -152,6 +182,7 @@ fn walk_path(
         // shared by them and dropped with it.
         let blob = read_version(source, v, path);
         let parses = ParseCache::metered(true);
+        let mut origins: Option<Origins> = None;
         for (walk, &i) in walks.iter_mut().zip(members).filter(|(w, _)| !w.done) {
             let r = refs[i];
             budget::take_cut();
@@ -167,24 +198,182 @@ fn walk_path(
             // The newest stretch of versions where it held; of those, the one it fits best,
             // the newest on a tie.
             match misfit {
-                Some(m) if walk.held.len() < MAX_STRETCH => walk.held.push((v, m)),
+                Some(m) if walk.held.len() < MAX_STRETCH => {
+                    // Held in the newer version too (the stretch has no gap): did the code
+                    // there descend from the code cited here?
+                    let identity = match (walk.held.last(), &blob, &newer) {
+                        (Some(&(_, _, identity)), Some(old), Some(new)) => {
+                            let origins = origins.get_or_insert_with(|| {
+                                Origins::between(Some(&old.bytes), &new.bytes)
+                            });
+                            identity + usize::from(origins.slid_into(r.lines.value))
+                        }
+                        (last, _, _) => last.map_or(0, |&(_, _, identity)| identity),
+                    };
+                    walk.held.push((v, m, identity));
+                }
                 Some(_) => walk.done = true,
                 None if walk.held.is_empty() => {}
                 None => walk.done = true,
             }
         }
+        newer = blob;
     }
     walks
         .into_iter()
         .zip(members)
         .map(|(walk, &i)| {
-            let best = walk.held.iter().min_by_key(|(_, m)| *m);
-            let at = best
-                .filter(|_| walk.cut.is_none())
-                .map(|(v, _)| v.commit.clone());
-            (i, at, walk.cut)
+            let best = |identity: Option<usize>| {
+                walk.held
+                    .iter()
+                    .filter(|(_, _, id)| identity.is_none_or(|want| *id == want))
+                    .min_by_key(|(_, m, _)| *m)
+            };
+            let chosen = best(None).filter(|_| walk.cut.is_none());
+            let at = chosen.map(|(v, _, _)| v.commit.clone());
+            // The best fit of each other code the cited lines held in the stretch.
+            let rivals = match (chosen, walk.held.last()) {
+                (Some(&(_, _, own)), Some(&(_, _, last))) => (0..=last)
+                    .filter(|&id| id != own)
+                    .filter_map(|id| best(Some(id)))
+                    .map(|(v, _, _)| v.commit.clone())
+                    .collect(),
+                _ => Vec::new(),
+            };
+            Found {
+                i,
+                at,
+                cut: walk.cut,
+                rivals,
+            }
         })
         .collect()
+}
+
+/// The report of a ref without `at` followed from where it last held (`followed`, from
+/// `LastHeld::at`) and from each of its rivals (`rivals`, by commit): where they all lead to
+/// the same verdict and place, `followed` as it is. Else the cited lines held different code at
+/// those commits, and which the citation meant is not known: ambiguous between the places
+/// each leads to where the expectations hold, with a note naming the commits, and no commit
+/// for `fix` to write as `at`. Never drifted or verified onto one of them: the code the author
+/// cited may be the one that is gone. With no such place (each broken or an error), `followed`.
+pub(super) fn weigh_rivals(
+    followed: Option<RefReport>,
+    rivals: Vec<(String, Option<RefReport>)>,
+) -> Option<RefReport> {
+    let mut report = followed?;
+    let leads = |r: &RefReport| (r.verdict(), places(r));
+    let own = leads(&report);
+    if rivals
+        .iter()
+        .all(|(_, r)| r.as_ref().is_none_or(|r| leads(r) == own))
+    {
+        return Some(report);
+    }
+    let cited = report.lines;
+    let from = report.history_from.clone().unwrap_or_default();
+    let mut candidates: Vec<Candidate> = Vec::new();
+    let mut said = vec![format!("from {} {}", short(&from), led_to(&report))];
+    for r in std::iter::once(&report).chain(rivals.iter().filter_map(|(_, r)| r.as_ref())) {
+        for candidate in held_places(r, &report.path, cited) {
+            if !candidates.iter().any(|c| c.place == candidate.place) {
+                candidates.push(candidate);
+            }
+        }
+    }
+    for (commit, r) in &rivals {
+        if let Some(r) = r {
+            said.push(format!("from {} {}", short(commit), led_to(r)));
+        }
+    }
+    if candidates.is_empty() {
+        return Some(report);
+    }
+    report.notes.push(format!(
+        "no `at`, and the cited lines held different code at {} and {} (other code slid into \
+         them): history {}; adding `at` says which code is cited",
+        short(&from),
+        rivals
+            .iter()
+            .map(|(c, _)| short(c))
+            .collect::<Vec<_>>()
+            .join(", "),
+        said.join(", ")
+    ));
+    report.history_from = None;
+    Some(report.with_outcome(Outcome::Ambiguous(candidates)))
+}
+
+/// The first 7 characters of a commit id.
+fn short(commit: &str) -> &str {
+    &commit[..7.min(commit.len())]
+}
+
+/// Where a report puts the ref: the place checked (history's), the relocation, or the
+/// candidates.
+fn places(r: &RefReport) -> Vec<Place> {
+    match &r.outcome {
+        Outcome::Drifted { relocation, .. } => vec![relocation.place.clone()],
+        Outcome::Ambiguous(candidates) => candidates.iter().map(|c| c.place.clone()).collect(),
+        Outcome::Broken { .. } | Outcome::Error(_) => Vec::new(),
+        Outcome::Verified | Outcome::NeedsReview { .. } => vec![checked(r)],
+    }
+}
+
+/// Where a report's expectations were checked at the revision.
+fn checked(r: &RefReport) -> Place {
+    r.checked.as_deref().cloned().unwrap_or_else(|| Place {
+        path: r.path.clone(),
+        lines: r.lines,
+    })
+}
+
+/// The places a report says the expectations hold, as candidates (`path`:`cited` is the
+/// cited place the distance is from).
+fn held_places(r: &RefReport, path: &str, cited: LineRange) -> Vec<Candidate> {
+    let candidate = |place: Place, how: How| {
+        let distance = (place.path == path).then(|| {
+            let (a, b) = (place.lines, cited);
+            if a.end() < b.start() {
+                b.start().get() - a.end().get()
+            } else {
+                a.start().get().saturating_sub(b.end().get())
+            }
+        });
+        Candidate {
+            place,
+            how,
+            distance,
+            similarity: None,
+            same_declaration: None,
+        }
+    };
+    match &r.outcome {
+        Outcome::Drifted { relocation, .. } => {
+            vec![candidate(relocation.place.clone(), relocation.how)]
+        }
+        Outcome::Ambiguous(candidates) => candidates.clone(),
+        Outcome::Verified | Outcome::NeedsReview { .. } => {
+            vec![candidate(checked(r), How::History)]
+        }
+        Outcome::Broken { .. } | Outcome::Error(_) => Vec::new(),
+    }
+}
+
+/// What following history led a report to, for the note.
+fn led_to(r: &RefReport) -> String {
+    match &r.outcome {
+        Outcome::Broken { .. } => "finds it broken".to_string(),
+        Outcome::Error(_) => "fails with an error".to_string(),
+        _ => format!(
+            "leads to {}",
+            places(r)
+                .iter()
+                .map(|p| format!("{}:{}", p.path, p.lines))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        ),
+    }
 }
 
 /// Versions whose cited lines differ from the newer one's that the walk back for a whole
@@ -203,14 +392,18 @@ const MAX_WHOLE_VERSIONS: usize = 32;
 /// a ref only where history puts it whole. Versions whose cited lines are the same text as the
 /// newer one's are not compared again, nor parsed where they cut. `None` for a ref not
 /// followed. Each file's walk draws on its own budget, the one [`find`] drew on.
+/// As [`find`]'s, the commit found may hold other code at the cited lines than the citation
+/// was written against: past it, the walk goes on through [`MAX_STRETCH`] more changes of
+/// the cited lines, and the first older version where they hold whole code the code found
+/// does not descend from is its rival.
 pub(super) fn find_whole(
     source: &HistorySource<'_>,
     files: &dyn Files,
     refs: &[&Ref],
     depth: usize,
     budgets: &FileBudgets,
-) -> Result<Vec<Option<String>>, SourceError> {
-    let mut out: Vec<Option<String>> = vec![None; refs.len()];
+) -> Result<Vec<Option<Whole>>, SourceError> {
+    let mut out: Vec<Option<Whole>> = refs.iter().map(|_| None).collect();
     let Some(from) = source.target_commit.as_deref() else {
         return Ok(out);
     };
@@ -263,7 +456,7 @@ pub(super) fn find_whole(
         .zip(&history.versions)
         .map(|((path, members), versions)| (*path, members, versions))
         .collect();
-    let found: Vec<(usize, Option<String>)> = groups
+    let found: Vec<(usize, Option<Whole>)> = groups
         .par_iter()
         .flat_map_iter(|(path, members, versions)| {
             let _metered = Metered::install(&budgets.of(path));
@@ -285,22 +478,35 @@ pub(super) fn find_whole(
 /// Refs of one path by index, each with its cited lines' text at the verified revision.
 type CitedTexts = Vec<(usize, Vec<u8>)>;
 
+/// Where [`find_whole`] follows a ref from.
+pub(super) struct Whole {
+    /// The newest commit at which the cited lines held the evidence whole.
+    pub at: String,
+    /// An older commit at which they held it whole in other code, which the code at `at`
+    /// does not descend from.
+    pub rival: Option<String>,
+}
+
 /// The walk back of [`find_whole`] for the refs `members` of one path (with their cited text
 /// at the verified revision), newest version first: each ref stops at the first version where
 /// it holds cutting no construct (the commit returned), where the file is gone or shorter than
-/// the cited lines, or after [`MAX_WHOLE_VERSIONS`] changes of its cited lines.
+/// the cited lines, or after [`MAX_WHOLE_VERSIONS`] changes of its cited lines; past that
+/// commit, it looks through [`MAX_STRETCH`] more changes for a rival. A walk the budget cuts
+/// short is not followed (its ref stays where it holds).
 fn walk_whole(
     source: &HistorySource<'_>,
     refs: &[&Ref],
     path: &str,
     members: &[(usize, Vec<u8>)],
     versions: &[PathVersion],
-) -> Vec<(usize, Option<String>)> {
+) -> Vec<(usize, Option<Whole>)> {
     struct Walk {
         newer: Vec<u8>,
         compared: usize,
         done: bool,
-        at: Option<String>,
+        /// The commit found, with the file there; then the changes compared past it.
+        at: Option<(String, Rc<FileBlob>, usize)>,
+        rival: Option<String>,
     }
     let mut walks: Vec<Walk> = members
         .iter()
@@ -309,8 +515,11 @@ fn walk_whole(
             compared: 0,
             done: false,
             at: None,
+            rival: None,
         })
         .collect();
+    // The origins of the file at a commit found in an older version, worked out once.
+    let origins = OriginsMemo::default();
     for v in versions {
         if walks.iter().all(|w| w.done) {
             break;
@@ -318,6 +527,7 @@ fn walk_whole(
         let Some(blob) = read_version(source, v, path) else {
             break;
         };
+        let blob = Rc::new(blob);
         let line_count = crate::go::count_lines(&blob.bytes);
         let shape = shape::Lines::new(&blob.bytes);
         let parses = ParseCache::metered(true);
@@ -346,16 +556,33 @@ fn walk_whole(
             let holds = misfit_at(r, &blob, lines, &parses).is_some();
             if budget::take_cut_message().is_some() {
                 walk.done = true;
-            } else if holds {
-                walk.at = Some(v.commit.clone());
-                walk.done = true;
+                walk.at = None;
+                continue;
+            }
+            match &mut walk.at {
+                None if holds => walk.at = Some((v.commit.clone(), Rc::clone(&blob), 0)),
+                None => {}
+                Some((_, found, past)) => {
+                    *past += 1;
+                    if holds && origins.between(Some(&blob), &found.bytes).slid_into(lines) {
+                        walk.rival = Some(v.commit.clone());
+                        walk.done = true;
+                    }
+                    walk.done |= *past >= MAX_STRETCH;
+                }
             }
         }
     }
     walks
         .into_iter()
         .zip(members)
-        .map(|(walk, (i, _))| (*i, walk.at))
+        .map(|(walk, (i, _))| {
+            let whole = walk.at.map(|(at, _, _)| Whole {
+                at,
+                rival: walk.rival,
+            });
+            (*i, whole)
+        })
         .collect()
 }
 
@@ -428,11 +655,7 @@ mod tests {
         kept_trees::take_peak();
         let found = walk_path(&source, &refs, "a.go", &[0, 1], &history.versions[0], 1);
         assert_eq!(found.len(), 2);
-        assert!(
-            found
-                .iter()
-                .all(|(_, at, cut)| at.is_none() && cut.is_none())
-        );
+        assert!(found.iter().all(|f| f.at.is_none() && f.cut.is_none()));
         assert_eq!(kept_trees::take_peak(), 1, "one parsed version at a time");
     }
 
@@ -485,9 +708,7 @@ mod tests {
         );
         assert_eq!(found.len(), 5);
         assert!(
-            found
-                .iter()
-                .all(|(_, at, cut)| at.is_none() && cut.is_none()),
+            found.iter().all(|f| f.at.is_none() && f.cut.is_none()),
             "no ref of the file is cut short"
         );
         assert!(!budget.exhausted());
