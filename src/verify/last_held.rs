@@ -22,6 +22,10 @@ use crate::source::{FileBlob, Files, SourceError};
 /// Versions of one stretch where a ref held that are compared, at most.
 const MAX_STRETCH: usize = 8;
 
+/// Versions past the newest stretch where a ref held that are looked through for an older
+/// version where it held other code at its cited lines, at most.
+const MAX_GAP: usize = 8;
+
 /// What the walk back found for one ref.
 pub(super) struct LastHeld {
     /// The newest commit at which the ref held at its cited path and lines.
@@ -44,6 +48,12 @@ pub(super) struct LastHeld {
 /// cited outside it and left out of it), then the one where they cut the fewest constructs (a
 /// blank line cited, a closing brace left out: [`shape::cut`]), the newest on a tie: the one it
 /// was written against.
+/// Which code the citation meant is a guess, safe only while the cited lines held the same
+/// code: where, between two versions of the stretch, the cited lines' code does not descend
+/// from the older version's cited lines (provenance's line origins: code inserted above pushed
+/// other code into them), or where past the stretch (within [`MAX_GAP`] versions) the ref held
+/// again in code the stretch's does not descend from, those other versions are rivals
+/// ([`LastHeld::rivals`]), followed too and weighed by [`weigh_rivals`].
 /// Refs of one file share the walk and the parses of its versions, and its budget (each file's
 /// walk its own, on one thread: which refs it cuts short depends on nothing else).
 pub(super) fn find(
@@ -146,6 +156,12 @@ struct Walk<'v> {
     /// count of the newer versions of the stretch whose cited lines do not descend from the
     /// next older one's (0 while the same code, shifted or edited, held them).
     held: Vec<(&'v PathVersion, (u32, u32), usize)>,
+    /// The file at the oldest version of the stretch.
+    oldest: Option<Rc<FileBlob>>,
+    /// Versions looked through past the stretch, once it ended.
+    past: Option<usize>,
+    /// The first older version past the stretch where it held other code.
+    beyond: Option<&'v PathVersion>,
     done: bool,
     cut: Option<String>,
 }
@@ -167,20 +183,25 @@ fn walk_path(
         .iter()
         .map(|_| Walk {
             held: Vec::new(),
+            oldest: None,
+            past: None,
+            beyond: None,
             done: false,
             cut: None,
         })
         .collect();
     // The newer version's blob, and the origins of its lines in this one, worked out once for
     // all the refs of the path that held in both.
-    let mut newer: Option<FileBlob> = None;
+    let mut newer: Option<Rc<FileBlob>> = None;
+    // The origins of a stretch's oldest version in an older one past it.
+    let past_origins = OriginsMemo::default();
     for v in versions.iter().skip(skip) {
         if walks.iter().all(|w| w.done) {
             break;
         }
         // This version's blob, read once for all the refs of its path, and its whole parse,
         // shared by them and dropped with it.
-        let blob = read_version(source, v, path);
+        let blob = read_version(source, v, path).map(Rc::new);
         let parses = ParseCache::metered(true);
         let mut origins: Option<Origins> = None;
         for (walk, &i) in walks.iter_mut().zip(members).filter(|(w, _)| !w.done) {
@@ -191,13 +212,27 @@ fn walk_path(
                 Some((misfit, shape::cut(&blob.bytes, r.lines.value)))
             });
             if let Some(message) = budget::take_cut_message() {
-                walk.cut = Some(message);
+                // Past the stretch, only a rival was looked for: the stretch stands.
+                if walk.past.is_none() {
+                    walk.cut = Some(message);
+                }
                 walk.done = true;
                 continue;
             }
             // The newest stretch of versions where it held; of those, the one it fits best,
-            // the newest on a tie.
+            // the newest on a tie. Past it, the first older version where it held again is
+            // a rival when the code at its cited lines is other code than the stretch's.
             match misfit {
+                Some(_) if walk.past.is_some() => {
+                    if let (Some(old), Some(stretch)) = (&blob, &walk.oldest)
+                        && past_origins
+                            .between(Some(old), &stretch.bytes)
+                            .slid_into(r.lines.value)
+                    {
+                        walk.beyond = Some(v);
+                    }
+                    walk.done = true;
+                }
                 Some(m) if walk.held.len() < MAX_STRETCH => {
                     // Held in the newer version too (the stretch has no gap): did the code
                     // there descend from the code cited here?
@@ -211,10 +246,15 @@ fn walk_path(
                         (last, _, _) => last.map_or(0, |&(_, _, identity)| identity),
                     };
                     walk.held.push((v, m, identity));
+                    walk.oldest = blob.clone();
                 }
                 Some(_) => walk.done = true,
                 None if walk.held.is_empty() => {}
-                None => walk.done = true,
+                None => {
+                    let past = walk.past.map_or(1, |p| p + 1);
+                    walk.past = Some(past);
+                    walk.done = past > MAX_GAP;
+                }
             }
         }
         newer = blob;
@@ -232,11 +272,14 @@ fn walk_path(
             let chosen = best(None).filter(|_| walk.cut.is_none());
             let at = chosen.map(|(v, _, _)| v.commit.clone());
             // The best fit of each other code the cited lines held in the stretch.
+            // and the older version past the stretch where other code held.
             let rivals = match (chosen, walk.held.last()) {
                 (Some(&(_, _, own)), Some(&(_, _, last))) => (0..=last)
                     .filter(|&id| id != own)
                     .filter_map(|id| best(Some(id)))
-                    .map(|(v, _, _)| v.commit.clone())
+                    .map(|&(v, _, _)| v)
+                    .chain(walk.beyond)
+                    .map(|v| v.commit.clone())
                     .collect(),
                 _ => Vec::new(),
             };

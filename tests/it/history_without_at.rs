@@ -448,3 +448,31 @@ fn the_cited_code_shifted_past_its_lines_is_still_followed() {
     assert_eq!(r["relocated"]["how"], "history", "{r:#}");
     assert_eq!(r["history_from"], written.to_string(), "{r:#}");
 }
+
+/// As above, with versions between where the cited lines held nothing (code inserted above
+/// `second` in two steps): the older version where the ref held again, past that gap, held
+/// other code at the cited lines, so which one was cited is not known either.
+#[test]
+fn other_code_that_slid_into_the_cited_lines_after_a_gap_is_not_followed_as_the_cited_code() {
+    let mut repo = TestRepo::new();
+    repo.write("a.go", two_guards(0, 0, false));
+    let written = repo.commit_all("two guards");
+    repo.write("a.go", two_guards(4, 0, false));
+    repo.commit_all("comment above second: 13-15 hold no guard");
+    repo.write("a.go", two_guards(8, 0, false));
+    let slid = repo.commit_all("more comment: second's guard slides into 13-15");
+    repo.write("a.go", two_guards(12, 0, true));
+    repo.commit_all("drop first's guard");
+    repo.write("anchors.yaml", err_guard_anchors("13-15"));
+
+    let (code, report) = verify_json(repo.path(), &[]);
+    assert_eq!(code, 1);
+    let r = the_ref(&report);
+    assert_eq!(r["verdict"], "ambiguous", "{r:#}");
+    let note = format!(
+        "the cited lines held different code at {} and {}",
+        &slid.to_string()[..7],
+        &written.to_string()[..7]
+    );
+    assert!(r["notes"].to_string().contains(&note), "{r:#}");
+}
