@@ -476,3 +476,50 @@ fn other_code_that_slid_into_the_cited_lines_after_a_gap_is_not_followed_as_the_
     );
     assert!(r["notes"].to_string().contains(&note), "{r:#}");
 }
+
+/// A whole citation that holds where cited cutting across the top level is followed from
+/// where it was last whole (above): only when the code there is the code cited. Here
+/// `checkConfig` (cited whole, 10-16) was deleted, another function later written at the same
+/// lines, then a function inserted above that: following the newest whole version would move
+/// the citation onto the other function (with `at`, the deleted check is broken). Which one
+/// was cited is not known: ambiguous, saying so.
+#[test]
+fn a_whole_citation_replaced_by_other_code_is_not_moved_onto_it() {
+    const CHECK_CONFIG: &str = "// checkConfig refuses to start without a CA when mTLS is required.\nfunc checkConfig(cfg config) error {\n\tif cfg.requireMTLS && cfg.caFile == \"\" {\n\t\treturn errors.New(\"mtls required but no CA configured\")\n\t}\n\treturn nil\n}\n";
+    let mut repo = TestRepo::new();
+    repo.write("pkg/auth/server.go", GUARD);
+    let written = repo.commit_all("add the mTLS guard");
+    repo.write(
+        "pkg/auth/server.go",
+        GUARD.replace(
+            CHECK_CONFIG,
+            "// pad is unrelated.\nfunc pad() int {\n\treturn 1\n}\n\nvar x = 1\nvar y = 2\n",
+        ),
+    );
+    repo.commit_all("drop checkConfig");
+    let other = GUARD.replace(
+        CHECK_CONFIG,
+        "// wantsClientCerts says whether clients must present certificates.\nfunc wantsClientCerts(cfg config) bool {\n\tif cfg.requireMTLS {\n\t\tlogMTLS(\"client certificates required\")\n\t}\n\treturn cfg.requireMTLS\n}\n",
+    );
+    repo.write("pkg/auth/server.go", &other);
+    let replaced = repo.commit_all("another function where checkConfig was");
+    repo.write(
+        "pkg/auth/server.go",
+        other.replace(
+            "// wantsClientCerts",
+            "func other() {}\n\n// wantsClientCerts",
+        ),
+    );
+    repo.commit_all("add other");
+    repo.write("anchors.yaml", identifier_anchors("10-16"));
+
+    let (_, report) = verify_json(repo.path(), &[]);
+    let r = the_ref(&report);
+    assert_eq!(r["verdict"], "ambiguous", "{r:#}");
+    let note = format!(
+        "the cited lines held different code at {} and {}",
+        &replaced.to_string()[..7],
+        &written.to_string()[..7]
+    );
+    assert!(r["notes"].to_string().contains(&note), "{r:#}");
+}
