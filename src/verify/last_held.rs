@@ -294,23 +294,22 @@ fn walk_path(
 }
 
 /// The report of a ref without `at` followed from where it last held (`followed`, from
-/// `LastHeld::at`) and from each of its rivals (`rivals`, by commit): where they all lead to
-/// the same verdict and place, `followed` as it is. Else the cited lines held different code at
-/// those commits, and which the citation meant is not known: ambiguous between the places
-/// each leads to where the expectations hold, with a note naming the commits, and no commit
-/// for `fix` to write as `at`. Never drifted or verified onto one of them: the code the author
-/// cited may be the one that is gone. With no such place (each broken or an error), `followed`.
+/// `LastHeld::at`) and from each of its rivals (`rivals`, by commit): where it holds
+/// (verified, drifted, ambiguous) and a rival finds it broken or an error, the cited lines held
+/// different code at those commits and which the citation meant is not known: ambiguous
+/// between the places where the expectations hold, with a note naming the commits, and no
+/// commit for `fix` to write as `at`. Never drifted or verified onto other code: the code the
+/// author cited may be the one that is gone. Else `followed` as it is.
 pub(super) fn weigh_rivals(
     followed: Option<RefReport>,
     rivals: Vec<(String, Option<RefReport>)>,
 ) -> Option<RefReport> {
     let mut report = followed?;
-    let leads = |r: &RefReport| (r.verdict(), places(r));
-    let own = leads(&report);
-    if rivals
-        .iter()
-        .all(|(_, r)| r.as_ref().is_none_or(|r| leads(r) == own))
-    {
+    // Only a rival that finds the ref broken (or cannot say) where the commit chosen finds it
+    // holding makes the guess matter to the first rule: where both hold, the code either
+    // meant is still there, and the newest is followed as before (a generic call held at
+    // the same lines by other calls through a file's history is the common case).
+    if !holds(&report) || rivals.iter().all(|(_, r)| r.as_ref().is_none_or(holds)) {
         return Some(report);
     }
     let cited = report.lines;
@@ -345,6 +344,11 @@ pub(super) fn weigh_rivals(
     ));
     report.history_from = None;
     Some(report.with_outcome(Outcome::Ambiguous(candidates)))
+}
+
+/// Whether a report says the expectations hold somewhere: verified, drifted or ambiguous.
+fn holds(r: &RefReport) -> bool {
+    !matches!(r.outcome, Outcome::Broken { .. } | Outcome::Error(_))
 }
 
 /// The first 7 characters of a commit id.
