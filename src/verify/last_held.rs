@@ -509,6 +509,7 @@ pub(super) fn find_whole(
             let _metered = Metered::install(&budgets.of(path));
             walk_whole(
                 source,
+                files,
                 refs,
                 path,
                 members,
@@ -542,6 +543,7 @@ pub(super) struct Whole {
 /// short is not followed (its ref stays where it holds).
 fn walk_whole(
     source: &HistorySource<'_>,
+    files: &dyn Files,
     refs: &[&Ref],
     path: &str,
     members: &[(usize, Vec<u8>)],
@@ -567,6 +569,8 @@ fn walk_whole(
         .collect();
     // The origins of the file at a commit found in an older version, worked out once.
     let origins = OriginsMemo::default();
+    // The file at the verified revision, read once a rival is looked at.
+    let mut now: Option<Option<FileBlob>> = None;
     for v in versions {
         if walks.iter().all(|w| w.done) {
             break;
@@ -611,8 +615,18 @@ fn walk_whole(
                 None => {}
                 Some((_, found, past)) => {
                     *past += 1;
+                    // A rival only where the code it held at the cited lines is gone from the
+                    // file now: the ref holds where cited, and code of the rival's still in
+                    // the file was rewritten, not deleted (a function grown since, whose old
+                    // version held other code at these lines years before).
                     if holds && origins.between(Some(&blob), &found.bytes).slid_into(lines) {
-                        walk.rival = Some(v.commit.clone());
+                        let now = now.get_or_insert_with(|| files.read(path).ok());
+                        let gone = now.as_ref().is_some_and(|now| {
+                            !Origins::between(Some(&blob.bytes), &now.bytes).keeps_any(lines)
+                        });
+                        if gone {
+                            walk.rival = Some(v.commit.clone());
+                        }
                         walk.done = true;
                     }
                     walk.done |= *past >= MAX_STRETCH;

@@ -219,6 +219,17 @@ impl Origins {
             })
     }
 
+    /// True when some telling line descends (kept or edited) from the older lines `old`: some
+    /// of that code is still in the newer file.
+    pub(super) fn keeps_any(&self, old: LineRange) -> bool {
+        self.lines.iter().enumerate().any(|(i, o)| {
+            self.telling.get(i).copied().unwrap_or(false)
+                && o.old_line()
+                    .and_then(LineNo::new)
+                    .is_some_and(|l| old.contains_line(l))
+        })
+    }
+
     /// True when every non-blank line of `lines` (at least one) descends from an older line
     /// outside `cited` (any older line with `None`): code that was already there, elsewhere.
     pub(super) fn all_from_outside(&self, lines: LineRange, cited: Option<LineRange>) -> bool {
