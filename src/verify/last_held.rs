@@ -4,19 +4,27 @@
 //! and comparing tree ids (the commits that did not change the file cost a few tree reads).
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use rayon::prelude::*;
 
 use super::HistorySource;
 use super::parses::{ParseCache, misfit_at};
+use super::provenance::{Origins, OriginsMemo};
 use super::shape;
 use crate::anchors::Ref;
 use crate::budget::{self, FileBudgets, Metered};
+use crate::lines::LineRange;
+use crate::model::{Candidate, How, Outcome, Place, RefReport};
 use crate::source::history::{Endpoint, PathVersion};
 use crate::source::{FileBlob, Files, SourceError};
 
 /// Versions of one stretch where a ref held that are compared, at most.
 const MAX_STRETCH: usize = 8;
+
+/// Versions past the newest stretch where a ref held that are looked through for an older
+/// version where it held other code at its cited lines, at most.
+const MAX_GAP: usize = 8;
 
 /// What the walk back found for one ref.
 pub(super) struct LastHeld {
@@ -26,6 +34,11 @@ pub(super) struct LastHeld {
     pub note: String,
     /// Set when the work budget ran out during the walk: what the ref's report says instead.
     pub cut: Option<String>,
+    /// Other commits of the stretch where it held at which the cited lines held other code
+    /// than at `at` (code that slid into them, not the same code shifted): each, the best fit
+    /// of its part of the stretch. Which code the citation meant is not known; history is
+    /// followed from each, and where they lead apart the ref is ambiguous.
+    pub rivals: Vec<String>,
 }
 
 /// For each of `refs`, the newest commit among the `depth` before the verified one at which it
@@ -38,6 +51,12 @@ pub(super) struct LastHeld {
 /// (from the line above into a declaration's head, or past its end) comes after every one where
 /// they did not; when the stretch has only such versions, up to [`MAX_WHOLE_VERSIONS`] older
 /// ones are looked through for the newest where it held whole, which is taken instead.
+/// Which code the citation meant is a guess, safe only while the cited lines held the same
+/// code: where, between two versions of the stretch, the cited lines' code does not descend
+/// from the older version's cited lines (provenance's line origins: code inserted above pushed
+/// other code into them), or where past the stretch (within [`MAX_GAP`] versions) the ref held
+/// again in code the stretch's does not descend from, those other versions are rivals
+/// ([`LastHeld::rivals`]), followed too and weighed by [`weigh_rivals`].
 /// Refs of one file share the walk and the parses of its versions, and its budget (each file's
 /// walk its own, on one thread: which refs it cuts short depends on nothing else).
 pub(super) fn find(
@@ -53,6 +72,7 @@ pub(super) fn find(
                 at: None,
                 note: "no `at`, and the repository has no commits to look back through".to_string(),
                 cut: None,
+                rivals: Vec::new(),
             })
             .collect());
     };
@@ -72,6 +92,7 @@ pub(super) fn find(
                     at: None,
                     note: note.clone(),
                     cut: None,
+                    rivals: Vec::new(),
                 })
                 .collect());
         }
@@ -84,7 +105,7 @@ pub(super) fn find(
         .zip(&history.versions)
         .map(|((path, members), versions)| (*path, members, versions))
         .collect();
-    let found: Vec<(usize, Option<String>, Option<String>)> = groups
+    let found: Vec<Found> = groups
         .par_iter()
         .flat_map_iter(|(path, members, versions)| {
             let _metered = Metered::install(&budgets.of(path));
@@ -92,7 +113,7 @@ pub(super) fn find(
         })
         .collect();
     let mut out: Vec<Option<LastHeld>> = refs.iter().map(|_| None).collect();
-    for (i, at, cut) in found {
+    for Found { i, at, cut, rivals } in found {
         let r = refs[i];
         let cited = format!("{}:{}", r.path.value, r.lines.value);
         let note = match &at {
@@ -112,35 +133,61 @@ pub(super) fn find(
                 history.walked.saturating_sub(1)
             ),
         };
-        out[i] = Some(LastHeld { at, note, cut });
+        out[i] = Some(LastHeld {
+            at,
+            note,
+            cut,
+            rivals,
+        });
     }
     Ok(out.into_iter().flatten().collect())
 }
 
+/// What the walk of one path found for one ref (its index among the refs).
+struct Found {
+    i: usize,
+    at: Option<String>,
+    cut: Option<String>,
+    rivals: Vec<String>,
+}
+
 /// Where a ref of one path still looks for the newest stretch of versions where it held.
 struct Walk<'v> {
-    /// Each version where it held, with whether the cited lines cut a construct across the top
-    /// level there ([`shape::cut_across`]), how far they are from their evidence and how many
-    /// construct ends they cut (a range read a few lines off that still holds the same
-    /// single-line evidence fits it as well as the right one).
-    held: Vec<(&'v PathVersion, (bool, u32, u32))>,
+    /// Each version where it held, with its fit — whether the cited lines cut a construct
+    /// across the top level there ([`shape::cut_across`]), how far they are from their evidence
+    /// and how many construct ends they cut (a range read a few lines off that still holds the
+    /// same single-line evidence fits it as well as the right one) — and which code it held:
+    /// the count of the newer versions of the stretch whose cited lines do not descend from the
+    /// next older one's (0 while the same code, shifted or edited, held them).
+    held: Vec<(&'v PathVersion, (bool, u32, u32), usize)>,
     /// Set once the newest stretch ended holding the ref only across the top level: how many
     /// older versions are still looked through for one where it held whole.
     whole_left: Option<usize>,
+    /// The file at the oldest version of the stretch.
+    oldest: Option<Rc<FileBlob>>,
+    /// Versions looked through past the stretch, once it ended.
+    past: Option<usize>,
+    /// The first older version past the stretch where it held other code.
+    beyond: Option<&'v PathVersion>,
     done: bool,
     cut: Option<String>,
 }
 
 impl Walk<'_> {
-    /// The newest stretch where the ref held is over: done, unless it held there only as a
-    /// whole citation at shifted lines would (code inserted above it moved its construct
-    /// down, and the range still held the evidence across the top level), when older
-    /// versions are looked through for the one it was written against, where it held whole
-    /// (versions in between may have held other code there).
-    fn end_stretch(&mut self) {
-        let across = self.held.iter().all(|(_, (across, _, _))| *across);
+    /// The newest stretch where the ref held is over. If it held there only as a whole
+    /// citation at shifted lines would (code inserted above it moved its construct down, and
+    /// the range still held the evidence across the top level), older versions are looked
+    /// through for the one it was written against, where it held whole (versions in between
+    /// may have held other code there). Else, when the stretch ended at a version where it did
+    /// not hold (`gap`), up to [`MAX_GAP`] older ones are looked through for a rival; else it
+    /// is done.
+    fn end_stretch(&mut self, gap: bool) {
+        let across = self.held.iter().all(|(_, (across, _, _), _)| *across);
         if across && self.whole_left.is_none() {
             self.whole_left = Some(MAX_WHOLE_VERSIONS);
+        } else if gap {
+            self.past = Some(1);
+            self.done = 1 > MAX_GAP;
         } else {
             self.done = true;
         }
@@ -149,8 +196,9 @@ impl Walk<'_> {
 
 /// The walk back for the refs `members` of one path, version by version, newest first: each
 /// version is read and parsed once for all of them and dropped before the next, so memory
-/// stays that of one version however many commits changed the file. Returns each ref's
-/// chosen commit, and the budget's message when the walk was cut short for it.
+/// stays that of one version however many commits changed the file (and the newer one's
+/// bytes, to tell whether the cited lines held the same code in both). Returns each ref's
+/// chosen commit, its rivals, and the budget's message when the walk was cut short for it.
 fn walk_path(
     source: &HistorySource<'_>,
     refs: &[&Ref],
@@ -158,24 +206,33 @@ fn walk_path(
     members: &[usize],
     versions: &[PathVersion],
     skip: usize,
-) -> Vec<(usize, Option<String>, Option<String>)> {
+) -> Vec<Found> {
     let mut walks: Vec<Walk<'_>> = members
         .iter()
         .map(|_| Walk {
             held: Vec::new(),
             whole_left: None,
+            oldest: None,
+            past: None,
+            beyond: None,
             done: false,
             cut: None,
         })
         .collect();
+    // The newer version's blob, and the origins of its lines in this one, worked out once for
+    // all the refs of the path that held in both.
+    let mut newer: Option<Rc<FileBlob>> = None;
+    // The origins of a stretch's oldest version in an older one past it.
+    let past_origins = OriginsMemo::default();
     for v in versions.iter().skip(skip) {
         if walks.iter().all(|w| w.done) {
             break;
         }
         // This version's blob, read once for all the refs of its path, and its whole parse,
         // shared by them and dropped with it.
-        let blob = read_version(source, v, path);
+        let blob = read_version(source, v, path).map(Rc::new);
         let parses = ParseCache::metered(true);
+        let mut origins: Option<Origins> = None;
         for (walk, &i) in walks.iter_mut().zip(members).filter(|(w, _)| !w.done) {
             let r = refs[i];
             budget::take_cut();
@@ -190,39 +247,236 @@ fn walk_path(
                 Some((across, misfit, cut))
             });
             if let Some(message) = budget::take_cut_message() {
-                walk.cut = Some(message);
+                // Past the stretch, only a rival was looked for: the stretch stands.
+                if walk.past.is_none() {
+                    walk.cut = Some(message);
+                }
                 walk.done = true;
                 continue;
             }
             // The newest stretch of versions where it held; of those, the one it fits best,
-            // the newest on a tie, one where it cuts nothing across the top level first.
-            match (fit, walk.whole_left) {
-                (Some(fit), Some(_)) => {
-                    walk.held.push((v, fit));
+            // the newest on a tie, one where it cuts nothing across the top level first. Past
+            // it, the first older version where it held again is a rival when the code at its
+            // cited lines is other code than the stretch's.
+            match fit {
+                // Past a stretch held only across the top level: the newest older version
+                // where it held whole, taken instead (other code than the stretch's when the
+                // stretch's does not descend from it).
+                Some(fit) if walk.whole_left.is_some() => {
+                    let last = walk.held.last().map_or(0, |&(_, _, identity)| identity);
+                    let other = match (&blob, &walk.oldest) {
+                        (Some(old), Some(stretch)) => past_origins
+                            .between(Some(old), &stretch.bytes)
+                            .slid_into(r.lines.value),
+                        _ => false,
+                    };
+                    walk.held.push((v, fit, last + usize::from(other)));
                     walk.done = true;
                 }
-                (None, Some(left)) => {
-                    walk.whole_left = Some(left - 1);
+                None if walk.whole_left.is_some() => {
+                    let left = walk.whole_left.unwrap_or(0);
+                    walk.whole_left = Some(left.saturating_sub(1));
                     walk.done = left <= 1;
                 }
-                (Some(fit), None) if walk.held.len() < MAX_STRETCH => walk.held.push((v, fit)),
-                (Some(_), None) => walk.end_stretch(),
-                (None, None) if walk.held.is_empty() => {}
-                (None, None) => walk.end_stretch(),
+                Some(_) if walk.past.is_some() => {
+                    if let (Some(old), Some(stretch)) = (&blob, &walk.oldest)
+                        && past_origins
+                            .between(Some(old), &stretch.bytes)
+                            .slid_into(r.lines.value)
+                    {
+                        walk.beyond = Some(v);
+                    }
+                    walk.done = true;
+                }
+                Some(fit) if walk.held.len() < MAX_STRETCH => {
+                    // Held in the newer version too (the stretch has no gap): did the code
+                    // there descend from the code cited here?
+                    let identity = match (walk.held.last(), &blob, &newer) {
+                        (Some(&(_, _, identity)), Some(old), Some(new)) => {
+                            let origins = origins.get_or_insert_with(|| {
+                                Origins::between(Some(&old.bytes), &new.bytes)
+                            });
+                            identity + usize::from(origins.slid_into(r.lines.value))
+                        }
+                        (last, _, _) => last.map_or(0, |&(_, _, identity)| identity),
+                    };
+                    walk.held.push((v, fit, identity));
+                    walk.oldest = blob.clone();
+                }
+                Some(_) => walk.end_stretch(false),
+                None if walk.held.is_empty() => {}
+                None if walk.past.is_some() => {
+                    let past = walk.past.map_or(1, |p| p + 1);
+                    walk.past = Some(past);
+                    walk.done = past > MAX_GAP;
+                }
+                None => walk.end_stretch(true),
             }
         }
+        newer = blob;
     }
     walks
         .into_iter()
         .zip(members)
         .map(|(walk, &i)| {
-            let best = walk.held.iter().min_by_key(|(_, m)| *m);
-            let at = best
-                .filter(|_| walk.cut.is_none())
-                .map(|(v, _)| v.commit.clone());
-            (i, at, walk.cut)
+            let best = |identity: Option<usize>| {
+                walk.held
+                    .iter()
+                    .filter(|(_, _, id)| identity.is_none_or(|want| *id == want))
+                    .min_by_key(|(_, m, _)| *m)
+            };
+            let chosen = best(None).filter(|_| walk.cut.is_none());
+            let at = chosen.map(|(v, _, _)| v.commit.clone());
+            // The best fit of each other code the cited lines held in the stretch.
+            // and the older version past the stretch where other code held.
+            let rivals = match (chosen, walk.held.last()) {
+                (Some(&(_, _, own)), Some(&(_, _, last))) => (0..=last)
+                    .filter(|&id| id != own)
+                    .filter_map(|id| best(Some(id)))
+                    .map(|&(v, _, _)| v)
+                    .chain(walk.beyond)
+                    .map(|v| v.commit.clone())
+                    .collect(),
+                _ => Vec::new(),
+            };
+            Found {
+                i,
+                at,
+                cut: walk.cut,
+                rivals,
+            }
         })
         .collect()
+}
+
+/// The report of a ref without `at` followed from where it last held (`followed`, from
+/// `LastHeld::at`) and from each of its rivals (`rivals`, by commit): where it holds
+/// (verified, drifted, ambiguous) and a rival finds it broken or an error, the cited lines held
+/// different code at those commits and which the citation meant is not known: ambiguous
+/// between the places where the expectations hold, with a note naming the commits, and no
+/// commit for `fix` to write as `at`. Never drifted or verified onto other code: the code the
+/// author cited may be the one that is gone. Else `followed` as it is.
+pub(super) fn weigh_rivals(
+    followed: Option<RefReport>,
+    rivals: Vec<(String, Option<RefReport>)>,
+) -> Option<RefReport> {
+    let mut report = followed?;
+    // Only a rival that finds the ref broken (or cannot say) where the commit chosen finds it
+    // holding makes the guess matter to the first rule: where both hold, the code either
+    // meant is still there, and the newest is followed as before (a generic call held at
+    // the same lines by other calls through a file's history is the common case).
+    if !holds(&report) || rivals.iter().all(|(_, r)| r.as_ref().is_none_or(holds)) {
+        return Some(report);
+    }
+    let cited = report.lines;
+    let from = report.history_from.clone().unwrap_or_default();
+    let mut candidates: Vec<Candidate> = Vec::new();
+    let mut said = vec![format!("from {} {}", short(&from), led_to(&report))];
+    for r in std::iter::once(&report).chain(rivals.iter().filter_map(|(_, r)| r.as_ref())) {
+        for candidate in held_places(r, &report.path, cited) {
+            if !candidates.iter().any(|c| c.place == candidate.place) {
+                candidates.push(candidate);
+            }
+        }
+    }
+    for (commit, r) in &rivals {
+        if let Some(r) = r {
+            said.push(format!("from {} {}", short(commit), led_to(r)));
+        }
+    }
+    if candidates.is_empty() {
+        return Some(report);
+    }
+    report.notes.push(format!(
+        "no `at`, and the cited lines held different code at {} and {} (other code slid into \
+         them): history {}; adding `at` says which code is cited",
+        short(&from),
+        rivals
+            .iter()
+            .map(|(c, _)| short(c))
+            .collect::<Vec<_>>()
+            .join(", "),
+        said.join(", ")
+    ));
+    report.history_from = None;
+    Some(report.with_outcome(Outcome::Ambiguous(candidates)))
+}
+
+/// Whether a report says the expectations hold somewhere: verified, drifted or ambiguous.
+fn holds(r: &RefReport) -> bool {
+    !matches!(r.outcome, Outcome::Broken { .. } | Outcome::Error(_))
+}
+
+/// The first 7 characters of a commit id.
+fn short(commit: &str) -> &str {
+    &commit[..7.min(commit.len())]
+}
+
+/// Where a report puts the ref: the place checked (history's), the relocation, or the
+/// candidates.
+fn places(r: &RefReport) -> Vec<Place> {
+    match &r.outcome {
+        Outcome::Drifted { relocation, .. } => vec![relocation.place.clone()],
+        Outcome::Ambiguous(candidates) => candidates.iter().map(|c| c.place.clone()).collect(),
+        Outcome::Broken { .. } | Outcome::Error(_) => Vec::new(),
+        Outcome::Verified | Outcome::NeedsReview { .. } => vec![checked(r)],
+    }
+}
+
+/// Where a report's expectations were checked at the revision.
+fn checked(r: &RefReport) -> Place {
+    r.checked.as_deref().cloned().unwrap_or_else(|| Place {
+        path: r.path.clone(),
+        lines: r.lines,
+    })
+}
+
+/// The places a report says the expectations hold, as candidates (`path`:`cited` is the
+/// cited place the distance is from).
+fn held_places(r: &RefReport, path: &str, cited: LineRange) -> Vec<Candidate> {
+    let candidate = |place: Place, how: How| {
+        let distance = (place.path == path).then(|| {
+            let (a, b) = (place.lines, cited);
+            if a.end() < b.start() {
+                b.start().get() - a.end().get()
+            } else {
+                a.start().get().saturating_sub(b.end().get())
+            }
+        });
+        Candidate {
+            place,
+            how,
+            distance,
+            similarity: None,
+            same_declaration: None,
+        }
+    };
+    match &r.outcome {
+        Outcome::Drifted { relocation, .. } => {
+            vec![candidate(relocation.place.clone(), relocation.how)]
+        }
+        Outcome::Ambiguous(candidates) => candidates.clone(),
+        Outcome::Verified | Outcome::NeedsReview { .. } => {
+            vec![candidate(checked(r), How::History)]
+        }
+        Outcome::Broken { .. } | Outcome::Error(_) => Vec::new(),
+    }
+}
+
+/// What following history led a report to, for the note.
+fn led_to(r: &RefReport) -> String {
+    match &r.outcome {
+        Outcome::Broken { .. } => "finds it broken".to_string(),
+        Outcome::Error(_) => "fails with an error".to_string(),
+        _ => format!(
+            "leads to {}",
+            places(r)
+                .iter()
+                .map(|p| format!("{}:{}", p.path, p.lines))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        ),
+    }
 }
 
 /// Versions whose cited lines differ from the newer one's that the walk back for a whole
@@ -241,14 +495,18 @@ const MAX_WHOLE_VERSIONS: usize = 32;
 /// a ref only where history puts it whole. Versions whose cited lines are the same text as the
 /// newer one's are not compared again, nor parsed where they cut. `None` for a ref not
 /// followed. Each file's walk draws on its own budget, the one [`find`] drew on.
+/// As [`find`]'s, the commit found may hold other code at the cited lines than the citation
+/// was written against: past it, the walk goes on through [`MAX_STRETCH`] more changes of
+/// the cited lines, and the first older version where they hold whole code the code found
+/// does not descend from is its rival.
 pub(super) fn find_whole(
     source: &HistorySource<'_>,
     files: &dyn Files,
     refs: &[&Ref],
     depth: usize,
     budgets: &FileBudgets,
-) -> Result<Vec<Option<String>>, SourceError> {
-    let mut out: Vec<Option<String>> = vec![None; refs.len()];
+) -> Result<Vec<Option<Whole>>, SourceError> {
+    let mut out: Vec<Option<Whole>> = refs.iter().map(|_| None).collect();
     let Some(from) = source.target_commit.as_deref() else {
         return Ok(out);
     };
@@ -301,12 +559,13 @@ pub(super) fn find_whole(
         .zip(&history.versions)
         .map(|((path, members), versions)| (*path, members, versions))
         .collect();
-    let found: Vec<(usize, Option<String>)> = groups
+    let found: Vec<(usize, Option<Whole>)> = groups
         .par_iter()
         .flat_map_iter(|(path, members, versions)| {
             let _metered = Metered::install(&budgets.of(path));
             walk_whole(
                 source,
+                files,
                 refs,
                 path,
                 members,
@@ -323,22 +582,36 @@ pub(super) fn find_whole(
 /// Refs of one path by index, each with its cited lines' text at the verified revision.
 type CitedTexts = Vec<(usize, Vec<u8>)>;
 
+/// Where [`find_whole`] follows a ref from.
+pub(super) struct Whole {
+    /// The newest commit at which the cited lines held the evidence whole.
+    pub at: String,
+    /// An older commit at which they held it whole in other code, which the code at `at`
+    /// does not descend from.
+    pub rival: Option<String>,
+}
+
 /// The walk back of [`find_whole`] for the refs `members` of one path (with their cited text
 /// at the verified revision), newest version first: each ref stops at the first version where
 /// it holds cutting no construct (the commit returned), where the file is gone or shorter than
-/// the cited lines, or after [`MAX_WHOLE_VERSIONS`] changes of its cited lines.
+/// the cited lines, or after [`MAX_WHOLE_VERSIONS`] changes of its cited lines; past that
+/// commit, it looks through [`MAX_STRETCH`] more changes for a rival. A walk the budget cuts
+/// short is not followed (its ref stays where it holds).
 fn walk_whole(
     source: &HistorySource<'_>,
+    files: &dyn Files,
     refs: &[&Ref],
     path: &str,
     members: &[(usize, Vec<u8>)],
     versions: &[PathVersion],
-) -> Vec<(usize, Option<String>)> {
+) -> Vec<(usize, Option<Whole>)> {
     struct Walk {
         newer: Vec<u8>,
         compared: usize,
         done: bool,
-        at: Option<String>,
+        /// The commit found, with the file there; then the changes compared past it.
+        at: Option<(String, Rc<FileBlob>, usize)>,
+        rival: Option<String>,
     }
     let mut walks: Vec<Walk> = members
         .iter()
@@ -347,8 +620,13 @@ fn walk_whole(
             compared: 0,
             done: false,
             at: None,
+            rival: None,
         })
         .collect();
+    // The origins of the file at a commit found in an older version, worked out once.
+    let origins = OriginsMemo::default();
+    // The file at the verified revision, read once a rival is looked at.
+    let mut now: Option<Option<FileBlob>> = None;
     for v in versions {
         if walks.iter().all(|w| w.done) {
             break;
@@ -356,6 +634,7 @@ fn walk_whole(
         let Some(blob) = read_version(source, v, path) else {
             break;
         };
+        let blob = Rc::new(blob);
         let line_count = crate::go::count_lines(&blob.bytes);
         let shape = shape::Lines::new(&blob.bytes);
         let parses = ParseCache::metered(true);
@@ -384,16 +663,43 @@ fn walk_whole(
             let holds = misfit_at(r, &blob, lines, &parses).is_some();
             if budget::take_cut_message().is_some() {
                 walk.done = true;
-            } else if holds {
-                walk.at = Some(v.commit.clone());
-                walk.done = true;
+                walk.at = None;
+                continue;
+            }
+            match &mut walk.at {
+                None if holds => walk.at = Some((v.commit.clone(), Rc::clone(&blob), 0)),
+                None => {}
+                Some((_, found, past)) => {
+                    *past += 1;
+                    // A rival only where the code it held at the cited lines is gone from the
+                    // file now: the ref holds where cited, and code of the rival's still in
+                    // the file was rewritten, not deleted (a function grown since, whose old
+                    // version held other code at these lines years before).
+                    if holds && origins.between(Some(&blob), &found.bytes).slid_into(lines) {
+                        let now = now.get_or_insert_with(|| files.read(path).ok());
+                        let gone = now.as_ref().is_some_and(|now| {
+                            !Origins::between(Some(&blob.bytes), &now.bytes).keeps_any(lines)
+                        });
+                        if gone {
+                            walk.rival = Some(v.commit.clone());
+                        }
+                        walk.done = true;
+                    }
+                    walk.done |= *past >= MAX_STRETCH;
+                }
             }
         }
     }
     walks
         .into_iter()
         .zip(members)
-        .map(|(walk, (i, _))| (*i, walk.at))
+        .map(|(walk, (i, _))| {
+            let whole = walk.at.map(|(at, _, _)| Whole {
+                at,
+                rival: walk.rival,
+            });
+            (*i, whole)
+        })
         .collect()
 }
 
@@ -466,11 +772,7 @@ mod tests {
         kept_trees::take_peak();
         let found = walk_path(&source, &refs, "a.go", &[0, 1], &history.versions[0], 1);
         assert_eq!(found.len(), 2);
-        assert!(
-            found
-                .iter()
-                .all(|(_, at, cut)| at.is_none() && cut.is_none())
-        );
+        assert!(found.iter().all(|f| f.at.is_none() && f.cut.is_none()));
         assert_eq!(kept_trees::take_peak(), 1, "one parsed version at a time");
     }
 
@@ -523,9 +825,7 @@ mod tests {
         );
         assert_eq!(found.len(), 5);
         assert!(
-            found
-                .iter()
-                .all(|(_, at, cut)| at.is_none() && cut.is_none()),
+            found.iter().all(|f| f.at.is_none() && f.cut.is_none()),
             "no ref of the file is cut short"
         );
         assert!(!budget.exhausted());

@@ -233,9 +233,14 @@ pub fn verify(
     let (redo, held) = (deferred(false), deferred(true));
     if let Some(source) = history {
         let mut again_jobs = redo.clone();
-        if !redo.is_empty() {
-            place::follow_from_last_held(&mut jobs, &redo, source, options.history_depth, &walks)?;
-        }
+        // Jobs following a ref from a rival commit (other code held its cited lines there)
+        // are added past the ref's own and removed once weighed.
+        let own_jobs = jobs.len();
+        let mut rivals = if redo.is_empty() {
+            Vec::new()
+        } else {
+            place::follow_from_last_held(&mut jobs, &redo, source, options.history_depth, &walks)?
+        };
         let whole = if held.is_empty() {
             Vec::new()
         } else {
@@ -246,9 +251,11 @@ pub fn verify(
                 files,
                 options.history_depth,
                 &walks,
+                &mut rivals,
             )?
         };
         again_jobs.extend(&whole);
+        again_jobs.extend(rivals.iter().map(|&(_, rival)| rival));
         let again = if again_jobs.is_empty() {
             Vec::new()
         } else {
@@ -262,7 +269,19 @@ pub fn verify(
             }
         }
         let mut moves = WholeMoves::new(files, source);
-        for (j, report) in again.into_iter().flatten() {
+        let (again, from_rivals): (Vec<_>, Vec<_>) = again
+            .into_iter()
+            .flatten()
+            .partition(|(j, _)| *j < own_jobs);
+        let mut from_rivals: HashMap<usize, Option<RefReport>> = from_rivals.into_iter().collect();
+        let mut rivals_of: HashMap<usize, Vec<(String, Option<RefReport>)>> = HashMap::new();
+        for (j, rival) in rivals {
+            let commit = jobs[rival].at.clone().unwrap_or_default();
+            let report = from_rivals.remove(&rival).flatten();
+            rivals_of.entry(j).or_default().push((commit, report));
+        }
+        jobs.truncate(own_jobs);
+        for (j, report) in again {
             let Some(&(c, i)) = slot.get(&j) else {
                 continue;
             };
@@ -274,7 +293,12 @@ pub fn verify(
                 jobs[j].forget_history();
                 continue;
             }
-            evaluated[c][i].1 = report;
+            // Where other code held the cited lines at another commit it was followed from,
+            // the two are weighed: the same place, or ambiguous.
+            evaluated[c][i].1 = match rivals_of.remove(&j) {
+                Some(rivals) => last_held::weigh_rivals(report, rivals),
+                None => report,
+            };
         }
     }
     // Every deferred ref was checked again above (none is deferred without history).

@@ -98,16 +98,20 @@ fn map_jobs(
 /// For refs without `at` that did not hold at their cited place (`redo`): finds the newest
 /// commit at which each held there, and maps it from that commit as if it were its `at`.
 /// Those for which none is found are verified again without history, with a note saying so.
-pub(super) fn follow_from_last_held(
-    jobs: &mut [Job<'_>],
+/// Where the cited lines held other code at other commits of that stretch (its rivals,
+/// [`last_held::LastHeld::rivals`]), a job per rival is added at the end of `jobs`, mapped
+/// from it: returned as (the ref's job, the rival's job), to be checked with it and compared.
+pub(super) fn follow_from_last_held<'a>(
+    jobs: &mut Vec<Job<'a>>,
     redo: &[usize],
     source: &HistorySource<'_>,
     depth: usize,
     budgets: &FileBudgets,
-) -> Result<(), VerifyError> {
+) -> Result<Vec<(usize, usize)>, VerifyError> {
     let refs: Vec<&Ref> = redo.iter().map(|&j| jobs[j].r).collect();
     let found = last_held::find(source, &refs, depth, budgets)?;
     let mut followed = Vec::new();
+    let mut rivals = Vec::new();
     for (&j, found) in redo.iter().zip(found) {
         let job = &mut jobs[j];
         job.defer = false;
@@ -117,39 +121,80 @@ pub(super) fn follow_from_last_held(
             job.at = Some(at.clone());
             job.found_at = Some(at);
             followed.push(j);
+            for rival in found.rivals {
+                let note = format!(
+                    "history from {} (last verified there; no `at`)",
+                    &rival[..7.min(rival.len())]
+                );
+                rivals.push((j, push_rival(jobs, j, rival, note)));
+                followed.push(jobs.len() - 1);
+            }
         }
     }
-    map_jobs(jobs, &followed, source)
+    map_jobs(jobs, &followed, source)?;
+    Ok(rivals)
 }
 
 /// For refs without `at` that held at their cited place (`held`): those whose cited lines now
 /// cut a construct they held whole at an earlier commit are mapped from that commit as if it
 /// were their `at` ([`last_held::find_whole`]). Returns the jobs so followed; the caller keeps
 /// their first report unless history moves them (see [`Job::forget_history`]).
+/// Rivals ([`last_held::Whole::rival`]) are added at the end of `jobs` as
+/// [`follow_from_last_held`]'s are, and returned with them.
 pub(super) fn follow_from_last_whole(
-    jobs: &mut [Job<'_>],
+    jobs: &mut Vec<Job<'_>>,
     held: &[usize],
     source: &HistorySource<'_>,
     files: &dyn Files,
     depth: usize,
     budgets: &FileBudgets,
+    rivals: &mut Vec<(usize, usize)>,
 ) -> Result<Vec<usize>, VerifyError> {
     let refs: Vec<&Ref> = held.iter().map(|&j| jobs[j].r).collect();
     let found = last_held::find_whole(source, files, &refs, depth, budgets)?;
     let mut followed = Vec::new();
+    let mut mapped = Vec::new();
     for (&j, found) in held.iter().zip(found) {
         let job = &mut jobs[j];
         job.defer = false;
-        if let Some(at) = found {
-            job.note = Some(format!(
-                "history from {} (the cited lines held whole constructs there; no `at`)",
-                &at[..7.min(at.len())]
-            ));
+        if let Some(last_held::Whole { at, rival }) = found {
+            let note = |at: &str| {
+                format!(
+                    "history from {} (the cited lines held whole constructs there; no `at`)",
+                    &at[..7.min(at.len())]
+                )
+            };
+            job.note = Some(note(&at));
             job.at = Some(at.clone());
             job.found_at = Some(at);
             followed.push(j);
+            mapped.push(j);
+            if let Some(rival) = rival {
+                let note = note(&rival);
+                rivals.push((j, push_rival(jobs, j, rival, note)));
+                mapped.push(jobs.len() - 1);
+            }
         }
     }
-    map_jobs(jobs, &followed, source)?;
+    map_jobs(jobs, &mapped, source)?;
     Ok(followed)
+}
+
+/// A job following `jobs[j]`'s ref from `rival`, added at the end of `jobs`; its index.
+fn push_rival<'a>(jobs: &mut Vec<Job<'a>>, j: usize, rival: String, note: String) -> usize {
+    let job = &jobs[j];
+    let rival = Job {
+        claim: job.claim,
+        index: job.index,
+        r: job.r,
+        history: None,
+        report_touch: job.report_touch,
+        at: Some(rival.clone()),
+        defer: false,
+        found_at: Some(rival),
+        note: Some(note),
+        cut: None,
+    };
+    jobs.push(rival);
+    jobs.len() - 1
 }

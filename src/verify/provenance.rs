@@ -200,6 +200,36 @@ impl Origins {
             })
     }
 
+    /// True when `cited` holds telling code none of which descends from the older file's lines
+    /// at the same numbers: what a citation without `at` reads there is other code than it
+    /// read in the older version (code inserted above pushed other code into the cited lines,
+    /// or wrote new code there), not the same code shifted or edited.
+    pub(super) fn slid_into(&self, cited: LineRange) -> bool {
+        let mut telling = (cited.start().get()..=cited.end().get())
+            .filter_map(LineNo::new)
+            .filter(|l| self.telling.get(l.zero_based()).copied().unwrap_or(false))
+            .peekable();
+        telling.peek().is_some()
+            && telling.all(|l| {
+                !self
+                    .of(l)
+                    .old_line()
+                    .and_then(LineNo::new)
+                    .is_some_and(|old| cited.contains_line(old))
+            })
+    }
+
+    /// True when some telling line descends (kept or edited) from the older lines `old`: some
+    /// of that code is still in the newer file.
+    pub(super) fn keeps_any(&self, old: LineRange) -> bool {
+        self.lines.iter().enumerate().any(|(i, o)| {
+            self.telling.get(i).copied().unwrap_or(false)
+                && o.old_line()
+                    .and_then(LineNo::new)
+                    .is_some_and(|l| old.contains_line(l))
+        })
+    }
+
     /// True when every non-blank line of `lines` (at least one) descends from an older line
     /// outside `cited` (any older line with `None`): code that was already there, elsewhere.
     pub(super) fn all_from_outside(&self, lines: LineRange, cited: Option<LineRange>) -> bool {

@@ -452,3 +452,121 @@ fn a_whole_function_pushed_down_by_new_code_that_holds_where_cited_stays() {
     assert_eq!(r["verdict"], "verified", "{r:#}");
     assert!(r["history_from"].is_null(), "{r:#}");
 }
+
+/// Two functions with the same guard: `second`'s above `first`'s, each `if err != nil` with
+/// its `return`. `above` lines of comment are inserted above `second`, `between` between them;
+/// `first`'s guard is left out with `drop_first`.
+fn two_guards(above: usize, between: usize, drop_first: bool) -> String {
+    let first_guard = if drop_first {
+        ""
+    } else {
+        "\tif err != nil {\n\t\treturn false, err\n\t}\n"
+    };
+    format!(
+        "package a\n\n{}func second() (bool, error) {{\n\terr := lookupOther()\n\tif err != nil {{\n\t\treturn false, err\n\t}}\n\treturn true, nil\n}}\n\n{}func first() (bool, error) {{\n\terr := lookup()\n{first_guard}\treturn true, nil\n}}\n\nfunc lookup() error {{ return nil }}\n\nfunc lookupOther() error {{ return nil }}\n",
+        "// note\n".repeat(above),
+        "// note\n".repeat(between),
+    )
+}
+
+/// `first`'s guard in [`two_guards`] with nothing inserted: lines 13-15.
+fn err_guard_anchors(lines: &str) -> String {
+    format!(
+        "version: 1\nclaims:\n  - id: lookup-guard\n    status: required\n    refs:\n      - path: a.go\n        lines: {lines}\n        expect:\n          - fail_closed: {{ when: \"^err$\" }}\n"
+    )
+}
+
+/// The first rule, for a citation without `at`: `first`'s guard is cited at 13-15; code
+/// inserted above `second` pushes `second`'s guard into those lines, where the ref holds
+/// again; then `first`'s guard is deleted. Which guard the citation meant is not known (it
+/// held at 13-15 with both): following the newest one onto `second`'s guard would report the
+/// deleted check drifted, and `fix` would cite other code. With `at` at the first commit it is
+/// broken; without, ambiguous, saying why.
+#[test]
+fn other_code_that_slid_into_the_cited_lines_is_not_followed_as_the_cited_code() {
+    let mut repo = TestRepo::new();
+    repo.write("a.go", two_guards(0, 0, false));
+    let written = repo.commit_all("two guards");
+    repo.write("a.go", two_guards(8, 0, false));
+    let slid = repo.commit_all("comment above second: its guard slides into 13-15");
+    repo.write("a.go", two_guards(12, 0, true));
+    repo.commit_all("drop first's guard");
+    repo.write("anchors.yaml", err_guard_anchors("13-15"));
+
+    let (code, report) = verify_json(repo.path(), &[]);
+    assert_eq!(code, 1);
+    let r = the_ref(&report);
+    assert_eq!(r["verdict"], "ambiguous", "{r:#}");
+    assert!(r["history_from"].is_null(), "{r:#}");
+    let note = format!(
+        "the cited lines held different code at {} and {}",
+        &slid.to_string()[..7],
+        &written.to_string()[..7]
+    );
+    assert!(r["notes"].to_string().contains(&note), "{r:#}");
+    assert!(
+        r["notes"].to_string().contains("adding `at` says which"),
+        "{r:#}"
+    );
+
+    // With `at` where it was written, the deleted guard is broken.
+    repo.write(
+        "anchors.yaml",
+        err_guard_anchors("13-15").replace(
+            "        lines: 13-15\n",
+            &format!("        lines: 13-15\n        at: {written}\n"),
+        ),
+    );
+    let (_, report) = verify_json(repo.path(), &[]);
+    assert_eq!(the_ref(&report)["verdict"], "broken", "{report:#}");
+}
+
+/// The same guard shifted by code inserted above it is the same code: followed from where it
+/// fit best (where it was written; a line off, it held too) as before, to where it went.
+#[test]
+fn the_cited_code_shifted_past_its_lines_is_still_followed() {
+    let mut repo = TestRepo::new();
+    repo.write("a.go", two_guards(0, 0, false));
+    let written = repo.commit_all("two guards");
+    repo.write("a.go", two_guards(0, 1, false));
+    repo.commit_all("a comment above first: its guard at 14-16");
+    repo.write("a.go", two_guards(0, 6, false));
+    repo.commit_all("more comment: its guard at 19-21");
+    repo.write("anchors.yaml", err_guard_anchors("13-15"));
+
+    let (code, report) = verify_json(repo.path(), &[]);
+    assert_eq!(code, 1);
+    let r = the_ref(&report);
+    assert_eq!(r["verdict"], "drifted", "{r:#}");
+    assert_eq!(r["relocated"]["lines"], "19-21", "{r:#}");
+    assert_eq!(r["relocated"]["how"], "history", "{r:#}");
+    assert_eq!(r["history_from"], written.to_string(), "{r:#}");
+}
+
+/// As above, with versions between where the cited lines held nothing (code inserted above
+/// `second` in two steps): the older version where the ref held again, past that gap, held
+/// other code at the cited lines, so which one was cited is not known either.
+#[test]
+fn other_code_that_slid_into_the_cited_lines_after_a_gap_is_not_followed_as_the_cited_code() {
+    let mut repo = TestRepo::new();
+    repo.write("a.go", two_guards(0, 0, false));
+    let written = repo.commit_all("two guards");
+    repo.write("a.go", two_guards(4, 0, false));
+    repo.commit_all("comment above second: 13-15 hold no guard");
+    repo.write("a.go", two_guards(8, 0, false));
+    let slid = repo.commit_all("more comment: second's guard slides into 13-15");
+    repo.write("a.go", two_guards(12, 0, true));
+    repo.commit_all("drop first's guard");
+    repo.write("anchors.yaml", err_guard_anchors("13-15"));
+
+    let (code, report) = verify_json(repo.path(), &[]);
+    assert_eq!(code, 1);
+    let r = the_ref(&report);
+    assert_eq!(r["verdict"], "ambiguous", "{r:#}");
+    let note = format!(
+        "the cited lines held different code at {} and {}",
+        &slid.to_string()[..7],
+        &written.to_string()[..7]
+    );
+    assert!(r["notes"].to_string().contains(&note), "{r:#}");
+}
