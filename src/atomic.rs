@@ -314,16 +314,7 @@ pub fn write_atomically_with(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<(), WriteError> {
-    let permissions = match fs::symlink_metadata(path) {
-        Ok(meta) if meta.is_file() => Some(plain_permissions(meta.permissions())),
-        _ => None,
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let temp = write_temp_with(path, dir, permissions, true, write)?;
-    rename_over(path, dir, temp, true)
+    replace(path, true, write)
 }
 
 /// As [`write_atomically`] (a reader sees the old file or the whole new one, a link in the way
@@ -331,6 +322,16 @@ pub fn write_atomically_with(
 /// work, the result cache, which writes one per blob and per commit. A crash may lose the
 /// write or leave a file that does not read back, which the cache ignores and rewrites.
 pub fn write_atomically_unsynced(path: &Path, contents: &[u8]) -> Result<(), WriteError> {
+    replace(path, false, |w| w.write_all(contents))
+}
+
+/// Writes a temporary file beside `path` (keeping the permissions of the file it replaces),
+/// flushed to disk first when `sync`, and renames it over `path`.
+fn replace(
+    path: &Path,
+    sync: bool,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), WriteError> {
     let permissions = match fs::symlink_metadata(path) {
         Ok(meta) if meta.is_file() => Some(plain_permissions(meta.permissions())),
         _ => None,
@@ -339,8 +340,8 @@ pub fn write_atomically_unsynced(path: &Path, contents: &[u8]) -> Result<(), Wri
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let temp = write_temp_with(path, dir, permissions, false, |w| w.write_all(contents))?;
-    rename_over(path, dir, temp, false)
+    let temp = write_temp_with(path, dir, permissions, sync, write)?;
+    rename_over(path, dir, temp, sync)
 }
 
 /// `permissions` without the setuid, setgid and sticky bits.
