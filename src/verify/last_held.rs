@@ -519,32 +519,32 @@ pub(super) fn find_whole(
             .or_default()
             .push(i);
     }
-    let mut by_path: BTreeMap<&str, CitedTexts> = BTreeMap::new();
-    for (path, members) in refs_by_path {
-        let Ok(blob) = files.read(path) else {
-            continue;
-        };
-        let (line_count, shape) = (
-            crate::go::count_lines(&blob.bytes),
-            shape::Lines::new(&blob.bytes),
-        );
-        for i in members {
-            let lines = refs[i].lines.value;
-            if lines.end().get() > line_count {
-                continue;
+    // Files are read and lexed in parallel; the map keeps them in path order.
+    let by_path: BTreeMap<&str, CitedTexts> = refs_by_path
+        .into_par_iter()
+        .filter_map(|(path, members)| {
+            let blob = files.read(path).ok()?;
+            let (line_count, shape) = (
+                crate::go::count_lines(&blob.bytes),
+                shape::Lines::new(&blob.bytes),
+            );
+            let mut cited = CitedTexts::default();
+            for i in members {
+                let lines = refs[i].lines.value;
+                if lines.end().get() > line_count {
+                    continue;
+                }
+                // Only a range reaching across the top level (from one declaration into the
+                // next, or from the code above into a declaration's head) is a whole citation
+                // shifted; one inside a declaration that cuts it (an `if` line, a head with its
+                // guard) is cited so.
+                if shape.cut(lines) > 0 && shape.spans_top_level(lines) {
+                    cited.push((i, shape.text(lines).to_vec()));
+                }
             }
-            // Only a range reaching across the top level (from one declaration into the next,
-            // or from the code above into a declaration's head) is a whole citation shifted;
-            // one inside a declaration that cuts it (an `if` line, a head with its guard) is
-            // cited so.
-            if shape.cut(lines) > 0 && shape.spans_top_level(lines) {
-                by_path
-                    .entry(path)
-                    .or_default()
-                    .push((i, shape.text(lines).to_vec()));
-            }
-        }
-    }
+            (!cited.is_empty()).then_some((path, cited))
+        })
+        .collect();
     if by_path.is_empty() {
         return Ok(out);
     }
