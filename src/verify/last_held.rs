@@ -412,17 +412,6 @@ fn short(commit: &str) -> &str {
     &commit[..7.min(commit.len())]
 }
 
-/// Where a report puts the ref: the place checked (history's), the relocation, or the
-/// candidates.
-fn places(r: &RefReport) -> Vec<Place> {
-    match &r.outcome {
-        Outcome::Drifted { relocation, .. } => vec![relocation.place.clone()],
-        Outcome::Ambiguous(candidates) => candidates.iter().map(|c| c.place.clone()).collect(),
-        Outcome::Broken { .. } | Outcome::Error(_) => Vec::new(),
-        Outcome::Verified | Outcome::NeedsReview { .. } => vec![checked(r)],
-    }
-}
-
 /// Where a report's expectations were checked at the revision.
 fn checked(r: &RefReport) -> Place {
     r.checked.as_deref().cloned().unwrap_or_else(|| Place {
@@ -435,14 +424,7 @@ fn checked(r: &RefReport) -> Place {
 /// cited place the distance is from).
 fn held_places(r: &RefReport, path: &str, cited: LineRange) -> Vec<Candidate> {
     let candidate = |place: Place, how: How| {
-        let distance = (place.path == path).then(|| {
-            let (a, b) = (place.lines, cited);
-            if a.end() < b.start() {
-                b.start().get() - a.end().get()
-            } else {
-                a.start().get().saturating_sub(b.end().get())
-            }
-        });
+        let distance = (place.path == path).then(|| place.lines.distance(cited));
         Candidate {
             place,
             how,
@@ -470,9 +452,9 @@ fn led_to(r: &RefReport) -> String {
         Outcome::Error(_) => "fails with an error".to_string(),
         _ => format!(
             "leads to {}",
-            places(r)
+            held_places(r, &r.path, r.lines)
                 .iter()
-                .map(|p| format!("{}:{}", p.path, p.lines))
+                .map(|c| format!("{}:{}", c.place.path, c.place.lines))
                 .collect::<Vec<_>>()
                 .join(" or ")
         ),
