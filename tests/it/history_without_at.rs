@@ -9,9 +9,19 @@ const GUARD: &str = "package auth\n\nimport \"errors\"\n\ntype config struct {\n
 /// The guard's `if` and its `return`: lines 12-14 of GUARD.
 const GUARD_LINES: &str = "12-14";
 
-fn anchors(path: &str, lines: &str) -> String {
+/// anchors.yaml with one claim `id` and one ref of `path` at `lines` expecting `expect`.
+fn one_ref(id: &str, path: &str, lines: &str, expect: &str) -> String {
     format!(
-        "version: 1\nclaims:\n  - id: mtls-guard\n    status: required\n    refs:\n      - path: {path}\n        lines: {lines}\n        expect:\n          - fail_closed: {{ when: \"(?i)mtls\" }}\n"
+        "version: 1\nclaims:\n  - id: {id}\n    status: required\n    refs:\n      - path: {path}\n        lines: {lines}\n        expect:\n          - {expect}\n"
+    )
+}
+
+fn anchors(path: &str, lines: &str) -> String {
+    one_ref(
+        "mtls-guard",
+        path,
+        lines,
+        "fail_closed: { when: \"(?i)mtls\" }",
     )
 }
 
@@ -247,8 +257,11 @@ fn with_function_above() -> String {
 }
 
 fn identifier_anchors(lines: &str) -> String {
-    format!(
-        "version: 1\nclaims:\n  - id: mtls-config\n    status: required\n    refs:\n      - path: pkg/auth/server.go\n        lines: {lines}\n        expect:\n          - identifier: requireMTLS\n"
+    one_ref(
+        "mtls-config",
+        "pkg/auth/server.go",
+        lines,
+        "identifier: requireMTLS",
     )
 }
 
@@ -400,8 +413,11 @@ fn a_function_held_only_across_the_top_level_is_followed_from_where_it_was_whole
 const TWO_GUARDS: &str = "package auth\n\nimport \"errors\"\n\ntype config struct {\n\trequireMTLS bool\n\tcaFile      string\n}\n\n// checkListener refuses a listener without a CA when mTLS is required.\nfunc checkListener(cfg config) error {\n\tif cfg.requireMTLS && cfg.caFile == \"\" {\n\t\treturn errors.New(\"listener: no CA\")\n\t}\n\treturn nil\n}\n\n// checkConfig refuses to start without a CA when mTLS is required.\nfunc checkConfig(cfg config) error {\n\tif cfg.requireMTLS && cfg.caFile == \"\" {\n\t\treturn errors.New(\"mtls required but no CA configured\")\n\t}\n\treturn nil\n}\n";
 
 fn requires_mtls_anchors(lines: &str) -> String {
-    format!(
-        "version: 1\nclaims:\n  - id: mtls-config\n    status: required\n    refs:\n      - path: pkg/auth/server.go\n        lines: {lines}\n        expect:\n          - fail_closed: {{ when: requireMTLS }}\n"
+    one_ref(
+        "mtls-config",
+        "pkg/auth/server.go",
+        lines,
+        "fail_closed: { when: requireMTLS }",
     )
 }
 
@@ -471,8 +487,11 @@ fn two_guards(above: usize, between: usize, drop_first: bool) -> String {
 
 /// `first`'s guard in [`two_guards`] with nothing inserted: lines 13-15.
 fn err_guard_anchors(lines: &str) -> String {
-    format!(
-        "version: 1\nclaims:\n  - id: lookup-guard\n    status: required\n    refs:\n      - path: a.go\n        lines: {lines}\n        expect:\n          - fail_closed: {{ when: \"^err$\" }}\n"
+    one_ref(
+        "lookup-guard",
+        "a.go",
+        lines,
+        "fail_closed: { when: \"^err$\" }",
     )
 }
 
