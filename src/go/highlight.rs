@@ -187,6 +187,27 @@ mod tests {
     }
 
     #[test]
+    fn a_range_starting_on_a_blank_line_between_declarations_is_highlighted() {
+        let src = "package a\n\nfunc f() {\n\treturn\n}\n\n\nfunc g() {\n\treturn\n}\n";
+        let file = GoFile::parse(src.as_bytes().to_vec()).unwrap();
+        // Lines 6-7 are blank; g is lines 8-10.
+        for first in [2, 6, 7] {
+            let got = classes(&file, range(first, 10));
+            let g = &got[(8 - first) as usize..];
+            assert_eq!(
+                g[0][0],
+                ("func".to_string(), "keyword"),
+                "from line {first}"
+            );
+            assert_eq!(
+                g[1][0],
+                ("return".to_string(), "keyword"),
+                "from line {first}"
+            );
+        }
+    }
+
+    #[test]
     fn splits_multi_line_tokens_and_clips_them_to_the_range() {
         let src = "package a\n\nvar x = `one\ntwo\nthree` /* a\nb */\n";
         let file = GoFile::parse(src.as_bytes().to_vec()).unwrap();

@@ -33,7 +33,7 @@ impl<'tree, F: FnMut(Node<'tree>) -> bool> Iterator for Descendants<'tree, F> {
         let current = self.cursor.node();
         let entered = (self.enter)(current)
             && match self.from.take().filter(|_| self.depth == 0) {
-                Some(point) => self.cursor.goto_first_child_for_point(point).is_some(),
+                Some(point) => goto_first_child_from_row(&mut self.cursor, point.row),
                 None => self.cursor.goto_first_child(),
             };
         if entered {
@@ -55,6 +55,20 @@ impl<'tree, F: FnMut(Node<'tree>) -> bool> Iterator for Descendants<'tree, F> {
             self.depth -= 1;
         }
     }
+}
+
+/// Moves `cursor` to its node's first child that ends after the start of line `row` (0-based).
+/// tree-sitter answers no child when that point lies in the whitespace before one (a blank
+/// line between two declarations), so the lines after it are asked in turn: a child ending
+/// after the start of a later line is the first ending after `row`'s, since nothing but
+/// whitespace ends in between.
+fn goto_first_child_from_row(cursor: &mut TreeCursor<'_>, row: usize) -> bool {
+    let last = cursor.node().end_position().row;
+    (row..=last).any(|row| {
+        cursor
+            .goto_first_child_for_point(tree_sitter::Point { row, column: 0 })
+            .is_some()
+    })
 }
 
 /// Every node under `root` (inclusive), in source order.
