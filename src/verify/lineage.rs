@@ -10,7 +10,10 @@
 //!   range that holds only hides it;
 //! - the evidence at the new place must descend from the cited lines or be near-identical to
 //!   the cited evidence (the same code moved, re-wrapped or re-indented), not merely satisfy
-//!   the expectations.
+//!   the expectations;
+//! - once history saw every cited line deleted (or their file), the evidence at the new place
+//!   must descend from code that existed in the commit that deleted them (moved there in that
+//!   commit, or copied earlier): code written after it is a new construct, however alike.
 //!
 //! A ref whose every place is refused that way is broken where history mapped it, and the line
 //! that changed there is named. Where history mapped it and it holds, but only thanks to lines
@@ -51,10 +54,35 @@ pub(super) struct Lineage<'s> {
     /// Where the mapped file's lines came from, compared with the cited file at `at`.
     origins: Rc<Origins>,
     survivors: Vec<Survivor>,
+    /// The commit that deleted every cited line, when history saw it.
+    deleted: Option<Deleted>,
     /// The text (without whitespace) of every construct the cited lines held as evidence at
     /// `at`, with the index of its expectation.
     evidence: Vec<(usize, String)>,
     src: &'s Sources<'s>,
+}
+
+/// The step of history that deleted every cited line (or their file).
+struct Deleted {
+    /// The commit, and how a message names it.
+    commit: String,
+    named: String,
+    /// The path history followed the cited file to, in that commit.
+    path: String,
+}
+
+impl Deleted {
+    /// The last step of `mapping`, when it left no cited line and names a commit: history
+    /// stops mapping a range once its every line is deleted, so that step deleted them.
+    fn of(mapping: &super::history::Mapping) -> Option<Deleted> {
+        let step = mapping.steps.last().filter(|s| s.lines.is_none())?;
+        let commit = step.commit.as_ref()?;
+        Some(Deleted {
+            commit: commit.id.clone(),
+            named: format!("{} '{}'", commit.short, commit.subject),
+            path: step.path.clone(),
+        })
+    }
 }
 
 /// Why relocation may not move a ref to a place.
@@ -67,6 +95,13 @@ pub(super) enum Refusal {
     /// Its `kind` evidence, first at `line`, neither descends from the cited lines nor is like
     /// the cited evidence: other code, not the cited code moved.
     Unlike { line: LineNo, kind: &'static str },
+    /// Its `kind` evidence, first at `line`, was written after the commit (`deleted`) that
+    /// deleted every cited line: a new construct, not the cited code moved.
+    WrittenLater {
+        line: LineNo,
+        kind: &'static str,
+        deleted: String,
+    },
 }
 
 impl Refusal {
@@ -80,6 +115,13 @@ impl Refusal {
             ),
             Refusal::Unlike { line, kind } => format!(
                 "not relocated to {place}: its {kind} evidence at line {line} is other code, not the cited code moved"
+            ),
+            Refusal::WrittenLater {
+                line,
+                kind,
+                deleted,
+            } => format!(
+                "not relocated to {place}: its {kind} evidence at line {line} was written after the cited lines were deleted in {deleted}, not moved there"
             ),
         }
     }
@@ -144,6 +186,7 @@ impl<'s> Lineage<'s> {
                 .collect(),
             origins,
             survivors,
+            deleted: Deleted::of(mapping),
             evidence: texts,
             src,
         })
@@ -265,6 +308,13 @@ impl<'s> Lineage<'s> {
         notes: &mut Vec<String>,
     ) -> Vec<Candidate> {
         let mut other_origins: Vec<(String, Rc<Origins>)> = Vec::new();
+        // Each file's lines compared with its version in the commit that deleted the cited
+        // lines, when history saw that.
+        let mut since_deleted: Vec<(String, Rc<Origins>)> = Vec::new();
+        let deleted_in = self.deleted.as_ref().and_then(|d| {
+            let snapshot = self.src.history?.git.resolve(&d.commit).ok()?;
+            Some((d, snapshot))
+        });
         let mut kept = Vec::new();
         for candidate in places {
             let path = candidate.place.path.as_str();
@@ -298,7 +348,19 @@ impl<'s> Lineage<'s> {
                     .map(|(_, o)| o)
                     .unwrap_or(&self.origins)
             };
-            match self.refusal(r, file, candidate.place.lines, origins, same_file) {
+            let then = deleted_in.as_ref().map(|(deleted, snapshot)| {
+                if let Some((_, known)) = since_deleted.iter().find(|(p, _)| p == path) {
+                    return Rc::clone(known);
+                }
+                // The mapped file by the name history followed it to in that commit.
+                let name = if same_file { &deleted.path } else { path };
+                let before = snapshot.read(name).ok();
+                let origins = self.src.origins.between(before.as_ref(), file.source());
+                since_deleted.push((path.to_string(), Rc::clone(&origins)));
+                origins
+            });
+            let written = then.as_deref().zip(self.deleted.as_ref());
+            match self.refusal(r, file, candidate.place.lines, origins, same_file, written) {
                 Some(refusal) => notes.push(refusal.describe(&format!(
                     "{}:{}",
                     candidate.place.path, candidate.place.lines
@@ -311,7 +373,8 @@ impl<'s> Lineage<'s> {
 
     /// Why the evidence of `r` at `lines` of `file` is not where the cited code went, if it
     /// is not; `origins` says where that file's lines came from, `same_file` whether it is the
-    /// file history mapped the ref to.
+    /// file history mapped the ref to, and `written`, when history saw every cited line
+    /// deleted, where they came from compared with that file in the commit that deleted them.
     fn refusal(
         &self,
         r: &Ref,
@@ -319,6 +382,7 @@ impl<'s> Lineage<'s> {
         lines: LineRange,
         origins: &Origins,
         same_file: bool,
+        written: Option<(&Origins, &Deleted)>,
     ) -> Option<Refusal> {
         for (i, e) in positive(r) {
             let evidence = expect::evaluate_evidence(e, file, lines, Scope::Range);
@@ -334,6 +398,19 @@ impl<'s> Lineage<'s> {
                         kind: e.kind(),
                     });
                 }
+            }
+            // Once every cited line was deleted, code that did not exist in that commit is
+            // other code, however like the cited evidence it is (the same call, written again
+            // in a new function).
+            if let Some((then, deleted)) = written
+                && let Some(first) = constructs.first()
+                && !constructs.iter().any(|c| then.descends_any(*c))
+            {
+                return Some(Refusal::WrittenLater {
+                    line: first.start(),
+                    kind: e.kind(),
+                    deleted: deleted.named.clone(),
+                });
             }
             // Like the cited evidence: descending from the cited lines, or near-identical to
             // what they held (the same code moved, re-wrapped or re-indented).
