@@ -13,7 +13,9 @@
 //!   the expectations;
 //! - once history saw every cited line deleted (or their file), the evidence at the new place
 //!   must descend from code that existed in the commit that deleted them (moved there in that
-//!   commit, or copied earlier): code written after it is a new construct, however alike.
+//!   commit, or copied earlier): code written after it is a new construct, however alike. The
+//!   same holds when history mapped the lines but no cited evidence construct is left in their
+//!   file (rewritten into other code), from the last commit that edited them.
 //!
 //! A ref whose every place is refused that way is broken where history mapped it, and the line
 //! that changed there is named. Where history mapped it and it holds, but only thanks to lines
@@ -27,7 +29,7 @@ use crate::expect::{self, Scope};
 use crate::go::GoFile;
 use crate::lines::{LineNo, LineRange};
 use crate::model::{Candidate, Draft};
-use crate::source::Files;
+use crate::source::{FileBlob, Files};
 
 use super::job::Job;
 use super::parses::Sources;
@@ -54,17 +56,25 @@ pub(super) struct Lineage<'s> {
     /// Where the mapped file's lines came from, compared with the cited file at `at`.
     origins: Rc<Origins>,
     survivors: Vec<Survivor>,
-    /// The commit that deleted every cited line, when history saw it.
+    /// The step that deleted every cited line, when history saw one; else the last step that
+    /// edited them, after which the cited evidence may be gone from them (see [`Lineage::gone`]).
     deleted: Option<Deleted>,
+    edited: Option<Deleted>,
+    /// The cited file at `at`, and the lines of each construct the cited lines held as
+    /// evidence there.
+    old: FileBlob,
+    evidence_lines: Vec<LineRange>,
     /// The text (without whitespace) of every construct the cited lines held as evidence at
     /// `at`, with the index of its expectation.
     evidence: Vec<(usize, String)>,
     src: &'s Sources<'s>,
 }
 
-/// The step of history that deleted every cited line (or their file).
+/// The step of history after which none of the cited code is left in its file: the one that
+/// deleted every cited line (or their file), or the last that edited lines rewritten into
+/// other code.
 struct Deleted {
-    /// The commit, and how a message names it.
+    /// The commit, and how a message says what it did: `deleted in 4e1c9a2 'subject'`.
     commit: String,
     named: String,
     /// The path history followed the cited file to, in that commit.
@@ -75,11 +85,26 @@ impl Deleted {
     /// The last step of `mapping`, when it left no cited line and names a commit: history
     /// stops mapping a range once its every line is deleted, so that step deleted them.
     fn of(mapping: &super::history::Mapping) -> Option<Deleted> {
-        let step = mapping.steps.last().filter(|s| s.lines.is_none())?;
+        let last = mapping.steps.last().filter(|s| s.lines.is_none())?;
+        Deleted::at(last, "deleted")
+    }
+
+    /// The last step of `mapping` that edited the mapped lines: when the cited evidence is
+    /// gone from them by then, they were rewritten into other code, and it went nowhere later.
+    fn last_edit(mapping: &super::history::Mapping) -> Option<Deleted> {
+        let step = mapping
+            .steps
+            .iter()
+            .rev()
+            .find(|s| s.edited && s.lines.is_some())?;
+        Deleted::at(step, "rewritten into other code")
+    }
+
+    fn at(step: &super::history::Step, how: &str) -> Option<Deleted> {
         let commit = step.commit.as_ref()?;
         Some(Deleted {
             commit: commit.id.clone(),
-            named: format!("{} '{}'", commit.short, commit.subject),
+            named: format!("{how} in {} '{}'", commit.short, commit.subject),
             path: step.path.clone(),
         })
     }
@@ -95,8 +120,9 @@ pub(super) enum Refusal {
     /// Its `kind` evidence, first at `line`, neither descends from the cited lines nor is like
     /// the cited evidence: other code, not the cited code moved.
     Unlike { line: LineNo, kind: &'static str },
-    /// Its `kind` evidence, first at `line`, was written after the commit (`deleted`) that
-    /// deleted every cited line: a new construct, not the cited code moved.
+    /// Its `kind` evidence, first at `line`, was written after the commit (`deleted`, saying
+    /// what it did) after which none of the cited code was left in its file: a new construct,
+    /// not the cited code moved.
     WrittenLater {
         line: LineNo,
         kind: &'static str,
@@ -121,7 +147,7 @@ impl Refusal {
                 kind,
                 deleted,
             } => format!(
-                "not relocated to {place}: its {kind} evidence at line {line} was written after the cited lines were deleted in {deleted}, not moved there"
+                "not relocated to {place}: its {kind} evidence at line {line} was written after the cited lines were {deleted}, not moved there"
             ),
         }
     }
@@ -160,6 +186,7 @@ impl<'s> Lineage<'s> {
         };
         let mut survivors = Vec::new();
         let mut texts = Vec::new();
+        let mut evidence_lines = Vec::new();
         for (i, e) in positive(r) {
             let evidence = expect::evaluate_evidence(e, &old_file, cited, Scope::Range);
             if !evidence.result.ok {
@@ -167,6 +194,7 @@ impl<'s> Lineage<'s> {
             }
             for (_, lines) in evidence.cited {
                 texts.push((i, compact(&old_file.lines_text(lines))));
+                evidence_lines.push(lines);
                 let now = origins.descendants(lines);
                 if !now.is_empty() {
                     survivors.push(Survivor {
@@ -176,6 +204,11 @@ impl<'s> Lineage<'s> {
                 }
             }
         }
+        let deleted = Deleted::of(mapping);
+        let edited = deleted
+            .is_none()
+            .then(|| Deleted::last_edit(mapping))
+            .flatten();
         Some(Lineage {
             at: at.to_string(),
             mapped_path: mapping.path.clone(),
@@ -186,7 +219,10 @@ impl<'s> Lineage<'s> {
                 .collect(),
             origins,
             survivors,
-            deleted: Deleted::of(mapping),
+            deleted,
+            edited,
+            old,
+            evidence_lines,
             evidence: texts,
             src,
         })
@@ -298,6 +334,35 @@ impl<'s> Lineage<'s> {
         LineRange::new(start, end).filter(|whole| *whole != range)
     }
 
+    /// The step after which none of the cited evidence was left where history mapped the
+    /// cited lines: the one that deleted them all, or the last that edited them when no
+    /// construct the cited lines held as evidence at `at` descends into the file it left
+    /// (rewritten into other code). Past it, the cited code went nowhere: a place whose
+    /// evidence did not exist then is other code.
+    fn gone(&self) -> Option<&Deleted> {
+        if let Some(deleted) = &self.deleted {
+            return Some(deleted);
+        }
+        let edited = self.edited.as_ref()?;
+        if self.evidence_lines.is_empty() {
+            return None;
+        }
+        let then = self
+            .src
+            .history?
+            .git
+            .resolve(&edited.commit)
+            .ok()?
+            .read(&edited.path)
+            .ok()?;
+        let origins = self.src.origins.between(Some(&self.old), &then.bytes);
+        let kept = self
+            .evidence_lines
+            .iter()
+            .any(|lines| !origins.descendants(*lines).is_empty());
+        (!kept).then_some(edited)
+    }
+
     /// Keeps the places relocation found that are where the cited code went; the others are
     /// refused, with a note each.
     pub(super) fn vet(
@@ -311,7 +376,8 @@ impl<'s> Lineage<'s> {
         // Each file's lines compared with its version in the commit that deleted the cited
         // lines, when history saw that.
         let mut since_deleted: Vec<(String, Rc<Origins>)> = Vec::new();
-        let deleted_in = self.deleted.as_ref().and_then(|d| {
+        let gone = (!places.is_empty()).then(|| self.gone()).flatten();
+        let deleted_in = gone.as_ref().and_then(|d| {
             let snapshot = self.src.history?.git.resolve(&d.commit).ok()?;
             Some((d, snapshot))
         });
@@ -359,7 +425,7 @@ impl<'s> Lineage<'s> {
                 since_deleted.push((path.to_string(), Rc::clone(&origins)));
                 origins
             });
-            let written = then.as_deref().zip(self.deleted.as_ref());
+            let written = then.as_deref().zip(gone);
             match self.refusal(r, file, candidate.place.lines, origins, same_file, written) {
                 Some(refusal) => notes.push(refusal.describe(&format!(
                     "{}:{}",

@@ -170,6 +170,47 @@ fn a_function_written_later_at_the_deleted_lines_is_not_where_they_went() {
     }
 }
 
+#[test]
+fn a_function_written_later_after_the_cited_one_was_rewritten_is_not_where_it_went() {
+    // The cited lines are not deleted but rewritten into other code (history maps them onto
+    // it); the function written later is no more the cited code than after a deletion.
+    let (mut repo, at) = cited_repo();
+    let counting = AUTHENTICATE
+        .replace("authenticate refuses requests without a valid bearer token", "authenticate counts requests by path")
+        .replace(
+            "\tif err := verifyToken(tokenVerifier, tok); err != nil {\n\t\treturn fmt.Errorf(\"authenticate %s: %w\", r.URL.Path, err)\n\t}\n",
+            "\trequests[r.URL.Path+tok]++\n\tfmt.Println(len(requests))\n\tfmt.Println(\"counted\")\n",
+        );
+    repo.write(
+        "server/server.go",
+        server_go(&format!("{HEALTHZ}\n{counting}")),
+    );
+    let rewritten = repo.commit_all("count requests: the proxy authenticates");
+    repo.write(
+        "server/server.go",
+        server_go(&format!("{HEALTHZ}\n{counting}\n{ADMIN}")),
+    );
+    repo.commit_all("admin endpoint");
+    for symbol in [false, true] {
+        let refs = verify(&repo, at, symbol);
+        let verdicts: Vec<&str> = refs
+            .iter()
+            .map(|r| r["verdict"].as_str().unwrap())
+            .collect();
+        assert_eq!(verdicts, ["broken", "broken"], "{refs:#?}");
+        let short = &rewritten.to_string()[..7];
+        for r in &refs {
+            assert_eq!(r["culprit"]["commit"], rewritten.to_string(), "{r:#}");
+            assert!(
+                r["notes"].to_string().contains(&format!(
+                    "was written after the cited lines were rewritten into other code in {short}"
+                )),
+                "{r:#}"
+            );
+        }
+    }
+}
+
 /// `authenticate` written again later, in another file of its package, as another function:
 /// it lets admins through, and fails open.
 fn rewritten_authenticate() -> String {
