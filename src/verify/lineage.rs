@@ -22,6 +22,7 @@
 //! added since `at` while a cited construct changed and no longer holds, it is broken too
 //! ([`Lineage::padded`]): a range does not grow over new code to make up for weakened code.
 
+use std::collections::HashSet;
 use std::rc::Rc;
 
 use crate::anchors::{Expectation, Ref};
@@ -356,10 +357,19 @@ impl<'s> Lineage<'s> {
             .read(&edited.path)
             .ok()?;
         let origins = self.src.origins.between(Some(&self.old), &then.bytes);
-        let kept = self
-            .evidence_lines
-            .iter()
-            .any(|lines| !origins.descendants(*lines).is_empty());
+        // A line diff misses code moved and re-indented (a block one level deeper): a telling
+        // line of the cited evidence found anywhere in that version, as it was but for its
+        // indentation, is kept too.
+        let text = String::from_utf8_lossy(&then.bytes);
+        let present: HashSet<&str> = text.lines().map(str::trim).collect();
+        let kept = self.evidence_lines.iter().any(|lines| {
+            !origins.descendants(*lines).is_empty()
+                || (lines.start().get()..=lines.end().get())
+                    .filter_map(|l| self.old_lines.get(l as usize - 1))
+                    .map(|l| l.trim())
+                    .filter(|l| l.chars().filter(char::is_ascii_alphanumeric).count() >= TELLING)
+                    .any(|l| present.contains(l))
+        });
         (!kept).then_some(edited)
     }
 
@@ -597,6 +607,10 @@ fn blank_lines(source: &[u8], lines: &[LineNo]) -> Vec<u8> {
     }
     out
 }
+
+/// Letters and digits a line of the cited evidence needs to tell, found again, that the
+/// evidence is still there (as [`super::provenance`] counts a telling line).
+const TELLING: usize = 4;
 
 /// How alike (normalized Levenshtein, whitespace removed) evidence found elsewhere must be to
 /// the cited evidence to be the cited code moved.
