@@ -238,6 +238,31 @@ fn a_function_written_later_in_another_file_is_not_where_they_went() {
 }
 
 #[test]
+fn without_at_history_from_the_last_commit_held_refuses_code_written_later_too() {
+    let (mut repo, at) = cited_repo();
+    repo.write("server/server.go", server_go(HEALTHZ));
+    let deleted = repo.commit_all("drop authenticate: the proxy does it");
+    repo.write("server/admin.go", rewritten_authenticate());
+    repo.commit_all("admin endpoint");
+    // The same refs without `at`: history is followed from the last commit they held at.
+    repo.write(
+        "anchors.yaml",
+        anchors(at, true).replace(&format!("        at: {at}\n"), ""),
+    );
+    let (_, report) = verify_json(repo.path(), &[]);
+    let refs: Vec<serde_json::Value> = report["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["refs"][0].clone())
+        .collect();
+    for r in &refs {
+        assert_eq!(r["history_from"], at.to_string(), "{r:#}");
+    }
+    assert_all_broken_since(&refs, deleted, "server/admin.go");
+}
+
+#[test]
 fn a_function_deleted_then_written_again_in_the_next_commit_is_not_moved() {
     // Deleted in one commit and written in another file in the next: the second commit wrote
     // new code, whatever it resembles. Only a move in one commit, or a copy made before the
