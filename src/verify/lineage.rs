@@ -383,8 +383,8 @@ impl<'s> Lineage<'s> {
         notes: &mut Vec<String>,
     ) -> Vec<Candidate> {
         let mut other_origins: Vec<(String, Rc<Origins>)> = Vec::new();
-        // Each file's lines compared with its version in the commit that deleted the cited
-        // lines, when history saw that.
+        // Each file's lines compared with its version in the commit after which the cited
+        // evidence was gone from where history mapped it (see `gone`), when it was.
         let mut since_deleted: Vec<(String, Rc<Origins>)> = Vec::new();
         let gone = (!places.is_empty()).then(|| self.gone()).flatten();
         let deleted_in = gone.as_ref().and_then(|d| {
