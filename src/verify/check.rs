@@ -149,9 +149,17 @@ pub(super) fn verify_job(
         }
         report.excerpt = Some(Box::new(excerpt(file, range, keep)));
     } else if mapped.is_none() {
+        // History stops mapping a range once its every line is deleted: its last step did.
+        let when = job
+            .mapping()
+            .and_then(|m| m.steps.last())
+            .filter(|s| s.lines.is_none())
+            .and_then(|s| s.commit.as_ref())
+            .map(|c| format!(", in {} {} '{}'", c.short, c.date, c.subject))
+            .unwrap_or_default();
         report
             .notes
-            .push("every cited line was deleted since `at`".to_string());
+            .push(format!("every cited line was deleted since `at`{when}"));
     }
     // A range past the end was read and is searched like any failing one.
     let past_end = mapped.filter(|m| m.end().get() > line_count).map(|m| {

@@ -10,13 +10,19 @@
 //!   range that holds only hides it;
 //! - the evidence at the new place must descend from the cited lines or be near-identical to
 //!   the cited evidence (the same code moved, re-wrapped or re-indented), not merely satisfy
-//!   the expectations.
+//!   the expectations;
+//! - once history saw every cited line deleted (or their file), the evidence at the new place
+//!   must descend from code that existed in the commit that deleted them (moved there in that
+//!   commit, or copied earlier): code written after it is a new construct, however alike. The
+//!   same holds when history mapped the lines but no cited evidence construct is left in their
+//!   file (rewritten into other code), from the last commit that edited them.
 //!
 //! A ref whose every place is refused that way is broken where history mapped it, and the line
 //! that changed there is named. Where history mapped it and it holds, but only thanks to lines
 //! added since `at` while a cited construct changed and no longer holds, it is broken too
 //! ([`Lineage::padded`]): a range does not grow over new code to make up for weakened code.
 
+use std::collections::HashSet;
 use std::rc::Rc;
 
 use crate::anchors::{Expectation, Ref};
@@ -24,7 +30,7 @@ use crate::expect::{self, Scope};
 use crate::go::GoFile;
 use crate::lines::{LineNo, LineRange};
 use crate::model::{Candidate, Draft};
-use crate::source::Files;
+use crate::source::{FileBlob, Files};
 
 use super::job::Job;
 use super::parses::Sources;
@@ -51,10 +57,58 @@ pub(super) struct Lineage<'s> {
     /// Where the mapped file's lines came from, compared with the cited file at `at`.
     origins: Rc<Origins>,
     survivors: Vec<Survivor>,
+    /// The step that deleted every cited line, when history saw one; else the last step that
+    /// edited them, after which the cited evidence may be gone from them (see [`Lineage::gone`]).
+    deleted: Option<Deleted>,
+    edited: Option<Deleted>,
+    /// The cited file at `at`, and the lines of each construct the cited lines held as
+    /// evidence there.
+    old: FileBlob,
+    evidence_lines: Vec<LineRange>,
     /// The text (without whitespace) of every construct the cited lines held as evidence at
     /// `at`, with the index of its expectation.
     evidence: Vec<(usize, String)>,
     src: &'s Sources<'s>,
+}
+
+/// The step of history after which none of the cited code is left in its file: the one that
+/// deleted every cited line (or their file), or the last that edited lines rewritten into
+/// other code.
+struct Deleted {
+    /// The commit, and how a message says what it did: `deleted in 4e1c9a2 'subject'`.
+    commit: String,
+    named: String,
+    /// The path history followed the cited file to, in that commit.
+    path: String,
+}
+
+impl Deleted {
+    /// The last step of `mapping`, when it left no cited line and names a commit: history
+    /// stops mapping a range once its every line is deleted, so that step deleted them.
+    fn of(mapping: &super::history::Mapping) -> Option<Deleted> {
+        let last = mapping.steps.last().filter(|s| s.lines.is_none())?;
+        Deleted::at(last, "deleted")
+    }
+
+    /// The last step of `mapping` that edited the mapped lines: when the cited evidence is
+    /// gone from them by then, they were rewritten into other code, and it went nowhere later.
+    fn last_edit(mapping: &super::history::Mapping) -> Option<Deleted> {
+        let step = mapping
+            .steps
+            .iter()
+            .rev()
+            .find(|s| s.edited && s.lines.is_some())?;
+        Deleted::at(step, "rewritten into other code")
+    }
+
+    fn at(step: &super::history::Step, how: &str) -> Option<Deleted> {
+        let commit = step.commit.as_ref()?;
+        Some(Deleted {
+            commit: commit.id.clone(),
+            named: format!("{how} in {} '{}'", commit.short, commit.subject),
+            path: step.path.clone(),
+        })
+    }
 }
 
 /// Why relocation may not move a ref to a place.
@@ -67,6 +121,14 @@ pub(super) enum Refusal {
     /// Its `kind` evidence, first at `line`, neither descends from the cited lines nor is like
     /// the cited evidence: other code, not the cited code moved.
     Unlike { line: LineNo, kind: &'static str },
+    /// Its `kind` evidence, first at `line`, was written after the commit (`deleted`, saying
+    /// what it did) after which none of the cited code was left in its file: a new construct,
+    /// not the cited code moved.
+    WrittenLater {
+        line: LineNo,
+        kind: &'static str,
+        deleted: String,
+    },
 }
 
 impl Refusal {
@@ -80,6 +142,13 @@ impl Refusal {
             ),
             Refusal::Unlike { line, kind } => format!(
                 "not relocated to {place}: its {kind} evidence at line {line} is other code, not the cited code moved"
+            ),
+            Refusal::WrittenLater {
+                line,
+                kind,
+                deleted,
+            } => format!(
+                "not relocated to {place}: its {kind} evidence at line {line} was written after the cited lines were {deleted}, not moved there"
             ),
         }
     }
@@ -118,6 +187,7 @@ impl<'s> Lineage<'s> {
         };
         let mut survivors = Vec::new();
         let mut texts = Vec::new();
+        let mut evidence_lines = Vec::new();
         for (i, e) in positive(r) {
             let evidence = expect::evaluate_evidence(e, &old_file, cited, Scope::Range);
             if !evidence.result.ok {
@@ -125,6 +195,7 @@ impl<'s> Lineage<'s> {
             }
             for (_, lines) in evidence.cited {
                 texts.push((i, compact(&old_file.lines_text(lines))));
+                evidence_lines.push(lines);
                 let now = origins.descendants(lines);
                 if !now.is_empty() {
                     survivors.push(Survivor {
@@ -134,6 +205,11 @@ impl<'s> Lineage<'s> {
                 }
             }
         }
+        let deleted = Deleted::of(mapping);
+        let edited = deleted
+            .is_none()
+            .then(|| Deleted::last_edit(mapping))
+            .flatten();
         Some(Lineage {
             at: at.to_string(),
             mapped_path: mapping.path.clone(),
@@ -144,6 +220,10 @@ impl<'s> Lineage<'s> {
                 .collect(),
             origins,
             survivors,
+            deleted,
+            edited,
+            old,
+            evidence_lines,
             evidence: texts,
             src,
         })
@@ -255,6 +335,44 @@ impl<'s> Lineage<'s> {
         LineRange::new(start, end).filter(|whole| *whole != range)
     }
 
+    /// The step after which none of the cited evidence was left where history mapped the
+    /// cited lines: the one that deleted them all, or the last that edited them when no
+    /// construct the cited lines held as evidence at `at` descends into the file it left
+    /// (rewritten into other code). Past it, the cited code went nowhere: a place whose
+    /// evidence did not exist then is other code.
+    fn gone(&self) -> Option<&Deleted> {
+        if let Some(deleted) = &self.deleted {
+            return Some(deleted);
+        }
+        let edited = self.edited.as_ref()?;
+        if self.evidence_lines.is_empty() {
+            return None;
+        }
+        let then = self
+            .src
+            .history?
+            .git
+            .resolve(&edited.commit)
+            .ok()?
+            .read(&edited.path)
+            .ok()?;
+        let origins = self.src.origins.between(Some(&self.old), &then.bytes);
+        // A line diff misses code moved and re-indented (a block one level deeper): a telling
+        // line of the cited evidence found anywhere in that version, as it was but for its
+        // indentation, is kept too.
+        let text = String::from_utf8_lossy(&then.bytes);
+        let present: HashSet<&str> = text.lines().map(str::trim).collect();
+        let kept = self.evidence_lines.iter().any(|lines| {
+            !origins.descendants(*lines).is_empty()
+                || (lines.start().get()..=lines.end().get())
+                    .filter_map(|l| self.old_lines.get(l as usize - 1))
+                    .map(|l| l.trim())
+                    .filter(|l| l.chars().filter(char::is_ascii_alphanumeric).count() >= TELLING)
+                    .any(|l| present.contains(l))
+        });
+        (!kept).then_some(edited)
+    }
+
     /// Keeps the places relocation found that are where the cited code went; the others are
     /// refused, with a note each.
     pub(super) fn vet(
@@ -265,6 +383,14 @@ impl<'s> Lineage<'s> {
         notes: &mut Vec<String>,
     ) -> Vec<Candidate> {
         let mut other_origins: Vec<(String, Rc<Origins>)> = Vec::new();
+        // Each file's lines compared with its version in the commit after which the cited
+        // evidence was gone from where history mapped it (see `gone`), when it was.
+        let mut since_deleted: Vec<(String, Rc<Origins>)> = Vec::new();
+        let gone = (!places.is_empty()).then(|| self.gone()).flatten();
+        let deleted_in = gone.as_ref().and_then(|d| {
+            let snapshot = self.src.history?.git.resolve(&d.commit).ok()?;
+            Some((d, snapshot))
+        });
         let mut kept = Vec::new();
         for candidate in places {
             let path = candidate.place.path.as_str();
@@ -298,7 +424,19 @@ impl<'s> Lineage<'s> {
                     .map(|(_, o)| o)
                     .unwrap_or(&self.origins)
             };
-            match self.refusal(r, file, candidate.place.lines, origins, same_file) {
+            let then = deleted_in.as_ref().map(|(deleted, snapshot)| {
+                if let Some((_, known)) = since_deleted.iter().find(|(p, _)| p == path) {
+                    return Rc::clone(known);
+                }
+                // The mapped file by the name history followed it to in that commit.
+                let name = if same_file { &deleted.path } else { path };
+                let before = snapshot.read(name).ok();
+                let origins = self.src.origins.between(before.as_ref(), file.source());
+                since_deleted.push((path.to_string(), Rc::clone(&origins)));
+                origins
+            });
+            let written = then.as_deref().zip(gone);
+            match self.refusal(r, file, candidate.place.lines, origins, same_file, written) {
                 Some(refusal) => notes.push(refusal.describe(&format!(
                     "{}:{}",
                     candidate.place.path, candidate.place.lines
@@ -311,7 +449,8 @@ impl<'s> Lineage<'s> {
 
     /// Why the evidence of `r` at `lines` of `file` is not where the cited code went, if it
     /// is not; `origins` says where that file's lines came from, `same_file` whether it is the
-    /// file history mapped the ref to.
+    /// file history mapped the ref to, and `written`, when history saw every cited line
+    /// deleted, where they came from compared with that file in the commit that deleted them.
     fn refusal(
         &self,
         r: &Ref,
@@ -319,6 +458,7 @@ impl<'s> Lineage<'s> {
         lines: LineRange,
         origins: &Origins,
         same_file: bool,
+        written: Option<(&Origins, &Deleted)>,
     ) -> Option<Refusal> {
         for (i, e) in positive(r) {
             let evidence = expect::evaluate_evidence(e, file, lines, Scope::Range);
@@ -334,6 +474,19 @@ impl<'s> Lineage<'s> {
                         kind: e.kind(),
                     });
                 }
+            }
+            // Once every cited line was deleted, code that did not exist in that commit is
+            // other code, however like the cited evidence it is (the same call, written again
+            // in a new function).
+            if let Some((then, deleted)) = written
+                && let Some(first) = constructs.first()
+                && !constructs.iter().any(|c| then.descends_any(*c))
+            {
+                return Some(Refusal::WrittenLater {
+                    line: first.start(),
+                    kind: e.kind(),
+                    deleted: deleted.named.clone(),
+                });
             }
             // Like the cited evidence: descending from the cited lines, or near-identical to
             // what they held (the same code moved, re-wrapped or re-indented).
@@ -454,6 +607,10 @@ fn blank_lines(source: &[u8], lines: &[LineNo]) -> Vec<u8> {
     }
     out
 }
+
+/// Letters and digits a line of the cited evidence needs to tell, found again, that the
+/// evidence is still there (as [`super::provenance`] counts a telling line).
+const TELLING: usize = 4;
 
 /// How alike (normalized Levenshtein, whitespace removed) evidence found elsewhere must be to
 /// the cited evidence to be the cited code moved.

@@ -246,6 +246,24 @@ impl Origins {
             })
     }
 
+    /// True when some line of `lines` descends (kept or edited) from a line of the older file:
+    /// its telling lines, or its non-blank ones when none is telling. False for code written
+    /// since the older file, wholly.
+    pub(super) fn descends_any(&self, lines: LineRange) -> bool {
+        let numbers = || (lines.start().get()..=lines.end().get()).filter_map(LineNo::new);
+        let flag = |v: &[bool], l: LineNo| v.get(l.zero_based()).copied().unwrap_or(false);
+        let telling = numbers().any(|l| flag(&self.telling, l));
+        numbers()
+            .filter(|&l| {
+                if telling {
+                    flag(&self.telling, l)
+                } else {
+                    !self.blank.get(l.zero_based()).copied().unwrap_or(true)
+                }
+            })
+            .any(|l| self.of(l).old_line().is_some())
+    }
+
     /// The lines descending (kept or edited) from the older lines `old`, in order.
     pub(super) fn descendants(&self, old: LineRange) -> Vec<LineNo> {
         self.lines
@@ -456,6 +474,24 @@ mod tests {
         // `g()` is short, `}` says nothing; the guard after them was there at `at`.
         assert!(!o.takes_in_outside(range(1, 5), cited));
         assert!(o.takes_in_outside(range(1, 8), cited));
+    }
+
+    #[test]
+    fn code_written_since_the_older_file_descends_from_none_of_it() {
+        let old = "func a() {\n\tcheck(token)\n\tlog(token)\n}\n";
+        let new = "func a() {\n\tcheck(token)\n\tlog(token, 1)\n}\n\nfunc b() {\n\tcheck(token, lax)\n}\n";
+        let o = Origins::between(Some(old.as_bytes()), new.as_bytes());
+        let range = |a, b| LineRange::new(line(a), line(b)).unwrap();
+        // Kept, and edited: both descend.
+        assert_eq!(o.of(line(2)), Origin::Kept(2));
+        assert!(o.descends_any(range(2, 2)));
+        assert_eq!(o.of(line(3)), Origin::Edited(3));
+        assert!(o.descends_any(range(3, 3)));
+        // `b` is new, its call like `a`'s old one; its `}` says nothing, and is not asked.
+        assert!(!o.descends_any(range(6, 8)));
+        assert!(!o.descends_any(range(7, 7)));
+        // A blank line comes from nowhere.
+        assert!(!o.descends_any(range(5, 5)));
     }
 
     #[test]
