@@ -646,3 +646,57 @@ fn lines_weakened_then_moved_within_their_file_are_checked_where_they_went() {
         "{r:#}"
     );
 }
+
+/// The `client_auth` case (lines 24-38) and the key log block (56-67) of
+/// testdata/history/reindented-block, cited at rev1 with `expect`, verified after rev2 moved
+/// them into a new function one tab less deep; the report of each, in order.
+fn reindented_block_refs(rev2: Option<&str>) -> Vec<serde_json::Value> {
+    let mut repo = TestRepo::new();
+    repo.replace_tree(&testdata("history/reindented-block/rev1"), "");
+    let at = repo.commit_all("tls blocks parsed in the loop");
+    repo.replace_tree(&testdata("history/reindented-block/rev2"), "");
+    if let Some(text) = rev2 {
+        repo.write("tlsconf/setup.go", text);
+    }
+    repo.commit_all("manual tls in its own function, automatic tls beside it");
+    repo.write(
+        "anchors.yaml",
+        format!(
+            "version: 1\nclaims:\n  - id: client-auth\n    status: required\n    refs:\n      - path: tlsconf/setup.go\n        lines: 24-38\n        at: {at}\n        expect:\n          - identifier: RequireAndVerifyClientCert\n          - fail_closed: {{ when: \"^modes$\" }}\n  - id: key-log\n    status: required\n    refs:\n      - path: tlsconf/setup.go\n        lines: 56-67\n        at: {at}\n        expect:\n          - call: {{ name: os.OpenFile, when: \"len\\\\(keyLog\\\\) > 0\" }}\n          - fail_closed: {{ when: \"^err$\" }}\n"
+        ),
+    );
+    let (_, report) = verify_json(repo.path(), &[]);
+    (0..2)
+        .map(|i| report["claims"][i]["refs"][0].clone())
+        .collect()
+}
+
+#[test]
+fn a_block_moved_into_a_new_function_one_tab_less_deep_lands_exactly() {
+    // coredns's tls setup (issue 24): the loop's body moved into a function of its own, new
+    // code at the old depth that reads like it. The line diff pairs the moved lines' brackets
+    // and short lines with the new code; every cited line is found again, once, one tab less
+    // deep, and that is where history puts the ref.
+    let refs = reindented_block_refs(None);
+    for (r, lines) in refs.iter().zip(["40-54", "72-83"]) {
+        assert_eq!(r["verdict"], "drifted", "{r:#}");
+        assert_eq!(r["relocated"]["how"], "history", "{r:#}");
+        assert_eq!(r["relocated"]["lines"], lines, "{r:#}");
+    }
+}
+
+#[test]
+fn a_block_moved_less_deep_and_weakened_on_the_way_is_broken() {
+    // The same move, with the key log's error check turned into a log line: the cited lines
+    // are not all found again, history follows the line diff, and nothing holds the check.
+    let weakened =
+        std::fs::read_to_string(testdata("history/reindented-block/rev2/tlsconf/setup.go"))
+            .unwrap()
+            .replace(
+                "\t\tif err != nil {\n\t\t\treturn c.Errf(\"key log %q: %v\", abs, err)\n\t\t}\n",
+                "\t\tif err != nil {\n\t\t\tlog.Printf(\"key log %q: %v\", abs, err)\n\t\t}\n",
+            );
+    let refs = reindented_block_refs(Some(&weakened));
+    assert_eq!(refs[0]["verdict"], "drifted", "{:#}", refs[0]);
+    assert_eq!(refs[1]["verdict"], "broken", "{:#}", refs[1]);
+}
