@@ -213,7 +213,11 @@ fn trace_step(
     let (a, b) = (range.start().get(), range.end().get());
     Traced {
         lines: Some(lines),
-        edited: true,
+        // Moved, not edited, as a move found in another file is (`moves::join`): every cited
+        // line is there, and whether it holds is checked where it went. A line of the old
+        // file that reads as it did (a new `if err != nil {` where the cited one was) is
+        // not the cited construct left behind.
+        edited: false,
         kept: range.len(),
         changes: Changes {
             modified: vec![(a, b)],
@@ -754,7 +758,8 @@ fn apply(
     let (path, traced, touch) = match change {
         FileChange::Modified { hunks } => {
             let traced = trace_step(lines, hunks, || texts(&mapping.path, &mapping.path));
-            let touch = traced.edited.then(|| traced.changes.describe());
+            let touch =
+                (traced.edited || traced.changes.reindented).then(|| traced.changes.describe());
             (mapping.path.clone(), traced, touch)
         }
         FileChange::Renamed { new_path, hunks } => (
@@ -1320,6 +1325,7 @@ mod tests {
             Some((text(&old, 3).into_bytes(), text(&new, 8).into_bytes()))
         });
         assert_eq!(traced.lines, Some(range(8, 10)));
+        assert!(!traced.edited, "moved, not edited");
         assert_eq!(traced.changes.describe(), "lines 3-5 re-indented");
         // Lines the hunks do not bring back are not looked for in the texts.
         let other = hunk_of(3, &old, 8, &["\tcheck()"]);

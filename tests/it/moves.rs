@@ -700,3 +700,30 @@ fn a_block_moved_less_deep_and_weakened_on_the_way_is_broken() {
     assert_eq!(refs[0]["verdict"], "drifted", "{:#}", refs[0]);
     assert_eq!(refs[1]["verdict"], "broken", "{:#}", refs[1]);
 }
+
+#[test]
+fn a_guard_moved_out_of_its_block_is_not_the_new_guard_where_it_was() {
+    // smallstep's `UseToken` (the self-check, 200 commits on): the token store and its error
+    // guard moved out of an `if ...; err == nil {` block, one tab less deep, and a new
+    // `if err != nil {` guard, returning nil on some errors, written where the block began.
+    // The cited guard is found again whole; the new guard that reads like its first line is
+    // other code, not the cited guard weakened in place.
+    let mut repo = TestRepo::new();
+    let old = "package authority\n\nfunc (a *Authority) UseToken(token string) error {\n\tif key, err := a.tokenID(token); err == nil {\n\t\tif key == \"\" {\n\t\t\tkey = digest(token)\n\t\t}\n\t\tok, err := a.db.UseToken(key, token)\n\t\tif err != nil {\n\t\t\treturn wrap(err, \"failed when attempting to store token\")\n\t\t}\n\t\tif !ok {\n\t\t\treturn errReused\n\t\t}\n\t}\n\treturn nil\n}\n";
+    repo.write("authority/token.go", old);
+    let at = repo.commit_all("store used tokens");
+    let new = "package authority\n\nfunc (a *Authority) UseToken(ctx context.Context, token string) error {\n\tkey, err := a.tokenID(token)\n\tif err != nil {\n\t\t// Refuse unsupported flows but for renewals.\n\t\tif errors.Is(err, errFlowNotSupported) && !renewing(ctx) {\n\t\t\treturn errBadRequest\n\t\t}\n\n\t\treturn nil\n\t}\n\n\tif key == \"\" {\n\t\tkey = digest(token)\n\t}\n\n\tok, err := a.db.UseToken(key, token)\n\tif err != nil {\n\t\treturn wrap(err, \"failed when attempting to store token\")\n\t}\n\tif !ok {\n\t\treturn errReused\n\t}\n\n\treturn nil\n}\n";
+    repo.write("authority/token.go", new);
+    repo.commit_all("refuse unsupported token flows");
+    repo.write(
+        "anchors.yaml",
+        format!(
+            "version: 1\nclaims:\n  - id: store-fails-closed\n    status: required\n    refs:\n      - path: authority/token.go\n        lines: 9-11\n        at: {at}\n        expect:\n          - fail_closed: {{ when: \"^err$\" }}\n"
+        ),
+    );
+    let (_, report) = verify_json(repo.path(), &[]);
+    let r = &report["claims"][0]["refs"][0];
+    assert_eq!(r["verdict"], "drifted", "{r:#}");
+    assert_eq!(r["relocated"]["how"], "history", "{r:#}");
+    assert_eq!(r["relocated"]["lines"], "19-21", "{r:#}");
+}
