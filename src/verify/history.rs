@@ -273,6 +273,9 @@ fn reindent_suspected(range: LineRange, hunks: &[Hunk]) -> bool {
 /// check could hide there, a sound one be called broken). A whitespace-blind diff of the
 /// whole history fixes that but moves other refs on real repositories, so the rule is narrow:
 ///
+/// - at least two cited lines hold code: one line found again, re-indented, says little (a
+///   range history already moved onto other code by position took `statusCodes = ...`,
+///   unique in its file, for where traefik's `DisableRetries()` went);
 /// - every cited line, blank lines included, is one line of `new`, in order and without gaps,
 ///   equal once the whitespace around it is trimmed;
 /// - those lines, so trimmed, occur exactly once in `old` (the cited place) and exactly once
@@ -286,7 +289,7 @@ fn dedented(range: LineRange, old: &[u8], new: &[u8]) -> Option<LineRange> {
     let (a, b) = (range.start().zero_based(), range.end().zero_based());
     let cited = old.get(a..=b)?;
     let keys: Vec<&str> = cited.iter().map(|l| l.trim()).collect();
-    if keys.iter().all(|k| k.is_empty()) {
+    if keys.iter().filter(|k| !k.is_empty()).count() < 2 {
         return None;
     }
     let runs = |lines: &[&str]| -> Vec<usize> {
@@ -1295,6 +1298,10 @@ mod tests {
             dedented(range(3, 7), old.as_bytes(), closed_up.as_bytes()),
             None
         );
+        // One line of code found again says little.
+        let one = "func f() {\n\tif on {\n\t\tstatus = r.status\n\t}\n}\n";
+        let flat = "func f() {\n\tstatus = r.status\n}\n";
+        assert_eq!(dedented(range(3, 3), one.as_bytes(), flat.as_bytes()), None);
         // Two places hold it: no choosing between them.
         let twice =
             format!("{moved}\nfunc h() {{\n\tif bad {{\n\t\treturn errBad\n\t}}\n\n\tuse()\n}}\n");
