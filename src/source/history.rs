@@ -40,7 +40,7 @@ pub struct Hunk {
 /// Comments are not part of it. `first` is the hash of its first token (0: none) and `last`
 /// its last byte of code (0: none), for telling whether a run of lines begins and ends as a
 /// rewritten one did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct LineShape {
     pub tokens: Box<[u32]>,
     pub balance: i16,

@@ -11,7 +11,7 @@ use similar::{Algorithm, DiffOp};
 
 use crate::lines::{LineNo, LineRange};
 use crate::source::history::{Chain, CommitInfo, Endpoint, FileChange, Hunk, LineShape};
-use crate::source::{GitRepo, SourceError};
+use crate::source::{Files, GitRepo, SourceError, WORKTREE};
 
 /// Where `range` is after a change with these hunks (sorted by `old_start`, no context lines);
 /// `None` when every line of it was deleted.
@@ -43,6 +43,9 @@ struct Changes {
     modified: Vec<(u32, u32)>,
     /// Lines inserted after a cited line (which is not the last): after which, how many.
     inserted: Vec<(u32, u32)>,
+    /// The cited lines were moved less deep, every one of them unchanged but for its
+    /// indentation ([`dedented`]): `modified` holds the whole range.
+    reindented: bool,
 }
 
 impl Changes {
@@ -77,9 +80,14 @@ impl Changes {
                 .collect();
             let one = self.modified.len() == 1 && self.modified[0].0 == self.modified[0].1;
             parts.push(format!(
-                "{} {} modified",
+                "{} {} {}",
                 if one { "line" } else { "lines" },
-                join_and(&ranges)
+                join_and(&ranges),
+                if self.reindented {
+                    "re-indented"
+                } else {
+                    "modified"
+                }
             ));
         }
         for &(after, n) in &self.inserted {
@@ -184,6 +192,155 @@ fn trace(range: LineRange, hunks: &[Hunk]) -> Traced {
         kept,
         changes,
     }
+}
+
+/// [`trace`], and where the change moved the cited lines out of a construct into a shallower
+/// one, unchanged but for their indentation ([`dedented`]), the lines they became. `texts`
+/// reads the file before and after the change; it is asked only when the hunks suggest it
+/// ([`reindent_suspected`]).
+fn trace_step(
+    range: LineRange,
+    hunks: &[Hunk],
+    texts: impl FnOnce() -> Option<(Vec<u8>, Vec<u8>)>,
+) -> Traced {
+    let traced = trace(range, hunks);
+    if !traced.edited || !reindent_suspected(range, hunks) {
+        return traced;
+    }
+    let Some(lines) = texts().and_then(|(old, new)| dedented(range, &old, &new)) else {
+        return traced;
+    };
+    let (a, b) = (range.start().get(), range.end().get());
+    Traced {
+        lines: Some(lines),
+        // Moved, not edited, as a move found in another file is (`moves::join`): every cited
+        // line is there, and whether it holds is checked where it went. A line of the old
+        // file that reads as it did (a new `if err != nil {` where the cited one was) is
+        // not the cited construct left behind.
+        edited: false,
+        kept: range.len(),
+        changes: Changes {
+            modified: vec![(a, b)],
+            inserted: Vec::new(),
+            reindented: true,
+        },
+    }
+}
+
+/// True when at least half of the cited lines the hunks remove that hold code (tokens, not
+/// only brackets or a comment), and at least one, come back among the added lines with the
+/// same tokens and brackets: what a block moved to another depth looks like in a diff. A
+/// cheap look at the hunks before [`dedented`] reads the texts.
+fn reindent_suspected(range: LineRange, hunks: &[Hunk]) -> bool {
+    let (a, b) = (range.start().get(), range.end().get());
+    let known = |h: &Hunk| {
+        h.old_shapes.len() == h.old_lines as usize && h.new_shapes.len() == h.new_lines as usize
+    };
+    if !hunks.iter().all(known) {
+        return false;
+    }
+    let mut removed = hunks
+        .iter()
+        .flat_map(|h| {
+            (h.old_start..)
+                .zip(&h.old_shapes)
+                .filter(|(line, _)| (a..=b).contains(line))
+        })
+        .filter(|(_, s)| !s.tokens.is_empty())
+        .peekable();
+    if removed.peek().is_none() {
+        return false;
+    }
+    let added: rustc_hash::FxHashSet<&LineShape> = hunks
+        .iter()
+        .flat_map(|h| h.new_shapes.iter())
+        .filter(|s| !s.tokens.is_empty())
+        .collect();
+    let (mut back, mut all) = (0usize, 0usize);
+    for (_, shape) in removed {
+        all += 1;
+        back += usize::from(added.contains(shape));
+    }
+    back * 2 >= all
+}
+
+/// Where the cited lines `range` of `old` are in `new` when the change moved them one level
+/// or more less deep and left them otherwise as they were: coredns's tls setup moved the body
+/// of its `for c.Next()` loop into a function of its own, one tab less deep, and wrote new
+/// code at the old depth that reads like it (`if len(args) != 1 {`, `return err`). A line
+/// diff sees every cited line changed, pairs the unchanged brackets and short lines with the
+/// new code, and the range lands among that code, where a look-alike may hold (a weakened
+/// check could hide there, a sound one be called broken). A whitespace-blind diff of the
+/// whole history fixes that but moves other refs on real repositories, so the rule is narrow:
+///
+/// - at least two cited lines hold code: one line found again, re-indented, says little (a
+///   range history already moved onto other code by position took `statusCodes = ...`,
+///   unique in its file, for where traefik's `DisableRetries()` went);
+/// - every cited line, blank lines included, is one line of `new`, in order and without gaps,
+///   equal once the whitespace around it is trimmed;
+/// - those lines, so trimmed, occur exactly once in `old` (the cited place) and exactly once
+///   in `new`: the same code, no look-alike to choose among;
+/// - every non-blank cited line lost the same leading whitespace and kept the rest of its
+///   indentation: the block moved out of a construct as a whole. Code moved deeper is left to
+///   the line diff, whose range then takes in the new construct around it (an `if` wrapped
+///   around a check must be seen by the check's expectations, not cut off).
+fn dedented(range: LineRange, old: &[u8], new: &[u8]) -> Option<LineRange> {
+    let (old, new) = (text_lines(old), text_lines(new));
+    let (a, b) = (range.start().zero_based(), range.end().zero_based());
+    let cited = old.get(a..=b)?;
+    let keys: Vec<&str> = cited.iter().map(|l| l.trim()).collect();
+    if keys.iter().filter(|k| !k.is_empty()).count() < 2 {
+        return None;
+    }
+    let runs = |lines: &[&str]| -> Vec<usize> {
+        let mut found = Vec::new();
+        for p in 0..lines.len().saturating_sub(keys.len() - 1) {
+            let same = lines[p..p + keys.len()]
+                .iter()
+                .zip(&keys)
+                .all(|(l, k)| l.trim() == *k);
+            if same {
+                found.push(p);
+                if found.len() > 1 {
+                    break;
+                }
+            }
+        }
+        found
+    };
+    if runs(&old) != [a] {
+        return None;
+    }
+    let [p] = runs(&new)[..] else {
+        return None;
+    };
+    let mut lost: Option<&str> = None;
+    for (o, n) in cited.iter().zip(&new[p..p + keys.len()]) {
+        if o.trim().is_empty() {
+            continue;
+        }
+        let indent = |l: &'_ str| l.len() - l.trim_start().len();
+        let (old_indent, new_indent) = (&o[..indent(o)], &n[..indent(n)]);
+        let gone = old_indent.strip_suffix(new_indent)?;
+        if gone.is_empty() || lost.is_some_and(|l| l != gone) {
+            return None;
+        }
+        lost = Some(gone);
+    }
+    Some(LineRange::from_zero_based(p, p + keys.len() - 1))
+}
+
+/// The lines of a text, without their endings.
+fn text_lines(bytes: &[u8]) -> Vec<&str> {
+    let text = std::str::from_utf8(bytes).unwrap_or("");
+    let mut lines: Vec<&str> = text
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .collect();
+    if text.ends_with('\n') {
+        lines.pop();
+    }
+    lines
 }
 
 /// The lines of hunk `h` that belong to the range `a..=b`: its cited lines the hunk removes
@@ -546,9 +703,20 @@ fn walk_from(
         step = next;
         let commit = walk.describe(step)?;
         let before = chain.id(step - 1);
+        // The step's newer side: a commit, or the working tree after the last one.
+        let after = if step < chain.len() {
+            chain.id(step)
+        } else {
+            WORKTREE.to_string()
+        };
+        let texts = |old_path: &str, new_path: &str| -> Option<(Vec<u8>, Vec<u8>)> {
+            let old = git.resolve(&before).ok()?.read(old_path).ok()?;
+            let new = git.resolve(&after).ok()?.read(new_path).ok()?;
+            Some((old.bytes, new.bytes))
+        };
         for mapping in &mut state {
             if let Some(change) = walk.changes(step).get(&mapping.path) {
-                apply(mapping, change, &commit, &before);
+                apply(mapping, change, &commit, &before, &texts);
             }
         }
     }
@@ -559,8 +727,19 @@ fn walk_from(
         .collect())
 }
 
-/// Moves `mapping` over one step's change to its file.
-fn apply(mapping: &mut Mapping, change: &FileChange, commit: &Option<CommitInfo>, before: &str) {
+/// Reads a file before and after one step, by its path then and now; `None` when either cannot
+/// be read.
+type StepTexts<'a> = dyn Fn(&str, &str) -> Option<(Vec<u8>, Vec<u8>)> + 'a;
+
+/// Moves `mapping` over one step's change to its file; `texts` reads a file before and after
+/// the step (by its paths then and now), for the rare change that needs the text.
+fn apply(
+    mapping: &mut Mapping,
+    change: &FileChange,
+    commit: &Option<CommitInfo>,
+    before: &str,
+    texts: &StepTexts<'_>,
+) {
     if mapping.file_gone {
         return;
     }
@@ -581,13 +760,14 @@ fn apply(mapping: &mut Mapping, change: &FileChange, commit: &Option<CommitInfo>
     }
     let (path, traced, touch) = match change {
         FileChange::Modified { hunks } => {
-            let traced = trace(lines, hunks);
-            let touch = traced.edited.then(|| traced.changes.describe());
+            let traced = trace_step(lines, hunks, || texts(&mapping.path, &mapping.path));
+            let touch =
+                (traced.edited || traced.changes.reindented).then(|| traced.changes.describe());
             (mapping.path.clone(), traced, touch)
         }
         FileChange::Renamed { new_path, hunks } => (
             new_path.clone(),
-            trace(lines, hunks),
+            trace_step(lines, hunks, || texts(&mapping.path, new_path)),
             Some(format!("{} renamed to {new_path}", mapping.path)),
         ),
         FileChange::Deleted => (
@@ -1087,6 +1267,77 @@ mod tests {
             ],
         );
         assert_eq!(map_range(range(311, 311), &[h]), Some(range(301, 301)));
+    }
+
+    #[test]
+    fn a_block_moved_less_deep_unchanged_is_found_where_it_went() {
+        let old = "func f() {\n\tfor next() {\n\t\tif bad {\n\t\t\treturn errBad\n\t\t}\n\n\t\tuse()\n\t}\n}\n";
+        let moved = "func f() {\n\tfor next() {\n\t\tg()\n\t}\n}\n\nfunc g() {\n\tif bad {\n\t\treturn errBad\n\t}\n\n\tuse()\n}\n";
+        let found = dedented(range(3, 7), old.as_bytes(), moved.as_bytes());
+        assert_eq!(found, Some(range(8, 12)));
+        // Moved deeper (wrapped in a new construct): left to the line diff.
+        let deeper = "func f() {\n\tfor next() {\n\t\tif on {\n\t\t\tif bad {\n\t\t\t\treturn errBad\n\t\t\t}\n\n\t\t\tuse()\n\t\t}\n\t}\n}\n";
+        assert_eq!(
+            dedented(range(3, 7), old.as_bytes(), deeper.as_bytes()),
+            None
+        );
+        // Not the same lost indentation for every line: not moved as a block.
+        let uneven = moved.replace("\t\treturn errBad", "\treturn errBad");
+        assert_eq!(
+            dedented(range(3, 7), old.as_bytes(), uneven.as_bytes()),
+            None
+        );
+        // A line changed on the way, or a blank line dropped: not every cited line is there.
+        let edited = moved.replace("return errBad", "log(errBad)");
+        assert_eq!(
+            dedented(range(3, 7), old.as_bytes(), edited.as_bytes()),
+            None
+        );
+        let closed_up = moved.replace("\t}\n\n\tuse()", "\t}\n\tuse()");
+        assert_eq!(
+            dedented(range(3, 7), old.as_bytes(), closed_up.as_bytes()),
+            None
+        );
+        // One line of code found again says little.
+        let one = "func f() {\n\tif on {\n\t\tstatus = r.status\n\t}\n}\n";
+        let flat = "func f() {\n\tstatus = r.status\n}\n";
+        assert_eq!(dedented(range(3, 3), one.as_bytes(), flat.as_bytes()), None);
+        // Two places hold it: no choosing between them.
+        let twice =
+            format!("{moved}\nfunc h() {{\n\tif bad {{\n\t\treturn errBad\n\t}}\n\n\tuse()\n}}\n");
+        assert_eq!(
+            dedented(range(3, 7), old.as_bytes(), twice.as_bytes()),
+            None
+        );
+        // Already elsewhere in the old file at another depth: not where the cited lines went.
+        let old_twin =
+            format!("{old}\nfunc h() {{\n\tif bad {{\n\t\treturn errBad\n\t}}\n\n\tuse()\n}}\n");
+        assert_eq!(
+            dedented(range(3, 7), old_twin.as_bytes(), moved.as_bytes()),
+            None
+        );
+    }
+
+    #[test]
+    fn a_step_moving_the_cited_block_less_deep_names_it_re_indented() {
+        let old = ["\t\tif bad {", "\t\t\treturn errBad", "\t\t}"];
+        let new = ["\tif bad {", "\t\treturn errBad", "\t}"];
+        let h = hunk_of(3, &old, 8, &new);
+        let text = |lines: &[&str], at: usize| {
+            let mut all: Vec<String> = (1..at).map(|i| format!("x{i}")).collect();
+            all.extend(lines.iter().map(|l| l.to_string()));
+            all.join("\n") + "\n"
+        };
+        let traced = trace_step(range(3, 5), std::slice::from_ref(&h), || {
+            Some((text(&old, 3).into_bytes(), text(&new, 8).into_bytes()))
+        });
+        assert_eq!(traced.lines, Some(range(8, 10)));
+        assert!(!traced.edited, "moved, not edited");
+        assert_eq!(traced.changes.describe(), "lines 3-5 re-indented");
+        // Lines the hunks do not bring back are not looked for in the texts.
+        let other = hunk_of(3, &old, 8, &["\tcheck()"]);
+        let traced = trace_step(range(3, 5), &[other], || panic!("read"));
+        assert_ne!(traced.lines, Some(range(8, 10)));
     }
 
     #[test]

@@ -646,3 +646,84 @@ fn lines_weakened_then_moved_within_their_file_are_checked_where_they_went() {
         "{r:#}"
     );
 }
+
+/// The `client_auth` case (lines 24-38) and the key log block (56-67) of
+/// testdata/history/reindented-block, cited at rev1 with `expect`, verified after rev2 moved
+/// them into a new function one tab less deep; the report of each, in order.
+fn reindented_block_refs(rev2: Option<&str>) -> Vec<serde_json::Value> {
+    let mut repo = TestRepo::new();
+    repo.replace_tree(&testdata("history/reindented-block/rev1"), "");
+    let at = repo.commit_all("tls blocks parsed in the loop");
+    repo.replace_tree(&testdata("history/reindented-block/rev2"), "");
+    if let Some(text) = rev2 {
+        repo.write("tlsconf/setup.go", text);
+    }
+    repo.commit_all("manual tls in its own function, automatic tls beside it");
+    repo.write(
+        "anchors.yaml",
+        format!(
+            "version: 1\nclaims:\n  - id: client-auth\n    status: required\n    refs:\n      - path: tlsconf/setup.go\n        lines: 24-38\n        at: {at}\n        expect:\n          - identifier: RequireAndVerifyClientCert\n          - fail_closed: {{ when: \"^modes$\" }}\n  - id: key-log\n    status: required\n    refs:\n      - path: tlsconf/setup.go\n        lines: 56-67\n        at: {at}\n        expect:\n          - call: {{ name: os.OpenFile, when: \"len\\\\(keyLog\\\\) > 0\" }}\n          - fail_closed: {{ when: \"^err$\" }}\n"
+        ),
+    );
+    let (_, report) = verify_json(repo.path(), &[]);
+    (0..2)
+        .map(|i| report["claims"][i]["refs"][0].clone())
+        .collect()
+}
+
+#[test]
+fn a_block_moved_into_a_new_function_one_tab_less_deep_lands_exactly() {
+    // coredns's tls setup (issue 24): the loop's body moved into a function of its own, new
+    // code at the old depth that reads like it. The line diff pairs the moved lines' brackets
+    // and short lines with the new code; every cited line is found again, once, one tab less
+    // deep, and that is where history puts the ref.
+    let refs = reindented_block_refs(None);
+    for (r, lines) in refs.iter().zip(["40-54", "72-83"]) {
+        assert_eq!(r["verdict"], "drifted", "{r:#}");
+        assert_eq!(r["relocated"]["how"], "history", "{r:#}");
+        assert_eq!(r["relocated"]["lines"], lines, "{r:#}");
+    }
+}
+
+#[test]
+fn a_block_moved_less_deep_and_weakened_on_the_way_is_broken() {
+    // The same move, with the key log's error check turned into a log line: the cited lines
+    // are not all found again, history follows the line diff, and nothing holds the check.
+    let weakened =
+        std::fs::read_to_string(testdata("history/reindented-block/rev2/tlsconf/setup.go"))
+            .unwrap()
+            .replace(
+                "\t\tif err != nil {\n\t\t\treturn c.Errf(\"key log %q: %v\", abs, err)\n\t\t}\n",
+                "\t\tif err != nil {\n\t\t\tlog.Printf(\"key log %q: %v\", abs, err)\n\t\t}\n",
+            );
+    let refs = reindented_block_refs(Some(&weakened));
+    assert_eq!(refs[0]["verdict"], "drifted", "{:#}", refs[0]);
+    assert_eq!(refs[1]["verdict"], "broken", "{:#}", refs[1]);
+}
+
+#[test]
+fn a_guard_moved_out_of_its_block_is_not_the_new_guard_where_it_was() {
+    // smallstep's `UseToken` (the self-check, 200 commits on): the token store and its error
+    // guard moved out of an `if ...; err == nil {` block, one tab less deep, and a new
+    // `if err != nil {` guard, returning nil on some errors, written where the block began.
+    // The cited guard is found again whole; the new guard that reads like its first line is
+    // other code, not the cited guard weakened in place.
+    let mut repo = TestRepo::new();
+    let old = "package authority\n\nfunc (a *Authority) UseToken(token string) error {\n\tif key, err := a.tokenID(token); err == nil {\n\t\tif key == \"\" {\n\t\t\tkey = digest(token)\n\t\t}\n\t\tok, err := a.db.UseToken(key, token)\n\t\tif err != nil {\n\t\t\treturn wrap(err, \"failed when attempting to store token\")\n\t\t}\n\t\tif !ok {\n\t\t\treturn errReused\n\t\t}\n\t}\n\treturn nil\n}\n";
+    repo.write("authority/token.go", old);
+    let at = repo.commit_all("store used tokens");
+    let new = "package authority\n\nfunc (a *Authority) UseToken(ctx context.Context, token string) error {\n\tkey, err := a.tokenID(token)\n\tif err != nil {\n\t\t// Refuse unsupported flows but for renewals.\n\t\tif errors.Is(err, errFlowNotSupported) && !renewing(ctx) {\n\t\t\treturn errBadRequest\n\t\t}\n\n\t\treturn nil\n\t}\n\n\tif key == \"\" {\n\t\tkey = digest(token)\n\t}\n\n\tok, err := a.db.UseToken(key, token)\n\tif err != nil {\n\t\treturn wrap(err, \"failed when attempting to store token\")\n\t}\n\tif !ok {\n\t\treturn errReused\n\t}\n\n\treturn nil\n}\n";
+    repo.write("authority/token.go", new);
+    repo.commit_all("refuse unsupported token flows");
+    repo.write(
+        "anchors.yaml",
+        format!(
+            "version: 1\nclaims:\n  - id: store-fails-closed\n    status: required\n    refs:\n      - path: authority/token.go\n        lines: 9-11\n        at: {at}\n        expect:\n          - fail_closed: {{ when: \"^err$\" }}\n"
+        ),
+    );
+    let (_, report) = verify_json(repo.path(), &[]);
+    let r = &report["claims"][0]["refs"][0];
+    assert_eq!(r["verdict"], "drifted", "{r:#}");
+    assert_eq!(r["relocated"]["how"], "history", "{r:#}");
+    assert_eq!(r["relocated"]["lines"], "19-21", "{r:#}");
+}
