@@ -17,6 +17,10 @@ pub struct Descendants<'tree, F> {
     /// Where the root's children start to matter: entering the root goes straight to its first
     /// child ending after this point, rather than past every earlier one in turn.
     from: Option<tree_sitter::Point>,
+    /// The rows (0-based, inclusive) of a walk over a region ([`nodes_overlapping`]): entering
+    /// any node goes straight to its first child that may reach the first row, and a node's
+    /// children stop at the first starting after the last row.
+    rows: Option<(usize, usize)>,
 }
 
 impl<'tree, F: FnMut(Node<'tree>) -> bool> Iterator for Descendants<'tree, F> {
@@ -32,9 +36,10 @@ impl<'tree, F: FnMut(Node<'tree>) -> bool> Iterator for Descendants<'tree, F> {
         }
         let current = self.cursor.node();
         let entered = (self.enter)(current)
-            && match self.from.take().filter(|_| self.depth == 0) {
-                Some(point) => self.cursor.goto_first_child_for_point(point).is_some(),
-                None => self.cursor.goto_first_child(),
+            && match (self.from.take().filter(|_| self.depth == 0), self.rows) {
+                (Some(point), _) => self.cursor.goto_first_child_for_point(point).is_some(),
+                (None, Some((first, _))) => goto_first_child_from_row(&mut self.cursor, first),
+                (None, None) => self.cursor.goto_first_child(),
             };
         if entered {
             self.depth += 1;
@@ -46,7 +51,14 @@ impl<'tree, F: FnMut(Node<'tree>) -> bool> Iterator for Descendants<'tree, F> {
                 return None;
             }
             if self.cursor.goto_next_sibling() {
-                return Some(self.cursor.node());
+                let node = self.cursor.node();
+                // Siblings come in source order: past one starting after the rows, all are.
+                if self
+                    .rows
+                    .is_none_or(|(_, last)| node.start_position().row <= last)
+                {
+                    return Some(node);
+                }
             }
             if !self.cursor.goto_parent() {
                 self.done = true;
@@ -77,7 +89,33 @@ pub fn descendants_where<'tree, F: FnMut(Node<'tree>) -> bool>(
         started: false,
         done: false,
         from: None,
+        rows: None,
     }
+}
+
+/// Moves `cursor` to the first child of its node that may reach row `first_row` (0-based),
+/// stepping over the children ending before that row inside tree-sitter in one call rather than
+/// one `goto_next_sibling` each (nothing inside those reaches the row either). For trees
+/// without errors only ([`region_rows`]): a child ending at the row's first column is passed,
+/// which is right for every node but a zero-width one, and only error recovery makes those.
+pub(crate) fn goto_first_child_from_row(cursor: &mut TreeCursor<'_>, first_row: usize) -> bool {
+    // tree-sitter's search gives up when the first child ending past the point is a hidden
+    // group whose visible children all end before it (a declaration and the newline ending
+    // it); then the children are stepped through one by one.
+    first_row > 0
+        && cursor
+            .goto_first_child_for_point(tree_sitter::Point {
+                row: first_row,
+                column: 0,
+            })
+            .is_some()
+        || cursor.goto_first_child()
+}
+
+/// The 0-based rows of `region`, for walks that skip what lies before and after them
+/// ([`goto_first_child_from_row`]); `None` when the tree has errors (walk it all, as before).
+pub(crate) fn region_rows(file: &GoFile, region: LineRange) -> Option<(usize, usize)> {
+    (!file.root().has_error()).then(|| (region.start().zero_based(), region.end().zero_based()))
 }
 
 /// As [`descendants_where`], skipping the root's children that end by the start of line
@@ -100,8 +138,11 @@ pub fn nodes_overlapping<'a>(
     file: &'a GoFile,
     region: LineRange,
 ) -> impl Iterator<Item = Node<'a>> + 'a {
-    descendants_where(file.root(), move |n| file.node_lines(n).overlaps(region))
-        .filter(move |n| file.node_lines(*n).overlaps(region))
+    Descendants {
+        rows: region_rows(file, region),
+        ..descendants_where(file.root(), move |n| file.node_lines(n).overlaps(region))
+    }
+    .filter(move |n| file.node_lines(*n).overlaps(region))
 }
 
 /// The innermost function-like node (`function_declaration`, `method_declaration`,
