@@ -51,20 +51,29 @@ struct Links<'a> {
 impl<'a> Ancestry<'a> {
     /// Walks the whole tree once with a cursor, keeping the stack of open nodes.
     pub fn new(file: &'a GoFile) -> Ancestry<'a> {
-        Ancestry::walked(file, |_| true)
+        Ancestry::walked(file, |_| true, None)
     }
 
-    /// Links for the nodes overlapping `region` (and their siblings), walking only there: what
-    /// a scan of a few lines of a large file asks about. Every answer is the same as
-    /// [`Ancestry::new`]'s: a recorded node's open nodes are its ancestors either way, and a
+    /// Links for the nodes overlapping `region` (and some of their siblings), walking only
+    /// there: what a scan of a few lines of a large file asks about. Every answer is the same
+    /// as [`Ancestry::new`]'s: a recorded node's open nodes are its ancestors either way, and a
     /// node not recorded is looked up from the tree.
     pub fn over(file: &'a GoFile, region: LineRange) -> Ancestry<'a> {
-        Ancestry::walked(file, |node| file.node_lines(node).overlaps(region))
+        Ancestry::walked(
+            file,
+            |node| file.node_lines(node).overlaps(region),
+            super::walk::region_rows(file, region),
+        )
     }
 
     /// Walks the tree with a cursor, keeping the stack of open nodes, descending only into
-    /// nodes `enter` accepts.
-    fn walked(file: &'a GoFile, enter: impl Fn(Node<'a>) -> bool) -> Ancestry<'a> {
+    /// nodes `enter` accepts; with `rows` (0-based, inclusive), past the children of each
+    /// node that end before the first row and not on to those starting after the last.
+    fn walked(
+        file: &'a GoFile,
+        enter: impl Fn(Node<'a>) -> bool,
+        rows: Option<(usize, usize)>,
+    ) -> Ancestry<'a> {
         let mut links = HashMap::new();
         let mut cursor = file.root().walk();
         // Open nodes from the root down, and the indices among them of function nodes.
@@ -84,7 +93,12 @@ impl<'a> Ancestry<'a> {
                 };
                 links.insert(node.id(), links_of);
             }
-            if enter(node) && cursor.goto_first_child() {
+            let entered = enter(node)
+                && match rows {
+                    Some((first, _)) => super::walk::goto_first_child_from_row(&mut cursor, first),
+                    None => cursor.goto_first_child(),
+                };
+            if entered {
                 if is_function(node) {
                     functions.push(stack.len());
                 }
@@ -92,7 +106,10 @@ impl<'a> Ancestry<'a> {
                 continue;
             }
             loop {
-                if cursor.goto_next_sibling() {
+                // Siblings come in source order: past one starting after the rows, all are.
+                if cursor.goto_next_sibling()
+                    && rows.is_none_or(|(_, last)| cursor.node().start_position().row <= last)
+                {
                     break;
                 }
                 if !cursor.goto_parent() {

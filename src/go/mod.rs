@@ -186,6 +186,21 @@ impl GoFile {
         cited_or_scanned(self, &self.facts.calls, scanned, region, scans, |c| c.head)
     }
 
+    /// Makes the next call and guard questions scan the whole file (once) rather than their
+    /// region: for a caller about to ask about every declaration of the file, whose regions
+    /// together stop short of its size (blank lines, comments) and each of which would step
+    /// past every declaration before it, so a search of a file of thousands of declarations
+    /// walked it thousands of times. The answers are the same either way.
+    pub(crate) fn scan_whole_from_now(&self) {
+        let past_end = self.line_count().saturating_add(1);
+        self.facts
+            .calls_scanned
+            .fetch_max(past_end, Ordering::Relaxed);
+        self.facts
+            .guards_scanned
+            .fetch_max(past_end, Ordering::Relaxed);
+    }
+
     /// The guards whose `if` (or `case`) line lies inside `region` ([`guards::guards`]).
     pub(crate) fn cited_guards(&self, region: LineRange) -> Cow<'_, [guards::Guard]> {
         let scans = (guards::scan_plain, guards::scan_cited);
@@ -703,6 +718,27 @@ mod tests {
         assert!(file.facts.guards.get().is_none());
         assert_eq!(guards::guards(&file, range(8, 8)).len(), 1);
         assert!(file.facts.guards.get().is_some());
+    }
+
+    /// A caller about to ask about every declaration (relocation's search) has the whole-file
+    /// scans made at the first question, which answers as the regional scan would.
+    #[test]
+    fn asked_to_the_whole_file_scans_from_the_first_region() {
+        let (file, regional) = (
+            GoFile::parse(TRICKY.as_bytes().to_vec()).unwrap(),
+            GoFile::parse(TRICKY.as_bytes().to_vec()).unwrap(),
+        );
+        file.scan_whole_from_now();
+        assert_eq!(
+            file.cited_calls(range(3, 4)),
+            regional.cited_calls(range(3, 4))
+        );
+        assert!(file.facts.calls.get().is_some() && regional.facts.calls.get().is_none());
+        assert_eq!(
+            file.cited_guards(range(8, 8)),
+            regional.cited_guards(range(8, 8))
+        );
+        assert!(file.facts.guards.get().is_some() && regional.facts.guards.get().is_none());
     }
 
     #[test]

@@ -14,9 +14,13 @@ pub struct Descendants<'tree, F> {
     depth: usize,
     started: bool,
     done: bool,
-    /// Where the root's children start to matter: entering the root goes straight to its first
-    /// child ending after this point, rather than past every earlier one in turn.
-    from: Option<tree_sitter::Point>,
+    /// The row (0-based) where the root's children start to matter: entering the root goes
+    /// straight to its first child reaching that row, rather than past every earlier one in turn.
+    from: Option<usize>,
+    /// The rows (0-based, inclusive) of a walk over a region ([`nodes_overlapping`]): entering
+    /// any node goes straight to its first child that may reach the first row, and a node's
+    /// children stop at the first starting after the last row.
+    rows: Option<(usize, usize)>,
 }
 
 impl<'tree, F: FnMut(Node<'tree>) -> bool> Iterator for Descendants<'tree, F> {
@@ -32,9 +36,11 @@ impl<'tree, F: FnMut(Node<'tree>) -> bool> Iterator for Descendants<'tree, F> {
         }
         let current = self.cursor.node();
         let entered = (self.enter)(current)
-            && match self.from.take().filter(|_| self.depth == 0) {
-                Some(point) => goto_first_child_from_row(&mut self.cursor, point.row),
-                None => self.cursor.goto_first_child(),
+            && match (self.from.take().filter(|_| self.depth == 0), self.rows) {
+                (Some(first), _) | (None, Some((first, _))) => {
+                    goto_first_child_from_row(&mut self.cursor, first)
+                }
+                (None, None) => self.cursor.goto_first_child(),
             };
         if entered {
             self.depth += 1;
@@ -46,7 +52,14 @@ impl<'tree, F: FnMut(Node<'tree>) -> bool> Iterator for Descendants<'tree, F> {
                 return None;
             }
             if self.cursor.goto_next_sibling() {
-                return Some(self.cursor.node());
+                let node = self.cursor.node();
+                // Siblings come in source order: past one starting after the rows, all are.
+                if self
+                    .rows
+                    .is_none_or(|(_, last)| node.start_position().row <= last)
+                {
+                    return Some(node);
+                }
             }
             if !self.cursor.goto_parent() {
                 self.done = true;
@@ -55,20 +68,6 @@ impl<'tree, F: FnMut(Node<'tree>) -> bool> Iterator for Descendants<'tree, F> {
             self.depth -= 1;
         }
     }
-}
-
-/// Moves `cursor` to its node's first child that ends after the start of line `row` (0-based).
-/// tree-sitter answers no child when that point lies in the whitespace before one (a blank
-/// line between two declarations), so the lines after it are asked in turn: a child ending
-/// after the start of a later line is the first ending after `row`'s, since nothing but
-/// whitespace ends in between.
-fn goto_first_child_from_row(cursor: &mut TreeCursor<'_>, row: usize) -> bool {
-    let last = cursor.node().end_position().row;
-    (row..=last).any(|row| {
-        cursor
-            .goto_first_child_for_point(tree_sitter::Point { row, column: 0 })
-            .is_some()
-    })
 }
 
 /// Every node under `root` (inclusive), in source order.
@@ -91,7 +90,34 @@ pub fn descendants_where<'tree, F: FnMut(Node<'tree>) -> bool>(
         started: false,
         done: false,
         from: None,
+        rows: None,
     }
+}
+
+/// Moves `cursor` to the first child of its node that may reach row `first_row` (0-based),
+/// stepping over the children ending before that row inside tree-sitter in one call rather than
+/// one `goto_next_sibling` each (nothing inside those reaches the row either). For trees
+/// without errors only ([`region_rows`]): a child ending at the row's first column is passed,
+/// which is right for every node but a zero-width one, and only error recovery makes those.
+pub(crate) fn goto_first_child_from_row(cursor: &mut TreeCursor<'_>, first_row: usize) -> bool {
+    // tree-sitter's search gives up when the first child ending past the point is a hidden
+    // group whose visible children all end before it (a declaration and the newline ending
+    // it, so a point on a blank line between declarations); then the children are stepped
+    // through one by one.
+    first_row > 0
+        && cursor
+            .goto_first_child_for_point(tree_sitter::Point {
+                row: first_row,
+                column: 0,
+            })
+            .is_some()
+        || cursor.goto_first_child()
+}
+
+/// The 0-based rows of `region`, for walks that skip what lies before and after them
+/// ([`goto_first_child_from_row`]); `None` when the tree has errors (walk it all, as before).
+pub(crate) fn region_rows(file: &GoFile, region: LineRange) -> Option<(usize, usize)> {
+    (!file.root().has_error()).then(|| (region.start().zero_based(), region.end().zero_based()))
 }
 
 /// As [`descendants_where`], skipping the root's children that end by the start of line
@@ -103,7 +129,7 @@ pub fn descendants_from_row<'tree, F: FnMut(Node<'tree>) -> bool>(
     enter: F,
 ) -> Descendants<'tree, F> {
     Descendants {
-        from: Some(tree_sitter::Point { row, column: 0 }),
+        from: Some(row),
         ..descendants_where(root, enter)
     }
 }
@@ -114,8 +140,11 @@ pub fn nodes_overlapping<'a>(
     file: &'a GoFile,
     region: LineRange,
 ) -> impl Iterator<Item = Node<'a>> + 'a {
-    descendants_where(file.root(), move |n| file.node_lines(n).overlaps(region))
-        .filter(move |n| file.node_lines(*n).overlaps(region))
+    Descendants {
+        rows: region_rows(file, region),
+        ..descendants_where(file.root(), move |n| file.node_lines(n).overlaps(region))
+    }
+    .filter(move |n| file.node_lines(*n).overlaps(region))
 }
 
 /// The innermost function-like node (`function_declaration`, `method_declaration`,

@@ -233,6 +233,7 @@ pub fn search_candidates(
     // Each window draws its work from the run's budget as it is searched; refused, the search
     // stops (the ref is cut short).
     let top = file.root().child_count() as u64;
+    file.scan_whole_from_now();
     let spans: Vec<LineRange> = symbols::top_level_ranges(file)
         .into_iter()
         .take_while(|region| crate::budget::charge(window_steps(r, top, u64::from(region.len()))))
