@@ -14,6 +14,8 @@ use super::provenance::{Origins, OriginsMemo};
 use super::shape;
 use crate::anchors::Ref;
 use crate::budget::{self, FileBudgets, Metered};
+use crate::expect;
+use crate::go::GoFile;
 use crate::lines::LineRange;
 use crate::model::{Candidate, How, Outcome, Place, RefReport};
 use crate::source::history::{Endpoint, PathVersion};
@@ -113,7 +115,10 @@ pub(super) fn find(
         })
         .collect();
     let mut out: Vec<Option<LastHeld>> = refs.iter().map(|_| None).collect();
-    for Found { i, at, cut, rivals } in found {
+    for Found {
+        i, at, cut, rivals, ..
+    } in found
+    {
         let r = refs[i];
         let cited = format!("{}:{}", r.path.value, r.lines.value);
         let note = match &at {
@@ -149,6 +154,8 @@ struct Found {
     at: Option<String>,
     cut: Option<String>,
     rivals: Vec<String>,
+    /// Whether `at` is the version before a guard of the stretch's newest was narrowed.
+    narrowed: bool,
 }
 
 /// Where a ref of one path still looks for the newest stretch of versions where it held.
@@ -169,6 +176,14 @@ struct Walk<'v> {
     past: Option<usize>,
     /// The first older version past the stretch where it held other code.
     beyond: Option<&'v PathVersion>,
+    /// For a ref with a guard compared with where it was written ([`expect::compares_with_at`]):
+    /// the newest version of the stretch, parsed, and the index (in `held`) of the first older
+    /// version of the stretch, holding the same code, against which a guard there is narrowed.
+    /// The versions newer than that one hold a guard weakened while it was cited, and are not
+    /// where the ref was written: history is followed from that one, where the baseline finds
+    /// the narrowing.
+    newest: Option<Rc<GoFile>>,
+    widened_at: Option<usize>,
     done: bool,
     cut: Option<String>,
 }
@@ -215,6 +230,8 @@ fn walk_path(
             oldest: None,
             past: None,
             beyond: None,
+            newest: None,
+            widened_at: None,
             done: false,
             cut: None,
         })
@@ -302,6 +319,12 @@ fn walk_path(
                     };
                     walk.held.push((v, fit, identity));
                     walk.oldest = blob.clone();
+                    if identity == 0
+                        && walk.widened_at.is_none()
+                        && let Some(blob) = &blob
+                    {
+                        narrowed_since(walk, r, blob, &parses);
+                    }
                 }
                 Some(_) => walk.end_stretch(false),
                 None if walk.held.is_empty() => {}
@@ -325,7 +348,15 @@ fn walk_path(
                     .filter(|(_, _, id)| identity.is_none_or(|want| *id == want))
                     .min_by_key(|(_, m, _)| *m)
             };
-            let chosen = best(None).filter(|_| walk.cut.is_none());
+            let chosen = match walk.widened_at {
+                // The newest version before the guard was narrowed, the best fit of those.
+                Some(k) => walk.held[k..]
+                    .iter()
+                    .filter(|(_, _, id)| *id == 0)
+                    .min_by_key(|(_, m, _)| *m),
+                None => best(None),
+            }
+            .filter(|_| walk.cut.is_none());
             let at = chosen.map(|(v, _, _)| v.commit.clone());
             // The best fit of each other code the cited lines held in the stretch.
             // and the older version past the stretch where other code held.
@@ -344,9 +375,111 @@ fn walk_path(
                 at,
                 cut: walk.cut,
                 rivals,
+                narrowed: walk.widened_at.is_some(),
             }
         })
         .collect()
+}
+
+/// For refs without `at` that hold at their cited place at a commit, with a guard compared with
+/// where it was written whose cited lines now require more than one thing (`&&`): the version
+/// before a guard there was narrowed, when the newest stretch of versions where the ref held
+/// the same code at its lines reaches past the narrowing (`if isRevoked` became `if isRevoked
+/// && os.Getenv("SKIP") == ""` while cited); `None` for the others. Followed from that
+/// version, the ref is broken where it is, as it would be with that version as its `at`:
+/// holding where cited must not hide a guard weakened in place.
+pub(super) fn find_narrowed(
+    source: &HistorySource<'_>,
+    files: &dyn Files,
+    refs: &[&Ref],
+    depth: usize,
+    budgets: &FileBudgets,
+) -> Result<Vec<Option<String>>, SourceError> {
+    let mut out: Vec<Option<String>> = refs.iter().map(|_| None).collect();
+    let (Some(from), Endpoint::Commit(_)) = (source.target_commit.as_deref(), &source.target)
+    else {
+        return Ok(out);
+    };
+    let mut by_path: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, r) in refs.iter().enumerate() {
+        if r.expect.iter().any(expect::compares_with_at) {
+            by_path.entry(r.path.value.as_str()).or_default().push(i);
+        }
+    }
+    // Only ranges whose text has a conjunction: a guard that gained an operand.
+    let by_path: BTreeMap<&str, Vec<usize>> = by_path
+        .into_par_iter()
+        .filter_map(|(path, members)| {
+            let blob = files.read(path).ok()?;
+            let text = String::from_utf8_lossy(&blob.bytes);
+            let lines: Vec<&str> = text.lines().collect();
+            let members: Vec<usize> = members
+                .into_iter()
+                .filter(|&i| {
+                    let range = refs[i].lines.value;
+                    lines
+                        .get(range.start().zero_based()..range.end().get() as usize)
+                        .is_some_and(|cited| cited.iter().any(|l| l.contains("&&")))
+                })
+                .collect();
+            (!members.is_empty()).then_some((path, members))
+        })
+        .collect();
+    if by_path.is_empty() {
+        return Ok(out);
+    }
+    let paths: Vec<String> = by_path.keys().map(|p| p.to_string()).collect();
+    let Ok(history) = source.git.path_versions(from, &paths, depth) else {
+        return Ok(out);
+    };
+    let groups: Vec<(&str, &Vec<usize>, &Vec<_>)> = by_path
+        .iter()
+        .zip(&history.versions)
+        .map(|((path, members), versions)| (*path, members, versions))
+        .collect();
+    let found: Vec<Found> = groups
+        .par_iter()
+        .flat_map_iter(|(path, members, versions)| {
+            let _metered = Metered::install(&budgets.of(path));
+            // The verified commit's own version first: it is where the ref holds now.
+            walk_path(source, refs, path, members, versions, 0)
+        })
+        .collect();
+    for f in found {
+        if f.narrowed && f.cut.is_none() {
+            out[f.i] = f.at;
+        }
+    }
+    Ok(out)
+}
+
+/// For a ref with a guard compared with where it was written, at the version just pushed onto
+/// its stretch (`blob`, holding the same code as the newest one): keeps the newest version's
+/// parse, or, at an older one, notes when a guard at the cited lines of the newest is narrowed
+/// against this one's ([`Walk::widened_at`]).
+fn narrowed_since(walk: &mut Walk<'_>, r: &Ref, blob: &FileBlob, parses: &ParseCache) {
+    if !r.expect.iter().any(expect::compares_with_at) {
+        return;
+    }
+    let lines = r.lines.value;
+    let parsed = parses
+        .get(blob)
+        .or_else(|| match parses.partial(blob, &[lines], None) {
+            Ok(Some(partial)) => Some(partial),
+            _ => parses.whole(blob.clone()).ok(),
+        });
+    let Some(file) = parsed else { return };
+    let Some(newest) = &walk.newest else {
+        walk.newest = Some(file);
+        return;
+    };
+    let narrowed = r
+        .expect
+        .iter()
+        .any(|e| expect::narrowed(e, &file, lines, newest, lines).is_some());
+    if narrowed {
+        walk.widened_at = Some(walk.held.len() - 1);
+    }
 }
 
 /// The report of a ref without `at` followed from where it last held (`followed`, from
