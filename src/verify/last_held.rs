@@ -115,10 +115,7 @@ pub(super) fn find(
         })
         .collect();
     let mut out: Vec<Option<LastHeld>> = refs.iter().map(|_| None).collect();
-    for Found {
-        i, at, cut, rivals, ..
-    } in found
-    {
+    for Found { i, at, cut, rivals } in found {
         let r = refs[i];
         let cited = format!("{}:{}", r.path.value, r.lines.value);
         let note = match &at {
@@ -154,8 +151,6 @@ struct Found {
     at: Option<String>,
     cut: Option<String>,
     rivals: Vec<String>,
-    /// Whether `at` is the version before a guard of the stretch's newest was narrowed.
-    narrowed: bool,
 }
 
 /// Where a ref of one path still looks for the newest stretch of versions where it held.
@@ -375,82 +370,9 @@ fn walk_path(
                 at,
                 cut: walk.cut,
                 rivals,
-                narrowed: walk.widened_at.is_some(),
             }
         })
         .collect()
-}
-
-/// For refs without `at` that hold at their cited place at a commit, with a guard compared with
-/// where it was written whose cited lines now require more than one thing (`&&`): the version
-/// before a guard there was narrowed, when the newest stretch of versions where the ref held
-/// the same code at its lines reaches past the narrowing (`if isRevoked` became `if isRevoked
-/// && os.Getenv("SKIP") == ""` while cited); `None` for the others. Followed from that
-/// version, the ref is broken where it is, as it would be with that version as its `at`:
-/// holding where cited must not hide a guard weakened in place.
-pub(super) fn find_narrowed(
-    source: &HistorySource<'_>,
-    files: &dyn Files,
-    refs: &[&Ref],
-    depth: usize,
-    budgets: &FileBudgets,
-) -> Result<Vec<Option<String>>, SourceError> {
-    let mut out: Vec<Option<String>> = refs.iter().map(|_| None).collect();
-    let (Some(from), Endpoint::Commit(_)) = (source.target_commit.as_deref(), &source.target)
-    else {
-        return Ok(out);
-    };
-    let mut by_path: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (i, r) in refs.iter().enumerate() {
-        if r.expect.iter().any(expect::compares_with_at) {
-            by_path.entry(r.path.value.as_str()).or_default().push(i);
-        }
-    }
-    // Only ranges whose text has a conjunction: a guard that gained an operand.
-    let by_path: BTreeMap<&str, Vec<usize>> = by_path
-        .into_par_iter()
-        .filter_map(|(path, members)| {
-            let blob = files.read(path).ok()?;
-            let text = String::from_utf8_lossy(&blob.bytes);
-            let lines: Vec<&str> = text.lines().collect();
-            let members: Vec<usize> = members
-                .into_iter()
-                .filter(|&i| {
-                    let range = refs[i].lines.value;
-                    lines
-                        .get(range.start().zero_based()..range.end().get() as usize)
-                        .is_some_and(|cited| cited.iter().any(|l| l.contains("&&")))
-                })
-                .collect();
-            (!members.is_empty()).then_some((path, members))
-        })
-        .collect();
-    if by_path.is_empty() {
-        return Ok(out);
-    }
-    let paths: Vec<String> = by_path.keys().map(|p| p.to_string()).collect();
-    let Ok(history) = source.git.path_versions(from, &paths, depth) else {
-        return Ok(out);
-    };
-    let groups: Vec<(&str, &Vec<usize>, &Vec<_>)> = by_path
-        .iter()
-        .zip(&history.versions)
-        .map(|((path, members), versions)| (*path, members, versions))
-        .collect();
-    let found: Vec<Found> = groups
-        .par_iter()
-        .flat_map_iter(|(path, members, versions)| {
-            let _metered = Metered::install(&budgets.of(path));
-            // The verified commit's own version first: it is where the ref holds now.
-            walk_path(source, refs, path, members, versions, 0)
-        })
-        .collect();
-    for f in found {
-        if f.narrowed && f.cut.is_none() {
-            out[f.i] = f.at;
-        }
-    }
-    Ok(out)
 }
 
 /// For a ref with a guard compared with where it was written, at the version just pushed onto

@@ -254,27 +254,7 @@ pub fn verify(
                 &mut rivals,
             )?
         };
-        // Of the others that held, those whose guard was narrowed while cited: followed
-        // from before the narrowing, and broken where they are.
-        let rest: Vec<usize> = held
-            .iter()
-            .copied()
-            .filter(|j| !whole.contains(j))
-            .collect();
-        let narrowed = if rest.is_empty() {
-            Vec::new()
-        } else {
-            place::follow_from_narrowed(
-                &mut jobs,
-                &rest,
-                source,
-                files,
-                options.history_depth,
-                &walks,
-            )?
-        };
         again_jobs.extend(&whole);
-        again_jobs.extend(&narrowed);
         again_jobs.extend(rivals.iter().map(|&(_, rival)| rival));
         let again = if again_jobs.is_empty() {
             Vec::new()
@@ -282,7 +262,6 @@ pub fn verify(
             check_by_path(&jobs, &again_jobs, &run, false)
         };
         let whole: HashSet<usize> = whole.into_iter().collect();
-        let narrowed: HashSet<usize> = narrowed.into_iter().collect();
         let mut slot: HashMap<usize, (usize, usize)> = HashMap::new();
         for (c, chunk) in evaluated.iter().enumerate() {
             for (i, (j, _)) in chunk.iter().enumerate() {
@@ -311,13 +290,6 @@ pub fn verify(
                 _ => false,
             };
             if whole.contains(&j) && !moved {
-                jobs[j].forget_history();
-                continue;
-            }
-            let broken = report
-                .as_ref()
-                .is_some_and(|r| matches!(r.outcome, Outcome::Broken { .. }));
-            if narrowed.contains(&j) && !broken {
                 jobs[j].forget_history();
                 continue;
             }

@@ -180,38 +180,6 @@ pub(super) fn follow_from_last_whole(
     Ok(followed)
 }
 
-/// For refs without `at` that held at their cited place (`held`): those holding a guard that was
-/// narrowed while the same code held their lines are mapped from the version before the
-/// narrowing as if it were their `at` ([`last_held::find_narrowed`]). Returns the jobs so
-/// followed; the caller takes their report only when it is broken (see
-/// [`Job::forget_history`]).
-pub(super) fn follow_from_narrowed(
-    jobs: &mut [Job<'_>],
-    held: &[usize],
-    source: &HistorySource<'_>,
-    files: &dyn Files,
-    depth: usize,
-    budgets: &FileBudgets,
-) -> Result<Vec<usize>, VerifyError> {
-    let refs: Vec<&Ref> = held.iter().map(|&j| jobs[j].r).collect();
-    let found = last_held::find_narrowed(source, files, &refs, depth, budgets)?;
-    let mut followed = Vec::new();
-    for (&j, found) in held.iter().zip(found) {
-        if let Some(at) = found {
-            let job = &mut jobs[j];
-            job.note = Some(format!(
-                "history from {} (the cited guard held in more cases there; no `at`)",
-                &at[..7.min(at.len())]
-            ));
-            job.at = Some(at.clone());
-            job.found_at = Some(at);
-            followed.push(j);
-        }
-    }
-    map_jobs(jobs, &followed, source)?;
-    Ok(followed)
-}
-
 /// A job following `jobs[j]`'s ref from `rival`, added at the end of `jobs`; its index.
 fn push_rival<'a>(jobs: &mut Vec<Job<'a>>, j: usize, rival: String, note: String) -> usize {
     let job = &jobs[j];
