@@ -353,9 +353,11 @@ impl Finder<'_> {
     /// there is not where the lines went). Of those, the ones holding the most of the cited
     /// text, then of the lines around it: a function with the same body as the cited one is
     /// not it when another file holds the cited lines whole, or with their signature. A place
-    /// taking in code that was in the old file outside the lost lines (`from`) is not theirs,
-    /// as in their own file: a guard moved with its function but commented out on the way
-    /// must not be found in the next guard, which moved with it.
+    /// longer than the lost lines (`from`) taking in code that was in the old file outside them
+    /// is not theirs, as in their own file: a guard moved with its function but commented out
+    /// on the way must not be found by stretching over the next guard, which moved with it.
+    /// (A place no longer than the lost lines is not refused so: a short line such as `if err
+    /// != nil {` is paired across files with any of its twins.)
     #[allow(
         clippy::too_many_arguments,
         reason = "the tier of files (paths, earlier, how) and the file lost from, as the caller has them"
@@ -414,7 +416,10 @@ impl Finder<'_> {
                 let origins = Origins::between(from.old.map(|b| &b.bytes[..]), &blob.bytes);
                 unit.placements(&found)
                     .into_iter()
-                    .filter(|lines| !origins.takes_in_outside(*lines, from.lines))
+                    .filter(|lines| {
+                        lines.len() <= from.lines.len()
+                            || !origins.takes_in_outside(*lines, from.lines)
+                    })
                     .find(|lines| holds_at(r, after, path, *lines, &parses))
                     .map(|lines| {
                         let context = sets.get(id).map_or(0, |set| cited.context_in(set));
