@@ -14,6 +14,8 @@ use super::provenance::{Origins, OriginsMemo};
 use super::shape;
 use crate::anchors::Ref;
 use crate::budget::{self, FileBudgets, Metered};
+use crate::expect;
+use crate::go::GoFile;
 use crate::lines::LineRange;
 use crate::model::{Candidate, How, Outcome, Place, RefReport};
 use crate::source::history::{Endpoint, PathVersion};
@@ -169,6 +171,14 @@ struct Walk<'v> {
     past: Option<usize>,
     /// The first older version past the stretch where it held other code.
     beyond: Option<&'v PathVersion>,
+    /// For a ref with a guard compared with where it was written ([`expect::compares_with_at`]):
+    /// the newest version of the stretch, parsed, and the index (in `held`) of the first older
+    /// version of the stretch, holding the same code, against which a guard there is narrowed.
+    /// The versions newer than that one hold a guard weakened while it was cited, and are not
+    /// where the ref was written: history is followed from that one, where the baseline finds
+    /// the narrowing.
+    newest: Option<Rc<GoFile>>,
+    widened_at: Option<usize>,
     done: bool,
     cut: Option<String>,
 }
@@ -215,6 +225,8 @@ fn walk_path(
             oldest: None,
             past: None,
             beyond: None,
+            newest: None,
+            widened_at: None,
             done: false,
             cut: None,
         })
@@ -302,6 +314,12 @@ fn walk_path(
                     };
                     walk.held.push((v, fit, identity));
                     walk.oldest = blob.clone();
+                    if identity == 0
+                        && walk.widened_at.is_none()
+                        && let Some(blob) = &blob
+                    {
+                        narrowed_since(walk, r, blob, &parses);
+                    }
                 }
                 Some(_) => walk.end_stretch(false),
                 None if walk.held.is_empty() => {}
@@ -325,7 +343,15 @@ fn walk_path(
                     .filter(|(_, _, id)| identity.is_none_or(|want| *id == want))
                     .min_by_key(|(_, m, _)| *m)
             };
-            let chosen = best(None).filter(|_| walk.cut.is_none());
+            let chosen = match walk.widened_at {
+                // The newest version before the guard was narrowed, the best fit of those.
+                Some(k) => walk.held[k..]
+                    .iter()
+                    .filter(|(_, _, id)| *id == 0)
+                    .min_by_key(|(_, m, _)| *m),
+                None => best(None),
+            }
+            .filter(|_| walk.cut.is_none());
             let at = chosen.map(|(v, _, _)| v.commit.clone());
             // The best fit of each other code the cited lines held in the stretch.
             // and the older version past the stretch where other code held.
@@ -347,6 +373,35 @@ fn walk_path(
             }
         })
         .collect()
+}
+
+/// For a ref with a guard compared with where it was written, at the version just pushed onto
+/// its stretch (`blob`, holding the same code as the newest one): keeps the newest version's
+/// parse, or, at an older one, notes when a guard at the cited lines of the newest is narrowed
+/// against this one's ([`Walk::widened_at`]).
+fn narrowed_since(walk: &mut Walk<'_>, r: &Ref, blob: &FileBlob, parses: &ParseCache) {
+    if !r.expect.iter().any(expect::compares_with_at) {
+        return;
+    }
+    let lines = r.lines.value;
+    let parsed = parses
+        .get(blob)
+        .or_else(|| match parses.partial(blob, &[lines], None) {
+            Ok(Some(partial)) => Some(partial),
+            _ => parses.whole(blob.clone()).ok(),
+        });
+    let Some(file) = parsed else { return };
+    let Some(newest) = &walk.newest else {
+        walk.newest = Some(file);
+        return;
+    };
+    let narrowed = r
+        .expect
+        .iter()
+        .any(|e| expect::narrowed(e, &file, lines, newest, lines).is_some());
+    if narrowed {
+        walk.widened_at = Some(walk.held.len() - 1);
+    }
 }
 
 /// The report of a ref without `at` followed from where it last held (`followed`, from

@@ -167,6 +167,13 @@ fn join(
     }
 }
 
+/// The file the cited lines were lost from, as it was before the commit that lost them, and
+/// the lines lost.
+struct LostFrom<'b> {
+    old: Option<&'b FileBlob>,
+    lines: LineRange,
+}
+
 /// The files that differ between two commits, shared between searches.
 type ChangedFiles = Arc<Vec<ChangedPath>>;
 
@@ -322,13 +329,18 @@ impl Finder<'_> {
         let (added, changed) = (tier(true), tier(false));
         // Last, the files the commit added or changed, by shape: moved with names renamed.
         let renamed = first.clone();
+        let old = before.read(&lost.path).ok();
+        let lost_from = LostFrom {
+            old: old.as_ref(),
+            lines: lost.lines,
+        };
         for (paths, earlier, how) in [
             (first, &before, Matching::Exact),
             (added, &start, Matching::Exact),
             (changed, &start, Matching::Exact),
             (renamed, &before, Matching::Renamed),
         ] {
-            let found = self.search(r, unit, after, earlier, paths, how);
+            let found = self.search(r, unit, after, earlier, paths, how, &lost_from);
             if !found.is_empty() {
                 return Ok(found);
             }
@@ -340,7 +352,16 @@ impl Finder<'_> {
     /// did not already hold them in their version at `earlier` (a duplicate that was always
     /// there is not where the lines went). Of those, the ones holding the most of the cited
     /// text, then of the lines around it: a function with the same body as the cited one is
-    /// not it when another file holds the cited lines whole, or with their signature.
+    /// not it when another file holds the cited lines whole, or with their signature. A place
+    /// longer than the lost lines (`from`) taking in code that was in the old file outside them
+    /// is not theirs, as in their own file: a guard moved with its function but commented out
+    /// on the way must not be found by stretching over the next guard, which moved with it.
+    /// (A place no longer than the lost lines is not refused so: a short line such as `if err
+    /// != nil {` is paired across files with any of its twins.)
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the tier of files (paths, earlier, how) and the file lost from, as the caller has them"
+    )]
     fn search(
         &self,
         r: &Ref,
@@ -349,6 +370,7 @@ impl Finder<'_> {
         earlier: &Snapshot,
         paths: BTreeSet<&str>,
         how: Matching,
+        from: &LostFrom<'_>,
     ) -> Vec<(String, LineRange)> {
         let blobs: Vec<(String, String)> = paths
             .into_iter()
@@ -391,8 +413,13 @@ impl Finder<'_> {
                     return None;
                 }
                 let parses = ParseCache::new(true);
+                let origins = Origins::between(from.old.map(|b| &b.bytes[..]), &blob.bytes);
                 unit.placements(&found)
                     .into_iter()
+                    .filter(|lines| {
+                        lines.len() <= from.lines.len()
+                            || !origins.takes_in_outside(*lines, from.lines)
+                    })
                     .find(|lines| holds_at(r, after, path, *lines, &parses))
                     .map(|lines| {
                         let context = sets.get(id).map_or(0, |set| cited.context_in(set));

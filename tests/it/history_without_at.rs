@@ -589,3 +589,37 @@ fn other_code_that_slid_into_the_cited_lines_after_a_gap_is_not_followed_as_the_
     );
     assert!(r["notes"].to_string().contains(&note), "{r:#}");
 }
+
+#[test]
+fn a_guard_narrowed_then_shifted_is_broken_not_followed_from_the_narrowed_version() {
+    // The mutation bench's compound mutants (and_bypass, then insert_func_above, each its own
+    // commit): the newest commit where the ref held at its lines already held the narrowed
+    // guard. Followed from there, the narrowing was invisible and the ref drifted with it.
+    // The stretch where it held goes back past the narrowing, with the same code at the cited
+    // lines: history is followed from the version before it, and the ref is broken.
+    let mut repo = TestRepo::new();
+    repo.write("pkg/auth/server.go", GUARD);
+    repo.commit_all("add the mTLS guard");
+    let bypassed = GUARD.replace(
+        "if cfg.requireMTLS && cfg.caFile == \"\" {",
+        "if cfg.requireMTLS && cfg.caFile == \"\" && os.Getenv(\"SKIP_MTLS\") == \"\" {",
+    );
+    assert_ne!(bypassed, GUARD);
+    repo.write("pkg/auth/server.go", &bypassed);
+    let narrowed = repo.commit_all("let operators skip the CA check");
+    repo.write(
+        "pkg/auth/server.go",
+        bypassed.replace(
+            "// checkConfig refuses",
+            "func defaults() config {\n\treturn config{}\n}\n\n// checkConfig refuses",
+        ),
+    );
+    repo.commit_all("defaults");
+    repo.write("anchors.yaml", anchors("pkg/auth/server.go", GUARD_LINES));
+
+    let (code, report) = verify_json(repo.path(), &[]);
+    assert_eq!(code, 1);
+    let r = the_ref(&report);
+    assert_eq!(r["verdict"], "broken", "{r:#}");
+    assert_eq!(r["culprit"]["commit"], narrowed.to_string(), "{r:#}");
+}

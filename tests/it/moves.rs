@@ -727,3 +727,44 @@ fn a_guard_moved_out_of_its_block_is_not_the_new_guard_where_it_was() {
     assert_eq!(r["relocated"]["how"], "history", "{r:#}");
     assert_eq!(r["relocated"]["lines"], "19-21", "{r:#}");
 }
+
+/// A function loading a key pair and its roots, each behind its own `err` guard.
+const LOAD: &str = "// load reads the key pair and the roots.\nfunc load(certPath, keyPath, caPath string) (*pair, error) {\n\tcert, err := loadX509KeyPair(certPath, keyPath)\n\tif err != nil {\n\t\treturn nil, errors.New(\"could not load the key pair\")\n\t}\n\n\troots, err := loadRoots(caPath)\n\tif err != nil {\n\t\treturn nil, err\n\t}\n\treturn &pair{cert: cert, roots: roots}, nil\n}\n";
+
+#[test]
+fn a_guard_commented_out_as_its_function_moves_is_not_found_in_the_next_guard() {
+    // The mutation bench's compound mutants (coredns's `NewTLSConfig`): in one commit the
+    // function moves to a new file and its key-pair guard is commented out. Most of the cited
+    // lines are found in the new file (the call, an `if err != nil {` and a `}`), and a place
+    // stretched over the roots guard, which moved with them, holds: that guard was in the old
+    // file outside the cited lines, so the place is not where they went. Broken, not drifted.
+    let mut repo = TestRepo::new();
+    let old = in_package("server", &format!("{OTHER}\n{LOAD}"));
+    repo.write("server/server.go", &old);
+    let at = repo.commit_all("load");
+    let first = old
+        .lines()
+        .position(|l| l.contains("loadX509KeyPair"))
+        .unwrap()
+        + 1;
+    let weakened = LOAD
+        .replace(
+            "\tif err != nil {\n\t\treturn nil, errors",
+            "\t// if err != nil {\n\t\t// return nil, errors",
+        )
+        .replacen("\t}\n\n\troots", "\t// }\n\n\troots", 1);
+    assert_ne!(weakened, LOAD);
+    repo.write("server/server.go", in_package("server", OTHER));
+    repo.write("server/load.go", in_package("server", &weakened));
+    repo.commit_all("move load to its own file");
+    repo.write(
+        "anchors.yaml",
+        format!(
+            "version: 1\nclaims:\n  - id: key-pair\n    status: required\n    refs:\n      - path: server/server.go\n        lines: {first}-{}\n        at: {at}\n        expect:\n          - fail_closed: {{ when: \"^err$\" }}\n          - call: loadX509KeyPair\n",
+            first + 3
+        ),
+    );
+    let (_, report) = verify_json(repo.path(), &[]);
+    let r = &report["claims"][0]["refs"][0];
+    assert_eq!(r["verdict"], "broken", "{r:#}");
+}

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use ops::{Class, Mutation};
+use ops::Class;
 
 struct Options {
     /// (name as given, repository dir).
@@ -31,12 +31,25 @@ struct Options {
     work: Option<PathBuf>,
     only_claims: Vec<String>,
     only_ops: Vec<String>,
+    only_drifts: Vec<String>,
+    /// Make compound mutants (a change and a drift).
+    compound: bool,
+    /// Also verify every mutant with its ref's `at` removed.
+    without_at: bool,
+    /// Keep one (change, drift) combination in this many (1: all), evenly through the list;
+    /// each kept one is made in every shape.
+    compound_every: usize,
     list: bool,
 }
 
 const USAGE: &str = "usage: bench-mutants --repo NAME=DIR [--repo NAME=DIR]... [--claims DIR] \
-[--anchorcheck PATH] [--jobs N] [--out DIR] [--work DIR] [--claim ID]... [--op NAME]... [--list]
-  NAME is a claims file's stem under --claims (owner-name), its owner/name, or its name alone";
+[--anchorcheck PATH] [--jobs N] [--out DIR] [--work DIR] [--claim ID]... [--op NAME]... \
+[--drift NAME]... [--single-only] [--with-at-only] [--compound-every K] [--list]
+  NAME is a claims file's stem under --claims (owner-name), its owner/name, or its name alone
+  --single-only: no compound mutants (a change and a drift together)
+  --with-at-only: do not verify the mutants again with the refs' `at` removed
+  --compound-every K: keep one (change, drift) combination in K, evenly through the list, each
+    in every shape";
 
 fn parse_args() -> Result<Options> {
     let exe = std::env::current_exe()?;
@@ -50,6 +63,10 @@ fn parse_args() -> Result<Options> {
         work: None,
         only_claims: Vec::new(),
         only_ops: Vec::new(),
+        only_drifts: Vec::new(),
+        compound: true,
+        without_at: true,
+        compound_every: 1,
         list: false,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -71,6 +88,10 @@ fn parse_args() -> Result<Options> {
             "--work" => o.work = Some(PathBuf::from(value()?)),
             "--claim" => o.only_claims.push(value()?),
             "--op" => o.only_ops.push(value()?),
+            "--drift" => o.only_drifts.push(value()?),
+            "--single-only" => o.compound = false,
+            "--with-at-only" => o.without_at = false,
+            "--compound-every" => o.compound_every = value()?.parse::<usize>()?.max(1),
             "--list" => o.list = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -85,6 +106,11 @@ fn parse_args() -> Result<Options> {
     for op in &o.only_ops {
         if !ops::WEAKENING.contains(&op.as_str()) && !ops::EQUIVALENT.contains(&op.as_str()) {
             bail!("unknown operator {op}");
+        }
+    }
+    for op in &o.only_drifts {
+        if !ops::DRIFT.contains(&op.as_str()) {
+            bail!("unknown drift operator {op} (one of {:?})", ops::DRIFT);
         }
     }
     Ok(o)
@@ -110,6 +136,36 @@ fn claims_file(dir: &Path, name: &str) -> Result<PathBuf> {
     }
 }
 
+/// The history a mutant's commits write on top of the base.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum Shape {
+    /// One operator, one commit.
+    Single,
+    /// A change (weakening or equivalent edit) and a drift in one commit.
+    OneCommit,
+    /// The drift commit, then the change commit.
+    DriftFirst,
+    /// The change commit, then the drift commit.
+    ChangeFirst,
+}
+
+impl Shape {
+    const COMPOUND: [Shape; 3] = [Shape::OneCommit, Shape::DriftFirst, Shape::ChangeFirst];
+
+    fn name(self) -> &'static str {
+        match self {
+            Shape::Single => "single",
+            Shape::OneCommit => "one commit",
+            Shape::DriftFirst => "drift, then change",
+            Shape::ChangeFirst => "change, then drift",
+        }
+    }
+}
+
+fn at_name(at: bool) -> &'static str {
+    if at { "at" } else { "no at" }
+}
+
 /// One mutant to verify.
 struct Job {
     repo: String,
@@ -121,11 +177,26 @@ struct Job {
     path: String,
     lines: (usize, usize),
     op: &'static str,
+    /// The drift operator of a compound mutant.
+    drift: Option<&'static str>,
+    shape: Shape,
+    /// Whether the ref keeps its `at` (else it cites the base lines without one).
+    at: bool,
     class: Class,
     line: usize,
     commit: String,
     /// The changed lines, before and after, for the misses list.
     diff: String,
+}
+
+impl Job {
+    /// The operator, with its drift for a compound mutant.
+    fn ops(&self) -> String {
+        match self.drift {
+            Some(d) => format!("{}+{d}", self.op),
+            None => self.op.to_string(),
+        }
+    }
 }
 
 struct Outcome {
@@ -148,18 +219,21 @@ fn scratch_repo(real: &Path, dir: &Path) -> Result<git2::Repository> {
     Ok(git2::Repository::open_bare(dir)?)
 }
 
-fn commit_mutant(
+/// A commit on `parent` whose tree is the base tree with `v` written (the cited file's text at
+/// `path`, and the file it adds).
+fn commit_version(
     repo: &git2::Repository,
     base: &git2::Commit,
+    parent: &git2::Commit,
     path: &str,
-    new_text: &str,
-    m: &Mutation,
+    v: &ops::Version,
+    msg: &str,
 ) -> Result<git2::Oid> {
     let tree = base.tree()?;
     let mut up = git2::build::TreeUpdateBuilder::new();
-    let blob = repo.blob(new_text.as_bytes())?;
+    let blob = repo.blob(v.text.as_bytes())?;
     up.upsert(path, blob, git2::FileMode::Blob);
-    if let Some((p, contents)) = &m.new_file {
+    if let Some((p, contents)) = &v.new_file {
         if tree.get_path(Path::new(p)).is_ok() {
             bail!("{p} exists already");
         }
@@ -168,10 +242,43 @@ fn commit_mutant(
     }
     let tree_id = up.create_updated(repo, &tree)?;
     let tree = repo.find_tree(tree_id)?;
-    let when = git2::Time::new(base.time().seconds() + 60, 0);
+    let when = git2::Time::new(parent.time().seconds() + 60, 0);
     let sig = git2::Signature::new("anchorcheck mutation bench", "bench@invalid", &when)?;
-    let msg = format!("mutant: {} at {path}:{}\n", m.op, m.line);
-    Ok(repo.commit(None, &sig, &sig, &msg, &tree, &[base])?)
+    Ok(repo.commit(None, &sig, &sig, msg, &tree, &[parent])?)
+}
+
+/// The commits of one mutant on top of the base, the last one's id: `first` (the version the
+/// first of two commits writes) then `last`.
+fn commit_mutant(
+    repo: &git2::Repository,
+    base: &git2::Commit,
+    path: &str,
+    first: Option<(&ops::Version, &str)>,
+    last: (&ops::Version, &str),
+) -> Result<git2::Oid> {
+    let parent = match first {
+        Some((v, msg)) => {
+            let id = commit_version(repo, base, base, path, v, msg)?;
+            repo.find_commit(id)?
+        }
+        None => base.clone(),
+    };
+    commit_version(repo, base, &parent, path, last.0, last.1)
+}
+
+/// The anchors file `anchors` with every ref's `at` removed, written under `dir`: each ref
+/// then cites the base lines, and a verify walks history back to where it last held.
+fn without_at(anchors: &Path, dir: &Path, stem: &str) -> Result<PathBuf> {
+    let text = std::fs::read_to_string(anchors)?;
+    let at = regex::Regex::new(r"^\s+at:\s")?;
+    let kept: String = text
+        .lines()
+        .filter(|l| !at.is_match(l))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let out = dir.join(format!("{stem}-no-at.yaml"));
+    std::fs::write(&out, kept)?;
+    Ok(out)
 }
 
 /// The lines an edit changed, before and after, as `-`/`+` lines.
@@ -296,6 +403,8 @@ fn main() -> Result<()> {
     let mut skipped: Vec<(String, String, usize, &'static str, Class, String)> = Vec::new();
     let mut base_failures: Vec<String> = Vec::new();
     let mut claim_counts: Vec<(String, String, usize, usize)> = Vec::new();
+    // Compound mutants made so far, for `--compound-every`.
+    let mut compound_seen = 0usize;
 
     for (name, dir) in &o.repos {
         let file = claims_file(&o.claims_dir, name)?;
@@ -306,6 +415,7 @@ fn main() -> Result<()> {
             std::fs::remove_dir_all(&git_dir)?;
         }
         let repo = scratch_repo(dir, &git_dir)?;
+        let anchors_no_at = without_at(&anchors, &work, &cf.stem)?;
         let base_id = git2::Oid::from_str(&cf.commit)?;
         let base = repo.find_commit(base_id).with_context(|| {
             format!("{}: commit {} not in {}", cf.stem, cf.commit, dir.display())
@@ -352,43 +462,116 @@ fn main() -> Result<()> {
                         s.reason,
                     ));
                 }
-                for m in ms {
-                    if !o.only_ops.is_empty() && !o.only_ops.iter().any(|x| x == m.op) {
-                        continue;
+                let push = |jobs: &mut Vec<Job>,
+                            m: &ops::Mutation,
+                            drift: Option<&'static str>,
+                            shape: Shape,
+                            commit: git2::Oid,
+                            diff: &str| {
+                    for at in [true, false] {
+                        if !at && !o.without_at {
+                            continue;
+                        }
+                        jobs.push(Job {
+                            repo: cf.stem.clone(),
+                            anchors: if at {
+                                anchors.clone()
+                            } else {
+                                anchors_no_at.clone()
+                            },
+                            git_dir: git_dir.clone(),
+                            claim: claim.id.clone(),
+                            ref_index: i,
+                            path: r.path.clone(),
+                            lines: r.lines,
+                            op: m.op,
+                            drift,
+                            shape,
+                            at,
+                            class: m.class,
+                            line: m.line,
+                            commit: commit.to_string(),
+                            diff: diff.to_string(),
+                        });
                     }
-                    let new_text = ops::apply(text, &m.edits);
-                    let commit = match commit_mutant(&repo, &base, &r.path, &new_text, &m) {
+                };
+                let wanted = |m: &ops::Mutation| {
+                    o.only_ops.is_empty() || o.only_ops.iter().any(|x| x == m.op)
+                };
+                let mut skip = |m: &ops::Mutation, reason: String| {
+                    skipped.push((cf.stem.clone(), claim.id.clone(), i, m.op, m.class, reason));
+                };
+                for m in ms.iter().filter(|m| wanted(m)) {
+                    let v = ops::version(text, m);
+                    let msg = format!("mutant: {} at {}:{}\n", m.op, r.path, m.line);
+                    let commit = match commit_mutant(&repo, &base, &r.path, None, (&v, &msg)) {
                         Ok(c) => c,
                         Err(e) => {
-                            skipped.push((
-                                cf.stem.clone(),
-                                claim.id.clone(),
-                                i,
-                                m.op,
-                                m.class,
-                                format!("{e:#}"),
-                            ));
+                            skip(m, format!("{e:#}"));
                             continue;
                         }
                     };
-                    let mut diff = show_change(text, &new_text);
+                    let mut diff = show_change(text, &v.text);
                     if let Some((p, _)) = &m.new_file {
                         let _ = writeln!(diff, "(the function moved to the new file {p})");
                     }
-                    jobs.push(Job {
-                        repo: cf.stem.clone(),
-                        anchors: anchors.clone(),
-                        git_dir: git_dir.clone(),
-                        claim: claim.id.clone(),
-                        ref_index: i,
-                        path: r.path.clone(),
-                        lines: r.lines,
-                        op: m.op,
-                        class: m.class,
-                        line: m.line,
-                        commit: commit.to_string(),
-                        diff,
-                    });
+                    push(&mut jobs, m, None, Shape::Single, commit, &diff);
+                }
+                if !o.compound {
+                    continue;
+                }
+                let changes = ms.iter().filter(|m| {
+                    wanted(m)
+                        && (m.class == Class::Weakening || ops::COMPOUND_EQUIVALENT.contains(&m.op))
+                });
+                let drifts: Vec<&ops::Mutation> = ms
+                    .iter()
+                    .filter(|m| {
+                        ops::DRIFT.contains(&m.op)
+                            && (o.only_drifts.is_empty() || o.only_drifts.iter().any(|d| d == m.op))
+                    })
+                    .collect();
+                for m in changes {
+                    for d in &drifts {
+                        let both = match ops::combine(text, m, d) {
+                            Ok(v) => v,
+                            Err(reason) => {
+                                skip(m, format!("line {}: with {}: {reason}", m.line, d.op));
+                                continue;
+                            }
+                        };
+                        let change = ops::version(text, m);
+                        let drift = ops::version(text, d);
+                        let mut diff = format!("{}:\n{}", m.op, show_change(text, &change.text));
+                        let _ = write!(diff, "{}:\n{}", d.op, show_change(text, &drift.text));
+                        if let Some((p, _)) = &d.new_file {
+                            let _ = writeln!(diff, "(the function moved to the new file {p})");
+                        }
+                        // Sampled by combination: each kept one is made in every shape.
+                        compound_seen += 1;
+                        if !(compound_seen - 1).is_multiple_of(o.compound_every) {
+                            continue;
+                        }
+                        for shape in Shape::COMPOUND {
+                            let msg_both = format!("mutant: {} and {}\n", m.op, d.op);
+                            let msg_change = format!("mutant: {}\n", m.op);
+                            let msg_drift = format!("mutant: {}\n", d.op);
+                            let first = match shape {
+                                Shape::DriftFirst => Some((&drift, msg_drift.as_str())),
+                                Shape::ChangeFirst => Some((&change, msg_change.as_str())),
+                                _ => None,
+                            };
+                            let last_msg = match shape {
+                                Shape::DriftFirst => &msg_change,
+                                Shape::ChangeFirst => &msg_drift,
+                                _ => &msg_both,
+                            };
+                            match commit_mutant(&repo, &base, &r.path, first, (&both, last_msg)) {
+                                Ok(c) => push(&mut jobs, m, Some(d.op), shape, c, &diff),
+                                Err(e) => skip(m, format!("with {}: {e:#}", d.op)),
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -397,7 +580,7 @@ fn main() -> Result<()> {
     if o.list {
         for j in &jobs {
             println!(
-                "{} {} ref {} {}:{}-{} {} {} line {} {}",
+                "{} {} ref {} {}:{}-{} {} {} ({}, {}) line {} {}",
                 j.repo,
                 j.claim,
                 j.ref_index + 1,
@@ -405,7 +588,9 @@ fn main() -> Result<()> {
                 j.lines.0,
                 j.lines.1,
                 j.class.name(),
-                j.op,
+                j.ops(),
+                j.shape.name(),
+                at_name(j.at),
                 j.line,
                 j.commit
             );
@@ -464,12 +649,12 @@ fn main() -> Result<()> {
     );
     std::fs::write(o.out.join("results.txt"), &report.full)?;
     let mut tsv = String::from(
-        "repo\tclaim\tref\tpath\tlines\tclass\toperator\tline\tcommit\tverdict\tdetail\n",
+        "repo\tclaim\tref\tpath\tlines\tclass\toperator\tdrift\tshape\tat\tline\tcommit\tverdict\tdetail\n",
     );
     for (j, r) in jobs.iter().zip(&results) {
         let _ = writeln!(
             tsv,
-            "{}\t{}\t{}\t{}\t{}-{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            "{}\t{}\t{}\t{}\t{}-{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
             j.repo,
             j.claim,
             j.ref_index + 1,
@@ -478,6 +663,9 @@ fn main() -> Result<()> {
             j.lines.1,
             j.class.name(),
             j.op,
+            j.drift.unwrap_or("-"),
+            j.shape.name(),
+            at_name(j.at),
             j.line,
             j.commit,
             r.verdict,
@@ -538,6 +726,49 @@ fn table(title: &str, rows: &Rows) -> String {
     s
 }
 
+/// Rows of a table from (sort key, row name, class, verdict) items.
+fn rows<K: Ord>(items: impl Iterator<Item = (K, String, Class, String)>) -> Rows {
+    let mut m: BTreeMap<(K, Class), (String, BTreeMap<String, usize>)> = BTreeMap::new();
+    for (k, name, class, verdict) in items {
+        *m.entry((k, class))
+            .or_insert_with(|| (name, BTreeMap::new()))
+            .1
+            .entry(verdict)
+            .or_default() += 1;
+    }
+    m.into_iter()
+        .map(|((_, class), (name, counts))| ((name, class), counts))
+        .collect()
+}
+
+/// One line counting a set of mutants: weakenings broken and equivalents not broken, with what
+/// the others came out as.
+fn count_line(title: &str, set: &[(&Job, &Outcome)]) -> String {
+    let n = |class: Class, verdict: &str| {
+        set.iter()
+            .filter(|(j, r)| j.class == class && r.verdict == verdict)
+            .count()
+    };
+    let total = |class: Class| set.iter().filter(|(j, _)| j.class == class).count();
+    let w = Class::Weakening;
+    let e = Class::Equivalent;
+    format!(
+        "{title}: {} of {} weakening mutants broken ({} drifted, {} verified, {} ambiguous, {} error); \
+         {} of {} equivalent mutants not broken ({} broken, {} error; {} ambiguous)\n",
+        n(w, "broken"),
+        total(w),
+        n(w, "drifted"),
+        n(w, "verified"),
+        n(w, "ambiguous"),
+        n(w, "error"),
+        total(e) - n(e, "broken") - n(e, "error"),
+        total(e),
+        n(e, "broken"),
+        n(e, "error"),
+        n(e, "ambiguous"),
+    )
+}
+
 fn render(
     o: &Options,
     jobs: &[Job],
@@ -547,9 +778,6 @@ fn render(
     claim_counts: &[(String, String, usize, usize)],
     started: Instant,
 ) -> Rendered {
-    let mut per_repo: BTreeMap<(String, Class), BTreeMap<String, usize>> = BTreeMap::new();
-    let mut per_op: BTreeMap<(String, Class), BTreeMap<String, usize>> = BTreeMap::new();
-    let mut totals: BTreeMap<(String, Class), BTreeMap<String, usize>> = BTreeMap::new();
     let order = |op: &str| {
         ops::WEAKENING
             .iter()
@@ -557,25 +785,16 @@ fn render(
             .position(|x| *x == op)
             .unwrap_or(99)
     };
-    for (j, r) in jobs.iter().zip(results) {
-        *per_repo
-            .entry((j.repo.clone(), j.class))
-            .or_default()
-            .entry(r.verdict.clone())
-            .or_default() += 1;
-        *per_op
-            .entry((j.op.to_string(), j.class))
-            .or_default()
-            .entry(r.verdict.clone())
-            .or_default() += 1;
-        *totals
-            .entry(("all repositories".into(), j.class))
-            .or_default()
-            .entry(r.verdict.clone())
-            .or_default() += 1;
-    }
-    let mut op_rows: Rows = per_op.into_iter().collect();
-    op_rows.sort_by_key(|((k, c), _)| (*c, order(k)));
+    let drift_order = |d: Option<&str>| {
+        d.and_then(|d| ops::DRIFT.iter().position(|x| *x == d))
+            .unwrap_or(99)
+    };
+    let all: Vec<(&Job, &Outcome)> = jobs.iter().zip(results).collect();
+    let single_at: Vec<(&Job, &Outcome)> = all
+        .iter()
+        .copied()
+        .filter(|(j, _)| j.shape == Shape::Single && j.at)
+        .collect();
 
     let mut s = String::new();
     let _ = writeln!(
@@ -587,29 +806,142 @@ fn render(
     for (stem, commit, claims, refs) in claim_counts {
         let _ = writeln!(s, "  {stem:<24} {commit}  {claims} claims, {refs} refs");
     }
-    s.push('\n');
-    let mut repo_rows: Rows = per_repo.into_iter().collect();
-    repo_rows.extend(totals);
+    s.push_str("\nOne operator, one commit, refs with `at`:\n\n");
+    let mut repo_rows = rows(
+        single_at
+            .iter()
+            .map(|(j, r)| (j.repo.clone(), j.repo.clone(), j.class, r.verdict.clone())),
+    );
+    repo_rows.extend(rows(single_at.iter().map(|(j, r)| {
+        (
+            String::new(),
+            "all repositories".to_string(),
+            j.class,
+            r.verdict.clone(),
+        )
+    })));
     s.push_str(&table("repository", &repo_rows));
     s.push('\n');
-    s.push_str(&table("operator", &op_rows));
+    s.push_str(&table(
+        "operator",
+        &rows(
+            single_at
+                .iter()
+                .map(|(j, r)| (order(j.op), j.op.to_string(), j.class, r.verdict.clone())),
+        ),
+    ));
 
-    let weak: usize = jobs.iter().filter(|j| j.class == Class::Weakening).count();
-    let equiv = jobs.len() - weak;
-    let caught = jobs
+    if all.len() > single_at.len() {
+        s.push_str(
+            "\nEvery mutant by shape of history (a change and a drift: in one commit, or in two) \
+             and by whether the ref has `at`:\n\n",
+        );
+        s.push_str(&table(
+            "shape",
+            &rows(all.iter().map(|(j, r)| {
+                (
+                    (j.shape, !j.at),
+                    format!("{}, {}", j.shape.name(), at_name(j.at)),
+                    j.class,
+                    r.verdict.clone(),
+                )
+            })),
+        ));
+        s.push('\n');
+        s.push_str(&table(
+            "repository (all but single with at)",
+            &rows(
+                all.iter()
+                    .filter(|(j, _)| !(j.shape == Shape::Single && j.at))
+                    .map(|(j, r)| {
+                        (
+                            (j.repo.clone(), j.shape != Shape::Single, !j.at),
+                            format!(
+                                "{}, {}, {}",
+                                j.repo,
+                                if j.shape == Shape::Single {
+                                    "single"
+                                } else {
+                                    "compound"
+                                },
+                                at_name(j.at)
+                            ),
+                            j.class,
+                            r.verdict.clone(),
+                        )
+                    }),
+            ),
+        ));
+        let compound: Vec<&(&Job, &Outcome)> =
+            all.iter().filter(|(j, _)| j.drift.is_some()).collect();
+        if !compound.is_empty() {
+            s.push('\n');
+            s.push_str(&table(
+                "drift of compound mutants",
+                &rows(compound.iter().map(|(j, r)| {
+                    (
+                        (drift_order(j.drift), !j.at),
+                        format!("{}, {}", j.drift.unwrap_or("-"), at_name(j.at)),
+                        j.class,
+                        r.verdict.clone(),
+                    )
+                })),
+            ));
+            s.push('\n');
+            s.push_str(&table(
+                "change of compound mutants",
+                &rows(compound.iter().map(|(j, r)| {
+                    (
+                        (order(j.op), !j.at),
+                        format!("{}, {}", j.op, at_name(j.at)),
+                        j.class,
+                        r.verdict.clone(),
+                    )
+                })),
+            ));
+        }
+        let without: Vec<(&Job, &Outcome)> = all
+            .iter()
+            .copied()
+            .filter(|(j, _)| j.shape == Shape::Single && !j.at)
+            .collect();
+        if !without.is_empty() {
+            s.push('\n');
+            s.push_str(&table(
+                "operator, single, no at",
+                &rows(
+                    without
+                        .iter()
+                        .map(|(j, r)| (order(j.op), j.op.to_string(), j.class, r.verdict.clone())),
+                ),
+            ));
+        }
+    }
+
+    let misses = all
         .iter()
-        .zip(results)
-        .filter(|(j, r)| j.class == Class::Weakening && r.verdict == "broken")
+        .filter(|(j, r)| is_miss(j.class, &r.verdict))
         .count();
-    let kept = jobs
-        .iter()
-        .zip(results)
-        .filter(|(j, r)| j.class == Class::Equivalent && !is_miss(j.class, &r.verdict))
-        .count();
-    let misses = (weak - caught) + (equiv - kept);
+    s.push('\n');
+    for (title, single, at) in [
+        ("single, at", true, true),
+        ("compound, at", false, true),
+        ("single, no at", true, false),
+        ("compound, no at", false, false),
+    ] {
+        let set: Vec<(&Job, &Outcome)> = all
+            .iter()
+            .copied()
+            .filter(|(j, _)| (j.shape == Shape::Single) == single && j.at == at)
+            .collect();
+        if !set.is_empty() {
+            s.push_str(&count_line(title, &set));
+        }
+    }
     let _ = writeln!(
         s,
-        "\n{caught} of {weak} weakening mutants broken; {kept} of {equiv} equivalent mutants not broken; {misses} misses; {} refs not verified at the base; {:.0} s",
+        "{misses} misses of {} mutants; {} refs not verified at the base; {:.0} s",
+        all.len(),
         base_failures.len(),
         started.elapsed().as_secs_f64()
     );
@@ -623,19 +955,39 @@ fn render(
             let _ = writeln!(full, "{b}");
         }
     }
-    full.push_str("\n## Misses (weakening not broken, equivalent broken or error)\n\n");
-    type MissesByOp<'a> = BTreeMap<(Class, usize, &'a str), Vec<(&'a Job, &'a Outcome)>>;
-    let mut by_op: MissesByOp = BTreeMap::new();
-    for (j, r) in jobs.iter().zip(results) {
+    full.push_str(
+        "\n## Misses (weakening not broken, equivalent broken or error)\n\n\
+         Weakenings that came out ambiguous are listed apart from those that came out drifted, \
+         verified or error.\n\n",
+    );
+    type MissKey<'a> = (Class, bool, bool, Shape, usize, usize, String);
+    let mut by_op: BTreeMap<MissKey, Vec<(&Job, &Outcome)>> = BTreeMap::new();
+    for (j, r) in &all {
         if is_miss(j.class, &r.verdict) {
             by_op
-                .entry((j.class, order(j.op), j.op))
+                .entry((
+                    j.class,
+                    r.verdict == "ambiguous",
+                    !j.at,
+                    j.shape,
+                    order(j.op),
+                    drift_order(j.drift),
+                    j.ops(),
+                ))
                 .or_default()
                 .push((j, r));
         }
     }
-    for ((class, _, op), list) in &by_op {
-        let _ = writeln!(full, "### {} {op}: {} misses\n", class.name(), list.len());
+    for ((class, ambiguous, no_at, shape, _, _, ops), list) in &by_op {
+        let _ = writeln!(
+            full,
+            "### {} {ops} ({}, {}){}: {} misses\n",
+            class.name(),
+            shape.name(),
+            at_name(!no_at),
+            if *ambiguous { ", ambiguous" } else { "" },
+            list.len()
+        );
         for (j, r) in list {
             let _ = writeln!(
                 full,
@@ -651,7 +1003,7 @@ fn render(
                 &j.commit[..12],
                 r.detail
             );
-            for l in j.diff.lines().take(12) {
+            for l in j.diff.lines().take(24) {
                 let _ = writeln!(full, "    {l}");
             }
         }

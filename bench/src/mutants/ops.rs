@@ -108,7 +108,23 @@ pub const EQUIVALENT: &[&str] = &[
     "add_comments",
     "rename_local",
     "move_func_to_file",
+    "delete_lines_above",
 ];
+
+/// The equivalent operators that move the cited code without changing what it means: each is
+/// combined with every weakening (and with the equivalents of `COMPOUND_EQUIVALENT`) into
+/// compound mutants.
+pub const DRIFT: &[&str] = &[
+    "insert_func_above",
+    "move_func_to_file",
+    "add_comments",
+    "rewrap_call",
+    "delete_lines_above",
+];
+
+/// The equivalent operators that change the cited code itself (not only where it is): combined
+/// with each drift operator, they must still not come out `broken`.
+pub const COMPOUND_EQUIVALENT: &[&str] = &["log_before_abort", "rename_local"];
 
 const BYPASS: &str = "os.Getenv(\"ANCHORCHECK_BYPASS\") == \"\"";
 const COND: &str = "os.Getenv(\"ANCHORCHECK_X\") != \"\"";
@@ -170,6 +186,103 @@ pub fn mutants(
         kept.push(m);
     }
     (kept, skips)
+}
+
+/// What a mutant's commit writes on top of the base: the cited file's new text and a file it
+/// adds (the function moved out of the cited file), if any.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Version {
+    pub text: String,
+    pub new_file: Option<(String, String)>,
+}
+
+/// The files `m` writes when applied alone to the base text `text`.
+pub fn version(text: &str, m: &Mutation) -> Version {
+    Version {
+        text: apply(text, &m.edits),
+        new_file: m.new_file.clone(),
+    }
+}
+
+/// Whether two edits of the same text touch the same bytes. A zero-width insert at the start
+/// or end of a replacement does not: it goes before or after it.
+fn overlaps(a: &Edit, b: &Edit) -> bool {
+    let inside = |p: usize, e: &Edit| e.start < p && p < e.end;
+    match (a.start == a.end, b.start == b.end) {
+        (true, true) => false,
+        (true, false) => inside(a.start, b),
+        (false, true) => inside(b.start, a),
+        (false, false) => a.start < b.end && b.start < a.end,
+    }
+}
+
+/// `change` (a weakening, or an equivalent edit of the cited code) and `drift` (an operator of
+/// `DRIFT`: the code moves) applied together to the base text `text`: the compound mutant's
+/// final files. When `drift` moves the function to a new file, the edits of `change` inside
+/// it go with it. `Err` says why the two cannot be combined (they edit the same bytes, or the
+/// result does not parse).
+pub fn combine(text: &str, change: &Mutation, drift: &Mutation) -> Result<Version, String> {
+    if change.new_file.is_some() {
+        return Err(format!("{} adds a file itself", change.op));
+    }
+    let mut edits: Vec<Edit> = Vec::new();
+    let mut new_file = None;
+    match &drift.new_file {
+        Some((path, contents)) => {
+            let [cut] = drift.edits.as_slice() else {
+                return Err(format!("{} is not one cut", drift.op));
+            };
+            let moved = &text[cut.start..cut.end];
+            let Some(header) = contents.strip_suffix(moved) else {
+                return Err(format!("{}'s new file does not end with the cut", drift.op));
+            };
+            let mut inner = Vec::new();
+            for e in &change.edits {
+                let at_end = e.start == e.end && e.start == cut.end;
+                if cut.start <= e.start && e.end <= cut.end && !at_end {
+                    inner.push(Edit {
+                        start: e.start - cut.start,
+                        end: e.end - cut.start,
+                        text: e.text.clone(),
+                    });
+                } else if overlaps(e, cut) {
+                    return Err(format!("{} crosses the moved function's edge", change.op));
+                } else {
+                    edits.push(e.clone());
+                }
+            }
+            edits.push(cut.clone());
+            new_file = Some((path.clone(), format!("{header}{}", apply(moved, &inner))));
+        }
+        None => {
+            for d in &drift.edits {
+                if let Some(e) = change.edits.iter().find(|e| overlaps(e, d)) {
+                    return Err(format!(
+                        "{} and {} edit the same bytes ({}..{})",
+                        change.op, drift.op, e.start, e.end
+                    ));
+                }
+            }
+            // At the same byte, a replacement goes first and an insert then lands before it
+            // (`apply` keeps the order of edits that start at the same byte).
+            edits.extend(change.edits.iter().filter(|e| e.start != e.end).cloned());
+            edits.extend(drift.edits.iter().cloned());
+            edits.extend(change.edits.iter().filter(|e| e.start == e.end).cloned());
+        }
+    }
+    let v = Version {
+        text: apply(text, &edits),
+        new_file,
+    };
+    let base_ok = !parse(text).root_node().has_error();
+    let parses = !parse(&v.text).root_node().has_error()
+        && v.new_file
+            .as_ref()
+            .is_none_or(|(_, c)| !parse(c).root_node().has_error());
+    if base_ok && !parses {
+        return Err("the compound mutant does not parse".into());
+    }
+    Ok(v)
 }
 
 /// The text with the edits applied (edits do not overlap).
@@ -1301,6 +1414,44 @@ impl<'a, 't> Cx<'a, 't> {
             }),
         }
 
+        // The function above the cited declaration (and its doc comment) deleted: the lines
+        // shift up.
+        let above = decl.and_then(|d| {
+            let mut prev = d.prev_named_sibling();
+            while let Some(p) = prev {
+                if matches!(p.kind(), "function_declaration" | "method_declaration") {
+                    return Some(p);
+                }
+                prev = p.prev_named_sibling();
+            }
+            None
+        });
+        match above {
+            Some(p) => {
+                let start = doc_start(text, p);
+                let mut end = next_line(text, p.end_byte());
+                if text[end..].starts_with('\n') {
+                    end += 1;
+                }
+                out.push(Mutation {
+                    op: "delete_lines_above",
+                    class: e,
+                    line: line(p),
+                    edits: vec![Edit {
+                        start,
+                        end,
+                        text: String::new(),
+                    }],
+                    new_file: None,
+                });
+            }
+            None => skips.push(Skip {
+                op: "delete_lines_above",
+                class: e,
+                reason: "no function above the cited declaration".into(),
+            }),
+        }
+
         // Comments and a blank line inside the range, or a trailing comment on a one-line one.
         let in_string = |at: usize| {
             self.root
@@ -1822,6 +1973,44 @@ func routes(mux *http.ServeMux) {
         assert_eq!(name, "anchorcheck_moved.go");
         assert!(contents.starts_with("package p\n") && contents.contains("func routes("));
         assert!(!apply(src, &moved.edits).contains("func routes("));
+    }
+
+    #[test]
+    fn compound_mutants() {
+        let src = format!(
+            "package p\n\nfunc before() int {{\n\treturn 1\n}}\n\n{}",
+            GUARD.strip_prefix("package p\n\n").unwrap()
+        );
+        let (ms, _) = mutants("p/a.go", &src, (8, 11), &guard_exp("^err$"));
+        let get = |op: &str| ms.iter().find(|m| m.op == op).expect(op);
+        // The function above, deleted with the blank line after it.
+        assert_eq!(mutated(&src, &ms, "delete_lines_above"), GUARD);
+        let drop = get("drop_abort");
+        // Moved to a new file, weakened: the weakening goes with the function.
+        let moved = combine(&src, drop, get("move_func_to_file")).unwrap();
+        assert!(!moved.text.contains("func check") && moved.text.contains("func before"));
+        let (name, contents) = moved.new_file.unwrap();
+        assert_eq!(name, "p/anchorcheck_moved.go");
+        assert!(contents.contains("func check") && !contents.contains("return err"));
+        // Lines shifted down, weakened.
+        let shifted = combine(&src, drop, get("insert_func_above")).unwrap();
+        assert!(
+            shifted.text.contains("anchorcheckBenchInserted")
+                && !shifted.text.contains("return err")
+        );
+        assert_eq!(shifted.new_file, None);
+        // A comment inserted where the commented-out guard starts lands above it.
+        let out = ms
+            .iter()
+            .find(|m| m.op == "comment_out")
+            .expect("comment_out");
+        let both = combine(&src, out, get("add_comments")).unwrap();
+        assert!(
+            both.text
+                .contains("inside the cited range.\n\n\t// if err != nil {"),
+            "{}",
+            both.text
+        );
     }
 
     #[test]
