@@ -768,3 +768,44 @@ fn a_guard_commented_out_as_its_function_moves_is_not_found_in_the_next_guard() 
     let r = &report["claims"][0]["refs"][0];
     assert_eq!(r["verdict"], "broken", "{r:#}");
 }
+
+/// A revocation check.
+const REVOKED: &str = "func authorize(serial string, db store) error {\n\trevoked, err := db.IsRevoked(serial)\n\tif err != nil {\n\t\treturn err\n\t}\n\tif revoked {\n\t\treturn errors.New(\"certificate revoked\")\n\t}\n\treturn nil\n}\n";
+
+#[test]
+fn a_guard_narrowed_as_lines_are_added_inside_it_is_broken() {
+    // The mutation bench's compound mutants (smallstep's SSH revocation check): one commit
+    // gives the guard a bypass and adds a comment and a blank line inside it. History maps the
+    // range onto the guard's last lines, the guard is taken whole there and holds on its own
+    // terms: it must still be compared with the guard as cited.
+    let mut repo = TestRepo::new();
+    let old = in_package("authority", &format!("{OTHER}\n{REVOKED}"));
+    repo.write("authority/authorize.go", &old);
+    let at = repo.commit_all("revocation");
+    let first = old
+        .lines()
+        .position(|l| l.contains("if revoked {"))
+        .unwrap()
+        + 1;
+    let weakened = REVOKED.replace(
+        "\tif revoked {\n",
+        "\tif revoked && os.Getenv(\"BYPASS\") == \"\" {\n\t\t// Revoked certificates are refused.\n\n",
+    );
+    assert_ne!(weakened, REVOKED);
+    repo.write(
+        "authority/authorize.go",
+        in_package("authority", &format!("{OTHER}\n{weakened}"))
+            .replace("\"errors\"\n", "\"errors\"\n\t\"os\"\n"),
+    );
+    repo.commit_all("document the revocation check");
+    repo.write(
+        "anchors.yaml",
+        format!(
+            "version: 1\nclaims:\n  - id: revoked\n    status: required\n    refs:\n      - path: authority/authorize.go\n        lines: {first}-{}\n        at: {at}\n        expect:\n          - fail_closed: {{ when: \"^revoked$\" }}\n",
+            first + 2
+        ),
+    );
+    let (_, report) = verify_json(repo.path(), &[]);
+    let r = &report["claims"][0]["refs"][0];
+    assert_eq!(r["verdict"], "broken", "{r:#}");
+}
