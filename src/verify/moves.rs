@@ -172,6 +172,31 @@ fn join(
 struct LostFrom<'b> {
     old: Option<&'b FileBlob>,
     lines: LineRange,
+    /// The old file held the lines looked for elsewhere too, outside the lost ones (two
+    /// identical guards in one function): a place found for them in another file may be
+    /// their twin's, so even a short one must not descend from outside the lost lines.
+    twinned: bool,
+}
+
+impl<'b> LostFrom<'b> {
+    fn new(old: Option<&'b FileBlob>, lines: LineRange, unit: &Unit) -> Self {
+        let twinned = old.is_some_and(|old| {
+            let mut hashes = hash_lines(&old.bytes);
+            let lost = lines.start().zero_based()..lines.end().get() as usize;
+            // Lines no other line hashes to: the lost lines cannot be found among them.
+            for (k, row) in lost.enumerate() {
+                if let Some(h) = hashes.get_mut(row) {
+                    *h = u64::MAX - k as u64;
+                }
+            }
+            unit.cited.found_in(&hashes).is_some()
+        });
+        LostFrom {
+            old,
+            lines,
+            twinned,
+        }
+    }
 }
 
 /// The files that differ between two commits, shared between searches.
@@ -330,10 +355,7 @@ impl Finder<'_> {
         // Last, the files the commit added or changed, by shape: moved with names renamed.
         let renamed = first.clone();
         let old = before.read(&lost.path).ok();
-        let lost_from = LostFrom {
-            old: old.as_ref(),
-            lines: lost.lines,
-        };
+        let lost_from = LostFrom::new(old.as_ref(), lost.lines, unit);
         for (paths, earlier, how) in [
             (first, &before, Matching::Exact),
             (added, &start, Matching::Exact),
@@ -417,7 +439,7 @@ impl Finder<'_> {
                 unit.placements(&found)
                     .into_iter()
                     .filter(|lines| {
-                        lines.len() <= from.lines.len()
+                        lines.len() <= from.lines.len() && !from.twinned
                             || !origins.takes_in_outside(*lines, from.lines)
                     })
                     .find(|lines| holds_at(r, after, path, *lines, &parses))

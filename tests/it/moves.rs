@@ -809,3 +809,62 @@ fn a_guard_narrowed_as_lines_are_added_inside_it_is_broken() {
     let r = &report["claims"][0]["refs"][0];
     assert_eq!(r["verdict"], "broken", "{r:#}");
 }
+
+/// A function registering keys, refusing a key defined twice in each of two cases with the
+/// same guard, word for word.
+const KEYS: &str = "func parseKeys(args []string, files map[string]string) (map[string]string, error) {\n\tseen := map[string]string{}\n\tfor _, k := range args {\n\t\tif _, exists := seen[k]; exists {\n\t\t\treturn nil, errors.New(\"key redefined: \" + k)\n\t\t}\n\t\tseen[k] = \"arg\"\n\t}\n\tfor k, v := range files {\n\t\tif _, exists := seen[k]; exists {\n\t\t\treturn nil, errors.New(\"key redefined: \" + k)\n\t\t}\n\t\tseen[k] = v\n\t}\n\treturn seen, nil\n}\n";
+
+#[test]
+fn a_guard_weakened_as_its_function_moves_is_not_found_in_its_twin() {
+    // The mutation bench's compound mutants (coredns's TSIG keys): the function moves to a
+    // new file and, in the same commit, the first of two identical guards loses its `return`.
+    // The cited lines are found whole in the new file at the twin, which moved with them from
+    // outside the cited lines: not where they went. Broken, not drifted onto the twin.
+    let old = in_package("keys", &format!("{OTHER}\n{KEYS}"));
+    let moved = in_package("keys", KEYS);
+    let rows = |text: &str| -> Vec<usize> {
+        text.lines()
+            .enumerate()
+            .filter(|(_, l)| l.contains("exists := seen[k]"))
+            .map(|(i, _)| i + 1)
+            .collect()
+    };
+    let (cited, now) = (rows(&old), rows(&moved));
+    let verify = |parse_go: &str, line: usize| {
+        let mut repo = TestRepo::new();
+        repo.write("keys/keys.go", &old);
+        let at = repo.commit_all("keys");
+        repo.write("keys/keys.go", in_package("keys", OTHER));
+        repo.write("keys/parse.go", parse_go);
+        repo.commit_all("move parseKeys to its own file");
+        repo.write(
+            "anchors.yaml",
+            format!(
+                "version: 1\nclaims:\n  - id: no-redefinition\n    status: required\n    refs:\n      - path: keys/keys.go\n        lines: {line}-{}\n        at: {at}\n        expect:\n          - fail_closed: {{ when: \"^exists$\" }}\n",
+                line + 2
+            ),
+        );
+        let (_, report) = verify_json(repo.path(), &[]);
+        report["claims"][0]["refs"][0].clone()
+    };
+    let weakened = KEYS.replacen(
+        "\t\t\treturn nil, errors.New(\"key redefined: \" + k)\n",
+        "",
+        1,
+    );
+    assert_ne!(weakened, KEYS);
+    let r = verify(&in_package("keys", &weakened), cited[0]);
+    assert_eq!(r["verdict"], "broken", "{r:#}");
+
+    // Moved unchanged, each guard is followed to itself.
+    for (cited, now) in cited.iter().zip(&now) {
+        let r = verify(&moved, *cited);
+        assert_eq!(r["verdict"], "drifted", "{r:#}");
+        assert_eq!(r["relocated"]["path"], "keys/parse.go", "{r:#}");
+        assert_eq!(
+            r["relocated"]["lines"],
+            format!("{now}-{}", now + 2),
+            "{r:#}"
+        );
+    }
+}
