@@ -382,7 +382,11 @@ impl<'s> Lineage<'s> {
         current: Option<&GoFile>,
         notes: &mut Vec<String>,
     ) -> Vec<Candidate> {
-        let mut other_origins: Vec<(String, Rc<Origins>)> = Vec::new();
+        // Each other file's lines compared with its version at `at`, or, for a file new since,
+        // with the cited file at `at` (then `true`): a function moved into a new file keeps its
+        // lines' origins in the cited file, so code moved with the cited lines but from outside
+        // them (a twin guard beside them) is told from the cited code.
+        let mut other_origins: Vec<(String, Rc<Origins>, bool)> = Vec::new();
         // Each file's lines compared with its version in the commit after which the cited
         // evidence was gone from where history mapped it (see `gone`), when it was.
         let mut since_deleted: Vec<(String, Rc<Origins>)> = Vec::new();
@@ -406,23 +410,22 @@ impl<'s> Lineage<'s> {
                 continue;
             };
             let same_file = path == self.mapped_path;
-            if !same_file && !other_origins.iter().any(|(p, _)| p == path) {
-                let before = self
-                    .src
-                    .history
-                    .and_then(|h| h.git.resolve(&self.at).ok())
-                    .and_then(|s| s.read(path).ok());
+            if !same_file && !other_origins.iter().any(|(p, _, _)| p == path) {
+                let at = self.src.history.and_then(|h| h.git.resolve(&self.at).ok());
+                let before = at.as_ref().and_then(|s| s.read(path).ok());
+                let new_file = before.is_none();
+                let before = before.or_else(|| at.as_ref()?.read(&r.path.value).ok());
                 let origins = self.src.origins.between(before.as_ref(), file.source());
-                other_origins.push((path.to_string(), origins));
+                other_origins.push((path.to_string(), origins, new_file));
             }
-            let origins = if same_file {
-                &self.origins
+            let (origins, outside) = if same_file {
+                (&self.origins, Some(self.cited))
             } else {
                 other_origins
                     .iter()
-                    .find(|(p, _)| p == path)
-                    .map(|(_, o)| o)
-                    .unwrap_or(&self.origins)
+                    .find(|(p, _, _)| p == path)
+                    .map(|(_, o, new_file)| (o, new_file.then_some(self.cited)))
+                    .unwrap_or((&self.origins, None))
             };
             let then = deleted_in.as_ref().map(|(deleted, snapshot)| {
                 if let Some((_, known)) = since_deleted.iter().find(|(p, _)| p == path) {
@@ -436,7 +439,14 @@ impl<'s> Lineage<'s> {
                 origins
             });
             let written = then.as_deref().zip(gone);
-            match self.refusal(r, file, candidate.place.lines, origins, same_file, written) {
+            match self.refusal(
+                r,
+                file,
+                candidate.place.lines,
+                (origins, outside),
+                same_file,
+                written,
+            ) {
                 Some(refusal) => notes.push(refusal.describe(&format!(
                     "{}:{}",
                     candidate.place.path, candidate.place.lines
@@ -448,15 +458,17 @@ impl<'s> Lineage<'s> {
     }
 
     /// Why the evidence of `r` at `lines` of `file` is not where the cited code went, if it
-    /// is not; `origins` says where that file's lines came from, `same_file` whether it is the
-    /// file history mapped the ref to, and `written`, when history saw every cited line
-    /// deleted, where they came from compared with that file in the commit that deleted them.
+    /// is not; `origins` says where that file's lines came from and, with them, the lines
+    /// there that were the cited ones (`None` when that file is another than the cited one at
+    /// `at`), `same_file` whether it is the file history mapped the ref to, and `written`,
+    /// when history saw every cited line deleted, where they came from compared with that
+    /// file in the commit that deleted them.
     fn refusal(
         &self,
         r: &Ref,
         file: &GoFile,
         lines: LineRange,
-        origins: &Origins,
+        (origins, outside): (&Origins, Option<LineRange>),
         same_file: bool,
         written: Option<(&Origins, &Deleted)>,
     ) -> Option<Refusal> {
@@ -523,7 +535,6 @@ impl<'s> Lineage<'s> {
                 });
             }
             // In another file, any line it held at `at` was already there.
-            let outside = same_file.then_some(self.cited);
             if let Some(construct) = constructs
                 .iter()
                 .find(|c| origins.all_from_outside(**c, outside))

@@ -769,47 +769,6 @@ fn a_guard_commented_out_as_its_function_moves_is_not_found_in_the_next_guard() 
     assert_eq!(r["verdict"], "broken", "{r:#}");
 }
 
-/// A revocation check.
-const REVOKED: &str = "func authorize(serial string, db store) error {\n\trevoked, err := db.IsRevoked(serial)\n\tif err != nil {\n\t\treturn err\n\t}\n\tif revoked {\n\t\treturn errors.New(\"certificate revoked\")\n\t}\n\treturn nil\n}\n";
-
-#[test]
-fn a_guard_narrowed_as_lines_are_added_inside_it_is_broken() {
-    // The mutation bench's compound mutants (smallstep's SSH revocation check): one commit
-    // gives the guard a bypass and adds a comment and a blank line inside it. History maps the
-    // range onto the guard's last lines, the guard is taken whole there and holds on its own
-    // terms: it must still be compared with the guard as cited.
-    let mut repo = TestRepo::new();
-    let old = in_package("authority", &format!("{OTHER}\n{REVOKED}"));
-    repo.write("authority/authorize.go", &old);
-    let at = repo.commit_all("revocation");
-    let first = old
-        .lines()
-        .position(|l| l.contains("if revoked {"))
-        .unwrap()
-        + 1;
-    let weakened = REVOKED.replace(
-        "\tif revoked {\n",
-        "\tif revoked && os.Getenv(\"BYPASS\") == \"\" {\n\t\t// Revoked certificates are refused.\n\n",
-    );
-    assert_ne!(weakened, REVOKED);
-    repo.write(
-        "authority/authorize.go",
-        in_package("authority", &format!("{OTHER}\n{weakened}"))
-            .replace("\"errors\"\n", "\"errors\"\n\t\"os\"\n"),
-    );
-    repo.commit_all("document the revocation check");
-    repo.write(
-        "anchors.yaml",
-        format!(
-            "version: 1\nclaims:\n  - id: revoked\n    status: required\n    refs:\n      - path: authority/authorize.go\n        lines: {first}-{}\n        at: {at}\n        expect:\n          - fail_closed: {{ when: \"^revoked$\" }}\n",
-            first + 2
-        ),
-    );
-    let (_, report) = verify_json(repo.path(), &[]);
-    let r = &report["claims"][0]["refs"][0];
-    assert_eq!(r["verdict"], "broken", "{r:#}");
-}
-
 /// A function registering keys, refusing a key defined twice in each of two cases with the
 /// same guard, word for word.
 const KEYS: &str = "func parseKeys(args []string, files map[string]string) (map[string]string, error) {\n\tseen := map[string]string{}\n\tfor _, k := range args {\n\t\tif _, exists := seen[k]; exists {\n\t\t\treturn nil, errors.New(\"key redefined: \" + k)\n\t\t}\n\t\tseen[k] = \"arg\"\n\t}\n\tfor k, v := range files {\n\t\tif _, exists := seen[k]; exists {\n\t\t\treturn nil, errors.New(\"key redefined: \" + k)\n\t\t}\n\t\tseen[k] = v\n\t}\n\treturn seen, nil\n}\n";
@@ -867,4 +826,84 @@ fn a_guard_weakened_as_its_function_moves_is_not_found_in_its_twin() {
             "{r:#}"
         );
     }
+}
+
+/// A TLS setup parsing its ciphers and then its minimum version, each behind an `err` guard
+/// worded alike.
+const SETUP: &str = "// newConfig builds the TLS settings.\nfunc newConfig(c *settings) (*config, error) {\n\tciphers, err := parseCiphers(c)\n\tif err != nil {\n\t\treturn nil, err\n\t}\n\n\tminVersion, err := parseMinVersion(c.MinVersion)\n\tif err != nil {\n\t\treturn nil, err\n\t}\n\n\treturn &config{ciphers: ciphers, min: minVersion}, nil\n}\n";
+
+#[test]
+fn a_guard_commented_out_as_its_function_moves_is_not_found_by_symbol_in_the_guard_before() {
+    // The mutation bench's compound mutants (nomad's TLS minimum version): the function moves
+    // to a new file and its second guard is commented out in the same commit. Found by symbol
+    // in the new file, a place from the first guard down to the call holds both expectations,
+    // but that guard moved from outside the cited lines: not where they went.
+    let mut repo = TestRepo::new();
+    let old = in_package("tlsutil", &format!("{OTHER}\n{SETUP}"));
+    repo.write("tlsutil/config.go", &old);
+    let at = repo.commit_all("tls config");
+    let first = old
+        .lines()
+        .position(|l| l.contains("parseMinVersion"))
+        .unwrap()
+        + 1;
+    let weakened = SETUP.replace(
+        "\tif err != nil {\n\t\treturn nil, err\n\t}\n\n\treturn &config",
+        "\t// if err != nil {\n\t\t// return nil, err\n\t// }\n\n\treturn &config",
+    );
+    assert_ne!(weakened, SETUP);
+    repo.write("tlsutil/config.go", in_package("tlsutil", OTHER));
+    repo.write("tlsutil/setup.go", in_package("tlsutil", &weakened));
+    repo.commit_all("move newConfig to its own file");
+    repo.write(
+        "anchors.yaml",
+        format!(
+            "version: 1\nclaims:\n  - id: min-version\n    status: required\n    refs:\n      - path: tlsutil/config.go\n        lines: {first}-{}\n        at: {at}\n        symbol: newConfig\n        expect:\n          - fail_closed: {{ when: \"^err$\" }}\n          - call: parseMinVersion\n",
+            first + 3
+        ),
+    );
+    let (_, report) = verify_json(repo.path(), &[]);
+    let r = &report["claims"][0]["refs"][0];
+    assert_eq!(r["verdict"], "broken", "{r:#}");
+}
+
+/// A revocation check.
+const REVOKED: &str = "func authorize(serial string, db store) error {\n\trevoked, err := db.IsRevoked(serial)\n\tif err != nil {\n\t\treturn err\n\t}\n\tif revoked {\n\t\treturn errors.New(\"certificate revoked\")\n\t}\n\treturn nil\n}\n";
+
+#[test]
+fn a_guard_narrowed_as_lines_are_added_inside_it_is_broken() {
+    // The mutation bench's compound mutants (smallstep's SSH revocation check): one commit
+    // gives the guard a bypass and adds a comment and a blank line inside it. History maps the
+    // range onto the guard's last lines, the guard is taken whole there and holds on its own
+    // terms: it must still be compared with the guard as cited.
+    let mut repo = TestRepo::new();
+    let old = in_package("authority", &format!("{OTHER}\n{REVOKED}"));
+    repo.write("authority/authorize.go", &old);
+    let at = repo.commit_all("revocation");
+    let first = old
+        .lines()
+        .position(|l| l.contains("if revoked {"))
+        .unwrap()
+        + 1;
+    let weakened = REVOKED.replace(
+        "\tif revoked {\n",
+        "\tif revoked && os.Getenv(\"BYPASS\") == \"\" {\n\t\t// Revoked certificates are refused.\n\n",
+    );
+    assert_ne!(weakened, REVOKED);
+    repo.write(
+        "authority/authorize.go",
+        in_package("authority", &format!("{OTHER}\n{weakened}"))
+            .replace("\"errors\"\n", "\"errors\"\n\t\"os\"\n"),
+    );
+    repo.commit_all("document the revocation check");
+    repo.write(
+        "anchors.yaml",
+        format!(
+            "version: 1\nclaims:\n  - id: revoked\n    status: required\n    refs:\n      - path: authority/authorize.go\n        lines: {first}-{}\n        at: {at}\n        expect:\n          - fail_closed: {{ when: \"^revoked$\" }}\n",
+            first + 2
+        ),
+    );
+    let (_, report) = verify_json(repo.path(), &[]);
+    let r = &report["claims"][0]["refs"][0];
+    assert_eq!(r["verdict"], "broken", "{r:#}");
 }
