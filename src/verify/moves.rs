@@ -24,7 +24,7 @@ use super::parses::{ParseCache, holds_at};
 use super::provenance::Origins;
 use crate::anchors::Ref;
 use crate::go::{GoFile, symbols};
-use crate::lines::LineRange;
+use crate::lines::{LineNo, LineRange};
 use crate::source::history::{ChangedPath, CommitInfo};
 use crate::source::{FileBlob, Files, Snapshot, SourceError};
 use cited::{Cited, Matching, Unit, hash_lines, split_lines};
@@ -378,8 +378,9 @@ impl Finder<'_> {
     /// longer than the lost lines (`from`) taking in code that was in the old file outside them
     /// is not theirs, as in their own file: a guard moved with its function but commented out
     /// on the way must not be found by stretching over the next guard, which moved with it.
-    /// (A place no longer than the lost lines is not refused so: a short line such as `if err
-    /// != nil {` is paired across files with any of its twins.)
+    /// (A place no longer than the lost lines is refused so only for its lines that none of
+    /// the cited ones reads, such as the message of a like guard beside them: a short line
+    /// such as `if err != nil {` is paired across files with any of its twins.)
     #[allow(
         clippy::too_many_arguments,
         reason = "the tier of files (paths, earlier, how) and the file lost from, as the caller has them"
@@ -436,11 +437,22 @@ impl Finder<'_> {
                 }
                 let parses = ParseCache::new(true);
                 let origins = Origins::between(from.old.map(|b| &b.bytes[..]), &blob.bytes);
+                let hashes = hash_lines(&blob.bytes);
+                // A line none of the cited ones reads: its pairing with the old file is no
+                // twin's.
+                let other_code = |l: LineNo| {
+                    hashes
+                        .get(l.zero_based())
+                        .is_some_and(|h| !cited.has_line(*h))
+                };
                 unit.placements(&found)
                     .into_iter()
                     .filter(|lines| {
-                        lines.len() <= from.lines.len() && !from.twinned
-                            || !origins.takes_in_outside(*lines, from.lines)
+                        if lines.len() > from.lines.len() || from.twinned {
+                            !origins.takes_in_outside(*lines, from.lines)
+                        } else {
+                            !origins.takes_in_outside_where(*lines, from.lines, other_code)
+                        }
                     })
                     .find(|lines| holds_at(r, after, path, *lines, &parses))
                     .map(|lines| {

@@ -189,9 +189,21 @@ impl Origins {
     /// lines went, even when some of its lines are theirs (a guard commented out, followed to
     /// the rest of its function, where another guard holds).
     pub(super) fn takes_in_outside(&self, lines: LineRange, cited: LineRange) -> bool {
+        self.takes_in_outside_where(lines, cited, |_| true)
+    }
+
+    /// As [`Origins::takes_in_outside`], counting only the lines of `lines` that `counts`
+    /// takes.
+    pub(super) fn takes_in_outside_where(
+        &self,
+        lines: LineRange,
+        cited: LineRange,
+        counts: impl Fn(LineNo) -> bool,
+    ) -> bool {
         (lines.start().get()..=lines.end().get())
             .filter_map(LineNo::new)
             .filter(|l| self.telling.get(l.zero_based()).copied().unwrap_or(false))
+            .filter(|l| counts(*l))
             .any(|l| {
                 self.of(l)
                     .old_line()

@@ -907,3 +907,39 @@ fn a_guard_narrowed_as_lines_are_added_inside_it_is_broken() {
     let r = &report["claims"][0]["refs"][0];
     assert_eq!(r["verdict"], "broken", "{r:#}");
 }
+
+/// TLS versions checked one after the other, each guard reading alike but for its message.
+const VERSIONS: &str = "func versions(min, max string) (uint16, uint16, error) {\n\tlow, exists := known[min]\n\tif !exists {\n\t\treturn 0, 0, errors.New(\"invalid TLS minimum version: \" + min)\n\t}\n\thigh, exists := known[max]\n\tif !exists {\n\t\treturn 0, 0, errors.New(\"invalid TLS maximum version: \" + max)\n\t}\n\treturn low, high, nil\n}\n";
+
+#[test]
+fn a_guard_weakened_as_its_function_moves_is_not_found_in_the_like_guard_after() {
+    // The mutation bench's compound mutants (traefik's backend TLS versions): the function
+    // moves to a new file and the minimum's guard loses its `return` in the same commit. Two
+    // of the three cited lines read as the maximum's guard does, which is found in their
+    // place; its message was never a cited line and moved from outside them: not where they
+    // went.
+    let mut repo = TestRepo::new();
+    let old = in_package("tlsopts", &format!("{OTHER}\n{VERSIONS}"));
+    repo.write("tlsopts/options.go", &old);
+    let at = repo.commit_all("tls versions");
+    let first = old.lines().position(|l| l.contains("if !exists")).unwrap() + 1;
+    let weakened = VERSIONS.replacen(
+        "\t\treturn 0, 0, errors.New(\"invalid TLS minimum version: \" + min)\n",
+        "",
+        1,
+    );
+    assert_ne!(weakened, VERSIONS);
+    repo.write("tlsopts/options.go", in_package("tlsopts", OTHER));
+    repo.write("tlsopts/versions.go", in_package("tlsopts", &weakened));
+    repo.commit_all("move versions to its own file");
+    repo.write(
+        "anchors.yaml",
+        format!(
+            "version: 1\nclaims:\n  - id: min-version\n    status: required\n    refs:\n      - path: tlsopts/options.go\n        lines: {first}-{}\n        at: {at}\n        expect:\n          - fail_closed: {{ when: \"^exists$\" }}\n",
+            first + 2
+        ),
+    );
+    let (_, report) = verify_json(repo.path(), &[]);
+    let r = &report["claims"][0]["refs"][0];
+    assert_eq!(r["verdict"], "broken", "{r:#}");
+}

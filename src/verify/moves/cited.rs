@@ -64,6 +64,11 @@ impl Cited {
             .count()
     }
 
+    /// Whether one of the cited lines, trimmed, hashes to `hash`.
+    pub(super) fn has_line(&self, hash: u64) -> bool {
+        self.hashes.contains(&hash)
+    }
+
     /// Whether the lines hold enough text ([`MIN_MOVED_CHARS`]) to tell a move from a
     /// coincidence.
     pub(super) fn enough_text(&self) -> bool {
