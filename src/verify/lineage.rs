@@ -309,9 +309,11 @@ impl<'s> Lineage<'s> {
     /// or last line in the mapped range) and the lines taken in are all rewritten or new
     /// since `at`: the same construct, never code that was there or another statement.
     pub(super) fn complete(&self, file: &GoFile, range: LineRange) -> Option<LineRange> {
+        // Blank lines carry no code (the diff may pair an added one with any old one).
         let rewritten = |from: u32, to: u32| {
             (from..=to)
                 .filter_map(LineNo::new)
+                .filter(|l| !file.line_text(*l).trim().is_empty())
                 .all(|l| !matches!(self.origins.of(l), Origin::Kept(_)))
         };
         let (a, b) = (range.start(), range.end());

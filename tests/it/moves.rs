@@ -943,3 +943,47 @@ fn a_guard_weakened_as_its_function_moves_is_not_found_in_the_like_guard_after()
     let r = &report["claims"][0]["refs"][0];
     assert_eq!(r["verdict"], "broken", "{r:#}");
 }
+
+/// A check that a certificate and its key come together.
+const PAIR: &str = "func load(c *options) (*tls.Certificate, error) {\n\thasCert := len(c.Cert) > 0\n\thasKey := len(c.Key) > 0\n\n\tif hasCert != hasKey {\n\t\treturn nil, errors.New(\"both TLS cert and key must be defined\")\n\t}\n\n\tif !hasCert || !hasKey {\n\t\treturn nil, nil\n\t}\n\treturn read(c)\n}\n";
+
+#[test]
+fn a_guard_renamed_with_a_comment_added_inside_it_is_drifted() {
+    // The mutation bench's compound equivalents (traefik's client TLS pair): one commit
+    // renames a variable of the guard's `if` line and adds a comment and a blank line below
+    // it. History keeps only the guard's last lines; the guard taken whole holds as cited.
+    // The added blank line, paired by the diff with an old one, must not stop that.
+    let mut repo = TestRepo::new();
+    let old = in_package("types", &format!("{OTHER}\n{PAIR}"));
+    repo.write("types/tls.go", &old);
+    let at = repo.commit_all("tls pair");
+    let first = old
+        .lines()
+        .position(|l| l.contains("if hasCert != hasKey"))
+        .unwrap()
+        + 1;
+    let edited = PAIR.replace("hasKey", "hasKeyRenamed").replace(
+        "\tif hasCert != hasKeyRenamed {\n",
+        "\tif hasCert != hasKeyRenamed {\n\t\t// Both or neither.\n\n",
+    );
+    repo.write(
+        "types/tls.go",
+        in_package("types", &format!("{OTHER}\n{edited}")),
+    );
+    repo.commit_all("rename hasKey");
+    repo.write(
+        "anchors.yaml",
+        format!(
+            "version: 1\nclaims:\n  - id: cert-and-key\n    status: required\n    refs:\n      - path: types/tls.go\n        lines: {first}-{}\n        at: {at}\n        expect:\n          - fail_closed: {{ when: \"^hasCert$\" }}\n",
+            first + 2
+        ),
+    );
+    let (_, report) = verify_json(repo.path(), &[]);
+    let r = &report["claims"][0]["refs"][0];
+    assert_eq!(r["verdict"], "drifted", "{r:#}");
+    assert_eq!(
+        r["relocated"]["lines"],
+        format!("{first}-{}", first + 4),
+        "{r:#}"
+    );
+}
