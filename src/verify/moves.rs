@@ -180,17 +180,20 @@ struct LostFrom<'b> {
 
 impl<'b> LostFrom<'b> {
     fn new(old: Option<&'b FileBlob>, lines: LineRange, unit: &Unit) -> Self {
-        let twinned = old.is_some_and(|old| {
-            let mut hashes = hash_lines(&old.bytes);
-            let lost = lines.start().zero_based()..lines.end().get() as usize;
-            // Lines no other line hashes to: the lost lines cannot be found among them.
-            for (k, row) in lost.enumerate() {
-                if let Some(h) = hashes.get_mut(row) {
-                    *h = u64::MAX - k as u64;
+        // (The declaration around short lines is found again in its own file less those
+        // lines: that is no twin.)
+        let twinned = unit.is_cited_lines()
+            && old.is_some_and(|old| {
+                let mut hashes = hash_lines(&old.bytes);
+                let lost = lines.start().zero_based()..lines.end().get() as usize;
+                // Lines no other line hashes to: the lost lines cannot be found among them.
+                for (k, row) in lost.enumerate() {
+                    if let Some(h) = hashes.get_mut(row) {
+                        *h = u64::MAX - k as u64;
+                    }
                 }
-            }
-            unit.cited.found_in(&hashes).is_some()
-        });
+                unit.cited.found_in(&hashes).is_some()
+            });
         LostFrom {
             old,
             lines,
