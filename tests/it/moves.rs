@@ -728,6 +728,43 @@ fn a_guard_moved_out_of_its_block_is_not_the_new_guard_where_it_was() {
     assert_eq!(r["relocated"]["lines"], "19-21", "{r:#}");
 }
 
+/// The report of a ref with `at` citing `lines` of `pkg/old.go`, which holds `OTHER` and
+/// `body`, after one commit moves the function into `pkg/new.go` as `moved` (`expect` is the
+/// ref's YAML from its `expect:` key on, indented as a ref's keys).
+fn moved_to_new_file(
+    pkg: &str,
+    body: &str,
+    moved: &str,
+    lines: (usize, usize),
+    expect: &str,
+) -> serde_json::Value {
+    let mut repo = TestRepo::new();
+    let (old_path, new_path) = (format!("{pkg}/old.go"), format!("{pkg}/new.go"));
+    repo.write(&old_path, &in_package(pkg, &format!("{OTHER}\n{body}")));
+    let at = repo.commit_all("before the move");
+    repo.write(&old_path, &in_package(pkg, OTHER));
+    repo.write(&new_path, &in_package(pkg, moved));
+    repo.commit_all("move it to its own file");
+    repo.write(
+        "anchors.yaml",
+        format!(
+            "version: 1\nclaims:\n  - id: moved\n    status: required\n    refs:\n      - path: {old_path}\n        lines: {}-{}\n        at: {at}\n{expect}",
+            lines.0, lines.1
+        ),
+    );
+    let (_, report) = verify_json(repo.path(), &[]);
+    report["claims"][0]["refs"][0].clone()
+}
+
+/// The 1-based numbers of the lines of `text` holding `needle`.
+fn lines_with(text: &str, needle: &str) -> Vec<usize> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains(needle))
+        .map(|(i, _)| i + 1)
+        .collect()
+}
+
 /// A function loading a key pair and its roots, each behind its own `err` guard.
 const LOAD: &str = "// load reads the key pair and the roots.\nfunc load(certPath, keyPath, caPath string) (*pair, error) {\n\tcert, err := loadX509KeyPair(certPath, keyPath)\n\tif err != nil {\n\t\treturn nil, errors.New(\"could not load the key pair\")\n\t}\n\n\troots, err := loadRoots(caPath)\n\tif err != nil {\n\t\treturn nil, err\n\t}\n\treturn &pair{cert: cert, roots: roots}, nil\n}\n";
 
@@ -738,15 +775,8 @@ fn a_guard_commented_out_as_its_function_moves_is_not_found_in_the_next_guard() 
     // lines are found in the new file (the call, an `if err != nil {` and a `}`), and a place
     // stretched over the roots guard, which moved with them, holds: that guard was in the old
     // file outside the cited lines, so the place is not where they went. Broken, not drifted.
-    let mut repo = TestRepo::new();
     let old = in_package("server", &format!("{OTHER}\n{LOAD}"));
-    repo.write("server/server.go", &old);
-    let at = repo.commit_all("load");
-    let first = old
-        .lines()
-        .position(|l| l.contains("loadX509KeyPair"))
-        .unwrap()
-        + 1;
+    let first = lines_with(&old, "loadX509KeyPair")[0];
     let weakened = LOAD
         .replace(
             "\tif err != nil {\n\t\treturn nil, errors",
@@ -754,18 +784,8 @@ fn a_guard_commented_out_as_its_function_moves_is_not_found_in_the_next_guard() 
         )
         .replacen("\t}\n\n\troots", "\t// }\n\n\troots", 1);
     assert_ne!(weakened, LOAD);
-    repo.write("server/server.go", in_package("server", OTHER));
-    repo.write("server/load.go", in_package("server", &weakened));
-    repo.commit_all("move load to its own file");
-    repo.write(
-        "anchors.yaml",
-        format!(
-            "version: 1\nclaims:\n  - id: key-pair\n    status: required\n    refs:\n      - path: server/server.go\n        lines: {first}-{}\n        at: {at}\n        expect:\n          - fail_closed: {{ when: \"^err$\" }}\n          - call: loadX509KeyPair\n",
-            first + 3
-        ),
-    );
-    let (_, report) = verify_json(repo.path(), &[]);
-    let r = &report["claims"][0]["refs"][0];
+    let expect = "        expect:\n          - fail_closed: { when: \"^err$\" }\n          - call: loadX509KeyPair\n";
+    let r = moved_to_new_file("server", LOAD, &weakened, (first, first + 3), expect);
     assert_eq!(r["verdict"], "broken", "{r:#}");
 }
 
@@ -779,47 +799,26 @@ fn a_guard_weakened_as_its_function_moves_is_not_found_in_its_twin() {
     // new file and, in the same commit, the first of two identical guards loses its `return`.
     // The cited lines are found whole in the new file at the twin, which moved with them from
     // outside the cited lines: not where they went. Broken, not drifted onto the twin.
-    let old = in_package("keys", &format!("{OTHER}\n{KEYS}"));
-    let moved = in_package("keys", KEYS);
-    let rows = |text: &str| -> Vec<usize> {
-        text.lines()
-            .enumerate()
-            .filter(|(_, l)| l.contains("exists := seen[k]"))
-            .map(|(i, _)| i + 1)
-            .collect()
-    };
-    let (cited, now) = (rows(&old), rows(&moved));
-    let verify = |parse_go: &str, line: usize| {
-        let mut repo = TestRepo::new();
-        repo.write("keys/keys.go", &old);
-        let at = repo.commit_all("keys");
-        repo.write("keys/keys.go", in_package("keys", OTHER));
-        repo.write("keys/parse.go", parse_go);
-        repo.commit_all("move parseKeys to its own file");
-        repo.write(
-            "anchors.yaml",
-            format!(
-                "version: 1\nclaims:\n  - id: no-redefinition\n    status: required\n    refs:\n      - path: keys/keys.go\n        lines: {line}-{}\n        at: {at}\n        expect:\n          - fail_closed: {{ when: \"^exists$\" }}\n",
-                line + 2
-            ),
-        );
-        let (_, report) = verify_json(repo.path(), &[]);
-        report["claims"][0]["refs"][0].clone()
-    };
+    let cited = lines_with(
+        &in_package("keys", &format!("{OTHER}\n{KEYS}")),
+        "exists := seen[k]",
+    );
+    let now = lines_with(&in_package("keys", KEYS), "exists := seen[k]");
+    let expect = "        expect:\n          - fail_closed: { when: \"^exists$\" }\n";
     let weakened = KEYS.replacen(
         "\t\t\treturn nil, errors.New(\"key redefined: \" + k)\n",
         "",
         1,
     );
     assert_ne!(weakened, KEYS);
-    let r = verify(&in_package("keys", &weakened), cited[0]);
+    let r = moved_to_new_file("keys", KEYS, &weakened, (cited[0], cited[0] + 2), expect);
     assert_eq!(r["verdict"], "broken", "{r:#}");
 
     // Moved unchanged, each guard is followed to itself.
     for (cited, now) in cited.iter().zip(&now) {
-        let r = verify(&moved, *cited);
+        let r = moved_to_new_file("keys", KEYS, KEYS, (*cited, cited + 2), expect);
         assert_eq!(r["verdict"], "drifted", "{r:#}");
-        assert_eq!(r["relocated"]["path"], "keys/parse.go", "{r:#}");
+        assert_eq!(r["relocated"]["path"], "keys/new.go", "{r:#}");
         assert_eq!(
             r["relocated"]["lines"],
             format!("{now}-{}", now + 2),
@@ -838,32 +837,42 @@ fn a_guard_commented_out_as_its_function_moves_is_not_found_by_symbol_in_the_gua
     // to a new file and its second guard is commented out in the same commit. Found by symbol
     // in the new file, a place from the first guard down to the call holds both expectations,
     // but that guard moved from outside the cited lines: not where they went.
-    let mut repo = TestRepo::new();
-    let old = in_package("tlsutil", &format!("{OTHER}\n{SETUP}"));
-    repo.write("tlsutil/config.go", &old);
-    let at = repo.commit_all("tls config");
-    let first = old
-        .lines()
-        .position(|l| l.contains("parseMinVersion"))
-        .unwrap()
-        + 1;
+    let first = lines_with(
+        &in_package("tlsutil", &format!("{OTHER}\n{SETUP}")),
+        "parseMinVersion",
+    )[0];
     let weakened = SETUP.replace(
         "\tif err != nil {\n\t\treturn nil, err\n\t}\n\n\treturn &config",
         "\t// if err != nil {\n\t\t// return nil, err\n\t// }\n\n\treturn &config",
     );
     assert_ne!(weakened, SETUP);
-    repo.write("tlsutil/config.go", in_package("tlsutil", OTHER));
-    repo.write("tlsutil/setup.go", in_package("tlsutil", &weakened));
-    repo.commit_all("move newConfig to its own file");
-    repo.write(
-        "anchors.yaml",
-        format!(
-            "version: 1\nclaims:\n  - id: min-version\n    status: required\n    refs:\n      - path: tlsutil/config.go\n        lines: {first}-{}\n        at: {at}\n        symbol: newConfig\n        expect:\n          - fail_closed: {{ when: \"^err$\" }}\n          - call: parseMinVersion\n",
-            first + 3
-        ),
+    let expect = "        symbol: newConfig\n        expect:\n          - fail_closed: { when: \"^err$\" }\n          - call: parseMinVersion\n";
+    let r = moved_to_new_file("tlsutil", SETUP, &weakened, (first, first + 3), expect);
+    assert_eq!(r["verdict"], "broken", "{r:#}");
+}
+
+/// TLS versions checked one after the other, each guard reading alike but for its message.
+const VERSIONS: &str = "func versions(min, max string) (uint16, uint16, error) {\n\tlow, exists := known[min]\n\tif !exists {\n\t\treturn 0, 0, errors.New(\"invalid TLS minimum version: \" + min)\n\t}\n\thigh, exists := known[max]\n\tif !exists {\n\t\treturn 0, 0, errors.New(\"invalid TLS maximum version: \" + max)\n\t}\n\treturn low, high, nil\n}\n";
+
+#[test]
+fn a_guard_weakened_as_its_function_moves_is_not_found_in_the_like_guard_after() {
+    // The mutation bench's compound mutants (traefik's backend TLS versions): the function
+    // moves to a new file and the minimum's guard loses its `return` in the same commit. Two
+    // of the three cited lines read as the maximum's guard does, which is found in their
+    // place; its message was never a cited line and moved from outside them: not where they
+    // went.
+    let first = lines_with(
+        &in_package("tlsopts", &format!("{OTHER}\n{VERSIONS}")),
+        "if !exists",
+    )[0];
+    let weakened = VERSIONS.replacen(
+        "\t\treturn 0, 0, errors.New(\"invalid TLS minimum version: \" + min)\n",
+        "",
+        1,
     );
-    let (_, report) = verify_json(repo.path(), &[]);
-    let r = &report["claims"][0]["refs"][0];
+    assert_ne!(weakened, VERSIONS);
+    let expect = "        expect:\n          - fail_closed: { when: \"^exists$\" }\n";
+    let r = moved_to_new_file("tlsopts", VERSIONS, &weakened, (first, first + 2), expect);
     assert_eq!(r["verdict"], "broken", "{r:#}");
 }
 
@@ -900,42 +909,6 @@ fn a_guard_narrowed_as_lines_are_added_inside_it_is_broken() {
         "anchors.yaml",
         format!(
             "version: 1\nclaims:\n  - id: revoked\n    status: required\n    refs:\n      - path: authority/authorize.go\n        lines: {first}-{}\n        at: {at}\n        expect:\n          - fail_closed: {{ when: \"^revoked$\" }}\n",
-            first + 2
-        ),
-    );
-    let (_, report) = verify_json(repo.path(), &[]);
-    let r = &report["claims"][0]["refs"][0];
-    assert_eq!(r["verdict"], "broken", "{r:#}");
-}
-
-/// TLS versions checked one after the other, each guard reading alike but for its message.
-const VERSIONS: &str = "func versions(min, max string) (uint16, uint16, error) {\n\tlow, exists := known[min]\n\tif !exists {\n\t\treturn 0, 0, errors.New(\"invalid TLS minimum version: \" + min)\n\t}\n\thigh, exists := known[max]\n\tif !exists {\n\t\treturn 0, 0, errors.New(\"invalid TLS maximum version: \" + max)\n\t}\n\treturn low, high, nil\n}\n";
-
-#[test]
-fn a_guard_weakened_as_its_function_moves_is_not_found_in_the_like_guard_after() {
-    // The mutation bench's compound mutants (traefik's backend TLS versions): the function
-    // moves to a new file and the minimum's guard loses its `return` in the same commit. Two
-    // of the three cited lines read as the maximum's guard does, which is found in their
-    // place; its message was never a cited line and moved from outside them: not where they
-    // went.
-    let mut repo = TestRepo::new();
-    let old = in_package("tlsopts", &format!("{OTHER}\n{VERSIONS}"));
-    repo.write("tlsopts/options.go", &old);
-    let at = repo.commit_all("tls versions");
-    let first = old.lines().position(|l| l.contains("if !exists")).unwrap() + 1;
-    let weakened = VERSIONS.replacen(
-        "\t\treturn 0, 0, errors.New(\"invalid TLS minimum version: \" + min)\n",
-        "",
-        1,
-    );
-    assert_ne!(weakened, VERSIONS);
-    repo.write("tlsopts/options.go", in_package("tlsopts", OTHER));
-    repo.write("tlsopts/versions.go", in_package("tlsopts", &weakened));
-    repo.commit_all("move versions to its own file");
-    repo.write(
-        "anchors.yaml",
-        format!(
-            "version: 1\nclaims:\n  - id: min-version\n    status: required\n    refs:\n      - path: tlsopts/options.go\n        lines: {first}-{}\n        at: {at}\n        expect:\n          - fail_closed: {{ when: \"^exists$\" }}\n",
             first + 2
         ),
     );
