@@ -740,10 +740,10 @@ fn moved_to_new_file(
 ) -> serde_json::Value {
     let mut repo = TestRepo::new();
     let (old_path, new_path) = (format!("{pkg}/old.go"), format!("{pkg}/new.go"));
-    repo.write(&old_path, &in_package(pkg, &format!("{OTHER}\n{body}")));
+    repo.write(&old_path, in_package(pkg, &format!("{OTHER}\n{body}")));
     let at = repo.commit_all("before the move");
-    repo.write(&old_path, &in_package(pkg, OTHER));
-    repo.write(&new_path, &in_package(pkg, moved));
+    repo.write(&old_path, in_package(pkg, OTHER));
+    repo.write(&new_path, in_package(pkg, moved));
     repo.commit_all("move it to its own file");
     repo.write(
         "anchors.yaml",
