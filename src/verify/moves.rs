@@ -432,7 +432,13 @@ impl Finder<'_> {
             .map(|&(k, _)| &blobs[k])
             .filter_map(|(id, path)| {
                 let blob = after.read(path).ok()?;
-                let found = find(&blob.bytes)?;
+                // Hashed once: found in by them, and asked below which lines none of the cited
+                // ones reads.
+                let hashes = hash_lines(&blob.bytes);
+                let found = match how {
+                    Matching::Exact => cited.found_in(&hashes),
+                    Matching::Renamed => find(&blob.bytes),
+                }?;
                 let before = earlier.read(path).ok();
                 let had = before.and_then(|b| find(&b.bytes));
                 if had.is_some_and(|had| had.similarity >= found.similarity) {
@@ -440,7 +446,6 @@ impl Finder<'_> {
                 }
                 let parses = ParseCache::new(true);
                 let origins = Origins::between(from.old.map(|b| &b.bytes[..]), &blob.bytes);
-                let hashes = hash_lines(&blob.bytes);
                 // A line none of the cited ones reads: its pairing with the old file is no
                 // twin's.
                 let other_code = |l: LineNo| {
