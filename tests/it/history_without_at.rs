@@ -517,12 +517,7 @@ fn other_code_that_slid_into_the_cited_lines_is_not_followed_as_the_cited_code()
     let r = the_ref(&report);
     assert_eq!(r["verdict"], "ambiguous", "{r:#}");
     assert!(r["history_from"].is_null(), "{r:#}");
-    let note = format!(
-        "the cited lines held different code at {} and {}",
-        &slid.to_string()[..7],
-        &written.to_string()[..7]
-    );
-    assert!(r["notes"].to_string().contains(&note), "{r:#}");
+    assert_held_different_code(r, slid, written);
     assert!(
         r["notes"].to_string().contains("adding `at` says which"),
         "{r:#}"
@@ -582,10 +577,15 @@ fn other_code_that_slid_into_the_cited_lines_after_a_gap_is_not_followed_as_the_
     assert_eq!(code, 1);
     let r = the_ref(&report);
     assert_eq!(r["verdict"], "ambiguous", "{r:#}");
+    assert_held_different_code(r, slid, written);
+}
+
+/// That the ref's notes say the cited lines held different code at `newer` and `older`.
+fn assert_held_different_code(r: &serde_json::Value, newer: git2::Oid, older: git2::Oid) {
     let note = format!(
         "the cited lines held different code at {} and {}",
-        &slid.to_string()[..7],
-        &written.to_string()[..7]
+        &newer.to_string()[..7],
+        &older.to_string()[..7]
     );
     assert!(r["notes"].to_string().contains(&note), "{r:#}");
 }
