@@ -12,7 +12,7 @@
 mod cited;
 mod renamed;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
@@ -346,18 +346,19 @@ impl Finder<'_> {
         let go = |c: &&ChangedPath| {
             c.new_blob.is_some() && c.path.ends_with(".go") && c.path != lost.path
         };
-        let first: BTreeSet<&str> = in_commit
-            .iter()
-            .filter(go)
-            .map(|c| c.path.as_str())
-            .collect();
-        let tier = |added: bool| -> BTreeSet<&str> {
+        // Each path with its blob at `after` (the new side of both lists).
+        fn with_blob(c: &ChangedPath) -> Option<(&str, &str)> {
+            Some((c.path.as_str(), c.new_blob.as_deref()?))
+        }
+        let first: BTreeMap<&str, &str> =
+            in_commit.iter().filter(go).filter_map(with_blob).collect();
+        let tier = |added: bool| -> BTreeMap<&str, &str> {
             since
                 .iter()
                 .filter(go)
                 .filter(|c| c.old_blob.is_none() == added)
-                .map(|c| c.path.as_str())
-                .filter(|p| !first.contains(p))
+                .filter_map(with_blob)
+                .filter(|(p, _)| !first.contains_key(p))
                 .collect()
         };
         let (added, changed) = (tier(true), tier(false));
@@ -400,13 +401,15 @@ impl Finder<'_> {
         unit: &Unit,
         after: &Snapshot,
         earlier: &Snapshot,
-        paths: BTreeSet<&str>,
+        paths: BTreeMap<&str, &str>,
         how: Matching,
         from: &LostFrom<'_>,
     ) -> Vec<(String, LineRange)> {
+        // (A symbolic link's blob is listed too, but never read: `read` refuses a link, as
+        // `blob_id` does.)
         let blobs: Vec<(String, String)> = paths
             .into_iter()
-            .filter_map(|p| Some((after.blob_id(p)?, p.to_string())))
+            .map(|(p, id)| (id.to_string(), p.to_string()))
             .collect();
         let cited = &unit.cited;
         let sets = self.line_sets(after, &blobs);
