@@ -12,7 +12,7 @@
 mod cited;
 mod renamed;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
@@ -57,6 +57,7 @@ pub(super) fn follow(
         changed: Mutex::new(HashMap::new()),
         line_sets: Mutex::new(HashMap::new()),
         declarations: Mutex::new(HashMap::new()),
+        around: Mutex::new(HashMap::new()),
     };
     let mut from: HashMap<usize, String> = members
         .iter()
@@ -202,6 +203,9 @@ impl<'b> LostFrom<'b> {
     }
 }
 
+/// Line spans of declarations, shared between searches.
+type Spans = Arc<Vec<LineRange>>;
+
 /// The files that differ between two commits, shared between searches.
 type ChangedFiles = Arc<Vec<ChangedPath>>;
 
@@ -212,9 +216,11 @@ struct Finder<'s> {
     source: &'s HistorySource<'s>,
     changed: Mutex<HashMap<(String, String), ChangedFiles>>,
     line_sets: Mutex<HashMap<String, Arc<Vec<u64>>>>,
-    /// The line spans of the declarations of each blob parsed for a short citation, so that
-    /// the refs of one file moved away parse it once.
+    /// The line spans of the declarations of each blob parsed whole for a short citation, so
+    /// that the refs of one file moved away parse it once.
     declarations: Mutex<HashMap<String, Arc<Vec<LineRange>>>>,
+    /// The line spans of the declarations around lost lines, by blob and lines.
+    around: Mutex<HashMap<(String, LineRange), Spans>>,
 }
 
 impl Finder<'_> {
@@ -281,7 +287,7 @@ impl Finder<'_> {
         }
         // Else the function around them: a line such as `s.True(changed)` is found in its
         // moved function, at its offset there.
-        let declarations = self.declarations(&old);
+        let declarations = self.declarations_around(&old, lost.lines);
         let Some(unit) = Unit::enclosing(&old_lines, &declarations, lost.lines) else {
             return Ok(Vec::new());
         };
@@ -340,18 +346,19 @@ impl Finder<'_> {
         let go = |c: &&ChangedPath| {
             c.new_blob.is_some() && c.path.ends_with(".go") && c.path != lost.path
         };
-        let first: BTreeSet<&str> = in_commit
-            .iter()
-            .filter(go)
-            .map(|c| c.path.as_str())
-            .collect();
-        let tier = |added: bool| -> BTreeSet<&str> {
+        // Each path with its blob at `after` (the new side of both lists).
+        fn with_blob(c: &ChangedPath) -> Option<(&str, &str)> {
+            Some((c.path.as_str(), c.new_blob.as_deref()?))
+        }
+        let first: BTreeMap<&str, &str> =
+            in_commit.iter().filter(go).filter_map(with_blob).collect();
+        let tier = |added: bool| -> BTreeMap<&str, &str> {
             since
                 .iter()
                 .filter(go)
                 .filter(|c| c.old_blob.is_none() == added)
-                .map(|c| c.path.as_str())
-                .filter(|p| !first.contains(p))
+                .filter_map(with_blob)
+                .filter(|(p, _)| !first.contains_key(p))
                 .collect()
         };
         let (added, changed) = (tier(true), tier(false));
@@ -394,13 +401,15 @@ impl Finder<'_> {
         unit: &Unit,
         after: &Snapshot,
         earlier: &Snapshot,
-        paths: BTreeSet<&str>,
+        paths: BTreeMap<&str, &str>,
         how: Matching,
         from: &LostFrom<'_>,
     ) -> Vec<(String, LineRange)> {
+        // (A symbolic link's blob is listed too, but never read: `read` refuses a link, as
+        // `blob_id` does.)
         let blobs: Vec<(String, String)> = paths
             .into_iter()
-            .filter_map(|p| Some((after.blob_id(p)?, p.to_string())))
+            .map(|(p, id)| (id.to_string(), p.to_string()))
             .collect();
         let cited = &unit.cited;
         let sets = self.line_sets(after, &blobs);
@@ -477,7 +486,28 @@ impl Finder<'_> {
             .collect()
     }
 
-    /// The line spans of the declarations of `blob`, parsed once.
+    /// The line spans of the declarations of `blob` holding `lines`, in file order: from a
+    /// parse of only the top-level declarations those lines touch (which holds every
+    /// declaration around them, at the same lines), the whole file when that is refused.
+    /// Asked once per blob and lines.
+    fn declarations_around(&self, blob: &FileBlob, lines: LineRange) -> Arc<Vec<LineRange>> {
+        let key = (blob.id.clone(), lines);
+        if let Some(known) = lock(&self.around).get(&key) {
+            return Arc::clone(known);
+        }
+        let spans = spans_around(&blob.bytes, lines).unwrap_or_else(|| {
+            self.declarations(blob)
+                .iter()
+                .copied()
+                .filter(|d| d.contains(lines))
+                .collect()
+        });
+        let spans = Arc::new(spans);
+        lock(&self.around).insert(key, Arc::clone(&spans));
+        spans
+    }
+
+    /// The line spans of the declarations of `blob`, parsed whole once.
     fn declarations(&self, blob: &FileBlob) -> Arc<Vec<LineRange>> {
         if let Some(known) = lock(&self.declarations).get(&blob.id) {
             return Arc::clone(known);
@@ -546,10 +576,62 @@ impl Finder<'_> {
     }
 }
 
+/// The line spans of the declarations of `source` holding `lines`, in file order, from a parse
+/// of only the top-level declarations those lines touch; `None` when no such parse is made.
+fn spans_around(source: &[u8], lines: LineRange) -> Option<Vec<LineRange>> {
+    let file = GoFile::parse_covering(source, &[lines]).ok()??;
+    Some(
+        symbols::declarations(&file)
+            .into_iter()
+            .map(|d| d.lines)
+            .filter(|d| d.contains(lines))
+            .collect(),
+    )
+}
+
 /// The data behind a mutex, even when a thread panicked holding it (the caches only ever hold
 /// whole entries).
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The declarations around any lines of a file are the same from the partial parse as
+    /// from the whole one: the move search takes the smallest of them.
+    #[test]
+    fn spans_around_lines_are_those_of_the_whole_parse() {
+        let source = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/zen-mesh/src/saas/back/internal/identity/spiffe.go"
+        ))
+        .unwrap();
+        let whole: Vec<LineRange> = symbols::declarations(&GoFile::parse(source.clone()).unwrap())
+            .into_iter()
+            .map(|d| d.lines)
+            .collect();
+        let count = crate::go::count_lines(&source) as u32;
+        let mut partial = 0;
+        for a in 1..=count {
+            for b in a..=count.min(a + 30) {
+                let lines =
+                    LineRange::new(LineNo::new(a).unwrap(), LineNo::new(b).unwrap()).unwrap();
+                let Some(spans) = spans_around(&source, lines) else {
+                    continue;
+                };
+                partial += 1;
+                let expected: Vec<LineRange> = whole
+                    .iter()
+                    .copied()
+                    .filter(|d| d.contains(lines))
+                    .collect();
+                assert_eq!(spans, expected, "lines {a}-{b}");
+            }
+        }
+        assert!(partial > 0, "no partial parse was made");
+    }
 }

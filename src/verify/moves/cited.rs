@@ -108,6 +108,22 @@ impl Cited {
     /// consistently on the way (see [`renamed`] and [`MIN_SHAPE_SIMILARITY`]).
     pub(super) fn found_renamed_in(&self, file: &[&[u8]]) -> Option<Match> {
         let shapes = Shapes::of(file.iter().copied());
+        // Only a cited line whose shape the file has can be found in it: when those lines
+        // cannot reach the thresholds [`Cited::matched`] asks of the lines it finds, the diff
+        // (slow over a long file of look-alike shapes) cannot either.
+        let mut present = shapes.hashes.clone();
+        present.sort_unstable();
+        let (mut significant, mut chars) = (0usize, 0usize);
+        for (hash, &c) in self.shapes.hashes.iter().zip(&self.chars) {
+            if present.binary_search(hash).is_ok() {
+                significant += usize::from(c > 0);
+                chars += c;
+            }
+        }
+        if significant * 1000 < self.significant() * MIN_SHAPE_SIMILARITY || chars < MIN_MOVED_CHARS
+        {
+            return None;
+        }
         let cited: Vec<&[u8]> = self.lines.iter().map(Vec::as_slice).collect();
         self.matched(
             &self.shapes.hashes,
