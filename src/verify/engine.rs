@@ -202,7 +202,16 @@ fn check_partial(
     answers: &mut Answers,
 ) -> Vec<usize> {
     let Answers { out, fresh } = answers;
-    let ranges: Option<Vec<LineRange>> = pending.iter().map(|&j| first(j)).collect();
+    // Cited lines edited since `at`, or changed where a guard may have been narrowed, are
+    // settled with the whole file whatever a partial tree says (below), unless the ref is
+    // deferred, which a failure there would decide: those are not parsed partially first.
+    let compare = |j: usize| edited(j) || baseline::applies(&jobs[j]);
+    let straight = |j: usize| first(j).is_some() && compare(j) && !jobs[j].defer;
+    let ranges: Option<Vec<LineRange>> = pending
+        .iter()
+        .filter(|&&j| !straight(j))
+        .map(|&j| first(j))
+        .collect();
     let partial = match ranges {
         // A ref with no place to check goes straight to relocation, which needs the whole file.
         Some(ranges) if !whole_only && !ranges.is_empty() => {
@@ -214,7 +223,8 @@ fn check_partial(
     match &partial {
         Some(file) => {
             for &j in &pending {
-                let Some(range) = first(j) else {
+                let Some(range) = first(j).filter(|_| !straight(j)) else {
+                    // (Straight to the whole file, or no place to check here.)
                     whole_needed.push(j);
                     continue;
                 };
@@ -242,8 +252,7 @@ fn check_partial(
                 // a weakened construct), or changed where a guard may have been narrowed, are
                 // settled with the whole file, like a failure: `check` compares them with `at`
                 // once.
-                let compare = edited(j) || baseline::applies(&jobs[j]);
-                if !evaluate::all_ok(&results) || !symbol_here || compare {
+                if !evaluate::all_ok(&results) || !symbol_here || compare(j) {
                     // Failing refs get near-miss messages and relocation from the whole file.
                     whole_needed.push(j);
                     continue;
