@@ -12,7 +12,11 @@ use std::ops::Range;
 /// What a segment declares at the top level.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SegmentKind {
-    /// Everything before the first declaration: the package clause and leading comments.
+    /// The comments before the package clause (a license, build constraints, a package's doc
+    /// comment), when nothing but comments precedes it: kept only when asked about.
+    Preamble,
+    /// Everything else before the first declaration: the package clause and the comments
+    /// after it (with the preamble, when the scan did not split it off).
     Header,
     Import,
     Const,
@@ -46,6 +50,8 @@ enum Token<'s> {
     Close,
     Comma,
     Assign,
+    /// A block comment.
+    Comment,
     Other,
 }
 
@@ -61,12 +67,24 @@ pub fn segments(source: &[u8]) -> Option<Vec<Segment>> {
     // After `const`/`var`: collecting the names that follow.
     let mut binding: Option<bool> = None;
     let mut pending: Vec<String> = Vec::new();
+    // Whether anything but comments and blank space came before.
+    let mut code_seen = false;
     let mut i = 0usize;
     let n = source.len();
     while i < n {
         let b = source[i];
         if at_line_start && depth == 0 && is_ident_byte(b) {
             let end = (i..n).find(|&j| !is_ident_byte(source[j])).unwrap_or(n);
+            if !code_seen && i > 0 && &source[i..end] == b"package" {
+                out.push(Segment {
+                    kind: SegmentKind::Preamble,
+                    bytes: 0..i,
+                    rows: 0..row,
+                    binds: Vec::new(),
+                    binds_unknown: false,
+                });
+                start = (SegmentKind::Header, i, row);
+            }
             let kind = match &source[i..end] {
                 b"func" => Some(SegmentKind::Func),
                 b"type" => Some(SegmentKind::Type),
@@ -113,7 +131,7 @@ pub fn segments(source: &[u8]) -> Option<Vec<Segment>> {
                     .filter(|c| **c == b'\n')
                     .count();
                 i += close + 4;
-                Token::Other
+                Token::Comment
             }
             b'`' => {
                 let close = memchr(b'`', &source[i + 1..])?;
@@ -169,6 +187,7 @@ pub fn segments(source: &[u8]) -> Option<Vec<Segment>> {
                 Token::Other
             }
         };
+        code_seen |= !matches!(token, Token::Comment);
         binding = match (binding, token) {
             (_, Token::Ident(b"const" | b"var")) => {
                 pending.clear();
@@ -188,9 +207,10 @@ pub fn segments(source: &[u8]) -> Option<Vec<Segment>> {
                 binds.append(&mut pending);
                 None
             }
-            (Some(false), Token::Ident(_) | Token::Other | Token::Open | Token::Close) => {
-                Some(false)
-            }
+            (
+                Some(false),
+                Token::Ident(_) | Token::Other | Token::Comment | Token::Open | Token::Close,
+            ) => Some(false),
             _ => None,
         };
     }
@@ -243,7 +263,8 @@ fn identifiers<'s>(text: &'s [u8], out: &mut HashSet<&'s [u8]>) {
 }
 
 /// The byte ranges a partial parse must include to answer questions about `rows` (0-based,
-/// end exclusive): the header, imports, package-level constants and variables, every
+/// end exclusive): the header (not the comments before the package clause unless the rows
+/// reach them), imports, package-level constants and variables, every
 /// declaration overlapping the rows, and any declaration binding a name those use (string
 /// constants resolve through every `const`/`var` spec of the file).
 pub fn needed(source: &[u8], segments: &[Segment], rows: &[Range<usize>]) -> Vec<Range<usize>> {
