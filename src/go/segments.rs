@@ -126,19 +126,13 @@ pub fn segments(source: &[u8]) -> Option<Vec<Segment>> {
             }
             b'/' if source.get(i + 1) == Some(&b'*') => {
                 let close = find(&source[i + 2..], b"*/")?;
-                row += source[i..i + 2 + close]
-                    .iter()
-                    .filter(|c| **c == b'\n')
-                    .count();
+                row += memchr::memchr_iter(b'\n', &source[i..i + 2 + close]).count();
                 i += close + 4;
                 Token::Comment
             }
             b'`' => {
                 let close = memchr(b'`', &source[i + 1..])?;
-                row += source[i..i + 1 + close]
-                    .iter()
-                    .filter(|c| **c == b'\n')
-                    .count();
+                row += memchr::memchr_iter(b'\n', &source[i..i + 1 + close]).count();
                 i += close + 2;
                 Token::Other
             }
@@ -228,11 +222,11 @@ pub fn segments(source: &[u8]) -> Option<Vec<Segment>> {
 }
 
 fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
-    haystack.iter().position(|b| *b == needle)
+    memchr::memchr(needle, haystack)
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(haystack, needle)
 }
 
 /// Adds the identifiers of `text` to `out` (line comments and literals skipped; block
