@@ -229,9 +229,35 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     memchr::memmem::find(haystack, needle)
 }
 
-/// Adds the identifiers of `text` to `out` (line comments and literals skipped; block
-/// comments are not, which can only keep more than needed).
-fn identifiers<'s>(text: &'s [u8], out: &mut HashSet<&'s [u8]>) {
+/// The names bound by declarations not kept (yet): the only identifiers [`needed`] looks for in
+/// the kept ones. Most identifiers are told apart by their length, before any hashing.
+struct Wanted<'s> {
+    names: HashSet<&'s [u8]>,
+    /// Bit `n` set when a name is `n` bytes long (63: that long or longer).
+    lengths: u64,
+}
+
+impl<'s> Wanted<'s> {
+    fn new(names: impl Iterator<Item = &'s [u8]>) -> Self {
+        let mut wanted = Wanted {
+            names: HashSet::new(),
+            lengths: 0,
+        };
+        for name in names {
+            wanted.lengths |= 1 << name.len().min(63);
+            wanted.names.insert(name);
+        }
+        wanted
+    }
+
+    fn contains(&self, word: &[u8]) -> bool {
+        self.lengths & (1 << word.len().min(63)) != 0 && self.names.contains(word)
+    }
+}
+
+/// Adds the identifiers of `text` that `wanted` names to `out` (line comments and literals
+/// skipped; block comments are not, which can only keep more than needed).
+fn identifiers<'s>(text: &'s [u8], wanted: &Wanted<'_>, out: &mut HashSet<&'s [u8]>) {
     let mut i = 0;
     while i < text.len() {
         let b = text[i];
@@ -248,7 +274,9 @@ fn identifiers<'s>(text: &'s [u8], out: &mut HashSet<&'s [u8]>) {
             let end = (i..text.len())
                 .find(|&j| !is_ident_byte(text[j]))
                 .unwrap_or(text.len());
-            out.insert(&text[i..end]);
+            if wanted.contains(&text[i..end]) {
+                out.insert(&text[i..end]);
+            }
             i = end;
         } else {
             i += 1;
@@ -274,12 +302,21 @@ pub fn needed(source: &[u8], segments: &[Segment], rows: &[Range<usize>]) -> Vec
                     .any(|r| r.start < s.rows.end && s.rows.start < r.end)
         })
         .collect();
+    // Only a name some declaration not kept binds can make it kept; keeping grows, so these
+    // are all the names ever looked for.
+    let wanted = Wanted::new(
+        segments
+            .iter()
+            .zip(&keep)
+            .filter(|(_, kept)| !**kept)
+            .flat_map(|(s, _)| s.binds.iter().map(String::as_bytes)),
+    );
     let mut used: HashSet<&[u8]> = HashSet::new();
     let mut scanned = vec![false; segments.len()];
-    loop {
+    while !wanted.names.is_empty() {
         for (i, s) in segments.iter().enumerate() {
             if keep[i] && !scanned[i] {
-                identifiers(&source[s.bytes.clone()], &mut used);
+                identifiers(&source[s.bytes.clone()], &wanted, &mut used);
                 scanned[i] = true;
             }
         }
