@@ -5,6 +5,9 @@
 //! Takes the jobs of one path (placed by `place`); gives each its report, or none for a ref
 //! deferred until its history is known.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
 use super::baseline;
 use super::cache::{BlobChecks, CachedCheck, ResultCache};
 use super::check::{new_report, settle_verified, verify_job};
@@ -15,9 +18,6 @@ use super::last_held::{self, CitedText};
 use super::parses::{ParseCache, Sources, Unreadable};
 use super::provenance::OriginsMemo;
 use super::{Run, VerifyOptions, evaluate};
-use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
-
 use crate::budget;
 use crate::go::GoFile;
 use crate::lines::LineRange;
