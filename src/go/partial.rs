@@ -171,6 +171,35 @@ mod tests {
     }
 
     #[test]
+    fn comments_before_the_package_clause_are_parsed_only_when_cited() {
+        let license: String = (0..14).map(|i| format!("// License line {i}.\n")).collect();
+        let src = format!(
+            "{license}\n//go:build linux\n\n// Package a does things.\npackage a\n\nfunc target() {{\n\tpanic(1)\n}}\n\n{}",
+            padding(30)
+        );
+        let head = 21;
+        let comment_lines = |file: &GoFile| -> usize {
+            crate::go::nodes_of_kinds(file, lines(1, 20), &["comment"]).len()
+        };
+        let partial = GoFile::parse_covering(src.as_bytes(), &[lines(head, head + 2)])
+            .unwrap()
+            .expect("a partial parse");
+        assert_eq!(comment_lines(&partial), 0, "the license was not parsed");
+        let funcs =
+            crate::go::nodes_of_kinds(&partial, lines(head, head + 2), &["function_declaration"]);
+        assert_eq!(funcs.len(), 1);
+        assert_eq!(partial.node_lines(funcs[0]), lines(head, head + 2));
+        // Asked about lines of the license, the partial tree holds every comment before the
+        // package clause, as the whole file's does.
+        let asked = GoFile::parse_covering(src.as_bytes(), &[lines(3, 3), lines(head, head + 2)])
+            .unwrap()
+            .expect("a partial parse");
+        let whole = GoFile::parse(src.clone().into_bytes()).unwrap();
+        assert_eq!(comment_lines(&asked), comment_lines(&whole));
+        assert_eq!(comment_lines(&whole), 16);
+    }
+
+    #[test]
     fn unbalanced_or_mostly_cited_files_are_parsed_whole() {
         let unbalanced = format!("package a\n\nfunc f() {{\n{}", padding(30));
         assert!(

@@ -12,7 +12,11 @@ use std::ops::Range;
 /// What a segment declares at the top level.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SegmentKind {
-    /// Everything before the first declaration: the package clause and leading comments.
+    /// The comments before the package clause (a license, build constraints, a package's doc
+    /// comment), when nothing but comments precedes it: kept only when asked about.
+    Preamble,
+    /// Everything else before the first declaration: the package clause and the comments
+    /// after it (with the preamble, when the scan did not split it off).
     Header,
     Import,
     Const,
@@ -46,6 +50,8 @@ enum Token<'s> {
     Close,
     Comma,
     Assign,
+    /// A block comment.
+    Comment,
     Other,
 }
 
@@ -61,12 +67,24 @@ pub fn segments(source: &[u8]) -> Option<Vec<Segment>> {
     // After `const`/`var`: collecting the names that follow.
     let mut binding: Option<bool> = None;
     let mut pending: Vec<String> = Vec::new();
+    // Whether anything but comments and blank space came before.
+    let mut code_seen = false;
     let mut i = 0usize;
     let n = source.len();
     while i < n {
         let b = source[i];
         if at_line_start && depth == 0 && is_ident_byte(b) {
             let end = (i..n).find(|&j| !is_ident_byte(source[j])).unwrap_or(n);
+            if !code_seen && i > 0 && &source[i..end] == b"package" {
+                out.push(Segment {
+                    kind: SegmentKind::Preamble,
+                    bytes: 0..i,
+                    rows: 0..row,
+                    binds: Vec::new(),
+                    binds_unknown: false,
+                });
+                start = (SegmentKind::Header, i, row);
+            }
             let kind = match &source[i..end] {
                 b"func" => Some(SegmentKind::Func),
                 b"type" => Some(SegmentKind::Type),
@@ -108,19 +126,13 @@ pub fn segments(source: &[u8]) -> Option<Vec<Segment>> {
             }
             b'/' if source.get(i + 1) == Some(&b'*') => {
                 let close = find(&source[i + 2..], b"*/")?;
-                row += source[i..i + 2 + close]
-                    .iter()
-                    .filter(|c| **c == b'\n')
-                    .count();
+                row += memchr::memchr_iter(b'\n', &source[i..i + 2 + close]).count();
                 i += close + 4;
-                Token::Other
+                Token::Comment
             }
             b'`' => {
                 let close = memchr(b'`', &source[i + 1..])?;
-                row += source[i..i + 1 + close]
-                    .iter()
-                    .filter(|c| **c == b'\n')
-                    .count();
+                row += memchr::memchr_iter(b'\n', &source[i..i + 1 + close]).count();
                 i += close + 2;
                 Token::Other
             }
@@ -169,6 +181,7 @@ pub fn segments(source: &[u8]) -> Option<Vec<Segment>> {
                 Token::Other
             }
         };
+        code_seen |= !matches!(token, Token::Comment);
         binding = match (binding, token) {
             (_, Token::Ident(b"const" | b"var")) => {
                 pending.clear();
@@ -188,9 +201,10 @@ pub fn segments(source: &[u8]) -> Option<Vec<Segment>> {
                 binds.append(&mut pending);
                 None
             }
-            (Some(false), Token::Ident(_) | Token::Other | Token::Open | Token::Close) => {
-                Some(false)
-            }
+            (
+                Some(false),
+                Token::Ident(_) | Token::Other | Token::Comment | Token::Open | Token::Close,
+            ) => Some(false),
             _ => None,
         };
     }
@@ -208,16 +222,42 @@ pub fn segments(source: &[u8]) -> Option<Vec<Segment>> {
 }
 
 fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
-    haystack.iter().position(|b| *b == needle)
+    memchr::memchr(needle, haystack)
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(haystack, needle)
 }
 
-/// Adds the identifiers of `text` to `out` (line comments and literals skipped; block
-/// comments are not, which can only keep more than needed).
-fn identifiers<'s>(text: &'s [u8], out: &mut HashSet<&'s [u8]>) {
+/// The names bound by declarations not kept (yet): the only identifiers [`needed`] looks for in
+/// the kept ones. Most identifiers are told apart by their length, before any hashing.
+struct Wanted<'s> {
+    names: HashSet<&'s [u8]>,
+    /// Bit `n` set when a name is `n` bytes long (63: that long or longer).
+    lengths: u64,
+}
+
+impl<'s> Wanted<'s> {
+    fn new(names: impl Iterator<Item = &'s [u8]>) -> Self {
+        let mut wanted = Wanted {
+            names: HashSet::new(),
+            lengths: 0,
+        };
+        for name in names {
+            wanted.lengths |= 1 << name.len().min(63);
+            wanted.names.insert(name);
+        }
+        wanted
+    }
+
+    fn contains(&self, word: &[u8]) -> bool {
+        self.lengths & (1 << word.len().min(63)) != 0 && self.names.contains(word)
+    }
+}
+
+/// Adds the identifiers of `text` that `wanted` names to `out` (line comments and literals
+/// skipped; block comments are not, which can only keep more than needed).
+fn identifiers<'s>(text: &'s [u8], wanted: &Wanted<'_>, out: &mut HashSet<&'s [u8]>) {
     let mut i = 0;
     while i < text.len() {
         let b = text[i];
@@ -234,7 +274,9 @@ fn identifiers<'s>(text: &'s [u8], out: &mut HashSet<&'s [u8]>) {
             let end = (i..text.len())
                 .find(|&j| !is_ident_byte(text[j]))
                 .unwrap_or(text.len());
-            out.insert(&text[i..end]);
+            if wanted.contains(&text[i..end]) {
+                out.insert(&text[i..end]);
+            }
             i = end;
         } else {
             i += 1;
@@ -243,7 +285,8 @@ fn identifiers<'s>(text: &'s [u8], out: &mut HashSet<&'s [u8]>) {
 }
 
 /// The byte ranges a partial parse must include to answer questions about `rows` (0-based,
-/// end exclusive): the header, imports, package-level constants and variables, every
+/// end exclusive): the header (not the comments before the package clause unless the rows
+/// reach them), imports, package-level constants and variables, every
 /// declaration overlapping the rows, and any declaration binding a name those use (string
 /// constants resolve through every `const`/`var` spec of the file).
 pub fn needed(source: &[u8], segments: &[Segment], rows: &[Range<usize>]) -> Vec<Range<usize>> {
@@ -259,12 +302,21 @@ pub fn needed(source: &[u8], segments: &[Segment], rows: &[Range<usize>]) -> Vec
                     .any(|r| r.start < s.rows.end && s.rows.start < r.end)
         })
         .collect();
+    // Only a name some declaration not kept binds can make it kept; keeping grows, so these
+    // are all the names ever looked for.
+    let wanted = Wanted::new(
+        segments
+            .iter()
+            .zip(&keep)
+            .filter(|(_, kept)| !**kept)
+            .flat_map(|(s, _)| s.binds.iter().map(String::as_bytes)),
+    );
     let mut used: HashSet<&[u8]> = HashSet::new();
     let mut scanned = vec![false; segments.len()];
-    loop {
+    while !wanted.names.is_empty() {
         for (i, s) in segments.iter().enumerate() {
             if keep[i] && !scanned[i] {
-                identifiers(&source[s.bytes.clone()], &mut used);
+                identifiers(&source[s.bytes.clone()], &wanted, &mut used);
                 scanned[i] = true;
             }
         }

@@ -475,7 +475,7 @@ fn check_content(path: &str, blob: FileBlob) -> Result<FileBlob, FileProblem> {
         });
     }
     // git's own heuristic: a NUL byte in the first 8000 bytes means binary.
-    if blob.bytes.iter().take(8000).any(|b| *b == 0) {
+    if memchr::memchr(0, &blob.bytes[..blob.bytes.len().min(8000)]).is_some() {
         return Err(FileProblem::Binary);
     }
     Ok(blob)

@@ -5,20 +5,53 @@
 //! Takes the jobs of one path (placed by `place`); gives each its report, or none for a ref
 //! deferred until its history is known.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
 use super::baseline;
 use super::cache::{BlobChecks, CachedCheck, ResultCache};
 use super::check::{new_report, settle_verified, verify_job};
 use super::context::declares;
 use super::culprit::cited_lines_edited;
 use super::job::Job;
+use super::last_held::{self, CitedText};
 use super::parses::{ParseCache, Sources, Unreadable};
 use super::provenance::OriginsMemo;
-use super::{HistorySource, VerifyOptions, evaluate};
+use super::{Run, VerifyOptions, evaluate};
 use crate::budget;
 use crate::go::GoFile;
 use crate::lines::LineRange;
 use crate::model::{How, Outcome, RefReport};
 use crate::source::Files;
+
+/// For refs without `at` (deferred: [`Job::defer`]) checked at their cited path, what the look
+/// back for where their cited lines were last whole asks of the file at the verified revision
+/// ([`last_held::cut_across_texts`]), by job index: worked out where the file is read for their
+/// first check, so that look back need not read and lex it again.
+#[derive(Default)]
+pub(super) struct CitedNow(Mutex<HashMap<usize, CitedText>>);
+
+impl CitedNow {
+    fn work_out(&self, path: &str, members: &[usize], jobs: &[Job<'_>], bytes: &[u8]) {
+        let asked: Vec<usize> = members
+            .iter()
+            .copied()
+            .filter(|&j| jobs[j].defer && jobs[j].r.path.value == path)
+            .collect();
+        if asked.is_empty() {
+            return;
+        }
+        let lines: Vec<LineRange> = asked.iter().map(|&j| jobs[j].r.lines.value).collect();
+        let texts = last_held::cut_across_texts(bytes, &lines);
+        let mut known = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        known.extend(asked.into_iter().zip(texts));
+    }
+
+    /// Everything worked out, by job index.
+    pub(super) fn take(&self) -> HashMap<usize, CitedText> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
 
 /// The report of a ref whose check at `range` the cache holds: it held there. An entry exists
 /// only for a range that lay inside the blob it was stored for.
@@ -49,11 +82,16 @@ pub(super) fn verify_path(
     path: &str,
     members: &[usize],
     jobs: &[Job<'_>],
-    files: &dyn Files,
-    history: Option<&HistorySource<'_>>,
-    options: &VerifyOptions,
-    cache: Option<&ResultCache>,
+    run: &Run<'_>,
 ) -> Vec<(usize, Option<RefReport>)> {
+    let Run {
+        files,
+        history,
+        options,
+        cache,
+        cited_now,
+        ..
+    } = *run;
     // `audit` keeps every ref's highlighted lines, which only a whole parse gives and the
     // cache does not hold.
     let cache = cache.filter(|_| !options.keep_excerpts);
@@ -89,6 +127,9 @@ pub(super) fn verify_path(
                 .collect();
         }
     };
+    if let Some(cited_now) = cited_now {
+        cited_now.work_out(path, members, jobs, &blob.bytes);
+    }
     let line_count = crate::go::count_lines(&blob.bytes);
     // Each ref's first place to check, when it lies inside the file.
     let first = |j: usize| {

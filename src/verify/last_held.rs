@@ -535,11 +535,13 @@ const MAX_WHOLE_VERSIONS: usize = 32;
 /// As [`find`]'s, the commit found may hold other code at the cited lines than the citation
 /// was written against: past it, the walk goes on through [`MAX_STRETCH`] more changes of
 /// the cited lines, and the first older version where they hold whole code the code found
-/// does not descend from is its rival.
+/// does not descend from is its rival. `known[i]`, when set, is `refs[i]`'s
+/// [`cut_across_texts`] at the verified revision, worked out by the check that read the file.
 pub(super) fn find_whole(
     source: &HistorySource<'_>,
     files: &dyn Files,
     refs: &[&Ref],
+    known: &[Option<CitedText>],
     depth: usize,
     budgets: &FileBudgets,
 ) -> Result<Vec<Option<Whole>>, SourceError> {
@@ -548,7 +550,7 @@ pub(super) fn find_whole(
         return Ok(out);
     };
     // The cited lines now, for the refs whose range cuts a construct; each file read and lexed
-    // once for all its refs.
+    // once for all its refs, unless the first check, which read it, answered for each.
     let mut refs_by_path: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, r) in refs.iter().enumerate() {
         refs_by_path
@@ -560,25 +562,21 @@ pub(super) fn find_whole(
     let by_path: BTreeMap<&str, CitedTexts> = refs_by_path
         .into_par_iter()
         .filter_map(|(path, members)| {
-            let blob = files.read(path).ok()?;
-            let (line_count, shape) = (
-                crate::go::count_lines(&blob.bytes),
-                shape::Lines::new(&blob.bytes),
-            );
-            let mut cited = CitedTexts::default();
-            for i in members {
-                let lines = refs[i].lines.value;
-                if lines.end().get() > line_count {
-                    continue;
-                }
-                // Only a range reaching across the top level (from one declaration into the
-                // next, or from the code above into a declaration's head) is a whole citation
-                // shifted; one inside a declaration that cuts it (an `if` line, a head with its
-                // guard) is cited so.
-                if shape.cut(lines) > 0 && shape.spans_top_level(lines) {
-                    cited.push((i, shape.text(lines).to_vec()));
-                }
-            }
+            let cited: CitedTexts = if members.iter().all(|&i| known[i].is_some()) {
+                members
+                    .into_iter()
+                    .filter_map(|i| Some((i, known[i].clone()??)))
+                    .collect()
+            } else {
+                let blob = files.read(path).ok()?;
+                let lines: Vec<LineRange> = members.iter().map(|&i| refs[i].lines.value).collect();
+                let texts = cut_across_texts(&blob.bytes, &lines);
+                members
+                    .into_iter()
+                    .zip(texts)
+                    .filter_map(|(i, text)| Some((i, text?)))
+                    .collect()
+            };
             (!cited.is_empty()).then_some((path, cited))
         })
         .collect();
@@ -615,6 +613,34 @@ pub(super) fn find_whole(
     }
     Ok(out)
 }
+
+/// For each range of `lines` of the file `source`: the text of its lines when they cut a
+/// construct reaching across the top level, what [`find_whole`] follows (a range inside a
+/// declaration that cuts it, an `if` line or a head with its guard, is cited so; one running
+/// past the file's end is not followed). The file is lexed as far as the last range ends.
+pub(super) fn cut_across_texts(source: &[u8], lines: &[LineRange]) -> Vec<CitedText> {
+    let line_count = crate::go::count_lines(source);
+    let upto = lines
+        .iter()
+        .map(|l| l.end().get())
+        .filter(|&end| end <= line_count)
+        .max();
+    let Some(upto) = upto else {
+        return vec![None; lines.len()];
+    };
+    let shape = shape::Lines::first(source, upto);
+    lines
+        .iter()
+        .map(|&l| {
+            (l.end().get() <= line_count && shape.cut(l) > 0 && shape.spans_top_level(l))
+                .then(|| shape.text(l).to_vec())
+        })
+        .collect()
+}
+
+/// A ref's cited lines at the verified revision when they cut a construct reaching across the
+/// top level ([`cut_across_texts`]); `None` when they do not, or run past the file's end.
+pub(super) type CitedText = Option<Vec<u8>>;
 
 /// Refs of one path by index, each with its cited lines' text at the verified revision.
 type CitedTexts = Vec<(usize, Vec<u8>)>;
@@ -866,5 +892,112 @@ mod tests {
             "no ref of the file is cut short"
         );
         assert!(!budget.exhausted());
+    }
+
+    /// Counts the reads of the files it hands out.
+    struct Counting<'a> {
+        inner: &'a dyn Files,
+        reads: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Files for Counting<'_> {
+        fn read(&self, path: &str) -> Result<FileBlob, crate::source::FileProblem> {
+            self.reads
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.inner.read(path)
+        }
+
+        fn go_files_in(&self, dir: &str) -> Vec<String> {
+            self.inner.go_files_in(dir)
+        }
+    }
+
+    /// Issue 25: a plain verify read and lexed each held ref's file a second time, on the main
+    /// thread, to tell whether its cited lines cut across the top level. What the first check
+    /// worked out from the file it read answers as that read did, and the file is not read
+    /// again.
+    #[test]
+    fn the_look_back_reads_no_file_the_first_check_worked_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let whole = "package a\n\nfunc f() {\n\tpanic(1)\n}\n".to_string();
+        // A line inserted above: lines 3-5 still hold the call, cutting across the top level.
+        let shifted = "package a\n\nvar x = 1\nfunc f() {\n\tpanic(1)\n}\n".to_string();
+        let head = commit_versions(dir.path(), [whole, shifted.clone()]);
+        let yaml = "version: 1\nclaims:\n  - id: c\n    status: required\n    refs:\n      - path: a.go\n        lines: 3-5\n        expect:\n          - call: panic\n";
+        let file =
+            anchors::parse(yaml, Path::new("anchors.yaml"), Path::new("anchors.yaml")).unwrap();
+        let refs: Vec<&Ref> = file.claims[0].refs.iter().collect();
+        let git = GitRepo::open(dir.path()).unwrap();
+        let source = HistorySource {
+            git: &git,
+            target: Endpoint::Commit(head.clone()),
+            target_commit: Some(head.clone()),
+        };
+        let snapshot = git.resolve(&head).unwrap();
+        let files = Counting {
+            inner: &snapshot,
+            reads: Default::default(),
+        };
+        let budgets = FileBudgets::new(budget::DEFAULT_WORK_BUDGET);
+        let read_here = find_whole(&source, &files, &refs, &[None], 100, &budgets).unwrap();
+        assert_eq!(files.reads.swap(0, std::sync::atomic::Ordering::Relaxed), 1);
+        let known = cut_across_texts(shifted.as_bytes(), &[refs[0].lines.value]);
+        assert!(
+            known[0].is_some(),
+            "the cited lines cut across the top level"
+        );
+        let worked_out = find_whole(
+            &source,
+            &files,
+            &refs,
+            &[Some(known[0].clone())],
+            100,
+            &budgets,
+        )
+        .unwrap();
+        assert_eq!(files.reads.load(std::sync::atomic::Ordering::Relaxed), 0);
+        let at = |found: &[Option<Whole>]| found[0].as_ref().map(|w| w.at.clone());
+        assert!(
+            at(&read_here).is_some(),
+            "followed from where the lines were whole"
+        );
+        assert_eq!(at(&read_here), at(&worked_out));
+    }
+
+    /// Issue 25: a ref without `at` that held where cited had its file read and lexed again
+    /// by the look back for where its lines were last whole; the first check's read now
+    /// answers it, and a plain verify reads each such file once.
+    #[test]
+    fn a_plain_verify_reads_a_held_refs_file_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let version = |k: usize| format!("package a\n\nfunc f() {{\n\tpanic({k})\n}}\n");
+        let head = commit_versions(dir.path(), (0..3).map(version));
+        let yaml = "version: 1\nclaims:\n  - id: c\n    status: required\n    refs:\n      - path: a.go\n        lines: 3-5\n        expect:\n          - call: panic\n";
+        let file =
+            anchors::parse(yaml, Path::new("anchors.yaml"), Path::new("anchors.yaml")).unwrap();
+        let git = GitRepo::open(dir.path()).unwrap();
+        let source = HistorySource {
+            git: &git,
+            target: Endpoint::Commit(head.clone()),
+            target_commit: Some(head.clone()),
+        };
+        let snapshot = git.resolve(&head).unwrap();
+        let files = Counting {
+            inner: &snapshot,
+            reads: Default::default(),
+        };
+        let revision = crate::verify::RevisionInfo {
+            repo: ".".to_string(),
+            rev: head.clone(),
+            commit: Some(head.clone()),
+        };
+        let options = crate::verify::VerifyOptions::default();
+        let report =
+            crate::verify::verify(&file, &files, &[], Some(&source), revision, &options).unwrap();
+        assert_eq!(
+            report.claims[0].refs[0].verdict(),
+            crate::model::Verdict::Verified
+        );
+        assert_eq!(files.reads.load(std::sync::atomic::Ordering::Relaxed), 1);
     }
 }

@@ -208,14 +208,20 @@ pub fn verify(
         }
     }
     let all: Vec<usize> = (0..jobs.len()).collect();
+    let cited_now = engine::CitedNow::default();
     let run = Run {
         files,
         history,
         options,
         cache: cache.as_ref(),
         budget: &budget,
+        cited_now: Some(&cited_now),
     };
     let mut evaluated = check_by_path(&jobs, &all, &run, true);
+    let run = Run {
+        cited_now: None,
+        ..run
+    };
     // Refs without `at` that did not hold: find where they last did, follow history from
     // there, and verify them again. Those that held but now cut a construct they held whole
     // at an earlier commit are followed from there too, and moved only if history moves them.
@@ -244,6 +250,9 @@ pub fn verify(
         let whole = if held.is_empty() {
             Vec::new()
         } else {
+            let mut known = cited_now.take();
+            let held: Vec<(usize, Option<last_held::CitedText>)> =
+                held.iter().map(|&j| (j, known.remove(&j))).collect();
             place::follow_from_last_whole(
                 &mut jobs,
                 &held,
@@ -457,6 +466,9 @@ struct Run<'a> {
     options: &'a VerifyOptions,
     cache: Option<&'a cache::ResultCache>,
     budget: &'a Arc<WorkBudget>,
+    /// Where the first check keeps, for refs without `at`, what the look back for where their
+    /// lines were last whole asks of the file it read.
+    cited_now: Option<&'a engine::CitedNow>,
 }
 
 /// Verifies the jobs `members` (indexes into `jobs`), grouped by the path they are checked at
@@ -471,11 +483,7 @@ fn check_by_path(
     count: bool,
 ) -> Vec<Vec<(usize, Option<RefReport>)>> {
     let Run {
-        files,
-        history,
-        options,
-        cache,
-        budget,
+        options, budget, ..
     } = *run;
     let mut by_path: Vec<(&str, Vec<usize>)> = Vec::new();
     let mut path_slot: HashMap<&str, usize> = HashMap::new();
@@ -504,7 +512,7 @@ fn check_by_path(
         .par_iter()
         .map(|(path, members)| {
             let _metered = Metered::install(budget);
-            let reports = engine::verify_path(path, members, jobs, files, history, options, cache);
+            let reports = engine::verify_path(path, members, jobs, run);
             counter.finished_one();
             reports
         })

@@ -140,21 +140,25 @@ pub(super) fn follow_from_last_held<'a>(
 /// were their `at` ([`last_held::find_whole`]). Returns the jobs so followed; the caller keeps
 /// their first report unless history moves them (see [`Job::forget_history`]).
 /// Rivals ([`last_held::Whole::rival`]) are added at the end of `jobs` as
-/// [`follow_from_last_held`]'s are, and returned with them.
+/// [`follow_from_last_held`]'s are, and returned with them. Each held job comes with what the
+/// first check worked out of its file for the look back, when it did
+/// ([`last_held::cut_across_texts`]).
 pub(super) fn follow_from_last_whole(
     jobs: &mut Vec<Job<'_>>,
-    held: &[usize],
+    held: &[(usize, Option<last_held::CitedText>)],
     source: &HistorySource<'_>,
     files: &dyn Files,
     depth: usize,
     budgets: &FileBudgets,
     rivals: &mut Vec<(usize, usize)>,
 ) -> Result<Vec<usize>, VerifyError> {
-    let refs: Vec<&Ref> = held.iter().map(|&j| jobs[j].r).collect();
-    let found = last_held::find_whole(source, files, &refs, depth, budgets)?;
+    let refs: Vec<&Ref> = held.iter().map(|(j, _)| jobs[*j].r).collect();
+    let known: Vec<Option<last_held::CitedText>> =
+        held.iter().map(|(_, known)| known.clone()).collect();
+    let found = last_held::find_whole(source, files, &refs, &known, depth, budgets)?;
     let mut followed = Vec::new();
     let mut mapped = Vec::new();
-    for (&j, found) in held.iter().zip(found) {
+    for (&(j, _), found) in held.iter().zip(found) {
         let job = &mut jobs[j];
         job.defer = false;
         if let Some(last_held::Whole { at, rival }) = found {

@@ -407,6 +407,10 @@ impl<'a> Lines<'a> {
     }
 
     /// The first `upto` lines of `source`: enough for ranges ending there.
+    pub fn first(source: &'a [u8], upto: u32) -> Self {
+        Self::upto(Cow::Borrowed(source), upto)
+    }
+
     fn upto(source: Cow<'a, [u8]>, upto: u32) -> Self {
         let mut starts = vec![0];
         starts.extend(
