@@ -443,15 +443,30 @@ impl GitRepo {
         Ok(steps)
     }
 
-    /// The hunks between two blobs (no context lines), as a tree diff would give them.
-    pub fn blob_hunks(&self, old: &str, new: &str) -> Result<Vec<Hunk>, SourceError> {
-        self.with_repo(|repo| -> Result<Vec<Hunk>, git2::Error> {
-            let old = repo.find_blob(Oid::from_str(old)?)?;
-            let new = repo.find_blob(Oid::from_str(new)?)?;
-            let mut options = DiffOptions::new();
-            options.context_lines(0);
-            let patch = git2::Patch::from_blobs(&old, None, &new, None, Some(&mut options))?;
-            hunks_of_patch(&patch)
+    /// The hunks between each pair of blobs of `pairs` (old, new), in order (no context lines),
+    /// as a tree diff would give them: for the successive versions of one file, where each
+    /// pair's old blob is usually the one before's new blob, which is then read only once.
+    pub fn blob_hunks_along(
+        &self,
+        pairs: &[(String, String)],
+    ) -> Result<Vec<Vec<Hunk>>, SourceError> {
+        self.with_repo(|repo| -> Result<Vec<Vec<Hunk>>, git2::Error> {
+            let mut out = Vec::with_capacity(pairs.len());
+            let mut last: Option<(Oid, git2::Blob<'_>)> = None;
+            for (old, new) in pairs {
+                let (old, new) = (Oid::from_str(old)?, Oid::from_str(new)?);
+                let old = match last.take() {
+                    Some((id, blob)) if id == old => blob,
+                    _ => repo.find_blob(old)?,
+                };
+                let blob = repo.find_blob(new)?;
+                let mut options = DiffOptions::new();
+                options.context_lines(0);
+                let patch = git2::Patch::from_blobs(&old, None, &blob, None, Some(&mut options))?;
+                out.push(hunks_of_patch(&patch)?);
+                last = Some((new, blob));
+            }
+            Ok(out)
         })
         .map_err(git_error)?
         .map_err(git_error)

@@ -880,13 +880,31 @@ impl<'g, 'c> Walk<'g, 'c> {
                     .map(|c| (step, c))
             })
             .collect::<Result<_, _>>()?;
-        let modified: Vec<(usize, String, FileChange)> = edited
+        // Each path's versions in step order (`edited` lists them path by path), diffed one
+        // after another so that a version is read once for the two diffs it is in; the paths
+        // in parallel.
+        let runs: Vec<&[(usize, String, String, String)]> =
+            edited.chunk_by(|a, b| a.1 == b.1).collect();
+        let modified: Vec<(usize, String, FileChange)> = runs
             .into_par_iter()
-            .map(|(step, path, old, new)| {
-                let hunks = git.blob_hunks(&old, &new)?;
-                Ok((step, path, FileChange::Modified { hunks }))
+            .map(|run| {
+                let pairs: Vec<(String, String)> = run
+                    .iter()
+                    .map(|(_, _, old, new)| (old.clone(), new.clone()))
+                    .collect();
+                let hunks = git.blob_hunks_along(&pairs)?;
+                Ok(run
+                    .iter()
+                    .zip(hunks)
+                    .map(|((step, path, _, _), hunks)| {
+                        (*step, path.clone(), FileChange::Modified { hunks })
+                    })
+                    .collect::<Vec<_>>())
             })
-            .collect::<Result<_, SourceError>>()?;
+            .collect::<Result<Vec<_>, SourceError>>()?
+            .into_iter()
+            .flatten()
+            .collect();
         for (step, changes) in diffed {
             self.known.entry(step).or_default().extend(changes);
         }
