@@ -808,6 +808,23 @@ mod tests {
         parent.unwrap().to_string()
     }
 
+    /// `yaml` as an anchors file.
+    fn parsed(yaml: &str) -> anchors::AnchorsFile {
+        anchors::parse(yaml, Path::new("anchors.yaml"), Path::new("anchors.yaml")).unwrap()
+    }
+
+    /// The history of `git` verified at its commit `head`.
+    fn at_head<'g>(git: &'g GitRepo, head: &str) -> HistorySource<'g> {
+        HistorySource {
+            git,
+            target: Endpoint::Commit(head.to_string()),
+            target_commit: Some(head.to_string()),
+        }
+    }
+
+    /// One claim citing lines 3-5 of `a.go` for a call to `panic`.
+    const PANIC_AT_3_5: &str = "version: 1\nclaims:\n  - id: c\n    status: required\n    refs:\n      - path: a.go\n        lines: 3-5\n        expect:\n          - call: panic\n";
+
     /// Issue 23, row 3: a ref without `at` over a file changed in many commits kept every
     /// parsed version until the walk ended (7.9 GB for 200 versions of 2.6 MB). Each version
     /// is now parsed once for all the path's refs and dropped before the next.
@@ -819,15 +836,10 @@ mod tests {
             (0..12).map(|k| format!("package a\n\nfunc f() int {{\n\treturn {k}\n}}\n")),
         );
         let yaml = "version: 1\nclaims:\n  - id: c\n    status: required\n    refs:\n      - path: a.go\n        lines: 3-5\n        expect:\n          - text: nowhere\n      - path: a.go\n        lines: 3-5\n        expect:\n          - identifier: nowhere\n";
-        let file =
-            anchors::parse(yaml, Path::new("anchors.yaml"), Path::new("anchors.yaml")).unwrap();
+        let file = parsed(yaml);
         let refs: Vec<&Ref> = file.claims[0].refs.iter().collect();
         let git = GitRepo::open(dir.path()).unwrap();
-        let source = HistorySource {
-            git: &git,
-            target: Endpoint::Commit(head.clone()),
-            target_commit: Some(head.clone()),
-        };
+        let source = at_head(&git, &head);
         let history = git
             .path_versions(&head, &["a.go".to_string()], 100)
             .unwrap();
@@ -861,15 +873,10 @@ mod tests {
             "version: 1\nclaims:\n  - id: c\n    status: required\n    refs:\n{}",
             one.repeat(5)
         );
-        let file =
-            anchors::parse(&yaml, Path::new("anchors.yaml"), Path::new("anchors.yaml")).unwrap();
+        let file = parsed(&yaml);
         let refs: Vec<&Ref> = file.claims[0].refs.iter().collect();
         let git = GitRepo::open(dir.path()).unwrap();
-        let source = HistorySource {
-            git: &git,
-            target: Endpoint::Commit(head.clone()),
-            target_commit: Some(head.clone()),
-        };
+        let source = at_head(&git, &head);
         let history = git
             .path_versions(&head, &["a.go".to_string()], 100)
             .unwrap();
@@ -900,6 +907,15 @@ mod tests {
         reads: std::sync::atomic::AtomicUsize,
     }
 
+    impl<'a> Counting<'a> {
+        fn of(inner: &'a dyn Files) -> Self {
+            Counting {
+                inner,
+                reads: Default::default(),
+            }
+        }
+    }
+
     impl Files for Counting<'_> {
         fn read(&self, path: &str) -> Result<FileBlob, crate::source::FileProblem> {
             self.reads
@@ -923,21 +939,12 @@ mod tests {
         // A line inserted above: lines 3-5 still hold the call, cutting across the top level.
         let shifted = "package a\n\nvar x = 1\nfunc f() {\n\tpanic(1)\n}\n".to_string();
         let head = commit_versions(dir.path(), [whole, shifted.clone()]);
-        let yaml = "version: 1\nclaims:\n  - id: c\n    status: required\n    refs:\n      - path: a.go\n        lines: 3-5\n        expect:\n          - call: panic\n";
-        let file =
-            anchors::parse(yaml, Path::new("anchors.yaml"), Path::new("anchors.yaml")).unwrap();
+        let file = parsed(PANIC_AT_3_5);
         let refs: Vec<&Ref> = file.claims[0].refs.iter().collect();
         let git = GitRepo::open(dir.path()).unwrap();
-        let source = HistorySource {
-            git: &git,
-            target: Endpoint::Commit(head.clone()),
-            target_commit: Some(head.clone()),
-        };
+        let source = at_head(&git, &head);
         let snapshot = git.resolve(&head).unwrap();
-        let files = Counting {
-            inner: &snapshot,
-            reads: Default::default(),
-        };
+        let files = Counting::of(&snapshot);
         let budgets = FileBudgets::new(budget::DEFAULT_WORK_BUDGET);
         let read_here = find_whole(&source, &files, &refs, &[None], 100, &budgets).unwrap();
         assert_eq!(files.reads.swap(0, std::sync::atomic::Ordering::Relaxed), 1);
@@ -972,20 +979,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let version = |k: usize| format!("package a\n\nfunc f() {{\n\tpanic({k})\n}}\n");
         let head = commit_versions(dir.path(), (0..3).map(version));
-        let yaml = "version: 1\nclaims:\n  - id: c\n    status: required\n    refs:\n      - path: a.go\n        lines: 3-5\n        expect:\n          - call: panic\n";
-        let file =
-            anchors::parse(yaml, Path::new("anchors.yaml"), Path::new("anchors.yaml")).unwrap();
+        let file = parsed(PANIC_AT_3_5);
         let git = GitRepo::open(dir.path()).unwrap();
-        let source = HistorySource {
-            git: &git,
-            target: Endpoint::Commit(head.clone()),
-            target_commit: Some(head.clone()),
-        };
+        let source = at_head(&git, &head);
         let snapshot = git.resolve(&head).unwrap();
-        let files = Counting {
-            inner: &snapshot,
-            reads: Default::default(),
-        };
+        let files = Counting::of(&snapshot);
         let revision = crate::verify::RevisionInfo {
             repo: ".".to_string(),
             rev: head.clone(),
