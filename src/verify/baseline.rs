@@ -34,26 +34,7 @@ fn was(job: &Job<'_>, src: &Sources<'_>) -> Option<(Rc<GoFile>, LineRange)> {
     let at = job.at.as_deref()?;
     let cited = job.r.lines.value;
     let blob = source.git.resolve(at).ok()?.read(&job.r.path.value).ok()?;
-    parsed_covering(blob, cited, src)
-}
-
-/// `blob` parsed around `lines` (partially when it can be), `None` when they lie past its end.
-fn parsed_covering(
-    blob: crate::source::FileBlob,
-    lines: LineRange,
-    src: &Sources<'_>,
-) -> Option<(Rc<GoFile>, LineRange)> {
-    if lines.end().get() > crate::go::count_lines(&blob.bytes) {
-        return None;
-    }
-    if let Some(whole) = src.parses.get(&blob) {
-        return Some((whole, lines));
-    }
-    let file = match src.parses.partial(&blob, &[lines], None) {
-        Ok(Some(partial)) => partial,
-        _ => src.parses.whole(blob).ok()?,
-    };
-    Some((file, lines))
+    Some((src.parses.covering(&blob, cited)?, cited))
 }
 
 /// The first expectation of `job`'s ref that finds a guard it cited at `at` (`was`, at
@@ -115,7 +96,10 @@ fn narrowed_since(
         let Some(info) = &step.commit else { continue };
         let at_step = step.lines.and_then(|lines| {
             let snapshot = source.git.resolve(&info.id).ok()?;
-            parsed_covering(snapshot.read(&step.path).ok()?, lines, src)
+            let file = src
+                .parses
+                .covering(&snapshot.read(&step.path).ok()?, lines)?;
+            Some((file, lines))
         });
         let holds = at_step.is_some_and(|(file, lines)| {
             evaluate::holds(job.r, &file, lines)

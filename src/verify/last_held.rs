@@ -384,13 +384,9 @@ fn narrowed_since(walk: &mut Walk<'_>, r: &Ref, blob: &FileBlob, parses: &ParseC
         return;
     }
     let lines = r.lines.value;
-    let parsed = parses
-        .get(blob)
-        .or_else(|| match parses.partial(blob, &[lines], None) {
-            Ok(Some(partial)) => Some(partial),
-            _ => parses.whole(blob.clone()).ok(),
-        });
-    let Some(file) = parsed else { return };
+    let Some(file) = parses.covering(blob, lines) else {
+        return;
+    };
     let Some(newest) = &walk.newest else {
         walk.newest = Some(file);
         return;

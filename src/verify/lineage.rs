@@ -34,7 +34,7 @@ use crate::source::{FileBlob, Files};
 
 use super::job::Job;
 use super::parses::Sources;
-use super::provenance::{Origin, Origins};
+use super::provenance::{self, Origin, Origins};
 
 /// A construct the cited lines held as evidence at `at` that is still in its file.
 #[derive(Clone, Debug)]
@@ -369,7 +369,7 @@ impl<'s> Lineage<'s> {
                 || (lines.start().get()..=lines.end().get())
                     .filter_map(|l| self.old_lines.get(l as usize - 1))
                     .map(|l| l.trim())
-                    .filter(|l| l.chars().filter(char::is_ascii_alphanumeric).count() >= TELLING)
+                    .filter(|l| provenance::is_telling(l))
                     .any(|l| present.contains(l))
         });
         (!kept).then_some(edited)
@@ -620,10 +620,6 @@ fn blank_lines(source: &[u8], lines: &[LineNo]) -> Vec<u8> {
     }
     out
 }
-
-/// Letters and digits a line of the cited evidence needs to tell, found again, that the
-/// evidence is still there (as [`super::provenance`] counts a telling line).
-const TELLING: usize = 4;
 
 /// How alike (normalized Levenshtein, whitespace removed) evidence found elsewhere must be to
 /// the cited evidence to be the cited code moved.

@@ -135,6 +135,22 @@ impl ParseCache {
         Ok(file)
     }
 
+    /// `blob` parsed around `lines`: its whole parse when kept, else a partial one when the
+    /// scan allows it, else the whole file; `None` when the lines lie past its end or it does
+    /// not parse.
+    pub(super) fn covering(&self, blob: &FileBlob, lines: LineRange) -> Option<Rc<GoFile>> {
+        if lines.end().get() > crate::go::count_lines(&blob.bytes) {
+            return None;
+        }
+        if let Some(whole) = self.get(blob) {
+            return Some(whole);
+        }
+        match self.partial(blob, &[lines], None) {
+            Ok(Some(partial)) => Some(partial),
+            _ => self.whole(blob.clone()).ok(),
+        }
+    }
+
     /// [`GoFile::parse_covering_mentions`] of `blob`, made once per plan while the cache
     /// keeps parses and has it still (the oldest are let go past [`KEPT_PARTIAL_BYTES`]).
     pub(super) fn partial(

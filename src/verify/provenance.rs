@@ -100,16 +100,19 @@ pub(super) struct Origins {
 /// Letters and digits a line needs to count as telling code of its own.
 const TELLING_ALPHANUMERICS: usize = 4;
 
+/// True when `line` holds enough letters and digits to be telling code of its own, not a
+/// brace or a bare `return`.
+pub(super) fn is_telling(line: &str) -> bool {
+    line.chars().filter(char::is_ascii_alphanumeric).count() >= TELLING_ALPHANUMERICS
+}
+
 impl Origins {
     /// The origins of the lines of `new` compared with `old` (a line diff, patience first, as
     /// `git diff --patience`); with no older file, every line is new.
     pub(super) fn between(old: Option<&[u8]>, new: &[u8]) -> Origins {
         let new_lines = split(new);
         let blank = new_lines.iter().map(|l| l.trim().is_empty()).collect();
-        let telling = new_lines
-            .iter()
-            .map(|l| l.chars().filter(char::is_ascii_alphanumeric).count() >= TELLING_ALPHANUMERICS)
-            .collect();
+        let telling = new_lines.iter().map(|l| is_telling(l)).collect();
         let Some(old) = old else {
             return Origins {
                 lines: vec![Origin::New; new_lines.len()],
