@@ -97,6 +97,16 @@ fn cited_repo() -> (TestRepo, Oid) {
     (repo, at)
 }
 
+/// Deletes `authenticate` from server/server.go, then commits an unrelated change after it;
+/// returns the deleting commit.
+fn delete_authenticate(repo: &mut TestRepo) -> Oid {
+    repo.write("server/server.go", server_go(HEALTHZ));
+    let deleted = repo.commit_all("drop authenticate: the proxy does it");
+    repo.write("README.md", "server\n");
+    repo.commit_all("readme");
+    deleted
+}
+
 /// The two refs' JSON.
 fn verify(repo: &TestRepo, at: Oid, symbol: bool) -> Vec<serde_json::Value> {
     repo.write("anchors.yaml", anchors(at, symbol));
@@ -153,10 +163,7 @@ fn assert_broken_since(r: &serde_json::Value, deleted: Oid, path: &str) {
 #[test]
 fn a_function_written_later_at_the_deleted_lines_is_not_where_they_went() {
     let (mut repo, at) = cited_repo();
-    repo.write("server/server.go", server_go(HEALTHZ));
-    let deleted = repo.commit_all("drop authenticate: the proxy does it");
-    repo.write("README.md", "server\n");
-    repo.commit_all("readme");
+    let deleted = delete_authenticate(&mut repo);
     // Another function, at the lines `authenticate` had, verifying a token the same way.
     let later = server_go(&format!("{HEALTHZ}\n{ADMIN}"));
     assert_eq!(
@@ -227,10 +234,7 @@ fn rewritten_authenticate() -> String {
 #[test]
 fn a_function_written_later_in_another_file_is_not_where_they_went() {
     let (mut repo, at) = cited_repo();
-    repo.write("server/server.go", server_go(HEALTHZ));
-    let deleted = repo.commit_all("drop authenticate: the proxy does it");
-    repo.write("README.md", "server\n");
-    repo.commit_all("readme");
+    let deleted = delete_authenticate(&mut repo);
     repo.write("server/admin.go", rewritten_authenticate());
     repo.commit_all("admin endpoint");
     // Found by its symbol in the package, and refused.
