@@ -31,6 +31,10 @@ use cli::{
     FilesArgs, FixArgs, Format, InitArgs, OutputArgs, SelectionArgs, TargetArgs, VerifyArgs,
 };
 
+/// mimalloc for Rust and, through its `override` feature, the C libraries' `malloc` too.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let exit = match cli.command {

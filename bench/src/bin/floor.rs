@@ -10,6 +10,10 @@ use git2::Repository;
 use rayon::prelude::*;
 use tree_sitter::Parser;
 
+/// The allocator anchorcheck's binary uses, so the floor allocates as it does.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [repo_dir, rev, paths_file] = args.as_slice() else {
