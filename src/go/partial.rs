@@ -20,12 +20,19 @@ use crate::lines::LineRange;
 /// A partial parse is not worth it when it would read more than this share of the file.
 const MAX_SHARE_PERCENT: usize = 75;
 
-/// The two partial parses a first check may make of a file: every declaration questions about
-/// the cited ranges may need ([`GoFile::covering_plan`]), and the cited declarations alone
-/// ([`GoFile::parse_cited`]), which answer most questions for less.
+/// The two partial parses a first check may make of a file, each `None` when it would read most
+/// of the file: every declaration questions about the cited ranges may need
+/// ([`GoFile::covering_plan`]), and the cited declarations alone ([`GoFile::parse_cited`]),
+/// which answer most questions for less.
 pub(crate) struct CoveringPlans {
-    pub(crate) full: Vec<Range<usize>>,
-    pub(crate) cited: Vec<Range<usize>>,
+    pub(crate) full: Option<Vec<Range<usize>>>,
+    pub(crate) cited: Option<Vec<Range<usize>>>,
+}
+
+/// Whether parsing `plan` of `source` reads little enough of it to be worth a partial parse.
+fn worth_it(source: &[u8], plan: &[Range<usize>]) -> bool {
+    let kept: usize = plan.iter().map(Range::len).sum();
+    kept * 100 <= source.len() * MAX_SHARE_PERCENT
 }
 
 /// The 0-based rows (end exclusive) of `ranges`.
@@ -84,17 +91,17 @@ impl GoFile {
             );
         }
         let needed = segments::needed(source, segments, &rows);
-        let kept: usize = needed.iter().map(Range::len).sum();
-        (kept * 100 <= source.len() * MAX_SHARE_PERCENT).then_some(needed)
+        worth_it(source, &needed).then_some(needed)
     }
 
-    /// [`GoFile::covering_plan`] of `ranges` (`None` when the scan is unsure or that is most of
-    /// the file), with the plan of the cited declarations alone.
+    /// [`GoFile::covering_plan`] of `ranges`, with the plan of the cited declarations alone;
+    /// `None` when the scan is unsure or both would read most of the file.
     pub(crate) fn covering_plans(source: &[u8], ranges: &[LineRange]) -> Option<CoveringPlans> {
         let segments = segments::segments(source)?;
-        let full = Self::covering_plan(source, &segments, ranges, None)?;
-        let cited = segments::cited(&segments, &rows_of(ranges));
-        Some(CoveringPlans { full, cited })
+        let full = Self::covering_plan(source, &segments, ranges, None);
+        let cited = Some(segments::cited(&segments, &rows_of(ranges)))
+            .filter(|plan| worth_it(source, plan));
+        (full.is_some() || cited.is_some()).then_some(CoveringPlans { full, cited })
     }
 
     /// Parses the `cited` plan of [`GoFile::covering_plans`]: the header and the declarations
@@ -269,25 +276,26 @@ mod tests {
     fn the_cited_declarations_alone_leave_out_what_only_some_questions_read() {
         let (src, _, range) = among_support();
         let plans = GoFile::covering_plans(src.as_bytes(), &[range]).expect("a partial plan");
+        let (full, cited) = (plans.full.unwrap(), plans.cited.unwrap());
         let kept = |plan: &[Range<usize>]| -> String {
             plan.iter()
                 .map(|r| &src[r.clone()])
                 .collect::<Vec<_>>()
                 .concat()
         };
-        assert!(kept(&plans.full).contains("import ("));
-        assert!(kept(&plans.full).contains("var denied"));
-        assert!(!kept(&plans.cited).contains("import ("));
-        assert!(!kept(&plans.cited).contains("var denied"));
-        assert!(!kept(&plans.cited).contains("const limit"));
-        assert!(kept(&plans.cited).starts_with("package a\n"));
-        assert!(kept(&plans.cited).contains("func checked("));
-        assert!(!kept(&plans.cited).contains("func guarded("));
+        assert!(kept(&full).contains("import ("));
+        assert!(kept(&full).contains("var denied"));
+        assert!(!kept(&cited).contains("import ("));
+        assert!(!kept(&cited).contains("var denied"));
+        assert!(!kept(&cited).contains("const limit"));
+        assert!(kept(&cited).starts_with("package a\n"));
+        assert!(kept(&cited).contains("func checked("));
+        assert!(!kept(&cited).contains("func guarded("));
 
         // A call and a guard that aborts are read from the function alone: the same answer as
         // the whole file's, and nothing asked outside it.
         let whole = GoFile::parse(src.clone().into_bytes()).unwrap();
-        let cited = GoFile::parse_cited(src.as_bytes(), &plans.cited)
+        let cited = GoFile::parse_cited(src.as_bytes(), &cited)
             .unwrap()
             .expect("a tree of the cited declarations");
         let call = crate::anchors::Expectation::Call(crate::anchors::CallPattern {
@@ -310,7 +318,7 @@ mod tests {
     fn a_returned_package_variable_is_asked_outside_the_cited_declarations() {
         let (src, range, _) = among_support();
         let plans = GoFile::covering_plans(src.as_bytes(), &[range]).expect("a partial plan");
-        let cited = GoFile::parse_cited(src.as_bytes(), &plans.cited)
+        let cited = GoFile::parse_cited(src.as_bytes(), plans.cited.as_ref().unwrap())
             .unwrap()
             .expect("a tree of the cited declarations");
         // `return denied` refuses only because `denied` is a package-level variable, which
@@ -319,7 +327,7 @@ mod tests {
         let guard = fail_closed("^ok$");
         let _ = crate::expect::evaluate(&guard, &cited, range);
         assert!(cited.asked_outside());
-        let full = GoFile::parse_included(src.as_bytes(), &plans.full)
+        let full = GoFile::parse_included(src.as_bytes(), plans.full.as_ref().unwrap())
             .unwrap()
             .expect("the full plan's tree");
         let whole = GoFile::parse(src.clone().into_bytes()).unwrap();
@@ -333,6 +341,28 @@ mod tests {
             !full.asked_outside(),
             "a full plan's tree lacks nothing asked"
         );
+    }
+
+    #[test]
+    fn a_file_of_mostly_imports_and_variables_has_a_plan_of_its_cited_declarations() {
+        let imports: String = (0..30)
+            .map(|i| format!("\t\"example.com/p{i}\"\n"))
+            .collect();
+        let vars: String = (0..30)
+            .map(|i| format!("var v{i} = p{i}.New()\n"))
+            .collect();
+        let src = format!(
+            "package a\n\nimport (\n{imports})\n\n{vars}\nfunc f() {{\n\tlog.Println(v1)\n}}\n\nfunc g() {{\n}}\n"
+        );
+        let head = 5 + 30 + 1 + 30 + 2;
+        let plans = GoFile::covering_plans(src.as_bytes(), &[lines(head, head + 2)])
+            .expect("a plan of the cited declarations");
+        assert!(plans.full.is_none(), "the full plan reads most of the file");
+        let cited = plans.cited.unwrap();
+        let kept: String = cited.iter().map(|r| &src[r.clone()]).collect();
+        assert!(kept.starts_with("package a\n"));
+        assert!(kept.contains("func f() {\n\tlog.Println(v1)\n}\n"));
+        assert!(!kept.contains("func g()"));
     }
 
     #[test]

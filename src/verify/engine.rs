@@ -262,14 +262,22 @@ fn check_partial(
         Some(ranges) if !whole_only && !ranges.is_empty() => GoFile::covering_plans(bytes, &ranges),
         _ => None,
     };
-    let cited_answer = pending.iter().filter(|&&j| !straight(j)).all(|&j| {
+    let checked = || pending.iter().copied().filter(|&j| !straight(j));
+    let cited_answer = checked().all(|j| {
         jobs[j]
             .r
             .expect
             .iter()
             .all(expect::cited_declarations_answer)
     });
-    let partials = Partials::new(bytes, plans, cited_answer);
+    // A ref checked at another place than cited (history mapped it) records that place when
+    // checked on the whole file, not here; so only refs checked where cited may be answered
+    // from a partial parse of a file the full plan would read most of.
+    let where_cited = checked().all(|j| {
+        let r = jobs[j].r;
+        jobs[j].primary() == (r.path.value.as_str(), Some(r.lines.value))
+    });
+    let partials = Partials::new(bytes, plans, cited_answer, where_cited);
     let mut whole_needed: Vec<usize> = Vec::new();
     if !partials.any() {
         return pending;
@@ -282,7 +290,7 @@ fn check_partial(
         };
         budget::take_cut();
         let Some((file, results)) = partials.evaluate(jobs[j].r, range) else {
-            // The full plan's tree has syntax errors: the whole file says.
+            // No full plan's tree, or one with syntax errors: the whole file says.
             whole_needed.push(j);
             continue;
         };
@@ -327,7 +335,9 @@ fn check_partial(
 /// alone ([`GoFile::parse_cited`]) when every ref's expectations are answered from those
 /// ([`expect::cited_declarations_answer`]) and they leave something out, and the full plan's
 /// tree ([`GoFile::covering_plan`]) for the refs the cited declarations do not answer as it
-/// would, made only if one needs it.
+/// would, made only if one needs it. When the full plan would read most of the file, the refs
+/// the cited declarations do not answer go to the whole file, as every ref of it did before
+/// they were tried.
 struct Partials<'b> {
     bytes: &'b [u8],
     plans: Option<CoveringPlans>,
@@ -336,11 +346,22 @@ struct Partials<'b> {
 }
 
 impl<'b> Partials<'b> {
-    fn new(bytes: &'b [u8], plans: Option<CoveringPlans>, cited_answer: bool) -> Self {
-        let cited = plans
-            .as_ref()
-            .filter(|p| cited_answer && p.cited != p.full)
-            .and_then(|p| GoFile::parse_cited(bytes, &p.cited).ok().flatten());
+    fn new(
+        bytes: &'b [u8],
+        plans: Option<CoveringPlans>,
+        cited_answer: bool,
+        where_cited: bool,
+    ) -> Self {
+        let cited = plans.as_ref().and_then(|p| {
+            let cited = p.cited.as_ref()?;
+            let worth_it = match &p.full {
+                Some(full) => cited != full,
+                None => where_cited,
+            };
+            (cited_answer && worth_it)
+                .then(|| GoFile::parse_cited(bytes, cited).ok().flatten())
+                .flatten()
+        });
         Partials {
             bytes,
             plans,
@@ -349,11 +370,11 @@ impl<'b> Partials<'b> {
         }
     }
 
-    /// The full plan's tree; `None` without a plan or when that tree has syntax errors.
+    /// The full plan's tree; `None` without that plan or when that tree has syntax errors.
     fn full(&self) -> Option<&GoFile> {
         self.full
             .get_or_init(|| {
-                let plan = &self.plans.as_ref()?.full;
+                let plan = self.plans.as_ref()?.full.as_ref()?;
                 GoFile::parse_included(self.bytes, plan).ok().flatten()
             })
             .as_ref()
@@ -367,7 +388,7 @@ impl<'b> Partials<'b> {
     /// The tree `r` is checked on at `range` and the results of its expectations there: the
     /// cited declarations' when nothing asked looked outside them (now or for an earlier ref,
     /// whose facts may be shared) and they declare the symbol, else the full plan's tree
-    /// (`None` when it has syntax errors).
+    /// (`None` when there is none: the whole file answers).
     fn evaluate(&self, r: &Ref, range: LineRange) -> Option<(&GoFile, Vec<ExpectationResult>)> {
         if let Some(cited) = self.cited.as_ref().filter(|c| !c.asked_outside()) {
             let results = evaluate::evaluate_ref(r, cited, range);
