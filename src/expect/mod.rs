@@ -202,6 +202,20 @@ pub fn compares_with_at(expectation: &Expectation) -> bool {
     matches!(expectation, Expectation::FailClosed(_))
 }
 
+/// True when whether `expectation` holds at a range, and what it says when it does, is read
+/// from the declarations the range overlaps alone, but for what the tree notes as asked
+/// outside them ([`GoFile::asked_outside`]): a `call` (its callee, literal arguments and the
+/// conditions around it, in its function) and a `fail_closed` (the guard, its branches and the
+/// guards around it, in its function; a returned package-level variable is noted). Such
+/// expectations may be checked on a tree of the cited declarations alone
+/// ([`GoFile::parse_cited`]).
+pub fn cited_declarations_answer(expectation: &Expectation) -> bool {
+    matches!(
+        expectation,
+        Expectation::Call(_) | Expectation::FailClosed(_)
+    )
+}
+
 /// `line 127` or `lines 201-248`, for messages.
 fn lines_phrase(range: LineRange) -> String {
     if range.len() == 1 {

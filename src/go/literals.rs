@@ -158,6 +158,7 @@ const RESOLVE_BUDGET: usize = 64;
 impl<'a> ConstStrings<'a> {
     /// Collects every single-value `const`/`var` spec in the file (later specs win).
     pub fn new(file: &'a GoFile) -> Self {
+        file.asks_outside();
         let mut values = HashMap::new();
         for node in descendants(file.root()) {
             if !matches!(node.kind(), "const_spec" | "var_spec") {

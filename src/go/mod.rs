@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use tree_sitter::{Language, Node, Parser, Point, Query, Tree};
 
@@ -73,6 +73,9 @@ pub struct GoFile {
     line_starts: Vec<usize>,
     /// Facts about the whole file, each extracted at most once.
     facts: Facts,
+    /// For a tree of the cited declarations alone ([`GoFile::parse_cited`]): set once a
+    /// question was asked whose answer the declarations left out may change.
+    outside: Option<AtomicBool>,
 }
 
 /// Whole-file facts, extracted on first use. Matchers answer region questions by filtering
@@ -168,7 +171,26 @@ impl GoFile {
             tree,
             line_starts,
             facts: Facts::default(),
+            outside: None,
         }
+    }
+
+    /// Notes, on a tree of the cited declarations alone, that the question being answered
+    /// looks at declarations such a tree leaves out (imports, package-level constants and
+    /// variables, the declarations binding names): its answer there may not be the whole
+    /// file's.
+    fn asks_outside(&self) {
+        if let Some(outside) = &self.outside {
+            outside.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether any question asked of this tree so far looked at declarations it may lack
+    /// (never, for a tree that lacks none).
+    pub(crate) fn asked_outside(&self) -> bool {
+        self.outside
+            .as_ref()
+            .is_some_and(|outside| outside.load(Ordering::Relaxed))
     }
 
     pub(crate) fn cached_calls(&self) -> &[calls::CallSite] {
@@ -211,6 +233,7 @@ impl GoFile {
     }
 
     pub(crate) fn cached_registrations(&self) -> &[routes::RouteRegistration] {
+        self.asks_outside();
         cached(self, &self.facts.registrations, routes::scan)
     }
 
@@ -227,6 +250,7 @@ impl GoFile {
     }
 
     pub(crate) fn cached_tls(&self) -> &[tls::TlsConfig] {
+        self.asks_outside();
         cached(self, &self.facts.tls, tls::scan)
     }
 
@@ -242,6 +266,7 @@ impl GoFile {
     /// The package-level variables this file declares with a value (`var errDenied =
     /// errors.New(...)`), sorted: a returned one is a sentinel, not a local that may be nil.
     pub(crate) fn package_vars(&self) -> &[String] {
+        self.asks_outside();
         self.facts.package_vars.get_or_init(|| {
             let mut names: Vec<String> = walk::code_children(self.root())
                 .into_iter()

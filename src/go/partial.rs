@@ -9,6 +9,7 @@
 //! and culprit checks look at the whole file, so callers parse it whole for those.
 
 use std::ops::Range;
+use std::sync::atomic::AtomicBool;
 
 use tree_sitter::Point;
 
@@ -18,6 +19,29 @@ use crate::lines::LineRange;
 
 /// A partial parse is not worth it when it would read more than this share of the file.
 const MAX_SHARE_PERCENT: usize = 75;
+
+/// The two partial parses a first check may make of a file, each `None` when it would read most
+/// of the file: every declaration questions about the cited ranges may need
+/// ([`GoFile::covering_plan`]), and the cited declarations alone ([`GoFile::parse_cited`]),
+/// which answer most questions for less.
+pub(crate) struct CoveringPlans {
+    pub(crate) full: Option<Vec<Range<usize>>>,
+    pub(crate) cited: Option<Vec<Range<usize>>>,
+}
+
+/// Whether parsing `plan` of `source` reads little enough of it to be worth a partial parse.
+fn worth_it(source: &[u8], plan: &[Range<usize>]) -> bool {
+    let kept: usize = plan.iter().map(Range::len).sum();
+    kept * 100 <= source.len() * MAX_SHARE_PERCENT
+}
+
+/// The 0-based rows (end exclusive) of `ranges`.
+fn rows_of(ranges: &[LineRange]) -> Vec<Range<usize>> {
+    ranges
+        .iter()
+        .map(|r| r.start().zero_based()..r.end().zero_based() + 1)
+        .collect()
+}
 
 impl GoFile {
     /// Parses only the declarations overlapping `ranges` (with the header, imports,
@@ -56,10 +80,7 @@ impl GoFile {
         ranges: &[LineRange],
         name: Option<&str>,
     ) -> Option<Vec<Range<usize>>> {
-        let mut rows: Vec<Range<usize>> = ranges
-            .iter()
-            .map(|r| r.start().zero_based()..r.end().zero_based() + 1)
-            .collect();
+        let mut rows = rows_of(ranges);
         if let Some(name) = name.filter(|n| !n.is_empty()) {
             let finder = memchr::memmem::Finder::new(name.as_bytes());
             rows.extend(
@@ -70,8 +91,37 @@ impl GoFile {
             );
         }
         let needed = segments::needed(source, segments, &rows);
-        let kept: usize = needed.iter().map(Range::len).sum();
-        (kept * 100 <= source.len() * MAX_SHARE_PERCENT).then_some(needed)
+        worth_it(source, &needed).then_some(needed)
+    }
+
+    /// [`GoFile::covering_plan`] of `ranges`, with the plan of the cited declarations alone;
+    /// `None` when the scan is unsure or both would read most of the file.
+    pub(crate) fn covering_plans(source: &[u8], ranges: &[LineRange]) -> Option<CoveringPlans> {
+        let segments = segments::segments(source)?;
+        let full = Self::covering_plan(source, &segments, ranges, None);
+        let cited = Some(segments::cited(&segments, &rows_of(ranges)))
+            .filter(|plan| worth_it(source, plan));
+        (full.is_some() || cited.is_some()).then_some(CoveringPlans { full, cited })
+    }
+
+    /// Parses the `cited` plan of [`GoFile::covering_plans`]: the header and the declarations
+    /// the ranges overlap, without the imports, package-level constants and variables and
+    /// declarations binding names that the full plan adds for the questions that look them
+    /// up. A question answered from the cited declarations alone (a call, a guard) is answered
+    /// as on the full plan's tree: every node it reads is in both, the same. The few that look
+    /// further (a returned package-level variable, constant strings, route registrations and
+    /// TLS settings across the file) note it ([`GoFile::asked_outside`]), and their answer must
+    /// be taken from the full plan's tree instead. The declarations listed are those of the
+    /// tree: one found is the whole file's, one not found may be in the full plan.
+    pub(crate) fn parse_cited(
+        source: &[u8],
+        cited: &[Range<usize>],
+    ) -> Result<Option<GoFile>, GoError> {
+        let parsed = Self::parse_included(source, cited)?;
+        Ok(parsed.map(|mut file| {
+            file.outside = Some(AtomicBool::new(false));
+            file
+        }))
     }
 
     /// Parses only the `needed` bytes of `source` (a [`GoFile::covering_plan`]); `None` when
@@ -197,6 +247,122 @@ mod tests {
         let whole = GoFile::parse(src.clone().into_bytes()).unwrap();
         assert_eq!(comment_lines(&asked), comment_lines(&whole));
         assert_eq!(comment_lines(&whole), 16);
+    }
+
+    /// A file whose functions `guarded` and `checked` (their line ranges returned) sit among
+    /// imports, a package-level variable, a constant and padding.
+    fn among_support() -> (String, LineRange, LineRange) {
+        let src = format!(
+            "package a\n\nimport (\n\t\"errors\"\n\t\"log\"\n)\n\nvar denied = errors.New(\"denied\")\n\nconst limit = 3\n\n{}func guarded(ok bool) error {{\n\tif !ok {{\n\t\treturn denied\n\t}}\n\treturn nil\n}}\n\nfunc checked(n int) {{\n\tif n > limit {{\n\t\tlog.Fatal(\"too many\")\n\t}}\n\tlog.Println(\"checked\")\n}}\n\n{}",
+            padding(20),
+            padding(20)
+        );
+        let guarded = 12 + 20 * 5;
+        (
+            src,
+            lines(guarded, guarded + 5),
+            lines(guarded + 7, guarded + 12),
+        )
+    }
+
+    fn fail_closed(when: &str) -> crate::anchors::Expectation {
+        crate::anchors::Expectation::FailClosed(crate::anchors::FailClosedSpec {
+            when: regex::Regex::new(when).unwrap(),
+            sinks: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn the_cited_declarations_alone_leave_out_what_only_some_questions_read() {
+        let (src, _, range) = among_support();
+        let plans = GoFile::covering_plans(src.as_bytes(), &[range]).expect("a partial plan");
+        let (full, cited) = (plans.full.unwrap(), plans.cited.unwrap());
+        let kept = |plan: &[Range<usize>]| -> String {
+            plan.iter()
+                .map(|r| &src[r.clone()])
+                .collect::<Vec<_>>()
+                .concat()
+        };
+        assert!(kept(&full).contains("import ("));
+        assert!(kept(&full).contains("var denied"));
+        assert!(!kept(&cited).contains("import ("));
+        assert!(!kept(&cited).contains("var denied"));
+        assert!(!kept(&cited).contains("const limit"));
+        assert!(kept(&cited).starts_with("package a\n"));
+        assert!(kept(&cited).contains("func checked("));
+        assert!(!kept(&cited).contains("func guarded("));
+
+        // A call and a guard that aborts are read from the function alone: the same answer as
+        // the whole file's, and nothing asked outside it.
+        let whole = GoFile::parse(src.clone().into_bytes()).unwrap();
+        let cited = GoFile::parse_cited(src.as_bytes(), &cited)
+            .unwrap()
+            .expect("a tree of the cited declarations");
+        let call = crate::anchors::Expectation::Call(crate::anchors::CallPattern {
+            name: "log.Println".to_string(),
+            glob: None,
+            args: None,
+            when: None,
+        });
+        for expectation in [call, fail_closed("^n$")] {
+            let on_cited = crate::expect::evaluate(&expectation, &cited, range);
+            let on_whole = crate::expect::evaluate(&expectation, &whole, range);
+            assert!(on_cited.ok, "{}", on_cited.message);
+            assert_eq!(on_cited.message, on_whole.message);
+            assert_eq!(on_cited.matches, on_whole.matches);
+        }
+        assert!(!cited.asked_outside());
+    }
+
+    #[test]
+    fn a_returned_package_variable_is_asked_outside_the_cited_declarations() {
+        let (src, range, _) = among_support();
+        let plans = GoFile::covering_plans(src.as_bytes(), &[range]).expect("a partial plan");
+        let cited = GoFile::parse_cited(src.as_bytes(), plans.cited.as_ref().unwrap())
+            .unwrap()
+            .expect("a tree of the cited declarations");
+        // `return denied` refuses only because `denied` is a package-level variable, which
+        // the cited declarations do not hold: the question is noted, and the full plan's tree
+        // (which holds it) answers as the whole file does.
+        let guard = fail_closed("^ok$");
+        let _ = crate::expect::evaluate(&guard, &cited, range);
+        assert!(cited.asked_outside());
+        let full = GoFile::parse_included(src.as_bytes(), plans.full.as_ref().unwrap())
+            .unwrap()
+            .expect("the full plan's tree");
+        let whole = GoFile::parse(src.clone().into_bytes()).unwrap();
+        let on_full = crate::expect::evaluate(&guard, &full, range);
+        assert!(on_full.ok, "{}", on_full.message);
+        assert_eq!(
+            on_full.message,
+            crate::expect::evaluate(&guard, &whole, range).message
+        );
+        assert!(
+            !full.asked_outside(),
+            "a full plan's tree lacks nothing asked"
+        );
+    }
+
+    #[test]
+    fn a_file_of_mostly_imports_and_variables_has_a_plan_of_its_cited_declarations() {
+        let imports: String = (0..30)
+            .map(|i| format!("\t\"example.com/p{i}\"\n"))
+            .collect();
+        let vars: String = (0..30)
+            .map(|i| format!("var v{i} = p{i}.New()\n"))
+            .collect();
+        let src = format!(
+            "package a\n\nimport (\n{imports})\n\n{vars}\nfunc f() {{\n\tlog.Println(v1)\n}}\n\nfunc g() {{\n}}\n"
+        );
+        let head = 5 + 30 + 1 + 30 + 2;
+        let plans = GoFile::covering_plans(src.as_bytes(), &[lines(head, head + 2)])
+            .expect("a plan of the cited declarations");
+        assert!(plans.full.is_none(), "the full plan reads most of the file");
+        let cited = plans.cited.unwrap();
+        let kept: String = cited.iter().map(|r| &src[r.clone()]).collect();
+        assert!(kept.starts_with("package a\n"));
+        assert!(kept.contains("func f() {\n\tlog.Println(v1)\n}\n"));
+        assert!(!kept.contains("func g()"));
     }
 
     #[test]

@@ -297,9 +297,7 @@ pub fn needed(source: &[u8], segments: &[Segment], rows: &[Range<usize>]) -> Vec
                 s.kind,
                 SegmentKind::Header | SegmentKind::Import | SegmentKind::Const | SegmentKind::Var
             ) || s.binds_unknown
-                || rows
-                    .iter()
-                    .any(|r| r.start < s.rows.end && s.rows.start < r.end)
+                || overlaps(s, rows)
         })
         .collect();
     // Only a name some declaration not kept binds can make it kept; keeping grows, so these
@@ -331,8 +329,13 @@ pub fn needed(source: &[u8], segments: &[Segment], rows: &[Range<usize>]) -> Vec
             break;
         }
     }
+    kept_bytes(segments, &keep)
+}
+
+/// The byte ranges of the segments `keep` says, adjacent ones joined.
+fn kept_bytes(segments: &[Segment], keep: &[bool]) -> Vec<Range<usize>> {
     let mut ranges: Vec<Range<usize>> = Vec::new();
-    for (s, k) in segments.iter().zip(keep) {
+    for (s, &k) in segments.iter().zip(keep) {
         if !k || s.bytes.is_empty() {
             continue;
         }
@@ -342,4 +345,21 @@ pub fn needed(source: &[u8], segments: &[Segment], rows: &[Range<usize>]) -> Vec
         }
     }
     ranges
+}
+
+/// The byte ranges of the header and the declarations overlapping `rows` (0-based, end
+/// exclusive) alone: [`needed`] without the imports, the package-level constants and variables
+/// and the declarations binding names, which only some questions look up (see
+/// [`crate::go::GoFile::parse_cited`]).
+pub fn cited(segments: &[Segment], rows: &[Range<usize>]) -> Vec<Range<usize>> {
+    let keep: Vec<bool> = segments
+        .iter()
+        .map(|s| s.kind == SegmentKind::Header || overlaps(s, rows))
+        .collect();
+    kept_bytes(segments, &keep)
+}
+
+fn overlaps(segment: &Segment, rows: &[Range<usize>]) -> bool {
+    rows.iter()
+        .any(|r| r.start < segment.rows.end && segment.rows.start < r.end)
 }

@@ -386,12 +386,14 @@ fn error_value(file: &GoFile, value: Node<'_>, before: &[Node<'_>], entry: &Entr
             .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
     }) || (value.kind() == "selector_expression"
         && name.chars().next().is_some_and(|c| c.is_ascii_uppercase()));
+    // Asked last: the file's package-level variables are the one thing here outside the
+    // guard's function (see `GoFile::parse_cited`).
     let package_var =
-        value.kind() == "identifier" && file.package_vars().binary_search(&text).is_ok();
+        || value.kind() == "identifier" && file.package_vars().binary_search(&text).is_ok();
     if sentinel
-        || package_var
         || entry.non_nil.contains(&text)
         || assigns_non_nil(file, before, &file.node_text(value))
+        || package_var()
     {
         ErrorValue::NonNil
     } else {

@@ -249,14 +249,21 @@ impl<W: std::io::Write> std::io::Write for CommandEscaper<'_, W> {
         let mut i = 0;
         while i < rest.len() {
             let b = rest[i];
-            // Printable ASCII but `#` and `:`, past a line's start, with nothing held: it only
-            // becomes the character before the next.
-            if self.held.is_none()
-                && !self.line_start
-                && (0x20..0x7f).contains(&b)
-                && b != b'#'
-                && b != b':'
-            {
+            // With nothing held, what `step` would only note: printable ASCII but `#` and `:`
+            // past a line's start (it becomes the character before the next), a space or tab at
+            // a line's start (the line has not started yet: a pretty-printed report's
+            // indentation) and a line break (a line starts).
+            let passes = self.held.is_none()
+                && match b {
+                    b'\n' | b'\r' => {
+                        self.line_start = true;
+                        true
+                    }
+                    b' ' | b'\t' if self.line_start => true,
+                    0x20..0x7f => !self.line_start && b != b'#' && b != b':',
+                    _ => false,
+                };
+            if passes {
                 self.prev = Some(char::from(b));
                 i += 1;
                 continue;
@@ -399,6 +406,7 @@ mod tests {
             "é#é#[ü]\n:é:\n::",
             "ends held #",
             "ends held ##\u{200B}",
+            "{\n  \"k\": \"v:w\",\n    ::error::x\n\t  #\n  ##[y]\r\n  :\u{200B}: z\n #a# [b]",
             "::",
             "\u{E0001}#\u{E0001}#\u{E0001}[\u{E0001}",
             "",

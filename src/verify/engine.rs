@@ -5,6 +5,7 @@
 //! Takes the jobs of one path (placed by `place`); gives each its report, or none for a ref
 //! deferred until its history is known.
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
@@ -18,10 +19,13 @@ use super::last_held::{self, CitedText};
 use super::parses::{ParseCache, Sources, Unreadable};
 use super::provenance::OriginsMemo;
 use super::{Run, VerifyOptions, evaluate};
+use crate::anchors::Ref;
 use crate::budget;
+use crate::expect;
 use crate::go::GoFile;
+use crate::go::partial::CoveringPlans;
 use crate::lines::LineRange;
-use crate::model::{How, Outcome, RefReport};
+use crate::model::{ExpectationResult, How, Outcome, RefReport};
 use crate::source::Files;
 
 /// For refs without `at` (deferred: [`Job::defer`]) checked at their cited path, what the look
@@ -253,62 +257,149 @@ fn check_partial(
         .filter(|&&j| !straight(j))
         .map(|&j| first(j))
         .collect();
-    let partial = match ranges {
+    let plans = match ranges {
         // A ref with no place to check goes straight to relocation, which needs the whole file.
-        Some(ranges) if !whole_only && !ranges.is_empty() => {
-            GoFile::parse_covering(bytes, &ranges).ok().flatten()
-        }
+        Some(ranges) if !whole_only && !ranges.is_empty() => GoFile::covering_plans(bytes, &ranges),
         _ => None,
     };
+    let checked = || pending.iter().copied().filter(|&j| !straight(j));
+    let cited_answer = checked().all(|j| {
+        jobs[j]
+            .r
+            .expect
+            .iter()
+            .all(expect::cited_declarations_answer)
+    });
+    // A ref checked at another place than cited (history mapped it) records that place when
+    // checked on the whole file, not here; so only refs checked where cited may be answered
+    // from a partial parse of a file the full plan would read most of.
+    let where_cited = checked().all(|j| {
+        let r = jobs[j].r;
+        jobs[j].primary() == (r.path.value.as_str(), Some(r.lines.value))
+    });
+    let partials = Partials::new(bytes, plans, cited_answer, where_cited);
     let mut whole_needed: Vec<usize> = Vec::new();
-    match &partial {
-        Some(file) => {
-            for &j in &pending {
-                let Some(range) = first(j).filter(|_| !straight(j)) else {
-                    // (Straight to the whole file, or no place to check here.)
-                    whole_needed.push(j);
-                    continue;
-                };
-                budget::take_cut();
-                let results = evaluate::evaluate_ref(jobs[j].r, file, range);
-                if let Some(message) = budget::take_cut_message() {
-                    let mut report = new_report(&jobs[j]);
-                    cut_short(&mut report, message);
-                    out.push((j, report.settled()));
-                    continue;
-                }
-                if !evaluate::all_ok(&results) && jobs[j].defer {
-                    // Verified again once its history is known.
-                    out.push((j, None));
-                    continue;
-                }
-                // The partial tree holds the declarations around the range; a symbol declared
-                // elsewhere is looked up in the whole file and its package.
-                let symbol_here = jobs[j]
-                    .r
-                    .symbol
-                    .as_ref()
-                    .is_none_or(|s| declares(file, &s.value));
-                // Cited lines edited since `at` (which may hold only thanks to lines added past
-                // a weakened construct), or changed where a guard may have been narrowed, are
-                // settled with the whole file, like a failure: `check` compares them with `at`
-                // once.
-                if !evaluate::all_ok(&results) || !symbol_here || compare(j) {
-                    // Failing refs get near-miss messages and relocation from the whole file.
-                    whole_needed.push(j);
-                    continue;
-                }
-                let mut report = new_report(&jobs[j]);
-                report.expectations = results;
-                report.parse_errors = file.parse_error_lines(range);
-                settle_verified(&mut report, &jobs[j], range, None);
-                fresh.push((j, range, CachedCheck::of(&report)));
-                out.push((j, report.settled()));
-            }
+    if !partials.any() {
+        return pending;
+    }
+    for &j in &pending {
+        let Some(range) = first(j).filter(|_| !straight(j)) else {
+            // (Straight to the whole file, or no place to check here.)
+            whole_needed.push(j);
+            continue;
+        };
+        budget::take_cut();
+        let Some((file, results)) = partials.evaluate(jobs[j].r, range) else {
+            // No full plan's tree, or one with syntax errors: the whole file says.
+            whole_needed.push(j);
+            continue;
+        };
+        if let Some(message) = budget::take_cut_message() {
+            let mut report = new_report(&jobs[j]);
+            cut_short(&mut report, message);
+            out.push((j, report.settled()));
+            continue;
         }
-        None => whole_needed = pending,
+        if !evaluate::all_ok(&results) && jobs[j].defer {
+            // Verified again once its history is known.
+            out.push((j, None));
+            continue;
+        }
+        // The partial tree holds the declarations around the range; a symbol declared
+        // elsewhere is looked up in the whole file and its package.
+        let symbol_here = jobs[j]
+            .r
+            .symbol
+            .as_ref()
+            .is_none_or(|s| declares(file, &s.value));
+        // Cited lines edited since `at` (which may hold only thanks to lines added past
+        // a weakened construct), or changed where a guard may have been narrowed, are
+        // settled with the whole file, like a failure: `check` compares them with `at`
+        // once.
+        if !evaluate::all_ok(&results) || !symbol_here || compare(j) {
+            // Failing refs get near-miss messages and relocation from the whole file.
+            whole_needed.push(j);
+            continue;
+        }
+        let mut report = new_report(&jobs[j]);
+        report.expectations = results;
+        report.parse_errors = file.parse_error_lines(range);
+        settle_verified(&mut report, &jobs[j], range, None);
+        fresh.push((j, range, CachedCheck::of(&report)));
+        out.push((j, report.settled()));
     }
     whole_needed
+}
+
+/// The partial trees of one file its refs' first checks are made on: the cited declarations
+/// alone ([`GoFile::parse_cited`]) when every ref's expectations are answered from those
+/// ([`expect::cited_declarations_answer`]) and they leave something out, and the full plan's
+/// tree ([`GoFile::covering_plan`]) for the refs the cited declarations do not answer as it
+/// would, made only if one needs it. When the full plan would read most of the file, the refs
+/// the cited declarations do not answer go to the whole file, as every ref of it did before
+/// they were tried.
+struct Partials<'b> {
+    bytes: &'b [u8],
+    plans: Option<CoveringPlans>,
+    cited: Option<GoFile>,
+    full: OnceCell<Option<GoFile>>,
+}
+
+impl<'b> Partials<'b> {
+    fn new(
+        bytes: &'b [u8],
+        plans: Option<CoveringPlans>,
+        cited_answer: bool,
+        where_cited: bool,
+    ) -> Self {
+        let cited = plans.as_ref().and_then(|p| {
+            let cited = p.cited.as_ref()?;
+            let worth_it = match &p.full {
+                Some(full) => cited != full,
+                None => where_cited,
+            };
+            (cited_answer && worth_it)
+                .then(|| GoFile::parse_cited(bytes, cited).ok().flatten())
+                .flatten()
+        });
+        Partials {
+            bytes,
+            plans,
+            cited,
+            full: OnceCell::new(),
+        }
+    }
+
+    /// The full plan's tree; `None` without that plan or when that tree has syntax errors.
+    fn full(&self) -> Option<&GoFile> {
+        self.full
+            .get_or_init(|| {
+                let plan = self.plans.as_ref()?.full.as_ref()?;
+                GoFile::parse_included(self.bytes, plan).ok().flatten()
+            })
+            .as_ref()
+    }
+
+    /// Whether any partial tree is to be had.
+    fn any(&self) -> bool {
+        self.cited.is_some() || self.full().is_some()
+    }
+
+    /// The tree `r` is checked on at `range` and the results of its expectations there: the
+    /// cited declarations' when nothing asked looked outside them (now or for an earlier ref,
+    /// whose facts may be shared) and they declare the symbol, else the full plan's tree
+    /// (`None` when there is none: the whole file answers).
+    fn evaluate(&self, r: &Ref, range: LineRange) -> Option<(&GoFile, Vec<ExpectationResult>)> {
+        if let Some(cited) = self.cited.as_ref().filter(|c| !c.asked_outside()) {
+            let results = evaluate::evaluate_ref(r, cited, range);
+            let symbol_here = r.symbol.as_ref().is_none_or(|s| declares(cited, &s.value));
+            if symbol_here && !cited.asked_outside() {
+                return Some((cited, results));
+            }
+        }
+        let full = self.full()?;
+        Some((full, evaluate::evaluate_ref(r, full, range)))
+    }
 }
 
 /// The whole-parse step: parses the file once for `whole_needed`, checks each ref on it and

@@ -245,3 +245,102 @@ fn range_scope_changes_only_failure_messages() {
         "{compared} compared, {held} held"
     );
 }
+
+/// The first check parses the cited declarations alone for `call` and `fail_closed` refs,
+/// and the full plan (or the whole file) for what those leave out: a returned package-level
+/// variable, a symbol declared elsewhere in the file, a file of mostly imports and variables.
+/// The reports are the whole-file parse's, holding and failing.
+#[test]
+fn the_cited_declarations_alone_agree_with_whole_files() {
+    let padding: String = (0..30)
+        .map(|i| format!("func pad{i}() {{\n\tx := {i}\n\t_ = x\n}}\n\n"))
+        .collect();
+    let auth = format!(
+        "package svc\n\nimport (\n\t\"errors\"\n\t\"log\"\n)\n\nvar denied = errors.New(\"denied\")\n\nconst limit = 3\n\n{padding}func check(ok bool) error {{\n\tif !ok {{\n\t\treturn denied\n\t}}\n\treturn nil\n}}\n\nfunc serve(n int) {{\n\tif n > limit {{\n\t\tlog.Fatal(\"too many\")\n\t}}\n\tlog.Println(\"serving\")\n}}\n\n{padding}"
+    );
+    let imports: String = (0..30)
+        .map(|i| format!("\t\"example.com/p{i}\"\n"))
+        .collect();
+    let vars: String = (0..30)
+        .map(|i| format!("var v{i} = p{i}.New()\n"))
+        .collect();
+    let small = format!(
+        "package svc\n\nimport (\n\t\"log\"\n{imports})\n\n{vars}\nfunc f() {{\n\tlog.Println(v1)\n}}\n"
+    );
+    let line_of =
+        |src: &str, needle: &str| src.lines().position(|l| l.starts_with(needle)).unwrap() + 1;
+    let check = line_of(&auth, "func check");
+    let serve = line_of(&auth, "func serve");
+    let f = line_of(&small, "func f");
+    let refs = [
+        (
+            "serve-call",
+            "svc/auth.go",
+            format!("{serve}-{}", serve + 5),
+            "{call: 'log.Println'}",
+            "",
+        ),
+        (
+            "serve-guard",
+            "svc/auth.go",
+            format!("{serve}-{}", serve + 5),
+            "{fail_closed: {when: '^n$'}}",
+            "serve",
+        ),
+        (
+            "check-guard",
+            "svc/auth.go",
+            format!("{check}-{}", check + 5),
+            "{fail_closed: {when: '^ok$'}}",
+            "check",
+        ),
+        (
+            "wrong-symbol",
+            "svc/auth.go",
+            format!("{serve}-{}", serve + 5),
+            "{call: 'log.Println'}",
+            "nowhere",
+        ),
+        (
+            "missing-call",
+            "svc/auth.go",
+            format!("{serve}-{}", serve + 5),
+            "{call: 'os.Exit'}",
+            "",
+        ),
+        (
+            "small-call",
+            "svc/small.go",
+            format!("{f}-{}", f + 2),
+            "{call: 'log.Println'}",
+            "f",
+        ),
+    ];
+    let mut anchors = String::from("version: 1\nclaims:\n");
+    for (id, path, lines, expect, symbol) in &refs {
+        let symbol = if symbol.is_empty() {
+            String::new()
+        } else {
+            format!("        symbol: '{symbol}'\n")
+        };
+        anchors.push_str(&format!(
+            "  - id: {id}\n    status: implemented\n    refs:\n      - path: '{path}'\n        lines: {lines}\n{symbol}        expect:\n          - {expect}\n"
+        ));
+    }
+    let mut repo = TestRepo::new();
+    repo.write("svc/auth.go", &auth);
+    repo.write("svc/small.go", &small);
+    repo.write("anchors.yaml", &anchors);
+    repo.commit_all("svc");
+    let report = assert_same_reports(repo.path(), &[]);
+    let verdict = |id: &str| {
+        crate::common::claim_ref(&report, id)["verdict"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    for id in ["serve-call", "serve-guard", "check-guard", "small-call"] {
+        assert_eq!(verdict(id), "verified", "{id}: {report}");
+    }
+    assert_eq!(verdict("missing-call"), "broken", "{report}");
+}
