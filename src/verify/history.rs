@@ -683,20 +683,34 @@ fn walk_from(
         .collect();
     let mut walk = Walk::new(git, &chain, *target == Endpoint::Worktree);
     let mut step = 0;
+    // The mappings still followed, by path. A step changes few files of a year's thousand
+    // refs, so it visits only their mappings; the set is made again only when a mapping's path
+    // changed or its file went (the walk follows no new path otherwise).
+    let mut followed: Option<HashMap<String, Vec<usize>>> = None;
     loop {
-        let mut paths: Vec<String> = state
-            .iter()
-            // A file whose cited lines were all deleted is still followed through renames,
-            // so symbol and search relocation look in the file where it is now.
-            .filter(|m| !m.file_gone)
-            .map(|m| m.path.clone())
-            .collect();
-        paths.sort();
-        paths.dedup();
-        if paths.is_empty() {
-            break;
-        }
-        walk.follow(&paths, step + 1)?;
+        let by_path = match &mut followed {
+            Some(by_path) => by_path,
+            None => {
+                let mut paths: Vec<String> = state
+                    .iter()
+                    // A file whose cited lines were all deleted is still followed through
+                    // renames, so symbol and search relocation look in the file where it is now.
+                    .filter(|m| !m.file_gone)
+                    .map(|m| m.path.clone())
+                    .collect();
+                paths.sort();
+                paths.dedup();
+                if paths.is_empty() {
+                    break;
+                }
+                walk.follow(&paths, step + 1)?;
+                let mut by_path: HashMap<String, Vec<usize>> = HashMap::new();
+                for (k, m) in state.iter().enumerate().filter(|(_, m)| !m.file_gone) {
+                    by_path.entry(m.path.clone()).or_default().push(k);
+                }
+                followed.insert(by_path)
+            }
+        };
         let Some(next) = walk.next_after(step) else {
             break;
         };
@@ -714,9 +728,24 @@ fn walk_from(
             let new = git.resolve(&after).ok()?.read(new_path).ok()?;
             Some((old.bytes, new.bytes))
         };
-        for mapping in &mut state {
-            if let Some(change) = walk.changes(step).get(&mapping.path) {
-                apply(mapping, change, &commit, &before, &texts);
+        // (Each mapping moves on its own: the order they are visited in is no matter.)
+        let changes = walk.changes(step);
+        let mut touched: Vec<usize> = changes
+            .keys()
+            .filter_map(|path| by_path.get(path))
+            .flatten()
+            .copied()
+            .collect();
+        touched.sort_unstable();
+        for k in touched {
+            let mapping = &mut state[k];
+            let Some(change) = changes.get(&mapping.path) else {
+                continue;
+            };
+            let path = mapping.path.clone();
+            apply(mapping, change, &commit, &before, &texts);
+            if mapping.file_gone || mapping.path != path {
+                followed = None;
             }
         }
     }
