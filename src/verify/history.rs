@@ -566,6 +566,10 @@ pub struct Moved {
     pub to: String,
 }
 
+/// The most versions of one path diffed one after another as one task of the walk (see
+/// [`Walk::follow`]).
+const MAX_DIFF_RUN: usize = 8;
+
 /// Steps of one walk at which the cited lines' disappearance is kept, at most (a range
 /// rewritten over and over is not searched for each time).
 const MAX_LOSSES: usize = 4;
@@ -911,9 +915,13 @@ impl<'g, 'c> Walk<'g, 'c> {
             .collect::<Result<_, _>>()?;
         // Each path's versions in step order (`edited` lists them path by path), diffed one
         // after another so that a version is read once for the two diffs it is in; the paths
-        // in parallel.
-        let runs: Vec<&[(usize, String, String, String)]> =
-            edited.chunk_by(|a, b| a.1 == b.1).collect();
+        // in parallel. A path edited often (a large file changed every other week) is cut into
+        // stretches diffed in parallel too, each reading its first old version again: as one
+        // task it kept one thread diffing alone at the end.
+        let runs: Vec<&[(usize, String, String, String)]> = edited
+            .chunk_by(|a, b| a.1 == b.1)
+            .flat_map(|run| run.chunks(MAX_DIFF_RUN))
+            .collect();
         let modified: Vec<(usize, String, FileChange)> = runs
             .into_par_iter()
             .map(|run| {
