@@ -2,16 +2,18 @@
 //! they were where the ref was written (its `at`), and the other files of its package, where
 //! its `symbol` may have moved or be declared.
 
+use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use rayon::prelude::*;
 
 use crate::anchors::Ref;
-use crate::go::GoFile;
+use crate::go::{GoFile, symbols};
 use crate::lines::LineRange;
 use crate::model::{CheckKind, ExpectationResult};
 use crate::model::{Draft, How, Outcome, RefReport};
-use crate::source::Files;
+use crate::source::{FileBlob, Files};
 
 use super::excerpt::place;
 use super::hints;
@@ -40,9 +42,16 @@ pub(super) fn note_unknown_symbol(
     let Some(package) = package_declares(symbol, path, src) else {
         return;
     };
-    let mut files: Vec<&GoFile> = vec![file];
-    files.extend(package.iter().map(|f| f.as_ref()));
-    let suggestions = hints::similar_symbols(symbol, files);
+    let names = file
+        .cached_declarations()
+        .iter()
+        .map(|d| d.name.as_str())
+        .chain(
+            package
+                .iter()
+                .flat_map(|names| names.iter().map(String::as_str)),
+        );
+    let suggestions = hints::similar_symbols(symbol, names);
     let Some(message) = hints::unknown_symbol(r, path, &suggestions) else {
         return;
     };
@@ -69,11 +78,12 @@ pub(super) fn declares(file: &GoFile, symbol: &str) -> bool {
 /// Most files of a package read for "did you mean" suggestions.
 const MAX_SUGGESTION_FILES: usize = 64;
 
-/// `None` when another file of the package of `path` declares `symbol`; else those files,
-/// parsed, to suggest names from.
-fn package_declares(symbol: &str, path: &str, src: &Sources<'_>) -> Option<Vec<Rc<GoFile>>> {
+/// `None` when another file of the package of `path` declares `symbol`; else the names those
+/// files declare, file by file, to suggest names from.
+fn package_declares(symbol: &str, path: &str, src: &Sources<'_>) -> Option<Vec<Arc<[String]>>> {
     let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
     let name = declared_name(symbol).as_bytes();
+    let canonical = symbols::canonical_symbol(symbol);
     let others: Vec<String> = src
         .files
         .go_files_in(dir)
@@ -89,25 +99,60 @@ fn package_declares(symbol: &str, path: &str, src: &Sources<'_>) -> Option<Vec<R
         if memchr::memmem::find(&blob.bytes, name).is_none() {
             continue;
         }
-        let Ok(file) = src.parses.whole(blob) else {
+        let Some(names) = declaration_names(blob, src) else {
             continue;
         };
-        if declares(&file, symbol) {
+        // (As [`declares`] asks each declaration.)
+        if names.iter().any(|n| *n == canonical) {
             return None;
         }
-        parsed.push(file);
+        parsed.push(names);
     }
     for other in others.iter().take(MAX_SUGGESTION_FILES) {
         let Ok(blob) = src.files.read(other) else {
             continue;
         };
         if memchr::memmem::find(&blob.bytes, name).is_none()
-            && let Ok(file) = src.parses.whole(blob)
+            && let Some(names) = declaration_names(blob, src)
         {
-            parsed.push(file);
+            parsed.push(names);
         }
     }
     Some(parsed)
+}
+
+/// The names of the declarations of the package files "did you mean" reads, by blob id: the
+/// refs of one package, in as many path groups of a run, ask for the same files, each parsed
+/// whole for its names. A blob id names its bytes, and the declarations follow from them, so
+/// the names are kept for the process (up to [`MAX_KEPT_NAME_LISTS`] blobs); a blob that does
+/// not parse is not kept, and is tried again.
+static DECLARED_NAMES: OnceLock<Mutex<HashMap<String, Arc<[String]>>>> = OnceLock::new();
+
+/// The most blobs whose names [`DECLARED_NAMES`] keeps (a few kB each).
+const MAX_KEPT_NAME_LISTS: usize = 4096;
+
+/// The names `blob`'s top-level declarations declare, in file order ([`DECLARED_NAMES`]);
+/// `None` when it does not parse.
+fn declaration_names(blob: FileBlob, src: &Sources<'_>) -> Option<Arc<[String]>> {
+    let cache = DECLARED_NAMES.get_or_init(Default::default);
+    let lock = || cache.lock().unwrap_or_else(PoisonError::into_inner);
+    // (An id is the hash of the bytes; an empty one, had hashing failed, names nothing.)
+    let keyed = !blob.id.is_empty();
+    if keyed && let Some(known) = lock().get(&blob.id) {
+        return Some(Arc::clone(known));
+    }
+    let id = blob.id.clone();
+    let file = src.parses.whole(blob).ok()?;
+    let names: Arc<[String]> = file
+        .cached_declarations()
+        .iter()
+        .map(|d| d.name.clone())
+        .collect();
+    let mut kept = lock();
+    if keyed && kept.len() < MAX_KEPT_NAME_LISTS {
+        kept.insert(id, Arc::clone(&names));
+    }
+    Some(names)
 }
 
 /// What the cited lines held before, for ranking candidates, keeping offsets and shapes.

@@ -2,8 +2,7 @@
 //! declaration names.
 
 use crate::anchors::Ref;
-use crate::go::GoFile;
-use crate::go::symbols::{self, canonical_symbol};
+use crate::go::symbols::canonical_symbol;
 
 /// How many suggestions a message lists.
 const MAX_SUGGESTIONS: usize = 3;
@@ -47,35 +46,30 @@ pub fn similar_paths(wanted: &str, paths: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// The declaration names nearest `symbol` among those of `files`, best first, in the
-/// canonical `Type.Method` form.
-pub fn similar_symbols<'f>(
-    symbol: &str,
-    files: impl IntoIterator<Item = &'f GoFile>,
-) -> Vec<String> {
+/// The declaration names nearest `symbol` among `names` (those of some files' declarations,
+/// in file order), best first, in the canonical `Type.Method` form.
+pub fn similar_symbols<'n>(symbol: &str, names: impl IntoIterator<Item = &'n str>) -> Vec<String> {
     let wanted = canonical_symbol(symbol);
     let wanted_method = wanted.rsplit('.').next().unwrap_or(&wanted);
     let mut scored: Vec<(f64, String)> = Vec::new();
-    for file in files {
-        for d in symbols::declarations(file) {
-            let method = d.name.rsplit('.').next().unwrap_or(&d.name);
-            // Methods compare by type and by name (a shared type alone says little); a method
-            // and a plain name by their last parts.
-            let score = match (wanted.split_once('.'), d.name.split_once('.')) {
-                (Some((wanted_type, _)), Some((ty, _))) => {
-                    (strsim::jaro_winkler(wanted_type, ty)
-                        + strsim::jaro_winkler(wanted_method, method))
-                        / 2.0
-                }
-                (None, None) => strsim::jaro_winkler(&wanted, &d.name),
-                _ => strsim::jaro_winkler(wanted_method, method),
-            };
-            // A method whose name is right but whose type is not is the likeliest mistake.
-            let right_method = d.name.contains('.') && method == wanted_method;
-            let score = if right_method { 1.0 } else { score };
-            if score >= MIN_SIMILARITY && !scored.iter().any(|(_, n)| *n == d.name) {
-                scored.push((score, d.name));
+    for name in names {
+        let method = name.rsplit('.').next().unwrap_or(name);
+        // Methods compare by type and by name (a shared type alone says little); a method
+        // and a plain name by their last parts.
+        let score = match (wanted.split_once('.'), name.split_once('.')) {
+            (Some((wanted_type, _)), Some((ty, _))) => {
+                (strsim::jaro_winkler(wanted_type, ty)
+                    + strsim::jaro_winkler(wanted_method, method))
+                    / 2.0
             }
+            (None, None) => strsim::jaro_winkler(&wanted, name),
+            _ => strsim::jaro_winkler(wanted_method, method),
+        };
+        // A method whose name is right but whose type is not is the likeliest mistake.
+        let right_method = name.contains('.') && method == wanted_method;
+        let score = if right_method { 1.0 } else { score };
+        if score >= MIN_SIMILARITY && !scored.iter().any(|(_, n)| n == name) {
+            scored.push((score, name.to_string()));
         }
     }
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -101,6 +95,7 @@ pub const UNKNOWN_SYMBOL: &str = "symbol ";
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::go::{GoFile, symbols};
 
     #[test]
     fn suggests_the_same_file_name_first_then_similar_paths() {
@@ -137,12 +132,14 @@ mod tests {
                 .to_vec(),
         )
         .unwrap();
+        let declarations = symbols::declarations(&file);
+        let names = || declarations.iter().map(|d| d.name.as_str());
         assert_eq!(
-            similar_symbols("adminHandler.checkOrigen", [&file]),
+            similar_symbols("adminHandler.checkOrigen", names()),
             ["adminHandler.checkOrigin", "checkOrigins"]
         );
         assert_eq!(
-            similar_symbols("(*apiHandler).checkOrigin", [&file])[0],
+            similar_symbols("(*apiHandler).checkOrigin", names())[0],
             "adminHandler.checkOrigin"
         );
         assert_eq!(

@@ -566,6 +566,10 @@ pub struct Moved {
     pub to: String,
 }
 
+/// The most versions of one path diffed one after another as one task of the walk (see
+/// [`Walk::follow`]).
+const MAX_DIFF_RUN: usize = 8;
+
 /// Steps of one walk at which the cited lines' disappearance is kept, at most (a range
 /// rewritten over and over is not searched for each time).
 const MAX_LOSSES: usize = 4;
@@ -683,20 +687,34 @@ fn walk_from(
         .collect();
     let mut walk = Walk::new(git, &chain, *target == Endpoint::Worktree);
     let mut step = 0;
+    // The mappings still followed, by path. A step changes few files of a year's thousand
+    // refs, so it visits only their mappings; the set is made again only when a mapping's path
+    // changed or its file went (the walk follows no new path otherwise).
+    let mut followed: Option<HashMap<String, Vec<usize>>> = None;
     loop {
-        let mut paths: Vec<String> = state
-            .iter()
-            // A file whose cited lines were all deleted is still followed through renames,
-            // so symbol and search relocation look in the file where it is now.
-            .filter(|m| !m.file_gone)
-            .map(|m| m.path.clone())
-            .collect();
-        paths.sort();
-        paths.dedup();
-        if paths.is_empty() {
-            break;
-        }
-        walk.follow(&paths, step + 1)?;
+        let by_path = match &mut followed {
+            Some(by_path) => by_path,
+            None => {
+                let mut paths: Vec<String> = state
+                    .iter()
+                    // A file whose cited lines were all deleted is still followed through
+                    // renames, so symbol and search relocation look in the file where it is now.
+                    .filter(|m| !m.file_gone)
+                    .map(|m| m.path.clone())
+                    .collect();
+                paths.sort();
+                paths.dedup();
+                if paths.is_empty() {
+                    break;
+                }
+                walk.follow(&paths, step + 1)?;
+                let mut by_path: HashMap<String, Vec<usize>> = HashMap::new();
+                for (k, m) in state.iter().enumerate().filter(|(_, m)| !m.file_gone) {
+                    by_path.entry(m.path.clone()).or_default().push(k);
+                }
+                followed.insert(by_path)
+            }
+        };
         let Some(next) = walk.next_after(step) else {
             break;
         };
@@ -714,9 +732,24 @@ fn walk_from(
             let new = git.resolve(&after).ok()?.read(new_path).ok()?;
             Some((old.bytes, new.bytes))
         };
-        for mapping in &mut state {
-            if let Some(change) = walk.changes(step).get(&mapping.path) {
-                apply(mapping, change, &commit, &before, &texts);
+        // (Each mapping moves on its own: the order they are visited in is no matter.)
+        let changes = walk.changes(step);
+        let mut touched: Vec<usize> = changes
+            .keys()
+            .filter_map(|path| by_path.get(path))
+            .flatten()
+            .copied()
+            .collect();
+        touched.sort_unstable();
+        for k in touched {
+            let mapping = &mut state[k];
+            let Some(change) = changes.get(&mapping.path) else {
+                continue;
+            };
+            let path = mapping.path.clone();
+            apply(mapping, change, &commit, &before, &texts);
+            if mapping.file_gone || mapping.path != path {
+                followed = None;
             }
         }
     }
@@ -882,9 +915,13 @@ impl<'g, 'c> Walk<'g, 'c> {
             .collect::<Result<_, _>>()?;
         // Each path's versions in step order (`edited` lists them path by path), diffed one
         // after another so that a version is read once for the two diffs it is in; the paths
-        // in parallel.
-        let runs: Vec<&[(usize, String, String, String)]> =
-            edited.chunk_by(|a, b| a.1 == b.1).collect();
+        // in parallel. A path edited often (a large file changed every other week) is cut into
+        // stretches diffed in parallel too, each reading its first old version again: as one
+        // task it kept one thread diffing alone at the end.
+        let runs: Vec<&[(usize, String, String, String)]> = edited
+            .chunk_by(|a, b| a.1 == b.1)
+            .flat_map(|run| run.chunks(MAX_DIFF_RUN))
+            .collect();
         let modified: Vec<(usize, String, FileChange)> = runs
             .into_par_iter()
             .map(|run| {

@@ -564,6 +564,8 @@ impl Finder<'_> {
                 let mut set = hash_lines(&blob.bytes);
                 set.sort_unstable();
                 set.dedup();
+                // Kept for the run: no room past its lines.
+                set.shrink_to_fit();
                 Some((id.clone(), Arc::new(set)))
             })
             .collect();

@@ -31,6 +31,37 @@ fn insertion_above_is_drifted_by_history_and_names_the_commit() {
 }
 
 #[test]
+fn a_file_edited_in_many_commits_is_followed_through_every_edit() {
+    // Twenty commits each add a line above the cited guard. The walk diffs a file's versions
+    // in stretches (several tasks for a file edited this often, each reading its first old
+    // version itself): every edit moves the guard on by its line, none is skipped or doubled.
+    let file = |notes: usize| {
+        let notes: String = (0..notes).map(|i| format!("// note {i}\n")).collect();
+        format!(
+            "package transport\n\nimport (\n\t\"errors\"\n\t\"net/http\"\n)\n\n{notes}func requireClientCert(r *http.Request) error {{\n\tif r.TLS == nil || len(r.TLS.VerifiedChains) == 0 {{\n\t\treturn errors.New(\"mtls: client certificate required\")\n\t}}\n\treturn nil\n}}\n"
+        )
+    };
+    let mut repo = TestRepo::new();
+    repo.write("listener.go", file(0));
+    let at = repo.commit_all("guard");
+    for k in 1..=20 {
+        repo.write("listener.go", file(k));
+        repo.commit_all(&format!("note {k}"));
+    }
+    repo.write(
+        "anchors.yaml",
+        format!(
+            "version: 1\nclaims:\n  - id: mtls\n    status: required\n    refs:\n      - path: listener.go\n        lines: 9-11\n        at: {at}\n        expect:\n          - fail_closed: {{ when: VerifiedChains }}\n"
+        ),
+    );
+    let (_, report) = verify_json(repo.path(), &[]);
+    let guard = claim_ref(&report, "mtls");
+    assert_eq!(guard["verdict"], "drifted", "{guard:#}");
+    assert_eq!(guard["relocated"]["how"], "history");
+    assert_eq!(guard["relocated"]["lines"], "29-31", "{guard:#}");
+}
+
+#[test]
 fn rename_and_weakening_across_commits() {
     let d = drift_repo(3);
     let (code, report) = verify_json(d.repo.path(), &[]);

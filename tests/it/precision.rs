@@ -365,6 +365,37 @@ fn a_symbol_naming_nothing_says_so_with_the_nearest_names() {
 }
 
 #[test]
+fn each_unknown_symbol_is_told_the_names_of_its_own_package_files() {
+    // Two refs of one package, each naming a function another file of it declares, misspelt:
+    // the names of the package files are read once for the run and kept by blob, and each ref
+    // is told the name from the files around it, never another file's.
+    let mut repo = TestRepo::new();
+    repo.write("p/a.go", "package p\n\nfunc alphaOne() {}\n");
+    repo.write("p/b.go", "package p\n\nfunc betaTwo() {}\n");
+    repo.write("p/c.go", "package p\n\nfunc gammaThree() {}\n");
+    repo.commit_all("package p");
+    repo.write(
+        "anchors.yaml",
+        "version: 1\nclaims:\n  - id: beta\n    status: required\n    refs:\n      - { path: p/a.go, lines: 3, symbol: betaTwoo }\n  - id: alpha\n    status: required\n    refs:\n      - { path: p/c.go, lines: 3, symbol: alphaOnee }\n",
+    );
+    let (_, report) = verify_json(repo.path(), &[]);
+    for (id, path, wanted, named) in [
+        ("beta", "p/a.go", "betaTwoo", "betaTwo"),
+        ("alpha", "p/c.go", "alphaOnee", "alphaOne"),
+    ] {
+        let r = claim_ref(&report, id);
+        assert_eq!(r["verdict"], "broken", "{r:#}");
+        assert_eq!(
+            r["expectations"][0]["message"],
+            format!(
+                "symbol `{wanted}` names no declaration in {path} or its package; did you mean `{named}`?"
+            ),
+            "{r:#}"
+        );
+    }
+}
+
+#[test]
 fn a_missing_path_names_the_nearest_existing_ones() {
     let (repo, _) = repo(1);
     let report = verify(
