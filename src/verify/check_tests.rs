@@ -236,6 +236,7 @@ fn settled(anchors: &AnchorsFile, places: Vec<Candidate>) -> RefReport {
         history: None,
         parses: super::parses::ParseCache::new(false),
         origins: Default::default(),
+        declared_names: &Default::default(),
     };
     let mut report = super::check::new_report(&jobs[0]);
     let found = Found {

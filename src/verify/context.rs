@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::rc::Rc;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use rayon::prelude::*;
 
@@ -121,21 +121,26 @@ fn package_declares(symbol: &str, path: &str, src: &Sources<'_>) -> Option<Vec<A
     Some(parsed)
 }
 
-/// The names of the declarations of the package files "did you mean" reads, by blob id: the
-/// refs of one package, in as many path groups of a run, ask for the same files, each parsed
-/// whole for its names. A blob id names its bytes, and the declarations follow from them, so
-/// the names are kept for the process (up to [`MAX_KEPT_NAME_LISTS`] blobs); a blob that does
-/// not parse is not kept, and is tried again.
-static DECLARED_NAMES: OnceLock<Mutex<HashMap<String, Arc<[String]>>>> = OnceLock::new();
+/// The names of the declarations of the package files "did you mean" reads, by blob id, for
+/// a run: the refs of one package, in as many path groups, ask for the same files, each parsed
+/// whole for its names. A blob id names its bytes, and the declarations follow from them; up
+/// to [`MAX_KEPT_NAME_LISTS`] blobs are kept, and a blob that does not parse is not kept, and
+/// is tried again.
+#[derive(Default)]
+pub(super) struct DeclaredNames(Mutex<HashMap<String, Arc<[String]>>>);
 
-/// The most blobs whose names [`DECLARED_NAMES`] keeps (a few kB each).
+/// The most blobs whose names [`DeclaredNames`] keeps (a few kB each).
 const MAX_KEPT_NAME_LISTS: usize = 4096;
 
-/// The names `blob`'s top-level declarations declare, in file order ([`DECLARED_NAMES`]);
-/// `None` when it does not parse.
+/// The names `blob`'s top-level declarations declare, in file order (kept in the run's
+/// [`DeclaredNames`]); `None` when it does not parse.
 fn declaration_names(blob: FileBlob, src: &Sources<'_>) -> Option<Arc<[String]>> {
-    let cache = DECLARED_NAMES.get_or_init(Default::default);
-    let lock = || cache.lock().unwrap_or_else(PoisonError::into_inner);
+    let lock = || {
+        src.declared_names
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    };
     // (An id is the hash of the bytes; an empty one, had hashing failed, names nothing.)
     let keyed = !blob.id.is_empty();
     if keyed && let Some(known) = lock().get(&blob.id) {

@@ -94,6 +94,7 @@ pub(super) fn verify_path(
         options,
         cache,
         cited_now,
+        declared_names,
         ..
     } = *run;
     // `audit` keeps every ref's highlighted lines, which only a whole parse gives and the
@@ -113,6 +114,7 @@ pub(super) fn verify_path(
         history,
         parses: ParseCache::new(members.len() > 1),
         origins: OriginsMemo::default(),
+        declared_names,
     };
     let blob = match files.read(path) {
         Ok(blob) => blob,

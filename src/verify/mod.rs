@@ -209,6 +209,7 @@ pub fn verify(
     }
     let all: Vec<usize> = (0..jobs.len()).collect();
     let cited_now = engine::CitedNow::default();
+    let declared_names = context::DeclaredNames::default();
     let run = Run {
         files,
         history,
@@ -216,6 +217,7 @@ pub fn verify(
         cache: cache.as_ref(),
         budget: &budget,
         cited_now: Some(&cited_now),
+        declared_names: &declared_names,
     };
     let mut evaluated = check_by_path(&jobs, &all, &run, true);
     let run = Run {
@@ -469,6 +471,8 @@ struct Run<'a> {
     /// Where the first check keeps, for refs without `at`, what the look back for where their
     /// lines were last whole asks of the file it read.
     cited_now: Option<&'a engine::CitedNow>,
+    /// The names package files declare, for "did you mean", kept for the run.
+    declared_names: &'a context::DeclaredNames,
 }
 
 /// Verifies the jobs `members` (indexes into `jobs`), grouped by the path they are checked at

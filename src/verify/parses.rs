@@ -15,6 +15,7 @@ use crate::lines::LineRange;
 use crate::source::{FileBlob, FileProblem, Files};
 
 use super::HistorySource;
+use super::context::DeclaredNames;
 use super::evaluate;
 use super::provenance::OriginsMemo;
 
@@ -44,6 +45,8 @@ pub(super) struct Sources<'a> {
     pub(super) parses: ParseCache,
     /// Where the lines of a newer version came from, by pair of versions.
     pub(super) origins: OriginsMemo,
+    /// The names package files declare, for "did you mean", kept for the run.
+    pub(super) declared_names: &'a DeclaredNames,
 }
 
 /// Whole-file parses by blob id; kept only when the group has more than one ref to share them,
