@@ -209,7 +209,7 @@ pub fn compares_with_at(expectation: &Expectation) -> bool {
 /// guards around it, in its function; a returned package-level variable is noted). Such
 /// expectations may be checked on a tree of the cited declarations alone
 /// ([`GoFile::parse_cited`]).
-pub fn cited_declarations_answer(expectation: &Expectation) -> bool {
+pub(crate) fn cited_declarations_answer(expectation: &Expectation) -> bool {
     matches!(
         expectation,
         Expectation::Call(_) | Expectation::FailClosed(_)
