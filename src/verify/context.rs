@@ -2,9 +2,8 @@
 //! they were where the ref was written (its `at`), and the other files of its package, where
 //! its `symbol` may have moved or be declared.
 
-use std::collections::HashMap;
 use std::rc::Rc;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -121,43 +120,10 @@ fn package_declares(symbol: &str, path: &str, src: &Sources<'_>) -> Option<Vec<A
     Some(parsed)
 }
 
-/// The names of the declarations of the package files "did you mean" reads, by blob id, for
-/// a run: the refs of one package, in as many path groups, ask for the same files, each parsed
-/// whole for its names. A blob id names its bytes, and the declarations follow from them; up
-/// to [`MAX_KEPT_NAME_LISTS`] blobs are kept, and a blob that does not parse is not kept, and
-/// is tried again.
-#[derive(Default)]
-pub(super) struct DeclaredNames(Mutex<HashMap<String, Arc<[String]>>>);
-
-/// The most blobs whose names [`DeclaredNames`] keeps (a few kB each).
-const MAX_KEPT_NAME_LISTS: usize = 4096;
-
-/// The names `blob`'s top-level declarations declare, in file order (kept in the run's
-/// [`DeclaredNames`]); `None` when it does not parse.
+/// The names `blob`'s top-level declarations declare, in file order (kept for the run);
+/// `None` when it does not parse.
 fn declaration_names(blob: FileBlob, src: &Sources<'_>) -> Option<Arc<[String]>> {
-    let lock = || {
-        src.declared_names
-            .0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    };
-    // (An id is the hash of the bytes; an empty one, had hashing failed, names nothing.)
-    let keyed = !blob.id.is_empty();
-    if keyed && let Some(known) = lock().get(&blob.id) {
-        return Some(Arc::clone(known));
-    }
-    let id = blob.id.clone();
-    let file = src.parses.whole(blob).ok()?;
-    let names: Arc<[String]> = file
-        .cached_declarations()
-        .iter()
-        .map(|d| d.name.clone())
-        .collect();
-    let mut kept = lock();
-    if keyed && kept.len() < MAX_KEPT_NAME_LISTS {
-        kept.insert(id, Arc::clone(&names));
-    }
-    Some(names)
+    src.declared_names.of(blob, &src.parses)
 }
 
 /// What the cited lines held before, for ranking candidates, keeping offsets and shapes.

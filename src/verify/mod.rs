@@ -209,7 +209,7 @@ pub fn verify(
     }
     let all: Vec<usize> = (0..jobs.len()).collect();
     let cited_now = engine::CitedNow::default();
-    let declared_names = context::DeclaredNames::default();
+    let declared_names = parses::DeclaredNames::default();
     let run = Run {
         files,
         history,
@@ -472,7 +472,7 @@ struct Run<'a> {
     /// lines were last whole asks of the file it read.
     cited_now: Option<&'a engine::CitedNow>,
     /// The names package files declare, for "did you mean", kept for the run.
-    declared_names: &'a context::DeclaredNames,
+    declared_names: &'a parses::DeclaredNames,
 }
 
 /// Verifies the jobs `members` (indexes into `jobs`), grouped by the path they are checked at

@@ -6,6 +6,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
 use std::rc::Rc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::anchors::Ref;
 use crate::budget;
@@ -15,7 +16,6 @@ use crate::lines::LineRange;
 use crate::source::{FileBlob, FileProblem, Files};
 
 use super::HistorySource;
-use super::context::DeclaredNames;
 use super::evaluate;
 use super::provenance::OriginsMemo;
 
@@ -47,6 +47,42 @@ pub(super) struct Sources<'a> {
     pub(super) origins: OriginsMemo,
     /// The names package files declare, for "did you mean", kept for the run.
     pub(super) declared_names: &'a DeclaredNames,
+}
+
+/// The names of the declarations of the package files "did you mean" reads, by blob id, for
+/// a run: the refs of one package, in as many path groups, ask for the same files, each parsed
+/// whole for its names. A blob id names its bytes, and the declarations follow from them; up
+/// to [`MAX_KEPT_NAME_LISTS`] blobs are kept, and a blob that does not parse is not kept, and
+/// is tried again.
+#[derive(Default)]
+pub(super) struct DeclaredNames(Mutex<HashMap<String, Arc<[String]>>>);
+
+/// The most blobs whose names [`DeclaredNames`] keeps (a few kB each).
+const MAX_KEPT_NAME_LISTS: usize = 4096;
+
+impl DeclaredNames {
+    /// The names `blob`'s top-level declarations declare, in file order, parsed whole with
+    /// `parses` the first time; `None` when it does not parse.
+    pub(super) fn of(&self, blob: FileBlob, parses: &ParseCache) -> Option<Arc<[String]>> {
+        let lock = || self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        // (An id is the hash of the bytes; an empty one, had hashing failed, names nothing.)
+        let keyed = !blob.id.is_empty();
+        if keyed && let Some(known) = lock().get(&blob.id) {
+            return Some(Arc::clone(known));
+        }
+        let id = blob.id.clone();
+        let file = parses.whole(blob).ok()?;
+        let names: Arc<[String]> = file
+            .cached_declarations()
+            .iter()
+            .map(|d| d.name.clone())
+            .collect();
+        let mut kept = lock();
+        if keyed && kept.len() < MAX_KEPT_NAME_LISTS {
+            kept.insert(id, Arc::clone(&names));
+        }
+        Some(names)
+    }
 }
 
 /// Whole-file parses by blob id; kept only when the group has more than one ref to share them,
