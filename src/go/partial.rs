@@ -94,13 +94,23 @@ impl GoFile {
         worth_it(source, &needed).then_some(needed)
     }
 
+    /// The plan of [`GoFile::parse_cited`] for `ranges` of `source` (split into `segments`):
+    /// the header and the declarations the ranges overlap; `None` when that is most of the
+    /// file.
+    pub(crate) fn cited_plan(
+        source: &[u8],
+        segments: &[segments::Segment],
+        ranges: &[LineRange],
+    ) -> Option<Vec<Range<usize>>> {
+        Some(segments::cited(segments, &rows_of(ranges))).filter(|plan| worth_it(source, plan))
+    }
+
     /// [`GoFile::covering_plan`] of `ranges`, with the plan of the cited declarations alone;
     /// `None` when the scan is unsure or both would read most of the file.
     pub(crate) fn covering_plans(source: &[u8], ranges: &[LineRange]) -> Option<CoveringPlans> {
         let segments = segments::segments(source)?;
         let full = Self::covering_plan(source, &segments, ranges, None);
-        let cited = Some(segments::cited(&segments, &rows_of(ranges)))
-            .filter(|plan| worth_it(source, plan));
+        let cited = Self::cited_plan(source, &segments, ranges);
         (full.is_some() || cited.is_some()).then_some(CoveringPlans { full, cited })
     }
 

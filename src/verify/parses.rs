@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::anchors::Ref;
 use crate::budget;
+use crate::expect;
 use crate::go::segments::{self, Segment};
 use crate::go::{GoError, GoFile};
 use crate::lines::LineRange;
@@ -115,8 +116,9 @@ pub(super) struct ParseCache {
 /// The most source bytes whose parses one [`ParseCache`] keeps (about 120 MB of trees).
 pub(super) const KEPT_SOURCE_BYTES: usize = 8 << 20;
 
-/// A partial parse's blob id and the bytes of it parsed.
-type PartialKey = (String, Vec<Range<usize>>);
+/// A partial parse's blob id, the bytes of it parsed, and whether it is of the cited
+/// declarations alone ([`GoFile::parse_cited`], which notes questions asked outside them).
+type PartialKey = (String, Vec<Range<usize>>, bool);
 
 /// The most memory (as counted by [`ParseCache::partial`]) the partial parses one
 /// [`ParseCache`] keeps may take.
@@ -209,13 +211,48 @@ impl ParseCache {
         let Some(needed) = GoFile::covering_plan(&blob.bytes, &segments, ranges, name) else {
             return Ok(None);
         };
-        let key = (blob.id.clone(), needed);
+        self.kept_partial(blob, needed, false)
+    }
+
+    /// [`GoFile::parse_cited`] of `blob` around `lines`, kept as [`ParseCache::partial`] keeps
+    /// its parses; `None` when that plan would read most of the file, when it is the full
+    /// plan's (nothing left out: [`ParseCache::partial`] is that parse), or when the tree has
+    /// syntax errors.
+    pub(super) fn cited(&self, blob: &FileBlob, lines: LineRange) -> Option<Rc<GoFile>> {
+        let segments = self.segments_of(blob)?;
+        let plan = GoFile::cited_plan(&blob.bytes, &segments, &[lines])?;
+        if GoFile::covering_plan(&blob.bytes, &segments, &[lines], None).as_ref() == Some(&plan) {
+            return None;
+        }
+        if !self.keep {
+            #[cfg(test)]
+            partial_parses::add(1);
+            return GoFile::parse_cited(&blob.bytes, &plan).ok()?.map(Rc::new);
+        }
+        self.kept_partial(blob, plan, true).ok().flatten()
+    }
+
+    /// The partial parse of `blob` by `plan` ([`GoFile::parse_cited`] when `cited`, which
+    /// notes questions asked outside it; else [`GoFile::parse_included`]), made once while the
+    /// cache has it still (the oldest are let go past [`KEPT_PARTIAL_BYTES`]).
+    fn kept_partial(
+        &self,
+        blob: &FileBlob,
+        plan: Vec<Range<usize>>,
+        cited: bool,
+    ) -> Result<Option<Rc<GoFile>>, GoError> {
+        let key = (blob.id.clone(), plan, cited);
         if let Some(kept) = self.partials.borrow().get(&key) {
             return Ok(kept.clone());
         }
         #[cfg(test)]
         partial_parses::add(1);
-        let parsed = GoFile::parse_included(&blob.bytes, &key.1)?.map(Rc::new);
+        let parsed = if cited {
+            GoFile::parse_cited(&blob.bytes, &key.1)?
+        } else {
+            GoFile::parse_included(&blob.bytes, &key.1)?
+        }
+        .map(Rc::new);
         let parsed_bytes: usize = key.1.iter().map(Range::len).sum();
         let size = blob.bytes.len() + parsed_bytes.saturating_mul(15);
         if size > KEPT_PARTIAL_BYTES {
@@ -278,6 +315,12 @@ pub(super) fn holds_at(
     if let Some(file) = parses.get(&blob) {
         return evaluate::holds(r, &file, lines);
     }
+    if let Some(cited) = cited_answers(r, &blob, lines, parses)
+        && evaluate::holds(r, &cited, lines)
+        && !cited.asked_outside()
+    {
+        return true;
+    }
     if let Ok(Some(partial)) = parses.partial(&blob, &[lines], None)
         && evaluate::holds(r, &partial, lines)
     {
@@ -286,6 +329,21 @@ pub(super) fn holds_at(
     parses
         .whole(blob)
         .is_ok_and(|file| evaluate::holds(r, &file, lines))
+}
+
+/// The tree of the declarations `lines` of `blob` overlap alone ([`ParseCache::cited`]), when
+/// every expectation of `r` is answered from those ([`expect::cited_declarations_answer`]):
+/// where it holds there and nothing asked looked outside them ([`GoFile::asked_outside`]), it
+/// holds on the whole file, with the same evidence. `r` has expectations: a bare `symbol` is
+/// looked up in the whole file.
+fn cited_answers(
+    r: &Ref,
+    blob: &FileBlob,
+    lines: LineRange,
+    parses: &ParseCache,
+) -> Option<Rc<GoFile>> {
+    let answers = !r.expect.is_empty() && r.expect.iter().all(expect::cited_declarations_answer);
+    answers.then(|| parses.cited(blob, lines)).flatten()
 }
 
 /// [`evaluate::misfit`] of `r` at `lines` of `blob`, parsed as [`holds_at`] does; `None` when
@@ -301,6 +359,12 @@ pub(super) fn misfit_at(
     }
     if let Some(file) = parses.get(blob) {
         return evaluate::misfit(r, &file, lines);
+    }
+    if let Some(cited) = cited_answers(r, blob, lines, parses)
+        && let Some(misfit) = evaluate::misfit(r, &cited, lines)
+        && !cited.asked_outside()
+    {
+        return Some(misfit);
     }
     if let Ok(Some(partial)) = parses.partial(blob, &[lines], None)
         && let Some(misfit) = evaluate::misfit(r, &partial, lines)
@@ -396,6 +460,58 @@ mod tests {
 
     fn lines(a: u32, b: u32) -> LineRange {
         LineRange::new(LineNo::new(a).unwrap(), LineNo::new(b).unwrap()).unwrap()
+    }
+
+    /// `call` and `fail_closed` refs are checked on the declarations their lines overlap
+    /// alone, without the imports and package-level variables a full plan adds; a guard
+    /// returning a package-level variable asks outside them and is checked on the full plan's
+    /// tree too. The answers are the whole file's.
+    #[test]
+    fn call_and_guard_refs_are_checked_on_their_declarations_alone() {
+        let mut src = String::from(
+            "package a\n\nimport (\n\t\"errors\"\n\t\"log\"\n)\n\nvar denied = errors.New(\"denied\")\n\nfunc check(ok bool) error {\n\tif !ok {\n\t\treturn denied\n\t}\n\treturn nil\n}\n\nfunc serve(n int) {\n\tif n > 3 {\n\t\tlog.Fatal(\"too many\")\n\t}\n\tlog.Println(\"serving\")\n}\n",
+        );
+        for i in 0..20 {
+            src.push_str(&format!("\nfunc pad{i}() {{\n\tx := {i}\n\t_ = x\n}}\n"));
+        }
+        let blob = FileBlob {
+            id: "b2".into(),
+            bytes: src.into_bytes(),
+        };
+        let anchors = refs(
+            "      - { path: a.go, lines: 17-23, expect: [{ call: log.Println }, { fail_closed: { when: n } }] }\n      - { path: a.go, lines: 10-15, expect: [{ fail_closed: { when: ok } }] }\n",
+        );
+        let (serve, check) = (&anchors.claims[0].refs[0], &anchors.claims[0].refs[1]);
+        let whole = GoFile::parse(blob.bytes.clone()).unwrap();
+        let cache = ParseCache::new(true);
+        partial_parses::take();
+
+        let on_serve = misfit_at(serve, &blob, serve.lines.value, &cache);
+        assert!(on_serve.is_some());
+        assert_eq!(on_serve, evaluate::misfit(serve, &whole, serve.lines.value));
+        assert_eq!(
+            partial_parses::take(),
+            1,
+            "the cited declaration's parse alone"
+        );
+        assert!(cache.partials.borrow().keys().all(|(_, _, cited)| *cited));
+
+        let on_check = misfit_at(check, &blob, check.lines.value, &cache);
+        assert!(on_check.is_some());
+        assert_eq!(on_check, evaluate::misfit(check, &whole, check.lines.value));
+        assert_eq!(
+            partial_parses::take(),
+            2,
+            "its declaration alone, then the full plan"
+        );
+        assert!(holds_at_blob(check, &blob, &cache));
+    }
+
+    /// [`holds_at`] of `r` at its own lines of `blob`.
+    fn holds_at_blob(r: &Ref, blob: &FileBlob, cache: &ParseCache) -> bool {
+        let mut files = crate::source::MemoryFiles::new();
+        files.insert("a.go", blob.bytes.clone());
+        holds_at(r, &files, "a.go", r.lines.value, cache)
     }
 
     /// The refs of one version of a file citing lines of one declaration share its partial
