@@ -296,9 +296,8 @@ impl ParseCache {
     }
 }
 
-/// Whether every expectation of `r` holds at `lines` of `path`. A whole parse already made
-/// answers; else a partial parse when it says they hold (where partial and whole-file parsing
-/// are proven to agree); else the whole file.
+/// Whether every expectation of `r` holds at `lines` of `path`, from the least parsed tree that
+/// tells ([`answer_at`]).
 pub(super) fn holds_at(
     r: &Ref,
     files: &dyn Files,
@@ -312,30 +311,52 @@ pub(super) fn holds_at(
     if lines.end().get() > crate::go::count_lines(&blob.bytes) {
         return false;
     }
-    if let Some(file) = parses.get(&blob) {
-        return evaluate::holds(r, &file, lines);
+    answer_at(r, &blob, lines, parses, |file| {
+        evaluate::holds(r, file, lines).then_some(())
+    })
+    .is_some()
+}
+
+/// `answer` (`None`: `r` does not hold) at `lines` of `blob`, from the least parsed tree that
+/// gives it: a whole parse already made; else the declarations the lines overlap alone, when
+/// `r`'s expectations read only those ([`cited_answers`]) and nothing asked looked outside
+/// them ([`GoFile::asked_outside`]), which answer as the full plan would, holding or not; else
+/// a partial parse when it says `r` holds (where partial and whole-file parsing are proven to
+/// agree); else the whole file.
+fn answer_at<T>(
+    r: &Ref,
+    blob: &FileBlob,
+    lines: LineRange,
+    parses: &ParseCache,
+    answer: impl Fn(&GoFile) -> Option<T>,
+) -> Option<T> {
+    if let Some(file) = parses.get(blob) {
+        return answer(&file);
     }
-    if let Some(cited) = cited_answers(r, &blob, lines, parses)
-        && evaluate::holds(r, &cited, lines)
-        && !cited.asked_outside()
-    {
-        return true;
+    let cited = cited_answers(r, blob, lines, parses).and_then(|cited| {
+        let found = answer(&cited);
+        (!cited.asked_outside()).then_some(found)
+    });
+    match cited {
+        Some(Some(found)) => return Some(found),
+        // Not holding on the cited declarations, it does not on the full plan's tree either.
+        Some(None) => {}
+        None => {
+            if let Ok(Some(partial)) = parses.partial(blob, &[lines], None)
+                && let Some(found) = answer(&partial)
+            {
+                return Some(found);
+            }
+        }
     }
-    if let Ok(Some(partial)) = parses.partial(&blob, &[lines], None)
-        && evaluate::holds(r, &partial, lines)
-    {
-        return true;
-    }
-    parses
-        .whole(blob)
-        .is_ok_and(|file| evaluate::holds(r, &file, lines))
+    answer(&*parses.whole(blob.clone()).ok()?)
 }
 
 /// The tree of the declarations `lines` of `blob` overlap alone ([`ParseCache::cited`]), when
 /// every expectation of `r` is answered from those ([`expect::cited_declarations_answer`]):
-/// where it holds there and nothing asked looked outside them ([`GoFile::asked_outside`]), it
-/// holds on the whole file, with the same evidence. `r` has expectations: a bare `symbol` is
-/// looked up in the whole file.
+/// where nothing asked looked outside them ([`GoFile::asked_outside`]), whether it holds
+/// there, and with what evidence, is the whole file's. `r` has expectations: a bare `symbol`
+/// is looked up in the whole file.
 fn cited_answers(
     r: &Ref,
     blob: &FileBlob,
@@ -357,22 +378,9 @@ pub(super) fn misfit_at(
     if lines.end().get() > crate::go::count_lines(&blob.bytes) {
         return None;
     }
-    if let Some(file) = parses.get(blob) {
-        return evaluate::misfit(r, &file, lines);
-    }
-    if let Some(cited) = cited_answers(r, blob, lines, parses)
-        && let Some(misfit) = evaluate::misfit(r, &cited, lines)
-        && !cited.asked_outside()
-    {
-        return Some(misfit);
-    }
-    if let Ok(Some(partial)) = parses.partial(blob, &[lines], None)
-        && let Some(misfit) = evaluate::misfit(r, &partial, lines)
-    {
-        return Some(misfit);
-    }
-    let whole = parses.whole(blob.clone()).ok()?;
-    evaluate::misfit(r, &whole, lines)
+    answer_at(r, blob, lines, parses, |file| {
+        evaluate::misfit(r, file, lines)
+    })
 }
 
 #[cfg(test)]
@@ -505,6 +513,18 @@ mod tests {
             "its declaration alone, then the full plan"
         );
         assert!(holds_at_blob(check, &blob, &cache));
+
+        // Failing on its declaration alone, with nothing asked outside it, a ref fails on the
+        // full plan's tree too: the whole file says, without that partial parse between.
+        let missing = refs("      - { path: a.go, lines: 17-23, expect: [{ call: os.Exit }] }\n");
+        let missing = &missing.claims[0].refs[0];
+        partial_parses::take();
+        assert_eq!(misfit_at(missing, &blob, missing.lines.value, &cache), None);
+        assert_eq!(
+            partial_parses::take(),
+            0,
+            "serve's declaration is kept; no full plan"
+        );
     }
 
     /// [`holds_at`] of `r` at its own lines of `blob`.
