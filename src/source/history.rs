@@ -224,6 +224,78 @@ fn hunks_of(diff: &Diff<'_>, index: usize) -> Result<Vec<Hunk>, git2::Error> {
     }
 }
 
+/// libgit2's hunks between two blobs, no context lines: what [`text_hunks`] must give.
+fn libgit2_hunks(old: &git2::Blob<'_>, new: &git2::Blob<'_>) -> Result<Vec<Hunk>, git2::Error> {
+    let mut options = DiffOptions::new();
+    options.context_lines(0);
+    let patch = git2::Patch::from_blobs(old, None, new, None, Some(&mut options))?;
+    hunks_of_patch(&patch)
+}
+
+/// Whether libgit2 diffs two blobs with its automatic driver: it looks up the `diff`
+/// attribute of the path it names them by when given none (`file`), in the repository's
+/// attribute files. Set (`binary`, `-diff`, a named driver), blobs are left to libgit2.
+fn diff_attribute_unset(repo: &Repository) -> bool {
+    matches!(
+        repo.get_attr_bytes(
+            Path::new("file"),
+            "diff",
+            git2::AttrCheckFlags::FILE_THEN_INDEX
+        ),
+        Ok(None)
+    )
+}
+
+/// Changed lines, at most, of a diff made in-process: below it, libgit2's Myers diff (the one
+/// git itself uses) never reaches its cost heuristics, which cut an expensive search short
+/// (from 256 steps of one split on), so the diff is the exact algorithm both implement.
+const MAX_TEXT_DIFF_CHANGES: u32 = 255;
+
+/// The bytes libgit2 checks for a NUL to call a blob binary (and then gives no hunks).
+const BINARY_CHECK_BYTES: usize = 8000;
+
+/// The hunks [`libgit2_hunks`] gives for `old` and `new`, made in-process with
+/// `gix-imara-diff`: the same Myers diff as git's xdiff on the same records (lines with their
+/// line ends, compared byte for byte), its hunks slid as xdiff's `xdl_change_compact` slides
+/// them. `None` where libgit2 would answer otherwise or it is not sure to be the same: a blob
+/// libgit2 takes for binary, one larger than [`super::MAX_FILE_BYTES`], or a diff of more than
+/// [`MAX_TEXT_DIFF_CHANGES`] lines.
+fn text_hunks(old: &[u8], new: &[u8]) -> Option<Vec<Hunk>> {
+    use gix_imara_diff::{Algorithm, Diff, InternedInput};
+    let binary =
+        |bytes: &[u8]| memchr::memchr(0, &bytes[..bytes.len().min(BINARY_CHECK_BYTES)]).is_some();
+    if binary(old) || binary(new) || old.len().max(new.len()) > super::MAX_FILE_BYTES {
+        return None;
+    }
+    let input = InternedInput::new(old, new);
+    let mut diff = Diff::compute(Algorithm::Myers, &input);
+    if diff.count_removals() + diff.count_additions() > MAX_TEXT_DIFF_CHANGES {
+        return None;
+    }
+    diff.postprocess_no_heuristic(&input);
+    let line = |token: &gix_imara_diff::Token| input.interner[*token];
+    Some(
+        diff.hunks()
+            .map(|h| {
+                let (old_lines, new_lines) = (h.before.len() as u32, h.after.len() as u32);
+                let removed = &input.before[h.before.start as usize..h.before.end as usize];
+                let added = &input.after[h.after.start as usize..h.after.end as usize];
+                Hunk {
+                    // 1-based; a side with no lines names the line the change follows.
+                    old_start: h.before.start + u32::from(old_lines > 0),
+                    old_lines,
+                    new_start: h.after.start + u32::from(new_lines > 0),
+                    new_lines,
+                    old_hashes: removed.iter().map(|t| line_hash(line(t))).collect(),
+                    new_hashes: added.iter().map(|t| line_hash(line(t))).collect(),
+                    old_shapes: removed.iter().map(|t| line_shape(line(t))).collect(),
+                    new_shapes: added.iter().map(|t| line_shape(line(t))).collect(),
+                }
+            })
+            .collect(),
+    )
+}
+
 fn hunks_of_patch(patch: &git2::Patch<'_>) -> Result<Vec<Hunk>, git2::Error> {
     let mut hunks = Vec::with_capacity(patch.num_hunks());
     for i in 0..patch.num_hunks() {
@@ -446,11 +518,13 @@ impl GitRepo {
     /// The hunks between each pair of blobs of `pairs` (old, new), in order (no context lines),
     /// as a tree diff would give them: for the successive versions of one file, where each
     /// pair's old blob is usually the one before's new blob, which is then read only once.
+    /// Diffed in-process ([`text_hunks`]) where that gives libgit2's hunks, else by libgit2.
     pub fn blob_hunks_along(
         &self,
         pairs: &[(String, String)],
     ) -> Result<Vec<Vec<Hunk>>, SourceError> {
         self.with_repo(|repo| -> Result<Vec<Vec<Hunk>>, git2::Error> {
+            let in_process = *self.text_diffs.get_or_init(|| diff_attribute_unset(repo));
             let mut out = Vec::with_capacity(pairs.len());
             let mut last: Option<(Oid, git2::Blob<'_>)> = None;
             for (old, new) in pairs {
@@ -460,10 +534,14 @@ impl GitRepo {
                     _ => repo.find_blob(old)?,
                 };
                 let blob = repo.find_blob(new)?;
-                let mut options = DiffOptions::new();
-                options.context_lines(0);
-                let patch = git2::Patch::from_blobs(&old, None, &blob, None, Some(&mut options))?;
-                out.push(hunks_of_patch(&patch)?);
+                let hunks = match in_process
+                    .then(|| text_hunks(old.content(), blob.content()))
+                    .flatten()
+                {
+                    Some(hunks) => hunks,
+                    None => libgit2_hunks(&old, &blob)?,
+                };
+                out.push(hunks);
                 last = Some((new, blob));
             }
             Ok(out)
@@ -658,12 +736,129 @@ fn changes_in(
 
 #[cfg(test)]
 mod tests {
-    use super::civil_date;
+    use super::*;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
 
     #[test]
     fn civil_dates_match_the_calendar() {
         assert_eq!(civil_date(0), "1970-01-01");
         assert_eq!(civil_date(951_782_400), "2000-02-29");
         assert_eq!(civil_date(1_790_000_000), "2026-09-21");
+    }
+
+    /// Lines that repeat in Go code, so that hunks can slide (which of two equal `}` lines an
+    /// insertion follows is the compaction's choice), with one line ending in CRLF.
+    const LINES: [&str; 8] = [
+        "}\n",
+        "\n",
+        "\treturn err\n",
+        "if err != nil {\n",
+        "x := f()\n",
+        "\t}\n",
+        "y := 2\r\n",
+        "// why\n",
+    ];
+
+    /// The file of `lines` (indices into [`LINES`]), its last line end dropped unless `eol`.
+    fn text(lines: &[usize], eol: bool) -> Vec<u8> {
+        let mut bytes: Vec<u8> = lines.iter().flat_map(|&l| LINES[l].bytes()).collect();
+        if !eol && bytes.last() == Some(&b'\n') {
+            bytes.pop();
+        }
+        bytes
+    }
+
+    /// `lines` with each edit (at, lines deleted there, lines inserted there) made in turn.
+    fn edited(lines: &[usize], edits: &[(usize, usize, Vec<usize>)]) -> Vec<usize> {
+        let mut out = lines.to_vec();
+        for (at, deleted, inserted) in edits {
+            let at = at % (out.len() + 1);
+            let end = (at + deleted).min(out.len());
+            out.splice(at..end, inserted.iter().copied());
+        }
+        out
+    }
+
+    fn blob<'r>(repo: &'r Repository, bytes: &[u8]) -> git2::Blob<'r> {
+        repo.find_blob(repo.blob(bytes).unwrap()).unwrap()
+    }
+
+    /// The in-process diff gives libgit2's hunks, line for line, on files of look-alike lines
+    /// edited at random; and it does give them for most such pairs (they are small diffs).
+    #[test]
+    fn in_process_hunks_are_libgit2s() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let made = std::cell::Cell::new(0);
+        let cases = 512;
+        let mut runner = TestRunner::new(Config {
+            cases,
+            failure_persistence: None,
+            ..Config::default()
+        });
+        let pair = (
+            vec(0..LINES.len(), 0..60),
+            vec((0..60usize, 0..4usize, vec(0..LINES.len(), 0..4)), 0..8),
+            any::<bool>(),
+            any::<bool>(),
+        );
+        runner
+            .run(&pair, |(lines, edits, old_eol, new_eol)| {
+                let (old, new) = (
+                    text(&lines, old_eol),
+                    text(&edited(&lines, &edits), new_eol),
+                );
+                let theirs = libgit2_hunks(&blob(&repo, &old), &blob(&repo, &new)).unwrap();
+                if let Some(ours) = text_hunks(&old, &new) {
+                    made.set(made.get() + 1);
+                    prop_assert_eq!(ours, theirs);
+                }
+                Ok(())
+            })
+            .unwrap();
+        assert!(
+            made.get() > cases / 2,
+            "{} of {cases} diffed in-process",
+            made.get()
+        );
+    }
+
+    /// What the in-process diff leaves to libgit2: a blob libgit2 takes for binary (a NUL in
+    /// its first 8000 bytes), and a diff large enough for xdiff's cost heuristics.
+    #[test]
+    fn binary_blobs_and_large_diffs_are_left_to_libgit2() {
+        assert!(text_hunks(b"a\n", b"a\nb\n").is_some());
+        assert!(text_hunks(b"a\n\0\n", b"a\n").is_none());
+        assert!(text_hunks(b"a\n", b"a\n\0").is_none());
+        let mut late_nul = vec![b'a'; BINARY_CHECK_BYTES];
+        late_nul.push(0);
+        assert!(text_hunks(&late_nul, b"a\n").is_some());
+        let old: String = (0..200).map(|i| format!("old {i}\n")).collect();
+        let new: String = (0..200).map(|i| format!("new {i}\n")).collect();
+        assert!(text_hunks(old.as_bytes(), new.as_bytes()).is_none());
+        assert!(text_hunks(old.as_bytes(), &new.as_bytes()[..new.len() / 4]).is_some());
+    }
+
+    /// A repository whose attributes give blobs a diff driver (here `binary`: no hunks) has
+    /// its blobs diffed by libgit2, which reads them; the in-process diff would not.
+    #[test]
+    fn a_diff_attribute_leaves_blob_diffs_to_libgit2() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let ids = |old: &[u8], new: &[u8]| {
+            vec![(
+                repo.blob(old).unwrap().to_string(),
+                repo.blob(new).unwrap().to_string(),
+            )]
+        };
+        let pairs = ids(b"a\n", b"a\nb\n");
+        let git = GitRepo::open(dir.path()).unwrap();
+        assert_eq!(git.blob_hunks_along(&pairs).unwrap()[0].len(), 1);
+        std::fs::create_dir_all(dir.path().join(".git/info")).unwrap();
+        std::fs::write(dir.path().join(".git/info/attributes"), "* binary\n").unwrap();
+        let git = GitRepo::open(dir.path()).unwrap();
+        assert_eq!(git.blob_hunks_along(&pairs).unwrap(), vec![Vec::new()]);
     }
 }

@@ -120,6 +120,9 @@ pub struct GitRepo {
     /// a repository committed inside a pull request can point it anywhere on the machine, so
     /// `WORKTREE` is refused there.
     worktree_outside: bool,
+    /// Whether blob diffs may be made in-process rather than by libgit2 (see
+    /// `history::text_hunks`): asked of the repository's attributes once.
+    text_diffs: std::sync::OnceLock<bool>,
 }
 
 /// A resolved revision of a repository: the files anchorcheck reads.
@@ -195,6 +198,7 @@ impl GitRepo {
             workdir: repo.workdir().map(Path::to_path_buf),
             commondir: repo.commondir().to_path_buf(),
             worktree_outside: worktree_outside(&repo),
+            text_diffs: std::sync::OnceLock::new(),
         })
     }
 
