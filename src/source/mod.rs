@@ -121,7 +121,7 @@ pub struct GitRepo {
     /// `WORKTREE` is refused there.
     worktree_outside: bool,
     /// Whether blob diffs may be made in-process rather than by libgit2 (see
-    /// `history::text_hunks`): asked of the repository's attributes once.
+    /// `history::TextDiffs`): asked of the repository's attributes once.
     text_diffs: std::sync::OnceLock<bool>,
 }
 
