@@ -550,23 +550,28 @@ impl GitRepo {
                 .iter()
                 .map(|(old, new)| Ok((Oid::from_str(old)?, Oid::from_str(new)?)))
                 .collect::<Result<_, git2::Error>>()?;
-            // Every blob of the run read once, and kept while the interner holds their lines.
-            let mut blobs: HashMap<Oid, git2::Blob<'_>> = HashMap::new();
+            // Every blob of the run read once, and kept while the interner holds their lines;
+            // but one over `MAX_FILE_BYTES` (never diffed in-process) is read again when its
+            // pair comes, rather than kept for the whole run.
+            let mut blobs: HashMap<Oid, Option<git2::Blob<'_>>> = HashMap::new();
             for id in ids.iter().flat_map(|(old, new)| [*old, *new]) {
                 if let std::collections::hash_map::Entry::Vacant(slot) = blobs.entry(id) {
-                    slot.insert(repo.find_blob(id)?);
+                    let blob = repo.find_blob(id)?;
+                    slot.insert((blob.size() <= super::MAX_FILE_BYTES).then_some(blob));
                 }
             }
             let mut text = TextDiffs::default();
             let mut out = Vec::with_capacity(pairs.len());
             for (old, new) in &ids {
-                let (old, new) = (&blobs[old], &blobs[new]);
-                let hunks = match in_process
-                    .then(|| text.hunks(old.content(), new.content()))
-                    .flatten()
-                {
-                    Some(hunks) => hunks,
-                    None => libgit2_hunks(old, new)?,
+                let hunks = match (&blobs[old], &blobs[new]) {
+                    (Some(old), Some(new)) => match in_process
+                        .then(|| text.hunks(old.content(), new.content()))
+                        .flatten()
+                    {
+                        Some(hunks) => hunks,
+                        None => libgit2_hunks(old, new)?,
+                    },
+                    _ => libgit2_hunks(&repo.find_blob(*old)?, &repo.find_blob(*new)?)?,
                 };
                 out.push(hunks);
             }
@@ -874,6 +879,38 @@ mod tests {
         let new: String = (0..200).map(|i| format!("new {i}\n")).collect();
         assert!(text_hunks(old.as_bytes(), new.as_bytes()).is_none());
         assert!(text_hunks(old.as_bytes(), &new.as_bytes()[..new.len() / 4]).is_some());
+    }
+
+    /// A version over the size limit is not kept for the run but read again for its pairs,
+    /// and diffed by libgit2, with the same hunks as a pair of small versions beside it.
+    #[test]
+    fn versions_over_the_size_limit_are_diffed_by_libgit2() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        // Few long lines: the size, without a long diff.
+        let line = format!("var x = {:?}\n", "x".repeat(1000));
+        let big = line.repeat(super::super::MAX_FILE_BYTES / line.len() + 1);
+        let versions: Vec<Vec<u8>> = vec![
+            b"a\n".to_vec(),
+            format!("a\n{big}").into_bytes(),
+            format!("b\n{big}").into_bytes(),
+            b"b\n".to_vec(),
+        ];
+        let ids: Vec<String> = versions
+            .iter()
+            .map(|v| repo.blob(v).unwrap().to_string())
+            .collect();
+        let pairs: Vec<(String, String)> = ids
+            .windows(2)
+            .map(|w| (w[0].clone(), w[1].clone()))
+            .collect();
+        let theirs: Vec<Vec<Hunk>> = versions
+            .windows(2)
+            .map(|w| libgit2_hunks(&blob(&repo, &w[0]), &blob(&repo, &w[1])).unwrap())
+            .collect();
+        let git = GitRepo::open(dir.path()).unwrap();
+        assert_eq!(git.blob_hunks_along(&pairs).unwrap(), theirs);
+        assert_eq!(theirs[1][0].old_lines, 1);
     }
 
     /// A repository whose attributes give blobs a diff driver (here `binary`: no hunks) has
