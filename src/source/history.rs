@@ -539,7 +539,7 @@ impl GitRepo {
     /// The hunks between each pair of blobs of `pairs` (old, new), in order (no context lines),
     /// as a tree diff would give them: for the successive versions of one file, where each
     /// pair's old blob is usually the one before's new blob, which is then read only once.
-    /// Diffed in-process ([`TextDiffs`]) where that gives libgit2's hunks, else by libgit2.
+    /// Diffed in-process where that gives libgit2's hunks (the same Myers diff), else by libgit2.
     pub fn blob_hunks_along(
         &self,
         pairs: &[(String, String)],
