@@ -31,6 +31,35 @@ pub struct Hunk {
     pub new_shapes: Vec<LineShape>,
 }
 
+impl Hunk {
+    /// A hunk of these lines (git's numbering), its lines to be recorded with
+    /// [`Hunk::remove`] and [`Hunk::add`] in order.
+    pub(crate) fn at(old_start: u32, old_lines: u32, new_start: u32, new_lines: u32) -> Hunk {
+        Hunk {
+            old_start,
+            old_lines,
+            new_start,
+            new_lines,
+            old_hashes: Vec::with_capacity(old_lines as usize),
+            new_hashes: Vec::with_capacity(new_lines as usize),
+            old_shapes: Vec::with_capacity(old_lines as usize),
+            new_shapes: Vec::with_capacity(new_lines as usize),
+        }
+    }
+
+    /// Records the next line the hunk removes, as the diff gives it (line end included).
+    pub(crate) fn remove(&mut self, line: &[u8]) {
+        self.old_hashes.push(line_hash(line));
+        self.old_shapes.push(line_shape(line));
+    }
+
+    /// Records the next line the hunk adds, as the diff gives it (line end included).
+    pub(crate) fn add(&mut self, line: &[u8]) {
+        self.new_hashes.push(line_hash(line));
+        self.new_shapes.push(line_shape(line));
+    }
+}
+
 /// What a line holds: its tokens (words, numbers, string literals, operators), each as a
 /// 32-bit hash, sorted and without repeats, and how many brackets it opens minus how many it
 /// closes. Comparing the tokens of a rewritten line and of the lines that replaced it says
@@ -293,24 +322,24 @@ impl<'a> TextDiffs<'a> {
             return None;
         }
         diff.postprocess_no_heuristic(input);
-        let line = |token: &gix_imara_diff::Token| input.interner[*token];
         Some(
             diff.hunks()
                 .map(|h| {
                     let (old_lines, new_lines) = (h.before.len() as u32, h.after.len() as u32);
-                    let removed = &input.before[h.before.start as usize..h.before.end as usize];
-                    let added = &input.after[h.after.start as usize..h.after.end as usize];
-                    Hunk {
-                        // 1-based; a side with no lines names the line the change follows.
-                        old_start: h.before.start + u32::from(old_lines > 0),
+                    // 1-based; a side with no lines names the line the change follows.
+                    let mut hunk = Hunk::at(
+                        h.before.start + u32::from(old_lines > 0),
                         old_lines,
-                        new_start: h.after.start + u32::from(new_lines > 0),
+                        h.after.start + u32::from(new_lines > 0),
                         new_lines,
-                        old_hashes: removed.iter().map(|t| line_hash(line(t))).collect(),
-                        new_hashes: added.iter().map(|t| line_hash(line(t))).collect(),
-                        old_shapes: removed.iter().map(|t| line_shape(line(t))).collect(),
-                        new_shapes: added.iter().map(|t| line_shape(line(t))).collect(),
+                    );
+                    for token in &input.before[h.before.start as usize..h.before.end as usize] {
+                        hunk.remove(input.interner[*token]);
                     }
+                    for token in &input.after[h.after.start as usize..h.after.end as usize] {
+                        hunk.add(input.interner[*token]);
+                    }
+                    hunk
                 })
                 .collect(),
         )
@@ -321,27 +350,12 @@ fn hunks_of_patch(patch: &git2::Patch<'_>) -> Result<Vec<Hunk>, git2::Error> {
     let mut hunks = Vec::with_capacity(patch.num_hunks());
     for i in 0..patch.num_hunks() {
         let (h, _) = patch.hunk(i)?;
-        let mut hunk = Hunk {
-            old_start: h.old_start(),
-            old_lines: h.old_lines(),
-            new_start: h.new_start(),
-            new_lines: h.new_lines(),
-            old_hashes: Vec::with_capacity(h.old_lines() as usize),
-            new_hashes: Vec::with_capacity(h.new_lines() as usize),
-            old_shapes: Vec::with_capacity(h.old_lines() as usize),
-            new_shapes: Vec::with_capacity(h.new_lines() as usize),
-        };
+        let mut hunk = Hunk::at(h.old_start(), h.old_lines(), h.new_start(), h.new_lines());
         for l in 0..patch.num_lines_in_hunk(i)? {
             let line = patch.line_in_hunk(i, l)?;
             match line.origin() {
-                '-' => {
-                    hunk.old_hashes.push(line_hash(line.content()));
-                    hunk.old_shapes.push(line_shape(line.content()));
-                }
-                '+' => {
-                    hunk.new_hashes.push(line_hash(line.content()));
-                    hunk.new_shapes.push(line_shape(line.content()));
-                }
+                '-' => hunk.remove(line.content()),
+                '+' => hunk.add(line.content()),
                 _ => {}
             }
         }

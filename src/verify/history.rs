@@ -981,42 +981,19 @@ mod tests {
 
     /// A hunk whose lines are not known: every line of it counts as rewritten.
     fn hunk(old_start: u32, old_lines: u32, new_start: u32, new_lines: u32) -> Hunk {
-        Hunk {
-            old_start,
-            old_lines,
-            new_start,
-            new_lines,
-            old_hashes: Vec::new(),
-            new_hashes: Vec::new(),
-            old_shapes: Vec::new(),
-            new_shapes: Vec::new(),
-        }
+        Hunk::at(old_start, old_lines, new_start, new_lines)
     }
 
     /// A hunk with its lines, written as words.
     fn hunk_of(old_start: u32, old: &[&str], new_start: u32, new: &[&str]) -> Hunk {
-        let hashes = |lines: &[&str]| -> Vec<u64> {
-            lines
-                .iter()
-                .map(|l| crate::source::history::line_hash(l.as_bytes()))
-                .collect()
-        };
-        let shapes = |lines: &[&str]| -> Vec<LineShape> {
-            lines
-                .iter()
-                .map(|l| crate::source::history::line_shape(l.as_bytes()))
-                .collect()
-        };
-        Hunk {
-            old_start,
-            old_lines: old.len() as u32,
-            new_start,
-            new_lines: new.len() as u32,
-            old_hashes: hashes(old),
-            new_hashes: hashes(new),
-            old_shapes: shapes(old),
-            new_shapes: shapes(new),
+        let mut hunk = Hunk::at(old_start, old.len() as u32, new_start, new.len() as u32);
+        for line in old {
+            hunk.remove(line.as_bytes());
         }
+        for line in new {
+            hunk.add(line.as_bytes());
+        }
+        hunk
     }
 
     #[test]
