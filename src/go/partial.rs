@@ -105,12 +105,15 @@ impl GoFile {
         Some(segments::cited(segments, &rows_of(ranges))).filter(|plan| worth_it(source, plan))
     }
 
-    /// [`GoFile::covering_plan`] of `ranges`, with the plan of the cited declarations alone;
-    /// `None` when the scan is unsure or both would read most of the file.
-    pub(crate) fn covering_plans(source: &[u8], ranges: &[LineRange]) -> Option<CoveringPlans> {
-        let segments = segments::segments(source)?;
-        let full = Self::covering_plan(source, &segments, ranges, None);
-        let cited = Self::cited_plan(source, &segments, ranges);
+    /// [`GoFile::covering_plan`] of `ranges` of `source` (split into `segments`), with the
+    /// plan of the cited declarations alone; `None` when both would read most of the file.
+    pub(crate) fn covering_plans(
+        source: &[u8],
+        segments: &[segments::Segment],
+        ranges: &[LineRange],
+    ) -> Option<CoveringPlans> {
+        let full = Self::covering_plan(source, segments, ranges, None);
+        let cited = Self::cited_plan(source, segments, ranges);
         (full.is_some() || cited.is_some()).then_some(CoveringPlans { full, cited })
     }
 
@@ -285,7 +288,12 @@ mod tests {
     #[test]
     fn the_cited_declarations_alone_leave_out_what_only_some_questions_read() {
         let (src, _, range) = among_support();
-        let plans = GoFile::covering_plans(src.as_bytes(), &[range]).expect("a partial plan");
+        let plans = GoFile::covering_plans(
+            src.as_bytes(),
+            &segments::segments(src.as_bytes()).unwrap(),
+            &[range],
+        )
+        .expect("a partial plan");
         let (full, cited) = (plans.full.unwrap(), plans.cited.unwrap());
         let kept = |plan: &[Range<usize>]| -> String {
             plan.iter()
@@ -327,7 +335,12 @@ mod tests {
     #[test]
     fn a_returned_package_variable_is_asked_outside_the_cited_declarations() {
         let (src, range, _) = among_support();
-        let plans = GoFile::covering_plans(src.as_bytes(), &[range]).expect("a partial plan");
+        let plans = GoFile::covering_plans(
+            src.as_bytes(),
+            &segments::segments(src.as_bytes()).unwrap(),
+            &[range],
+        )
+        .expect("a partial plan");
         let cited = GoFile::parse_cited(src.as_bytes(), plans.cited.as_ref().unwrap())
             .unwrap()
             .expect("a tree of the cited declarations");
@@ -365,8 +378,12 @@ mod tests {
             "package a\n\nimport (\n{imports})\n\n{vars}\nfunc f() {{\n\tlog.Println(v1)\n}}\n\nfunc g() {{\n}}\n"
         );
         let head = 5 + 30 + 1 + 30 + 2;
-        let plans = GoFile::covering_plans(src.as_bytes(), &[lines(head, head + 2)])
-            .expect("a plan of the cited declarations");
+        let plans = GoFile::covering_plans(
+            src.as_bytes(),
+            &segments::segments(src.as_bytes()).unwrap(),
+            &[lines(head, head + 2)],
+        )
+        .expect("a plan of the cited declarations");
         assert!(plans.full.is_none(), "the full plan reads most of the file");
         let cited = plans.cited.unwrap();
         let kept: String = cited.iter().map(|r| &src[r.clone()]).collect();

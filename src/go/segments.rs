@@ -140,6 +140,8 @@ pub fn segments(source: &[u8]) -> Option<Vec<Segment>> {
                 let mut j = i + 1;
                 loop {
                     match source.get(j)? {
+                        // A newline, escaped or not, cannot be in a string or rune: unsure.
+                        b'\\' if source.get(j + 1) == Some(&b'\n') => return None,
                         b'\\' => j += 2,
                         b'\n' => return None,
                         c if *c == b => break,
@@ -362,4 +364,19 @@ pub fn cited(segments: &[Segment], rows: &[Range<usize>]) -> Vec<Range<usize>> {
 fn overlaps(segment: &Segment, rows: &[Range<usize>]) -> bool {
     rows.iter()
         .any(|r| r.start < segment.rows.end && segment.rows.start < r.end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A newline in a string or rune, escaped or not, is not Go: the scan is unsure rather
+    /// than count the rows after it one short.
+    #[test]
+    fn a_newline_in_a_string_leaves_no_segments() {
+        assert!(segments(b"package a\n\nvar s = \"a\nb\"\n").is_none());
+        assert!(segments(b"package a\n\nvar s = \"a\\\nb\"\n").is_none());
+        let escaped = segments(b"package a\n\nvar s = \"a\\\\\"\n\nfunc f() {}\n").unwrap();
+        assert_eq!(escaped.last().unwrap().rows.start, 4);
+    }
 }

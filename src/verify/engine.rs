@@ -24,6 +24,7 @@ use crate::budget;
 use crate::expect;
 use crate::go::GoFile;
 use crate::go::partial::CoveringPlans;
+use crate::go::segments::{self, Segment};
 use crate::lines::LineRange;
 use crate::model::{ExpectationResult, How, Outcome, RefReport};
 use crate::source::Files;
@@ -36,7 +37,14 @@ use crate::source::Files;
 pub(super) struct CitedNow(Mutex<HashMap<usize, CitedText>>);
 
 impl CitedNow {
-    fn work_out(&self, path: &str, members: &[usize], jobs: &[Job<'_>], bytes: &[u8]) {
+    fn work_out<'s>(
+        &self,
+        path: &str,
+        members: &[usize],
+        jobs: &[Job<'_>],
+        bytes: &[u8],
+        segments: &dyn Fn() -> Option<&'s [Segment]>,
+    ) {
         let asked: Vec<usize> = members
             .iter()
             .copied()
@@ -46,7 +54,7 @@ impl CitedNow {
             return;
         }
         let lines: Vec<LineRange> = asked.iter().map(|&j| jobs[j].r.lines.value).collect();
-        let texts = last_held::cut_across_texts(bytes, &lines);
+        let texts = last_held::cut_across_texts(bytes, &lines, segments());
         let mut known = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         known.extend(asked.into_iter().zip(texts));
     }
@@ -133,8 +141,21 @@ pub(super) fn verify_path(
                 .collect();
         }
     };
+    let whole_only = options.whole_files || options.keep_excerpts;
+    // The file split into top-level declarations, for the partial parse's plans and for
+    // lexing no more of the file than the look back asks: scanned once for both, when asked.
+    let segments: OnceCell<Option<Vec<Segment>>> = OnceCell::new();
+    let segments = || {
+        segments
+            .get_or_init(|| {
+                (!whole_only)
+                    .then(|| segments::segments(&blob.bytes))
+                    .flatten()
+            })
+            .as_deref()
+    };
     if let Some(cited_now) = cited_now {
-        cited_now.work_out(path, members, jobs, &blob.bytes);
+        cited_now.work_out(path, members, jobs, &blob.bytes, &segments);
     }
     let line_count = crate::go::count_lines(&blob.bytes);
     // Each ref's first place to check, when it lies inside the file.
@@ -147,7 +168,6 @@ pub(super) fn verify_path(
         fresh: Vec::new(),
     };
     let mut pending: Vec<usize> = Vec::new();
-    let whole_only = options.whole_files || options.keep_excerpts;
     let cached = match (cache, known) {
         (Some(_), Some((id, cached))) if id == blob.id => cached,
         (Some(cache), _) => cache.load(&blob.id),
@@ -168,7 +188,7 @@ pub(super) fn verify_path(
         jobs,
         &first,
         &edited,
-        whole_only,
+        &segments,
         &mut answers,
     );
     if !whole_needed.is_empty() {
@@ -239,13 +259,13 @@ fn answer_by_tree(
 /// The partial-parse step: checks `pending` on a parse of only the declarations their first
 /// places need, and returns those that need the whole file (failing there, a symbol declared
 /// elsewhere, history to compare with), or all of them when no partial parse is made.
-fn check_partial(
+fn check_partial<'s>(
     bytes: &[u8],
     pending: Vec<usize>,
     jobs: &[Job<'_>],
     first: &dyn Fn(usize) -> Option<LineRange>,
     edited: &dyn Fn(usize) -> bool,
-    whole_only: bool,
+    segments: &dyn Fn() -> Option<&'s [Segment]>,
     answers: &mut Answers,
 ) -> Vec<usize> {
     let Answers { out, fresh } = answers;
@@ -261,7 +281,9 @@ fn check_partial(
         .collect();
     let plans = match ranges {
         // A ref with no place to check goes straight to relocation, which needs the whole file.
-        Some(ranges) if !whole_only && !ranges.is_empty() => GoFile::covering_plans(bytes, &ranges),
+        Some(ranges) if !ranges.is_empty() => {
+            segments().and_then(|segments| GoFile::covering_plans(bytes, segments, &ranges))
+        }
         _ => None,
     };
     let checked = || pending.iter().copied().filter(|&j| !straight(j));

@@ -16,6 +16,7 @@ use crate::anchors::Ref;
 use crate::budget::{self, FileBudgets, Metered};
 use crate::expect;
 use crate::go::GoFile;
+use crate::go::segments::Segment;
 use crate::lines::LineRange;
 use crate::model::{Candidate, How, Outcome, Place, RefReport};
 use crate::source::history::{Endpoint, PathVersion};
@@ -566,7 +567,7 @@ pub(super) fn find_whole(
             } else {
                 let blob = files.read(path).ok()?;
                 let lines: Vec<LineRange> = members.iter().map(|&i| refs[i].lines.value).collect();
-                let texts = cut_across_texts(&blob.bytes, &lines);
+                let texts = cut_across_texts(&blob.bytes, &lines, None);
                 members
                     .into_iter()
                     .zip(texts)
@@ -613,18 +614,26 @@ pub(super) fn find_whole(
 /// For each range of `lines` of the file `source`: the text of its lines when they cut a
 /// construct reaching across the top level, what [`find_whole`] follows (a range inside a
 /// declaration that cuts it, an `if` line or a head with its guard, is cited so; one running
-/// past the file's end is not followed). The file is lexed as far as the last range ends.
-pub(super) fn cut_across_texts(source: &[u8], lines: &[LineRange]) -> Vec<CitedText> {
+/// past the file's end is not followed). The file is lexed as far as the last range ends: from
+/// its start, or, given its `segments` ([`segments::segments`](crate::go::segments::segments)), from the top-level
+/// declaration the first range starts in.
+pub(super) fn cut_across_texts(
+    source: &[u8],
+    lines: &[LineRange],
+    segments: Option<&[Segment]>,
+) -> Vec<CitedText> {
     let line_count = crate::go::count_lines(source);
-    let upto = lines
-        .iter()
-        .map(|l| l.end().get())
-        .filter(|&end| end <= line_count)
-        .max();
-    let Some(upto) = upto else {
+    let inside = || lines.iter().filter(|l| l.end().get() <= line_count);
+    let (Some(from), Some(upto)) = (
+        inside().map(|l| l.start().get()).min(),
+        inside().map(|l| l.end().get()).max(),
+    ) else {
         return vec![None; lines.len()];
     };
-    let shape = shape::Lines::first(source, upto);
+    let shape = match segments {
+        Some(segments) => shape::Lines::first_from(source, segments, from, upto),
+        None => shape::Lines::first(source, upto),
+    };
     lines
         .iter()
         .map(|&l| {
@@ -944,7 +953,7 @@ mod tests {
         let budgets = FileBudgets::new(budget::DEFAULT_WORK_BUDGET);
         let read_here = find_whole(&source, &files, &refs, &[None], 100, &budgets).unwrap();
         assert_eq!(files.reads.swap(0, std::sync::atomic::Ordering::Relaxed), 1);
-        let known = cut_across_texts(shifted.as_bytes(), &[refs[0].lines.value]);
+        let known = cut_across_texts(shifted.as_bytes(), &[refs[0].lines.value], None);
         assert!(
             known[0].is_some(),
             "the cited lines cut across the top level"

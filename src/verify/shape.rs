@@ -17,6 +17,7 @@ use std::borrow::Cow;
 use crate::anchors::{Expectation, Ref};
 use crate::expect::{self, Scope};
 use crate::go::GoFile;
+use crate::go::segments::Segment;
 use crate::go::symbols;
 use crate::lines::{LineNo, LineRange};
 
@@ -392,7 +393,9 @@ pub struct Lines<'a> {
     source: Cow<'a, [u8]>,
     /// The byte offset each line starts at (as `split` on `\n` cuts them).
     starts: Vec<usize>,
+    /// The lines lexed, from the 0-based line `lexed_from` on.
     lexed: Vec<Lexed>,
+    lexed_from: usize,
 }
 
 impl<'a> Lines<'a> {
@@ -411,19 +414,47 @@ impl<'a> Lines<'a> {
         Self::upto(Cow::Borrowed(source), upto)
     }
 
+    /// [`Lines::first`] for ranges starting at line `from` (1-based) or below it, lexed from
+    /// the start of the top-level declaration `from` lies in (by `segments`, the file's
+    /// [`segments::segments`](crate::go::segments::segments)), not from the file's start. The
+    /// segment scan reads brackets, strings, runes and comments as [`lex`] does (and gives no
+    /// segments for a file with a newline in a string or rune, where [`lex`] ends the string
+    /// and the scan would not), and a declaration starts a line at the top level, outside
+    /// every bracket, string and comment: [`lex`] stands there as at the file's start, so
+    /// every line from it on is lexed as from the start.
+    pub fn first_from(source: &'a [u8], segments: &[Segment], from: u32, upto: u32) -> Self {
+        let row = (from as usize).saturating_sub(1);
+        let (row, byte) = segments[..segments.partition_point(|s| s.rows.start <= row)]
+            .last()
+            .map_or((0, 0), |s| (s.rows.start, s.bytes.start));
+        Self::upto_from(Cow::Borrowed(source), upto, row, byte)
+    }
+
     fn upto(source: Cow<'a, [u8]>, upto: u32) -> Self {
+        Self::upto_from(source, upto, 0, 0)
+    }
+
+    /// The first `upto` lines of `source`, lexed from the 0-based line `row`, which starts at
+    /// `byte` at the top level.
+    fn upto_from(source: Cow<'a, [u8]>, upto: u32, row: usize, byte: usize) -> Self {
         let mut starts = vec![0];
         starts.extend(
             memchr::memchr_iter(b'\n', &source)
                 .map(|i| i + 1)
                 .take((upto as usize).saturating_sub(1)),
         );
-        let lexed = lex(&source, upto);
+        let lexed = lex(&source[byte..], (upto as usize).saturating_sub(row));
         Lines {
             source,
             starts,
             lexed,
+            lexed_from: row,
         }
+    }
+
+    /// The lexing of the 0-based line `index`, `None` past the lines lexed.
+    fn lexed(&self, index: usize) -> Option<&Lexed> {
+        self.lexed.get(index.checked_sub(self.lexed_from)?)
     }
 
     /// The file's bytes.
@@ -471,13 +502,13 @@ impl<'a> Lines<'a> {
             )
         };
         let mut score = blank(first_line) + blank(last_line);
-        let lexed = &self.lexed;
-        let (Some(first), Some(last)) = (lexed.get(a as usize - 1), lexed.get(b as usize - 1))
+        let (Some(first), Some(last)) = (self.lexed(a as usize - 1), self.lexed(b as usize - 1))
         else {
             return score;
         };
         score += u32::from(!first.code_at_start) + u32::from(!last.code_at_end);
-        let lowest = lexed[a as usize - 1..b as usize]
+        let from = self.lexed_from;
+        let lowest = self.lexed[a as usize - 1 - from..b as usize - from]
             .iter()
             .map(|l| l.lowest)
             .min()
@@ -494,10 +525,11 @@ impl<'a> Lines<'a> {
     /// top-level construct it begins in, or begins before one.
     pub fn spans_top_level(&self, range: LineRange) -> bool {
         let (a, b) = (range.start().get() as usize, range.end().get() as usize);
+        let from = self.lexed_from;
         self.lexed
             .iter()
-            .take(b)
-            .skip(a)
+            .take(b - from)
+            .skip(a - from)
             .any(|l| l.depth == 0 && l.code_at_start)
     }
 }
@@ -514,7 +546,7 @@ struct Lexed {
 }
 
 /// The first `upto` lines of `source` lexed for brackets outside strings, runes and comments.
-fn lex(source: &[u8], upto: u32) -> Vec<Lexed> {
+fn lex(source: &[u8], upto: usize) -> Vec<Lexed> {
     #[derive(Clone, Copy, PartialEq)]
     enum State {
         Code,
@@ -532,7 +564,7 @@ fn lex(source: &[u8], upto: u32) -> Vec<Lexed> {
         code_at_end: true,
     };
     let mut i = 0;
-    while i < source.len() && out.len() < upto as usize {
+    while i < source.len() && out.len() < upto {
         let c = source[i];
         let next = source.get(i + 1).copied();
         if c == b'\n' {
@@ -583,7 +615,7 @@ fn lex(source: &[u8], upto: u32) -> Vec<Lexed> {
         }
         i += 1;
     }
-    if out.len() < upto as usize {
+    if out.len() < upto {
         line.depth_at_end = depth;
         line.code_at_end = state == State::Code;
         out.push(line);
@@ -763,6 +795,81 @@ func serve(w http.ResponseWriter, r *http.Request) {
         assert_eq!(cut(src.as_bytes(), lines(2, 11)), 1, "a blank first line");
     }
 
+    /// Pieces of Go (and of not quite Go) that open and close brackets, strings, runes and
+    /// comments across lines, and start top-level declarations.
+    const PIECES: [&str; 13] = [
+        "func f() {\n\tx := 1\n}\n",
+        "func g() {\n\ts := `raw\n{\n`\n\t_ = s\n}\n",
+        "/* block\n{ */\n",
+        "var x = (\n\t1\n)\n",
+        "type T struct {\n\ta int // }\n}\n",
+        "func h() {\n\tr := '{'\n\tq := \"a{(\" // {\n}\n",
+        "func e() {\n\te := \"\\\"{\"\n}\n",
+        "import \"fmt\"\n",
+        "\n",
+        "const c = ']'\n",
+        "func k() {\n\tq := \"a\\\nb{\"\n}\n",
+        "func m() {\n\t/* { */ if x {\n\t\treturn\n\t}\n}\n",
+        "}\n",
+    ];
+
+    /// Lexed from the declaration a range starts in, a file answers every range starting there
+    /// or below as lexed from its start, whatever its strings, runes and comments hold: the
+    /// segment scan and the lexer must agree on where code is (a newline escaped in a string,
+    /// which the scan once took into the string, must leave the file without segments).
+    #[test]
+    fn lexed_from_a_declaration_lines_answer_as_lexed_from_the_start() {
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, TestRunner};
+        let mut runner = TestRunner::new(Config {
+            cases: 400,
+            ..Config::default()
+        });
+        let pieces = vec(0..PIECES.len(), 1..24);
+        let with_segments = std::cell::Cell::new(0);
+        runner
+            .run(&(pieces, 1u32..40), |(pieces, from)| {
+                let src: String = std::iter::once("package a\n")
+                    .chain(pieces.iter().map(|&p| PIECES[p]))
+                    .collect();
+                let Some(segments) = crate::go::segments::segments(src.as_bytes()) else {
+                    return Ok(());
+                };
+                with_segments.set(with_segments.get() + 1);
+                let count = crate::go::count_lines(src.as_bytes());
+                let from = from.min(count);
+                let start = Lines::first(src.as_bytes(), count);
+                let declared = Lines::first_from(src.as_bytes(), &segments, from, count);
+                for a in from..=count {
+                    for b in a..=count {
+                        let range = lines(a, b);
+                        prop_assert_eq!(
+                            declared.cut(range),
+                            start.cut(range),
+                            "cut {}-{} of {:?}",
+                            a,
+                            b,
+                            src
+                        );
+                        prop_assert_eq!(
+                            declared.spans_top_level(range),
+                            start.spans_top_level(range),
+                            "spans {}-{} of {:?}",
+                            a,
+                            b,
+                            src
+                        );
+                        prop_assert_eq!(declared.text(range), start.text(range));
+                    }
+                }
+                Ok(())
+            })
+            .unwrap();
+        let with_segments = with_segments.get();
+        assert!(with_segments > 50, "{with_segments} files had segments");
+    }
+
     /// One lexing of the whole file answers every range as lexing up to that range did, and
     /// its text is the range's lines joined, past the file's end too (ranges are checked
     /// against the file's length only by some callers).
@@ -786,7 +893,7 @@ func serve(w http.ResponseWriter, r *http.Request) {
                     joined.join("\n").as_bytes(),
                     "text {a}-{b}"
                 );
-                let spans = lex(src.as_bytes(), b)
+                let spans = lex(src.as_bytes(), b as usize)
                     .iter()
                     .skip(a as usize)
                     .any(|l| l.depth == 0 && l.code_at_start);
