@@ -321,10 +321,15 @@ pub fn render(report: &Report) -> String {
 pub fn write(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let json = json_report(report);
     // `#` only occurs inside strings, where `\u0023` means the same: no line is a `##[` command.
-    let mut escaped = super::workflow::CommandEscaper::new(out, "\\u0023", "\\u003a");
-    serde_json::to_writer_pretty(&mut escaped, &json).map_err(std::io::Error::other)?;
-    escaped.write_all(b"\n")?;
-    escaped.finish()?;
+    let escaped = super::workflow::CommandEscaper::new(out, "\\u0023", "\\u003a");
+    // The pretty printer writes a token at a time; the escaper takes them in large pieces.
+    let mut buffered = std::io::BufWriter::with_capacity(64 * 1024, escaped);
+    serde_json::to_writer_pretty(&mut buffered, &json).map_err(std::io::Error::other)?;
+    buffered.write_all(b"\n")?;
+    buffered
+        .into_inner()
+        .map_err(|e| e.into_error())?
+        .finish()?;
     Ok(())
 }
 
