@@ -615,8 +615,9 @@ pub(super) fn find_whole(
 /// construct reaching across the top level, what [`find_whole`] follows (a range inside a
 /// declaration that cuts it, an `if` line or a head with its guard, is cited so; one running
 /// past the file's end is not followed). The file is lexed as far as the last range ends: from
-/// its start, or, given its `segments` ([`segments::segments`](crate::go::segments::segments)), from the top-level
-/// declaration the first range starts in.
+/// its start, or, given its `segments`
+/// ([`segments::segments`](crate::go::segments::segments)), from the top-level declaration the
+/// first range starts in.
 pub(super) fn cut_across_texts(
     source: &[u8],
     lines: &[LineRange],

@@ -526,6 +526,7 @@ impl<'a> Lines<'a> {
     pub fn spans_top_level(&self, range: LineRange) -> bool {
         let (a, b) = (range.start().get() as usize, range.end().get() as usize);
         let from = self.lexed_from;
+        debug_assert!(a > from, "line {a} was not lexed");
         self.lexed
             .iter()
             .take(b - from)
