@@ -227,6 +227,164 @@ fn alias_limits() -> serde_saphyr::options::AliasLimits {
 
 /// Reads a whole document into a node tree, keeping duplicate keys for validation to report.
 pub fn parse_document(source: &str) -> Result<Node, SyntaxError> {
+    match plain_tree(source) {
+        Some(root) => Ok(root),
+        None => parse_with_serde(source),
+    }
+}
+
+/// The node tree of a document written plainly, as [`parse_with_serde`] reads it, built
+/// straight from the YAML parser's events (the serde layer, which types every scalar through
+/// `deserialize_any` and wraps every node in `Spanned`, takes about twice as long as the
+/// parser). `None` for anything it does not read exactly as [`parse_with_serde`] does, which
+/// then reads the document: a syntax error or a safety limit near, an anchor, alias, tag,
+/// merge key, directive, explicit or second document, a key that is not a string, or a plain
+/// scalar whose type is not sure ([`plain_scalar`]: a number but a decimal integer, and
+/// anything else starting with a sign or `~`).
+fn plain_tree(source: &str) -> Option<Node> {
+    use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle};
+
+    enum Open {
+        Seq(Node, Vec<Node>),
+        Map(Node, Vec<(Node, Node)>, Option<Node>),
+    }
+    let budget = budget();
+    let mut options = serde_saphyr::granit_parser::Options::default();
+    options.simple_key_max_lookahead = budget.simple_key_max_lookahead;
+    options.flow_nesting_limit = budget.flow_nesting_limit;
+    options.block_nesting_limit = options.block_nesting_limit.max(MAX_DEPTH + 1);
+    options.emit_comments = false;
+    let mut open: Vec<Open> = Vec::new();
+    let mut root: Option<Node> = None;
+    let (mut nodes, mut documents) = (0usize, 0usize);
+    for item in Parser::new_from_str_with_options(source, options) {
+        let (event, span) = item.ok()?;
+        let byte_span = match (span.start.byte_offset(), span.end.byte_offset()) {
+            (Some(start), Some(end)) => Some(ByteSpan { start, end }),
+            _ => None,
+        };
+        let at = |value| Node {
+            value,
+            position: Position {
+                line: u32::try_from(span.start.line()).unwrap_or(u32::MAX),
+                column: u32::try_from(span.start.col() + 1).unwrap_or(u32::MAX),
+            },
+            span: byte_span,
+        };
+        let node = match event {
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => continue,
+            Event::DocumentStart(explicit, version) => {
+                documents += 1;
+                if explicit || version.is_some() || documents > 1 {
+                    return None;
+                }
+                continue;
+            }
+            Event::SequenceStart(_, 0, None) | Event::MappingStart(_, 0, None) => {
+                nodes += 1;
+                if open.len() + 1 >= MAX_DEPTH || nodes > MAX_NODES / 2 {
+                    return None;
+                }
+                open.push(match event {
+                    Event::SequenceStart(..) => Open::Seq(at(NodeValue::Null), Vec::new()),
+                    _ => Open::Map(at(NodeValue::Null), Vec::new(), None),
+                });
+                continue;
+            }
+            Event::SequenceEnd => match open.pop()? {
+                Open::Seq(mut node, mut items) => {
+                    items.shrink_to_fit();
+                    node.value = NodeValue::Seq(items);
+                    node
+                }
+                Open::Map(..) => return None,
+            },
+            Event::MappingEnd => match open.pop()? {
+                Open::Map(mut node, mut entries, None) => {
+                    entries.shrink_to_fit();
+                    node.value = NodeValue::Map(entries);
+                    node
+                }
+                _ => return None,
+            },
+            Event::Scalar(text, style, 0, None) => {
+                nodes += 1;
+                if nodes > MAX_NODES / 2 {
+                    return None;
+                }
+                let value = if style == ScalarStyle::Plain {
+                    plain_scalar(&text)?
+                } else {
+                    NodeValue::Str(text.into_owned())
+                };
+                at(value)
+            }
+            _ => return None,
+        };
+        match open.last_mut() {
+            None if root.is_none() => root = Some(node),
+            None => return None,
+            Some(Open::Seq(_, items)) => items.push(node),
+            Some(Open::Map(_, _, key @ None)) => match &node.value {
+                NodeValue::Str(name) if name != "<<" => *key = Some(node),
+                _ => return None,
+            },
+            Some(Open::Map(_, entries, key)) => entries.push((key.take()?, node)),
+        }
+    }
+    root.filter(|_| open.is_empty())
+}
+
+/// A plain scalar's value, where it is sure to be what serde-saphyr's `deserialize_any`
+/// makes of it under YAML 1.2's core schema with strict booleans; `None` where it might not be.
+fn plain_scalar(text: &str) -> Option<NodeValue> {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let Some(first) = text.bytes().next() else {
+        return Some(NodeValue::Null);
+    };
+    match text {
+        "~" | "null" | "Null" | "NULL" => Some(NodeValue::Null),
+        "true" | "True" | "TRUE" => Some(NodeValue::Bool(true)),
+        "false" | "False" | "FALSE" => Some(NodeValue::Bool(false)),
+        // A decimal integer without a leading zero, well inside 64 bits.
+        _ if digits(text) && (text == "0" || first != b'0') && text.len() <= 18 => {
+            text.parse().ok().map(NodeValue::Int)
+        }
+        // No number starts with anything but a digit, a sign or a dot (past a letter, only
+        // the words above are not strings), and a dot needs a digit after it or `inf` or
+        // `nan` (`.`, `./x` and `..` are strings). A plain scalar never ends in a blank.
+        _ if !first.is_ascii_digit() && !matches!(first, b'+' | b'-' | b'.' | b'~') => {
+            (!text.ends_with([' ', '\t', '\r', '\n'])).then(|| NodeValue::Str(text.to_string()))
+        }
+        _ if first == b'.' => {
+            let rest = &text[1..];
+            let number = rest.bytes().next().is_some_and(|b| b.is_ascii_digit())
+                || ["inf", "Inf", "INF", "nan", "NaN", "NAN"].contains(&rest);
+            (!number && !text.ends_with([' ', '\t', '\r', '\n']))
+                .then(|| NodeValue::Str(text.to_string()))
+        }
+        _ if first.is_ascii_digit() => {
+            let bytes = text.as_bytes();
+            let radix = bytes.len() > 1 && b"xXoObB".contains(&bytes[1]);
+            // Past a digit, a float needs a dot, a sign, a decimal exponent (`12e34`, which
+            // a commit id may be) or digits alone, and an integer in another radix its
+            // prefix: other commit ids and `47-49` are neither.
+            let exponent = text
+                .split_once(['e', 'E'])
+                .is_some_and(|(a, b)| digits(a) && digits(b));
+            // Digits alone (`007`, or past 64 bits) are a float.
+            let alphanumeric = bytes.iter().all(u8::is_ascii_alphanumeric) && !digits(text);
+            let range =
+                bytes.contains(&b'-') && bytes.iter().all(|&b| b.is_ascii_digit() || b == b'-');
+            ((alphanumeric && !radix && !exponent) || range)
+                .then(|| NodeValue::Str(text.to_string()))
+        }
+        _ => None,
+    }
+}
+
+/// Reads a whole document into a node tree through serde-saphyr.
+fn parse_with_serde(source: &str) -> Result<Node, SyntaxError> {
     let mut options = serde_saphyr::Options::default();
     options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::PassThrough;
     // YAML 1.1 would read the `on:` key of `routes` as the boolean true.
@@ -294,5 +452,115 @@ mod tests {
     fn syntax_errors_carry_a_position() {
         let err = parse_document("claims:\n  - id: [unclosed\n").unwrap_err();
         assert!(err.position.line >= 2, "{err:?}");
+    }
+
+    /// Plain scalars whose type is easy to get wrong, and values of other styles.
+    const SCALARS: [&str; 56] = [
+        "1",
+        "0",
+        "007",
+        "18446744073709551616",
+        "1e5",
+        "12e34",
+        "0x1F",
+        "0o7",
+        "47-49",
+        "2027-01-01",
+        ".",
+        "./a",
+        ".5",
+        ".inf",
+        "-.inf",
+        "-1",
+        "+1",
+        "~",
+        "null",
+        "Null",
+        "true",
+        "FALSE",
+        "yes",
+        "on",
+        "nan",
+        "inf",
+        "1.5",
+        "1_000",
+        "abc",
+        "a b",
+        "(*T).M",
+        "/x",
+        "'quoted'",
+        "\"dq\\n\"",
+        "''",
+        "431a65ad96",
+        "1e",
+        "e5",
+        "-",
+        "a: b",
+        "1E5",
+        "1e-5",
+        "1.",
+        "0b101",
+        "0B1",
+        "1e5x",
+        "12:30",
+        "0-1",
+        "1-",
+        "--1",
+        "9e999",
+        "..",
+        ".e5",
+        "~x",
+        "Infinity",
+        "123456789012345678",
+    ];
+
+    /// A document of nested maps and lists, block and flow, with keys and values from
+    /// `SCALARS`.
+    fn document(shape: &[(u8, usize, usize)]) -> String {
+        let mut out = String::from("version: 1\nclaims:\n");
+        for (i, &(kind, a, b)) in shape.iter().enumerate() {
+            let (a, b) = (SCALARS[a % SCALARS.len()], SCALARS[b % SCALARS.len()]);
+            match kind % 7 {
+                0 => out.push_str(&format!("  - id: c{i}\n    lines: {a}\n")),
+                1 => out.push_str(&format!("  - {{k{i}: {a}, {b}: x}}\n")),
+                2 => out.push_str(&format!("  - [{a}, {b}]\n")),
+                3 => out.push_str(&format!(
+                    "  - refs:\n      - at: {a}\n        expect:\n          - {{call: {b}}}\n"
+                )),
+                4 => out.push_str(&format!("  - {a}\n")),
+                5 => out.push_str(&format!("  - k:\n    v: {b}\n    w:\n  -\n")),
+                _ => out.push_str(&format!("  - {b}: {a}\n")),
+            }
+        }
+        out
+    }
+
+    /// Built straight from the parser's events, a document's tree is serde-saphyr's, node for
+    /// node (values, positions and spans), or it is left to serde-saphyr; and plainly written
+    /// documents are built straight.
+    #[test]
+    fn the_plain_tree_is_serdes_or_none() {
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, TestRunner};
+        let mut runner = TestRunner::new(Config {
+            cases: 1000,
+            ..Config::default()
+        });
+        let built = std::cell::Cell::new(0);
+        runner
+            .run(&vec((0u8..7, 0usize..56, 0usize..56), 1..5), |shape| {
+                let src = document(&shape);
+                if let Some(tree) = plain_tree(&src) {
+                    built.set(built.get() + 1);
+                    prop_assert_eq!(Ok(tree), parse_with_serde(&src), "{}", src);
+                }
+                Ok(())
+            })
+            .unwrap();
+        assert!(built.get() > 50, "{} documents built straight", built.get());
+        let plain = "version: 1\nrepo: .\nclaims:\n  - id: a\n    refs:\n      - path: 'x.go'\n        lines: 47-49\n        at: 431a65ad96c356b92ecf960a1db342e9d1db4dd7\n        symbol: (*T).M\n        expect:\n          - {call: 'log.Fatal', args: [1, \"x\"]}\n          - fail_closed: {when: '^err$'}\n      - {path: y.go, lines: 3}\n";
+        let tree = plain_tree(plain).expect("a plainly written document built straight");
+        assert_eq!(Ok(tree), parse_with_serde(plain));
     }
 }
