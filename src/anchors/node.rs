@@ -342,45 +342,44 @@ fn plain_scalar(text: &str) -> Option<NodeValue> {
     let Some(first) = text.bytes().next() else {
         return Some(NodeValue::Null);
     };
-    match text {
-        "~" | "null" | "Null" | "NULL" => Some(NodeValue::Null),
-        "true" | "True" | "TRUE" => Some(NodeValue::Bool(true)),
-        "false" | "False" | "FALSE" => Some(NodeValue::Bool(false)),
+    // The parser never ends a plain scalar in a blank; typing would trim one.
+    if text.ends_with([' ', '\t', '\r', '\n']) {
+        return None;
+    }
+    let string = match text {
+        "~" | "null" | "Null" | "NULL" => return Some(NodeValue::Null),
+        "true" | "True" | "TRUE" => return Some(NodeValue::Bool(true)),
+        "false" | "False" | "FALSE" => return Some(NodeValue::Bool(false)),
         // A decimal integer without a leading zero, well inside 64 bits.
         _ if digits(text) && (text == "0" || first != b'0') && text.len() <= 18 => {
-            text.parse().ok().map(NodeValue::Int)
+            return text.parse().ok().map(NodeValue::Int);
         }
-        // No number starts with anything but a digit, a sign or a dot (past a letter, only
-        // the words above are not strings), and a dot needs a digit after it or `inf` or
-        // `nan` (`.`, `./x` and `..` are strings). A plain scalar never ends in a blank.
-        _ if !first.is_ascii_digit() && !matches!(first, b'+' | b'-' | b'.' | b'~') => {
-            (!text.ends_with([' ', '\t', '\r', '\n'])).then(|| NodeValue::Str(text.to_string()))
-        }
+        // A dot needs a digit after it, or `inf` or `nan`, to start a number (`.`, `./x`
+        // and `..` are strings).
         _ if first == b'.' => {
             let rest = &text[1..];
-            let number = rest.bytes().next().is_some_and(|b| b.is_ascii_digit())
-                || ["inf", "Inf", "INF", "nan", "NaN", "NAN"].contains(&rest);
-            (!number && !text.ends_with([' ', '\t', '\r', '\n']))
-                .then(|| NodeValue::Str(text.to_string()))
+            !(rest.bytes().next().is_some_and(|b| b.is_ascii_digit())
+                || ["inf", "Inf", "INF", "nan", "NaN", "NAN"].contains(&rest))
         }
+        // Past a digit, a float needs a dot, a sign, a decimal exponent (`12e34`, which a
+        // commit id may be) or digits alone (`007`, or past 64 bits), and an integer in
+        // another radix its prefix: other commit ids and `47-49` are neither.
         _ if first.is_ascii_digit() => {
             let bytes = text.as_bytes();
             let radix = bytes.len() > 1 && b"xXoObB".contains(&bytes[1]);
-            // Past a digit, a float needs a dot, a sign, a decimal exponent (`12e34`, which
-            // a commit id may be) or digits alone, and an integer in another radix its
-            // prefix: other commit ids and `47-49` are neither.
             let exponent = text
                 .split_once(['e', 'E'])
                 .is_some_and(|(a, b)| digits(a) && digits(b));
-            // Digits alone (`007`, or past 64 bits) are a float.
             let alphanumeric = bytes.iter().all(u8::is_ascii_alphanumeric) && !digits(text);
             let range =
                 bytes.contains(&b'-') && bytes.iter().all(|&b| b.is_ascii_digit() || b == b'-');
-            ((alphanumeric && !radix && !exponent) || range)
-                .then(|| NodeValue::Str(text.to_string()))
+            (alphanumeric && !radix && !exponent) || range
         }
-        _ => None,
-    }
+        // No number starts with anything but a digit, a sign or a dot, and past a letter only
+        // the words above are not strings.
+        _ => !matches!(first, b'+' | b'-' | b'~'),
+    };
+    string.then(|| NodeValue::Str(text.to_string()))
 }
 
 /// Reads a whole document into a node tree through serde-saphyr.
