@@ -8,8 +8,8 @@ use std::collections::HashMap;
 
 use tree_sitter::Node;
 
-use super::GoFile;
 use super::walk::is_function;
+use super::{GoFile, KindName};
 use crate::lines::LineRange;
 
 /// Kinds whose parent and enclosing function are recorded: the only ones matchers look up from.
@@ -81,7 +81,7 @@ impl<'a> Ancestry<'a> {
         let mut functions: Vec<usize> = Vec::new();
         loop {
             let node = cursor.node();
-            if RECORDED.contains(&node.kind()) {
+            if RECORDED.contains(&node.kind_name()) {
                 let outermost = functions
                     .first()
                     .map(|&i| stack[i])

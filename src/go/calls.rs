@@ -4,6 +4,7 @@ use std::borrow::Cow;
 
 use tree_sitter::Node;
 
+use super::KindName;
 use super::literals::{compact, decode_literal};
 use super::walk::{code_children, is_comment, is_string_literal};
 use super::{GoFile, MAX_NODE_TEXT, Placement, nodes_of_kinds, nodes_of_kinds_placed};
@@ -128,7 +129,7 @@ pub fn call_site(file: &GoFile, node: Node<'_>) -> Option<CallSite> {
 
 /// The positional arguments of a call node.
 fn call_arguments(node: Node<'_>) -> Vec<Node<'_>> {
-    match node.kind() {
+    match node.kind_name() {
         "type_conversion_expression" => node.child_by_field_name("operand").into_iter().collect(),
         _ => node
             .child_by_field_name("arguments")
@@ -146,11 +147,11 @@ pub struct Callee {
 /// The callee of a call node, normalized as [`CallSite::callee`] says; `None` for nodes that
 /// are not calls and callees longer than [`MAX_NODE_TEXT`].
 pub fn callee(file: &GoFile, call: Node<'_>) -> Option<Callee> {
-    let function = match call.kind() {
+    let function = match call.kind_name() {
         "call_expression" => call.child_by_field_name("function")?,
         "type_conversion_expression" => {
             let ty = call.child_by_field_name("type")?;
-            (ty.kind() == "generic_type").then_some(ty)?
+            (ty.kind_name() == "generic_type").then_some(ty)?
         }
         _ => return None,
     };
@@ -161,7 +162,7 @@ pub fn callee(file: &GoFile, call: Node<'_>) -> Option<Callee> {
     let mut node = function;
     let mut fields: Vec<Node<'_>> = Vec::new();
     loop {
-        let inner = match node.kind() {
+        let inner = match node.kind_name() {
             "parenthesized_expression" => first_code_child(node),
             "index_expression" => node.child_by_field_name("operand"),
             "generic_type" => node.child_by_field_name("type"),

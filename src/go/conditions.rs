@@ -14,6 +14,7 @@
 use regex::Regex;
 use tree_sitter::Node;
 
+use super::KindName;
 use super::calls::{CallSite, callee_text};
 use super::routers::selector_call;
 use super::walk::{code_children, is_function, statements};
@@ -142,7 +143,7 @@ pub fn conditions(file: &GoFile, path: &[Step<'_>]) -> Vec<Condition> {
             continue;
         };
         let line = file.node_lines(parent).start();
-        match (parent.kind(), step.field, node.kind()) {
+        match (parent.kind_name(), step.field, node.kind_name()) {
             // A branch whose other branch leaves is the way on, as the code after a guard is.
             ("if_statement", Some("consequence"), _)
                 if parent
@@ -183,7 +184,7 @@ pub fn conditions(file: &GoFile, path: &[Step<'_>]) -> Vec<Condition> {
                 "expression_case" | "type_case" | "default_case",
             ) => {
                 let tag = parent.child_by_field_name("value").map(|v| text(file, v));
-                let values = match node.kind() {
+                let values = match node.kind_name() {
                     "expression_case" => node.child_by_field_name("value").map(|v| text(file, v)),
                     "type_case" => {
                         let mut cursor = node.walk();
@@ -229,13 +230,13 @@ pub fn conditions(file: &GoFile, path: &[Step<'_>]) -> Vec<Condition> {
 /// True when a branch (a block, an `else if`, a case clause) ends by leaving: its last
 /// statement is `return`, `continue`, `break`, `goto` or a call that never returns.
 fn leaves(file: &GoFile, branch: Node<'_>) -> bool {
-    if branch.kind() == "if_statement" {
+    if branch.kind_name() == "if_statement" {
         return false;
     }
     let Some(last) = statements(branch).last().copied() else {
         return false;
     };
-    match last.kind() {
+    match last.kind_name() {
         "return_statement" | "continue_statement" | "break_statement" | "goto_statement" => true,
         "expression_statement" => last
             .named_child(0)
@@ -274,12 +275,12 @@ fn if_texts(file: &GoFile, statement: Node<'_>) -> (String, Vec<String>) {
 /// True when `path[i]`, a function literal, is passed to a router's `Route` or `Group`, which
 /// call it while the router is built.
 fn is_router_closure(file: &GoFile, path: &[Step<'_>], i: usize) -> bool {
-    if path[i].node.kind() != "func_literal" || i < 2 {
+    if path[i].node.kind_name() != "func_literal" || i < 2 {
         return false;
     }
     let (arguments, call) = (path[i - 1].node, path[i - 2].node);
-    arguments.kind() == "argument_list"
-        && call.kind() == "call_expression"
+    arguments.kind_name() == "argument_list"
+        && call.kind_name() == "call_expression"
         && selector_call(file, call)
             .is_some_and(|(_, method)| matches!(method.as_str(), "Route" | "Group"))
 }
@@ -308,7 +309,7 @@ pub fn runs_after(earlier: &[Step<'_>], later: &[Step<'_>]) -> bool {
     }
     let parent = earlier[common - 1].node;
     let (a, b) = (earlier[common], later[common]);
-    let exclusive = match parent.kind() {
+    let exclusive = match parent.kind_name() {
         "if_statement" => {
             matches!(
                 (a.field, b.field),
@@ -327,13 +328,13 @@ pub fn runs_after(earlier: &[Step<'_>], later: &[Step<'_>]) -> bool {
     // A `return` after `earlier` in one of its own blocks ends every path from it there.
     (common..earlier.len().saturating_sub(1)).all(|j| {
         let list = earlier[j].node;
-        if list.kind() != "statement_list" {
+        if list.kind_name() != "statement_list" {
             return true;
         }
         let statement_end = earlier[j + 1].node.end_byte();
         !code_children(list)
             .into_iter()
-            .any(|s| s.start_byte() >= statement_end && s.kind() == "return_statement")
+            .any(|s| s.start_byte() >= statement_end && s.kind_name() == "return_statement")
     })
 }
 
@@ -346,14 +347,14 @@ fn only_way_on(file: &GoFile, statement: Node<'_>, case: Node<'_>) -> bool {
         .filter(|n| is_case(*n))
         .collect();
     let others: Vec<&Node<'_>> = clauses.iter().filter(|c| c.id() != case.id()).collect();
-    let exhaustive = statement.kind() == "select_statement"
-        || clauses.iter().any(|c| c.kind() == "default_case");
+    let exhaustive = statement.kind_name() == "select_statement"
+        || clauses.iter().any(|c| c.kind_name() == "default_case");
     exhaustive && !others.is_empty() && others.iter().all(|c| leaves(file, **c))
 }
 
 fn is_case(node: Node<'_>) -> bool {
     matches!(
-        node.kind(),
+        node.kind_name(),
         "expression_case" | "type_case" | "default_case" | "communication_case"
     )
 }
@@ -362,10 +363,10 @@ fn is_case(node: Node<'_>) -> bool {
 fn falls_through(case: Node<'_>) -> bool {
     code_children(case)
         .into_iter()
-        .filter(|n| n.kind() == "statement_list")
+        .filter(|n| n.kind_name() == "statement_list")
         .flat_map(code_children)
         .last()
-        .is_some_and(|s| s.kind() == "fallthrough_statement")
+        .is_some_and(|s| s.kind_name() == "fallthrough_statement")
 }
 
 /// A node's source on one line (whitespace runs folded), or its size when too long to copy.

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use tree_sitter::Node;
 
+use super::KindName;
 use super::ancestry::Ancestry;
 use super::literals::compact;
 use super::predicate::{Predicate, non_nil};
@@ -108,7 +109,7 @@ fn guard<'a>(
     node: Node<'a>,
     sinks: Sinks<'_>,
 ) -> Option<Guard> {
-    if node.kind() != "if_statement" {
+    if node.kind_name() != "if_statement" {
         return case_guard(file, ancestry, node, sinks);
     }
     let function = ancestry.enclosing_function(node);
@@ -193,9 +194,9 @@ fn case_guard<'a>(
     sinks: Sinks<'_>,
 ) -> Option<Guard> {
     let switch = ancestry.parent(node)?;
-    let (values, parts) = match node.kind() {
+    let (values, parts) = match node.kind_name() {
         "expression_case" => {
-            if switch.kind() != "expression_switch_statement"
+            if switch.kind_name() != "expression_switch_statement"
                 || switch.child_by_field_name("value").is_some()
             {
                 return None;
@@ -267,7 +268,7 @@ fn enclosing_non_nil<'a>(file: &'a GoFile, ancestry: &Ancestry<'a>, node: Node<'
         if is_function(parent) {
             break;
         }
-        match parent.kind() {
+        match parent.kind_name() {
             "if_statement" => {
                 let in_then = parent
                     .child_by_field_name("consequence")
@@ -302,7 +303,7 @@ struct Mentions {
 
 fn collect_mentions(file: &GoFile, root: Node<'_>, out: &mut Mentions) {
     for node in descendants(root) {
-        let text = match node.kind() {
+        let text = match node.kind_name() {
             "identifier" | "field_identifier" | "selector_expression" => {
                 file.short_text(node, MAX_MENTION)
             }

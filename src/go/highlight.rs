@@ -4,21 +4,21 @@ use std::collections::HashSet;
 
 use tree_sitter::Node;
 
-use super::GoFile;
 use super::walk::descendants_from_row;
+use super::{GoFile, KindName};
 use crate::lines::LineRange;
 use crate::model::{Highlight, TokenClass};
 
 /// Nodes highlighted whole: their children (escape sequences, string content) are not looked at.
 fn is_atomic(node: Node<'_>) -> bool {
     matches!(
-        node.kind(),
+        node.kind_name(),
         "comment" | "interpreted_string_literal" | "raw_string_literal" | "rune_literal"
     )
 }
 
 fn classify(node: Node<'_>, functions: &HashSet<usize>) -> Option<TokenClass> {
-    let kind = node.kind();
+    let kind = node.kind_name();
     match kind {
         "comment" => Some(TokenClass::Comment),
         "interpreted_string_literal" | "raw_string_literal" | "rune_literal" => {
@@ -37,10 +37,10 @@ fn classify(node: Node<'_>, functions: &HashSet<usize>) -> Option<TokenClass> {
 
 /// The name node a call or declaration makes a function: `f` in `f()`, `Fatal` in `log.Fatal()`.
 fn function_name(node: Node<'_>) -> Option<Node<'_>> {
-    match node.kind() {
+    match node.kind_name() {
         "call_expression" => {
             let callee = node.child_by_field_name("function")?;
-            match callee.kind() {
+            match callee.kind_name() {
                 "identifier" => Some(callee),
                 "selector_expression" => callee.child_by_field_name("field"),
                 _ => None,

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use tree_sitter::Node;
 
 use super::walk::{code_children, descendants, is_string_literal, nodes_overlapping};
-use super::{GoFile, MAX_NODE_TEXT};
+use super::{GoFile, KindName, MAX_NODE_TEXT};
 use crate::lines::LineRange;
 
 /// A string literal in the source with its decoded value.
@@ -39,7 +39,7 @@ pub(crate) fn scan(file: &GoFile, region: LineRange) -> Vec<StringLiteral> {
     let mut callee_of_argument: HashMap<usize, String> = HashMap::new();
     let mut literals = Vec::new();
     for node in nodes_overlapping(file, region) {
-        if node.kind() == "call_expression" {
+        if node.kind_name() == "call_expression" {
             let callee = node
                 .child_by_field_name("function")
                 .and_then(|f| file.short_text(f, MAX_NODE_TEXT))
@@ -60,7 +60,7 @@ pub(crate) fn scan(file: &GoFile, region: LineRange) -> Vec<StringLiteral> {
         if let Some(value) = decode_literal(&file.node_text(node)) {
             literals.push(StringLiteral {
                 value,
-                raw: node.kind() == "raw_string_literal",
+                raw: node.kind_name() == "raw_string_literal",
                 lines: file.node_lines(node),
                 argument_of: callee_of_argument.remove(&node.id()),
             });
@@ -161,13 +161,13 @@ impl<'a> ConstStrings<'a> {
         file.asks_outside();
         let mut values = HashMap::new();
         for node in descendants(file.root()) {
-            if !matches!(node.kind(), "const_spec" | "var_spec") {
+            if !matches!(node.kind_name(), "const_spec" | "var_spec") {
                 continue;
             }
             let mut cursor = node.walk();
             let names: Vec<Node<'a>> = node
                 .children_by_field_name("name", &mut cursor)
-                .filter(|n| n.kind() == "identifier")
+                .filter(|n| n.kind_name() == "identifier")
                 .collect();
             let Some(value_list) = node.child_by_field_name("value") else {
                 continue;
@@ -191,14 +191,14 @@ impl<'a> ConstStrings<'a> {
         let mut budget = RESOLVE_BUDGET;
         while let Some(node) = stack.pop() {
             budget = budget.checked_sub(1)?;
-            match node.kind() {
+            match node.kind_name() {
                 "interpreted_string_literal" | "raw_string_literal" => {
                     out.push_str(&decode_literal(&self.file.node_text(node))?);
                 }
                 "parenthesized_expression" => stack.push(node.named_child(0)?),
                 "binary_expression" => {
                     let op = node.child_by_field_name("operator")?;
-                    if op.kind() != "+" {
+                    if op.kind_name() != "+" {
                         return None;
                     }
                     stack.push(node.child_by_field_name("right")?);

@@ -33,6 +33,37 @@ pub fn language() -> Language {
     tree_sitter_go::LANGUAGE.into()
 }
 
+/// A node's kind, read from a table made once: tree-sitter's [`Node::kind`] measures the kind's
+/// C string and checks it is UTF-8 on every call, and the scans ask it of every node they pass.
+pub(crate) trait KindName<'tree> {
+    /// The same `&str` as [`Node::kind`].
+    fn kind_name(&self) -> &'tree str;
+}
+
+impl<'tree> KindName<'tree> for Node<'tree> {
+    fn kind_name(&self) -> &'tree str {
+        static NAMES: OnceLock<Vec<String>> = OnceLock::new();
+        let names = NAMES.get_or_init(|| {
+            let language = language();
+            (0..language.node_kind_count())
+                .map(|id| {
+                    u16::try_from(id)
+                        .ok()
+                        .and_then(|id| language.node_kind_for_id(id))
+                        .unwrap_or_default()
+                        .to_string()
+                })
+                .collect()
+        });
+        // A kind id names the kind of the node's own symbol (tree-sitter gives the symbols of
+        // one name one id); an error node's id lies past the table.
+        match names.get(usize::from(self.kind_id())) {
+            Some(name) if !name.is_empty() => name,
+            _ => self.kind(),
+        }
+    }
+}
+
 thread_local! {
     /// One parser per thread: rayon workers each keep theirs.
     static PARSER: RefCell<Option<Parser>> = const { RefCell::new(None) };
@@ -270,13 +301,13 @@ impl GoFile {
         self.facts.package_vars.get_or_init(|| {
             let mut names: Vec<String> = walk::code_children(self.root())
                 .into_iter()
-                .filter(|n| n.kind() == "var_declaration")
+                .filter(|n| n.kind_name() == "var_declaration")
                 .flat_map(|d| {
                     walk::descendants_where(d, |n| {
-                        matches!(n.kind(), "var_declaration" | "var_spec_list")
+                        matches!(n.kind_name(), "var_declaration" | "var_spec_list")
                     })
                 })
-                .filter(|n| n.kind() == "var_spec" && n.child_by_field_name("value").is_some())
+                .filter(|n| n.kind_name() == "var_spec" && n.child_by_field_name("value").is_some())
                 .flat_map(|spec| {
                     let mut cursor = spec.walk();
                     spec.children_by_field_name("name", &mut cursor)
@@ -388,14 +419,15 @@ impl GoFile {
 
     /// The lines a node spans.
     pub fn node_lines(&self, node: Node<'_>) -> LineRange {
+        let start = node.start_position().row;
         let end = node.end_position();
         // A node ending at column 0 ends on the previous line.
-        let end_row = if end.column == 0 && end.row > node.start_position().row {
+        let end_row = if end.column == 0 && end.row > start {
             end.row - 1
         } else {
             end.row
         };
-        LineRange::from_zero_based(node.start_position().row, end_row)
+        LineRange::from_zero_based(start, end_row)
     }
 
     /// True when the node lies wholly inside `range`.
@@ -429,7 +461,10 @@ impl GoFile {
             // A block's or statement list's lines are its statement's, less what makes it one.
             let node = cursor.node();
             let node_lines = self.node_lines(node);
-            let part = matches!(node.kind(), "block" | "statement_list" | "literal_value");
+            let part = matches!(
+                node.kind_name(),
+                "block" | "statement_list" | "literal_value"
+            );
             if !part && spans.last() != Some(&node_lines) {
                 spans.push(node_lines);
             }
@@ -575,7 +610,7 @@ pub(crate) fn nodes_of_kinds_placed<'a>(
     placement: Placement,
 ) -> Vec<Node<'a>> {
     walk::nodes_overlapping(file, region)
-        .filter(|n| kinds.contains(&n.kind()))
+        .filter(|n| kinds.contains(&n.kind_name()))
         .filter(|n| placement == Placement::Overlapping || file.node_within(*n, region))
         .collect()
 }
@@ -627,6 +662,47 @@ mod tests {
 
     fn range(a: u32, b: u32) -> LineRange {
         LineRange::new(LineNo::new(a).unwrap(), LineNo::new(b).unwrap()).unwrap()
+    }
+
+    /// Every `.go` file under `dir`, recursively.
+    fn go_files_under(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                go_files_under(&path, found);
+            } else if path.extension().is_some_and(|e| e == "go") {
+                found.push(path);
+            }
+        }
+    }
+
+    #[test]
+    fn a_kind_read_from_the_table_is_tree_sitters() {
+        // Error recovery's nodes (ERROR, missing tokens) and every kind of the fixtures.
+        let mut sources = vec![
+            b"package p\n\nfunc broken( {\n\tx := [}\n\ty := 1 +\n".to_vec(),
+            b"package p\nfunc f() { if x { return }".to_vec(),
+        ];
+        let mut paths = Vec::new();
+        go_files_under(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("testdata")
+                .as_path(),
+            &mut paths,
+        );
+        assert!(paths.len() > 10, "{paths:?}");
+        sources.extend(paths.iter().map(|p| std::fs::read(p).unwrap()));
+        let mut kinds = std::collections::BTreeSet::new();
+        let mut errors = 0;
+        for src in sources {
+            let file = GoFile::parse(src).unwrap();
+            for node in walk::descendants(file.root()) {
+                assert_eq!(node.kind_name(), node.kind(), "{node:?}");
+                kinds.insert(node.kind().to_string());
+                errors += usize::from(node.is_error() || node.is_missing());
+            }
+        }
+        assert!(errors > 0 && kinds.len() > 100, "{errors} {}", kinds.len());
     }
 
     #[test]

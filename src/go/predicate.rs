@@ -4,9 +4,9 @@
 
 use tree_sitter::Node;
 
-use super::GoFile;
 use super::literals::compact;
 use super::walk::code_children;
+use super::{GoFile, KindName};
 
 /// Most operands a condition is taken apart into; a larger one is judged as written only.
 const MAX_ATOMS: usize = 64;
@@ -43,9 +43,9 @@ pub fn operands<'a>(node: Node<'a>, op: &str) -> Vec<Node<'a>> {
     let mut stack = vec![node];
     while let Some(n) = stack.pop() {
         let n = unparenthesized(n);
-        let is_op = n.kind() == "binary_expression"
+        let is_op = n.kind_name() == "binary_expression"
             && n.child_by_field_name("operator")
-                .is_some_and(|o| o.kind() == op);
+                .is_some_and(|o| o.kind_name() == op);
         match (
             is_op,
             n.child_by_field_name("left"),
@@ -63,7 +63,7 @@ pub fn operands<'a>(node: Node<'a>, op: &str) -> Vec<Node<'a>> {
 
 /// `node` without the parentheses around it.
 fn unparenthesized(mut node: Node<'_>) -> Node<'_> {
-    while node.kind() == "parenthesized_expression" {
+    while node.kind_name() == "parenthesized_expression" {
         match code_children(node).first() {
             Some(inner) => node = *inner,
             None => break,
@@ -183,9 +183,9 @@ pub fn non_nil(file: &GoFile, node: Node<'_>, then_branch: bool) -> Vec<String> 
     operands(node, joined_by)
         .into_iter()
         .filter(|n| {
-            n.kind() == "binary_expression"
+            n.kind_name() == "binary_expression"
                 && n.child_by_field_name("operator")
-                    .is_some_and(|o| o.kind() == operator)
+                    .is_some_and(|o| o.kind_name() == operator)
         })
         .filter_map(|n| {
             let left = n.child_by_field_name("left")?;

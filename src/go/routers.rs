@@ -5,10 +5,10 @@ use std::collections::HashMap;
 
 use tree_sitter::Node;
 
-use super::GoFile;
 use super::ancestry::Ancestry;
 use super::literals::{ConstStrings, compact};
 use super::walk::{code_children, descendants_where, is_function};
+use super::{GoFile, KindName};
 
 /// How many aliases, groups and closures one resolution follows; stops cycles.
 const MAX_STEPS: usize = 32;
@@ -68,7 +68,7 @@ impl<'a> RouterResolver<'a> {
         let mut names: Vec<String> = Vec::new();
         let mut prefixes: Vec<String> = Vec::new();
         for _ in 0..MAX_STEPS {
-            let next = match expr.kind() {
+            let next = match expr.kind_name() {
                 "parenthesized_expression" => expr.named_child(0),
                 "unary_expression" => expr.child_by_field_name("operand"),
                 "identifier" | "selector_expression" => {
@@ -137,9 +137,9 @@ impl<'a> RouterResolver<'a> {
                 let call = self
                     .ancestry
                     .parent(scope)
-                    .filter(|p| p.kind() == "argument_list")
+                    .filter(|p| p.kind_name() == "argument_list")
                     .and_then(|p| self.ancestry.parent(p))
-                    .filter(|c| c.kind() == "call_expression")?;
+                    .filter(|c| c.kind_name() == "call_expression")?;
                 let (operand, method) = selector_call(self.file, call)?;
                 if method == "Route" {
                     prefixes.push(self.first_string_arg(call)?);
@@ -213,7 +213,7 @@ impl<'a> RouterResolver<'a> {
 /// `(operand, method)` of a call `operand.method(...)`.
 pub fn selector_call<'t>(file: &GoFile, call: Node<'t>) -> Option<(Node<'t>, String)> {
     let function = call.child_by_field_name("function")?;
-    if function.kind() != "selector_expression" {
+    if function.kind_name() != "selector_expression" {
         return None;
     }
     let operand = function.child_by_field_name("operand")?;
@@ -224,7 +224,7 @@ pub fn selector_call<'t>(file: &GoFile, call: Node<'t>) -> Option<(Node<'t>, Str
 /// Every `X.Mount(prefix, name)` call inside `outer`, in source order.
 fn collect_mounts<'a>(file: &GoFile, outer: Node<'a>) -> Vec<(String, Node<'a>, Node<'a>)> {
     descendants_where(outer, |_| true)
-        .filter(|n| n.kind() == "call_expression")
+        .filter(|n| n.kind_name() == "call_expression")
         .filter_map(|node| {
             let (operand, method) = selector_call(file, node)?;
             if method != "Mount" {
@@ -245,12 +245,14 @@ fn collect_mounts<'a>(file: &GoFile, outer: Node<'a>) -> Vec<(String, Node<'a>, 
 fn collect_bindings<'a>(file: &GoFile, scope: Node<'a>) -> HashMap<String, Vec<Binding<'a>>> {
     let scope_id = scope.id();
     let mut out: HashMap<String, Vec<Binding<'a>>> = HashMap::new();
-    for node in descendants_where(scope, |n| n.id() == scope_id || n.kind() != "func_literal") {
-        let (left, right) = match node.kind() {
+    for node in descendants_where(scope, |n| {
+        n.id() == scope_id || n.kind_name() != "func_literal"
+    }) {
+        let (left, right) = match node.kind_name() {
             "short_var_declaration" | "assignment_statement" => {
                 let is_plain = node
                     .child_by_field_name("operator")
-                    .is_none_or(|op| matches!(op.kind(), "=" | ":="));
+                    .is_none_or(|op| matches!(op.kind_name(), "=" | ":="));
                 if !is_plain {
                     continue;
                 }

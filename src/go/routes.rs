@@ -2,6 +2,7 @@
 
 use tree_sitter::Node;
 
+use super::KindName;
 use super::ancestry::Ancestry;
 use super::calls::callee;
 use super::conditions::{Condition, conditions_at};
@@ -196,7 +197,7 @@ fn raw_route<'a>(
         "Match" if args.len() >= 3 => {
             let methods: Vec<String> = code_children(args[0])
                 .into_iter()
-                .filter(|n| n.kind() == "literal_value")
+                .filter(|n| n.kind_name() == "literal_value")
                 .flat_map(code_children)
                 .filter_map(|element| {
                     method_name(file, constants, element.named_child(0).unwrap_or(element))
@@ -248,10 +249,10 @@ fn chain_calls<'t>(
     let mut current = call;
     // Check each kind before looking further up: only recorded kinds have a cheap parent.
     while let Some(selector) = ancestry.parent(current)
-        && selector.kind() == "selector_expression"
+        && selector.kind_name() == "selector_expression"
         && let Some(outer) = ancestry.parent(selector)
     {
-        if selector.kind() != "selector_expression" || outer.kind() != "call_expression" {
+        if selector.kind_name() != "selector_expression" || outer.kind_name() != "call_expression" {
             break;
         }
         let Some((_, method)) = selector_call(file, outer) else {
@@ -261,7 +262,7 @@ fn chain_calls<'t>(
         current = outer;
     }
     let mut inner = selector_call(file, call).map(|(operand, _)| operand);
-    while let Some(node) = inner.filter(|n| n.kind() == "call_expression") {
+    while let Some(node) = inner.filter(|n| n.kind_name() == "call_expression") {
         let Some((operand, method)) = selector_call(file, node) else {
             break;
         };
@@ -276,10 +277,10 @@ fn chain_has_handler<'t>(file: &GoFile, ancestry: &Ancestry<'t>, call: Node<'t>)
     let mut current = call;
     // Check each kind before looking further up: only recorded kinds have a cheap parent.
     while let Some(selector) = ancestry.parent(current)
-        && selector.kind() == "selector_expression"
+        && selector.kind_name() == "selector_expression"
         && let Some(outer) = ancestry.parent(selector)
     {
-        if selector.kind() != "selector_expression" || outer.kind() != "call_expression" {
+        if selector.kind_name() != "selector_expression" || outer.kind_name() != "call_expression" {
             return false;
         }
         match selector_call(file, outer).map(|(_, m)| m).as_deref() {

@@ -2,7 +2,7 @@
 
 use tree_sitter::Node;
 
-use super::GoFile;
+use super::{GoFile, KindName};
 use crate::lines::LineRange;
 
 /// What a declaration declares.
@@ -59,7 +59,7 @@ pub fn declarations(file: &GoFile) -> Vec<Declaration> {
     let mut cursor = root.walk();
     for top in root.named_children(&mut cursor) {
         let top_lines = file.node_lines(top);
-        match top.kind() {
+        match top.kind_name() {
             "function_declaration" => {
                 if let Some(name) = top.child_by_field_name("name") {
                     out.push(Declaration {
@@ -88,7 +88,7 @@ pub fn declarations(file: &GoFile) -> Vec<Declaration> {
                 });
             }
             "type_declaration" | "const_declaration" | "var_declaration" => {
-                let kind = match top.kind() {
+                let kind = match top.kind_name() {
                     "type_declaration" => DeclKind::Type,
                     "const_declaration" => DeclKind::Const,
                     _ => DeclKind::Var,
@@ -109,7 +109,7 @@ pub fn top_level_ranges(file: &GoFile) -> Vec<LineRange> {
     root.named_children(&mut cursor)
         .filter(|n| {
             !matches!(
-                n.kind(),
+                n.kind_name(),
                 "comment" | "package_clause" | "import_declaration"
             )
         })
@@ -130,7 +130,7 @@ fn collect_specs(
         let mut cursor = node.walk();
         let children: Vec<Node<'_>> = node.named_children(&mut cursor).collect();
         for child in children.into_iter().rev() {
-            match child.kind() {
+            match child.kind_name() {
                 "type_spec" | "type_alias" | "const_spec" | "var_spec" => {
                     let spec_lines = file.node_lines(child);
                     let mut names = child.walk();
@@ -161,11 +161,11 @@ fn receiver_type(file: &GoFile, receiver: Node<'_>) -> Option<(String, bool)> {
     let mut cursor = receiver.walk();
     let param = receiver
         .named_children(&mut cursor)
-        .find(|n| n.kind() == "parameter_declaration")?;
+        .find(|n| n.kind_name() == "parameter_declaration")?;
     let mut ty = param.child_by_field_name("type")?;
     let mut pointer = false;
     loop {
-        match ty.kind() {
+        match ty.kind_name() {
             "pointer_type" => {
                 pointer = true;
                 ty = ty.named_child(0)?;

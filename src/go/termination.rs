@@ -3,11 +3,11 @@
 
 use tree_sitter::Node;
 
-use super::GoFile;
 use super::calls::{callee_text, last_segment};
 use super::literals::compact;
 use super::predicate::non_nil;
 use super::walk::{code_children, descendants_where, statements};
+use super::{GoFile, KindName};
 use crate::lines::LineNo;
 
 /// How deep nested `if`/`switch`/blocks are followed; deeper code counts as not terminating
@@ -83,7 +83,7 @@ fn results_of(file: &GoFile, function: Option<Node<'_>>) -> Results {
     let Some(result) = function.child_by_field_name("result") else {
         return Results::default();
     };
-    if result.kind() != "parameter_list" {
+    if result.kind_name() != "parameter_list" {
         return Results {
             count: 1,
             last_is_error: file.node_text(result).trim() == "error",
@@ -164,7 +164,7 @@ impl Walk<'_, '_> {
     fn list(&self, branch: Node<'_>, depth: usize, entry: &Entry) -> Termination {
         let file = self.file;
         let line = file.node_lines(branch).start();
-        if branch.kind() == "if_statement" {
+        if branch.kind_name() == "if_statement" {
             return self.statement(branch, &[], depth, entry);
         }
         let stmts = statements(branch);
@@ -201,7 +201,7 @@ impl Walk<'_, '_> {
             return falls;
         }
         let terminates = |what: String| Termination::Terminates(Terminator { what, line });
-        match stmt.kind() {
+        match stmt.kind_name() {
             "return_statement" => self.return_statement(stmt, before, entry),
             "goto_statement" => terminates(flat(&file.node_text(stmt))),
             // Leaves the loop body: the code after it in the loop does not run.
@@ -210,7 +210,9 @@ impl Walk<'_, '_> {
             // leaves the innermost loop, switch or select, which is around the guard unless the
             // branch is itself a case (then the code after the switch runs).
             "break_statement" => {
-                let labelled = code_children(stmt).iter().any(|c| c.kind() == "label_name");
+                let labelled = code_children(stmt)
+                    .iter()
+                    .any(|c| c.kind_name() == "label_name");
                 if labelled || !entry.in_case {
                     terminates(flat(&file.node_text(stmt)))
                 } else {
@@ -226,7 +228,7 @@ impl Walk<'_, '_> {
             "block" => self.list(stmt, depth + 1, entry),
             "labeled_statement" => match code_children(stmt)
                 .into_iter()
-                .find(|n| n.kind() != "label_name")
+                .find(|n| n.kind_name() != "label_name")
             {
                 Some(inner) => self.statement(inner, before, depth + 1, entry),
                 None => falls,
@@ -257,7 +259,7 @@ impl Walk<'_, '_> {
                 }
             }
             "for_statement" => {
-                let unconditional = code_children(stmt).iter().all(|c| c.kind() == "block");
+                let unconditional = code_children(stmt).iter().all(|c| c.kind_name() == "block");
                 if unconditional && !has_break(stmt) {
                     terminates("endless for loop".to_string())
                 } else {
@@ -269,15 +271,15 @@ impl Walk<'_, '_> {
                     .into_iter()
                     .filter(|c| {
                         matches!(
-                            c.kind(),
+                            c.kind_name(),
                             "expression_case" | "type_case" | "communication_case" | "default_case"
                         )
                     })
                     .collect();
-                if stmt.kind() == "select_statement" && clauses.is_empty() {
+                if stmt.kind_name() == "select_statement" && clauses.is_empty() {
                     return terminates("select {} blocking forever".to_string());
                 }
-                let has_default = clauses.iter().any(|c| c.kind() == "default_case");
+                let has_default = clauses.iter().any(|c| c.kind_name() == "default_case");
                 let all_terminate = clauses.iter().all(|c| {
                     let inside = entry.with(case_non_nil(file, stmt, *c), true);
                     !has_break(*c)
@@ -286,13 +288,13 @@ impl Walk<'_, '_> {
                             Termination::Terminates(_)
                         )
                 });
-                if (has_default || stmt.kind() == "select_statement")
+                if (has_default || stmt.kind_name() == "select_statement")
                     && all_terminate
                     && !clauses.is_empty()
                 {
                     terminates(format!(
                         "{} with every case terminating",
-                        stmt.kind().replace('_', " ")
+                        stmt.kind_name().replace('_', " ")
                     ))
                 } else {
                     falls
@@ -311,7 +313,7 @@ impl Walk<'_, '_> {
         let line = file.node_lines(stmt).start();
         let values = code_children(stmt)
             .into_iter()
-            .find(|n| n.kind() == "expression_list")
+            .find(|n| n.kind_name() == "expression_list")
             .map(code_children)
             .unwrap_or_default();
         let terminates = |what: String| Termination::Terminates(Terminator { what, line });
@@ -365,7 +367,7 @@ enum ErrorValue {
 
 fn error_value(file: &GoFile, value: Node<'_>, before: &[Node<'_>], entry: &Entry) -> ErrorValue {
     let mut value = value;
-    while value.kind() == "parenthesized_expression" {
+    while value.kind_name() == "parenthesized_expression" {
         match code_children(value).first() {
             Some(inner) => value = *inner,
             None => break,
@@ -375,7 +377,7 @@ fn error_value(file: &GoFile, value: Node<'_>, before: &[Node<'_>], entry: &Entr
     if text == "nil" {
         return ErrorValue::Nil;
     }
-    if !matches!(value.kind(), "identifier" | "selector_expression") {
+    if !matches!(value.kind_name(), "identifier" | "selector_expression") {
         return ErrorValue::NonNil;
     }
     let name = last_segment(&text);
@@ -384,12 +386,12 @@ fn error_value(file: &GoFile, value: Node<'_>, before: &[Node<'_>], entry: &Entr
         name.strip_prefix(p)
             .and_then(|rest| rest.chars().next())
             .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-    }) || (value.kind() == "selector_expression"
+    }) || (value.kind_name() == "selector_expression"
         && name.chars().next().is_some_and(|c| c.is_ascii_uppercase()));
     // Asked last: the file's package-level variables are the one thing here outside the
     // guard's function (see `GoFile::parse_cited`).
     let package_var =
-        || value.kind() == "identifier" && file.package_vars().binary_search(&text).is_ok();
+        || value.kind_name() == "identifier" && file.package_vars().binary_search(&text).is_ok();
     if sentinel
         || entry.non_nil.contains(&text)
         || assigns_non_nil(file, before, &file.node_text(value))
@@ -403,7 +405,7 @@ fn error_value(file: &GoFile, value: Node<'_>, before: &[Node<'_>], entry: &Entr
 
 /// What a tagless `case x != nil:` of `switch` proves non-nil in its statements.
 pub fn case_non_nil(file: &GoFile, switch: Node<'_>, clause: Node<'_>) -> Vec<String> {
-    let tagless = switch.kind() == "expression_switch_statement"
+    let tagless = switch.kind_name() == "expression_switch_statement"
         && switch.child_by_field_name("value").is_none();
     let values = clause
         .child_by_field_name("value")
@@ -458,7 +460,10 @@ fn error_writer_call(file: &GoFile, stmt: Node<'_>) -> Option<String> {
 /// True when one of `stmts` assigns (or declares) `name` with something other than `nil`.
 fn assigns_non_nil(file: &GoFile, stmts: &[Node<'_>], name: &str) -> bool {
     stmts.iter().any(|s| {
-        if !matches!(s.kind(), "assignment_statement" | "short_var_declaration") {
+        if !matches!(
+            s.kind_name(),
+            "assignment_statement" | "short_var_declaration"
+        ) {
             return false;
         }
         let (Some(left), Some(right)) = (
@@ -483,7 +488,7 @@ fn has_break(node: Node<'_>) -> bool {
     descendants_where(node, |n| {
         n.id() == root_id
             || !matches!(
-                n.kind(),
+                n.kind_name(),
                 "for_statement"
                     | "expression_switch_statement"
                     | "type_switch_statement"
@@ -491,12 +496,12 @@ fn has_break(node: Node<'_>) -> bool {
                     | "func_literal"
             )
     })
-    .any(|n| n.kind() == "break_statement")
+    .any(|n| n.kind_name() == "break_statement")
 }
 
 /// The callee of an expression statement that is a call.
 pub fn statement_callee(file: &GoFile, stmt: Node<'_>) -> Option<String> {
-    let expr = (stmt.kind() == "expression_statement")
+    let expr = (stmt.kind_name() == "expression_statement")
         .then(|| stmt.named_child(0))
         .flatten()
         .unwrap_or(stmt);

@@ -3,6 +3,7 @@
 
 use tree_sitter::Node;
 
+use super::KindName;
 use super::conditions::{Condition, Step, conditions, path_to};
 use super::literals::compact;
 use super::walk::code_children;
@@ -91,7 +92,7 @@ pub(crate) fn scan(file: &GoFile, region: LineRange) -> Vec<TlsConfig> {
     let nodes = nodes_of_kinds(file, region, &["composite_literal", "assignment_statement"]);
     nodes
         .into_iter()
-        .filter_map(|node| match node.kind() {
+        .filter_map(|node| match node.kind_name() {
             "composite_literal" => literal_config(file, node),
             "assignment_statement" => assignment_config(file, node),
             _ => None,
@@ -115,7 +116,7 @@ fn literal_config(file: &GoFile, node: Node<'_>) -> Option<TlsConfig> {
     let body = node.child_by_field_name("body")?;
     let mut settings: Vec<TlsSetting> = code_children(body)
         .into_iter()
-        .filter(|e| e.kind() == "keyed_element")
+        .filter(|e| e.kind_name() == "keyed_element")
         .filter_map(|element| {
             let key = element.child_by_field_name("key")?;
             let value = element.child_by_field_name("value")?;
@@ -161,7 +162,7 @@ fn bound_name(file: &GoFile, path: &[Step<'_>]) -> Option<String> {
     loop {
         let child = path[i].node;
         let parent = path.get(i.checked_sub(1)?)?.node;
-        match parent.kind() {
+        match parent.kind_name() {
             "unary_expression" | "parenthesized_expression" | "literal_element" => {}
             "keyed_element" => {
                 let key = parent.child_by_field_name("key")?;
@@ -171,7 +172,7 @@ fn bound_name(file: &GoFile, path: &[Step<'_>]) -> Option<String> {
                 keys.push(compact(&file.short_text(key, MAX_NODE_TEXT)?));
                 // keyed_element -> literal_value -> composite_literal
                 i = i.checked_sub(2)?;
-                if path[i - 1].node.kind() != "composite_literal" {
+                if path[i - 1].node.kind_name() != "composite_literal" {
                     return None;
                 }
             }
@@ -180,7 +181,7 @@ fn bound_name(file: &GoFile, path: &[Step<'_>]) -> Option<String> {
                 let index = code_children(parent)
                     .iter()
                     .position(|n| n.id() == child.id())?;
-                let left = match statement.kind() {
+                let left = match statement.kind_name() {
                     "short_var_declaration" | "assignment_statement"
                         if path[i - 1].field == Some("right") =>
                     {
@@ -215,7 +216,7 @@ fn assignment_config(file: &GoFile, node: Node<'_>) -> Option<TlsConfig> {
     let mut target = None;
     let mut settings = Vec::new();
     for (left, right) in lefts.into_iter().zip(rights) {
-        if left.kind() != "selector_expression" {
+        if left.kind_name() != "selector_expression" {
             continue;
         }
         let (Some(operand), Some(field)) = (

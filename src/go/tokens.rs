@@ -1,6 +1,6 @@
 //! Identifiers, comments and comment-free source text of a region.
 
-use super::{GoFile, Placement, nodes_of_kinds, nodes_of_kinds_placed};
+use super::{GoFile, KindName, Placement, nodes_of_kinds, nodes_of_kinds_placed};
 use crate::lines::{LineNo, LineRange};
 
 /// An identifier-like token used in code (never inside a comment or string).
@@ -39,7 +39,7 @@ pub(crate) fn scan_identifiers(file: &GoFile, region: LineRange) -> Vec<Identifi
         .into_iter()
         .map(|node| IdentifierUse {
             name: file.node_text(node),
-            kind: match node.kind() {
+            kind: match node.kind_name() {
                 "field_identifier" => "field_identifier",
                 "type_identifier" => "type_identifier",
                 "package_identifier" => "package_identifier",

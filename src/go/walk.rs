@@ -1,8 +1,11 @@
 //! Stack-safe tree walks: pre-order iteration with `TreeCursor`, never recursion.
 
+use std::cell::Cell;
+use std::rc::Rc;
+
 use tree_sitter::{Node, TreeCursor};
 
-use super::GoFile;
+use super::{GoFile, KindName};
 use crate::lines::LineRange;
 
 /// Pre-order iterator over `root` and its descendants that only descends into nodes for which
@@ -140,11 +143,22 @@ pub fn nodes_overlapping<'a>(
     file: &'a GoFile,
     region: LineRange,
 ) -> impl Iterator<Item = Node<'a>> + 'a {
+    // The walk asks whether to enter a node right after the filter asked whether to yield it,
+    // the same question: the filter's answer is kept for it.
+    let asked: Rc<Cell<Option<(usize, bool)>>> = Rc::default();
+    let kept = Rc::clone(&asked);
     Descendants {
         rows: region_rows(file, region),
-        ..descendants_where(file.root(), move |n| file.node_lines(n).overlaps(region))
+        ..descendants_where(file.root(), move |n| match kept.get() {
+            Some((id, overlaps)) if id == n.id() => overlaps,
+            _ => file.node_lines(n).overlaps(region),
+        })
     }
-    .filter(move |n| file.node_lines(*n).overlaps(region))
+    .filter(move |n| {
+        let overlaps = file.node_lines(*n).overlaps(region);
+        asked.set(Some((n.id(), overlaps)));
+        overlaps
+    })
 }
 
 /// The innermost function-like node (`function_declaration`, `method_declaration`,
@@ -177,20 +191,20 @@ pub fn enclosing_function<'a>(file: &'a GoFile, node: Node<'a>) -> Option<Node<'
 /// True for nodes that have their own parameters and results.
 pub fn is_function(node: Node<'_>) -> bool {
     matches!(
-        node.kind(),
+        node.kind_name(),
         "function_declaration" | "method_declaration" | "func_literal"
     )
 }
 
 /// True for comment nodes.
 pub fn is_comment(node: Node<'_>) -> bool {
-    node.kind() == "comment"
+    node.kind_name() == "comment"
 }
 
 /// True for string literal nodes, interpreted or raw.
 pub fn is_string_literal(node: Node<'_>) -> bool {
     matches!(
-        node.kind(),
+        node.kind_name(),
         "interpreted_string_literal" | "raw_string_literal"
     )
 }
@@ -205,17 +219,17 @@ pub fn code_children(node: Node<'_>) -> Vec<Node<'_>> {
 
 /// The statements of a `block` (through its `statement_list`), or of a case clause.
 pub fn statements(block: Node<'_>) -> Vec<Node<'_>> {
-    let list = if block.kind() == "statement_list" {
+    let list = if block.kind_name() == "statement_list" {
         Some(block)
     } else {
         code_children(block)
             .into_iter()
-            .find(|n| n.kind() == "statement_list")
+            .find(|n| n.kind_name() == "statement_list")
     };
     list.map(code_children)
         .unwrap_or_default()
         .into_iter()
-        .filter(|n| n.kind() != "empty_statement")
+        .filter(|n| n.kind_name() != "empty_statement")
         .collect()
 }
 
