@@ -664,18 +664,6 @@ mod tests {
         LineRange::new(LineNo::new(a).unwrap(), LineNo::new(b).unwrap()).unwrap()
     }
 
-    /// Every `.go` file under `dir`, recursively.
-    fn go_files_under(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                go_files_under(&path, found);
-            } else if path.extension().is_some_and(|e| e == "go") {
-                found.push(path);
-            }
-        }
-    }
-
     #[test]
     fn a_kind_read_from_the_table_is_tree_sitters() {
         // Error recovery's nodes (ERROR, missing tokens) and every kind of the fixtures.
@@ -683,15 +671,14 @@ mod tests {
             b"package p\n\nfunc broken( {\n\tx := [}\n\ty := 1 +\n".to_vec(),
             b"package p\nfunc f() { if x { return }".to_vec(),
         ];
-        let mut paths = Vec::new();
-        go_files_under(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("testdata")
-                .as_path(),
-            &mut paths,
-        );
+        let testdata = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+        let paths = crate::source::local::go_paths(&testdata);
         assert!(paths.len() > 10, "{paths:?}");
-        sources.extend(paths.iter().map(|p| std::fs::read(p).unwrap()));
+        sources.extend(
+            paths
+                .iter()
+                .map(|p| std::fs::read(testdata.join(p)).unwrap()),
+        );
         let mut kinds = std::collections::BTreeSet::new();
         let mut errors = 0;
         for src in sources {

@@ -385,7 +385,7 @@ mod tests {
 }
 
 /// The `.go` files of a working tree, without following symbolic links or entering `.git`.
-pub(super) fn go_paths(root: &Path) -> Vec<String> {
+pub(crate) fn go_paths(root: &Path) -> Vec<String> {
     let mut paths = Vec::new();
     let mut dirs = vec![String::new()];
     let mut seen = 0usize;
