@@ -415,6 +415,8 @@ pub struct ChangedPath {
     pub old_blob: Option<String>,
     /// The blob after; `None` when the file was deleted.
     pub new_blob: Option<String>,
+    /// Whether the file after is a symbolic link: its blob is where it points, not code.
+    pub new_link: bool,
 }
 
 impl GitRepo {
@@ -650,6 +652,7 @@ impl GitRepo {
                     path: f.path,
                     old_blob: f.old.map(|o| o.to_string()),
                     new_blob: f.new.map(|o| o.to_string()),
+                    new_link: f.new_link,
                 })
                 .collect())
         })

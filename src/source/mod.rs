@@ -256,6 +256,21 @@ impl GitRepo {
         })
     }
 
+    /// Hands `f` the content of blob `id`, a regular file at `path` in some tree of this
+    /// repository, as [`Snapshot::read`] would read that file (the same refusals), but borrowed
+    /// rather than copied out: for a caller that only scans it, and knows the blob already.
+    pub fn with_blob<T>(
+        &self,
+        id: &str,
+        path: &str,
+        f: impl FnOnce(&[u8]) -> T,
+    ) -> Result<T, FileProblem> {
+        let unreadable = |e: git2::Error| FileProblem::Unreadable(e.message().to_string());
+        let id = Oid::from_str(id).map_err(unreadable)?;
+        self.with_repo(|repo| blob_content(repo, id, path, f))
+            .map_err(unreadable)?
+    }
+
     /// Whether `name` (a revision in a docs link, or `rev:`) names code that never changes: a
     /// commit id or a tag. A branch (local or remote-tracking), `HEAD`, `HEAD~3` and `WORKTREE`
     /// move. A name the repository does not know is fixed when it looks like a release
@@ -424,24 +439,10 @@ impl Snapshot {
                     }
                     _ => {}
                 }
-                let odb = repo
-                    .odb()
-                    .map_err(|e| FileProblem::Unreadable(e.message().to_string()))?;
-                let (size, _) = odb
-                    .read_header(entry.id())
-                    .map_err(|e| FileProblem::Unreadable(e.message().to_string()))?;
-                if size > MAX_FILE_BYTES {
-                    return Err(FileProblem::TooLarge {
-                        bytes: size as u64,
-                        limit: MAX_FILE_BYTES,
-                    });
-                }
-                let blob = repo
-                    .find_blob(entry.id())
-                    .map_err(|e| FileProblem::Unreadable(e.message().to_string()))?;
-                Ok(FileBlob {
-                    bytes: blob.content().to_vec(),
-                    id: entry.id().to_string(),
+                let id = entry.id();
+                blob_content(repo, id, path, |bytes| FileBlob {
+                    bytes: bytes.to_vec(),
+                    id: id.to_string(),
                 })
             })
             .map_err(|e| FileProblem::Unreadable(e.message().to_string()))?
@@ -461,38 +462,71 @@ impl Snapshot {
     }
 }
 
-/// Checks the content rules shared by every source: Go files only, not binary, not LFS.
-fn check_content(path: &str, blob: FileBlob) -> Result<FileBlob, FileProblem> {
-    if blob
-        .bytes
-        .starts_with(b"version https://git-lfs.github.com/spec/")
-    {
-        return Err(FileProblem::LfsPointer);
+/// Why `bytes`, the content of the file at `path`, is not read, if it is not: the content rules
+/// shared by every source (Go files only, not too large, not binary, not LFS).
+fn refusal(path: &str, bytes: &[u8]) -> Option<FileProblem> {
+    if bytes.starts_with(b"version https://git-lfs.github.com/spec/") {
+        return Some(FileProblem::LfsPointer);
     }
     if !path.ends_with(".go") {
-        return Err(FileProblem::NotGo);
+        return Some(FileProblem::NotGo);
     }
-    if blob.bytes.len() > MAX_FILE_BYTES {
-        return Err(FileProblem::TooLarge {
-            bytes: blob.bytes.len() as u64,
+    if bytes.len() > MAX_FILE_BYTES {
+        return Some(FileProblem::TooLarge {
+            bytes: bytes.len() as u64,
             limit: MAX_FILE_BYTES,
         });
     }
     // git's own heuristic: a NUL byte in the first 8000 bytes means binary.
-    if memchr::memchr(0, &blob.bytes[..blob.bytes.len().min(8000)]).is_some() {
-        return Err(FileProblem::Binary);
+    if memchr::memchr(0, &bytes[..bytes.len().min(8000)]).is_some() {
+        return Some(FileProblem::Binary);
     }
-    Ok(blob)
+    None
+}
+
+/// Checks `blob`, the file at `path`, against the content rules ([`refusal`]).
+fn check_content(path: &str, blob: FileBlob) -> Result<FileBlob, FileProblem> {
+    match refusal(path, &blob.bytes) {
+        Some(problem) => Err(problem),
+        None => Ok(blob),
+    }
+}
+
+/// Hands `f` the content of blob `id` of `repo`, the file at `path`, borrowed from libgit2,
+/// unless the content rules refuse it ([`refusal`]). A blob over [`MAX_FILE_BYTES`] is refused
+/// from its header, before it is inflated.
+fn blob_content<T>(
+    repo: &Repository,
+    id: Oid,
+    path: &str,
+    f: impl FnOnce(&[u8]) -> T,
+) -> Result<T, FileProblem> {
+    let unreadable = |e: git2::Error| FileProblem::Unreadable(e.message().to_string());
+    let (size, _) = repo
+        .odb()
+        .map_err(unreadable)?
+        .read_header(id)
+        .map_err(unreadable)?;
+    if size > MAX_FILE_BYTES {
+        return Err(FileProblem::TooLarge {
+            bytes: size as u64,
+            limit: MAX_FILE_BYTES,
+        });
+    }
+    let blob = repo.find_blob(id).map_err(unreadable)?;
+    match refusal(path, blob.content()) {
+        Some(problem) => Err(problem),
+        None => Ok(f(blob.content())),
+    }
 }
 
 impl Files for Snapshot {
     fn read(&self, path: &str) -> Result<FileBlob, FileProblem> {
-        let blob = if self.worktree {
-            self.read_worktree(path)?
+        if self.worktree {
+            check_content(path, self.read_worktree(path)?)
         } else {
-            self.read_committed(path)?
-        };
-        check_content(path, blob)
+            self.read_committed(path)
+        }
     }
 
     fn blob_id(&self, path: &str) -> Option<String> {
@@ -594,5 +628,90 @@ impl Files for Snapshot {
         };
         paths.sort();
         paths
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A commit of `files` (path, content, mode) in a new repository in `dir`.
+    fn commit(dir: &Path, files: &[(&str, Vec<u8>, u32)]) -> (GitRepo, Snapshot) {
+        let repo = Repository::init(dir).unwrap();
+        let mut index = git2::Index::new().unwrap();
+        for (path, content, mode) in files {
+            let entry = git2::IndexEntry {
+                ctime: git2::IndexTime::new(0, 0),
+                mtime: git2::IndexTime::new(0, 0),
+                dev: 0,
+                ino: 0,
+                mode: *mode,
+                uid: 0,
+                gid: 0,
+                file_size: 0,
+                id: repo.blob(content).unwrap(),
+                flags: 0,
+                flags_extended: 0,
+                path: path.as_bytes().to_vec(),
+            };
+            index.add(&entry).unwrap();
+        }
+        let tree = repo.find_tree(index.write_tree_to(&repo).unwrap()).unwrap();
+        let who = git2::Signature::new("t", "t@example.com", &git2::Time::new(0, 0)).unwrap();
+        let id = repo
+            .commit(Some("HEAD"), &who, &who, "files", &tree, &[])
+            .unwrap();
+        let git = GitRepo::open(dir).unwrap();
+        let snapshot = git.resolve(&id.to_string()).unwrap();
+        (git, snapshot)
+    }
+
+    #[test]
+    fn a_blob_handed_by_id_is_the_file_read_with_the_same_refusals() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut big = b"package big\n".to_vec();
+        big.resize(MAX_FILE_BYTES + 1, b'\n');
+        let files: Vec<(&str, Vec<u8>, u32)> = vec![
+            ("a.go", b"package a\n\nfunc f() {}\n".to_vec(), 0o100644),
+            ("run.go", b"package a\n".to_vec(), 0o100755),
+            ("empty.go", Vec::new(), 0o100644),
+            (
+                "lfs.go",
+                b"version https://git-lfs.github.com/spec/v1\noid sha256:00\n".to_vec(),
+                0o100644,
+            ),
+            ("bin.go", b"package a\x00\n".to_vec(), 0o100644),
+            ("notes.txt", b"package a\n".to_vec(), 0o100644),
+            ("big.go", big, 0o100644),
+        ];
+        let too_large = FileProblem::TooLarge {
+            bytes: MAX_FILE_BYTES as u64 + 1,
+            limit: MAX_FILE_BYTES,
+        };
+        let refused = [
+            None,
+            None,
+            None,
+            Some(FileProblem::LfsPointer),
+            Some(FileProblem::Binary),
+            Some(FileProblem::NotGo),
+            Some(too_large),
+        ];
+        let (git, snapshot) = commit(dir.path(), &files);
+        for ((path, content, _), refused) in files.iter().zip(refused) {
+            let id = snapshot.blob_id(path).unwrap();
+            let handed = git.with_blob(&id, path, <[u8]>::to_vec);
+            let expected = refused.map_or_else(|| Ok(content.clone()), Err);
+            assert_eq!(handed, expected, "{path}");
+            assert_eq!(
+                snapshot.read(path).map(|blob| blob.bytes),
+                expected,
+                "{path}"
+            );
+        }
+        assert!(matches!(
+            git.with_blob(&"0".repeat(40), "a.go", <[u8]>::to_vec),
+            Err(FileProblem::Unreadable(_))
+        ));
     }
 }

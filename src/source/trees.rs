@@ -10,6 +10,8 @@ use git2::{Oid, Repository, Tree, TreeEntry};
 const DIRECTORY: i32 = 0o040000;
 /// The mode of a submodule (a commit) in a tree.
 const SUBMODULE: i32 = 0o160000;
+/// The file mode of a symbolic link, whose blob holds where it points.
+const LINK: i32 = 0o120000;
 
 /// One path of a set being followed, as a trie of path components.
 struct Node {
@@ -128,6 +130,8 @@ pub struct ChangedFile {
     pub old: Option<Oid>,
     /// The blob after; `None` when the file was deleted.
     pub new: Option<Oid>,
+    /// Whether the file after is a symbolic link: its blob is where it points, not code.
+    pub new_link: bool,
 }
 
 /// Every file (not directory, not submodule) that differs between `old` and `new`, reading
@@ -230,6 +234,7 @@ fn compare(
                 path,
                 old: old_file,
                 new: new_file,
+                new_link: after.as_ref().is_some_and(|e| e.filemode() == LINK),
             });
         }
     }
@@ -247,15 +252,21 @@ mod tests {
 
     /// A tree of `files` (path, content) written into `repo`.
     fn tree(repo: &Repository, files: &[(&str, &str)]) -> Oid {
+        let files: Vec<(&str, &str, u32)> = files.iter().map(|&(p, c)| (p, c, 0o100644)).collect();
+        tree_of_modes(repo, &files)
+    }
+
+    /// A tree of `files` (path, content, mode) written into `repo`.
+    fn tree_of_modes(repo: &Repository, files: &[(&str, &str, u32)]) -> Oid {
         let mut index = git2::Index::new().unwrap();
-        for (path, content) in files {
+        for &(path, content, mode) in files {
             let id = repo.blob(content.as_bytes()).unwrap();
             let entry = git2::IndexEntry {
                 ctime: git2::IndexTime::new(0, 0),
                 mtime: git2::IndexTime::new(0, 0),
                 dev: 0,
                 ino: 0,
-                mode: 0o100644,
+                mode,
                 uid: 0,
                 gid: 0,
                 file_size: content.len() as u32,
@@ -305,6 +316,40 @@ mod tests {
                 ("a.go".to_string(), true, true),
                 ("a/z.go".to_string(), false, true),
                 ("b/y.go".to_string(), true, false),
+            ]
+        );
+    }
+
+    #[test]
+    fn changed_files_flag_a_symbolic_link_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let old = tree_of_modes(
+            &repo,
+            &[("a.go", "package a", 0o100644), ("b.go", "b.go", 0o120000)],
+        );
+        // `a.go` becomes a link, `b.go` a file, `c.go` is a new link, `d.go` a new file.
+        let new = tree_of_modes(
+            &repo,
+            &[
+                ("a.go", "c.go", 0o120000),
+                ("b.go", "package b", 0o100644),
+                ("c.go", "d.go", 0o120000),
+                ("d.go", "package d", 0o100755),
+            ],
+        );
+        let links: Vec<(String, bool)> = changed_files(&repo, old, new)
+            .unwrap()
+            .into_iter()
+            .map(|f| (f.path, f.new_link))
+            .collect();
+        assert_eq!(
+            links,
+            [
+                ("a.go".to_string(), true),
+                ("b.go".to_string(), false),
+                ("c.go".to_string(), true),
+                ("d.go".to_string(), false),
             ]
         );
     }

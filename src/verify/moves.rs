@@ -13,7 +13,8 @@ mod cited;
 mod renamed;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rayon::prelude::*;
 
@@ -215,7 +216,7 @@ type ChangedFiles = Arc<Vec<ChangedPath>>;
 struct Finder<'s> {
     source: &'s HistorySource<'s>,
     changed: Mutex<HashMap<(String, String), ChangedFiles>>,
-    line_sets: Mutex<HashMap<String, Arc<Vec<u64>>>>,
+    line_sets: Mutex<HashMap<String, Arc<LineSet>>>,
     /// The line spans of the declarations of each blob parsed whole for a short citation, so
     /// that the refs of one file moved away parse it once.
     declarations: Mutex<HashMap<String, Arc<Vec<LineRange>>>>,
@@ -346,9 +347,10 @@ impl Finder<'_> {
         let go = |c: &&ChangedPath| {
             c.new_blob.is_some() && c.path.ends_with(".go") && c.path != lost.path
         };
-        // Each path with its blob at `after` (the new side of both lists).
+        // Each path with its blob at `after` (the new side of both lists). A symbolic link is
+        // never read (as `read` refuses it), so never a candidate.
         fn with_blob(c: &ChangedPath) -> Option<(&str, &str)> {
-            Some((c.path.as_str(), c.new_blob.as_deref()?))
+            Some((c.path.as_str(), c.new_blob.as_deref()?)).filter(|_| !c.new_link)
         }
         let first: BTreeMap<&str, &str> =
             in_commit.iter().filter(go).filter_map(with_blob).collect();
@@ -405,14 +407,12 @@ impl Finder<'_> {
         how: Matching,
         from: &LostFrom<'_>,
     ) -> Vec<(String, LineRange)> {
-        // (A symbolic link's blob is listed too, but never read: `read` refuses a link, as
-        // `blob_id` does.)
         let blobs: Vec<(String, String)> = paths
             .into_iter()
             .map(|(p, id)| (id.to_string(), p.to_string()))
             .collect();
         let cited = &unit.cited;
-        let sets = self.line_sets(after, &blobs);
+        let sets = self.line_sets(&blobs);
         let find = |bytes: &[u8]| match how {
             Matching::Exact => cited.found_in(&hash_lines(bytes)),
             Matching::Renamed => cited.found_renamed_in(&split_lines(bytes)),
@@ -536,46 +536,56 @@ impl Finder<'_> {
         Ok(changed)
     }
 
-    /// The line sets of `blobs` (id, path at `snapshot`), reading in parallel those not read
-    /// yet.
-    fn line_sets(
-        &self,
-        snapshot: &Snapshot,
-        blobs: &[(String, String)],
-    ) -> HashMap<String, Arc<Vec<u64>>> {
-        let cache = &self.line_sets;
-        let mut sets: HashMap<String, Arc<Vec<u64>>> = HashMap::new();
-        let mut missing: Vec<&(String, String)> = Vec::new();
-        {
-            let known = lock(cache);
-            for blob in blobs {
-                match known.get(&blob.0) {
-                    Some(set) => {
-                        sets.insert(blob.0.clone(), Arc::clone(set));
-                    }
-                    None => missing.push(blob),
-                }
+    /// The line sets of `blobs` (id, path), reading in parallel those not read yet. Searches
+    /// running at the same time (one per ref) mostly want the same blobs, the files changed
+    /// since `at`: each blob is read by one of them, and the others read the blobs no search
+    /// has taken yet rather than wait on it or read it again.
+    fn line_sets(&self, blobs: &[(String, String)]) -> HashMap<String, Arc<Vec<u64>>> {
+        let slots: Vec<(&(String, String), Arc<LineSet>)> = {
+            let mut known = lock(&self.line_sets);
+            blobs
+                .iter()
+                .map(|blob| (blob, Arc::clone(known.entry(blob.0.clone()).or_default())))
+                .collect()
+        };
+        let read = |(id, path): &(String, String), slot: &LineSet| {
+            slot.set.get_or_init(|| {
+                let set = self.source.git.with_blob(id, path, |bytes| {
+                    let mut set = hash_lines(bytes);
+                    set.sort_unstable();
+                    set.dedup();
+                    // Kept for the run: no room past its lines.
+                    set.shrink_to_fit();
+                    set
+                });
+                set.ok().map(Arc::new)
+            });
+        };
+        // The blobs no search has taken, then those another search is still reading (which
+        // `get_or_init` waits for: a read touches nothing else).
+        slots.par_iter().for_each(|(blob, slot)| {
+            if !slot.taken.swap(true, Ordering::AcqRel) {
+                read(blob, slot);
             }
-        }
-        let read: Vec<(String, Arc<Vec<u64>>)> = missing
-            .par_iter()
-            .filter_map(|(id, path)| {
-                let blob = snapshot.read(path).ok()?;
-                let mut set = hash_lines(&blob.bytes);
-                set.sort_unstable();
-                set.dedup();
-                // Kept for the run: no room past its lines.
-                set.shrink_to_fit();
-                Some((id.clone(), Arc::new(set)))
+        });
+        slots.par_iter().for_each(|(blob, slot)| read(blob, slot));
+        slots
+            .iter()
+            .filter_map(|((id, _), slot)| {
+                let set = slot.set.get()?.as_ref()?;
+                Some((id.clone(), Arc::clone(set)))
             })
-            .collect();
-        let mut known = lock(cache);
-        for (id, set) in read {
-            known.insert(id.clone(), Arc::clone(&set));
-            sets.insert(id, set);
-        }
-        sets
+            .collect()
     }
+}
+
+/// The line hashes of one blob (sorted, deduplicated), read once for the run however many
+/// searches ask for them at the same time; `None` inside when the blob is refused.
+#[derive(Default)]
+struct LineSet {
+    /// Taken by the first search to ask for the blob, which reads it.
+    taken: AtomicBool,
+    set: OnceLock<Option<Arc<Vec<u64>>>>,
 }
 
 /// The line spans of the declarations of `source` holding `lines`, in file order, from a parse
