@@ -137,6 +137,39 @@ impl GoFile {
         }))
     }
 
+    /// Parses every top-level declaration of `source` with each function's body left out (its
+    /// braces kept, empty): enough for what the declarations declare, their names and
+    /// receivers, for a fraction of the whole parse. `None` when that would not be reliably
+    /// the whole file's declarations: the lexical scan was unsure, the tree has syntax errors,
+    /// or the bodies are too little of the file to be worth leaving out.
+    pub fn parse_declaration_heads(source: &[u8]) -> Result<Option<GoFile>, GoError> {
+        let Some(segments) = segments::segments(source) else {
+            return Ok(None);
+        };
+        let mut plan: Vec<Range<usize>> = Vec::new();
+        let mut keep = |range: Range<usize>| match plan.last_mut() {
+            Some(last) if last.end == range.start => last.end = range.end,
+            _ => plan.push(range),
+        };
+        for segment in &segments {
+            let bytes = segment.bytes.clone();
+            match (segment.kind == segments::SegmentKind::Func)
+                .then(|| without_body(source, bytes.clone()))
+                .flatten()
+            {
+                Some([head, tail]) => {
+                    keep(head);
+                    keep(tail);
+                }
+                None => keep(bytes),
+            }
+        }
+        if !worth_it(source, &plan) {
+            return Ok(None);
+        }
+        Self::parse_included(source, &plan)
+    }
+
     /// Parses only the `needed` bytes of `source` (a [`GoFile::covering_plan`]); `None` when
     /// the partial tree has syntax errors.
     pub(crate) fn parse_included(
@@ -167,6 +200,73 @@ impl GoFile {
         }
         Ok(Some(GoFile::from_tree(source.to_vec(), tree)))
     }
+}
+
+/// The function declaration `segment` of `source` without its body's inside: from its start
+/// through the body's `{`, and from the body's `}` (at the start of its last line of code) to
+/// the segment's end. `None` when either is not found surely: a signature holding a comment
+/// or a literal (which could hold a brace), a function without a body, or a last line of code
+/// not starting with `}` (a block comment after the body, a one-line function). A `}` found
+/// that is not the body's leaves braces unbalanced, and the parse then has errors.
+fn without_body(source: &[u8], segment: Range<usize>) -> Option<[Range<usize>; 2]> {
+    let text = &source[segment.clone()];
+    // The body's `{`: the first at depth 0 not opening a struct or interface type (a result
+    // type such as `struct{ x int }`); type parameters and parameters are in brackets.
+    let (mut depth, mut word, mut open) = (0usize, &text[..0], None);
+    let mut i = 0;
+    while i < text.len() {
+        let b = text[i];
+        if b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80 {
+            let end = text[i..]
+                .iter()
+                .position(|&c| !(c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80))
+                .map_or(text.len(), |n| i + n);
+            word = &text[i..end];
+            i = end;
+            continue;
+        }
+        match b {
+            b'/' | b'"' | b'`' | b'\'' => return None,
+            b'(' | b'[' => depth += 1,
+            b')' | b']' => depth = depth.checked_sub(1)?,
+            b'{' if depth == 0 && word != b"struct" && word != b"interface" => {
+                open = Some(i);
+                break;
+            }
+            b'{' => depth += 1,
+            b'}' => depth = depth.checked_sub(1)?,
+            _ => {}
+        }
+        if !b.is_ascii_whitespace() {
+            word = &text[..0];
+        }
+        i += 1;
+    }
+    let open = open?;
+    // The body's `}`: the first byte of the last line that is neither blank nor a line
+    // comment (the segment ends with the comments and blank lines after the declaration).
+    let close = text
+        .split_inclusive(|&b| b == b'\n')
+        .scan(0, |start, line| {
+            let at = *start;
+            *start += line.len();
+            Some((at, line))
+        })
+        .filter(|(_, line)| {
+            let code = line.trim_ascii();
+            !code.is_empty() && !code.starts_with(b"//")
+        })
+        .last()
+        .and_then(|(at, line)| {
+            let indent = line.len() - line.trim_ascii_start().len();
+            (line.get(indent) == Some(&b'}')).then_some(at + indent)
+        })?;
+    (close > open).then(|| {
+        [
+            segment.start..segment.start + open + 1,
+            segment.start + close..segment.end,
+        ]
+    })
 }
 
 #[cfg(test)]
@@ -406,5 +506,68 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    /// The names, kinds and receivers of the top-level declarations of `file`.
+    fn declared(file: &GoFile) -> Vec<String> {
+        crate::go::symbols::declarations(file)
+            .into_iter()
+            .map(|d| format!("{:?} {} {}", d.kind, d.name, d.pointer_receiver))
+            .collect()
+    }
+
+    #[test]
+    fn declaration_heads_declare_what_the_whole_file_does_without_the_bodies() {
+        let src = format!(
+            "package a\n\nimport \"fmt\"\n\ntype T struct{{ x int }}\n\nconst (\n\tA = iota\n\tB\n)\n\n\
+             var v, w = 1, 2\n\n// f returns a struct.\nfunc f() struct{{ a int }} {{\n\t\
+             return struct{{ a int }}{{1}}\n}}\n\n\
+             func (t *T) M(x interface{{ N() }}) (r map[string]struct{{}}) {{\n\ts := `\n}}\n`\n\t\
+             fmt.Println(s)\n\treturn nil\n}}\n// a comment }}\n\n\
+             func G[K comparable, V interface{{ ~int }}](m map[K]V) V {{\n\tfor range m {{\n\t\t\
+             fmt.Println(\"}}\")\n\t}}\n\tvar zero V\n\treturn zero\n}}\n\n\
+             func (T) Value() int {{ return 1 }}\n\nfunc asm(x int) int\n\n{}",
+            padding(30)
+        );
+        let whole = GoFile::parse(src.clone().into_bytes()).unwrap();
+        assert!(!whole.root().has_error());
+        let heads = GoFile::parse_declaration_heads(src.as_bytes())
+            .unwrap()
+            .expect("a parse of the heads");
+        assert_eq!(declared(&heads), declared(&whole));
+        assert!(declared(&whole).contains(&"Method T.M true".to_string()));
+        // Every call is in a body: none was parsed.
+        let all = whole.full_range().unwrap();
+        let calls = |f: &GoFile| crate::go::nodes_of_kinds(f, all, &["call_expression"]).len();
+        assert!(calls(&whole) > 0);
+        assert_eq!(calls(&heads), 0);
+        // A body's `}` sharing its line with another: braces unbalanced, refused.
+        let shared = format!(
+            "package a\n\nfunc h() {{\n\tif true {{\n\t\tpanic(1)\n\t}}}}\n\n{}",
+            padding(30)
+        );
+        assert!(
+            GoFile::parse_declaration_heads(shared.as_bytes())
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn declaration_heads_of_the_fixtures_declare_what_their_whole_files_do() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+        let mut compared = 0;
+        for path in crate::source::local::go_paths(&root) {
+            let src = std::fs::read(root.join(&path)).unwrap();
+            let whole = GoFile::parse(src.clone()).unwrap();
+            if whole.root().has_error() {
+                continue;
+            }
+            if let Some(heads) = GoFile::parse_declaration_heads(&src).unwrap() {
+                assert_eq!(declared(&heads), declared(&whole), "{path}");
+                compared += 1;
+            }
+        }
+        assert!(compared > 50, "{compared} files compared");
     }
 }

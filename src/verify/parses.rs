@@ -52,7 +52,9 @@ pub(super) struct Sources<'a> {
 
 /// The names of the declarations of the package files "did you mean" reads, by blob id, for
 /// a run: the refs of one package, in as many path groups, ask for the same files, each parsed
-/// whole for its names. A blob id names its bytes, and the declarations follow from them; up
+/// for its names, without its functions' bodies where the lexical scan allows
+/// ([`GoFile::parse_declaration_heads`]). A blob id names its bytes, and the declarations
+/// follow from them; up
 /// to [`MAX_KEPT_NAME_LISTS`] blobs are kept, and a blob that does not parse is not kept, and
 /// is tried again.
 #[derive(Default)]
@@ -62,8 +64,8 @@ pub(super) struct DeclaredNames(Mutex<HashMap<String, Arc<[String]>>>);
 const MAX_KEPT_NAME_LISTS: usize = 4096;
 
 impl DeclaredNames {
-    /// The names `blob`'s top-level declarations declare, in file order, parsed whole with
-    /// `parses` the first time; `None` when it does not parse.
+    /// The names `blob`'s top-level declarations declare, in file order, parsed the first time
+    /// (whole with `parses` when the heads alone are refused); `None` when it does not parse.
     pub(super) fn of(&self, blob: FileBlob, parses: &ParseCache) -> Option<Arc<[String]>> {
         let lock = || self.0.lock().unwrap_or_else(PoisonError::into_inner);
         // (An id is the hash of the bytes; an empty one, had hashing failed, names nothing.)
@@ -72,12 +74,22 @@ impl DeclaredNames {
             return Some(Arc::clone(known));
         }
         let id = blob.id.clone();
-        let file = parses.whole(blob).ok()?;
-        let names: Arc<[String]> = file
-            .cached_declarations()
-            .iter()
-            .map(|d| d.name.clone())
-            .collect();
+        let names_in = |file: &GoFile| -> Arc<[String]> {
+            file.cached_declarations()
+                .iter()
+                .map(|d| d.name.clone())
+                .collect()
+        };
+        // A whole parse already made serves; else the declarations without their functions'
+        // bodies, which name the same (the whole file when that parse is refused).
+        let heads = match parses.get(&blob) {
+            Some(_) => None,
+            None => GoFile::parse_declaration_heads(&blob.bytes).ok().flatten(),
+        };
+        let names = match heads {
+            Some(heads) => names_in(&heads),
+            None => names_in(&*parses.whole(blob).ok()?),
+        };
         let mut kept = lock();
         if keyed && kept.len() < MAX_KEPT_NAME_LISTS {
             kept.insert(id, Arc::clone(&names));
