@@ -18,7 +18,7 @@ use super::excerpt::place;
 use super::hints;
 use super::history::HistoryOutcome;
 use super::job::Job;
-use super::parses::{ParseCache, Sources};
+use super::parses::{NamesFor, ParseCache, Sources};
 use super::relocate::{self, OldDeclaration};
 use super::settle::ranked;
 use super::shape::Shape;
@@ -98,7 +98,7 @@ fn package_declares(symbol: &str, path: &str, src: &Sources<'_>) -> Option<Vec<A
         if memchr::memmem::find(&blob.bytes, name).is_none() {
             continue;
         }
-        let Some(names) = declaration_names(blob, src) else {
+        let Some(names) = declaration_names(blob, src, NamesFor::Declares) else {
             continue;
         };
         // (As [`declares`] asks each declaration.)
@@ -112,7 +112,7 @@ fn package_declares(symbol: &str, path: &str, src: &Sources<'_>) -> Option<Vec<A
             continue;
         };
         if memchr::memmem::find(&blob.bytes, name).is_none()
-            && let Some(names) = declaration_names(blob, src)
+            && let Some(names) = declaration_names(blob, src, NamesFor::Suggestions)
         {
             parsed.push(names);
         }
@@ -120,10 +120,14 @@ fn package_declares(symbol: &str, path: &str, src: &Sources<'_>) -> Option<Vec<A
     Some(parsed)
 }
 
-/// The names `blob`'s top-level declarations declare, in file order (kept for the run);
-/// `None` when it does not parse.
-fn declaration_names(blob: FileBlob, src: &Sources<'_>) -> Option<Arc<[String]>> {
-    src.declared_names.of(blob, &src.parses)
+/// The names `blob`'s top-level declarations declare, in file order (kept for the run), as
+/// asked `for`; `None` when it does not parse.
+fn declaration_names(
+    blob: FileBlob,
+    src: &Sources<'_>,
+    purpose: NamesFor,
+) -> Option<Arc<[String]>> {
+    src.declared_names.of(blob, &src.parses, purpose)
 }
 
 /// What the cited lines held before, for ranking candidates, keeping offsets and shapes.

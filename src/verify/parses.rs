@@ -52,25 +52,47 @@ pub(super) struct Sources<'a> {
 
 /// The names of the declarations of the package files "did you mean" reads, by blob id, for
 /// a run: the refs of one package, in as many path groups, ask for the same files, each parsed
-/// for its names, without its functions' bodies where the lexical scan allows
-/// ([`GoFile::parse_declaration_heads`]). A blob id names its bytes, and the declarations
-/// follow from them; up
-/// to [`MAX_KEPT_NAME_LISTS`] blobs are kept, and a blob that does not parse is not kept, and
-/// is tried again.
+/// for its names. A blob id names its bytes, and the declarations follow from them; up to
+/// [`MAX_KEPT_NAME_LISTS`] blobs are kept, and a blob that does not parse is not kept, and is
+/// tried again.
 #[derive(Default)]
-pub(super) struct DeclaredNames(Mutex<HashMap<String, Arc<[String]>>>);
+pub(super) struct DeclaredNames(Mutex<HashMap<String, Names>>);
+
+/// One blob's declared names, and whether they are its whole parse's.
+type Names = (Arc<[String]>, bool);
+
+/// What a list of declared names is for. Whether a file declares the symbol is answered from
+/// its whole parse. Names only suggested come from the declarations' heads where the lexical
+/// scan allows ([`GoFile::parse_declaration_heads`]), for a fraction of the parse: the same
+/// names, except in a file whose whole parse has errors (tree-sitter's Go grammar lacks some
+/// syntax, such as Go 1.26's `new(expr)`), where the whole parse may lose the declarations
+/// after an error and the heads keep them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum NamesFor {
+    Declares,
+    Suggestions,
+}
 
 /// The most blobs whose names [`DeclaredNames`] keeps (a few kB each).
 const MAX_KEPT_NAME_LISTS: usize = 4096;
 
 impl DeclaredNames {
     /// The names `blob`'s top-level declarations declare, in file order, parsed the first time
-    /// (whole with `parses` when the heads alone are refused); `None` when it does not parse.
-    pub(super) fn of(&self, blob: FileBlob, parses: &ParseCache) -> Option<Arc<[String]>> {
+    /// they are asked `for` (whole with `parses`, unless only suggested); `None` when it does
+    /// not parse.
+    pub(super) fn of(
+        &self,
+        blob: FileBlob,
+        parses: &ParseCache,
+        purpose: NamesFor,
+    ) -> Option<Arc<[String]>> {
         let lock = || self.0.lock().unwrap_or_else(PoisonError::into_inner);
         // (An id is the hash of the bytes; an empty one, had hashing failed, names nothing.)
         let keyed = !blob.id.is_empty();
-        if keyed && let Some(known) = lock().get(&blob.id) {
+        if keyed
+            && let Some((known, whole)) = lock().get(&blob.id)
+            && (*whole || purpose == NamesFor::Suggestions)
+        {
             return Some(Arc::clone(known));
         }
         let id = blob.id.clone();
@@ -80,21 +102,19 @@ impl DeclaredNames {
                 .map(|d| d.name.clone())
                 .collect()
         };
-        // A whole parse already made serves; else the declarations without their functions'
-        // bodies, which name the same (the whole file when that parse is refused).
-        let heads = match parses.get(&blob) {
-            Some(_) => None,
-            None => GoFile::parse_declaration_heads(&blob.bytes).ok().flatten(),
-        };
+        // A whole parse already made serves either.
+        let heads = (purpose == NamesFor::Suggestions && parses.get(&blob).is_none())
+            .then(|| GoFile::parse_declaration_heads(&blob.bytes).ok().flatten())
+            .flatten();
         let names = match heads {
-            Some(heads) => names_in(&heads),
-            None => names_in(&*parses.whole(blob).ok()?),
+            Some(heads) => (names_in(&heads), false),
+            None => (names_in(&*parses.whole(blob).ok()?), true),
         };
         let mut kept = lock();
-        if keyed && kept.len() < MAX_KEPT_NAME_LISTS {
-            kept.insert(id, Arc::clone(&names));
+        if keyed && (kept.len() < MAX_KEPT_NAME_LISTS || kept.contains_key(&id)) {
+            kept.insert(id, names.clone());
         }
-        Some(names)
+        Some(names.0)
     }
 }
 
@@ -581,5 +601,28 @@ mod tests {
                 .is_some()
         );
         assert_eq!(partial_parses::take(), 0);
+    }
+
+    #[test]
+    fn whether_a_file_declares_a_name_is_asked_of_its_whole_parse_suggestions_of_its_heads() {
+        let blob = guarded();
+        let parses = ParseCache::new(true);
+        let names = DeclaredNames::default();
+        let of = |purpose| names.of(blob.clone(), &parses, purpose).unwrap();
+        let expected: Vec<String> = GoFile::parse(blob.bytes.clone())
+            .unwrap()
+            .cached_declarations()
+            .iter()
+            .map(|d| d.name.clone())
+            .collect();
+        // Suggested: from the heads, no whole parse made.
+        assert_eq!(*of(NamesFor::Suggestions), *expected);
+        assert!(parses.get(&blob).is_none());
+        // Asked whether it declares: the whole parse, not the heads kept.
+        assert_eq!(*of(NamesFor::Declares), *expected);
+        assert!(parses.get(&blob).is_some());
+        // Suggested again: the whole parse's names, now kept, serve.
+        let kept = of(NamesFor::Suggestions);
+        assert!(Arc::ptr_eq(&kept, &of(NamesFor::Declares)));
     }
 }
