@@ -216,10 +216,10 @@ fn without_body(source: &[u8], segment: Range<usize>) -> Option<[Range<usize>; 2
     let mut i = 0;
     while i < text.len() {
         let b = text[i];
-        if b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80 {
+        if segments::is_ident_byte(b) {
             let end = text[i..]
                 .iter()
-                .position(|&c| !(c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80))
+                .position(|&c| !segments::is_ident_byte(c))
                 .map_or(text.len(), |n| i + n);
             word = &text[i..end];
             i = end;

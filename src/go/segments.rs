@@ -39,7 +39,8 @@ pub struct Segment {
     pub binds_unknown: bool,
 }
 
-fn is_ident_byte(b: u8) -> bool {
+/// A byte of an identifier (any non-ASCII byte counts: Go letters beyond ASCII are UTF-8).
+pub(super) fn is_ident_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
 }
 
