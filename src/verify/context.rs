@@ -90,15 +90,21 @@ fn package_declares(symbol: &str, path: &str, src: &Sources<'_>) -> Option<Vec<A
         .filter(|other| other != path)
         .collect();
     let mut parsed = Vec::new();
+    // Of the first files, those not mentioning the name, read once here and parsed below only
+    // if none of the others declares it.
+    let mut suggesting: Vec<FileBlob> = Vec::new();
     // The files mentioning the name first: one of them declares it, or none does.
-    for other in &others {
+    for (k, other) in others.iter().enumerate() {
         let Ok(blob) = src.files.read(other) else {
             continue;
         };
         if memchr::memmem::find(&blob.bytes, name).is_none() {
+            if k < MAX_SUGGESTION_FILES {
+                suggesting.push(blob);
+            }
             continue;
         }
-        let Some(names) = declaration_names(blob, src, NamesFor::Declares) else {
+        let Some(names) = src.declared_names.of(blob, &src.parses, NamesFor::Declares) else {
             continue;
         };
         // (As [`declares`] asks each declaration.)
@@ -107,27 +113,11 @@ fn package_declares(symbol: &str, path: &str, src: &Sources<'_>) -> Option<Vec<A
         }
         parsed.push(names);
     }
-    for other in others.iter().take(MAX_SUGGESTION_FILES) {
-        let Ok(blob) = src.files.read(other) else {
-            continue;
-        };
-        if memchr::memmem::find(&blob.bytes, name).is_none()
-            && let Some(names) = declaration_names(blob, src, NamesFor::Suggestions)
-        {
-            parsed.push(names);
-        }
-    }
+    parsed.extend(suggesting.into_iter().filter_map(|blob| {
+        src.declared_names
+            .of(blob, &src.parses, NamesFor::Suggestions)
+    }));
     Some(parsed)
-}
-
-/// The names `blob`'s top-level declarations declare, in file order (kept for the run), as
-/// asked `for`; `None` when it does not parse.
-fn declaration_names(
-    blob: FileBlob,
-    src: &Sources<'_>,
-    purpose: NamesFor,
-) -> Option<Arc<[String]>> {
-    src.declared_names.of(blob, &src.parses, purpose)
 }
 
 /// What the cited lines held before, for ranking candidates, keeping offsets and shapes.
