@@ -525,7 +525,7 @@ impl<'s> Lineage<'s> {
                 from_cited
                     || old
                         .iter()
-                        .any(|t| super::provenance::normalized_levenshtein(t, &text) >= LIKE_CITED)
+                        .any(|t| provenance::normalized_levenshtein(t, &text) >= LIKE_CITED)
             };
             if !old.is_empty()
                 && !constructs.iter().any(alike)
