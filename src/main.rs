@@ -25,6 +25,10 @@ use anchorcheck::verify::progress::Progress;
 use anyhow::Context as _;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
+// zlib-rs for libgit2's zlib: linking libz-rs-sys, which exports zlib's API under zlib's own
+// names, resolves libgit2's `inflate` and the rest to it, all of them, instead of to the system's
+// C zlib (tests/it/linked_zlib.rs reads the binary to check).
+use libz_rs_sys as _;
 
 use cli::{
     ApproveArgs, AuditArgs, Cli, ColorChoice, Command, DiffArgs, Exit, ExplainArgs, ExplainFormat,

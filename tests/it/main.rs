@@ -39,6 +39,7 @@ mod hostile_repos;
 mod init;
 mod kill_fix;
 mod layering;
+mod linked_zlib;
 mod lookalikes;
 mod lsp;
 mod moves;
