@@ -129,7 +129,7 @@ pub(super) fn verify_job(
             // Holding only thanks to lines added since `at`, past a cited construct that
             // changed and no longer holds, is a weakening, not drift.
             let padded = cited_lines_edited(job)
-                .then(|| Lineage::of(job, Some(file), src))
+                .then(|| Lineage::of(job, Some(file), src, false))
                 .flatten()
                 .and_then(|lineage| lineage.padded(r, file, range));
             if let Some((span, results)) = padded {
@@ -174,7 +174,7 @@ pub(super) fn verify_job(
         return report;
     }
     // What the cited code became since `at`, when history mapped it here.
-    let lineage = Lineage::of(job, Some(file), src);
+    let lineage = Lineage::of(job, Some(file), src, true);
     // A statement history cut in two where a rewrite spread it over more lines is taken whole.
     if let (Some(lineage), Some(range)) = (&lineage, checkable)
         && let Some(whole) = lineage.complete(file, range)
@@ -340,7 +340,7 @@ pub(super) fn unreadable(
         shape: Shape::of_length(r.lines.value),
     };
     let mut moved = symbol_in_package(r, src, path, r.lines.value, &old);
-    if let Some(lineage) = Lineage::of(job, None, src) {
+    if let Some(lineage) = Lineage::of(job, None, src, false) {
         moved = lineage.vet(r, moved, None, &mut report.notes);
     }
     if !moved.is_empty() {

@@ -120,7 +120,9 @@ pub(super) fn verify_path(
     let src = Sources {
         files,
         history,
-        parses: ParseCache::new(members.len() > 1),
+        // Kept even for one ref: its lineage and its relocation's context parse the file at
+        // `at` alike, once.
+        parses: ParseCache::new(true),
         origins: OriginsMemo::default(),
         declared_names,
     };

@@ -32,6 +32,7 @@ use crate::lines::{LineNo, LineRange};
 use crate::model::{Candidate, Draft};
 use crate::source::{FileBlob, Files};
 
+use super::context::declared_name;
 use super::job::Job;
 use super::parses::Sources;
 use super::provenance::{self, Origin, Origins};
@@ -157,11 +158,13 @@ impl Refusal {
 impl<'s> Lineage<'s> {
     /// The lineage of `job`'s cited lines, when history mapped them from `at` and the cited
     /// file can be read there; `current` is the file history mapped them to (`None` when it is
-    /// gone).
+    /// gone). `context_next` says the `at` version's context (`old_context`) is read after it,
+    /// whose partial parse is then made here, to be shared.
     pub(super) fn of(
         job: &Job<'_>,
         current: Option<&GoFile>,
         src: &'s Sources<'s>,
+        context_next: bool,
     ) -> Option<Lineage<'s>> {
         let mapping = job.mapping()?;
         let at = job.at.as_deref()?;
@@ -172,9 +175,16 @@ impl<'s> Lineage<'s> {
         if cited.end().get() > crate::go::count_lines(&old.bytes) {
             return None;
         }
-        // The partial parse the `at` version's context and the other refs of the file share;
-        // else a whole one, made here as before (not the cache's: that one is charged for).
-        let old_file = match src.parses.partial(&old, &[cited], None) {
+        // The partial parse the other refs of the file share, and the `at` version's context
+        // when read next (its plan also keeps the declarations mentioning the symbol's name,
+        // which answer the questions asked here as the smaller plan does); else a whole one,
+        // made here as before (not the cache's: that one is charged for).
+        let name = r
+            .symbol
+            .as_ref()
+            .filter(|_| context_next)
+            .map(|s| declared_name(&s.value));
+        let old_file = match src.parses.partial(&old, &[cited], name) {
             Ok(Some(partial)) => partial,
             _ => match src.parses.get(&old) {
                 Some(whole) => whole,

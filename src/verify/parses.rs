@@ -118,10 +118,11 @@ impl DeclaredNames {
     }
 }
 
-/// Whole-file parses by blob id; kept only when the group has more than one ref to share them,
-/// and only up to [`KEPT_SOURCE_BYTES`] of source: a tree takes about fifteen times its
-/// source, so a large file changed in many commits (the culprit search reads each version) is
-/// parsed again rather than kept version after version.
+/// Whole-file parses by blob id; kept (when `keep`) only up to [`KEPT_SOURCE_BYTES`] of
+/// source: a tree takes about fifteen times its source, so a large file changed in many commits
+/// (the culprit search reads each version) is parsed again rather than kept version after
+/// version. A path group's cache keeps, even for one ref: its lineage and the context it is
+/// relocated with read the same version at `at` ([`super::lineage::Lineage::of`]).
 pub(super) struct ParseCache {
     keep: bool,
     /// Whether its parses draw on the run's work budget (the history walk's versions).
