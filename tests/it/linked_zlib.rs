@@ -1,10 +1,11 @@
 //! The zlib libgit2 inflates objects with. The binary links zlib-rs (libz-rs-sys, which exports
-//! zlib's API under zlib's names) for it: inflating was a fifth of a relocation's work in the C
-//! zlib. Nothing but the symbol table tells which zlib a call resolves to, so this reads the
-//! built binary's: no zlib function libgit2 calls is imported from a shared zlib, no C zlib is
-//! linked in, and the functions every object read goes through are defined in the binary. With
-//! the system's zlib the first fails; with libz-sys's static C zlib (`LIBZ_SYS_STATIC=1`) the
-//! second.
+//! zlib's API under zlib's names) for it: with the C zlib, inflating was a fifth of a nomad
+//! relocation's instructions. Nothing but the symbol table tells which zlib a call resolves to,
+//! so this reads the built binary's (ELF or Mach-O): no zlib function libgit2 calls is imported
+//! from a shared zlib, no C zlib is linked in, and the functions every object read goes through
+//! are defined in the binary. With the system's zlib the first fails; with libz-sys's static C
+//! zlib (`LIBZ_SYS_STATIC=1`) the second.
+#![cfg(any(target_os = "linux", target_os = "macos"))]
 
 use std::collections::BTreeSet;
 
@@ -63,7 +64,6 @@ fn symbols(binary: &[u8]) -> (BTreeSet<String>, BTreeSet<String>) {
     (defined, imported)
 }
 
-#[cfg(any(target_os = "linux", target_os = "macos"))]
 #[test]
 fn libgit2s_zlib_calls_resolve_to_the_zlib_rs_linked_into_the_binary() {
     let binary = std::fs::read(env!("CARGO_BIN_EXE_anchorcheck")).unwrap();
