@@ -101,6 +101,9 @@ impl Cited {
     /// shape: `None` unless enough of them are there, in order (see [`MIN_SIMILARITY`] and
     /// [`MIN_MOVED_CHARS`]).
     pub(super) fn found_in(&self, file: &[u64]) -> Option<Match> {
+        if !self.may_match(&self.hashes, file, MIN_SIMILARITY) {
+            return None;
+        }
         self.matched(&self.hashes, file, MIN_SIMILARITY, |_| true)
     }
 
@@ -108,20 +111,7 @@ impl Cited {
     /// consistently on the way (see [`renamed`] and [`MIN_SHAPE_SIMILARITY`]).
     pub(super) fn found_renamed_in(&self, file: &[&[u8]]) -> Option<Match> {
         let shapes = Shapes::of(file.iter().copied());
-        // Only a cited line whose shape the file has can be found in it: when those lines
-        // cannot reach the thresholds [`Cited::matched`] asks of the lines it finds, the diff
-        // (slow over a long file of look-alike shapes) cannot either.
-        let mut present = shapes.hashes.clone();
-        present.sort_unstable();
-        let (mut significant, mut chars) = (0usize, 0usize);
-        for (hash, &c) in self.shapes.hashes.iter().zip(&self.chars) {
-            if present.binary_search(hash).is_ok() {
-                significant += usize::from(c > 0);
-                chars += c;
-            }
-        }
-        if significant * 1000 < self.significant() * MIN_SHAPE_SIMILARITY || chars < MIN_MOVED_CHARS
-        {
+        if !self.may_match(&self.shapes.hashes, &shapes.hashes, MIN_SHAPE_SIMILARITY) {
             return None;
         }
         let cited: Vec<&[u8]> = self.lines.iter().map(Vec::as_slice).collect();
@@ -131,6 +121,23 @@ impl Cited {
             MIN_SHAPE_SIMILARITY,
             |pairs| renamed::renamed(&cited, file, pairs),
         )
+    }
+
+    /// Whether the lines `cited` (one hash per cited line) could be found among `file`'s:
+    /// only a cited line the file has can be, so when those lines cannot reach the thresholds
+    /// [`Cited::matched`] asks of the lines it finds, the diff (slow over a long file, most of
+    /// all one holding none of them) cannot either.
+    fn may_match(&self, cited: &[u64], file: &[u64], min_similarity: usize) -> bool {
+        let mut present = file.to_vec();
+        present.sort_unstable();
+        let (mut significant, mut chars) = (0usize, 0usize);
+        for (hash, &c) in cited.iter().zip(&self.chars) {
+            if present.binary_search(hash).is_ok() {
+                significant += usize::from(c > 0);
+                chars += c;
+            }
+        }
+        significant * 1000 >= self.significant() * min_similarity && chars >= MIN_MOVED_CHARS
     }
 
     /// Where the lines `cited` (one hash per cited line) are among `file`'s: the group of lines
@@ -217,6 +224,7 @@ fn end_after(cited: &[u64], file: &[u64], i: usize, p: usize) -> (usize, usize) 
 }
 
 /// Where a file holds the cited lines.
+#[derive(Debug, PartialEq, Eq)]
 pub(super) struct Match {
     /// Their lines there, keeping the cited shape where lines at the ends were edited.
     shaped: LineRange,
@@ -393,5 +401,63 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(split_lines(&file), split_naively(&file));
+    }
+
+    /// The presence check before the diff turns away only files the diff would not find the
+    /// cited lines in: on blocks of the zen-mesh fixture's files, against their file whole,
+    /// with every other or every third line left out, and without the block, and against the
+    /// next file.
+    #[test]
+    fn found_in_turns_away_only_files_the_diff_finds_nothing_in() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/zen-mesh/src");
+        let mut paths = Vec::new();
+        let mut pending = vec![std::path::PathBuf::from(dir)];
+        while let Some(at) = pending.pop() {
+            for entry in std::fs::read_dir(&at).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else if path.extension().is_some_and(|e| e == "go") {
+                    paths.push(path);
+                }
+            }
+        }
+        paths.sort();
+        let sources: Vec<Vec<u8>> = paths.iter().map(|p| std::fs::read(p).unwrap()).collect();
+        let (mut turned_away, mut diffed) = (0, 0);
+        for (k, source) in sources.iter().enumerate() {
+            let lines = split_lines(source);
+            for len in [3, 12] {
+                for a in (0..lines.len().saturating_sub(len)).step_by(43) {
+                    let cited = Cited::of(&lines, a, a + len - 1).unwrap();
+                    let without: Vec<&[u8]> = lines[..a]
+                        .iter()
+                        .chain(&lines[a + len..])
+                        .copied()
+                        .collect();
+                    let hashed = |kept: &[&[u8]]| -> Vec<u64> {
+                        kept.iter().map(|l| line_hash(l.trim_ascii())).collect()
+                    };
+                    let every = |n: usize| -> Vec<u64> {
+                        hashed(&lines.iter().copied().step_by(n).collect::<Vec<_>>())
+                    };
+                    let other = hash_lines(&sources[(k + 1) % sources.len()]);
+                    for file in [hashed(&lines), every(2), every(3), hashed(&without), other] {
+                        let found = cited.found_in(&file);
+                        let diff = cited.matched(&cited.hashes, &file, MIN_SIMILARITY, |_| true);
+                        assert_eq!(found, diff, "{}: lines {a}+{len}", paths[k].display());
+                        if cited.may_match(&cited.hashes, &file, MIN_SIMILARITY) {
+                            diffed += 1;
+                        } else {
+                            turned_away += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            turned_away > 100 && diffed > 100,
+            "{turned_away} turned away, {diffed} diffed"
+        );
     }
 }
