@@ -409,21 +409,12 @@ mod tests {
     /// next file.
     #[test]
     fn found_in_turns_away_only_files_the_diff_finds_nothing_in() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/zen-mesh/src");
-        let mut paths = Vec::new();
-        let mut pending = vec![std::path::PathBuf::from(dir)];
-        while let Some(at) = pending.pop() {
-            for entry in std::fs::read_dir(&at).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    pending.push(path);
-                } else if path.extension().is_some_and(|e| e == "go") {
-                    paths.push(path);
-                }
-            }
-        }
-        paths.sort();
-        let sources: Vec<Vec<u8>> = paths.iter().map(|p| std::fs::read(p).unwrap()).collect();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/zen-mesh");
+        let paths = crate::source::local::go_paths(&root);
+        let sources: Vec<Vec<u8>> = paths
+            .iter()
+            .map(|p| std::fs::read(root.join(p)).unwrap())
+            .collect();
         let (mut turned_away, mut diffed) = (0, 0);
         for (k, source) in sources.iter().enumerate() {
             let lines = split_lines(source);
@@ -445,7 +436,7 @@ mod tests {
                     for file in [hashed(&lines), every(2), every(3), hashed(&without), other] {
                         let found = cited.found_in(&file);
                         let diff = cited.matched(&cited.hashes, &file, MIN_SIMILARITY, |_| true);
-                        assert_eq!(found, diff, "{}: lines {a}+{len}", paths[k].display());
+                        assert_eq!(found, diff, "{}: lines {a}+{len}", paths[k]);
                         if cited.may_match(&cited.hashes, &file, MIN_SIMILARITY) {
                             diffed += 1;
                         } else {
