@@ -234,7 +234,7 @@ fn settled(anchors: &AnchorsFile, places: Vec<Candidate>) -> RefReport {
     let src = Sources {
         files: &files,
         history: None,
-        parses: super::parses::ParseCache::new(false),
+        parses: super::parses::ParseCache::new(),
         origins: Default::default(),
         declared_names: &Default::default(),
     };

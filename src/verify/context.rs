@@ -302,7 +302,7 @@ pub(super) fn relocated_symbols(
     files: &dyn Files,
 ) {
     evaluated.par_iter_mut().for_each(|chunk| {
-        let parses = ParseCache::new(true);
+        let parses = ParseCache::new();
         for (j, report) in chunk.iter_mut() {
             let Some(symbol) = jobs[*j].r.symbol.as_ref().map(|s| s.value.as_str()) else {
                 continue;

@@ -120,9 +120,7 @@ pub(super) fn verify_path(
     let src = Sources {
         files,
         history,
-        // Kept even for one ref: its lineage and its relocation's context parse the file at
-        // `at` alike, once.
-        parses: ParseCache::new(true),
+        parses: ParseCache::new(),
         origins: OriginsMemo::default(),
         declared_names,
     };

@@ -244,7 +244,7 @@ fn walk_path(
         // This version's blob, read once for all the refs of its path, and its whole parse,
         // shared by them and dropped with it.
         let blob = read_version(source, v, path).map(Rc::new);
-        let parses = ParseCache::metered(true);
+        let parses = ParseCache::metered();
         let mut origins: Option<Origins> = None;
         for (walk, &i) in walks.iter_mut().zip(members).filter(|(w, _)| !w.done) {
             let r = refs[i];
@@ -706,7 +706,7 @@ fn walk_whole(
         let blob = Rc::new(blob);
         let line_count = crate::go::count_lines(&blob.bytes);
         let shape = shape::Lines::new(&blob.bytes);
-        let parses = ParseCache::metered(true);
+        let parses = ParseCache::metered();
         for (walk, (i, _)) in walks.iter_mut().zip(members).filter(|(w, _)| !w.done) {
             let r = refs[*i];
             let lines = r.lines.value;

@@ -315,7 +315,7 @@ impl Finder<'_> {
         if let Ok(same) = after.read(&lost.path)
             && let Some(found) = unit.cited.found_in(&hash_lines(&same.bytes))
         {
-            let parses = ParseCache::new(true);
+            let parses = ParseCache::new();
             let old = git
                 .resolve(&lost.before)
                 .ok()
@@ -453,7 +453,7 @@ impl Finder<'_> {
                 if had.is_some_and(|had| had.similarity >= found.similarity) {
                     return None;
                 }
-                let parses = ParseCache::new(true);
+                let parses = ParseCache::new();
                 let origins = Origins::between(from.old.map(|b| &b.bytes[..]), &blob.bytes);
                 // A line none of the cited ones reads: its pairing with the old file is no
                 // twin's.

@@ -118,13 +118,12 @@ impl DeclaredNames {
     }
 }
 
-/// Whole-file parses by blob id; kept (when `keep`) only up to [`KEPT_SOURCE_BYTES`] of
-/// source: a tree takes about fifteen times its source, so a large file changed in many commits
-/// (the culprit search reads each version) is parsed again rather than kept version after
-/// version. A path group's cache keeps, even for one ref: its lineage and the context it is
-/// relocated with read the same version at `at` ([`super::lineage::Lineage::of`]).
+/// Whole-file parses by blob id, kept up to [`KEPT_SOURCE_BYTES`] of source: a tree takes
+/// about fifteen times its source, so a large file changed in many commits (the culprit search
+/// reads each version) is parsed again rather than kept version after version. Kept even for
+/// one ref: its lineage and the context it is relocated with read the same version at `at`
+/// ([`super::lineage::Lineage::of`]).
 pub(super) struct ParseCache {
-    keep: bool,
     /// Whether its parses draw on the run's work budget (the history walk's versions).
     metered: bool,
     files: RefCell<HashMap<String, Rc<GoFile>>>,
@@ -161,9 +160,8 @@ const KEPT_PARTIAL_BYTES: usize = 32 << 20;
 const MAX_KEPT_SEGMENTATIONS: usize = 1024;
 
 impl ParseCache {
-    pub(super) fn new(keep: bool) -> Self {
+    pub(super) fn new() -> Self {
         ParseCache {
-            keep,
             metered: false,
             files: RefCell::new(HashMap::new()),
             kept_bytes: Cell::new(0),
@@ -175,8 +173,8 @@ impl ParseCache {
     }
 
     /// A cache whose parses draw on the run's work budget.
-    pub(super) fn metered(keep: bool) -> Self {
-        let mut cache = ParseCache::new(keep);
+    pub(super) fn metered() -> Self {
+        let mut cache = ParseCache::new();
         cache.metered = true;
         cache
     }
@@ -200,7 +198,7 @@ impl ParseCache {
         }
         let file = Rc::new(GoFile::parse(blob.bytes)?);
         let kept = self.kept_bytes.get();
-        if self.keep && kept + size <= KEPT_SOURCE_BYTES {
+        if kept + size <= KEPT_SOURCE_BYTES {
             self.kept_bytes.set(kept + size);
             self.files.borrow_mut().insert(id, Rc::clone(&file));
             #[cfg(test)]
@@ -225,19 +223,14 @@ impl ParseCache {
         }
     }
 
-    /// [`GoFile::parse_covering_mentions`] of `blob`, made once per plan while the cache
-    /// keeps parses and has it still (the oldest are let go past [`KEPT_PARTIAL_BYTES`]).
+    /// [`GoFile::parse_covering_mentions`] of `blob`, made once per plan while the cache has
+    /// it still (the oldest are let go past [`KEPT_PARTIAL_BYTES`]).
     pub(super) fn partial(
         &self,
         blob: &FileBlob,
         ranges: &[LineRange],
         name: Option<&str>,
     ) -> Result<Option<Rc<GoFile>>, GoError> {
-        if !self.keep {
-            #[cfg(test)]
-            partial_parses::add(1);
-            return Ok(GoFile::parse_covering_mentions(&blob.bytes, ranges, name)?.map(Rc::new));
-        }
         let Some(segments) = self.segments_of(blob) else {
             return Ok(None);
         };
@@ -256,11 +249,6 @@ impl ParseCache {
         let plan = GoFile::cited_plan(&blob.bytes, &segments, &[lines])?;
         if GoFile::covering_plan(&blob.bytes, &segments, &[lines], None).as_ref() == Some(&plan) {
             return None;
-        }
-        if !self.keep {
-            #[cfg(test)]
-            partial_parses::add(1);
-            return GoFile::parse_cited(&blob.bytes, &plan).ok()?.map(Rc::new);
         }
         self.kept_partial(blob, plan, true).ok().flatten()
     }
@@ -524,7 +512,7 @@ mod tests {
         );
         let (serve, check) = (&anchors.claims[0].refs[0], &anchors.claims[0].refs[1]);
         let whole = GoFile::parse(blob.bytes.clone()).unwrap();
-        let cache = ParseCache::new(true);
+        let cache = ParseCache::new();
         partial_parses::take();
 
         let on_serve = misfit_at(serve, &blob, serve.lines.value, &cache);
@@ -569,7 +557,7 @@ mod tests {
 
     /// The refs of one version of a file citing lines of one declaration share its partial
     /// parse (one parse for all of them), each other declaration gets its own, and a cache
-    /// that keeps nothing parses once per ref, with the same answers.
+    /// per ref parses once per ref, with the same answers.
     #[test]
     fn refs_of_one_declaration_share_one_partial_parse() {
         let anchors = refs(
@@ -583,14 +571,18 @@ mod tests {
                 .collect()
         };
         partial_parses::take();
-        let shared = ask(&ParseCache::new(true));
+        let shared = ask(&ParseCache::new());
         assert_eq!(partial_parses::take(), 2, "one per declaration cited");
-        let apart = ask(&ParseCache::new(false));
+        // A cache per ref, as if nothing were shared.
+        let apart: Vec<Option<u32>> = all
+            .iter()
+            .map(|r| misfit_at(r, &blob, r.lines.value, &ParseCache::new()))
+            .collect();
         assert_eq!(partial_parses::take(), all.len(), "one per ref");
         assert_eq!(shared, apart);
         assert_eq!(shared.iter().filter(|m| m.is_some()).count(), all.len());
         // Asked again, as the culprit search does for each step, nothing more is parsed.
-        let cache = ParseCache::new(true);
+        let cache = ParseCache::new();
         for _ in 0..3 {
             assert_eq!(ask(&cache), shared);
         }
@@ -607,7 +599,7 @@ mod tests {
     #[test]
     fn whether_a_file_declares_a_name_is_asked_of_its_whole_parse_suggestions_of_its_heads() {
         let blob = guarded();
-        let parses = ParseCache::new(true);
+        let parses = ParseCache::new();
         let names = DeclaredNames::default();
         let of = |purpose| names.of(blob.clone(), &parses, purpose).unwrap();
         let expected: Vec<String> = GoFile::parse(blob.bytes.clone())

@@ -316,12 +316,14 @@ pub(super) fn normalized_levenshtein(a: &str, b: &str) -> f64 {
     if a.is_empty() && b.is_empty() {
         return 1.0;
     }
-    let distance = if a.is_ascii() && b.is_ascii() {
-        rapidfuzz::distance::levenshtein::distance(a.bytes(), b.bytes())
+    let (distance, longest) = if a.is_ascii() && b.is_ascii() {
+        let distance = rapidfuzz::distance::levenshtein::distance(a.bytes(), b.bytes());
+        (distance, a.len().max(b.len()))
     } else {
-        rapidfuzz::distance::levenshtein::distance(a.chars(), b.chars())
+        let distance = rapidfuzz::distance::levenshtein::distance(a.chars(), b.chars());
+        (distance, a.chars().count().max(b.chars().count()))
     };
-    1.0 - (distance as f64) / (a.chars().count().max(b.chars().count()) as f64)
+    1.0 - (distance as f64) / (longest as f64)
 }
 
 /// False when the normalized Levenshtein similarity of `a` and `b` is surely below
