@@ -105,15 +105,24 @@ impl GoFile {
         Some(segments::cited(segments, &rows_of(ranges))).filter(|plan| worth_it(source, plan))
     }
 
-    /// [`GoFile::covering_plan`] of `ranges` of `source` (split into `segments`), with the
-    /// plan of the cited declarations alone; `None` when both would read most of the file.
+    /// [`GoFile::covering_plan`] of `ranges` and `full_only` of `source` (split into
+    /// `segments`), with the plan of the cited declarations alone for `ranges` (none when
+    /// empty); `None` when both would read most of the file.
     pub(crate) fn covering_plans(
         source: &[u8],
         segments: &[segments::Segment],
         ranges: &[LineRange],
+        full_only: &[LineRange],
     ) -> Option<CoveringPlans> {
-        let full = Self::covering_plan(source, segments, ranges, None);
-        let cited = Self::cited_plan(source, segments, ranges);
+        let full = if full_only.is_empty() {
+            Self::covering_plan(source, segments, ranges, None)
+        } else {
+            let all: Vec<LineRange> = ranges.iter().chain(full_only).copied().collect();
+            Self::covering_plan(source, segments, &all, None)
+        };
+        let cited = (!ranges.is_empty())
+            .then(|| Self::cited_plan(source, segments, ranges))
+            .flatten();
         (full.is_some() || cited.is_some()).then_some(CoveringPlans { full, cited })
     }
 
@@ -392,6 +401,7 @@ mod tests {
             src.as_bytes(),
             &segments::segments(src.as_bytes()).unwrap(),
             &[range],
+            &[],
         )
         .expect("a partial plan");
         let (full, cited) = (plans.full.unwrap(), plans.cited.unwrap());
@@ -439,6 +449,7 @@ mod tests {
             src.as_bytes(),
             &segments::segments(src.as_bytes()).unwrap(),
             &[range],
+            &[],
         )
         .expect("a partial plan");
         let cited = GoFile::parse_cited(src.as_bytes(), plans.cited.as_ref().unwrap())
@@ -482,6 +493,7 @@ mod tests {
             src.as_bytes(),
             &segments::segments(src.as_bytes()).unwrap(),
             &[lines(head, head + 2)],
+            &[],
         )
         .expect("a plan of the cited declarations");
         assert!(plans.full.is_none(), "the full plan reads most of the file");

@@ -362,6 +362,24 @@ pub fn cited(segments: &[Segment], rows: &[Range<usize>]) -> Vec<Range<usize>> {
     kept_bytes(segments, &keep)
 }
 
+/// The rows (0-based, end exclusive) of the segments overlapping `rows`, from the first one's
+/// start to the last one's end: the declarations around `rows`, which every partial parse
+/// asked about `rows` holds whole. `None` when no segment overlaps them, or those segments do
+/// not follow one another.
+pub fn around(segments: &[Segment], rows: Range<usize>) -> Option<Range<usize>> {
+    let rows = [rows];
+    let mut over = segments.iter().filter(|s| overlaps(s, &rows));
+    let first = over.next()?;
+    let mut end = first.rows.end;
+    for s in over {
+        if s.rows.start != end {
+            return None;
+        }
+        end = s.rows.end;
+    }
+    Some(first.rows.start..end).filter(|rows| !rows.is_empty())
+}
+
 fn overlaps(segment: &Segment, rows: &[Range<usize>]) -> bool {
     rows.iter()
         .any(|r| r.start < segment.rows.end && segment.rows.start < r.end)
@@ -379,5 +397,23 @@ mod tests {
         assert!(segments(b"package a\n\nvar s = \"a\\\nb\"\n").is_none());
         let escaped = segments(b"package a\n\nvar s = \"a\\\\\"\n\nfunc f() {}\n").unwrap();
         assert_eq!(escaped.last().unwrap().rows.start, 4);
+    }
+
+    /// The declarations around some rows run from the first one they overlap, through the
+    /// comments and blank lines after the last, to where the next declaration starts.
+    #[test]
+    fn the_declarations_around_rows_span_every_declaration_they_overlap() {
+        let src =
+            b"package a\n\nfunc f() {\n\tg()\n}\n\n// h does.\nfunc h() {\n}\n\nfunc k() {}\n";
+        let segments = segments(src).unwrap();
+        // Row 3 (`g()`) is inside f, whose segment runs through h's doc comment.
+        assert_eq!(around(&segments, 3..4), Some(2..7));
+        // Rows 3-7 reach into h: f's segment and h's, up to k.
+        assert_eq!(around(&segments, 3..8), Some(2..10));
+        assert_eq!(around(&segments, 10..11), Some(10..12));
+        assert_eq!(around(&segments, 40..41), None);
+        // Segments that do not follow one another make no span.
+        let gap = [segments[1].clone(), segments[3].clone()];
+        assert_eq!(around(&gap, 0..12), None);
     }
 }

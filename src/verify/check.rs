@@ -25,7 +25,7 @@ use super::excerpt::{excerpt, place};
 use super::hints;
 use super::history::HistoryOutcome;
 use super::job::Job;
-use super::lineage::Lineage;
+use super::lineage::{Beyond, Lineage};
 use super::parses::{Sources, Unreadable};
 use super::relocate::{self, Candidate};
 use super::settle::{Found, ranked, settle, settle_moved};
@@ -90,6 +90,62 @@ pub(super) fn settle_verified(
     }
 }
 
+/// Settles the report of a ref whose expectations all hold at `range` of `file`, its (mapped)
+/// place: broken when a guard it cited was narrowed since `at`, or when it holds only thanks to
+/// lines added since `at` past a cited construct that changed and no longer holds; else
+/// verified there, or drifted.
+///
+/// With `within`, `file` is a partial tree answering as the whole file only about those lines
+/// (the declarations around `range`), and only "verified" or "drifted" is settled on it: where
+/// telling a weakening apart asks about lines past them, or finds one, or compares guards with
+/// `at`, this returns false with `report` untouched, and the whole file settles the ref.
+pub(super) fn settle_held(
+    report: &mut Draft,
+    job: &Job<'_>,
+    file: &GoFile,
+    src: &Sources<'_>,
+    range: LineRange,
+    keep: bool,
+    within: Option<LineRange>,
+) -> bool {
+    let r = job.r;
+    let (path, _) = job.primary();
+    if within.is_some() && baseline::applies(job) {
+        return false;
+    }
+    // A guard narrowed since `at` holds on its own terms: broken where it is.
+    if baseline::settle_narrowed(report, job, src, file, range, keep) {
+        return true;
+    }
+    // Holding only thanks to lines added since `at`, past a cited construct that changed and
+    // no longer holds, is a weakening, not drift.
+    let lineage = cited_lines_edited(job)
+        .then(|| Lineage::of(job, Some(file), src, false))
+        .flatten();
+    let padded = match lineage.map(|lineage| lineage.padded(r, file, range, within)) {
+        Some(Ok(padded)) => padded,
+        Some(Err(Beyond)) => return false,
+        None => None,
+    };
+    if let Some((span, results)) = padded {
+        if within.is_some() {
+            return false;
+        }
+        report.expectations = results;
+        report.checked = Some(Box::new(place(path, span)));
+        report.parse_errors = file.parse_error_lines(span);
+        report.excerpt = Some(Box::new(excerpt(file, span, keep)));
+        report.outcome = Some(Outcome::Broken {
+            culprit: edited_in(job).map(Box::new),
+        });
+        note_unknown_symbol(report, r, file, path, src);
+        return true;
+    }
+    settle_verified(report, job, range, keep.then_some(file));
+    note_unknown_symbol(report, r, file, path, src);
+    true
+}
+
 /// Verifies one ref: at its mapped place, then by symbol, then by search. The report has no
 /// outcome when the ref is deferred (checked again once its history is known) or its check was
 /// cut short (the caller says so).
@@ -122,29 +178,7 @@ pub(super) fn verify_job(
         report.expectations = evaluate::evaluate_ref(r, file, range);
         report.parse_errors = file.parse_error_lines(range);
         if evaluate::all_ok(&report.expectations) {
-            // A guard narrowed since `at` holds on its own terms: broken where it is.
-            if baseline::settle_narrowed(&mut report, job, src, file, range, keep) {
-                return report;
-            }
-            // Holding only thanks to lines added since `at`, past a cited construct that
-            // changed and no longer holds, is a weakening, not drift.
-            let padded = cited_lines_edited(job)
-                .then(|| Lineage::of(job, Some(file), src, false))
-                .flatten()
-                .and_then(|lineage| lineage.padded(r, file, range));
-            if let Some((span, results)) = padded {
-                report.expectations = results;
-                report.checked = Some(Box::new(place(path, span)));
-                report.parse_errors = file.parse_error_lines(span);
-                report.excerpt = Some(Box::new(excerpt(file, span, keep)));
-                report.outcome = Some(Outcome::Broken {
-                    culprit: edited_in(job).map(Box::new),
-                });
-                note_unknown_symbol(&mut report, r, file, path, src);
-                return report;
-            }
-            settle_verified(&mut report, job, range, keep.then_some(file));
-            note_unknown_symbol(&mut report, r, file, path, src);
+            settle_held(&mut report, job, file, src, range, keep, None);
             return report;
         }
         report.excerpt = Some(Box::new(excerpt(file, range, keep)));

@@ -11,9 +11,10 @@ use std::sync::{Mutex, PoisonError};
 
 use super::baseline;
 use super::cache::{BlobChecks, CachedCheck, ResultCache};
-use super::check::{new_report, settle_verified, verify_job};
+use super::check::{new_report, settle_held, settle_verified, verify_job};
 use super::context::declares;
 use super::culprit::cited_lines_edited;
+use super::excerpt::place;
 use super::job::Job;
 use super::last_held::{self, CitedText};
 use super::parses::{ParseCache, Sources, Unreadable};
@@ -186,6 +187,7 @@ pub(super) fn verify_path(
         &blob.bytes,
         pending,
         jobs,
+        &src,
         &first,
         &edited,
         &segments,
@@ -259,34 +261,47 @@ fn answer_by_tree(
 /// The partial-parse step: checks `pending` on a parse of only the declarations their first
 /// places need, and returns those that need the whole file (failing there, a symbol declared
 /// elsewhere, history to compare with), or all of them when no partial parse is made.
+#[allow(clippy::too_many_arguments)]
 fn check_partial<'s>(
     bytes: &[u8],
     pending: Vec<usize>,
     jobs: &[Job<'_>],
+    src: &Sources<'_>,
     first: &dyn Fn(usize) -> Option<LineRange>,
     edited: &dyn Fn(usize) -> bool,
     segments: &dyn Fn() -> Option<&'s [Segment]>,
     answers: &mut Answers,
 ) -> Vec<usize> {
     let Answers { out, fresh } = answers;
-    // Cited lines edited since `at`, or changed where a guard may have been narrowed, are
-    // settled with the whole file whatever a partial tree says (below), unless the ref is
-    // deferred, which a failure there would decide: those are not parsed partially first.
-    let compare = |j: usize| edited(j) || baseline::applies(&jobs[j]);
-    let straight = |j: usize| first(j).is_some() && compare(j) && !jobs[j].defer;
-    let ranges: Option<Vec<LineRange>> = pending
+    // Cited lines changed where a guard may have been narrowed are compared with `at` on the
+    // whole file whatever a partial tree says, unless the ref is deferred, which a failure
+    // there would decide: those are not parsed partially first.
+    let straight = |j: usize| first(j).is_some() && baseline::applies(&jobs[j]) && !jobs[j].defer;
+    // Cited lines edited since `at` may hold only thanks to lines added past a weakened
+    // construct: checked on the full plan's tree, and asked there whether they do when the
+    // declarations around them tell (`settle_held`); else settled with the whole file.
+    let lineaged = |j: usize| {
+        first(j).is_some() && edited(j) && !baseline::applies(&jobs[j]) && !jobs[j].defer
+    };
+    let checked = || {
+        pending
+            .iter()
+            .copied()
+            .filter(|&j| !straight(j) && !lineaged(j))
+    };
+    let ranges: Option<Vec<LineRange>> = checked().map(first).collect();
+    let edited_ranges: Vec<LineRange> = pending
         .iter()
-        .filter(|&&j| !straight(j))
-        .map(|&j| first(j))
+        .copied()
+        .filter(|&j| lineaged(j))
+        .filter_map(first)
         .collect();
     let plans = match ranges {
         // A ref with no place to check goes straight to relocation, which needs the whole file.
-        Some(ranges) if !ranges.is_empty() => {
-            segments().and_then(|segments| GoFile::covering_plans(bytes, segments, &ranges))
-        }
+        Some(ranges) if !ranges.is_empty() || !edited_ranges.is_empty() => segments()
+            .and_then(|segments| GoFile::covering_plans(bytes, segments, &ranges, &edited_ranges)),
         _ => None,
     };
-    let checked = || pending.iter().copied().filter(|&j| !straight(j));
     let cited_answer = checked().all(|j| {
         jobs[j]
             .r
@@ -312,43 +327,73 @@ fn check_partial<'s>(
             whole_needed.push(j);
             continue;
         };
+        let job = &jobs[j];
         budget::take_cut();
-        let Some((file, results)) = partials.evaluate(jobs[j].r, range) else {
+        let evaluated = if lineaged(j) {
+            let full = partials.full();
+            full.map(|file| (file, evaluate::evaluate_ref(job.r, file, range)))
+        } else {
+            partials.evaluate(job.r, range)
+        };
+        let Some((file, results)) = evaluated else {
             // No full plan's tree, or one with syntax errors: the whole file says.
             whole_needed.push(j);
             continue;
         };
         if let Some(message) = budget::take_cut_message() {
-            let mut report = new_report(&jobs[j]);
+            let mut report = new_report(job);
             cut_short(&mut report, message);
             out.push((j, report.settled()));
             continue;
         }
-        if !evaluate::all_ok(&results) && jobs[j].defer {
+        if !evaluate::all_ok(&results) && job.defer {
             // Verified again once its history is known.
             out.push((j, None));
             continue;
         }
         // The partial tree holds the declarations around the range; a symbol declared
         // elsewhere is looked up in the whole file and its package.
-        let symbol_here = jobs[j]
+        let symbol_here = job
             .r
             .symbol
             .as_ref()
             .is_none_or(|s| declares(file, &s.value));
-        // Cited lines edited since `at` (which may hold only thanks to lines added past
-        // a weakened construct), or changed where a guard may have been narrowed, are
-        // settled with the whole file, like a failure: `check` compares them with `at`
-        // once.
-        if !evaluate::all_ok(&results) || !symbol_here || compare(j) {
+        // A deferred ref whose cited lines were edited, or changed where a guard may have
+        // been narrowed, is settled with the whole file, like a failure: `check` compares it
+        // with `at` once.
+        let compare = !lineaged(j) && (edited(j) || baseline::applies(job));
+        if !evaluate::all_ok(&results) || !symbol_here || compare {
             // Failing refs get near-miss messages and relocation from the whole file.
             whole_needed.push(j);
             continue;
         }
-        let mut report = new_report(&jobs[j]);
+        let mut report = new_report(job);
         report.expectations = results;
         report.parse_errors = file.parse_error_lines(range);
-        settle_verified(&mut report, &jobs[j], range, None);
+        if lineaged(j) {
+            let (path, _) = job.primary();
+            if path != job.r.path.value || range != job.r.lines.value {
+                report.checked = Some(Box::new(place(path, range)));
+            }
+            let rows = range.start().zero_based()..range.end().zero_based() + 1;
+            let within = segments()
+                .and_then(|segments| segments::around(segments, rows))
+                .map(|rows| LineRange::from_zero_based(rows.start, rows.end - 1));
+            let settled = within.is_some_and(|within| {
+                settle_held(&mut report, job, file, src, range, false, Some(within))
+            });
+            if !settled {
+                whole_needed.push(j);
+                continue;
+            }
+            if let Some(message) = budget::take_cut_message() {
+                cut_short(&mut report, message);
+                out.push((j, report.settled()));
+                continue;
+            }
+        } else {
+            settle_verified(&mut report, job, range, None);
+        }
         fresh.push((j, range, CachedCheck::of(&report)));
         out.push((j, report.settled()));
     }

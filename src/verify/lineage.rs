@@ -112,6 +112,11 @@ impl Deleted {
     }
 }
 
+/// A question about a partial tree that reaches past the lines it answers about as the whole
+/// file would ([`Lineage::padded`]): the whole file must answer it.
+#[derive(Debug)]
+pub(super) struct Beyond;
+
 /// Why relocation may not move a ref to a place.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum Refusal {
@@ -244,12 +249,16 @@ impl<'s> Lineage<'s> {
     /// while the range holds only thanks to lines new since `at` (a route that lost its wrapper
     /// pushed out of a `min: 5` range by a new one). Then the ref is broken over the range and
     /// that construct, as evaluated without the new lines, pointing at the changed construct.
+    ///
+    /// `within`, for a partial tree, is the lines it answers about as the whole file would:
+    /// [`Beyond`] when a changed construct makes the question reach past them.
     pub(super) fn padded(
         &self,
         r: &Ref,
         file: &GoFile,
         range: LineRange,
-    ) -> Option<(LineRange, Vec<crate::model::ExpectationResult>)> {
+        within: Option<LineRange>,
+    ) -> Result<Option<(LineRange, Vec<crate::model::ExpectationResult>)>, Beyond> {
         for survivor in &self.survivors {
             let edited = survivor
                 .now
@@ -261,7 +270,12 @@ impl<'s> Lineage<'s> {
             if !edited {
                 continue;
             }
-            let span = LineRange::new(first, last)?.cover(range);
+            let Some(span) = LineRange::new(first, last).map(|lines| lines.cover(range)) else {
+                return Ok(None);
+            };
+            if within.is_some_and(|within| !within.contains(span)) {
+                return Err(Beyond);
+            }
             let e = &r.expect[survivor.expectation];
             let evidence = expect::evaluate_evidence(e, file, span, Scope::Range);
             let still = evidence.result.ok
@@ -282,7 +296,9 @@ impl<'s> Lineage<'s> {
             if added.is_empty() {
                 continue;
             }
-            let without = GoFile::parse(blank_lines(file.source(), &added)).ok()?;
+            let Ok(without) = GoFile::parse(blank_lines(file.source(), &added)) else {
+                return Ok(None);
+            };
             let mut results = super::evaluate::evaluate_ref(r, &without, span);
             if super::evaluate::all_ok(&results) {
                 continue;
@@ -296,9 +312,9 @@ impl<'s> Lineage<'s> {
                     listed.join(", ")
                 ));
             }
-            return Some((span, results));
+            return Ok(Some((span, results)));
         }
-        None
+        Ok(None)
     }
 
     /// `: it was `...`` for a line of the mapped file edited from a line of the cited file.

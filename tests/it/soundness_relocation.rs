@@ -127,6 +127,76 @@ fn a_route_added_inside_the_range_does_not_make_up_the_count_a_weakened_one_lost
     );
 }
 
+/// Handlers enough to make `Route` a small part of api/routes.go: its cited lines are then
+/// checked on a parse of the declarations around them, not of the whole file.
+fn handlers(n: usize) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "\n// handle{i} answers {}.\nfunc handle{i}(w http.ResponseWriter) {{\n\tw.WriteHeader({})\n}}\n",
+                200 + i,
+                200 + i
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_count_padded_in_a_large_file_is_broken_as_in_a_small_one() {
+    // The PATCH route of the test above added inside the cited block, in a file of forty more
+    // handlers: the partial parse that checks the cited lines where history mapped them
+    // still tells the padding from drift, and the report is the whole file's.
+    let f = weakened("padded-query", "serve DELETE without the middleware");
+    let routes = std::fs::read_to_string(f.repo.path().join("api/routes.go")).unwrap();
+    let put = "\tr.MethodFunc(\"PUT\", \"/provisioners/{name}\", authnz(UpdateProvisioner))\n";
+    let patch = "\tr.MethodFunc(\"PATCH\", \"/provisioners/{name}\", authnz(UpdateProvisioner))\n";
+    let mut repo = f.repo;
+    repo.write(
+        "api/routes.go",
+        routes.replace(put, &format!("{put}{patch}")) + &handlers(40),
+    );
+    repo.commit_all("PATCH a provisioner, and answer more");
+    let (_, report) = verify_json(repo.path(), &[]);
+    let r = claim_ref(&report, "admin-routes");
+    assert_broken_since(r, &f.commits[1]);
+    let query = failing(r);
+    assert_eq!(query["near_miss"], 18, "{r:#}");
+    assert!(
+        query["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("and the range holds only with line 17 added since then"),
+        "{query:#}"
+    );
+    assert_eq!(report, verify_json(repo.path(), &["--whole-files"]).1);
+}
+
+#[test]
+fn a_cited_route_edited_but_still_wrapped_in_a_large_file_drifts() {
+    // The DELETE route got its wrapper back under another handler's name, and a comment line
+    // pushed the block down: every cited route is still wrapped, edited or not, so the ref
+    // drifted, in a file of forty more handlers as in the whole file.
+    let f = weakened("padded-query", "serve DELETE without the middleware");
+    let routes = std::fs::read_to_string(f.repo.path().join("api/routes.go")).unwrap();
+    let mut repo = f.repo;
+    let rewrapped = routes
+        .replace(
+            "\tr.MethodFunc(\"DELETE\", \"/provisioners/{name}\", DeleteProvisioner)\n",
+            "\tr.MethodFunc(\"DELETE\", \"/provisioners/{name}\", authnz(RemoveProvisioner))\n",
+        )
+        .replace(
+            "\t// Provisioners.\n",
+            "\t// Provisioners, by name.\n\t//\n",
+        );
+    repo.write("api/routes.go", rewrapped + &handlers(40));
+    repo.commit_all("remove provisioners behind the middleware again");
+    let (_, report) = verify_json(repo.path(), &[]);
+    let r = claim_ref(&report, "admin-routes");
+    assert_eq!(r["verdict"], "drifted", "{r:#}");
+    assert_eq!(r["relocated"]["lines"], "14-18", "{r:#}");
+    assert_eq!(report, verify_json(repo.path(), &["--whole-files"]).1);
+}
+
 #[test]
 fn relocation_never_lands_on_an_identical_call_that_was_already_there_at_at() {
     // The cited log call in the second guard (line 17) became a metrics bump; the identical
