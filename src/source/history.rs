@@ -154,6 +154,60 @@ pub fn line_hash(line: &[u8]) -> u64 {
     hasher.finish()
 }
 
+/// Calls `f` with each line of `bytes`, without its `\n`: every piece between two `\n`, the
+/// last one too unless `bytes` ends with `\n` (so empty `bytes` is one empty line), as
+/// `bytes.split(|b| *b == b'\n')` less its empty last piece. The move search splits thousands
+/// of files this way: `memchr` finds the line ends many bytes at a time.
+pub fn each_line<'b>(bytes: &'b [u8], mut f: impl FnMut(&'b [u8])) {
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', bytes) {
+        f(&bytes[start..end]);
+        start = end + 1;
+    }
+    if !bytes.ends_with(b"\n") {
+        f(&bytes[start..]);
+    }
+}
+
+/// The hash of each line of `bytes` ([`each_line`]) with the whitespace around it trimmed, as
+/// the move search compares lines.
+pub fn hash_lines(bytes: &[u8]) -> Vec<u64> {
+    let mut hashes = Vec::new();
+    each_line(bytes, |line| hashes.push(line_hash(line.trim_ascii())));
+    hashes
+}
+
+/// What the move search asks of a file's content to tell whether it could hold some lines:
+/// its [`hash_lines`], sorted and deduplicated.
+pub fn line_set(bytes: &[u8]) -> Vec<u64> {
+    let mut set = hash_lines(bytes);
+    set.sort_unstable();
+    set.dedup();
+    // Kept for the run: no room past its lines.
+    set.shrink_to_fit();
+    set
+}
+
+/// The [`line_set`]s of blobs a walk read, by blob id, worked out from the lines its diffs
+/// interned (each distinct line hashed once): the move search that follows asks them of many
+/// of the same blobs, which it then need not read again.
+#[derive(Default)]
+pub struct LineSets(std::sync::Mutex<HashMap<Oid, std::sync::Arc<Vec<u64>>>>);
+
+impl LineSets {
+    /// The line set of blob `id`, when a walk read it.
+    pub fn get(&self, id: &str) -> Option<std::sync::Arc<Vec<u64>>> {
+        let id = Oid::from_str(id).ok()?;
+        self.lock().get(&id).cloned()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Oid, std::sync::Arc<Vec<u64>>>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 /// A step of a chain at which a followed path changed, with its blob before and after
 /// (`None`: absent).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -292,9 +346,35 @@ struct TextDiffs<'a> {
     input: gix_imara_diff::InternedInput<&'a [u8]>,
     /// The bytes the `after` tokens of `input` are the lines of.
     after: Option<&'a [u8]>,
+    /// The trimmed [`line_hash`] of each token's line, as far as asked ([`TextDiffs::line_set`]).
+    hashes: Vec<Option<u64>>,
 }
 
 impl<'a> TextDiffs<'a> {
+    /// The [`line_set`] of the version the last diff ([`TextDiffs::hunks`], when it gave
+    /// hunks) had `before` (`false`) or `after` (`true`), from its interned lines.
+    fn line_set(&mut self, after: bool) -> Vec<u64> {
+        let input = &self.input;
+        let tokens = if after { &input.after } else { &input.before };
+        // No line at all is one empty line to `line_set`, as to every reader of a file.
+        if tokens.is_empty() {
+            return line_set(b"");
+        }
+        self.hashes
+            .resize(input.interner.num_tokens() as usize, None);
+        let mut set: Vec<u64> = tokens
+            .iter()
+            .map(|&token| {
+                *self.hashes[token.0 as usize]
+                    .get_or_insert_with(|| line_hash(input.interner[token].trim_ascii()))
+            })
+            .collect();
+        set.sort_unstable();
+        set.dedup();
+        set.shrink_to_fit();
+        set
+    }
+
     /// The hunks [`libgit2_hunks`] gives for `old` and `new`, made in-process with
     /// `gix-imara-diff`: the same Myers diff as git's xdiff on the same records (lines with
     /// their line ends, compared byte for byte), its hunks slid as xdiff's
@@ -556,9 +636,13 @@ impl GitRepo {
     /// as a tree diff would give them: for the successive versions of one file, where each
     /// pair's old blob is usually the one before's new blob, which is then read only once.
     /// Diffed in-process where that gives libgit2's hunks (the same Myers diff), else by libgit2.
+    ///
+    /// With `sets`, the [`line_set`] of each blob diffed in-process is kept there, from the
+    /// lines the diff interned, unless the content rules refuse the blob.
     pub fn blob_hunks_along(
         &self,
         pairs: &[(String, String)],
+        sets: Option<&LineSets>,
     ) -> Result<Vec<Vec<Hunk>>, SourceError> {
         self.with_repo(|repo| -> Result<Vec<Vec<Hunk>>, git2::Error> {
             let in_process = *self.text_diffs.get_or_init(|| diff_attribute_unset(repo));
@@ -580,12 +664,25 @@ impl GitRepo {
             let mut out = Vec::with_capacity(pairs.len());
             for (old, new) in &ids {
                 let hunks = match (&blobs[old], &blobs[new]) {
-                    (Some(old), Some(new)) => match in_process
-                        .then(|| text.hunks(old.content(), new.content()))
+                    (Some(old_blob), Some(new_blob)) => match in_process
+                        .then(|| text.hunks(old_blob.content(), new_blob.content()))
                         .flatten()
                     {
-                        Some(hunks) => hunks,
-                        None => libgit2_hunks(old, new)?,
+                        Some(hunks) => {
+                            if let Some(sets) = sets {
+                                for (id, blob, after) in
+                                    [(old, old_blob, false), (new, new_blob, true)]
+                                {
+                                    let known = sets.lock().contains_key(id);
+                                    if !known && super::content_refusal(blob.content()).is_none() {
+                                        let set = std::sync::Arc::new(text.line_set(after));
+                                        sets.lock().insert(*id, set);
+                                    }
+                                }
+                            }
+                            hunks
+                        }
+                        None => libgit2_hunks(old_blob, new_blob)?,
                     },
                     _ => libgit2_hunks(&repo.find_blob(*old)?, &repo.find_blob(*new)?)?,
                 };
@@ -841,7 +938,7 @@ mod tests {
     /// The in-process diff gives libgit2's hunks, line for line, on files of look-alike lines
     /// edited at random, version after version through one interner (as the successive
     /// versions of a file are diffed); and it does give them for most such pairs (they are
-    /// small diffs).
+    /// small diffs). The line sets made from the lines it interned are the versions' own.
     #[test]
     fn in_process_hunks_are_libgit2s() {
         let dir = tempfile::tempdir().unwrap();
@@ -874,6 +971,9 @@ mod tests {
                     if let Some(ours) = diffs.hunks(old, new) {
                         made.set(made.get() + 1);
                         prop_assert_eq!(ours, theirs);
+                        // And the line sets made from its interned lines are the files' own.
+                        prop_assert_eq!(diffs.line_set(false), line_set(old));
+                        prop_assert_eq!(diffs.line_set(true), line_set(new));
                     }
                 }
                 Ok(())
@@ -926,8 +1026,46 @@ mod tests {
             .map(|w| libgit2_hunks(&blob(&repo, &w[0]), &blob(&repo, &w[1])).unwrap())
             .collect();
         let git = GitRepo::open(dir.path()).unwrap();
-        assert_eq!(git.blob_hunks_along(&pairs).unwrap(), theirs);
+        let sets = LineSets::default();
+        assert_eq!(git.blob_hunks_along(&pairs, Some(&sets)).unwrap(), theirs);
         assert_eq!(theirs[1][0].old_lines, 1);
+        // Diffed by libgit2 alone, no version's lines were interned: no line set is kept.
+        assert!(ids.iter().all(|id| sets.get(id).is_none()));
+    }
+
+    /// A walk keeps the line set of each version it diffs in-process, made from the lines the
+    /// diffs interned: the set of the content itself (an empty file's too), but for content
+    /// the rules refuse (a Git LFS pointer), which the move search must not read.
+    #[test]
+    fn the_line_sets_kept_are_those_of_the_versions_diffed() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let lfs = b"version https://git-lfs.github.com/spec/v1\noid sha256:4d7a\nsize 12\n";
+        let versions: [&[u8]; 5] = [
+            b"package a\n\nfunc f() {\n\treturn\n}\n",
+            b"package a\n\nfunc f() {\n    return\r\n}",
+            b"",
+            lfs,
+            b"package a\n",
+        ];
+        let ids: Vec<String> = versions
+            .iter()
+            .map(|v| repo.blob(v).unwrap().to_string())
+            .collect();
+        let pairs: Vec<(String, String)> = ids
+            .windows(2)
+            .map(|w| (w[0].clone(), w[1].clone()))
+            .collect();
+        let git = GitRepo::open(dir.path()).unwrap();
+        let sets = LineSets::default();
+        git.blob_hunks_along(&pairs, Some(&sets)).unwrap();
+        for (id, version) in ids.iter().zip(versions) {
+            let kept = sets.get(id).map(|set| set.to_vec());
+            let expected = (version != lfs).then(|| line_set(version));
+            assert_eq!(kept, expected, "{:?}", String::from_utf8_lossy(version));
+        }
+        // The two first versions differ only in whitespace around their lines.
+        assert_eq!(sets.get(&ids[0]), sets.get(&ids[1]));
     }
 
     /// A repository whose attributes give blobs a diff driver (here `binary`: no hunks) has
@@ -944,10 +1082,13 @@ mod tests {
         };
         let pairs = ids(b"a\n", b"a\nb\n");
         let git = GitRepo::open(dir.path()).unwrap();
-        assert_eq!(git.blob_hunks_along(&pairs).unwrap()[0].len(), 1);
+        assert_eq!(git.blob_hunks_along(&pairs, None).unwrap()[0].len(), 1);
         std::fs::create_dir_all(dir.path().join(".git/info")).unwrap();
         std::fs::write(dir.path().join(".git/info/attributes"), "* binary\n").unwrap();
         let git = GitRepo::open(dir.path()).unwrap();
-        assert_eq!(git.blob_hunks_along(&pairs).unwrap(), vec![Vec::new()]);
+        assert_eq!(
+            git.blob_hunks_along(&pairs, None).unwrap(),
+            vec![Vec::new()]
+        );
     }
 }

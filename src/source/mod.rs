@@ -465,11 +465,22 @@ impl Snapshot {
 /// Why `bytes`, the content of the file at `path`, is not read, if it is not: the content rules
 /// shared by every source (Go files only, not too large, not binary, not LFS).
 fn refusal(path: &str, bytes: &[u8]) -> Option<FileProblem> {
-    if bytes.starts_with(b"version https://git-lfs.github.com/spec/") {
+    if bytes.starts_with(LFS_POINTER) {
         return Some(FileProblem::LfsPointer);
     }
     if !path.ends_with(".go") {
         return Some(FileProblem::NotGo);
+    }
+    content_refusal(bytes)
+}
+
+/// How a Git LFS pointer file starts.
+const LFS_POINTER: &[u8] = b"version https://git-lfs.github.com/spec/";
+
+/// [`refusal`] of `bytes` as a Go file's content: what refuses it whatever its path.
+fn content_refusal(bytes: &[u8]) -> Option<FileProblem> {
+    if bytes.starts_with(LFS_POINTER) {
+        return Some(FileProblem::LfsPointer);
     }
     if bytes.len() > MAX_FILE_BYTES {
         return Some(FileProblem::TooLarge {

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use similar::{Algorithm, DiffOp};
 
 use crate::lines::{LineNo, LineRange};
-use crate::source::history::{Chain, CommitInfo, Endpoint, FileChange, Hunk, LineShape};
+use crate::source::history::{Chain, CommitInfo, Endpoint, FileChange, Hunk, LineSets, LineShape};
 use crate::source::{Files, GitRepo, SourceError, WORKTREE};
 
 /// Where `range` is after a change with these hunks (sorted by `old_start`, no context lines);
@@ -618,11 +618,14 @@ pub struct Tracked<'a> {
 /// changed a followed file are diffed (found by comparing tree ids, as `git log -- PATH`
 /// does), so the cost grows with the commits that touch cited files, not with all commits.
 /// Walks from different commits run in parallel.
+///
+/// With `sets`, the walks keep there the line sets of the blobs they diff, for a move search.
 pub fn map_through_history(
     git: &GitRepo,
     target: &Endpoint,
     target_commit: Option<&str>,
     tracked: &[Tracked<'_>],
+    sets: Option<&LineSets>,
 ) -> Result<Vec<HistoryOutcome>, SourceError> {
     let mut by_at: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, t) in tracked.iter().enumerate() {
@@ -635,7 +638,8 @@ pub fn map_through_history(
             // A commit, tree or blob missing between `at` and the revision (a partial or
             // shallow clone) leaves the refs of that `at` without history, not the run without
             // a report.
-            walk_from(git, target, target_commit, tracked, at, members).unwrap_or_else(|e| {
+            let walked = walk_from(git, target, target_commit, tracked, at, members, sets);
+            walked.unwrap_or_else(|e| {
                 let message = format!(
                     "history unavailable: {e} (following it from {at}; a partial or shallow clone?)"
                 );
@@ -661,6 +665,7 @@ fn walk_from(
     tracked: &[Tracked<'_>],
     at: &str,
     members: &[usize],
+    sets: Option<&LineSets>,
 ) -> Result<Vec<(usize, HistoryOutcome)>, SourceError> {
     let Some(start) = git.find_commit(at)? else {
         let message =
@@ -685,7 +690,7 @@ fn walk_from(
             move_candidates: Vec::new(),
         })
         .collect();
-    let mut walk = Walk::new(git, &chain, *target == Endpoint::Worktree);
+    let mut walk = Walk::new(git, &chain, *target == Endpoint::Worktree, sets);
     let mut step = 0;
     // The mappings still followed, by path. A step changes few files of a year's thousand
     // refs, so it visits only their mappings; the set is made again only when a mapping's path
@@ -854,17 +859,20 @@ struct Walk<'g, 'c> {
     git: &'g GitRepo,
     chain: &'c Chain,
     worktree: bool,
+    /// Where the line sets of the blobs diffed are kept, when asked.
+    sets: Option<&'g LineSets>,
     known: BTreeMap<usize, HashMap<String, FileChange>>,
     followed: HashSet<String>,
     none: HashMap<String, FileChange>,
 }
 
 impl<'g, 'c> Walk<'g, 'c> {
-    fn new(git: &'g GitRepo, chain: &'c Chain, worktree: bool) -> Self {
+    fn new(git: &'g GitRepo, chain: &'c Chain, worktree: bool, sets: Option<&'g LineSets>) -> Self {
         Walk {
             git,
             chain,
             worktree,
+            sets,
             known: BTreeMap::new(),
             followed: HashSet::new(),
             none: HashMap::new(),
@@ -900,7 +908,7 @@ impl<'g, 'c> Walk<'g, 'c> {
         if self.worktree && from <= worktree_step {
             by_step.insert(worktree_step, new.clone());
         }
-        let (git, chain) = (self.git, self.chain);
+        let (git, chain, sets) = (self.git, self.chain, self.sets);
         let diffed: Vec<(usize, HashMap<String, FileChange>)> = by_step
             .into_par_iter()
             .map(|(step, paths)| {
@@ -929,7 +937,7 @@ impl<'g, 'c> Walk<'g, 'c> {
                     .iter()
                     .map(|(_, _, old, new)| (old.clone(), new.clone()))
                     .collect();
-                let hunks = git.blob_hunks_along(&pairs)?;
+                let hunks = git.blob_hunks_along(&pairs, sets)?;
                 Ok(run
                     .iter()
                     .zip(hunks)

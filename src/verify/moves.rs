@@ -26,9 +26,9 @@ use super::provenance::Origins;
 use crate::anchors::Ref;
 use crate::go::{GoFile, symbols};
 use crate::lines::{LineNo, LineRange};
-use crate::source::history::{ChangedPath, CommitInfo};
+use crate::source::history::{ChangedPath, CommitInfo, LineSets, hash_lines, line_set};
 use crate::source::{FileBlob, Files, Snapshot, SourceError};
-use cited::{Cited, Matching, Unit, hash_lines, split_lines};
+use cited::{Cited, Matching, Unit, split_lines};
 
 /// Moves followed one after another, at most, per ref.
 const MAX_MOVES: usize = 8;
@@ -48,13 +48,18 @@ struct Found {
 /// cited lines disappeared. Each round looks, for every job with losses, for the first loss
 /// whose lines went elsewhere (jobs in parallel), then follows all the places found onward in
 /// one batch of walks; a move followed may itself be lost later, for the next round.
+///
+/// `walked` holds the line sets of blobs the walks read (the one that mapped the jobs, and the
+/// ones following moves, which add to it), which the search need not read again.
 pub(super) fn follow(
     jobs: &mut [Job<'_>],
     members: &[usize],
     source: &HistorySource<'_>,
+    walked: &LineSets,
 ) -> Result<(), SourceError> {
     let finder = Finder {
         source,
+        walked,
         changed: Mutex::new(HashMap::new()),
         line_sets: Mutex::new(HashMap::new()),
         declarations: Mutex::new(HashMap::new()),
@@ -101,6 +106,7 @@ pub(super) fn follow(
             &source.target,
             source.target_commit.as_deref(),
             &tracked,
+            Some(walked),
         )?
         .into_iter();
         for f in found {
@@ -215,6 +221,8 @@ type ChangedFiles = Arc<Vec<ChangedPath>>;
 /// "could it hold them?" without reading them again.
 struct Finder<'s> {
     source: &'s HistorySource<'s>,
+    /// The line sets of the blobs history walks read.
+    walked: &'s LineSets,
     changed: Mutex<HashMap<(String, String), ChangedFiles>>,
     line_sets: Mutex<HashMap<String, Arc<LineSet>>>,
     /// The line spans of the declarations of each blob parsed whole for a short citation, so
@@ -550,14 +558,14 @@ impl Finder<'_> {
         };
         let read = |(id, path): &(String, String), slot: &LineSet| {
             slot.set.get_or_init(|| {
-                let set = self.source.git.with_blob(id, path, |bytes| {
-                    let mut set = hash_lines(bytes);
-                    set.sort_unstable();
-                    set.dedup();
-                    // Kept for the run: no room past its lines.
-                    set.shrink_to_fit();
-                    set
-                });
+                // A walk kept only the sets of blobs the content rules take, whatever their
+                // path; the path's own rule is asked here, as `with_blob` asks it.
+                if path.ends_with(".go")
+                    && let Some(set) = self.walked.get(id)
+                {
+                    return Some(set);
+                }
+                let set = self.source.git.with_blob(id, path, line_set);
                 set.ok().map(Arc::new)
             });
         };

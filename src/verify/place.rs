@@ -12,6 +12,7 @@ use super::job::Job;
 use super::{HistorySource, VerifyError, last_held, moves};
 use std::collections::HashMap;
 
+use crate::source::history::LineSets;
 use crate::source::{FileProblem, Files};
 
 /// Maps every ref with `at` (or a diff base) through history; without a git repository they
@@ -82,16 +83,19 @@ fn map_jobs(
             at: jobs[j].at.as_deref().unwrap_or(""),
         })
         .collect();
+    // The line sets of the blobs the walk diffs, which the move search asks of many of them.
+    let walked = LineSets::default();
     let outcomes = history::map_through_history(
         source.git,
         &source.target,
         source.target_commit.as_deref(),
         &tracked,
+        Some(&walked),
     )?;
     for (&j, outcome) in members.iter().zip(outcomes) {
         jobs[j].history = Some(Box::new(outcome));
     }
-    moves::follow(jobs, members, source)?;
+    moves::follow(jobs, members, source, &walked)?;
     Ok(())
 }
 

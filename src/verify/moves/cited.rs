@@ -5,7 +5,7 @@ use similar::{Algorithm, DiffOp};
 
 use super::renamed::{self, Shapes};
 use crate::lines::{LineNo, LineRange};
-use crate::source::history::line_hash;
+use crate::source::history::{each_line, line_hash};
 
 /// Of the cited lines holding a letter or digit, the share (in thousandths) that must be found
 /// again in a file for it to hold the move.
@@ -329,21 +329,6 @@ pub(super) fn split_lines(bytes: &[u8]) -> Vec<&[u8]> {
     lines
 }
 
-/// Calls `f` with each line of `bytes`, without its `\n`: every piece between two `\n`, the
-/// last one too unless `bytes` ends with `\n` (so empty `bytes` is one empty line), as
-/// `bytes.split(|b| *b == b'\n')` less its empty last piece. The move search splits thousands
-/// of files this way: `memchr` finds the line ends many bytes at a time.
-fn each_line<'b>(bytes: &'b [u8], mut f: impl FnMut(&'b [u8])) {
-    let mut start = 0;
-    for end in memchr::memchr_iter(b'\n', bytes) {
-        f(&bytes[start..end]);
-        start = end + 1;
-    }
-    if !bytes.ends_with(b"\n") {
-        f(&bytes[start..]);
-    }
-}
-
 /// How a search compares the cited lines with a file's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Matching {
@@ -353,16 +338,10 @@ pub(super) enum Matching {
     Renamed,
 }
 
-/// The hash of each line of `bytes`, trimmed, as [`Cited`] compares them.
-pub(super) fn hash_lines(bytes: &[u8]) -> Vec<u64> {
-    let mut hashes = Vec::new();
-    each_line(bytes, |line| hashes.push(line_hash(line.trim_ascii())));
-    hashes
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::history::hash_lines;
 
     /// The lines as `split` on `\n` gives them, the empty piece after a last `\n` left out.
     fn split_naively(bytes: &[u8]) -> Vec<&[u8]> {
