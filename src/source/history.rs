@@ -998,6 +998,23 @@ mod tests {
         assert!(text_hunks(old.as_bytes(), &new.as_bytes()[..new.len() / 4]).is_some());
     }
 
+    /// The ids of `versions`, written as blobs of `repo`, and their successive pairs, as a walk
+    /// diffs a file's versions.
+    fn along<'v>(
+        repo: &Repository,
+        versions: impl IntoIterator<Item = &'v [u8]>,
+    ) -> (Vec<String>, Vec<(String, String)>) {
+        let ids: Vec<String> = versions
+            .into_iter()
+            .map(|v| repo.blob(v).unwrap().to_string())
+            .collect();
+        let pairs = ids
+            .windows(2)
+            .map(|w| (w[0].clone(), w[1].clone()))
+            .collect();
+        (ids, pairs)
+    }
+
     /// A version over the size limit is not kept for the run but read again for its pairs,
     /// and diffed by libgit2, with the same hunks as a pair of small versions beside it.
     #[test]
@@ -1013,14 +1030,7 @@ mod tests {
             format!("b\n{big}").into_bytes(),
             b"b\n".to_vec(),
         ];
-        let ids: Vec<String> = versions
-            .iter()
-            .map(|v| repo.blob(v).unwrap().to_string())
-            .collect();
-        let pairs: Vec<(String, String)> = ids
-            .windows(2)
-            .map(|w| (w[0].clone(), w[1].clone()))
-            .collect();
+        let (ids, pairs) = along(&repo, versions.iter().map(Vec::as_slice));
         let theirs: Vec<Vec<Hunk>> = versions
             .windows(2)
             .map(|w| libgit2_hunks(&blob(&repo, &w[0]), &blob(&repo, &w[1])).unwrap())
@@ -1048,14 +1058,7 @@ mod tests {
             lfs,
             b"package a\n",
         ];
-        let ids: Vec<String> = versions
-            .iter()
-            .map(|v| repo.blob(v).unwrap().to_string())
-            .collect();
-        let pairs: Vec<(String, String)> = ids
-            .windows(2)
-            .map(|w| (w[0].clone(), w[1].clone()))
-            .collect();
+        let (ids, pairs) = along(&repo, versions);
         let git = GitRepo::open(dir.path()).unwrap();
         let sets = LineSets::default();
         git.blob_hunks_along(&pairs, Some(&sets)).unwrap();

@@ -98,11 +98,11 @@ fn a_registration_re_wrapped_without_its_wrapper_is_not_taken_whole_into_a_count
     assert_ne!(r["culprit"]["commit"], rewrapped.to_string());
 }
 
-#[test]
-fn a_route_added_inside_the_range_does_not_make_up_the_count_a_weakened_one_lost() {
-    // After the DELETE route lost its wrapper, a wrapped PATCH route was added inside the cited
-    // block: history grows the range over it and five routes match again. Without the line
-    // added since `at` the cited routes meet four: the DELETE route is named, not hidden.
+/// The padded-query fixture after the DELETE route lost its wrapper, with a wrapped PATCH route
+/// added inside the cited block and `more` after the routes: history grows the range over the
+/// new route and five routes match again. Asserts the ref broken all the same, naming the DELETE
+/// route; returns the report and the repository.
+fn assert_patch_does_not_pad(more: &str) -> (serde_json::Value, TestRepo) {
     let f = weakened("padded-query", "serve DELETE without the middleware");
     let routes = std::fs::read_to_string(f.repo.path().join("api/routes.go")).unwrap();
     let put = "\tr.MethodFunc(\"PUT\", \"/provisioners/{name}\", authnz(UpdateProvisioner))\n";
@@ -110,7 +110,7 @@ fn a_route_added_inside_the_range_does_not_make_up_the_count_a_weakened_one_lost
     let mut repo = f.repo;
     repo.write(
         "api/routes.go",
-        routes.replace(put, &format!("{put}{patch}")),
+        routes.replace(put, &format!("{put}{patch}")) + more,
     );
     repo.commit_all("PATCH a provisioner");
     let (_, report) = verify_json(repo.path(), &[]);
@@ -125,6 +125,14 @@ fn a_route_added_inside_the_range_does_not_make_up_the_count_a_weakened_one_lost
             .ends_with("and the range holds only with line 17 added since then"),
         "{query:#}"
     );
+    (report, repo)
+}
+
+#[test]
+fn a_route_added_inside_the_range_does_not_make_up_the_count_a_weakened_one_lost() {
+    // Without the line added since `at` the cited routes meet four: the DELETE route is named,
+    // not hidden.
+    assert_patch_does_not_pad("");
 }
 
 /// Handlers enough to make `Route` a small part of api/routes.go: its cited lines are then
@@ -143,31 +151,10 @@ fn handlers(n: usize) -> String {
 
 #[test]
 fn a_count_padded_in_a_large_file_is_broken_as_in_a_small_one() {
-    // The PATCH route of the test above added inside the cited block, in a file of forty more
-    // handlers: the partial parse that checks the cited lines where history mapped them
-    // still tells the padding from drift, and the report is the whole file's.
-    let f = weakened("padded-query", "serve DELETE without the middleware");
-    let routes = std::fs::read_to_string(f.repo.path().join("api/routes.go")).unwrap();
-    let put = "\tr.MethodFunc(\"PUT\", \"/provisioners/{name}\", authnz(UpdateProvisioner))\n";
-    let patch = "\tr.MethodFunc(\"PATCH\", \"/provisioners/{name}\", authnz(UpdateProvisioner))\n";
-    let mut repo = f.repo;
-    repo.write(
-        "api/routes.go",
-        routes.replace(put, &format!("{put}{patch}")) + &handlers(40),
-    );
-    repo.commit_all("PATCH a provisioner, and answer more");
-    let (_, report) = verify_json(repo.path(), &[]);
-    let r = claim_ref(&report, "admin-routes");
-    assert_broken_since(r, &f.commits[1]);
-    let query = failing(r);
-    assert_eq!(query["near_miss"], 18, "{r:#}");
-    assert!(
-        query["message"]
-            .as_str()
-            .unwrap()
-            .ends_with("and the range holds only with line 17 added since then"),
-        "{query:#}"
-    );
+    // The same in a file of forty more handlers: the partial parse that checks the cited lines
+    // where history mapped them still tells the padding from drift, and the report is the
+    // whole file's.
+    let (report, repo) = assert_patch_does_not_pad(&handlers(40));
     assert_eq!(report, verify_json(repo.path(), &["--whole-files"]).1);
 }
 
