@@ -2,8 +2,9 @@
 //! they were where the ref was written (its `at`), and the other files of its package, where
 //! its `symbol` may have moved or be declared.
 
+use std::collections::HashSet;
 use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use rayon::prelude::*;
 
@@ -296,10 +297,13 @@ pub(super) fn holding_at_cited_lines(
 /// mentioning the name holds as the whole file does. The refs of each checked path are
 /// answered in parallel, each report on its own, so the output is the same at any thread
 /// count.
+///
+/// A symbol a check already found declared in the file (`declared`) is not looked for again.
 pub(super) fn relocated_symbols(
     jobs: &[Job<'_>],
     evaluated: &mut [Vec<(usize, RefReport)>],
     files: &dyn Files,
+    declared: &Declared,
 ) {
     evaluated.par_iter_mut().for_each(|chunk| {
         let parses = ParseCache::new();
@@ -310,6 +314,9 @@ pub(super) fn relocated_symbols(
             let Outcome::Drifted { relocation, .. } = &mut report.outcome else {
                 continue;
             };
+            if declared.declares(&relocation.place.path, symbol) {
+                continue;
+            }
             let Some(file) = declarations_around(
                 files,
                 &parses,
@@ -331,6 +338,30 @@ pub(super) fn relocated_symbols(
             relocation.symbol = Some(now);
         }
     });
+}
+
+/// The symbols found declared, by the path of the file at the verified revision that declares
+/// them, as the checks found them on any tree of the file: a declaration a tree holds, partial or
+/// not, is the file's. (A whole parse of a file with syntax the grammar lacks may lose the
+/// declarations after the error; a partial tree without errors does not.)
+#[derive(Default)]
+pub(super) struct Declared(Mutex<HashSet<(String, String)>>);
+
+impl Declared {
+    /// Notes that the file at `path` declares `symbol`.
+    pub(super) fn note(&self, path: &str, symbol: &str) {
+        self.lock().insert((path.to_string(), symbol.to_string()));
+    }
+
+    /// Whether a check found `symbol` declared in the file at `path`.
+    fn declares(&self, path: &str, symbol: &str) -> bool {
+        self.lock()
+            .contains(&(path.to_string(), symbol.to_string()))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<(String, String)>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// `path` parsed enough to tell which declarations are named `symbol` and which hold `lines`:

@@ -104,6 +104,7 @@ pub(super) fn verify_path(
         cache,
         cited_now,
         declared_names,
+        declared,
         ..
     } = *run;
     // `audit` keeps every ref's highlighted lines, which only a whole parse gives and the
@@ -167,6 +168,7 @@ pub(super) fn verify_path(
     let mut answers = Answers {
         out: Vec::with_capacity(members.len()),
         fresh: Vec::new(),
+        declaring: Vec::new(),
     };
     let mut pending: Vec<usize> = Vec::new();
     let cached = match (cache, known) {
@@ -204,7 +206,16 @@ pub(super) fn verify_path(
             &mut answers,
         );
     }
-    let Answers { out, fresh } = answers;
+    let Answers {
+        out,
+        fresh,
+        declaring,
+    } = answers;
+    for j in declaring {
+        if let Some(symbol) = &jobs[j].r.symbol {
+            declared.note(path, &symbol.value);
+        }
+    }
     if let Some(cache) = cache
         && !fresh.is_empty()
     {
@@ -216,10 +227,12 @@ pub(super) fn verify_path(
     out
 }
 
-/// The reports of the refs of one path so far, and the checks to keep by blob.
+/// The reports of the refs of one path so far, the checks to keep by blob, and the refs whose
+/// symbol a tree of the file was found to declare.
 struct Answers {
     out: Vec<(usize, Option<RefReport>)>,
     fresh: Vec<(usize, LineRange, CachedCheck)>,
+    declaring: Vec<usize>,
 }
 
 /// The cache step, before anything is read: every ref's report when the tree names the blob
@@ -272,7 +285,11 @@ fn check_partial<'s>(
     segments: &dyn Fn() -> Option<&'s [Segment]>,
     answers: &mut Answers,
 ) -> Vec<usize> {
-    let Answers { out, fresh } = answers;
+    let Answers {
+        out,
+        fresh,
+        declaring,
+    } = answers;
     // Cited lines changed where a guard may have been narrowed are compared with `at` on the
     // whole file whatever a partial tree says, unless the ref is deferred, which a failure
     // there would decide: those are not parsed partially first.
@@ -358,6 +375,9 @@ fn check_partial<'s>(
             .symbol
             .as_ref()
             .is_none_or(|s| declares(file, &s.value));
+        if symbol_here && job.r.symbol.is_some() {
+            declaring.push(j);
+        }
         // A deferred ref whose cited lines were edited, or changed where a guard may have
         // been narrowed, is settled with the whole file, like a failure: `check` compares it
         // with `at` once.
@@ -482,7 +502,11 @@ fn check_whole(
     first: &dyn Fn(usize) -> Option<LineRange>,
     answers: &mut Answers,
 ) {
-    let Answers { out, fresh } = answers;
+    let Answers {
+        out,
+        fresh,
+        declaring,
+    } = answers;
     let parsed = GoFile::parse(bytes).map_err(Unreadable::Parser);
     for j in whole_needed {
         budget::take_cut();
@@ -497,6 +521,9 @@ fn check_whole(
             .symbol
             .as_ref()
             .is_none_or(|s| parsed.as_ref().is_ok_and(|file| declares(file, &s.value)));
+        if symbol_here && jobs[j].r.symbol.is_some() {
+            declaring.push(j);
+        }
         let held_first = symbol_here
             && match &report.outcome {
                 Some(Outcome::Verified) => true,

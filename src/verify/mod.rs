@@ -210,6 +210,7 @@ pub fn verify(
     let all: Vec<usize> = (0..jobs.len()).collect();
     let cited_now = engine::CitedNow::default();
     let declared_names = parses::DeclaredNames::default();
+    let declared = context::Declared::default();
     let run = Run {
         files,
         history,
@@ -218,6 +219,7 @@ pub fn verify(
         budget: &budget,
         cited_now: Some(&cited_now),
         declared_names: &declared_names,
+        declared: &declared,
     };
     let mut evaluated = check_by_path(&jobs, &all, &run, true);
     let run = Run {
@@ -322,7 +324,7 @@ pub fn verify(
                 .collect()
         })
         .collect();
-    context::relocated_symbols(&jobs, &mut evaluated, files);
+    context::relocated_symbols(&jobs, &mut evaluated, files, &declared);
     if let Some(kept) = kept {
         kept.store(&jobs, &evaluated, options);
     }
@@ -473,6 +475,8 @@ struct Run<'a> {
     cited_now: Option<&'a engine::CitedNow>,
     /// The names package files declare, for "did you mean", kept for the run.
     declared_names: &'a parses::DeclaredNames,
+    /// The symbols the checks found declared in the files they read.
+    declared: &'a context::Declared,
 }
 
 /// Verifies the jobs `members` (indexes into `jobs`), grouped by the path they are checked at
