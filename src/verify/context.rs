@@ -2,7 +2,7 @@
 //! they were where the ref was written (its `at`), and the other files of its package, where
 //! its `symbol` may have moved or be declared.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -345,21 +345,29 @@ pub(super) fn relocated_symbols(
 /// not, is the file's. (A whole parse of a file with syntax the grammar lacks may lose the
 /// declarations after the error; a partial tree without errors does not.)
 #[derive(Default)]
-pub(super) struct Declared(Mutex<HashSet<(String, String)>>);
+pub(super) struct Declared(Mutex<HashMap<String, HashSet<String>>>);
 
 impl Declared {
     /// Notes that the file at `path` declares `symbol`.
     pub(super) fn note(&self, path: &str, symbol: &str) {
-        self.lock().insert((path.to_string(), symbol.to_string()));
+        let mut known = self.lock();
+        let symbols = match known.get_mut(path) {
+            Some(symbols) => symbols,
+            None => known.entry(path.to_string()).or_default(),
+        };
+        if !symbols.contains(symbol) {
+            symbols.insert(symbol.to_string());
+        }
     }
 
     /// Whether a check found `symbol` declared in the file at `path`.
     fn declares(&self, path: &str, symbol: &str) -> bool {
         self.lock()
-            .contains(&(path.to_string(), symbol.to_string()))
+            .get(path)
+            .is_some_and(|symbols| symbols.contains(symbol))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<(String, String)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, HashSet<String>>> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
