@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use git2::{Delta, Diff, DiffFindOptions, DiffOptions, Oid, Repository, Sort};
 use rayon::prelude::*;
@@ -188,23 +190,50 @@ pub fn line_set(bytes: &[u8]) -> Vec<u64> {
     set
 }
 
-/// The [`line_set`]s of blobs a walk read, by blob id, worked out from the lines its diffs
-/// interned (each distinct line hashed once): the move search that follows asks them of many
-/// of the same blobs, which it then need not read again.
+/// The [`line_set`]s of the blobs of a run, by blob id: the move search asks them of the
+/// files it searches, and the walk that comes before it makes them of the versions it diffs,
+/// from the lines its diffs interned (each distinct line hashed once), so that the search need
+/// not read those again.
 #[derive(Default)]
-pub struct LineSets(std::sync::Mutex<HashMap<Oid, std::sync::Arc<Vec<u64>>>>);
+pub struct LineSets(Mutex<HashMap<String, Arc<LineSet>>>);
 
 impl LineSets {
-    /// The line set of blob `id`, when a walk read it.
-    pub fn get(&self, id: &str) -> Option<std::sync::Arc<Vec<u64>>> {
-        let id = Oid::from_str(id).ok()?;
-        self.lock().get(&id).cloned()
+    /// The slot of each blob of `ids`, in order: an empty one where none was asked for yet.
+    pub fn slots<'i>(&self, ids: impl IntoIterator<Item = &'i str>) -> Vec<Arc<LineSet>> {
+        let mut known = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        ids.into_iter()
+            .map(|id| Arc::clone(known.entry(id.to_string()).or_default()))
+            .collect()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Oid, std::sync::Arc<Vec<u64>>>> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// The slot of blob `id` ([`LineSets::slots`]).
+    pub fn slot(&self, id: &str) -> Arc<LineSet> {
+        let mut slots = self.slots([id]);
+        slots.swap_remove(0)
+    }
+}
+
+/// The line set of one blob, made once for the run however many ask for it at the same time;
+/// `None` inside when the blob is refused.
+#[derive(Default)]
+pub struct LineSet {
+    /// Taken by the first search to ask for the blob, which reads it.
+    taken: AtomicBool,
+    set: OnceLock<Option<Arc<Vec<u64>>>>,
+}
+
+impl LineSet {
+    /// True for the first to take the blob: it is the one to read it.
+    pub fn take(&self) -> bool {
+        !self.taken.swap(true, Ordering::AcqRel)
+    }
+
+    /// The set, made by `make` unless it is made already (or being made: then it waits).
+    pub fn get_or_make(
+        &self,
+        make: impl FnOnce() -> Option<Arc<Vec<u64>>>,
+    ) -> Option<&Arc<Vec<u64>>> {
+        self.set.get_or_init(make).as_ref()
     }
 }
 
@@ -673,10 +702,11 @@ impl GitRepo {
                                 for (id, blob, after) in
                                     [(old, old_blob, false), (new, new_blob, true)]
                                 {
-                                    let known = sets.lock().contains_key(id);
-                                    if !known && super::content_refusal(blob.content()).is_none() {
-                                        let set = std::sync::Arc::new(text.line_set(after));
-                                        sets.lock().insert(*id, set);
+                                    // Content the rules refuse is left to the search's read,
+                                    // which refuses it.
+                                    if super::content_refusal(blob.content()).is_none() {
+                                        sets.slot(&id.to_string())
+                                            .get_or_make(|| Some(Arc::new(text.line_set(after))));
                                     }
                                 }
                             }
@@ -998,6 +1028,13 @@ mod tests {
         assert!(text_hunks(old.as_bytes(), &new.as_bytes()[..new.len() / 4]).is_some());
     }
 
+    /// The line set made for blob `id`, if any was.
+    fn made(sets: &LineSets, id: &str) -> Option<Vec<u64>> {
+        let known = sets.0.lock().unwrap();
+        let set = known.get(id)?.set.get()?.as_ref()?;
+        Some(set.to_vec())
+    }
+
     /// The ids of `versions`, written as blobs of `repo`, and their successive pairs, as a walk
     /// diffs a file's versions.
     fn along<'v>(
@@ -1040,7 +1077,7 @@ mod tests {
         assert_eq!(git.blob_hunks_along(&pairs, Some(&sets)).unwrap(), theirs);
         assert_eq!(theirs[1][0].old_lines, 1);
         // Diffed by libgit2 alone, no version's lines were interned: no line set is kept.
-        assert!(ids.iter().all(|id| sets.get(id).is_none()));
+        assert!(ids.iter().all(|id| made(&sets, id).is_none()));
     }
 
     /// A walk keeps the line set of each version it diffs in-process, made from the lines the
@@ -1063,12 +1100,12 @@ mod tests {
         let sets = LineSets::default();
         git.blob_hunks_along(&pairs, Some(&sets)).unwrap();
         for (id, version) in ids.iter().zip(versions) {
-            let kept = sets.get(id).map(|set| set.to_vec());
+            let kept = made(&sets, id);
             let expected = (version != lfs).then(|| line_set(version));
             assert_eq!(kept, expected, "{:?}", String::from_utf8_lossy(version));
         }
         // The two first versions differ only in whitespace around their lines.
-        assert_eq!(sets.get(&ids[0]), sets.get(&ids[1]));
+        assert_eq!(made(&sets, &ids[0]), made(&sets, &ids[1]));
     }
 
     /// A repository whose attributes give blobs a diff driver (here `binary`: no hunks) has

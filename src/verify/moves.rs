@@ -13,8 +13,7 @@ mod cited;
 mod renamed;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
@@ -26,7 +25,7 @@ use super::provenance::Origins;
 use crate::anchors::Ref;
 use crate::go::{GoFile, symbols};
 use crate::lines::{LineNo, LineRange};
-use crate::source::history::{ChangedPath, CommitInfo, LineSets, hash_lines, line_set};
+use crate::source::history::{ChangedPath, CommitInfo, LineSet, LineSets, hash_lines, line_set};
 use crate::source::{FileBlob, Files, Snapshot, SourceError};
 use cited::{Cited, Matching, Unit, split_lines};
 
@@ -49,8 +48,9 @@ struct Found {
 /// whose lines went elsewhere (jobs in parallel), then follows all the places found onward in
 /// one batch of walks; a move followed may itself be lost later, for the next round.
 ///
-/// `walked` holds the line sets of blobs the walks read (the one that mapped the jobs, and the
-/// ones following moves, which add to it), which the search need not read again.
+/// `walked` holds the run's line sets: those of the blobs the walks diffed (the one that
+/// mapped the jobs, and the ones following moves, which add to it), which the search need not
+/// read again, and the ones it reads.
 pub(super) fn follow(
     jobs: &mut [Job<'_>],
     members: &[usize],
@@ -59,9 +59,8 @@ pub(super) fn follow(
 ) -> Result<(), SourceError> {
     let finder = Finder {
         source,
-        walked,
         changed: Mutex::new(HashMap::new()),
-        line_sets: Mutex::new(HashMap::new()),
+        line_sets: walked,
         declarations: Mutex::new(HashMap::new()),
         around: Mutex::new(HashMap::new()),
     };
@@ -221,10 +220,9 @@ type ChangedFiles = Arc<Vec<ChangedPath>>;
 /// "could it hold them?" without reading them again.
 struct Finder<'s> {
     source: &'s HistorySource<'s>,
-    /// The line sets of the blobs history walks read.
-    walked: &'s LineSets,
     changed: Mutex<HashMap<(String, String), ChangedFiles>>,
-    line_sets: Mutex<HashMap<String, Arc<LineSet>>>,
+    /// The line sets of the run's blobs: the walks' made, the rest read here.
+    line_sets: &'s LineSets,
     /// The line spans of the declarations of each blob parsed whole for a short citation, so
     /// that the refs of one file moved away parse it once.
     declarations: Mutex<HashMap<String, Arc<Vec<LineRange>>>>,
@@ -549,51 +547,29 @@ impl Finder<'_> {
     /// since `at`: each blob is read by one of them, and the others read the blobs no search
     /// has taken yet rather than wait on it or read it again.
     fn line_sets(&self, blobs: &[(String, String)]) -> HashMap<String, Arc<Vec<u64>>> {
-        let slots: Vec<(&(String, String), Arc<LineSet>)> = {
-            let mut known = lock(&self.line_sets);
-            blobs
-                .iter()
-                .map(|blob| (blob, Arc::clone(known.entry(blob.0.clone()).or_default())))
-                .collect()
-        };
+        let slots = self
+            .line_sets
+            .slots(blobs.iter().map(|(id, _)| id.as_str()));
         let read = |(id, path): &(String, String), slot: &LineSet| {
-            slot.set.get_or_init(|| {
-                // A walk kept only the sets of blobs the content rules take, whatever their
-                // path; the path's own rule is asked here, as `with_blob` asks it.
-                if path.ends_with(".go")
-                    && let Some(set) = self.walked.get(id)
-                {
-                    return Some(set);
-                }
+            let made = slot.get_or_make(|| {
                 let set = self.source.git.with_blob(id, path, line_set);
                 set.ok().map(Arc::new)
             });
+            made.map(Arc::clone)
         };
         // The blobs no search has taken, then those another search is still reading (which
-        // `get_or_init` waits for: a read touches nothing else).
-        slots.par_iter().for_each(|(blob, slot)| {
-            if !slot.taken.swap(true, Ordering::AcqRel) {
+        // `get_or_make` waits for: a read touches nothing else).
+        blobs.par_iter().zip(&slots).for_each(|(blob, slot)| {
+            if slot.take() {
                 read(blob, slot);
             }
         });
-        slots.par_iter().for_each(|(blob, slot)| read(blob, slot));
-        slots
-            .iter()
-            .filter_map(|((id, _), slot)| {
-                let set = slot.set.get()?.as_ref()?;
-                Some((id.clone(), Arc::clone(set)))
-            })
+        blobs
+            .par_iter()
+            .zip(&slots)
+            .filter_map(|(blob, slot)| Some((blob.0.clone(), read(blob, slot)?)))
             .collect()
     }
-}
-
-/// The line hashes of one blob (sorted, deduplicated), read once for the run however many
-/// searches ask for them at the same time; `None` inside when the blob is refused.
-#[derive(Default)]
-struct LineSet {
-    /// Taken by the first search to ask for the blob, which reads it.
-    taken: AtomicBool,
-    set: OnceLock<Option<Arc<Vec<u64>>>>,
 }
 
 /// The line spans of the declarations of `source` holding `lines`, in file order, from a parse
