@@ -546,6 +546,18 @@ struct Lexed {
     code_at_end: bool,
 }
 
+/// The bytes of code [`lex`] steps over: all but a newline, a slash, a quote and a bracket.
+static STEPPED_OVER: [bool; 256] = {
+    let mut table = [true; 256];
+    let told = b"\n/\"'`(){}[]";
+    let mut k = 0;
+    while k < told.len() {
+        table[told[k] as usize] = false;
+        k += 1;
+    }
+    table
+};
+
 /// The first `upto` lines of `source` lexed for brackets outside strings, runes and comments.
 fn lex(source: &[u8], upto: usize) -> Vec<Lexed> {
     #[derive(Clone, Copy, PartialEq)]
@@ -566,6 +578,18 @@ fn lex(source: &[u8], upto: usize) -> Vec<Lexed> {
     };
     let mut i = 0;
     while i < source.len() && out.len() < upto {
+        // Straight to the next byte that can change the state, the depth or the line.
+        let rest = &source[i..];
+        i += match state {
+            State::Code => rest.iter().position(|&b| !STEPPED_OVER[usize::from(b)]),
+            State::Quoted(q) => memchr::memchr3(b'\\', b'\n', q, rest),
+            State::Raw => memchr::memchr2(b'`', b'\n', rest),
+            State::Block => memchr::memchr2(b'*', b'\n', rest),
+        }
+        .unwrap_or(rest.len());
+        if i == source.len() {
+            break;
+        }
         let c = source[i];
         let next = source.get(i + 1).copied();
         if c == b'\n' {
