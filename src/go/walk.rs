@@ -1,7 +1,5 @@
-//! Stack-safe tree walks: pre-order iteration with `TreeCursor`, never recursion.
-
-use std::cell::Cell;
-use std::rc::Rc;
+//! Stack-safe tree walks: pre-order iteration with a `TreeCursor` or a stack of nodes, never
+//! recursion.
 
 use tree_sitter::{Node, TreeCursor};
 
@@ -143,22 +141,70 @@ pub fn nodes_overlapping<'a>(
     file: &'a GoFile,
     region: LineRange,
 ) -> impl Iterator<Item = Node<'a>> + 'a {
-    // The walk asks whether to enter a node right after the filter asked whether to yield it,
-    // the same question: the filter's answer is kept for it.
-    let asked: Rc<Cell<Option<(usize, bool)>>> = Rc::default();
-    let kept = Rc::clone(&asked);
-    Descendants {
+    Overlapping {
+        file,
+        region,
         rows: region_rows(file, region),
-        ..descendants_where(file.root(), move |n| match kept.get() {
-            Some((id, overlaps)) if id == n.id() => overlaps,
-            _ => file.node_lines(n).overlaps(region),
-        })
+        stack: vec![file.root()],
+        cursor: None,
     }
-    .filter(move |n| {
-        let overlaps = file.node_lines(*n).overlaps(region);
-        asked.set(Some((n.id(), overlaps)));
-        overlaps
-    })
+}
+
+/// The walk of [`nodes_overlapping`]: each node overlapping the region, then its children.
+/// A node's children are taken by index (`Node::child`), several times faster than a
+/// `TreeCursor` steps through them; but each index is found from the first child, so the
+/// children of a node with many (a file's declarations, a long block or literal) are stepped
+/// through with a cursor, from the first that may reach the region to the last starting in it.
+struct Overlapping<'a> {
+    file: &'a GoFile,
+    region: LineRange,
+    /// [`region_rows`] of the region.
+    rows: Option<(usize, usize)>,
+    /// The nodes still to look at, the next last.
+    stack: Vec<Node<'a>>,
+    cursor: Option<TreeCursor<'a>>,
+}
+
+/// The most children of a node taken by index in [`Overlapping`].
+const FEW_CHILDREN: u32 = 16;
+
+impl<'a> Iterator for Overlapping<'a> {
+    type Item = Node<'a>;
+
+    fn next(&mut self) -> Option<Node<'a>> {
+        while let Some(node) = self.stack.pop() {
+            if !self.file.node_lines(node).overlaps(self.region) {
+                continue;
+            }
+            let from = self.stack.len();
+            let count = node.child_count();
+            if count <= FEW_CHILDREN {
+                self.stack.extend((0..count).filter_map(|i| node.child(i)));
+            } else {
+                let cursor = self.cursor.get_or_insert_with(|| node.walk());
+                cursor.reset(node);
+                let mut more = match self.rows {
+                    Some((first, _)) => goto_first_child_from_row(cursor, first),
+                    None => cursor.goto_first_child(),
+                };
+                while more {
+                    let child = cursor.node();
+                    // Siblings come in source order: past one starting after the rows, all are.
+                    if self
+                        .rows
+                        .is_some_and(|(_, last)| child.start_position().row > last)
+                    {
+                        break;
+                    }
+                    self.stack.push(child);
+                    more = cursor.goto_next_sibling();
+                }
+            }
+            self.stack[from..].reverse();
+            return Some(node);
+        }
+        None
+    }
 }
 
 /// The innermost function-like node (`function_declaration`, `method_declaration`,
