@@ -56,9 +56,15 @@ static IDENT_BYTES: [bool; 256] = {
     table
 };
 
-/// The bytes [`segments`] steps over inside brackets: all but a newline, a quote, a slash and
-/// a bracket (identifiers are looked at word by word).
-static STEPPED_OVER: [bool; 256] = {
+/// Whether byte `b` of Go code leaves a scan of lines, brackets, literals and comments as it
+/// was: anything but a newline, a slash, a quote or a bracket. [`segments`] steps over these
+/// inside brackets (identifiers it looks at word by word), as does the look back's lexer.
+pub(crate) fn is_inert_byte(b: u8) -> bool {
+    INERT_BYTES[usize::from(b)]
+}
+
+/// [`is_inert_byte`] by byte.
+static INERT_BYTES: [bool; 256] = {
     let mut table = [true; 256];
     let told = b"\n\"'`/{}()[]";
     let mut k = 0;
@@ -118,7 +124,7 @@ pub fn segments(source: &[u8]) -> Option<Vec<Segment>> {
                         break;
                     }
                     i = end;
-                } else if STEPPED_OVER[usize::from(b)] {
+                } else if is_inert_byte(b) {
                     i += 1;
                 } else {
                     break;

@@ -17,7 +17,7 @@ use std::borrow::Cow;
 use crate::anchors::{Expectation, Ref};
 use crate::expect::{self, Scope};
 use crate::go::GoFile;
-use crate::go::segments::Segment;
+use crate::go::segments::{self, Segment};
 use crate::go::symbols;
 use crate::lines::{LineNo, LineRange};
 
@@ -546,18 +546,6 @@ struct Lexed {
     code_at_end: bool,
 }
 
-/// The bytes of code [`lex`] steps over: all but a newline, a slash, a quote and a bracket.
-static STEPPED_OVER: [bool; 256] = {
-    let mut table = [true; 256];
-    let told = b"\n/\"'`(){}[]";
-    let mut k = 0;
-    while k < told.len() {
-        table[told[k] as usize] = false;
-        k += 1;
-    }
-    table
-};
-
 /// The first `upto` lines of `source` lexed for brackets outside strings, runes and comments.
 fn lex(source: &[u8], upto: usize) -> Vec<Lexed> {
     #[derive(Clone, Copy, PartialEq)]
@@ -581,7 +569,7 @@ fn lex(source: &[u8], upto: usize) -> Vec<Lexed> {
         // Straight to the next byte that can change the state, the depth or the line.
         let rest = &source[i..];
         i += match state {
-            State::Code => rest.iter().position(|&b| !STEPPED_OVER[usize::from(b)]),
+            State::Code => rest.iter().position(|&b| !segments::is_inert_byte(b)),
             State::Quoted(q) => memchr::memchr3(b'\\', b'\n', q, rest),
             State::Raw => memchr::memchr2(b'`', b'\n', rest),
             State::Block => memchr::memchr2(b'*', b'\n', rest),
