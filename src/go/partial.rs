@@ -226,10 +226,7 @@ fn without_body(source: &[u8], segment: Range<usize>) -> Option<[Range<usize>; 2
     while i < text.len() {
         let b = text[i];
         if segments::is_ident_byte(b) {
-            let end = text[i..]
-                .iter()
-                .position(|&c| !segments::is_ident_byte(c))
-                .map_or(text.len(), |n| i + n);
+            let end = segments::ident_end(text, i);
             word = &text[i..end];
             i = end;
             continue;

@@ -76,7 +76,7 @@ static INERT_BYTES: [bool; 256] = {
 };
 
 /// The end of the identifier starting at `start` of `source`.
-fn ident_end(source: &[u8], start: usize) -> usize {
+pub(super) fn ident_end(source: &[u8], start: usize) -> usize {
     source[start..]
         .iter()
         .position(|&b| !is_ident_byte(b))

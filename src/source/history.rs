@@ -182,12 +182,16 @@ pub fn hash_lines(bytes: &[u8]) -> Vec<u64> {
 /// What the move search asks of a file's content to tell whether it could hold some lines:
 /// its [`hash_lines`], sorted and deduplicated.
 pub fn line_set(bytes: &[u8]) -> Vec<u64> {
-    let mut set = hash_lines(bytes);
-    set.sort_unstable();
-    set.dedup();
+    into_set(hash_lines(bytes))
+}
+
+/// `hashes` sorted and deduplicated, as a [`line_set`].
+fn into_set(mut hashes: Vec<u64>) -> Vec<u64> {
+    hashes.sort_unstable();
+    hashes.dedup();
     // Kept for the run: no room past its lines.
-    set.shrink_to_fit();
-    set
+    hashes.shrink_to_fit();
+    hashes
 }
 
 /// The [`line_set`]s of the blobs of a run, by blob id: the move search asks them of the
@@ -391,17 +395,15 @@ impl<'a> TextDiffs<'a> {
         }
         self.hashes
             .resize(input.interner.num_tokens() as usize, None);
-        let mut set: Vec<u64> = tokens
-            .iter()
-            .map(|&token| {
-                *self.hashes[token.0 as usize]
-                    .get_or_insert_with(|| line_hash(input.interner[token].trim_ascii()))
-            })
-            .collect();
-        set.sort_unstable();
-        set.dedup();
-        set.shrink_to_fit();
-        set
+        into_set(
+            tokens
+                .iter()
+                .map(|&token| {
+                    *self.hashes[token.0 as usize]
+                        .get_or_insert_with(|| line_hash(input.interner[token].trim_ascii()))
+                })
+                .collect(),
+        )
     }
 
     /// The hunks [`libgit2_hunks`] gives for `old` and `new`, made in-process with
@@ -666,12 +668,12 @@ impl GitRepo {
     /// pair's old blob is usually the one before's new blob, which is then read only once.
     /// Diffed in-process where that gives libgit2's hunks (the same Myers diff), else by libgit2.
     ///
-    /// With `sets`, the [`line_set`] of each blob diffed in-process is kept there, from the
-    /// lines the diff interned, unless the content rules refuse the blob.
+    /// The [`line_set`] of each blob diffed in-process is kept in `sets`, from the lines the
+    /// diff interned, unless the content rules refuse the blob.
     pub fn blob_hunks_along(
         &self,
         pairs: &[(String, String)],
-        sets: Option<&LineSets>,
+        sets: &LineSets,
     ) -> Result<Vec<Vec<Hunk>>, SourceError> {
         self.with_repo(|repo| -> Result<Vec<Vec<Hunk>>, git2::Error> {
             let in_process = *self.text_diffs.get_or_init(|| diff_attribute_unset(repo));
@@ -698,16 +700,13 @@ impl GitRepo {
                         .flatten()
                     {
                         Some(hunks) => {
-                            if let Some(sets) = sets {
-                                for (id, blob, after) in
-                                    [(old, old_blob, false), (new, new_blob, true)]
-                                {
-                                    // Content the rules refuse is left to the search's read,
-                                    // which refuses it.
-                                    if super::content_refusal(blob.content()).is_none() {
-                                        sets.slot(&id.to_string())
-                                            .get_or_make(|| Some(Arc::new(text.line_set(after))));
-                                    }
+                            for (id, blob, after) in [(old, old_blob, false), (new, new_blob, true)]
+                            {
+                                // Content the rules refuse is left to the search's read, which
+                                // refuses it.
+                                if super::content_refusal(blob.content()).is_none() {
+                                    sets.slot(&id.to_string())
+                                        .get_or_make(|| Some(Arc::new(text.line_set(after))));
                                 }
                             }
                             hunks
@@ -1074,7 +1073,7 @@ mod tests {
             .collect();
         let git = GitRepo::open(dir.path()).unwrap();
         let sets = LineSets::default();
-        assert_eq!(git.blob_hunks_along(&pairs, Some(&sets)).unwrap(), theirs);
+        assert_eq!(git.blob_hunks_along(&pairs, &sets).unwrap(), theirs);
         assert_eq!(theirs[1][0].old_lines, 1);
         // Diffed by libgit2 alone, no version's lines were interned: no line set is kept.
         assert!(ids.iter().all(|id| made(&sets, id).is_none()));
@@ -1098,7 +1097,7 @@ mod tests {
         let (ids, pairs) = along(&repo, versions);
         let git = GitRepo::open(dir.path()).unwrap();
         let sets = LineSets::default();
-        git.blob_hunks_along(&pairs, Some(&sets)).unwrap();
+        git.blob_hunks_along(&pairs, &sets).unwrap();
         for (id, version) in ids.iter().zip(versions) {
             let kept = made(&sets, id);
             let expected = (version != lfs).then(|| line_set(version));
@@ -1122,12 +1121,15 @@ mod tests {
         };
         let pairs = ids(b"a\n", b"a\nb\n");
         let git = GitRepo::open(dir.path()).unwrap();
-        assert_eq!(git.blob_hunks_along(&pairs, None).unwrap()[0].len(), 1);
+        assert_eq!(
+            git.blob_hunks_along(&pairs, &LineSets::default()).unwrap()[0].len(),
+            1
+        );
         std::fs::create_dir_all(dir.path().join(".git/info")).unwrap();
         std::fs::write(dir.path().join(".git/info/attributes"), "* binary\n").unwrap();
         let git = GitRepo::open(dir.path()).unwrap();
         assert_eq!(
-            git.blob_hunks_along(&pairs, None).unwrap(),
+            git.blob_hunks_along(&pairs, &LineSets::default()).unwrap(),
             vec![Vec::new()]
         );
     }

@@ -619,13 +619,13 @@ pub struct Tracked<'a> {
 /// does), so the cost grows with the commits that touch cited files, not with all commits.
 /// Walks from different commits run in parallel.
 ///
-/// With `sets`, the walks keep there the line sets of the blobs they diff, for a move search.
+/// The walks keep in `sets` the line sets of the blobs they diff, for a move search.
 pub fn map_through_history(
     git: &GitRepo,
     target: &Endpoint,
     target_commit: Option<&str>,
     tracked: &[Tracked<'_>],
-    sets: Option<&LineSets>,
+    sets: &LineSets,
 ) -> Result<Vec<HistoryOutcome>, SourceError> {
     let mut by_at: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, t) in tracked.iter().enumerate() {
@@ -665,7 +665,7 @@ fn walk_from(
     tracked: &[Tracked<'_>],
     at: &str,
     members: &[usize],
-    sets: Option<&LineSets>,
+    sets: &LineSets,
 ) -> Result<Vec<(usize, HistoryOutcome)>, SourceError> {
     let Some(start) = git.find_commit(at)? else {
         let message =
@@ -859,15 +859,15 @@ struct Walk<'g, 'c> {
     git: &'g GitRepo,
     chain: &'c Chain,
     worktree: bool,
-    /// Where the line sets of the blobs diffed are kept, when asked.
-    sets: Option<&'g LineSets>,
+    /// Where the line sets of the blobs diffed are kept.
+    sets: &'g LineSets,
     known: BTreeMap<usize, HashMap<String, FileChange>>,
     followed: HashSet<String>,
     none: HashMap<String, FileChange>,
 }
 
 impl<'g, 'c> Walk<'g, 'c> {
-    fn new(git: &'g GitRepo, chain: &'c Chain, worktree: bool, sets: Option<&'g LineSets>) -> Self {
+    fn new(git: &'g GitRepo, chain: &'c Chain, worktree: bool, sets: &'g LineSets) -> Self {
         Walk {
             git,
             chain,

@@ -105,7 +105,7 @@ pub(super) fn follow(
             &source.target,
             source.target_commit.as_deref(),
             &tracked,
-            Some(walked),
+            walked,
         )?
         .into_iter();
         for f in found {

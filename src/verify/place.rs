@@ -90,7 +90,7 @@ fn map_jobs(
         &source.target,
         source.target_commit.as_deref(),
         &tracked,
-        Some(&walked),
+        &walked,
     )?;
     for (&j, outcome) in members.iter().zip(outcomes) {
         jobs[j].history = Some(Box::new(outcome));
