@@ -550,15 +550,13 @@ impl GitRepo {
         to: &str,
         limit: usize,
     ) -> Result<Option<Vec<CommitInfo>>, SourceError> {
-        self.with_repo(|repo| -> Result<Option<Vec<CommitInfo>>, git2::Error> {
+        self.with_repo_dirs(|repo, dirs| -> Result<Option<_>, git2::Error> {
             let Ok(from) = Oid::from_str(from).and_then(|id| repo.find_commit(id)) else {
                 return Ok(None);
             };
             let to = Oid::from_str(to)?;
-            let blob_at = |commit: &git2::Commit<'_>| -> Option<Oid> {
-                let tree = commit.tree().ok()?;
-                let entry = tree.get_path(Path::new(path)).ok()?;
-                Some(entry.id())
+            let mut blob_at = |commit: &git2::Commit<'_>| -> Option<Oid> {
+                Some(super::lookup(repo, dirs, commit.tree_id(), path).ok()?.id)
             };
             let mut walk = repo.revwalk()?;
             walk.set_sorting(Sort::TOPOLOGICAL)?;

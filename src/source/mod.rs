@@ -4,6 +4,7 @@
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
+mod dirs;
 pub mod history;
 pub(crate) mod local;
 pub(crate) mod location;
@@ -14,6 +15,7 @@ mod trees;
 pub use memory::MemoryFiles;
 pub use overlay::OverlayFiles;
 
+use dirs::{Dirs, Entry};
 use git2::{ErrorCode, ObjectType, Oid, Repository};
 
 /// Files larger than this are not parsed: generated code, vendored bundles.
@@ -138,8 +140,9 @@ pub struct Snapshot {
 }
 
 thread_local! {
-    /// One open repository per thread: `Repository` is Send but not Sync.
-    static OPEN_REPO: RefCell<Option<(PathBuf, Repository)>> = const { RefCell::new(None) };
+    /// One open repository per thread (`Repository` is Send but not Sync), with the large
+    /// directories its path lookups went through.
+    static OPEN_REPO: RefCell<Option<(PathBuf, Repository, Dirs)>> = const { RefCell::new(None) };
 }
 
 fn git_error(e: git2::Error) -> SourceError {
@@ -243,16 +246,25 @@ impl GitRepo {
 
     /// Runs `f` with this thread's handle on the repository, opening it on first use.
     fn with_repo<T>(&self, f: impl FnOnce(&Repository) -> T) -> Result<T, git2::Error> {
+        self.with_repo_dirs(|repo, _| f(repo))
+    }
+
+    /// [`GitRepo::with_repo`], with the directories this thread's path lookups keep.
+    fn with_repo_dirs<T>(
+        &self,
+        f: impl FnOnce(&Repository, &mut Dirs) -> T,
+    ) -> Result<T, git2::Error> {
         OPEN_REPO.with(|cell| {
             let mut slot = cell.borrow_mut();
-            let reusable = matches!(&*slot, Some((dir, _)) if *dir == self.git_dir);
+            let reusable = matches!(&*slot, Some((dir, _, _)) if *dir == self.git_dir);
             if !reusable {
-                *slot = Some((self.git_dir.clone(), Repository::open(&self.git_dir)?));
+                let repo = Repository::open(&self.git_dir)?;
+                *slot = Some((self.git_dir.clone(), repo, Dirs::default()));
             }
-            let (_, repo) = slot
-                .as_ref()
+            let (_, repo, dirs) = slot
+                .as_mut()
                 .ok_or_else(|| git2::Error::from_str("repository handle vanished"))?;
-            Ok(f(repo))
+            Ok(f(repo, dirs))
         })
     }
 
@@ -418,20 +430,13 @@ impl Snapshot {
             return Err(FileProblem::Missing);
         };
         self.repo
-            .with_repo(|repo| {
-                let tree = repo
-                    .find_tree(tree_id)
-                    .map_err(|e| FileProblem::Unreadable(e.message().to_string()))?;
-                let entry = match tree.get_path(Path::new(path)) {
-                    Ok(entry) => entry,
-                    Err(e) if e.code() == ErrorCode::NotFound => return Err(FileProblem::Missing),
-                    Err(e) => return Err(FileProblem::Unreadable(e.message().to_string())),
-                };
-                match (entry.kind(), entry.filemode()) {
+            .with_repo_dirs(|repo, dirs| {
+                let entry = lookup(repo, dirs, tree_id, path)?;
+                match (entry.kind, entry.mode) {
                     (Some(ObjectType::Tree), _) => return Err(FileProblem::Directory),
                     (Some(ObjectType::Commit), _) => return Err(FileProblem::Submodule),
                     (_, 0o120000) => {
-                        let blob = repo.find_blob(entry.id()).ok();
+                        let blob = repo.find_blob(entry.id).ok();
                         let target = blob
                             .map(|b| String::from_utf8_lossy(b.content()).into_owned())
                             .unwrap_or_default();
@@ -439,7 +444,7 @@ impl Snapshot {
                     }
                     _ => {}
                 }
-                let id = entry.id();
+                let id = entry.id;
                 blob_content(repo, id, path, |bytes| FileBlob {
                     bytes: bytes.to_vec(),
                     id: id.to_string(),
@@ -459,6 +464,22 @@ impl Snapshot {
             .map(|o| o.to_string())
             .unwrap_or_default();
         Ok(FileBlob { bytes, id })
+    }
+}
+
+/// The entry at `path` beneath tree `root`: from the directories `dirs` keeps when the lookup
+/// succeeds there, else as libgit2 finds it (or why not: missing, or unreadable).
+fn lookup(repo: &Repository, dirs: &mut Dirs, root: Oid, path: &str) -> Result<Entry, FileProblem> {
+    if let Some(entry) = dirs.entry(repo, root, path) {
+        return Ok(entry);
+    }
+    let tree = repo
+        .find_tree(root)
+        .map_err(|e| FileProblem::Unreadable(e.message().to_string()))?;
+    match tree.get_path(Path::new(path)) {
+        Ok(entry) => Ok(Entry::of(&entry)),
+        Err(e) if e.code() == ErrorCode::NotFound => Err(FileProblem::Missing),
+        Err(e) => Err(FileProblem::Unreadable(e.message().to_string())),
     }
 }
 
@@ -543,15 +564,10 @@ impl Files for Snapshot {
     fn blob_id(&self, path: &str) -> Option<String> {
         let tree_id = self.tree.filter(|_| !self.worktree)?;
         self.repo
-            .with_repo(|repo| {
-                let entry = repo
-                    .find_tree(tree_id)
-                    .ok()?
-                    .get_path(Path::new(path))
-                    .ok()?;
-                let regular =
-                    entry.kind() == Some(ObjectType::Blob) && entry.filemode() != 0o120000;
-                regular.then(|| entry.id().to_string())
+            .with_repo_dirs(|repo, dirs| {
+                let entry = lookup(repo, dirs, tree_id, path).ok()?;
+                let regular = entry.kind == Some(ObjectType::Blob) && entry.mode != 0o120000;
+                regular.then(|| entry.id.to_string())
             })
             .ok()
             .flatten()
@@ -579,13 +595,12 @@ impl Files for Snapshot {
                 return Vec::new();
             };
             self.repo
-                .with_repo(|repo| -> Option<Vec<String>> {
-                    let root = repo.find_tree(tree_id).ok()?;
+                .with_repo_dirs(|repo, dirs| -> Option<Vec<String>> {
                     let tree = if dir.is_empty() {
-                        root
+                        repo.find_tree(tree_id).ok()?
                     } else {
-                        let entry = root.get_path(Path::new(dir)).ok()?;
-                        repo.find_tree(entry.id()).ok()?
+                        repo.find_tree(lookup(repo, dirs, tree_id, dir).ok()?.id)
+                            .ok()?
                     };
                     Some(
                         tree.iter()
