@@ -20,7 +20,7 @@ const KEPT_FROM_ENTRIES: usize = 96;
 
 /// At most this many entries are kept per thread; past it the kept trees are dropped and kept
 /// again as they are read.
-const MAX_KEPT_ENTRIES: usize = 1 << 18;
+const MAX_KEPT_ENTRIES: usize = 1 << 16;
 
 /// One entry of a tree: what a path lookup needs of it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
