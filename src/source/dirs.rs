@@ -104,14 +104,15 @@ impl Dirs {
 mod tests {
     use super::*;
 
-    /// A repository whose one commit's tree holds `big/` (more entries than are left to
-    /// libgit2's cache), `small/`, a file at the top and a link.
+    /// A repository holding [`tree`], and that tree's id.
     fn repository(dir: &std::path::Path) -> (Repository, Oid) {
         let repo = Repository::init(dir).unwrap();
         let root = tree(&repo);
         (repo, root)
     }
 
+    /// Writes a tree holding `big/` (more entries than are left to libgit2's cache, and a
+    /// directory among them), `small/`, a file at the top and a link; returns its id.
     fn tree(repo: &Repository) -> Oid {
         let blob = |text: &str| repo.blob(text.as_bytes()).unwrap();
         let mut big = repo.treebuilder(None).unwrap();
@@ -171,7 +172,7 @@ mod tests {
                 assert_eq!(dirs.entry(&repo, root, path), libgit2(path), "{path}");
             }
         }
-        assert!(dirs.kept.len() == 1 && dirs.entries == KEPT_FROM_ENTRIES + 21);
+        assert_eq!((dirs.kept.len(), dirs.entries), (1, KEPT_FROM_ENTRIES + 21));
         for path in [
             "big/missing.go",
             "big/f0.go/more",
