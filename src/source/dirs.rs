@@ -22,6 +22,10 @@ const KEPT_FROM_ENTRIES: usize = 96;
 /// again as they are read.
 const MAX_KEPT_ENTRIES: usize = 1 << 16;
 
+/// Trees with more entries than this are not kept: libgit2 answers for them each time, as it
+/// did before, so two huge directories read in turn do not each empty what the other kept.
+const KEPT_TO_ENTRIES: usize = MAX_KEPT_ENTRIES / 4;
+
 /// One entry of a tree: what a path lookup needs of it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Entry {
@@ -82,7 +86,7 @@ impl Dirs {
             return dir.get(name.as_bytes()).copied();
         }
         let tree = repo.find_tree(id).ok()?;
-        if tree.len() <= KEPT_FROM_ENTRIES {
+        if !(KEPT_FROM_ENTRIES + 1..=KEPT_TO_ENTRIES).contains(&tree.len()) {
             return tree.get_name_bytes(name.as_bytes()).map(|e| Entry::of(&e));
         }
         let dir: Dir = tree
@@ -112,7 +116,8 @@ mod tests {
     }
 
     /// Writes a tree holding `big/` (more entries than are left to libgit2's cache, and a
-    /// directory among them), `small/`, a file at the top and a link; returns its id.
+    /// directory among them), `huge/` (too many to keep), `small/`, a file at the top and a
+    /// link; returns its id.
     fn tree(repo: &Repository) -> Oid {
         let blob = |text: &str| repo.blob(text.as_bytes()).unwrap();
         let mut big = repo.treebuilder(None).unwrap();
@@ -131,6 +136,12 @@ mod tests {
         let inner = inner.write().unwrap();
         big.insert("inner", inner, 0o040000).unwrap();
         let big = big.write().unwrap();
+        let mut huge = repo.treebuilder(None).unwrap();
+        let one = blob("package huge\n");
+        for i in 0..=KEPT_TO_ENTRIES {
+            huge.insert(format!("h{i}.go"), one, 0o100644).unwrap();
+        }
+        let huge = huge.write().unwrap();
         let mut small = repo.treebuilder(None).unwrap();
         small
             .insert("s.go", blob("package small\n"), 0o100644)
@@ -138,6 +149,7 @@ mod tests {
         let small = small.write().unwrap();
         let mut root = repo.treebuilder(None).unwrap();
         root.insert("big", big, 0o040000).unwrap();
+        root.insert("huge", huge, 0o040000).unwrap();
         root.insert("small", small, 0o040000).unwrap();
         root.insert("top.go", blob("package top\n"), 0o100644)
             .unwrap();
@@ -162,6 +174,8 @@ mod tests {
             "big/f115.go",
             "big/inner",
             "big/inner/deep.go",
+            "huge/h0.go",
+            "huge/h9999.go",
             "small/s.go",
             "small",
             "top.go",
@@ -183,6 +197,7 @@ mod tests {
             "big/",
             "nothing/f.go",
             "big/f0\0.go",
+            "huge/missing.go",
         ] {
             assert_eq!(dirs.entry(&repo, root, path), None, "{path}");
         }
