@@ -18,10 +18,6 @@ pub struct Descendants<'tree, F> {
     /// The row (0-based) where the root's children start to matter: entering the root goes
     /// straight to its first child reaching that row, rather than past every earlier one in turn.
     from: Option<usize>,
-    /// The rows (0-based, inclusive) of a walk over a region ([`nodes_overlapping`]): entering
-    /// any node goes straight to its first child that may reach the first row, and a node's
-    /// children stop at the first starting after the last row.
-    rows: Option<(usize, usize)>,
 }
 
 impl<'tree, F: FnMut(Node<'tree>) -> bool> Iterator for Descendants<'tree, F> {
@@ -37,11 +33,9 @@ impl<'tree, F: FnMut(Node<'tree>) -> bool> Iterator for Descendants<'tree, F> {
         }
         let current = self.cursor.node();
         let entered = (self.enter)(current)
-            && match (self.from.take().filter(|_| self.depth == 0), self.rows) {
-                (Some(first), _) | (None, Some((first, _))) => {
-                    goto_first_child_from_row(&mut self.cursor, first)
-                }
-                (None, None) => self.cursor.goto_first_child(),
+            && match self.from.take().filter(|_| self.depth == 0) {
+                Some(first) => goto_first_child_from_row(&mut self.cursor, first),
+                None => self.cursor.goto_first_child(),
             };
         if entered {
             self.depth += 1;
@@ -53,14 +47,7 @@ impl<'tree, F: FnMut(Node<'tree>) -> bool> Iterator for Descendants<'tree, F> {
                 return None;
             }
             if self.cursor.goto_next_sibling() {
-                let node = self.cursor.node();
-                // Siblings come in source order: past one starting after the rows, all are.
-                if self
-                    .rows
-                    .is_none_or(|(_, last)| node.start_position().row <= last)
-                {
-                    return Some(node);
-                }
+                return Some(self.cursor.node());
             }
             if !self.cursor.goto_parent() {
                 self.done = true;
@@ -91,7 +78,6 @@ pub fn descendants_where<'tree, F: FnMut(Node<'tree>) -> bool>(
         started: false,
         done: false,
         from: None,
-        rows: None,
     }
 }
 
